@@ -1,0 +1,63 @@
+/**
+ * `floe run`: loads a flow file (TypeScript through tsx), runs it on an embedded
+ * cluster and prints the result. Errors print their code and the remote stack.
+ */
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { inspect } from 'node:util';
+import { Client, isFloeError } from '../src/index.ts';
+import { loadModule } from '../src/runtime/load-module.ts';
+
+interface RunOptions {
+  threads?: number;
+  workers: number;
+  json?: boolean;
+}
+
+export async function runCommand(file: string, params: string[], opts: RunOptions): Promise<number> {
+  const url = pathToFileURL(resolve(file)).href;
+  let mod: Record<string, unknown>;
+  try {
+    mod = (await loadModule(url));
+  } catch (error) {
+    console.error(`floe run: cannot load ${file}: ${(error as Error).message}`);
+    return 2;
+  }
+  const def = mod.default;
+  if (typeof def !== 'object' || def === null || !(Symbol.for('floe.flow') in def)) {
+    console.error(`floe run: ${file} must export a flow as default (export default flow('name', (...) => ...))`);
+    return 2;
+  }
+  const client = await Client.local({
+    workers: opts.workers,
+    ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
+  });
+  const started = performance.now();
+  try {
+    const result = await client.run(def as Parameters<Client['run']>[0], ...params.map(parseParam));
+    const ms = (performance.now() - started).toFixed(0);
+    if (opts.json === true) console.log(JSON.stringify(result));
+    else console.log(inspect(result, { depth: 6, colors: process.stdout.isTTY, maxArrayLength: 20 }));
+    console.error(`floe run: ${(def as { name: string }).name} finished in ${ms} ms`);
+    return 0;
+  } catch (error) {
+    if (isFloeError(error)) {
+      console.error(`floe run: flow failed: [${error.code}] ${error.message}`);
+      if (error.taskKey !== undefined) console.error(`  in task ${error.taskKey}`);
+      if (error.remoteStack !== undefined) console.error(error.remoteStack.replace(/^/gm, '  | '));
+    } else {
+      console.error('floe run: flow failed:', error);
+    }
+    return 1;
+  } finally {
+    await client.close();
+  }
+}
+
+function parseParam(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}

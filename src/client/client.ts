@@ -1,0 +1,299 @@
+/**
+ * The Client: submit tasks, map, gather, run flows, cancel. The same class talks to
+ * an embedded cluster (`Client.local()`) or, later, a NATS cluster; it only sees a
+ * Transport and a DataPlane.
+ */
+import { randomUUID } from 'node:crypto';
+import { FloeError, fromErrorInfo } from '../errors.ts';
+import type { DataPlane } from '../dataplane/dataplane.ts';
+import { BUILTIN_MODULE, type TaskSpec } from '../graph/spec.ts';
+import { normalizeOptions } from '../graph/validate-options.ts';
+import type { TaskOptions } from '../graph/options.ts';
+import { encodeArgs, FutureRef } from '../serde/args.ts';
+import { deserializeValue, resolveSerializer } from '../serde/registry.ts';
+import { decodeMessage, encodeMessage } from '../transport/codec.ts';
+import { subjects, type KeyUpdate } from '../transport/messages.ts';
+import type { Subscription, Transport } from '../transport/transport.ts';
+import { isTaskDef } from './task-def.ts';
+import type { Args, TaskDef } from './task.ts';
+import { Future, KeyState, isFuture, type FutureOwner, type Resolved } from './future.ts';
+import { Submitter } from './submitter.ts';
+import { knownExportName } from './exports.ts';
+import { runFlow, type FlowDef } from './flow.ts';
+import type { LocalOptions } from './local.ts';
+
+export interface ClientConnection {
+  transport: Transport;
+  dataPlane: DataPlane;
+  cluster: string;
+  /** How long to wait for the coordinator to accept a graph. Default 30 s. */
+  submitTimeoutMs?: number;
+  /** Called on close (e.g. to stop an embedded cluster). */
+  onClose?: () => Promise<void>;
+}
+
+export class Client implements FutureOwner {
+  readonly clientId = `c${randomUUID().slice(0, 8)}`;
+  private readonly keys = new Map<string, KeyState>();
+  private readonly submitter: Submitter;
+  private readonly subjects: ReturnType<typeof subjects>;
+  private readonly sub: Subscription;
+  private releases = new Set<string>();
+  private releaseQueued = false;
+  private keySeq = 0;
+  private closed = false;
+
+  constructor(private readonly conn: ClientConnection) {
+    this.subjects = subjects(conn.cluster);
+    this.submitter = new Submitter({
+      transport: conn.transport,
+      subject: this.subjects.submit,
+      clientId: this.clientId,
+      timeoutMs: conn.submitTimeoutMs ?? 30_000,
+      isSubmitted: (key) => this.keys.get(key)?.submitted ?? false,
+      lookup: (key) => this.keys.get(key),
+    });
+    this.sub = conn.transport.subscribe(this.subjects.clientInbox(this.clientId), (msg) => {
+      try {
+        const wire = decodeMessage(msg.data);
+        if (wire.type === 'clientUpdates') this.onUpdates(wire.updates);
+      } catch {
+        // A malformed update cannot be attributed to a key; the coordinator logs its side.
+      }
+    });
+  }
+
+  /**
+   * An embedded cluster in this process (coordinator, worker, Piscina pool) and a
+   * client connected to it. The default way to run floe: nothing to install.
+   */
+  static async local(options: LocalOptions = {}): Promise<Client> {
+    const { startLocal } = await import('./local.ts');
+    return startLocal(options);
+  }
+
+  /** Runs a flow: builds its graph, submits it as one, and resolves its returned futures. */
+  run<P extends unknown[], R>(def: FlowDef<P, R>, ...params: P): Promise<Resolved<Awaited<R>>> {
+    return runFlow(this, def, ...params);
+  }
+
+  /**
+   * Submits one task. Arguments may be values or futures (also inside arrays); the
+   * result is a typed future. Options are validated now and thrown as INVALID_OPTION.
+   */
+  submit<A extends unknown[], R>(def: TaskDef<A, R>, ...args: Args<A>): Future<Awaited<R>> {
+    return this.submitWith(def, {}, args, true) as Future<Awaited<R>>;
+  }
+
+  /** Like `submit`, with per-call options (e.g. a key, a priority). */
+  submitWithOptions<A extends unknown[], R>(
+    def: TaskDef<A, R>,
+    options: TaskOptions,
+    ...args: Args<A>
+  ): Future<Awaited<R>> {
+    return this.submitWith(def, options, args, true) as Future<Awaited<R>>;
+  }
+
+  /** One task per item; with a future of a list, the fan-out happens once the list exists. */
+  map<A extends unknown[], R>(def: TaskDef<A, R>, items: Future<readonly A[0][]>): Future<Awaited<R>[]>;
+  map<A extends unknown[], R>(def: TaskDef<A, R>, items: readonly unknown[]): Future<Awaited<R>>[];
+  map(def: TaskDef<unknown[], unknown>, items: unknown): unknown {
+    return this.mapWith(def, items, [], true);
+  }
+
+  /** Results of many futures, in order; rejects with the first error. */
+  async gather<T extends readonly Future<unknown>[]>(futures: T): Promise<Resolved<T>> {
+    return (await Promise.all(futures.map((f) => f.result()))) as Resolved<T>;
+  }
+
+  /** Cancels futures and everything depending on them. */
+  async cancel(futures: Future<unknown>[]): Promise<void> {
+    await this.cancelKeys(futures.map((f) => f.key));
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.submitter.drain();
+    this.conn.transport.publish(
+      this.subjects.client,
+      encodeMessage({ type: 'clientBatch', clientId: this.clientId, release: [], cancel: [], hello: false, bye: true }),
+    );
+    await this.conn.transport.flush();
+    this.sub.unsubscribe();
+    const closedError = new FloeError('CLIENT_CLOSED', 'the client was closed');
+    for (const state of this.keys.values()) state.fail(closedError, 'cancelled');
+    await this.conn.onClose?.();
+  }
+
+  // ---- internals used by futures and flows ---------------------------------------------
+
+  /** @internal */
+  submitWith(def: unknown, extra: TaskOptions, args: unknown[], wanted: boolean): Future<unknown> {
+    this.checkOpen();
+    if (!isTaskDef(def)) {
+      throw new FloeError('INVALID_ARGUMENT', 'submit(task, ...args): the first argument must be made with task()');
+    }
+    const merged = { ...def.options, ...extra };
+    const opts = normalizeOptions(merged, 'task options');
+    const name = opts.name ?? def.exportName ?? knownExportName(def) ?? def.fn.name;
+    const key = opts.key ?? this.nextKey(name || 'task');
+    const existing = this.keys.get(key);
+    if (existing !== undefined && opts.key !== undefined) {
+      return new Future(this, existing);
+    }
+    const { bytes, deps } = encodeArgs(args, (v) => this.refOf(v));
+    const state = new KeyState(key);
+    this.keys.set(key, state);
+    const future = new Future(this, state);
+    const spec: Omit<TaskSpec, 'exportName'> & { exportName: string | undefined } = {
+      key,
+      name,
+      module: def.moduleUrl,
+      exportName: def.exportName,
+      args: bytes,
+      deps,
+      serializer: opts.serializer,
+      priority: opts.priority,
+      retries: opts.retries,
+      retryDelayMs: opts.retryDelayMs,
+      retryBackoff: opts.retryBackoff,
+      timeoutMs: opts.timeoutMs,
+      resources: opts.resources,
+    };
+    this.submitter.enqueue({ state, spec, def, moduleUrl: def.moduleUrl }, wanted);
+    return future;
+  }
+
+  /** @internal */
+  mapWith(def: unknown, items: unknown, rest: unknown[], wanted: boolean): unknown {
+    if (Array.isArray(items)) return items.map((item) => this.submitWith(def, {}, [item, ...rest], wanted));
+    if (!isFuture(items)) {
+      throw new FloeError('INVALID_ARGUMENT', 'map(task, items): items must be an array or a future of an array');
+    }
+    this.checkOwn(items);
+    if (!isTaskDef(def)) throw new FloeError('INVALID_ARGUMENT', 'map(task, items): task must be made with task()');
+    const name = `${def.fn.name || 'map'}-all`;
+    const key = this.nextKey(name);
+    const state = new KeyState(key);
+    this.keys.set(key, state);
+    const future = new Future(this, state);
+    void this.expandLater(def, items, rest, state, wanted);
+    return future;
+  }
+
+  /** Fan-out over a future's value: submit one task per item plus a collect task. */
+  private async expandLater(def: unknown, upstream: Future<unknown>, rest: unknown[], state: KeyState, wanted: boolean): Promise<void> {
+    const hold = new Future(this, upstream.state);
+    try {
+      const value = await hold.result();
+      if (!Array.isArray(value)) {
+        throw new FloeError('INVALID_ARGUMENT', `map over ${upstream.key}: its result is not an array`);
+      }
+      const items = value.map((_, i) => this.submitWith(def, {}, [new FutureRef(upstream.key, [i]), ...rest], false));
+      const collect = { key: state.key, name: 'collect', module: BUILTIN_MODULE, exportName: 'collect' };
+      const { bytes, deps } = encodeArgs(items, (v) => this.refOf(v));
+      const opts = normalizeOptions(isTaskDef(def) ? def.options : {}, 'task options');
+      const spec = { ...collect, args: bytes, deps, serializer: opts.serializer, priority: opts.priority };
+      const full = { ...spec, retries: 0, retryDelayMs: 0, retryBackoff: 1, timeoutMs: 0, resources: {} };
+      this.submitter.enqueue({ state, spec: full, def: undefined, moduleUrl: BUILTIN_MODULE }, wanted);
+      for (const f of items) f.release();
+      this.submitter.release();
+    } catch (error) {
+      const floeError = error instanceof FloeError ? error : new FloeError('INTERNAL', String(error));
+      state.fail(floeError);
+      this.submitter.dropHeldDependingOn(new Set([state.key]), floeError);
+    } finally {
+      hold.release();
+    }
+  }
+
+  private refOf(value: unknown): FutureRef | undefined {
+    if (value instanceof FutureRef) return value;
+    if (!isFuture(value)) return undefined;
+    this.checkOwn(value);
+    return new FutureRef(value.key);
+  }
+
+  private checkOwn(future: Future<unknown>): void {
+    if (future.owner !== this) {
+      throw new FloeError(
+        'FOREIGN_FUTURE',
+        `future ${future.key} belongs to client ${future.owner.clientId}, not ${this.clientId}`,
+      );
+    }
+  }
+
+  private nextKey(name: string): string {
+    this.keySeq += 1;
+    return `${name.replace(/[^\w.-]/g, '_')}-${this.keySeq}`;
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new FloeError('CLIENT_CLOSED', 'the client is closed');
+  }
+
+  private onUpdates(updates: KeyUpdate[]): void {
+    for (const update of updates) {
+      const state = this.keys.get(update.key);
+      if (state === undefined) continue;
+      if (update.status === 'memory') state.finish(update);
+      else if (update.error !== undefined) state.fail(fromErrorInfo(update.error), update.status === 'cancelled' ? 'cancelled' : 'error');
+      else state.fail(new FloeError('INTERNAL', `key ${update.key} ${update.status} without an error`));
+    }
+  }
+
+  /** @internal */
+  async resultOf(state: KeyState): Promise<unknown> {
+    if (!state.wanted && !state.done) this.submitter.want(state);
+    await state.settled;
+    if (state.status !== 'finished' || state.update === undefined) {
+      throw state.error ?? new FloeError('INTERNAL', `key ${state.key} settled without result`);
+    }
+    const { update } = state;
+    const object =
+      update.inline !== undefined
+        ? { serializer: update.serializer, bytes: update.inline }
+        : await this.conn.dataPlane.fetch(update.address, `${this.clientId}/${state.key}`);
+    const serializer = await resolveSerializer(object.serializer);
+    return deserializeValue(object.bytes, serializer, state.key);
+  }
+
+  /** @internal */
+  async cancelKeys(keys: string[]): Promise<void> {
+    this.checkOpen();
+    await this.submitter.drain();
+    this.conn.transport.publish(
+      this.subjects.client,
+      encodeMessage({ type: 'clientBatch', clientId: this.clientId, release: [], cancel: keys, hello: false, bye: false }),
+    );
+    await this.conn.transport.flush();
+  }
+
+  /** @internal */
+  retain(state: KeyState): void {
+    state.refs += 1;
+  }
+
+  /** @internal */
+  releaseRef(state: KeyState): void {
+    state.refs -= 1;
+    if (state.refs > 0 || this.closed) return;
+    this.keys.delete(state.key);
+    if (!state.wanted) return;
+    this.releases.add(state.key);
+    if (this.releaseQueued) return;
+    this.releaseQueued = true;
+    // Releases go out after pending submissions, so they never overtake the key they release.
+    void this.submitter.drain().then(() => {
+      this.releaseQueued = false;
+      const release = [...this.releases];
+      this.releases.clear();
+      if (this.closed || release.length === 0) return;
+      this.conn.transport.publish(
+        this.subjects.client,
+        encodeMessage({ type: 'clientBatch', clientId: this.clientId, release, cancel: [], hello: false, bye: false }),
+      );
+    });
+  }
+}

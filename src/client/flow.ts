@@ -1,0 +1,69 @@
+/**
+ * Flows: a function that builds a graph from task calls. Inside a flow, calling a task
+ * returns a future without running anything; when the body returns, the whole graph
+ * goes to the scheduler as one submission (like dask.delayed or a Prefect flow), and
+ * the futures in the body's return value are resolved to their results.
+ */
+import { FloeError } from '../errors.ts';
+import type { Client } from './client.ts';
+import { runInFlow, type FlowBuilder } from './flow-context.ts';
+import { type Future, isFuture, type Resolved } from './future.ts';
+
+const FLOW_BRAND = Symbol.for('floe.flow');
+
+export interface FlowDef<P extends unknown[], R> {
+  readonly [FLOW_BRAND]: true;
+  readonly name: string;
+  readonly body: (...params: P) => R | Promise<R>;
+}
+
+/** Defines a flow. Run it with `client.run(flow, ...params)` or `runFlow()`. */
+export function flow<P extends unknown[], R>(name: string, body: (...params: P) => R | Promise<R>): FlowDef<P, R> {
+  if (typeof name !== 'string' || name === '') {
+    throw new FloeError('INVALID_ARGUMENT', 'flow(name, body): name must be a non-empty string');
+  }
+  if (typeof body !== 'function') throw new FloeError('INVALID_ARGUMENT', 'flow(name, body): body must be a function');
+  return { [FLOW_BRAND]: true, name, body };
+}
+
+export function isFlowDef(value: unknown): value is FlowDef<unknown[], unknown> {
+  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[FLOW_BRAND] === true;
+}
+
+/**
+ * Runs a flow on a client: builds the graph, submits it, waits for the futures in the
+ * returned value and returns their results (same structure, futures replaced).
+ */
+export async function runFlow<P extends unknown[], R>(client: Client, def: FlowDef<P, R>, ...params: P): Promise<Resolved<Awaited<R>>> {
+  if (!isFlowDef(def)) throw new FloeError('INVALID_ARGUMENT', 'run(flow, ...params): the first argument must be made with flow()');
+  const nodes: Future<unknown>[] = [];
+  const builder: FlowBuilder = {
+    call: (task, args) => {
+      const f = client.submitWith(task, {}, args, false);
+      nodes.push(f);
+      return f as Future<never>;
+    },
+    map: (task, items, rest) => {
+      const out = client.mapWith(task, items, rest, false);
+      for (const f of Array.isArray(out) ? out : [out]) nodes.push(f as Future<unknown>);
+      return out;
+    },
+  };
+  const output = await runInFlow(builder, () => def.body(...params));
+  try {
+    return (await resolveDeep(output)) as Resolved<Awaited<R>>;
+  } finally {
+    for (const node of nodes) node.release();
+  }
+}
+
+/** Replaces every future in arrays and plain objects by its result. */
+async function resolveDeep(value: unknown): Promise<unknown> {
+  if (isFuture(value)) return value.result();
+  if (Array.isArray(value)) return Promise.all(value.map(resolveDeep));
+  if (value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+    const entries = await Promise.all(Object.entries(value).map(async ([k, v]) => [k, await resolveDeep(v)] as const));
+    return Object.fromEntries(entries);
+  }
+  return value;
+}

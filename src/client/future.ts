@@ -1,0 +1,139 @@
+/**
+ * Typed futures. A Future is a handle on one task's result held by the scheduler and
+ * a worker; `result()` fetches and deserializes it. Several Future objects may share
+ * one key; the key is released when the last of them is released or collected.
+ */
+import { FloeError, isFloeError } from '../errors.ts';
+import type { KeyUpdate } from '../transport/messages.ts';
+
+export type FutureStatus = 'pending' | 'finished' | 'error' | 'cancelled';
+
+/** What a Future needs from its client (kept narrow to avoid an import cycle). */
+export interface FutureOwner {
+  readonly clientId: string;
+  resultOf(state: KeyState): Promise<unknown>;
+  cancelKeys(keys: string[]): Promise<void>;
+  retain(state: KeyState): void;
+  releaseRef(state: KeyState): void;
+}
+
+/** The client's record of one key, shared by all futures of that key. */
+export class KeyState {
+  status: FutureStatus = 'pending';
+  update: KeyUpdate | undefined;
+  error: FloeError | undefined;
+  /** Future objects alive for this key. */
+  refs = 0;
+  /** Whether the scheduler has been told this client wants the key. */
+  wanted = false;
+  /** Sent to the scheduler (or dropped before that). */
+  submitted = false;
+  readonly settled: Promise<void>;
+  private resolveSettled!: () => void;
+
+  constructor(readonly key: string) {
+    this.settled = new Promise((resolve) => {
+      this.resolveSettled = resolve;
+    });
+  }
+
+  get done(): boolean {
+    return this.status !== 'pending';
+  }
+
+  finish(update: KeyUpdate): void {
+    if (this.done) return;
+    this.status = 'finished';
+    this.update = update;
+    this.resolveSettled();
+  }
+
+  fail(error: FloeError, status: 'error' | 'cancelled' = 'error'): void {
+    if (this.done) return;
+    this.status = status;
+    this.error = error;
+    this.resolveSettled();
+  }
+}
+
+const FUTURE_BRAND = Symbol.for('floe.future');
+
+const finalizer = new FinalizationRegistry<{ owner: FutureOwner; state: KeyState }>(({ owner, state }) => {
+  owner.releaseRef(state);
+});
+
+export class Future<T> {
+  readonly key: string;
+  /** @internal */
+  readonly owner: FutureOwner;
+  /** @internal */
+  readonly state: KeyState;
+  private released = false;
+
+  /** @internal Futures are made by a Client, never directly. */
+  constructor(owner: FutureOwner, state: KeyState) {
+    this.owner = owner;
+    this.state = state;
+    this.key = state.key;
+    Object.defineProperty(this, FUTURE_BRAND, { value: true });
+    owner.retain(state);
+    finalizer.register(this, { owner, state }, this);
+  }
+
+  /** 'pending' until the task finishes, errs or is cancelled. */
+  get status(): FutureStatus {
+    return this.state.status;
+  }
+
+  /** The task's result; rejects with the task's FloeError (code, remote stack). */
+  async result(): Promise<T> {
+    if (this.released) throw new FloeError('RESULT_UNAVAILABLE', `future ${this.key} was released`);
+    return (await this.owner.resultOf(this.state)) as T;
+  }
+
+  /** Settles when the task is done, whatever the outcome, without fetching the result. */
+  async wait(): Promise<this> {
+    await this.state.settled;
+    return this;
+  }
+
+  /** The error if the task failed or was cancelled. */
+  exception(): FloeError | undefined {
+    return this.state.error;
+  }
+
+  /** Cancels this task and everything that depends on it. */
+  async cancel(): Promise<void> {
+    await this.owner.cancelKeys([this.key]);
+  }
+
+  /** Lets go of the result now instead of when this object is garbage collected. */
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    finalizer.unregister(this);
+    this.owner.releaseRef(this.state);
+  }
+
+  toString(): string {
+    return `Future<${this.key}: ${this.status}>`;
+  }
+}
+
+export function isFuture(value: unknown): value is Future<unknown> {
+  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[FUTURE_BRAND] === true;
+}
+
+/** Results of a structure of futures: futures replaced by their values. */
+export type Resolved<T> =
+  T extends Future<infer U>
+    ? U
+    : T extends readonly unknown[]
+      ? { -readonly [K in keyof T]: Resolved<T[K]> }
+      : T extends Record<string, unknown>
+        ? { [K in keyof T]: Resolved<T[K]> }
+        : T;
+
+export function asFloeError(error: unknown): FloeError {
+  return isFloeError(error) ? error : new FloeError('INTERNAL', String(error), { cause: error });
+}

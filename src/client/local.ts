@@ -1,0 +1,106 @@
+/**
+ * The embedded default: coordinator, worker node(s) and client in this process, on the
+ * in-process bus and data plane, with a real Piscina pool per worker. Same code paths
+ * as a cluster, different transport.
+ */
+import { availableParallelism } from 'node:os';
+import { Coordinator } from '../coordinator/coordinator.ts';
+import { InprocDataPlane } from '../dataplane/inproc.ts';
+import { FloeError } from '../errors.ts';
+import type { SchedulerConfig } from '../scheduler/types.ts';
+import { InprocBus } from '../transport/inproc/bus.ts';
+import type { Logger } from '../util/logger.ts';
+import { InlineExecutor } from '../worker/executor.ts';
+import type { Executor } from '../worker/executor.ts';
+import { PoolExecutor } from '../worker/executor-pool.ts';
+import { WorkerNode } from '../worker/node.ts';
+import { Client } from './client.ts';
+
+export interface LocalOptions {
+  /** Worker nodes in this process. Default 1. */
+  workers?: number;
+  /** Pool threads per worker. Default: available cores. */
+  threads?: number;
+  /** 'pool' (Piscina threads, default) or 'inline' (main thread; for debugging). */
+  executor?: 'pool' | 'inline';
+  /** Resources each worker declares, e.g. { gpu: 1 }. */
+  resources?: Record<string, number>;
+  scheduler?: Partial<SchedulerConfig>;
+  logger?: Logger;
+}
+
+const KNOWN = new Set(['workers', 'threads', 'executor', 'resources', 'scheduler', 'logger']);
+
+/** Everything an embedded client owns; exposed for tests and `floe status`. */
+export interface LocalCluster {
+  coordinator: Coordinator;
+  workers: WorkerNode[];
+}
+
+const clusters = new WeakMap<Client, LocalCluster>();
+
+export function localClusterOf(client: Client): LocalCluster | undefined {
+  return clusters.get(client);
+}
+
+export async function startLocal(options: LocalOptions = {}): Promise<Client> {
+  validateLocalOptions(options);
+  const cluster = 'local';
+  const bus = new InprocBus();
+  const dataPlane = new InprocDataPlane();
+  const coordinator = new Coordinator({
+    transport: bus.connect(),
+    cluster,
+    ...(options.scheduler ? { scheduler: options.scheduler } : {}),
+    ...(options.logger ? { logger: options.logger } : {}),
+  });
+  coordinator.start();
+  const threads = options.threads ?? availableParallelism();
+  const workers: WorkerNode[] = [];
+  for (let i = 0; i < (options.workers ?? 1); i++) {
+    const executor: Executor = options.executor === 'inline' ? new InlineExecutor() : new PoolExecutor({ threads });
+    workers.push(
+      new WorkerNode({
+        transport: bus.connect(),
+        cluster,
+        executor,
+        dataPlane: dataPlane.peer(),
+        workerId: `local-${i}`,
+        resources: options.resources ?? {},
+        ...(options.logger ? { logger: options.logger } : {}),
+      }),
+    );
+  }
+  await Promise.all(workers.map((w) => w.start()));
+  const client = new Client({
+    transport: bus.connect(),
+    dataPlane: dataPlane.peer(),
+    cluster,
+    onClose: async () => {
+      await Promise.all(workers.map((w) => w.close()));
+      await coordinator.close();
+    },
+  });
+  clusters.set(client, { coordinator, workers });
+  return client;
+}
+
+function validateLocalOptions(options: LocalOptions): void {
+  if (typeof options !== 'object' || options === null) {
+    throw new FloeError('INVALID_OPTION', 'Client.local(options): options must be an object');
+  }
+  for (const key of Object.keys(options)) {
+    if (!KNOWN.has(key)) throw new FloeError('INVALID_OPTION', `options.${key} is not a Client.local option`);
+  }
+  const positive = (name: 'workers' | 'threads'): void => {
+    const v = options[name];
+    if (v !== undefined && (!Number.isSafeInteger(v) || v < 1)) {
+      throw new FloeError('INVALID_OPTION', `options.${name} must be a positive integer (got ${String(v)})`);
+    }
+  };
+  positive('workers');
+  positive('threads');
+  if (options.executor !== undefined && options.executor !== 'pool' && options.executor !== 'inline') {
+    throw new FloeError('INVALID_OPTION', `options.executor must be 'pool' or 'inline' (got ${String(options.executor)})`);
+  }
+}

@@ -1,0 +1,172 @@
+/**
+ * Batches task submissions: everything submitted during one event-loop turn goes to
+ * the coordinator as one graph. Tasks that depend on keys not yet submitted (the
+ * fan-out of a future's value, expanded once it exists) wait here until their
+ * inputs have been sent.
+ */
+import { FloeError, fromErrorInfo, isFloeError } from '../errors.ts';
+import type { TaskSpec } from '../graph/spec.ts';
+import { encodeMessage, decodeMessage } from '../transport/codec.ts';
+import type { Transport } from '../transport/transport.ts';
+import type { KeyState } from './future.ts';
+import { resolveExportName } from './exports.ts';
+
+/** A task waiting to be sent; `exportName` is resolved at flush time. */
+export interface QueuedTask {
+  state: KeyState;
+  spec: Omit<TaskSpec, 'exportName'> & { exportName: string | undefined };
+  def: object | undefined;
+  moduleUrl: string;
+}
+
+export interface SubmitterOptions {
+  transport: Transport;
+  subject: string;
+  clientId: string;
+  timeoutMs: number;
+  /** Keys known to be sent already (or being sent). */
+  isSubmitted(key: string): boolean;
+  lookup(key: string): KeyState | undefined;
+}
+
+export class Submitter {
+  private batch: QueuedTask[] = [];
+  private wants = new Set<string>();
+  private held: QueuedTask[] = [];
+  private flushQueued = false;
+  private requestSeq = 0;
+  private inflight = new Set<Promise<void>>();
+  private last: Promise<void> = Promise.resolve();
+
+  constructor(private readonly options: SubmitterOptions) {}
+
+  enqueue(task: QueuedTask, wanted: boolean): void {
+    if (wanted) {
+      task.state.wanted = true;
+      this.wants.add(task.state.key);
+    }
+    this.batch.push(task);
+    this.queueFlush();
+  }
+
+  /** Asks the scheduler to keep (and report) a key that was submitted unwanted. */
+  want(state: KeyState): void {
+    if (state.wanted) return;
+    state.wanted = true;
+    this.wants.add(state.key);
+    this.queueFlush();
+  }
+
+  /** Re-examines held tasks after a deferred key was queued. */
+  release(): void {
+    if (this.held.length > 0) this.queueFlush();
+  }
+
+  /** Drops held tasks that depend on a key that will never be submitted. */
+  dropHeldDependingOn(failed: Set<string>, error: FloeError): void {
+    let changed = true;
+    while (changed) {
+      changed = false;
+      for (const task of this.held) {
+        if (task.spec.deps.some((d) => failed.has(d)) && !failed.has(task.state.key)) {
+          failed.add(task.state.key);
+          task.state.fail(error);
+          changed = true;
+        }
+      }
+    }
+    this.held = this.held.filter((t) => !failed.has(t.state.key));
+  }
+
+  /** Resolves when everything queued so far has been answered. */
+  async drain(): Promise<void> {
+    while (this.flushQueued || this.inflight.size > 0) {
+      if (this.flushQueued) await Promise.resolve();
+      await Promise.all([...this.inflight]);
+    }
+  }
+
+  private queueFlush(): void {
+    if (this.flushQueued) return;
+    this.flushQueued = true;
+    queueMicrotask(() => {
+      this.flushQueued = false;
+      // One submission at a time, in order: a later batch (or a want) must never reach
+      // the coordinator before the batch that creates its keys.
+      const p = this.last.then(() => this.flush()).finally(() => this.inflight.delete(p));
+      this.last = p;
+      this.inflight.add(p);
+    });
+  }
+
+  private takeReady(): QueuedTask[] {
+    const candidates = [...this.held, ...this.batch];
+    this.held = [];
+    this.batch = [];
+    const sending = new Set<string>();
+    const ready: QueuedTask[] = [];
+    // Repeat until stable: a task is ready when each dep is submitted or ready in this batch.
+    let progress = true;
+    let rest = candidates;
+    while (progress) {
+      progress = false;
+      const next: QueuedTask[] = [];
+      for (const task of rest) {
+        if (task.spec.deps.every((d) => sending.has(d) || this.options.isSubmitted(d))) {
+          ready.push(task);
+          sending.add(task.state.key);
+          task.state.submitted = true;
+          progress = true;
+        } else {
+          next.push(task);
+        }
+      }
+      rest = next;
+    }
+    this.held = rest;
+    return ready;
+  }
+
+  private async flush(): Promise<void> {
+    const ready = this.takeReady();
+    // Wants for keys still held go out with those keys, never before them.
+    const wants = [...this.wants].filter((k) => this.options.isSubmitted(k));
+    for (const k of wants) this.wants.delete(k);
+    if (ready.length === 0 && wants.length === 0) return;
+    let tasks: TaskSpec[];
+    try {
+      tasks = await Promise.all(ready.map(resolveSpec));
+    } catch (error) {
+      failAll(ready, error);
+      return;
+    }
+    this.requestSeq += 1;
+    const requestId = String(this.requestSeq);
+    const { clientId, transport, subject, timeoutMs } = this.options;
+    try {
+      const reply = await transport.request(subject, encodeMessage({ type: 'submit', clientId, requestId, tasks, wants }), {
+        timeoutMs,
+      });
+      const msg = decodeMessage(reply.data);
+      if (msg.type === 'error') throw fromErrorInfo(msg.error);
+      if (msg.type !== 'submitReply') throw new FloeError('MALFORMED_MESSAGE', `unexpected ${msg.type} reply to submit`);
+      if (msg.error !== undefined) throw fromErrorInfo(msg.error);
+    } catch (error) {
+      failAll(ready, error);
+      const wanted = wants.map((k) => this.options.lookup(k)).filter((s) => s !== undefined);
+      failAll(wanted.map((state) => ({ state }) as QueuedTask), error);
+    }
+  }
+}
+
+async function resolveSpec(task: QueuedTask): Promise<TaskSpec> {
+  const exportName = task.spec.exportName ?? (await resolveExportName(task.def, task.moduleUrl));
+  // Unnamed tasks (arrow functions passed to task()) are named after their export.
+  const name = task.spec.name === '' ? exportName : task.spec.name;
+  return { ...task.spec, exportName, name };
+}
+
+function failAll(tasks: QueuedTask[], error: unknown): void {
+  const floeError = isFloeError(error) ? error : new FloeError('INTERNAL', String(error), { cause: error });
+  for (const task of tasks) task.state.fail(floeError);
+}

@@ -1,0 +1,273 @@
+/**
+ * The coordinator process around the pure scheduler: wire messages in -> scheduler
+ * events; scheduler commands -> wire messages out, batched per destination and sent
+ * once per event-loop turn. It owns the only timer the scheduler needs (wakeAt).
+ */
+import { FloeError, toErrorInfo } from '../errors.ts';
+import { Scheduler } from '../scheduler/scheduler.ts';
+import type { SchedulerCommand, SchedulerConfig, SchedulerEvent } from '../scheduler/types.ts';
+import { decodeMessage, encodeMessage } from '../transport/codec.ts';
+import {
+  subjects,
+  type KeyUpdate,
+  type WireAssign,
+  type WireMessage,
+  type WireOf,
+} from '../transport/messages.ts';
+import type { Subscription, Transport, TransportMessage } from '../transport/transport.ts';
+import type { Clock } from '../util/clock.ts';
+import { systemClock } from '../util/clock.ts';
+import type { Logger } from '../util/logger.ts';
+import { silentLogger } from '../util/logger.ts';
+
+export interface CoordinatorOptions {
+  transport: Transport;
+  cluster: string;
+  scheduler?: Partial<SchedulerConfig>;
+  clock?: Clock;
+  logger?: Logger;
+}
+
+interface Outbox {
+  workers: Map<string, WireOf<'workerBatch'>>;
+  clients: Map<string, KeyUpdate[]>;
+}
+
+export class Coordinator {
+  readonly scheduler: Scheduler;
+  private readonly transport: Transport;
+  private readonly subjects: ReturnType<typeof subjects>;
+  private readonly clock: Clock;
+  private readonly log: Logger;
+  private readonly subs: Subscription[] = [];
+  private readonly pendingSubmits = new Map<string, TransportMessage>();
+  private readonly addresses = new Map<string, string>();
+  private outbox: Outbox = { workers: new Map(), clients: new Map() };
+  private flushQueued = false;
+  private wakeTimer: NodeJS.Timeout | undefined;
+  private wakeAtMs = Infinity;
+  private stimulusSeq = 0;
+  private closed = false;
+
+  constructor(options: CoordinatorOptions) {
+    this.transport = options.transport;
+    this.subjects = subjects(options.cluster);
+    this.clock = options.clock ?? systemClock;
+    this.log = options.logger ?? silentLogger;
+    this.scheduler = new Scheduler(options.scheduler);
+  }
+
+  start(): void {
+    this.subs.push(
+      this.transport.subscribe(this.subjects.submit, (m) => this.onMessage(m)),
+      this.transport.subscribe(this.subjects.client, (m) => this.onMessage(m)),
+      this.transport.subscribe(this.subjects.events, (m) => this.onMessage(m)),
+    );
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const sub of this.subs) sub.unsubscribe();
+    clearTimeout(this.wakeTimer);
+    this.flush();
+    await this.transport.flush();
+  }
+
+  /** Feeds events to the scheduler and dispatches what it decides. */
+  handle(...events: SchedulerEvent[]): void {
+    const commands = this.scheduler.handle(...events);
+    for (const command of commands) this.dispatch(command);
+    this.queueFlush();
+  }
+
+  private nextStimulus(kind: string): string {
+    this.stimulusSeq += 1;
+    return `${kind}-${this.stimulusSeq}`;
+  }
+
+  private onMessage(msg: TransportMessage): void {
+    if (this.closed) return;
+    let wire: WireMessage;
+    try {
+      wire = decodeMessage(msg.data);
+    } catch (error) {
+      this.log.warn({ subject: msg.subject, err: error }, 'rejected malformed control message');
+      if (msg.expectsReply) msg.respond(encodeMessage({ type: 'error', error: toErrorInfo(error, 'MALFORMED_MESSAGE') }));
+      return;
+    }
+    try {
+      this.onWire(wire, msg);
+    } catch (error) {
+      this.log.error({ subject: msg.subject, err: error }, 'failed to handle control message');
+      if (msg.expectsReply) msg.respond(encodeMessage({ type: 'error', error: toErrorInfo(error, 'INTERNAL') }));
+    }
+  }
+
+  private onWire(wire: WireMessage, msg: TransportMessage): void {
+    const nowMs = this.clock.now();
+    switch (wire.type) {
+      case 'submit': {
+        if (!msg.expectsReply) throw new FloeError('MALFORMED_MESSAGE', 'submit must be a request');
+        const requestId = `${wire.clientId}:${wire.requestId}`;
+        this.pendingSubmits.set(requestId, msg);
+        const { clientId, tasks, wants } = wire;
+        this.handle({ type: 'graphSubmitted', stimulusId: this.nextStimulus('submit'), nowMs, clientId, requestId, tasks, wants });
+        return;
+      }
+      case 'clientBatch':
+        this.onClientBatch(wire, nowMs);
+        return;
+      case 'workerEvents':
+        this.onWorkerEvents(wire, nowMs);
+        return;
+      case 'submitReply':
+      case 'clientUpdates':
+      case 'workerBatch':
+      case 'error':
+        throw new FloeError('MALFORMED_MESSAGE', `coordinator does not accept ${wire.type} messages on ${msg.subject}`);
+    }
+  }
+
+  private onClientBatch(wire: WireOf<'clientBatch'>, nowMs: number): void {
+    const stimulusId = this.nextStimulus('client');
+    const { clientId } = wire;
+    const events: SchedulerEvent[] = [];
+    if (wire.cancel.length > 0) events.push({ type: 'keysCancelled', stimulusId, nowMs, clientId, keys: wire.cancel });
+    if (wire.release.length > 0) events.push({ type: 'keysReleased', stimulusId, nowMs, clientId, keys: wire.release });
+    if (wire.bye) events.push({ type: 'clientDisconnected', stimulusId, nowMs, clientId });
+    if (events.length > 0) this.handle(...events);
+  }
+
+  private onWorkerEvents(wire: WireOf<'workerEvents'>, nowMs: number): void {
+    const stimulusId = this.nextStimulus('worker');
+    const { workerId } = wire;
+    const events: SchedulerEvent[] = [];
+    if (wire.register !== undefined) {
+      const { threads, resources, address } = wire.register;
+      this.addresses.set(workerId, address);
+      events.push({ type: 'workerJoined', stimulusId, nowMs, workerId, threads, resources, address });
+    }
+    for (const f of wire.finished) {
+      events.push({
+        type: 'taskFinished',
+        stimulusId,
+        nowMs,
+        workerId,
+        id: f.id,
+        runId: f.runId,
+        nbytes: f.nbytes,
+        serializer: f.serializer,
+        inline: f.inline,
+        durationMs: f.durationMs,
+      });
+    }
+    for (const f of wire.failed) {
+      events.push({ type: 'taskFailed', stimulusId, nowMs, workerId, id: f.id, runId: f.runId, error: f.error });
+    }
+    if (wire.goodbye) {
+      events.push({ type: 'workerLost', stimulusId, nowMs, workerId });
+      this.addresses.delete(workerId);
+    }
+    if (events.length > 0) this.handle(...events);
+  }
+
+  private dispatch(command: SchedulerCommand): void {
+    switch (command.type) {
+      case 'submitReply': {
+        const msg = this.pendingSubmits.get(command.requestId);
+        this.pendingSubmits.delete(command.requestId);
+        const requestId = command.requestId.slice(command.clientId.length + 1);
+        msg?.respond(encodeMessage({ type: 'submitReply', requestId, error: command.error }));
+        return;
+      }
+      case 'assign':
+        this.workerBatch(command.workerId).assign.push(this.toWireAssign(command));
+        return;
+      case 'cancelRun':
+        this.workerBatch(command.workerId).cancel.push({ id: command.id, runId: command.runId });
+        return;
+      case 'releaseData':
+        this.workerBatch(command.workerId).release.push(command.id);
+        return;
+      case 'notifyClient':
+        this.clientUpdates(command.clientId).push({
+          key: command.key,
+          status: command.status,
+          workerId: command.workerId,
+          address: this.addresses.get(command.workerId) ?? '',
+          nbytes: command.nbytes,
+          serializer: command.serializer,
+          inline: command.inline,
+          error: command.error,
+        });
+        return;
+      case 'wakeAt':
+        this.scheduleWake(command.atMs);
+        return;
+    }
+  }
+
+  private toWireAssign(command: Extract<SchedulerCommand, { type: 'assign' }>): WireAssign {
+    return {
+      id: command.id,
+      runId: command.runId,
+      attempt: command.attempt,
+      spec: command.spec,
+      deps: command.deps.map((d) => ({
+        id: d.id,
+        holders: d.holders.map((workerId) => ({ workerId, address: this.addresses.get(workerId) ?? '' })),
+        nbytes: d.nbytes,
+        serializer: d.serializer,
+        inline: d.inline,
+      })),
+    };
+  }
+
+  private workerBatch(workerId: string): WireOf<'workerBatch'> {
+    let batch = this.outbox.workers.get(workerId);
+    if (batch === undefined) {
+      batch = { type: 'workerBatch', assign: [], cancel: [], release: [] };
+      this.outbox.workers.set(workerId, batch);
+    }
+    return batch;
+  }
+
+  private clientUpdates(clientId: string): KeyUpdate[] {
+    let updates = this.outbox.clients.get(clientId);
+    if (updates === undefined) {
+      updates = [];
+      this.outbox.clients.set(clientId, updates);
+    }
+    return updates;
+  }
+
+  private scheduleWake(atMs: number): void {
+    if (atMs >= this.wakeAtMs || this.closed) return;
+    clearTimeout(this.wakeTimer);
+    this.wakeAtMs = atMs;
+    this.wakeTimer = setTimeout(() => {
+      this.wakeAtMs = Infinity;
+      this.handle({ type: 'tick', stimulusId: this.nextStimulus('tick'), nowMs: this.clock.now() });
+    }, Math.max(0, Math.ceil(atMs - this.clock.now())));
+  }
+
+  /** Batching: everything decided during this turn goes out in one message per peer. */
+  private queueFlush(): void {
+    if (this.flushQueued) return;
+    this.flushQueued = true;
+    queueMicrotask(() => this.flush());
+  }
+
+  private flush(): void {
+    this.flushQueued = false;
+    const { workers, clients } = this.outbox;
+    this.outbox = { workers: new Map(), clients: new Map() };
+    for (const [workerId, batch] of workers) {
+      this.transport.publish(this.subjects.worker(workerId), encodeMessage(batch));
+    }
+    for (const [clientId, updates] of clients) {
+      this.transport.publish(this.subjects.clientInbox(clientId), encodeMessage({ type: 'clientUpdates', updates }));
+    }
+  }
+}

@@ -1,0 +1,25 @@
+/**
+ * The data plane moves results between workers (and to clients) directly, never
+ * through the coordinator. In a cluster it is gRPC (server-streaming Fetch of
+ * proto/floe.proto); in embedded mode it is `InprocDataPlane`.
+ */
+import type { SerializerRef } from '../graph/spec.ts';
+
+export interface FetchedObject {
+  serializer: SerializerRef;
+  bytes: Uint8Array;
+}
+
+/** Reads results from where they live; implemented by a worker's object store. */
+export interface ObjectSource {
+  get(id: string): FetchedObject | undefined;
+}
+
+export interface DataPlane {
+  /** Starts serving `source`; resolves to the address others fetch from. */
+  serve(name: string, source: ObjectSource): Promise<string>;
+  /** Fetches one result; rejects with RESULT_UNAVAILABLE when the holder does not have it. */
+  fetch(address: string, id: string, signal?: AbortSignal): Promise<FetchedObject>;
+  /** Stops serving `address` (if this instance served it) and closes client connections. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,48 @@
+/**
+ * Embedded-mode data plane: a registry of in-process object sources by address.
+ * Results are handed over without copying; stored bytes are never mutated.
+ */
+import { FloeError } from '../errors.ts';
+import type { DataPlane, FetchedObject, ObjectSource } from './dataplane.ts';
+
+export class InprocDataPlane implements DataPlane {
+  private readonly sources: Map<string, ObjectSource>;
+  private readonly served = new Set<string>();
+
+  /** Instances created with the same `registry` see each other's sources. */
+  constructor(registry: Map<string, ObjectSource> = new Map()) {
+    this.sources = registry;
+  }
+
+  /** A second data plane on the same registry (one per worker or client). */
+  peer(): InprocDataPlane {
+    return new InprocDataPlane(this.sources);
+  }
+
+  serve(name: string, source: ObjectSource): Promise<string> {
+    const address = `inproc://${name}`;
+    if (this.sources.has(address)) {
+      throw new FloeError('INVALID_ARGUMENT', `data plane address ${address} is already served`);
+    }
+    this.sources.set(address, source);
+    this.served.add(address);
+    return Promise.resolve(address);
+  }
+
+  fetch(address: string, id: string): Promise<FetchedObject> {
+    const source = this.sources.get(address);
+    const found = source?.get(id);
+    if (found === undefined) {
+      return Promise.reject(
+        new FloeError('RESULT_UNAVAILABLE', `result ${id} is not held at ${address}${source ? '' : ' (no such worker)'}`),
+      );
+    }
+    return Promise.resolve(found);
+  }
+
+  close(): Promise<void> {
+    for (const address of this.served) this.sources.delete(address);
+    this.served.clear();
+    return Promise.resolve();
+  }
+}

@@ -1,0 +1,37 @@
+/**
+ * The normalized form of one task as it travels from client to scheduler to worker.
+ * Built by the client from a task call and its validated options.
+ */
+
+/** Where a serializer lives: builtins have an empty module. */
+export interface SerializerRef {
+  id: string;
+  /** Module URL that registers the serializer when imported ('' for builtins). */
+  module: string;
+}
+
+export interface TaskSpec {
+  /** Key, unique within the submitting client. */
+  key: string;
+  /** Human-readable name (export name unless overridden). */
+  name: string;
+  /** URL of the module exporting the task ('floe:builtin' for floe's own tasks). */
+  module: string;
+  exportName: string;
+  /** Arguments encoded by serde/args.ts (msgpack with future references). */
+  args: Uint8Array;
+  /** Keys (same client) whose results this task needs. */
+  deps: string[];
+  serializer: SerializerRef;
+  priority: number;
+  retries: number;
+  retryDelayMs: number;
+  retryBackoff: number;
+  /** 0 means no timeout. */
+  timeoutMs: number;
+  /** Resource needs, normalized to numbers (memory in bytes). */
+  resources: Record<string, number>;
+}
+
+/** Module URL of floe's built-in tasks (collect, getItem, ...). */
+export const BUILTIN_MODULE = 'floe:builtin';

@@ -1,0 +1,18 @@
+/**
+ * floe's public API. Everything a user imports comes from here; the rest is internal.
+ */
+export { Client } from './client/client.ts';
+export type { ClientConnection } from './client/client.ts';
+export type { LocalOptions } from './client/local.ts';
+export { task } from './client/task.ts';
+export type { TaskDef, Arg, Args } from './client/task.ts';
+export { flow } from './client/flow.ts';
+export type { FlowDef } from './client/flow.ts';
+export { Future, isFuture } from './client/future.ts';
+export type { FutureStatus, Resolved } from './client/future.ts';
+export { asCompleted } from './client/as-completed.ts';
+export type { TaskOptions } from './graph/options.ts';
+export { FloeError, isFloeError, ERROR_CODES } from './errors.ts';
+export type { ErrorCode } from './errors.ts';
+export { defineSerializer, registerSerializer } from './serde/registry.ts';
+export type { Serializer, SerializerDefinition } from './serde/types.ts';

@@ -1,0 +1,29 @@
+/**
+ * floe's own tasks, addressed by module 'floe:builtin'. Built here by hand (not with
+ * task()) so that pool threads need no client code.
+ */
+import { TASK_BRAND } from '../client/task-def.ts';
+import type { TaskDefCore, TaskFn } from '../client/task-def.ts';
+
+function builtin(name: string, fn: TaskFn<unknown[], unknown>): TaskDefCore<unknown[], unknown> {
+  return Object.freeze({ [TASK_BRAND]: true as const, moduleUrl: 'floe:builtin', exportName: name, fn, options: {} });
+}
+
+/** `collect(a, b, c)` → `[a, b, c]`: gathers several results into one. */
+function collect(...items: unknown[]): unknown[] {
+  return items;
+}
+
+/** `getItem(x, k)` → `x[k]` (`x.get(k)` for a Map). */
+function getItem(container: unknown, key: unknown): unknown {
+  if (container instanceof Map) return container.get(key);
+  if (typeof container !== 'object' || container === null) {
+    throw new TypeError(`getItem: cannot read [${String(key)}] of ${container === null ? 'null' : typeof container}`);
+  }
+  return (container as Record<string | number, unknown>)[key as string | number];
+}
+
+export const BUILTIN_TASKS: ReadonlyMap<string, TaskDefCore<unknown[], unknown>> = new Map([
+  ['collect', builtin('collect', collect)],
+  ['getItem', builtin('getItem', getItem)],
+]);

@@ -1,0 +1,43 @@
+/**
+ * Messages between a worker's main thread and its pool threads (one request, one response
+ * per task; Piscina keys them by its own task id).
+ */
+import type { ErrorInfo } from '../errors.ts';
+import type { SerializerRef } from '../graph/spec.ts';
+
+/** A dependency result as stored: bytes plus the serializer that made them. */
+export interface ThreadDep {
+  key: string;
+  serializer: SerializerRef;
+  bytes: Uint8Array;
+}
+
+export interface ThreadRequest {
+  taskKey: string;
+  name: string;
+  /** URL of the task module ('floe:builtin' for floe's own tasks). */
+  module: string;
+  exportName: string;
+  /** Arguments encoded by serde/args.ts. */
+  args: Uint8Array;
+  deps: ThreadDep[];
+  /** Serializer for the result. */
+  serializer: SerializerRef;
+  /** 0 for the first run, then 1, 2... for retries. */
+  attempt: number;
+}
+
+interface Timing {
+  /** `performance.timeOrigin + performance.now()` when the task started: comparable across threads. */
+  startedAtMs: number;
+  durationMs: number;
+}
+
+export type ThreadResponse =
+  | ({ type: 'ok'; bytes: Uint8Array; serializer: SerializerRef } & Timing)
+  | ({ type: 'error'; error: ErrorInfo } & Timing);
+
+/** Wall-clock ms comparable across threads of one process. */
+export function nowMs(): number {
+  return performance.timeOrigin + performance.now();
+}

@@ -1,0 +1,103 @@
+/**
+ * Runs one task: load its module, decode arguments (substituting dependency results), call
+ * it, serialize the result. Used inside pool threads (thread.ts) and inline in the main
+ * thread (InlineExecutor). Never throws: every failure is an `{ type: 'error' }` response.
+ */
+import { isTaskDef } from '../client/task-def.ts';
+import type { TaskDefCore } from '../client/task-def.ts';
+import { FloeError, toErrorInfo } from '../errors.ts';
+import { BUILTIN_MODULE } from '../graph/spec.ts';
+import type { SerializerRef } from '../graph/spec.ts';
+import { decodeArgs } from '../serde/args.ts';
+import type { FutureRef } from '../serde/args.ts';
+import { deserializeValue, getSerializer, resolveSerializer, serializeResult } from '../serde/registry.ts';
+import type { Serializer } from '../serde/types.ts';
+import { BUILTIN_TASKS } from './builtin-tasks.ts';
+import { loadModule } from './load-module.ts';
+import { nowMs } from './protocol.ts';
+import type { ThreadDep, ThreadRequest, ThreadResponse } from './protocol.ts';
+
+export async function runTask(req: ThreadRequest): Promise<ThreadResponse> {
+  const startedAtMs = nowMs();
+  const t0 = performance.now();
+  try {
+    const def = await loadTask(req.module, req.exportName);
+    const deps = await loadDeps(req.deps);
+    const args = decodeArgs(req.args, (ref) => followRef(ref, deps, req.taskKey));
+    const serializer = await findSerializer(req.serializer);
+    const result = await def.fn(...args);
+    const bytes = serializeResult(result, serializer, req.taskKey);
+    return { type: 'ok', bytes, serializer: req.serializer, startedAtMs, durationMs: performance.now() - t0 };
+  } catch (e) {
+    return {
+      type: 'error',
+      error: toErrorInfo(e, 'TASK_ERROR', req.taskKey),
+      startedAtMs,
+      durationMs: performance.now() - t0,
+    };
+  }
+}
+
+async function loadTask(module: string, exportName: string): Promise<TaskDefCore<unknown[], unknown>> {
+  if (module === BUILTIN_MODULE) {
+    const def = BUILTIN_TASKS.get(exportName);
+    if (def === undefined) throw new FloeError('UNKNOWN_EXPORT', `floe has no builtin task "${exportName}"`);
+    return def;
+  }
+  const ns = await loadModule(module);
+  if (!Object.prototype.hasOwnProperty.call(ns, exportName)) {
+    throw new FloeError('UNKNOWN_EXPORT', `module ${module} has no export "${exportName}"`);
+  }
+  const value = ns[exportName];
+  if (!isTaskDef(value)) {
+    throw new FloeError('NOT_A_TASK', `export ${exportName} of module ${module} is not a task; wrap it with task()`);
+  }
+  return value;
+}
+
+/** Finds a serializer, importing its module with the task-module loader (it may be .ts). */
+async function findSerializer(ref: SerializerRef): Promise<Serializer> {
+  const known = getSerializer(ref.id);
+  if (known !== undefined) return known;
+  if (ref.module !== '') {
+    try {
+      await loadModule(ref.module);
+    } catch (e) {
+      throw new FloeError(
+        'UNKNOWN_SERIALIZER',
+        `serializer "${ref.id}": ${e instanceof Error ? e.message : String(e)}`,
+        { cause: e },
+      );
+    }
+  }
+  return resolveSerializer(ref);
+}
+
+async function loadDeps(deps: readonly ThreadDep[]): Promise<Map<string, unknown>> {
+  const values = new Map<string, unknown>();
+  for (const dep of deps) {
+    const serializer = await findSerializer(dep.serializer);
+    values.set(dep.key, deserializeValue(dep.bytes, serializer, dep.key));
+  }
+  return values;
+}
+
+function followRef(ref: FutureRef, deps: ReadonlyMap<string, unknown>, taskKey: string): unknown {
+  if (!deps.has(ref.key)) {
+    throw new FloeError('INTERNAL', `task "${taskKey}" refers to "${ref.key}", which was not sent with it`);
+  }
+  let value = deps.get(ref.key);
+  for (const step of ref.path) {
+    if (value instanceof Map) value = value.get(step);
+    else if (typeof value === 'object' && value !== null) value = (value as Record<string | number, unknown>)[step];
+    else {
+      throw new FloeError(
+        'INVALID_ARGUMENT',
+        `task "${taskKey}": cannot read [${JSON.stringify(step)}] of ${value === null ? 'null' : typeof value} in the result of "${ref.key}"`,
+        { taskKey },
+      );
+    }
+  }
+  return value;
+}
+

@@ -1,0 +1,122 @@
+/**
+ * Putting ready tasks on workers: locality first (the worker holding most input bytes),
+ * else the least loaded worker that has capacity and the resources; otherwise the task
+ * is queued in priority order until some worker can take it.
+ */
+import type { SchedulerCore } from './core.ts';
+import { compareTasks, fits } from './state.ts';
+import type { TaskState, WorkerState } from './state.ts';
+import type { DepLocation } from './types.ts';
+
+/** Scratch map reused by decideWorker (bytes of a task's inputs per holder). */
+const bytesByHolder = new Map<WorkerState, number>();
+
+function lessLoaded(a: WorkerState, b: WorkerState): boolean {
+  // Compare processing/threads without dividing (threads may differ per worker).
+  const la = a.processing.size * b.threads;
+  const lb = b.processing.size * a.threads;
+  return la !== lb ? la < lb : a.order < b.order;
+}
+
+/** The worker a ready task should run on now, or undefined when none can take it. */
+export function decideWorker(core: SchedulerCore, ts: TaskState): WorkerState | undefined {
+  let best: WorkerState | undefined;
+  if (ts.dependencies.length > 0) {
+    let bestBytes = 0;
+    for (const dep of ts.dependencies) {
+      for (const w of dep.whoHas) bytesByHolder.set(w, (bytesByHolder.get(w) ?? 0) + dep.nbytes);
+    }
+    for (const [w, bytes] of bytesByHolder) {
+      if (bytes <= 0 || !fits(w, ts)) continue;
+      if (best === undefined || bytes > bestBytes || (bytes === bestBytes && lessLoaded(w, best))) {
+        best = w;
+        bestBytes = bytes;
+      }
+    }
+    bytesByHolder.clear();
+    if (best !== undefined) return best;
+  }
+  for (const w of core.workerList) {
+    if (!fits(w, ts)) continue;
+    // Join order is the tie-break, so the first idle worker is the answer.
+    if (w.processing.size === 0) return w;
+    if (best === undefined || lessLoaded(w, best)) best = w;
+  }
+  return best;
+}
+
+function depLocation(dep: TaskState): DepLocation {
+  const holders: string[] = [];
+  for (const w of dep.whoHas) holders.push(w.id);
+  return { id: dep.id, holders, nbytes: dep.nbytes, serializer: dep.serializer, inline: dep.inline };
+}
+
+export function assign(core: SchedulerCore, ts: TaskState, w: WorkerState): void {
+  ts.ready = false;
+  ts.runId = ++core.runCounter;
+  ts.processingOn = w;
+  w.processing.add(ts);
+  core.transition(ts, 'processing');
+  const deps = ts.dependencies.length === 0 ? [] : ts.dependencies.map(depLocation);
+  core.emit({
+    type: 'assign',
+    stimulusId: core.stimulusId,
+    workerId: w.id,
+    id: ts.id,
+    runId: ts.runId,
+    attempt: ts.failures + 1,
+    spec: ts.spec,
+    deps,
+  });
+}
+
+/** Marks a waiting task (all inputs in memory, no retry pending) for placement. */
+export function makeReady(core: SchedulerCore, ts: TaskState): void {
+  if (ts.ready) return;
+  ts.ready = true;
+  core.readyList.push(ts);
+}
+
+function isSorted(list: TaskState[]): boolean {
+  for (let i = 1; i < list.length; i++) if (compareTasks(list[i - 1]!, list[i]!) > 0) return false;
+  return true;
+}
+
+/** Gives a worker queued tasks, best first, until it is saturated. */
+export function fillWorker(core: SchedulerCore, w: WorkerState): void {
+  while (w.processing.size < w.capacity) {
+    const ts = core.queue.bestFor(w);
+    if (ts === undefined) return;
+    core.queue.remove(ts);
+    assign(core, ts, w);
+  }
+}
+
+/**
+ * End of an event: place tasks that became ready (highest priority first), then let
+ * workers that gained capacity pull from the queue. Dependents made ready by a completion
+ * therefore get freed slots before older queued tasks: depth-first, as in Dask, which
+ * keeps memory low.
+ */
+export function placeReady(core: SchedulerCore): void {
+  const ready = core.readyList;
+  if (ready.length > 0) {
+    core.readyList = [];
+    if (!isSorted(ready)) ready.sort(compareTasks);
+    for (const ts of ready) {
+      if (!ts.ready) continue;
+      const w = decideWorker(core, ts);
+      if (w !== undefined) {
+        assign(core, ts, w);
+      } else {
+        ts.ready = false;
+        core.transition(ts, 'queued');
+        core.queue.push(ts);
+      }
+    }
+  }
+  if (core.freed.size > 0) {
+    for (const w of core.freed) if (core.workers.get(w.id) === w) fillWorker(core, w);
+    core.freed.clear();
+  }
+}

@@ -1,0 +1,97 @@
+/**
+ * Graph submission and client-driven release. Validation happens before any state
+ * changes, so a rejected batch leaves the scheduler exactly as it was.
+ */
+import { FloeError, toErrorInfo } from '../errors.ts';
+import type { ErrorInfo } from '../errors.ts';
+import { validateGraph } from '../graph/validate.ts';
+import type { SchedulerCore } from './core.ts';
+import { activate } from './lifecycle.ts';
+import { removeClosure, settle } from './release.ts';
+import { createTask } from './state.ts';
+import type { TaskState } from './state.ts';
+import { taskId } from './types.ts';
+import type { SchedulerEvent } from './types.ts';
+
+type GraphSubmitted = Extract<SchedulerEvent, { type: 'graphSubmitted' }>;
+
+function check(core: SchedulerCore, ev: GraphSubmitted): ErrorInfo | undefined {
+  const known = (key: string): boolean => core.tasks.has(taskId(ev.clientId, key));
+  const error = validateGraph(ev.tasks, known);
+  if (error !== undefined) return error;
+  if (ev.wants.length === 0) return undefined;
+  const inBatch = new Set(ev.tasks.map((spec) => spec.key));
+  for (const key of ev.wants) {
+    if (!inBatch.has(key) && !known(key)) {
+      return toErrorInfo(new FloeError('MISSING_DEPENDENCY', `wanted key "${key}" is not in the graph`, { taskKey: key }));
+    }
+  }
+  return undefined;
+}
+
+/** Creates and links the records of keys this client does not have yet. */
+function createTasks(core: SchedulerCore, ev: GraphSubmitted): TaskState[] {
+  const created: TaskState[] = [];
+  for (const spec of ev.tasks) {
+    const id = taskId(ev.clientId, spec.key);
+    // Same key, same task (Dask): an existing record is reused, not recreated.
+    if (core.tasks.has(id)) continue;
+    const ts = createTask(id, ev.clientId, spec, ++core.seq);
+    core.addTask(ts);
+    created.push(ts);
+  }
+  for (const ts of created) {
+    const deps = ts.spec.deps.length > 1 ? new Set(ts.spec.deps) : ts.spec.deps;
+    for (const key of deps) {
+      const dep = core.tasks.get(taskId(ev.clientId, key))!;
+      ts.dependencies.push(dep);
+      dep.dependents.add(ts);
+    }
+  }
+  return created;
+}
+
+export function graphSubmitted(core: SchedulerCore, ev: GraphSubmitted): void {
+  const error = check(core, ev);
+  core.emit({ type: 'submitReply', stimulusId: core.stimulusId, clientId: ev.clientId, requestId: ev.requestId, error });
+  if (error !== undefined) return;
+  const firstNewSeq = core.seq + 1;
+  const created = createTasks(core, ev);
+  const wanted: TaskState[] = [];
+  for (const key of ev.wants) {
+    const ts = core.tasks.get(taskId(ev.clientId, key))!;
+    ts.wanted = true;
+    wanted.push(ts);
+  }
+  // Every new task runs, wanted or not (a task nobody wants and nothing depends on is
+  // forgotten once it finishes, like Dask's fire_and_forget).
+  for (const ts of created) if (ts.state === 'released') activate(core, ts);
+  for (const ts of wanted) {
+    if (ts.seq >= firstNewSeq) continue;
+    if (ts.state === 'released') activate(core, ts);
+    else if (ts.state === 'memory') core.notifyMemory(ts);
+    else if (ts.state === 'erred') core.notifyFailure(ts, 'erred', ts.error!);
+  }
+}
+
+/** The client dropped its futures for these keys. Unknown keys are ignored. */
+export function keysReleased(core: SchedulerCore, clientId: string, keys: readonly string[]): void {
+  const touched: TaskState[] = [];
+  for (const key of keys) {
+    const ts = core.tasks.get(taskId(clientId, key));
+    if (ts === undefined || !ts.wanted) continue;
+    ts.wanted = false;
+    touched.push(ts);
+  }
+  settle(core, touched);
+}
+
+/**
+ * A disconnected client can never fetch anything again: all its tasks are removed
+ * (runs cancelled, results released), without notifications.
+ */
+export function clientDisconnected(core: SchedulerCore, clientId: string): void {
+  const own = core.clientTasks.get(clientId);
+  if (own === undefined) return;
+  removeClosure(core, [...own]);
+}

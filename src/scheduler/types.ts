@@ -1,0 +1,140 @@
+/**
+ * Events into and commands out of the scheduler state machine.
+ *
+ * The scheduler is pure: `handle(event)` returns commands and never does I/O, reads a
+ * clock or draws random numbers. Time arrives as `nowMs` on events. Every event and
+ * command carries the `stimulusId` of the event that caused it, so a task's story can
+ * be traced from client submission to worker completion.
+ *
+ * Keys: clients name tasks with keys unique per client. Inside the scheduler (and on
+ * workers) a task is identified by its id, `${clientId}/${key}`, so two clients can
+ * never see or touch each other's tasks.
+ */
+import type { ErrorInfo } from '../errors.ts';
+import type { TaskSpec } from '../graph/spec.ts';
+
+export type TaskStateName = 'released' | 'waiting' | 'queued' | 'processing' | 'memory' | 'erred' | 'forgotten';
+
+export function taskId(clientId: string, key: string): string {
+  return `${clientId}/${key}`;
+}
+
+interface EventBase {
+  stimulusId: string;
+  nowMs: number;
+}
+
+export type SchedulerEvent =
+  | (EventBase & {
+      type: 'graphSubmitted';
+      clientId: string;
+      /** Echoed on the submitReply command. */
+      requestId: string;
+      tasks: TaskSpec[];
+      /** Keys (of this client) the client holds futures for. */
+      wants: string[];
+    })
+  | (EventBase & { type: 'keysReleased'; clientId: string; keys: string[] })
+  | (EventBase & { type: 'keysCancelled'; clientId: string; keys: string[] })
+  | (EventBase & { type: 'clientDisconnected'; clientId: string })
+  | (EventBase & {
+      type: 'workerJoined';
+      workerId: string;
+      threads: number;
+      /** Declared resources, e.g. { gpu: 1, memory: 8e9 }. */
+      resources: Record<string, number>;
+      /** Data-plane address other workers and clients fetch results from. */
+      address: string;
+    })
+  | (EventBase & { type: 'workerLost'; workerId: string })
+  | (EventBase & {
+      type: 'taskFinished';
+      workerId: string;
+      id: string;
+      runId: number;
+      nbytes: number;
+      serializer: { id: string; module: string };
+      /** Present when the result is small enough to travel on control messages. */
+      inline: Uint8Array | undefined;
+      durationMs: number;
+    })
+  | (EventBase & { type: 'taskFailed'; workerId: string; id: string; runId: number; error: ErrorInfo })
+  | (EventBase & { type: 'tick' });
+
+/** Where an input of an assigned task can be found. */
+export interface DepLocation {
+  id: string;
+  /** Workers holding the result (the assignee may be one of them). */
+  holders: string[];
+  nbytes: number;
+  serializer: { id: string; module: string };
+  inline: Uint8Array | undefined;
+}
+
+interface CommandBase {
+  stimulusId: string;
+}
+
+export type SchedulerCommand =
+  | (CommandBase & {
+      type: 'submitReply';
+      clientId: string;
+      requestId: string;
+      /** Absent when the graph was accepted. */
+      error: ErrorInfo | undefined;
+    })
+  | (CommandBase & {
+      type: 'assign';
+      workerId: string;
+      id: string;
+      /** Increases on every (re)assignment; completions with another runId are ignored. */
+      runId: number;
+      /** 1 for the first attempt. */
+      attempt: number;
+      spec: TaskSpec;
+      deps: DepLocation[];
+    })
+  | (CommandBase & { type: 'cancelRun'; workerId: string; id: string; runId: number })
+  | (CommandBase & { type: 'releaseData'; workerId: string; id: string })
+  | (CommandBase & {
+      type: 'notifyClient';
+      clientId: string;
+      key: string;
+      status: 'memory' | 'erred' | 'cancelled';
+      /** For 'memory': a worker holding the result ('' if only inline). */
+      workerId: string;
+      nbytes: number;
+      serializer: { id: string; module: string };
+      inline: Uint8Array | undefined;
+      /** For 'erred' and 'cancelled'. */
+      error: ErrorInfo | undefined;
+    })
+  /** Ask the driver to deliver a `tick` event at (or after) this time. */
+  | (CommandBase & { type: 'wakeAt'; atMs: number });
+
+export interface SchedulerConfig {
+  /**
+   * A worker is sent up to ceil(threads * workerSaturation) tasks at once; the rest
+   * stay queued on the scheduler in priority order (as in Dask's root-task queuing).
+   */
+  workerSaturation: number;
+  /** Times a task may be running on a worker that dies before it is marked erred. */
+  allowedFailures: number;
+  /** Events kept for `story()`. */
+  logSizeMax: number;
+}
+
+export const DEFAULT_SCHEDULER_CONFIG: SchedulerConfig = {
+  workerSaturation: 2,
+  allowedFailures: 3,
+  logSizeMax: 100_000,
+};
+
+/** One line of a task's history, as returned by `story(id)`. */
+export interface StoryEntry {
+  id: string;
+  from: TaskStateName;
+  to: TaskStateName;
+  stimulusId: string;
+  nowMs: number;
+}

@@ -1,0 +1,95 @@
+/**
+ * Workers coming and going. A lost worker's running tasks are rescheduled (or erred
+ * once they have killed more than `allowedFailures` workers); results only it held are
+ * recomputed from lineage when still needed.
+ */
+import type { SchedulerCore } from './core.ts';
+import { activate, markErred } from './lifecycle.ts';
+import { makeReady } from './placement.ts';
+import type { TaskState, WorkerState } from './state.ts';
+import type { SchedulerEvent } from './types.ts';
+
+type WorkerJoined = Extract<SchedulerEvent, { type: 'workerJoined' }>;
+
+export function workerJoined(core: SchedulerCore, ev: WorkerJoined): void {
+  const threads = Math.max(0, ev.threads);
+  const capacity = Math.ceil(threads * core.config.workerSaturation);
+  const existing = core.workers.get(ev.workerId);
+  if (existing !== undefined) {
+    // Joining again (e.g. a reconnect) updates what the worker declares.
+    existing.threads = threads;
+    existing.capacity = capacity;
+    existing.resources = { ...ev.resources };
+    existing.address = ev.address;
+    core.freed.add(existing);
+    return;
+  }
+  const w: WorkerState = {
+    id: ev.workerId,
+    order: ++core.joinCounter,
+    threads,
+    capacity,
+    resources: { ...ev.resources },
+    address: ev.address,
+    processing: new Set(),
+    hasWhat: new Set(),
+  };
+  core.workers.set(w.id, w);
+  core.workerList.push(w);
+  core.freed.add(w);
+}
+
+export function workerLost(core: SchedulerCore, workerId: string): void {
+  const w = core.workers.get(workerId);
+  if (w === undefined) return;
+  core.workers.delete(workerId);
+  core.workerList = core.workerList.filter((x) => x !== w);
+  core.freed.delete(w);
+  // Running tasks first, so that no cancelRun goes to the dead worker below.
+  const running = [...w.processing];
+  w.processing.clear();
+  for (const ts of running) rescheduleRun(core, ts);
+  const held = [...w.hasWhat];
+  w.hasWhat.clear();
+  for (const ts of held) {
+    ts.whoHas.delete(w);
+    if (ts.state === 'memory' && ts.whoHas.size === 0 && ts.inline === undefined) lostResult(core, ts);
+  }
+}
+
+function rescheduleRun(core: SchedulerCore, ts: TaskState): void {
+  ts.processingOn = undefined;
+  ts.suspicious++;
+  if (ts.suspicious > core.config.allowedFailures) {
+    const message = `task "${ts.key}" was running on ${ts.suspicious} workers that died`;
+    markErred(core, ts, core.makeError('WORKER_LOST', message, ts.key));
+    return;
+  }
+  core.transition(ts, 'waiting');
+  if (ts.waitingOn.size === 0) makeReady(core, ts);
+}
+
+/**
+ * The last copy of a result is gone. Memory results are always still needed (otherwise
+ * they would have been released), so it is recomputed; dependents that were about to use
+ * it go back to waiting on it (a running one is cancelled: it may not have fetched it).
+ */
+function lostResult(core: SchedulerCore, ts: TaskState): void {
+  core.transition(ts, 'released');
+  for (const d of ts.waiters) {
+    d.waitingOn.add(ts);
+    d.ready = false;
+    if (d.state === 'queued') {
+      core.queue.remove(d);
+      core.transition(d, 'waiting');
+    } else if (d.state === 'processing') {
+      const on = d.processingOn!;
+      on.processing.delete(d);
+      core.freed.add(on);
+      d.processingOn = undefined;
+      core.emit({ type: 'cancelRun', stimulusId: core.stimulusId, workerId: on.id, id: d.id, runId: d.runId });
+      core.transition(d, 'waiting');
+    }
+  }
+  activate(core, ts);
+}

@@ -1,0 +1,167 @@
+/**
+ * Task arguments with embedded references to other tasks' results.
+ *
+ * The client replaces every future found in the arguments (inside arrays and plain
+ * objects, at any depth) by a {@link FutureRef}; the arguments are then msgpack-encoded
+ * with a msgpackr extension for FutureRef. In the pool thread each ref is replaced by the
+ * (deserialized) dependency result. Futures inside Maps, Sets or class instances are not
+ * looked for: pass them in arrays or plain objects.
+ */
+import { addExtension } from 'msgpackr';
+import { FloeError, isFloeError } from '../errors.ts';
+import { checkMsgpackable, createPackr, describe, isPlainObject } from './builtins.ts';
+import { ownBytes } from './bytes.ts';
+
+/** msgpack extension type of FutureRef ('F'); msgpackr's own types do not use it. */
+export const FUTURE_REF_EXT_TYPE = 0x46;
+/** Nesting limit of arguments: deeper structures are rejected instead of overflowing the stack. */
+export const ARGS_DEPTH_MAX = 1000;
+
+const FUTURE_REF_BRAND = Symbol.for('floe.futureRef');
+
+/** A reference to another task's result, or to an element of it (`path` [3] is `result[3]`). */
+export class FutureRef {
+  declare readonly [FUTURE_REF_BRAND]: true;
+  constructor(
+    readonly key: string,
+    readonly path: readonly (string | number)[] = [],
+  ) {
+    Object.defineProperty(this, FUTURE_REF_BRAND, { value: true });
+  }
+}
+
+/** Brand check: works across duplicate copies of floe (src/ and dist/) in one thread. */
+export function isFutureRef(value: unknown): value is FutureRef {
+  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[FUTURE_REF_BRAND] === true;
+}
+
+// Every copy of floe adds its own class; the last one added decodes, and all copies read
+// refs through isFutureRef(), so copies interoperate.
+addExtension({
+  Class: FutureRef,
+  type: FUTURE_REF_EXT_TYPE,
+  write(ref: FutureRef) {
+    return [ref.key, ref.path];
+  },
+  read(data: unknown) {
+    if (!Array.isArray(data) || typeof data[0] !== 'string' || !Array.isArray(data[1])) {
+      throw new FloeError('MALFORMED_MESSAGE', 'malformed future reference in task arguments');
+    }
+    return new FutureRef(data[0], data[1] as (string | number)[]);
+  },
+});
+
+const packr = createPackr();
+
+export interface EncodedArgs {
+  bytes: Uint8Array;
+  /** Distinct keys of the referenced results, in first-seen order. */
+  deps: string[];
+}
+
+/**
+ * Encodes task arguments, replacing each value for which `toRef` returns a ref by that ref.
+ * Unserializable arguments are UNSERIALIZABLE_ARGUMENT errors naming the position.
+ */
+export function encodeArgs(args: unknown[], toRef: (value: unknown) => FutureRef | undefined): EncodedArgs {
+  const deps: string[] = [];
+  const seenDeps = new Set<string>();
+  const copies = new Map<object, unknown>();
+
+  const visit = (value: unknown, path: string, depth: number): unknown => {
+    const ref = isFutureRef(value) ? value : toRef(value);
+    if (ref !== undefined) {
+      if (!seenDeps.has(ref.key)) {
+        seenDeps.add(ref.key);
+        deps.push(ref.key);
+      }
+      return ref;
+    }
+    if (typeof value === 'function' || typeof value === 'symbol') {
+      throw new TypeError(`${path} is a ${typeof value}, which cannot be sent to a task`);
+    }
+    if (typeof value !== 'object' || value === null) return value;
+    const done = copies.get(value);
+    if (done !== undefined) return done; // cycle or shared subtree: keep the same shape
+    if (depth >= ARGS_DEPTH_MAX) throw new TypeError(`${path} is nested more than ${ARGS_DEPTH_MAX} levels deep`);
+    if (Array.isArray(value)) {
+      const copy: unknown[] = new Array<unknown>(value.length);
+      copies.set(value, copy);
+      for (let i = 0; i < value.length; i++) copy[i] = visit(value[i], `${path}[${i}]`, depth + 1);
+      return copy;
+    }
+    if (isPlainObject(value)) {
+      const copy: Record<string, unknown> = {};
+      copies.set(value, copy);
+      for (const k of Object.keys(value)) copy[k] = visit((value as Record<string, unknown>)[k], `${path}.${k}`, depth + 1);
+      return copy;
+    }
+    // Map, Set, Date, typed arrays...: encoded as they are; class instances are rejected.
+    checkMsgpackable(value, path);
+    copies.set(value, value);
+    return value;
+  };
+
+  const walked: unknown[] = [];
+  for (let i = 0; i < args.length; i++) {
+    try {
+      walked.push(visit(args[i], `argument ${i}`, 0));
+    } catch (e) {
+      throw unserializableArgument(i, e);
+    }
+  }
+  try {
+    return { bytes: ownBytes(packr.pack(walked)), deps };
+  } catch (e) {
+    // Error path only: find the culprit argument by encoding them one by one.
+    for (let i = 0; i < walked.length; i++) {
+      try {
+        packr.pack(walked[i]);
+      } catch (inner) {
+        throw unserializableArgument(i, inner);
+      }
+    }
+    throw new FloeError('UNSERIALIZABLE_ARGUMENT', `task arguments cannot be serialized: ${message(e)}`, { cause: e });
+  }
+}
+
+/** Decodes arguments, replacing every ref by `resolve(ref)`. */
+export function decodeArgs(bytes: Uint8Array, resolve: (ref: FutureRef) => unknown): unknown[] {
+  let decoded: unknown;
+  try {
+    decoded = packr.unpack(bytes);
+  } catch (e) {
+    throw new FloeError('DESERIALIZE_FAILED', `task arguments cannot be decoded: ${message(e)}`, { cause: e });
+  }
+  if (!Array.isArray(decoded)) {
+    throw new FloeError('DESERIALIZE_FAILED', `task arguments must decode to an array, got ${describe(decoded)}`);
+  }
+  // Refs were only placed in arrays and plain objects, so only those are walked. The
+  // decoded tree is fresh, so it is patched in place.
+  const seen = new Set<object>();
+  const patch = (container: unknown[] | Record<string, unknown>): void => {
+    if (seen.has(container)) return;
+    seen.add(container);
+    const keys: (string | number)[] = Array.isArray(container) ? container.map((_, i) => i) : Object.keys(container);
+    for (const k of keys) {
+      const v = (container as Record<string | number, unknown>)[k];
+      if (isFutureRef(v)) (container as Record<string | number, unknown>)[k] = resolve(v);
+      else if (typeof v === 'object' && v !== null && (Array.isArray(v) || isPlainObject(v))) {
+        patch(v as unknown[] | Record<string, unknown>);
+      }
+    }
+  };
+  patch(decoded);
+  return decoded;
+}
+
+function unserializableArgument(position: number, e: unknown): FloeError {
+  if (isFloeError(e) && e.code === 'UNSERIALIZABLE_ARGUMENT') return e;
+  return new FloeError('UNSERIALIZABLE_ARGUMENT', `argument ${position} cannot be serialized: ${message(e)}`, {
+    cause: e,
+  });
+}
+
+function message(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}

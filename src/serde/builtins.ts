@@ -1,0 +1,202 @@
+/**
+ * floe's built-in serializers: msgpack (default), json, v8 and raw.
+ *
+ * Each one refuses values it would silently drop or corrupt, so that a bad result fails
+ * in the task that produced it (with a clear error) rather than in some dependent later:
+ *
+ * - msgpack: functions anywhere are rejected by msgpackr itself through the `writeFunction`
+ *   hook (free, no walk); symbols are rejected by msgpackr. Class instances would lose their
+ *   prototype (msgpackr writes them as plain objects), so a bounded pre-check walk
+ *   ({@link MSGPACK_CHECK_NODES_MAX} nodes, {@link MSGPACK_CHECK_DEPTH_MAX} levels,
+ *   cycle-safe) rejects them; beyond the budget they are not checked, which keeps the
+ *   check cheap for big results. Instances with a `toJSON()` are allowed (msgpackr encodes
+ *   what toJSON returns: that is the author's explicit choice).
+ * - json: a replacer rejects functions, symbols, BigInt, non-finite numbers, `undefined`
+ *   at the top level or in arrays (JSON turns it into null), and any non-plain object
+ *   left after `toJSON()` (Map, Set, typed arrays, class instances: JSON writes `{}` or
+ *   index maps). `undefined` object properties are dropped, as JSON always does: reading
+ *   them back still gives `undefined`.
+ * - v8: node:v8 structured serialization; DataCloneError (functions, symbols...) is an error.
+ *   Class instances become plain objects, exactly as with `postMessage`.
+ * - raw: only Uint8Array (incl. Buffer) and ArrayBuffer; deserializes to a Uint8Array.
+ */
+import * as v8 from 'node:v8';
+import { Packr } from 'msgpackr';
+import type { Serializer } from './types.ts';
+
+/** Node budget of the msgpack class-instance pre-check. */
+export const MSGPACK_CHECK_NODES_MAX = 10_000;
+/** Depth budget of the msgpack class-instance pre-check. */
+export const MSGPACK_CHECK_DEPTH_MAX = 64;
+
+/**
+ * Options shared by the result codec and the argument codec.
+ * `structuredClone` keeps Map/Set/Date/RegExp/Error/typed arrays/cycles and `undefined`;
+ * `moreTypes` adds the remaining typed arrays; records (msgpackr's default) keep plain
+ * objects and Maps apart, and records are self-describing within each message, so any
+ * Packr instance (in any thread) can decode any message. BigInt round-trips at any size.
+ */
+export const MSGPACK_OPTIONS = {
+  structuredClone: true,
+  moreTypes: true,
+  writeFunction: (): never => {
+    throw new TypeError('functions cannot be serialized');
+  },
+} as const;
+
+export function createPackr(): Packr {
+  return new Packr(MSGPACK_OPTIONS);
+}
+
+const packr = createPackr();
+
+export const msgpackSerializer: Serializer = {
+  id: 'msgpack',
+  serialize(value) {
+    checkMsgpackable(value, 'result');
+    return packr.pack(value);
+  },
+  deserialize(bytes) {
+    return packr.unpack(bytes) as unknown;
+  },
+};
+
+export const jsonSerializer: Serializer = {
+  id: 'json',
+  serialize(value) {
+    const text = JSON.stringify(value, jsonReplacer());
+    // Only reachable for values the replacer cannot see (never with the replacer above),
+    // kept as a guard: JSON.stringify returns undefined instead of throwing.
+    if (text === undefined) throw new TypeError('value has no JSON representation');
+    return Buffer.from(text, 'utf8');
+  },
+  deserialize(bytes) {
+    return JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8')) as unknown;
+  },
+};
+
+export const v8Serializer: Serializer = {
+  id: 'v8',
+  serialize(value) {
+    return v8.serialize(value);
+  },
+  deserialize(bytes) {
+    return v8.deserialize(bytes) as unknown;
+  },
+};
+
+export const rawSerializer: Serializer = {
+  id: 'raw',
+  serialize(value) {
+    if (value instanceof Uint8Array) return value;
+    if (value instanceof ArrayBuffer) return new Uint8Array(value);
+    throw new TypeError(`raw serializer accepts only Uint8Array, Buffer or ArrayBuffer, got ${describe(value)}`);
+  },
+  deserialize(bytes) {
+    return bytes;
+  },
+};
+
+export const BUILTIN_SERIALIZERS: readonly Serializer[] = [msgpackSerializer, jsonSerializer, v8Serializer, rawSerializer];
+
+/** A fresh replacer per call: its first invocation is for the top-level value. */
+function jsonReplacer(): (this: unknown, key: string, value: unknown) => unknown {
+  let top = true;
+  return function (this: unknown, key: string, value: unknown): unknown {
+    const where = top ? 'the value' : `key "${key}"`;
+    const isTop = top;
+    top = false;
+    switch (typeof value) {
+      case 'function':
+      case 'symbol':
+      case 'bigint':
+        throw new TypeError(`${where} is a ${typeof value}, which JSON cannot represent`);
+      case 'undefined':
+        if (isTop || Array.isArray(this)) throw new TypeError(`${where} is undefined, which JSON cannot represent`);
+        return value;
+      case 'number':
+        if (!Number.isFinite(value)) throw new TypeError(`${where} is ${String(value)}, which JSON turns into null`);
+        return value;
+      case 'object':
+        if (value !== null && !Array.isArray(value) && !isPlainObject(value)) {
+          throw new TypeError(`${where} is ${describe(value)}, which JSON would not round-trip`);
+        }
+        return value;
+      default:
+        return value;
+    }
+  };
+}
+
+export function isPlainObject(value: object): boolean {
+  const proto: unknown = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+/** Types msgpackr (structuredClone + moreTypes) encodes faithfully. */
+function isMsgpackBuiltin(value: object): boolean {
+  return (
+    Array.isArray(value) ||
+    value instanceof Map ||
+    value instanceof Set ||
+    value instanceof Date ||
+    value instanceof RegExp ||
+    value instanceof Error ||
+    value instanceof ArrayBuffer ||
+    ArrayBuffer.isView(value)
+  );
+}
+
+/**
+ * Bounded, cycle-safe walk that throws on values msgpack would silently corrupt.
+ * `root` names the value in messages ('result', 'argument 2').
+ */
+export function checkMsgpackable(value: unknown, root: string): void {
+  const seen = new Set<object>();
+  const stack: { value: unknown; path: string; depth: number }[] = [{ value, path: root, depth: 0 }];
+  let nodes = 0;
+  while (stack.length > 0 && nodes < MSGPACK_CHECK_NODES_MAX) {
+    const item = stack.pop()!;
+    nodes++;
+    const v = item.value;
+    if (typeof v === 'function') throw new TypeError(`${item.path} is a function, which cannot be serialized`);
+    if (typeof v === 'symbol') throw new TypeError(`${item.path} is a symbol, which cannot be serialized`);
+    if (typeof v !== 'object' || v === null || seen.has(v)) continue;
+    seen.add(v);
+    const plain = isPlainObject(v);
+    if (!plain && !isMsgpackBuiltin(v)) {
+      if (typeof (v as { toJSON?: unknown }).toJSON === 'function') continue;
+      throw new TypeError(
+        `${item.path} is ${describe(v)}, which would lose its class; return plain data or use a custom serializer`,
+      );
+    }
+    if (item.depth >= MSGPACK_CHECK_DEPTH_MAX) continue;
+    const depth = item.depth + 1;
+    if (Array.isArray(v)) {
+      for (let i = v.length - 1; i >= 0; i--) stack.push({ value: v[i], path: `${item.path}[${i}]`, depth });
+    } else if (v instanceof Map) {
+      for (const [k, e] of v) {
+        stack.push({ value: k, path: `${item.path} (map key)`, depth });
+        stack.push({ value: e, path: `${item.path}.get(${describeKey(k)})`, depth });
+      }
+    } else if (v instanceof Set) {
+      for (const e of v) stack.push({ value: e, path: `${item.path} (set item)`, depth });
+    } else if (plain) {
+      for (const k of Object.keys(v)) stack.push({ value: (v as Record<string, unknown>)[k], path: `${item.path}.${k}`, depth });
+    }
+  }
+}
+
+function describeKey(k: unknown): string {
+  if (typeof k === 'string') return JSON.stringify(k);
+  if (typeof k === 'number' || typeof k === 'bigint' || typeof k === 'boolean') return String(k);
+  return describe(k);
+}
+
+export function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (typeof value !== 'object') return typeof value;
+  const ctor = (value as { constructor?: { name?: unknown } }).constructor;
+  const name = typeof ctor?.name === 'string' && ctor.name !== '' ? ctor.name : 'anonymous class';
+  return `an instance of ${name}`;
+}

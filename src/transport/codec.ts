@@ -1,0 +1,303 @@
+/**
+ * Protobuf codec for control messages: WireMessage <-> bytes of `floe.v1.Envelope`.
+ *
+ * Uses protobufjs reflection on proto/floe.proto. Encoding passes plain objects
+ * straight to the generated encoder (no `fromObject` pass); decoding validates
+ * everything a peer could get wrong and turns it into MALFORMED_MESSAGE or
+ * UNSUPPORTED_VERSION, so a bad message is an error for its sender, never a crash.
+ */
+import { join } from 'node:path';
+import protobuf from 'protobufjs';
+import { FloeError, isErrorCode, type ErrorInfo } from '../errors.ts';
+import type { SerializerRef, TaskSpec } from '../graph/spec.ts';
+import { packageRoot } from '../util/package-root.ts';
+import {
+  PROTOCOL_VERSION,
+  type KeyUpdate,
+  type WireAssign,
+  type WireDepLocation,
+  type WireMessage,
+} from './messages.ts';
+
+/** Upper bound on one control message; larger payloads belong on the data plane. */
+export const MESSAGE_BYTES_MAX = 64 * 1024 * 1024;
+
+let root: protobuf.Root | undefined;
+
+/** The parsed proto/floe.proto (loaded once per realm). */
+export function protoRoot(): protobuf.Root {
+  root ??= protobuf.loadSync(join(packageRoot(), 'proto', 'floe.proto'));
+  return root;
+}
+
+let envelopeType: protobuf.Type | undefined;
+function envelope(): protobuf.Type {
+  envelopeType ??= protoRoot().lookupType('floe.v1.Envelope');
+  return envelopeType;
+}
+
+const STATUS_TO_WIRE = { memory: 1, erred: 2, cancelled: 3 } as const;
+const STATUS_FROM_WIRE = ['', 'memory', 'erred', 'cancelled'] as const;
+
+const BODY_FIELD = {
+  submit: 'submit',
+  submitReply: 'submitReply',
+  clientBatch: 'clientBatch',
+  clientUpdates: 'clientUpdates',
+  workerBatch: 'workerBatch',
+  workerEvents: 'workerEvents',
+  error: 'error',
+} as const satisfies Record<WireMessage['type'], string>;
+
+export function encodeMessage(msg: WireMessage): Uint8Array {
+  const body = toProtoBody(msg);
+  return envelope().encode({ version: PROTOCOL_VERSION, [BODY_FIELD[msg.type]]: body }).finish();
+}
+
+function toProtoBody(msg: WireMessage): object {
+  switch (msg.type) {
+    case 'submit':
+      return { ...msg, tasks: msg.tasks.map(specToProto) };
+    case 'submitReply':
+      return msg;
+    case 'clientBatch':
+      return msg;
+    case 'clientUpdates':
+      return {
+        updates: msg.updates.map((u) => ({
+          ...u,
+          status: STATUS_TO_WIRE[u.status],
+          inline: u.inline,
+          hasInline: u.inline !== undefined,
+        })),
+      };
+    case 'workerBatch':
+      return { ...msg, assign: msg.assign.map(assignToProto) };
+    case 'workerEvents':
+      return {
+        ...msg,
+        register: msg.register && { ...msg.register, resources: resourcesToProto(msg.register.resources) },
+        finished: msg.finished.map((f) => ({ ...f, hasInline: f.inline !== undefined })),
+      };
+    case 'error':
+      return msg.error;
+  }
+}
+
+function specToProto(spec: TaskSpec): object {
+  return { ...spec, resources: resourcesToProto(spec.resources) };
+}
+
+function assignToProto(a: WireAssign): object {
+  return {
+    ...a,
+    spec: specToProto(a.spec),
+    deps: a.deps.map((d) => ({ ...d, hasInline: d.inline !== undefined })),
+  };
+}
+
+function resourcesToProto(resources: Record<string, number>): { name: string; amount: number }[] {
+  return Object.entries(resources).map(([name, amount]) => ({ name, amount }));
+}
+
+// ---- decoding ------------------------------------------------------------------------
+
+type Obj = Record<string, unknown>;
+
+export function decodeMessage(bytes: Uint8Array): WireMessage {
+  if (bytes.byteLength > MESSAGE_BYTES_MAX) {
+    throw new FloeError('MALFORMED_MESSAGE', `message of ${bytes.byteLength} bytes exceeds ${MESSAGE_BYTES_MAX}`);
+  }
+  let decoded: Obj;
+  try {
+    decoded = envelope().toObject(envelope().decode(bytes), {
+      longs: Number,
+      defaults: true,
+      arrays: true,
+      oneofs: true,
+    });
+  } catch (error) {
+    throw new FloeError('MALFORMED_MESSAGE', `cannot decode control message: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+  if (decoded.version !== PROTOCOL_VERSION) {
+    throw new FloeError(
+      'UNSUPPORTED_VERSION',
+      `control message has protocol version ${String(decoded.version)}; this floe speaks ${PROTOCOL_VERSION}`,
+    );
+  }
+  const which = decoded.body;
+  const body = typeof which === 'string' ? (decoded[which] as Obj | undefined) : undefined;
+  if (body === undefined) throw new FloeError('MALFORMED_MESSAGE', 'control message has no body');
+  return fromProtoBody(which as (typeof BODY_FIELD)[keyof typeof BODY_FIELD], body);
+}
+
+function fromProtoBody(which: (typeof BODY_FIELD)[keyof typeof BODY_FIELD], b: Obj): WireMessage {
+  switch (which) {
+    case 'submit':
+      return {
+        type: 'submit',
+        clientId: nonEmpty(b.clientId, 'submit.clientId'),
+        requestId: str(b.requestId),
+        tasks: (b.tasks as Obj[]).map((t, i) => specFromProto(t, `submit.tasks[${i}]`)),
+        wants: b.wants as string[],
+      };
+    case 'submitReply':
+      return { type: 'submitReply', requestId: str(b.requestId), error: optError(b.error) };
+    case 'clientBatch':
+      return {
+        type: 'clientBatch',
+        clientId: nonEmpty(b.clientId, 'clientBatch.clientId'),
+        release: b.release as string[],
+        cancel: b.cancel as string[],
+        hello: b.hello === true,
+        bye: b.bye === true,
+      };
+    case 'clientUpdates':
+      return { type: 'clientUpdates', updates: (b.updates as Obj[]).map(updateFromProto) };
+    case 'workerBatch':
+      return {
+        type: 'workerBatch',
+        assign: (b.assign as Obj[]).map(assignFromProto),
+        cancel: (b.cancel as Obj[]).map((c) => ({ id: str(c.id), runId: num(c.runId) })),
+        release: b.release as string[],
+      };
+    case 'workerEvents':
+      return workerEventsFromProto(b);
+    case 'error':
+      return { type: 'error', error: errorFromProto(b) };
+  }
+}
+
+function workerEventsFromProto(b: Obj): WireMessage {
+  const reg = b.register as Obj | null | undefined;
+  return {
+    type: 'workerEvents',
+    workerId: nonEmpty(b.workerId, 'workerEvents.workerId'),
+    register:
+      reg === null || reg === undefined
+        ? undefined
+        : {
+            threads: num(reg.threads),
+            resources: resourcesFromProto(reg.resources),
+            address: str(reg.address),
+            name: str(reg.name),
+          },
+    finished: (b.finished as Obj[]).map((f) => ({
+      id: nonEmpty(f.id, 'finished.id'),
+      runId: num(f.runId),
+      nbytes: num(f.nbytes),
+      serializer: serializerFromProto(f.serializer),
+      inline: f.hasInline === true ? (f.inline as Uint8Array) : undefined,
+      durationMs: num(f.durationMs),
+      startedAtMs: num(f.startedAtMs),
+    })),
+    failed: (b.failed as Obj[]).map((f) => ({
+      id: nonEmpty(f.id, 'failed.id'),
+      runId: num(f.runId),
+      error: errorFromProto(f.error),
+      durationMs: num(f.durationMs),
+    })),
+    heartbeat: b.heartbeat === true,
+    goodbye: b.goodbye === true,
+  };
+}
+
+function specFromProto(t: Obj, where: string): TaskSpec {
+  return {
+    key: nonEmpty(t.key, `${where}.key`),
+    name: str(t.name),
+    module: nonEmpty(t.module, `${where}.module`),
+    exportName: nonEmpty(t.exportName, `${where}.exportName`),
+    args: t.args as Uint8Array,
+    deps: t.deps as string[],
+    serializer: serializerFromProto(t.serializer),
+    priority: num(t.priority),
+    retries: num(t.retries),
+    retryDelayMs: num(t.retryDelayMs),
+    retryBackoff: num(t.retryBackoff),
+    timeoutMs: num(t.timeoutMs),
+    resources: resourcesFromProto(t.resources),
+  };
+}
+
+function assignFromProto(a: Obj): WireAssign {
+  const spec = a.spec as Obj | null;
+  if (spec === null) throw new FloeError('MALFORMED_MESSAGE', 'assign without spec');
+  return {
+    id: nonEmpty(a.id, 'assign.id'),
+    runId: num(a.runId),
+    attempt: num(a.attempt),
+    spec: specFromProto(spec, 'assign.spec'),
+    deps: (a.deps as Obj[]).map(depFromProto),
+  };
+}
+
+function depFromProto(d: Obj): WireDepLocation {
+  return {
+    id: nonEmpty(d.id, 'dep.id'),
+    holders: (d.holders as Obj[]).map((h) => ({ workerId: str(h.workerId), address: str(h.address) })),
+    nbytes: num(d.nbytes),
+    serializer: serializerFromProto(d.serializer),
+    inline: d.hasInline === true ? (d.inline as Uint8Array) : undefined,
+  };
+}
+
+function updateFromProto(u: Obj): KeyUpdate {
+  const status = STATUS_FROM_WIRE[num(u.status)];
+  if (status === undefined || status === '') {
+    throw new FloeError('MALFORMED_MESSAGE', `key update with unknown status ${String(u.status)}`);
+  }
+  return {
+    key: nonEmpty(u.key, 'update.key'),
+    status,
+    workerId: str(u.workerId),
+    address: str(u.address),
+    nbytes: num(u.nbytes),
+    serializer: serializerFromProto(u.serializer),
+    inline: u.hasInline === true ? (u.inline as Uint8Array) : undefined,
+    error: optError(u.error),
+  };
+}
+
+function serializerFromProto(s: unknown): SerializerRef {
+  const o = (s ?? {}) as Obj;
+  return { id: str(o.id) === '' ? 'msgpack' : str(o.id), module: str(o.module) };
+}
+
+function resourcesFromProto(list: unknown): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const r of list as Obj[]) out[str(r.name)] = num(r.amount);
+  return out;
+}
+
+function optError(e: unknown): ErrorInfo | undefined {
+  return e === null || e === undefined ? undefined : errorFromProto(e);
+}
+
+function errorFromProto(e: unknown): ErrorInfo {
+  const o = (e ?? {}) as Obj;
+  const code = str(o.code);
+  return {
+    code: isErrorCode(code) ? code : 'INTERNAL',
+    message: str(o.message),
+    retryable: o.retryable === true,
+    stack: str(o.stack),
+    taskKey: str(o.taskKey),
+    originalName: str(o.originalName),
+  };
+}
+
+function str(v: unknown): string {
+  return typeof v === 'string' ? v : '';
+}
+
+function nonEmpty(v: unknown, field: string): string {
+  if (typeof v !== 'string' || v === '') throw new FloeError('MALFORMED_MESSAGE', `${field} is missing`);
+  return v;
+}
+
+function num(v: unknown): number {
+  return typeof v === 'number' ? v : 0;
+}

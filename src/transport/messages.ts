@@ -1,0 +1,97 @@
+/**
+ * The control messages as TypeScript sees them: one discriminated union on `type`.
+ * codec.ts maps them to and from the protobuf `Envelope` of proto/floe.proto.
+ */
+import type { ErrorInfo } from '../errors.ts';
+import type { SerializerRef, TaskSpec } from '../graph/spec.ts';
+
+export const PROTOCOL_VERSION = 1;
+
+export interface KeyUpdate {
+  key: string;
+  status: 'memory' | 'erred' | 'cancelled';
+  workerId: string;
+  address: string;
+  nbytes: number;
+  serializer: SerializerRef;
+  inline: Uint8Array | undefined;
+  error: ErrorInfo | undefined;
+}
+
+export interface WireDepLocation {
+  id: string;
+  holders: { workerId: string; address: string }[];
+  nbytes: number;
+  serializer: SerializerRef;
+  inline: Uint8Array | undefined;
+}
+
+export interface WireAssign {
+  id: string;
+  runId: number;
+  attempt: number;
+  spec: TaskSpec;
+  deps: WireDepLocation[];
+}
+
+export interface WireRegister {
+  threads: number;
+  resources: Record<string, number>;
+  address: string;
+  name: string;
+}
+
+export interface WireFinished {
+  id: string;
+  runId: number;
+  nbytes: number;
+  serializer: SerializerRef;
+  inline: Uint8Array | undefined;
+  durationMs: number;
+  startedAtMs: number;
+}
+
+export interface WireFailed {
+  id: string;
+  runId: number;
+  error: ErrorInfo;
+  durationMs: number;
+}
+
+export type WireMessage =
+  | { type: 'submit'; clientId: string; requestId: string; tasks: TaskSpec[]; wants: string[] }
+  | { type: 'submitReply'; requestId: string; error: ErrorInfo | undefined }
+  | { type: 'clientBatch'; clientId: string; release: string[]; cancel: string[]; hello: boolean; bye: boolean }
+  | { type: 'clientUpdates'; updates: KeyUpdate[] }
+  | { type: 'workerBatch'; assign: WireAssign[]; cancel: { id: string; runId: number }[]; release: string[] }
+  | {
+      type: 'workerEvents';
+      workerId: string;
+      register: WireRegister | undefined;
+      finished: WireFinished[];
+      failed: WireFailed[];
+      heartbeat: boolean;
+      goodbye: boolean;
+    }
+  | { type: 'error'; error: ErrorInfo };
+
+export type WireType = WireMessage['type'];
+export type WireOf<T extends WireType> = Extract<WireMessage, { type: T }>;
+
+/** NATS-style subjects of one cluster. */
+export function subjects(cluster: string): {
+  submit: string;
+  client: string;
+  events: string;
+  worker(id: string): string;
+  clientInbox(id: string): string;
+} {
+  const base = `floe.${cluster}`;
+  return {
+    submit: `${base}.coord.submit`,
+    client: `${base}.coord.client`,
+    events: `${base}.coord.events`,
+    worker: (id) => `${base}.worker.${id}`,
+    clientInbox: (id) => `${base}.client.${id}`,
+  };
+}

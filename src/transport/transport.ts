@@ -1,0 +1,39 @@
+/**
+ * The narrow interface every control-plane transport implements: NATS-style subjects
+ * with publish, subscribe and request/reply. The NATS adapter (transport/nats) and the
+ * in-process bus (transport/inproc) behave the same way, so the coordinator, workers
+ * and clients never know which one they run on.
+ */
+
+export type Headers = Record<string, string>;
+
+export interface TransportMessage {
+  readonly subject: string;
+  readonly data: Uint8Array;
+  readonly headers: Headers | undefined;
+  /** True when the sender waits for a reply (request/reply). */
+  readonly expectsReply: boolean;
+  /** Answers a request; a no-op for plain publishes. */
+  respond(data: Uint8Array, headers?: Headers): void;
+}
+
+export interface Subscription {
+  unsubscribe(): void;
+}
+
+export interface RequestOptions {
+  timeoutMs: number;
+  headers?: Headers;
+}
+
+export interface Transport {
+  /** Fire-and-forget. Delivery is asynchronous: handlers never run inside `publish`. */
+  publish(subject: string, data: Uint8Array, headers?: Headers): void;
+  /** Exact subject match. The handler must not throw; errors are its own to report. */
+  subscribe(subject: string, handler: (msg: TransportMessage) => void): Subscription;
+  /** Rejects with REQUEST_TIMEOUT when nobody answers in time or nobody listens. */
+  request(subject: string, data: Uint8Array, options: RequestOptions): Promise<TransportMessage>;
+  /** Resolves when everything published so far has been handed to the server/bus. */
+  flush(): Promise<void>;
+  close(): Promise<void>;
+}

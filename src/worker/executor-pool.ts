@@ -1,0 +1,114 @@
+/**
+ * Runs tasks on a Piscina thread pool. Threads start with `execArgv: []` and load the
+ * compiled thread entry (dist/src/runtime/thread.js): a thread that inherits `--import tsx`
+ * from a tsx-run parent gets a half-working tsx; the runtime registers tsx itself in each
+ * thread when it meets a TypeScript task module.
+ *
+ * A timeout or cancel aborts the Piscina task, and Piscina terminates the thread that runs
+ * it (then starts a fresh one to keep `threads` threads): even a CPU-bound loop is stopped.
+ */
+import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { Piscina } from 'piscina';
+import { FloeError } from '../errors.ts';
+import { nowMs } from '../runtime/protocol.ts';
+import type { ThreadRequest, ThreadResponse } from '../runtime/protocol.ts';
+import { packageRoot } from '../util/package-root.ts';
+import { errorResponse, timeoutMessage, validateTimeout } from './executor.ts';
+import type { Executor, RunOptions } from './executor.ts';
+
+export interface PoolExecutorOptions {
+  /** Number of pool threads. Default: `os.availableParallelism()`. */
+  threads?: number;
+}
+
+/** Path of the compiled thread entry inside the floe package. */
+export function threadEntryPath(): string {
+  return join(packageRoot(), 'dist', 'src', 'runtime', 'thread.js');
+}
+
+type AbortReason = 'timeout' | 'cancel' | 'close';
+
+export class PoolExecutor implements Executor {
+  readonly threads: number;
+  readonly #pool: Piscina<ThreadRequest, ThreadResponse>;
+  /** Aborts every running task on close(), so their run() calls resolve. */
+  readonly #running = new Set<(why: AbortReason) => void>();
+  #closed = false;
+
+  constructor(options: PoolExecutorOptions = {}) {
+    if (typeof options !== 'object' || options === null) {
+      throw new FloeError('INVALID_OPTION', 'options must be an object');
+    }
+    const threads = options.threads ?? availableParallelism();
+    if (!Number.isSafeInteger(threads) || threads < 1) {
+      throw new FloeError('INVALID_OPTION', 'options.threads must be a positive integer');
+    }
+    const filename = threadEntryPath();
+    if (!existsSync(filename)) {
+      throw new FloeError('INTERNAL', `floe is not built: run npm run build (missing ${filename})`);
+    }
+    this.threads = threads;
+    this.#pool = new Piscina<ThreadRequest, ThreadResponse>({
+      filename,
+      minThreads: threads,
+      maxThreads: threads,
+      execArgv: [],
+      idleTimeout: Number.POSITIVE_INFINITY,
+    });
+  }
+
+  async run(req: ThreadRequest, opts: RunOptions = {}): Promise<ThreadResponse> {
+    const startedAtMs = nowMs();
+    validateTimeout(opts.timeoutMs);
+    if (this.#closed) return errorResponse('CANCELLED', `task "${req.taskKey}": executor is closed`, req, startedAtMs);
+    if (opts.signal?.aborted === true) return errorResponse('CANCELLED', `task "${req.taskKey}" was cancelled`, req, startedAtMs);
+
+    const controller = new AbortController();
+    let reason: AbortReason | undefined;
+    const abort = (why: AbortReason): void => {
+      reason ??= why;
+      controller.abort();
+    };
+    const timeoutMs = opts.timeoutMs ?? 0;
+    const timer = timeoutMs > 0 ? setTimeout(() => abort('timeout'), timeoutMs) : undefined;
+    const onCancel = (): void => abort('cancel');
+    opts.signal?.addEventListener('abort', onCancel, { once: true });
+    this.#running.add(abort);
+    try {
+      return await this.#pool.run(req, { signal: controller.signal });
+    } catch (e) {
+      switch (reason) {
+        case 'timeout':
+          return errorResponse('TASK_TIMEOUT', timeoutMessage(req, timeoutMs), req, startedAtMs, e);
+        case 'cancel':
+          return errorResponse('CANCELLED', `task "${req.taskKey}" was cancelled`, req, startedAtMs, e);
+        case 'close':
+          return errorResponse('CANCELLED', `task "${req.taskKey}" was cancelled: executor closed`, req, startedAtMs, e);
+        default:
+          // The thread died under the task (process.exit() in a thread, out of memory, a
+          // native crash): like a lost worker, retryable, and a task that keeps doing it
+          // runs out of retries.
+          return errorResponse(
+            'WORKER_LOST',
+            `pool thread running task "${req.taskKey}" died: ${e instanceof Error ? e.message : String(e)}`,
+            req,
+            startedAtMs,
+            e,
+          );
+      }
+    } finally {
+      if (timer !== undefined) clearTimeout(timer);
+      opts.signal?.removeEventListener('abort', onCancel);
+      this.#running.delete(abort);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const abort of this.#running) abort('close');
+    await this.#pool.destroy();
+  }
+}

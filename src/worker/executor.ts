@@ -1,0 +1,98 @@
+/**
+ * Executors run tasks for the worker: {@link PoolExecutor} (executor-pool.ts) on a Piscina
+ * thread pool, {@link InlineExecutor} in the calling thread for tests and debugging.
+ *
+ * `run()` never rejects: timeouts, cancellation and crashed threads come back as
+ * `{ type: 'error' }` responses, like the task's own failures, so the driver has one path.
+ */
+import { FloeError, toErrorInfo } from '../errors.ts';
+import type { ErrorCode } from '../errors.ts';
+import { nowMs } from '../runtime/protocol.ts';
+import type { ThreadRequest, ThreadResponse } from '../runtime/protocol.ts';
+import { runTask } from '../runtime/run-task.ts';
+
+export interface RunOptions {
+  /** Aborting it cancels the task: CANCELLED. */
+  signal?: AbortSignal;
+  /** Stop waiting (and, in a pool, stop the thread) after this many ms: TASK_TIMEOUT. 0 or absent: none. */
+  timeoutMs?: number;
+}
+
+export interface Executor {
+  /** How many tasks it runs at once. */
+  readonly threads: number;
+  run(req: ThreadRequest, opts?: RunOptions): Promise<ThreadResponse>;
+  /** Stops the executor; tasks still running resolve as CANCELLED. */
+  close(): Promise<void>;
+}
+
+/** An error response for a failure outside the task's own code. */
+export function errorResponse(
+  code: ErrorCode,
+  message: string,
+  req: ThreadRequest,
+  startedAtMs: number,
+  cause?: unknown,
+): ThreadResponse {
+  const error = new FloeError(code, message, { taskKey: req.taskKey, cause });
+  return { type: 'error', error: toErrorInfo(error, code, req.taskKey), startedAtMs, durationMs: nowMs() - startedAtMs };
+}
+
+export function timeoutMessage(req: ThreadRequest, timeoutMs: number): string {
+  return `task "${req.taskKey}" timed out after ${timeoutMs} ms`;
+}
+
+export function validateTimeout(timeoutMs: number | undefined): void {
+  if (timeoutMs !== undefined && !(Number.isFinite(timeoutMs) && timeoutMs >= 0)) {
+    throw new FloeError('INVALID_ARGUMENT', 'opts.timeoutMs must be a non-negative number');
+  }
+}
+
+/**
+ * Runs tasks in the calling thread, one promise each (no concurrency limit; `threads` is 1
+ * for reporting). A timeout or abort only stops the *wait*: JavaScript cannot interrupt
+ * code running in its own thread, so the task keeps running in the background, and a
+ * CPU-bound task blocks the thread (and the timer) until it yields. Use PoolExecutor when
+ * timeouts must really stop tasks.
+ */
+export class InlineExecutor implements Executor {
+  readonly threads = 1;
+  #closed = false;
+  readonly #closing = new AbortController();
+
+  async run(req: ThreadRequest, opts: RunOptions = {}): Promise<ThreadResponse> {
+    const startedAtMs = nowMs();
+    validateTimeout(opts.timeoutMs);
+    if (this.#closed) return errorResponse('CANCELLED', `task "${req.taskKey}": executor is closed`, req, startedAtMs);
+    if (opts.signal?.aborted === true) return errorResponse('CANCELLED', `task "${req.taskKey}" was cancelled`, req, startedAtMs);
+
+    const cleanups: (() => void)[] = [];
+    const interrupted = new Promise<ThreadResponse>((resolve) => {
+      const timeoutMs = opts.timeoutMs ?? 0;
+      if (timeoutMs > 0) {
+        const timer = setTimeout(() => resolve(errorResponse('TASK_TIMEOUT', timeoutMessage(req, timeoutMs), req, startedAtMs)), timeoutMs);
+        cleanups.push(() => clearTimeout(timer));
+      }
+      for (const [signal, why] of [
+        [opts.signal, 'was cancelled'],
+        [this.#closing.signal, 'was cancelled: executor closed'],
+      ] as const) {
+        if (signal === undefined) continue;
+        const onAbort = (): void => resolve(errorResponse('CANCELLED', `task "${req.taskKey}" ${why}`, req, startedAtMs));
+        signal.addEventListener('abort', onAbort, { once: true });
+        cleanups.push(() => signal.removeEventListener('abort', onAbort));
+      }
+    });
+    try {
+      return await Promise.race([runTask(req), interrupted]);
+    } finally {
+      for (const c of cleanups) c();
+    }
+  }
+
+  close(): Promise<void> {
+    this.#closed = true;
+    this.#closing.abort();
+    return Promise.resolve();
+  }
+}

@@ -1,0 +1,265 @@
+/**
+ * A worker node: the networked shell around WorkerState. It turns WorkerBatch
+ * messages into events, runs `execute` commands on the Executor (a Piscina pool),
+ * pulls missing inputs over the DataPlane, serves its results to peers, and reports
+ * completions to the coordinator in batches.
+ */
+import { randomUUID } from 'node:crypto';
+import { availableParallelism } from 'node:os';
+import { FloeError, toErrorInfo } from '../errors.ts';
+import type { DataPlane } from '../dataplane/dataplane.ts';
+import { decodeMessage, encodeMessage } from '../transport/codec.ts';
+import { subjects, type WireAssign, type WireFailed, type WireFinished, type WireMessage } from '../transport/messages.ts';
+import type { Subscription, Transport, TransportMessage } from '../transport/transport.ts';
+import type { Logger } from '../util/logger.ts';
+import { silentLogger } from '../util/logger.ts';
+import type { Executor } from './executor.ts';
+import { ObjectStore } from './store.ts';
+import { WorkerState, type WorkerCommand, type WorkerEvent } from './state.ts';
+
+export interface WorkerNodeOptions {
+  transport: Transport;
+  cluster: string;
+  executor: Executor;
+  dataPlane: DataPlane;
+  /** Unique id on the cluster. Default: a random one. */
+  workerId?: string;
+  /** Display name. Default: the worker id. */
+  name?: string;
+  resources?: Record<string, number>;
+  /** Results up to this size ride inline on control messages. Default 64 KiB. */
+  inlineBytesMax?: number;
+  /** Concurrent incoming transfers. Default 4. */
+  transfersMax?: number;
+  logger?: Logger;
+}
+
+/** Counters a test or `floe status` can read. */
+export interface WorkerCounters {
+  executed: number;
+  failed: number;
+  fetched: number;
+  fetchedBytes: number;
+}
+
+export const DEFAULT_INLINE_BYTES_MAX = 64 * 1024;
+
+export class WorkerNode {
+  readonly workerId: string;
+  readonly counters: WorkerCounters = { executed: 0, failed: 0, fetched: 0, fetchedBytes: 0 };
+  readonly store = new ObjectStore();
+  private readonly state: WorkerState;
+  private readonly transport: Transport;
+  private readonly executor: Executor;
+  private readonly dataPlane: DataPlane;
+  private readonly subjects: ReturnType<typeof subjects>;
+  private readonly inlineBytesMax: number;
+  private readonly log: Logger;
+  private readonly aborts = new Map<string, AbortController>();
+  private sub: Subscription | undefined;
+  private address = '';
+  private finished: WireFinished[] = [];
+  private failed: WireFailed[] = [];
+  private flushQueued = false;
+  private stimulusSeq = 0;
+  private closed = false;
+
+  constructor(private readonly options: WorkerNodeOptions) {
+    this.workerId = options.workerId ?? `w-${randomUUID().slice(0, 8)}`;
+    if (this.workerId.includes('.') || this.workerId.includes('/')) {
+      throw new FloeError('INVALID_OPTION', `options.workerId must not contain '.' or '/' (got ${this.workerId})`);
+    }
+    this.transport = options.transport;
+    this.executor = options.executor;
+    this.dataPlane = options.dataPlane;
+    this.subjects = subjects(options.cluster);
+    this.inlineBytesMax = options.inlineBytesMax ?? DEFAULT_INLINE_BYTES_MAX;
+    this.log = options.logger ?? silentLogger;
+    this.state = new WorkerState({
+      threads: options.executor.threads || availableParallelism(),
+      transfersMax: options.transfersMax ?? 4,
+    });
+  }
+
+  /** Serves the data plane, listens for work and registers with the coordinator. */
+  async start(): Promise<void> {
+    this.address = await this.dataPlane.serve(this.workerId, this.store);
+    this.sub = this.transport.subscribe(this.subjects.worker(this.workerId), (m) => this.onMessage(m));
+    this.publish({
+      type: 'workerEvents',
+      workerId: this.workerId,
+      register: {
+        threads: this.executor.threads,
+        resources: this.options.resources ?? {},
+        address: this.address,
+        name: this.options.name ?? this.workerId,
+      },
+      finished: [],
+      failed: [],
+      heartbeat: false,
+      goodbye: false,
+    });
+    await this.transport.flush();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.sub?.unsubscribe();
+    for (const controller of this.aborts.values()) controller.abort();
+    this.flush();
+    this.publish({ type: 'workerEvents', workerId: this.workerId, register: undefined, finished: [], failed: [], heartbeat: false, goodbye: true });
+    await this.transport.flush();
+    await this.executor.close();
+    await this.dataPlane.close();
+  }
+
+  private onMessage(msg: TransportMessage): void {
+    if (this.closed) return;
+    let wire: WireMessage;
+    try {
+      wire = decodeMessage(msg.data);
+    } catch (error) {
+      this.log.warn({ subject: msg.subject, err: error }, 'rejected malformed control message');
+      return;
+    }
+    if (wire.type !== 'workerBatch') {
+      this.log.warn({ subject: msg.subject, type: wire.type }, 'worker ignores unexpected message type');
+      return;
+    }
+    const stimulusId = `${this.workerId}-${++this.stimulusSeq}`;
+    for (const c of wire.cancel) this.handle({ type: 'cancelled', stimulusId, id: c.id, runId: c.runId });
+    if (wire.assign.length > 0) this.handle({ type: 'assigned', stimulusId, tasks: wire.assign });
+    for (const id of wire.release) this.handle({ type: 'released', stimulusId, id });
+  }
+
+  private handle(event: WorkerEvent): void {
+    for (const command of this.state.handle(event)) this.dispatch(command);
+  }
+
+  private dispatch(command: WorkerCommand): void {
+    switch (command.type) {
+      case 'storeInline':
+        this.store.put(command.id, { serializer: command.serializer, bytes: command.bytes });
+        return;
+      case 'fetch':
+        void this.fetch(command.id, command.addresses, command.stimulusId);
+        return;
+      case 'execute':
+        void this.execute(command.assign, command.stimulusId);
+        return;
+      case 'abort':
+        this.aborts.get(`${command.id}#${command.runId}`)?.abort();
+        return;
+      case 'reportFinished':
+        this.reportFinished(command.id, command.runId);
+        return;
+      case 'reportFailed':
+        this.counters.failed += 1;
+        this.failed.push({ id: command.id, runId: command.runId, error: command.error, durationMs: 0 });
+        this.queueFlush();
+        return;
+      case 'deleteData':
+        this.store.delete(command.id);
+        return;
+    }
+  }
+
+  private async fetch(id: string, addresses: string[], stimulusId: string): Promise<void> {
+    let lastError: unknown = new FloeError('RESULT_UNAVAILABLE', `no holder address for ${id}`);
+    for (const address of addresses) {
+      try {
+        const object = await this.dataPlane.fetch(address, id);
+        this.store.put(id, object);
+        this.counters.fetched += 1;
+        this.counters.fetchedBytes += object.bytes.byteLength;
+        this.handle({ type: 'fetched', stimulusId, id });
+        return;
+      } catch (error) {
+        lastError = error;
+      }
+    }
+    this.handle({ type: 'fetchFailed', stimulusId, id, error: toErrorInfo(lastError, 'RESULT_UNAVAILABLE') });
+  }
+
+  private async execute(assign: WireAssign, stimulusId: string): Promise<void> {
+    const controller = new AbortController();
+    const runKey = `${assign.id}#${assign.runId}`;
+    this.aborts.set(runKey, controller);
+    const deps = assign.deps.map((d) => {
+      const object = this.store.get(d.id);
+      if (object === undefined) throw new FloeError('INTERNAL', `input ${d.id} of ${assign.id} is not local`);
+      return { key: clientKey(d.id), serializer: object.serializer, bytes: object.bytes };
+    });
+    const { spec } = assign;
+    const response = await this.executor.run(
+      {
+        taskKey: spec.key,
+        name: spec.name,
+        module: spec.module,
+        exportName: spec.exportName,
+        args: spec.args,
+        deps,
+        serializer: spec.serializer,
+        attempt: assign.attempt,
+      },
+      { signal: controller.signal, ...(spec.timeoutMs > 0 ? { timeoutMs: spec.timeoutMs } : {}) },
+    );
+    this.aborts.delete(runKey);
+    if (controller.signal.aborted || this.closed) return;
+    if (response.type === 'ok') {
+      this.counters.executed += 1;
+      this.store.put(assign.id, { serializer: response.serializer, bytes: response.bytes });
+      this.timings.set(assign.id, { durationMs: response.durationMs, startedAtMs: response.startedAtMs });
+      const outcome = { ok: true as const, nbytes: response.bytes.byteLength, serializer: response.serializer };
+      this.handle({ type: 'executed', stimulusId, id: assign.id, runId: assign.runId, outcome });
+    } else {
+      const outcome = { ok: false as const, error: response.error };
+      this.handle({ type: 'executed', stimulusId, id: assign.id, runId: assign.runId, outcome });
+    }
+  }
+
+  private readonly timings = new Map<string, { durationMs: number; startedAtMs: number }>();
+
+  private reportFinished(id: string, runId: number): void {
+    const object = this.store.get(id);
+    if (object === undefined) throw new FloeError('INTERNAL', `finished result ${id} is not in the store`);
+    const timing = this.timings.get(id);
+    this.timings.delete(id);
+    const nbytes = object.bytes.byteLength;
+    this.finished.push({
+      id,
+      runId,
+      nbytes,
+      serializer: object.serializer,
+      inline: nbytes <= this.inlineBytesMax ? object.bytes : undefined,
+      durationMs: timing?.durationMs ?? 0,
+      startedAtMs: timing?.startedAtMs ?? 0,
+    });
+    this.queueFlush();
+  }
+
+  private queueFlush(): void {
+    if (this.flushQueued) return;
+    this.flushQueued = true;
+    queueMicrotask(() => this.flush());
+  }
+
+  private flush(): void {
+    this.flushQueued = false;
+    if (this.finished.length === 0 && this.failed.length === 0) return;
+    const { finished, failed } = this;
+    this.finished = [];
+    this.failed = [];
+    this.publish({ type: 'workerEvents', workerId: this.workerId, register: undefined, finished, failed, heartbeat: false, goodbye: false });
+  }
+
+  private publish(msg: WireMessage): void {
+    this.transport.publish(this.subjects.events, encodeMessage(msg));
+  }
+}
+
+/** Task ids are `${clientId}/${key}`; task code refers to inputs by key. */
+function clientKey(id: string): string {
+  return id.slice(id.indexOf('/') + 1);
+}

@@ -1,0 +1,241 @@
+/**
+ * A worker's task logic as a pure state machine (after dask's worker_state_machine):
+ * assignments, fetches of missing inputs, execution slots, cancellation and data
+ * lifetime. No I/O here: `handle(event)` returns commands for the node driver.
+ */
+import { FloeError, assert, toErrorInfo, type ErrorInfo } from '../errors.ts';
+import type { SerializerRef } from '../graph/spec.ts';
+import type { WireAssign } from '../transport/messages.ts';
+
+export type WorkerEvent =
+  | { type: 'assigned'; stimulusId: string; tasks: WireAssign[] }
+  | { type: 'cancelled'; stimulusId: string; id: string; runId: number }
+  | { type: 'released'; stimulusId: string; id: string }
+  | { type: 'fetched'; stimulusId: string; id: string }
+  | { type: 'fetchFailed'; stimulusId: string; id: string; error: ErrorInfo }
+  | {
+      type: 'executed';
+      stimulusId: string;
+      id: string;
+      runId: number;
+      outcome: { ok: true; nbytes: number; serializer: SerializerRef } | { ok: false; error: ErrorInfo };
+    };
+
+export type WorkerCommand =
+  | { type: 'storeInline'; stimulusId: string; id: string; bytes: Uint8Array; serializer: SerializerRef }
+  | { type: 'fetch'; stimulusId: string; id: string; addresses: string[] }
+  | { type: 'execute'; stimulusId: string; assign: WireAssign }
+  | { type: 'abort'; stimulusId: string; id: string; runId: number }
+  | { type: 'reportFinished'; stimulusId: string; id: string; runId: number }
+  | { type: 'reportFailed'; stimulusId: string; id: string; runId: number; error: ErrorInfo }
+  | { type: 'deleteData'; stimulusId: string; id: string };
+
+interface WorkerTask {
+  assign: WireAssign;
+  state: 'fetching' | 'ready' | 'executing';
+  missing: Set<string>;
+  seq: number;
+}
+
+export interface WorkerStateConfig {
+  threads: number;
+  /** Concurrent incoming transfers. */
+  transfersMax: number;
+}
+
+export class WorkerState {
+  private readonly tasks = new Map<string, WorkerTask>();
+  /** Results this worker holds (produced here or fetched). */
+  private readonly local = new Set<string>();
+  /** Results produced here that the scheduler has not released yet. */
+  private readonly owned = new Set<string>();
+  /** Input id -> number of local tasks still needing it. */
+  private readonly needers = new Map<string, number>();
+  /** Fetches in flight or waiting for a transfer slot, by input id. */
+  private readonly fetching = new Map<string, { addresses: string[]; started: boolean }>();
+  private readonly ready: WorkerTask[] = [];
+  private executing = 0;
+  private transfers = 0;
+  private seq = 0;
+
+  constructor(private readonly config: WorkerStateConfig) {}
+
+  get executingCount(): number {
+    return this.executing;
+  }
+
+  get taskCount(): number {
+    return this.tasks.size;
+  }
+
+  get heldCount(): number {
+    return this.local.size;
+  }
+
+  handle(event: WorkerEvent): WorkerCommand[] {
+    const out: WorkerCommand[] = [];
+    const sid = event.stimulusId;
+    switch (event.type) {
+      case 'assigned':
+        for (const a of event.tasks) this.onAssign(a, sid, out);
+        break;
+      case 'cancelled':
+        this.onCancel(event.id, event.runId, sid, out);
+        break;
+      case 'released':
+        this.owned.delete(event.id);
+        this.collect(event.id, sid, out);
+        break;
+      case 'fetched':
+        this.onFetched(event.id, sid, out);
+        break;
+      case 'fetchFailed':
+        this.onFetchFailed(event.id, event.error, sid, out);
+        break;
+      case 'executed':
+        this.onExecuted(event, out);
+        break;
+    }
+    this.pump(sid, out);
+    return out;
+  }
+
+  private onAssign(a: WireAssign, sid: string, out: WorkerCommand[]): void {
+    const existing = this.tasks.get(a.id);
+    if (existing !== undefined) {
+      if (existing.assign.runId >= a.runId) return; // duplicate delivery
+      this.onCancel(a.id, existing.assign.runId, sid, out);
+    }
+    const task: WorkerTask = { assign: a, state: 'fetching', missing: new Set(), seq: ++this.seq };
+    this.tasks.set(a.id, task);
+    for (const dep of a.deps) {
+      this.needers.set(dep.id, (this.needers.get(dep.id) ?? 0) + 1);
+      if (this.local.has(dep.id)) continue;
+      if (dep.inline !== undefined) {
+        this.local.add(dep.id);
+        out.push({ type: 'storeInline', stimulusId: sid, id: dep.id, bytes: dep.inline, serializer: dep.serializer });
+        continue;
+      }
+      task.missing.add(dep.id);
+      if (!this.fetching.has(dep.id)) {
+        const addresses = dep.holders.map((h) => h.address).filter((x) => x !== '');
+        this.fetching.set(dep.id, { addresses, started: false });
+      }
+    }
+    if (task.missing.size === 0) this.makeReady(task);
+  }
+
+  private onCancel(id: string, runId: number, sid: string, out: WorkerCommand[]): void {
+    const task = this.tasks.get(id);
+    if (task === undefined || task.assign.runId !== runId) return;
+    if (task.state === 'executing') {
+      this.executing -= 1;
+      out.push({ type: 'abort', stimulusId: sid, id, runId });
+    } else if (task.state === 'ready') {
+      this.ready.splice(this.ready.indexOf(task), 1);
+    }
+    this.forget(task, sid, out);
+  }
+
+  private onFetched(id: string, sid: string, out: WorkerCommand[]): void {
+    const fetch = this.fetching.get(id);
+    if (fetch === undefined) return;
+    this.fetching.delete(id);
+    this.transfers -= 1;
+    this.local.add(id);
+    for (const task of this.tasks.values()) {
+      if (task.missing.delete(id) && task.missing.size === 0 && task.state === 'fetching') this.makeReady(task);
+    }
+    this.collect(id, sid, out);
+  }
+
+  private onFetchFailed(id: string, error: ErrorInfo, sid: string, out: WorkerCommand[]): void {
+    if (!this.fetching.delete(id)) return;
+    this.transfers -= 1;
+    const info = toErrorInfo(
+      new FloeError('WORKER_LOST', `could not fetch input ${id} from any holder: ${error.message}`, {
+        remoteStack: error.stack,
+      }),
+    );
+    for (const task of [...this.tasks.values()]) {
+      if (!task.missing.has(id)) continue;
+      out.push({ type: 'reportFailed', stimulusId: sid, id: task.assign.id, runId: task.assign.runId, error: info });
+      this.forget(task, sid, out);
+    }
+  }
+
+  private onExecuted(event: Extract<WorkerEvent, { type: 'executed' }>, out: WorkerCommand[]): void {
+    const task = this.tasks.get(event.id);
+    if (task === undefined || task.assign.runId !== event.runId || task.state !== 'executing') return;
+    this.executing -= 1;
+    const sid = event.stimulusId;
+    if (event.outcome.ok) {
+      this.local.add(event.id);
+      this.owned.add(event.id);
+      out.push({ type: 'reportFinished', stimulusId: sid, id: event.id, runId: event.runId });
+    } else {
+      out.push({ type: 'reportFailed', stimulusId: sid, id: event.id, runId: event.runId, error: event.outcome.error });
+    }
+    this.forget(task, sid, out);
+  }
+
+  /** Drops a task and lets go of the inputs it was holding on to. */
+  private forget(task: WorkerTask, sid: string, out: WorkerCommand[]): void {
+    this.tasks.delete(task.assign.id);
+    for (const dep of task.assign.deps) {
+      const n = (this.needers.get(dep.id) ?? 0) - 1;
+      if (n > 0) this.needers.set(dep.id, n);
+      else this.needers.delete(dep.id);
+      this.collect(dep.id, sid, out);
+    }
+  }
+
+  /** Deletes a result nobody here needs and the scheduler does not count on. */
+  private collect(id: string, sid: string, out: WorkerCommand[]): void {
+    if (!this.local.has(id) || this.owned.has(id) || this.needers.has(id)) return;
+    if (this.fetching.has(id)) {
+      return;
+    }
+    this.local.delete(id);
+    out.push({ type: 'deleteData', stimulusId: sid, id });
+  }
+
+  private makeReady(task: WorkerTask): void {
+    task.state = 'ready';
+    this.ready.push(task);
+  }
+
+  /** Starts transfers and executions while slots are free. */
+  private pump(sid: string, out: WorkerCommand[]): void {
+    for (const [id, fetch] of this.fetching) {
+      if (this.transfers >= this.config.transfersMax) break;
+      if (fetch.started) continue;
+      fetch.started = true;
+      this.transfers += 1;
+      out.push({ type: 'fetch', stimulusId: sid, id, addresses: fetch.addresses });
+    }
+    if (this.executing >= this.config.threads || this.ready.length === 0) return;
+    // Highest priority first, then arrival order.
+    this.ready.sort((a, b) => b.assign.spec.priority - a.assign.spec.priority || a.seq - b.seq);
+    while (this.executing < this.config.threads && this.ready.length > 0) {
+      const task = this.ready.shift();
+      assert(task !== undefined, 'ready queue not empty');
+      task.state = 'executing';
+      this.executing += 1;
+      out.push({ type: 'execute', stimulusId: sid, assign: task.assign });
+    }
+  }
+
+  /** Invariants, checked by tests after every step. */
+  validate(): void {
+    let executing = 0;
+    for (const task of this.tasks.values()) {
+      if (task.state === 'executing') executing += 1;
+      if (task.state !== 'fetching') assert(task.missing.size === 0, `${task.assign.id} ready with missing inputs`);
+      for (const dep of task.assign.deps) assert(this.needers.has(dep.id), `${dep.id} needed but not counted`);
+    }
+    assert(executing === this.executing, 'executing count matches');
+    assert(this.executing <= this.config.threads, 'never more tasks executing than threads');
+    assert(this.transfers <= this.config.transfersMax, 'transfers within limit');
+  }
+}

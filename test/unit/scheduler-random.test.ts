@@ -1,0 +1,304 @@
+/**
+ * Randomized simulation of the scheduler with a seeded PRNG: random DAGs, workers,
+ * interleavings of completions, failures, retries, cancellations, releases, worker loss
+ * and joins. Invariants are checked after every event. Reproduce a seed with
+ * FLOE_SEED=<n> npx tap test/unit/scheduler-random.test.ts
+ */
+import t from 'tap';
+import type { ErrorInfo } from '../../src/errors.ts';
+import type { TaskSpec } from '../../src/graph/spec.ts';
+import { Scheduler } from '../../src/scheduler/scheduler.ts';
+import { taskId } from '../../src/scheduler/types.ts';
+import type { SchedulerCommand, SchedulerEvent } from '../../src/scheduler/types.ts';
+
+type Ev = SchedulerEvent extends infer E ? (E extends SchedulerEvent ? Omit<E, 'stimulusId' | 'nowMs'> : never) : never;
+type Notify = Extract<SchedulerCommand, { type: 'notifyClient' }>;
+
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let x = a;
+    x = Math.imul(x ^ (x >>> 15), x | 1);
+    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
+    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+interface Run {
+  workerId: string;
+  id: string;
+  runId: number;
+}
+
+class Sim {
+  readonly s: Scheduler;
+  now = 0;
+  n = 0;
+  workers = new Set<string>();
+  workerSeq = 0;
+  readonly pending: Run[] = [];
+  readonly current = new Map<string, number>();
+  readonly accepted = new Set<string>();
+  readonly acceptedCount = new Map<string, number>();
+  /** What each worker holds, from accepted completions and releaseData. */
+  readonly held = new Map<string, Set<string>>();
+  readonly wanted = new Set<string>();
+  readonly notes = new Map<string, Notify[]>();
+  readonly deps = new Map<string, string[]>();
+  wakeAt = Infinity;
+  keySeq = 0;
+
+  constructor(
+    readonly rand: () => number,
+    readonly fail: (msg: string) => never,
+  ) {
+    this.s = new Scheduler({ workerSaturation: 1 + this.int(2), allowedFailures: 2, logSizeMax: 1000 });
+  }
+
+  int(n: number): number {
+    return Math.floor(this.rand() * n);
+  }
+
+  send(ev: Ev): SchedulerCommand[] {
+    const stimulusId = `s${++this.n}`;
+    const cmds = this.s.handle({ ...ev, stimulusId, nowMs: this.now } as SchedulerEvent);
+    this.s.validate();
+    for (const c of cmds) this.observe(c);
+    return cmds;
+  }
+
+  observe(c: SchedulerCommand): void {
+    const check = (ok: boolean, what: string): void => {
+      if (!ok) this.fail(`${what}: ${JSON.stringify(c, (_k, v: unknown) => (v instanceof Uint8Array ? '<bytes>' : v))}`);
+    };
+    switch (c.type) {
+      case 'assign':
+        check(this.workers.has(c.workerId), 'assign to a dead worker');
+        for (const dep of c.deps) {
+          check(this.s.stateOf(dep.id) === 'memory', 'input not in memory');
+          check(dep.holders.length > 0, 'input without holder');
+          for (const w of dep.holders) check(this.held.get(w)?.has(dep.id) === true, 'holder does not have it');
+        }
+        this.current.set(c.id, c.runId);
+        this.pending.push({ workerId: c.workerId, id: c.id, runId: c.runId });
+        break;
+      case 'cancelRun':
+        check(this.current.get(c.id) === c.runId, 'cancel of a run that is not current');
+        this.current.delete(c.id);
+        break;
+      case 'releaseData':
+        check(this.held.get(c.workerId)?.delete(c.id) === true, 'release of data the worker does not have');
+        break;
+      case 'notifyClient': {
+        const key = taskId(c.clientId, c.key);
+        const list = this.notes.get(key) ?? [];
+        const last = list.at(-1);
+        check(last === undefined || last.status === 'memory', 'notification after a final erred/cancelled');
+        list.push(c);
+        this.notes.set(key, list);
+        if (c.status === 'memory') {
+          const memoryNotes = list.filter((x) => x.status === 'memory').length;
+          check(memoryNotes <= (this.acceptedCount.get(key) ?? 0), 'more memory notifications than completions');
+        }
+        if (c.status === 'cancelled') {
+          check(c.error?.code === 'CANCELLED', 'cancelled without CANCELLED');
+          this.wanted.delete(key);
+        }
+        break;
+      }
+      case 'wakeAt':
+        this.wakeAt = Math.min(this.wakeAt, c.atMs);
+        break;
+      case 'submitReply':
+        check(c.error === undefined, 'random graphs are valid');
+        break;
+    }
+  }
+
+  join(): void {
+    const id = `w${++this.workerSeq}`;
+    this.workers.add(id);
+    this.held.set(id, new Set());
+    const resources: Record<string, number> = this.rand() < 0.5 ? { gpu: 1 } : {};
+    this.send({ type: 'workerJoined', workerId: id, threads: 1 + this.int(3), resources, address: id });
+  }
+
+  submit(clientId: string): void {
+    const size = 1 + this.int(25);
+    const existing = [...this.deps.keys()].filter((id) => id.startsWith(`${clientId}/`) && this.s.stateOf(id) !== 'forgotten');
+    const keys: string[] = [];
+    const tasks: TaskSpec[] = [];
+    for (let i = 0; i < size; i++) {
+      const key = `k${++this.keySeq}`;
+      const pool = [...keys, ...existing.map((id) => id.slice(clientId.length + 1))];
+      const fanIn = this.rand() < 0.1 ? 6 : 3;
+      const deps = pool.length === 0 ? [] : Array.from({ length: this.int(fanIn) }, () => pool[this.int(pool.length)]!);
+      tasks.push(spec(key, deps, this.rand));
+      keys.push(key);
+      this.deps.set(taskId(clientId, key), deps.map((d) => taskId(clientId, d)));
+    }
+    const wants = keys.filter(() => this.rand() < 0.6);
+    for (const k of wants) this.wanted.add(taskId(clientId, k));
+    this.send({ type: 'graphSubmitted', clientId, requestId: `r${this.n}`, tasks: this.rand() < 0.5 ? tasks.reverse() : tasks, wants });
+  }
+
+  deliver(): void {
+    const run = this.pending.splice(this.int(this.pending.length), 1)[0]!;
+    // Sometimes deliver twice (duplicate) or keep it around to deliver again later (stale).
+    if (this.rand() < 0.05) this.pending.push(run);
+    const accepted = this.current.get(run.id) === run.runId && this.workers.has(run.workerId);
+    const before = this.s.stateOf(run.id);
+    if (accepted && before !== 'processing') this.fail(`current run ${run.id} is ${before}`);
+    // The run ends here either way; a retry or rerun comes with a new runId.
+    if (accepted) this.current.delete(run.id);
+    let cmds: SchedulerCommand[];
+    if (this.rand() < 0.15) {
+      const error: ErrorInfo = { code: 'TASK_ERROR', message: 'x', retryable: this.rand() < 0.7, stack: 'S', taskKey: '', originalName: '' };
+      cmds = this.send({ type: 'taskFailed', workerId: run.workerId, id: run.id, runId: run.runId, error });
+    } else {
+      if (accepted) {
+        const tag = `${run.id}#${run.runId}`;
+        if (this.accepted.has(tag)) this.fail(`run ${tag} accepted twice`);
+        this.accepted.add(tag);
+        this.acceptedCount.set(run.id, (this.acceptedCount.get(run.id) ?? 0) + 1);
+        this.held.get(run.workerId)!.add(run.id);
+      }
+      const serializer = { id: 'msgpack', module: '' };
+      cmds = this.send({ type: 'taskFinished', workerId: run.workerId, id: run.id, runId: run.runId, nbytes: this.int(100), serializer, inline: undefined, durationMs: 1 });
+    }
+    if (!accepted && cmds.length > 0) this.fail(`stale report for ${run.id}#${run.runId} produced commands`);
+  }
+
+  loseWorker(): void {
+    const list = [...this.workers];
+    const id = list[this.int(list.length)]!;
+    this.workers.delete(id);
+    this.held.delete(id);
+    for (const run of this.pending) if (run.workerId === id && this.current.get(run.id) === run.runId) this.current.delete(run.id);
+    this.send({ type: 'workerLost', workerId: id });
+  }
+
+  clientOp(clientId: string, type: 'keysReleased' | 'keysCancelled'): void {
+    const mine = [...this.wanted].filter((id) => id.startsWith(`${clientId}/`));
+    if (mine.length === 0) return;
+    const id = mine[this.int(mine.length)]!;
+    const key = id.slice(clientId.length + 1);
+    if (type === 'keysReleased') {
+      this.wanted.delete(id);
+      this.send({ type, clientId, keys: [key] });
+      return;
+    }
+    const closure = this.dependentsOf(id);
+    const erred = closure.filter((x) => this.s.stateOf(x) === 'erred');
+    this.send({ type, clientId, keys: [key] });
+    for (const x of closure) {
+      if (this.s.stateOf(x) !== 'forgotten') this.fail(`cancelled ${x} (from ${id}) still exists`);
+      if (this.wanted.has(x) && !erred.includes(x)) this.fail(`cancelled wanted key ${x} was not notified`);
+      this.wanted.delete(x);
+    }
+  }
+
+  /** A task and its transitive dependents that the scheduler still knows. */
+  dependentsOf(root: string): string[] {
+    const out = [root];
+    for (let i = 0; i < out.length; i++) {
+      for (const [id, deps] of this.deps) {
+        if (deps.includes(out[i]!) && !out.includes(id) && this.s.stateOf(id) !== 'forgotten') out.push(id);
+      }
+    }
+    return out;
+  }
+
+  step(clients: string[]): boolean {
+    this.now += this.int(5);
+    const r = this.rand();
+    const client = clients[this.int(clients.length)]!;
+    if (r < 0.03) this.submit(client);
+    else if (r < 0.05) this.join();
+    else if (r < 0.07 && this.workers.size > 0) this.loseWorker();
+    else if (r < 0.09) this.clientOp(client, 'keysCancelled');
+    else if (r < 0.11) this.clientOp(client, 'keysReleased');
+    else if (this.pending.length > 0) this.deliver();
+    else if (this.wakeAt !== Infinity) {
+      this.now = Math.max(this.now, this.wakeAt);
+      this.wakeAt = Infinity;
+      this.send({ type: 'tick' });
+    } else if (this.s.counts.queued > 0 || this.workers.size === 0) this.join();
+    else return false;
+    return true;
+  }
+}
+
+function spec(key: string, deps: string[], rand: () => number): TaskSpec {
+  return {
+    key,
+    name: key,
+    module: 'm',
+    exportName: 'f',
+    args: new Uint8Array(),
+    deps,
+    serializer: { id: 'msgpack', module: '' },
+    priority: [0, 0, 0, 1, 5][Math.floor(rand() * 5)]!,
+    retries: Math.floor(rand() * 3),
+    retryDelayMs: rand() < 0.5 ? 0 : 10,
+    retryBackoff: 2,
+    timeoutMs: 0,
+    resources: rand() < 0.1 ? { gpu: 1 } : {},
+  };
+}
+
+function runSeed(seed: number): void {
+  const fail = (msg: string): never => {
+    throw new Error(`seed ${seed}: ${msg} (reproduce with FLOE_SEED=${seed})`);
+  };
+  try {
+    simulate(seed, fail);
+  } catch (error) {
+    const message = (error as Error).message;
+    if (message.startsWith('seed ')) throw error;
+    fail(`${message}\n${(error as Error).stack}`);
+  }
+}
+
+function simulate(seed: number, fail: (msg: string) => never): void {
+  const sim = new Sim(mulberry32(seed), fail);
+  const clients = sim.rand() < 0.5 ? ['A'] : ['A', 'B'];
+  for (let i = 1 + sim.int(3); i > 0; i--) sim.join();
+  for (const c of clients) sim.submit(c);
+  let steps = 0;
+  while (sim.step(clients)) if (++steps > 20_000) fail('did not settle');
+  // Quiescent: every key still wanted is settled, and its last notification says so.
+  for (const id of sim.wanted) {
+    const state = sim.s.stateOf(id);
+    const last = sim.notes.get(id)?.at(-1)?.status;
+    if (state !== 'memory' && state !== 'erred') fail(`wanted ${id} ended ${state}`);
+    if (last !== state) fail(`wanted ${id} is ${state} but was last notified ${last}`);
+  }
+  for (const [i, c] of clients.entries()) {
+    if (i === 0) sim.send({ type: 'keysReleased', clientId: c, keys: [...sim.deps.keys()].map((id) => id.slice(c.length + 1)) });
+    else sim.send({ type: 'clientDisconnected', clientId: c });
+  }
+  while (sim.pending.length > 0) sim.deliver();
+  if (sim.s.size !== 0) fail(`scheduler still holds ${JSON.stringify(sim.s.tasksByState())}`);
+  for (const [w, ids] of sim.held) if (ids.size > 0) fail(`${w} still holds ${[...ids].join(',')}`);
+}
+
+const only = process.env.FLOE_SEED;
+const seeds = only !== undefined ? [Number(only)] : Array.from({ length: 300 }, (_, i) => i + 1);
+
+t.test('random simulations keep every invariant', async (t) => {
+  const started = performance.now();
+  let failures = 0;
+  for (const seed of seeds) {
+    try {
+      runSeed(seed);
+    } catch (error) {
+      failures++;
+      t.fail((error as Error).message, { stack: (error as Error).stack });
+      if (failures >= 3) break;
+    }
+  }
+  t.equal(failures, 0, 'all seeds pass');
+  t.comment(`${seeds.length} seeds in ${Math.round(performance.now() - started)} ms`);
+});

@@ -1,0 +1,379 @@
+import t from 'tap';
+import type { ErrorInfo } from '../../src/errors.ts';
+import type { TaskSpec } from '../../src/graph/spec.ts';
+import { Scheduler } from '../../src/scheduler/scheduler.ts';
+import type { SchedulerCommand, SchedulerConfig, SchedulerEvent } from '../../src/scheduler/types.ts';
+
+type Ev = SchedulerEvent extends infer E ? (E extends SchedulerEvent ? Omit<E, 'stimulusId' | 'nowMs'> : never) : never;
+
+function spec(key: string, deps: string[] = [], extra: Partial<TaskSpec> = {}): TaskSpec {
+  return {
+    key,
+    name: key,
+    module: 'file:///tasks.js',
+    exportName: key,
+    args: new Uint8Array(),
+    deps,
+    serializer: { id: 'msgpack', module: '' },
+    priority: 0,
+    retries: 0,
+    retryDelayMs: 0,
+    retryBackoff: 2,
+    timeoutMs: 0,
+    resources: {},
+    ...extra,
+  };
+}
+
+function taskError(extra: Partial<ErrorInfo> = {}): ErrorInfo {
+  return { code: 'TASK_ERROR', message: 'boom', retryable: true, stack: 'Error: boom\n    at task', taskKey: '', originalName: 'Error', ...extra };
+}
+
+/** Drives a scheduler: fills in stimulus ids and times, validates after every event. */
+class Harness {
+  readonly s: Scheduler;
+  now = 0;
+  private n = 0;
+  readonly runs = new Map<string, { runId: number; workerId: string; attempt: number }>();
+  last: SchedulerCommand[] = [];
+
+  constructor(config: Partial<SchedulerConfig> = {}) {
+    this.s = new Scheduler(config);
+  }
+
+  send(ev: Ev): string[] {
+    const stimulusId = `s${++this.n}`;
+    const cmds = this.s.handle({ ...ev, stimulusId, nowMs: this.now } as SchedulerEvent);
+    this.s.validate();
+    for (const c of cmds) {
+      if (c.stimulusId !== stimulusId) throw new Error(`command with stimulus ${c.stimulusId}, expected ${stimulusId}`);
+      if (c.type === 'assign') this.runs.set(c.id, { runId: c.runId, workerId: c.workerId, attempt: c.attempt });
+    }
+    this.last = cmds;
+    return cmds.map(summary);
+  }
+
+  submit(tasks: TaskSpec[], wants: string[], clientId = 'c'): string[] {
+    return this.send({ type: 'graphSubmitted', clientId, requestId: 'r', tasks, wants });
+  }
+
+  join(workerId: string, threads = 1, resources: Record<string, number> = {}): string[] {
+    return this.send({ type: 'workerJoined', workerId, threads, resources, address: `addr-${workerId}` });
+  }
+
+  finish(id: string, nbytes = 10, run = this.runs.get(id)!): string[] {
+    return this.send({
+      type: 'taskFinished',
+      workerId: run.workerId,
+      id,
+      runId: run.runId,
+      nbytes,
+      serializer: { id: 'msgpack', module: '' },
+      inline: undefined,
+      durationMs: 1,
+    });
+  }
+
+  fail(id: string, error: ErrorInfo = taskError()): string[] {
+    const run = this.runs.get(id)!;
+    return this.send({ type: 'taskFailed', workerId: run.workerId, id, runId: run.runId, error });
+  }
+}
+
+function summary(c: SchedulerCommand): string {
+  switch (c.type) {
+    case 'submitReply':
+      return `submitReply ${c.error?.code ?? 'ok'}`;
+    case 'assign':
+      return `assign ${c.workerId} ${c.id}`;
+    case 'cancelRun':
+      return `cancelRun ${c.workerId} ${c.id}`;
+    case 'releaseData':
+      return `releaseData ${c.workerId} ${c.id}`;
+    case 'notifyClient':
+      return `notify ${c.clientId} ${c.key} ${c.status}${c.error === undefined ? '' : ` ${c.error.code}`}`;
+    case 'wakeAt':
+      return `wakeAt ${c.atMs}`;
+  }
+}
+
+function notifications(h: Harness): Extract<SchedulerCommand, { type: 'notifyClient' }>[] {
+  return h.last.filter((c): c is Extract<SchedulerCommand, { type: 'notifyClient' }> => c.type === 'notifyClient');
+}
+
+t.test('chain: runs in order, releases inputs, keeps lineage, forgets on release', async (t) => {
+  const h = new Harness();
+  h.join('w1');
+  t.same(h.submit([spec('a'), spec('b', ['a']), spec('c', ['b'])], ['c']), ['submitReply ok', 'assign w1 c/a']);
+  t.same(h.finish('c/a', 100), ['assign w1 c/b']);
+  const assignB = h.last[0];
+  t.match(assignB, { type: 'assign', attempt: 1, deps: [{ id: 'c/a', holders: ['w1'], nbytes: 100 }] });
+  t.same(h.finish('c/b'), ['releaseData w1 c/a', 'assign w1 c/c']);
+  t.same(h.finish('c/c'), ['notify c c memory', 'releaseData w1 c/b']);
+  t.equal(h.s.stateOf('c/a'), 'released', 'lineage kept');
+  t.equal(h.s.stateOf('c/b'), 'released');
+  t.equal(h.s.stateOf('c/c'), 'memory');
+  t.same(h.send({ type: 'keysReleased', clientId: 'c', keys: ['c'] }), ['releaseData w1 c/c']);
+  t.equal(h.s.size, 0);
+  t.same(
+    h.s.story('c/b').map((e) => e.to),
+    ['released', 'waiting', 'processing', 'memory', 'released', 'forgotten'],
+  );
+});
+
+t.test('diamond: locality first, then least loaded', async (t) => {
+  const h = new Harness({ workerSaturation: 1 });
+  h.join('w1');
+  h.join('w2');
+  h.submit([spec('a'), spec('b', ['a']), spec('c', ['a']), spec('d', ['b', 'c'])], ['d']);
+  t.same(h.runs.get('c/a')?.workerId, 'w1');
+  t.same(h.finish('c/a', 100), ['assign w1 c/b', 'assign w2 c/c']);
+  t.same(h.finish('c/b', 10), []);
+  t.same(h.finish('c/c', 50), ['releaseData w1 c/a', 'assign w2 c/d']);
+  t.same(h.finish('c/d'), ['notify c d memory', 'releaseData w1 c/b', 'releaseData w2 c/c']);
+});
+
+t.test('fan-in with saturation: queue drains as slots free up', async (t) => {
+  const h = new Harness({ workerSaturation: 1 });
+  h.join('w1', 2);
+  const roots = ['r0', 'r1', 'r2', 'r3', 'r4'];
+  t.same(h.submit([...roots.map((k) => spec(k)), spec('sum', roots)], ['sum']), [
+    'submitReply ok',
+    'assign w1 c/r0',
+    'assign w1 c/r1',
+  ]);
+  t.equal(h.s.counts.queued, 3);
+  t.same(h.s.workerInfo()[0], { id: 'w1', address: 'addr-w1', threads: 2, capacity: 2, processing: 2, held: 0, resources: {} });
+  t.same(h.finish('c/r0'), ['assign w1 c/r2']);
+  t.same(h.finish('c/r1'), ['assign w1 c/r3']);
+  t.same(h.finish('c/r2'), ['assign w1 c/r4']);
+  t.same(h.finish('c/r3'), []);
+  t.same(h.finish('c/r4'), ['assign w1 c/sum']);
+  t.equal(h.last[0]?.type === 'assign' ? h.last[0].deps.length : -1, 5);
+  t.same(h.finish('c/sum'), ['notify c sum memory', ...roots.map((k) => `releaseData w1 c/${k}`)]);
+});
+
+t.test('priorities: higher first, then submission order', async (t) => {
+  const h = new Harness({ workerSaturation: 1 });
+  h.join('w1');
+  const tasks = [spec('x'), spec('y', [], { priority: 5 }), spec('z', [], { priority: 1 }), spec('w', [], { priority: 5 })];
+  t.same(h.submit(tasks, ['x', 'y', 'z', 'w']), ['submitReply ok', 'assign w1 c/y']);
+  t.same(h.submit([spec('v', [], { priority: 3 })], ['v']), ['submitReply ok']);
+  const order: string[] = [];
+  for (let i = 0; i < 4; i++) {
+    const next = h.finish([...h.runs.keys()].at(-1)!).find((c) => c.startsWith('assign'))!;
+    order.push(next.split(' ')[2]!);
+  }
+  t.same(order, ['c/w', 'c/v', 'c/z', 'c/x']);
+});
+
+t.test('resources: placement, waitingReasons, memory in bytes', async (t) => {
+  const h = new Harness();
+  h.join('w1', 1, { memory: 1e9 });
+  const tasks = [spec('g', [], { resources: { gpu: 1 } }), spec('m', [], { resources: { memory: 2 * 1024 ** 3 } }), spec('n')];
+  t.same(h.submit(tasks, ['g', 'm', 'n']), ['submitReply ok', 'assign w1 c/n']);
+  t.same(h.s.waitingReasons(), [
+    { id: 'c/g', reason: 'needs gpu=1; no worker has it' },
+    { id: 'c/m', reason: `needs memory=${2 * 1024 ** 3}; no worker has it` },
+  ]);
+  t.same(h.join('w2', 1, { gpu: 1 }), ['assign w2 c/g']);
+  t.same(h.join('w3', 1, { memory: 4e9 }), ['assign w3 c/m']);
+  t.same(h.s.waitingReasons(), []);
+});
+
+t.test('retries with exponential backoff', async (t) => {
+  const h = new Harness();
+  h.join('w1');
+  h.submit([spec('a', [], { retries: 2, retryDelayMs: 100, retryBackoff: 3 })], ['a']);
+  t.same(h.fail('c/a'), ['wakeAt 100']);
+  t.equal(h.s.stateOf('c/a'), 'waiting');
+  h.now = 50;
+  t.same(h.send({ type: 'tick' }), [], 'not due yet');
+  h.now = 100;
+  t.same(h.send({ type: 'tick' }), ['assign w1 c/a']);
+  t.equal(h.runs.get('c/a')?.attempt, 2);
+  h.now = 200;
+  t.same(h.fail('c/a'), ['wakeAt 500']);
+  h.now = 500;
+  t.same(h.send({ type: 'tick' }), ['assign w1 c/a']);
+  t.equal(h.runs.get('c/a')?.attempt, 3);
+  t.same(h.fail('c/a'), ['notify c a erred TASK_ERROR']);
+  t.equal(notifications(h)[0]?.error?.taskKey, 'a');
+});
+
+t.test('a non-retryable error errs all dependents with the same info', async (t) => {
+  const h = new Harness();
+  h.join('w1');
+  h.submit([spec('a', [], { retries: 5 }), spec('b', ['a']), spec('c', ['b']), spec('d')], ['b', 'c', 'd']);
+  t.same(h.fail('c/a', taskError({ retryable: false, code: 'UNSERIALIZABLE_RESULT' })), [
+    'notify c b erred UNSERIALIZABLE_RESULT',
+    'notify c c erred UNSERIALIZABLE_RESULT',
+  ]);
+  const [b, c] = notifications(h);
+  t.same(b?.error, c?.error);
+  t.match(b?.error, { taskKey: 'a', stack: 'Error: boom\n    at task', originalName: 'Error' });
+  t.equal(h.s.stateOf('c/a'), 'erred');
+  t.same(h.submit([spec('e', ['c'])], ['e']), ['submitReply ok', 'notify c e erred UNSERIALIZABLE_RESULT']);
+  h.send({ type: 'keysReleased', clientId: 'c', keys: ['b', 'c', 'e'] });
+  t.same(h.s.tasksByState().processing, ['c/d']);
+  t.equal(h.s.size, 1);
+});
+
+t.test('cancel cascades to dependents and stops running ones', async (t) => {
+  const h = new Harness();
+  h.join('w1', 4);
+  h.submit([spec('a'), spec('b', ['a']), spec('c', ['b']), spec('d', ['a'])], ['b', 'c', 'd']);
+  h.finish('c/a');
+  t.same(h.send({ type: 'keysCancelled', clientId: 'c', keys: ['b'] }), [
+    'notify c b cancelled CANCELLED',
+    'notify c c cancelled CANCELLED',
+    'cancelRun w1 c/b',
+  ]);
+  t.match(notifications(h)[1]?.error, { code: 'CANCELLED', taskKey: 'b' });
+  t.equal(h.s.stateOf('c/b'), 'forgotten');
+  t.equal(h.s.stateOf('c/c'), 'forgotten');
+  t.equal(h.s.stateOf('c/a'), 'memory', 'still needed by d');
+  t.same(h.send({ type: 'keysCancelled', clientId: 'c', keys: ['d'] }), [
+    'notify c d cancelled CANCELLED',
+    'cancelRun w1 c/d',
+    'releaseData w1 c/a',
+  ]);
+  t.equal(h.s.size, 0);
+  t.same(h.finish('c/b'), [], 'completion of a cancelled run is ignored');
+});
+
+t.test('cancelling a key already in memory releases it and settles the future', async (t) => {
+  const h = new Harness();
+  h.join('w1');
+  h.submit([spec('a')], ['a']);
+  h.finish('c/a');
+  t.same(h.send({ type: 'keysCancelled', clientId: 'c', keys: ['a'] }), ['notify c a cancelled CANCELLED', 'releaseData w1 c/a']);
+  t.equal(h.s.size, 0);
+});
+
+t.test('refcounting: data released exactly when the last waiter is done and nobody wants it', async (t) => {
+  const h = new Harness();
+  h.join('w1', 4);
+  h.submit([spec('a'), spec('b', ['a']), spec('c', ['a'])], ['a', 'b', 'c']);
+  t.same(h.finish('c/a'), ['notify c a memory', 'assign w1 c/b', 'assign w1 c/c']);
+  t.same(h.finish('c/b'), ['notify c b memory']);
+  t.same(h.finish('c/c'), ['notify c c memory'], 'a is still wanted');
+  t.same(h.send({ type: 'keysReleased', clientId: 'c', keys: ['a'] }), ['releaseData w1 c/a']);
+  t.equal(h.s.stateOf('c/a'), 'released', 'kept for lineage while b and c exist');
+  t.same(h.send({ type: 'keysReleased', clientId: 'c', keys: ['b'] }), ['releaseData w1 c/b']);
+  t.equal(h.s.stateOf('c/a'), 'released');
+  t.same(h.send({ type: 'keysReleased', clientId: 'c', keys: ['c', 'unknown'] }), ['releaseData w1 c/c']);
+  t.equal(h.s.size, 0);
+});
+
+t.test('releasing a pending key cancels work nobody needs', async (t) => {
+  const h = new Harness();
+  h.join('w1');
+  h.submit([spec('a'), spec('b', ['a'])], ['b']);
+  t.same(h.send({ type: 'keysReleased', clientId: 'c', keys: ['b'] }), ['cancelRun w1 c/a']);
+  t.equal(h.s.size, 0);
+});
+
+t.test('stale and duplicate completions are ignored', async (t) => {
+  const h = new Harness();
+  h.join('w1');
+  h.join('w2');
+  h.submit([spec('a')], ['a']);
+  const run = h.runs.get('c/a')!;
+  t.same(h.finish('c/a', 1, { ...run, runId: run.runId + 7 }), [], 'wrong runId');
+  t.same(h.finish('c/a', 1, { ...run, workerId: 'w2' }), [], 'wrong worker');
+  t.same(h.finish('c/a', 1, { ...run, workerId: 'nobody' }), [], 'unknown worker');
+  t.same(h.finish('c/zzz', 1, run), [], 'unknown task');
+  t.same(h.finish('c/a'), ['notify c a memory']);
+  t.same(h.finish('c/a'), [], 'duplicate');
+  t.same(h.fail('c/a'), [], 'failure after success');
+});
+
+t.test('worker lost: running tasks are rescheduled, old runs ignored', async (t) => {
+  const h = new Harness();
+  h.join('w1');
+  h.submit([spec('a')], ['a']);
+  const old = h.runs.get('c/a')!;
+  t.same(h.send({ type: 'workerLost', workerId: 'w1' }), []);
+  t.equal(h.s.stateOf('c/a'), 'queued');
+  t.same(h.join('w2'), ['assign w2 c/a']);
+  t.ok(h.runs.get('c/a')!.runId > old.runId);
+  t.same(h.finish('c/a', 1, old), [], 'completion from the dead worker is ignored');
+  t.same(h.send({ type: 'workerLost', workerId: 'w1' }), [], 'losing an unknown worker is a no-op');
+  t.same(h.finish('c/a'), ['notify c a memory']);
+});
+
+t.test('a task that keeps killing workers errs with WORKER_LOST', async (t) => {
+  const h = new Harness({ allowedFailures: 1 });
+  h.join('w1');
+  h.join('w2');
+  h.submit([spec('a'), spec('b', ['a'])], ['a', 'b']);
+  t.same(h.send({ type: 'workerLost', workerId: 'w1' }), ['assign w2 c/a']);
+  t.same(h.send({ type: 'workerLost', workerId: 'w2' }), ['notify c a erred WORKER_LOST', 'notify c b erred WORKER_LOST']);
+  t.match(notifications(h)[0]?.error, { code: 'WORKER_LOST', taskKey: 'a' });
+});
+
+t.test('a lost result is recomputed from lineage', async (t) => {
+  const h = new Harness();
+  h.join('w1');
+  h.submit([spec('a'), spec('b', ['a']), spec('c', ['b'])], ['c']);
+  h.finish('c/a');
+  h.finish('c/b');
+  h.finish('c/c');
+  h.join('w2');
+  t.same(h.send({ type: 'workerLost', workerId: 'w1' }), ['assign w2 c/a']);
+  t.equal(h.s.stateOf('c/c'), 'waiting');
+  t.same(h.finish('c/a'), ['assign w2 c/b']);
+  t.same(h.finish('c/b'), ['releaseData w2 c/a', 'assign w2 c/c']);
+  t.same(h.finish('c/c'), ['notify c c memory', 'releaseData w2 c/b']);
+  t.equal(notifications(h)[0]?.workerId, 'w2');
+});
+
+t.test('a lost input sends running dependents back to waiting', async (t) => {
+  const h = new Harness({ workerSaturation: 1 });
+  h.join('w1');
+  h.submit([spec('a'), spec('z')], ['a', 'z']);
+  h.finish('c/a', 100);
+  t.equal(h.runs.get('c/z')?.workerId, 'w1');
+  h.join('w2');
+  t.same(h.submit([spec('b', ['a'])], ['b']), ['submitReply ok', 'assign w2 c/b'], 'w1 is full');
+  t.same(h.send({ type: 'workerLost', workerId: 'w1' }), ['cancelRun w2 c/b', 'assign w2 c/a']);
+  t.equal(h.s.stateOf('c/b'), 'waiting');
+  t.equal(h.s.stateOf('c/z'), 'queued');
+  t.same(h.finish('c/a'), ['notify c a memory', 'assign w2 c/b']);
+});
+
+t.test('invalid graphs are rejected without any state change', async (t) => {
+  const h = new Harness();
+  h.join('w1');
+  h.submit([spec('a')], ['a']);
+  const before = h.s.counts;
+  t.same(h.submit([spec('x', ['y']), spec('y', ['x'])], ['x']), ['submitReply CYCLIC_GRAPH']);
+  t.same(h.submit([spec('x', ['x'])], []), ['submitReply CYCLIC_GRAPH']);
+  t.same(h.submit([spec('x', ['nope'])], ['x']), ['submitReply MISSING_DEPENDENCY']);
+  t.same(h.submit([spec('x'), spec('x')], ['x']), ['submitReply KEY_CONFLICT']);
+  t.same(h.submit([spec('x')], ['other']), ['submitReply MISSING_DEPENDENCY']);
+  t.same(h.s.counts, before);
+  t.equal(h.s.size, 1);
+});
+
+t.test('same key is the same task; wanting a finished key notifies at once', async (t) => {
+  const h = new Harness();
+  h.join('w1');
+  h.submit([spec('a')], ['a']);
+  h.finish('c/a');
+  t.same(h.submit([spec('a'), spec('b', ['a'])], ['a', 'b']), ['submitReply ok', 'notify c a memory', 'assign w1 c/b']);
+});
+
+t.test('clients are isolated', async (t) => {
+  const h = new Harness();
+  h.join('w1');
+  h.submit([spec('x')], ['x'], 'A');
+  t.same(h.submit([spec('y', ['x'])], ['y'], 'B'), ['submitReply MISSING_DEPENDENCY']);
+  t.same(h.send({ type: 'keysCancelled', clientId: 'B', keys: ['x'] }), []);
+  t.same(h.send({ type: 'keysReleased', clientId: 'B', keys: ['x'] }), []);
+  t.equal(h.s.stateOf('A/x'), 'processing');
+  t.same(h.submit([spec('x')], ['x'], 'B'), ['submitReply ok', 'assign w1 B/x'], 'B has its own x');
+  t.same(h.send({ type: 'clientDisconnected', clientId: 'A' }), ['cancelRun w1 A/x']);
+  t.equal(h.s.stateOf('B/x'), 'processing');
+});

@@ -1,0 +1,225 @@
+import t from 'tap';
+import { isFloeError } from '../../src/errors.ts';
+import {
+  FutureRef,
+  decodeArgs,
+  defineSerializer,
+  deserializeValue,
+  encodeArgs,
+  getSerializer,
+  isFutureRef,
+  registerSerializer,
+  resolveSerializer,
+  serializeResult,
+} from '../../src/serde/index.ts';
+import type { Serializer } from '../../src/serde/index.ts';
+import type * as CustomSerializerModule from '../fixtures/custom-serializer.ts';
+
+type CustomModule = typeof CustomSerializerModule;
+
+function codeOf(fn: () => unknown): string | undefined {
+  try {
+    fn();
+  } catch (e) {
+    return isFloeError(e) ? e.code : `not a FloeError: ${String(e)}`;
+  }
+  return undefined;
+}
+
+async function asyncCodeOf(fn: () => Promise<unknown>): Promise<string | undefined> {
+  try {
+    await fn();
+  } catch (e) {
+    return isFloeError(e) ? e.code : `not a FloeError: ${String(e)}`;
+  }
+  return undefined;
+}
+
+function roundTrip(id: string, value: unknown): unknown {
+  const s = getSerializer(id)!;
+  return deserializeValue(serializeResult(value, s, 'k'), s, 'k');
+}
+
+void t.test('msgpack and v8 round-trip rich values', (t) => {
+  const value = {
+    map: new Map<unknown, unknown>([[1, 'a'], ['k', { nested: true }]]),
+    set: new Set([1, 2, 3]),
+    date: new Date(1234567),
+    big: 2n ** 80n,
+    small: -5n,
+    f64: new Float64Array([1.5, -2]),
+    i32: new Int32Array([7]),
+    u8: new Uint8Array([1, 2, 3]),
+    nested: [{ a: [1, 'two', null] }],
+    undef: undefined,
+    nan: Number.NaN,
+    plain: { '1': 'one', x: 1 },
+  };
+  for (const id of ['msgpack', 'v8']) {
+    t.same(roundTrip(id, value), value, id);
+    const back = roundTrip(id, value) as typeof value;
+    t.ok(back.map instanceof Map, `${id} keeps Map`);
+    t.ok(back.set instanceof Set, `${id} keeps Set`);
+    t.ok(back.date instanceof Date, `${id} keeps Date`);
+    t.equal(back.big, 2n ** 80n, `${id} keeps BigInt`);
+    t.ok(back.f64 instanceof Float64Array, `${id} keeps Float64Array`);
+    t.ok(Object.prototype.hasOwnProperty.call(back, 'undef'), `${id} keeps undefined property`);
+    t.notOk(back.plain instanceof Map, `${id} keeps plain objects plain`);
+  }
+  t.equal(roundTrip('msgpack', undefined), undefined);
+  const cyclic: { self?: unknown } = {};
+  cyclic.self = cyclic;
+  const back = roundTrip('msgpack', cyclic) as { self: unknown };
+  t.equal(back.self, back, 'msgpack keeps cycles');
+});
+
+void t.test('json and raw round-trip what they support', (t) => {
+  t.same(roundTrip('json', { a: [1, 'x', null, true], b: { c: 2 } }), { a: [1, 'x', null, true], b: { c: 2 } });
+  t.same(roundTrip('json', { a: 1, gone: undefined }), { a: 1 }, 'undefined properties are dropped, as JSON does');
+  t.equal(roundTrip('json', new Date(0)), '1970-01-01T00:00:00.000Z', 'toJSON is honoured');
+  t.same(roundTrip('raw', new Uint8Array([1, 2, 3])), new Uint8Array([1, 2, 3]));
+  t.same(roundTrip('raw', Buffer.from('hi')), new Uint8Array([104, 105]));
+  t.same(roundTrip('raw', new Uint8Array([9]).buffer), new Uint8Array([9]));
+});
+
+void t.test('values a serializer would drop or corrupt are UNSERIALIZABLE_RESULT', (t) => {
+  class Point {
+    constructor(readonly x: number) {}
+    norm(): number {
+      return Math.abs(this.x);
+    }
+  }
+  const cases: [string, unknown][] = [
+    ['msgpack', () => 1],
+    ['msgpack', { deep: [{ f: () => 1 }] }],
+    ['msgpack', new Map([['k', () => 1]])],
+    ['msgpack', Symbol('s')],
+    ['msgpack', { s: Symbol('s') }],
+    ['msgpack', new Point(1)],
+    ['msgpack', [new WeakMap()]],
+    ['msgpack', Promise.resolve(1)],
+    ['json', () => 1],
+    ['json', { f: () => 1 }],
+    ['json', { s: Symbol('s') }],
+    ['json', undefined],
+    ['json', [1, undefined]],
+    ['json', 1n],
+    ['json', { n: Number.POSITIVE_INFINITY }],
+    ['json', new Map([[1, 2]])],
+    ['json', { s: new Set([1]) }],
+    ['json', new Point(1)],
+    ['json', new Uint8Array(2)],
+    ['v8', () => 1],
+    ['v8', { f: () => 1 }],
+    ['v8', Symbol('s')],
+    ['raw', 'text'],
+    ['raw', [1, 2]],
+    ['raw', new Float32Array(1)],
+  ];
+  for (const [id, value] of cases) {
+    const s = getSerializer(id)!;
+    let err: unknown;
+    try {
+      serializeResult(value, s, 'the-key');
+    } catch (e) {
+      err = e;
+    }
+    t.ok(isFloeError(err) && err.code === 'UNSERIALIZABLE_RESULT', `${id}: ${String(typeof value === 'symbol' ? 'symbol' : Object.prototype.toString.call(value))}`);
+    t.ok(isFloeError(err) && err.taskKey === 'the-key', 'error carries the task key');
+  }
+  // A function beyond the class-check budget is still caught by msgpackr's writeFunction hook.
+  const big = Array.from({ length: 20_000 }, (_, i) => i);
+  (big as unknown[]).push(() => 1);
+  t.equal(codeOf(() => serializeResult(big, getSerializer('msgpack')!, 'k')), 'UNSERIALIZABLE_RESULT');
+});
+
+void t.test('deserialize failures are DESERIALIZE_FAILED', (t) => {
+  t.equal(codeOf(() => deserializeValue(new Uint8Array([0x7b]), getSerializer('json')!, 'k')), 'DESERIALIZE_FAILED');
+  t.equal(codeOf(() => deserializeValue(new Uint8Array([0x92, 0x01]), getSerializer('msgpack')!, 'k')), 'DESERIALIZE_FAILED');
+});
+
+void t.test('registry: duplicates, resolution, custom modules', async (t) => {
+  const s: Serializer = { id: 'test-dup', serialize: () => new Uint8Array(), deserialize: () => null };
+  registerSerializer(s);
+  registerSerializer(s); // same object: no-op
+  t.equal(codeOf(() => registerSerializer({ ...s })), 'INVALID_ARGUMENT');
+  t.equal(codeOf(() => registerSerializer({ ...s, id: '' })), 'INVALID_ARGUMENT');
+  t.equal(codeOf(() => defineSerializer('', { ...s, id: 'test-nomodule' })), 'INVALID_ARGUMENT');
+  t.equal(await resolveSerializer({ id: 'msgpack', module: '' }), getSerializer('msgpack'));
+  t.equal(await asyncCodeOf(() => resolveSerializer({ id: 'nope', module: '' })), 'UNKNOWN_SERIALIZER');
+  t.equal(
+    await asyncCodeOf(() => resolveSerializer({ id: 'nope', module: new URL('../fixtures/tasks.ts', import.meta.url).href })),
+    'UNKNOWN_SERIALIZER',
+    'module that does not register the id',
+  );
+  t.equal(
+    await asyncCodeOf(() => resolveSerializer({ id: 'nope', module: new URL('../fixtures/missing.ts', import.meta.url).href })),
+    'UNKNOWN_SERIALIZER',
+    'module that cannot be imported',
+  );
+  t.equal(getSerializer('test-upper'), undefined, 'custom serializer not loaded yet');
+  const module = new URL('../fixtures/custom-serializer.ts', import.meta.url).href;
+  const custom = await resolveSerializer({ id: 'test-upper', module });
+  t.equal(custom.id, 'test-upper');
+  t.equal(deserializeValue(serializeResult('abc', custom, 'k'), custom, 'k'), 'ABC');
+  t.equal(codeOf(() => serializeResult(1, custom, 'k')), 'UNSERIALIZABLE_RESULT');
+  const { upper } = (await import(module)) as CustomModule;
+  t.same({ id: upper.id, moduleUrl: upper.moduleUrl }, { id: 'test-upper', moduleUrl: module });
+});
+
+void t.test('args: futures anywhere become refs with deps in first-seen order', (t) => {
+  class Fut {
+    constructor(readonly key: string) {}
+  }
+  const toRef = (v: unknown): FutureRef | undefined => (v instanceof Fut ? new FutureRef(v.key) : undefined);
+  const a = new Fut('a');
+  const args = [1, a, { list: [new Fut('b'), a, new FutureRef('c', [3, 'x'])], m: new Map([[1, 2]]) }, 'str'];
+  const { bytes, deps } = encodeArgs(args, toRef);
+  t.same(deps, ['a', 'b', 'c']);
+  t.equal(bytes.byteOffset, 0);
+  t.equal(bytes.byteLength, bytes.buffer.byteLength, 'bytes own their buffer');
+  const results: Record<string, unknown> = { a: 'A', b: ['B'], c: 'C' };
+  const seen: FutureRef[] = [];
+  const decoded = decodeArgs(bytes, (ref) => {
+    seen.push(ref);
+    return results[ref.key];
+  });
+  t.same(decoded, [1, 'A', { list: [['B'], 'A', 'C'], m: new Map([[1, 2]]) }, 'str']);
+  t.ok(seen.every(isFutureRef));
+  t.same(seen.find((r) => r.key === 'c')?.path, [3, 'x'], 'path survives');
+  t.same(args[2], { list: [new Fut('b'), a, new FutureRef('c', [3, 'x'])], m: new Map([[1, 2]]) }, 'input untouched');
+});
+
+void t.test('args: cycles, no args, rich values', (t) => {
+  const cyc: Record<string, unknown> = { n: 1 };
+  cyc.self = cyc;
+  const decoded = decodeArgs(encodeArgs([cyc, new Date(5), 3n], () => undefined).bytes, () => undefined) as [
+    Record<string, unknown>,
+    Date,
+    bigint,
+  ];
+  t.equal(decoded[0].self, decoded[0]);
+  t.ok(decoded[1] instanceof Date);
+  t.equal(decoded[2], 3n);
+  t.same(decodeArgs(encodeArgs([], () => undefined).bytes, () => undefined), []);
+});
+
+void t.test('args: unserializable arguments name their position', (t) => {
+  const none = (): undefined => undefined;
+  for (const [args, pos] of [
+    [[1, () => 2], 1],
+    [[{ deep: [Symbol('x')] }], 0],
+    [[1, 2, new Map([['f', () => 1]])], 2],
+    [[0, new (class Foo {})()], 1],
+  ] as const) {
+    let err: unknown;
+    try {
+      encodeArgs([...args], none);
+    } catch (e) {
+      err = e;
+    }
+    t.ok(isFloeError(err) && err.code === 'UNSERIALIZABLE_ARGUMENT');
+    t.match(isFloeError(err) ? err.message : '', `argument ${pos}`);
+  }
+  t.equal(codeOf(() => decodeArgs(new Uint8Array([0xc1]), () => 1)), 'DESERIALIZE_FAILED');
+});
