@@ -55,10 +55,7 @@ function checkState(core: SchedulerCore, ts: TaskState): void {
     }
   }
   if (s === 'erred') assert(ts.error !== undefined, `${id}: erred without an error`);
-  if (isActive(s) && !ts.wanted && ts.waiters.size === 0) {
-    // Only tasks nobody ever asked for (fire and forget) may run unneeded.
-    assert(ts.dependents.size === 0, `${id}: ${s} but nothing needs it`);
-  }
+  if (isActive(s)) assert(ts.wanted || ts.waiters.size > 0, `${id}: ${s} but nothing needs it`);
   if (s === 'released' || s === 'erred') {
     assert(ts.wanted || ts.dependents.size > 0, `${id}: ${s} record should be forgotten`);
   }

@@ -25,6 +25,14 @@ export function activate(core: SchedulerCore, root: TaskState): void {
       stack.pop();
       continue;
     }
+    const erredDep = ts.dependencies.find((dep) => dep.state === 'erred');
+    if (erredDep !== undefined) {
+      stack.pop();
+      markErred(core, ts, erredDep.error!);
+      // Inputs activated on its behalf may now be needed by nobody.
+      settle(core, [...ts.dependencies]);
+      continue;
+    }
     let pending = false;
     for (const dep of ts.dependencies) {
       if (dep.state === 'released') {
@@ -34,11 +42,6 @@ export function activate(core: SchedulerCore, root: TaskState): void {
     }
     if (pending) continue;
     stack.pop();
-    const erredDep = ts.dependencies.find((dep) => dep.state === 'erred');
-    if (erredDep !== undefined) {
-      markErred(core, ts, erredDep.error!);
-      continue;
-    }
     for (const dep of ts.dependencies) {
       dep.waiters.add(ts);
       if (dep.state !== 'memory') ts.waitingOn.add(dep);

@@ -8,6 +8,8 @@
  *   priority first: on the worker holding most input bytes, else the least loaded one
  *   that has capacity and the resources. Otherwise they are queued (priority, then
  *   submission order) and pulled by workers as they gain capacity.
+ * - Only what wanted keys need runs (as in Dask): a submitted task that no wanted key
+ *   depends on is dropped at once. Resubmitting an existing key reuses the task.
  * - Resources are checked against what a worker declares (capacity-style, as in Dask's
  *   `valid_workers`); concurrent use on one worker is the worker's business.
  * - Cancelling a key cancels it and all its dependents; wanted ones are notified

@@ -63,15 +63,16 @@ export function graphSubmitted(core: SchedulerCore, ev: GraphSubmitted): void {
     ts.wanted = true;
     wanted.push(ts);
   }
-  // Every new task runs, wanted or not (a task nobody wants and nothing depends on is
-  // forgotten once it finishes, like Dask's fire_and_forget).
-  for (const ts of created) if (ts.state === 'released') activate(core, ts);
+  // As in Dask, what runs is what the wanted keys need: activating a wanted task
+  // activates its released (new or lineage) dependencies.
   for (const ts of wanted) {
-    if (ts.seq >= firstNewSeq) continue;
     if (ts.state === 'released') activate(core, ts);
+    else if (ts.seq >= firstNewSeq) continue;
     else if (ts.state === 'memory') core.notifyMemory(ts);
     else if (ts.state === 'erred') core.notifyFailure(ts, 'erred', ts.error!);
   }
+  // New tasks nothing wanted needs are dropped right away.
+  settle(core, created.filter((ts) => ts.state === 'released'));
 }
 
 /** The client dropped its futures for these keys. Unknown keys are ignored. */

@@ -2,8 +2,9 @@
  * Executors run tasks for the worker: {@link PoolExecutor} (executor-pool.ts) on a Piscina
  * thread pool, {@link InlineExecutor} in the calling thread for tests and debugging.
  *
- * `run()` never rejects: timeouts, cancellation and crashed threads come back as
- * `{ type: 'error' }` responses, like the task's own failures, so the driver has one path.
+ * `run()` never rejects for anything that can happen to a task: timeouts, cancellation and
+ * crashed threads come back as `{ type: 'error' }` responses, like the task's own failures,
+ * so the driver has one path. Only invalid `opts` (a driver bug) reject, with INVALID_ARGUMENT.
  */
 import { FloeError, toErrorInfo } from '../errors.ts';
 import type { ErrorCode } from '../errors.ts';

@@ -118,6 +118,10 @@ for (const [name, make] of executors) {
       t.equal(res.bytes[99_999], 99_999 & 0xff);
       const small = await ex.run(req('inc', [1]));
       t.equal(value(small), 2);
+      if (ex instanceof PoolExecutor && small.type === 'ok') {
+        // msgpackr returns a view into its 8 KiB pool; the thread must send only the bytes.
+        t.equal(small.bytes.buffer.byteLength, small.bytes.byteLength, 'only the result bytes crossed the thread');
+      }
     });
 
     void t.test('cancel via signal', async (t) => {
@@ -140,6 +144,7 @@ for (const [name, make] of executors) {
     void t.test('invalid run options', async (t) => {
       await t.rejects(ex.run(req('inc', [1]), { timeoutMs: -1 }), { code: 'INVALID_ARGUMENT' });
     });
+    t.end();
   });
 }
 
@@ -153,6 +158,13 @@ void t.test('PoolExecutor terminates a CPU-bound task on timeout and keeps worki
   const after = value(await ex.run(req('threadId')));
   t.not(after, before, 'the thread was replaced');
   t.equal(value(await ex.run(req('add', [2, 3]))), 5);
+});
+
+void t.test('PoolExecutor reports a thread that dies under its task as WORKER_LOST', async (t) => {
+  const ex = new PoolExecutor({ threads: 1 });
+  t.teardown(() => ex.close());
+  t.equal(code(await ex.run(req('exitThread'))), 'WORKER_LOST');
+  t.equal(value(await ex.run(req('inc', [1]))), 2, 'a fresh thread takes over');
 });
 
 void t.test('PoolExecutor cancels a CPU-bound task', async (t) => {
@@ -195,4 +207,5 @@ void t.test('PoolExecutor validates options eagerly', (t) => {
   const ex = new PoolExecutor();
   t.teardown(() => ex.close());
   t.ok(ex.threads >= 1, 'defaults to availableParallelism');
+  t.end();
 });

@@ -69,6 +69,8 @@ class Sim {
   }
 
   observe(c: SchedulerCommand): void {
+    const kind = c.type === 'notifyClient' ? `notify:${c.status}` : c.type;
+    totals.set(kind, (totals.get(kind) ?? 0) + 1);
     const check = (ok: boolean, what: string): void => {
       if (!ok) this.fail(`${what}: ${JSON.stringify(c, (_k, v: unknown) => (v instanceof Uint8Array ? '<bytes>' : v))}`);
     };
@@ -284,6 +286,8 @@ function simulate(seed: number, fail: (msg: string) => never): void {
   for (const [w, ids] of sim.held) if (ids.size > 0) fail(`${w} still holds ${[...ids].join(',')}`);
 }
 
+/** Commands seen over all seeds, to show the simulation really covers each path. */
+const totals = new Map<string, number>();
 const only = process.env.FLOE_SEED;
 const seeds = only !== undefined ? [Number(only)] : Array.from({ length: 300 }, (_, i) => i + 1);
 
@@ -301,4 +305,5 @@ t.test('random simulations keep every invariant', async (t) => {
   }
   t.equal(failures, 0, 'all seeds pass');
   t.comment(`${seeds.length} seeds in ${Math.round(performance.now() - started)} ms`);
+  t.comment(`commands: ${[...totals].map(([k, v]) => `${k}=${v}`).join(' ')}`);
 });

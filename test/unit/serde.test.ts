@@ -71,6 +71,7 @@ void t.test('msgpack and v8 round-trip rich values', (t) => {
   cyclic.self = cyclic;
   const back = roundTrip('msgpack', cyclic) as { self: unknown };
   t.equal(back.self, back, 'msgpack keeps cycles');
+  t.end();
 });
 
 void t.test('json and raw round-trip what they support', (t) => {
@@ -80,6 +81,7 @@ void t.test('json and raw round-trip what they support', (t) => {
   t.same(roundTrip('raw', new Uint8Array([1, 2, 3])), new Uint8Array([1, 2, 3]));
   t.same(roundTrip('raw', Buffer.from('hi')), new Uint8Array([104, 105]));
   t.same(roundTrip('raw', new Uint8Array([9]).buffer), new Uint8Array([9]));
+  t.end();
 });
 
 void t.test('values a serializer would drop or corrupt are UNSERIALIZABLE_RESULT', (t) => {
@@ -131,11 +133,13 @@ void t.test('values a serializer would drop or corrupt are UNSERIALIZABLE_RESULT
   const big = Array.from({ length: 20_000 }, (_, i) => i);
   (big as unknown[]).push(() => 1);
   t.equal(codeOf(() => serializeResult(big, getSerializer('msgpack')!, 'k')), 'UNSERIALIZABLE_RESULT');
+  t.end();
 });
 
 void t.test('deserialize failures are DESERIALIZE_FAILED', (t) => {
   t.equal(codeOf(() => deserializeValue(new Uint8Array([0x7b]), getSerializer('json')!, 'k')), 'DESERIALIZE_FAILED');
   t.equal(codeOf(() => deserializeValue(new Uint8Array([0x92, 0x01]), getSerializer('msgpack')!, 'k')), 'DESERIALIZE_FAILED');
+  t.end();
 });
 
 void t.test('registry: duplicates, resolution, custom modules', async (t) => {
@@ -188,6 +192,7 @@ void t.test('args: futures anywhere become refs with deps in first-seen order', 
   t.ok(seen.every(isFutureRef));
   t.same(seen.find((r) => r.key === 'c')?.path, [3, 'x'], 'path survives');
   t.same(args[2], { list: [new Fut('b'), a, new FutureRef('c', [3, 'x'])], m: new Map([[1, 2]]) }, 'input untouched');
+  t.end();
 });
 
 void t.test('args: cycles, no args, rich values', (t) => {
@@ -202,6 +207,7 @@ void t.test('args: cycles, no args, rich values', (t) => {
   t.ok(decoded[1] instanceof Date);
   t.equal(decoded[2], 3n);
   t.same(decodeArgs(encodeArgs([], () => undefined).bytes, () => undefined), []);
+  t.end();
 });
 
 void t.test('args: unserializable arguments name their position', (t) => {
@@ -222,4 +228,5 @@ void t.test('args: unserializable arguments name their position', (t) => {
     t.match(isFloeError(err) ? err.message : '', `argument ${pos}`);
   }
   t.equal(codeOf(() => decodeArgs(new Uint8Array([0xc1]), () => 1)), 'DESERIALIZE_FAILED');
+  t.end();
 });

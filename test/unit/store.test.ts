@@ -21,6 +21,7 @@ void t.test('put/get/has/delete with byte accounting', (t) => {
   t.equal(s.size, 1);
   t.equal(s.bytes, 5);
   t.same([...s.keys()], ['b']);
+  t.end();
 });
 
 void t.test('bytesMax', (t) => {
@@ -40,4 +41,5 @@ void t.test('bytesMax', (t) => {
   for (const bytesMax of [-1, 1.5, Number.NaN]) {
     t.throws(() => new ObjectStore({ bytesMax }), { code: 'INVALID_OPTION' });
   }
+  t.end();
 });

@@ -1,0 +1,68 @@
+// The README's examples, run the way users run them: `floe run <flow-file>` as a child
+// process on the embedded default, with their results checked.
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import t from 'tap';
+
+const run = promisify(execFile);
+const cli = join(import.meta.dirname, '..', '..', 'dist', 'cluster', 'cli.js');
+const root = join(import.meta.dirname, '..', '..');
+
+async function floe(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    // A clean environment for the child: no tsx loader inherited from the test runner.
+    const { stdout, stderr } = await run(process.execPath, [cli, ...args], { cwd: root, env: { ...process.env, NODE_OPTIONS: '' } });
+    return { code: 0, stdout, stderr };
+  } catch (e) {
+    const err = e as { code: number; stdout: string; stderr: string };
+    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
+  }
+}
+
+t.test('word count: counts every word of the generated corpus', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'floe-wc-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const out = await floe('run', 'examples/word-count/flow.ts', '4', JSON.stringify(dir), '--json', '--threads', '2');
+  t.equal(out.code, 0, out.stderr);
+  const result = JSON.parse(out.stdout) as { files: string[]; total: Record<string, number>; top: [string, number][] };
+  t.equal(result.files.length, 4);
+  // Count the files directly and compare.
+  const expected: Record<string, number> = {};
+  for (const file of result.files) {
+    for (const w of (await readFile(file, 'utf8')).split(/\s+/)) if (w !== '') expected[w] = (expected[w] ?? 0) + 1;
+  }
+  t.same(result.total, expected);
+  t.equal(Object.values(result.total).reduce((a, b) => a + b, 0), 4 * 2000 * 8);
+  t.equal(result.top.length, 5);
+});
+
+t.test('monte carlo pi: tree reduction over all samples', async (t) => {
+  const out = await floe('run', 'examples/monte-carlo-pi/flow.ts', '16', '50000', '--json', '--threads', '2');
+  t.equal(out.code, 0, out.stderr);
+  const result = JSON.parse(out.stdout) as { pi: number; samples: { hits: number; n: number } };
+  t.equal(result.samples.n, 16 * 50000);
+  t.ok(Math.abs(result.pi - Math.PI) < 0.02, `pi estimate ${result.pi}`);
+});
+
+t.test('etl: the flaky load succeeds on retry', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'floe-etl-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const out = await floe('run', 'examples/etl/flow.ts', '["north","south"]', JSON.stringify(dir), '--json', '--threads', '2');
+  t.equal(out.code, 0, out.stderr);
+  const result = JSON.parse(out.stdout) as { report: { regions: string[] }; loaded: { path: string; rows: number } };
+  t.same(result.report.regions, ['north', 'south']);
+  const written = JSON.parse(await readFile(result.loaded.path, 'utf8')) as unknown;
+  t.same(written, result.report);
+});
+
+t.test('bad input: missing file and a module without a flow are clear errors', async (t) => {
+  const missing = await floe('run', 'examples/nope.ts');
+  t.equal(missing.code, 2);
+  t.match(missing.stderr, /cannot load/);
+  const notFlow = await floe('run', 'examples/etl/tasks.ts');
+  t.equal(notFlow.code, 2);
+  t.match(notFlow.stderr, /default/);
+});

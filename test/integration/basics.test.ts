@@ -1,0 +1,95 @@
+/** End to end, embedded: submit, chains, diamonds, futures in arrays, map, gather, asCompleted. */
+import t from 'tap';
+import { asCompleted, isFuture } from '../../src/index.ts';
+import type { Future } from '../../src/index.ts';
+import { add, describe, double, echo, inc, range, sum } from '../fixtures/e2e-tasks.ts';
+import { clusterOf, localClient } from '../helpers/e2e.ts';
+
+t.test('basics', async (t) => {
+  const client = await localClient(t, { threads: 2 });
+
+  t.test('submit with values, result is typed', async (t) => {
+    const f = client.submit(add, 1, 2);
+    t.ok(isFuture(f));
+    const n: number = await f.result();
+    t.equal(n, 3);
+    const d = await client.submit(describe, 7).result();
+    t.same(d, { n: 7, label: 'n=7' });
+    // Compile-time only (never called): argument types flow from the task definition.
+    const typeCheck = (): void => {
+      // @ts-expect-error add takes numbers, not strings
+      client.submit(add, 'a', 2);
+      // @ts-expect-error the result of describe is an object, not a number
+      const wrong: Future<number> = client.submit(describe, 1);
+      void wrong;
+    };
+    void typeCheck;
+  });
+
+  t.test('futures as arguments: chain and diamond', async (t) => {
+    let f: Future<number> = client.submit(inc, 0);
+    for (let i = 0; i < 20; i++) f = client.submit(inc, f);
+    t.equal(await f.result(), 21);
+
+    const top = client.submit(inc, 1); // 2
+    const left = client.submit(double, top); // 4
+    const right = client.submit(inc, top); // 3
+    const bottom = client.submit(add, left, right);
+    t.equal(await bottom.result(), 7);
+    t.equal(top.status, 'finished');
+  });
+
+  t.test('futures nested inside arrays, values mixed in', async (t) => {
+    const a = client.submit(inc, 1);
+    const b = client.submit(inc, 2);
+    t.equal(await client.submit(sum, [a, 10, b, a]).result(), 2 + 10 + 3 + 2);
+    t.same(await client.submit(echo, [a, [b]], 'x', { y: b }).result(), [[2, [3]], 'x', { y: 3 }]);
+  });
+
+  t.test('map over an array, gather in order', async (t) => {
+    const futures = client.map(inc, [1, 2, 3, 4, 5]);
+    t.equal(futures.length, 5);
+    t.same(await client.gather(futures), [2, 3, 4, 5, 6]);
+    const [x, y] = await client.gather([client.submit(inc, 1), client.submit(describe, 2)] as const);
+    const typed: [number, { n: number; label: string }] = [x, y];
+    t.same(typed, [2, { n: 2, label: 'n=2' }]);
+  });
+
+  t.test('map over a future of a list', async (t) => {
+    const all = client.map(double, client.submit(range, 4));
+    t.same(await all.result(), [0, 2, 4, 6]);
+  });
+
+  t.test('asCompleted yields every future in completion order', async (t) => {
+    // A chain forces the order: c needs b needs a. Passed in reverse.
+    const a = client.submit(inc, 0);
+    const b = client.submit(inc, a);
+    const c = client.submit(inc, b);
+    const seen: string[] = [];
+    const values: number[] = [];
+    for await (const f of asCompleted([c, b, a])) {
+      seen.push(f.key);
+      values.push(await f.result());
+    }
+    t.same(seen, [a.key, b.key, c.key]);
+    t.same(values, [1, 2, 3]);
+  });
+
+  t.test('status goes pending -> finished; wait() does not fetch', async (t) => {
+    const f = client.submit(inc, 41);
+    t.equal(f.status, 'pending');
+    t.equal(await f.wait(), f);
+    t.equal(f.status, 'finished');
+    t.equal(f.exception(), undefined);
+    t.equal(await f.result(), 42);
+    t.equal(await f.result(), 42, 'result() can be called again');
+  });
+
+  t.test('task ids are client/key and the scheduler validates', async (t) => {
+    const f = client.submit(inc, 1);
+    await f.result();
+    const { coordinator } = clusterOf(client);
+    t.equal(coordinator.scheduler.stateOf(`${client.clientId}/${f.key}`), 'memory');
+    coordinator.scheduler.validate();
+  });
+});

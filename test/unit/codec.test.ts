@@ -1,0 +1,122 @@
+// The protobuf codec: every message type round-trips; bad input is a typed error
+// (MALFORMED_MESSAGE / UNSUPPORTED_VERSION), never a crash, including seeded random
+// bytes and mutations of valid messages.
+import t from 'tap';
+import { decodeMessage, encodeMessage, protoRoot } from '../../src/transport/codec.ts';
+import type { WireMessage } from '../../src/transport/messages.ts';
+import { isFloeError } from '../../src/errors.ts';
+
+const serializer = { id: 'json', module: 'file:///s.ts' };
+const error = { code: 'TASK_ERROR' as const, message: 'boom', retryable: true, stack: 'Error: boom\n at x', taskKey: 'k', originalName: 'TypeError' };
+const spec = {
+  key: 'k1', name: 'add', module: 'file:///m.ts', exportName: 'add', args: new Uint8Array([1, 2, 3]), deps: ['k0'],
+  serializer, priority: -2, retries: 3, retryDelayMs: 50, retryBackoff: 2, timeoutMs: 1000, resources: { gpu: 1, memory: 2 ** 31 },
+};
+
+const samples: WireMessage[] = [
+  { type: 'submit', clientId: 'c1', requestId: '7', tasks: [spec], wants: ['k1'] },
+  { type: 'submitReply', requestId: '7', error: undefined },
+  { type: 'submitReply', requestId: '8', error },
+  { type: 'clientBatch', clientId: 'c1', release: ['a'], cancel: ['b'], hello: false, bye: true },
+  {
+    type: 'clientUpdates',
+    updates: [
+      { key: 'k1', status: 'memory', workerId: 'w1', address: 'inproc://w1', nbytes: 3, serializer, inline: new Uint8Array([9]), error: undefined },
+      { key: 'k2', status: 'erred', workerId: '', address: '', nbytes: 0, serializer: { id: 'msgpack', module: '' }, inline: undefined, error },
+    ],
+  },
+  {
+    type: 'workerBatch',
+    assign: [{ id: 'c1/k1', runId: 2 ** 40, attempt: 2, spec, deps: [{ id: 'c1/k0', holders: [{ workerId: 'w2', address: 'a:1' }], nbytes: 5, serializer, inline: undefined }] }],
+    cancel: [{ id: 'c1/k3', runId: 4 }],
+    release: ['c1/k4'],
+  },
+  {
+    type: 'workerEvents',
+    workerId: 'w1',
+    register: { threads: 4, resources: { gpu: 2 }, address: 'inproc://w1', name: 'one' },
+    finished: [{ id: 'c1/k1', runId: 2, nbytes: 0, serializer, inline: new Uint8Array(), durationMs: 1.5, startedAtMs: 1e12 }],
+    failed: [{ id: 'c1/k2', runId: 3, error, durationMs: 2 }],
+    heartbeat: true,
+    goodbye: false,
+  },
+  { type: 'error', error },
+];
+
+t.test('every message type round-trips', async (t) => {
+  for (const msg of samples) {
+    const back = decodeMessage(encodeMessage(msg));
+    t.same(normalize(back), normalize(msg), msg.type);
+  }
+});
+
+t.test('an empty inline result stays distinguishable from no inline result', async (t) => {
+  const msg = samples[6] as Extract<WireMessage, { type: 'workerEvents' }>;
+  const back = decodeMessage(encodeMessage(msg)) as typeof msg;
+  t.ok(back.finished[0]!.inline instanceof Uint8Array);
+  t.equal(back.finished[0]!.inline!.byteLength, 0);
+});
+
+t.test('unknown protocol version is UNSUPPORTED_VERSION', async (t) => {
+  const Envelope = protoRoot().lookupType('floe.v1.Envelope');
+  const bytes = Envelope.encode({ version: 99, error }).finish();
+  t.throws(() => decodeMessage(bytes), { code: 'UNSUPPORTED_VERSION' });
+});
+
+t.test('missing body or required fields is MALFORMED_MESSAGE', async (t) => {
+  const Envelope = protoRoot().lookupType('floe.v1.Envelope');
+  t.throws(() => decodeMessage(Envelope.encode({ version: 1 }).finish()), { code: 'MALFORMED_MESSAGE' });
+  const noClient = Envelope.encode({ version: 1, submit: { requestId: '1', tasks: [] } }).finish();
+  t.throws(() => decodeMessage(noClient), { code: 'MALFORMED_MESSAGE' });
+  const badStatus = Envelope.encode({ version: 1, clientUpdates: { updates: [{ key: 'k', status: 9 }] } }).finish();
+  t.throws(() => decodeMessage(badStatus), { code: 'MALFORMED_MESSAGE' });
+});
+
+t.test('fuzz: random bytes and mutated messages decode or fail with a typed error', async (t) => {
+  const seed = Number(process.env.FLOE_SEED ?? 12345);
+  let state = seed >>> 0 || 1;
+  const rand = (n: number): number => {
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    return (state >>> 0) % n;
+  };
+  const valid = samples.map(encodeMessage);
+  let decoded = 0;
+  let rejected = 0;
+  for (let i = 0; i < 5000; i++) {
+    let bytes: Uint8Array;
+    if (i % 2 === 0) {
+      bytes = Uint8Array.from({ length: rand(64) }, () => rand(256));
+    } else {
+      const base = valid[rand(valid.length)]!;
+      bytes = Uint8Array.from(base);
+      const mutations = 1 + rand(4);
+      for (let m = 0; m < mutations && bytes.length > 0; m++) bytes[rand(bytes.length)] = rand(256);
+      if (rand(4) === 0) bytes = bytes.subarray(0, rand(bytes.length + 1));
+    }
+    try {
+      decodeMessage(bytes);
+      decoded++;
+    } catch (e) {
+      if (!isFloeError(e) || (e.code !== 'MALFORMED_MESSAGE' && e.code !== 'UNSUPPORTED_VERSION')) {
+        t.fail(`seed ${seed} case ${i}: untyped error ${String(e)}`);
+        return;
+      }
+      rejected++;
+    }
+  }
+  t.equal(decoded + rejected, 5000, `seed ${seed}: every input was handled (${decoded} decoded, ${rejected} rejected)`);
+  t.ok(rejected > 0, 'some inputs were rejected');
+});
+
+function normalize(value: unknown): unknown {
+  // Buffers (what protobufjs decodes bytes into) and Uint8Arrays compare as plain arrays.
+  const walk = (v: unknown): unknown => {
+    if (v instanceof Uint8Array) return Array.from(v);
+    if (Array.isArray(v)) return v.map(walk);
+    if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)]));
+    return v === undefined ? null : v;
+  };
+  return walk(value);
+}

@@ -1,0 +1,108 @@
+// The worker's pure state machine, driven by events: execution slots, fetches of
+// missing inputs with a transfer limit, cancellation, duplicate deliveries, data lifetime.
+import t from 'tap';
+import { WorkerState, type WorkerCommand } from '../../src/worker/state.ts';
+import type { WireAssign } from '../../src/transport/messages.ts';
+import type { TaskSpec } from '../../src/graph/spec.ts';
+
+const serializer = { id: 'msgpack', module: '' };
+
+function spec(key: string, priority = 0): TaskSpec {
+  return {
+    key, name: key, module: 'file:///m.ts', exportName: 'f', args: new Uint8Array(), deps: [], serializer,
+    priority, retries: 0, retryDelayMs: 0, retryBackoff: 2, timeoutMs: 0, resources: {},
+  };
+}
+
+function assign(id: string, opts: { runId?: number; deps?: { id: string; inline?: boolean; holder?: string }[]; priority?: number } = {}): WireAssign {
+  return {
+    id,
+    runId: opts.runId ?? 1,
+    attempt: 1,
+    spec: spec(id, opts.priority),
+    deps: (opts.deps ?? []).map((d) => ({
+      id: d.id,
+      holders: [{ workerId: 'w2', address: d.holder ?? 'inproc://w2' }],
+      nbytes: 10,
+      serializer,
+      inline: d.inline === true ? new Uint8Array([1]) : undefined,
+    })),
+  };
+}
+
+const types = (cmds: WorkerCommand[]): string[] => cmds.map((c) => `${c.type}:${'id' in c ? c.id : c.assign.id}`);
+
+function make(threads = 1, transfersMax = 1): WorkerState & { step: WorkerState['handle'] } {
+  const ws = new WorkerState({ threads, transfersMax });
+  return Object.assign(ws, {
+    step: (e: Parameters<WorkerState['handle']>[0]) => {
+      const out = ws.handle(e);
+      ws.validate();
+      return out;
+    },
+  });
+}
+
+t.test('runs no more tasks than threads, highest priority first', async (t) => {
+  const ws = make(1);
+  const out = ws.step({ type: 'assigned', stimulusId: 's1', tasks: [assign('a'), assign('b', { priority: 1 }), assign('c', { priority: 5 })] });
+  t.same(types(out), ['execute:c']);
+  const ok = { ok: true as const, nbytes: 1, serializer };
+  t.same(types(ws.step({ type: 'executed', stimulusId: 's2', id: 'c', runId: 1, outcome: ok })), ['reportFinished:c', 'execute:b']);
+  t.same(types(ws.step({ type: 'executed', stimulusId: 's3', id: 'b', runId: 1, outcome: ok })), ['reportFinished:b', 'execute:a']);
+});
+
+t.test('inline inputs are stored, missing inputs fetched within the transfer limit', async (t) => {
+  const ws = make(2, 1);
+  const out = ws.step({
+    type: 'assigned',
+    stimulusId: 's1',
+    tasks: [assign('x', { deps: [{ id: 'i', inline: true }, { id: 'r1' }, { id: 'r2' }] })],
+  });
+  t.same(types(out), ['storeInline:i', 'fetch:r1']);
+  t.same(types(ws.step({ type: 'fetched', stimulusId: 's2', id: 'r1' })), ['fetch:r2']);
+  t.same(types(ws.step({ type: 'fetched', stimulusId: 's3', id: 'r2' })), ['execute:x']);
+  const done = ws.step({ type: 'executed', stimulusId: 's4', id: 'x', runId: 1, outcome: { ok: true, nbytes: 3, serializer } });
+  // Inputs fetched for x are deleted once x is done; x's own result is kept for the scheduler.
+  t.same(types(done).sort(), ['deleteData:i', 'deleteData:r1', 'deleteData:r2', 'reportFinished:x'].sort());
+  t.same(types(ws.step({ type: 'released', stimulusId: 's5', id: 'x' })), ['deleteData:x']);
+  t.equal(ws.heldCount, 0);
+});
+
+t.test('a shared input is fetched once and kept until its last user ran', async (t) => {
+  const ws = make(1, 4);
+  const out = ws.step({ type: 'assigned', stimulusId: 's1', tasks: [assign('a', { deps: [{ id: 'r' }] }), assign('b', { deps: [{ id: 'r' }] })] });
+  t.same(types(out), ['fetch:r']);
+  t.same(types(ws.step({ type: 'fetched', stimulusId: 's2', id: 'r' })), ['execute:a']);
+  const ok = { ok: true as const, nbytes: 1, serializer };
+  t.same(types(ws.step({ type: 'executed', stimulusId: 's3', id: 'a', runId: 1, outcome: ok })), ['reportFinished:a', 'execute:b']);
+  t.same(types(ws.step({ type: 'executed', stimulusId: 's4', id: 'b', runId: 1, outcome: ok })).sort(), ['deleteData:r', 'reportFinished:b']);
+});
+
+t.test('a failed fetch fails the tasks that needed it with a retryable WORKER_LOST', async (t) => {
+  const ws = make(1, 1);
+  ws.step({ type: 'assigned', stimulusId: 's1', tasks: [assign('a', { deps: [{ id: 'r' }] })] });
+  const error = { code: 'RESULT_UNAVAILABLE' as const, message: 'gone', retryable: false, stack: '', taskKey: '', originalName: '' };
+  const out = ws.step({ type: 'fetchFailed', stimulusId: 's2', id: 'r', error });
+  t.equal(out.length, 1);
+  const failed = out[0]!;
+  t.equal(failed.type, 'reportFailed');
+  if (failed.type === 'reportFailed') {
+    t.equal(failed.error.code, 'WORKER_LOST');
+    t.equal(failed.error.retryable, true);
+  }
+  t.equal(ws.taskCount, 0);
+});
+
+t.test('cancel aborts an executing run; stale results and duplicate assignments are ignored', async (t) => {
+  const ws = make(1);
+  ws.step({ type: 'assigned', stimulusId: 's1', tasks: [assign('a'), assign('b')] });
+  t.same(types(ws.step({ type: 'cancelled', stimulusId: 's2', id: 'a', runId: 1 })), ['abort:a', 'execute:b']);
+  // The aborted run reports late: nothing happens.
+  t.same(ws.step({ type: 'executed', stimulusId: 's3', id: 'a', runId: 1, outcome: { ok: true, nbytes: 1, serializer } }), []);
+  // The same assignment delivered twice runs once.
+  t.same(ws.step({ type: 'assigned', stimulusId: 's4', tasks: [assign('b')] }), []);
+  // A cancel for another run id is ignored.
+  t.same(ws.step({ type: 'cancelled', stimulusId: 's5', id: 'b', runId: 7 }), []);
+  t.equal(ws.executingCount, 1);
+});
