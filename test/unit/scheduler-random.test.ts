@@ -62,7 +62,7 @@ class Sim {
 
   send(ev: Ev): SchedulerCommand[] {
     const stimulusId = `s${++this.n}`;
-    const cmds = this.s.handle({ ...ev, stimulusId, nowMs: this.now } as SchedulerEvent);
+    const cmds = this.s.handle({ ...ev, stimulusId, nowMs: this.now });
     this.s.validate();
     for (const c of cmds) this.observe(c);
     return cmds;
