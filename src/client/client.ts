@@ -4,7 +4,7 @@
  * Transport and a DataPlane.
  */
 import { randomUUID } from 'node:crypto';
-import { FloeError, fromErrorInfo } from '../errors.ts';
+import { FloeError, fromErrorInfo, isFloeError } from '../errors.ts';
 import type { DataPlane } from '../dataplane/dataplane.ts';
 import { BUILTIN_MODULE, type TaskSpec } from '../graph/spec.ts';
 import { normalizeOptions } from '../graph/validate-options.ts';
@@ -17,7 +17,7 @@ import type { Subscription, Transport } from '../transport/transport.ts';
 import { isTaskDef } from './task-def.ts';
 import type { Args, TaskDef } from './task.ts';
 import { Future, KeyState, isFuture, type FutureOwner, type Resolved } from './future.ts';
-import { Submitter } from './submitter.ts';
+import { Submitter, type QueuedTask } from './submitter.ts';
 import { knownExportName } from './exports.ts';
 import { runFlow, type FlowDef } from './flow.ts';
 import type { LocalOptions } from './local.ts';
@@ -52,6 +52,9 @@ export class Client implements FutureOwner {
       timeoutMs: conn.submitTimeoutMs ?? 30_000,
       isSubmitted: (key) => this.keys.get(key)?.submitted ?? false,
       lookup: (key) => this.keys.get(key),
+      unpin: (states) => {
+        for (const state of states) this.releaseRef(state);
+      },
     });
     this.sub = conn.transport.subscribe(this.subjects.clientInbox(this.clientId), (msg) => {
       try {
@@ -129,7 +132,7 @@ export class Client implements FutureOwner {
   // ---- internals used by futures and flows ---------------------------------------------
 
   /** @internal */
-  submitWith(def: unknown, extra: TaskOptions, args: unknown[], wanted: boolean): Future<unknown> {
+  submitWith(def: unknown, extra: TaskOptions, args: unknown[], wanted: boolean, deferTo?: QueuedTask[]): Future<unknown> {
     this.checkOpen();
     if (!isTaskDef(def)) {
       throw new FloeError('INVALID_ARGUMENT', 'submit(task, ...args): the first argument must be made with task()');
@@ -142,7 +145,7 @@ export class Client implements FutureOwner {
     if (existing !== undefined && opts.key !== undefined) {
       return new Future(this, existing);
     }
-    const { bytes, deps } = encodeArgs(args, (v) => this.refOf(v));
+    const { bytes, deps } = this.encode(args);
     const state = new KeyState(key);
     this.keys.set(key, state);
     const future = new Future(this, state);
@@ -161,13 +164,14 @@ export class Client implements FutureOwner {
       timeoutMs: opts.timeoutMs,
       resources: opts.resources,
     };
-    this.submitter.enqueue({ state, spec, def, moduleUrl: def.moduleUrl }, wanted);
+    const pinned = this.pin(deps);
+    this.submitter.enqueue({ state, spec, def, moduleUrl: def.moduleUrl, pinned }, wanted, deferTo);
     return future;
   }
 
   /** @internal */
-  mapWith(def: unknown, items: unknown, rest: unknown[], wanted: boolean): unknown {
-    if (Array.isArray(items)) return items.map((item) => this.submitWith(def, {}, [item, ...rest], wanted));
+  mapWith(def: unknown, items: unknown, rest: unknown[], wanted: boolean, deferTo?: QueuedTask[]): unknown {
+    if (Array.isArray(items)) return items.map((item) => this.submitWith(def, {}, [item, ...rest], wanted, deferTo));
     if (!isFuture(items)) {
       throw new FloeError('INVALID_ARGUMENT', 'map(task, items): items must be an array or a future of an array');
     }
@@ -182,11 +186,23 @@ export class Client implements FutureOwner {
     return future;
   }
 
+  /** @internal Sends tasks a flow collected with `deferTo`, as one batch. */
+  submitDeferred(tasks: QueuedTask[], wantAll = false): void {
+    this.submitter.enqueueAll(tasks, wantAll);
+  }
+
+  /**
+   * @internal Flows being built. When a flow body awaits the result of one of its own
+   * tasks, the graph collected so far must go out first (see flow.ts).
+   */
+  readonly flowFlushers = new Set<(key: string) => void>();
+
   /** Fan-out over a future's value: submit one task per item plus a collect task. */
   private async expandLater(def: unknown, upstream: Future<unknown>, rest: unknown[], state: KeyState, wanted: boolean): Promise<void> {
     const hold = new Future(this, upstream.state);
     try {
-      const value = await hold.result();
+      // Not hold.result(): waiting here must not force a flow's graph out early.
+      const value = await this.resultOf(hold.state, false);
       if (!Array.isArray(value)) {
         throw new FloeError('INVALID_ARGUMENT', `map over ${upstream.key}: its result is not an array`);
       }
@@ -196,7 +212,8 @@ export class Client implements FutureOwner {
       const opts = normalizeOptions(isTaskDef(def) ? def.options : {}, 'task options');
       const spec = { ...collect, args: bytes, deps, serializer: opts.serializer, priority: opts.priority };
       const full = { ...spec, retries: 0, retryDelayMs: 0, retryBackoff: 1, timeoutMs: 0, resources: {} };
-      this.submitter.enqueue({ state, spec: full, def: undefined, moduleUrl: BUILTIN_MODULE }, wanted);
+      const pinned = this.pin(deps);
+      this.submitter.enqueue({ state, spec: full, def: undefined, moduleUrl: BUILTIN_MODULE, pinned }, wanted);
       for (const f of items) f.release();
       this.submitter.release();
     } catch (error) {
@@ -205,6 +222,29 @@ export class Client implements FutureOwner {
       this.submitter.dropHeldDependingOn(new Set([state.key]), floeError);
     } finally {
       hold.release();
+    }
+  }
+
+  /** Retains the keys a queued task depends on (see QueuedTask.pinned). */
+  private pin(deps: string[]): KeyState[] {
+    const pinned: KeyState[] = [];
+    for (const key of deps) {
+      const state = this.keys.get(key);
+      if (state === undefined) continue;
+      this.retain(state);
+      pinned.push(state);
+    }
+    return pinned;
+  }
+
+  /** encodeArgs wraps whatever `refOf` throws as UNSERIALIZABLE_ARGUMENT; a foreign future keeps its own code. */
+  private encode(args: unknown[]): ReturnType<typeof encodeArgs> {
+    try {
+      return encodeArgs(args, (v) => this.refOf(v));
+    } catch (error) {
+      const cause = (error as { cause?: unknown }).cause;
+      if (isFloeError(cause) && cause.code === 'FOREIGN_FUTURE') throw cause;
+      throw error;
     }
   }
 
@@ -244,7 +284,8 @@ export class Client implements FutureOwner {
   }
 
   /** @internal */
-  async resultOf(state: KeyState): Promise<unknown> {
+  async resultOf(state: KeyState, flushFlows = true): Promise<unknown> {
+    if (flushFlows && !state.submitted) for (const flush of this.flowFlushers) flush(state.key);
     if (!state.wanted && !state.done) this.submitter.want(state);
     await state.settled;
     if (state.status !== 'finished' || state.update === undefined) {

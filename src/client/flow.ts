@@ -8,6 +8,7 @@ import { FloeError } from '../errors.ts';
 import type { Client } from './client.ts';
 import { runInFlow, type FlowBuilder } from './flow-context.ts';
 import { type Future, isFuture, type Resolved } from './future.ts';
+import type { QueuedTask } from './submitter.ts';
 
 const FLOW_BRAND = Symbol.for('floe.flow');
 
@@ -37,19 +38,41 @@ export function isFlowDef(value: unknown): value is FlowDef<unknown[], unknown> 
 export async function runFlow<P extends unknown[], R>(client: Client, def: FlowDef<P, R>, ...params: P): Promise<Resolved<Awaited<R>>> {
   if (!isFlowDef(def)) throw new FloeError('INVALID_ARGUMENT', 'run(flow, ...params): the first argument must be made with flow()');
   const nodes: Future<unknown>[] = [];
+  // The graph is collected here and sent when the body returns: an async body (one that
+  // awaits between task calls) must not be split into batches, or the scheduler would
+  // drop the unwanted tasks of the first batch before the next one refers to them.
+  const graph: QueuedTask[] = [];
   const builder: FlowBuilder = {
     call: (task, args) => {
-      const f = client.submitWith(task, {}, args, false);
+      const f = client.submitWith(task, {}, args, false, graph);
       nodes.push(f);
       return f as Future<never>;
     },
     map: (task, items, rest) => {
-      const out = client.mapWith(task, items, rest, false);
+      const out = client.mapWith(task, items, rest, false, graph);
       for (const f of Array.isArray(out) ? out : [out]) nodes.push(f as Future<unknown>);
       return out;
     },
   };
-  const output = await runInFlow(builder, () => def.body(...params));
+  // A body that awaits one of its own futures needs the graph so far to run now. It is
+  // sent with every task wanted (so a later batch can still refer to any of them); the
+  // flow releases them all when it ends.
+  const flushEarly = (key: string): void => {
+    if (!graph.some((task) => task.state.key === key)) return;
+    client.submitDeferred(graph.splice(0), true);
+  };
+  client.flowFlushers.add(flushEarly);
+  let output: unknown;
+  try {
+    output = await runInFlow(builder, () => def.body(...params));
+  } catch (error) {
+    client.submitDeferred(graph); // nothing wants them: the scheduler drops them
+    for (const node of nodes) node.release();
+    throw error;
+  } finally {
+    client.flowFlushers.delete(flushEarly);
+  }
+  client.submitDeferred(graph);
   try {
     return (await resolveDeep(output)) as Resolved<Awaited<R>>;
   } finally {

@@ -35,6 +35,10 @@ const KNOWN = new Set(['workers', 'threads', 'executor', 'resources', 'scheduler
 export interface LocalCluster {
   coordinator: Coordinator;
   workers: WorkerNode[];
+  /** The in-process bus everything talks over (tests connect to it to send raw messages). */
+  bus: InprocBus;
+  /** Cluster name used in subjects. */
+  cluster: string;
 }
 
 const clusters = new WeakMap<Client, LocalCluster>();
@@ -81,7 +85,7 @@ export async function startLocal(options: LocalOptions = {}): Promise<Client> {
       await coordinator.close();
     },
   });
-  clusters.set(client, { coordinator, workers });
+  clusters.set(client, { coordinator, workers, bus, cluster });
   return client;
 }
 

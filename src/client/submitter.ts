@@ -17,6 +17,11 @@ export interface QueuedTask {
   spec: Omit<TaskSpec, 'exportName'> & { exportName: string | undefined };
   def: object | undefined;
   moduleUrl: string;
+  /**
+   * Keys of the inputs, retained by the client until the scheduler has the task: a future
+   * released meanwhile must not let its key go before the task that needs it is sent.
+   */
+  pinned?: KeyState[];
 }
 
 export interface SubmitterOptions {
@@ -27,6 +32,8 @@ export interface SubmitterOptions {
   /** Keys known to be sent already (or being sent). */
   isSubmitted(key: string): boolean;
   lookup(key: string): KeyState | undefined;
+  /** Lets go of `pinned` keys once their dependent is with the scheduler (or failed). */
+  unpin(states: KeyState[]): void;
 }
 
 export class Submitter {
@@ -40,12 +47,33 @@ export class Submitter {
 
   constructor(private readonly options: SubmitterOptions) {}
 
-  enqueue(task: QueuedTask, wanted: boolean): void {
+  /**
+   * Queues a task for the next batch, or into `deferTo` (a flow's graph, sent with
+   * `enqueueAll` when the flow body returns, so async bodies still go out as one batch).
+   */
+  enqueue(task: QueuedTask, wanted: boolean, deferTo?: QueuedTask[]): void {
     if (wanted) {
       task.state.wanted = true;
       this.wants.add(task.state.key);
     }
+    if (deferTo !== undefined) {
+      deferTo.push(task);
+      return;
+    }
     this.batch.push(task);
+    this.queueFlush();
+  }
+
+  /** Queues tasks collected with `enqueue(..., deferTo)`. */
+  enqueueAll(tasks: QueuedTask[], wantAll = false): void {
+    if (tasks.length === 0) return;
+    if (wantAll) {
+      for (const task of tasks) {
+        task.state.wanted = true;
+        this.wants.add(task.state.key);
+      }
+    }
+    this.batch.push(...tasks);
     this.queueFlush();
   }
 
@@ -75,7 +103,15 @@ export class Submitter {
         }
       }
     }
+    for (const task of this.held) if (failed.has(task.state.key)) this.unpin(task);
     this.held = this.held.filter((t) => !failed.has(t.state.key));
+  }
+
+  private unpin(task: QueuedTask): void {
+    const pinned = task.pinned;
+    if (pinned === undefined) return;
+    task.pinned = undefined;
+    this.options.unpin(pinned);
   }
 
   /** Resolves when everything queued so far has been answered. */
@@ -133,13 +169,38 @@ export class Submitter {
     const wants = [...this.wants].filter((k) => this.options.isSubmitted(k));
     for (const k of wants) this.wants.delete(k);
     if (ready.length === 0 && wants.length === 0) return;
-    let tasks: TaskSpec[];
     try {
-      tasks = await Promise.all(ready.map(resolveSpec));
-    } catch (error) {
-      failAll(ready, error);
-      return;
+      await this.send(ready, wants);
+    } finally {
+      for (const task of ready) this.unpin(task);
     }
+  }
+
+  private async send(ready: QueuedTask[], allWants: string[]): Promise<void> {
+    // A task that cannot be resolved (module or export missing) fails alone, with the tasks
+    // of this batch that depend on it; the rest of the batch still goes out.
+    const settled = await Promise.allSettled(ready.map(resolveSpec));
+    const failed = new Map<string, unknown>();
+    const tasks: TaskSpec[] = [];
+    const sent: QueuedTask[] = [];
+    ready.forEach((task, i) => {
+      const result = settled[i]!;
+      const depFailed = task.spec.deps.find((d) => failed.has(d));
+      if (result.status === 'fulfilled' && depFailed === undefined) {
+        tasks.push(result.value);
+        sent.push(task);
+        return;
+      }
+      const error: unknown = result.status === 'rejected' ? result.reason : failed.get(depFailed!);
+      failed.set(task.state.key, error);
+      failAll([task], error);
+    });
+    const wants = allWants.filter((k) => !failed.has(k));
+    if (failed.size > 0) {
+      const first = failed.values().next().value;
+      this.dropHeldDependingOn(new Set(failed.keys()), isFloeError(first) ? first : new FloeError('INTERNAL', String(first)));
+    }
+    if (tasks.length === 0 && wants.length === 0) return;
     this.requestSeq += 1;
     const requestId = String(this.requestSeq);
     const { clientId, transport, subject, timeoutMs } = this.options;
@@ -152,7 +213,7 @@ export class Submitter {
       if (msg.type !== 'submitReply') throw new FloeError('MALFORMED_MESSAGE', `unexpected ${msg.type} reply to submit`);
       if (msg.error !== undefined) throw fromErrorInfo(msg.error);
     } catch (error) {
-      failAll(ready, error);
+      failAll(sent, error);
       const wanted = wants.map((k) => this.options.lookup(k)).filter((s) => s !== undefined);
       failAll(wanted.map((state) => ({ state }) as QueuedTask), error);
     }

@@ -38,7 +38,7 @@ export function idOf(client: Client, key: string): string {
  * at most `turnsMax` times; then rejects naming `what`. No timers: it waits for the
  * cluster's own events (messages, pool completions) to make progress.
  */
-export async function until(what: string, condition: () => boolean, turnsMax = 2_000_000): Promise<void> {
+export async function until(what: string, condition: () => boolean, turnsMax = 500_000): Promise<void> {
   for (let i = 0; i < turnsMax; i++) {
     if (condition()) return;
     await new Promise<void>((resolve) => setImmediate(resolve));

@@ -3,7 +3,7 @@ import t from 'tap';
 import { flow } from '../../src/index.ts';
 import type { Future } from '../../src/index.ts';
 import { add, bytes, checksum, double, inc, range, sum } from '../fixtures/e2e-tasks.ts';
-import { clusterOf, idOf, localClient } from '../helpers/e2e.ts';
+import { clusterOf, idOf, localClient, until } from '../helpers/e2e.ts';
 
 /** Pairwise sum of the leaves: 2n-1 tasks, log2(n) levels deep. */
 function tree(leaves: Future<number>[]): Future<number> {
@@ -50,19 +50,9 @@ t.test('flows on one worker', async (t) => {
     t.same(out, { a: 2, b: 4, sum: 7, list: [2, 'literal', [3]], n: 5 });
     const typed: { a: number; b: number; sum: number; n: number } = out;
     t.ok(typed);
-    // Every task of the flow entered the scheduler on the same submit stimulus.
-    const created = scheduler
-      .tasksByState()
-      .forgotten.concat([]) // forgotten ids are never listed; use the stories instead
-      .concat([]);
-    t.same(created, []);
-  });
-
-  t.test('white box: one submit stimulus for the whole flow', async (t) => {
-    const before = scheduler.size;
-    const p = client.run(diamond, 10);
-    await p;
-    t.equal(scheduler.size, before, 'flow tasks are forgotten once its results are read');
+    // The flow released its futures: the scheduler forgets every task of it.
+    await until('flow tasks forgotten', () => scheduler.size === 0);
+    t.equal(scheduler.size, 0);
   });
 
   t.test('fan-out over a future list, including an empty one', async (t) => {
@@ -75,6 +65,17 @@ t.test('flows on one worker', async (t) => {
     const out = await client.run(subflows, 8);
     const perPart = Array.from({ length: 8 }, (_, p) => 4 * p * 10 + 6 + 4);
     t.same(out, { perPart, total: perPart.reduce((s, x) => s + x, 0) });
+  });
+
+  t.test('a body that throws rejects run() with its error; nothing is left behind', async (t) => {
+    const failing = flow('failing', async () => {
+      inc(1);
+      await Promise.resolve();
+      throw new RangeError('body failed');
+    });
+    await t.rejects(client.run(failing), RangeError);
+    await until('nothing left', () => scheduler.size === 0);
+    t.equal(scheduler.size, 0);
   });
 
   t.test('calling a task in a flow returns futures; nothing runs before the body returns', async (t) => {
@@ -131,4 +132,21 @@ t.test('a flow over two workers moves a dependency between them', async (t) => {
     'both workers ran tasks',
   );
   t.ok(workers.reduce((s, w) => s + w.counters.fetched, 0) > 0, 'an input was fetched from the other worker');
+});
+
+export const eager = flow('eager', async (x: number) => {
+  // An async body that awaits one of its own tasks, then builds more on top (Prefect-style).
+  const a = inc(x);
+  const side = double(x); // not awaited and not returned before the await
+  const n = await a.result();
+  const list = range(n);
+  return { n, total: sum(list), side, after: add(a, side) };
+});
+
+t.test('an async flow body may await its own futures and keep building', async (t) => {
+  const client = await localClient(t, { threads: 2 });
+  t.same(await client.run(eager, 3), { n: 4, total: 6, side: 6, after: 10 });
+  await client.close();
+  const scheduler = clusterOf(client).coordinator.scheduler;
+  t.equal(scheduler.size, 0, 'everything the flow kept is released at the end');
 });
