@@ -4,7 +4,7 @@
  * Transport and a DataPlane.
  */
 import { randomUUID } from 'node:crypto';
-import { FloeError, fromErrorInfo, isFloeError } from '../errors.ts';
+import { FloeError, fromErrorInfo } from '../errors.ts';
 import type { DataPlane } from '../dataplane/dataplane.ts';
 import { BUILTIN_MODULE, type TaskSpec } from '../graph/spec.ts';
 import { normalizeOptions } from '../graph/validate-options.ts';
@@ -237,15 +237,8 @@ export class Client implements FutureOwner {
     return pinned;
   }
 
-  /** encodeArgs wraps whatever `refOf` throws as UNSERIALIZABLE_ARGUMENT; a foreign future keeps its own code. */
   private encode(args: unknown[]): ReturnType<typeof encodeArgs> {
-    try {
-      return encodeArgs(args, (v) => this.refOf(v));
-    } catch (error) {
-      const cause = (error as { cause?: unknown }).cause;
-      if (isFloeError(cause) && cause.code === 'FOREIGN_FUTURE') throw cause;
-      throw error;
-    }
+    return encodeArgs(args, (v) => this.refOf(v));
   }
 
   private refOf(value: unknown): FutureRef | undefined {

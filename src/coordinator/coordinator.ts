@@ -19,6 +19,7 @@ import type { Clock } from '../util/clock.ts';
 import { systemClock } from '../util/clock.ts';
 import type { Logger } from '../util/logger.ts';
 import { silentLogger } from '../util/logger.ts';
+import { TurnBatcher } from '../util/turn-batcher.ts';
 
 export interface CoordinatorOptions {
   transport: Transport;
@@ -43,7 +44,7 @@ export class Coordinator {
   private readonly pendingSubmits = new Map<string, TransportMessage>();
   private readonly addresses = new Map<string, string>();
   private outbox: Outbox = { workers: new Map(), clients: new Map() };
-  private flushQueued = false;
+  private readonly batcher = new TurnBatcher(() => this.flush());
   private wakeTimer: NodeJS.Timeout | undefined;
   private wakeAtMs = Infinity;
   private stimulusSeq = 0;
@@ -78,7 +79,7 @@ export class Coordinator {
   handle(...events: SchedulerEvent[]): void {
     const commands = this.scheduler.handle(...events);
     for (const command of commands) this.dispatch(command);
-    this.queueFlush();
+    this.batcher.request();
   }
 
   private nextStimulus(kind: string): string {
@@ -253,14 +254,7 @@ export class Coordinator {
   }
 
   /** Batching: everything decided during this turn goes out in one message per peer. */
-  private queueFlush(): void {
-    if (this.flushQueued) return;
-    this.flushQueued = true;
-    queueMicrotask(() => this.flush());
-  }
-
   private flush(): void {
-    this.flushQueued = false;
     const { workers, clients } = this.outbox;
     this.outbox = { workers: new Map(), clients: new Map() };
     for (const [workerId, batch] of workers) {

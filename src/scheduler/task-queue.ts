@@ -5,69 +5,12 @@
  */
 import { compareTasks, hasResources } from './state.ts';
 import type { TaskState, WorkerState } from './state.ts';
+import { Heap } from '../util/heap.ts';
 
-/** Min-heap on compareTasks; each task remembers its index so it can be removed in O(log n). */
-export class TaskHeap {
-  readonly items: TaskState[] = [];
-
-  get size(): number {
-    return this.items.length;
-  }
-
-  peek(): TaskState | undefined {
-    return this.items[0];
-  }
-
-  push(ts: TaskState): void {
-    ts.heapIndex = this.items.length;
-    this.items.push(ts);
-    this.up(ts.heapIndex);
-  }
-
-  remove(ts: TaskState): void {
-    const i = ts.heapIndex;
-    const last = this.items.pop()!;
-    ts.heapIndex = -1;
-    if (last === ts) return;
-    this.items[i] = last;
-    last.heapIndex = i;
-    this.up(i);
-    this.down(last.heapIndex);
-  }
-
-  private up(i: number): void {
-    const items = this.items;
-    const ts = items[i]!;
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      const p = items[parent]!;
-      if (compareTasks(ts, p) >= 0) break;
-      items[i] = p;
-      p.heapIndex = i;
-      i = parent;
-    }
-    items[i] = ts;
-    ts.heapIndex = i;
-  }
-
-  private down(i: number): void {
-    const items = this.items;
-    const n = items.length;
-    const ts = items[i]!;
-    for (;;) {
-      const left = 2 * i + 1;
-      if (left >= n) break;
-      const right = left + 1;
-      let child = left;
-      if (right < n && compareTasks(items[right]!, items[left]!) < 0) child = right;
-      const c = items[child]!;
-      if (compareTasks(c, ts) >= 0) break;
-      items[i] = c;
-      c.heapIndex = i;
-      i = child;
-    }
-    items[i] = ts;
-    ts.heapIndex = i;
+/** Queued tasks in scheduling order (see compareTasks). */
+export class TaskHeap extends Heap<TaskState> {
+  constructor() {
+    super(compareTasks);
   }
 }
 
@@ -103,7 +46,7 @@ export class TaskQueues {
 
   has(ts: TaskState): boolean {
     const heap = this.groups.get(ts.sig)?.heap;
-    return heap !== undefined && ts.heapIndex >= 0 && heap.items[ts.heapIndex] === ts;
+    return heap !== undefined && heap.has(ts);
   }
 
   /** The highest-priority queued task this worker has the resources for (capacity aside). */

@@ -61,15 +61,25 @@ export interface EncodedArgs {
 
 /**
  * Encodes task arguments, replacing each value for which `toRef` returns a ref by that ref.
- * Unserializable arguments are UNSERIALIZABLE_ARGUMENT errors naming the position.
+ * Unserializable arguments are UNSERIALIZABLE_ARGUMENT errors naming the position; an
+ * error thrown by `toRef` itself (say, a future of another client) passes through as is.
  */
 export function encodeArgs(args: unknown[], toRef: (value: unknown) => FutureRef | undefined): EncodedArgs {
   const deps: string[] = [];
   const seenDeps = new Set<string>();
   const copies = new Map<object, unknown>();
+  let refError: { error: unknown } | undefined;
+  const refOf = (value: unknown): FutureRef | undefined => {
+    try {
+      return toRef(value);
+    } catch (error) {
+      refError = { error };
+      throw error;
+    }
+  };
 
   const visit = (value: unknown, path: string, depth: number): unknown => {
-    const ref = isFutureRef(value) ? value : toRef(value);
+    const ref = isFutureRef(value) ? value : refOf(value);
     if (ref !== undefined) {
       if (!seenDeps.has(ref.key)) {
         seenDeps.add(ref.key);
@@ -107,6 +117,7 @@ export function encodeArgs(args: unknown[], toRef: (value: unknown) => FutureRef
     try {
       walked.push(visit(args[i], `argument ${i}`, 0));
     } catch (e) {
+      if (refError !== undefined) throw refError.error;
       throw unserializableArgument(i, e);
     }
   }

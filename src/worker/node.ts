@@ -13,6 +13,7 @@ import { subjects, type WireAssign, type WireFailed, type WireFinished, type Wir
 import type { Subscription, Transport, TransportMessage } from '../transport/transport.ts';
 import type { Logger } from '../util/logger.ts';
 import { silentLogger } from '../util/logger.ts';
+import { TurnBatcher } from '../util/turn-batcher.ts';
 import type { Executor } from './executor.ts';
 import { ObjectStore } from './store.ts';
 import { WorkerState, type WorkerCommand, type WorkerEvent } from './state.ts';
@@ -60,7 +61,9 @@ export class WorkerNode {
   private address = '';
   private finished: WireFinished[] = [];
   private failed: WireFailed[] = [];
-  private flushQueued = false;
+  private readonly batcher = new TurnBatcher(() => this.flush());
+  /** Run timings of finished results, until they are reported. */
+  private readonly timings = new Map<string, { durationMs: number; startedAtMs: number }>();
   private stimulusSeq = 0;
   private closed = false;
 
@@ -157,7 +160,7 @@ export class WorkerNode {
       case 'reportFailed':
         this.counters.failed += 1;
         this.failed.push({ id: command.id, runId: command.runId, error: command.error, durationMs: 0 });
-        this.queueFlush();
+        this.batcher.request();
         return;
       case 'deleteData':
         this.store.delete(command.id);
@@ -182,15 +185,26 @@ export class WorkerNode {
     this.handle({ type: 'fetchFailed', stimulusId, id, error: toErrorInfo(lastError, 'RESULT_UNAVAILABLE') });
   }
 
+  /** Runs one assignment; whatever happens becomes an `executed` event, never a rejection. */
   private async execute(assign: WireAssign, stimulusId: string): Promise<void> {
-    const controller = new AbortController();
-    const runKey = `${assign.id}#${assign.runId}`;
-    this.aborts.set(runKey, controller);
+    try {
+      await this.executeUnsafe(assign, stimulusId);
+    } catch (error) {
+      const outcome = { ok: false as const, error: toErrorInfo(error, 'INTERNAL', assign.spec.key) };
+      this.log.error({ id: assign.id, err: error }, 'task execution failed inside the worker');
+      this.handle({ type: 'executed', stimulusId, id: assign.id, runId: assign.runId, outcome });
+    }
+  }
+
+  private async executeUnsafe(assign: WireAssign, stimulusId: string): Promise<void> {
     const deps = assign.deps.map((d) => {
       const object = this.store.get(d.id);
       if (object === undefined) throw new FloeError('INTERNAL', `input ${d.id} of ${assign.id} is not local`);
       return { key: clientKey(d.id), serializer: object.serializer, bytes: object.bytes };
     });
+    const controller = new AbortController();
+    const runKey = `${assign.id}#${assign.runId}`;
+    this.aborts.set(runKey, controller);
     const { spec } = assign;
     const response = await this.executor.run(
       {
@@ -219,8 +233,6 @@ export class WorkerNode {
     }
   }
 
-  private readonly timings = new Map<string, { durationMs: number; startedAtMs: number }>();
-
   private reportFinished(id: string, runId: number): void {
     const object = this.store.get(id);
     if (object === undefined) throw new FloeError('INTERNAL', `finished result ${id} is not in the store`);
@@ -236,17 +248,10 @@ export class WorkerNode {
       durationMs: timing?.durationMs ?? 0,
       startedAtMs: timing?.startedAtMs ?? 0,
     });
-    this.queueFlush();
-  }
-
-  private queueFlush(): void {
-    if (this.flushQueued) return;
-    this.flushQueued = true;
-    queueMicrotask(() => this.flush());
+    this.batcher.request();
   }
 
   private flush(): void {
-    this.flushQueued = false;
     if (this.finished.length === 0 && this.failed.length === 0) return;
     const { finished, failed } = this;
     this.finished = [];

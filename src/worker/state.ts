@@ -6,6 +6,7 @@
 import { FloeError, assert, toErrorInfo, type ErrorInfo } from '../errors.ts';
 import type { SerializerRef } from '../graph/spec.ts';
 import type { WireAssign } from '../transport/messages.ts';
+import { Heap } from '../util/heap.ts';
 
 export type WorkerEvent =
   | { type: 'assigned'; stimulusId: string; tasks: WireAssign[] }
@@ -35,6 +36,12 @@ interface WorkerTask {
   state: 'fetching' | 'ready' | 'executing';
   missing: Set<string>;
   seq: number;
+  heapIndex: number;
+}
+
+/** Highest priority first, then arrival order. */
+function readyOrder(a: WorkerTask, b: WorkerTask): number {
+  return b.assign.spec.priority - a.assign.spec.priority || a.seq - b.seq;
 }
 
 export interface WorkerStateConfig {
@@ -51,9 +58,9 @@ export class WorkerState {
   private readonly owned = new Set<string>();
   /** Input id -> number of local tasks still needing it. */
   private readonly needers = new Map<string, number>();
-  /** Fetches in flight or waiting for a transfer slot, by input id. */
-  private readonly fetching = new Map<string, { addresses: string[]; started: boolean }>();
-  private readonly ready: WorkerTask[] = [];
+  /** Fetches in flight or waiting for a transfer slot, by input id, with the tasks waiting on each. */
+  private readonly fetching = new Map<string, { addresses: string[]; started: boolean; waiters: Set<WorkerTask> }>();
+  private readonly ready = new Heap<WorkerTask>(readyOrder);
   private executing = 0;
   private transfers = 0;
   private seq = 0;
@@ -106,7 +113,7 @@ export class WorkerState {
       if (existing.assign.runId >= a.runId) return; // duplicate delivery
       this.onCancel(a.id, existing.assign.runId, sid, out);
     }
-    const task: WorkerTask = { assign: a, state: 'fetching', missing: new Set(), seq: ++this.seq };
+    const task: WorkerTask = { assign: a, state: 'fetching', missing: new Set(), seq: ++this.seq, heapIndex: -1 };
     this.tasks.set(a.id, task);
     for (const dep of a.deps) {
       this.needers.set(dep.id, (this.needers.get(dep.id) ?? 0) + 1);
@@ -117,10 +124,13 @@ export class WorkerState {
         continue;
       }
       task.missing.add(dep.id);
-      if (!this.fetching.has(dep.id)) {
+      let fetch = this.fetching.get(dep.id);
+      if (fetch === undefined) {
         const addresses = dep.holders.map((h) => h.address).filter((x) => x !== '');
-        this.fetching.set(dep.id, { addresses, started: false });
+        fetch = { addresses, started: false, waiters: new Set() };
+        this.fetching.set(dep.id, fetch);
       }
+      fetch.waiters.add(task);
     }
     if (task.missing.size === 0) this.makeReady(task);
   }
@@ -132,7 +142,7 @@ export class WorkerState {
       this.executing -= 1;
       out.push({ type: 'abort', stimulusId: sid, id, runId });
     } else if (task.state === 'ready') {
-      this.ready.splice(this.ready.indexOf(task), 1);
+      this.ready.remove(task);
     }
     this.forget(task, sid, out);
   }
@@ -143,22 +153,24 @@ export class WorkerState {
     this.fetching.delete(id);
     this.transfers -= 1;
     this.local.add(id);
-    for (const task of this.tasks.values()) {
+    for (const task of fetch.waiters) {
       if (task.missing.delete(id) && task.missing.size === 0 && task.state === 'fetching') this.makeReady(task);
     }
     this.collect(id, sid, out);
   }
 
   private onFetchFailed(id: string, error: ErrorInfo, sid: string, out: WorkerCommand[]): void {
-    if (!this.fetching.delete(id)) return;
+    const fetch = this.fetching.get(id);
+    if (fetch === undefined) return;
+    this.fetching.delete(id);
     this.transfers -= 1;
     const info = toErrorInfo(
       new FloeError('WORKER_LOST', `could not fetch input ${id} from any holder: ${error.message}`, {
         remoteStack: error.stack,
       }),
     );
-    for (const task of [...this.tasks.values()]) {
-      if (!task.missing.has(id)) continue;
+    for (const task of fetch.waiters) {
+      if (!task.missing.has(id) || this.tasks.get(task.assign.id) !== task) continue;
       out.push({ type: 'reportFailed', stimulusId: sid, id: task.assign.id, runId: task.assign.runId, error: info });
       this.forget(task, sid, out);
     }
@@ -183,6 +195,7 @@ export class WorkerState {
   private forget(task: WorkerTask, sid: string, out: WorkerCommand[]): void {
     this.tasks.delete(task.assign.id);
     for (const dep of task.assign.deps) {
+      this.fetching.get(dep.id)?.waiters.delete(task);
       const n = (this.needers.get(dep.id) ?? 0) - 1;
       if (n > 0) this.needers.set(dep.id, n);
       else this.needers.delete(dep.id);
@@ -193,9 +206,6 @@ export class WorkerState {
   /** Deletes a result nobody here needs and the scheduler does not count on. */
   private collect(id: string, sid: string, out: WorkerCommand[]): void {
     if (!this.local.has(id) || this.owned.has(id) || this.needers.has(id)) return;
-    if (this.fetching.has(id)) {
-      return;
-    }
     this.local.delete(id);
     out.push({ type: 'deleteData', stimulusId: sid, id });
   }
@@ -214,11 +224,8 @@ export class WorkerState {
       this.transfers += 1;
       out.push({ type: 'fetch', stimulusId: sid, id, addresses: fetch.addresses });
     }
-    if (this.executing >= this.config.threads || this.ready.length === 0) return;
-    // Highest priority first, then arrival order.
-    this.ready.sort((a, b) => b.assign.spec.priority - a.assign.spec.priority || a.seq - b.seq);
-    while (this.executing < this.config.threads && this.ready.length > 0) {
-      const task = this.ready.shift();
+    while (this.executing < this.config.threads && this.ready.size > 0) {
+      const task = this.ready.pop();
       assert(task !== undefined, 'ready queue not empty');
       task.state = 'executing';
       this.executing += 1;

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { upperCase } from '../fixtures/e2e-serializer.ts';
+import { upper as upperCase } from '../fixtures/custom-serializer.ts';
 import { add, bytes, flaky, gate, inc, plainValue, richValue, shout, spin, stamp } from '../fixtures/e2e-tasks.ts';
 import { clusterOf, idOf, localClient, openGate, rejection, stamps, tempDir, thrown, until } from '../helpers/e2e.ts';
 

@@ -1,0 +1,18 @@
+/**
+ * Runs `flush` once at the end of the current turn however many times `request()` is
+ * called during it: how drivers batch outgoing messages per event-loop turn.
+ */
+export class TurnBatcher {
+  private queued = false;
+
+  constructor(private readonly flush: () => void) {}
+
+  request(): void {
+    if (this.queued) return;
+    this.queued = true;
+    queueMicrotask(() => {
+      this.queued = false;
+      this.flush();
+    });
+  }
+}
