@@ -8,6 +8,7 @@ import { Scheduler } from '../scheduler/scheduler.ts';
 import type { SchedulerCommand, SchedulerConfig, SchedulerEvent } from '../scheduler/types.ts';
 import { decodeMessage, encodeMessage } from '../transport/codec.ts';
 import {
+  emptyWorkerBatch,
   subjects,
   type KeyUpdate,
   type WireAssign,
@@ -228,7 +229,7 @@ export class Coordinator {
   private workerBatch(workerId: string): WireOf<'workerBatch'> {
     let batch = this.outbox.workers.get(workerId);
     if (batch === undefined) {
-      batch = { type: 'workerBatch', assign: [], cancel: [], release: [] };
+      batch = emptyWorkerBatch();
       this.outbox.workers.set(workerId, batch);
     }
     return batch;

@@ -17,6 +17,7 @@ import {
   type WireAssign,
   type WireDepLocation,
   type WireMessage,
+  type WireMetrics,
 } from './messages.ts';
 
 /** Upper bound on one control message; larger payloads belong on the data plane. */
@@ -47,6 +48,8 @@ const BODY_FIELD = {
   workerBatch: 'workerBatch',
   workerEvents: 'workerEvents',
   error: 'error',
+  statusRequest: 'statusRequest',
+  clusterStatus: 'clusterStatus',
 } as const satisfies Record<WireMessage['type'], string>;
 
 export function encodeMessage(msg: WireMessage): Uint8Array {
@@ -78,6 +81,14 @@ function toProtoBody(msg: WireMessage): object {
         ...msg,
         register: msg.register && { ...msg.register, resources: resourcesToProto(msg.register.resources) },
         finished: msg.finished.map((f) => ({ ...f, hasInline: f.inline !== undefined })),
+      };
+    case 'statusRequest':
+      return {};
+    case 'clusterStatus':
+      return {
+        ...msg,
+        workers: msg.workers.map((w) => ({ ...w, resources: resourcesToProto(w.resources) })),
+        tasks: Object.entries(msg.tasks).map(([state, count]) => ({ state, count })),
       };
     case 'error':
       return msg.error;
@@ -160,11 +171,24 @@ function fromProtoBody(which: (typeof BODY_FIELD)[keyof typeof BODY_FIELD], b: O
       return {
         type: 'workerBatch',
         assign: (b.assign as Obj[]).map(assignFromProto),
-        cancel: (b.cancel as Obj[]).map((c) => ({ id: str(c.id), runId: num(c.runId) })),
+        cancel: runRefs(b.cancel),
         release: b.release as string[],
+        steal: runRefs(b.steal),
+        replicate: (b.replicate as Obj[]).map((r) => ({
+          id: nonEmpty(r.id, 'replicate.id'),
+          holders: (r.holders as Obj[]).map((h) => ({ workerId: str(h.workerId), address: str(h.address) })),
+          nbytes: num(r.nbytes),
+          serializer: serializerFromProto(r.serializer),
+        })),
+        retired: b.retired === true,
+        reregister: b.reregister === true,
       };
     case 'workerEvents':
       return workerEventsFromProto(b);
+    case 'statusRequest':
+      return { type: 'statusRequest' };
+    case 'clusterStatus':
+      return clusterStatusFromProto(b);
     case 'error':
       return { type: 'error', error: errorFromProto(b) };
   }
@@ -201,7 +225,53 @@ function workerEventsFromProto(b: Obj): WireMessage {
     })),
     heartbeat: b.heartbeat === true,
     goodbye: b.goodbye === true,
+    stolen: runRefs(b.stolen),
+    stealRefused: runRefs(b.stealRefused),
+    replicated: b.replicated as string[],
+    retiring: b.retiring === true,
+    metrics: metricsFromProto(b.metrics),
   };
+}
+
+function clusterStatusFromProto(b: Obj): WireMessage {
+  const tasks: Record<string, number> = {};
+  for (const t of b.tasks as Obj[]) tasks[str(t.state)] = num(t.count);
+  return {
+    type: 'clusterStatus',
+    workers: (b.workers as Obj[]).map((w) => ({
+      id: str(w.id),
+      name: str(w.name),
+      address: str(w.address),
+      threads: num(w.threads),
+      processing: num(w.processing),
+      held: num(w.held),
+      resources: resourcesFromProto(w.resources),
+      metrics: metricsFromProto(w.metrics),
+      retiring: w.retiring === true,
+    })),
+    tasks,
+    waiting: (b.waiting as Obj[]).map((w) => ({ id: str(w.id), reason: str(w.reason) })),
+    clients: num(b.clients),
+  };
+}
+
+function metricsFromProto(m: unknown): WireMetrics | undefined {
+  if (m === null || m === undefined) return undefined;
+  const o = m as Obj;
+  return {
+    executing: num(o.executing),
+    tasks: num(o.tasks),
+    held: num(o.held),
+    heldBytes: num(o.heldBytes),
+    rssBytes: num(o.rssBytes),
+    executed: num(o.executed),
+    fetched: num(o.fetched),
+    fetchedBytes: num(o.fetchedBytes),
+  };
+}
+
+function runRefs(list: unknown): { id: string; runId: number }[] {
+  return (list as Obj[]).map((c) => ({ id: nonEmpty(c.id, 'run.id'), runId: num(c.runId) }));
 }
 
 function specFromProto(t: Obj, where: string): TaskSpec {

@@ -58,12 +58,63 @@ export interface WireFailed {
   durationMs: number;
 }
 
+export interface WireReplicate {
+  id: string;
+  holders: { workerId: string; address: string }[];
+  nbytes: number;
+  serializer: SerializerRef;
+}
+
+export interface WireRunRef {
+  id: string;
+  runId: number;
+}
+
+export interface WireMetrics {
+  executing: number;
+  tasks: number;
+  held: number;
+  heldBytes: number;
+  rssBytes: number;
+  executed: number;
+  fetched: number;
+  fetchedBytes: number;
+}
+
+export interface WireWorkerStatus {
+  id: string;
+  name: string;
+  address: string;
+  threads: number;
+  processing: number;
+  held: number;
+  resources: Record<string, number>;
+  metrics: WireMetrics | undefined;
+  retiring: boolean;
+}
+
+export interface WireClusterStatus {
+  workers: WireWorkerStatus[];
+  tasks: Record<string, number>;
+  waiting: { id: string; reason: string }[];
+  clients: number;
+}
+
 export type WireMessage =
   | { type: 'submit'; clientId: string; requestId: string; tasks: TaskSpec[]; wants: string[] }
   | { type: 'submitReply'; requestId: string; error: ErrorInfo | undefined }
   | { type: 'clientBatch'; clientId: string; release: string[]; cancel: string[]; hello: boolean; bye: boolean }
   | { type: 'clientUpdates'; updates: KeyUpdate[] }
-  | { type: 'workerBatch'; assign: WireAssign[]; cancel: { id: string; runId: number }[]; release: string[] }
+  | {
+      type: 'workerBatch';
+      assign: WireAssign[];
+      cancel: WireRunRef[];
+      release: string[];
+      steal: WireRunRef[];
+      replicate: WireReplicate[];
+      retired: boolean;
+      reregister: boolean;
+    }
   | {
       type: 'workerEvents';
       workerId: string;
@@ -72,7 +123,14 @@ export type WireMessage =
       failed: WireFailed[];
       heartbeat: boolean;
       goodbye: boolean;
+      stolen: WireRunRef[];
+      stealRefused: WireRunRef[];
+      replicated: string[];
+      retiring: boolean;
+      metrics: WireMetrics | undefined;
     }
+  | { type: 'statusRequest' }
+  | ({ type: 'clusterStatus' } & WireClusterStatus)
   | { type: 'error'; error: ErrorInfo };
 
 export type WireType = WireMessage['type'];
@@ -81,6 +139,7 @@ export type WireOf<T extends WireType> = Extract<WireMessage, { type: T }>;
 /** NATS-style subjects of one cluster. */
 export function subjects(cluster: string): {
   submit: string;
+  status: string;
   client: string;
   events: string;
   worker(id: string): string;
@@ -89,9 +148,33 @@ export function subjects(cluster: string): {
   const base = `floe.${cluster}`;
   return {
     submit: `${base}.coord.submit`,
+    status: `${base}.coord.status`,
     client: `${base}.coord.client`,
     events: `${base}.coord.events`,
     worker: (id) => `${base}.worker.${id}`,
     clientInbox: (id) => `${base}.client.${id}`,
+  };
+}
+
+export function emptyWorkerBatch(): WireOf<'workerBatch'> {
+  return { type: 'workerBatch', assign: [], cancel: [], release: [], steal: [], replicate: [], retired: false, reregister: false };
+}
+
+/** A WorkerEvents message with only the given fields set. */
+export function workerEvents(workerId: string, fields: Partial<Omit<WireOf<'workerEvents'>, 'type' | 'workerId'>>): WireOf<'workerEvents'> {
+  return {
+    type: 'workerEvents',
+    workerId,
+    register: undefined,
+    finished: [],
+    failed: [],
+    heartbeat: false,
+    goodbye: false,
+    stolen: [],
+    stealRefused: [],
+    replicated: [],
+    retiring: false,
+    metrics: undefined,
+    ...fields,
   };
 }

@@ -9,7 +9,7 @@ import { availableParallelism } from 'node:os';
 import { FloeError, toErrorInfo } from '../errors.ts';
 import type { DataPlane } from '../dataplane/dataplane.ts';
 import { decodeMessage, encodeMessage } from '../transport/codec.ts';
-import { subjects, type WireAssign, type WireFailed, type WireFinished, type WireMessage } from '../transport/messages.ts';
+import { subjects, workerEvents, type WireAssign, type WireFailed, type WireFinished, type WireMessage } from '../transport/messages.ts';
 import type { Subscription, Transport, TransportMessage } from '../transport/transport.ts';
 import type { Logger } from '../util/logger.ts';
 import { silentLogger } from '../util/logger.ts';
@@ -88,20 +88,16 @@ export class WorkerNode {
   async start(): Promise<void> {
     this.address = await this.dataPlane.serve(this.workerId, this.store);
     this.sub = this.transport.subscribe(this.subjects.worker(this.workerId), (m) => this.onMessage(m));
-    this.publish({
-      type: 'workerEvents',
-      workerId: this.workerId,
-      register: {
-        threads: this.executor.threads,
-        resources: this.options.resources ?? {},
-        address: this.address,
-        name: this.options.name ?? this.workerId,
-      },
-      finished: [],
-      failed: [],
-      heartbeat: false,
-      goodbye: false,
-    });
+    this.publish(
+      workerEvents(this.workerId, {
+        register: {
+          threads: this.executor.threads,
+          resources: this.options.resources ?? {},
+          address: this.address,
+          name: this.options.name ?? this.workerId,
+        },
+      }),
+    );
     await this.transport.flush();
   }
 
@@ -111,7 +107,7 @@ export class WorkerNode {
     this.sub?.unsubscribe();
     for (const controller of this.aborts.values()) controller.abort();
     this.flush();
-    this.publish({ type: 'workerEvents', workerId: this.workerId, register: undefined, finished: [], failed: [], heartbeat: false, goodbye: true });
+    this.publish(workerEvents(this.workerId, { goodbye: true }));
     await this.transport.flush();
     await this.executor.close();
     await this.dataPlane.close();
@@ -256,7 +252,7 @@ export class WorkerNode {
     const { finished, failed } = this;
     this.finished = [];
     this.failed = [];
-    this.publish({ type: 'workerEvents', workerId: this.workerId, register: undefined, finished, failed, heartbeat: false, goodbye: false });
+    this.publish(workerEvents(this.workerId, { finished, failed }));
   }
 
   private publish(msg: WireMessage): void {
