@@ -1,15 +1,38 @@
 #!/usr/bin/env node
 /**
- * The `floe` command. `floe run <flow-file>` runs a flow on the embedded default.
+ * The `floe` command. Every command has --help; common flags also come from the
+ * environment (FLOE_NATS, FLOE_CLUSTER, FLOE_LOG_LEVEL).
  */
-import { Command, InvalidArgumentError } from 'commander';
-import { runCommand } from './run.ts';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { LOG_LEVELS } from './common.ts';
+import { coordinatorCommand } from './commands/coordinator.ts';
+import { localCommand } from './commands/local.ts';
+import { runCommand } from './commands/run.ts';
+import { statusCommand } from './commands/status.ts';
+import { workerCommand } from './commands/worker.ts';
 
-function positiveInt(value: string, what: string): number {
-  const n = Number(value);
-  if (!Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError(`${what} must be a positive integer`);
-  return n;
+function positiveInt(what: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError(`${what} must be a positive integer`);
+    return n;
+  };
 }
+
+function nonNegativeInt(what: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isSafeInteger(n) || n < 0) throw new InvalidArgumentError(`${what} must be a non-negative integer`);
+    return n;
+  };
+}
+
+const natsOption = (required: boolean): Option =>
+  new Option('--nats <url>', `NATS server URL(s), comma-separated${required ? '' : ' (default: the embedded mode)'}`).env('FLOE_NATS');
+const clusterOption = (): Option =>
+  new Option('--cluster <name>', 'cluster name (several clusters can share one NATS)').env('FLOE_CLUSTER').default('default');
+const logLevelOption = (): Option =>
+  new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).env('FLOE_LOG_LEVEL').default('info');
 
 const program = new Command()
   .name('floe')
@@ -19,14 +42,68 @@ const program = new Command()
 
 program
   .command('run')
-  .description('run a flow file (its default export is a flow) and print its results')
+  .description('run a flow file (its default export is a flow) and print its result')
   .argument('<flow-file>', 'a .ts or .js module whose default export is made with flow()')
   .argument('[params...]', 'parameters passed to the flow (JSON values, otherwise strings)')
-  .option('--threads <n>', 'pool threads per worker (default: available cores)', (v) => positiveInt(v, '--threads'))
-  .option('--workers <n>', 'embedded worker nodes', (v) => positiveInt(v, '--workers'), 1)
+  .addOption(natsOption(false))
+  .addOption(clusterOption())
+  .option('--threads <n>', 'embedded mode: pool threads per worker (default: available cores)', positiveInt('--threads'))
+  .option('--workers <n>', 'embedded mode: worker nodes', positiveInt('--workers'), 1)
   .option('--json', 'print the result as JSON')
-  .action(async (file: string, params: string[], opts: { threads?: number; workers: number; json?: boolean }) => {
+  .action(async (file: string, params: string[], opts: Parameters<typeof runCommand>[2]) => {
     process.exitCode = await runCommand(file, params, opts);
+  });
+
+program
+  .command('coordinator')
+  .description('run the coordinator (scheduler) of a cluster')
+  .addOption(natsOption(true).makeOptionMandatory())
+  .addOption(clusterOption())
+  .option('--heartbeat-timeout <ms>', 'declare a worker lost after this much silence (0: never)', nonNegativeInt('--heartbeat-timeout'), 15_000)
+  .addOption(logLevelOption())
+  .action(async (opts: Parameters<typeof coordinatorCommand>[0]) => {
+    process.exitCode = await coordinatorCommand(opts);
+  });
+
+program
+  .command('worker')
+  .description('run a worker node: a thread pool that runs tasks and serves their results to peers')
+  .addOption(natsOption(true).makeOptionMandatory())
+  .addOption(clusterOption())
+  .option('--threads <n>', 'pool threads (default: available cores)', positiveInt('--threads'))
+  .option('--memory-limit <size>', 'bytes of results this worker may hold, e.g. 4GiB (also declared as resource memory)')
+  .option('--name <name>', 'display name')
+  .option('--resources <list>', 'resources this worker offers, e.g. gpu=1,ssd=1')
+  .option('--host <host>', 'address the data plane (gRPC) listens on', '127.0.0.1')
+  .option('--port <port>', 'data plane port (0: any free port)', nonNegativeInt('--port'), 0)
+  .option('--advertise-host <host>', 'host other workers use to reach this one (default: --host)')
+  .option('--heartbeat-interval <ms>', 'how often to tell the coordinator this worker is alive', positiveInt('--heartbeat-interval'), 1000)
+  .addOption(logLevelOption())
+  .action(async (opts: Parameters<typeof workerCommand>[0]) => {
+    process.exitCode = await workerCommand(opts);
+  });
+
+program
+  .command('local')
+  .description('run a whole cluster on this machine: nats-server, a coordinator and N workers')
+  .option('--workers <n>', 'worker processes', positiveInt('--workers'), 2)
+  .option('--threads <n>', 'pool threads per worker (default: available cores)', positiveInt('--threads'))
+  .addOption(new Option('--nats <url>', 'use this NATS instead of starting nats-server').env('FLOE_NATS'))
+  .addOption(clusterOption())
+  .addOption(logLevelOption().default('warn'))
+  .action(async (opts: Parameters<typeof localCommand>[0]) => {
+    process.exitCode = await localCommand(opts);
+  });
+
+program
+  .command('status')
+  .description("show a cluster's workers, tasks in flight, keys held and tasks waiting (and why)")
+  .addOption(natsOption(true).makeOptionMandatory())
+  .addOption(clusterOption())
+  .option('--json', 'print JSON')
+  .option('--timeout <ms>', 'how long to wait for the coordinator', positiveInt('--timeout'), 5000)
+  .action(async (opts: Parameters<typeof statusCommand>[0]) => {
+    process.exitCode = await statusCommand(opts);
   });
 
 await program.parseAsync(process.argv);

@@ -16,3 +16,4 @@ export { FloeError, isFloeError, ERROR_CODES } from './errors.ts';
 export type { ErrorCode } from './errors.ts';
 export { defineSerializer, registerSerializer } from './serde/registry.ts';
 export type { Serializer, SerializerDefinition } from './serde/types.ts';
+export type { ConnectOptions } from './client/connect.ts';

@@ -21,6 +21,7 @@ import { Submitter, type QueuedTask } from './submitter.ts';
 import { knownExportName } from './exports.ts';
 import { runFlow, type FlowDef } from './flow.ts';
 import type { LocalOptions } from './local.ts';
+import type { ConnectOptions } from './connect.ts';
 
 export interface ClientConnection {
   transport: Transport;
@@ -73,6 +74,15 @@ export class Client implements FutureOwner {
   static async local(options: LocalOptions = {}): Promise<Client> {
     const { startLocal } = await import('./local.ts');
     return startLocal(options);
+  }
+
+  /**
+   * A client of a running cluster (`floe local`, or `floe coordinator` + `floe worker`s):
+   * `await Client.connect({ nats: 'nats://127.0.0.1:4222' })`.
+   */
+  static async connect(options: ConnectOptions): Promise<Client> {
+    const { connectClient } = await import('./connect.ts');
+    return connectClient(options);
   }
 
   /** Runs a flow: builds its graph, submits it as one, and resolves its returned futures. */

@@ -13,12 +13,14 @@ import {
   type KeyUpdate,
   type WireAssign,
   type WireMessage,
+  type WireClusterStatus,
   type WireOf,
 } from '../transport/messages.ts';
 import type { Subscription, Transport, TransportMessage } from '../transport/transport.ts';
 import type { Clock } from '../util/clock.ts';
 import { systemClock } from '../util/clock.ts';
 import type { Logger } from '../util/logger.ts';
+import { WorkerRegistry } from './worker-registry.ts';
 import { silentLogger } from '../util/logger.ts';
 import { TurnBatcher } from '../util/turn-batcher.ts';
 
@@ -28,7 +30,14 @@ export interface CoordinatorOptions {
   scheduler?: Partial<SchedulerConfig>;
   clock?: Clock;
   logger?: Logger;
+  /**
+   * A worker silent for longer than this is lost: its running tasks are rescheduled and
+   * results only it held are recomputed when needed. 0 disables the check. Default 15 s.
+   */
+  heartbeatTimeoutMs?: number;
 }
+
+export const DEFAULT_HEARTBEAT_TIMEOUT_MS = 15_000;
 
 interface Outbox {
   workers: Map<string, WireOf<'workerBatch'>>;
@@ -43,7 +52,10 @@ export class Coordinator {
   private readonly log: Logger;
   private readonly subs: Subscription[] = [];
   private readonly pendingSubmits = new Map<string, TransportMessage>();
-  private readonly addresses = new Map<string, string>();
+  private readonly workers = new WorkerRegistry();
+  private readonly clients = new Set<string>();
+  private readonly heartbeatTimeoutMs: number;
+  private livenessTimer: NodeJS.Timeout | undefined;
   private outbox: Outbox = { workers: new Map(), clients: new Map() };
   private readonly batcher = new TurnBatcher(() => this.flush());
   private wakeTimer: NodeJS.Timeout | undefined;
@@ -57,6 +69,10 @@ export class Coordinator {
     this.clock = options.clock ?? systemClock;
     this.log = options.logger ?? silentLogger;
     this.scheduler = new Scheduler(options.scheduler);
+    this.heartbeatTimeoutMs = options.heartbeatTimeoutMs ?? DEFAULT_HEARTBEAT_TIMEOUT_MS;
+    if (!Number.isFinite(this.heartbeatTimeoutMs) || this.heartbeatTimeoutMs < 0) {
+      throw new FloeError('INVALID_OPTION', `options.heartbeatTimeoutMs must be a non-negative number (got ${this.heartbeatTimeoutMs})`);
+    }
   }
 
   start(): void {
@@ -64,7 +80,49 @@ export class Coordinator {
       this.transport.subscribe(this.subjects.submit, (m) => this.onMessage(m)),
       this.transport.subscribe(this.subjects.client, (m) => this.onMessage(m)),
       this.transport.subscribe(this.subjects.events, (m) => this.onMessage(m)),
+      this.transport.subscribe(this.subjects.status, (m) => this.onMessage(m)),
     );
+    if (this.heartbeatTimeoutMs > 0) {
+      const every = Math.max(10, Math.floor(this.heartbeatTimeoutMs / 4));
+      this.livenessTimer = setInterval(() => this.checkLiveness(), every);
+      this.livenessTimer.unref();
+    }
+  }
+
+  /** Declares workers lost that have been silent past the heartbeat timeout. */
+  private checkLiveness(): void {
+    const nowMs = this.clock.now();
+    const lost = this.workers.expired(nowMs, this.heartbeatTimeoutMs);
+    if (lost.length === 0) return;
+    const stimulusId = this.nextStimulus('heartbeat-timeout');
+    for (const workerId of lost) {
+      this.log.warn({ workerId, timeoutMs: this.heartbeatTimeoutMs }, 'worker missed its heartbeats: lost');
+      this.workers.remove(workerId);
+      // If it is alive after all (a partition that healed), it must start over.
+      this.workerBatch(workerId).reregister = true;
+    }
+    this.handle(...lost.map((workerId): SchedulerEvent => ({ type: 'workerLost', stimulusId, nowMs, workerId })));
+  }
+
+  /** A snapshot for `floe status`. */
+  status(): WireClusterStatus {
+    const workers = this.scheduler.workerInfo().map((w) => {
+      const record = this.workers.get(w.id);
+      return {
+        id: w.id,
+        name: record?.name ?? w.id,
+        address: w.address,
+        threads: w.threads,
+        processing: w.processing,
+        held: w.held,
+        resources: w.resources,
+        metrics: record?.metrics,
+        retiring: false,
+      };
+    });
+    const tasks: Record<string, number> = { ...this.scheduler.counts };
+    const waiting = this.scheduler.waitingReasons().map((w) => ({ id: w.id, reason: w.reason }));
+    return { workers, tasks, waiting, clients: this.clients.size };
   }
 
   async close(): Promise<void> {
@@ -72,6 +130,7 @@ export class Coordinator {
     this.closed = true;
     for (const sub of this.subs) sub.unsubscribe();
     clearTimeout(this.wakeTimer);
+    clearInterval(this.livenessTimer);
     this.flush();
     await this.transport.flush();
   }
@@ -112,6 +171,7 @@ export class Coordinator {
       case 'submit': {
         if (!msg.expectsReply) throw new FloeError('MALFORMED_MESSAGE', 'submit must be a request');
         const requestId = `${wire.clientId}:${wire.requestId}`;
+        this.clients.add(wire.clientId);
         this.pendingSubmits.set(requestId, msg);
         const { clientId, tasks, wants } = wire;
         this.handle({ type: 'graphSubmitted', stimulusId: this.nextStimulus('submit'), nowMs, clientId, requestId, tasks, wants });
@@ -123,6 +183,10 @@ export class Coordinator {
       case 'workerEvents':
         this.onWorkerEvents(wire, nowMs);
         return;
+      case 'statusRequest':
+        if (msg.expectsReply) msg.respond(encodeMessage({ type: 'clusterStatus', ...this.status() }));
+        return;
+      case 'clusterStatus':
       case 'submitReply':
       case 'clientUpdates':
       case 'workerBatch':
@@ -137,7 +201,12 @@ export class Coordinator {
     const events: SchedulerEvent[] = [];
     if (wire.cancel.length > 0) events.push({ type: 'keysCancelled', stimulusId, nowMs, clientId, keys: wire.cancel });
     if (wire.release.length > 0) events.push({ type: 'keysReleased', stimulusId, nowMs, clientId, keys: wire.release });
-    if (wire.bye) events.push({ type: 'clientDisconnected', stimulusId, nowMs, clientId });
+    if (wire.bye) {
+      events.push({ type: 'clientDisconnected', stimulusId, nowMs, clientId });
+      this.clients.delete(clientId);
+    } else {
+      this.clients.add(clientId);
+    }
     if (events.length > 0) this.handle(...events);
   }
 
@@ -146,9 +215,17 @@ export class Coordinator {
     const { workerId } = wire;
     const events: SchedulerEvent[] = [];
     if (wire.register !== undefined) {
-      const { threads, resources, address } = wire.register;
-      this.addresses.set(workerId, address);
+      const { threads, resources, address, name } = wire.register;
+      this.workers.join(workerId, name, address, nowMs);
       events.push({ type: 'workerJoined', stimulusId, nowMs, workerId, threads, resources, address });
+    } else if (!this.workers.seen(workerId, nowMs, wire.metrics)) {
+      // Unknown (declared lost, or this coordinator is new): its reports are stale.
+      if (!wire.goodbye) {
+        this.log.info({ workerId }, 'message from an unregistered worker: asking it to register again');
+        this.workerBatch(workerId).reregister = true;
+        this.batcher.request();
+      }
+      return;
     }
     for (const f of wire.finished) {
       events.push({
@@ -169,7 +246,7 @@ export class Coordinator {
     }
     if (wire.goodbye) {
       events.push({ type: 'workerLost', stimulusId, nowMs, workerId });
-      this.addresses.delete(workerId);
+      this.workers.remove(workerId);
     }
     if (events.length > 0) this.handle(...events);
   }
@@ -197,7 +274,7 @@ export class Coordinator {
           key: command.key,
           status: command.status,
           workerId: command.workerId,
-          address: this.addresses.get(command.workerId) ?? '',
+          address: this.workers.address(command.workerId),
           nbytes: command.nbytes,
           serializer: command.serializer,
           inline: command.inline,
@@ -218,7 +295,7 @@ export class Coordinator {
       spec: command.spec,
       deps: command.deps.map((d) => ({
         id: d.id,
-        holders: d.holders.map((workerId) => ({ workerId, address: this.addresses.get(workerId) ?? '' })),
+        holders: d.holders.map((workerId) => ({ workerId, address: this.workers.address(workerId) })),
         nbytes: d.nbytes,
         serializer: d.serializer,
         inline: d.inline,

@@ -9,7 +9,7 @@ import { availableParallelism } from 'node:os';
 import { FloeError, toErrorInfo } from '../errors.ts';
 import type { DataPlane } from '../dataplane/dataplane.ts';
 import { decodeMessage, encodeMessage } from '../transport/codec.ts';
-import { subjects, workerEvents, type WireAssign, type WireFailed, type WireFinished, type WireMessage } from '../transport/messages.ts';
+import { subjects, workerEvents, type WireAssign, type WireMetrics, type WireFailed, type WireFinished, type WireMessage } from '../transport/messages.ts';
 import type { Subscription, Transport, TransportMessage } from '../transport/transport.ts';
 import type { Logger } from '../util/logger.ts';
 import { silentLogger } from '../util/logger.ts';
@@ -32,6 +32,10 @@ export interface WorkerNodeOptions {
   inlineBytesMax?: number;
   /** Concurrent incoming transfers. Default 4. */
   transfersMax?: number;
+  /** Bytes of results this worker may hold; storing more fails the task with LIMIT_EXCEEDED. */
+  memoryLimitBytes?: number;
+  /** How often the worker tells the coordinator it is alive (with its metrics). Default 1000 ms; 0 disables. */
+  heartbeatIntervalMs?: number;
   logger?: Logger;
 }
 
@@ -48,8 +52,9 @@ export const DEFAULT_INLINE_BYTES_MAX = 64 * 1024;
 export class WorkerNode {
   readonly workerId: string;
   readonly counters: WorkerCounters = { executed: 0, failed: 0, fetched: 0, fetchedBytes: 0 };
-  readonly store = new ObjectStore();
-  private readonly state: WorkerState;
+  readonly store: ObjectStore;
+  private state: WorkerState;
+  private heartbeatTimer: NodeJS.Timeout | undefined;
   private readonly transport: Transport;
   private readonly executor: Executor;
   private readonly dataPlane: DataPlane;
@@ -78,16 +83,47 @@ export class WorkerNode {
     this.subjects = subjects(options.cluster);
     this.inlineBytesMax = options.inlineBytesMax ?? DEFAULT_INLINE_BYTES_MAX;
     this.log = options.logger ?? silentLogger;
-    this.state = new WorkerState({
-      threads: options.executor.threads || availableParallelism(),
-      transfersMax: options.transfersMax ?? 4,
+    this.store = new ObjectStore(options.memoryLimitBytes === undefined ? {} : { bytesMax: options.memoryLimitBytes });
+    this.state = this.newState();
+  }
+
+  private newState(): WorkerState {
+    return new WorkerState({
+      threads: this.options.executor.threads || availableParallelism(),
+      transfersMax: this.options.transfersMax ?? 4,
     });
+  }
+
+  /** Current numbers, sent with every heartbeat (and shown by `floe status`). */
+  metrics(): WireMetrics {
+    return {
+      executing: this.state.executingCount,
+      tasks: this.state.taskCount,
+      held: this.store.size,
+      heldBytes: this.store.bytes,
+      rssBytes: process.memoryUsage.rss(),
+      executed: this.counters.executed,
+      fetched: this.counters.fetched,
+      fetchedBytes: this.counters.fetchedBytes,
+    };
   }
 
   /** Serves the data plane, listens for work and registers with the coordinator. */
   async start(): Promise<void> {
     this.address = await this.dataPlane.serve(this.workerId, this.store);
     this.sub = this.transport.subscribe(this.subjects.worker(this.workerId), (m) => this.onMessage(m));
+    this.register();
+    const every = this.options.heartbeatIntervalMs ?? 1000;
+    if (every > 0) {
+      this.heartbeatTimer = setInterval(() => {
+        this.publish(workerEvents(this.workerId, { heartbeat: true, metrics: this.metrics() }));
+      }, every);
+      this.heartbeatTimer.unref();
+    }
+    await this.transport.flush();
+  }
+
+  private register(): void {
     this.publish(
       workerEvents(this.workerId, {
         register: {
@@ -98,12 +134,28 @@ export class WorkerNode {
         },
       }),
     );
-    await this.transport.flush();
+  }
+
+  /**
+   * The coordinator does not count on anything this worker has (it was declared lost, or
+   * the coordinator is new): drop all runs and results and join again as a new worker.
+   */
+  private reset(): void {
+    this.log.warn({ workerId: this.workerId }, 'coordinator asked this worker to register again: starting over');
+    for (const controller of this.aborts.values()) controller.abort();
+    this.aborts.clear();
+    this.timings.clear();
+    this.finished = [];
+    this.failed = [];
+    for (const id of [...this.store.keys()]) this.store.delete(id);
+    this.state = this.newState();
+    this.register();
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    clearInterval(this.heartbeatTimer);
     this.sub?.unsubscribe();
     for (const controller of this.aborts.values()) controller.abort();
     this.flush();
@@ -124,6 +176,10 @@ export class WorkerNode {
     }
     if (wire.type !== 'workerBatch') {
       this.log.warn({ subject: msg.subject, type: wire.type }, 'worker ignores unexpected message type');
+      return;
+    }
+    if (wire.reregister) {
+      this.reset();
       return;
     }
     const stimulusId = `${this.workerId}-${++this.stimulusSeq}`;

@@ -5,13 +5,16 @@
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { inspect } from 'node:util';
-import { Client, isFloeError } from '../src/index.ts';
-import { loadModule } from '../src/runtime/load-module.ts';
+import { Client, isFloeError } from '../../src/index.ts';
+import { loadModule } from '../../src/runtime/load-module.ts';
 
-interface RunOptions {
+export interface RunOptions {
   threads?: number;
   workers: number;
   json?: boolean;
+  /** Run on this cluster instead of the embedded default. */
+  nats?: string;
+  cluster: string;
 }
 
 export async function runCommand(file: string, params: string[], opts: RunOptions): Promise<number> {
@@ -28,10 +31,16 @@ export async function runCommand(file: string, params: string[], opts: RunOption
     console.error(`floe run: ${file} must export a flow as default (export default flow('name', (...) => ...))`);
     return 2;
   }
-  const client = await Client.local({
-    workers: opts.workers,
-    ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
-  });
+  let client: Client;
+  try {
+    client =
+      opts.nats === undefined
+        ? await Client.local({ workers: opts.workers, ...(opts.threads !== undefined ? { threads: opts.threads } : {}) })
+        : await Client.connect({ nats: opts.nats.split(','), cluster: opts.cluster });
+  } catch (error) {
+    console.error(`floe run: cannot start a client: ${(error as Error).message}`);
+    return 1;
+  }
   const started = performance.now();
   try {
     const result = await client.run(def as Parameters<Client['run']>[0], ...params.map(parseParam));

@@ -1,0 +1,27 @@
+/**
+ * `floe coordinator`: the scheduler process of a cluster, on NATS.
+ */
+import { Coordinator } from '../../src/coordinator/coordinator.ts';
+import { connectNats } from '../../src/transport/nats/nats-transport.ts';
+import { makeLogger, shutdownSignal } from '../common.ts';
+
+export interface CoordinatorCommandOptions {
+  nats: string;
+  cluster: string;
+  heartbeatTimeout: number;
+  logLevel: string;
+}
+
+export async function coordinatorCommand(opts: CoordinatorCommandOptions): Promise<number> {
+  const logger = makeLogger('floe-coordinator', opts.logLevel);
+  const transport = await connectNats({ servers: opts.nats.split(','), name: 'floe-coordinator', logger });
+  const coordinator = new Coordinator({ transport, cluster: opts.cluster, logger, heartbeatTimeoutMs: opts.heartbeatTimeout });
+  coordinator.start();
+  await transport.flush();
+  logger.info({ nats: opts.nats, cluster: opts.cluster }, 'coordinator ready');
+  const signal = await shutdownSignal();
+  logger.info({ signal }, 'coordinator stopping');
+  await coordinator.close();
+  await transport.close();
+  return 0;
+}

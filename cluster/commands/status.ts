@@ -1,0 +1,74 @@
+/**
+ * `floe status`: asks the coordinator for a snapshot and prints it.
+ */
+import { decodeMessage, encodeMessage } from '../../src/transport/codec.ts';
+import { subjects, type WireClusterStatus } from '../../src/transport/messages.ts';
+import { connectNats } from '../../src/transport/nats/nats-transport.ts';
+
+export interface StatusCommandOptions {
+  nats: string;
+  cluster: string;
+  json?: boolean;
+  timeout: number;
+}
+
+export async function fetchStatus(nats: string, cluster: string, timeoutMs: number): Promise<WireClusterStatus> {
+  const transport = await connectNats({ servers: nats.split(','), name: 'floe-status' });
+  try {
+    const reply = await transport.request(subjects(cluster).status, encodeMessage({ type: 'statusRequest' }), { timeoutMs });
+    const msg = decodeMessage(reply.data);
+    if (msg.type !== 'clusterStatus') throw new Error(`unexpected reply ${msg.type}`);
+    const { type: _type, ...status } = msg;
+    return status;
+  } finally {
+    await transport.close();
+  }
+}
+
+export async function statusCommand(opts: StatusCommandOptions): Promise<number> {
+  let status: WireClusterStatus;
+  try {
+    status = await fetchStatus(opts.nats, opts.cluster, opts.timeout);
+  } catch (error) {
+    console.error(`floe status: no coordinator answered for cluster '${opts.cluster}' at ${opts.nats}: ${(error as Error).message}`);
+    return 1;
+  }
+  if (opts.json === true) {
+    console.log(JSON.stringify(status));
+    return 0;
+  }
+  console.log(formatStatus(status));
+  return 0;
+}
+
+export function formatStatus(status: WireClusterStatus): string {
+  const lines: string[] = [];
+  lines.push(`clients: ${status.clients}   workers: ${status.workers.length}`);
+  const tasks = Object.entries(status.tasks).filter(([, n]) => n > 0);
+  lines.push(`tasks: ${tasks.length === 0 ? 'none' : tasks.map(([s, n]) => `${s}=${n}`).join('  ')}`);
+  lines.push('');
+  lines.push(['worker', 'threads', 'running', 'in flight', 'keys held', 'held MB', 'rss MB', 'resources'].join('\t'));
+  for (const w of status.workers) {
+    const m = w.metrics;
+    const resources = Object.entries(w.resources).map(([k, v]) => `${k}=${v}`).join(',') || '-';
+    lines.push(
+      [
+        w.name === w.id ? w.id : `${w.name} (${w.id})`,
+        w.threads,
+        m?.executing ?? '-',
+        w.processing,
+        w.held,
+        m ? (m.heldBytes / 1e6).toFixed(1) : '-',
+        m ? (m.rssBytes / 1e6).toFixed(0) : '-',
+        resources,
+      ].join('\t'),
+    );
+  }
+  if (status.waiting.length > 0) {
+    lines.push('');
+    lines.push('waiting:');
+    for (const w of status.waiting.slice(0, 50)) lines.push(`  ${w.id}: ${w.reason}`);
+    if (status.waiting.length > 50) lines.push(`  ... and ${status.waiting.length - 50} more`);
+  }
+  return lines.join('\n');
+}

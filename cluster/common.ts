@@ -1,0 +1,40 @@
+/**
+ * Shared pieces of the CLI commands: logging, shutdown signals, option parsing.
+ */
+import { pino } from 'pino';
+import { FloeError } from '../src/errors.ts';
+import type { Logger } from '../src/util/logger.ts';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** JSON lines on stderr (stdout stays for results). */
+export function makeLogger(service: string, level: string): Logger {
+  return pino({ name: service, level }, pino.destination(2));
+}
+
+/** Resolves with the signal's name on the first SIGINT or SIGTERM. */
+export function shutdownSignal(): Promise<string> {
+  return new Promise((resolve) => {
+    const on = (signal: string): void => {
+      process.off('SIGINT', on);
+      process.off('SIGTERM', on);
+      resolve(signal);
+    };
+    process.on('SIGINT', on);
+    process.on('SIGTERM', on);
+  });
+}
+
+/** `gpu=1,memory=8GiB` → { gpu: 1, memory: 8589934592 }. */
+export function parseResources(text: string, parseSize: (v: string, what: string) => number): Record<string, number> {
+  const out: Record<string, number> = {};
+  if (text.trim() === '') return out;
+  for (const part of text.split(',')) {
+    const [name, value, ...rest] = part.split('=');
+    if (name === undefined || name.trim() === '' || value === undefined || rest.length > 0) {
+      throw new FloeError('INVALID_OPTION', `--resources must look like gpu=1,memory=8GiB (got ${JSON.stringify(part)})`);
+    }
+    out[name.trim()] = parseSize(value.trim(), `--resources ${name.trim()}`);
+  }
+  return out;
+}

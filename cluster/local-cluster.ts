@@ -1,0 +1,121 @@
+/**
+ * A whole cluster on this machine: nats-server (unless a URL is given), one coordinator
+ * process and N worker processes, all children of this process and all stopped by
+ * `stop()`. Used by `floe local`, the cluster tests and the benchmarks.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { FloeError } from '../src/errors.ts';
+import { packageRoot } from '../src/util/package-root.ts';
+import { fetchStatus } from './commands/status.ts';
+import { startNatsServer, type NatsServerHandle } from './nats-server.ts';
+
+export interface LocalClusterOptions {
+  workers: number;
+  /** Pool threads per worker. */
+  threads?: number;
+  /** Use this NATS instead of starting nats-server. */
+  nats?: string;
+  cluster?: string;
+  logLevel?: string;
+  heartbeatTimeoutMs?: number;
+  /** Extra arguments per worker, by index (e.g. ['--resources', 'gpu=1']). */
+  workerArgs?: (index: number) => string[];
+  /** Where children's stderr goes: 'inherit' (default) or 'ignore'. */
+  stderr?: 'inherit' | 'ignore';
+}
+
+export interface LocalClusterHandle {
+  url: string;
+  cluster: string;
+  nats: NatsServerHandle | undefined;
+  coordinator: ChildProcess;
+  workers: ChildProcess[];
+  /** Starts one more worker process and waits until the coordinator counts it. */
+  addWorker(args?: string[]): Promise<ChildProcess>;
+  stop(): Promise<void>;
+}
+
+export function cliPath(): string {
+  const path = join(packageRoot(), 'dist', 'cluster', 'cli.js');
+  if (!existsSync(path)) throw new FloeError('INTERNAL', `floe is not built: run npm run build (missing ${path})`);
+  return path;
+}
+
+export async function startLocalCluster(options: LocalClusterOptions): Promise<LocalClusterHandle> {
+  const cluster = options.cluster ?? 'default';
+  const nats = options.nats === undefined ? await startNatsServer() : undefined;
+  const url = options.nats ?? nats!.url;
+  const children: ChildProcess[] = [];
+  const common = ['--nats', url, '--cluster', cluster, '--log-level', options.logLevel ?? 'warn'];
+  const start = (args: string[]): ChildProcess => {
+    const child = spawn(process.execPath, [cliPath(), ...args, ...common], {
+      stdio: ['ignore', 'ignore', options.stderr ?? 'inherit'],
+      env: { ...process.env, NODE_OPTIONS: '' },
+    });
+    children.push(child);
+    return child;
+  };
+  const stop = async (): Promise<void> => {
+    await Promise.all(children.map(terminate));
+    await nats?.stop();
+  };
+  try {
+    const coordinator = start([
+      'coordinator',
+      ...(options.heartbeatTimeoutMs !== undefined ? ['--heartbeat-timeout', String(options.heartbeatTimeoutMs)] : []),
+    ]);
+    const threads = options.threads === undefined ? [] : ['--threads', String(options.threads)];
+    const workers: ChildProcess[] = [];
+    for (let i = 0; i < options.workers; i++) {
+      workers.push(start(['worker', '--name', `worker-${i}`, ...threads, ...(options.workerArgs?.(i) ?? [])]));
+    }
+    await waitForWorkers(url, cluster, options.workers, children);
+    const handle: LocalClusterHandle = {
+      url,
+      cluster,
+      nats,
+      coordinator,
+      workers,
+      addWorker: async (args = []) => {
+        const child = start(['worker', '--name', `worker-${workers.length}`, ...threads, ...args]);
+        workers.push(child);
+        await waitForWorkers(url, cluster, workers.filter((w) => w.exitCode === null).length, children);
+        return child;
+      },
+      stop,
+    };
+    return handle;
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+/** Polls the coordinator's status until `count` workers are registered (bounded). */
+async function waitForWorkers(url: string, cluster: string, count: number, children: ChildProcess[]): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const dead = children.find((c) => c.exitCode !== null);
+    if (dead !== undefined) throw new FloeError('INTERNAL', `a cluster process exited early (code ${dead.exitCode})`);
+    try {
+      const status = await fetchStatus(url, cluster, 1000);
+      if (status.workers.length >= count) return;
+    } catch {
+      // The coordinator is not up yet.
+    }
+    if (Date.now() > deadline) throw new FloeError('REQUEST_TIMEOUT', `cluster did not come up with ${count} workers in 60 s`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** SIGTERM, then SIGKILL if it has not exited after 10 s. */
+export async function terminate(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(timer);
+}

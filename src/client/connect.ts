@@ -1,0 +1,45 @@
+/**
+ * `Client.connect()`: a client of a running cluster, over NATS for control messages
+ * and gRPC for results. Same API as the embedded client.
+ */
+import { GrpcDataPlane } from '../dataplane/grpc.ts';
+import { FloeError } from '../errors.ts';
+import { connectNats, type NatsOptions } from '../transport/nats/nats-transport.ts';
+import type { Logger } from '../util/logger.ts';
+import { Client } from './client.ts';
+
+export interface ConnectOptions {
+  /** NATS server URL(s), or full connection options (auth, TLS). */
+  nats: string | string[] | NatsOptions;
+  /** Cluster name: several clusters can share one NATS. Default 'default'. */
+  cluster?: string;
+  /** How long to wait for the coordinator to accept a graph. Default 30 s. */
+  submitTimeoutMs?: number;
+  logger?: Logger;
+}
+
+export const DEFAULT_CLUSTER = 'default';
+
+export async function connectClient(options: ConnectOptions): Promise<Client> {
+  if (typeof options !== 'object' || options === null) {
+    throw new FloeError('INVALID_OPTION', 'Client.connect(options): options must be an object');
+  }
+  const cluster = options.cluster ?? DEFAULT_CLUSTER;
+  if (!/^[\w-]+$/.test(cluster)) {
+    throw new FloeError('INVALID_OPTION', `options.cluster must be letters, digits, '-' or '_' (got ${cluster})`);
+  }
+  const natsOptions: NatsOptions =
+    typeof options.nats === 'string' || Array.isArray(options.nats) ? { servers: options.nats } : options.nats;
+  const transport = await connectNats({ name: 'floe-client', ...natsOptions, ...(options.logger ? { logger: options.logger } : {}) });
+  const dataPlane = new GrpcDataPlane(options.logger ? { logger: options.logger } : {});
+  return new Client({
+    transport,
+    dataPlane,
+    cluster,
+    ...(options.submitTimeoutMs !== undefined ? { submitTimeoutMs: options.submitTimeoutMs } : {}),
+    onClose: async () => {
+      await dataPlane.close();
+      await transport.close();
+    },
+  });
+}
