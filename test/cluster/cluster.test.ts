@@ -1,0 +1,104 @@
+// The cluster for real: nats-server, a coordinator process and worker processes on
+// loopback, results moving between workers over gRPC. Workers declare resources so a
+// test can decide where a task must run.
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import t from 'tap';
+import { cliPath } from '../../cluster/local-cluster.ts';
+import { add, gated, makeBytes, verifyBytes, whoAmI } from '../fixtures/cluster-tasks.ts';
+import { clusterClient, localCluster, status, untilStatus } from '../helpers/cluster.ts';
+
+const run = promisify(execFile);
+
+t.test('a cluster of two workers', async (t) => {
+  const cluster = await localCluster(t, {
+    workers: 2,
+    threads: 2,
+    workerArgs: (i) => ['--resources', i === 0 ? 'left=1' : 'right=1'],
+  });
+  const client = await clusterClient(t, cluster);
+  const pids = cluster.workers.map((w) => w.pid);
+
+  t.test('every example runs over the cluster', async (t) => {
+    const flows = [
+      ['examples/word-count/flow.ts', '3'],
+      ['examples/monte-carlo-pi/flow.ts', '8', '10000'],
+      ['examples/etl/flow.ts'],
+    ];
+    for (const [file, ...params] of flows) {
+      const out = await run(process.execPath, [cliPath(), 'run', file!, ...params, '--json', '--nats', cluster.url], {
+        env: { ...process.env, NODE_OPTIONS: '' },
+      });
+      t.ok(JSON.parse(out.stdout), `${file} printed a result`);
+    }
+  });
+
+  t.test('a chain across the two workers moves the result peer to peer', async (t) => {
+    const before = await status(cluster);
+    const fetchedBefore = before.workers.reduce((n, w) => n + (w.metrics?.fetched ?? 0), 0);
+    const size = 200 * 1024; // over the inline limit: must travel on the data plane
+    const produced = client.submitWithOptions(makeBytes, { resources: { left: 1 } }, size, 7);
+    const checked = client.submitWithOptions(verifyBytes, { resources: { right: 1 } }, produced, 7);
+    const result = await checked.result();
+    t.same({ length: result.length, bad: result.bad }, { length: size, bad: 0 });
+    t.equal(result.pid, pids[1], 'the consumer ran on the right-hand worker');
+    const after = await untilStatus(cluster, 'fetch counted', (s) =>
+      s.workers.reduce((n, w) => n + (w.metrics?.fetched ?? 0), 0) > fetchedBefore,
+    );
+    const right = after.workers.find((w) => w.resources.right === 1);
+    t.ok((right?.metrics?.fetchedBytes ?? 0) >= size, 'the right-hand worker counted the transfer');
+  });
+
+  t.test('a 100 MB result moves between workers intact', async (t) => {
+    const size = 100 * 1024 * 1024;
+    const produced = client.submitWithOptions(makeBytes, { resources: { left: 1 } }, size, 3);
+    const checked = client.submitWithOptions(verifyBytes, { resources: { right: 1 } }, produced, 3);
+    t.same(await checked.result(), { length: size, bad: 0, pid: pids[1] });
+    // And to the client.
+    const bytes = await produced.result();
+    t.equal(bytes.length, size);
+    t.equal(bytes[size - 1], ((size - 1) * 31 + 3) % 251);
+    produced.release();
+  });
+
+  t.test('resource constraints: a task runs only where its resource is', async (t) => {
+    const left = await client.gather(client.map(whoAmI.with({ resources: { left: 1 } }), [1, 2, 3, 4]));
+    t.ok(left.every((r) => r.pid === pids[0]));
+    const right = await client.gather(client.map(whoAmI.with({ resources: { right: 1 } }), [1, 2, 3, 4]));
+    t.ok(right.every((r) => r.pid === pids[1]));
+  });
+
+  t.test('two clients share the cluster without seeing each other', async (t) => {
+    const other = await clusterClient(t, cluster);
+    const dir = await mkdtemp(join(tmpdir(), 'floe-iso-'));
+    t.teardown(() => rm(dir, { recursive: true, force: true }));
+    const gate = join(dir, 'go');
+    const mine = client.submitWithOptions(gated, { key: 'same-key' }, gate, 1);
+    const theirs = other.submitWithOptions(gated, { key: 'same-key' }, gate, 2);
+    t.throws(() => other.submit(add, mine as never, 1), { code: 'FOREIGN_FUTURE' });
+    await theirs.cancel();
+    await t.rejects(theirs.result(), { code: 'CANCELLED' });
+    await writeFile(gate, '');
+    t.same((await mine.result()).tag, 1, "the other client's cancel did not touch this client's task");
+  });
+});
+
+t.test('a worker joining mid-flow receives work; a task waits for a resource until a worker has it', async (t) => {
+  const cluster = await localCluster(t, { workers: 1, threads: 1 });
+  const client = await clusterClient(t, cluster);
+  const dir = await mkdtemp(join(tmpdir(), 'floe-join-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const gate = join(dir, 'go');
+  const tasks = Array.from({ length: 12 }, (_, i) => client.submit(gated, gate, i));
+  const needsGpu = client.submitWithOptions(whoAmI, { resources: { gpu: 1 } }, 99);
+  const waiting = await untilStatus(cluster, 'gpu task waiting with a reason', (s) => s.waiting.some((w) => /gpu/.test(w.reason)));
+  t.ok(waiting.waiting.length > 0, 'status says why the gpu task waits');
+  const joined = await cluster.addWorker(['--resources', 'gpu=1', '--threads', '2']);
+  await writeFile(gate, '');
+  const results = await client.gather(tasks);
+  t.ok(results.some((r) => r.pid === joined.pid), 'the new worker ran some of the queued tasks');
+  t.equal((await needsGpu.result()).pid, joined.pid, 'the gpu task ran on the gpu worker');
+});
