@@ -14,6 +14,7 @@ import { deserializeValue, resolveSerializer } from '../serde/registry.ts';
 import { decodeMessage, encodeMessage } from '../transport/codec.ts';
 import { subjects, type KeyUpdate } from '../transport/messages.ts';
 import type { Subscription, Transport } from '../transport/transport.ts';
+import { ReliableEndpoint } from '../transport/reliable.ts';
 import { isTaskDef } from './task-def.ts';
 import type { Args, TaskDef } from './task.ts';
 import { Future, KeyState, isFuture, type FutureOwner, type Resolved } from './future.ts';
@@ -39,6 +40,8 @@ export class Client implements FutureOwner {
   private readonly submitter: Submitter;
   private readonly subjects: ReturnType<typeof subjects>;
   private readonly sub: Subscription;
+  /** Releases, cancels and key updates travel on reliable links (NATS alone may drop messages). */
+  private readonly link: ReliableEndpoint;
   private releases = new Set<string>();
   private releaseQueued = false;
   private keySeq = 0;
@@ -57,9 +60,10 @@ export class Client implements FutureOwner {
         for (const state of states) this.releaseRef(state);
       },
     });
-    this.sub = conn.transport.subscribe(this.subjects.clientInbox(this.clientId), (msg) => {
+    this.link = new ReliableEndpoint({ transport: conn.transport, ackSubject: this.subjects.ack(`client.${this.clientId}`) });
+    this.sub = this.link.listen(this.subjects.clientInbox(this.clientId), (data) => {
       try {
-        const wire = decodeMessage(msg.data);
+        const wire = decodeMessage(data);
         if (wire.type === 'clientUpdates') this.onUpdates(wire.updates);
       } catch {
         // A malformed update cannot be attributed to a key; the coordinator logs its side.
@@ -128,12 +132,13 @@ export class Client implements FutureOwner {
     if (this.closed) return;
     this.closed = true;
     await this.submitter.drain();
-    this.conn.transport.publish(
+    this.link.send(
       this.subjects.client,
       encodeMessage({ type: 'clientBatch', clientId: this.clientId, release: [], cancel: [], hello: false, bye: true }),
     );
-    await this.conn.transport.flush();
+    await this.link.flush(1000);
     this.sub.unsubscribe();
+    this.link.close();
     const closedError = new FloeError('CLIENT_CLOSED', 'the client was closed');
     for (const state of this.keys.values()) state.fail(closedError, 'cancelled');
     await this.conn.onClose?.();
@@ -307,11 +312,10 @@ export class Client implements FutureOwner {
   async cancelKeys(keys: string[]): Promise<void> {
     this.checkOpen();
     await this.submitter.drain();
-    this.conn.transport.publish(
+    this.link.send(
       this.subjects.client,
       encodeMessage({ type: 'clientBatch', clientId: this.clientId, release: [], cancel: keys, hello: false, bye: false }),
     );
-    await this.conn.transport.flush();
   }
 
   /** @internal */
@@ -334,7 +338,7 @@ export class Client implements FutureOwner {
       const release = [...this.releases];
       this.releases.clear();
       if (this.closed || release.length === 0) return;
-      this.conn.transport.publish(
+      this.link.send(
         this.subjects.client,
         encodeMessage({ type: 'clientBatch', clientId: this.clientId, release, cancel: [], hello: false, bye: false }),
       );

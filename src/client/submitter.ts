@@ -7,7 +7,7 @@
 import { FloeError, fromErrorInfo, isFloeError } from '../errors.ts';
 import type { TaskSpec } from '../graph/spec.ts';
 import { encodeMessage, decodeMessage } from '../transport/codec.ts';
-import type { Transport } from '../transport/transport.ts';
+import type { Transport, TransportMessage } from '../transport/transport.ts';
 import type { KeyState } from './future.ts';
 import { resolveExportName } from './exports.ts';
 
@@ -205,9 +205,8 @@ export class Submitter {
     const requestId = String(this.requestSeq);
     const { clientId, transport, subject, timeoutMs } = this.options;
     try {
-      const reply = await transport.request(subject, encodeMessage({ type: 'submit', clientId, requestId, tasks, wants }), {
-        timeoutMs,
-      });
+      const payload = encodeMessage({ type: 'submit', clientId, requestId, tasks, wants });
+      const reply = await requestWithRetry(transport, subject, payload, timeoutMs);
       const msg = decodeMessage(reply.data);
       if (msg.type === 'error') throw fromErrorInfo(msg.error);
       if (msg.type !== 'submitReply') throw new FloeError('MALFORMED_MESSAGE', `unexpected ${msg.type} reply to submit`);
@@ -230,4 +229,29 @@ async function resolveSpec(task: QueuedTask): Promise<TaskSpec> {
 function failAll(tasks: QueuedTask[], error: unknown): void {
   const floeError = isFloeError(error) ? error : new FloeError('INTERNAL', String(error), { cause: error });
   for (const task of tasks) task.state.fail(floeError);
+}
+
+/** Per-attempt limit; the whole submission may take up to the client's submit timeout. */
+const ATTEMPT_TIMEOUT_MS = 5_000;
+
+/**
+ * Submits are requests, and a request can be lost around a NATS restart or while the
+ * coordinator is not (yet) listening. Resubmitting is safe: the scheduler treats keys it
+ * already has as the same tasks. So a timed-out attempt is retried, with backoff, until
+ * the overall timeout.
+ */
+async function requestWithRetry(transport: Transport, subject: string, payload: Uint8Array, timeoutMs: number): Promise<TransportMessage> {
+  const deadline = performance.now() + timeoutMs;
+  let backoffMs = 20;
+  for (;;) {
+    const remaining = deadline - performance.now();
+    try {
+      return await transport.request(subject, payload, { timeoutMs: Math.max(1, Math.min(ATTEMPT_TIMEOUT_MS, remaining)) });
+    } catch (error) {
+      const retryable = isFloeError(error) && error.code === 'REQUEST_TIMEOUT' && error.retryable;
+      if (!retryable || deadline - performance.now() <= backoffMs) throw error;
+      await new Promise((resolve) => setTimeout(resolve, backoffMs));
+      backoffMs = Math.min(backoffMs * 2, 1_000);
+    }
+  }
 }

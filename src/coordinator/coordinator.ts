@@ -17,6 +17,8 @@ import {
   type WireOf,
 } from '../transport/messages.ts';
 import type { Subscription, Transport, TransportMessage } from '../transport/transport.ts';
+import { ReliableEndpoint } from '../transport/reliable.ts';
+import { oneWayMessage } from '../transport/reliable-message.ts';
 import type { Clock } from '../util/clock.ts';
 import { systemClock } from '../util/clock.ts';
 import type { Logger } from '../util/logger.ts';
@@ -47,6 +49,8 @@ interface Outbox {
 export class Coordinator {
   readonly scheduler: Scheduler;
   private readonly transport: Transport;
+  /** Workers and clients are reached through reliable links (NATS alone may drop messages). */
+  private readonly link: ReliableEndpoint;
   private readonly subjects: ReturnType<typeof subjects>;
   private readonly clock: Clock;
   private readonly log: Logger;
@@ -54,6 +58,7 @@ export class Coordinator {
   private readonly pendingSubmits = new Map<string, TransportMessage>();
   private readonly workers = new WorkerRegistry();
   private readonly clients = new Set<string>();
+  private readonly departed = new Set<string>();
   private readonly heartbeatTimeoutMs: number;
   private livenessTimer: NodeJS.Timeout | undefined;
   private outbox: Outbox = { workers: new Map(), clients: new Map() };
@@ -69,6 +74,11 @@ export class Coordinator {
     this.clock = options.clock ?? systemClock;
     this.log = options.logger ?? silentLogger;
     this.scheduler = new Scheduler(options.scheduler);
+    this.link = new ReliableEndpoint({
+      transport: this.transport,
+      ackSubject: this.subjects.ack('coordinator'),
+      ...(options.logger ? { logger: options.logger } : {}),
+    });
     this.heartbeatTimeoutMs = options.heartbeatTimeoutMs ?? DEFAULT_HEARTBEAT_TIMEOUT_MS;
     if (!Number.isFinite(this.heartbeatTimeoutMs) || this.heartbeatTimeoutMs < 0) {
       throw new FloeError('INVALID_OPTION', `options.heartbeatTimeoutMs must be a non-negative number (got ${this.heartbeatTimeoutMs})`);
@@ -78,8 +88,8 @@ export class Coordinator {
   start(): void {
     this.subs.push(
       this.transport.subscribe(this.subjects.submit, (m) => this.onMessage(m)),
-      this.transport.subscribe(this.subjects.client, (m) => this.onMessage(m)),
-      this.transport.subscribe(this.subjects.events, (m) => this.onMessage(m)),
+      this.link.listen(this.subjects.client, (data) => this.onMessage(oneWayMessage(this.subjects.client, data))),
+      this.link.listen(this.subjects.events, (data) => this.onMessage(oneWayMessage(this.subjects.events, data))),
       this.transport.subscribe(this.subjects.status, (m) => this.onMessage(m)),
     );
     if (this.heartbeatTimeoutMs > 0) {
@@ -98,10 +108,18 @@ export class Coordinator {
     for (const workerId of lost) {
       this.log.warn({ workerId, timeoutMs: this.heartbeatTimeoutMs }, 'worker missed its heartbeats: lost');
       this.workers.remove(workerId);
-      // If it is alive after all (a partition that healed), it must start over.
+      // If it is alive after all (a partition that healed), it must start over; nothing
+      // sent to it before counts any more.
       this.workerBatch(workerId).reregister = true;
+      this.forgetLater(this.subjects.worker(workerId));
     }
     this.handle(...lost.map((workerId): SchedulerEvent => ({ type: 'workerLost', stimulusId, nowMs, workerId })));
+  }
+
+  /** Drops a departed peer's link once this turn's messages to it went out (see flush). */
+  private forgetLater(subject: string): void {
+    this.departed.add(subject);
+    this.batcher.request();
   }
 
   /** A snapshot for `floe status`. */
@@ -132,6 +150,8 @@ export class Coordinator {
     clearTimeout(this.wakeTimer);
     clearInterval(this.livenessTimer);
     this.flush();
+    await this.link.flush(1000);
+    this.link.close();
     await this.transport.flush();
   }
 
@@ -204,6 +224,7 @@ export class Coordinator {
     if (wire.bye) {
       events.push({ type: 'clientDisconnected', stimulusId, nowMs, clientId });
       this.clients.delete(clientId);
+      this.forgetLater(this.subjects.clientInbox(clientId));
     } else {
       this.clients.add(clientId);
     }
@@ -223,7 +244,7 @@ export class Coordinator {
       if (!wire.goodbye) {
         this.log.info({ workerId }, 'message from an unregistered worker: asking it to register again');
         this.workerBatch(workerId).reregister = true;
-        this.batcher.request();
+        this.forgetLater(this.subjects.worker(workerId));
       }
       return;
     }
@@ -247,6 +268,7 @@ export class Coordinator {
     if (wire.goodbye) {
       events.push({ type: 'workerLost', stimulusId, nowMs, workerId });
       this.workers.remove(workerId);
+      this.forgetLater(this.subjects.worker(workerId));
     }
     if (events.length > 0) this.handle(...events);
   }
@@ -336,10 +358,12 @@ export class Coordinator {
     const { workers, clients } = this.outbox;
     this.outbox = { workers: new Map(), clients: new Map() };
     for (const [workerId, batch] of workers) {
-      this.transport.publish(this.subjects.worker(workerId), encodeMessage(batch));
+      this.link.send(this.subjects.worker(workerId), encodeMessage(batch));
     }
     for (const [clientId, updates] of clients) {
-      this.transport.publish(this.subjects.clientInbox(clientId), encodeMessage({ type: 'clientUpdates', updates }));
+      this.link.send(this.subjects.clientInbox(clientId), encodeMessage({ type: 'clientUpdates', updates }));
     }
+    for (const subject of this.departed) this.link.forget(subject);
+    this.departed.clear();
   }
 }

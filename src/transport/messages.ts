@@ -140,6 +140,8 @@ export type WireOf<T extends WireType> = Extract<WireMessage, { type: T }>;
 export function subjects(cluster: string): {
   submit: string;
   status: string;
+  /** Ack subject of one party's reliable endpoint (see transport/reliable.ts). */
+  ack(party: string): string;
   client: string;
   events: string;
   worker(id: string): string;
@@ -149,6 +151,7 @@ export function subjects(cluster: string): {
   return {
     submit: `${base}.coord.submit`,
     status: `${base}.coord.status`,
+    ack: (party) => `${base}.ack.${party}`,
     client: `${base}.coord.client`,
     events: `${base}.coord.events`,
     worker: (id) => `${base}.worker.${id}`,

@@ -36,4 +36,17 @@ export interface Transport {
   /** Resolves when everything published so far has been handed to the server/bus. */
   flush(): Promise<void>;
   close(): Promise<void>;
+  /**
+   * Largest message (payload plus encoded headers) the server accepts, in bytes;
+   * `publish`, `request` and `respond` throw LIMIT_EXCEEDED above it. Undefined means
+   * unlimited (the in-process bus).
+   */
+  readonly maxPayloadBytes?: number;
+  /**
+   * Registers a listener called each time the connection is re-established after a loss
+   * (subscriptions are registered with the server again by then). Messages published
+   * while disconnected may be lost (core NATS is at-most-once): use this to re-announce
+   * state. The in-process bus never reconnects.
+   */
+  onReconnect?(listener: () => void): void;
 }

@@ -11,6 +11,8 @@ import type { DataPlane } from '../dataplane/dataplane.ts';
 import { decodeMessage, encodeMessage } from '../transport/codec.ts';
 import { subjects, workerEvents, type WireAssign, type WireMetrics, type WireFailed, type WireFinished, type WireMessage } from '../transport/messages.ts';
 import type { Subscription, Transport, TransportMessage } from '../transport/transport.ts';
+import { ReliableEndpoint } from '../transport/reliable.ts';
+import { oneWayMessage } from '../transport/reliable-message.ts';
 import type { Logger } from '../util/logger.ts';
 import { silentLogger } from '../util/logger.ts';
 import { TurnBatcher } from '../util/turn-batcher.ts';
@@ -55,6 +57,8 @@ export class WorkerNode {
   readonly store: ObjectStore;
   private state: WorkerState;
   private heartbeatTimer: NodeJS.Timeout | undefined;
+  /** The coordinator is reached through a reliable link (NATS alone may drop messages). */
+  private readonly link: ReliableEndpoint;
   private readonly transport: Transport;
   private readonly executor: Executor;
   private readonly dataPlane: DataPlane;
@@ -83,6 +87,11 @@ export class WorkerNode {
     this.subjects = subjects(options.cluster);
     this.inlineBytesMax = options.inlineBytesMax ?? DEFAULT_INLINE_BYTES_MAX;
     this.log = options.logger ?? silentLogger;
+    this.link = new ReliableEndpoint({
+      transport: this.transport,
+      ackSubject: this.subjects.ack(`worker.${this.workerId}`),
+      ...(options.logger ? { logger: options.logger } : {}),
+    });
     this.store = new ObjectStore(options.memoryLimitBytes === undefined ? {} : { bytesMax: options.memoryLimitBytes });
     this.state = this.newState();
   }
@@ -111,7 +120,8 @@ export class WorkerNode {
   /** Serves the data plane, listens for work and registers with the coordinator. */
   async start(): Promise<void> {
     this.address = await this.dataPlane.serve(this.workerId, this.store);
-    this.sub = this.transport.subscribe(this.subjects.worker(this.workerId), (m) => this.onMessage(m));
+    const subject = this.subjects.worker(this.workerId);
+    this.sub = this.link.listen(subject, (data) => this.onMessage(oneWayMessage(subject, data)));
     this.register();
     const every = this.options.heartbeatIntervalMs ?? 1000;
     if (every > 0) {
@@ -160,6 +170,8 @@ export class WorkerNode {
     for (const controller of this.aborts.values()) controller.abort();
     this.flush();
     this.publish(workerEvents(this.workerId, { goodbye: true }));
+    await this.link.flush(1000);
+    this.link.close();
     await this.transport.flush();
     await this.executor.close();
     await this.dataPlane.close();
@@ -312,7 +324,7 @@ export class WorkerNode {
   }
 
   private publish(msg: WireMessage): void {
-    this.transport.publish(this.subjects.events, encodeMessage(msg));
+    this.link.send(this.subjects.events, encodeMessage(msg));
   }
 }
 

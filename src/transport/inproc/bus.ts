@@ -111,6 +111,9 @@ class InprocTransport implements Transport {
     return Promise.resolve();
   }
 
+  /** The bus never disconnects, so listeners are never called. */
+  onReconnect(_listener: () => void): void {}
+
   close(): Promise<void> {
     this.closed = true;
     for (const remove of this.unsubs) remove();
