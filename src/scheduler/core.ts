@@ -5,6 +5,7 @@
  */
 import { FloeError, toErrorInfo } from '../errors.ts';
 import type { ErrorInfo } from '../errors.ts';
+import { addHolder, removeHolder } from './refs.ts';
 import { StoryLog } from './story-log.ts';
 import { TaskQueues } from './task-queue.ts';
 import type { TaskState, WorkerState } from './state.ts';
@@ -28,8 +29,6 @@ export class SchedulerCore {
   readonly queue = new TaskQueues();
   /** Tasks waiting for a retry to come due. */
   readonly retrying = new Set<TaskState>();
-  /** Every task record of a client. */
-  readonly clientTasks = new Map<string, Set<TaskState>>();
   /** Tasks that became ready during the current event; placed when it ends. */
   readyList: TaskState[] = [];
   /** Workers that gained capacity during the current event. */
@@ -44,6 +43,12 @@ export class SchedulerCore {
   joinCounter = 0;
   /** Earliest tick already asked for with wakeAt (Infinity when none is pending). */
   wakeRequestedMs = Infinity;
+  /** Live workers with `retiring` set. */
+  retiringCount = 0;
+  /** An assignment this event left some worker with more tasks than threads. */
+  excessCreated = false;
+  /** Something a retiring worker waits for may have changed during this event. */
+  retireDirty = false;
 
   constructor(readonly config: SchedulerConfig) {
     this.log = new StoryLog(config.logSizeMax);
@@ -63,12 +68,6 @@ export class SchedulerCore {
     this.tasks.set(ts.id, ts);
     this.counts.released++;
     this.log.add(ts.id, 'forgotten', 'released', this.stimulusId, this.nowMs);
-    let own = this.clientTasks.get(ts.clientId);
-    if (own === undefined) {
-      own = new Set();
-      this.clientTasks.set(ts.clientId, own);
-    }
-    own.add(ts);
   }
 
   /** Drops a task record for good. Callers have unlinked it already. */
@@ -76,11 +75,47 @@ export class SchedulerCore {
     this.transition(ts, 'forgotten');
     this.counts.forgotten--;
     this.tasks.delete(ts.id);
-    const own = this.clientTasks.get(ts.clientId);
-    if (own !== undefined) {
-      own.delete(ts);
-      if (own.size === 0) this.clientTasks.delete(ts.clientId);
-    }
+  }
+
+  /**
+   * Ends the current run's tie to its worker (completion, failure, cancel, steal, loss):
+   * frees the slot and settles any steal in flight for it. The caller sets the state.
+   */
+  endRun(ts: TaskState): void {
+    const w = ts.processingOn;
+    if (w === undefined) return;
+    w.processing.delete(ts);
+    ts.processingOn = undefined;
+    if (this.workers.get(w.id) === w) this.freed.add(w);
+    if (w.retiring) this.retireDirty = true;
+    if (ts.stealPending) this.clearSteal(ts, w);
+  }
+
+  /** Forgets the steal in flight for a task's run (answered, or the run ended). */
+  clearSteal(ts: TaskState, victim: WorkerState): void {
+    ts.stealPending = false;
+    victim.stealsOut--;
+    const thief = ts.thief;
+    if (thief === undefined) return;
+    thief.stealsIn--;
+    ts.thief = undefined;
+    // The thief may have room again: let it look for other work at the end of the event.
+    if (this.workers.get(thief.id) === thief) this.freed.add(thief);
+  }
+
+  /** A worker holds a result from now on. */
+  addHeld(w: WorkerState, ts: TaskState): void {
+    if (w.hasWhat.has(ts)) return;
+    w.hasWhat.add(ts);
+    w.heldBytes += ts.nbytes;
+    addHolder(ts, w);
+  }
+
+  /** A worker no longer holds a result. */
+  removeHeld(w: WorkerState, ts: TaskState): void {
+    if (!w.hasWhat.delete(ts)) return;
+    w.heldBytes -= ts.nbytes;
+    removeHolder(ts, w);
   }
 
   emit(command: SchedulerCommand): void {
@@ -88,11 +123,7 @@ export class SchedulerCore {
   }
 
   notifyMemory(ts: TaskState): void {
-    let holder = '';
-    for (const w of ts.whoHas) {
-      holder = w.id;
-      break;
-    }
+    const holder = ts.whoHas.length > 0 ? ts.whoHas[0]!.id : '';
     this.emit({
       type: 'notifyClient',
       stimulusId: this.stimulusId,

@@ -15,6 +15,8 @@ export interface WorkerInfo {
   /** Results it holds. */
   held: number;
   resources: Record<string, number>;
+  /** Retiring: gets no new work and is being drained (see the workerRetiring event). */
+  retiring: boolean;
 }
 
 export interface WaitingReason {
@@ -37,6 +39,7 @@ export function workerInfo(core: SchedulerCore): WorkerInfo[] {
     processing: w.processing.size,
     held: w.hasWhat.size,
     resources: { ...w.resources },
+    retiring: w.retiring,
   }));
 }
 
@@ -45,7 +48,7 @@ export function waitingReasons(core: SchedulerCore): WaitingReason[] {
   const out: WaitingReason[] = [];
   for (const group of core.queue.nonEmpty()) {
     if (group.sig === '') continue;
-    if (core.workerList.some((w) => hasResources(w, group.example))) continue;
+    if (core.workerList.some((w) => !w.retiring && hasResources(w, group.example))) continue;
     const reason = `needs ${group.sig}; no worker has it`;
     const ids = group.heap.items.map((ts) => ts.id).sort();
     for (const id of ids) out.push({ id, reason });

@@ -5,27 +5,31 @@
 import { assert } from '../errors.ts';
 import { STATE_NAMES } from './core.ts';
 import type { SchedulerCore } from './core.ts';
+import { dependentCount, hasDependent } from './refs.ts';
 import { isActive } from './state.ts';
-import type { TaskState } from './state.ts';
+import type { TaskState, WorkerState } from './state.ts';
 
 function checkLinks(core: SchedulerCore, ts: TaskState): void {
   const id = ts.id;
+  let waiting = 0;
   for (const dep of ts.dependencies) {
     assert(core.tasks.get(dep.id) === dep, `${id}: dependency ${dep.id} is forgotten`);
-    assert(dep.dependents.has(ts), `${id}: missing from dependents of ${dep.id}`);
-    assert(dep.waiters.has(ts) === isActive(ts.state), `${id} (${ts.state}): wrong waiter status on ${dep.id}`);
-    assert(ts.waitingOn.has(dep) === (ts.state === 'waiting' && dep.state !== 'memory'), `${id}: waitingOn ${dep.id}`);
+    assert(hasDependent(dep, ts), `${id}: missing from dependents of ${dep.id}`);
     assert(dep.clientId === ts.clientId, `${id}: depends on another client's task ${dep.id}`);
+    if (dep.state !== 'memory') waiting++;
   }
-  assert(ts.waitingOn.size <= ts.dependencies.length, `${id}: waitingOn has non-dependencies`);
-  for (const d of ts.dependents) {
+  assert(new Set(ts.dependencies).size === ts.dependencies.length, `${id}: duplicate dependencies`);
+  const expected = ts.state === 'waiting' ? waiting : 0;
+  assert(ts.waitingCount === expected, `${id} (${ts.state}): waitingCount ${ts.waitingCount}, expected ${expected}`);
+  let waiters = 0;
+  const dependents = [...ts.dependents];
+  assert(new Set(dependents).size === dependents.length, `${id}: duplicate dependents`);
+  for (const d of dependents) {
     assert(core.tasks.get(d.id) === d, `${id}: dependent ${d.id} is forgotten`);
     assert(d.dependencies.includes(ts), `${id}: dependent ${d.id} does not list it`);
+    if (isActive(d.state)) waiters++;
   }
-  for (const d of ts.waiters) {
-    assert(ts.dependents.has(d), `${id}: waiter ${d.id} is not a dependent`);
-    assert(isActive(d.state), `${id}: waiter ${d.id} is ${d.state}`);
-  }
+  assert(ts.waiterCount === waiters, `${id}: waiterCount ${ts.waiterCount}, expected ${waiters}`);
 }
 
 function checkState(core: SchedulerCore, ts: TaskState): void {
@@ -36,7 +40,10 @@ function checkState(core: SchedulerCore, ts: TaskState): void {
   assert((s === 'queued') === (ts.heapIndex >= 0 && core.queue.has(ts)), `${id}: queue membership vs ${s}`);
   assert((ts.dueMs >= 0) === core.retrying.has(ts), `${id}: retry bookkeeping`);
   assert(ts.dueMs < 0 || s === 'waiting', `${id}: retry due while ${s}`);
-  assert(s === 'memory' || ts.whoHas.size === 0, `${id}: holders while ${s}`);
+  assert(s === 'memory' || ts.whoHas.length === 0, `${id}: holders while ${s}`);
+  assert(new Set(ts.whoHas).size === ts.whoHas.length, `${id}: duplicate holders`);
+  assert(ts.stealPending || ts.thief === undefined, `${id}: thief without a pending steal`);
+  assert(!ts.stealPending || s === 'processing', `${id}: steal pending while ${s}`);
   assert(s === 'memory' || ts.inline === undefined, `${id}: inline data while ${s}`);
   if (s === 'processing') {
     const w = ts.processingOn!;
@@ -46,47 +53,62 @@ function checkState(core: SchedulerCore, ts: TaskState): void {
   if (s === 'processing' || s === 'queued') {
     for (const dep of ts.dependencies) assert(dep.state === 'memory', `${id} (${s}): input ${dep.id} is ${dep.state}`);
   }
-  if (s === 'waiting') assert(ts.waitingOn.size > 0 || ts.dueMs >= 0, `${id}: waiting on nothing`);
+  if (s === 'waiting') assert(ts.waitingCount > 0 || ts.dueMs >= 0, `${id}: waiting on nothing`);
   if (s === 'memory') {
-    assert(ts.whoHas.size > 0 || ts.inline !== undefined, `${id}: in memory nowhere`);
-    assert(ts.wanted || ts.waiters.size > 0, `${id}: in memory but not needed`);
+    assert(ts.whoHas.length > 0 || ts.inline !== undefined, `${id}: in memory nowhere`);
+    assert(ts.wanted || ts.waiterCount > 0, `${id}: in memory but not needed`);
     for (const w of ts.whoHas) {
       assert(core.workers.get(w.id) === w && w.hasWhat.has(ts), `${id}: bad holder ${w.id}`);
     }
   }
   if (s === 'erred') assert(ts.error !== undefined, `${id}: erred without an error`);
-  if (isActive(s)) assert(ts.wanted || ts.waiters.size > 0, `${id}: ${s} but nothing needs it`);
+  if (isActive(s)) assert(ts.wanted || ts.waiterCount > 0, `${id}: ${s} but nothing needs it`);
   if (s === 'released' || s === 'erred') {
-    assert(ts.wanted || ts.dependents.size > 0, `${id}: ${s} record should be forgotten`);
+    assert(ts.wanted || dependentCount(ts) > 0, `${id}: ${s} record should be forgotten`);
   }
 }
 
 function checkWorkers(core: SchedulerCore): void {
   assert(core.workerList.length === core.workers.size, 'worker list and map differ');
   let processing = 0;
+  let retiring = 0;
+  const stealsIn = new Map<WorkerState, number>();
+  for (const ts of core.tasks.values()) {
+    if (ts.thief !== undefined) stealsIn.set(ts.thief, (stealsIn.get(ts.thief) ?? 0) + 1);
+  }
   for (let i = 0; i < core.workerList.length; i++) {
     const w = core.workerList[i]!;
     assert(core.workers.get(w.id) === w, `worker ${w.id} not in map`);
     if (i > 0) assert(core.workerList[i - 1]!.order < w.order, 'workers out of join order');
     processing += w.processing.size;
-    for (const ts of w.processing) assert(ts.processingOn === w && core.tasks.get(ts.id) === ts, `${w.id}: stray ${ts.id}`);
-    for (const ts of w.hasWhat) assert(ts.whoHas.has(w) && core.tasks.get(ts.id) === ts, `${w.id}: stray held ${ts.id}`);
-    if (w.processing.size < w.capacity) {
+    let stealsOut = 0;
+    for (const ts of w.processing) {
+      assert(ts.processingOn === w && core.tasks.get(ts.id) === ts, `${w.id}: stray ${ts.id}`);
+      if (ts.stealPending) stealsOut++;
+    }
+    assert(stealsOut === w.stealsOut, `${w.id}: stealsOut ${w.stealsOut}, expected ${stealsOut}`);
+    assert((stealsIn.get(w) ?? 0) === w.stealsIn, `${w.id}: stealsIn ${w.stealsIn}`);
+    let bytes = 0;
+    for (const ts of w.hasWhat) {
+      assert(ts.whoHas.includes(w) && core.tasks.get(ts.id) === ts, `${w.id}: stray held ${ts.id}`);
+      bytes += ts.nbytes;
+    }
+    assert(bytes === w.heldBytes, `${w.id}: heldBytes ${w.heldBytes}, expected ${bytes}`);
+    if (w.retiring) retiring++;
+    for (const ts of w.copies.keys()) {
+      assert(w.retiring && w.hasWhat.has(ts), `${w.id}: copy of ${ts.id} it does not hold`);
+    }
+    if (w.processing.size < w.capacity && !w.retiring) {
       const runnable = core.queue.bestFor(w);
       assert(runnable === undefined, `${w.id} has capacity but ${runnable?.id} is queued`);
     }
   }
   assert(processing === core.counts.processing, 'worker processing counts do not add up');
+  assert(retiring === core.retiringCount, 'retiring count is off');
 }
 
 export function checkInvariants(core: SchedulerCore): void {
   const counted = Object.fromEntries(STATE_NAMES.map((name) => [name, 0])) as Record<string, number>;
-  let clientTotal = 0;
-  for (const [clientId, own] of core.clientTasks) {
-    clientTotal += own.size;
-    for (const ts of own) assert(ts.clientId === clientId && core.tasks.get(ts.id) === ts, `client ${clientId}: stray ${ts.id}`);
-  }
-  assert(clientTotal === core.tasks.size, 'client task index does not match');
   for (const [id, ts] of core.tasks) {
     assert(ts.id === id && ts.state !== 'forgotten', `${id}: bad record`);
     counted[ts.state]!++;
@@ -96,6 +118,6 @@ export function checkInvariants(core: SchedulerCore): void {
   for (const name of STATE_NAMES) assert(counted[name] === core.counts[name], `count of ${name} is off`);
   assert(core.queue.size === core.counts.queued, 'queue size differs from queued count');
   for (const ts of core.retrying) assert(core.tasks.get(ts.id) === ts, `retrying forgotten ${ts.id}`);
-  assert(core.readyList.length === 0 && core.freed.size === 0, 'event leftovers');
+  assert(core.readyList.length === 0 && core.freed.size === 0 && !core.excessCreated, 'event leftovers');
   checkWorkers(core);
 }

@@ -18,38 +18,51 @@ type EventOf<T extends SchedulerEvent['type']> = Extract<SchedulerEvent, { type:
  * memory, or is ready. A task with an erred input is erred with the same error.
  */
 export function activate(core: SchedulerCore, root: TaskState): void {
-  const stack = [root];
-  while (stack.length > 0) {
+  const stack = activationStack;
+  const base = stack.length; // activate may run inside another activation's markErred
+  stack.push(root);
+  while (stack.length > base) {
     const ts = stack[stack.length - 1]!;
     if (ts.state !== 'released') {
       stack.pop();
       continue;
     }
-    const erredDep = ts.dependencies.find((dep) => dep.state === 'erred');
-    if (erredDep !== undefined) {
-      stack.pop();
-      markErred(core, ts, erredDep.error!);
-      // Inputs activated on its behalf may now be needed by nobody.
-      settle(core, [...ts.dependencies]);
-      continue;
-    }
+    const deps = ts.dependencies;
+    const top = stack.length;
+    let erredDep: TaskState | undefined;
     let pending = false;
-    for (const dep of ts.dependencies) {
+    for (const dep of deps) {
+      if (dep.state === 'erred') {
+        erredDep = dep;
+        break;
+      }
       if (dep.state === 'released') {
         stack.push(dep);
         pending = true;
       }
     }
+    if (erredDep !== undefined) {
+      stack.length = top - 1; // drop the inputs pushed above and the task itself
+      markErred(core, ts, erredDep.error!);
+      // Inputs activated on its behalf may now be needed by nobody.
+      settle(core, [...deps]);
+      continue;
+    }
     if (pending) continue;
     stack.pop();
-    for (const dep of ts.dependencies) {
-      dep.waiters.add(ts);
-      if (dep.state !== 'memory') ts.waitingOn.add(dep);
+    let waiting = 0;
+    for (const dep of deps) {
+      dep.waiterCount++;
+      if (dep.state !== 'memory') waiting++;
     }
+    ts.waitingCount = waiting;
     core.transition(ts, 'waiting');
-    if (ts.waitingOn.size === 0) makeReady(core, ts);
+    if (waiting === 0) makeReady(core, ts);
   }
 }
+
+/** Scratch stack of activate (reused: activation runs for every wanted task). */
+const activationStack: TaskState[] = [];
 
 /**
  * Errs a task and every dependent still to run, all with the same error info, and
@@ -73,39 +86,41 @@ export function markErred(core: SchedulerCore, root: TaskState, error: ErrorInfo
 }
 
 /** The task an event reports on, if it is the current run; stale reports give undefined. */
-function currentRun(core: SchedulerCore, id: string, runId: number, workerId: string): TaskState | undefined {
+export function currentRun(core: SchedulerCore, id: string, runId: number, workerId: string): TaskState | undefined {
   const ts = core.tasks.get(id);
   if (ts === undefined || ts.state !== 'processing' || ts.runId !== runId) return undefined;
   const w = ts.processingOn!;
   if (w.id !== workerId || core.workers.get(workerId) !== w) return undefined;
-  w.processing.delete(ts);
-  ts.processingOn = undefined;
-  core.freed.add(w);
   return ts;
 }
 
 export function taskFinished(core: SchedulerCore, ev: EventOf<'taskFinished'>): void {
   const ts = currentRun(core, ev.id, ev.runId, ev.workerId);
   if (ts === undefined) return;
-  const w = core.workers.get(ev.workerId)!;
+  const w = ts.processingOn!;
+  core.endRun(ts);
   ts.nbytes = ev.nbytes;
   ts.serializer = ev.serializer;
   ts.inline = ev.inline;
-  ts.whoHas.add(w);
-  w.hasWhat.add(ts);
+  core.addHeld(w, ts);
   core.transition(ts, 'memory');
   if (ts.wanted) core.notifyMemory(ts);
-  for (const d of ts.waiters) {
-    if (d.waitingOn.delete(ts) && d.waitingOn.size === 0 && d.dueMs < 0) makeReady(core, d);
+  if (ts.waiterCount > 0) {
+    // Every waiter is waiting on this result (it was not in memory when they activated).
+    for (const d of ts.dependents) {
+      if (isActive(d.state) && --d.waitingCount === 0 && d.dueMs < 0) makeReady(core, d);
+    }
   }
-  const touched: TaskState[] = [ts];
-  for (const dep of ts.dependencies) if (dep.waiters.delete(ts)) touched.push(dep);
-  settle(core, touched);
+  const deps = ts.dependencies;
+  if (deps.length === 0) return;
+  for (const dep of deps) dep.waiterCount--;
+  settle(core, [...deps]);
 }
 
 export function taskFailed(core: SchedulerCore, ev: EventOf<'taskFailed'>): void {
   const ts = currentRun(core, ev.id, ev.runId, ev.workerId);
   if (ts === undefined) return;
+  core.endRun(ts);
   const error = ev.error.taskKey === '' ? { ...ev.error, taskKey: ts.key } : ev.error;
   const spec = ts.spec;
   if (!error.retryable || ts.failures >= spec.retries) {
@@ -119,7 +134,7 @@ export function taskFailed(core: SchedulerCore, ev: EventOf<'taskFailed'>): void
     ts.dueMs = core.nowMs + delayMs;
     core.retrying.add(ts);
     core.requestWake(ts.dueMs);
-  } else if (ts.waitingOn.size === 0) {
+  } else if (ts.waitingCount === 0) {
     makeReady(core, ts);
   }
 }
@@ -137,7 +152,7 @@ export function tick(core: SchedulerCore): void {
     }
     core.retrying.delete(ts);
     ts.dueMs = -1;
-    if (ts.waitingOn.size === 0) makeReady(core, ts);
+    if (ts.waitingCount === 0) makeReady(core, ts);
   }
   if (nextMs !== Infinity) core.requestWake(nextMs);
 }

@@ -23,17 +23,26 @@ export function decideWorker(core: SchedulerCore, ts: TaskState): WorkerState | 
   let best: WorkerState | undefined;
   if (ts.dependencies.length > 0) {
     let bestBytes = 0;
-    for (const dep of ts.dependencies) {
-      for (const w of dep.whoHas) bytesByHolder.set(w, (bytesByHolder.get(w) ?? 0) + dep.nbytes);
-    }
-    for (const [w, bytes] of bytesByHolder) {
-      if (bytes <= 0 || !fits(w, ts)) continue;
-      if (best === undefined || bytes > bestBytes || (bytes === bestBytes && lessLoaded(w, best))) {
-        best = w;
-        bestBytes = bytes;
+    const deps = ts.dependencies;
+    if (deps.length === 1) {
+      // The common case (chains, maps): no need for the per-holder sums.
+      const dep = deps[0]!;
+      if (dep.nbytes > 0) {
+        for (const w of dep.whoHas) if (fits(w, ts) && (best === undefined || lessLoaded(w, best))) best = w;
       }
+    } else {
+      for (const dep of deps) {
+        for (const w of dep.whoHas) bytesByHolder.set(w, (bytesByHolder.get(w) ?? 0) + dep.nbytes);
+      }
+      for (const [w, bytes] of bytesByHolder) {
+        if (bytes <= 0 || !fits(w, ts)) continue;
+        if (best === undefined || bytes > bestBytes || (bytes === bestBytes && lessLoaded(w, best))) {
+          best = w;
+          bestBytes = bytes;
+        }
+      }
+      bytesByHolder.clear();
     }
-    bytesByHolder.clear();
     if (best !== undefined) return best;
   }
   for (const w of core.workerList) {
@@ -56,6 +65,7 @@ export function assign(core: SchedulerCore, ts: TaskState, w: WorkerState): void
   ts.runId = ++core.runCounter;
   ts.processingOn = w;
   w.processing.add(ts);
+  if (w.processing.size > w.threads) core.excessCreated = true;
   core.transition(ts, 'processing');
   const deps = ts.dependencies.length === 0 ? [] : ts.dependencies.map(depLocation);
   core.emit({
@@ -84,6 +94,7 @@ function isSorted(list: TaskState[]): boolean {
 
 /** Gives a worker queued tasks, best first, until it is saturated. */
 export function fillWorker(core: SchedulerCore, w: WorkerState): void {
+  if (w.retiring) return;
   while (w.processing.size < w.capacity) {
     const ts = core.queue.bestFor(w);
     if (ts === undefined) return;
@@ -94,7 +105,8 @@ export function fillWorker(core: SchedulerCore, w: WorkerState): void {
 
 /**
  * End of an event: place tasks that became ready (highest priority first), then let
- * workers that gained capacity pull from the queue. Dependents made ready by a completion
+ * workers that gained capacity pull from the queue (`freed` is cleared by the caller,
+ * after stealing had a look at it). Dependents made ready by a completion
  * therefore get freed slots before older queued tasks: depth-first, as in Dask, which
  * keeps memory low.
  */
@@ -115,8 +127,7 @@ export function placeReady(core: SchedulerCore): void {
       }
     }
   }
-  if (core.freed.size > 0) {
+  if (core.freed.size > 0 && core.queue.size > 0) {
     for (const w of core.freed) if (core.workers.get(w.id) === w) fillWorker(core, w);
-    core.freed.clear();
   }
 }

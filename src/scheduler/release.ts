@@ -7,7 +7,8 @@
  *   dependents; until then it stays as lineage, so lost results can be recomputed.
  */
 import type { SchedulerCore } from './core.ts';
-import { isActive } from './state.ts';
+import { dependentCount, removeDependent } from './refs.ts';
+import { NO_TASKS, NO_WORKERS, isActive } from './state.ts';
 import type { TaskState } from './state.ts';
 
 /**
@@ -16,12 +17,11 @@ import type { TaskState } from './state.ts';
  * The caller sets the next state.
  */
 export function detach(core: SchedulerCore, ts: TaskState, touched: TaskState[]): void {
+  const wasActive = isActive(ts.state);
   if (ts.state === 'queued') core.queue.remove(ts);
   const w = ts.processingOn;
   if (w !== undefined) {
-    w.processing.delete(ts);
-    core.freed.add(w);
-    ts.processingOn = undefined;
+    core.endRun(ts);
     core.emit({ type: 'cancelRun', stimulusId: core.stimulusId, workerId: w.id, id: ts.id, runId: ts.runId });
   }
   if (ts.dueMs >= 0) {
@@ -29,17 +29,26 @@ export function detach(core: SchedulerCore, ts: TaskState, touched: TaskState[])
     ts.dueMs = -1;
   }
   ts.ready = false;
-  ts.waitingOn.clear();
-  for (const dep of ts.dependencies) if (dep.waiters.delete(ts)) touched.push(dep);
+  ts.waitingCount = 0;
+  if (!wasActive) return;
+  for (const dep of ts.dependencies) {
+    dep.waiterCount--;
+    touched.push(dep);
+  }
 }
 
 /** Drops a result everywhere it lives (memory -> released). */
 export function dropData(core: SchedulerCore, ts: TaskState): void {
-  for (const w of ts.whoHas) {
-    w.hasWhat.delete(ts);
+  const holders = ts.whoHas;
+  ts.whoHas = NO_WORKERS;
+  for (const w of holders) {
+    if (w.hasWhat.delete(ts)) w.heldBytes -= ts.nbytes;
+    if (w.retiring) {
+      w.copies.delete(ts);
+      core.retireDirty = true;
+    }
     core.emit({ type: 'releaseData', stimulusId: core.stimulusId, workerId: w.id, id: ts.id });
   }
-  ts.whoHas.clear();
   ts.inline = undefined;
   core.transition(ts, 'released');
 }
@@ -47,11 +56,10 @@ export function dropData(core: SchedulerCore, ts: TaskState): void {
 /** Unlinks a released/erred record from its dependencies and drops it. */
 function forget(core: SchedulerCore, ts: TaskState, touched: TaskState[]): void {
   for (const dep of ts.dependencies) {
-    dep.dependents.delete(ts);
-    dep.waiters.delete(ts);
+    removeDependent(dep, ts);
     touched.push(dep);
   }
-  ts.dependencies = [];
+  ts.dependencies = NO_TASKS;
   ts.error = undefined;
   core.dropTask(ts);
 }
@@ -65,14 +73,14 @@ export function settle(core: SchedulerCore, items: TaskState[]): void {
   const stack = items.reverse();
   while (stack.length > 0) {
     const ts = stack.pop()!;
-    if (ts.state === 'forgotten' || ts.wanted || ts.waiters.size > 0) continue;
+    if (ts.state === 'forgotten' || ts.wanted || ts.waiterCount > 0) continue;
     if (ts.state === 'memory') {
       dropData(core, ts);
     } else if (isActive(ts.state)) {
       detach(core, ts, stack);
       core.transition(ts, 'released');
     }
-    if (ts.dependents.size === 0 && (ts.state === 'released' || ts.state === 'erred')) forget(core, ts, stack);
+    if (dependentCount(ts) === 0 && (ts.state === 'released' || ts.state === 'erred')) forget(core, ts, stack);
   }
 }
 

@@ -17,6 +17,9 @@
  * - A result lost with its worker is recomputed from lineage; a wanted key is then
  *   notified again ('memory' with the new holder) when the recomputation finishes.
  * - A client disconnecting removes all its tasks without notifications.
+ * - Idle workers steal unstarted work from busy ones (stealing.ts), and workers can
+ *   retire gracefully (retire.ts); both only with the victim's consent, so a task never
+ *   runs twice to completion.
  */
 import { assertNever } from '../errors.ts';
 import { SchedulerCore } from './core.ts';
@@ -26,6 +29,8 @@ import { checkInvariants } from './invariants.ts';
 import { taskFailed, taskFinished, tick } from './lifecycle.ts';
 import { placeReady } from './placement.ts';
 import { cancelKeys } from './release.ts';
+import { progressRetirement, replicated, workerRetiring } from './retire.ts';
+import { balance, stealGranted, stealRefused } from './stealing.ts';
 import type { TaskState } from './state.ts';
 import { clientDisconnected, graphSubmitted, keysReleased } from './submit.ts';
 import { DEFAULT_SCHEDULER_CONFIG, taskId } from './types.ts';
@@ -33,6 +38,20 @@ import type { SchedulerCommand, SchedulerConfig, SchedulerEvent, StoryEntry, Tas
 import { workerJoined, workerLost } from './workers.ts';
 
 export type { WaitingReason, WorkerInfo } from './inspect.ts';
+
+/** Events after which a retiring worker may have moved on (besides retireDirty). */
+function concernsRetiring(core: SchedulerCore, ev: SchedulerEvent): boolean {
+  switch (ev.type) {
+    case 'taskFinished':
+    case 'taskFailed':
+      return core.workers.get(ev.workerId)?.retiring === true;
+    case 'workerJoined':
+    case 'workerLost':
+      return true;
+    default:
+      return false;
+  }
+}
 
 export class Scheduler {
   readonly config: Readonly<SchedulerConfig>;
@@ -53,6 +72,14 @@ export class Scheduler {
       core.nowMs = ev.nowMs;
       this.#dispatch(ev);
       placeReady(core);
+      if (core.retiringCount > 0 && (core.retireDirty || concernsRetiring(core, ev))) {
+        progressRetirement(core);
+        placeReady(core);
+      }
+      balance(core);
+      core.freed.clear();
+      core.excessCreated = false;
+      core.retireDirty = false;
     }
     core.out = [];
     return out;
@@ -84,6 +111,14 @@ export class Scheduler {
         return taskFinished(core, ev);
       case 'taskFailed':
         return taskFailed(core, ev);
+      case 'stealGranted':
+        return stealGranted(core, ev);
+      case 'stealRefused':
+        return stealRefused(core, ev);
+      case 'workerRetiring':
+        return workerRetiring(core, ev.workerId);
+      case 'replicated':
+        return replicated(core, ev.workerId, ev.ids);
       case 'tick':
         return tick(core);
       default:

@@ -1,6 +1,11 @@
 /**
  * The records the scheduler keeps per task and per worker. Plain mutable objects linked
  * by reference (not by id) so that hot paths do no map lookups.
+ *
+ * Memory: a graph may hold a million records, so a task allocates no collection it does
+ * not need. Dependencies waited on and dependents still to run are counters (the
+ * dependents themselves are found through `dependents`, filtered by state); dependents
+ * and holders are small arrays, shared empty ones until the first entry (see refs.ts).
  */
 import type { ErrorInfo } from '../errors.ts';
 import type { SerializerRef, TaskSpec } from '../graph/spec.ts';
@@ -21,12 +26,15 @@ export interface TaskState {
   state: TaskStateName;
   /** Resolved dependencies (deduplicated). */
   dependencies: TaskState[];
-  /** Every task record that lists this one as a dependency. */
-  readonly dependents: Set<TaskState>;
-  /** Dependencies not in memory; non-empty only while waiting. */
-  readonly waitingOn: Set<TaskState>;
-  /** Dependents that are still to run (waiting/queued/processing) and need this result. */
-  readonly waiters: Set<TaskState>;
+  /**
+   * Every task record that lists this one as a dependency: an array while small, a Set
+   * once large (removal must stay cheap under huge fan-out). Use refs.ts to change it.
+   */
+  dependents: TaskState[] | Set<TaskState>;
+  /** Dependencies not in memory; non-zero only while waiting. */
+  waitingCount: number;
+  /** Dependents that are still to run (waiting/queued/processing): they need this result. */
+  waiterCount: number;
   /** The owning client holds a future for it. */
   wanted: boolean;
   /** In the ready list, to be placed at the end of the current event. */
@@ -34,6 +42,12 @@ export interface TaskState {
   processingOn: WorkerState | undefined;
   /** runId of the current or last assignment. */
   runId: number;
+  /** A steal of the current run was asked for and not answered yet. */
+  stealPending: boolean;
+  /** Who asked for that steal (undefined: a retiring worker gives it back to anyone). */
+  thief: WorkerState | undefined;
+  /** runId whose steal was refused (it is running): never asked again. */
+  refusedRunId: number;
   /** Retryable failures so far (the retry budget is spec.retries). */
   failures: number;
   /** Times a worker died while running this task. */
@@ -42,7 +56,8 @@ export interface TaskState {
   dueMs: number;
   /** Position in its queue heap; -1 when not queued. */
   heapIndex: number;
-  readonly whoHas: Set<WorkerState>;
+  /** Workers holding the result (at most a few). Replaced, never shared, once non-empty. */
+  whoHas: WorkerState[];
   nbytes: number;
   serializer: SerializerRef;
   inline: Uint8Array | undefined;
@@ -60,18 +75,31 @@ export interface WorkerState {
   address: string;
   readonly processing: Set<TaskState>;
   readonly hasWhat: Set<TaskState>;
+  /** Sum of nbytes over hasWhat. */
+  heldBytes: number;
+  /** Tasks processing here with a steal pending. */
+  stealsOut: number;
+  /** Steals pending on other workers on behalf of this one. */
+  stealsIn: number;
+  /** Gets no new work; its work and results are moved elsewhere, then it is retired. */
+  retiring: boolean;
+  /** Retiring: results being copied away, with the recipient of each copy. */
+  readonly copies: Map<TaskState, WorkerState>;
 }
 
 const NO_NEEDS: ReadonlyArray<readonly [string, number]> = [];
+/** Shared empty lists; frozen so that a push by mistake throws instead of leaking. */
+export const NO_TASKS: TaskState[] = Object.freeze([]) as unknown as TaskState[];
+export const NO_WORKERS: WorkerState[] = Object.freeze([]) as unknown as WorkerState[];
 
 export function createTask(id: string, clientId: string, spec: TaskSpec, seq: number): TaskState {
   let needs = NO_NEEDS;
   let sig = '';
-  const names = Object.keys(spec.resources);
-  if (names.length > 0) {
-    names.sort();
+  for (const _ in spec.resources) {
+    const names = Object.keys(spec.resources).sort();
     needs = names.map((name) => [name, spec.resources[name]!] as const).filter(([, amount]) => amount > 0);
     sig = needs.map(([name, amount]) => `${name}=${amount}`).join(', ');
+    break;
   }
   return {
     id,
@@ -83,23 +111,51 @@ export function createTask(id: string, clientId: string, spec: TaskSpec, seq: nu
     needs,
     sig,
     state: 'released',
-    dependencies: [],
-    dependents: new Set(),
-    waitingOn: new Set(),
-    waiters: new Set(),
+    dependencies: NO_TASKS,
+    dependents: NO_TASKS,
+    waitingCount: 0,
+    waiterCount: 0,
     wanted: false,
     ready: false,
     processingOn: undefined,
     runId: 0,
+    stealPending: false,
+    thief: undefined,
+    refusedRunId: 0,
     failures: 0,
     suspicious: 0,
     dueMs: -1,
     heapIndex: -1,
-    whoHas: new Set(),
+    whoHas: NO_WORKERS,
     nbytes: 0,
     serializer: spec.serializer,
     inline: undefined,
     error: undefined,
+  };
+}
+
+export function createWorker(
+  id: string,
+  order: number,
+  threads: number,
+  capacity: number,
+  resources: Record<string, number>,
+  address: string,
+): WorkerState {
+  return {
+    id,
+    order,
+    threads,
+    capacity,
+    resources,
+    address,
+    processing: new Set(),
+    hasWhat: new Set(),
+    heldBytes: 0,
+    stealsOut: 0,
+    stealsIn: 0,
+    retiring: false,
+    copies: new Map(),
   };
 }
 
@@ -116,9 +172,11 @@ export function hasResources(worker: WorkerState, ts: TaskState): boolean {
   return true;
 }
 
-/** Whether a worker can take this task right now. */
+/** Whether a worker can take this task right now (retiring workers take nothing). */
 export function fits(worker: WorkerState, ts: TaskState): boolean {
-  return worker.processing.size < worker.capacity && (ts.needs.length === 0 || hasResources(worker, ts));
+  return (
+    worker.processing.size < worker.capacity && !worker.retiring && (ts.needs.length === 0 || hasResources(worker, ts))
+  );
 }
 
 /** Queue order: higher priority first, then earlier creation. Negative: a goes first. */

@@ -8,6 +8,7 @@ import { validateGraph } from '../graph/validate.ts';
 import type { SchedulerCore } from './core.ts';
 import { activate } from './lifecycle.ts';
 import { removeClosure, settle } from './release.ts';
+import { addDependent } from './refs.ts';
 import { createTask } from './state.ts';
 import type { TaskState } from './state.ts';
 import { taskId } from './types.ts';
@@ -41,12 +42,15 @@ function createTasks(core: SchedulerCore, ev: GraphSubmitted): TaskState[] {
     created.push(ts);
   }
   for (const ts of created) {
-    const deps = ts.spec.deps.length > 1 ? new Set(ts.spec.deps) : ts.spec.deps;
-    for (const key of deps) {
+    const keys = ts.spec.deps;
+    if (keys.length === 0) continue;
+    const deps: TaskState[] = [];
+    for (const key of keys.length > 1 ? new Set(keys) : keys) {
       const dep = core.tasks.get(taskId(ev.clientId, key))!;
-      ts.dependencies.push(dep);
-      dep.dependents.add(ts);
+      deps.push(dep);
+      addDependent(dep, ts);
     }
+    ts.dependencies = deps;
   }
   return created;
 }
@@ -72,7 +76,9 @@ export function graphSubmitted(core: SchedulerCore, ev: GraphSubmitted): void {
     else if (ts.state === 'erred') core.notifyFailure(ts, 'erred', ts.error!);
   }
   // New tasks nothing wanted needs are dropped right away.
-  settle(core, created.filter((ts) => ts.state === 'released'));
+  const unneeded: TaskState[] = [];
+  for (const ts of created) if (ts.state === 'released') unneeded.push(ts);
+  if (unneeded.length > 0) settle(core, unneeded);
 }
 
 /** The client dropped its futures for these keys. Unknown keys are ignored. */
@@ -92,7 +98,9 @@ export function keysReleased(core: SchedulerCore, clientId: string, keys: readon
  * (runs cancelled, results released), without notifications.
  */
 export function clientDisconnected(core: SchedulerCore, clientId: string): void {
-  const own = core.clientTasks.get(clientId);
-  if (own === undefined) return;
-  removeClosure(core, [...own]);
+  // A scan of all records: disconnects are rare, and an index per client would cost
+  // memory and time on every task.
+  const own: TaskState[] = [];
+  for (const ts of core.tasks.values()) if (ts.clientId === clientId) own.push(ts);
+  if (own.length > 0) removeClosure(core, own);
 }

@@ -59,6 +59,21 @@ export type SchedulerEvent =
       durationMs: number;
     })
   | (EventBase & { type: 'taskFailed'; workerId: string; id: string; runId: number; error: ErrorInfo })
+  /**
+   * The victim of a `steal` dropped the run before it started. Reported for a run that is
+   * not current any more (it finished, was cancelled, reassigned), it is ignored.
+   */
+  | (EventBase & { type: 'stealGranted'; workerId: string; id: string; runId: number })
+  /** The victim of a `steal` keeps the run (already running or done). */
+  | (EventBase & { type: 'stealRefused'; workerId: string; id: string; runId: number })
+  /**
+   * The worker wants to leave gracefully (Dask's retire_workers): it gets no new work, its
+   * unstarted tasks are stolen back, results only it holds are copied elsewhere, then a
+   * `retired` command says it may go. Sending it again re-issues pending copies.
+   */
+  | (EventBase & { type: 'workerRetiring'; workerId: string })
+  /** The worker now holds copies of these results (answer to `replicate`). */
+  | (EventBase & { type: 'replicated'; workerId: string; ids: string[] })
   | (EventBase & { type: 'tick' });
 
 /** Where an input of an assigned task can be found. */
@@ -109,6 +124,23 @@ export type SchedulerCommand =
       /** For 'erred' and 'cancelled'. */
       error: ErrorInfo | undefined;
     })
+  /**
+   * Give this run back if it has not started: the worker answers `stealGranted` (dropped
+   * it) or `stealRefused`. Sent for work stealing and to drain a retiring worker.
+   */
+  | (CommandBase & { type: 'steal'; workerId: string; id: string; runId: number })
+  /** Fetch a copy of a result from `holders` (worker ids) and keep it until released. */
+  | (CommandBase & {
+      type: 'replicate';
+      /** The recipient. */
+      workerId: string;
+      id: string;
+      holders: string[];
+      nbytes: number;
+      serializer: { id: string; module: string };
+    })
+  /** A retiring worker holds nothing needed and runs nothing: it may exit. */
+  | (CommandBase & { type: 'retired'; workerId: string })
   /** Ask the driver to deliver a `tick` event at (or after) this time. */
   | (CommandBase & { type: 'wakeAt'; atMs: number });
 
@@ -120,14 +152,21 @@ export interface SchedulerConfig {
   workerSaturation: number;
   /** Times a task may be running on a worker that dies before it is marked erred. */
   allowedFailures: number;
-  /** Events kept for `story()`. */
+  /** Transitions kept for `story()` (a ring buffer; 0 turns logging off). */
   logSizeMax: number;
+  /**
+   * Workers with idle threads and nothing queued for them steal unstarted tasks from
+   * workers holding more tasks than threads (never running a task twice: the victim
+   * must agree).
+   */
+  stealing: boolean;
 }
 
 export const DEFAULT_SCHEDULER_CONFIG: SchedulerConfig = {
   workerSaturation: 2,
   allowedFailures: 3,
   logSizeMax: 100_000,
+  stealing: true,
 };
 
 /** One line of a task's history, as returned by `story(id)`. */

@@ -6,7 +6,8 @@
 import type { SchedulerCore } from './core.ts';
 import { activate, markErred } from './lifecycle.ts';
 import { makeReady } from './placement.ts';
-import type { TaskState, WorkerState } from './state.ts';
+import { createWorker, isActive } from './state.ts';
+import type { TaskState } from './state.ts';
 import type { SchedulerEvent } from './types.ts';
 
 type WorkerJoined = Extract<SchedulerEvent, { type: 'workerJoined' }>;
@@ -24,16 +25,7 @@ export function workerJoined(core: SchedulerCore, ev: WorkerJoined): void {
     core.freed.add(existing);
     return;
   }
-  const w: WorkerState = {
-    id: ev.workerId,
-    order: ++core.joinCounter,
-    threads,
-    capacity,
-    resources: { ...ev.resources },
-    address: ev.address,
-    processing: new Set(),
-    hasWhat: new Set(),
-  };
+  const w = createWorker(ev.workerId, ++core.joinCounter, threads, capacity, { ...ev.resources }, ev.address);
   core.workers.set(w.id, w);
   core.workerList.push(w);
   core.freed.add(w);
@@ -45,20 +37,22 @@ export function workerLost(core: SchedulerCore, workerId: string): void {
   core.workers.delete(workerId);
   core.workerList = core.workerList.filter((x) => x !== w);
   core.freed.delete(w);
-  // Running tasks first, so that no cancelRun goes to the dead worker below.
-  const running = [...w.processing];
-  w.processing.clear();
-  for (const ts of running) rescheduleRun(core, ts);
+  if (w.retiring) core.retiringCount--;
+  w.copies.clear();
+  // Its results first leave the books (so that nothing below sends it a releaseData),
+  // then its runs are rescheduled (so that no cancelRun goes to it), then results with
+  // no copy left are recomputed.
   const held = [...w.hasWhat];
-  w.hasWhat.clear();
+  for (const ts of held) core.removeHeld(w, ts);
+  const running = [...w.processing];
+  for (const ts of running) rescheduleRun(core, ts);
   for (const ts of held) {
-    ts.whoHas.delete(w);
-    if (ts.state === 'memory' && ts.whoHas.size === 0 && ts.inline === undefined) lostResult(core, ts);
+    if (ts.state === 'memory' && ts.whoHas.length === 0 && ts.inline === undefined) lostResult(core, ts);
   }
 }
 
 function rescheduleRun(core: SchedulerCore, ts: TaskState): void {
-  ts.processingOn = undefined;
+  core.endRun(ts);
   ts.suspicious++;
   if (ts.suspicious > core.config.allowedFailures) {
     const message = `task "${ts.key}" was running on ${ts.suspicious} workers that died`;
@@ -66,7 +60,7 @@ function rescheduleRun(core: SchedulerCore, ts: TaskState): void {
     return;
   }
   core.transition(ts, 'waiting');
-  if (ts.waitingOn.size === 0) makeReady(core, ts);
+  if (ts.waitingCount === 0) makeReady(core, ts);
 }
 
 /**
@@ -76,17 +70,16 @@ function rescheduleRun(core: SchedulerCore, ts: TaskState): void {
  */
 function lostResult(core: SchedulerCore, ts: TaskState): void {
   core.transition(ts, 'released');
-  for (const d of ts.waiters) {
-    d.waitingOn.add(ts);
+  for (const d of ts.dependents) {
+    if (!isActive(d.state)) continue;
+    d.waitingCount++;
     d.ready = false;
     if (d.state === 'queued') {
       core.queue.remove(d);
       core.transition(d, 'waiting');
     } else if (d.state === 'processing') {
       const on = d.processingOn!;
-      on.processing.delete(d);
-      core.freed.add(on);
-      d.processingOn = undefined;
+      core.endRun(d);
       core.emit({ type: 'cancelRun', stimulusId: core.stimulusId, workerId: on.id, id: d.id, runId: d.runId });
       core.transition(d, 'waiting');
     }

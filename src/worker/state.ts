@@ -14,6 +14,14 @@ export type WorkerEvent =
   | { type: 'released'; stimulusId: string; id: string }
   | { type: 'fetched'; stimulusId: string; id: string }
   | { type: 'fetchFailed'; stimulusId: string; id: string; error: ErrorInfo }
+  /** The scheduler wants this run back (work stealing / retirement) if it has not started. */
+  | { type: 'steal'; stimulusId: string; id: string; runId: number }
+  /**
+   * Keep a copy of this result (a retiring worker is being drained): fetched like a
+   * missing input, then owned until the scheduler releases it. `serializer` is the
+   * result's; the fetched bytes carry it too.
+   */
+  | { type: 'replicate'; stimulusId: string; id: string; addresses: string[]; serializer: SerializerRef }
   | {
       type: 'executed';
       stimulusId: string;
@@ -29,7 +37,18 @@ export type WorkerCommand =
   | { type: 'abort'; stimulusId: string; id: string; runId: number }
   | { type: 'reportFinished'; stimulusId: string; id: string; runId: number }
   | { type: 'reportFailed'; stimulusId: string; id: string; runId: number; error: ErrorInfo }
-  | { type: 'deleteData'; stimulusId: string; id: string };
+  | { type: 'deleteData'; stimulusId: string; id: string }
+  /** Steal granted: the run was dropped before it started (scheduler event stealGranted). */
+  | { type: 'reportStolen'; stimulusId: string; id: string; runId: number }
+  /** Steal refused: the run is executing, done or unknown here (event stealRefused). */
+  | { type: 'reportStealRefused'; stimulusId: string; id: string; runId: number }
+  /** A replica is now held here (scheduler event replicated). */
+  | { type: 'reportReplicated'; stimulusId: string; id: string }
+  /**
+   * A replica could not be fetched. Not reported to the scheduler (which keeps the
+   * source worker retiring until it is asked again); for logs and metrics.
+   */
+  | { type: 'replicateFailed'; stimulusId: string; id: string; error: ErrorInfo };
 
 interface WorkerTask {
   assign: WireAssign;
@@ -61,6 +80,8 @@ export class WorkerState {
   /** Fetches in flight or waiting for a transfer slot, by input id, with the tasks waiting on each. */
   private readonly fetching = new Map<string, { addresses: string[]; started: boolean; waiters: Set<WorkerTask> }>();
   private readonly ready = new Heap<WorkerTask>(readyOrder);
+  /** Results being fetched as replicas for the scheduler (answered with reportReplicated). */
+  private readonly replicas = new Set<string>();
   private executing = 0;
   private transfers = 0;
   private seq = 0;
@@ -101,6 +122,12 @@ export class WorkerState {
         break;
       case 'executed':
         this.onExecuted(event, out);
+        break;
+      case 'steal':
+        this.onSteal(event.id, event.runId, sid, out);
+        break;
+      case 'replicate':
+        this.onReplicate(event.id, event.addresses, sid, out);
         break;
     }
     this.pump(sid, out);
@@ -147,12 +174,40 @@ export class WorkerState {
     this.forget(task, sid, out);
   }
 
+  /** Gives a run back unless it started: the scheduler then runs it elsewhere. */
+  private onSteal(id: string, runId: number, sid: string, out: WorkerCommand[]): void {
+    const task = this.tasks.get(id);
+    if (task === undefined || task.assign.runId !== runId || task.state === 'executing') {
+      out.push({ type: 'reportStealRefused', stimulusId: sid, id, runId });
+      return;
+    }
+    this.onCancel(id, runId, sid, out);
+    out.push({ type: 'reportStolen', stimulusId: sid, id, runId });
+  }
+
+  private onReplicate(id: string, addresses: string[], sid: string, out: WorkerCommand[]): void {
+    if (this.local.has(id)) {
+      this.owned.add(id);
+      out.push({ type: 'reportReplicated', stimulusId: sid, id });
+      return;
+    }
+    this.replicas.add(id);
+    // Shares an input fetch already queued or in flight for the same result.
+    if (!this.fetching.has(id)) {
+      this.fetching.set(id, { addresses: addresses.filter((x) => x !== ''), started: false, waiters: new Set() });
+    }
+  }
+
   private onFetched(id: string, sid: string, out: WorkerCommand[]): void {
     const fetch = this.fetching.get(id);
     if (fetch === undefined) return;
     this.fetching.delete(id);
     this.transfers -= 1;
     this.local.add(id);
+    if (this.replicas.delete(id)) {
+      this.owned.add(id);
+      out.push({ type: 'reportReplicated', stimulusId: sid, id });
+    }
     for (const task of fetch.waiters) {
       if (task.missing.delete(id) && task.missing.size === 0 && task.state === 'fetching') this.makeReady(task);
     }
@@ -164,6 +219,7 @@ export class WorkerState {
     if (fetch === undefined) return;
     this.fetching.delete(id);
     this.transfers -= 1;
+    if (this.replicas.delete(id)) out.push({ type: 'replicateFailed', stimulusId: sid, id, error });
     const info = toErrorInfo(
       new FloeError('WORKER_LOST', `could not fetch input ${id} from any holder: ${error.message}`, {
         remoteStack: error.stack,
@@ -244,5 +300,10 @@ export class WorkerState {
     assert(executing === this.executing, 'executing count matches');
     assert(this.executing <= this.config.threads, 'never more tasks executing than threads');
     assert(this.transfers <= this.config.transfersMax, 'transfers within limit');
+    let started = 0;
+    for (const fetch of this.fetching.values()) if (fetch.started) started += 1;
+    assert(started === this.transfers, 'transfer count matches started fetches');
+    for (const id of this.replicas) assert(this.fetching.has(id) && !this.local.has(id), `replica ${id} not being fetched`);
+    for (const id of this.owned) assert(this.local.has(id), `owned ${id} not held`);
   }
 }

@@ -1,8 +1,10 @@
 /**
  * Randomized simulation of the scheduler with a seeded PRNG: random DAGs, workers,
  * interleavings of completions, failures, retries, cancellations, releases, worker loss
- * and joins. Invariants are checked after every event. Reproduce a seed with
- * FLOE_SEED=<n> npx tap test/unit/scheduler-random.test.ts
+ * and joins, work stealing (victims grant only runs that have not started) and graceful
+ * retirement with replication (copies may fail). Invariants are checked after every
+ * event. Reproduce a seed with
+ * FLOE_SEED=<n> npx tap test/unit/scheduler-random.test.ts (FLOE_SEEDS=<count> runs more seeds)
  */
 import t from 'tap';
 import type { ErrorInfo } from '../../src/errors.ts';
@@ -48,6 +50,16 @@ class Sim {
   readonly deps = new Map<string, string[]>();
   wakeAt = Infinity;
   keySeq = 0;
+  /** Steal requests not answered yet (victim, task, run). */
+  readonly steals: Run[] = [];
+  /** Copies asked for and not delivered yet. */
+  readonly copies: { workerId: string; id: string }[] = [];
+  /** Runs the (simulated) worker has started: a steal of them is refused. */
+  readonly started = new Set<string>();
+  /** Runs given back by their worker: they must never be accepted. */
+  readonly granted = new Set<string>();
+  readonly retiring = new Set<string>();
+  submits = 0;
 
   constructor(
     readonly rand: () => number,
@@ -77,6 +89,7 @@ class Sim {
     switch (c.type) {
       case 'assign':
         check(this.workers.has(c.workerId), 'assign to a dead worker');
+        check(!this.retiring.has(c.workerId), 'assign to a retiring worker');
         for (const dep of c.deps) {
           check(this.s.stateOf(dep.id) === 'memory', 'input not in memory');
           check(dep.holders.length > 0, 'input without holder');
@@ -115,6 +128,33 @@ class Sim {
       case 'submitReply':
         check(c.error === undefined, 'random graphs are valid');
         break;
+      case 'steal':
+        check(this.workers.has(c.workerId), 'steal from a dead worker');
+        check(this.current.get(c.id) === c.runId, 'steal of a run that is not current');
+        this.steals.push({ workerId: c.workerId, id: c.id, runId: c.runId });
+        break;
+      case 'replicate':
+        check(this.workers.has(c.workerId) && !this.retiring.has(c.workerId), 'copy to a dead or retiring worker');
+        check(this.s.stateOf(c.id) === 'memory', 'copy of a result not in memory');
+        for (const w of c.holders) check(this.held.get(w)?.has(c.id) === true, 'copy source does not have it');
+        this.copies.push({ workerId: c.workerId, id: c.id });
+        break;
+      case 'retired': {
+        const w = c.workerId;
+        check(this.retiring.has(w), 'retired without retiring');
+        for (const [id, runId] of this.current) {
+          if (this.pending.some((r) => r.workerId === w && r.id === id && r.runId === runId)) check(false, `retired while running ${id}`);
+        }
+        for (const id of this.held.get(w) ?? []) {
+          if (this.s.stateOf(id) !== 'memory') continue;
+          const elsewhere = [...this.held].some(([other, ids]) => other !== w && this.workers.has(other) && ids.has(id));
+          check(elsewhere, `retired as the only holder of ${id}`);
+        }
+        this.workers.delete(w);
+        this.held.delete(w);
+        this.retiring.delete(w);
+        break;
+      }
     }
   }
 
@@ -127,6 +167,7 @@ class Sim {
   }
 
   submit(clientId: string): void {
+    this.submits++;
     const size = 1 + this.int(25);
     const existing = [...this.deps.keys()].filter((id) => id.startsWith(`${clientId}/`) && this.s.stateOf(id) !== 'forgotten');
     const keys: string[] = [];
@@ -147,6 +188,7 @@ class Sim {
 
   deliver(): void {
     const run = this.pending.splice(this.int(this.pending.length), 1)[0]!;
+    this.started.add(`${run.id}#${run.runId}`);
     // Sometimes deliver twice (duplicate) or keep it around to deliver again later (stale).
     if (this.rand() < 0.05) this.pending.push(run);
     const accepted = this.current.get(run.id) === run.runId && this.workers.has(run.workerId);
@@ -162,6 +204,7 @@ class Sim {
       if (accepted) {
         const tag = `${run.id}#${run.runId}`;
         if (this.accepted.has(tag)) this.fail(`run ${tag} accepted twice`);
+        if (this.granted.has(tag)) this.fail(`run ${tag} was given back, yet accepted`);
         this.accepted.add(tag);
         this.acceptedCount.set(run.id, (this.acceptedCount.get(run.id) ?? 0) + 1);
         this.held.get(run.workerId)!.add(run.id);
@@ -172,11 +215,51 @@ class Sim {
     if (!accepted && cmds.length > 0) this.fail(`stale report for ${run.id}#${run.runId} produced commands`);
   }
 
+  /** The victim answers: granted only if the run is still here and has not started. */
+  answerSteal(): void {
+    const req = this.steals.splice(this.int(this.steals.length), 1)[0]!;
+    if (this.rand() < 0.05) this.steals.push(req); // a duplicate answer later
+    const tag = `${req.id}#${req.runId}`;
+    const at = this.pending.findIndex((r) => r.workerId === req.workerId && r.id === req.id && r.runId === req.runId);
+    const current = this.current.get(req.id) === req.runId && this.workers.has(req.workerId);
+    let cmds: SchedulerCommand[];
+    if (at >= 0 && !this.started.has(tag) && this.rand() < 0.8) {
+      this.pending.splice(at, 1);
+      this.granted.add(tag);
+      if (current) this.current.delete(req.id);
+      cmds = this.send({ type: 'stealGranted', workerId: req.workerId, id: req.id, runId: req.runId });
+    } else {
+      if (at >= 0) this.started.add(tag);
+      cmds = this.send({ type: 'stealRefused', workerId: req.workerId, id: req.id, runId: req.runId });
+    }
+    if (!current && cmds.length > 0) this.fail(`stale steal answer for ${tag} produced commands`);
+  }
+
+  deliverCopy(): void {
+    const copy = this.copies.splice(this.int(this.copies.length), 1)[0]!;
+    if (!this.workers.has(copy.workerId) || this.rand() < 0.15) return; // failed: only logged
+    this.held.get(copy.workerId)!.add(copy.id);
+    this.send({ type: 'replicated', workerId: copy.workerId, ids: [copy.id] });
+  }
+
+  retire(): void {
+    const list = [...this.workers];
+    const id = list[this.int(list.length)]!;
+    this.retiring.add(id);
+    this.send({ type: 'workerRetiring', workerId: id });
+  }
+
+  startOne(): void {
+    const run = this.pending[this.int(this.pending.length)]!;
+    this.started.add(`${run.id}#${run.runId}`);
+  }
+
   loseWorker(): void {
     const list = [...this.workers];
     const id = list[this.int(list.length)]!;
     this.workers.delete(id);
     this.held.delete(id);
+    this.retiring.delete(id);
     for (const run of this.pending) if (run.workerId === id && this.current.get(run.id) === run.runId) this.current.delete(run.id);
     this.send({ type: 'workerLost', workerId: id });
   }
@@ -216,12 +299,19 @@ class Sim {
     this.now += this.int(5);
     const r = this.rand();
     const client = clients[this.int(clients.length)]!;
-    if (r < 0.03) this.submit(client);
+    // Submissions are capped so that a long random walk cannot grow without end.
+    if (r < 0.03 && this.submits < 40) this.submit(client);
     else if (r < 0.05) this.join();
     else if (r < 0.07 && this.workers.size > 0) this.loseWorker();
     else if (r < 0.09) this.clientOp(client, 'keysCancelled');
     else if (r < 0.11) this.clientOp(client, 'keysReleased');
+    else if (r < 0.17 && this.steals.length > 0) this.answerSteal();
+    else if (r < 0.2 && this.copies.length > 0) this.deliverCopy();
+    else if (r < 0.21 && this.workers.size > 0) this.retire();
+    else if (r < 0.25 && this.pending.length > 0) this.startOne();
     else if (this.pending.length > 0) this.deliver();
+    else if (this.steals.length > 0) this.answerSteal();
+    else if (this.copies.length > 0) this.deliverCopy();
     else if (this.wakeAt !== Infinity) {
       this.now = Math.max(this.now, this.wakeAt);
       this.wakeAt = Infinity;
@@ -281,7 +371,11 @@ function simulate(seed: number, fail: (msg: string) => never): void {
     if (i === 0) sim.send({ type: 'keysReleased', clientId: c, keys: [...sim.deps.keys()].map((id) => id.slice(c.length + 1)) });
     else sim.send({ type: 'clientDisconnected', clientId: c });
   }
-  while (sim.pending.length > 0) sim.deliver();
+  while (sim.pending.length + sim.steals.length + sim.copies.length > 0) {
+    if (sim.pending.length > 0) sim.deliver();
+    else if (sim.steals.length > 0) sim.answerSteal();
+    else sim.deliverCopy();
+  }
   if (sim.s.size !== 0) fail(`scheduler still holds ${JSON.stringify(sim.s.tasksByState())}`);
   for (const [w, ids] of sim.held) if (ids.size > 0) fail(`${w} still holds ${[...ids].join(',')}`);
 }
@@ -289,7 +383,8 @@ function simulate(seed: number, fail: (msg: string) => never): void {
 /** Commands seen over all seeds, to show the simulation really covers each path. */
 const totals = new Map<string, number>();
 const only = process.env.FLOE_SEED;
-const seeds = only !== undefined ? [Number(only)] : Array.from({ length: 300 }, (_, i) => i + 1);
+const count = Number(process.env.FLOE_SEEDS ?? 300);
+const seeds = only !== undefined ? [Number(only)] : Array.from({ length: count }, (_, i) => i + 1);
 
 t.test('random simulations keep every invariant', async (t) => {
   const started = performance.now();

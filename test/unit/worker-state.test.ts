@@ -106,3 +106,50 @@ t.test('cancel aborts an executing run; stale results and duplicate assignments 
   t.same(ws.step({ type: 'cancelled', stimulusId: 's5', id: 'b', runId: 7 }), []);
   t.equal(ws.executingCount, 1);
 });
+
+t.test('steal: a run that has not started is given back (inputs let go); a running one is kept', async (t) => {
+  const ws = make(1, 1);
+  ws.step({ type: 'assigned', stimulusId: 's1', tasks: [assign('a'), assign('b', { deps: [{ id: 'r' }] })] });
+  ws.step({ type: 'fetched', stimulusId: 's2', id: 'r' });
+  t.same(types(ws.step({ type: 'steal', stimulusId: 's3', id: 'b', runId: 1 })), ['deleteData:r', 'reportStolen:b']);
+  t.same(types(ws.step({ type: 'steal', stimulusId: 's4', id: 'a', runId: 1 })), ['reportStealRefused:a'], 'executing');
+  t.same(types(ws.step({ type: 'steal', stimulusId: 's5', id: 'a', runId: 2 })), ['reportStealRefused:a'], 'another run');
+  t.same(types(ws.step({ type: 'steal', stimulusId: 's6', id: 'zz', runId: 1 })), ['reportStealRefused:zz'], 'unknown (done)');
+  t.equal(ws.taskCount, 1);
+  const ok = { ok: true as const, nbytes: 1, serializer };
+  t.same(types(ws.step({ type: 'executed', stimulusId: 's7', id: 'a', runId: 1, outcome: ok })), ['reportFinished:a']);
+});
+
+t.test('steal of a task still fetching cancels its fetch waiters', async (t) => {
+  const ws = make(1, 1);
+  ws.step({ type: 'assigned', stimulusId: 's1', tasks: [assign('a', { deps: [{ id: 'r' }] })] });
+  t.same(types(ws.step({ type: 'steal', stimulusId: 's2', id: 'a', runId: 1 })), ['reportStolen:a']);
+  t.same(types(ws.step({ type: 'fetched', stimulusId: 's3', id: 'r' })), ['deleteData:r'], 'nobody needs it now');
+});
+
+t.test('replicate: fetched within the transfer limit, shared with input fetches, kept until released', async (t) => {
+  const ws = make(1, 1);
+  t.same(types(ws.step({ type: 'assigned', stimulusId: 's1', tasks: [assign('a', { deps: [{ id: 'r' }] })] })), ['fetch:r']);
+  t.same(ws.step({ type: 'replicate', stimulusId: 's2', id: 'r', addresses: ['inproc://w2'], serializer }), [], 'same fetch');
+  t.same(ws.step({ type: 'replicate', stimulusId: 's3', id: 'q', addresses: ['inproc://w3'], serializer }), [], 'waits for a slot');
+  t.same(types(ws.step({ type: 'fetched', stimulusId: 's4', id: 'r' })), ['reportReplicated:r', 'fetch:q', 'execute:a']);
+  t.same(types(ws.step({ type: 'fetched', stimulusId: 's5', id: 'q' })), ['reportReplicated:q']);
+  const ok = { ok: true as const, nbytes: 1, serializer };
+  t.same(types(ws.step({ type: 'executed', stimulusId: 's6', id: 'a', runId: 1, outcome: ok })), ['reportFinished:a'], 'r is owned now');
+  t.same(types(ws.step({ type: 'released', stimulusId: 's7', id: 'r' })), ['deleteData:r']);
+  t.same(types(ws.step({ type: 'released', stimulusId: 's8', id: 'q' })), ['deleteData:q']);
+  t.same(types(ws.step({ type: 'released', stimulusId: 's9', id: 'a' })), ['deleteData:a']);
+  t.equal(ws.heldCount, 0);
+});
+
+t.test('replicate: a result already here is reported at once; a failed copy is only logged', async (t) => {
+  const ws = make(1, 1);
+  ws.step({ type: 'assigned', stimulusId: 's1', tasks: [assign('a')] });
+  ws.step({ type: 'executed', stimulusId: 's2', id: 'a', runId: 1, outcome: { ok: true, nbytes: 1, serializer } });
+  t.same(types(ws.step({ type: 'replicate', stimulusId: 's3', id: 'a', addresses: [], serializer })), ['reportReplicated:a']);
+  t.same(types(ws.step({ type: 'replicate', stimulusId: 's4', id: 'q', addresses: ['inproc://w3'], serializer })), ['fetch:q']);
+  const error = { code: 'RESULT_UNAVAILABLE' as const, message: 'gone', retryable: false, stack: '', taskKey: '', originalName: '' };
+  const out = ws.step({ type: 'fetchFailed', stimulusId: 's5', id: 'q', error });
+  t.same(types(out), ['replicateFailed:q']);
+  t.equal(ws.heldCount, 1);
+});

@@ -1,0 +1,111 @@
+/**
+ * Work stealing, after Dask's handshake: a worker with idle threads and nothing in the
+ * scheduler's queue it can run asks a busy worker (more tasks than threads, so some of
+ * them cannot have started) to give one back. The victim answers:
+ * - stealGranted: it dropped the run before it started -> the task is assigned again
+ *   (new runId), to the thief if it still has room, else by normal placement;
+ * - stealRefused: the run started or finished -> nothing changes, and that run is never
+ *   asked for again (no ping-pong).
+ * A task has at most one steal in flight; a thief at most as many as its idle threads.
+ * A completion of the run while the steal is in flight is accepted as usual; answers
+ * for a run that is no longer current are ignored. Tasks are never run twice: the
+ * victim only grants what it has not started.
+ *
+ * Victims: the most excess (tasks beyond threads, minus steals already in flight);
+ * among their tasks, the lowest priority / latest submitted one the thief can run,
+ * i.e. the one the victim would start last. Input locality is not weighed (yet).
+ */
+import type { SchedulerCore } from './core.ts';
+import { currentRun } from './lifecycle.ts';
+import { assign, makeReady } from './placement.ts';
+import { compareTasks, fits, hasResources } from './state.ts';
+import type { TaskState, WorkerState } from './state.ts';
+import type { SchedulerEvent } from './types.ts';
+
+type StealAnswer = Extract<SchedulerEvent, { type: 'stealGranted' | 'stealRefused' }>;
+
+/** Threads a worker could start something on now, counting steals it waits for. */
+function idleThreads(w: WorkerState): number {
+  return Math.min(w.threads, w.capacity) - w.processing.size - w.stealsIn;
+}
+
+/** Tasks on a worker that cannot be running and are not being stolen already. */
+function excess(w: WorkerState): number {
+  return w.processing.size - w.stealsOut - w.threads;
+}
+
+/** Whether this run may be asked for (no steal in flight, not refused before). */
+export function stealable(ts: TaskState): boolean {
+  return !ts.stealPending && ts.refusedRunId !== ts.runId;
+}
+
+/** Asks the worker running `ts` to give the run back; `thief` undefined for retirement. */
+export function requestSteal(core: SchedulerCore, ts: TaskState, thief: WorkerState | undefined): void {
+  const victim = ts.processingOn!;
+  ts.stealPending = true;
+  ts.thief = thief;
+  victim.stealsOut++;
+  if (thief !== undefined) thief.stealsIn++;
+  core.emit({ type: 'steal', stimulusId: core.stimulusId, workerId: victim.id, id: ts.id, runId: ts.runId });
+}
+
+/** The task on `victim` the thief should take: the one the victim would start last. */
+function pickTask(victim: WorkerState, thief: WorkerState): TaskState | undefined {
+  let worst: TaskState | undefined;
+  for (const ts of victim.processing) {
+    if (!stealable(ts) || (ts.needs.length > 0 && !hasResources(thief, ts))) continue;
+    if (worst === undefined || compareTasks(ts, worst) > 0) worst = ts;
+  }
+  return worst;
+}
+
+/** One steal for this thief; false when no worker has anything for it. */
+function stealFor(core: SchedulerCore, thief: WorkerState): boolean {
+  let victim: WorkerState | undefined;
+  let victimTask: TaskState | undefined;
+  let most = 0;
+  for (const w of core.workerList) {
+    const extra = excess(w);
+    if (w === thief || extra <= most) continue;
+    const ts = pickTask(w, thief);
+    if (ts === undefined) continue;
+    victim = w;
+    victimTask = ts;
+    most = extra;
+  }
+  if (victim === undefined) return false;
+  requestSteal(core, victimTask!, thief);
+  return true;
+}
+
+/**
+ * End of an event: workers that gained room (or, when an assignment created excess,
+ * every worker) steal for their idle threads. Queued work they could run has been given
+ * to them already by placement, so stealing only happens when the queue has none.
+ */
+export function balance(core: SchedulerCore): void {
+  if (!core.config.stealing || core.workerList.length < 2) return;
+  const thieves: Iterable<WorkerState> = core.excessCreated ? core.workerList : core.freed;
+  for (const thief of thieves) {
+    if (thief.retiring || idleThreads(thief) <= 0 || core.workers.get(thief.id) !== thief) continue;
+    while (idleThreads(thief) > 0 && stealFor(core, thief));
+  }
+}
+
+export function stealGranted(core: SchedulerCore, ev: StealAnswer): void {
+  const ts = currentRun(core, ev.id, ev.runId, ev.workerId);
+  if (ts === undefined) return;
+  // Granted even if we did not ask (or asked for retirement): the worker dropped the run.
+  const thief = ts.thief;
+  core.endRun(ts);
+  core.transition(ts, 'waiting');
+  if (thief !== undefined && core.workers.get(thief.id) === thief && fits(thief, ts)) assign(core, ts, thief);
+  else makeReady(core, ts);
+}
+
+export function stealRefused(core: SchedulerCore, ev: StealAnswer): void {
+  const ts = currentRun(core, ev.id, ev.runId, ev.workerId);
+  if (ts === undefined || !ts.stealPending) return;
+  ts.refusedRunId = ts.runId;
+  core.clearSteal(ts, ts.processingOn!);
+}
