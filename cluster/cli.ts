@@ -19,6 +19,14 @@ function positiveInt(what: string) {
   };
 }
 
+function positiveNumber(what: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${what} must be a positive number`);
+    return n;
+  };
+}
+
 function nonNegativeInt(what: string) {
   return (value: string): number => {
     const n = Number(value);
@@ -60,6 +68,8 @@ program
   .addOption(natsOption(true).makeOptionMandatory())
   .addOption(clusterOption())
   .option('--heartbeat-timeout <ms>', 'declare a worker lost after this much silence (0: never)', nonNegativeInt('--heartbeat-timeout'), 15_000)
+  .option('--worker-saturation <x>', 'tasks sent to a worker at once, per thread (more hides latency, less balances better)', positiveNumber('--worker-saturation'), 2)
+  .option('--no-stealing', 'do not let idle workers take queued tasks from busy ones')
   .addOption(logLevelOption())
   .action(async (opts: Parameters<typeof coordinatorCommand>[0]) => {
     process.exitCode = await coordinatorCommand(opts);
@@ -78,6 +88,12 @@ program
   .option('--port <port>', 'data plane port (0: any free port)', nonNegativeInt('--port'), 0)
   .option('--advertise-host <host>', 'host other workers use to reach this one (default: --host)')
   .option('--heartbeat-interval <ms>', 'how often to tell the coordinator this worker is alive', positiveInt('--heartbeat-interval'), 1000)
+  .option(
+    '--retire-timeout <ms>',
+    'on SIGINT/SIGTERM, wait this long for the cluster to take over this worker\'s tasks and results (0: leave at once)',
+    nonNegativeInt('--retire-timeout'),
+    30_000,
+  )
   .addOption(logLevelOption())
   .action(async (opts: Parameters<typeof workerCommand>[0]) => {
     process.exitCode = await workerCommand(opts);

@@ -20,6 +20,8 @@ export interface LocalClusterOptions {
   cluster?: string;
   logLevel?: string;
   heartbeatTimeoutMs?: number;
+  /** Extra arguments for the coordinator (e.g. ['--worker-saturation', '50']). */
+  coordinatorArgs?: string[];
   /** Extra arguments per worker, by index (e.g. ['--resources', 'gpu=1']). */
   workerArgs?: (index: number) => string[];
   /** Where children's stderr goes: 'inherit' (default) or 'ignore'. */
@@ -57,19 +59,22 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     children.push(child);
     return child;
   };
+  // Workers first (they retire, which needs the coordinator), then the coordinator.
   const stop = async (): Promise<void> => {
-    await Promise.all(children.map(terminate));
+    await Promise.all(children.slice(1).map(terminate));
+    await Promise.all(children.slice(0, 1).map(terminate));
     await nats?.stop();
   };
   try {
     const coordinator = start([
       'coordinator',
       ...(options.heartbeatTimeoutMs !== undefined ? ['--heartbeat-timeout', String(options.heartbeatTimeoutMs)] : []),
+      ...(options.coordinatorArgs ?? []),
     ]);
     const threads = options.threads === undefined ? [] : ['--threads', String(options.threads)];
     const workers: ChildProcess[] = [];
     for (let i = 0; i < options.workers; i++) {
-      workers.push(start(['worker', '--name', `worker-${i}`, ...threads, ...(options.workerArgs?.(i) ?? [])]));
+      workers.push(start(['worker', '--name', `worker-${i}`, '--retire-timeout', '5000', ...threads, ...(options.workerArgs?.(i) ?? [])]));
     }
     await waitForWorkers(url, cluster, options.workers, children);
     const handle: LocalClusterHandle = {
@@ -79,7 +84,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       coordinator,
       workers,
       addWorker: async (args = []) => {
-        const child = start(['worker', '--name', `worker-${workers.length}`, ...threads, ...args]);
+        const child = start(['worker', '--name', `worker-${workers.length}`, '--retire-timeout', '5000', ...threads, ...args]);
         workers.push(child);
         await waitForWorkers(url, cluster, workers.filter((w) => w.exitCode === null).length, children);
         return child;

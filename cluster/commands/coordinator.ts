@@ -9,13 +9,21 @@ export interface CoordinatorCommandOptions {
   nats: string;
   cluster: string;
   heartbeatTimeout: number;
+  workerSaturation: number;
+  stealing: boolean;
   logLevel: string;
 }
 
 export async function coordinatorCommand(opts: CoordinatorCommandOptions): Promise<number> {
   const logger = makeLogger('floe-coordinator', opts.logLevel);
   const transport = await connectNats({ servers: opts.nats.split(','), name: 'floe-coordinator', logger });
-  const coordinator = new Coordinator({ transport, cluster: opts.cluster, logger, heartbeatTimeoutMs: opts.heartbeatTimeout });
+  const coordinator = new Coordinator({
+    transport,
+    cluster: opts.cluster,
+    logger,
+    heartbeatTimeoutMs: opts.heartbeatTimeout,
+    scheduler: { workerSaturation: opts.workerSaturation, stealing: opts.stealing },
+  });
   coordinator.start();
   await transport.flush();
   logger.info({ nats: opts.nats, cluster: opts.cluster }, 'coordinator ready');

@@ -21,6 +21,7 @@ export interface WorkerCommandOptions {
   port: number;
   advertiseHost?: string;
   heartbeatInterval: number;
+  retireTimeout: number;
   logLevel: string;
 }
 
@@ -51,6 +52,11 @@ export async function workerCommand(opts: WorkerCommandOptions): Promise<number>
   await node.start();
   logger.info({ workerId: node.workerId, threads, resources }, 'worker ready');
   const signal = await shutdownSignal();
+  if (opts.retireTimeout > 0) {
+    logger.info({ signal }, 'worker retiring: handing its work and results to other workers');
+    const retired = await node.retire(opts.retireTimeout);
+    if (!retired) logger.warn({ timeoutMs: opts.retireTimeout }, 'retirement not confirmed in time; leaving anyway');
+  }
   logger.info({ signal }, 'worker stopping');
   await node.close();
   await transport.close();

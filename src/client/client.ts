@@ -4,8 +4,8 @@
  * Transport and a DataPlane.
  */
 import { randomUUID } from 'node:crypto';
-import { FloeError, fromErrorInfo } from '../errors.ts';
-import type { DataPlane } from '../dataplane/dataplane.ts';
+import { FloeError, fromErrorInfo, isFloeError } from '../errors.ts';
+import type { DataPlane, FetchedObject } from '../dataplane/dataplane.ts';
 import { BUILTIN_MODULE, type TaskSpec } from '../graph/spec.ts';
 import { normalizeOptions } from '../graph/validate-options.ts';
 import type { TaskOptions } from '../graph/options.ts';
@@ -33,6 +33,9 @@ export interface ClientConnection {
   /** Called on close (e.g. to stop an embedded cluster). */
   onClose?: () => Promise<void>;
 }
+
+/** Fetches of one result from workers that turn out not to hold it, before giving up. */
+const FETCH_ATTEMPTS_MAX = 5;
 
 export class Client implements FutureOwner {
   readonly clientId = `c${randomUUID().slice(0, 8)}`;
@@ -299,13 +302,31 @@ export class Client implements FutureOwner {
     if (state.status !== 'finished' || state.update === undefined) {
       throw state.error ?? new FloeError('INTERNAL', `key ${state.key} settled without result`);
     }
-    const { update } = state;
-    const object =
-      update.inline !== undefined
-        ? { serializer: update.serializer, bytes: update.inline }
-        : await this.conn.dataPlane.fetch(update.address, `${this.clientId}/${state.key}`);
+    const object = await this.fetchResult(state);
     const serializer = await resolveSerializer(object.serializer);
     return deserializeValue(object.bytes, serializer, state.key);
+  }
+
+  /**
+   * Reads a finished result: inline bytes, or a fetch from the worker holding it. If that
+   * worker is gone (retired, lost), the scheduler is asked where the result is now (it
+   * moved, or is being recomputed from lineage) and the fetch is tried there.
+   */
+  private async fetchResult(state: KeyState): Promise<FetchedObject> {
+    for (let attempt = 1; ; attempt++) {
+      const update = state.update!;
+      if (update.inline !== undefined) return { serializer: update.serializer, bytes: update.inline };
+      try {
+        return await this.conn.dataPlane.fetch(update.address, `${this.clientId}/${state.key}`);
+      } catch (error) {
+        const retryable = isFloeError(error) && (error.code === 'WORKER_LOST' || error.code === 'RESULT_UNAVAILABLE');
+        if (!retryable || attempt >= FETCH_ATTEMPTS_MAX || this.closed) throw error;
+        const moved = state.nextLocation();
+        this.submitter.locate(state);
+        await moved;
+        if (state.relocateError !== undefined) throw state.relocateError;
+      }
+    }
   }
 
   /** @internal */

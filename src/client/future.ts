@@ -42,13 +42,38 @@ export class KeyState {
   }
 
   finish(update: KeyUpdate): void {
+    if (this.status === 'finished') {
+      // The result moved (a worker retired) or was recomputed elsewhere: new location.
+      this.update = update;
+      const waiters = this.relocated;
+      this.relocated = [];
+      for (const resolve of waiters) resolve();
+      return;
+    }
     if (this.done) return;
     this.status = 'finished';
     this.update = update;
     this.resolveSettled();
   }
 
+  private relocated: (() => void)[] = [];
+  /** Why a finished key could not be located again (e.g. it was released meanwhile). */
+  relocateError: FloeError | undefined;
+
+  /** Resolves on the next location update of a finished key. */
+  nextLocation(): Promise<void> {
+    return new Promise((resolve) => this.relocated.push(resolve));
+  }
+
   fail(error: FloeError, status: 'error' | 'cancelled' = 'error'): void {
+    if (this.status === 'finished') {
+      // Too late for the future itself; only a pending relocation learns of it.
+      this.relocateError = error;
+      const waiters = this.relocated;
+      this.relocated = [];
+      for (const resolve of waiters) resolve();
+      return;
+    }
     if (this.done) return;
     this.status = status;
     this.error = error;

@@ -85,6 +85,12 @@ export class Submitter {
     this.queueFlush();
   }
 
+  /** Asks the scheduler again for a key's current location (it answers with a key update). */
+  locate(state: KeyState): void {
+    this.wants.add(state.key);
+    this.queueFlush();
+  }
+
   /** Re-examines held tasks after a deferred key was queued. */
   release(): void {
     if (this.held.length > 0) this.queueFlush();

@@ -3,7 +3,7 @@
  * events; scheduler commands -> wire messages out, batched per destination and sent
  * once per event-loop turn. It owns the only timer the scheduler needs (wakeAt).
  */
-import { FloeError, toErrorInfo } from '../errors.ts';
+import { FloeError, assertNever, toErrorInfo } from '../errors.ts';
 import { Scheduler } from '../scheduler/scheduler.ts';
 import type { SchedulerCommand, SchedulerConfig, SchedulerEvent } from '../scheduler/types.ts';
 import { decodeMessage, encodeMessage } from '../transport/codec.ts';
@@ -114,6 +114,20 @@ export class Coordinator {
       this.forgetLater(this.subjects.worker(workerId));
     }
     this.handle(...lost.map((workerId): SchedulerEvent => ({ type: 'workerLost', stimulusId, nowMs, workerId })));
+  }
+
+  /**
+   * A worker asks to leave. With other workers to take over, the scheduler moves its
+   * work and results away and then says `retired`. The last worker cannot hand anything
+   * over: it simply leaves (what only it held is recomputed if it is needed later).
+   */
+  private retiring(workerId: string, stimulusId: string, nowMs: number): SchedulerEvent[] {
+    const others = this.scheduler.workerInfo().some((w) => w.id !== workerId && !w.retiring);
+    if (others) return [{ type: 'workerRetiring', stimulusId, nowMs, workerId }];
+    this.workerBatch(workerId).retired = true;
+    this.workers.remove(workerId);
+    this.forgetLater(this.subjects.worker(workerId));
+    return [{ type: 'workerLost', stimulusId, nowMs, workerId }];
   }
 
   /** Drops a departed peer's link once this turn's messages to it went out (see flush). */
@@ -265,6 +279,10 @@ export class Coordinator {
     for (const f of wire.failed) {
       events.push({ type: 'taskFailed', stimulusId, nowMs, workerId, id: f.id, runId: f.runId, error: f.error });
     }
+    for (const r of wire.stolen) events.push({ type: 'stealGranted', stimulusId, nowMs, workerId, id: r.id, runId: r.runId });
+    for (const r of wire.stealRefused) events.push({ type: 'stealRefused', stimulusId, nowMs, workerId, id: r.id, runId: r.runId });
+    if (wire.replicated.length > 0) events.push({ type: 'replicated', stimulusId, nowMs, workerId, ids: wire.replicated });
+    if (wire.retiring) events.push(...this.retiring(workerId, stimulusId, nowMs));
     if (wire.goodbye) {
       events.push({ type: 'workerLost', stimulusId, nowMs, workerId });
       this.workers.remove(workerId);
@@ -306,6 +324,25 @@ export class Coordinator {
       case 'wakeAt':
         this.scheduleWake(command.atMs);
         return;
+      case 'steal':
+        this.workerBatch(command.workerId).steal.push({ id: command.id, runId: command.runId });
+        return;
+      case 'replicate':
+        this.workerBatch(command.workerId).replicate.push({
+          id: command.id,
+          holders: command.holders.map((workerId) => ({ workerId, address: this.workers.address(workerId) })),
+          nbytes: command.nbytes,
+          serializer: command.serializer,
+        });
+        return;
+      case 'retired':
+        this.log.info({ workerId: command.workerId }, 'worker retired: its results live elsewhere');
+        this.workerBatch(command.workerId).retired = true;
+        this.workers.remove(command.workerId);
+        this.forgetLater(this.subjects.worker(command.workerId));
+        return;
+      default:
+        assertNever(command, 'scheduler command');
     }
   }
 

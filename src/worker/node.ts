@@ -6,10 +6,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import { availableParallelism } from 'node:os';
-import { FloeError, toErrorInfo } from '../errors.ts';
+import { FloeError, assertNever, toErrorInfo } from '../errors.ts';
 import type { DataPlane } from '../dataplane/dataplane.ts';
 import { decodeMessage, encodeMessage } from '../transport/codec.ts';
-import { subjects, workerEvents, type WireAssign, type WireMetrics, type WireFailed, type WireFinished, type WireMessage } from '../transport/messages.ts';
+import { subjects, workerEvents, type WireAssign, type WireMetrics, type WireRunRef, type WireFailed, type WireFinished, type WireMessage } from '../transport/messages.ts';
 import type { Subscription, Transport, TransportMessage } from '../transport/transport.ts';
 import { ReliableEndpoint } from '../transport/reliable.ts';
 import { oneWayMessage } from '../transport/reliable-message.ts';
@@ -68,8 +68,10 @@ export class WorkerNode {
   private readonly aborts = new Map<string, AbortController>();
   private sub: Subscription | undefined;
   private address = '';
-  private finished: WireFinished[] = [];
-  private failed: WireFailed[] = [];
+  /** Reports gathered during this turn, sent as one WorkerEvents message. */
+  private outgoing = emptyOutgoing();
+  /** Set while `retire()` waits for the coordinator's go-ahead. */
+  private onRetired: (() => void) | undefined;
   private readonly batcher = new TurnBatcher(() => this.flush());
   /** Run timings of finished results, until they are reported. */
   private readonly timings = new Map<string, { durationMs: number; startedAtMs: number }>();
@@ -155,12 +157,35 @@ export class WorkerNode {
     for (const controller of this.aborts.values()) controller.abort();
     this.aborts.clear();
     this.timings.clear();
-    this.finished = [];
-    this.failed = [];
+    this.outgoing = emptyOutgoing();
     for (const id of [...this.store.keys()]) this.store.delete(id);
     this.state = this.newState();
     this.register();
   }
+
+  /**
+   * Leaves the cluster without losing anything (like Dask's retire_workers): the
+   * coordinator moves this worker's queued tasks and needed results elsewhere, then
+   * says `retired`. Resolves true when it did, false after `timeoutMs`. Call close() after.
+   */
+  async retire(timeoutMs = 30_000): Promise<boolean> {
+    if (this.closed) return false;
+    const retired = new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), timeoutMs);
+      this.onRetired = () => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+    });
+    this.publish(workerEvents(this.workerId, { retiring: true }));
+    const ok = await retired;
+    this.onRetired = undefined;
+    if (ok) this.retired = true;
+    return ok;
+  }
+
+  /** Retired: the coordinator no longer counts on it, so close() needs no goodbye. */
+  private retired = false;
 
   async close(): Promise<void> {
     if (this.closed) return;
@@ -169,7 +194,7 @@ export class WorkerNode {
     this.sub?.unsubscribe();
     for (const controller of this.aborts.values()) controller.abort();
     this.flush();
-    this.publish(workerEvents(this.workerId, { goodbye: true }));
+    if (!this.retired) this.publish(workerEvents(this.workerId, { goodbye: true }));
     await this.link.flush(1000);
     this.link.close();
     await this.transport.flush();
@@ -198,6 +223,12 @@ export class WorkerNode {
     for (const c of wire.cancel) this.handle({ type: 'cancelled', stimulusId, id: c.id, runId: c.runId });
     if (wire.assign.length > 0) this.handle({ type: 'assigned', stimulusId, tasks: wire.assign });
     for (const id of wire.release) this.handle({ type: 'released', stimulusId, id });
+    for (const s of wire.steal) this.handle({ type: 'steal', stimulusId, id: s.id, runId: s.runId });
+    for (const r of wire.replicate) {
+      const addresses = r.holders.map((h) => h.address).filter((a) => a !== '');
+      this.handle({ type: 'replicate', stimulusId, id: r.id, addresses, serializer: r.serializer });
+    }
+    if (wire.retired) this.onRetired?.();
   }
 
   private handle(event: WorkerEvent): void {
@@ -223,12 +254,29 @@ export class WorkerNode {
         return;
       case 'reportFailed':
         this.counters.failed += 1;
-        this.failed.push({ id: command.id, runId: command.runId, error: command.error, durationMs: 0 });
+        this.outgoing.failed.push({ id: command.id, runId: command.runId, error: command.error, durationMs: 0 });
         this.batcher.request();
         return;
       case 'deleteData':
         this.store.delete(command.id);
         return;
+      case 'reportStolen':
+        this.outgoing.stolen.push({ id: command.id, runId: command.runId });
+        this.batcher.request();
+        return;
+      case 'reportStealRefused':
+        this.outgoing.stealRefused.push({ id: command.id, runId: command.runId });
+        this.batcher.request();
+        return;
+      case 'reportReplicated':
+        this.outgoing.replicated.push(command.id);
+        this.batcher.request();
+        return;
+      case 'replicateFailed':
+        this.log.warn({ id: command.id, error: command.error }, 'could not copy a result while the cluster drains a worker');
+        return;
+      default:
+        assertNever(command, 'worker command');
     }
   }
 
@@ -303,7 +351,7 @@ export class WorkerNode {
     const timing = this.timings.get(id);
     this.timings.delete(id);
     const nbytes = object.bytes.byteLength;
-    this.finished.push({
+    this.outgoing.finished.push({
       id,
       runId,
       nbytes,
@@ -316,11 +364,10 @@ export class WorkerNode {
   }
 
   private flush(): void {
-    if (this.finished.length === 0 && this.failed.length === 0) return;
-    const { finished, failed } = this;
-    this.finished = [];
-    this.failed = [];
-    this.publish(workerEvents(this.workerId, { finished, failed }));
+    const out = this.outgoing;
+    if (Object.values(out).every((list) => list.length === 0)) return;
+    this.outgoing = emptyOutgoing();
+    this.publish(workerEvents(this.workerId, out));
   }
 
   private publish(msg: WireMessage): void {
@@ -331,4 +378,14 @@ export class WorkerNode {
 /** Task ids are `${clientId}/${key}`; task code refers to inputs by key. */
 function clientKey(id: string): string {
   return id.slice(id.indexOf('/') + 1);
+}
+
+function emptyOutgoing(): {
+  finished: WireFinished[];
+  failed: WireFailed[];
+  stolen: WireRunRef[];
+  stealRefused: WireRunRef[];
+  replicated: string[];
+} {
+  return { finished: [], failed: [], stolen: [], stealRefused: [], replicated: [] };
 }
