@@ -22,6 +22,7 @@ import { oneWayMessage } from '../transport/reliable-message.ts';
 import type { Clock } from '../util/clock.ts';
 import { systemClock } from '../util/clock.ts';
 import type { Logger } from '../util/logger.ts';
+import { reportEvents } from './translate.ts';
 import { WorkerRegistry } from './worker-registry.ts';
 import { silentLogger } from '../util/logger.ts';
 import { TurnBatcher } from '../util/turn-batcher.ts';
@@ -262,26 +263,7 @@ export class Coordinator {
       }
       return;
     }
-    for (const f of wire.finished) {
-      events.push({
-        type: 'taskFinished',
-        stimulusId,
-        nowMs,
-        workerId,
-        id: f.id,
-        runId: f.runId,
-        nbytes: f.nbytes,
-        serializer: f.serializer,
-        inline: f.inline,
-        durationMs: f.durationMs,
-      });
-    }
-    for (const f of wire.failed) {
-      events.push({ type: 'taskFailed', stimulusId, nowMs, workerId, id: f.id, runId: f.runId, error: f.error });
-    }
-    for (const r of wire.stolen) events.push({ type: 'stealGranted', stimulusId, nowMs, workerId, id: r.id, runId: r.runId });
-    for (const r of wire.stealRefused) events.push({ type: 'stealRefused', stimulusId, nowMs, workerId, id: r.id, runId: r.runId });
-    if (wire.replicated.length > 0) events.push({ type: 'replicated', stimulusId, nowMs, workerId, ids: wire.replicated });
+    events.push(...reportEvents(wire, stimulusId, nowMs));
     if (wire.retiring) events.push(...this.retiring(workerId, stimulusId, nowMs));
     if (wire.goodbye) {
       events.push({ type: 'workerLost', stimulusId, nowMs, workerId });

@@ -59,7 +59,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { FloeError } from '../errors.ts';
-import { decodeAck } from './codec.ts';
+import { decodeAck } from './reliable/frame-codec.ts';
 import { Inbound, type ReliableHandler, type ReliableSender } from './reliable/inbound.ts';
 import { resolveOptions, type ReliableOptions, type ResolvedOptions } from './reliable/options.ts';
 import { Outbound } from './reliable/outbound.ts';

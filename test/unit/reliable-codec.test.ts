@@ -1,7 +1,8 @@
 // Frame and Ack codecs of the reliable link: round trips, and bad input is
 // MALFORMED_MESSAGE, never a crash or a silently wrong number.
 import t from 'tap';
-import { decodeAck, decodeFrame, encodeAck, encodeFrame, protoRoot } from '../../src/transport/codec.ts';
+import { protoRoot } from '../../src/transport/codec.ts';
+import { decodeAck, decodeFrame, encodeAck, encodeFrame } from '../../src/transport/reliable/frame-codec.ts';
 
 const frame = { session: 'abc', seq: 2 ** 40, ackSubject: 'floe.C.ack.w1', payload: new Uint8Array([1, 2, 3]), acked: 2 ** 40 - 7 };
 

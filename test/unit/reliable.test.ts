@@ -237,7 +237,7 @@ t.test("a new session's frames arriving out of order are still all delivered, in
   const rx = endpoint(bus.connect(), timers, 'coord');
   const got = collector(rx);
   const raw = bus.connect();
-  const { encodeFrame } = await import('../../src/transport/codec.ts');
+  const { encodeFrame } = await import('../../src/transport/reliable/frame-codec.ts');
   for (const seq of [3, 1, 2]) {
     raw.publish(SUBJECT, encodeFrame({ session: 'fresh', seq, ackSubject: 'floe.t.ack.raw', payload: u32(seq), acked: 0 }));
   }
@@ -276,7 +276,7 @@ t.test('malformed input on a listened subject or an ack subject is dropped, neve
   const got = collector(rx);
   const tx = endpoint(bus.connect(), timers, 'w');
   const raw = bus.connect();
-  const { encodeFrame, encodeAck } = await import('../../src/transport/codec.ts');
+  const { encodeFrame, encodeAck } = await import('../../src/transport/reliable/frame-codec.ts');
   const bad: Uint8Array[] = [
     new Uint8Array([0xff, 0xff, 0xff]),
     new Uint8Array([0x0a, 0x05, 0x61]), // truncated string

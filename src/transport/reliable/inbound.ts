@@ -4,7 +4,7 @@
  * in-order, exactly-once delivery; acks batched per ack interval.
  */
 import { FloeError } from '../../errors.ts';
-import { decodeFrame, encodeAck } from '../codec.ts';
+import { decodeFrame, encodeAck } from './frame-codec.ts';
 import type { Subscription, TransportMessage } from '../transport.ts';
 import type { WireFrame } from './frames.ts';
 import type { ResolvedOptions } from './options.ts';

@@ -8,7 +8,7 @@
  * unacked for a whole round: sent in round s, overdue from round s + 2 on.
  */
 import { FloeError } from '../../errors.ts';
-import { decodeFrame, encodeFrame } from '../codec.ts';
+import { decodeFrame, encodeFrame } from './frame-codec.ts';
 import type { WireAck } from './frames.ts';
 import type { ResolvedOptions } from './options.ts';
 import type { ReliableStats } from './stats.ts';
