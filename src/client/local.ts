@@ -7,12 +7,14 @@ import { availableParallelism } from 'node:os';
 import { Coordinator } from '../coordinator/coordinator.ts';
 import { InprocDataPlane } from '../dataplane/inproc.ts';
 import { FloeError } from '../errors.ts';
+import { parseSize } from '../graph/validate-options.ts';
 import type { SchedulerConfig } from '../scheduler/types.ts';
 import { InprocBus } from '../transport/inproc/bus.ts';
 import type { Logger } from '../util/logger.ts';
 import { InlineExecutor } from '../worker/executor.ts';
 import type { Executor } from '../worker/executor.ts';
 import { PoolExecutor } from '../worker/executor-pool.ts';
+import { memoryPolicy } from '../worker/memory.ts';
 import { WorkerNode } from '../worker/node.ts';
 import { Client } from './client.ts';
 
@@ -27,9 +29,18 @@ export interface LocalOptions {
   resources?: Record<string, number>;
   scheduler?: Partial<SchedulerConfig>;
   logger?: Logger;
+  /**
+   * Memory limit of each worker's results, in bytes or as a size ('512MiB'): past 60% of it
+   * results spill to disk, past 80% the worker takes no new work. Default: no limit.
+   */
+  memoryLimit?: number | string;
+  /** Fraction of memoryLimit past which results spill to disk. Default 0.6. */
+  memoryTargetFraction?: number;
+  /** Fraction of memoryLimit past which a worker takes no new work. Default 0.8. */
+  memoryPauseFraction?: number;
 }
 
-const KNOWN = new Set(['workers', 'threads', 'executor', 'resources', 'scheduler', 'logger']);
+const KNOWN = new Set(['workers', 'threads', 'executor', 'resources', 'scheduler', 'logger', 'memoryLimit', 'memoryTargetFraction', 'memoryPauseFraction']);
 
 /** Everything an embedded client owns; exposed for tests and `floe status`. */
 export interface LocalCluster {
@@ -49,6 +60,15 @@ export function localClusterOf(client: Client): LocalCluster | undefined {
 
 export async function startLocal(options: LocalOptions = {}): Promise<Client> {
   validateLocalOptions(options);
+  const memoryLimitBytes = options.memoryLimit === undefined ? undefined : parseSize(options.memoryLimit, 'options.memoryLimit');
+  if (memoryLimitBytes !== undefined && (!Number.isSafeInteger(memoryLimitBytes) || memoryLimitBytes < 1)) {
+    throw new FloeError('INVALID_OPTION', `options.memoryLimit must be at least 1 byte (got ${String(options.memoryLimit)})`);
+  }
+  const memory = memoryLimitBytes === undefined ? undefined : memoryPolicy({
+    limitBytes: memoryLimitBytes,
+    ...(options.memoryTargetFraction === undefined ? {} : { targetFraction: options.memoryTargetFraction }),
+    ...(options.memoryPauseFraction === undefined ? {} : { pauseFraction: options.memoryPauseFraction }),
+  }); // validated here, before anything starts
   const cluster = 'local';
   const bus = new InprocBus();
   const dataPlane = new InprocDataPlane();
@@ -72,6 +92,11 @@ export async function startLocal(options: LocalOptions = {}): Promise<Client> {
         workerId: `local-${i}`,
         resources: options.resources ?? {},
         ...(options.logger ? { logger: options.logger } : {}),
+        ...(memory === undefined ? {} : {
+          memoryLimitBytes: memory.limitBytes,
+          ...(options.memoryTargetFraction === undefined ? {} : { memoryTargetFraction: options.memoryTargetFraction }),
+          ...(options.memoryPauseFraction === undefined ? {} : { memoryPauseFraction: options.memoryPauseFraction }),
+        }),
       }),
     );
   }

@@ -10,9 +10,12 @@ export interface FetchedObject {
   bytes: Uint8Array;
 }
 
-/** Reads results from where they live; implemented by a worker's object store. */
+/**
+ * Reads results from where they live; implemented by a worker's object store. May be
+ * async: a result spilled to disk is loaded back (rejecting with a FloeError if it cannot).
+ */
 export interface ObjectSource {
-  get(id: string): FetchedObject | undefined;
+  get(id: string): FetchedObject | undefined | Promise<FetchedObject | undefined>;
 }
 
 export interface DataPlane {

@@ -9,6 +9,7 @@
  * about streamsMax × 17 × chunkBytes (64 × 17 MiB with defaults) beyond the stored bytes.
  */
 import { status as Status, type ServerWritableStream } from '@grpc/grpc-js';
+import { isFloeError } from '../errors.ts';
 import type { Logger } from '../util/logger.ts';
 import type { ObjectSource } from './dataplane.ts';
 import type { DecodedRequest, FetchChunkOut } from './grpc-wire.ts';
@@ -36,14 +37,22 @@ export function fetchHandler(options: FetchHandlerOptions): (call: FetchCall) =>
       fail(call, Status.RESOURCE_EXHAUSTED, `data plane is serving ${streams} streams (streamsMax ${options.streamsMax})`);
       return;
     }
-    const found = options.source.get(request.id);
-    if (found === undefined) {
-      fail(call, Status.NOT_FOUND, `result ${request.id} is not held here`);
-      return;
-    }
     streams += 1;
-    streamChunks(call, found.bytes, { totalBytes: found.bytes.byteLength, serializer: found.serializer }, options.chunkBytes)
+    // The source may load a spilled result back from disk (async); it counts as a stream meanwhile.
+    Promise.resolve()
+      .then(() => options.source.get(request.id))
+      .then((found) => {
+        if (found === undefined) {
+          fail(call, Status.NOT_FOUND, `result ${request.id} is not held here`);
+          return;
+        }
+        return streamChunks(call, found.bytes, { totalBytes: found.bytes.byteLength, serializer: found.serializer }, options.chunkBytes);
+      })
       .catch((error: unknown) => {
+        if (isFloeError(error) && error.code === 'RESULT_UNAVAILABLE') {
+          fail(call, Status.NOT_FOUND, error.message); // e.g. a spilled copy that cannot be read
+          return;
+        }
         options.logger.error({ id: request.id, err: error }, 'data plane: fetch stream failed');
         fail(call, Status.INTERNAL, `streaming ${request.id} failed: ${(error as Error).message}`);
       })

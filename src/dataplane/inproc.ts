@@ -29,15 +29,13 @@ export class InprocDataPlane implements DataPlane {
     return Promise.resolve(address);
   }
 
-  fetch(address: string, id: string): Promise<FetchedObject> {
+  async fetch(address: string, id: string): Promise<FetchedObject> {
     const source = this.sources.get(address);
-    const found = source?.get(id);
+    const found = await source?.get(id);
     if (found === undefined) {
-      return Promise.reject(
-        new FloeError('RESULT_UNAVAILABLE', `result ${id} is not held at ${address}${source ? '' : ' (no such worker)'}`),
-      );
+      throw new FloeError('RESULT_UNAVAILABLE', `result ${id} is not held at ${address}${source ? '' : ' (no such worker)'}`);
     }
-    return Promise.resolve(found);
+    return found;
   }
 
   close(): Promise<void> {

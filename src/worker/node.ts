@@ -17,6 +17,8 @@ import type { Logger } from '../util/logger.ts';
 import { silentLogger } from '../util/logger.ts';
 import { TurnBatcher } from '../util/turn-batcher.ts';
 import type { Executor } from './executor.ts';
+import { memoryPolicy, shouldPause, type MemoryPolicy } from './memory.ts';
+import { SpillDirectory } from './spill.ts';
 import { ObjectStore } from './store.ts';
 import { WorkerState, type WorkerCommand, type WorkerEvent } from './state.ts';
 
@@ -34,8 +36,18 @@ export interface WorkerNodeOptions {
   inlineBytesMax?: number;
   /** Concurrent incoming transfers. Default 4. */
   transfersMax?: number;
-  /** Bytes of results this worker may hold; storing more fails the task with LIMIT_EXCEEDED. */
+  /**
+   * Bytes of results this worker may hold in memory (see worker/memory.ts). Past the
+   * target fraction results spill to disk, past the pause fraction no new work starts.
+   * Default: no limit, no spilling.
+   */
   memoryLimitBytes?: number;
+  /** Spill least-recently-used results above this fraction of memoryLimitBytes. Default 0.6. */
+  memoryTargetFraction?: number;
+  /** Start no new executions or fetches above this fraction of memoryLimitBytes. Default 0.8. */
+  memoryPauseFraction?: number;
+  /** Where a private spill directory is made (removed on close). Default: os.tmpdir(). */
+  spillDir?: string;
   /** How often the worker tells the coordinator it is alive (with its metrics). Default 1000 ms; 0 disables. */
   heartbeatIntervalMs?: number;
   logger?: Logger;
@@ -77,6 +89,7 @@ export class WorkerNode {
   private readonly timings = new Map<string, { durationMs: number; startedAtMs: number }>();
   private stimulusSeq = 0;
   private closed = false;
+  private readonly memory: MemoryPolicy | undefined;
 
   constructor(private readonly options: WorkerNodeOptions) {
     this.workerId = options.workerId ?? `w-${randomUUID().slice(0, 8)}`;
@@ -94,7 +107,20 @@ export class WorkerNode {
       ackSubject: this.subjects.ack(`worker.${this.workerId}`),
       ...(options.logger ? { logger: options.logger } : {}),
     });
-    this.store = new ObjectStore(options.memoryLimitBytes === undefined ? {} : { bytesMax: options.memoryLimitBytes });
+    // --- memory limit and spilling (worker/memory.ts) ---
+    this.memory = options.memoryLimitBytes === undefined ? undefined : memoryPolicy({
+      limitBytes: options.memoryLimitBytes,
+      ...(options.memoryTargetFraction === undefined ? {} : { targetFraction: options.memoryTargetFraction }),
+      ...(options.memoryPauseFraction === undefined ? {} : { pauseFraction: options.memoryPauseFraction }),
+    });
+    this.store = new ObjectStore(this.memory === undefined ? {} : {
+      bytesMax: this.memory.limitBytes,
+      targetBytes: this.memory.targetBytes,
+      spill: new SpillDirectory({ prefix: this.workerId, ...(options.spillDir === undefined ? {} : { parentDir: options.spillDir }) }),
+      onChange: () => this.onMemoryChanged(),
+      onSpillError: (err, id) => this.log.error({ id, err }, 'could not spill a result to disk; it stays in memory'),
+    });
+    // --- end memory ---
     this.state = this.newState();
   }
 
@@ -200,6 +226,16 @@ export class WorkerNode {
     await this.transport.flush();
     await this.executor.close();
     await this.dataPlane.close();
+    await this.store.close(); // removes the spill directory
+  }
+
+  /** Pauses or resumes taking new work as held bytes cross the pause threshold. */
+  private onMemoryChanged(): void {
+    if (this.memory === undefined || this.closed) return;
+    const paused = shouldPause(this.memory, this.store.bytes);
+    if (paused === this.state.isPaused) return;
+    this.log.info({ workerId: this.workerId, heldBytes: this.store.bytes, pauseBytes: this.memory.pauseBytes, paused }, paused ? 'memory: paused' : 'memory: resumed');
+    this.handle({ type: 'paused', stimulusId: `${this.workerId}-${++this.stimulusSeq}`, paused });
   }
 
   private onMessage(msg: TransportMessage): void {
@@ -238,7 +274,10 @@ export class WorkerNode {
   private dispatch(command: WorkerCommand): void {
     switch (command.type) {
       case 'storeInline':
-        this.store.put(command.id, { serializer: command.serializer, bytes: command.bytes });
+        // Usually stored at once; if it must wait for room, a reader of it waits too (store.get).
+        this.store.put(command.id, { serializer: command.serializer, bytes: command.bytes }).catch((err: unknown) => {
+          this.log.error({ id: command.id, err }, 'could not store an inline input');
+        });
         return;
       case 'fetch':
         void this.fetch(command.id, command.addresses, command.stimulusId);
@@ -285,7 +324,7 @@ export class WorkerNode {
     for (const address of addresses) {
       try {
         const object = await this.dataPlane.fetch(address, id);
-        this.store.put(id, object);
+        await this.store.put(id, object);
         this.counters.fetched += 1;
         this.counters.fetchedBytes += object.bytes.byteLength;
         this.handle({ type: 'fetched', stimulusId, id });
@@ -309,14 +348,33 @@ export class WorkerNode {
   }
 
   private async executeUnsafe(assign: WireAssign, stimulusId: string): Promise<void> {
-    const deps = assign.deps.map((d) => {
-      const object = this.store.get(d.id);
-      if (object === undefined) throw new FloeError('INTERNAL', `input ${d.id} of ${assign.id} is not local`);
-      return { key: clientKey(d.id), serializer: object.serializer, bytes: object.bytes };
-    });
     const controller = new AbortController();
     const runKey = `${assign.id}#${assign.runId}`;
     this.aborts.set(runKey, controller);
+    try {
+      await this.executeRun(assign, stimulusId, controller.signal);
+    } finally {
+      this.aborts.delete(runKey);
+    }
+  }
+
+  private async executeRun(assign: WireAssign, stimulusId: string, signal: AbortSignal): Promise<void> {
+    const stopped = (): boolean => signal.aborted || this.closed;
+    let deps;
+    try {
+      // Inputs may be spilled: loading them back is async, and the run may be cancelled meanwhile.
+      deps = await Promise.all(
+        assign.deps.map(async (d) => {
+          const object = await this.store.get(d.id);
+          if (object === undefined) throw new FloeError('INTERNAL', `input ${d.id} of ${assign.id} is not local`);
+          return { key: clientKey(d.id), serializer: object.serializer, bytes: object.bytes };
+        }),
+      );
+    } catch (error) {
+      if (stopped()) return;
+      throw error;
+    }
+    if (stopped()) return;
     const { spec } = assign;
     const response = await this.executor.run(
       {
@@ -329,13 +387,17 @@ export class WorkerNode {
         serializer: spec.serializer,
         attempt: assign.attempt,
       },
-      { signal: controller.signal, ...(spec.timeoutMs > 0 ? { timeoutMs: spec.timeoutMs } : {}) },
+      { signal, ...(spec.timeoutMs > 0 ? { timeoutMs: spec.timeoutMs } : {}) },
     );
-    this.aborts.delete(runKey);
-    if (controller.signal.aborted || this.closed) return;
+    if (stopped()) return;
     if (response.type === 'ok') {
       this.counters.executed += 1;
-      this.store.put(assign.id, { serializer: response.serializer, bytes: response.bytes });
+      // May wait while older results spill to make room (memory limit).
+      const stored = await this.store.put(assign.id, { serializer: response.serializer, bytes: response.bytes });
+      if (stopped()) {
+        if (stored) this.store.delete(assign.id); // cancelled meanwhile: the state machine forgot it
+        return;
+      }
       this.timings.set(assign.id, { durationMs: response.durationMs, startedAtMs: response.startedAtMs });
       const outcome = { ok: true as const, nbytes: response.bytes.byteLength, serializer: response.serializer };
       this.handle({ type: 'executed', stimulusId, id: assign.id, runId: assign.runId, outcome });
@@ -346,17 +408,18 @@ export class WorkerNode {
   }
 
   private reportFinished(id: string, runId: number): void {
-    const object = this.store.get(id);
-    if (object === undefined) throw new FloeError('INTERNAL', `finished result ${id} is not in the store`);
+    const info = this.store.info(id);
+    if (info === undefined) throw new FloeError('INTERNAL', `finished result ${id} is not in the store`);
     const timing = this.timings.get(id);
     this.timings.delete(id);
-    const nbytes = object.bytes.byteLength;
+    const { nbytes } = info;
     this.outgoing.finished.push({
       id,
       runId,
       nbytes,
-      serializer: object.serializer,
-      inline: nbytes <= this.inlineBytesMax ? object.bytes : undefined,
+      serializer: info.serializer,
+      // A result already spilled (memory pressure) is not inlined: peers fetch it.
+      inline: nbytes <= this.inlineBytesMax ? this.store.peek(id)?.bytes : undefined,
       durationMs: timing?.durationMs ?? 0,
       startedAtMs: timing?.startedAtMs ?? 0,
     });

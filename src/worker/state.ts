@@ -22,6 +22,11 @@ export type WorkerEvent =
    * result's; the fetched bytes carry it too.
    */
   | { type: 'replicate'; stimulusId: string; id: string; addresses: string[]; serializer: SerializerRef }
+  /**
+   * Memory pressure (worker/memory.ts): while paused, no new executions or input fetches
+   * start; running ones finish. Unpausing starts whatever is ready.
+   */
+  | { type: 'paused'; stimulusId: string; paused: boolean }
   | {
       type: 'executed';
       stimulusId: string;
@@ -85,6 +90,7 @@ export class WorkerState {
   private executing = 0;
   private transfers = 0;
   private seq = 0;
+  private paused = false;
 
   constructor(private readonly config: WorkerStateConfig) {}
 
@@ -98,6 +104,10 @@ export class WorkerState {
 
   get heldCount(): number {
     return this.local.size;
+  }
+
+  get isPaused(): boolean {
+    return this.paused;
   }
 
   handle(event: WorkerEvent): WorkerCommand[] {
@@ -128,6 +138,9 @@ export class WorkerState {
         break;
       case 'replicate':
         this.onReplicate(event.id, event.addresses, sid, out);
+        break;
+      case 'paused':
+        this.paused = event.paused;
         break;
     }
     this.pump(sid, out);
@@ -273,6 +286,7 @@ export class WorkerState {
 
   /** Starts transfers and executions while slots are free. */
   private pump(sid: string, out: WorkerCommand[]): void {
+    if (this.paused) return; // memory pressure: nothing new comes in or runs
     for (const [id, fetch] of this.fetching) {
       if (this.transfers >= this.config.transfersMax) break;
       if (fetch.started) continue;
@@ -305,5 +319,11 @@ export class WorkerState {
     assert(started === this.transfers, 'transfer count matches started fetches');
     for (const id of this.replicas) assert(this.fetching.has(id) && !this.local.has(id), `replica ${id} not being fetched`);
     for (const id of this.owned) assert(this.local.has(id), `owned ${id} not held`);
+    if (!this.paused) {
+      // pump() ran: a free thread never idles next to a ready task, nor a free slot next to a queued fetch.
+      assert(this.ready.size === 0 || this.executing === this.config.threads, 'a thread is idle while tasks are ready');
+      const queued = [...this.fetching.values()].some((f) => !f.started);
+      assert(!queued || this.transfers === this.config.transfersMax, 'a transfer slot is idle while fetches wait');
+    }
   }
 }

@@ -1,0 +1,69 @@
+/**
+ * The worker's memory policy (after Dask's worker memory thresholds), as pure numbers:
+ *
+ * - `limitBytes`: the object store never keeps more than this in memory; a put that would
+ *   go past it first spills least-recently-used results to disk and waits for them to land.
+ * - `targetBytes` (default 60% of the limit): above it, least-recently-used results are
+ *   spilled to disk in the background until the store is back under it.
+ * - `pauseBytes` (default 80% of the limit): above it, the worker starts no new executions
+ *   and no new input fetches until spilling brings it back down (Dask's "paused").
+ *
+ * What is measured: the bytes of serialized results the store keeps in memory (results
+ * being written to disk still count until the write lands). Not the process RSS: a Node
+ * worker's baseline (V8 heaps of the main and pool threads, module code) is tens to
+ * hundreds of MiB, is not attributable to results and cannot be spilled, so an RSS-based
+ * pause would stall a small-limit worker forever. The limit bounds what floe holds, not
+ * the process; run the worker under a cgroup/container limit for a hard process cap.
+ * Dask's 95% "terminate" threshold belongs to a supervisor (nanny) and is not done here.
+ */
+import { FloeError } from '../errors.ts';
+
+export const DEFAULT_MEMORY_TARGET_FRACTION = 0.6;
+export const DEFAULT_MEMORY_PAUSE_FRACTION = 0.8;
+
+export interface MemoryPolicyOptions {
+  limitBytes: number;
+  /** Default 0.6. */
+  targetFraction?: number;
+  /** Default 0.8; must be >= targetFraction. */
+  pauseFraction?: number;
+}
+
+export interface MemoryPolicy {
+  readonly limitBytes: number;
+  readonly targetBytes: number;
+  readonly pauseBytes: number;
+}
+
+/** Validates the options (naming the one that is wrong) and computes the thresholds. */
+export function memoryPolicy(options: MemoryPolicyOptions): MemoryPolicy {
+  const { limitBytes } = options;
+  if (!Number.isSafeInteger(limitBytes) || limitBytes < 1) {
+    throw new FloeError('INVALID_OPTION', `options.memoryLimitBytes must be a positive integer (got ${String(limitBytes)})`);
+  }
+  const target = fraction('memoryTargetFraction', options.targetFraction ?? DEFAULT_MEMORY_TARGET_FRACTION);
+  const pause = fraction('memoryPauseFraction', options.pauseFraction ?? DEFAULT_MEMORY_PAUSE_FRACTION);
+  if (pause < target) {
+    throw new FloeError(
+      'INVALID_OPTION',
+      `options.memoryPauseFraction (${pause}) must not be below options.memoryTargetFraction (${target})`,
+    );
+  }
+  return {
+    limitBytes,
+    targetBytes: Math.floor(limitBytes * target),
+    pauseBytes: Math.floor(limitBytes * pause),
+  };
+}
+
+/** Whether a worker holding `bytes` in memory should hold back new work. */
+export function shouldPause(policy: MemoryPolicy, bytes: number): boolean {
+  return bytes > policy.pauseBytes;
+}
+
+function fraction(name: string, value: number): number {
+  if (typeof value !== 'number' || !(value > 0 && value <= 1)) {
+    throw new FloeError('INVALID_OPTION', `options.${name} must be a number in (0, 1] (got ${String(value)})`);
+  }
+  return value;
+}
