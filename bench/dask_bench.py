@@ -1,0 +1,168 @@
+"""The Dask side of `floe bench --vs-dask`.
+
+Reads a JSON request on stdin ({"quick", "reps": {scenario: n}, "params": {scenario: {...}}}),
+runs the same shapes as the floe scenarios on a Dask LocalCluster (2 worker processes x 1
+thread), and prints {"version", "scenarios": {name: {"raws": [...]}}} on stdout, in the raw
+formats the TypeScript scenarios measure (bench/scenarios/*.ts), so both sides go through the
+same statistics. Progress goes to stderr.
+
+Clock: time.time() in ms (epoch), comparable across the worker processes on one machine.
+"""
+import json
+import sys
+import time
+
+import distributed
+from distributed import Client, LocalCluster, wait
+
+
+def now_ms():
+    return time.time() * 1000.0
+
+
+def stamp(*_upstream):
+    s = now_ms()
+    return {"s": s, "e": now_ms()}
+
+
+def noop(x):
+    return x
+
+
+def add(a, b):
+    return a + b
+
+
+def make_bytes(n, seed):
+    # Same payload as floe's makeBytes would be too slow in pure Python; numpy-free pattern.
+    return (bytes(range(seed % 251, 251)) + bytes(range(0, 251))) * (n // 251 + 1)
+
+
+def consume_bytes(data, _seed):
+    s = now_ms()
+    return {"s": s, "length": len(data)}
+
+
+def log(msg):
+    print(f"[dask] {msg}", file=sys.stderr, flush=True)
+
+
+def task_lag(client, params, warmup):
+    raw = {}
+    for shape, flows in params["shapes"].items():
+        if warmup:
+            flows = flows[: max(1, len(flows) // 10)]
+        graph = []
+        for flow in flows:
+            base = len(graph)
+            graph.extend([base + d for d in deps] for deps in flow)
+        futures = []
+        submit_ms = now_ms()
+        for deps in graph:
+            futures.append(client.submit(stamp, *[futures[d] for d in deps], pure=False))
+        stamps = client.gather(futures)
+        raw[shape] = {
+            "submitMs": submit_ms,
+            "tasks": [{"deps": deps, "startMs": st["s"], "endMs": st["e"]} for deps, st in zip(graph, stamps)],
+        }
+        del futures
+    return raw
+
+
+def throughput(client, params, warmup):
+    runs = []
+    for n in [1000] if warmup else params["sizes"]:
+        t0 = time.perf_counter()
+        futures = client.map(noop, range(n), pure=False)
+        results = client.gather(futures)
+        seconds = time.perf_counter() - t0
+        assert results[-1] == n - 1
+        runs.append({"n": n, "seconds": seconds})
+        del futures
+    return {"runs": runs}
+
+
+def latency(client, params, warmup):
+    n = 50 if warmup else params["count"]
+    out = []
+    for i in range(n):
+        t0 = time.perf_counter()
+        v = client.submit(noop, i, pure=False).result()
+        out.append((time.perf_counter() - t0) * 1000.0)
+        assert v == i
+    return {"roundTripsMs": out}
+
+
+def tree_reduce(client, params, warmup):
+    n = 200 if warmup else params["n"]
+    t0 = time.perf_counter()
+    level = [client.submit(add, i, i + 1, pure=False) for i in range(0, n - 1, 2)]
+    if n % 2 == 1:
+        level.append(client.submit(add, n - 1, 0, pure=False))
+    while len(level) > 1:
+        nxt = [client.submit(add, level[i], level[i + 1], pure=False) for i in range(0, len(level) - 1, 2)]
+        if len(level) % 2 == 1:
+            nxt.append(level[-1])
+        level = nxt
+    total = level[0].result()
+    seconds = time.perf_counter() - t0
+    return {"n": n, "seconds": seconds, "ok": total == n * (n - 1) // 2}
+
+
+def transfer(client, params, warmup):
+    mb = params["mb"]
+    size = mb * 2 ** 20
+    workers = sorted(client.scheduler_info()["workers"])
+    rates = []
+    for i in range(params["per_rep"] + 1):
+        made = client.submit(make_bytes, size, i, workers=[workers[0]], pure=False)
+        wait(made)
+        t0 = now_ms()
+        used = client.submit(consume_bytes, made, i, workers=[workers[1]], allow_other_workers=False, pure=False)
+        r = used.result()
+        assert r["length"] >= size
+        if i > 0:
+            rates.append(mb / ((r["s"] - t0) / 1000.0))
+        del made, used
+    return {"mb": mb, "floeMBps": rates, "grpcMBps": [], "tcpMBps": []}
+
+
+SCENARIOS = {
+    "task-lag": task_lag,
+    "throughput": throughput,
+    "latency": latency,
+    "tree-reduce": tree_reduce,
+    "transfer": transfer,
+}
+
+
+def main():
+    request = json.load(sys.stdin)
+    out = {"version": distributed.__version__, "scenarios": {}}
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
+    client = Client(cluster)
+    try:
+        for name, reps in request["reps"].items():
+            fn = SCENARIOS.get(name)
+            if fn is None:
+                continue
+            params = request["params"].get(name, {})
+            result = {"raws": []}
+            try:
+                log(f"{name}: warm-up")
+                fn(client, params, True)
+                for i in range(reps):
+                    log(f"{name}: run {i + 1}/{reps}")
+                    result["raws"].append(fn(client, params, False))
+            except Exception as error:  # report and go on with the other scenarios
+                result["error"] = f"{type(error).__name__}: {error}"
+                log(f"{name}: FAILED: {result['error']}")
+            out["scenarios"][name] = result
+    finally:
+        client.close()
+        cluster.close()
+    json.dump(out, sys.stdout)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,222 @@
+/**
+ * The benchmark harness: what a scenario is, how it is repeated, and the cluster it runs on.
+ *
+ * A scenario produces a raw measurement (plain JSON: times, counts) per repetition and turns
+ * raw measurements into named metrics. The Dask side (bench/dask_bench.py) emits the same raw
+ * shapes, so floe and Dask go through one `measure()` and compare like with like.
+ */
+import { availableParallelism, cpus, totalmem } from 'node:os';
+import { Client } from '../src/index.ts';
+import { startLocalCluster, type LocalClusterHandle, type LocalClusterOptions } from '../cluster/local-cluster.ts';
+import { summarize, type Summary } from './stats.ts';
+
+export type Mode = 'embedded' | 'local';
+
+export interface MetricSpec {
+  key: string;
+  unit: string;
+  better: 'lower' | 'higher';
+  /** The issue's target, e.g. { value: 0.5, text: '≤ 0.5 s' }. */
+  target?: { value: number; text: string };
+  /** Published figures to print beside ours (Airflow). */
+  reference?: string;
+}
+
+/** One repetition, measured: metric key → value; optional distributions for the chart. */
+export interface Sample {
+  values: Record<string, number>;
+  series?: Record<string, number[]>;
+}
+
+export interface RunContext {
+  mode: Mode;
+  quick: boolean;
+  /** The first, untimed run; scenarios may make it smaller. */
+  warmup: boolean;
+  /** The run's shared client (2 workers × 1 thread, embedded or local cluster). */
+  client(): Promise<Client>;
+  /** A dedicated local cluster (stopped by the harness at the end, on error and on Ctrl-C). */
+  startCluster(options: Partial<LocalClusterOptions>): Promise<{ handle: LocalClusterHandle; client: Client; stop(): Promise<void> }>;
+  log(message: string): void;
+}
+
+export interface Scenario<Raw = unknown> {
+  name: string;
+  title: string;
+  /** Run once untimed first (scenarios that start their own clusters warm up inside). */
+  warmup: boolean;
+  /** Repetitions after the warm-up. */
+  reps(quick: boolean): number;
+  /** Sizes in words, for the table (e.g. 'quick size: 2k tasks; full: 100k'). */
+  note(quick: boolean, mode: Mode): string;
+  metrics(quick: boolean): MetricSpec[];
+  run(ctx: RunContext): Promise<Raw>;
+  measure(raw: Raw): Sample;
+  /** Whether bench/dask_bench.py has this scenario. */
+  dask: boolean;
+  /** Parameters handed to the Dask script (sizes), so both sides run the same shapes. */
+  daskParams?(quick: boolean): Record<string, unknown>;
+}
+
+export interface MetricResult extends MetricSpec {
+  floe: Summary;
+  dask?: Summary;
+}
+
+export interface ScenarioResult {
+  name: string;
+  title: string;
+  note: string;
+  metrics: MetricResult[];
+  /** Distributions from the last repetition (floe), and from Dask when it ran. */
+  series: Record<string, number[]>;
+  daskSeries?: Record<string, number[]>;
+  error?: string;
+  daskError?: string;
+  seconds: number;
+}
+
+export interface Machine {
+  cpu: string;
+  cores: number;
+  memoryGiB: number;
+  node: string;
+  platform: string;
+  date: string;
+  dask?: string;
+}
+
+export function machine(): Machine {
+  return {
+    cpu: cpus()[0]?.model.trim() ?? 'unknown',
+    cores: availableParallelism(),
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+    platform: `${process.platform}-${process.arch}`,
+    date: new Date().toISOString(),
+  };
+}
+
+/** Combines repetitions into median and spread per metric. */
+export function combine(specs: MetricSpec[], samples: Sample[]): Array<MetricSpec & { floe: Summary }> {
+  return specs.map((spec) => ({
+    ...spec,
+    floe: summarize(samples.map((s) => s.values[spec.key]).filter((v): v is number => v !== undefined && Number.isFinite(v))),
+  }));
+}
+
+/**
+ * Owns every process and client a bench run starts, so that they are all stopped at the
+ * end, when a scenario throws, and on SIGINT/SIGTERM.
+ */
+export class BenchEnv {
+  private shared: Promise<Client> | undefined;
+  private readonly stoppers = new Set<() => Promise<void>>();
+
+  constructor(readonly mode: Mode, private readonly log: (m: string) => void) {}
+
+  client(): Promise<Client> {
+    this.shared ??= this.startShared();
+    return this.shared;
+  }
+
+  private async startShared(): Promise<Client> {
+    if (this.mode === 'embedded') {
+      const client = await Client.local({ workers: 2, threads: 1 });
+      this.track(() => client.close());
+      return client;
+    }
+    const { client } = await this.startCluster({});
+    return client;
+  }
+
+  async startCluster(options: Partial<LocalClusterOptions>): Promise<{ handle: LocalClusterHandle; client: Client; stop(): Promise<void> }> {
+    const handle = await startLocalCluster({ workers: 2, threads: 1, stderr: 'ignore', ...options });
+    const untrackHandle = this.track(() => handle.stop());
+    let client: Client;
+    try {
+      client = await Client.connect({ nats: handle.url, cluster: handle.cluster });
+    } catch (error) {
+      await handle.stop();
+      untrackHandle();
+      throw error;
+    }
+    const untrackClient = this.track(() => client.close());
+    this.log(`  local cluster up: ${handle.url}, coordinator pid ${handle.coordinator.pid}`);
+    return {
+      handle,
+      client,
+      stop: async () => {
+        untrackClient();
+        untrackHandle();
+        await client.close().catch(() => undefined);
+        await handle.stop();
+      },
+    };
+  }
+
+  private track(stop: () => Promise<void>): () => void {
+    this.stoppers.add(stop);
+    return () => this.stoppers.delete(stop);
+  }
+
+  /** Stops everything still running, newest first (clients before their clusters). */
+  async stopAll(): Promise<void> {
+    const all = [...this.stoppers].reverse();
+    this.stoppers.clear();
+    this.shared = undefined;
+    for (const stop of all) await stop().catch(() => undefined);
+  }
+}
+
+/** Runs one scenario: warm-up, repetitions, and the summary. */
+export async function runScenario(scenario: Scenario, env: BenchEnv, quick: boolean, log: (m: string) => void): Promise<{ result: ScenarioResult; raws: unknown[] }> {
+  const started = performance.now();
+  const ctx = (warmup: boolean): RunContext => ({
+    mode: env.mode,
+    quick,
+    warmup,
+    client: () => env.client(),
+    startCluster: (o) => env.startCluster(o),
+    log,
+  });
+  const result: ScenarioResult = {
+    name: scenario.name,
+    title: scenario.title,
+    note: scenario.note(quick, env.mode),
+    metrics: [],
+    series: {},
+    seconds: 0,
+  };
+  const raws: unknown[] = [];
+  try {
+    if (scenario.warmup) {
+      log(`${scenario.name}: warm-up`);
+      await scenario.run(ctx(true));
+    }
+    const reps = scenario.reps(quick);
+    const samples: Sample[] = [];
+    for (let i = 0; i < reps; i++) {
+      log(`${scenario.name}: run ${i + 1}/${reps}`);
+      const raw = await scenario.run(ctx(false));
+      raws.push(raw);
+      samples.push(scenario.measure(raw));
+    }
+    result.metrics = combine(scenario.metrics(quick), samples);
+    result.series = samples.at(-1)?.series ?? {};
+  } catch (error) {
+    result.error = error instanceof Error ? error.message : String(error);
+    log(`${scenario.name}: FAILED: ${result.error}`);
+  }
+  result.seconds = (performance.now() - started) / 1000;
+  return { result, raws };
+}
+
+/** Folds Dask's raw measurements into a result, through the scenario's own `measure()`. */
+export function addDask(result: ScenarioResult, scenario: Scenario, quick: boolean, raws: unknown[]): void {
+  const samples = raws.map((r) => scenario.measure(r));
+  const specs: MetricSpec[] = result.metrics.length > 0 ? result.metrics : scenario.metrics(quick);
+  const combined = combine(specs, samples);
+  result.metrics = specs.map((m, i) => ({ ...m, floe: 'floe' in m ? (m as MetricResult).floe : summarize([]), dask: combined[i]!.floe }));
+  result.daskSeries = samples.at(-1)?.series ?? {};
+}

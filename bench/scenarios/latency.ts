@@ -1,0 +1,42 @@
+/** latency: one tiny task, submitted and awaited, many times in sequence. */
+import type { Scenario } from '../harness.ts';
+import { quantile } from '../stats.ts';
+import { noop } from '../tasks.ts';
+
+export interface LatencyRaw {
+  roundTripsMs: number[];
+}
+
+const count = (quick: boolean): number => (quick ? 200 : 1000);
+
+export const latencyScenario: Scenario<LatencyRaw> = {
+  name: 'latency',
+  title: 'Latency: one no-op task round trip, sequential',
+  warmup: true,
+  reps: (quick) => (quick ? 2 : 3),
+  note: (quick) => `${count(quick)} sequential round trips${quick ? ' (full: 1,000)' : ''}`,
+  dask: true,
+  daskParams: (quick) => ({ count: count(quick) }),
+  metrics: () => [
+    { key: 'round trip median', unit: 'ms', better: 'lower', target: { value: 0.75, text: '≤ 0.75 ms' } },
+    { key: 'round trip p99', unit: 'ms', better: 'lower', target: { value: 2, text: '≤ 2 ms' } },
+  ],
+  async run(ctx) {
+    const client = await ctx.client();
+    const roundTripsMs: number[] = [];
+    const n = ctx.warmup ? 50 : count(ctx.quick);
+    for (let i = 0; i < n; i++) {
+      const t0 = performance.now();
+      const f = client.submit(noop, i);
+      const v = await f.result();
+      roundTripsMs.push(performance.now() - t0);
+      f.release();
+      if (v !== i) throw new Error(`latency: wrong result ${v} for ${i}`);
+    }
+    return { roundTripsMs };
+  },
+  measure: (raw) => ({
+    values: { 'round trip median': quantile(raw.roundTripsMs, 0.5), 'round trip p99': quantile(raw.roundTripsMs, 0.99) },
+    series: { 'round trip': raw.roundTripsMs },
+  }),
+};

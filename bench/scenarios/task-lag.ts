@@ -1,0 +1,82 @@
+/**
+ * task-lag: the three shapes of the Airflow 2.0 scheduler benchmark, each submitted at once.
+ * Every task returns its start and end stamps; lag = start − latest upstream end
+ * (roots: start − submit). See stats.ts for the definition.
+ */
+import type { Future } from '../../src/index.ts';
+import type { Scenario, Sample, MetricSpec } from '../harness.ts';
+import { AIRFLOW_TOTAL_LAG_S, LAG_SHAPES, lagShape, taskLag, type LagShape, type TimedTask } from '../stats.ts';
+import { stamp, type Stamp } from '../tasks.ts';
+
+export interface ShapeRun {
+  submitMs: number;
+  /** All tasks of all flows of the shape, deps as indices into this list. */
+  tasks: TimedTask[];
+}
+
+export type TaskLagRaw = Record<LagShape, ShapeRun>;
+
+const now = (): number => performance.timeOrigin + performance.now();
+
+/** Flattens a shape's flows into one task list with global indices. */
+export function flatten(flows: number[][][]): Array<{ deps: number[] }> {
+  const out: Array<{ deps: number[] }> = [];
+  for (const flow of flows) {
+    const base = out.length;
+    for (const deps of flow) out.push({ deps: deps.map((d) => base + d) });
+  }
+  return out;
+}
+
+export const taskLagScenario: Scenario<TaskLagRaw> = {
+  name: 'task-lag',
+  title: 'Task lag, Airflow scheduler benchmark shapes (1,000 tasks each, all submitted at once)',
+  warmup: true,
+  reps: (quick) => (quick ? 2 : 5),
+  note: () => '100×10 linear, 10×100 linear, 100 binary trees of 10; full size in --quick too',
+  dask: true,
+  daskParams: () => ({ shapes: Object.fromEntries(LAG_SHAPES.map((s) => [s, lagShape(s)])) }),
+  metrics: () => LAG_SHAPES.flatMap((shape): MetricSpec[] => {
+    const airflow = AIRFLOW_TOTAL_LAG_S[shape];
+    return [
+      {
+        key: `${shape} total lag`,
+        unit: 's',
+        better: 'lower',
+        target: { value: 0.5, text: '≤ 0.5 s' },
+        reference: `Airflow 1.10.10 ${airflow.v1_10_10} s, 2.0β ${airflow.v2_0_beta} s`,
+      },
+      { key: `${shape} median lag`, unit: 'ms', better: 'lower' },
+      { key: `${shape} p99 lag`, unit: 'ms', better: 'lower' },
+      { key: `${shape} wall`, unit: 's', better: 'lower' },
+    ];
+  }),
+  async run(ctx) {
+    const client = await ctx.client();
+    const raw = {} as TaskLagRaw;
+    for (const shape of LAG_SHAPES) {
+      const graph = flatten(lagShape(shape, ctx.warmup ? 0.1 : 1));
+      const futures: Future<Stamp>[] = [];
+      const submitMs = now();
+      for (const node of graph) futures.push(client.submit(stamp, node.deps.map((d) => futures[d]!)));
+      const stamps = await client.gather(futures);
+      for (const f of futures) f.release();
+      raw[shape] = { submitMs, tasks: graph.map((node, i) => ({ deps: node.deps, startMs: stamps[i]!.s, endMs: stamps[i]!.e })) };
+    }
+    return raw;
+  },
+  measure(raw): Sample {
+    const sample: Sample = { values: {}, series: {} };
+    for (const shape of LAG_SHAPES) {
+      const run = raw[shape];
+      if (run === undefined) continue;
+      const lag = taskLag(run.tasks, run.submitMs);
+      sample.values[`${shape} total lag`] = lag.totalS;
+      sample.values[`${shape} median lag`] = lag.medianMs;
+      sample.values[`${shape} p99 lag`] = lag.p99Ms;
+      sample.values[`${shape} wall`] = lag.wallS;
+      sample.series![shape] = lag.lagsMs;
+    }
+    return sample;
+  },
+};

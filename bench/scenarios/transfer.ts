@@ -1,0 +1,92 @@
+/**
+ * transfer: a result made on worker A, consumed by a task on worker B (pinned with worker
+ * resources), against a raw TCP copy of the same bytes between two processes and the gRPC
+ * data plane alone, all in the same run. Always on a local cluster of its own (in-process
+ * workers share memory, so the embedded mode has nothing to measure).
+ *
+ * floe path: makeBytes runs on A and finishes; then t0, the consumer is submitted, and its
+ * start stamp on B (after its input arrived) ends the measurement: scheduling + fetch + decode.
+ */
+import { GrpcDataPlane } from '../../src/dataplane/grpc.ts';
+import type { Scenario } from '../harness.ts';
+import { consumeBytes, makeBytes } from '../tasks.ts';
+import { rate, startServer, tcpFetch } from '../transfer-io.ts';
+
+export interface TransferRaw {
+  mb: number;
+  floeMBps: number[];
+  grpcMBps: number[];
+  tcpMBps: number[];
+}
+
+const size = (quick: boolean): number => (quick ? 20 : 100);
+const PER_REP = 2;
+const now = (): number => performance.timeOrigin + performance.now();
+
+export const transferScenario: Scenario<TransferRaw> = {
+  name: 'transfer',
+  title: 'Transfer: a result moved between two worker processes, vs raw TCP',
+  warmup: false,
+  reps: (quick) => (quick ? 1 : 3),
+  note: (quick) => `${size(quick)} MiB${quick ? ' (full: 100 MiB)' : ''}, ${PER_REP} moves per run; own local cluster, resources src=1 / dst=1`,
+  dask: true,
+  daskParams: (quick) => ({ mb: size(quick), per_rep: PER_REP }),
+  metrics: () => [
+    { key: 'floe worker→worker', unit: 'MB/s', better: 'higher' },
+    { key: 'gRPC data plane alone', unit: 'MB/s', better: 'higher' },
+    { key: 'raw TCP', unit: 'MB/s', better: 'higher' },
+    { key: 'floe / raw TCP', unit: '%', better: 'higher', target: { value: 70, text: '≥ 70%' } },
+  ],
+  async run(ctx) {
+    const mb = size(ctx.quick);
+    const sizeBytes = mb * 2 ** 20;
+    const raw: TransferRaw = { mb, floeMBps: [], grpcMBps: [], tcpMBps: [] };
+
+    const tcp = await startServer({ mode: 'tcp', sizeBytes });
+    try {
+      await tcpFetch(tcp.address, sizeBytes); // warm-up
+      for (let i = 0; i < PER_REP; i++) raw.tcpMBps.push(await rate(sizeBytes, () => tcpFetch(tcp.address, sizeBytes)));
+    } finally {
+      await tcp.stop();
+    }
+
+    const grpc = await startServer({ mode: 'grpc', sizeBytes });
+    const dp = new GrpcDataPlane({});
+    try {
+      await dp.fetch(grpc.address, 'x'); // warm-up
+      for (let i = 0; i < PER_REP; i++) raw.grpcMBps.push(await rate(sizeBytes, async () => (await dp.fetch(grpc.address, 'x')).bytes.byteLength));
+    } finally {
+      await dp.close();
+      await grpc.stop();
+    }
+
+    const cluster = await ctx.startCluster({ workerArgs: (i) => ['--resources', i === 0 ? 'src=1' : 'dst=1'] });
+    try {
+      const { client } = cluster;
+      for (let i = 0; i <= PER_REP; i++) {
+        const made = client.submitWithOptions(makeBytes, { resources: { src: 1 } }, sizeBytes, i);
+        await made.wait();
+        const t0 = now();
+        const used = client.submitWithOptions(consumeBytes, { resources: { dst: 1 } }, made, i);
+        const r = await used.result();
+        made.release();
+        used.release();
+        if (r.length !== sizeBytes || r.bad !== 0) throw new Error(`transfer: consumer saw ${r.length} bytes, ${r.bad} wrong`);
+        if (i > 0) raw.floeMBps.push(mb / ((r.s - t0) / 1000)); // the first move warms up
+      }
+    } finally {
+      await cluster.stop();
+    }
+    return raw;
+  },
+  measure(raw) {
+    const med = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
+    const values: Record<string, number> = {
+      'floe worker→worker': med(raw.floeMBps),
+      'raw TCP': med(raw.tcpMBps),
+      'floe / raw TCP': (100 * med(raw.floeMBps)) / med(raw.tcpMBps),
+    };
+    if (raw.grpcMBps.length > 0) values['gRPC data plane alone'] = med(raw.grpcMBps);
+    return { values };
+  },
+};

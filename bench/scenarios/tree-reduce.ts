@@ -1,0 +1,49 @@
+/** tree-reduce: the sum of N numbers by a binary tree of add tasks (N − 1 tasks), submitted at once. */
+import type { Future } from '../../src/index.ts';
+import type { Scenario } from '../harness.ts';
+import { add } from '../tasks.ts';
+import { sizeLabel } from './throughput.ts';
+
+export interface TreeReduceRaw {
+  n: number;
+  seconds: number;
+  ok: boolean;
+}
+
+const size = (quick: boolean): number => (quick ? 2000 : 10_000);
+
+export const treeReduceScenario: Scenario<TreeReduceRaw> = {
+  name: 'tree-reduce',
+  title: 'Tree reduction: sum of N numbers by pairwise add tasks',
+  warmup: true,
+  reps: (quick) => (quick ? 2 : 5),
+  note: (quick) => (quick ? 'quick size: 2k numbers (full: 10k)' : '10k numbers, 9,999 tasks'),
+  dask: true,
+  daskParams: (quick) => ({ n: size(quick) }),
+  metrics: (quick) => [{ key: `${sizeLabel(size(quick))} sum`, unit: 's', better: 'lower', target: { value: 0.5, text: '≤ 0.5 s (10k)' } }],
+  async run(ctx) {
+    const client = await ctx.client();
+    const n = ctx.warmup ? 200 : size(ctx.quick);
+    const t0 = performance.now();
+    const all: Future<number>[] = [];
+    let level: Future<number>[] = [];
+    for (let i = 0; i + 1 < n; i += 2) level.push(client.submit(add, i, i + 1));
+    if (n % 2 === 1) level.push(client.submit(add, n - 1, 0));
+    all.push(...level);
+    while (level.length > 1) {
+      const next: Future<number>[] = [];
+      for (let i = 0; i + 1 < level.length; i += 2) next.push(client.submit(add, level[i]!, level[i + 1]!));
+      if (level.length % 2 === 1) next.push(level[level.length - 1]!);
+      all.push(...next);
+      level = next;
+    }
+    const total = await level[0]!.result();
+    const seconds = (performance.now() - t0) / 1000;
+    for (const f of new Set(all)) f.release();
+    return { n, seconds, ok: total === (n * (n - 1)) / 2 };
+  },
+  measure(raw) {
+    if (!raw.ok) throw new Error(`tree-reduce: wrong sum for ${raw.n} numbers`);
+    return { values: { [`${sizeLabel(raw.n)} sum`]: raw.seconds } };
+  },
+};

@@ -1,0 +1,113 @@
+/**
+ * Pure numbers for the harness: quantiles, summaries of repetitions, and task lag.
+ * No clocks or I/O here, so the unit tests can pin them down exactly.
+ */
+
+/** Quantile by linear interpolation between closest ranks (numpy's default); NaN for no data. */
+export function quantile(values: readonly number[], q: number): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const pos = (sorted.length - 1) * Math.min(1, Math.max(0, q));
+  const lo = Math.floor(pos);
+  const hi = Math.ceil(pos);
+  return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (pos - lo);
+}
+
+export const median = (values: readonly number[]): number => quantile(values, 0.5);
+
+export interface Summary {
+  median: number;
+  min: number;
+  max: number;
+  p25: number;
+  p75: number;
+  n: number;
+}
+
+/** Median and spread of the repetitions of one measurement. */
+export function summarize(values: readonly number[]): Summary {
+  return {
+    median: median(values),
+    min: values.length === 0 ? Number.NaN : Math.min(...values),
+    max: values.length === 0 ? Number.NaN : Math.max(...values),
+    p25: quantile(values, 0.25),
+    p75: quantile(values, 0.75),
+    n: values.length,
+  };
+}
+
+/** One task of a task-lag run: its upstream tasks (indices) and when it ran (epoch ms). */
+export interface TimedTask {
+  deps: readonly number[];
+  startMs: number;
+  endMs: number;
+}
+
+export interface LagResult {
+  /** Per-task lag in ms, in task order. */
+  lagsMs: number[];
+  totalS: number;
+  medianMs: number;
+  p99Ms: number;
+  /** First submit to last end, in seconds. */
+  wallS: number;
+}
+
+/**
+ * Task lag as the Airflow scheduler benchmark defines it: a task's start time minus the
+ * latest end time of its upstream tasks; for a root task, its start minus the submit time.
+ * Negative values (clock jitter between processes, well under a millisecond) count as 0.
+ */
+export function taskLag(tasks: readonly TimedTask[], submitMs: number): LagResult {
+  const lagsMs = tasks.map((t) => {
+    let ready = submitMs;
+    if (t.deps.length > 0) {
+      ready = -Infinity;
+      for (const d of t.deps) {
+        const up = tasks[d];
+        if (up === undefined) throw new Error(`task-lag: upstream ${d} does not exist`);
+        ready = Math.max(ready, up.endMs);
+      }
+    }
+    return Math.max(0, t.startMs - ready);
+  });
+  const lastEnd = tasks.reduce((m, t) => Math.max(m, t.endMs), submitMs);
+  return {
+    lagsMs,
+    totalS: lagsMs.reduce((a, b) => a + b, 0) / 1000,
+    medianMs: median(lagsMs),
+    p99Ms: quantile(lagsMs, 0.99),
+    wallS: (lastEnd - submitMs) / 1000,
+  };
+}
+
+/** The three graph shapes of the Airflow 2.0 scheduler benchmark, as dependency lists. */
+export type LagShape = 'linear-100x10' | 'linear-10x100' | 'tree-100x10';
+
+export const LAG_SHAPES: readonly LagShape[] = ['linear-100x10', 'linear-10x100', 'tree-100x10'];
+
+/**
+ * Builds the flows of a shape: for each flow, for each task, the indices (within that
+ * flow) of its upstream tasks. Linear: a chain. Tree: Airflow's binary tree, which fans
+ * out from the root (task i follows task ⌊(i−1)/2⌋). `scale` shrinks the flow count (--quick).
+ */
+export function lagShape(shape: LagShape, scale = 1): number[][][] {
+  const flows = (n: number): number => Math.max(1, Math.round(n * scale));
+  const chain = (len: number): number[][] => Array.from({ length: len }, (_, i) => (i === 0 ? [] : [i - 1]));
+  const tree = (len: number): number[][] => Array.from({ length: len }, (_, i) => (i === 0 ? [] : [Math.floor((i - 1) / 2)]));
+  switch (shape) {
+    case 'linear-100x10':
+      return Array.from({ length: flows(100) }, () => chain(10));
+    case 'linear-10x100':
+      return Array.from({ length: flows(10) }, () => chain(100));
+    case 'tree-100x10':
+      return Array.from({ length: flows(100) }, () => tree(10));
+  }
+}
+
+/** Airflow's published total task lag per shape, in seconds (Airflow 2.0 scheduler benchmark). */
+export const AIRFLOW_TOTAL_LAG_S: Record<LagShape, { v1_10_10: number; v2_0_beta: number }> = {
+  'linear-100x10': { v1_10_10: 200, v2_0_beta: 11.6 },
+  'linear-10x100': { v1_10_10: 144, v2_0_beta: 14.3 },
+  'tree-100x10': { v1_10_10: 200, v2_0_beta: 12 },
+};

@@ -1,0 +1,110 @@
+// The benchmark harness's pure parts: task lag, statistics, table/JSON/SVG rendering.
+// No timing here: the numbers are fixed inputs.
+import t from 'tap';
+import { combine, type ScenarioResult } from '../../bench/harness.ts';
+import { fmt, logX, renderJson, renderSvg, renderTable, verdict, type BenchReport } from '../../bench/render.ts';
+import { flatten } from '../../bench/scenarios/task-lag.ts';
+import { LAG_SHAPES, lagShape, quantile, summarize, taskLag } from '../../bench/stats.ts';
+
+t.test('quantiles interpolate between ranks; summaries give median and spread', async (t) => {
+  t.equal(quantile([3, 1, 2], 0.5), 2);
+  t.equal(quantile([1, 2, 3, 4], 0.5), 2.5);
+  t.equal(quantile([0, 10], 0.99), 9.9);
+  t.ok(Number.isNaN(quantile([], 0.5)));
+  t.same(summarize([5, 1, 3]), { median: 3, min: 1, max: 5, p25: 2, p75: 4, n: 3 });
+});
+
+t.test('task lag: roots from submit, others from the latest upstream end', async (t) => {
+  // 0 → 2 ← 1 (task 2 waits for both), submitted at 100.
+  const tasks = [
+    { deps: [], startMs: 101, endMs: 105 },
+    { deps: [], startMs: 103, endMs: 110 },
+    { deps: [0, 1], startMs: 112, endMs: 113 },
+  ];
+  const lag = taskLag(tasks, 100);
+  t.same(lag.lagsMs, [1, 3, 2]);
+  t.equal(lag.totalS, 0.006);
+  t.equal(lag.medianMs, 2);
+  t.equal(lag.wallS, 0.013);
+  // Clock jitter between processes never yields a negative lag.
+  t.same(taskLag([{ deps: [], startMs: 99.9, endMs: 100 }], 100).lagsMs, [0]);
+  t.throws(() => taskLag([{ deps: [3], startMs: 1, endMs: 2 }], 0), /upstream 3/);
+});
+
+t.test('the Airflow shapes have 1,000 tasks each; trees fan out from the root', async (t) => {
+  for (const shape of LAG_SHAPES) t.equal(flatten(lagShape(shape)).length, 1000, shape);
+  const tree = lagShape('tree-100x10')[0]!;
+  t.same(tree.slice(0, 5), [[], [0], [0], [1], [1]]);
+  const chains = flatten(lagShape('linear-10x100'));
+  t.same(chains[100], { deps: [] }, 'a new chain starts with a root');
+  t.same(chains[101], { deps: [100] }, 'indices are global after flattening');
+  t.equal(lagShape('linear-100x10', 0.1).length, 10, 'scaled down for warm-ups');
+});
+
+function report(): BenchReport {
+  const specs = [
+    { key: 'linear-100x10 total lag', unit: 's', better: 'lower' as const, target: { value: 0.5, text: '≤ 0.5 s' }, reference: 'Airflow 2.0β 11.6 s' },
+    { key: 'linear-100x10 median lag', unit: 'ms', better: 'lower' as const },
+  ];
+  const metrics = combine(specs, [
+    { values: { 'linear-100x10 total lag': 0.4, 'linear-100x10 median lag': 1 } },
+    { values: { 'linear-100x10 total lag': 0.2, 'linear-100x10 median lag': 3 } },
+    { values: { 'linear-100x10 total lag': 0.3, 'linear-100x10 median lag': Number.NaN } },
+  ]).map((m) => ({ ...m, dask: summarize(m.key.includes('total') ? [60] : []) }));
+  const lag: ScenarioResult = {
+    name: 'task-lag',
+    title: 'Task lag',
+    note: 'full size',
+    metrics,
+    series: { 'linear-100x10': [0.5, 1, 2, 40] },
+    daskSeries: { 'linear-100x10': [10, 20, 30] },
+    seconds: 12,
+  };
+  return {
+    machine: { cpu: 'Test CPU', cores: 2, memoryGiB: 4, node: 'v20.0.0', platform: 'linux-x64', date: '2025-01-02T03:04:05.000Z' },
+    command: 'floe bench task-lag --quick',
+    mode: 'local',
+    quick: true,
+    dask: { ran: true, version: '2022.12.1' },
+    scenarios: [lag, { name: 'scale', title: 'Scale', note: 'quick', metrics: [], series: {}, error: 'boom', seconds: 1 }],
+  };
+}
+
+t.test('combine: median and spread per metric, non-finite samples left out', async (t) => {
+  const [total, median] = report().scenarios[0]!.metrics;
+  t.same([total!.floe.median, total!.floe.min, total!.floe.max, total!.floe.n], [0.3, 0.2, 0.4, 3]);
+  t.equal(median!.floe.n, 2);
+  t.equal(verdict(total!), 'met');
+  t.equal(verdict(median!), '', 'no target, no verdict');
+});
+
+t.test('table: machine, command, targets, Dask ratio, Airflow reference, failures', async (t) => {
+  const table = renderTable(report());
+  t.match(table, /2025-01-02, 2 cores \(Test CPU\).*local mode, --quick/);
+  t.match(table, /command: floe bench task-lag --quick/);
+  t.match(table, /linear-100x10 total lag\s+s\s+0\.30\s+0\.20–0\.40\s+3\s+≤ 0\.5 s\s+met\s+60\.0\s+0\.0050×\s+Airflow 2\.0β 11\.6 s/);
+  t.match(table, /scale — Scale .*\n {2}FAILED: boom/);
+  t.equal(fmt(123456.7), '123,457');
+  t.equal(fmt(0.01234), '0.012');
+  t.equal(fmt(Number.NaN), '-');
+});
+
+t.test('JSON: the machine and every metric, NaN as null', async (t) => {
+  const doc = JSON.parse(renderJson(report()));
+  t.equal(doc.machine.cores, 2);
+  t.equal(doc.machine.node, 'v20.0.0');
+  t.equal(doc.scenarios[0].metrics[0].floe.median, 0.3);
+  t.equal(doc.scenarios[0].metrics[1].dask.median, null);
+});
+
+t.test('SVG: well-formed, one box per system and shape, Airflow marked', async (t) => {
+  const svg = renderSvg(report());
+  t.match(svg, /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
+  t.match(svg, /<\/svg>\n$/);
+  t.equal((svg.match(/fill-opacity="0.35"/g) ?? []).length, 2, 'floe and Dask boxes for the one shape with data');
+  t.equal((svg.match(/Airflow 1\.10\.10/g) ?? []).length, 3, 'both Airflow figures marked on every shape');
+  t.match(svg, /floe 0\.30 s/);
+  t.notMatch(svg, /NaN/);
+  t.equal(logX(10, 1, 100, 0, 200), 100);
+  t.equal(logX(1e9, 1, 100, 0, 200), 200, 'clamped');
+});
