@@ -31,8 +31,8 @@ t.test('a cluster of two workers', async (t) => {
     for (const [file, ...params] of flows) {
       const out = await run(process.execPath, [cliPath(), 'run', file!, ...params, '--json', '--nats', cluster.url], {
         env: { ...process.env, NODE_OPTIONS: '' },
-      });
-      t.ok(JSON.parse(out.stdout), `${file} printed a result`);
+      }).catch((e: { code?: number; stderr?: string }) => ({ stdout: '', stderr: e.stderr ?? '', code: e.code }));
+      t.ok(out.stdout !== '' && JSON.parse(out.stdout), `${file} printed a result`, { stderr: out.stderr });
     }
   });
 
