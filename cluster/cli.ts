@@ -5,6 +5,7 @@
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { LOG_LEVELS } from './common.ts';
+import { benchCommand } from './commands/bench.ts';
 import { coordinatorCommand } from './commands/coordinator.ts';
 import { localCommand } from './commands/local.ts';
 import { runCommand } from './commands/run.ts';
@@ -94,6 +95,9 @@ program
     nonNegativeInt('--retire-timeout'),
     30_000,
   )
+  .option('--no-nanny', 'run the worker in this process instead of a supervised child process that is restarted when it crashes')
+  .option('--restarts-max <n>', 'nanny: crash restarts allowed within --restarts-window before giving up', nonNegativeInt('--restarts-max'), 10)
+  .option('--restarts-window <ms>', 'nanny: the window --restarts-max counts in', positiveInt('--restarts-window'), 60_000)
   .addOption(logLevelOption())
   .action(async (opts: Parameters<typeof workerCommand>[0]) => {
     process.exitCode = await workerCommand(opts);
@@ -120,6 +124,19 @@ program
   .option('--timeout <ms>', 'how long to wait for the coordinator', positiveInt('--timeout'), 5000)
   .action(async (opts: Parameters<typeof statusCommand>[0]) => {
     process.exitCode = await statusCommand(opts);
+  });
+
+program
+  .command('bench')
+  .description('run the benchmark harness: task lag, throughput, latency, tree-reduce, transfer, recovery, scheduler, scale')
+  .argument('[scenario...]', 'scenarios to run (default: all)')
+  .addOption(new Option('--mode <mode>', 'embedded (in this process) or local (nats-server + coordinator + 2 workers × 1 thread)').choices(['embedded', 'local']).default('local'))
+  .option('--vs-dask', 'run the same shapes on a Dask LocalCluster (needs python3-distributed)')
+  .option('--json <file>', 'write all results, with the machine, as JSON')
+  .option('--svg <file>', 'write the task-lag chart as SVG')
+  .option('--quick', 'small sizes: the whole suite in a minute or two')
+  .action(async (names: string[], opts: Parameters<typeof benchCommand>[1]) => {
+    process.exitCode = await benchCommand(names, opts);
   });
 
 await program.parseAsync(process.argv);

@@ -24,6 +24,12 @@ export interface LocalClusterOptions {
   coordinatorArgs?: string[];
   /** Extra arguments per worker, by index (e.g. ['--resources', 'gpu=1']). */
   workerArgs?: (index: number) => string[];
+  /**
+   * Run each worker under a nanny that restarts it when it crashes (`floe worker`'s
+   * default). Default false here, so that `workers[i].pid` is the worker process itself;
+   * with true, `workers[i]` is the nanny and the worker is its child.
+   */
+  nanny?: boolean;
   /** Where children's stderr goes: 'inherit' (default) or 'ignore'. */
   stderr?: 'inherit' | 'ignore';
 }
@@ -37,6 +43,22 @@ export interface LocalClusterHandle {
   /** Starts one more worker process and waits until the coordinator counts it. */
   addWorker(args?: string[]): Promise<ChildProcess>;
   stop(): Promise<void>;
+}
+
+/**
+ * Cluster processes still running, SIGKILLed if this process exits without stop() (a
+ * failing test, an uncaught error). A nanny's worker notices its nanny is gone and exits.
+ */
+const live = new Set<ChildProcess>();
+let exitHookInstalled = false;
+function trackChild(child: ChildProcess): void {
+  live.add(child);
+  child.once('exit', () => live.delete(child));
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on('exit', () => {
+    for (const c of live) c.kill('SIGKILL');
+  });
 }
 
 export function cliPath(): string {
@@ -57,6 +79,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       env: { ...process.env, NODE_OPTIONS: '' },
     });
     children.push(child);
+    trackChild(child);
     return child;
   };
   // Workers first (they retire, which needs the coordinator), then the coordinator.
@@ -71,7 +94,10 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       ...(options.heartbeatTimeoutMs !== undefined ? ['--heartbeat-timeout', String(options.heartbeatTimeoutMs)] : []),
       ...(options.coordinatorArgs ?? []),
     ]);
-    const threads = options.threads === undefined ? [] : ['--threads', String(options.threads)];
+    const threads = [
+      ...(options.threads === undefined ? [] : ['--threads', String(options.threads)]),
+      ...(options.nanny === true ? [] : ['--no-nanny']),
+    ];
     const workers: ChildProcess[] = [];
     for (let i = 0; i < options.workers; i++) {
       workers.push(start(['worker', '--name', `worker-${i}`, '--retire-timeout', '5000', ...threads, ...(options.workerArgs?.(i) ?? [])]));
@@ -86,7 +112,8 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       addWorker: async (args = []) => {
         const child = start(['worker', '--name', `worker-${workers.length}`, '--retire-timeout', '5000', ...threads, ...args]);
         workers.push(child);
-        await waitForWorkers(url, cluster, workers.filter((w) => w.exitCode === null).length, children);
+        // Only the coordinator and the new worker must stay up (others may have left).
+        await waitForWorkers(url, cluster, workers.filter((w) => w.exitCode === null && w.signalCode === null).length, [coordinator, child]);
         return child;
       },
       stop,

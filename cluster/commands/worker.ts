@@ -1,6 +1,8 @@
 /**
  * `floe worker`: a worker node: a Piscina pool, an object store served over gRPC,
- * and a NATS connection to the coordinator.
+ * and a NATS connection to the coordinator. By default the process is a nanny (see
+ * ../nanny.ts) that runs the worker node as a child process and restarts it when it
+ * crashes; `--no-nanny` runs the node in this process.
  */
 import { availableParallelism } from 'node:os';
 import { GrpcDataPlane } from '../../src/dataplane/grpc.ts';
@@ -9,6 +11,7 @@ import { connectNats } from '../../src/transport/nats/nats-transport.ts';
 import { PoolExecutor } from '../../src/worker/executor-pool.ts';
 import { WorkerNode } from '../../src/worker/node.ts';
 import { makeLogger, parseResources, shutdownSignal } from '../common.ts';
+import { runNanny, watchNanny } from '../nanny.ts';
 
 export interface WorkerCommandOptions {
   nats: string;
@@ -23,9 +26,14 @@ export interface WorkerCommandOptions {
   heartbeatInterval: number;
   retireTimeout: number;
   logLevel: string;
+  /** false with --no-nanny: run the worker node in this process, unsupervised. */
+  nanny: boolean;
+  restartsMax: number;
+  restartsWindow: number;
 }
 
 export async function workerCommand(opts: WorkerCommandOptions): Promise<number> {
+  if (opts.nanny) return nannyCommand(opts);
   const logger = makeLogger('floe-worker', opts.logLevel);
   const resources = parseResources(opts.resources ?? '', parseSize);
   const memoryLimitBytes = opts.memoryLimit === undefined ? undefined : parseSize(opts.memoryLimit, '--memory-limit');
@@ -51,8 +59,10 @@ export async function workerCommand(opts: WorkerCommandOptions): Promise<number>
   });
   await node.start();
   logger.info({ workerId: node.workerId, threads, resources }, 'worker ready');
-  const signal = await shutdownSignal();
-  if (opts.retireTimeout > 0) {
+  // A nanny that is gone (even SIGKILLed) must not leave this process behind: leave at
+  // once, with a goodbye so the coordinator reschedules without waiting for heartbeats.
+  const signal = await Promise.race([shutdownSignal(), watchNanny()]);
+  if (opts.retireTimeout > 0 && signal !== 'nanny exited') {
     logger.info({ signal }, 'worker retiring: handing its work and results to other workers');
     const retired = await node.retire(opts.retireTimeout);
     if (!retired) logger.warn({ timeoutMs: opts.retireTimeout }, 'retirement not confirmed in time; leaving anyway');
@@ -61,4 +71,19 @@ export async function workerCommand(opts: WorkerCommandOptions): Promise<number>
   await node.close();
   await transport.close();
   return 0;
+}
+
+/** The supervisor: checks what it can up front (a bad option should not crash-loop), then runs the child. */
+async function nannyCommand(opts: WorkerCommandOptions): Promise<number> {
+  const logger = makeLogger('floe-nanny', opts.logLevel);
+  parseResources(opts.resources ?? '', parseSize);
+  if (opts.memoryLimit !== undefined) parseSize(opts.memoryLimit, '--memory-limit');
+  const script = process.argv[1];
+  if (script === undefined) throw new Error('floe worker: cannot tell which script to run the worker with');
+  return runNanny({
+    command: [process.execPath, ...process.execArgv, script, ...process.argv.slice(2), '--no-nanny'],
+    logger,
+    restartsMax: opts.restartsMax,
+    restartsWindowMs: opts.restartsWindow,
+  });
 }
