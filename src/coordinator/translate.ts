@@ -17,6 +17,9 @@ export function reportEvents(wire: WireOf<'workerEvents'>, stimulusId: string, n
   }
   for (const r of wire.stolen) events.push({ type: 'stealGranted', stimulusId, nowMs, workerId, id: r.id, runId: r.runId });
   for (const r of wire.stealRefused) events.push({ type: 'stealRefused', stimulusId, nowMs, workerId, id: r.id, runId: r.runId });
+  for (const m of wire.missing) {
+    events.push({ type: 'inputMissing', stimulusId, nowMs, workerId, id: m.id, runId: m.runId, depId: m.depId });
+  }
   if (wire.replicated.length > 0) events.push({ type: 'replicated', stimulusId, nowMs, workerId, ids: wire.replicated });
   return events;
 }

@@ -35,7 +35,7 @@ import type { TaskState } from './state.ts';
 import { clientDisconnected, graphSubmitted, keysReleased } from './submit.ts';
 import { DEFAULT_SCHEDULER_CONFIG, taskId } from './types.ts';
 import type { SchedulerCommand, SchedulerConfig, SchedulerEvent, StoryEntry, TaskStateName } from './types.ts';
-import { workerJoined, workerLost } from './workers.ts';
+import { inputMissing, workerJoined, workerLost } from './workers.ts';
 
 export type { WaitingReason, WorkerInfo } from './inspect.ts';
 
@@ -113,6 +113,8 @@ export class Scheduler {
         return taskFailed(core, ev);
       case 'stealGranted':
         return stealGranted(core, ev);
+      case 'inputMissing':
+        return inputMissing(core, ev);
       case 'stealRefused':
         return stealRefused(core, ev);
       case 'workerRetiring':

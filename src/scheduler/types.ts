@@ -60,6 +60,12 @@ export type SchedulerEvent =
     })
   | (EventBase & { type: 'taskFailed'; workerId: string; id: string; runId: number; error: ErrorInfo })
   /**
+   * The worker could not fetch input `depId` of this run from any holder: the run ended
+   * without running. Not the task's fault (Dask's missing-data): the holders are taken
+   * off the books, the input is recomputed if no copy is left, and the task waits for it.
+   */
+  | (EventBase & { type: 'inputMissing'; workerId: string; id: string; runId: number; depId: string })
+  /**
    * The victim of a `steal` dropped the run before it started. Reported for a run that is
    * not current any more (it finished, was cancelled, reassigned), it is ignored.
    */

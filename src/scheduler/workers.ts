@@ -4,7 +4,7 @@
  * recomputed from lineage when still needed.
  */
 import type { SchedulerCore } from './core.ts';
-import { activate, markErred } from './lifecycle.ts';
+import { activate, currentRun, markErred } from './lifecycle.ts';
 import { makeReady } from './placement.ts';
 import { createWorker, isActive } from './state.ts';
 import type { TaskState } from './state.ts';
@@ -85,4 +85,26 @@ function lostResult(core: SchedulerCore, ts: TaskState): void {
     }
   }
   activate(core, ts);
+}
+
+/**
+ * A run ended because its worker could not fetch input `depId` from any holder. The
+ * holders are taken off the books (if one is in fact alive it is told to drop its copy);
+ * with no copy left the input is recomputed from lineage; the task waits for it.
+ */
+export function inputMissing(core: SchedulerCore, ev: Extract<SchedulerEvent, { type: 'inputMissing' }>): void {
+  const ts = currentRun(core, ev.id, ev.runId, ev.workerId);
+  if (ts === undefined) return;
+  core.endRun(ts);
+  core.transition(ts, 'waiting');
+  const dep = core.tasks.get(ev.depId);
+  if (dep !== undefined && dep.state === 'memory') {
+    for (const holder of [...dep.whoHas]) {
+      if (holder.id === ev.workerId) continue;
+      core.removeHeld(holder, dep);
+      core.emit({ type: 'releaseData', stimulusId: core.stimulusId, workerId: holder.id, id: dep.id });
+    }
+    if (dep.whoHas.length === 0 && dep.inline === undefined) lostResult(core, dep);
+  }
+  if (ts.state === 'waiting' && ts.waitingCount === 0) makeReady(core, ts);
 }

@@ -230,6 +230,11 @@ function workerEventsFromProto(b: Obj): WireMessage {
     replicated: b.replicated as string[],
     retiring: b.retiring === true,
     metrics: metricsFromProto(b.metrics),
+    missing: (b.missing as Obj[]).map((m) => ({
+      id: nonEmpty(m.id, 'missing.id'),
+      runId: num(m.runId),
+      depId: nonEmpty(m.depId, 'missing.depId'),
+    })),
   };
 }
 

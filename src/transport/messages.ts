@@ -128,6 +128,7 @@ export type WireMessage =
       replicated: string[];
       retiring: boolean;
       metrics: WireMetrics | undefined;
+      missing: { id: string; runId: number; depId: string }[];
     }
   | { type: 'statusRequest' }
   | ({ type: 'clusterStatus' } & WireClusterStatus)
@@ -178,6 +179,7 @@ export function workerEvents(workerId: string, fields: Partial<Omit<WireOf<'work
     replicated: [],
     retiring: false,
     metrics: undefined,
+    missing: [],
     ...fields,
   };
 }

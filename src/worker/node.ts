@@ -311,6 +311,11 @@ export class WorkerNode {
         this.outgoing.replicated.push(command.id);
         this.batcher.request();
         return;
+      case 'reportInputMissing':
+        this.log.warn({ id: command.id, input: command.depId, error: command.error.message }, 'input unavailable from its holders');
+        this.outgoing.missing.push({ id: command.id, runId: command.runId, depId: command.depId });
+        this.batcher.request();
+        return;
       case 'replicateFailed':
         this.log.warn({ id: command.id, error: command.error }, 'could not copy a result while the cluster drains a worker');
         return;
@@ -449,6 +454,7 @@ function emptyOutgoing(): {
   stolen: WireRunRef[];
   stealRefused: WireRunRef[];
   replicated: string[];
+  missing: { id: string; runId: number; depId: string }[];
 } {
-  return { finished: [], failed: [], stolen: [], stealRefused: [], replicated: [] };
+  return { finished: [], failed: [], stolen: [], stealRefused: [], replicated: [], missing: [] };
 }

@@ -3,7 +3,7 @@
  * assignments, fetches of missing inputs, execution slots, cancellation and data
  * lifetime. No I/O here: `handle(event)` returns commands for the node driver.
  */
-import { FloeError, assert, toErrorInfo, type ErrorInfo } from '../errors.ts';
+import { assert, type ErrorInfo } from '../errors.ts';
 import type { SerializerRef } from '../graph/spec.ts';
 import type { WireAssign } from '../transport/messages.ts';
 import { Heap } from '../util/heap.ts';
@@ -47,6 +47,8 @@ export type WorkerCommand =
   | { type: 'reportStolen'; stimulusId: string; id: string; runId: number }
   /** Steal refused: the run is executing, done or unknown here (event stealRefused). */
   | { type: 'reportStealRefused'; stimulusId: string; id: string; runId: number }
+  /** An input could not be fetched from any holder: the run is dropped, the scheduler decides. */
+  | { type: 'reportInputMissing'; stimulusId: string; id: string; runId: number; depId: string; error: ErrorInfo }
   /** A replica is now held here (scheduler event replicated). */
   | { type: 'reportReplicated'; stimulusId: string; id: string }
   /**
@@ -233,14 +235,10 @@ export class WorkerState {
     this.fetching.delete(id);
     this.transfers -= 1;
     if (this.replicas.delete(id)) out.push({ type: 'replicateFailed', stimulusId: sid, id, error });
-    const info = toErrorInfo(
-      new FloeError('WORKER_LOST', `could not fetch input ${id} from any holder: ${error.message}`, {
-        remoteStack: error.stack,
-      }),
-    );
     for (const task of fetch.waiters) {
       if (!task.missing.has(id) || this.tasks.get(task.assign.id) !== task) continue;
-      out.push({ type: 'reportFailed', stimulusId: sid, id: task.assign.id, runId: task.assign.runId, error: info });
+      const { id: taskId, runId } = task.assign;
+      out.push({ type: 'reportInputMissing', stimulusId: sid, id: taskId, runId, depId: id, error });
       this.forget(task, sid, out);
     }
   }

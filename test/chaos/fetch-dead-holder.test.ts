@@ -1,18 +1,11 @@
-// Known engine bug, kept visible as a TODO test (it runs; its failure does not fail the
-// suite): a task whose input lives on a worker that died, but that the coordinator has
-// not yet declared lost (heartbeat timeout still running), is sent to another worker; the
-// fetch fails at once (connection refused) and the worker reports the TASK as failed with
-// WORKER_LOST (src/worker/state.ts onFetchFailed). The scheduler (src/scheduler/
-// lifecycle.ts taskFailed) treats that like the task's own failure: with the default
-// retries 0 the task errs, although its input is merely gone and will be recomputed when
-// the loss is detected. Dask instead reports missing data, drops that holder and
-// reschedules the task without counting a failure. The chaos workloads work around it
-// with retries on the reading tasks (READER_RETRIES).
+// A task whose input lives on a worker that died, but that the coordinator has not yet
+// declared lost (its heartbeat timeout is still running), is sent to another worker. The
+// fetch fails at once; the worker reports the input missing (not a task failure), the
+// scheduler drops the dead holder, recomputes the input from lineage and runs the task
+// again, as Dask does with missing data. With the default `retries: 0` it must succeed.
 import t from 'tap';
 import { block, blockSum, pair } from '../fixtures/chaos-tasks.ts';
 import { chaosCluster, pollStatus, WORKER_HEARTBEAT_ARGS, workerPidOf } from './helpers.ts';
-
-const BUG = 'engine bug: a fetch from a dead, not yet lost holder errs the reading task (see the comment at the top)';
 
 t.test('a task whose input holder just died waits for the input to be recomputed', async (t) => {
   const { cluster, client } = await chaosCluster(t, {
@@ -30,6 +23,5 @@ t.test('a task whose input holder just died waits for the input to be recomputed
   const reader = client.submitWithOptions(pair, { resources: { right: 1 } }, input, input, 5, 5, 0);
   const value = await reader.result().catch((e: Error) => e);
   if (value instanceof Error) t.comment(`the reader erred: ${(value as Error & { code?: string }).code}: ${value.message}`);
-  // The assertion itself is a TODO: it runs and reports, and passes the suite either way.
-  t.equal(value, 5 * 1_000_003 + 2 * blockSum(size, 5), 'the reader got its input, recomputed', { todo: BUG });
+  t.equal(value, 5 * 1_000_003 + 2 * blockSum(size, 5), 'the reader got its input, recomputed');
 });

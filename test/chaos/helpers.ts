@@ -38,8 +38,8 @@ export function chaosSeed(t: Commenter, file: string): { seed: number; random: (
 
 /** Heartbeats every 200 ms, lost after 1.5 s of silence: faults are detected fast. */
 export const HEARTBEAT_TIMEOUT_MS = 1500;
-/** See WorkloadOptions.readerRetries (a workaround until the engine bug is fixed). */
-export const READER_RETRIES = 3;
+/** Reading tasks need no retries: an input lost with its worker is recomputed, not a failure. */
+export const READER_RETRIES = 0;
 export const WORKER_HEARTBEAT_ARGS = ['--heartbeat-interval', '200'];
 
 export interface WorkloadOptions {
@@ -50,12 +50,7 @@ export interface WorkloadOptions {
   smallBytes?: number;
   /** Busy time per task, so faults land while tasks run. */
   taskMs?: number;
-  /**
-   * Retries of the tasks that read other workers' results. Needed only because of the
-   * engine bug shown in fetch-dead-holder.test.ts: a fetch from a holder that died but is
-   * not yet declared lost fails the reader with WORKER_LOST instead of waiting for the
-   * input to be recomputed. The delays outlast the heartbeat timeout.
-   */
+  /** Retries of the tasks that read other workers' results (default 0: none are needed). */
   readerRetries?: number;
   /** Called after each pair result is in (count so far). */
   onProgress?: (pairsDone: number) => void;

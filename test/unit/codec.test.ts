@@ -48,6 +48,7 @@ const samples: WireMessage[] = [
     replicated: ['c1/k9'],
     retiring: true,
     metrics: { executing: 1, tasks: 2, held: 3, heldBytes: 4, rssBytes: 5, executed: 6, fetched: 7, fetchedBytes: 8 },
+    missing: [{ id: 'c1/k10', runId: 3, depId: 'c1/k11' }],
   },
   { type: 'statusRequest' },
   {

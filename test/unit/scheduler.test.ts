@@ -349,6 +349,26 @@ t.test('a lost input sends running dependents back to waiting', async (t) => {
   t.same(h.finish('c/a'), ['notify c a memory', 'assign w2 c/b']);
 });
 
+t.test('an input no holder could serve: holders dropped, input recomputed, the task waits (no failure)', async (t) => {
+  const h = new Harness({ workerSaturation: 1 });
+  h.join('w1');
+  h.submit([spec('a'), spec('z')], ['a', 'z']);
+  h.finish('c/a', 100);
+  h.join('w2');
+  t.same(h.submit([spec('b', ['a'])], ['b']), ['submitReply ok', 'assign w2 c/b'], 'w1 is full');
+  const b = h.runs.get('c/b')!;
+  // A report about another run changes nothing.
+  t.same(h.send({ type: 'inputMissing', workerId: 'w2', id: 'c/b', runId: b.runId + 1, depId: 'c/a' }), []);
+  t.same(h.send({ type: 'inputMissing', workerId: 'w2', id: 'c/b', runId: b.runId, depId: 'c/a' }), [
+    'releaseData w1 c/a',
+    'assign w2 c/a',
+  ]);
+  t.equal(h.s.stateOf('c/b'), 'waiting');
+  t.same(h.finish('c/a'), ['notify c a memory', 'assign w2 c/b']);
+  t.same(h.finish('c/b'), ['notify c b memory']);
+  t.equal(h.runs.get('c/b')?.attempt, 1, 'not counted as a failure of b');
+});
+
 t.test('invalid graphs are rejected without any state change', async (t) => {
   const h = new Harness();
   h.join('w1');

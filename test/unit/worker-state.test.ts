@@ -79,18 +79,18 @@ t.test('a shared input is fetched once and kept until its last user ran', async 
   t.same(types(ws.step({ type: 'executed', stimulusId: 's4', id: 'b', runId: 1, outcome: ok })).sort(), ['deleteData:r', 'reportFinished:b']);
 });
 
-t.test('a failed fetch fails the tasks that needed it with a retryable WORKER_LOST', async (t) => {
+t.test('a failed fetch drops the runs that needed it and reports the missing input (not a task failure)', async (t) => {
   const ws = make(1, 1);
-  ws.step({ type: 'assigned', stimulusId: 's1', tasks: [assign('a', { deps: [{ id: 'r' }] })] });
+  ws.step({ type: 'assigned', stimulusId: 's1', tasks: [assign('a', { deps: [{ id: 'r' }] }), assign('b', { deps: [{ id: 'r' }] })] });
   const error = { code: 'RESULT_UNAVAILABLE' as const, message: 'gone', retryable: false, stack: '', taskKey: '', originalName: '' };
   const out = ws.step({ type: 'fetchFailed', stimulusId: 's2', id: 'r', error });
-  t.equal(out.length, 1);
-  const failed = out[0]!;
-  t.equal(failed.type, 'reportFailed');
-  if (failed.type === 'reportFailed') {
-    t.equal(failed.error.code, 'WORKER_LOST');
-    t.equal(failed.error.retryable, true);
-  }
+  t.same(
+    out.map((c) => (c.type === 'reportInputMissing' ? [c.type, c.id, c.runId, c.depId] : [c.type])),
+    [
+      ['reportInputMissing', 'a', 1, 'r'],
+      ['reportInputMissing', 'b', 1, 'r'],
+    ],
+  );
   t.equal(ws.taskCount, 0);
 });
 
