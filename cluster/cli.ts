@@ -28,6 +28,14 @@ function positiveNumber(what: string) {
   };
 }
 
+function fraction(what: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isFinite(n) || n <= 0 || n > 1) throw new InvalidArgumentError(`${what} must be a number in (0, 1]`);
+    return n;
+  };
+}
+
 function nonNegativeInt(what: string) {
   return (value: string): number => {
     const n = Number(value);
@@ -82,7 +90,10 @@ program
   .addOption(natsOption(true).makeOptionMandatory())
   .addOption(clusterOption())
   .option('--threads <n>', 'pool threads (default: available cores)', positiveInt('--threads'))
-  .option('--memory-limit <size>', 'bytes of results this worker may hold, e.g. 4GiB (also declared as resource memory)')
+  .option('--memory-limit <size>', 'bytes of results this worker may hold in memory, e.g. 4GiB (also declared as resource memory)')
+  .option('--memory-target <fraction>', 'spill results to disk past this fraction of --memory-limit (default 0.6)', fraction('--memory-target'))
+  .option('--memory-pause <fraction>', 'start no new tasks past this fraction of --memory-limit (default 0.8)', fraction('--memory-pause'))
+  .option('--spill-dir <dir>', 'where spilled results go (default: a private directory under the system temp dir)')
   .option('--name <name>', 'display name')
   .option('--resources <list>', 'resources this worker offers, e.g. gpu=1,ssd=1')
   .option('--host <host>', 'address the data plane (gRPC) listens on', '127.0.0.1')

@@ -18,6 +18,9 @@ export interface WorkerCommandOptions {
   cluster: string;
   threads?: number;
   memoryLimit?: string;
+  memoryTarget?: number;
+  memoryPause?: number;
+  spillDir?: string;
   name?: string;
   resources?: string;
   host: string;
@@ -56,6 +59,9 @@ export async function workerCommand(opts: WorkerCommandOptions): Promise<number>
     heartbeatIntervalMs: opts.heartbeatInterval,
     ...(opts.name !== undefined ? { name: opts.name } : {}),
     ...(memoryLimitBytes !== undefined ? { memoryLimitBytes } : {}),
+    ...(opts.memoryTarget !== undefined ? { memoryTargetFraction: opts.memoryTarget } : {}),
+    ...(opts.memoryPause !== undefined ? { memoryPauseFraction: opts.memoryPause } : {}),
+    ...(opts.spillDir !== undefined ? { spillDir: opts.spillDir } : {}),
   });
   await node.start();
   logger.info({ workerId: node.workerId, threads, resources }, 'worker ready');
