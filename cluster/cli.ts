@@ -4,7 +4,7 @@
  * environment (FLOE_NATS, FLOE_CLUSTER, FLOE_LOG_LEVEL).
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { LOG_LEVELS } from './common.ts';
+import { exitWithParent, LOG_LEVELS } from './common.ts';
 import { benchCommand } from './commands/bench.ts';
 import { coordinatorCommand } from './commands/coordinator.ts';
 import { localCommand } from './commands/local.ts';
@@ -150,4 +150,6 @@ program
     process.exitCode = await benchCommand(names, opts);
   });
 
+const stopWatchingParent = exitWithParent();
 await program.parseAsync(process.argv);
+stopWatchingParent();

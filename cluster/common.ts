@@ -12,6 +12,28 @@ export function makeLogger(service: string, level: string): Logger {
   return pino({ name: service, level }, pino.destination(2));
 }
 
+/**
+ * Set by a parent that starts floe processes (`floe local`, tests, benches): the child's
+ * stdin is a pipe from the parent, and when it closes (the parent exited, even by
+ * SIGKILL) the child shuts down as on SIGTERM. No orphaned cluster processes.
+ */
+export const EXIT_WITH_PARENT_ENV = 'FLOE_EXIT_WITH_PARENT';
+
+export function exitWithParent(): () => void {
+  if (process.env[EXIT_WITH_PARENT_ENV] !== '1') return () => undefined;
+  const onClose = (): void => {
+    process.kill(process.pid, 'SIGTERM');
+    // A graceful shutdown that hangs must not outlive the parent for long.
+    setTimeout(() => process.exit(1), 15_000).unref();
+  };
+  process.stdin.once('close', onClose).resume();
+  // Once the command is done, stop watching (an open stdin would keep the process alive).
+  return () => {
+    process.stdin.off('close', onClose);
+    process.stdin.destroy();
+  };
+}
+
 /** Resolves with the signal's name on the first SIGINT or SIGTERM. */
 export function shutdownSignal(): Promise<string> {
   return new Promise((resolve) => {

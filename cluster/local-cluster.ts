@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { FloeError } from '../src/errors.ts';
 import { packageRoot } from '../src/util/package-root.ts';
 import { fetchStatus } from './commands/status.ts';
+import { EXIT_WITH_PARENT_ENV } from './common.ts';
 import { startNatsServer, type NatsServerHandle } from './nats-server.ts';
 
 export interface LocalClusterOptions {
@@ -75,8 +76,9 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
   const common = ['--nats', url, '--cluster', cluster, '--log-level', options.logLevel ?? 'warn'];
   const start = (args: string[]): ChildProcess => {
     const child = spawn(process.execPath, [cliPath(), ...args, ...common], {
-      stdio: ['ignore', 'ignore', options.stderr ?? 'inherit'],
-      env: { ...process.env, NODE_OPTIONS: '' },
+      // stdin: a pipe the child watches, so it never outlives this process (see common.ts).
+      stdio: ['pipe', 'ignore', options.stderr ?? 'inherit'],
+      env: { ...process.env, NODE_OPTIONS: '', [EXIT_WITH_PARENT_ENV]: '1' },
     });
     children.push(child);
     trackChild(child);

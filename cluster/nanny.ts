@@ -21,6 +21,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Logger } from '../src/util/logger.ts';
+import { EXIT_WITH_PARENT_ENV } from './common.ts';
 
 export interface NannyOptions {
   /** Node arguments + script + arguments of the worker child (the nanny adds nothing). */
@@ -106,7 +107,8 @@ export function runNanny(options: NannyOptions): Promise<number> {
       const c = spawn(bin ?? process.execPath, args, {
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
         detached: true,
-        env: { ...process.env, [NANNY_ENV]: String(process.pid) },
+        // Its lifeline is the IPC channel, not stdin (which is ignored here).
+        env: { ...process.env, [NANNY_ENV]: String(process.pid), [EXIT_WITH_PARENT_ENV]: '' },
       });
       child = c;
       log.info({ pid: c.pid, restarts: restarts.length }, 'nanny started the worker process');

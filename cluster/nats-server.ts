@@ -261,6 +261,7 @@ class NatsServer implements NatsServerHandle {
     });
     child.unref();
     (child.stderr as { unref?: () => void } | null)?.unref?.();
+    if (child.pid !== undefined) watchParent(child);
 
     const timeoutMs = this.options.readyTimeoutMs ?? 10_000;
     const deadline = Date.now() + timeoutMs;
@@ -343,4 +344,19 @@ function probe(host: string, port: number, serverName: string, timeoutMs: number
       }
     });
   });
+}
+
+/**
+ * nats-server cannot watch its parent, so a tiny shell does: it reads a pipe from this
+ * process and, when the pipe closes (this process exited, even by SIGKILL), stops the
+ * server. Exit hooks alone miss SIGKILL (say a test runner's timeout).
+ */
+function watchParent(server: ChildProcess): void {
+  const watchdog = spawn('sh', ['-c', 'cat >/dev/null; kill -TERM "$0" 2>/dev/null', String(server.pid)], {
+    stdio: ['pipe', 'ignore', 'ignore'],
+  });
+  watchdog.on('error', () => undefined);
+  server.once('exit', () => watchdog.kill('SIGKILL'));
+  watchdog.unref();
+  (watchdog.stdin as { unref?: () => void } | null)?.unref?.();
 }

@@ -10,7 +10,7 @@
  *
  * Command line (for trying it by hand): `node --import=tsx cluster/netns/topology.ts up|down PREFIX`.
  */
-import { execFile, spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { execFile, execFileSync, spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
@@ -97,8 +97,15 @@ export async function createTopology(prefix: string, workers = 3): Promise<Topol
       await ip('-n', bridgeNs, 'link', 'set', bridgePort(host), 'up');
       await ip('-n', host.ns, 'link', 'set', 'eth0', 'up');
     },
-    destroy: () => destroyTopology(prefix),
+    destroy: async () => {
+      process.off('exit', onExit);
+      await destroyTopology(prefix);
+    },
   };
+  // Whatever happens to this process (a test timeout, an uncaught error), the namespaces
+  // and every process in them go with it.
+  const onExit = (): void => destroyTopologySync(prefix);
+  process.on('exit', onExit);
   try {
     await ip('netns', 'add', bridgeNs);
     await ip('-n', bridgeNs, 'link', 'add', 'br0', 'type', 'bridge');
@@ -122,6 +129,31 @@ export async function createTopology(prefix: string, workers = 3): Promise<Topol
 
 function bridgePort(host: Host): string {
   return `p-${host.name}`;
+}
+
+/** destroyTopology for an exiting process (no event loop left). */
+export function destroyTopologySync(prefix: string): void {
+  const sh = (...args: string[]): string => {
+    try {
+      return execFileSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    } catch {
+      return '';
+    }
+  };
+  const mine = sh('netns', 'list')
+    .split('\n')
+    .map((line) => line.split(' ')[0] ?? '')
+    .filter((name) => name.startsWith(`${prefix}-`));
+  for (const ns of mine) {
+    for (const pid of sh('netns', 'pids', ns).split(/\s+/).filter((p) => p !== '')) {
+      try {
+        process.kill(Number(pid), 'SIGKILL');
+      } catch {
+        // Already gone.
+      }
+    }
+  }
+  for (const ns of mine) sh('netns', 'del', ns);
 }
 
 /** Kills the processes in, and deletes, every namespace named `<prefix>-*`. */

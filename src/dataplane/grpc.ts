@@ -54,6 +54,12 @@ export interface GrpcDataPlaneOptions {
   /** Grace period for in-flight streams on close() before they are cut (default 5000). */
   closeTimeoutMs?: number;
   /**
+   * A fetch that receives nothing for this long fails with WORKER_LOST (default 10000).
+   * A holder whose host is cut off sends no reset: without this the fetch would wait
+   * for the operating system's TCP timeout (minutes).
+   */
+  stallTimeoutMs?: number;
+  /**
    * Raw grpc-js options merged over floe's tuned defaults, for both the server and the
    * client channels (each ignores what does not apply). An escape hatch for tuning.
    */
@@ -66,6 +72,7 @@ export const CHUNK_BYTES_MIN = 4 * 1024;
 export const CHUNK_BYTES_MAX = 16 * 1024 * 1024;
 export const STREAMS_MAX_DEFAULT = 64;
 export const CLOSE_TIMEOUT_MS_DEFAULT = 5000;
+export const STALL_TIMEOUT_MS_DEFAULT = 10_000;
 
 /** Room for the protobuf header (total_bytes, serializer ref) around one chunk. */
 const CHUNK_OVERHEAD_BYTES = 64 * 1024;
@@ -88,6 +95,10 @@ function channelOptions(chunkBytes: number): ChannelOptions {
     'grpc.max_reconnect_backoff_ms': 5000,
     // Our own channel per data plane: close() must not affect other instances.
     'grpc.use_local_subchannel_pool': 1,
+    // Notice a silent peer (a host cut off) on idle connections too.
+    'grpc.keepalive_time_ms': 5000,
+    'grpc.keepalive_timeout_ms': 5000,
+    'grpc.keepalive_permit_without_calls': 1,
   };
 }
 
@@ -96,6 +107,8 @@ function serverOptions(chunkBytes: number): ChannelOptions {
     'grpc.max_send_message_length': chunkBytes + CHUNK_OVERHEAD_BYTES,
     // Requests are a version and an id.
     'grpc.max_receive_message_length': 64 * 1024,
+    // Accept the clients' keepalive pings (see channelOptions).
+    'grpc.http2.min_ping_interval_without_data_ms': 4000,
   };
 }
 
@@ -106,6 +119,7 @@ export class GrpcDataPlane implements DataPlane {
   private readonly chunkBytes: number;
   private readonly streamsMax: number;
   private readonly closeTimeoutMs: number;
+  private readonly stallTimeoutMs: number;
   private readonly grpcOptions: ChannelOptions;
   private readonly log: Logger;
   private server: Server | undefined;
@@ -123,6 +137,7 @@ export class GrpcDataPlane implements DataPlane {
     this.chunkBytes = intOption('chunkBytes', options.chunkBytes ?? CHUNK_BYTES_DEFAULT, CHUNK_BYTES_MIN, CHUNK_BYTES_MAX);
     this.streamsMax = intOption('streamsMax', options.streamsMax ?? STREAMS_MAX_DEFAULT, 1, 1_000_000);
     this.closeTimeoutMs = intOption('closeTimeoutMs', options.closeTimeoutMs ?? CLOSE_TIMEOUT_MS_DEFAULT, 0, 3_600_000);
+    this.stallTimeoutMs = intOption('stallTimeoutMs', options.stallTimeoutMs ?? STALL_TIMEOUT_MS_DEFAULT, 1, 3_600_000);
     if (options.grpcOptions !== undefined && (typeof options.grpcOptions !== 'object' || options.grpcOptions === null)) {
       throw new FloeError('INVALID_OPTION', 'options.grpcOptions must be an object of grpc-js channel options');
     }
@@ -183,6 +198,7 @@ export class GrpcDataPlane implements DataPlane {
       const settle = (error: FloeError | undefined): void => {
         if (settled) return;
         settled = true;
+        clearTimeout(stall);
         signal?.removeEventListener('abort', onAbort);
         if (error !== undefined) {
           call.cancel();
@@ -197,9 +213,14 @@ export class GrpcDataPlane implements DataPlane {
       };
       const onAbort = (): void => settle(cancelled(id, address));
       signal?.addEventListener('abort', onAbort, { once: true });
+      const stalled = (): void =>
+        settle(new FloeError('WORKER_LOST', `fetch of ${id} from ${address}: nothing received for ${this.stallTimeoutMs} ms`));
+      let stall = setTimeout(stalled, this.stallTimeoutMs);
 
       call.on('data', (chunk: FetchChunkIn) => {
         if (settled) return;
+        clearTimeout(stall);
+        stall = setTimeout(stalled, this.stallTimeoutMs);
         if (out === undefined) {
           const total = chunkTotalBytes(chunk);
           if (!Number.isSafeInteger(total) || total < 0 || !chunk.serializer) {

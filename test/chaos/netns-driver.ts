@@ -13,6 +13,9 @@ const say = (msg: object): void => {
   process.stdout.write(`${JSON.stringify(msg)}\n`);
 };
 
+// stdin is a pipe from the test: when the test is gone, so is this driver.
+process.stdin.once('close', () => process.exit(1)).resume();
+
 const client = await Client.connect({ nats: url, cluster: 'default' });
 for (let i = 0; ; i++) {
   const s = await fetchStatus(url, 'default', 2000).catch(() => undefined);
@@ -37,3 +40,4 @@ say({
   fetched: s.workers.reduce((n, w) => n + (w.metrics?.fetched ?? 0), 0),
 });
 await client.close();
+process.exit(0);

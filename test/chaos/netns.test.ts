@@ -5,6 +5,7 @@
 // that the reason is a permission error (it is never skipped silently).
 import { createInterface } from 'node:readline';
 import t from 'tap';
+import { EXIT_WITH_PARENT_ENV } from '../../cluster/common.ts';
 import { cliPath } from '../../cluster/local-cluster.ts';
 import { createTopology, probeNetns, type Host, type Topology } from '../../cluster/netns/topology.ts';
 import type { WireClusterStatus } from '../../src/transport/messages.ts';
@@ -26,8 +27,9 @@ t.test('a cluster over network namespaces survives a worker host cut off mid-flo
   const url = `nats://${nats.ip}:${NATS_PORT}`;
   const node = (host: Host, args: string[]) =>
     topo.spawn(host, process.execPath, [cliPath(), ...args, '--nats', url, '--log-level', 'warn'], {
-      stdio: ['ignore', 'ignore', process.env.FLOE_CHAOS_STDERR === 'inherit' ? 'inherit' : 'ignore'],
-      env: { ...process.env, NODE_OPTIONS: '' },
+      // stdin: a lifeline pipe, so nothing outlives this test even if it is killed.
+      stdio: ['pipe', 'ignore', process.env.FLOE_CHAOS_STDERR === 'inherit' ? 'inherit' : 'ignore'],
+      env: { ...process.env, NODE_OPTIONS: '', [EXIT_WITH_PARENT_ENV]: '1' },
     });
 
   // NATS first: it says when it is ready.
@@ -56,8 +58,11 @@ t.test('a cluster over network namespaces survives a worker host cut off mid-flo
     topo.host('client'),
     process.execPath,
     ['--import=tsx', new URL('./netns-driver.ts', import.meta.url).pathname, url, String(seed), '300'],
-    { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, NODE_OPTIONS: '' } },
+    { stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, NODE_OPTIONS: '' } },
   );
+  // Fail cleanly (with teardown) well before tap's own timeout if the flow never ends.
+  const deadline = setTimeout(() => driver.kill('SIGKILL'), 90_000);
+  t.teardown(() => clearTimeout(deadline));
   let cut: Promise<void> | undefined;
   let result: { tasks: number; wrong: string[]; workers: string[]; erred: number; fetched: number } | undefined;
   for await (const line of createInterface({ input: driver.stdout! })) {

@@ -5,7 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { Client, Metadata, credentials, status as Status, type ServiceError } from '@grpc/grpc-js';
@@ -188,6 +188,25 @@ void t.test('dead address → WORKER_LOST naming the address', async (t) => {
   const error = await rejectsWith(t, dp.fetch(address, 'x'), 'WORKER_LOST');
   t.equal((error as { retryable?: boolean }).retryable, true);
   t.match((error as Error).message, address);
+});
+
+void t.test('a holder that stays silent (host cut off) → WORKER_LOST after stallTimeoutMs', async (t) => {
+  // Accepts TCP connections and never answers, like a host whose link went down.
+  const sockets = new Set<Socket>();
+  const silent = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('error', () => undefined);
+  });
+  silent.listen(0, '127.0.0.1');
+  await once(silent, 'listening');
+  t.teardown(() => {
+    for (const socket of sockets) socket.destroy();
+    silent.close();
+  });
+  const port = (silent.address() as AddressInfo).port;
+  const dp = dataPlane(t, { stallTimeoutMs: 200 });
+  const error = await rejectsWith(t, dp.fetch(`127.0.0.1:${port}`, 'x'), 'WORKER_LOST');
+  t.equal((error as { retryable?: boolean }).retryable, true);
 });
 
 void t.test('a worker that exits → WORKER_LOST on the next fetch', async (t) => {
