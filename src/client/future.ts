@@ -45,9 +45,7 @@ export class KeyState {
     if (this.status === 'finished') {
       // The result moved (a worker retired) or was recomputed elsewhere: new location.
       this.update = update;
-      const waiters = this.relocated;
-      this.relocated = [];
-      for (const resolve of waiters) resolve();
+      this.wakeRelocated();
       return;
     }
     if (this.done) return;
@@ -60,6 +58,12 @@ export class KeyState {
   /** Why a finished key could not be located again (e.g. it was released meanwhile). */
   relocateError: FloeError | undefined;
 
+  private wakeRelocated(): void {
+    const waiters = this.relocated;
+    this.relocated = [];
+    for (const resolve of waiters) resolve();
+  }
+
   /** Resolves on the next location update of a finished key. */
   nextLocation(): Promise<void> {
     return new Promise((resolve) => this.relocated.push(resolve));
@@ -69,9 +73,7 @@ export class KeyState {
     if (this.status === 'finished') {
       // Too late for the future itself; only a pending relocation learns of it.
       this.relocateError = error;
-      const waiters = this.relocated;
-      this.relocated = [];
-      for (const resolve of waiters) resolve();
+      this.wakeRelocated();
       return;
     }
     if (this.done) return;

@@ -11,22 +11,14 @@ import { startLocalCluster, type LocalClusterHandle, type LocalClusterOptions } 
 import { fetchStatus } from '../../cluster/commands/status.ts';
 import type { WireClusterStatus } from '../../src/transport/messages.ts';
 import { block, blockSum, pair, total, whereAmI } from '../fixtures/chaos-tasks.ts';
+import { mulberry32 } from '../helpers/rng.ts';
 
 interface Commenter {
   comment(...args: unknown[]): void;
 }
 
-/** mulberry32: small, fast, and the same sequence for the same seed everywhere. */
-export function makeRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded randomness for fault schedules (see test/helpers/rng.ts). */
+export const makeRandom = mulberry32;
 
 /** The seed from FLOE_SEED, else a fresh one; printed so a failing run can be replayed. */
 export function chaosSeed(t: Commenter, file: string): { seed: number; random: () => number } {

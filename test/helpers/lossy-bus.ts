@@ -7,18 +7,10 @@
 import { InprocBus } from '../../src/transport/inproc/bus.ts';
 import type { ReliableTimers } from '../../src/transport/reliable.ts';
 import type { Headers, RequestOptions, Subscription, Transport, TransportMessage } from '../../src/transport/transport.ts';
+import { mulberry32 } from './rng.ts';
 
-/** mulberry32: small, fast, good enough to drive faults; same seed, same faults. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded randomness for fault schedules (see rng.ts). */
+export const prng = mulberry32;
 
 /** FLOE_SEED when set (to replay a failure), otherwise a fresh random seed. */
 export function testSeed(): number {

@@ -12,20 +12,11 @@ import type { TaskSpec } from '../../src/graph/spec.ts';
 import { Scheduler } from '../../src/scheduler/scheduler.ts';
 import { taskId } from '../../src/scheduler/types.ts';
 import type { SchedulerCommand, SchedulerEvent } from '../../src/scheduler/types.ts';
+import { mulberry32 } from '../helpers/rng.ts';
 
 type Ev = SchedulerEvent extends infer E ? (E extends SchedulerEvent ? Omit<E, 'stimulusId' | 'nowMs'> : never) : never;
 type Notify = Extract<SchedulerCommand, { type: 'notifyClient' }>;
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Run {
   workerId: string;
