@@ -252,6 +252,12 @@ export class Coordinator {
     const events: SchedulerEvent[] = [];
     if (wire.register !== undefined) {
       const { threads, resources, address, name } = wire.register;
+      if (this.workers.get(workerId) !== undefined) {
+        // A worker registers only with a clean slate (start, or a reset after a
+        // reregister): whatever the scheduler thought it ran or held is gone.
+        this.log.info({ workerId }, 'worker registered again: its earlier runs and results are gone');
+        events.push({ type: 'workerLost', stimulusId, nowMs, workerId });
+      }
       this.workers.join(workerId, name, address, nowMs);
       events.push({ type: 'workerJoined', stimulusId, nowMs, workerId, threads, resources, address });
     } else if (!this.workers.seen(workerId, nowMs, wire.metrics)) {
