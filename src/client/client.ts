@@ -322,7 +322,7 @@ export class Client implements FutureOwner {
         const retryable = isFloeError(error) && (error.code === 'WORKER_LOST' || error.code === 'RESULT_UNAVAILABLE');
         if (!retryable || attempt >= FETCH_ATTEMPTS_MAX || this.closed) throw error;
         const moved = state.nextLocation();
-        this.submitter.locate(state);
+        this.submitter.locate(state, update.workerId);
         await moved;
         if (state.relocateError !== undefined) throw state.relocateError;
       }

@@ -8,6 +8,7 @@ import { FloeError, fromErrorInfo, isFloeError } from '../errors.ts';
 import type { TaskSpec } from '../graph/spec.ts';
 import { encodeMessage, decodeMessage } from '../transport/codec.ts';
 import type { Transport, TransportMessage } from '../transport/transport.ts';
+import type { MissingResult } from '../transport/messages.ts';
 import type { KeyState } from './future.ts';
 import { resolveExportName } from './exports.ts';
 
@@ -39,6 +40,7 @@ export interface SubmitterOptions {
 export class Submitter {
   private batch: QueuedTask[] = [];
   private wants = new Set<string>();
+  private missing: MissingResult[] = [];
   private held: QueuedTask[] = [];
   private flushQueued = false;
   private requestSeq = 0;
@@ -85,9 +87,13 @@ export class Submitter {
     this.queueFlush();
   }
 
-  /** Asks the scheduler again for a key's current location (it answers with a key update). */
-  locate(state: KeyState): void {
+  /**
+   * Asks the scheduler again for a key's current location (it answers with a key update),
+   * telling it which holder failed to serve the result.
+   */
+  locate(state: KeyState, failedHolder: string): void {
     this.wants.add(state.key);
+    this.missing.push({ key: state.key, workerId: failedHolder });
     this.queueFlush();
   }
 
@@ -175,14 +181,16 @@ export class Submitter {
     const wants = [...this.wants].filter((k) => this.options.isSubmitted(k));
     for (const k of wants) this.wants.delete(k);
     if (ready.length === 0 && wants.length === 0) return;
+    const missing = this.missing;
+    this.missing = [];
     try {
-      await this.send(ready, wants);
+      await this.send(ready, wants, missing);
     } finally {
       for (const task of ready) this.unpin(task);
     }
   }
 
-  private async send(ready: QueuedTask[], allWants: string[]): Promise<void> {
+  private async send(ready: QueuedTask[], allWants: string[], missing: MissingResult[]): Promise<void> {
     // A task that cannot be resolved (module or export missing) fails alone, with the tasks
     // of this batch that depend on it; the rest of the batch still goes out.
     const settled = await Promise.allSettled(ready.map(resolveSpec));
@@ -211,7 +219,7 @@ export class Submitter {
     const requestId = String(this.requestSeq);
     const { clientId, transport, subject, timeoutMs } = this.options;
     try {
-      const payload = encodeMessage({ type: 'submit', clientId, requestId, tasks, wants });
+      const payload = encodeMessage({ type: 'submit', clientId, requestId, tasks, wants, missing });
       const reply = await requestWithRetry(transport, subject, payload, timeoutMs);
       const msg = decodeMessage(reply.data);
       if (msg.type === 'error') throw fromErrorInfo(msg.error);

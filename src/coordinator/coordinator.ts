@@ -208,8 +208,8 @@ export class Coordinator {
         const requestId = `${wire.clientId}:${wire.requestId}`;
         this.clients.add(wire.clientId);
         this.pendingSubmits.set(requestId, msg);
-        const { clientId, tasks, wants } = wire;
-        this.handle({ type: 'graphSubmitted', stimulusId: this.nextStimulus('submit'), nowMs, clientId, requestId, tasks, wants });
+        const { clientId, tasks, wants, missing } = wire;
+        this.handle({ type: 'graphSubmitted', stimulusId: this.nextStimulus('submit'), nowMs, clientId, requestId, tasks, wants, missing });
         return;
       }
       case 'clientBatch':

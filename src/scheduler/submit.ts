@@ -12,6 +12,7 @@ import { addDependent } from './refs.ts';
 import { createTask } from './state.ts';
 import type { TaskState } from './state.ts';
 import { taskId } from './types.ts';
+import { resultMissing } from './workers.ts';
 import type { SchedulerEvent } from './types.ts';
 
 type GraphSubmitted = Extract<SchedulerEvent, { type: 'graphSubmitted' }>;
@@ -61,6 +62,10 @@ export function graphSubmitted(core: SchedulerCore, ev: GraphSubmitted): void {
   if (error !== undefined) return;
   const firstNewSeq = core.seq + 1;
   const created = createTasks(core, ev);
+  for (const { key, workerId } of ev.missing ?? []) {
+    const ts = core.tasks.get(taskId(ev.clientId, key));
+    if (ts !== undefined) resultMissing(core, ts, workerId);
+  }
   const wanted: TaskState[] = [];
   for (const key of ev.wants) {
     const ts = core.tasks.get(taskId(ev.clientId, key))!;

@@ -33,6 +33,8 @@ export type SchedulerEvent =
       tasks: TaskSpec[];
       /** Keys (of this client) the client holds futures for. */
       wants: string[];
+      /** Results the client failed to fetch from these holders: taken off their books. */
+      missing?: { key: string; workerId: string }[];
     })
   | (EventBase & { type: 'keysReleased'; clientId: string; keys: string[] })
   | (EventBase & { type: 'keysCancelled'; clientId: string; keys: string[] })

@@ -88,6 +88,22 @@ function lostResult(core: SchedulerCore, ts: TaskState): void {
 }
 
 /**
+ * A client could not fetch `ts`'s result from `workerId` (Dask's missing-data report):
+ * that holder is taken off the books and told to drop any copy it still has; with no copy
+ * left the result is recomputed from lineage, and the client hears of its new location
+ * when it is back in memory. A report about a holder that is no longer on the books
+ * (already handled) changes nothing.
+ */
+export function resultMissing(core: SchedulerCore, ts: TaskState, workerId: string): void {
+  if (ts.state !== 'memory') return;
+  const holder = ts.whoHas.find((w) => w.id === workerId);
+  if (holder === undefined) return;
+  core.removeHeld(holder, ts);
+  core.emit({ type: 'releaseData', stimulusId: core.stimulusId, workerId: holder.id, id: ts.id });
+  if (ts.whoHas.length === 0 && ts.inline === undefined) lostResult(core, ts);
+}
+
+/**
  * A run ended because its worker could not fetch input `depId` from any holder. The
  * holders are taken off the books (if one is in fact alive it is told to drop its copy);
  * with no copy left the input is recomputed from lineage; the task waits for it.

@@ -153,6 +153,10 @@ function fromProtoBody(which: (typeof BODY_FIELD)[keyof typeof BODY_FIELD], b: O
         requestId: str(b.requestId),
         tasks: (b.tasks as Obj[]).map((t, i) => specFromProto(t, `submit.tasks[${i}]`)),
         wants: b.wants as string[],
+        missing: (b.missing as Obj[]).map((m, i) => ({
+          key: nonEmpty(m.key, `submit.missing[${i}].key`),
+          workerId: nonEmpty(m.workerId, `submit.missing[${i}].workerId`),
+        })),
       };
     case 'submitReply':
       return { type: 'submitReply', requestId: str(b.requestId), error: optError(b.error) };

@@ -18,6 +18,12 @@ export interface KeyUpdate {
   error: ErrorInfo | undefined;
 }
 
+/** A result the client could not fetch from the worker that was said to hold it. */
+export interface MissingResult {
+  key: string;
+  workerId: string;
+}
+
 export interface WireDepLocation {
   id: string;
   holders: { workerId: string; address: string }[];
@@ -101,7 +107,7 @@ export interface WireClusterStatus {
 }
 
 export type WireMessage =
-  | { type: 'submit'; clientId: string; requestId: string; tasks: TaskSpec[]; wants: string[] }
+  | { type: 'submit'; clientId: string; requestId: string; tasks: TaskSpec[]; wants: string[]; missing?: MissingResult[] }
   | { type: 'submitReply'; requestId: string; error: ErrorInfo | undefined }
   | { type: 'clientBatch'; clientId: string; release: string[]; cancel: string[]; hello: boolean; bye: boolean }
   | { type: 'clientUpdates'; updates: KeyUpdate[] }

@@ -14,7 +14,7 @@ const spec = {
 };
 
 const samples: WireMessage[] = [
-  { type: 'submit', clientId: 'c1', requestId: '7', tasks: [spec], wants: ['k1'] },
+  { type: 'submit', clientId: 'c1', requestId: '7', tasks: [spec], wants: ['k1'], missing: [{ key: 'k0', workerId: 'w1' }] },
   { type: 'submitReply', requestId: '7', error: undefined },
   { type: 'submitReply', requestId: '8', error },
   { type: 'clientBatch', clientId: 'c1', release: ['a'], cancel: ['b'], hello: false, bye: true },

@@ -369,6 +369,20 @@ t.test('an input no holder could serve: holders dropped, input recomputed, the t
   t.equal(h.runs.get('c/b')?.attempt, 1, 'not counted as a failure of b');
 });
 
+t.test('a client that cannot fetch a result reports it missing: the result is recomputed and the client told where', async (t) => {
+  const h = new Harness();
+  h.join('w1');
+  h.submit([spec('a')], ['a']);
+  t.same(h.finish('c/a'), ['notify c a memory']);
+  const locate = (workerId: string): string[] =>
+    h.send({ type: 'graphSubmitted', clientId: 'c', requestId: 'r', tasks: [], wants: ['a'], missing: [{ key: 'a', workerId }] });
+  // A report about a worker that does not hold it only answers with the location.
+  t.same(locate('w9'), ['submitReply ok', 'notify c a memory']);
+  t.same(locate('w1'), ['submitReply ok', 'releaseData w1 c/a', 'assign w1 c/a'], 'recomputed; no answer yet');
+  t.same(h.finish('c/a'), ['notify c a memory'], 'the client hears of the new copy');
+  t.equal(h.runs.get('c/a')?.attempt, 1, 'not counted as a failure of a');
+});
+
 t.test('invalid graphs are rejected without any state change', async (t) => {
   const h = new Harness();
   h.join('w1');
