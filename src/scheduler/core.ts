@@ -49,9 +49,14 @@ export class SchedulerCore {
   excessCreated = false;
   /** Something a retiring worker waits for may have changed during this event. */
   retireDirty = false;
+  /** Moving average of run times (undefined until the first run ends). */
+  runTimeAvgMs: number | undefined = undefined;
+  /** Tasks per thread that workers' capacities currently reflect. */
+  tasksPerThread: number;
 
   constructor(readonly config: SchedulerConfig) {
     this.log = new StoryLog(config.logSizeMax);
+    this.tasksPerThread = config.workerSaturation;
     this.counts = Object.fromEntries(STATE_NAMES.map((name) => [name, 0])) as Record<TaskStateName, number>;
   }
 

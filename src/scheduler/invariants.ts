@@ -6,7 +6,7 @@ import { assert } from '../errors.ts';
 import { STATE_NAMES } from './core.ts';
 import type { SchedulerCore } from './core.ts';
 import { dependentCount, hasDependent } from './refs.ts';
-import { isActive } from './state.ts';
+import { isActive, wantsMore } from './state.ts';
 import type { TaskState, WorkerState } from './state.ts';
 
 function checkLinks(core: SchedulerCore, ts: TaskState): void {
@@ -98,9 +98,9 @@ function checkWorkers(core: SchedulerCore): void {
     for (const ts of w.copies.keys()) {
       assert(w.retiring && w.hasWhat.has(ts), `${w.id}: copy of ${ts.id} it does not hold`);
     }
-    if (w.processing.size < w.capacity && !w.retiring) {
+    if (wantsMore(w)) {
       const runnable = core.queue.bestFor(w);
-      assert(runnable === undefined, `${w.id} has capacity but ${runnable?.id} is queued`);
+      assert(runnable === undefined, `${w.id} has room but ${runnable?.id} is queued`);
     }
   }
   assert(processing === core.counts.processing, 'worker processing counts do not add up');

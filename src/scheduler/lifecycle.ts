@@ -3,6 +3,7 @@
  * and error propagation to dependents.
  */
 import type { ErrorInfo } from '../errors.ts';
+import { observeRunTime } from './capacity.ts';
 import type { SchedulerCore } from './core.ts';
 import { makeReady } from './placement.ts';
 import { detach, settle } from './release.ts';
@@ -99,6 +100,7 @@ export function taskFinished(core: SchedulerCore, ev: EventOf<'taskFinished'>): 
   if (ts === undefined) return;
   const w = ts.processingOn!;
   core.endRun(ts);
+  observeRunTime(core, ev.durationMs);
   ts.nbytes = ev.nbytes;
   ts.serializer = ev.serializer;
   ts.inline = ev.inline;

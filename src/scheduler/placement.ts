@@ -4,7 +4,7 @@
  * is queued in priority order until some worker can take it.
  */
 import type { SchedulerCore } from './core.ts';
-import { compareTasks, fits } from './state.ts';
+import { compareTasks, fits, wantsMore } from './state.ts';
 import type { TaskState, WorkerState } from './state.ts';
 import type { DepLocation } from './types.ts';
 
@@ -94,7 +94,7 @@ function isSorted(list: TaskState[]): boolean {
 
 /** Gives a worker queued tasks, best first, until it is saturated. */
 export function fillWorker(core: SchedulerCore, w: WorkerState): void {
-  if (w.retiring) return;
+  if (!wantsMore(w)) return;
   while (w.processing.size < w.capacity) {
     const ts = core.queue.bestFor(w);
     if (ts === undefined) return;

@@ -179,6 +179,17 @@ export function fits(worker: WorkerState, ts: TaskState): boolean {
   );
 }
 
+/**
+ * Whether a worker should pull queued tasks now: when it has room for a good batch, not at
+ * every free slot. A worker sent many short tasks at once (see capacity.ts) is topped up
+ * when half its queue is gone, in one message, rather than one task per completion; with
+ * the base capacity (a slot or two beyond its threads) that is at every free slot.
+ */
+export function wantsMore(worker: WorkerState): boolean {
+  const batch = Math.max(1, Math.ceil((worker.capacity - worker.threads) / 2));
+  return !worker.retiring && worker.capacity - worker.processing.size >= batch;
+}
+
 /** Queue order: higher priority first, then earlier creation. Negative: a goes first. */
 export function compareTasks(a: TaskState, b: TaskState): number {
   return a.priority !== b.priority ? b.priority - a.priority : a.seq - b.seq;

@@ -158,6 +158,15 @@ export interface SchedulerConfig {
    * stay queued on the scheduler in priority order (as in Dask's root-task queuing).
    */
   workerSaturation: number;
+  /**
+   * Short tasks: a worker is also sent as many tasks as its threads can run in this many
+   * milliseconds, judged by the recent average run time, so its threads stay busy across
+   * the round trip to the scheduler even when a task takes microseconds (0: off). Work
+   * stealing moves tasks back if that guess leaves another worker idle.
+   */
+  saturationWindowMs: number;
+  /** Upper bound, per thread, of tasks sent to a worker at once. */
+  maxTasksPerThread: number;
   /** Times a task may be running on a worker that dies before it is marked erred. */
   allowedFailures: number;
   /** Transitions kept for `story()` (a ring buffer; 0 turns logging off). */
@@ -172,6 +181,8 @@ export interface SchedulerConfig {
 
 export const DEFAULT_SCHEDULER_CONFIG: SchedulerConfig = {
   workerSaturation: 2,
+  saturationWindowMs: 20,
+  maxTasksPerThread: 200,
   allowedFailures: 3,
   logSizeMax: 100_000,
   stealing: true,

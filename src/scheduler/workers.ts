@@ -3,6 +3,7 @@
  * once they have killed more than `allowedFailures` workers); results only it held are
  * recomputed from lineage when still needed.
  */
+import { tasksPerThread } from './capacity.ts';
 import type { SchedulerCore } from './core.ts';
 import { activate, currentRun, markErred } from './lifecycle.ts';
 import { makeReady } from './placement.ts';
@@ -14,7 +15,7 @@ type WorkerJoined = Extract<SchedulerEvent, { type: 'workerJoined' }>;
 
 export function workerJoined(core: SchedulerCore, ev: WorkerJoined): void {
   const threads = Math.max(0, ev.threads);
-  const capacity = Math.ceil(threads * core.config.workerSaturation);
+  const capacity = Math.ceil(threads * tasksPerThread(core));
   const existing = core.workers.get(ev.workerId);
   if (existing !== undefined) {
     // Joining again (e.g. a reconnect) updates what the worker declares.

@@ -85,6 +85,8 @@ export class WorkerNode {
   /** Set while `retire()` waits for the coordinator's go-ahead. */
   private onRetired: (() => void) | undefined;
   private readonly batcher = new TurnBatcher(() => this.flush());
+  /** Holds completions briefly while other runs are executing (see requestReport). */
+  private reportTimer: NodeJS.Timeout | undefined;
   /** Run timings of finished results, until they are reported. */
   private readonly timings = new Map<string, { durationMs: number; startedAtMs: number }>();
   private stimulusSeq = 0;
@@ -428,10 +430,33 @@ export class WorkerNode {
       durationMs: timing?.durationMs ?? 0,
       startedAtMs: timing?.startedAtMs ?? 0,
     });
-    this.batcher.request();
+    this.requestReport();
+  }
+
+  /**
+   * Completions go out at once when nothing else is executing here, so a lone task's round
+   * trip stays short. While other runs are executing they are held for up to
+   * REPORT_DELAY_MS, so that many go out in one message: with tasks of a few microseconds,
+   * one message (and one wake-up of the coordinator) per completion is what bounds
+   * throughput. The delay never holds a report behind a long task: the next completion or
+   * the timer, whichever comes first, sends it.
+   */
+  private requestReport(): void {
+    if (this.state.executingCount === 0 || this.outgoing.finished.length >= REPORT_BATCH_MAX) {
+      this.batcher.request();
+      return;
+    }
+    this.reportTimer ??= setTimeout(() => {
+      this.reportTimer = undefined;
+      this.batcher.request();
+    }, REPORT_DELAY_MS);
   }
 
   private flush(): void {
+    if (this.reportTimer !== undefined) {
+      clearTimeout(this.reportTimer);
+      this.reportTimer = undefined;
+    }
     const out = this.outgoing;
     if (Object.values(out).every((list) => list.length === 0)) return;
     this.outgoing = emptyOutgoing();
@@ -442,6 +467,11 @@ export class WorkerNode {
     this.link.send(this.subjects.events, encodeMessage(msg));
   }
 }
+
+/** Longest a completion is held back to share a message with others (requestReport). */
+const REPORT_DELAY_MS = 2;
+/** Completions that go out together at most. */
+const REPORT_BATCH_MAX = 256;
 
 /** Task ids are `${clientId}/${key}`; task code refers to inputs by key. */
 function clientKey(id: string): string {

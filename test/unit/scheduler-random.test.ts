@@ -56,7 +56,13 @@ class Sim {
     readonly rand: () => number,
     readonly fail: (msg: string) => never,
   ) {
-    this.s = new Scheduler({ workerSaturation: 1 + this.int(2), allowedFailures: 2, logSizeMax: 1000 });
+    this.s = new Scheduler({
+      workerSaturation: 1 + this.int(2),
+      saturationWindowMs: this.int(3) * 4,
+      maxTasksPerThread: 1 + this.int(8),
+      allowedFailures: 2,
+      logSizeMax: 1000,
+    });
   }
 
   int(n: number): number {

@@ -42,7 +42,8 @@ class Harness {
   last: SchedulerCommand[] = [];
 
   constructor(config: Partial<SchedulerConfig> = {}) {
-    this.s = new Scheduler(config);
+    // Fixed capacities (threads × workerSaturation) unless a test asks for adaptive ones.
+    this.s = new Scheduler({ saturationWindowMs: 0, ...config });
   }
 
   send(ev: Ev): string[] {

@@ -38,7 +38,8 @@ class Harness {
   last: SchedulerCommand[] = [];
 
   constructor(config: Partial<SchedulerConfig> = {}) {
-    this.s = new Scheduler(config);
+    // Fixed capacities (threads × workerSaturation) unless a test asks for adaptive ones.
+    this.s = new Scheduler({ saturationWindowMs: 0, ...config });
   }
 
   send(ev: Ev): string[] {
@@ -381,6 +382,37 @@ t.test('a client that cannot fetch a result reports it missing: the result is re
   t.same(locate('w1'), ['submitReply ok', 'releaseData w1 c/a', 'assign w1 c/a'], 'recomputed; no answer yet');
   t.same(h.finish('c/a'), ['notify c a memory'], 'the client hears of the new copy');
   t.equal(h.runs.get('c/a')?.attempt, 1, 'not counted as a failure of a');
+});
+
+t.test('short runs raise how many tasks a worker is sent at once; long runs bring it back', async (t) => {
+  const h = new Harness({ workerSaturation: 2, saturationWindowMs: 8, maxTasksPerThread: 16 });
+  h.join('w1');
+  const keys = Array.from({ length: 40 }, (_, i) => `t${i}`);
+  const assigned = (cmds: string[]): number => cmds.filter((c) => c.startsWith('assign')).length;
+  t.equal(assigned(h.submit(keys.map((k) => spec(k)), keys)), 2, 'threads × workerSaturation before any run ended');
+  const finishIn = (id: string, durationMs: number): string[] => {
+    const run = h.runs.get(id)!;
+    return h.send({ type: 'taskFinished', workerId: run.workerId, id, runId: run.runId, nbytes: 1, serializer: { id: 'msgpack', module: '' }, inline: undefined, durationMs });
+  };
+  // 1 ms runs: 8 fit in the window, so the worker is topped up to 8 at once.
+  t.equal(assigned(finishIn('c/t0', 1)), 7);
+  t.equal(h.s.workerInfo()[0]!.capacity, 8);
+  // Much shorter runs: up to maxTasksPerThread, topped up in batches rather than one by one.
+  const processing = (): string[] => [...h.runs.keys()].filter((id) => h.s.stateOf(id) === 'processing');
+  const batches: number[] = [];
+  for (let i = 0; i < 30 && h.s.workerInfo()[0]!.capacity < 16; i++) {
+    const sent = assigned(finishIn(processing()[0]!, 0.01));
+    if (sent > 0) batches.push(sent);
+  }
+  t.equal(h.s.workerInfo()[0]!.capacity, 16, 'never above maxTasksPerThread');
+  t.ok(batches.every((n) => n >= 4), `topped up in batches: ${batches.join(', ')}`);
+  // Long runs: back to workerSaturation; nothing new is sent while over that.
+  const running = processing();
+  let sent = 0;
+  for (const id of running) sent += assigned(finishIn(id, 1000));
+  t.equal(h.s.workerInfo()[0]!.capacity, 2);
+  t.ok(sent < running.length, 'the worker drains down to its smaller capacity');
+  t.doesNotThrow(() => h.s.validate());
 });
 
 t.test('invalid graphs are rejected without any state change', async (t) => {
