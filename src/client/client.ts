@@ -12,9 +12,10 @@ import type { TaskOptions } from '../graph/options.ts';
 import { encodeArgs, FutureRef } from '../serde/args.ts';
 import { deserializeValue, resolveSerializer } from '../serde/registry.ts';
 import { decodeMessage, encodeMessage } from '../transport/codec.ts';
-import { subjects, type KeyUpdate } from '../transport/messages.ts';
+import { subjects, type KeyUpdate, type WireOf } from '../transport/messages.ts';
 import type { Subscription, Transport } from '../transport/transport.ts';
 import { ReliableEndpoint } from '../transport/reliable.ts';
+import { encodeWithin } from '../transport/split.ts';
 import { isTaskDef } from './task-def.ts';
 import type { Args, TaskDef } from './task.ts';
 import { Future, KeyState, isFuture, type FutureOwner, type Resolved } from './future.ts';
@@ -62,6 +63,7 @@ export class Client implements FutureOwner {
       unpin: (states) => {
         for (const state of states) this.releaseRef(state);
       },
+      releaseKeys: (keys) => this.sendReleases(keys),
     });
     this.link = new ReliableEndpoint({ transport: conn.transport, ackSubject: this.subjects.ack(`client.${this.clientId}`) });
     this.sub = this.link.listen(this.subjects.clientInbox(this.clientId), (data) => {
@@ -333,10 +335,7 @@ export class Client implements FutureOwner {
   async cancelKeys(keys: string[]): Promise<void> {
     this.checkOpen();
     await this.submitter.drain();
-    this.link.send(
-      this.subjects.client,
-      encodeMessage({ type: 'clientBatch', clientId: this.clientId, release: [], cancel: keys, hello: false, bye: false }),
-    );
+    this.sendClientBatch([], keys);
   }
 
   /** @internal */
@@ -358,11 +357,18 @@ export class Client implements FutureOwner {
       this.releaseQueued = false;
       const release = [...this.releases];
       this.releases.clear();
-      if (this.closed || release.length === 0) return;
-      this.link.send(
-        this.subjects.client,
-        encodeMessage({ type: 'clientBatch', clientId: this.clientId, release, cancel: [], hello: false, bye: false }),
-      );
+      this.sendReleases(release);
     });
+  }
+
+  private sendReleases(release: string[]): void {
+    if (this.closed || release.length === 0) return;
+    this.sendClientBatch(release, []);
+  }
+
+  /** Releases and cancels, in as many messages as the transport's payload limit needs. */
+  private sendClientBatch(release: string[], cancel: string[]): void {
+    const batch: WireOf<'clientBatch'> = { type: 'clientBatch', clientId: this.clientId, release, cancel, hello: false, bye: false };
+    for (const piece of encodeWithin(batch, this.conn.transport.maxPayloadBytes)) this.link.send(this.subjects.client, piece);
   }
 }

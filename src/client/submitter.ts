@@ -35,6 +35,8 @@ export interface SubmitterOptions {
   lookup(key: string): KeyState | undefined;
   /** Lets go of `pinned` keys once their dependent is with the scheduler (or failed). */
   unpin(states: KeyState[]): void;
+  /** Tells the scheduler the client no longer wants these keys (after a split submission). */
+  releaseKeys(keys: string[]): void;
 }
 
 export class Submitter {
@@ -215,22 +217,97 @@ export class Submitter {
       this.dropHeldDependingOn(new Set(failed.keys()), isFloeError(first) ? first : new FloeError('INTERNAL', String(first)));
     }
     if (tasks.length === 0 && wants.length === 0) return;
-    this.requestSeq += 1;
-    const requestId = String(this.requestSeq);
-    const { clientId, transport, subject, timeoutMs } = this.options;
+    const { transport, timeoutMs } = this.options;
     try {
-      const payload = encodeMessage({ type: 'submit', clientId, requestId, tasks, wants, missing });
-      const reply = await requestWithRetry(transport, subject, payload, timeoutMs);
-      const msg = decodeMessage(reply.data);
-      if (msg.type === 'error') throw fromErrorInfo(msg.error);
-      if (msg.type !== 'submitReply') throw new FloeError('MALFORMED_MESSAGE', `unexpected ${msg.type} reply to submit`);
-      if (msg.error !== undefined) throw fromErrorInfo(msg.error);
+      const max = transport.maxPayloadBytes;
+      const pieces = splitSubmission(tasks, max);
+      const kept: string[] = [];
+      for (let i = 0; i < pieces.length - 1; i++) {
+        // A piece's tasks are wanted until the rest arrives: the scheduler drops new tasks
+        // that nothing wanted needs, and later pieces depend on them.
+        const keys = pieces[i]!.map((spec) => spec.key);
+        await this.request(pieces[i]!, keys, [], timeoutMs);
+        kept.push(...keys);
+      }
+      const last = pieces[pieces.length - 1]!;
+      const inLast = new Set(last.map((spec) => spec.key));
+      const sentWants = new Set(kept);
+      // Wants of keys the scheduler already has go first, in as many requests as they need.
+      const earlier = wants.filter((key) => !inLast.has(key) && !sentWants.has(key));
+      for (const chunk of splitKeys(earlier, max)) await this.request([], chunk, [], timeoutMs);
+      await this.request(last, wants.filter((key) => inLast.has(key)), missing, timeoutMs);
+      const wanted = new Set(wants);
+      const extra = kept.filter((key) => !wanted.has(key));
+      if (extra.length > 0) this.options.releaseKeys(extra);
     } catch (error) {
       failAll(sent, error);
-      const wanted = wants.map((k) => this.options.lookup(k)).filter((s) => s !== undefined);
-      failAll(wanted.map((state) => ({ state }) as QueuedTask), error);
+      const wantedStates = wants.map((k) => this.options.lookup(k)).filter((s) => s !== undefined);
+      failAll(wantedStates.map((state) => ({ state }) as QueuedTask), error);
     }
   }
+
+  private async request(tasks: TaskSpec[], wants: string[], missing: MissingResult[], timeoutMs: number): Promise<void> {
+    this.requestSeq += 1;
+    const requestId = String(this.requestSeq);
+    const { clientId, transport, subject } = this.options;
+    const payload = encodeMessage({ type: 'submit', clientId, requestId, tasks, wants, missing });
+    const reply = await requestWithRetry(transport, subject, payload, timeoutMs);
+    const msg = decodeMessage(reply.data);
+    if (msg.type === 'error') throw fromErrorInfo(msg.error);
+    if (msg.type !== 'submitReply') throw new FloeError('MALFORMED_MESSAGE', `unexpected ${msg.type} reply to submit`);
+    if (msg.error !== undefined) throw fromErrorInfo(msg.error);
+  }
+}
+
+/** Bytes of a request to spend on tasks or keys: room is left for ids and framing. */
+function budgetOf(maxBytes: number): number {
+  return Math.max(1, Math.floor(maxBytes * 0.9) - 1024);
+}
+
+/**
+ * Cuts a submission bigger than the transport's payload limit into pieces that fit, in
+ * order (a task's dependencies are in its own piece or an earlier one, as the batch is in
+ * submission order). Each task is counted with its key twice, as it may also be wanted.
+ * A single task too big for any message is left alone: its request fails with the
+ * transport's LIMIT_EXCEEDED error, which names the sizes.
+ */
+function splitSubmission(tasks: TaskSpec[], maxBytes: number | undefined): TaskSpec[][] {
+  if (maxBytes === undefined || tasks.length <= 1) return [tasks];
+  return splitBy(tasks, (spec) => specBytes(spec) + 8 + Buffer.byteLength(spec.key), budgetOf(maxBytes));
+}
+
+function splitKeys(keys: string[], maxBytes: number | undefined): string[][] {
+  if (keys.length === 0) return [];
+  if (maxBytes === undefined) return [keys];
+  return splitBy(keys, (key) => 8 + Buffer.byteLength(key), budgetOf(maxBytes));
+}
+
+function splitBy<T>(items: T[], sizeOf: (item: T) => number, budget: number): T[][] {
+  const pieces: T[][] = [];
+  let piece: T[] = [];
+  let bytes = 0;
+  for (const item of items) {
+    const size = sizeOf(item);
+    if (piece.length > 0 && bytes + size > budget) {
+      pieces.push(piece);
+      piece = [];
+      bytes = 0;
+    }
+    piece.push(item);
+    bytes += size;
+  }
+  pieces.push(piece);
+  return pieces;
+}
+
+/** An upper estimate of a task's encoded size (protobuf adds a few bytes per field). */
+function specBytes(spec: TaskSpec): number {
+  let bytes = 128 + spec.args.byteLength;
+  bytes += Buffer.byteLength(spec.key) + Buffer.byteLength(spec.name) + Buffer.byteLength(spec.module);
+  bytes += Buffer.byteLength(spec.exportName ?? '');
+  for (const dep of spec.deps) bytes += 8 + Buffer.byteLength(dep);
+  for (const name in spec.resources) bytes += 16 + Buffer.byteLength(name);
+  return bytes;
 }
 
 async function resolveSpec(task: QueuedTask): Promise<TaskSpec> {

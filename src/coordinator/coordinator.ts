@@ -18,6 +18,7 @@ import {
 } from '../transport/messages.ts';
 import type { Subscription, Transport, TransportMessage } from '../transport/transport.ts';
 import { ReliableEndpoint } from '../transport/reliable.ts';
+import { encodeWithin } from '../transport/split.ts';
 import { oneWayMessage } from '../transport/reliable-message.ts';
 import type { Clock } from '../util/clock.ts';
 import { systemClock } from '../util/clock.ts';
@@ -382,11 +383,14 @@ export class Coordinator {
   private flush(): void {
     const { workers, clients } = this.outbox;
     this.outbox = { workers: new Map(), clients: new Map() };
+    const max = this.transport.maxPayloadBytes;
     for (const [workerId, batch] of workers) {
-      this.link.send(this.subjects.worker(workerId), encodeMessage(batch));
+      const subject = this.subjects.worker(workerId);
+      for (const piece of encodeWithin(batch, max)) this.link.send(subject, piece);
     }
     for (const [clientId, updates] of clients) {
-      this.link.send(this.subjects.clientInbox(clientId), encodeMessage({ type: 'clientUpdates', updates }));
+      const subject = this.subjects.clientInbox(clientId);
+      for (const piece of encodeWithin({ type: 'clientUpdates', updates }, max)) this.link.send(subject, piece);
     }
     for (const subject of this.departed) this.link.forget(subject);
     this.departed.clear();

@@ -8,10 +8,11 @@ import { randomUUID } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { FloeError, assertNever, toErrorInfo } from '../errors.ts';
 import type { DataPlane } from '../dataplane/dataplane.ts';
-import { decodeMessage, encodeMessage } from '../transport/codec.ts';
-import { subjects, workerEvents, type WireAssign, type WireMetrics, type WireRunRef, type WireFailed, type WireFinished, type WireMessage } from '../transport/messages.ts';
+import { decodeMessage } from '../transport/codec.ts';
+import { subjects, workerEvents, type WireAssign, type WireMetrics, type WireRunRef, type WireFailed, type WireFinished, type WireMessage, type WireOf } from '../transport/messages.ts';
 import type { Subscription, Transport, TransportMessage } from '../transport/transport.ts';
 import { ReliableEndpoint } from '../transport/reliable.ts';
+import { encodeWithin } from '../transport/split.ts';
 import { oneWayMessage } from '../transport/reliable-message.ts';
 import type { Logger } from '../util/logger.ts';
 import { silentLogger } from '../util/logger.ts';
@@ -102,7 +103,9 @@ export class WorkerNode {
     this.executor = options.executor;
     this.dataPlane = options.dataPlane;
     this.subjects = subjects(options.cluster);
-    this.inlineBytesMax = options.inlineBytesMax ?? DEFAULT_INLINE_BYTES_MAX;
+    // An inline result must leave room in a message for others (NATS max_payload may be small).
+    const payloadMax = this.transport.maxPayloadBytes ?? Number.POSITIVE_INFINITY;
+    this.inlineBytesMax = Math.min(options.inlineBytesMax ?? DEFAULT_INLINE_BYTES_MAX, Math.floor(payloadMax / 8));
     this.log = options.logger ?? silentLogger;
     this.link = new ReliableEndpoint({
       transport: this.transport,
@@ -463,8 +466,8 @@ export class WorkerNode {
     this.publish(workerEvents(this.workerId, out));
   }
 
-  private publish(msg: WireMessage): void {
-    this.link.send(this.subjects.events, encodeMessage(msg));
+  private publish(msg: WireOf<'workerEvents'>): void {
+    for (const piece of encodeWithin(msg, this.transport.maxPayloadBytes)) this.link.send(this.subjects.events, piece);
   }
 }
 

@@ -1,29 +1,11 @@
 import t from 'tap';
 import type { ErrorInfo } from '../../src/errors.ts';
-import type { TaskSpec } from '../../src/graph/spec.ts';
 import { Scheduler } from '../../src/scheduler/scheduler.ts';
 import type { SchedulerCommand, SchedulerConfig, SchedulerEvent } from '../../src/scheduler/types.ts';
+import type { TaskSpec } from '../../src/graph/spec.ts';
+import { spec } from '../helpers/spec.ts';
 
 type Ev = SchedulerEvent extends infer E ? (E extends SchedulerEvent ? Omit<E, 'stimulusId' | 'nowMs'> : never) : never;
-
-function spec(key: string, deps: string[] = [], extra: Partial<TaskSpec> = {}): TaskSpec {
-  return {
-    key,
-    name: key,
-    module: 'file:///tasks.js',
-    exportName: key,
-    args: new Uint8Array(),
-    deps,
-    serializer: { id: 'msgpack', module: '' },
-    priority: 0,
-    retries: 0,
-    retryDelayMs: 0,
-    retryBackoff: 2,
-    timeoutMs: 0,
-    resources: {},
-    ...extra,
-  };
-}
 
 function taskError(extra: Partial<ErrorInfo> = {}): ErrorInfo {
   return { code: 'TASK_ERROR', message: 'boom', retryable: true, stack: 'Error: boom\n    at task', taskKey: '', originalName: 'Error', ...extra };
