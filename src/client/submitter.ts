@@ -4,12 +4,13 @@
  * fan-out of a future's value, expanded once it exists) wait here until their
  * inputs have been sent.
  */
-import { FloeError, fromErrorInfo, isFloeError } from '../errors.ts';
+import { FloeError, fromErrorInfo, isFloeError, toErrorInfo } from '../errors.ts';
 import type { TaskSpec } from '../graph/spec.ts';
 import { encodeMessage, decodeMessage } from '../transport/codec.ts';
 import type { Transport, TransportMessage } from '../transport/transport.ts';
 import type { KeyState } from './future.ts';
 import { resolveExportName } from './exports.ts';
+import { ATTR, SpanKind, recordFailure, startSpan, traceparentOf, tracingEnabled, type Span } from '../telemetry/trace.ts';
 
 /** A task waiting to be sent; `exportName` is resolved at flush time. */
 export interface QueuedTask {
@@ -210,6 +211,14 @@ export class Submitter {
     this.requestSeq += 1;
     const requestId = String(this.requestSeq);
     const { clientId, transport, subject, timeoutMs } = this.options;
+    // The submit span is the parent of the coordinator's spans for these tasks: its
+    // traceparent rides in each TaskSpec (see telemetry/trace.ts).
+    let span: Span | undefined;
+    if (tracingEnabled() && tasks.length > 0) {
+      span = startSpan('submit', { [ATTR.client]: clientId, [ATTR.tasks]: tasks.length }, undefined, { kind: SpanKind.PRODUCER });
+      const traceParent = traceparentOf(span);
+      for (const t of tasks) t.traceParent = traceParent;
+    }
     try {
       const payload = encodeMessage({ type: 'submit', clientId, requestId, tasks, wants });
       const reply = await requestWithRetry(transport, subject, payload, timeoutMs);
@@ -218,9 +227,12 @@ export class Submitter {
       if (msg.type !== 'submitReply') throw new FloeError('MALFORMED_MESSAGE', `unexpected ${msg.type} reply to submit`);
       if (msg.error !== undefined) throw fromErrorInfo(msg.error);
     } catch (error) {
+      if (span !== undefined) recordFailure(span, toErrorInfo(error, 'INTERNAL'));
       failAll(sent, error);
       const wanted = wants.map((k) => this.options.lookup(k)).filter((s) => s !== undefined);
       failAll(wanted.map((state) => ({ state }) as QueuedTask), error);
+    } finally {
+      span?.end();
     }
   }
 }

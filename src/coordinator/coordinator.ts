@@ -26,6 +26,7 @@ import { reportEvents } from './translate.ts';
 import { WorkerRegistry } from './worker-registry.ts';
 import { silentLogger } from '../util/logger.ts';
 import { TurnBatcher } from '../util/turn-batcher.ts';
+import { CoordinatorTracing } from './tracing.ts';
 
 export interface CoordinatorOptions {
   transport: Transport;
@@ -68,6 +69,7 @@ export class Coordinator {
   private wakeAtMs = Infinity;
   private stimulusSeq = 0;
   private closed = false;
+  private readonly tracing = new CoordinatorTracing();
 
   constructor(options: CoordinatorOptions) {
     this.transport = options.transport;
@@ -209,7 +211,9 @@ export class Coordinator {
         this.clients.add(wire.clientId);
         this.pendingSubmits.set(requestId, msg);
         const { clientId, tasks, wants } = wire;
+        const span = this.tracing.submitted(clientId, tasks, nowMs);
         this.handle({ type: 'graphSubmitted', stimulusId: this.nextStimulus('submit'), nowMs, clientId, requestId, tasks, wants });
+        span?.end();
         return;
       }
       case 'clientBatch':
@@ -235,6 +239,7 @@ export class Coordinator {
     const { clientId } = wire;
     const events: SchedulerEvent[] = [];
     if (wire.cancel.length > 0) events.push({ type: 'keysCancelled', stimulusId, nowMs, clientId, keys: wire.cancel });
+    for (const key of wire.cancel) this.tracing.forget(`${clientId}/${key}`);
     if (wire.release.length > 0) events.push({ type: 'keysReleased', stimulusId, nowMs, clientId, keys: wire.release });
     if (wire.bye) {
       events.push({ type: 'clientDisconnected', stimulusId, nowMs, clientId });
@@ -335,7 +340,9 @@ export class Coordinator {
   }
 
   private toWireAssign(command: Extract<SchedulerCommand, { type: 'assign' }>): WireAssign {
+    const traceParent = this.tracing.assigned(command.id, command.spec, command.workerId, command.attempt, this.clock.now());
     return {
+      ...(traceParent === '' ? {} : { traceParent }),
       id: command.id,
       runId: command.runId,
       attempt: command.attempt,

@@ -294,6 +294,7 @@ function specFromProto(t: Obj, where: string): TaskSpec {
     retryBackoff: num(t.retryBackoff),
     timeoutMs: num(t.timeoutMs),
     resources: resourcesFromProto(t.resources),
+    ...(str(t.traceParent) === '' ? {} : { traceParent: str(t.traceParent) }),
   };
 }
 
@@ -306,6 +307,7 @@ function assignFromProto(a: Obj): WireAssign {
     attempt: num(a.attempt),
     spec: specFromProto(spec, 'assign.spec'),
     deps: (a.deps as Obj[]).map(depFromProto),
+    ...(str(a.traceParent) === '' ? {} : { traceParent: str(a.traceParent) }),
   };
 }
 

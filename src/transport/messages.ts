@@ -32,6 +32,8 @@ export interface WireAssign {
   attempt: number;
   spec: TaskSpec;
   deps: WireDepLocation[];
+  /** W3C traceparent of the coordinator's queue span (absent or '' when untraced). */
+  traceParent?: string;
 }
 
 export interface WireRegister {

@@ -21,6 +21,8 @@ import { memoryPolicy, shouldPause, type MemoryPolicy } from './memory.ts';
 import { SpillDirectory } from './spill.ts';
 import { ObjectStore } from './store.ts';
 import { WorkerState, type WorkerCommand, type WorkerEvent } from './state.ts';
+import { WorkerTracing } from './tracing.ts';
+import { context, traceparentOf } from '../telemetry/trace.ts';
 
 export interface WorkerNodeOptions {
   transport: Transport;
@@ -90,6 +92,7 @@ export class WorkerNode {
   private stimulusSeq = 0;
   private closed = false;
   private readonly memory: MemoryPolicy | undefined;
+  private readonly tracing: WorkerTracing;
 
   constructor(private readonly options: WorkerNodeOptions) {
     this.workerId = options.workerId ?? `w-${randomUUID().slice(0, 8)}`;
@@ -102,6 +105,7 @@ export class WorkerNode {
     this.subjects = subjects(options.cluster);
     this.inlineBytesMax = options.inlineBytesMax ?? DEFAULT_INLINE_BYTES_MAX;
     this.log = options.logger ?? silentLogger;
+    this.tracing = new WorkerTracing(this.workerId);
     this.link = new ReliableEndpoint({
       transport: this.transport,
       ackSubject: this.subjects.ack(`worker.${this.workerId}`),
@@ -183,6 +187,7 @@ export class WorkerNode {
     for (const controller of this.aborts.values()) controller.abort();
     this.aborts.clear();
     this.timings.clear();
+    this.tracing.clear();
     this.outgoing = emptyOutgoing();
     for (const id of [...this.store.keys()]) this.store.delete(id);
     this.state = this.newState();
@@ -257,7 +262,10 @@ export class WorkerNode {
     }
     const stimulusId = `${this.workerId}-${++this.stimulusSeq}`;
     for (const c of wire.cancel) this.handle({ type: 'cancelled', stimulusId, id: c.id, runId: c.runId });
-    if (wire.assign.length > 0) this.handle({ type: 'assigned', stimulusId, tasks: wire.assign });
+    if (wire.assign.length > 0) {
+      for (const a of wire.assign) this.tracing.assigned(a, (id) => this.store.has(id));
+      this.handle({ type: 'assigned', stimulusId, tasks: wire.assign });
+    }
     for (const id of wire.release) this.handle({ type: 'released', stimulusId, id });
     for (const s of wire.steal) this.handle({ type: 'steal', stimulusId, id: s.id, runId: s.runId });
     for (const r of wire.replicate) {
@@ -286,6 +294,7 @@ export class WorkerNode {
         void this.execute(command.assign, command.stimulusId);
         return;
       case 'abort':
+        this.tracing.dropped(command.id, command.runId);
         this.aborts.get(`${command.id}#${command.runId}`)?.abort();
         return;
       case 'reportFinished':
@@ -300,6 +309,7 @@ export class WorkerNode {
         this.store.delete(command.id);
         return;
       case 'reportStolen':
+        this.tracing.dropped(command.id, command.runId);
         this.outgoing.stolen.push({ id: command.id, runId: command.runId });
         this.batcher.request();
         return;
@@ -327,8 +337,11 @@ export class WorkerNode {
   private async fetch(id: string, addresses: string[], stimulusId: string): Promise<void> {
     let lastError: unknown = new FloeError('RESULT_UNAVAILABLE', `no holder address for ${id}`);
     for (const address of addresses) {
+      const traced = this.tracing.startTransfer(id, address);
       try {
-        const object = await this.dataPlane.fetch(address, id);
+        // The active context carries the transfer span to the holder (gRPC metadata).
+        const object = await (traced === undefined ? this.dataPlane.fetch(address, id) : context.with(traced.ctx, () => this.dataPlane.fetch(address, id)));
+        traced?.span.setAttribute('floe.bytes', object.bytes.byteLength);
         await this.store.put(id, object);
         this.counters.fetched += 1;
         this.counters.fetchedBytes += object.bytes.byteLength;
@@ -336,6 +349,9 @@ export class WorkerNode {
         return;
       } catch (error) {
         lastError = error;
+        traced?.span.recordException(error instanceof Error ? error : String(error));
+      } finally {
+        traced?.span.end();
       }
     }
     this.handle({ type: 'fetchFailed', stimulusId, id, error: toErrorInfo(lastError, 'RESULT_UNAVAILABLE') });
@@ -381,6 +397,7 @@ export class WorkerNode {
     }
     if (stopped()) return;
     const { spec } = assign;
+    const span = this.tracing.startRun(assign, deps.reduce((n, d) => n + d.bytes.byteLength, 0));
     const response = await this.executor.run(
       {
         taskKey: spec.key,
@@ -391,9 +408,11 @@ export class WorkerNode {
         deps,
         serializer: spec.serializer,
         attempt: assign.attempt,
+        ...(span === undefined ? {} : { traceParent: traceparentOf(span) }),
       },
       { signal, ...(spec.timeoutMs > 0 ? { timeoutMs: spec.timeoutMs } : {}) },
     );
+    if (span !== undefined) this.tracing.endRun(span, response);
     if (stopped()) return;
     if (response.type === 'ok') {
       this.counters.executed += 1;
