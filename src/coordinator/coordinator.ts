@@ -27,6 +27,7 @@ import { WorkerRegistry } from './worker-registry.ts';
 import { silentLogger } from '../util/logger.ts';
 import { TurnBatcher } from '../util/turn-batcher.ts';
 import { CoordinatorTracing } from './tracing.ts';
+import { CoordinatorMetrics } from '../telemetry/metrics.ts';
 
 export interface CoordinatorOptions {
   transport: Transport;
@@ -70,6 +71,7 @@ export class Coordinator {
   private stimulusSeq = 0;
   private closed = false;
   private readonly tracing = new CoordinatorTracing();
+  private readonly metrics: CoordinatorMetrics;
 
   constructor(options: CoordinatorOptions) {
     this.transport = options.transport;
@@ -81,6 +83,10 @@ export class Coordinator {
       transport: this.transport,
       ackSubject: this.subjects.ack('coordinator'),
       ...(options.logger ? { logger: options.logger } : {}),
+    });
+    this.metrics = new CoordinatorMetrics({
+      counts: () => this.scheduler.counts,
+      workersConnected: () => this.scheduler.workerInfo().length,
     });
     this.heartbeatTimeoutMs = options.heartbeatTimeoutMs ?? DEFAULT_HEARTBEAT_TIMEOUT_MS;
     if (!Number.isFinite(this.heartbeatTimeoutMs) || this.heartbeatTimeoutMs < 0) {
@@ -275,6 +281,8 @@ export class Coordinator {
       return;
     }
     events.push(...reportEvents(wire, stimulusId, nowMs));
+    if (wire.finished.length > 0) this.metrics.tasksFinished.add(wire.finished.length, { 'floe.outcome': 'memory' });
+    if (wire.failed.length > 0) this.metrics.tasksFinished.add(wire.failed.length, { 'floe.outcome': 'erred' });
     if (wire.retiring) events.push(...this.retiring(workerId, stimulusId, nowMs));
     if (wire.goodbye) {
       events.push({ type: 'workerLost', stimulusId, nowMs, workerId });

@@ -22,6 +22,7 @@ import { SpillDirectory } from './spill.ts';
 import { ObjectStore } from './store.ts';
 import { WorkerState, type WorkerCommand, type WorkerEvent } from './state.ts';
 import { WorkerTracing } from './tracing.ts';
+import { WorkerMetrics } from '../telemetry/metrics.ts';
 import { context, traceparentOf } from '../telemetry/trace.ts';
 
 export interface WorkerNodeOptions {
@@ -93,6 +94,7 @@ export class WorkerNode {
   private closed = false;
   private readonly memory: MemoryPolicy | undefined;
   private readonly tracing: WorkerTracing;
+  private readonly telemetry: WorkerMetrics;
 
   constructor(private readonly options: WorkerNodeOptions) {
     this.workerId = options.workerId ?? `w-${randomUUID().slice(0, 8)}`;
@@ -126,6 +128,11 @@ export class WorkerNode {
     });
     // --- end memory ---
     this.state = this.newState();
+    this.telemetry = new WorkerMetrics(this.workerId, {
+      queueLength: () => this.state.taskCount - this.state.executingCount,
+      memoryBytes: () => this.store.bytes,
+      spilledBytes: () => this.store.spilledBytes,
+    });
   }
 
   private newState(): WorkerState {
@@ -345,6 +352,7 @@ export class WorkerNode {
         await this.store.put(id, object);
         this.counters.fetched += 1;
         this.counters.fetchedBytes += object.bytes.byteLength;
+        this.telemetry.fetched(object.bytes.byteLength);
         this.handle({ type: 'fetched', stimulusId, id });
         return;
       } catch (error) {
@@ -413,6 +421,7 @@ export class WorkerNode {
       { signal, ...(spec.timeoutMs > 0 ? { timeoutMs: spec.timeoutMs } : {}) },
     );
     if (span !== undefined) this.tracing.endRun(span, response);
+    this.telemetry.taskFinished(spec.name, response.durationMs, response.type === 'ok');
     if (stopped()) return;
     if (response.type === 'ok') {
       this.counters.executed += 1;
