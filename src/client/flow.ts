@@ -54,6 +54,11 @@ export async function runFlow<P extends unknown[], R>(client: Client, def: FlowD
 
 async function runFlowUntraced<P extends unknown[], R>(client: Client, def: FlowDef<P, R>, params: P): Promise<Resolved<Awaited<R>>> {
   const nodes: Future<unknown>[] = [];
+  const tracker = client.trackFlow(def.name);
+  const track = (f: Future<unknown>): void => {
+    nodes.push(f);
+    if (tracker !== undefined) client.trackKey(tracker, f.key);
+  };
   // The graph is collected here and sent when the body returns: an async body (one that
   // awaits between task calls) must not be split into batches, or the scheduler would
   // drop the unwanted tasks of the first batch before the next one refers to them.
@@ -61,12 +66,12 @@ async function runFlowUntraced<P extends unknown[], R>(client: Client, def: Flow
   const builder: FlowBuilder = {
     call: (task, args) => {
       const f = client.submitWith(task, {}, args, false, graph);
-      nodes.push(f);
+      track(f);
       return f as Future<never>;
     },
     map: (task, items, rest) => {
       const out = client.mapWith(task, items, rest, false, graph);
-      for (const f of Array.isArray(out) ? out : [out]) nodes.push(f as Future<unknown>);
+      for (const f of Array.isArray(out) ? out : [out]) track(f as Future<unknown>);
       return out;
     },
   };
@@ -84,6 +89,7 @@ async function runFlowUntraced<P extends unknown[], R>(client: Client, def: Flow
   } catch (error) {
     client.submitDeferred(graph); // nothing wants them: the scheduler drops them
     for (const node of nodes) node.release();
+    if (tracker !== undefined) client.untrackFlow(tracker);
     throw error;
   } finally {
     client.flowFlushers.delete(flushEarly);
@@ -93,6 +99,7 @@ async function runFlowUntraced<P extends unknown[], R>(client: Client, def: Flow
     return (await resolveDeep(output)) as Resolved<Awaited<R>>;
   } finally {
     for (const node of nodes) node.release();
+    if (tracker !== undefined) client.untrackFlow(tracker);
   }
 }
 

@@ -35,6 +35,8 @@ export interface SubmitterOptions {
   lookup(key: string): KeyState | undefined;
   /** Lets go of `pinned` keys once their dependent is with the scheduler (or failed). */
   unpin(states: KeyState[]): void;
+  /** Whether to ask the coordinator for task progress (someone listens). */
+  wantsProgress(): boolean;
 }
 
 export class Submitter {
@@ -220,7 +222,8 @@ export class Submitter {
       for (const t of tasks) t.traceParent = traceParent;
     }
     try {
-      const payload = encodeMessage({ type: 'submit', clientId, requestId, tasks, wants });
+      const progress = this.options.wantsProgress();
+      const payload = encodeMessage({ type: 'submit', clientId, requestId, tasks, wants, ...(progress ? { progress } : {}) });
       const reply = await requestWithRetry(transport, subject, payload, timeoutMs);
       const msg = decodeMessage(reply.data);
       if (msg.type === 'error') throw fromErrorInfo(msg.error);

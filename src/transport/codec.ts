@@ -39,6 +39,8 @@ function envelope(): protobuf.Type {
 
 const STATUS_TO_WIRE = { memory: 1, erred: 2, cancelled: 3 } as const;
 const STATUS_FROM_WIRE = ['', 'memory', 'erred', 'cancelled'] as const;
+const PROGRESS_TO_WIRE = { running: 1, done: 2, failed: 3 } as const;
+const PROGRESS_FROM_WIRE = ['', 'running', 'done', 'failed'] as const;
 
 const BODY_FIELD = {
   submit: 'submit',
@@ -73,6 +75,7 @@ function toProtoBody(msg: WireMessage): object {
           inline: u.inline,
           hasInline: u.inline !== undefined,
         })),
+        progress: msg.progress?.map((p) => ({ key: p.key, kind: PROGRESS_TO_WIRE[p.kind] })),
       };
     case 'workerBatch':
       return { ...msg, assign: msg.assign.map(assignToProto) };
@@ -153,6 +156,7 @@ function fromProtoBody(which: (typeof BODY_FIELD)[keyof typeof BODY_FIELD], b: O
         requestId: str(b.requestId),
         tasks: (b.tasks as Obj[]).map((t, i) => specFromProto(t, `submit.tasks[${i}]`)),
         wants: b.wants as string[],
+        ...(b.progress === true ? { progress: true } : {}),
       };
     case 'submitReply':
       return { type: 'submitReply', requestId: str(b.requestId), error: optError(b.error) };
@@ -166,7 +170,11 @@ function fromProtoBody(which: (typeof BODY_FIELD)[keyof typeof BODY_FIELD], b: O
         bye: b.bye === true,
       };
     case 'clientUpdates':
-      return { type: 'clientUpdates', updates: (b.updates as Obj[]).map(updateFromProto) };
+      return {
+        type: 'clientUpdates',
+        updates: (b.updates as Obj[]).map(updateFromProto),
+        ...((b.progress as Obj[]).length > 0 ? { progress: (b.progress as Obj[]).map(progressFromProto) } : {}),
+      };
     case 'workerBatch':
       return {
         type: 'workerBatch',
@@ -319,6 +327,12 @@ function depFromProto(d: Obj): WireDepLocation {
     serializer: serializerFromProto(d.serializer),
     inline: d.hasInline === true ? (d.inline as Uint8Array) : undefined,
   };
+}
+
+function progressFromProto(p: Obj): { key: string; kind: 'running' | 'done' | 'failed' } {
+  const kind = PROGRESS_FROM_WIRE[num(p.kind)];
+  if (kind === undefined || kind === '') throw new FloeError('MALFORMED_MESSAGE', `task progress with unknown kind ${String(p.kind)}`);
+  return { key: nonEmpty(p.key, 'progress.key'), kind };
 }
 
 function updateFromProto(u: Obj): KeyUpdate {

@@ -18,6 +18,12 @@ export interface KeyUpdate {
   error: ErrorInfo | undefined;
 }
 
+/** One of a client's tasks started, finished or failed (for progress displays). */
+export interface TaskProgress {
+  key: string;
+  kind: 'running' | 'done' | 'failed';
+}
+
 export interface WireDepLocation {
   id: string;
   holders: { workerId: string; address: string }[];
@@ -103,10 +109,10 @@ export interface WireClusterStatus {
 }
 
 export type WireMessage =
-  | { type: 'submit'; clientId: string; requestId: string; tasks: TaskSpec[]; wants: string[] }
+  | { type: 'submit'; clientId: string; requestId: string; tasks: TaskSpec[]; wants: string[]; progress?: boolean }
   | { type: 'submitReply'; requestId: string; error: ErrorInfo | undefined }
   | { type: 'clientBatch'; clientId: string; release: string[]; cancel: string[]; hello: boolean; bye: boolean }
-  | { type: 'clientUpdates'; updates: KeyUpdate[] }
+  | { type: 'clientUpdates'; updates: KeyUpdate[]; progress?: TaskProgress[] }
   | {
       type: 'workerBatch';
       assign: WireAssign[];
