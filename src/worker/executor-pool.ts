@@ -66,6 +66,10 @@ export class PoolExecutor implements Executor {
       execArgv: [],
       idleTimeout: Number.POSITIVE_INFINITY,
       workerData: { threadSetup: options.threadSetup ?? '' },
+      // An idle thread normally blocks in Atomics.wait, so its event loop stands still
+      // between tasks; a thread set up to export telemetry must keep it running, or its
+      // spans would leave only when the next task arrives.
+      ...(options.threadSetup === undefined ? {} : { atomics: 'disabled' as const }),
     });
   }
 
