@@ -85,7 +85,7 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
     body(req)
       .then((bytes) => {
         if (req.url === '/v1/traces') {
-          const msg = TraceRequest.toObject(TraceRequest.decode(bytes), { longs: String, defaults: true }) as Obj;
+          const msg = TraceRequest.toObject(TraceRequest.decode(bytes), { longs: String, defaults: true });
           for (const rs of msg.resourceSpans as Obj[]) {
             const resource = attributesOf((rs.resource as Obj | undefined)?.attributes);
             for (const ss of rs.scopeSpans as Obj[]) {
@@ -104,7 +104,7 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
             }
           }
         } else if (req.url === '/v1/metrics') {
-          const msg = MetricsRequest.toObject(MetricsRequest.decode(bytes), { defaults: true }) as Obj;
+          const msg = MetricsRequest.toObject(MetricsRequest.decode(bytes), { defaults: true });
           for (const rm of msg.resourceMetrics as Obj[]) {
             const service = String(attributesOf((rm.resource as Obj | undefined)?.attributes)['service.name']);
             for (const sm of rm.scopeMetrics as Obj[]) {
