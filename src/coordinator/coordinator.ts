@@ -11,7 +11,6 @@ import {
   emptyWorkerBatch,
   subjects,
   type KeyUpdate,
-  type TaskProgress,
   type WireAssign,
   type WireMessage,
   type WireClusterStatus,
@@ -28,6 +27,7 @@ import { WorkerRegistry } from './worker-registry.ts';
 import { silentLogger } from '../util/logger.ts';
 import { TurnBatcher } from '../util/turn-batcher.ts';
 import { CoordinatorTracing } from './tracing.ts';
+import { ProgressReporter } from './progress.ts';
 import { CoordinatorMetrics } from '../telemetry/metrics.ts';
 
 export interface CoordinatorOptions {
@@ -48,8 +48,6 @@ export const DEFAULT_HEARTBEAT_TIMEOUT_MS = 15_000;
 interface Outbox {
   workers: Map<string, WireOf<'workerBatch'>>;
   clients: Map<string, KeyUpdate[]>;
-  /** Task progress for clients that asked for it (submit with `progress`). */
-  progress: Map<string, TaskProgress[]>;
 }
 
 export class Coordinator {
@@ -67,9 +65,9 @@ export class Coordinator {
   private readonly departed = new Set<string>();
   private readonly heartbeatTimeoutMs: number;
   private livenessTimer: NodeJS.Timeout | undefined;
-  private outbox: Outbox = { workers: new Map(), clients: new Map(), progress: new Map() };
-  /** Clients that asked for task progress. */
-  private readonly progressClients = new Set<string>();
+  private outbox: Outbox = { workers: new Map(), clients: new Map() };
+  /** Task progress for clients that asked for it (submit with `progress`). */
+  private readonly progress = new ProgressReporter();
   private readonly batcher = new TurnBatcher(() => this.flush());
   private wakeTimer: NodeJS.Timeout | undefined;
   private wakeAtMs = Infinity;
@@ -221,7 +219,7 @@ export class Coordinator {
         const requestId = `${wire.clientId}:${wire.requestId}`;
         this.clients.add(wire.clientId);
         this.pendingSubmits.set(requestId, msg);
-        if (wire.progress === true) this.progressClients.add(wire.clientId);
+        if (wire.progress === true) this.progress.listen(wire.clientId);
         const { clientId, tasks, wants } = wire;
         const span = this.tracing.submitted(clientId, tasks, nowMs);
         this.handle({ type: 'graphSubmitted', stimulusId: this.nextStimulus('submit'), nowMs, clientId, requestId, tasks, wants });
@@ -256,7 +254,7 @@ export class Coordinator {
     if (wire.bye) {
       events.push({ type: 'clientDisconnected', stimulusId, nowMs, clientId });
       this.clients.delete(clientId);
-      this.progressClients.delete(clientId);
+      this.progress.forget(clientId);
       this.forgetLater(this.subjects.clientInbox(clientId));
     } else {
       this.clients.add(clientId);
@@ -288,11 +286,10 @@ export class Coordinator {
       return;
     }
     events.push(...reportEvents(wire, stimulusId, nowMs));
-    if (wire.finished.length > 0) this.metrics.tasksFinished.add(wire.finished.length, { 'floe.outcome': 'memory' });
-    if (wire.failed.length > 0) this.metrics.tasksFinished.add(wire.failed.length, { 'floe.outcome': 'erred' });
-    if (this.progressClients.size > 0) {
-      for (const f of wire.finished) this.progress(f.id, 'done');
-      for (const f of wire.failed) this.progress(f.id, 'failed');
+    this.metrics.finished(wire.finished.length, wire.failed.length);
+    if (this.progress.active) {
+      for (const f of wire.finished) this.progress.report(f.id, 'done');
+      for (const f of wire.failed) this.progress.report(f.id, 'failed');
     }
     if (wire.retiring) events.push(...this.retiring(workerId, stimulusId, nowMs));
     if (wire.goodbye) {
@@ -314,7 +311,7 @@ export class Coordinator {
       }
       case 'assign':
         this.workerBatch(command.workerId).assign.push(this.toWireAssign(command));
-        if (this.progressClients.size > 0) this.progress(command.id, 'running');
+        if (this.progress.active) this.progress.report(command.id, 'running');
         return;
       case 'cancelRun':
         this.workerBatch(command.workerId).cancel.push({ id: command.id, runId: command.runId });
@@ -395,19 +392,6 @@ export class Coordinator {
     return updates;
   }
 
-  /** Queues a progress report for the task's client, if it asked for them. Task ids are `${clientId}/${key}`. */
-  private progress(id: string, kind: TaskProgress['kind']): void {
-    const slash = id.indexOf('/');
-    const clientId = id.slice(0, slash);
-    if (!this.progressClients.has(clientId)) return;
-    let list = this.outbox.progress.get(clientId);
-    if (list === undefined) {
-      list = [];
-      this.outbox.progress.set(clientId, list);
-    }
-    list.push({ key: id.slice(slash + 1), kind });
-  }
-
   private scheduleWake(atMs: number): void {
     if (atMs >= this.wakeAtMs || this.closed) return;
     clearTimeout(this.wakeTimer);
@@ -420,8 +404,9 @@ export class Coordinator {
 
   /** Batching: everything decided during this turn goes out in one message per peer. */
   private flush(): void {
-    const { workers, clients, progress } = this.outbox;
-    this.outbox = { workers: new Map(), clients: new Map(), progress: new Map() };
+    const { workers, clients } = this.outbox;
+    this.outbox = { workers: new Map(), clients: new Map() };
+    const progress = this.progress.take();
     for (const [workerId, batch] of workers) {
       this.link.send(this.subjects.worker(workerId), encodeMessage(batch));
     }

@@ -405,7 +405,7 @@ export class WorkerNode {
     }
     if (stopped()) return;
     const { spec } = assign;
-    const span = this.tracing.startRun(assign, deps.reduce((n, d) => n + d.bytes.byteLength, 0));
+    const span = this.tracing.startRun(assign, deps);
     const response = await this.executor.run(
       {
         taskKey: spec.key,

@@ -58,12 +58,13 @@ export class WorkerTracing {
   }
 
   /** Inputs are local: ends fetch-inputs and opens run. Its traceparent goes to the pool thread. */
-  startRun(assign: WireAssign, inputBytes: number): Span | undefined {
+  startRun(assign: WireAssign, inputs: readonly { bytes: Uint8Array }[]): Span | undefined {
+    if (this.runs.size === 0) return undefined;
     const key = runKey(assign.id, assign.runId);
     const traced = this.runs.get(key);
     if (traced === undefined) return undefined;
     this.runs.delete(key);
-    traced.fetchInputs.setAttribute(ATTR.bytes, inputBytes);
+    traced.fetchInputs.setAttribute(ATTR.bytes, inputs.reduce((n, d) => n + d.bytes.byteLength, 0));
     traced.fetchInputs.end();
     return startSpan('run', this.taskAttributes(assign), traced.parent);
   }
