@@ -11,6 +11,7 @@ t.test('tracing scenario: off records nothing, on records every task', async (t)
   // queue, fetch-inputs, run and serialize per task and run (warm-up and timed), plus the flows' own
   t.ok(raw.spans >= 4 * 2 * n, `spans recorded with the SDK on (${raw.spans})`);
   t.equal(tracingEnabled(), false, 'the SDK is unregistered afterwards');
+  t.ok(raw.offPathNs > 0 && Number.isFinite(raw.offPathNs), `off path timed (${raw.offPathNs} ns)`);
   const sample = tracingScenario.measure(raw);
   t.equal(sample.values.overhead, ((raw.on - raw.off) / raw.off) * 100);
   t.ok((sample.values['spans per task'] ?? 0) >= 4);
