@@ -113,7 +113,12 @@ export class BenchEnv {
   private shared: Promise<Client> | undefined;
   private readonly stoppers = new Set<() => Promise<void>>();
 
-  constructor(readonly mode: Mode, private readonly log: (m: string) => void) {}
+  constructor(
+    readonly mode: Mode,
+    private readonly log: (m: string) => void,
+    /** Options for every local cluster: --otlp and --log-level of `floe bench`. */
+    private readonly clusterDefaults: Partial<LocalClusterOptions> = {},
+  ) {}
 
   client(): Promise<Client> {
     this.shared ??= this.startShared();
@@ -131,7 +136,7 @@ export class BenchEnv {
   }
 
   async startCluster(options: Partial<LocalClusterOptions>): Promise<{ handle: LocalClusterHandle; client: Client; stop(): Promise<void> }> {
-    const handle = await startLocalCluster({ workers: 2, threads: 1, stderr: 'ignore', ...options });
+    const handle = await startLocalCluster({ workers: 2, threads: 1, stderr: 'ignore', ...this.clusterDefaults, ...options });
     const untrackHandle = this.track(() => handle.stop());
     let client: Client;
     try {

@@ -51,6 +51,9 @@ const clusterOption = (): Option =>
 const logLevelOption = (): Option =>
   new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).env('FLOE_LOG_LEVEL').default('info');
 
+const otlpOption = (): Option =>
+  new Option('--otlp <url>', 'export traces and metrics over OTLP/HTTP to this collector, e.g. http://127.0.0.1:4318').env('OTEL_EXPORTER_OTLP_ENDPOINT');
+
 const program = new Command()
   .name('floe')
   .description('floe: a distributed task execution engine for TypeScript')
@@ -67,6 +70,10 @@ program
   .option('--threads <n>', 'embedded mode: pool threads per worker (default: available cores)', positiveInt('--threads'))
   .option('--workers <n>', 'embedded mode: worker nodes', positiveInt('--workers'), 1)
   .option('--json', 'print the result as JSON')
+  .option('--progress-interval <ms>', 'without a terminal: print a progress line this often', positiveInt('--progress-interval'), 1000)
+  .option('--no-progress', 'do not show progress')
+  .addOption(otlpOption())
+  .addOption(logLevelOption().default('warn'))
   .action(async (file: string, params: string[], opts: Parameters<typeof runCommand>[2]) => {
     process.exitCode = await runCommand(file, params, opts);
   });
@@ -79,6 +86,7 @@ program
   .option('--heartbeat-timeout <ms>', 'declare a worker lost after this much silence (0: never)', nonNegativeInt('--heartbeat-timeout'), 15_000)
   .option('--worker-saturation <x>', 'tasks sent to a worker at once, per thread (more hides latency, less balances better)', positiveNumber('--worker-saturation'), 2)
   .option('--no-stealing', 'do not let idle workers take queued tasks from busy ones')
+  .addOption(otlpOption())
   .addOption(logLevelOption())
   .action(async (opts: Parameters<typeof coordinatorCommand>[0]) => {
     process.exitCode = await coordinatorCommand(opts);
@@ -109,6 +117,7 @@ program
   .option('--no-nanny', 'run the worker in this process instead of a supervised child process that is restarted when it crashes')
   .option('--restarts-max <n>', 'nanny: crash restarts allowed within --restarts-window before giving up', nonNegativeInt('--restarts-max'), 10)
   .option('--restarts-window <ms>', 'nanny: the window --restarts-max counts in', positiveInt('--restarts-window'), 60_000)
+  .addOption(otlpOption())
   .addOption(logLevelOption())
   .action(async (opts: Parameters<typeof workerCommand>[0]) => {
     process.exitCode = await workerCommand(opts);
@@ -121,6 +130,7 @@ program
   .option('--threads <n>', 'pool threads per worker (default: available cores)', positiveInt('--threads'))
   .addOption(new Option('--nats <url>', 'use this NATS instead of starting nats-server').env('FLOE_NATS'))
   .addOption(clusterOption())
+  .addOption(otlpOption())
   .addOption(logLevelOption().default('warn'))
   .action(async (opts: Parameters<typeof localCommand>[0]) => {
     process.exitCode = await localCommand(opts);
@@ -133,6 +143,8 @@ program
   .addOption(clusterOption())
   .option('--json', 'print JSON')
   .option('--timeout <ms>', 'how long to wait for the coordinator', positiveInt('--timeout'), 5000)
+  .addOption(otlpOption())
+  .addOption(logLevelOption().default('warn'))
   .action(async (opts: Parameters<typeof statusCommand>[0]) => {
     process.exitCode = await statusCommand(opts);
   });
@@ -146,6 +158,8 @@ program
   .option('--json <file>', 'write all results, with the machine, as JSON')
   .option('--svg <file>', 'write the task-lag chart as SVG')
   .option('--quick', 'small sizes: the whole suite in a minute or two')
+  .addOption(otlpOption())
+  .addOption(logLevelOption().default('warn'))
   .action(async (names: string[], opts: Parameters<typeof benchCommand>[1]) => {
     process.exitCode = await benchCommand(names, opts);
   });

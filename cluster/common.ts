@@ -1,15 +1,27 @@
 /**
  * Shared pieces of the CLI commands: logging, shutdown signals, option parsing.
  */
+import { context, isSpanContextValid, trace } from '@opentelemetry/api';
 import { pino } from 'pino';
 import { FloeError } from '../src/errors.ts';
 import type { Logger } from '../src/util/logger.ts';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
-/** JSON lines on stderr (stdout stays for results). */
-export function makeLogger(service: string, level: string): Logger {
-  return pino({ name: service, level }, pino.destination(2));
+/**
+ * JSON lines on stderr (stdout stays for results). A line written while a span is active
+ * carries its trace_id and span_id, so logs and traces join up in a backend.
+ */
+export function makeLogger(service: string, level: string, destination: pino.DestinationStream = pino.destination(2)): Logger {
+  return pino({ name: service, level, mixin: traceIds }, destination);
+}
+
+/** pino mixin: the active span's ids (nothing when there is none, or no SDK). */
+export function traceIds(): Record<string, string> {
+  const span = trace.getSpan(context.active());
+  if (span === undefined) return {};
+  const sc = span.spanContext();
+  return isSpanContextValid(sc) ? { trace_id: sc.traceId, span_id: sc.spanId } : {};
 }
 
 /**

@@ -31,6 +31,8 @@ export interface LocalClusterOptions {
    * with true, `workers[i]` is the nanny and the worker is its child.
    */
   nanny?: boolean;
+  /** OTLP/HTTP collector URL the coordinator and workers export traces and metrics to (--otlp). */
+  otlp?: string;
   /** Where children's stderr goes: 'inherit' (default) or 'ignore'. */
   stderr?: 'inherit' | 'ignore';
 }
@@ -73,7 +75,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
   const nats = options.nats === undefined ? await startNatsServer() : undefined;
   const url = options.nats ?? nats!.url;
   const children: ChildProcess[] = [];
-  const common = ['--nats', url, '--cluster', cluster, '--log-level', options.logLevel ?? 'warn'];
+  const common = ['--nats', url, '--cluster', cluster, '--log-level', options.logLevel ?? 'warn', ...(options.otlp === undefined ? [] : ['--otlp', options.otlp])];
   const start = (args: string[]): ChildProcess => {
     const child = spawn(process.execPath, [cliPath(), ...args, ...common], {
       // stdin: a pipe the child watches, so it never outlives this process (see common.ts).

@@ -6,6 +6,7 @@ import { scaleScenario } from './scale.ts';
 import { schedulerScenario } from './scheduler.ts';
 import { taskLagScenario } from './task-lag.ts';
 import { throughputScenario } from './throughput.ts';
+import { tracingScenario } from './tracing.ts';
 import { transferScenario } from './transfer.ts';
 import { treeReduceScenario } from './tree-reduce.ts';
 
@@ -18,6 +19,7 @@ export const SCENARIOS: readonly Scenario[] = [
   recoveryScenario,
   schedulerScenario,
   scaleScenario,
+  tracingScenario,
 ];
 
 export const SCENARIO_NAMES: readonly string[] = SCENARIOS.map((s) => s.name);

@@ -15,6 +15,9 @@ export interface BenchCommandOptions {
   json?: string;
   svg?: string;
   quick?: boolean;
+  /** Local clusters' processes export traces and metrics here (the bench process itself does not: see the tracing scenario). */
+  otlp?: string;
+  logLevel?: string;
 }
 
 export async function benchCommand(names: string[], opts: BenchCommandOptions): Promise<number> {
@@ -26,7 +29,10 @@ export async function benchCommand(names: string[], opts: BenchCommandOptions): 
   const chosen = names.length === 0 ? SCENARIOS : SCENARIOS.filter((s) => names.includes(s.name));
   const quick = opts.quick === true;
   const log = (m: string): void => void process.stderr.write(`[bench] ${m}\n`);
-  const env = new BenchEnv(opts.mode, log);
+  const env = new BenchEnv(opts.mode, log, {
+    ...(opts.otlp !== undefined ? { otlp: opts.otlp } : {}),
+    ...(opts.logLevel !== undefined ? { logLevel: opts.logLevel } : {}),
+  });
   const daskChildren = new Set<() => void>();
 
   // Ctrl-C / SIGTERM: stop every cluster and child this run started, then exit.

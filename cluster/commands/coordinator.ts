@@ -4,6 +4,7 @@
 import { Coordinator } from '../../src/coordinator/coordinator.ts';
 import { connectNats } from '../../src/transport/nats/nats-transport.ts';
 import { makeLogger, shutdownSignal } from '../common.ts';
+import { startTelemetry } from '../telemetry.ts';
 
 export interface CoordinatorCommandOptions {
   nats: string;
@@ -12,9 +13,12 @@ export interface CoordinatorCommandOptions {
   workerSaturation: number;
   stealing: boolean;
   logLevel: string;
+  otlp?: string;
 }
 
 export async function coordinatorCommand(opts: CoordinatorCommandOptions): Promise<number> {
+  // Before the coordinator exists: its metric instruments come from the provider registered now.
+  const telemetry = startTelemetry('floe-coordinator', opts.otlp);
   const logger = makeLogger('floe-coordinator', opts.logLevel);
   const transport = await connectNats({ servers: opts.nats.split(','), name: 'floe-coordinator', logger });
   const coordinator = new Coordinator({
@@ -31,5 +35,6 @@ export async function coordinatorCommand(opts: CoordinatorCommandOptions): Promi
   logger.info({ signal }, 'coordinator stopping');
   await coordinator.close();
   await transport.close();
+  await telemetry?.shutdown();
   return 0;
 }

@@ -10,6 +10,7 @@ export interface LocalCommandOptions {
   nats?: string;
   cluster: string;
   logLevel: string;
+  otlp?: string;
 }
 
 export async function localCommand(opts: LocalCommandOptions): Promise<number> {
@@ -20,6 +21,7 @@ export async function localCommand(opts: LocalCommandOptions): Promise<number> {
       workers: opts.workers,
       cluster: opts.cluster,
       logLevel: opts.logLevel,
+      ...(opts.otlp !== undefined ? { otlp: opts.otlp } : {}),
       ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
       ...(opts.nats !== undefined ? { nats: opts.nats } : {}),
     });

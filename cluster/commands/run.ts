@@ -7,6 +7,9 @@ import { pathToFileURL } from 'node:url';
 import { inspect } from 'node:util';
 import { Client, isFloeError } from '../../src/index.ts';
 import { loadModule } from '../../src/runtime/load-module.ts';
+import { makeLogger } from '../common.ts';
+import { barDisplay, lineDisplay, type ProgressDisplay } from '../progress-display.ts';
+import { startTelemetry, type Telemetry } from '../telemetry.ts';
 
 export interface RunOptions {
   threads?: number;
@@ -15,9 +18,23 @@ export interface RunOptions {
   /** Run on this cluster instead of the embedded default. */
   nats?: string;
   cluster: string;
+  /** false with --no-progress. */
+  progress: boolean;
+  progressInterval: number;
+  otlp?: string;
+  logLevel: string;
 }
 
 export async function runCommand(file: string, params: string[], opts: RunOptions): Promise<number> {
+  const telemetry = startTelemetry('floe-client', opts.otlp);
+  try {
+    return await runFlowFile(file, params, opts, telemetry);
+  } finally {
+    await telemetry?.shutdown();
+  }
+}
+
+async function runFlowFile(file: string, params: string[], opts: RunOptions, telemetry: Telemetry | undefined): Promise<number> {
   const url = pathToFileURL(resolve(file)).href;
   let mod: Record<string, unknown>;
   try {
@@ -35,21 +52,34 @@ export async function runCommand(file: string, params: string[], opts: RunOption
   try {
     client =
       opts.nats === undefined
-        ? await Client.local({ workers: opts.workers, ...(opts.threads !== undefined ? { threads: opts.threads } : {}) })
+        ? await Client.local({
+            workers: opts.workers,
+            logger: makeLogger('floe-run', opts.logLevel),
+            ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
+            ...(telemetry !== undefined ? { threadSetup: telemetry.threadSetup } : {}),
+          })
         : await Client.connect({ nats: opts.nats.split(','), cluster: opts.cluster });
   } catch (error) {
     console.error(`floe run: cannot start a client: ${(error as Error).message}`);
     return 1;
   }
   const started = performance.now();
+  let display: ProgressDisplay | undefined;
+  if (opts.progress) {
+    display = process.stderr.isTTY ? barDisplay(process.stderr) : lineDisplay((line) => console.error(line), opts.progressInterval);
+    client.on('progress', (p) => display?.update(p));
+  }
   try {
     const result = await client.run(def as Parameters<Client['run']>[0], ...params.map(parseParam));
+    display?.stop();
+    display = undefined;
     const ms = (performance.now() - started).toFixed(0);
     if (opts.json === true) console.log(JSON.stringify(result));
     else console.log(inspect(result, { depth: 6, colors: process.stdout.isTTY, maxArrayLength: 20 }));
     console.error(`floe run: ${(def as { name: string }).name} finished in ${ms} ms`);
     return 0;
   } catch (error) {
+    display?.stop();
     if (isFloeError(error)) {
       console.error(`floe run: flow failed: [${error.code}] ${error.message}`);
       if (error.taskKey !== undefined) console.error(`  in task ${error.taskKey}`);

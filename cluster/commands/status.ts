@@ -4,12 +4,16 @@
 import { decodeMessage, encodeMessage } from '../../src/transport/codec.ts';
 import { subjects, type WireClusterStatus } from '../../src/transport/messages.ts';
 import { connectNats } from '../../src/transport/nats/nats-transport.ts';
+import { makeLogger } from '../common.ts';
+import { startTelemetry } from '../telemetry.ts';
 
 export interface StatusCommandOptions {
   nats: string;
   cluster: string;
   json?: boolean;
   timeout: number;
+  otlp?: string;
+  logLevel: string;
 }
 
 export async function fetchStatus(nats: string, cluster: string, timeoutMs: number): Promise<WireClusterStatus> {
@@ -26,12 +30,17 @@ export async function fetchStatus(nats: string, cluster: string, timeoutMs: numb
 }
 
 export async function statusCommand(opts: StatusCommandOptions): Promise<number> {
+  const telemetry = startTelemetry('floe-client', opts.otlp);
+  const logger = makeLogger('floe-status', opts.logLevel);
   let status: WireClusterStatus;
   try {
     status = await fetchStatus(opts.nats, opts.cluster, opts.timeout);
   } catch (error) {
+    logger.error({ nats: opts.nats, cluster: opts.cluster, err: error }, 'no coordinator answered');
     console.error(`floe status: no coordinator answered for cluster '${opts.cluster}' at ${opts.nats}: ${(error as Error).message}`);
     return 1;
+  } finally {
+    await telemetry?.shutdown();
   }
   if (opts.json === true) {
     console.log(JSON.stringify(status));

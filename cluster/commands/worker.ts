@@ -12,6 +12,7 @@ import { PoolExecutor } from '../../src/worker/executor-pool.ts';
 import { WorkerNode } from '../../src/worker/node.ts';
 import { makeLogger, parseResources, shutdownSignal } from '../common.ts';
 import { runNanny, watchNanny } from '../nanny.ts';
+import { startTelemetry } from '../telemetry.ts';
 
 export interface WorkerCommandOptions {
   nats: string;
@@ -29,6 +30,7 @@ export interface WorkerCommandOptions {
   heartbeatInterval: number;
   retireTimeout: number;
   logLevel: string;
+  otlp?: string;
   /** false with --no-nanny: run the worker node in this process, unsupervised. */
   nanny: boolean;
   restartsMax: number;
@@ -37,6 +39,7 @@ export interface WorkerCommandOptions {
 
 export async function workerCommand(opts: WorkerCommandOptions): Promise<number> {
   if (opts.nanny) return nannyCommand(opts);
+  const telemetry = startTelemetry('floe-worker', opts.otlp);
   const logger = makeLogger('floe-worker', opts.logLevel);
   const resources = parseResources(opts.resources ?? '', parseSize);
   const memoryLimitBytes = opts.memoryLimit === undefined ? undefined : parseSize(opts.memoryLimit, '--memory-limit');
@@ -52,7 +55,7 @@ export async function workerCommand(opts: WorkerCommandOptions): Promise<number>
   const node = new WorkerNode({
     transport,
     cluster: opts.cluster,
-    executor: new PoolExecutor({ threads }),
+    executor: new PoolExecutor({ threads, ...(telemetry === undefined ? {} : { threadSetup: telemetry.threadSetup }) }),
     dataPlane,
     resources,
     logger,
@@ -76,6 +79,7 @@ export async function workerCommand(opts: WorkerCommandOptions): Promise<number>
   logger.info({ signal }, 'worker stopping');
   await node.close();
   await transport.close();
+  await telemetry?.shutdown();
   return 0;
 }
 

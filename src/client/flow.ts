@@ -4,11 +4,12 @@
  * goes to the scheduler as one submission (like dask.delayed or a Prefect flow), and
  * the futures in the body's return value are resolved to their results.
  */
-import { FloeError } from '../errors.ts';
+import { FloeError, toErrorInfo } from '../errors.ts';
 import type { Client } from './client.ts';
 import { runInFlow, type FlowBuilder } from './flow-context.ts';
 import { type Future, isFuture, type Resolved } from './future.ts';
 import type { QueuedTask } from './submitter.ts';
+import { ATTR, ROOT_CONTEXT, SpanKind, recordFailure, startSpan, tracingEnabled, withSpan } from '../telemetry/trace.ts';
 
 const FLOW_BRAND = Symbol.for('floe.flow');
 
@@ -37,7 +38,27 @@ export function isFlowDef(value: unknown): value is FlowDef<unknown[], unknown> 
  */
 export async function runFlow<P extends unknown[], R>(client: Client, def: FlowDef<P, R>, ...params: P): Promise<Resolved<Awaited<R>>> {
   if (!isFlowDef(def)) throw new FloeError('INVALID_ARGUMENT', 'run(flow, ...params): the first argument must be made with flow()');
+  if (!tracingEnabled()) return runFlowUntraced<P, R>(client, def, params);
+  // One trace per flow: its root span is the parent of every submit, and through the
+  // traceparent in each TaskSpec, of every span the cluster opens for its tasks.
+  const span = startSpan(`flow ${def.name}`, { [ATTR.flow]: def.name, [ATTR.client]: client.clientId }, ROOT_CONTEXT, { kind: SpanKind.CLIENT });
+  try {
+    return await withSpan(span, () => runFlowUntraced<P, R>(client, def, params));
+  } catch (error) {
+    recordFailure(span, toErrorInfo(error, 'INTERNAL'));
+    throw error;
+  } finally {
+    span.end();
+  }
+}
+
+async function runFlowUntraced<P extends unknown[], R>(client: Client, def: FlowDef<P, R>, params: P): Promise<Resolved<Awaited<R>>> {
   const nodes: Future<unknown>[] = [];
+  const tracker = client.trackFlow(def.name);
+  const track = (f: Future<unknown>): void => {
+    nodes.push(f);
+    if (tracker !== undefined) client.trackKey(tracker, f.key);
+  };
   // The graph is collected here and sent when the body returns: an async body (one that
   // awaits between task calls) must not be split into batches, or the scheduler would
   // drop the unwanted tasks of the first batch before the next one refers to them.
@@ -45,12 +66,12 @@ export async function runFlow<P extends unknown[], R>(client: Client, def: FlowD
   const builder: FlowBuilder = {
     call: (task, args) => {
       const f = client.submitWith(task, {}, args, false, graph);
-      nodes.push(f);
+      track(f);
       return f as Future<never>;
     },
     map: (task, items, rest) => {
       const out = client.mapWith(task, items, rest, false, graph);
-      for (const f of Array.isArray(out) ? out : [out]) nodes.push(f as Future<unknown>);
+      for (const f of Array.isArray(out) ? out : [out]) track(f as Future<unknown>);
       return out;
     },
   };
@@ -68,6 +89,7 @@ export async function runFlow<P extends unknown[], R>(client: Client, def: FlowD
   } catch (error) {
     client.submitDeferred(graph); // nothing wants them: the scheduler drops them
     for (const node of nodes) node.release();
+    if (tracker !== undefined) client.untrackFlow(tracker);
     throw error;
   } finally {
     client.flowFlushers.delete(flushEarly);
@@ -77,6 +99,7 @@ export async function runFlow<P extends unknown[], R>(client: Client, def: FlowD
     return (await resolveDeep(output)) as Resolved<Awaited<R>>;
   } finally {
     for (const node of nodes) node.release();
+    if (tracker !== undefined) client.untrackFlow(tracker);
   }
 }
 

@@ -25,6 +25,8 @@ export interface LocalOptions {
   threads?: number;
   /** 'pool' (Piscina threads, default) or 'inline' (main thread; for debugging). */
   executor?: 'pool' | 'inline';
+  /** Module URL each pool thread imports first, e.g. to register an OpenTelemetry SDK there (see PoolExecutorOptions). */
+  threadSetup?: string;
   /** Resources each worker declares, e.g. { gpu: 1 }. */
   resources?: Record<string, number>;
   scheduler?: Partial<SchedulerConfig>;
@@ -40,7 +42,7 @@ export interface LocalOptions {
   memoryPauseFraction?: number;
 }
 
-const KNOWN = new Set(['workers', 'threads', 'executor', 'resources', 'scheduler', 'logger', 'memoryLimit', 'memoryTargetFraction', 'memoryPauseFraction']);
+const KNOWN = new Set(['workers', 'threads', 'executor', 'resources', 'scheduler', 'logger', 'memoryLimit', 'memoryTargetFraction', 'memoryPauseFraction', 'threadSetup']);
 
 /** Everything an embedded client owns; exposed for tests and `floe status`. */
 export interface LocalCluster {
@@ -82,7 +84,7 @@ export async function startLocal(options: LocalOptions = {}): Promise<Client> {
   const threads = options.threads ?? availableParallelism();
   const workers: WorkerNode[] = [];
   for (let i = 0; i < (options.workers ?? 1); i++) {
-    const executor: Executor = options.executor === 'inline' ? new InlineExecutor() : new PoolExecutor({ threads });
+    const executor: Executor = options.executor === 'inline' ? new InlineExecutor() : new PoolExecutor({ threads, ...(options.threadSetup === undefined ? {} : { threadSetup: options.threadSetup }) });
     workers.push(
       new WorkerNode({
         transport: bus.connect(),

@@ -4,13 +4,14 @@
  * fan-out of a future's value, expanded once it exists) wait here until their
  * inputs have been sent.
  */
-import { FloeError, fromErrorInfo, isFloeError } from '../errors.ts';
+import { FloeError, fromErrorInfo, isFloeError, toErrorInfo } from '../errors.ts';
 import type { TaskSpec } from '../graph/spec.ts';
 import { encodeMessage, decodeMessage } from '../transport/codec.ts';
 import type { Transport, TransportMessage } from '../transport/transport.ts';
 import type { MissingResult } from '../transport/messages.ts';
 import type { KeyState } from './future.ts';
 import { resolveExportName } from './exports.ts';
+import { ATTR, SpanKind, recordFailure, startSpan, traceparentOf, tracingEnabled, type Span } from '../telemetry/trace.ts';
 
 /** A task waiting to be sent; `exportName` is resolved at flush time. */
 export interface QueuedTask {
@@ -37,6 +38,8 @@ export interface SubmitterOptions {
   unpin(states: KeyState[]): void;
   /** Tells the scheduler the client no longer wants these keys (after a split submission). */
   releaseKeys(keys: string[]): void;
+  /** Whether to ask the coordinator for task progress (someone listens). */
+  wantsProgress(): boolean;
 }
 
 export class Submitter {
@@ -217,7 +220,15 @@ export class Submitter {
       this.dropHeldDependingOn(new Set(failed.keys()), isFloeError(first) ? first : new FloeError('INTERNAL', String(first)));
     }
     if (tasks.length === 0 && wants.length === 0) return;
-    const { transport, timeoutMs } = this.options;
+    const { clientId, transport, timeoutMs } = this.options;
+    // The submit span is the parent of the coordinator's spans for these tasks: its
+    // traceparent rides in each TaskSpec (see telemetry/trace.ts).
+    let span: Span | undefined;
+    if (tracingEnabled() && tasks.length > 0) {
+      span = startSpan('submit', { [ATTR.client]: clientId, [ATTR.tasks]: tasks.length }, undefined, { kind: SpanKind.PRODUCER });
+      const traceParent = traceparentOf(span);
+      for (const t of tasks) t.traceParent = traceParent;
+    }
     try {
       const max = transport.maxPayloadBytes;
       const pieces = splitSubmission(tasks, max);
@@ -240,9 +251,12 @@ export class Submitter {
       const extra = kept.filter((key) => !wanted.has(key));
       if (extra.length > 0) this.options.releaseKeys(extra);
     } catch (error) {
+      if (span !== undefined) recordFailure(span, toErrorInfo(error, 'INTERNAL'));
       failAll(sent, error);
       const wantedStates = wants.map((k) => this.options.lookup(k)).filter((s) => s !== undefined);
       failAll(wantedStates.map((state) => ({ state }) as QueuedTask), error);
+    } finally {
+      span?.end();
     }
   }
 
@@ -250,7 +264,8 @@ export class Submitter {
     this.requestSeq += 1;
     const requestId = String(this.requestSeq);
     const { clientId, transport, subject } = this.options;
-    const payload = encodeMessage({ type: 'submit', clientId, requestId, tasks, wants, missing });
+    const progress = this.options.wantsProgress();
+    const payload = encodeMessage({ type: 'submit', clientId, requestId, tasks, wants, missing, ...(progress ? { progress } : {}) });
     const reply = await requestWithRetry(transport, subject, payload, timeoutMs);
     const msg = decodeMessage(reply.data);
     if (msg.type === 'error') throw fromErrorInfo(msg.error);

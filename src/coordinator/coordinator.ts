@@ -27,6 +27,9 @@ import { reportEvents } from './translate.ts';
 import { WorkerRegistry } from './worker-registry.ts';
 import { silentLogger } from '../util/logger.ts';
 import { TurnBatcher } from '../util/turn-batcher.ts';
+import { CoordinatorTracing } from './tracing.ts';
+import { ProgressReporter } from './progress.ts';
+import { CoordinatorMetrics } from '../telemetry/metrics.ts';
 
 export interface CoordinatorOptions {
   transport: Transport;
@@ -64,11 +67,15 @@ export class Coordinator {
   private readonly heartbeatTimeoutMs: number;
   private livenessTimer: NodeJS.Timeout | undefined;
   private outbox: Outbox = { workers: new Map(), clients: new Map() };
+  /** Task progress for clients that asked for it (submit with `progress`). */
+  private readonly progress = new ProgressReporter();
   private readonly batcher = new TurnBatcher(() => this.flush());
   private wakeTimer: NodeJS.Timeout | undefined;
   private wakeAtMs = Infinity;
   private stimulusSeq = 0;
   private closed = false;
+  private readonly tracing = new CoordinatorTracing();
+  private readonly metrics: CoordinatorMetrics;
 
   constructor(options: CoordinatorOptions) {
     this.transport = options.transport;
@@ -80,6 +87,10 @@ export class Coordinator {
       transport: this.transport,
       ackSubject: this.subjects.ack('coordinator'),
       ...(options.logger ? { logger: options.logger } : {}),
+    });
+    this.metrics = new CoordinatorMetrics({
+      counts: () => this.scheduler.counts,
+      workersConnected: () => this.scheduler.workerInfo().length,
     });
     this.heartbeatTimeoutMs = options.heartbeatTimeoutMs ?? DEFAULT_HEARTBEAT_TIMEOUT_MS;
     if (!Number.isFinite(this.heartbeatTimeoutMs) || this.heartbeatTimeoutMs < 0) {
@@ -209,8 +220,11 @@ export class Coordinator {
         const requestId = `${wire.clientId}:${wire.requestId}`;
         this.clients.add(wire.clientId);
         this.pendingSubmits.set(requestId, msg);
+        if (wire.progress === true) this.progress.listen(wire.clientId);
         const { clientId, tasks, wants, missing } = wire;
+        const span = this.tracing.submitted(clientId, tasks, nowMs);
         this.handle({ type: 'graphSubmitted', stimulusId: this.nextStimulus('submit'), nowMs, clientId, requestId, tasks, wants, missing });
+        span?.end();
         return;
       }
       case 'clientBatch':
@@ -236,10 +250,12 @@ export class Coordinator {
     const { clientId } = wire;
     const events: SchedulerEvent[] = [];
     if (wire.cancel.length > 0) events.push({ type: 'keysCancelled', stimulusId, nowMs, clientId, keys: wire.cancel });
+    for (const key of wire.cancel) this.tracing.forget(`${clientId}/${key}`);
     if (wire.release.length > 0) events.push({ type: 'keysReleased', stimulusId, nowMs, clientId, keys: wire.release });
     if (wire.bye) {
       events.push({ type: 'clientDisconnected', stimulusId, nowMs, clientId });
       this.clients.delete(clientId);
+      this.progress.forget(clientId);
       this.forgetLater(this.subjects.clientInbox(clientId));
     } else {
       this.clients.add(clientId);
@@ -271,6 +287,11 @@ export class Coordinator {
       return;
     }
     events.push(...reportEvents(wire, stimulusId, nowMs));
+    this.metrics.finished(wire.finished.length, wire.failed.length);
+    if (this.progress.active) {
+      for (const f of wire.finished) this.progress.report(f.id, 'done');
+      for (const f of wire.failed) this.progress.report(f.id, 'failed');
+    }
     if (wire.retiring) events.push(...this.retiring(workerId, stimulusId, nowMs));
     if (wire.goodbye) {
       events.push({ type: 'workerLost', stimulusId, nowMs, workerId });
@@ -291,6 +312,7 @@ export class Coordinator {
       }
       case 'assign':
         this.workerBatch(command.workerId).assign.push(this.toWireAssign(command));
+        if (this.progress.active) this.progress.report(command.id, 'running');
         return;
       case 'cancelRun':
         this.workerBatch(command.workerId).cancel.push({ id: command.id, runId: command.runId });
@@ -336,7 +358,9 @@ export class Coordinator {
   }
 
   private toWireAssign(command: Extract<SchedulerCommand, { type: 'assign' }>): WireAssign {
+    const traceParent = this.tracing.assigned(command.id, command.spec, command.workerId, command.attempt, this.clock.now());
     return {
+      ...(traceParent === '' ? {} : { traceParent }),
       id: command.id,
       runId: command.runId,
       attempt: command.attempt,
@@ -384,13 +408,21 @@ export class Coordinator {
     const { workers, clients } = this.outbox;
     this.outbox = { workers: new Map(), clients: new Map() };
     const max = this.transport.maxPayloadBytes;
+    const progress = this.progress.take();
     for (const [workerId, batch] of workers) {
       const subject = this.subjects.worker(workerId);
       for (const piece of encodeWithin(batch, max)) this.link.send(subject, piece);
     }
     for (const [clientId, updates] of clients) {
+      const tasks = progress.get(clientId);
+      progress.delete(clientId);
       const subject = this.subjects.clientInbox(clientId);
-      for (const piece of encodeWithin({ type: 'clientUpdates', updates }, max)) this.link.send(subject, piece);
+      const msg: WireOf<'clientUpdates'> = { type: 'clientUpdates', updates, ...(tasks === undefined ? {} : { progress: tasks }) };
+      for (const piece of encodeWithin(msg, max)) this.link.send(subject, piece);
+    }
+    for (const [clientId, tasks] of progress) {
+      const msg: WireOf<'clientUpdates'> = { type: 'clientUpdates', updates: [], progress: tasks };
+      for (const piece of encodeWithin(msg, max)) this.link.send(this.subjects.clientInbox(clientId), piece);
     }
     for (const subject of this.departed) this.link.forget(subject);
     this.departed.clear();

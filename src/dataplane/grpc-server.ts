@@ -13,6 +13,10 @@ import { isFloeError } from '../errors.ts';
 import type { Logger } from '../util/logger.ts';
 import type { ObjectSource } from './dataplane.ts';
 import type { DecodedRequest, FetchChunkOut } from './grpc-wire.ts';
+import { ATTR, SpanKind, contextFromTraceparent, recordFailure, startSpan, tracingEnabled, type Span } from '../telemetry/trace.ts';
+
+/** gRPC metadata key of the fetching side's W3C traceparent. */
+export const TRACEPARENT_KEY = 'traceparent';
 
 export interface FetchHandlerOptions {
   source: ObjectSource;
@@ -38,14 +42,17 @@ export function fetchHandler(options: FetchHandlerOptions): (call: FetchCall) =>
       return;
     }
     streams += 1;
+    const span = serveSpan(call, request.id);
     // The source may load a spilled result back from disk (async); it counts as a stream meanwhile.
     Promise.resolve()
       .then(() => options.source.get(request.id))
       .then((found) => {
         if (found === undefined) {
           fail(call, Status.NOT_FOUND, `result ${request.id} is not held here`);
+          if (span !== undefined) recordFailure(span, { code: 'RESULT_UNAVAILABLE', message: `result ${request.id} is not held here` });
           return;
         }
+        span?.setAttribute(ATTR.bytes, found.bytes.byteLength);
         return streamChunks(call, found.bytes, { totalBytes: found.bytes.byteLength, serializer: found.serializer }, options.chunkBytes);
       })
       .catch((error: unknown) => {
@@ -57,9 +64,18 @@ export function fetchHandler(options: FetchHandlerOptions): (call: FetchCall) =>
         fail(call, Status.INTERNAL, `streaming ${request.id} failed: ${(error as Error).message}`);
       })
       .finally(() => {
+        span?.end();
         streams -= 1;
       });
   };
+}
+
+/** The holder's side of a traced transfer: a child of the fetching worker's transfer span. */
+function serveSpan(call: FetchCall, id: string): Span | undefined {
+  if (!tracingEnabled()) return undefined;
+  const traceParent = call.metadata.get(TRACEPARENT_KEY)[0];
+  if (typeof traceParent !== 'string' || traceParent === '') return undefined;
+  return startSpan('transfer.serve', { [ATTR.taskKey]: id.slice(id.indexOf('/') + 1) }, contextFromTraceparent(traceParent), { kind: SpanKind.SERVER });
 }
 
 async function streamChunks(

@@ -28,7 +28,8 @@ import { FloeError } from '../errors.ts';
 import type { SerializerRef } from '../graph/spec.ts';
 import { silentLogger, type Logger } from '../util/logger.ts';
 import type { DataPlane, FetchedObject, ObjectSource } from './dataplane.ts';
-import { fetchHandler } from './grpc-server.ts';
+import { fetchHandler, TRACEPARENT_KEY } from './grpc-server.ts';
+import { activeTraceparent } from '../telemetry/trace.ts';
 import {
   DATA_PLANE_SERVICE,
   FETCH_PATH,
@@ -188,7 +189,7 @@ export class GrpcDataPlane implements DataPlane {
         serializeRequest,
         deserializeChunk,
         { version: FETCH_VERSION, id },
-        new Metadata(),
+        traceMetadata(),
         {},
       );
       let out: Uint8Array | undefined;
@@ -285,6 +286,14 @@ export class GrpcDataPlane implements DataPlane {
     }
     return client;
   }
+}
+
+/** Call metadata carrying the active span's traceparent (empty when untraced). */
+function traceMetadata(): Metadata {
+  const metadata = new Metadata();
+  const traceParent = activeTraceparent();
+  if (traceParent !== '') metadata.set(TRACEPARENT_KEY, traceParent);
+  return metadata;
 }
 
 function cancelled(id: string, address: string): FloeError {

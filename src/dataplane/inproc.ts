@@ -4,6 +4,7 @@
  */
 import { FloeError } from '../errors.ts';
 import type { DataPlane, FetchedObject, ObjectSource } from './dataplane.ts';
+import { ATTR, SpanKind, activeTraceparent, startSpan } from '../telemetry/trace.ts';
 
 export class InprocDataPlane implements DataPlane {
   private readonly sources: Map<string, ObjectSource>;
@@ -31,7 +32,15 @@ export class InprocDataPlane implements DataPlane {
 
   async fetch(address: string, id: string): Promise<FetchedObject> {
     const source = this.sources.get(address);
-    const found = await source?.get(id);
+    // The holder's side of a traced transfer, as the gRPC server records it.
+    const span = activeTraceparent() === '' ? undefined : startSpan('transfer.serve', { [ATTR.taskKey]: id.slice(id.indexOf('/') + 1) }, undefined, { kind: SpanKind.SERVER });
+    let found: FetchedObject | undefined;
+    try {
+      found = await source?.get(id);
+      span?.setAttribute(ATTR.bytes, found?.bytes.byteLength ?? 0);
+    } finally {
+      span?.end();
+    }
     if (found === undefined) {
       throw new FloeError('RESULT_UNAVAILABLE', `result ${id} is not held at ${address}${source ? '' : ' (no such worker)'}`);
     }

@@ -31,6 +31,8 @@ export interface TaskSpec {
   timeoutMs: number;
   /** Resource needs, normalized to numbers (memory in bytes). */
   resources: Record<string, number>;
+  /** W3C traceparent of the submit span this task belongs to (absent or '' when untraced). */
+  traceParent?: string;
 }
 
 /** Module URL of floe's built-in tasks (collect, getItem, ...). */

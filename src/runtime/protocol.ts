@@ -25,6 +25,11 @@ export interface ThreadRequest {
   serializer: SerializerRef;
   /** 0 for the first run, then 1, 2... for retries. */
   attempt: number;
+  /**
+   * W3C traceparent of the worker's run span: the task function runs with it as the
+   * active context, so spans a task opens nest under floe's run span. Absent when untraced.
+   */
+  traceParent?: string;
 }
 
 interface Timing {
@@ -34,7 +39,7 @@ interface Timing {
 }
 
 export type ThreadResponse =
-  | ({ type: 'ok'; bytes: Uint8Array; serializer: SerializerRef } & Timing)
+  | ({ type: 'ok'; bytes: Uint8Array; serializer: SerializerRef; /** Time spent serializing, the end of the run. */ serializeMs?: number } & Timing)
   | ({ type: 'error'; error: ErrorInfo } & Timing);
 
 /** Wall-clock ms comparable across threads of one process. */

@@ -15,6 +15,7 @@ import type { Serializer } from '../serde/types.ts';
 import { BUILTIN_TASKS } from './builtin-tasks.ts';
 import { loadModule } from './load-module.ts';
 import { nowMs } from './protocol.ts';
+import { context, contextFromTraceparent } from '../telemetry/trace.ts';
 import type { ThreadDep, ThreadRequest, ThreadResponse } from './protocol.ts';
 
 export async function runTask(req: ThreadRequest): Promise<ThreadResponse> {
@@ -25,9 +26,11 @@ export async function runTask(req: ThreadRequest): Promise<ThreadResponse> {
     const deps = await loadDeps(req.deps);
     const args = decodeArgs(req.args, (ref) => followRef(ref, deps, req.taskKey));
     const serializer = await findSerializer(req.serializer);
-    const result = await def.fn(...args);
+    const result = await (req.traceParent === undefined ? def.fn(...args) : callTraced(req.traceParent, () => def.fn(...args)));
+    const t1 = performance.now();
     const bytes = serializeResult(result, serializer, req.taskKey);
-    return { type: 'ok', bytes, serializer: req.serializer, startedAtMs, durationMs: performance.now() - t0 };
+    const t2 = performance.now();
+    return { type: 'ok', bytes, serializer: req.serializer, startedAtMs, durationMs: t2 - t0, serializeMs: t2 - t1 };
   } catch (e) {
     return {
       type: 'error',
@@ -36,6 +39,15 @@ export async function runTask(req: ThreadRequest): Promise<ThreadResponse> {
       durationMs: performance.now() - t0,
     };
   }
+}
+
+/**
+ * Calls a task with the worker's run span as the active context. Spans the task opens
+ * nest under it when this thread has an OpenTelemetry SDK (a context manager and a tracer
+ * provider, see PoolExecutorOptions.threadSetup); without one this is a plain call.
+ */
+function callTraced<T>(traceParent: string, fn: () => T): T {
+  return context.with(contextFromTraceparent(traceParent, context.active()), fn);
 }
 
 async function loadTask(module: string, exportName: string): Promise<TaskDefCore<unknown[], unknown>> {

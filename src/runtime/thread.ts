@@ -3,12 +3,29 @@
  * starts threads with `execArgv: []`, without tsx, and run-task registers tsx itself when a
  * task module is TypeScript.
  */
-import { Piscina } from 'piscina';
+import { Piscina, workerData } from 'piscina';
 import { ownBytes } from '../serde/bytes.ts';
 import type { ThreadRequest, ThreadResponse } from './protocol.ts';
 import { runTask } from './run-task.ts';
+import { loadModule } from './load-module.ts';
+
+/**
+ * A module the pool imports in each thread before its first task (PoolExecutorOptions.
+ * threadSetup): where a process traces, it registers an OpenTelemetry SDK in the thread so
+ * spans opened by task code are recorded under floe's run span.
+ */
+let setup: Promise<unknown> | undefined;
+
+function threadSetup(): Promise<unknown> | undefined {
+  const url = (workerData as { threadSetup?: unknown } | undefined)?.threadSetup;
+  if (typeof url !== 'string' || url === '') return undefined;
+  setup ??= loadModule(url); // through the task-module loader: it may be TypeScript
+  return setup;
+}
 
 export default async function runInThread(req: ThreadRequest): Promise<ThreadResponse> {
+  const pending = threadSetup();
+  if (pending !== undefined) await pending;
   const res = await runTask(req);
   if (res.type !== 'ok') return res;
   // Transfer the result instead of copying it. The array must own its whole buffer:

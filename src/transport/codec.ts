@@ -39,6 +39,8 @@ function envelope(): protobuf.Type {
 
 const STATUS_TO_WIRE = { memory: 1, erred: 2, cancelled: 3 } as const;
 const STATUS_FROM_WIRE = ['', 'memory', 'erred', 'cancelled'] as const;
+const PROGRESS_TO_WIRE = { running: 1, done: 2, failed: 3 } as const;
+const PROGRESS_FROM_WIRE = ['', 'running', 'done', 'failed'] as const;
 
 const BODY_FIELD = {
   submit: 'submit',
@@ -73,6 +75,7 @@ function toProtoBody(msg: WireMessage): object {
           inline: u.inline,
           hasInline: u.inline !== undefined,
         })),
+        progress: msg.progress?.map((p) => ({ key: p.key, kind: PROGRESS_TO_WIRE[p.kind] })),
       };
     case 'workerBatch':
       return { ...msg, assign: msg.assign.map(assignToProto) };
@@ -157,6 +160,7 @@ function fromProtoBody(which: (typeof BODY_FIELD)[keyof typeof BODY_FIELD], b: O
           key: nonEmpty(m.key, `submit.missing[${i}].key`),
           workerId: nonEmpty(m.workerId, `submit.missing[${i}].workerId`),
         })),
+        ...(b.progress === true ? { progress: true } : {}),
       };
     case 'submitReply':
       return { type: 'submitReply', requestId: str(b.requestId), error: optError(b.error) };
@@ -170,7 +174,11 @@ function fromProtoBody(which: (typeof BODY_FIELD)[keyof typeof BODY_FIELD], b: O
         bye: b.bye === true,
       };
     case 'clientUpdates':
-      return { type: 'clientUpdates', updates: (b.updates as Obj[]).map(updateFromProto) };
+      return {
+        type: 'clientUpdates',
+        updates: (b.updates as Obj[]).map(updateFromProto),
+        ...((b.progress as Obj[]).length > 0 ? { progress: (b.progress as Obj[]).map(progressFromProto) } : {}),
+      };
     case 'workerBatch':
       return {
         type: 'workerBatch',
@@ -298,6 +306,7 @@ function specFromProto(t: Obj, where: string): TaskSpec {
     retryBackoff: num(t.retryBackoff),
     timeoutMs: num(t.timeoutMs),
     resources: resourcesFromProto(t.resources),
+    ...(str(t.traceParent) === '' ? {} : { traceParent: str(t.traceParent) }),
   };
 }
 
@@ -310,6 +319,7 @@ function assignFromProto(a: Obj): WireAssign {
     attempt: num(a.attempt),
     spec: specFromProto(spec, 'assign.spec'),
     deps: (a.deps as Obj[]).map(depFromProto),
+    ...(str(a.traceParent) === '' ? {} : { traceParent: str(a.traceParent) }),
   };
 }
 
@@ -321,6 +331,12 @@ function depFromProto(d: Obj): WireDepLocation {
     serializer: serializerFromProto(d.serializer),
     inline: d.hasInline === true ? (d.inline as Uint8Array) : undefined,
   };
+}
+
+function progressFromProto(p: Obj): { key: string; kind: 'running' | 'done' | 'failed' } {
+  const kind = PROGRESS_FROM_WIRE[num(p.kind)];
+  if (kind === undefined || kind === '') throw new FloeError('MALFORMED_MESSAGE', `task progress with unknown kind ${String(p.kind)}`);
+  return { key: nonEmpty(p.key, 'progress.key'), kind };
 }
 
 function updateFromProto(u: Obj): KeyUpdate {

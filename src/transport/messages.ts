@@ -24,6 +24,12 @@ export interface MissingResult {
   workerId: string;
 }
 
+/** One of a client's tasks started, finished or failed (for progress displays). */
+export interface TaskProgress {
+  key: string;
+  kind: 'running' | 'done' | 'failed';
+}
+
 export interface WireDepLocation {
   id: string;
   holders: { workerId: string; address: string }[];
@@ -38,6 +44,8 @@ export interface WireAssign {
   attempt: number;
   spec: TaskSpec;
   deps: WireDepLocation[];
+  /** W3C traceparent of the coordinator's queue span (absent or '' when untraced). */
+  traceParent?: string;
 }
 
 export interface WireRegister {
@@ -107,10 +115,10 @@ export interface WireClusterStatus {
 }
 
 export type WireMessage =
-  | { type: 'submit'; clientId: string; requestId: string; tasks: TaskSpec[]; wants: string[]; missing?: MissingResult[] }
+  | { type: 'submit'; clientId: string; requestId: string; tasks: TaskSpec[]; wants: string[]; missing?: MissingResult[]; progress?: boolean }
   | { type: 'submitReply'; requestId: string; error: ErrorInfo | undefined }
   | { type: 'clientBatch'; clientId: string; release: string[]; cancel: string[]; hello: boolean; bye: boolean }
-  | { type: 'clientUpdates'; updates: KeyUpdate[] }
+  | { type: 'clientUpdates'; updates: KeyUpdate[]; progress?: TaskProgress[] }
   | {
       type: 'workerBatch';
       assign: WireAssign[];

@@ -17,7 +17,7 @@ export const FRAME_OVERHEAD_BYTES = 1024;
 const LIST_ORDER = {
   workerBatch: ['cancel', 'assign', 'release', 'steal', 'replicate'],
   workerEvents: ['finished', 'failed', 'stolen', 'stealRefused', 'missing', 'replicated'],
-  clientUpdates: ['updates'],
+  clientUpdates: ['updates', 'progress'],
   clientBatch: ['cancel', 'release'],
 } as const;
 
@@ -52,7 +52,7 @@ type Item = readonly [field: string, value: unknown];
 function flatten(msg: Splittable): Item[] {
   const items: Item[] = [];
   const record = msg as unknown as Record<string, unknown[]>;
-  for (const field of LIST_ORDER[msg.type]) for (const value of record[field]!) items.push([field, value]);
+  for (const field of LIST_ORDER[msg.type]) for (const value of record[field] ?? []) items.push([field, value]);
   return items;
 }
 

@@ -21,6 +21,12 @@ import type { Executor, RunOptions } from './executor.ts';
 export interface PoolExecutorOptions {
   /** Number of pool threads. Default: `os.availableParallelism()`. */
   threads?: number;
+  /**
+   * URL of a module each pool thread imports before its first task, e.g. one that
+   * registers an OpenTelemetry SDK in the thread so spans opened by task code are
+   * recorded (threads do not share the main thread's tracer provider). Default: none.
+   */
+  threadSetup?: string;
 }
 
 /** Path of the compiled thread entry inside the floe package. */
@@ -49,6 +55,9 @@ export class PoolExecutor implements Executor {
     if (!existsSync(filename)) {
       throw new FloeError('INTERNAL', `floe is not built: run npm run build (missing ${filename})`);
     }
+    if (options.threadSetup !== undefined && (typeof options.threadSetup !== 'string' || !URL.canParse(options.threadSetup))) {
+      throw new FloeError('INVALID_OPTION', 'options.threadSetup must be a module URL (file:///...)');
+    }
     this.threads = threads;
     this.#pool = new Piscina<ThreadRequest, ThreadResponse>({
       filename,
@@ -56,6 +65,11 @@ export class PoolExecutor implements Executor {
       maxThreads: threads,
       execArgv: [],
       idleTimeout: Number.POSITIVE_INFINITY,
+      workerData: { threadSetup: options.threadSetup ?? '' },
+      // An idle thread normally blocks in Atomics.wait, so its event loop stands still
+      // between tasks; a thread set up to export telemetry must keep it running, or its
+      // spans would leave only when the next task arrives.
+      ...(options.threadSetup === undefined ? {} : { atomics: 'disabled' as const }),
     });
   }
 

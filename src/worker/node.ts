@@ -22,6 +22,9 @@ import { memoryPolicy, shouldPause, type MemoryPolicy } from './memory.ts';
 import { SpillDirectory } from './spill.ts';
 import { ObjectStore } from './store.ts';
 import { WorkerState, type WorkerCommand, type WorkerEvent } from './state.ts';
+import { WorkerTracing } from './tracing.ts';
+import { WorkerMetrics } from '../telemetry/metrics.ts';
+import { context, traceparentOf } from '../telemetry/trace.ts';
 
 export interface WorkerNodeOptions {
   transport: Transport;
@@ -93,6 +96,8 @@ export class WorkerNode {
   private stimulusSeq = 0;
   private closed = false;
   private readonly memory: MemoryPolicy | undefined;
+  private readonly tracing: WorkerTracing;
+  private readonly telemetry: WorkerMetrics;
 
   constructor(private readonly options: WorkerNodeOptions) {
     this.workerId = options.workerId ?? `w-${randomUUID().slice(0, 8)}`;
@@ -107,6 +112,7 @@ export class WorkerNode {
     const payloadMax = this.transport.maxPayloadBytes ?? Number.POSITIVE_INFINITY;
     this.inlineBytesMax = Math.min(options.inlineBytesMax ?? DEFAULT_INLINE_BYTES_MAX, Math.floor(payloadMax / 8));
     this.log = options.logger ?? silentLogger;
+    this.tracing = new WorkerTracing(this.workerId);
     this.link = new ReliableEndpoint({
       transport: this.transport,
       ackSubject: this.subjects.ack(`worker.${this.workerId}`),
@@ -127,6 +133,11 @@ export class WorkerNode {
     });
     // --- end memory ---
     this.state = this.newState();
+    this.telemetry = new WorkerMetrics(this.workerId, {
+      queueLength: () => this.state.taskCount - this.state.executingCount,
+      memoryBytes: () => this.store.bytes,
+      spilledBytes: () => this.store.spilledBytes,
+    });
   }
 
   private newState(): WorkerState {
@@ -188,6 +199,7 @@ export class WorkerNode {
     for (const controller of this.aborts.values()) controller.abort();
     this.aborts.clear();
     this.timings.clear();
+    this.tracing.clear();
     this.outgoing = emptyOutgoing();
     for (const id of [...this.store.keys()]) this.store.delete(id);
     this.state = this.newState();
@@ -262,7 +274,10 @@ export class WorkerNode {
     }
     const stimulusId = `${this.workerId}-${++this.stimulusSeq}`;
     for (const c of wire.cancel) this.handle({ type: 'cancelled', stimulusId, id: c.id, runId: c.runId });
-    if (wire.assign.length > 0) this.handle({ type: 'assigned', stimulusId, tasks: wire.assign });
+    if (wire.assign.length > 0) {
+      for (const a of wire.assign) this.tracing.assigned(a, (id) => this.store.has(id));
+      this.handle({ type: 'assigned', stimulusId, tasks: wire.assign });
+    }
     for (const id of wire.release) this.handle({ type: 'released', stimulusId, id });
     for (const s of wire.steal) this.handle({ type: 'steal', stimulusId, id: s.id, runId: s.runId });
     for (const r of wire.replicate) {
@@ -291,6 +306,7 @@ export class WorkerNode {
         void this.execute(command.assign, command.stimulusId);
         return;
       case 'abort':
+        this.tracing.dropped(command.id, command.runId);
         this.aborts.get(`${command.id}#${command.runId}`)?.abort();
         return;
       case 'reportFinished':
@@ -305,6 +321,7 @@ export class WorkerNode {
         this.store.delete(command.id);
         return;
       case 'reportStolen':
+        this.tracing.dropped(command.id, command.runId);
         this.outgoing.stolen.push({ id: command.id, runId: command.runId });
         this.batcher.request();
         return;
@@ -332,15 +349,22 @@ export class WorkerNode {
   private async fetch(id: string, addresses: string[], stimulusId: string): Promise<void> {
     let lastError: unknown = new FloeError('RESULT_UNAVAILABLE', `no holder address for ${id}`);
     for (const address of addresses) {
+      const traced = this.tracing.startTransfer(id, address);
       try {
-        const object = await this.dataPlane.fetch(address, id);
+        // The active context carries the transfer span to the holder (gRPC metadata).
+        const object = await (traced === undefined ? this.dataPlane.fetch(address, id) : context.with(traced.ctx, () => this.dataPlane.fetch(address, id)));
+        traced?.span.setAttribute('floe.bytes', object.bytes.byteLength);
         await this.store.put(id, object);
         this.counters.fetched += 1;
         this.counters.fetchedBytes += object.bytes.byteLength;
+        this.telemetry.fetched(object.bytes.byteLength);
         this.handle({ type: 'fetched', stimulusId, id });
         return;
       } catch (error) {
         lastError = error;
+        traced?.span.recordException(error instanceof Error ? error : String(error));
+      } finally {
+        traced?.span.end();
       }
     }
     this.handle({ type: 'fetchFailed', stimulusId, id, error: toErrorInfo(lastError, 'RESULT_UNAVAILABLE') });
@@ -386,6 +410,7 @@ export class WorkerNode {
     }
     if (stopped()) return;
     const { spec } = assign;
+    const span = this.tracing.startRun(assign, deps);
     const response = await this.executor.run(
       {
         taskKey: spec.key,
@@ -396,9 +421,12 @@ export class WorkerNode {
         deps,
         serializer: spec.serializer,
         attempt: assign.attempt,
+        ...(span === undefined ? {} : { traceParent: traceparentOf(span) }),
       },
       { signal, ...(spec.timeoutMs > 0 ? { timeoutMs: spec.timeoutMs } : {}) },
     );
+    if (span !== undefined) this.tracing.endRun(span, response);
+    this.telemetry.taskFinished(spec.name, response.durationMs, response.type === 'ok');
     if (stopped()) return;
     if (response.type === 'ok') {
       this.counters.executed += 1;

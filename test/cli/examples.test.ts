@@ -66,3 +66,20 @@ t.test('bad input: missing file and a module without a flow are clear errors', a
   t.equal(notFlow.code, 2);
   t.match(notFlow.stderr, /default/);
 });
+
+t.test('floe run without a terminal prints plain progress lines on stderr', async (t) => {
+  const out = await floe('run', 'examples/monte-carlo-pi/flow.ts', '8', '1000', '--json', '--threads', '2', '--progress-interval', '20');
+  t.equal(out.code, 0, out.stderr);
+  t.type(JSON.parse(out.stdout), 'object', 'stdout holds only the result');
+  const lines = out.stderr.split('\n').filter((l) => l.startsWith('floe run: monte-carlo-pi ') && l.includes(' done, '));
+  const last = lines.at(-1) ?? '';
+  const m = /^floe run: monte-carlo-pi (\d+)\/(\d+) done, 0 failed, 0 running \(ended\)$/.exec(last);
+  t.ok(m, `a last progress line: ${JSON.stringify(out.stderr)}`);
+  t.equal(m?.[1], m?.[2], 'all tasks done');
+  t.ok(Number(m?.[2]) > 8, 'the total counts every task of the flow');
+  t.notOk(out.stderr.includes('\u001b['), 'no terminal control codes');
+
+  const quiet = await floe('run', 'examples/monte-carlo-pi/flow.ts', '8', '1000', '--json', '--threads', '2', '--no-progress');
+  t.equal(quiet.code, 0, quiet.stderr);
+  t.notMatch(quiet.stderr, /done, \d+ failed/, '--no-progress prints no progress');
+});

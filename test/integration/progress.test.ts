@@ -1,0 +1,45 @@
+/**
+ * Progress events, embedded: a listener on the client sees a flow's tasks start and
+ * finish (done / total, failed, running) and a last event when the flow ends.
+ */
+import t from 'tap';
+import { flow, type FlowProgress } from '../../src/index.ts';
+import { boom, sum, userSpan } from '../fixtures/traced-tasks.ts';
+import { localClient } from '../helpers/e2e.ts';
+
+t.test('a flow reports its progress', async (t) => {
+  const client = await localClient(t, { workers: 2, threads: 1 });
+  const events: FlowProgress[] = [];
+  const listener = (p: FlowProgress): void => {
+    events.push(p);
+  };
+  client.on('progress', listener);
+
+  const n = 6;
+  const result = await client.run(flow('fan-in', () => sum(Array.from({ length: n }, (_, i) => userSpan(i)))));
+  t.equal(result, 30);
+  const last = events.at(-1);
+  t.match(last, { flow: 'fan-in', total: n + 1, done: n + 1, failed: 0, running: 0, ended: true }, 'the last event: all done');
+  t.ok(events.length > 1, 'events while the flow runs');
+  t.ok(events.some((e) => !e.ended && e.running > 0), 'some event shows running tasks');
+  for (let i = 1; i < events.length; i++) t.ok(events[i]!.done >= events[i - 1]!.done, 'done never goes back');
+  t.ok(events.every((e) => e.done + e.failed + e.running <= e.total), 'counts add up to at most the total');
+
+  await t.test('failures are counted, and dependents of a failure too', async (t) => {
+    events.length = 0;
+    await t.rejects(client.run(flow('broken', () => sum([boom(1), userSpan(2)]))), { code: 'TASK_ERROR' });
+    const last = events.at(-1);
+    t.match(last, { flow: 'broken', total: 3, ended: true });
+    t.ok(last !== undefined && last.failed >= 2, `boom and sum failed (${JSON.stringify(last)})`);
+    t.not(last?.runId, events.find((e) => e.flow === 'fan-in')?.runId);
+  });
+
+  await t.test('no listener: no events, and no progress asked of the coordinator', async (t) => {
+    client.off('progress', listener);
+    events.length = 0;
+    t.equal(await client.run(flow('quiet', () => userSpan(4))), 8);
+    t.equal(events.length, 0);
+  });
+
+  t.throws(() => client.on('nope' as 'progress', listener), { code: 'INVALID_ARGUMENT' });
+});
