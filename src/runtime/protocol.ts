@@ -2,6 +2,7 @@
  * Messages between a worker's main thread and its pool threads (one request, one response
  * per task; Piscina keys them by its own task id).
  */
+import type { MessagePort } from 'node:worker_threads';
 import type { ErrorInfo } from '../errors.ts';
 import type { SerializerRef } from '../graph/spec.ts';
 
@@ -25,6 +26,11 @@ export interface ThreadRequest {
   serializer: SerializerRef;
   /** 0 for the first run, then 1, 2... for retries. */
   attempt: number;
+  /**
+   * The run's end of a channel to the worker's main thread, for the task's context
+   * (subtasks, actor calls; see runtime/context.ts). Transferred with the request.
+   */
+  port?: MessagePort;
 }
 
 interface Timing {

@@ -3,6 +3,7 @@
  * it, serialize the result. Used inside pool threads (thread.ts) and inline in the main
  * thread (InlineExecutor). Never throws: every failure is an `{ type: 'error' }` response.
  */
+import type { MessagePort } from 'node:worker_threads';
 import { isTaskDef } from '../client/task-def.ts';
 import type { TaskDefCore } from '../client/task-def.ts';
 import { FloeError, toErrorInfo } from '../errors.ts';
@@ -14,6 +15,7 @@ import { deserializeValue, getSerializer, resolveSerializer, serializeResult } f
 import type { Serializer } from '../serde/types.ts';
 import { BUILTIN_TASKS } from './builtin-tasks.ts';
 import { loadModule } from './load-module.ts';
+import { TaskContext, runWithContext, threadActorHandle } from './context.ts';
 import { nowMs } from './protocol.ts';
 import type { ThreadDep, ThreadRequest, ThreadResponse } from './protocol.ts';
 
@@ -23,9 +25,9 @@ export async function runTask(req: ThreadRequest): Promise<ThreadResponse> {
   try {
     const def = await loadTask(req.module, req.exportName);
     const deps = await loadDeps(req.deps);
-    const args = decodeArgs(req.args, (ref) => followRef(ref, deps, req.taskKey));
+    const args = decodeArgs(req.args, (ref) => followRef(ref, deps, req.taskKey), (ref) => threadActorHandle(ref.actorId));
     const serializer = await findSerializer(req.serializer);
-    const result = await def.fn(...args);
+    const result = await callInContext(req, () => def.fn(...args));
     const bytes = serializeResult(result, serializer, req.taskKey);
     return { type: 'ok', bytes, serializer: req.serializer, startedAtMs, durationMs: performance.now() - t0 };
   } catch (e) {
@@ -35,6 +37,20 @@ export async function runTask(req: ThreadRequest): Promise<ThreadResponse> {
       startedAtMs,
       durationMs: performance.now() - t0,
     };
+  }
+}
+
+/**
+ * Calls a task (or actor method) with its context current, when the run has a channel to
+ * its worker; the context is closed when the call settles.
+ */
+export async function callInContext<T>(req: { port?: MessagePort | undefined; taskKey: string; attempt: number }, fn: () => T | Promise<T>): Promise<T> {
+  if (req.port === undefined) return await fn();
+  const ctx = new TaskContext(req.port, req.taskKey, req.attempt);
+  try {
+    return await runWithContext(ctx, fn);
+  } finally {
+    ctx.close();
   }
 }
 
@@ -56,7 +72,7 @@ async function loadTask(module: string, exportName: string): Promise<TaskDefCore
 }
 
 /** Finds a serializer, importing its module with the task-module loader (it may be .ts). */
-async function findSerializer(ref: SerializerRef): Promise<Serializer> {
+export async function findSerializer(ref: SerializerRef): Promise<Serializer> {
   const known = getSerializer(ref.id);
   if (known !== undefined) return known;
   if (ref.module !== '') {
@@ -73,7 +89,7 @@ async function findSerializer(ref: SerializerRef): Promise<Serializer> {
   return resolveSerializer(ref);
 }
 
-async function loadDeps(deps: readonly ThreadDep[]): Promise<Map<string, unknown>> {
+export async function loadDeps(deps: readonly ThreadDep[]): Promise<Map<string, unknown>> {
   const values = new Map<string, unknown>();
   for (const dep of deps) {
     const serializer = await findSerializer(dep.serializer);
@@ -82,7 +98,7 @@ async function loadDeps(deps: readonly ThreadDep[]): Promise<Map<string, unknown
   return values;
 }
 
-function followRef(ref: FutureRef, deps: ReadonlyMap<string, unknown>, taskKey: string): unknown {
+export function followRef(ref: FutureRef, deps: ReadonlyMap<string, unknown>, taskKey: string): unknown {
   if (!deps.has(ref.key)) {
     throw new FloeError('INTERNAL', `task "${taskKey}" refers to "${ref.key}", which was not sent with it`);
   }

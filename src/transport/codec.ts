@@ -226,6 +226,8 @@ function workerEventsFromProto(b: Obj): WireMessage {
     heartbeat: b.heartbeat === true,
     goodbye: b.goodbye === true,
     stolen: runRefs(b.stolen),
+    seceded: runRefs(b.seceded),
+    rejoined: runRefs(b.rejoined),
     stealRefused: runRefs(b.stealRefused),
     replicated: b.replicated as string[],
     retiring: b.retiring === true,
@@ -294,6 +296,8 @@ function specFromProto(t: Obj, where: string): TaskSpec {
     retryBackoff: num(t.retryBackoff),
     timeoutMs: num(t.timeoutMs),
     resources: resourcesFromProto(t.resources),
+    ...(str(t.actor) === '' ? {} : { actor: str(t.actor) }),
+    ...(num(t.restartsMax) === 0 ? {} : { restartsMax: num(t.restartsMax) }),
   };
 }
 

@@ -15,12 +15,19 @@ import { FloeError } from '../errors.ts';
 import { nowMs } from '../runtime/protocol.ts';
 import type { ThreadRequest, ThreadResponse } from '../runtime/protocol.ts';
 import { packageRoot } from '../util/package-root.ts';
-import { errorResponse, timeoutMessage, validateTimeout } from './executor.ts';
+import { errorResponse, timeoutMessage, validateTimeout, withContext } from './executor.ts';
 import type { Executor, RunOptions } from './executor.ts';
 
 export interface PoolExecutorOptions {
   /** Number of pool threads. Default: `os.availableParallelism()`. */
   threads?: number;
+  /**
+   * Tasks one thread may hold at once. Above 1 so that tasks waiting on their subtasks
+   * (seceded, see runtime/context.ts) share a thread with the tasks that run meanwhile;
+   * the worker's state machine still starts only `threads` non-waiting tasks at a time.
+   * Default 64.
+   */
+  tasksPerThreadMax?: number;
 }
 
 /** Path of the compiled thread entry inside the floe package. */
@@ -29,6 +36,30 @@ export function threadEntryPath(): string {
 }
 
 type AbortReason = 'timeout' | 'cancel' | 'close';
+
+type Balancer = NonNullable<ConstructorParameters<typeof Piscina>[0]>['loadBalancer'];
+
+/**
+ * Piscina's default balancer gives a thread running an abortable task (ours all are: they
+ * can be cancelled) nothing else. Tasks waiting on subtasks must share their thread, so
+ * this one counts such a thread as holding one task and picks the least busy thread. The
+ * worker's state machine keeps the number of tasks actually running to `threads`.
+ */
+function leastBusy(tasksPerThreadMax: number): Balancer {
+  return (_task, workers) => {
+    let best: (typeof workers)[number] | null = null;
+    let bestUsage = tasksPerThreadMax;
+    for (const w of workers) {
+      const usage = w.isRunningAbortableTask ? 1 : w.currentUsage;
+      if (usage < bestUsage) {
+        best = w;
+        bestUsage = usage;
+        if (usage === 0) break;
+      }
+    }
+    return best;
+  };
+}
 
 export class PoolExecutor implements Executor {
   readonly threads: number;
@@ -49,11 +80,17 @@ export class PoolExecutor implements Executor {
     if (!existsSync(filename)) {
       throw new FloeError('INTERNAL', `floe is not built: run npm run build (missing ${filename})`);
     }
+    const tasksPerThreadMax = options.tasksPerThreadMax ?? 64;
+    if (!Number.isSafeInteger(tasksPerThreadMax) || tasksPerThreadMax < 1) {
+      throw new FloeError('INVALID_OPTION', 'options.tasksPerThreadMax must be a positive integer');
+    }
     this.threads = threads;
     this.#pool = new Piscina<ThreadRequest, ThreadResponse>({
       filename,
       minThreads: threads,
       maxThreads: threads,
+      concurrentTasksPerWorker: tasksPerThreadMax,
+      loadBalancer: leastBusy(tasksPerThreadMax),
       execArgv: [],
       idleTimeout: Number.POSITIVE_INFINITY,
     });
@@ -76,8 +113,10 @@ export class PoolExecutor implements Executor {
     const onCancel = (): void => abort('cancel');
     opts.signal?.addEventListener('abort', onCancel, { once: true });
     this.#running.add(abort);
+    const { req: request, port } = withContext(req, opts);
     try {
-      return await this.#pool.run(req, { signal: controller.signal });
+      const transferList = request.port === undefined ? undefined : [request.port];
+      return await this.#pool.run(request, { signal: controller.signal, ...(transferList ? { transferList } : {}) });
     } catch (e) {
       switch (reason) {
         case 'timeout':
@@ -100,6 +139,7 @@ export class PoolExecutor implements Executor {
       }
     } finally {
       if (timer !== undefined) clearTimeout(timer);
+      port?.close();
       opts.signal?.removeEventListener('abort', onCancel);
       this.#running.delete(abort);
     }

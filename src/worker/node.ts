@@ -5,6 +5,7 @@
  * completions to the coordinator in batches.
  */
 import { randomUUID } from 'node:crypto';
+import type { MessagePort } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
 import { FloeError, assertNever, toErrorInfo } from '../errors.ts';
 import type { DataPlane } from '../dataplane/dataplane.ts';
@@ -17,6 +18,9 @@ import type { Logger } from '../util/logger.ts';
 import { silentLogger } from '../util/logger.ts';
 import { TurnBatcher } from '../util/turn-batcher.ts';
 import type { Executor } from './executor.ts';
+import { ActorHost } from './actor-host.ts';
+import { ContextServer } from './context-server.ts';
+import { ACTOR_CREATE, isActorSpec } from '../graph/spec.ts';
 import { memoryPolicy, shouldPause, type MemoryPolicy } from './memory.ts';
 import { SpillDirectory } from './spill.ts';
 import { ObjectStore } from './store.ts';
@@ -89,6 +93,12 @@ export class WorkerNode {
   private readonly timings = new Map<string, { durationMs: number; startedAtMs: number }>();
   private stimulusSeq = 0;
   private closed = false;
+  /** Actor instances living on this worker, each in a thread of its own. */
+  private readonly actors = new ActorHost();
+  /** Subtasks and actor calls made by running tasks (their context). */
+  private readonly context: ContextServer;
+  /** Runs whose slot changed this turn (seceded or rejoined), last change wins. */
+  private slotChanges = new Map<string, { id: string; runId: number; seceded: boolean }>();
   private readonly memory: MemoryPolicy | undefined;
 
   constructor(private readonly options: WorkerNodeOptions) {
@@ -122,6 +132,15 @@ export class WorkerNode {
     });
     // --- end memory ---
     this.state = this.newState();
+    this.context = new ContextServer({
+      connection: () => ({ transport: this.transport, dataPlane: this.dataPlane, cluster: options.cluster }),
+      onSlot: (id, runId, seceded) => {
+        if (this.closed) return;
+        const stimulusId = `${this.workerId}-${++this.stimulusSeq}`;
+        this.handle({ type: seceded ? 'seceded' : 'rejoined', stimulusId, id, runId });
+      },
+      logger: this.log,
+    });
   }
 
   private newState(): WorkerState {
@@ -185,6 +204,8 @@ export class WorkerNode {
     this.timings.clear();
     this.outgoing = emptyOutgoing();
     for (const id of [...this.store.keys()]) this.store.delete(id);
+    this.actors.reset();
+    this.slotChanges.clear();
     this.state = this.newState();
     this.register();
   }
@@ -223,6 +244,8 @@ export class WorkerNode {
     if (!this.retired) this.publish(workerEvents(this.workerId, { goodbye: true }));
     await this.link.flush(1000);
     this.link.close();
+    await this.actors.close();
+    await this.context.close();
     await this.transport.flush();
     await this.executor.close();
     await this.dataPlane.close();
@@ -298,6 +321,11 @@ export class WorkerNode {
         return;
       case 'deleteData':
         this.store.delete(command.id);
+        this.actors.destroy(command.id); // an actor's creation result: the actor goes with it
+        return;
+      case 'reportSlot':
+        this.slotChanges.set(`${command.id}#${command.runId}`, { id: command.id, runId: command.runId, seceded: command.seceded });
+        this.batcher.request();
         return;
       case 'reportStolen':
         this.outgoing.stolen.push({ id: command.id, runId: command.runId });
@@ -381,19 +409,24 @@ export class WorkerNode {
     }
     if (stopped()) return;
     const { spec } = assign;
-    const response = await this.executor.run(
-      {
-        taskKey: spec.key,
-        name: spec.name,
-        module: spec.module,
-        exportName: spec.exportName,
-        args: spec.args,
-        deps,
-        serializer: spec.serializer,
-        attempt: assign.attempt,
-      },
-      { signal, ...(spec.timeoutMs > 0 ? { timeoutMs: spec.timeoutMs } : {}) },
-    );
+    const request = {
+      taskKey: spec.key,
+      name: spec.name,
+      module: spec.module,
+      exportName: spec.exportName,
+      args: spec.args,
+      deps,
+      serializer: spec.serializer,
+      attempt: assign.attempt,
+    };
+    const opts = {
+      signal,
+      ...(spec.timeoutMs > 0 ? { timeoutMs: spec.timeoutMs } : {}),
+      context: (port: MessagePort) => this.context.attach(port, assign.id, assign.runId),
+    };
+    const response = isActorSpec(spec)
+      ? await this.actors.run(spec.actor === ACTOR_CREATE ? assign.id : spec.actor!, spec.actor === ACTOR_CREATE, request, opts)
+      : await this.executor.run(request, opts);
     if (stopped()) return;
     if (response.type === 'ok') {
       this.counters.executed += 1;
@@ -433,6 +466,12 @@ export class WorkerNode {
 
   private flush(): void {
     const out = this.outgoing;
+    if (this.slotChanges.size > 0) {
+      for (const change of this.slotChanges.values()) {
+        (change.seceded ? out.seceded : out.rejoined).push({ id: change.id, runId: change.runId });
+      }
+      this.slotChanges.clear();
+    }
     if (Object.values(out).every((list) => list.length === 0)) return;
     this.outgoing = emptyOutgoing();
     this.publish(workerEvents(this.workerId, out));
@@ -455,6 +494,8 @@ function emptyOutgoing(): {
   stealRefused: WireRunRef[];
   replicated: string[];
   missing: { id: string; runId: number; depId: string }[];
+  seceded: WireRunRef[];
+  rejoined: WireRunRef[];
 } {
-  return { finished: [], failed: [], stolen: [], stealRefused: [], replicated: [], missing: [] };
+  return { finished: [], failed: [], stolen: [], stealRefused: [], replicated: [], missing: [], seceded: [], rejoined: [] };
 }
