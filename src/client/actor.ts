@@ -161,6 +161,9 @@ function makeHandle(state: HandleState): object {
   const controls: Record<string, unknown> = {
     $ready: async () => {
       await state.creation.result();
+      // Created once, then lost for good (no restarts left): the scheduler erred it since.
+      const lost = state.creation.state.relocateError;
+      if (lost !== undefined) throw lost;
     },
     $onRestart: (listener: (restarts: number) => void) => {
       state.listeners.push(listener);

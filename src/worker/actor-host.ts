@@ -57,6 +57,11 @@ export class ActorHost {
     return this.#actors.has(actorId);
   }
 
+  /** Calls of an actor running now (0 for an unknown actor). */
+  running(actorId: string): number {
+    return this.#actors.get(actorId)?.running.size ?? 0;
+  }
+
   /** Runs an actor's creation (`create`) or one of its method calls. Never rejects. */
   run(actorId: string, create: boolean, request: ThreadRequest, opts: RunOptions = {}): Promise<ThreadResponse> {
     const startedAtMs = nowMs();
