@@ -16,7 +16,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import type { MessagePort } from 'node:worker_threads';
 import { isTaskDef } from '../client/task-def.ts';
 import type { TaskDefCore } from '../client/task-def.ts';
-import { FloeError, fromErrorInfo } from '../errors.ts';
+import { FloeError, fromErrorInfo, type ErrorInfo } from '../errors.ts';
 import type { TaskOptions } from '../graph/options.ts';
 import { ACTOR_HANDLE_ID } from '../serde/actor-ref.ts';
 import { encodeArgs, FutureRef } from '../serde/args.ts';
@@ -234,7 +234,7 @@ export class TaskContext {
   }
 }
 
-function closedError(taskKey: string): import('../errors.ts').ErrorInfo {
+function closedError(taskKey: string): ErrorInfo {
   return {
     code: 'CANCELLED',
     message: `task "${taskKey}" ended while waiting for a result`,

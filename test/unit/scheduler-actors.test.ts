@@ -48,7 +48,7 @@ class Harness {
 
   send(ev: Ev): string[] {
     const stimulusId = `s${++this.n}`;
-    const cmds = this.s.handle({ ...ev, stimulusId, nowMs: this.n } as SchedulerEvent);
+    const cmds = this.s.handle({ ...ev, stimulusId, nowMs: this.n });
     this.s.validate();
     for (const c of cmds) if (c.type === 'assign') this.runs.set(c.id, { runId: c.runId, workerId: c.workerId });
     this.last = cmds;
@@ -127,7 +127,7 @@ t.test('released actor: later calls fail; a failed constructor fails its calls w
   h.submit([creation('B')]);
   h.submit([call('k2', 'c/B')]);
   const run = h.runs.get('c/B')!;
-  const error = { code: 'TASK_ERROR', message: 'ctor', retryable: false, stack: '', taskKey: 'B', originalName: 'Error' };
+  const error = { code: 'TASK_ERROR' as const, message: 'ctor', retryable: false, stack: '', taskKey: 'B', originalName: 'Error' };
   t.same(h.send({ type: 'taskFailed', workerId: run.workerId, id: 'c/B', runId: run.runId, error }).sort(), ['notify c B erred TASK_ERROR', 'notify c k2 erred TASK_ERROR']);
 });
 
