@@ -18,6 +18,7 @@ import { isTaskDef } from '../client/task-def.ts';
 import type { TaskDefCore } from '../client/task-def.ts';
 import { FloeError, fromErrorInfo, type ErrorInfo } from '../errors.ts';
 import type { TaskOptions } from '../graph/options.ts';
+import type { Tail } from '../client/task.ts';
 import { ACTOR_HANDLE_ID } from '../serde/actor-ref.ts';
 import { encodeArgs, FutureRef } from '../serde/args.ts';
 import { deserializeValue, getSerializer, resolveSerializer } from '../serde/registry.ts';
@@ -153,9 +154,9 @@ export class TaskContext {
     return new SubFuture(key, this);
   }
 
-  /** One subtask per item (a fan-out whose width is known only now). */
-  map<A extends unknown[], R>(def: TaskDefCore<A, R>, items: readonly SubArg<A[0]>[]): SubFuture<Awaited<R>>[] {
-    return items.map((item) => this.submit(def, ...([item] as unknown as SubArgs<A>)));
+  /** One subtask per item (a fan-out whose width is known only now); `rest` goes to each. */
+  map<A extends unknown[], R>(def: TaskDefCore<A, R>, items: readonly SubArg<A[0]>[], ...rest: SubArgs<Tail<A>>): SubFuture<Awaited<R>>[] {
+    return items.map((item) => this.submit(def, ...([item, ...rest] as unknown as SubArgs<A>)));
   }
 
   /** Results of many futures, in order; rejects with the first error. */
