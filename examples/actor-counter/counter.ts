@@ -4,7 +4,7 @@ import { actorClass, task, type ActorHandle } from 'floe';
 export const Counter = actorClass(
   import.meta.url,
   class Counter {
-    private n: number;
+    n: number;
     constructor(start: number) {
       this.n = start;
     }
