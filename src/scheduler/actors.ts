@@ -37,8 +37,19 @@ export function isActorCall(ts: TaskState): boolean {
 }
 
 /** Whether a waiting call is parked until its actor exists. */
+export { waitsForActor };
+
 export function isParked(core: SchedulerCore, ts: TaskState): boolean {
   return isActorCall(ts) && core.actorWaiters.get(ts.spec.actor!)?.includes(ts) === true;
+}
+
+/**
+ * Whether calls must wait: the actor is being (re)created. (Calls still go to an actor
+ * whose worker is retiring: it lives there until the worker leaves, then it is re-created
+ * elsewhere or lost like on any lost worker; it cannot move with its state.)
+ */
+function waitsForActor(creation: TaskState | undefined): boolean {
+  return creation !== undefined && isActive(creation.state);
 }
 
 /** The worker hosting an actor now, or undefined while it is being created or when gone. */
@@ -56,7 +67,7 @@ function routeCall(core: SchedulerCore, ts: TaskState): void {
     assign(core, ts, w);
     return;
   }
-  if (creation !== undefined && isActive(creation.state)) {
+  if (waitsForActor(creation)) {
     let list = core.actorWaiters.get(actorId);
     if (list === undefined) core.actorWaiters.set(actorId, (list = []));
     if (!list.includes(ts)) list.push(ts);
@@ -71,27 +82,39 @@ function routeCall(core: SchedulerCore, ts: TaskState): void {
 
 /**
  * Before placement: takes actor calls out of the ready list and routes them, and routes
- * again the parked calls whose actor is no longer being created.
+ * again the parked calls whose actor is no longer being created. Repeated until nothing
+ * moves: a call that errs may err an actor creation that depends on it.
  */
 export function routeActorCalls(core: SchedulerCore): void {
-  if (core.actorWaiters.size > 0) {
-    for (const [actorId, list] of [...core.actorWaiters]) {
-      if (isActive(core.tasks.get(actorId)?.state ?? 'forgotten')) continue;
-      core.actorWaiters.delete(actorId);
-      for (const ts of list) {
-        if (ts.state === 'waiting' && ts.waitingCount === 0 && ts.dueMs < 0) routeCall(core, ts);
-      }
+  while (releaseWaiters(core) + routeReady(core) > 0);
+}
+
+function releaseWaiters(core: SchedulerCore): number {
+  if (core.actorWaiters.size === 0) return 0;
+  let released = 0;
+  for (const [actorId, list] of [...core.actorWaiters]) {
+    if (waitsForActor(core.tasks.get(actorId))) continue;
+    core.actorWaiters.delete(actorId);
+    for (const ts of list) {
+      if (ts.state !== 'waiting' || ts.waitingCount !== 0 || ts.dueMs >= 0) continue;
+      routeCall(core, ts);
+      released++;
     }
   }
+  return released;
+}
+
+function routeReady(core: SchedulerCore): number {
   const ready = core.readyList;
-  if (ready.length === 0) return;
   let calls = 0;
   for (const ts of ready) if (ts.ready && isActorCall(ts)) calls++;
-  if (calls === 0) return;
+  if (calls === 0) return 0;
   core.readyList = ready.filter((ts) => !isActorCall(ts));
-  // Submission order (the ready list is in event order; routing keeps it per actor).
+  // In submission order: calls of one actor start in the order they were made.
   const sorted = ready.filter((ts) => ts.ready && isActorCall(ts)).sort((a, b) => a.seq - b.seq);
-  for (const ts of sorted) routeCall(core, ts);
+  // Routing one may err another (through a dependency): skip those no longer ready.
+  for (const ts of sorted) if (ts.ready) routeCall(core, ts);
+  return calls;
 }
 
 /** Drops parked calls that are not waiting any more (released, cancelled, erred). */

@@ -7,7 +7,7 @@ import { STATE_NAMES } from './core.ts';
 import type { SchedulerCore } from './core.ts';
 import { dependentCount, hasDependent } from './refs.ts';
 import { isActorSpec } from '../graph/spec.ts';
-import { isActorCall, isParked } from './actors.ts';
+import { isActorCall, isParked, waitsForActor } from './actors.ts';
 import { isActive, slotted } from './state.ts';
 import type { TaskState, WorkerState } from './state.ts';
 
@@ -133,7 +133,7 @@ export function checkInvariants(core: SchedulerCore): void {
   for (const ts of core.retrying) assert(core.tasks.get(ts.id) === ts, `retrying forgotten ${ts.id}`);
   assert(core.readyList.length === 0 && core.freed.size === 0 && !core.excessCreated, 'event leftovers');
   for (const [actorId, list] of core.actorWaiters) {
-    assert(list.length > 0 && isActive(core.tasks.get(actorId)?.state ?? 'forgotten'), `calls parked on ${actorId}, which is not being created`);
+    assert(list.length > 0 && waitsForActor(core.tasks.get(actorId)), `calls parked on ${actorId}, which is not being created`);
     for (const ts of list) assert(ts.state === 'waiting' && core.tasks.get(ts.id) === ts, `${ts.id}: parked while ${ts.state}`);
   }
   checkWorkers(core);
