@@ -2,10 +2,14 @@
 import type { ThreadRequest, ThreadResponse } from './protocol.ts';
 
 export type ActorThreadRequest =
-  /** Construct the instance: module and exportName name the actorClass() export. */
-  | { type: 'create'; callId: number; req: ThreadRequest }
+  /**
+   * Construct the instance: module and exportName name the actorClass() export. The
+   * context of each request is virtual port `callId` on the thread's context port
+   * (runtime/mux-port.ts), when `context` is set.
+   */
+  | { type: 'create'; callId: number; context: boolean; req: ThreadRequest }
   /** Call a method: exportName is the method's name. */
-  | { type: 'call'; callId: number; req: ThreadRequest };
+  | { type: 'call'; callId: number; context: boolean; req: ThreadRequest };
 
 export interface ActorThreadReply {
   callId: number;

@@ -3,7 +3,7 @@
  * Must be loaded as compiled JS, like the pool thread entry. The thread keeps the instance
  * and runs the method calls it is sent; the host decides how many run at once.
  */
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { isActorClassDef } from '../client/actor-def.ts';
 import { FloeError, toErrorInfo } from '../errors.ts';
 import { decodeArgs } from '../serde/args.ts';
@@ -12,6 +12,7 @@ import { ownBytes } from '../serde/bytes.ts';
 import type { ActorThreadReply, ActorThreadRequest } from './actor-protocol.ts';
 import { threadActorHandle } from './context.ts';
 import { loadModule } from './load-module.ts';
+import { MuxEndpoint } from './mux-port.ts';
 import { nowMs } from './protocol.ts';
 import type { ThreadRequest, ThreadResponse } from './protocol.ts';
 import { callInContext, findSerializer, followRef, loadDeps } from './run-task.ts';
@@ -47,10 +48,13 @@ async function decodeWithDeps(req: ThreadRequest): Promise<unknown[]> {
   return decodeArgs(req.args, (ref) => followRef(ref, deps, req.taskKey), (ref) => threadActorHandle(ref.actorId));
 }
 
+/** One port for the contexts of all calls (see mux-port.ts). */
+const contexts = new MuxEndpoint((workerData as { contextPort: MessagePort }).contextPort);
+
 async function handle(msg: ActorThreadRequest): Promise<ThreadResponse> {
   const startedAtMs = nowMs();
   const t0 = performance.now();
-  const req = msg.req;
+  const req: ThreadRequest = msg.context ? { ...msg.req, port: contexts.open(msg.callId) } : msg.req;
   try {
     const value = msg.type === 'create' ? await construct(req) : await call(req);
     const serializer = await findSerializer(req.serializer);

@@ -13,7 +13,6 @@
  * a TypeScript task module), and both copies must see the same context.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { MessagePort } from 'node:worker_threads';
 import { isTaskDef } from '../client/task-def.ts';
 import type { TaskDefCore } from '../client/task-def.ts';
 import { FloeError, fromErrorInfo, type ErrorInfo } from '../errors.ts';
@@ -23,6 +22,7 @@ import { ACTOR_HANDLE_ID } from '../serde/actor-ref.ts';
 import { encodeArgs, FutureRef } from '../serde/args.ts';
 import { deserializeValue, getSerializer, resolveSerializer } from '../serde/registry.ts';
 import type { ContextReply, ContextRequest, WireTaskOptions } from './context-protocol.ts';
+import type { ContextPort } from './mux-port.ts';
 
 const STORAGE = Symbol.for('floe.runtime.taskContext');
 
@@ -120,7 +120,7 @@ export class TaskContext {
 
   /** @internal */
   constructor(
-    private readonly port: MessagePort,
+    private readonly port: ContextPort,
     /** Key of the running task. */
     readonly taskKey: string,
     /** 1 for the first attempt. */

@@ -3,7 +3,6 @@
  * it, serialize the result. Used inside pool threads (thread.ts) and inline in the main
  * thread (InlineExecutor). Never throws: every failure is an `{ type: 'error' }` response.
  */
-import type { MessagePort } from 'node:worker_threads';
 import { isTaskDef } from '../client/task-def.ts';
 import type { TaskDefCore } from '../client/task-def.ts';
 import { FloeError, toErrorInfo } from '../errors.ts';
@@ -16,6 +15,7 @@ import type { Serializer } from '../serde/types.ts';
 import { BUILTIN_TASKS } from './builtin-tasks.ts';
 import { loadModule } from './load-module.ts';
 import { TaskContext, runWithContext, threadActorHandle } from './context.ts';
+import type { ContextPort } from './mux-port.ts';
 import { nowMs } from './protocol.ts';
 import type { ThreadDep, ThreadRequest, ThreadResponse } from './protocol.ts';
 
@@ -44,7 +44,7 @@ export async function runTask(req: ThreadRequest): Promise<ThreadResponse> {
  * Calls a task (or actor method) with its context current, when the run has a channel to
  * its worker; the context is closed when the call settles.
  */
-export async function callInContext<T>(req: { port?: MessagePort | undefined; taskKey: string; attempt: number }, fn: () => T | Promise<T>): Promise<T> {
+export async function callInContext<T>(req: { port?: ContextPort | undefined; taskKey: string; attempt: number }, fn: () => T | Promise<T>): Promise<T> {
   if (req.port === undefined) return await fn();
   const ctx = new TaskContext(req.port, req.taskKey, req.attempt);
   try {

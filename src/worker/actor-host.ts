@@ -11,14 +11,15 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, Worker } from 'node:worker_threads';
 import { FloeError } from '../errors.ts';
 import { decodeArgs } from '../serde/args.ts';
 import type { ActorThreadReply, ActorThreadRequest } from '../runtime/actor-protocol.ts';
 import { nowMs } from '../runtime/protocol.ts';
 import type { ThreadRequest, ThreadResponse } from '../runtime/protocol.ts';
 import { packageRoot } from '../util/package-root.ts';
-import { errorResponse, withContext, type RunOptions } from './executor.ts';
+import { errorResponse, type RunOptions } from './executor.ts';
+import { MuxEndpoint, type ContextPort } from '../runtime/mux-port.ts';
 
 /** Path of the compiled actor thread entry inside the floe package. */
 export function actorThreadPath(): string {
@@ -35,6 +36,8 @@ interface Job {
 interface Actor {
   readonly id: string;
   readonly thread: Worker;
+  /** The calls' context channels, multiplexed on one port (runtime/mux-port.ts). */
+  readonly contexts: MuxEndpoint;
   concurrency: number;
   created: boolean;
   running: Map<number, Job>;
@@ -77,13 +80,18 @@ export class ActorHost {
       return Promise.resolve(errorResponse('ACTOR_LOST', `actor ${actorId} is not on this worker (released, or its worker restarted)`, request, startedAtMs));
     }
     const target = actor;
-    const { req, port } = withContext(request, opts);
+    const req = request;
+    const callId = ++this.#callSeq;
+    let port: ContextPort | undefined;
+    if (opts.context !== undefined) {
+      port = target.contexts.open(callId);
+      opts.context(port);
+    }
     return new Promise<ThreadResponse>((resolve) => {
       let done = false;
-      const callId = ++this.#callSeq;
       const job: Job = {
         callId,
-        msg: { type: create ? 'create' : 'call', callId, req },
+        msg: { type: create ? 'create' : 'call', callId, context: port !== undefined, req },
         startedAtMs,
         settle: (response) => {
           if (done) return;
@@ -134,9 +142,11 @@ export class ActorHost {
   #spawn(actorId: string, req: ThreadRequest): Actor | undefined {
     const filename = actorThreadPath();
     if (!existsSync(filename)) return undefined;
-    const thread = new Worker(filename, { execArgv: [] });
+    const { port1, port2 } = new MessageChannel();
+    const thread = new Worker(filename, { execArgv: [], workerData: { contextPort: port2 }, transferList: [port2] });
     thread.unref();
-    const actor: Actor = { id: actorId, thread, concurrency: concurrencyOf(req), created: false, running: new Map(), queue: [], lost: undefined };
+    port1.unref();
+    const actor: Actor = { id: actorId, thread, contexts: new MuxEndpoint(port1), concurrency: concurrencyOf(req), created: false, running: new Map(), queue: [], lost: undefined };
     thread.on('message', (reply: ActorThreadReply) => this.#onReply(actor, reply));
     const onGone = (why: string): void => {
       if (this.#actors.get(actorId) === actor) this.#actors.delete(actorId);
@@ -169,14 +179,14 @@ export class ActorHost {
       if (actor.running.size >= (creating ? 1 : actor.concurrency)) return;
       actor.queue.shift();
       actor.running.set(next.callId, next);
-      const port = next.msg.req.port;
-      actor.thread.postMessage(next.msg, port === undefined ? [] : [port]);
+      actor.thread.postMessage(next.msg);
     }
   }
 
   #lose(actor: Actor, error: FloeError): void {
     if (actor.lost !== undefined) return;
     actor.lost = error;
+    actor.contexts.close();
     const jobs = [...actor.running.values(), ...actor.queue];
     actor.running.clear();
     actor.queue = [];

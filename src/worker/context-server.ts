@@ -4,7 +4,7 @@
  * worker, made on first use over the worker's own transport and data plane. What a run
  * submitted is released when the run ends (its port closes).
  */
-import type { MessagePort } from 'node:worker_threads';
+import type { ContextPort } from '../runtime/mux-port.ts';
 import type { Client, ClientConnection } from '../client/client.ts';
 import type { Future } from '../client/future.ts';
 import { FloeError, isFloeError, toErrorInfo } from '../errors.ts';
@@ -33,7 +33,7 @@ export class ContextServer {
   constructor(private readonly options: ContextServerOptions) {}
 
   /** Serves the context of one run until its port closes. */
-  attach(port: MessagePort, id: string, runId: number): void {
+  attach(port: ContextPort, id: string, runId: number): void {
     const session = new Session(this, port, id, runId);
     port.on('message', (msg: ContextRequest) => session.receive(msg));
     port.once('close', () => session.end());
@@ -71,7 +71,7 @@ class Session {
 
   constructor(
     private readonly server: ContextServer,
-    private readonly port: MessagePort,
+    private readonly port: ContextPort,
     private readonly id: string,
     private readonly runId: number,
   ) {}

@@ -113,10 +113,9 @@ export class PoolExecutor implements Executor {
     const onCancel = (): void => abort('cancel');
     opts.signal?.addEventListener('abort', onCancel, { once: true });
     this.#running.add(abort);
-    const { req: request, port } = withContext(req, opts);
+    const { req: request, port, transferList } = withContext(req, opts);
     try {
-      const transferList = request.port === undefined ? undefined : [request.port];
-      return await this.#pool.run(request, { signal: controller.signal, ...(transferList ? { transferList } : {}) });
+      return await this.#pool.run(request, { signal: controller.signal, ...(transferList.length > 0 ? { transferList } : {}) });
     } catch (e) {
       switch (reason) {
         case 'timeout':

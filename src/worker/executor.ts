@@ -8,6 +8,7 @@
  */
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { FloeError, toErrorInfo } from '../errors.ts';
+import type { ContextPort } from '../runtime/mux-port.ts';
 import type { ErrorCode } from '../errors.ts';
 import { nowMs } from '../runtime/protocol.ts';
 import type { ThreadRequest, ThreadResponse } from '../runtime/protocol.ts';
@@ -23,15 +24,15 @@ export interface RunOptions {
    * run, passes one end to the task and this callback the other; it closes it when the
    * run ends (listen for 'close').
    */
-  context?: (port: MessagePort) => void;
+  context?: (port: ContextPort) => void;
 }
 
 /** The request with a fresh context channel, when the run asks for one. */
-export function withContext(req: ThreadRequest, opts: RunOptions): { req: ThreadRequest; port: MessagePort | undefined } {
-  if (opts.context === undefined) return { req, port: undefined };
+export function withContext(req: ThreadRequest, opts: RunOptions): { req: ThreadRequest; port: MessagePort | undefined; transferList: MessagePort[] } {
+  if (opts.context === undefined) return { req, port: undefined, transferList: [] };
   const channel = new MessageChannel();
   opts.context(channel.port1);
-  return { req: { ...req, port: channel.port2 }, port: channel.port1 };
+  return { req: { ...req, port: channel.port2 }, port: channel.port1, transferList: [channel.port2] };
 }
 
 export interface Executor {

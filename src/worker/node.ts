@@ -5,7 +5,7 @@
  * completions to the coordinator in batches.
  */
 import { randomUUID } from 'node:crypto';
-import type { MessagePort } from 'node:worker_threads';
+import type { ContextPort } from '../runtime/mux-port.ts';
 import { availableParallelism } from 'node:os';
 import { FloeError, assertNever, toErrorInfo } from '../errors.ts';
 import type { DataPlane } from '../dataplane/dataplane.ts';
@@ -422,7 +422,7 @@ export class WorkerNode {
     const opts = {
       signal,
       ...(spec.timeoutMs > 0 ? { timeoutMs: spec.timeoutMs } : {}),
-      context: (port: MessagePort) => this.context.attach(port, assign.id, assign.runId),
+      context: (port: ContextPort) => this.context.attach(port, assign.id, assign.runId),
     };
     const response = isActorSpec(spec)
       ? await this.actors.run(spec.actor === ACTOR_CREATE ? assign.id : spec.actor!, spec.actor === ACTOR_CREATE, request, opts)
