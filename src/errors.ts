@@ -42,6 +42,13 @@ export const ERROR_CODES = {
   CANCELLED: false,
   /** The worker running or holding the task was lost. */
   WORKER_LOST: true,
+  /**
+   * The worker hosting an actor was lost (or the actor was released): the call cannot run.
+   * With `maxRestarts` the actor is re-created, with fresh state, for later calls.
+   */
+  ACTOR_LOST: false,
+  /** The export exists but was not made with `actorClass()`, or has no such method. */
+  NOT_AN_ACTOR: false,
   /** The client was closed while the operation was pending. */
   CLIENT_CLOSED: false,
   /** A wire message could not be decoded. */

@@ -1,5 +1,6 @@
 /** Every scenario of the harness, in the order they run; `npm run bench` runs them all. */
 import type { Scenario } from '../harness.ts';
+import { actorCallsScenario } from './actor-calls.ts';
 import { latencyScenario } from './latency.ts';
 import { recoveryScenario } from './recovery.ts';
 import { scaleScenario } from './scale.ts';
@@ -15,6 +16,7 @@ export const SCENARIOS: readonly Scenario[] = [
   throughputScenario,
   latencyScenario,
   treeReduceScenario,
+  actorCallsScenario,
   transferScenario,
   recoveryScenario,
   schedulerScenario,

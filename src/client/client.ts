@@ -26,6 +26,8 @@ import type { LocalOptions } from './local.ts';
 import type { ConnectOptions } from './connect.ts';
 import { FlowTracker, type FlowProgress, type ProgressListener } from './progress.ts';
 import type { TaskProgress } from '../transport/messages.ts';
+import { createActor, type ActorHandle } from './actor.ts';
+import type { ActorClassDef, ActorConstructor } from './actor-def.ts';
 
 export interface ClientConnection {
   transport: Transport;
@@ -190,6 +192,16 @@ export class Client implements FutureOwner {
     return this.mapWith(def, items, [], true);
   }
 
+  /**
+   * Places an actor (an instance of a class made with `actorClass()`) on a worker that has
+   * the resources it asks for and returns its typed handle: `handle.method(...args)`
+   * returns a future; calls run one at a time (or `concurrency` at once) in call order.
+   */
+  actor<C extends ActorConstructor>(def: ActorClassDef<C>, ...args: ConstructorParameters<C>): ActorHandle<InstanceType<C>> {
+    this.checkOpen();
+    return createActor(this, def, args);
+  }
+
   /** Results of many futures, in order; rejects with the first error. */
   async gather<T extends readonly Future<unknown>[]>(futures: T): Promise<Resolved<T>> {
     return (await Promise.all(futures.map((f) => f.result()))) as Resolved<T>;
@@ -219,7 +231,14 @@ export class Client implements FutureOwner {
   // ---- internals used by futures and flows ---------------------------------------------
 
   /** @internal */
-  submitWith(def: unknown, extra: TaskOptions, args: unknown[], wanted: boolean, deferTo?: QueuedTask[]): Future<unknown> {
+  submitWith(
+    def: unknown,
+    extra: TaskOptions,
+    args: unknown[],
+    wanted: boolean,
+    deferTo?: QueuedTask[],
+    specExtra?: Pick<TaskSpec, 'actor' | 'restartsMax'>,
+  ): Future<unknown> {
     this.checkOpen();
     if (!isTaskDef(def)) {
       throw new FloeError('INVALID_ARGUMENT', 'submit(task, ...args): the first argument must be made with task()');
@@ -250,6 +269,7 @@ export class Client implements FutureOwner {
       retryBackoff: opts.retryBackoff,
       timeoutMs: opts.timeoutMs,
       resources: opts.resources,
+      ...specExtra,
     };
     const pinned = this.pin(deps);
     this.submitter.enqueue({ state, spec, def, moduleUrl: def.moduleUrl, pinned }, wanted, deferTo);
@@ -367,15 +387,20 @@ export class Client implements FutureOwner {
 
   /** @internal */
   async resultOf(state: KeyState, flushFlows = true): Promise<unknown> {
+    const object = await this.resultObjectOf(state, flushFlows);
+    const serializer = await resolveSerializer(object.serializer);
+    return deserializeValue(object.bytes, serializer, state.key);
+  }
+
+  /** @internal A result as stored: its bytes and serializer (not deserialized). */
+  async resultObjectOf(state: KeyState, flushFlows = true): Promise<FetchedObject> {
     if (flushFlows && !state.submitted) for (const flush of this.flowFlushers) flush(state.key);
     if (!state.wanted && !state.done) this.submitter.want(state);
     await state.settled;
     if (state.status !== 'finished' || state.update === undefined) {
       throw state.error ?? new FloeError('INTERNAL', `key ${state.key} settled without result`);
     }
-    const object = await this.fetchResult(state);
-    const serializer = await resolveSerializer(object.serializer);
-    return deserializeValue(object.bytes, serializer, state.key);
+    return this.fetchResult(state);
   }
 
   /**

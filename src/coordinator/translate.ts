@@ -20,6 +20,8 @@ export function reportEvents(wire: WireOf<'workerEvents'>, stimulusId: string, n
   for (const m of wire.missing) {
     events.push({ type: 'inputMissing', stimulusId, nowMs, workerId, id: m.id, runId: m.runId, depId: m.depId });
   }
+  for (const r of wire.seceded) events.push({ type: 'taskSeceded', stimulusId, nowMs, workerId, id: r.id, runId: r.runId });
+  for (const r of wire.rejoined) events.push({ type: 'taskRejoined', stimulusId, nowMs, workerId, id: r.id, runId: r.runId });
   if (wire.replicated.length > 0) events.push({ type: 'replicated', stimulusId, nowMs, workerId, ids: wire.replicated });
   return events;
 }

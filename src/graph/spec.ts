@@ -33,7 +33,25 @@ export interface TaskSpec {
   resources: Record<string, number>;
   /** W3C traceparent of the submit span this task belongs to (absent or '' when untraced). */
   traceParent?: string;
+  /**
+   * Actor tasks: ACTOR_CREATE on an actor's creation task (module and export name are the
+   * actor class's), the actor's id (its creation task's id) on a method call (module
+   * ACTOR_MODULE, export name the method). Absent on other tasks.
+   */
+  actor?: string;
+  /** Actor creation tasks: how many times the actor is re-created after its worker is lost. */
+  restartsMax?: number;
 }
 
 /** Module URL of floe's built-in tasks (collect, getItem, ...). */
 export const BUILTIN_MODULE = 'floe:builtin';
+
+/** Module URL of actor method calls (run by the worker's actor host). */
+export const ACTOR_MODULE = 'floe:actor';
+/** `spec.actor` of an actor's creation task. */
+export const ACTOR_CREATE = '#create';
+
+/** Whether a task is run by a worker's actor host (creation or method call), not its pool. */
+export function isActorSpec(spec: TaskSpec): boolean {
+  return spec.actor !== undefined && spec.actor !== '';
+}

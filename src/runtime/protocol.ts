@@ -2,6 +2,7 @@
  * Messages between a worker's main thread and its pool threads (one request, one response
  * per task; Piscina keys them by its own task id).
  */
+import type { ContextPort } from './mux-port.ts';
 import type { ErrorInfo } from '../errors.ts';
 import type { SerializerRef } from '../graph/spec.ts';
 
@@ -30,6 +31,11 @@ export interface ThreadRequest {
    * active context, so spans a task opens nest under floe's run span. Absent when untraced.
    */
   traceParent?: string;
+  /**
+   * The run's end of a channel to the worker's main thread, for the task's context
+   * (subtasks, actor calls; see runtime/context.ts). Transferred with the request.
+   */
+  port?: ContextPort;
 }
 
 interface Timing {

@@ -14,6 +14,8 @@ import { deserializeValue, getSerializer, resolveSerializer, serializeResult } f
 import type { Serializer } from '../serde/types.ts';
 import { BUILTIN_TASKS } from './builtin-tasks.ts';
 import { loadModule } from './load-module.ts';
+import { TaskContext, runWithContext, threadActorHandle } from './context.ts';
+import type { ContextPort } from './mux-port.ts';
 import { nowMs } from './protocol.ts';
 import { context, contextFromTraceparent } from '../telemetry/trace.ts';
 import type { ThreadDep, ThreadRequest, ThreadResponse } from './protocol.ts';
@@ -24,9 +26,11 @@ export async function runTask(req: ThreadRequest): Promise<ThreadResponse> {
   try {
     const def = await loadTask(req.module, req.exportName);
     const deps = await loadDeps(req.deps);
-    const args = decodeArgs(req.args, (ref) => followRef(ref, deps, req.taskKey));
+    const args = decodeArgs(req.args, (ref) => followRef(ref, deps, req.taskKey), (ref) => threadActorHandle(ref.actorId));
     const serializer = await findSerializer(req.serializer);
-    const result = await (req.traceParent === undefined ? def.fn(...args) : callTraced(req.traceParent, () => def.fn(...args)));
+    const result = await callInContext(req, () =>
+      req.traceParent === undefined ? def.fn(...args) : callTraced(req.traceParent, () => def.fn(...args)),
+    );
     const t1 = performance.now();
     const bytes = serializeResult(result, serializer, req.taskKey);
     const t2 = performance.now();
@@ -50,6 +54,20 @@ function callTraced<T>(traceParent: string, fn: () => T): T {
   return context.with(contextFromTraceparent(traceParent, context.active()), fn);
 }
 
+/**
+ * Calls a task (or actor method) with its context current, when the run has a channel to
+ * its worker; the context is closed when the call settles.
+ */
+export async function callInContext<T>(req: { port?: ContextPort | undefined; taskKey: string; attempt: number }, fn: () => T | Promise<T>): Promise<T> {
+  if (req.port === undefined) return await fn();
+  const ctx = new TaskContext(req.port, req.taskKey, req.attempt);
+  try {
+    return await runWithContext(ctx, fn);
+  } finally {
+    ctx.close();
+  }
+}
+
 async function loadTask(module: string, exportName: string): Promise<TaskDefCore<unknown[], unknown>> {
   if (module === BUILTIN_MODULE) {
     const def = BUILTIN_TASKS.get(exportName);
@@ -68,7 +86,7 @@ async function loadTask(module: string, exportName: string): Promise<TaskDefCore
 }
 
 /** Finds a serializer, importing its module with the task-module loader (it may be .ts). */
-async function findSerializer(ref: SerializerRef): Promise<Serializer> {
+export async function findSerializer(ref: SerializerRef): Promise<Serializer> {
   const known = getSerializer(ref.id);
   if (known !== undefined) return known;
   if (ref.module !== '') {
@@ -85,7 +103,7 @@ async function findSerializer(ref: SerializerRef): Promise<Serializer> {
   return resolveSerializer(ref);
 }
 
-async function loadDeps(deps: readonly ThreadDep[]): Promise<Map<string, unknown>> {
+export async function loadDeps(deps: readonly ThreadDep[]): Promise<Map<string, unknown>> {
   const values = new Map<string, unknown>();
   for (const dep of deps) {
     const serializer = await findSerializer(dep.serializer);
@@ -94,7 +112,7 @@ async function loadDeps(deps: readonly ThreadDep[]): Promise<Map<string, unknown
   return values;
 }
 
-function followRef(ref: FutureRef, deps: ReadonlyMap<string, unknown>, taskKey: string): unknown {
+export function followRef(ref: FutureRef, deps: ReadonlyMap<string, unknown>, taskKey: string): unknown {
   if (!deps.has(ref.key)) {
     throw new FloeError('INTERNAL', `task "${taskKey}" refers to "${ref.key}", which was not sent with it`);
   }

@@ -27,6 +27,13 @@ export class SchedulerCore {
   /** Live workers in join order. */
   workerList: WorkerState[] = [];
   readonly queue = new TaskQueues();
+  /**
+   * Actor method calls ready to run while their actor is being created (or re-created),
+   * by actor id; placed on the actor's worker once it exists (see actors.ts).
+   */
+  readonly actorWaiters = new Map<string, TaskState[]>();
+  /** Times each actor (by id) has been re-created after losing its worker. */
+  readonly actorRestarts = new Map<string, number>();
   /** Tasks waiting for a retry to come due. */
   readonly retrying = new Set<TaskState>();
   /** Tasks that became ready during the current event; placed when it ends. */
@@ -79,6 +86,7 @@ export class SchedulerCore {
   dropTask(ts: TaskState): void {
     this.transition(ts, 'forgotten');
     this.counts.forgotten--;
+    if (this.actorRestarts.size > 0) this.actorRestarts.delete(ts.id);
     this.tasks.delete(ts.id);
   }
 
@@ -91,6 +99,10 @@ export class SchedulerCore {
     if (w === undefined) return;
     w.processing.delete(ts);
     ts.processingOn = undefined;
+    if (ts.unslotted) {
+      ts.unslotted = false;
+      w.unslotted--;
+    }
     if (this.workers.get(w.id) === w) this.freed.add(w);
     if (w.retiring) this.retireDirty = true;
     if (ts.stealPending) this.clearSteal(ts, w);
@@ -165,7 +177,7 @@ export class SchedulerCore {
     this.emit({ type: 'wakeAt', stimulusId: this.stimulusId, atMs });
   }
 
-  makeError(code: 'CANCELLED' | 'WORKER_LOST', message: string, taskKey: string): ErrorInfo {
+  makeError(code: 'CANCELLED' | 'WORKER_LOST' | 'ACTOR_LOST', message: string, taskKey: string): ErrorInfo {
     return toErrorInfo(new FloeError(code, message, { taskKey }));
   }
 }

@@ -6,6 +6,8 @@ import { assert } from '../errors.ts';
 import { STATE_NAMES } from './core.ts';
 import type { SchedulerCore } from './core.ts';
 import { dependentCount, hasDependent } from './refs.ts';
+import { isActorSpec } from '../graph/spec.ts';
+import { isActorCall, isParked, waitsForActor } from './actors.ts';
 import { isActive, wantsMore } from './state.ts';
 import type { TaskState, WorkerState } from './state.ts';
 
@@ -53,7 +55,15 @@ function checkState(core: SchedulerCore, ts: TaskState): void {
   if (s === 'processing' || s === 'queued') {
     for (const dep of ts.dependencies) assert(dep.state === 'memory', `${id} (${s}): input ${dep.id} is ${dep.state}`);
   }
-  if (s === 'waiting') assert(ts.waitingCount > 0 || ts.dueMs >= 0, `${id}: waiting on nothing`);
+  if (s === 'waiting') assert(ts.waitingCount > 0 || ts.dueMs >= 0 || isParked(core, ts), `${id}: waiting on nothing`);
+  assert(!ts.unslotted || s === 'processing', `${id}: unslotted while ${s}`);
+  assert(s !== 'processing' || !isActorSpec(ts.spec) || ts.unslotted, `${id}: actor task holds a slot`);
+  assert(s !== 'queued' || !isActorCall(ts), `${id}: actor call queued (calls go to their actor's worker)`);
+  if (isActorCall(ts) && s === 'processing') {
+    const creation = core.tasks.get(ts.spec.actor!);
+    // The creation may have been released while calls run: they finish there.
+    assert(creation === undefined || creation.state !== 'memory' || creation.whoHas.includes(ts.processingOn!) || creation.whoHas.length === 0, `${id}: runs away from its actor`);
+  }
   if (s === 'memory') {
     assert(ts.whoHas.length > 0 || ts.inline !== undefined, `${id}: in memory nowhere`);
     assert(ts.wanted || ts.waiterCount > 0, `${id}: in memory but not needed`);
@@ -82,10 +92,13 @@ function checkWorkers(core: SchedulerCore): void {
     if (i > 0) assert(core.workerList[i - 1]!.order < w.order, 'workers out of join order');
     processing += w.processing.size;
     let stealsOut = 0;
+    let unslotted = 0;
     for (const ts of w.processing) {
       assert(ts.processingOn === w && core.tasks.get(ts.id) === ts, `${w.id}: stray ${ts.id}`);
       if (ts.stealPending) stealsOut++;
+      if (ts.unslotted) unslotted++;
     }
+    assert(unslotted === w.unslotted, `${w.id}: unslotted ${w.unslotted}, expected ${unslotted}`);
     assert(stealsOut === w.stealsOut, `${w.id}: stealsOut ${w.stealsOut}, expected ${stealsOut}`);
     assert((stealsIn.get(w) ?? 0) === w.stealsIn, `${w.id}: stealsIn ${w.stealsIn}`);
     let bytes = 0;
@@ -119,5 +132,9 @@ export function checkInvariants(core: SchedulerCore): void {
   assert(core.queue.size === core.counts.queued, 'queue size differs from queued count');
   for (const ts of core.retrying) assert(core.tasks.get(ts.id) === ts, `retrying forgotten ${ts.id}`);
   assert(core.readyList.length === 0 && core.freed.size === 0 && !core.excessCreated, 'event leftovers');
+  for (const [actorId, list] of core.actorWaiters) {
+    assert(list.length > 0 && waitsForActor(core.tasks.get(actorId)), `calls parked on ${actorId}, which is not being created`);
+    for (const ts of list) assert(ts.state === 'waiting' && core.tasks.get(ts.id) === ts, `${ts.id}: parked while ${ts.state}`);
+  }
   checkWorkers(core);
 }

@@ -4,7 +4,8 @@
  * is queued in priority order until some worker can take it.
  */
 import type { SchedulerCore } from './core.ts';
-import { compareTasks, fits, wantsMore } from './state.ts';
+import { isActorSpec } from '../graph/spec.ts';
+import { compareTasks, fits, slotted, wantsMore } from './state.ts';
 import type { TaskState, WorkerState } from './state.ts';
 import type { DepLocation } from './types.ts';
 
@@ -13,8 +14,8 @@ const bytesByHolder = new Map<WorkerState, number>();
 
 function lessLoaded(a: WorkerState, b: WorkerState): boolean {
   // Compare processing/threads without dividing (threads may differ per worker).
-  const la = a.processing.size * b.threads;
-  const lb = b.processing.size * a.threads;
+  const la = slotted(a) * b.threads;
+  const lb = slotted(b) * a.threads;
   return la !== lb ? la < lb : a.order < b.order;
 }
 
@@ -48,7 +49,7 @@ export function decideWorker(core: SchedulerCore, ts: TaskState): WorkerState | 
   for (const w of core.workerList) {
     if (!fits(w, ts)) continue;
     // Join order is the tie-break, so the first idle worker is the answer.
-    if (w.processing.size === 0) return w;
+    if (slotted(w) === 0) return w;
     if (best === undefined || lessLoaded(w, best)) best = w;
   }
   return best;
@@ -65,7 +66,12 @@ export function assign(core: SchedulerCore, ts: TaskState, w: WorkerState): void
   ts.runId = ++core.runCounter;
   ts.processingOn = w;
   w.processing.add(ts);
-  if (w.processing.size > w.threads) core.excessCreated = true;
+  if (isActorSpec(ts.spec)) {
+    // Actor tasks run on the worker's actor host, not on its pool threads.
+    ts.unslotted = true;
+    w.unslotted++;
+  }
+  if (slotted(w) > w.threads) core.excessCreated = true;
   core.transition(ts, 'processing');
   const deps = ts.dependencies.length === 0 ? [] : ts.dependencies.map(depLocation);
   core.emit({
@@ -95,7 +101,7 @@ function isSorted(list: TaskState[]): boolean {
 /** Gives a worker queued tasks, best first, until it is saturated. */
 export function fillWorker(core: SchedulerCore, w: WorkerState): void {
   if (!wantsMore(w)) return;
-  while (w.processing.size < w.capacity) {
+  while (slotted(w) < w.capacity) {
     const ts = core.queue.bestFor(w);
     if (ts === undefined) return;
     core.queue.remove(ts);

@@ -17,6 +17,7 @@
  */
 import type { SchedulerCore } from './core.ts';
 import { requestSteal, stealable } from './stealing.ts';
+import { isActorCreation } from './actors.ts';
 import { hasResources } from './state.ts';
 import type { TaskState, WorkerState } from './state.ts';
 import { workerLost } from './workers.ts';
@@ -86,7 +87,8 @@ function drain(core: SchedulerCore, w: WorkerState): void {
   // Bytes sent to each recipient during this pass, so copies spread out.
   const planned = new Map<WorkerState, number>();
   for (const ts of w.hasWhat) {
-    if (safeElsewhere(ts) || ts.inline !== undefined) {
+    // An actor cannot be copied: when its worker has left it is re-created or lost (actors.ts).
+    if (safeElsewhere(ts) || ts.inline !== undefined || isActorCreation(ts)) {
       w.copies.delete(ts);
       continue;
     }

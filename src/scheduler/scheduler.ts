@@ -22,6 +22,7 @@
  *   runs twice to completion.
  */
 import { assertNever } from '../errors.ts';
+import { pruneActorWaiters, routeActorCalls, taskRejoined, taskSeceded } from './actors.ts';
 import { SchedulerCore } from './core.ts';
 import { tasksByState, waitingReasons, workerInfo } from './inspect.ts';
 import type { WaitingReason, WorkerInfo } from './inspect.ts';
@@ -71,12 +72,15 @@ export class Scheduler {
       core.stimulusId = ev.stimulusId;
       core.nowMs = ev.nowMs;
       this.#dispatch(ev);
+      routeActorCalls(core);
       placeReady(core);
       if (core.retiringCount > 0 && (core.retireDirty || concernsRetiring(core, ev))) {
         progressRetirement(core);
+        routeActorCalls(core);
         placeReady(core);
       }
       balance(core);
+      if (core.actorWaiters.size > 0) pruneActorWaiters(core);
       core.freed.clear();
       core.excessCreated = false;
       core.retireDirty = false;
@@ -121,6 +125,10 @@ export class Scheduler {
         return workerRetiring(core, ev.workerId);
       case 'replicated':
         return replicated(core, ev.workerId, ev.ids);
+      case 'taskSeceded':
+        return taskSeceded(core, ev);
+      case 'taskRejoined':
+        return taskRejoined(core, ev);
       case 'tick':
         return tick(core);
       default:

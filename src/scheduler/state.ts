@@ -48,6 +48,11 @@ export interface TaskState {
   thief: WorkerState | undefined;
   /** runId whose steal was refused (it is running): never asked again. */
   refusedRunId: number;
+  /**
+   * Processing without a thread slot: seceded (waiting on its subtasks) or an actor task
+   * (run by the worker's actor host, not its pool). Such runs do not count against capacity.
+   */
+  unslotted: boolean;
   /** Retryable failures so far (the retry budget is spec.retries). */
   failures: number;
   /** Times a worker died while running this task. */
@@ -74,6 +79,8 @@ export interface WorkerState {
   resources: Record<string, number>;
   address: string;
   readonly processing: Set<TaskState>;
+  /** Tasks in `processing` that hold no thread slot (see TaskState.unslotted). */
+  unslotted: number;
   readonly hasWhat: Set<TaskState>;
   /** Sum of nbytes over hasWhat. */
   heldBytes: number;
@@ -122,6 +129,7 @@ export function createTask(id: string, clientId: string, spec: TaskSpec, seq: nu
     stealPending: false,
     thief: undefined,
     refusedRunId: 0,
+    unslotted: false,
     failures: 0,
     suspicious: 0,
     dueMs: -1,
@@ -150,6 +158,7 @@ export function createWorker(
     resources,
     address,
     processing: new Set(),
+    unslotted: 0,
     hasWhat: new Set(),
     heldBytes: 0,
     stealsOut: 0,
@@ -172,10 +181,15 @@ export function hasResources(worker: WorkerState, ts: TaskState): boolean {
   return true;
 }
 
+/** Tasks processing on a worker that hold a thread slot (seceded and actor tasks do not). */
+export function slotted(worker: WorkerState): number {
+  return worker.processing.size - worker.unslotted;
+}
+
 /** Whether a worker can take this task right now (retiring workers take nothing). */
 export function fits(worker: WorkerState, ts: TaskState): boolean {
   return (
-    worker.processing.size < worker.capacity && !worker.retiring && (ts.needs.length === 0 || hasResources(worker, ts))
+    slotted(worker) < worker.capacity && !worker.retiring && (ts.needs.length === 0 || hasResources(worker, ts))
   );
 }
 
@@ -187,7 +201,7 @@ export function fits(worker: WorkerState, ts: TaskState): boolean {
  */
 export function wantsMore(worker: WorkerState): boolean {
   const batch = Math.max(1, Math.ceil((worker.capacity - worker.threads) / 2));
-  return !worker.retiring && worker.capacity - worker.processing.size >= batch;
+  return !worker.retiring && worker.capacity - slotted(worker) >= batch;
 }
 
 /** Queue order: higher priority first, then earlier creation. Negative: a goes first. */

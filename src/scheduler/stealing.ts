@@ -18,7 +18,7 @@
 import type { SchedulerCore } from './core.ts';
 import { currentRun } from './lifecycle.ts';
 import { assign, makeReady } from './placement.ts';
-import { compareTasks, fits, hasResources } from './state.ts';
+import { compareTasks, fits, hasResources, slotted } from './state.ts';
 import type { TaskState, WorkerState } from './state.ts';
 import type { SchedulerEvent } from './types.ts';
 
@@ -26,17 +26,20 @@ type StealAnswer = Extract<SchedulerEvent, { type: 'stealGranted' | 'stealRefuse
 
 /** Threads a worker could start something on now, counting steals it waits for. */
 function idleThreads(w: WorkerState): number {
-  return Math.min(w.threads, w.capacity) - w.processing.size - w.stealsIn;
+  return Math.min(w.threads, w.capacity) - slotted(w) - w.stealsIn;
 }
 
 /** Tasks on a worker that cannot be running and are not being stolen already. */
 function excess(w: WorkerState): number {
-  return w.processing.size - w.stealsOut - w.threads;
+  return slotted(w) - w.stealsOut - w.threads;
 }
 
-/** Whether this run may be asked for (no steal in flight, not refused before). */
+/**
+ * Whether this run may be asked for (no steal in flight, not refused before). Unslotted
+ * runs are never asked for: seceded ones are running, actor tasks must stay with their actor.
+ */
 export function stealable(ts: TaskState): boolean {
-  return !ts.stealPending && ts.refusedRunId !== ts.runId;
+  return !ts.stealPending && ts.refusedRunId !== ts.runId && !ts.unslotted;
 }
 
 /** Asks the worker running `ts` to give the run back; `thief` undefined for retirement. */

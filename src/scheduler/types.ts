@@ -82,6 +82,13 @@ export type SchedulerEvent =
   | (EventBase & { type: 'workerRetiring'; workerId: string })
   /** The worker now holds copies of these results (answer to `replicate`). */
   | (EventBase & { type: 'replicated'; workerId: string; ids: string[] })
+  /**
+   * The run waits on subtasks it submitted (Dask's secede): it keeps running but no longer
+   * counts against its worker's threads, so its subtasks (or others) can use the slot.
+   */
+  | (EventBase & { type: 'taskSeceded'; workerId: string; id: string; runId: number })
+  /** The run stopped waiting on subtasks and counts against its worker's threads again. */
+  | (EventBase & { type: 'taskRejoined'; workerId: string; id: string; runId: number })
   | (EventBase & { type: 'tick' });
 
 /** Where an input of an assigned task can be found. */

@@ -5,6 +5,7 @@
  */
 import { tasksPerThread } from './capacity.ts';
 import type { SchedulerCore } from './core.ts';
+import { isActorCreation, lostActor, lostActorCall } from './actors.ts';
 import { activate, currentRun, markErred } from './lifecycle.ts';
 import { makeReady } from './placement.ts';
 import { createWorker, isActive } from './state.ts';
@@ -46,9 +47,12 @@ export function workerLost(core: SchedulerCore, workerId: string): void {
   const held = [...w.hasWhat];
   for (const ts of held) core.removeHeld(w, ts);
   const running = [...w.processing];
-  for (const ts of running) rescheduleRun(core, ts);
+  for (const ts of running) if (!lostActorCall(core, ts, w)) rescheduleRun(core, ts);
   for (const ts of held) {
-    if (ts.state === 'memory' && ts.whoHas.length === 0 && ts.inline === undefined) lostResult(core, ts);
+    if (ts.state !== 'memory' || ts.whoHas.length > 0) continue;
+    // An actor lives where its creation result is: that result cannot simply be copied.
+    if (isActorCreation(ts)) lostActor(core, ts, w);
+    else if (ts.inline === undefined) lostResult(core, ts);
   }
 }
 

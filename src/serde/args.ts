@@ -11,6 +11,7 @@ import { addExtension } from 'msgpackr';
 import { FloeError, isFloeError } from '../errors.ts';
 import { checkMsgpackable, createPackr, describe, isPlainObject } from './builtins.ts';
 import { ownBytes } from './bytes.ts';
+import { ActorRef, actorIdOf, isActorRef } from './actor-ref.ts';
 
 /** msgpack extension type of FutureRef ('F'); msgpackr's own types do not use it. */
 export const FUTURE_REF_EXT_TYPE = 0x46;
@@ -87,6 +88,9 @@ export function encodeArgs(args: unknown[], toRef: (value: unknown) => FutureRef
       }
       return ref;
     }
+    if (isActorRef(value)) return value;
+    const actorId = actorIdOf(value);
+    if (actorId !== undefined) return new ActorRef(actorId);
     if (typeof value === 'function' || typeof value === 'symbol') {
       throw new TypeError(`${path} is a ${typeof value}, which cannot be sent to a task`);
     }
@@ -136,8 +140,15 @@ export function encodeArgs(args: unknown[], toRef: (value: unknown) => FutureRef
   }
 }
 
-/** Decodes arguments, replacing every ref by `resolve(ref)`. */
-export function decodeArgs(bytes: Uint8Array, resolve: (ref: FutureRef) => unknown): unknown[] {
+/**
+ * Decodes arguments, replacing every ref by `resolve(ref)` and every actor handle by
+ * `resolveActor(ref)` (default: left as an ActorRef).
+ */
+export function decodeArgs(
+  bytes: Uint8Array,
+  resolve: (ref: FutureRef) => unknown,
+  resolveActor: (ref: ActorRef) => unknown = (ref) => ref,
+): unknown[] {
   let decoded: unknown;
   try {
     decoded = packr.unpack(bytes);
@@ -157,6 +168,7 @@ export function decodeArgs(bytes: Uint8Array, resolve: (ref: FutureRef) => unkno
     for (const k of keys) {
       const v = (container as Record<string | number, unknown>)[k];
       if (isFutureRef(v)) (container as Record<string | number, unknown>)[k] = resolve(v);
+      else if (isActorRef(v)) (container as Record<string | number, unknown>)[k] = resolveActor(v);
       else if (typeof v === 'object' && v !== null && (Array.isArray(v) || isPlainObject(v))) {
         patch(v as unknown[] | Record<string, unknown>);
       }

@@ -238,6 +238,8 @@ function workerEventsFromProto(b: Obj): WireMessage {
     heartbeat: b.heartbeat === true,
     goodbye: b.goodbye === true,
     stolen: runRefs(b.stolen),
+    seceded: runRefs(b.seceded),
+    rejoined: runRefs(b.rejoined),
     stealRefused: runRefs(b.stealRefused),
     replicated: b.replicated as string[],
     retiring: b.retiring === true,
@@ -307,6 +309,8 @@ function specFromProto(t: Obj, where: string): TaskSpec {
     timeoutMs: num(t.timeoutMs),
     resources: resourcesFromProto(t.resources),
     ...(str(t.traceParent) === '' ? {} : { traceParent: str(t.traceParent) }),
+    ...(str(t.actor) === '' ? {} : { actor: str(t.actor) }),
+    ...(num(t.restartsMax) === 0 ? {} : { restartsMax: num(t.restartsMax) }),
   };
 }
 

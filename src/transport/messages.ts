@@ -143,6 +143,9 @@ export type WireMessage =
       retiring: boolean;
       metrics: WireMetrics | undefined;
       missing: { id: string; runId: number; depId: string }[];
+      /** Runs waiting on subtasks (their thread slot is free) and runs done waiting. */
+      seceded: WireRunRef[];
+      rejoined: WireRunRef[];
     }
   | { type: 'statusRequest' }
   | ({ type: 'clusterStatus' } & WireClusterStatus)
@@ -194,6 +197,8 @@ export function workerEvents(workerId: string, fields: Partial<Omit<WireOf<'work
     retiring: false,
     metrics: undefined,
     missing: [],
+    seceded: [],
+    rejoined: [],
     ...fields,
   };
 }

@@ -15,7 +15,7 @@ import { FloeError } from '../errors.ts';
 import { nowMs } from '../runtime/protocol.ts';
 import type { ThreadRequest, ThreadResponse } from '../runtime/protocol.ts';
 import { packageRoot } from '../util/package-root.ts';
-import { errorResponse, timeoutMessage, validateTimeout } from './executor.ts';
+import { errorResponse, timeoutMessage, validateTimeout, withContext } from './executor.ts';
 import type { Executor, RunOptions } from './executor.ts';
 
 export interface PoolExecutorOptions {
@@ -27,6 +27,13 @@ export interface PoolExecutorOptions {
    * recorded (threads do not share the main thread's tracer provider). Default: none.
    */
   threadSetup?: string;
+  /**
+   * Tasks one thread may hold at once. Above 1 so that tasks waiting on their subtasks
+   * (seceded, see runtime/context.ts) share a thread with the tasks that run meanwhile;
+   * the worker's state machine still starts only `threads` non-waiting tasks at a time.
+   * Default 64.
+   */
+  tasksPerThreadMax?: number;
 }
 
 /** Path of the compiled thread entry inside the floe package. */
@@ -35,6 +42,30 @@ export function threadEntryPath(): string {
 }
 
 type AbortReason = 'timeout' | 'cancel' | 'close';
+
+type Balancer = NonNullable<ConstructorParameters<typeof Piscina>[0]>['loadBalancer'];
+
+/**
+ * Piscina's default balancer gives a thread running an abortable task (ours all are: they
+ * can be cancelled) nothing else. Tasks waiting on subtasks must share their thread, so
+ * this one counts such a thread as holding one task and picks the least busy thread. The
+ * worker's state machine keeps the number of tasks actually running to `threads`.
+ */
+function leastBusy(tasksPerThreadMax: number): Balancer {
+  return (_task, workers) => {
+    let best: (typeof workers)[number] | null = null;
+    let bestUsage = tasksPerThreadMax;
+    for (const w of workers) {
+      const usage = w.isRunningAbortableTask ? 1 : w.currentUsage;
+      if (usage < bestUsage) {
+        best = w;
+        bestUsage = usage;
+        if (usage === 0) break;
+      }
+    }
+    return best;
+  };
+}
 
 export class PoolExecutor implements Executor {
   readonly threads: number;
@@ -58,11 +89,17 @@ export class PoolExecutor implements Executor {
     if (options.threadSetup !== undefined && (typeof options.threadSetup !== 'string' || !URL.canParse(options.threadSetup))) {
       throw new FloeError('INVALID_OPTION', 'options.threadSetup must be a module URL (file:///...)');
     }
+    const tasksPerThreadMax = options.tasksPerThreadMax ?? 64;
+    if (!Number.isSafeInteger(tasksPerThreadMax) || tasksPerThreadMax < 1) {
+      throw new FloeError('INVALID_OPTION', 'options.tasksPerThreadMax must be a positive integer');
+    }
     this.threads = threads;
     this.#pool = new Piscina<ThreadRequest, ThreadResponse>({
       filename,
       minThreads: threads,
       maxThreads: threads,
+      concurrentTasksPerWorker: tasksPerThreadMax,
+      loadBalancer: leastBusy(tasksPerThreadMax),
       execArgv: [],
       idleTimeout: Number.POSITIVE_INFINITY,
       workerData: { threadSetup: options.threadSetup ?? '' },
@@ -90,8 +127,9 @@ export class PoolExecutor implements Executor {
     const onCancel = (): void => abort('cancel');
     opts.signal?.addEventListener('abort', onCancel, { once: true });
     this.#running.add(abort);
+    const { req: request, port, transferList } = withContext(req, opts);
     try {
-      return await this.#pool.run(req, { signal: controller.signal });
+      return await this.#pool.run(request, { signal: controller.signal, ...(transferList.length > 0 ? { transferList } : {}) });
     } catch (e) {
       switch (reason) {
         case 'timeout':
@@ -114,6 +152,7 @@ export class PoolExecutor implements Executor {
       }
     } finally {
       if (timer !== undefined) clearTimeout(timer);
+      port?.close();
       opts.signal?.removeEventListener('abort', onCancel);
       this.#running.delete(abort);
     }

@@ -6,7 +6,9 @@
  * crashed threads come back as `{ type: 'error' }` responses, like the task's own failures,
  * so the driver has one path. Only invalid `opts` (a driver bug) reject, with INVALID_ARGUMENT.
  */
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { FloeError, toErrorInfo } from '../errors.ts';
+import type { ContextPort } from '../runtime/mux-port.ts';
 import type { ErrorCode } from '../errors.ts';
 import { nowMs } from '../runtime/protocol.ts';
 import type { ThreadRequest, ThreadResponse } from '../runtime/protocol.ts';
@@ -17,6 +19,20 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** Stop waiting (and, in a pool, stop the thread) after this many ms: TASK_TIMEOUT. 0 or absent: none. */
   timeoutMs?: number;
+  /**
+   * Gives the task a context (runtime/context.ts): the executor makes a channel for the
+   * run, passes one end to the task and this callback the other; it closes it when the
+   * run ends (listen for 'close').
+   */
+  context?: (port: ContextPort) => void;
+}
+
+/** The request with a fresh context channel, when the run asks for one. */
+export function withContext(req: ThreadRequest, opts: RunOptions): { req: ThreadRequest; port: MessagePort | undefined; transferList: MessagePort[] } {
+  if (opts.context === undefined) return { req, port: undefined, transferList: [] };
+  const channel = new MessageChannel();
+  opts.context(channel.port1);
+  return { req: { ...req, port: channel.port2 }, port: channel.port1, transferList: [channel.port2] };
 }
 
 export interface Executor {
@@ -84,10 +100,12 @@ export class InlineExecutor implements Executor {
         cleanups.push(() => signal.removeEventListener('abort', onAbort));
       }
     });
+    const { req: request, port } = withContext(req, opts);
     try {
-      return await Promise.race([runTask(req), interrupted]);
+      return await Promise.race([runTask(request), interrupted]);
     } finally {
       for (const c of cleanups) c();
+      port?.close();
     }
   }
 

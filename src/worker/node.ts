@@ -5,6 +5,7 @@
  * completions to the coordinator in batches.
  */
 import { randomUUID } from 'node:crypto';
+import type { ContextPort } from '../runtime/mux-port.ts';
 import { availableParallelism } from 'node:os';
 import { FloeError, assertNever, toErrorInfo } from '../errors.ts';
 import type { DataPlane } from '../dataplane/dataplane.ts';
@@ -18,6 +19,9 @@ import type { Logger } from '../util/logger.ts';
 import { silentLogger } from '../util/logger.ts';
 import { TurnBatcher } from '../util/turn-batcher.ts';
 import type { Executor } from './executor.ts';
+import { ActorHost } from './actor-host.ts';
+import { ContextServer } from './context-server.ts';
+import { ACTOR_CREATE, isActorSpec } from '../graph/spec.ts';
 import { memoryPolicy, shouldPause, type MemoryPolicy } from './memory.ts';
 import { SpillDirectory } from './spill.ts';
 import { ObjectStore } from './store.ts';
@@ -95,6 +99,12 @@ export class WorkerNode {
   private readonly timings = new Map<string, { durationMs: number; startedAtMs: number }>();
   private stimulusSeq = 0;
   private closed = false;
+  /** Actor instances living on this worker, each in a thread of its own. */
+  private readonly actors = new ActorHost();
+  /** Subtasks and actor calls made by running tasks (their context). */
+  private readonly context: ContextServer;
+  /** Runs whose slot changed this turn (seceded or rejoined), last change wins. */
+  private slotChanges = new Map<string, { id: string; runId: number; seceded: boolean }>();
   private readonly memory: MemoryPolicy | undefined;
   private readonly tracing: WorkerTracing;
   private readonly telemetry: WorkerMetrics;
@@ -137,6 +147,15 @@ export class WorkerNode {
       queueLength: () => this.state.taskCount - this.state.executingCount,
       memoryBytes: () => this.store.bytes,
       spilledBytes: () => this.store.spilledBytes,
+    });
+    this.context = new ContextServer({
+      connection: () => ({ transport: this.transport, dataPlane: this.dataPlane, cluster: options.cluster }),
+      onSlot: (id, runId, seceded) => {
+        if (this.closed) return;
+        const stimulusId = `${this.workerId}-${++this.stimulusSeq}`;
+        this.handle({ type: seceded ? 'seceded' : 'rejoined', stimulusId, id, runId });
+      },
+      logger: this.log,
     });
   }
 
@@ -202,6 +221,8 @@ export class WorkerNode {
     this.tracing.clear();
     this.outgoing = emptyOutgoing();
     for (const id of [...this.store.keys()]) this.store.delete(id);
+    this.actors.reset();
+    this.slotChanges.clear();
     this.state = this.newState();
     this.register();
   }
@@ -240,6 +261,8 @@ export class WorkerNode {
     if (!this.retired) this.publish(workerEvents(this.workerId, { goodbye: true }));
     await this.link.flush(1000);
     this.link.close();
+    await this.actors.close();
+    await this.context.close();
     await this.transport.flush();
     await this.executor.close();
     await this.dataPlane.close();
@@ -319,6 +342,11 @@ export class WorkerNode {
         return;
       case 'deleteData':
         this.store.delete(command.id);
+        this.actors.destroy(command.id); // an actor's creation result: the actor goes with it
+        return;
+      case 'reportSlot':
+        this.slotChanges.set(`${command.id}#${command.runId}`, { id: command.id, runId: command.runId, seceded: command.seceded });
+        this.batcher.request();
         return;
       case 'reportStolen':
         this.tracing.dropped(command.id, command.runId);
@@ -411,20 +439,25 @@ export class WorkerNode {
     if (stopped()) return;
     const { spec } = assign;
     const span = this.tracing.startRun(assign, deps);
-    const response = await this.executor.run(
-      {
-        taskKey: spec.key,
-        name: spec.name,
-        module: spec.module,
-        exportName: spec.exportName,
-        args: spec.args,
-        deps,
-        serializer: spec.serializer,
-        attempt: assign.attempt,
-        ...(span === undefined ? {} : { traceParent: traceparentOf(span) }),
-      },
-      { signal, ...(spec.timeoutMs > 0 ? { timeoutMs: spec.timeoutMs } : {}) },
-    );
+    const request = {
+      taskKey: spec.key,
+      name: spec.name,
+      module: spec.module,
+      exportName: spec.exportName,
+      args: spec.args,
+      deps,
+      serializer: spec.serializer,
+      attempt: assign.attempt,
+      ...(span === undefined ? {} : { traceParent: traceparentOf(span) }),
+    };
+    const opts = {
+      signal,
+      ...(spec.timeoutMs > 0 ? { timeoutMs: spec.timeoutMs } : {}),
+      context: (port: ContextPort) => this.context.attach(port, assign.id, assign.runId),
+    };
+    const response = isActorSpec(spec)
+      ? await this.actors.run(spec.actor === ACTOR_CREATE ? assign.id : spec.actor!, spec.actor === ACTOR_CREATE, request, opts)
+      : await this.executor.run(request, opts);
     if (span !== undefined) this.tracing.endRun(span, response);
     this.telemetry.taskFinished(spec.name, response.durationMs, response.type === 'ok');
     if (stopped()) return;
@@ -489,6 +522,12 @@ export class WorkerNode {
       this.reportTimer = undefined;
     }
     const out = this.outgoing;
+    if (this.slotChanges.size > 0) {
+      for (const change of this.slotChanges.values()) {
+        (change.seceded ? out.seceded : out.rejoined).push({ id: change.id, runId: change.runId });
+      }
+      this.slotChanges.clear();
+    }
     if (Object.values(out).every((list) => list.length === 0)) return;
     this.outgoing = emptyOutgoing();
     this.publish(workerEvents(this.workerId, out));
@@ -516,6 +555,8 @@ function emptyOutgoing(): {
   stealRefused: WireRunRef[];
   replicated: string[];
   missing: { id: string; runId: number; depId: string }[];
+  seceded: WireRunRef[];
+  rejoined: WireRunRef[];
 } {
-  return { finished: [], failed: [], stolen: [], stealRefused: [], replicated: [], missing: [] };
+  return { finished: [], failed: [], stolen: [], stealRefused: [], replicated: [], missing: [], seceded: [], rejoined: [] };
 }

@@ -4,7 +4,7 @@
  * lifetime. No I/O here: `handle(event)` returns commands for the node driver.
  */
 import { assert, type ErrorInfo } from '../errors.ts';
-import type { SerializerRef } from '../graph/spec.ts';
+import { ACTOR_CREATE, isActorSpec, type SerializerRef } from '../graph/spec.ts';
 import type { WireAssign } from '../transport/messages.ts';
 import { Heap } from '../util/heap.ts';
 
@@ -27,6 +27,13 @@ export type WorkerEvent =
    * start; running ones finish. Unpausing starts whatever is ready.
    */
   | { type: 'paused'; stimulusId: string; paused: boolean }
+  /**
+   * The run waits on subtasks it submitted (Dask's secede): its thread slot is free for
+   * other tasks until it `rejoined`. Ignored for runs not executing with a slot.
+   */
+  | { type: 'seceded'; stimulusId: string; id: string; runId: number }
+  /** The run is done waiting and counts against the threads again (even above the limit). */
+  | { type: 'rejoined'; stimulusId: string; id: string; runId: number }
   | {
       type: 'executed';
       stimulusId: string;
@@ -49,6 +56,8 @@ export type WorkerCommand =
   | { type: 'reportStealRefused'; stimulusId: string; id: string; runId: number }
   /** An input could not be fetched from any holder: the run is dropped, the scheduler decides. */
   | { type: 'reportInputMissing'; stimulusId: string; id: string; runId: number; depId: string; error: ErrorInfo }
+  /** The run's slot is free (scheduler event taskSeceded) or taken again (taskRejoined). */
+  | { type: 'reportSlot'; stimulusId: string; id: string; runId: number; seceded: boolean }
   /** A replica is now held here (scheduler event replicated). */
   | { type: 'reportReplicated'; stimulusId: string; id: string }
   /**
@@ -63,6 +72,18 @@ interface WorkerTask {
   missing: Set<string>;
   seq: number;
   heapIndex: number;
+  /** Executing and counted against the threads (not seceded, not an actor task). */
+  slot: boolean;
+  /** Took its slot back after seceding: the only way above the thread limit. */
+  rejoined: boolean;
+  /** Actor tasks: the actor's id (its creation task's id); they queue per actor, not for threads. */
+  actor: string | undefined;
+}
+
+/** The actor an actor task belongs to (creation: its own id; calls: spec.actor). */
+function actorOf(a: WireAssign): string | undefined {
+  if (!isActorSpec(a.spec)) return undefined;
+  return a.spec.actor === ACTOR_CREATE ? a.id : a.spec.actor;
 }
 
 /** Highest priority first, then arrival order. */
@@ -89,6 +110,13 @@ export class WorkerState {
   private readonly ready = new Heap<WorkerTask>(readyOrder);
   /** Results being fetched as replicas for the scheduler (answered with reportReplicated). */
   private readonly replicas = new Set<string>();
+  /**
+   * Actor tasks per actor, in assignment order (the scheduler assigns calls in call order).
+   * A task leaves its queue when it starts; one that waits for inputs holds up those after
+   * it, so calls start in order. Concurrency per actor is the actor host's business.
+   */
+  private readonly actorQueues = new Map<string, WorkerTask[]>();
+  /** Executing tasks holding a thread slot. */
   private executing = 0;
   private transfers = 0;
   private seq = 0;
@@ -144,6 +172,10 @@ export class WorkerState {
       case 'paused':
         this.paused = event.paused;
         break;
+      case 'seceded':
+      case 'rejoined':
+        this.onSlot(event.id, event.runId, event.type === 'seceded', sid, out);
+        break;
     }
     this.pump(sid, out);
     return out;
@@ -155,8 +187,14 @@ export class WorkerState {
       if (existing.assign.runId >= a.runId) return; // duplicate delivery
       this.onCancel(a.id, existing.assign.runId, sid, out);
     }
-    const task: WorkerTask = { assign: a, state: 'fetching', missing: new Set(), seq: ++this.seq, heapIndex: -1 };
+    const actor = actorOf(a);
+    const task: WorkerTask = { assign: a, state: 'fetching', missing: new Set(), seq: ++this.seq, heapIndex: -1, slot: false, rejoined: false, actor };
     this.tasks.set(a.id, task);
+    if (actor !== undefined) {
+      let queue = this.actorQueues.get(actor);
+      if (queue === undefined) this.actorQueues.set(actor, (queue = []));
+      queue.push(task);
+    }
     for (const dep of a.deps) {
       this.needers.set(dep.id, (this.needers.get(dep.id) ?? 0) + 1);
       if (this.local.has(dep.id)) continue;
@@ -181,12 +219,22 @@ export class WorkerState {
     const task = this.tasks.get(id);
     if (task === undefined || task.assign.runId !== runId) return;
     if (task.state === 'executing') {
-      this.executing -= 1;
+      if (task.slot) this.executing -= 1;
       out.push({ type: 'abort', stimulusId: sid, id, runId });
-    } else if (task.state === 'ready') {
+    } else if (task.state === 'ready' && task.actor === undefined) {
       this.ready.remove(task);
     }
     this.forget(task, sid, out);
+  }
+
+  private onSlot(id: string, runId: number, seceded: boolean, sid: string, out: WorkerCommand[]): void {
+    const task = this.tasks.get(id);
+    if (task === undefined || task.assign.runId !== runId || task.state !== 'executing' || task.actor !== undefined) return;
+    if (task.slot !== seceded) return; // no change
+    task.slot = !seceded;
+    this.executing += seceded ? -1 : 1;
+    if (!seceded) task.rejoined = true;
+    out.push({ type: 'reportSlot', stimulusId: sid, id, runId, seceded });
   }
 
   /** Gives a run back unless it started: the scheduler then runs it elsewhere. */
@@ -246,7 +294,7 @@ export class WorkerState {
   private onExecuted(event: Extract<WorkerEvent, { type: 'executed' }>, out: WorkerCommand[]): void {
     const task = this.tasks.get(event.id);
     if (task === undefined || task.assign.runId !== event.runId || task.state !== 'executing') return;
-    this.executing -= 1;
+    if (task.slot) this.executing -= 1;
     const sid = event.stimulusId;
     if (event.outcome.ok) {
       this.local.add(event.id);
@@ -261,6 +309,7 @@ export class WorkerState {
   /** Drops a task and lets go of the inputs it was holding on to. */
   private forget(task: WorkerTask, sid: string, out: WorkerCommand[]): void {
     this.tasks.delete(task.assign.id);
+    if (task.actor !== undefined) this.leaveActorQueue(task);
     for (const dep of task.assign.deps) {
       this.fetching.get(dep.id)?.waiters.delete(task);
       const n = (this.needers.get(dep.id) ?? 0) - 1;
@@ -279,11 +328,33 @@ export class WorkerState {
 
   private makeReady(task: WorkerTask): void {
     task.state = 'ready';
-    this.ready.push(task);
+    if (task.actor === undefined) this.ready.push(task);
+  }
+
+  private leaveActorQueue(task: WorkerTask): void {
+    const queue = this.actorQueues.get(task.actor!);
+    if (queue === undefined) return;
+    const i = queue.indexOf(task);
+    if (i >= 0) queue.splice(i, 1);
+    if (queue.length === 0) this.actorQueues.delete(task.actor!);
+  }
+
+  /** Starts actor tasks at the head of their actor's queue whose inputs are here. */
+  private pumpActors(sid: string, out: WorkerCommand[]): void {
+    for (const [actor, queue] of this.actorQueues) {
+      while (queue.length > 0 && queue[0]!.state === 'ready') {
+        const task = queue.shift()!;
+        task.state = 'executing';
+        out.push({ type: 'execute', stimulusId: sid, assign: task.assign });
+      }
+      if (queue.length === 0) this.actorQueues.delete(actor);
+    }
   }
 
   /** Starts transfers and executions while slots are free. */
   private pump(sid: string, out: WorkerCommand[]): void {
+    // Actor calls run even under memory pressure: their actor exists already.
+    if (this.actorQueues.size > 0) this.pumpActors(sid, out);
     if (this.paused) return; // memory pressure: nothing new comes in or runs
     for (const [id, fetch] of this.fetching) {
       if (this.transfers >= this.config.transfersMax) break;
@@ -296,6 +367,7 @@ export class WorkerState {
       const task = this.ready.pop();
       assert(task !== undefined, 'ready queue not empty');
       task.state = 'executing';
+      task.slot = true;
       this.executing += 1;
       out.push({ type: 'execute', stimulusId: sid, assign: task.assign });
     }
@@ -304,13 +376,22 @@ export class WorkerState {
   /** Invariants, checked by tests after every step. */
   validate(): void {
     let executing = 0;
+    let rejoined = 0;
     for (const task of this.tasks.values()) {
-      if (task.state === 'executing') executing += 1;
+      if (task.state === 'executing' && task.slot) executing += 1;
+      if (task.state === 'executing' && task.slot && task.rejoined) rejoined += 1;
+      assert(!task.slot || (task.state === 'executing' && task.actor === undefined), `${task.assign.id} holds a slot while ${task.state}`);
+      const queued = task.actor !== undefined && this.actorQueues.get(task.actor)?.includes(task) === true;
+      assert(queued === (task.actor !== undefined && task.state !== 'executing'), `${task.assign.id}: actor queue membership`);
       if (task.state !== 'fetching') assert(task.missing.size === 0, `${task.assign.id} ready with missing inputs`);
       for (const dep of task.assign.deps) assert(this.needers.has(dep.id), `${dep.id} needed but not counted`);
     }
     assert(executing === this.executing, 'executing count matches');
-    assert(this.executing <= this.config.threads, 'never more tasks executing than threads');
+    // Only runs that rejoined after seceding may take the count above the threads.
+    assert(this.executing <= this.config.threads + rejoined, 'never more tasks executing than threads');
+    for (const queue of this.actorQueues.values()) {
+      assert(queue.length > 0 && queue[0]!.state !== 'ready', 'an actor task is ready at the head of its queue');
+    }
     assert(this.transfers <= this.config.transfersMax, 'transfers within limit');
     let started = 0;
     for (const fetch of this.fetching.values()) if (fetch.started) started += 1;
@@ -319,7 +400,7 @@ export class WorkerState {
     for (const id of this.owned) assert(this.local.has(id), `owned ${id} not held`);
     if (!this.paused) {
       // pump() ran: a free thread never idles next to a ready task, nor a free slot next to a queued fetch.
-      assert(this.ready.size === 0 || this.executing === this.config.threads, 'a thread is idle while tasks are ready');
+      assert(this.ready.size === 0 || this.executing >= this.config.threads, 'a thread is idle while tasks are ready');
       const queued = [...this.fetching.values()].some((f) => !f.started);
       assert(!queued || this.transfers === this.config.transfersMax, 'a transfer slot is idle while fetches wait');
     }

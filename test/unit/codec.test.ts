@@ -14,7 +14,7 @@ const spec = {
 };
 
 const samples: WireMessage[] = [
-  { type: 'submit', clientId: 'c1', requestId: '7', tasks: [spec], wants: ['k1'], missing: [{ key: 'k0', workerId: 'w1' }] },
+  { type: 'submit', clientId: 'c1', requestId: '7', tasks: [spec, { ...spec, key: 'k2', actor: 'c0/counter-1', restartsMax: 2 }], wants: ['k1'], missing: [{ key: 'k0', workerId: 'w1' }] },
   { type: 'submitReply', requestId: '7', error: undefined },
   { type: 'submitReply', requestId: '8', error },
   { type: 'clientBatch', clientId: 'c1', release: ['a'], cancel: ['b'], hello: false, bye: true },
@@ -49,6 +49,8 @@ const samples: WireMessage[] = [
     retiring: true,
     metrics: { executing: 1, tasks: 2, held: 3, heldBytes: 4, rssBytes: 5, executed: 6, fetched: 7, fetchedBytes: 8 },
     missing: [{ id: 'c1/k10', runId: 3, depId: 'c1/k11' }],
+    seceded: [{ id: 'c1/k12', runId: 4 }],
+    rejoined: [{ id: 'c1/k13', runId: 5 }],
   },
   { type: 'statusRequest' },
   {

@@ -2,13 +2,14 @@
  * Randomized simulation of the scheduler with a seeded PRNG: random DAGs, workers,
  * interleavings of completions, failures, retries, cancellations, releases, worker loss
  * and joins, work stealing (victims grant only runs that have not started) and graceful
- * retirement with replication (copies may fail). Invariants are checked after every
+ * retirement with replication (copies may fail), seceded and rejoined runs, actors (creations
+ * with restarts, calls from any client). Invariants are checked after every
  * event. Reproduce a seed with
  * FLOE_SEED=<n> npx tap test/unit/scheduler-random.test.ts (FLOE_SEEDS=<count> runs more seeds)
  */
 import t from 'tap';
 import type { ErrorInfo } from '../../src/errors.ts';
-import type { TaskSpec } from '../../src/graph/spec.ts';
+import { ACTOR_CREATE, ACTOR_MODULE, type TaskSpec } from '../../src/graph/spec.ts';
 import { Scheduler } from '../../src/scheduler/scheduler.ts';
 import { taskId } from '../../src/scheduler/types.ts';
 import type { SchedulerCommand, SchedulerEvent } from '../../src/scheduler/types.ts';
@@ -50,6 +51,8 @@ class Sim {
   /** Runs given back by their worker: they must never be accepted. */
   readonly granted = new Set<string>();
   readonly retiring = new Set<string>();
+  /** Ids of actor creation tasks submitted so far (calls name one). */
+  readonly actors: string[] = [];
   submits = 0;
 
   constructor(
@@ -86,7 +89,8 @@ class Sim {
     switch (c.type) {
       case 'assign':
         check(this.workers.has(c.workerId), 'assign to a dead worker');
-        check(!this.retiring.has(c.workerId), 'assign to a retiring worker');
+        // Actor calls go to their actor, which stays on its worker until that one leaves.
+        check(!this.retiring.has(c.workerId) || (c.spec.actor !== undefined && c.spec.actor !== ACTOR_CREATE), 'assign to a retiring worker');
         for (const dep of c.deps) {
           check(this.s.stateOf(dep.id) === 'memory', 'input not in memory');
           check(dep.holders.length > 0, 'input without holder');
@@ -166,15 +170,25 @@ class Sim {
   submit(clientId: string): void {
     this.submits++;
     const size = 1 + this.int(25);
-    const existing = [...this.deps.keys()].filter((id) => id.startsWith(`${clientId}/`) && this.s.stateOf(id) !== 'forgotten');
+    // Clients never pass an actor's creation as a task input: it is not in the pool.
+    const existing = [...this.deps.keys()].filter((id) => id.startsWith(`${clientId}/`) && this.s.stateOf(id) !== 'forgotten' && !this.actors.includes(id));
     const keys: string[] = [];
     const tasks: TaskSpec[] = [];
     for (let i = 0; i < size; i++) {
       const key = `k${++this.keySeq}`;
-      const pool = [...keys, ...existing.map((id) => id.slice(clientId.length + 1))];
+      const pool = [...keys.filter((k) => !this.actors.includes(taskId(clientId, k))), ...existing.map((id) => id.slice(clientId.length + 1))];
       const fanIn = this.rand() < 0.1 ? 6 : 3;
       const deps = pool.length === 0 ? [] : Array.from({ length: this.int(fanIn) }, () => pool[this.int(pool.length)]!);
-      tasks.push(spec(key, deps, this.rand));
+      const r = this.rand();
+      if (r < 0.08) {
+        tasks.push({ ...spec(key, deps, this.rand), actor: ACTOR_CREATE, restartsMax: this.int(2) });
+        this.actors.push(taskId(clientId, key));
+      } else if (r < 0.2 && this.actors.length > 0) {
+        const actor = this.actors[this.int(this.actors.length)]!;
+        tasks.push({ ...spec(key, deps, this.rand), module: ACTOR_MODULE, exportName: 'method', actor, resources: {} });
+      } else {
+        tasks.push(spec(key, deps, this.rand));
+      }
       keys.push(key);
       this.deps.set(taskId(clientId, key), deps.map((d) => taskId(clientId, d)));
     }
@@ -246,6 +260,14 @@ class Sim {
     this.send({ type: 'workerRetiring', workerId: id });
   }
 
+  /** A running task starts or stops waiting on subtasks (reports for stale runs are ignored). */
+  slot(): void {
+    const run = this.pending[this.int(this.pending.length)]!;
+    this.started.add(`${run.id}#${run.runId}`);
+    const type = this.rand() < 0.6 ? 'taskSeceded' : 'taskRejoined';
+    this.send({ type, workerId: run.workerId, id: run.id, runId: run.runId });
+  }
+
   startOne(): void {
     const run = this.pending[this.int(this.pending.length)]!;
     this.started.add(`${run.id}#${run.runId}`);
@@ -306,6 +328,7 @@ class Sim {
     else if (r < 0.2 && this.copies.length > 0) this.deliverCopy();
     else if (r < 0.21 && this.workers.size > 0) this.retire();
     else if (r < 0.25 && this.pending.length > 0) this.startOne();
+    else if (r < 0.28 && this.pending.length > 0) this.slot();
     else if (this.pending.length > 0) this.deliver();
     else if (this.steals.length > 0) this.answerSteal();
     else if (this.copies.length > 0) this.deliverCopy();

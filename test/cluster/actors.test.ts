@@ -1,0 +1,74 @@
+// Actors and tasks that submit tasks over a real nats-server with worker processes:
+// resource placement, call order, concurrent callers from two clients, recursion on a
+// 2-thread worker, and kill -9 of the worker hosting actors (ACTOR_LOST, maxRestarts).
+import t from 'tap';
+import { isFloeError } from '../../src/index.ts';
+import { LeftCounter, Phoenix, RightCounter, bump, chain, fanOut, fib } from '../fixtures/actor-tasks.ts';
+import { clusterClient, localCluster, untilStatus } from '../helpers/cluster.ts';
+
+async function code(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+    return 'no error';
+  } catch (e) {
+    return isFloeError(e) ? e.code : String(e);
+  }
+}
+
+t.test('tasks that submit tasks, one worker with 2 threads', async (t) => {
+  const cluster = await localCluster(t, { workers: 1, threads: 2 });
+  const client = await clusterClient(t, cluster);
+  t.equal(await client.submit(chain, 20).result(), 20, 'depth 20 without deadlock');
+  t.equal(await client.submit(fib, 20).result(), 6765);
+  t.equal(await client.submit(fanOut, 4).result(), 0 + 1 + 4 + 9 + 16 + 25 + 36);
+});
+
+t.test('actors on two worker processes', async (t) => {
+  const cluster = await localCluster(t, {
+    workers: 2,
+    threads: 2,
+    heartbeatTimeoutMs: 2000,
+    workerArgs: (i) => ['--resources', i === 0 ? 'left=1' : 'right=1'],
+  });
+  const client = await clusterClient(t, cluster);
+  const pids = cluster.workers.map((w) => w.pid);
+
+  const left = client.actor(LeftCounter, 0);
+  const right = client.actor(RightCounter, 100);
+  t.equal(await left.pid().result(), pids[0], 'placed where its resources are');
+  t.equal(await right.pid().result(), pids[1]);
+
+  t.test('call order and concurrent callers (another client, tasks with the handle)', async (t) => {
+    const calls = Array.from({ length: 100 }, () => left.inc());
+    t.same(await client.gather(calls), Array.from({ length: 100 }, (_, i) => i + 1));
+    const other = await clusterClient(t, cluster);
+    const fromTasks = [client.submit(bump, left, 20), other.submit(bump, left, 20)];
+    const mine = Array.from({ length: 20 }, () => left.inc());
+    await Promise.all([...fromTasks.map((f) => f.result()), client.gather(mine)]);
+    const history = await left.history().result();
+    t.same(history, Array.from({ length: 160 }, (_, i) => i + 1), 'every call saw the previous one');
+  });
+
+  t.test('kill -9 of the worker hosting actors', async (t) => {
+    const phoenix = client.actor(Phoenix);
+    t.equal(await phoenix.inc().result(), 1);
+    const pid = await phoenix.pid().result();
+    const victim = pids.indexOf(pid);
+    t.ok(victim >= 0, 'phoenix lives on one of the workers');
+    const lost = victim === 0 ? left : right;
+    const kept = victim === 0 ? right : left;
+    const restarted = new Promise<number>((resolve) => phoenix.$onRestart(resolve));
+    t.ok((await lost.get().result()) > 0);
+    const hanging = phoenix.hang();
+    // The only task running anywhere now is the hanging call: once the coordinator counts
+    // it, it is assigned to phoenix's worker.
+    await untilStatus(cluster, 'the hanging call is assigned', (s) => s.workers.reduce((n, w) => n + w.processing, 0) >= 1);
+    process.kill(pid, 'SIGKILL');
+    t.equal(await code(hanging.result()), 'ACTOR_LOST', 'the call in flight fails');
+    t.equal(await code(lost.inc().result()), 'ACTOR_LOST', 'no restarts: later calls fail');
+    t.equal(await restarted, 1, 'the owner is told of the restart');
+    t.equal(await phoenix.inc().result(), 1, 're-created with fresh state');
+    t.not(await phoenix.pid().result(), pid, 'on the surviving worker');
+    t.ok((await kept.inc().result()) > 0, 'the actor on the other worker is untouched');
+  });
+});
