@@ -11,8 +11,16 @@ export interface BenchReport {
   mode: string;
   quick: boolean;
   dask: { ran: boolean; version?: string; note?: string };
+  /** `redis` is the redis-server version. */
+  bullmq: { ran: boolean; version?: string; redis?: string; note?: string };
   scenarios: ScenarioResult[];
 }
+
+/** The peers' columns of the table: label and where a metric keeps their summary. */
+const PEER_COLUMNS = [
+  { label: 'Dask', summary: (m: MetricResult) => m.dask },
+  { label: 'BullMQ', summary: (m: MetricResult) => m.bullmq },
+] as const;
 
 /** Compact numbers: 3 significant digits below 100, thousands separators above. */
 export function fmt(v: number | undefined): string {
@@ -44,21 +52,24 @@ export function renderTable(report: BenchReport): string {
   out.push(`floe bench — ${m.date.slice(0, 10)}, ${m.cores} cores (${m.cpu}), ${m.memoryGiB} GiB, node ${m.node}, ${report.mode} mode${report.quick ? ', --quick' : ''}`);
   out.push(`command: ${report.command}`);
   out.push(report.dask.ran ? `Dask: distributed ${report.dask.version ?? '?'} (LocalCluster, 2 processes × 1 thread)` : `Dask: ${report.dask.note ?? 'not run (add --vs-dask)'}`);
+  const b = report.bullmq;
+  out.push(b.ran ? `BullMQ: bullmq ${b.version ?? '?'}, redis-server ${b.redis ?? '?'} (2 worker processes × concurrency 1; chains as nested flows)` : `BullMQ: ${b.note ?? 'not run (add --vs-bullmq)'}`);
   for (const s of report.scenarios) {
     out.push('');
     out.push(`${s.name} — ${s.title} [${s.note}] (${s.seconds.toFixed(0)} s)`);
     if (s.error !== undefined) out.push(`  FAILED: ${s.error}`);
     if (s.daskError !== undefined) out.push(`  Dask side failed: ${s.daskError}`);
+    if (s.bullmqError !== undefined) out.push(`  BullMQ side failed: ${s.bullmqError}`);
     if (s.metrics.length === 0) continue;
-    const withDask = s.metrics.some((x) => x.dask !== undefined && x.dask.n > 0);
+    const peers = PEER_COLUMNS.filter((p) => s.metrics.some((x) => (p.summary(x)?.n ?? 0) > 0));
     const head = ['  metric', 'unit', 'median', 'min–max', 'n', 'target', ''];
-    if (withDask) head.push('Dask', 'floe/Dask');
+    for (const p of peers) head.push(p.label, `floe/${p.label}`);
     head.push('reference');
     const rows = [head];
     for (const x of s.metrics) {
       const row = [`  ${x.key}`, x.unit, fmt(x.floe.median), `${fmt(x.floe.min)}–${fmt(x.floe.max)}`, String(x.floe.n), x.target?.text ?? '', verdict(x)];
-      if (withDask) {
-        const d = x.dask?.median;
+      for (const p of peers) {
+        const d = p.summary(x)?.median;
         row.push(fmt(d), d !== undefined && d !== 0 && Number.isFinite(d) ? `${fmt(x.floe.median / d)}×` : '-');
       }
       row.push(x.reference ?? '');
