@@ -94,13 +94,18 @@ export function logX(v: number, lo: number, hi: number, x0: number, x1: number):
 
 /**
  * The task-lag chart: per shape, the per-task lag distribution (box p25–p75, median, whiskers
- * min–p99, log ms) for floe and Dask; beside it, total lag (log s) with Airflow's published
- * totals marked. Hand-built SVG, no dependency.
+ * min–p99, log ms) for floe, Dask and BullMQ (chains only); beside it, total lag (log s) with
+ * Airflow's published totals marked. Hand-built SVG, no dependency.
  */
 export function renderSvg(report: BenchReport): string {
   const lag = report.scenarios.find((s) => s.name === 'task-lag');
+  const systems: Array<{ name: string; color: string; series?: Record<string, number[]>; total?: (k: string) => number | undefined }> = [
+    { name: 'floe', color: '#1f77b4', series: lag?.series, total: (k) => lag?.metrics.find((m) => m.key === k)?.floe.median },
+    { name: 'Dask', color: '#ff7f0e', series: lag?.daskSeries, total: (k) => lag?.metrics.find((m) => m.key === k)?.dask?.median },
+    { name: 'BullMQ', color: '#2ca02c', series: lag?.bullmqSeries, total: (k) => lag?.metrics.find((m) => m.key === k)?.bullmq?.median },
+  ];
   const W = 960;
-  const rowH = 70;
+  const rowH = 18 + 26 * systems.length;
   const top = 60;
   const H = top + LAG_SHAPES.length * rowH + 60;
   const [dx0, dx1] = [150, 560];
@@ -124,10 +129,6 @@ export function renderSvg(report: BenchReport): string {
   const bottom = top + LAG_SHAPES.length * rowH;
   axis(dx0, dx1, dLo, dHi, bottom);
   axis(tx0, tx1, tLo, tHi, bottom);
-  const systems: Array<{ name: string; color: string; series?: Record<string, number[]>; total?: (k: string) => number | undefined }> = [
-    { name: 'floe', color: '#1f77b4', series: lag?.series, total: (k) => lag?.metrics.find((m) => m.key === k)?.floe.median },
-    { name: 'Dask', color: '#ff7f0e', series: lag?.daskSeries, total: (k) => lag?.metrics.find((m) => m.key === k)?.dask?.median },
-  ];
   LAG_SHAPES.forEach((shape, i) => {
     const y0 = top + i * rowH;
     text(10, y0 + rowH / 2, shape, 'font-size="12"');
@@ -154,12 +155,14 @@ export function renderSvg(report: BenchReport): string {
       text(x - 14, y0 + 6, `Airflow ${label}`, 'font-size="9" fill="#d62728"');
     }
   });
+  const legendW = 120;
   systems.forEach((sys, j) => {
-    el.push(`<rect x="${dx0 + j * 90}" y="${H - 22}" width="12" height="12" fill="${sys.color}"/>`);
-    text(dx0 + 16 + j * 90, H - 12, sys.name + (sys.series === undefined || Object.keys(sys.series).length === 0 ? ' (not run)' : ''));
+    el.push(`<rect x="${dx0 + j * legendW}" y="${H - 22}" width="12" height="12" fill="${sys.color}"/>`);
+    text(dx0 + 16 + j * legendW, H - 12, sys.name + (sys.series === undefined || Object.keys(sys.series).length === 0 ? ' (not run)' : ''));
   });
-  el.push(`<line x1="${dx0 + 200}" y1="${H - 16}" x2="${dx0 + 224}" y2="${H - 16}" stroke="#d62728" stroke-dasharray="4 3"/>`);
-  text(dx0 + 230, H - 12, "Airflow's published total lag");
+  const airflowX = dx0 + systems.length * legendW;
+  el.push(`<line x1="${airflowX}" y1="${H - 16}" x2="${airflowX + 24}" y2="${H - 16}" stroke="#d62728" stroke-dasharray="4 3"/>`);
+  text(airflowX + 30, H - 12, "Airflow's published total lag");
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
     `<rect width="${W}" height="${H}" fill="white"/>`,

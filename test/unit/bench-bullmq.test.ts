@@ -4,7 +4,7 @@ import t from 'tap';
 import { BULLMQ_LAG_SHAPES, chainFlow, findBullmq, stampedTasks, type ChainJob } from '../../bench/bullmq.ts';
 import { addPeerOutput, type ScenarioResult } from '../../bench/harness.ts';
 import { REDIS_INSTALL_HINT } from '../../bench/redis-server.ts';
-import { renderTable, type BenchReport } from '../../bench/render.ts';
+import { renderSvg, renderTable, type BenchReport } from '../../bench/render.ts';
 import { flatten, taskLagScenario } from '../../bench/scenarios/task-lag.ts';
 import { throughputScenario } from '../../bench/scenarios/throughput.ts';
 import { lagShape, taskLag } from '../../bench/stats.ts';
@@ -51,6 +51,19 @@ function results(): ScenarioResult[] {
   return [empty('throughput'), empty('task-lag')];
 }
 
+/** A --quick report of one scenario, BullMQ run, Dask not. */
+function bullmqReport(scenario: ScenarioResult): BenchReport {
+  return {
+    machine: { cpu: 'Test CPU', cores: 2, memoryGiB: 4, node: 'v20.0.0', platform: 'linux-x64', date: '2025-01-02T03:04:05.000Z' },
+    command: `floe bench ${scenario.name} --vs-bullmq`,
+    mode: 'local',
+    quick: true,
+    dask: { ran: false },
+    bullmq: { ran: true, version: '6.7.0', redis: '7.0.15' },
+    scenarios: [scenario],
+  };
+}
+
 t.test('BullMQ raws go through the scenarios own measure(); the tree shape stays empty', async (t) => {
   const rs = results();
   const chain = (flows: number, len: number) => {
@@ -73,21 +86,18 @@ t.test('BullMQ raws go through the scenarios own measure(); the tree shape stays
   t.same(Object.keys(lag!.bullmqSeries ?? {}), ['linear-100x10', 'linear-10x100']);
   t.equal(lag!.bullmqError, 'one run failed');
   t.equal(lag!.daskSeries, undefined);
+
+  const svg = renderSvg(bullmqReport(lag!));
+  t.equal((svg.match(/fill="#2ca02c" fill-opacity="0.35"/g) ?? []).length, 2, 'a BullMQ box on each chain shape');
+  t.match(svg, /BullMQ 0\.082 s/);
+  t.match(svg, /Dask \(not run\)/);
 });
 
 t.test('the table shows BullMQ and floe/BullMQ beside Dask, and why BullMQ did not run', async (t) => {
   const rs = results();
   addPeerOutput('bullmq', rs, [throughputScenario], true, { version: '6.7.0', scenarios: { throughput: { raws: [{ runs: [{ n: 2000, seconds: 1 }] }] } } });
   rs[0]!.metrics = rs[0]!.metrics.map((m) => ({ ...m, floe: { ...m.floe, median: 1000, min: 1000, max: 1000, n: 1 } }));
-  const report: BenchReport = {
-    machine: { cpu: 'Test CPU', cores: 2, memoryGiB: 4, node: 'v20.0.0', platform: 'linux-x64', date: '2025-01-02T03:04:05.000Z' },
-    command: 'floe bench throughput --vs-bullmq',
-    mode: 'local',
-    quick: true,
-    dask: { ran: false },
-    bullmq: { ran: true, version: '6.7.0', redis: '7.0.15' },
-    scenarios: [rs[0]!],
-  };
+  const report = bullmqReport(rs[0]!);
   const table = renderTable(report);
   t.match(table, /BullMQ: bullmq 6\.7\.0, redis-server 7\.0\.15 \(2 worker processes × concurrency 1/);
   t.match(table, /metric\s+unit\s+median\s+min–max\s+n\s+target\s+BullMQ\s+floe\/BullMQ\s+reference/);
