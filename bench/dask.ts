@@ -5,6 +5,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { packageRoot } from '../src/util/package-root.ts';
+import type { PeerOutput, PeerRequest } from './harness.ts';
 
 export const DASK_INSTALL_HINT = 'python3-distributed is not installed: apt-get install -y python3-distributed (or pip install distributed), then add --vs-dask';
 
@@ -30,16 +31,8 @@ export function findDask(): { python: string; version: string } | undefined {
 
 export const daskVersion = (): string | undefined => findDask()?.version;
 
-export interface DaskRequest {
-  quick: boolean;
-  reps: Record<string, number>;
-  params: Record<string, Record<string, unknown>>;
-}
-
-export interface DaskOutput {
-  version: string;
-  scenarios: Record<string, { raws: unknown[]; error?: string }>;
-}
+export type DaskRequest = PeerRequest;
+export type DaskOutput = PeerOutput;
 
 /** Runs the Python script; its progress goes to stderr, its JSON result to stdout. */
 export async function runDask(request: DaskRequest, onChild: (kill: () => void) => () => void): Promise<DaskOutput> {

@@ -2,8 +2,9 @@
  * The benchmark harness: what a scenario is, how it is repeated, and the cluster it runs on.
  *
  * A scenario produces a raw measurement (plain JSON: times, counts) per repetition and turns
- * raw measurements into named metrics. The Dask side (bench/dask_bench.py) emits the same raw
- * shapes, so floe and Dask go through one `measure()` and compare like with like.
+ * raw measurements into named metrics. The Dask side (bench/dask_bench.py) and the BullMQ side
+ * (bench/bullmq.ts) emit the same raw shapes, so every system goes through one `measure()` and
+ * compares like with like.
  */
 import { availableParallelism, cpus, totalmem } from 'node:os';
 import { Client } from '../src/index.ts';
@@ -54,13 +55,30 @@ export interface Scenario<Raw = unknown> {
   measure(raw: Raw): Sample;
   /** Whether bench/dask_bench.py has this scenario. */
   dask: boolean;
-  /** Parameters handed to the Dask script (sizes), so both sides run the same shapes. */
-  daskParams?(quick: boolean): Record<string, unknown>;
+  /** Parameters (sizes) handed to the Dask script and the BullMQ side, so all run the same shapes. */
+  params?(quick: boolean): Record<string, unknown>;
+}
+
+/** The systems floe is compared with, each run after floe's scenarios (never beside them). */
+export type Peer = 'dask' | 'bullmq';
+
+/** What a peer is asked to run: repetitions and parameters per scenario name. */
+export interface PeerRequest {
+  quick: boolean;
+  reps: Record<string, number>;
+  params: Record<string, Record<string, unknown>>;
+}
+
+/** A peer's raw measurements per scenario, in the scenarios' own raw formats. */
+export interface PeerOutput {
+  version: string;
+  scenarios: Record<string, { raws: unknown[]; error?: string }>;
 }
 
 export interface MetricResult extends MetricSpec {
   floe: Summary;
   dask?: Summary;
+  bullmq?: Summary;
 }
 
 export interface ScenarioResult {
@@ -71,8 +89,10 @@ export interface ScenarioResult {
   /** Distributions from the last repetition (floe), and from Dask when it ran. */
   series: Record<string, number[]>;
   daskSeries?: Record<string, number[]>;
+  bullmqSeries?: Record<string, number[]>;
   error?: string;
   daskError?: string;
+  bullmqError?: string;
   seconds: number;
 }
 
@@ -217,11 +237,31 @@ export async function runScenario(scenario: Scenario, env: BenchEnv, quick: bool
   return { result, raws };
 }
 
-/** Folds Dask's raw measurements into a result, through the scenario's own `measure()`. */
-export function addDask(result: ScenarioResult, scenario: Scenario, quick: boolean, raws: unknown[]): void {
+/** Folds a peer's raw measurements into a result, through the scenario's own `measure()`. */
+export function addPeer(peer: Peer, result: ScenarioResult, scenario: Scenario, quick: boolean, raws: unknown[]): void {
   const samples = raws.map((r) => scenario.measure(r));
   const specs: MetricSpec[] = result.metrics.length > 0 ? result.metrics : scenario.metrics(quick);
   const combined = combine(specs, samples);
-  result.metrics = specs.map((m, i) => ({ ...m, floe: 'floe' in m ? (m as MetricResult).floe : summarize([]), dask: combined[i]!.floe }));
-  result.daskSeries = samples.at(-1)?.series ?? {};
+  result.metrics = specs.map((m, i) => ({ ...m, floe: 'floe' in m ? (m as MetricResult).floe : summarize([]), [peer]: combined[i]!.floe }));
+  const series = samples.at(-1)?.series ?? {};
+  if (peer === 'dask') result.daskSeries = series;
+  else result.bullmqSeries = series;
+}
+
+/** Folds a peer's whole output into the results of the scenarios it ran; errors stay per scenario. */
+export function addPeerOutput(peer: Peer, results: ScenarioResult[], scenarios: readonly Scenario[], quick: boolean, out: PeerOutput): void {
+  for (const scenario of scenarios) {
+    const result = results.find((r) => r.name === scenario.name);
+    const d = out.scenarios[scenario.name];
+    if (result === undefined || d === undefined) continue;
+    let error = d.error;
+    try {
+      if (d.raws.length > 0) addPeer(peer, result, scenario, quick, d.raws);
+    } catch (e) {
+      error = (e as Error).message;
+    }
+    if (error === undefined) continue;
+    if (peer === 'dask') result.daskError = error;
+    else result.bullmqError = error;
+  }
 }

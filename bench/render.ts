@@ -11,8 +11,16 @@ export interface BenchReport {
   mode: string;
   quick: boolean;
   dask: { ran: boolean; version?: string; note?: string };
+  /** `redis` is the redis-server version. */
+  bullmq: { ran: boolean; version?: string; redis?: string; note?: string };
   scenarios: ScenarioResult[];
 }
+
+/** The peers' columns of the table: label and where a metric keeps their summary. */
+const PEER_COLUMNS = [
+  { label: 'Dask', summary: (m: MetricResult) => m.dask },
+  { label: 'BullMQ', summary: (m: MetricResult) => m.bullmq },
+] as const;
 
 /** Compact numbers: 3 significant digits below 100, thousands separators above. */
 export function fmt(v: number | undefined): string {
@@ -44,21 +52,24 @@ export function renderTable(report: BenchReport): string {
   out.push(`floe bench — ${m.date.slice(0, 10)}, ${m.cores} cores (${m.cpu}), ${m.memoryGiB} GiB, node ${m.node}, ${report.mode} mode${report.quick ? ', --quick' : ''}`);
   out.push(`command: ${report.command}`);
   out.push(report.dask.ran ? `Dask: distributed ${report.dask.version ?? '?'} (LocalCluster, 2 processes × 1 thread)` : `Dask: ${report.dask.note ?? 'not run (add --vs-dask)'}`);
+  const b = report.bullmq;
+  out.push(b.ran ? `BullMQ: bullmq ${b.version ?? '?'}, redis-server ${b.redis ?? '?'} (2 worker processes × concurrency 1; chains as nested flows)` : `BullMQ: ${b.note ?? 'not run (add --vs-bullmq)'}`);
   for (const s of report.scenarios) {
     out.push('');
     out.push(`${s.name} — ${s.title} [${s.note}] (${s.seconds.toFixed(0)} s)`);
     if (s.error !== undefined) out.push(`  FAILED: ${s.error}`);
     if (s.daskError !== undefined) out.push(`  Dask side failed: ${s.daskError}`);
+    if (s.bullmqError !== undefined) out.push(`  BullMQ side failed: ${s.bullmqError}`);
     if (s.metrics.length === 0) continue;
-    const withDask = s.metrics.some((x) => x.dask !== undefined && x.dask.n > 0);
+    const peers = PEER_COLUMNS.filter((p) => s.metrics.some((x) => (p.summary(x)?.n ?? 0) > 0));
     const head = ['  metric', 'unit', 'median', 'min–max', 'n', 'target', ''];
-    if (withDask) head.push('Dask', 'floe/Dask');
+    for (const p of peers) head.push(p.label, `floe/${p.label}`);
     head.push('reference');
     const rows = [head];
     for (const x of s.metrics) {
       const row = [`  ${x.key}`, x.unit, fmt(x.floe.median), `${fmt(x.floe.min)}–${fmt(x.floe.max)}`, String(x.floe.n), x.target?.text ?? '', verdict(x)];
-      if (withDask) {
-        const d = x.dask?.median;
+      for (const p of peers) {
+        const d = p.summary(x)?.median;
         row.push(fmt(d), d !== undefined && d !== 0 && Number.isFinite(d) ? `${fmt(x.floe.median / d)}×` : '-');
       }
       row.push(x.reference ?? '');
@@ -83,13 +94,18 @@ export function logX(v: number, lo: number, hi: number, x0: number, x1: number):
 
 /**
  * The task-lag chart: per shape, the per-task lag distribution (box p25–p75, median, whiskers
- * min–p99, log ms) for floe and Dask; beside it, total lag (log s) with Airflow's published
- * totals marked. Hand-built SVG, no dependency.
+ * min–p99, log ms) for floe, Dask and BullMQ (chains only); beside it, total lag (log s) with
+ * Airflow's published totals marked. Hand-built SVG, no dependency.
  */
 export function renderSvg(report: BenchReport): string {
   const lag = report.scenarios.find((s) => s.name === 'task-lag');
+  const systems: Array<{ name: string; color: string; series?: Record<string, number[]>; total?: (k: string) => number | undefined }> = [
+    { name: 'floe', color: '#1f77b4', series: lag?.series, total: (k) => lag?.metrics.find((m) => m.key === k)?.floe.median },
+    { name: 'Dask', color: '#ff7f0e', series: lag?.daskSeries, total: (k) => lag?.metrics.find((m) => m.key === k)?.dask?.median },
+    { name: 'BullMQ', color: '#2ca02c', series: lag?.bullmqSeries, total: (k) => lag?.metrics.find((m) => m.key === k)?.bullmq?.median },
+  ];
   const W = 960;
-  const rowH = 70;
+  const rowH = 18 + 26 * systems.length;
   const top = 60;
   const H = top + LAG_SHAPES.length * rowH + 60;
   const [dx0, dx1] = [150, 560];
@@ -113,10 +129,6 @@ export function renderSvg(report: BenchReport): string {
   const bottom = top + LAG_SHAPES.length * rowH;
   axis(dx0, dx1, dLo, dHi, bottom);
   axis(tx0, tx1, tLo, tHi, bottom);
-  const systems: Array<{ name: string; color: string; series?: Record<string, number[]>; total?: (k: string) => number | undefined }> = [
-    { name: 'floe', color: '#1f77b4', series: lag?.series, total: (k) => lag?.metrics.find((m) => m.key === k)?.floe.median },
-    { name: 'Dask', color: '#ff7f0e', series: lag?.daskSeries, total: (k) => lag?.metrics.find((m) => m.key === k)?.dask?.median },
-  ];
   LAG_SHAPES.forEach((shape, i) => {
     const y0 = top + i * rowH;
     text(10, y0 + rowH / 2, shape, 'font-size="12"');
@@ -143,12 +155,14 @@ export function renderSvg(report: BenchReport): string {
       text(x - 14, y0 + 6, `Airflow ${label}`, 'font-size="9" fill="#d62728"');
     }
   });
+  const legendW = 120;
   systems.forEach((sys, j) => {
-    el.push(`<rect x="${dx0 + j * 90}" y="${H - 22}" width="12" height="12" fill="${sys.color}"/>`);
-    text(dx0 + 16 + j * 90, H - 12, sys.name + (sys.series === undefined || Object.keys(sys.series).length === 0 ? ' (not run)' : ''));
+    el.push(`<rect x="${dx0 + j * legendW}" y="${H - 22}" width="12" height="12" fill="${sys.color}"/>`);
+    text(dx0 + 16 + j * legendW, H - 12, sys.name + (sys.series === undefined || Object.keys(sys.series).length === 0 ? ' (not run)' : ''));
   });
-  el.push(`<line x1="${dx0 + 200}" y1="${H - 16}" x2="${dx0 + 224}" y2="${H - 16}" stroke="#d62728" stroke-dasharray="4 3"/>`);
-  text(dx0 + 230, H - 12, "Airflow's published total lag");
+  const airflowX = dx0 + systems.length * legendW;
+  el.push(`<line x1="${airflowX}" y1="${H - 16}" x2="${airflowX + 24}" y2="${H - 16}" stroke="#d62728" stroke-dasharray="4 3"/>`);
+  text(airflowX + 30, H - 12, "Airflow's published total lag");
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
     `<rect width="${W}" height="${H}" fill="white"/>`,

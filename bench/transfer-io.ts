@@ -4,10 +4,10 @@
  * TCP or over the gRPC data plane, and a raw TCP fetch into one preallocated buffer (the
  * same one copy the data plane makes).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { connect } from 'node:net';
-import { createInterface } from 'node:readline';
+import { startSibling } from './child.ts';
 
 /** Deterministic payload: every 4096th byte set, the rest zero (cheap to make). */
 export function payload(sizeBytes: number): Uint8Array {
@@ -23,38 +23,10 @@ export interface ServeOptions {
   grpcOptions?: Record<string, number | string>;
 }
 
-/** A sibling module of this one, as .ts under tsx or .js once compiled. */
-function sibling(name: string): { path: string; execArgv: string[] } {
-  const ts = import.meta.url.endsWith('.ts');
-  const path = new URL(`./${name}${ts ? '.ts' : '.js'}`, import.meta.url).pathname;
-  return { path, execArgv: ts ? ['--import=tsx'] : [] };
-}
-
 /** Starts bench/transfer-child, which prints its address and serves until stdin closes. */
 export async function startServer(options: ServeOptions): Promise<{ child: ChildProcess; address: string; stop(): Promise<void> }> {
-  const { path, execArgv } = sibling('transfer-child');
-  const child = spawn(process.execPath, [...execArgv, path, JSON.stringify(options)], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-    env: { ...process.env, NODE_OPTIONS: '' },
-  });
-  const exited = once(child, 'exit');
-  const [line] = (await Promise.race([
-    once(createInterface({ input: child.stdout }), 'line'),
-    exited.then(() => {
-      throw new Error('transfer child exited before serving');
-    }),
-  ])) as [string];
-  return {
-    child,
-    address: line.trim(),
-    stop: async () => {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.stdin.end();
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(timer);
-    },
-  };
+  const { child, line, stop } = await startSibling('transfer-child', options);
+  return { child, address: line, stop };
 }
 
 /** Reads everything the TCP server sends into one buffer; returns the byte count. */

@@ -155,6 +155,7 @@ program
   .argument('[scenario...]', 'scenarios to run (default: all)')
   .addOption(new Option('--mode <mode>', 'embedded (in this process) or local (nats-server + coordinator + 2 workers × 1 thread)').choices(['embedded', 'local']).default('local'))
   .option('--vs-dask', 'run the same shapes on a Dask LocalCluster (needs python3-distributed)')
+  .option('--vs-bullmq', 'run throughput, latency and the two chain shapes on BullMQ (needs redis-server; starts its own)')
   .option('--json <file>', 'write all results, with the machine, as JSON')
   .option('--svg <file>', 'write the task-lag chart as SVG')
   .option('--quick', 'small sizes: the whole suite in a minute or two')

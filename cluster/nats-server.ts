@@ -347,11 +347,11 @@ function probe(host: string, port: number, serverName: string, timeoutMs: number
 }
 
 /**
- * nats-server cannot watch its parent, so a tiny shell does: it reads a pipe from this
+ * nats-server (and redis-server, for bench) cannot watch its parent, so a tiny shell does: it reads a pipe from this
  * process and, when the pipe closes (this process exited, even by SIGKILL), stops the
  * server. Exit hooks alone miss SIGKILL (say a test runner's timeout).
  */
-function watchParent(server: ChildProcess): void {
+export function watchParent(server: ChildProcess): void {
   const watchdog = spawn('sh', ['-c', 'cat >/dev/null; kill -TERM "$0" 2>/dev/null', String(server.pid)], {
     stdio: ['pipe', 'ignore', 'ignore'],
   });

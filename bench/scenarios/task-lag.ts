@@ -16,6 +16,9 @@ export interface ShapeRun {
 
 export type TaskLagRaw = Record<LagShape, ShapeRun>;
 
+/** BullMQ 6.7's total lag on the two chain shapes, measured on a 2-core machine (flows of nested jobs). */
+const BULLMQ_TOTAL_LAG_S: Partial<Record<LagShape, number>> = { 'linear-100x10': 38.9, 'linear-10x100': 5.1 };
+
 const now = (): number => performance.timeOrigin + performance.now();
 
 /** Flattens a shape's flows into one task list with global indices. */
@@ -35,16 +38,17 @@ export const taskLagScenario: Scenario<TaskLagRaw> = {
   reps: (quick) => (quick ? 2 : 5),
   note: () => '100×10 linear, 10×100 linear, 100 binary trees of 10; full size in --quick too',
   dask: true,
-  daskParams: () => ({ shapes: Object.fromEntries(LAG_SHAPES.map((s) => [s, lagShape(s)])) }),
+  params: () => ({ shapes: Object.fromEntries(LAG_SHAPES.map((s) => [s, lagShape(s)])) }),
   metrics: () => LAG_SHAPES.flatMap((shape): MetricSpec[] => {
     const airflow = AIRFLOW_TOTAL_LAG_S[shape];
+    const bullmq = BULLMQ_TOTAL_LAG_S[shape];
     return [
       {
         key: `${shape} total lag`,
         unit: 's',
         better: 'lower',
         target: { value: 0.5, text: '≤ 0.5 s' },
-        reference: `Airflow 1.10.10 ${airflow.v1_10_10} s, 2.0β ${airflow.v2_0_beta} s`,
+        reference: `Airflow 1.10.10 ${airflow.v1_10_10} s, 2.0β ${airflow.v2_0_beta} s${bullmq === undefined ? '' : `; BullMQ 6.7 ${bullmq} s`}`,
       },
       { key: `${shape} median lag`, unit: 'ms', better: 'lower' },
       { key: `${shape} p99 lag`, unit: 'ms', better: 'lower' },

@@ -30,7 +30,7 @@ export const transferScenario: Scenario<TransferRaw> = {
   reps: (quick) => (quick ? 1 : 3),
   note: (quick) => `${size(quick)} MiB${quick ? ' (full: 100 MiB)' : ''}, ${PER_REP} moves per run; own local cluster, resources src=1 / dst=1`,
   dask: true,
-  daskParams: (quick) => ({ mb: size(quick), per_rep: PER_REP }),
+  params: (quick) => ({ mb: size(quick), per_rep: PER_REP }),
   metrics: () => [
     { key: 'floe worker→worker', unit: 'MB/s', better: 'higher' },
     { key: 'gRPC data plane alone', unit: 'MB/s', better: 'higher' },

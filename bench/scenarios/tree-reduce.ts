@@ -19,7 +19,7 @@ export const treeReduceScenario: Scenario<TreeReduceRaw> = {
   reps: (quick) => (quick ? 2 : 5),
   note: (quick) => (quick ? 'quick size: 2k numbers (full: 10k)' : '10k numbers, 9,999 tasks'),
   dask: true,
-  daskParams: (quick) => ({ n: size(quick) }),
+  params: (quick) => ({ n: size(quick) }),
   metrics: (quick) => [{ key: `${sizeLabel(size(quick))} sum`, unit: 's', better: 'lower', target: { value: 0.5, text: '≤ 0.5 s (10k)' } }],
   async run(ctx) {
     const client = await ctx.client();

@@ -1,17 +1,21 @@
 /**
  * `floe bench`: the benchmark harness (bench/). Runs the chosen scenarios (default: all) in
  * embedded mode or on a local cluster it starts and stops, optionally the same shapes on
- * Dask, and prints a table; --json and --svg write the full results and the task-lag chart.
+ * Dask and on BullMQ (each after floe's scenarios, so they never share the cores), and prints a
+ * table; --json and --svg write the full results and the task-lag chart.
  */
 import { writeFile } from 'node:fs/promises';
-import { addDask, BenchEnv, machine, runScenario, type Mode, type ScenarioResult } from '../../bench/harness.ts';
+import { addPeerOutput, BenchEnv, machine, runScenario, type Mode, type PeerRequest, type Scenario, type ScenarioResult } from '../../bench/harness.ts';
+import { BULLMQ_SCENARIOS, findBullmq, runBullmq } from '../../bench/bullmq.ts';
 import { daskVersion, DASK_INSTALL_HINT, runDask, type DaskOutput } from '../../bench/dask.ts';
+import { findRedisServer, REDIS_INSTALL_HINT } from '../../bench/redis-server.ts';
 import { renderJson, renderSvg, renderTable, type BenchReport } from '../../bench/render.ts';
 import { SCENARIOS, SCENARIO_NAMES } from '../../bench/scenarios/index.ts';
 
 export interface BenchCommandOptions {
   mode: Mode;
   vsDask?: boolean;
+  vsBullmq?: boolean;
   json?: string;
   svg?: string;
   quick?: boolean;
@@ -33,7 +37,12 @@ export async function benchCommand(names: string[], opts: BenchCommandOptions): 
     ...(opts.otlp !== undefined ? { otlp: opts.otlp } : {}),
     ...(opts.logLevel !== undefined ? { logLevel: opts.logLevel } : {}),
   });
-  const daskChildren = new Set<() => void>();
+  // Kill functions (by PID) of the peers' processes still running: Dask's script, redis-server, BullMQ workers.
+  const peerChildren = new Set<() => void>();
+  const trackChild = (kill: () => void): (() => void) => {
+    peerChildren.add(kill);
+    return () => peerChildren.delete(kill);
+  };
 
   // Ctrl-C / SIGTERM: stop every cluster and child this run started, then exit.
   let interrupted = false;
@@ -41,7 +50,7 @@ export async function benchCommand(names: string[], opts: BenchCommandOptions): 
     if (interrupted) return;
     interrupted = true;
     log(`${signal}: stopping clusters`);
-    for (const kill of daskChildren) kill();
+    for (const kill of peerChildren) kill();
     void env.stopAll().finally(() => process.exit(130));
   };
   process.on('SIGINT', onSignal);
@@ -53,6 +62,7 @@ export async function benchCommand(names: string[], opts: BenchCommandOptions): 
     mode: opts.mode,
     quick,
     dask: { ran: false },
+    bullmq: { ran: false },
     scenarios: [],
   };
   try {
@@ -73,38 +83,19 @@ export async function benchCommand(names: string[], opts: BenchCommandOptions): 
         log(`Dask ${version}: ${daskScenarios.map((s) => s.name).join(', ')}`);
         let out: DaskOutput | undefined;
         try {
-          out = await runDask(
-            {
-              quick,
-              reps: Object.fromEntries(daskScenarios.map((s) => [s.name, s.reps(quick)])),
-              params: Object.fromEntries(daskScenarios.map((s) => [s.name, s.daskParams?.(quick) ?? {}])),
-            },
-            (kill) => {
-              daskChildren.add(kill);
-              return () => daskChildren.delete(kill);
-            },
-          );
+          out = await runDask(peerRequest(daskScenarios, quick), trackChild);
           report.dask = { ran: true, version: out.version };
         } catch (error) {
           report.dask = { ran: false, version, note: `Dask run failed: ${(error as Error).message}` };
         }
-        for (const scenario of daskScenarios) {
-          const result = results.find((r) => r.name === scenario.name)!;
-          const d = out?.scenarios[scenario.name];
-          if (d === undefined) continue;
-          if (d.error !== undefined) result.daskError = d.error;
-          try {
-            if (d.raws.length > 0) addDask(result, scenario, quick, d.raws);
-          } catch (error) {
-            result.daskError = (error as Error).message;
-          }
-        }
+        if (out !== undefined) addPeerOutput('dask', results, daskScenarios, quick, out);
       }
     } else if (daskVersion() === undefined) {
       report.dask = { ran: false, note: `not run; ${DASK_INSTALL_HINT}` };
     } else {
       report.dask = { ran: false, note: 'installed but not run (add --vs-dask)' };
     }
+    report.bullmq = opts.vsBullmq === true ? await compareBullmq(chosen, results, quick, trackChild, log) : { ran: false, note: bullmqNotRun() };
     report.scenarios = results;
   } finally {
     await env.stopAll();
@@ -117,4 +108,41 @@ export async function benchCommand(names: string[], opts: BenchCommandOptions): 
   if (opts.json !== undefined) await writeFile(opts.json, renderJson(report));
   if (opts.svg !== undefined) await writeFile(opts.svg, renderSvg(report));
   return report.scenarios.some((s) => s.error !== undefined) ? 1 : 0;
+}
+
+function peerRequest(scenarios: readonly Scenario[], quick: boolean): PeerRequest {
+  return {
+    quick,
+    reps: Object.fromEntries(scenarios.map((s) => [s.name, s.reps(quick)])),
+    params: Object.fromEntries(scenarios.map((s) => [s.name, s.params?.(quick) ?? {}])),
+  };
+}
+
+/** --vs-bullmq: the chosen scenarios BullMQ has, on its own redis-server and 2 worker processes. */
+async function compareBullmq(
+  chosen: readonly Scenario[],
+  results: ScenarioResult[],
+  quick: boolean,
+  trackChild: (kill: () => void) => () => void,
+  log: (m: string) => void,
+): Promise<BenchReport['bullmq']> {
+  const found = await findBullmq();
+  if ('missing' in found) {
+    log(found.missing);
+    return { ran: false, note: found.missing };
+  }
+  const scenarios = chosen.filter((s) => BULLMQ_SCENARIOS.includes(s.name));
+  if (scenarios.length === 0) return { ran: false, version: found.version, redis: found.redis, note: `none of the chosen scenarios has a BullMQ side (${BULLMQ_SCENARIOS.join(', ')})` };
+  log(`BullMQ ${found.version} on redis-server ${found.redis}: ${scenarios.map((s) => s.name).join(', ')}`);
+  try {
+    const out = await runBullmq(peerRequest(scenarios, quick), found, trackChild, log);
+    addPeerOutput('bullmq', results, scenarios, quick, out);
+    return { ran: true, version: out.version, redis: out.redis };
+  } catch (error) {
+    return { ran: false, version: found.version, redis: found.redis, note: `BullMQ run failed: ${(error as Error).message}` };
+  }
+}
+
+function bullmqNotRun(): string {
+  return findRedisServer() === undefined ? `not run; ${REDIS_INSTALL_HINT}` : 'not run (add --vs-bullmq)';
 }

@@ -66,6 +66,7 @@ function report(): BenchReport {
     mode: 'local',
     quick: true,
     dask: { ran: true, version: '2022.12.1' },
+    bullmq: { ran: false, note: 'not run (add --vs-bullmq)' },
     scenarios: [lag, { name: 'scale', title: 'Scale', note: 'quick', metrics: [], series: {}, error: 'boom', seconds: 1 }],
   };
 }
