@@ -364,6 +364,7 @@ export class Coordinator {
       id: command.id,
       runId: command.runId,
       attempt: command.attempt,
+      order: command.order,
       spec: command.spec,
       deps: command.deps.map((d) => ({
         id: d.id,

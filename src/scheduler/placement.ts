@@ -83,6 +83,7 @@ export function assign(core: SchedulerCore, ts: TaskState, w: WorkerState): void
     attempt: ts.failures + 1,
     spec: ts.spec,
     deps,
+    order: ts.seq,
   });
 }
 

@@ -123,6 +123,8 @@ export type SchedulerCommand =
       attempt: number;
       spec: TaskSpec;
       deps: DepLocation[];
+      /** Graph order (creation sequence): the worker starts lower ones first among equal priorities. */
+      order: number;
     })
   | (CommandBase & { type: 'cancelRun'; workerId: string; id: string; runId: number })
   | (CommandBase & { type: 'releaseData'; workerId: string; id: string })

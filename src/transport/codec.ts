@@ -324,6 +324,7 @@ function assignFromProto(a: Obj): WireAssign {
     spec: specFromProto(spec, 'assign.spec'),
     deps: (a.deps as Obj[]).map(depFromProto),
     ...(str(a.traceParent) === '' ? {} : { traceParent: str(a.traceParent) }),
+    ...(num(a.order) === 0 ? {} : { order: num(a.order) }),
   };
 }
 

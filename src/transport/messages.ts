@@ -46,6 +46,8 @@ export interface WireAssign {
   deps: WireDepLocation[];
   /** W3C traceparent of the coordinator's queue span (absent or '' when untraced). */
   traceParent?: string;
+  /** The scheduler's graph order: lower starts first among equal priorities (0: none). */
+  order?: number;
 }
 
 export interface WireRegister {

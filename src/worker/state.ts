@@ -86,9 +86,16 @@ function actorOf(a: WireAssign): string | undefined {
   return a.spec.actor === ACTOR_CREATE ? a.id : a.spec.actor;
 }
 
-/** Highest priority first, then arrival order. */
+/**
+ * Highest priority first, then the scheduler's graph order, then arrival order. Graph order
+ * matters once a worker holds many short tasks at once: a dependent of a task that just
+ * finished starts before newer root tasks (depth-first, as in Dask), which keeps task lag
+ * and memory low.
+ */
 function readyOrder(a: WorkerTask, b: WorkerTask): number {
-  return b.assign.spec.priority - a.assign.spec.priority || a.seq - b.seq;
+  return (
+    b.assign.spec.priority - a.assign.spec.priority || (a.assign.order ?? 0) - (b.assign.order ?? 0) || a.seq - b.seq
+  );
 }
 
 export interface WorkerStateConfig {

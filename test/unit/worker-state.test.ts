@@ -14,8 +14,9 @@ function spec(key: string, priority = 0): TaskSpec {
   };
 }
 
-function assign(id: string, opts: { runId?: number; deps?: { id: string; inline?: boolean; holder?: string }[]; priority?: number } = {}): WireAssign {
+function assign(id: string, opts: { runId?: number; deps?: { id: string; inline?: boolean; holder?: string }[]; priority?: number; order?: number } = {}): WireAssign {
   return {
+    ...(opts.order === undefined ? {} : { order: opts.order }),
     id,
     runId: opts.runId ?? 1,
     attempt: 1,
@@ -50,6 +51,16 @@ t.test('runs no more tasks than threads, highest priority first', async (t) => {
   const ok = { ok: true as const, nbytes: 1, serializer };
   t.same(types(ws.step({ type: 'executed', stimulusId: 's2', id: 'c', runId: 1, outcome: ok })), ['reportFinished:c', 'execute:b']);
   t.same(types(ws.step({ type: 'executed', stimulusId: 's3', id: 'b', runId: 1, outcome: ok })), ['reportFinished:b', 'execute:a']);
+});
+
+t.test('among equal priorities, graph order first: a dependent that arrives later starts before newer roots', async (t) => {
+  const ws = make(1);
+  const ok = { ok: true as const, nbytes: 1, serializer };
+  const out = ws.step({ type: 'assigned', stimulusId: 's1', tasks: [assign('root1', { order: 1 }), assign('root2', { order: 20 }), assign('root3', { order: 30 })] });
+  t.same(types(out), ['execute:root1']);
+  ws.step({ type: 'assigned', stimulusId: 's2', tasks: [assign('child1', { order: 2 })] });
+  t.same(types(ws.step({ type: 'executed', stimulusId: 's3', id: 'root1', runId: 1, outcome: ok })), ['reportFinished:root1', 'execute:child1']);
+  t.same(types(ws.step({ type: 'executed', stimulusId: 's4', id: 'child1', runId: 1, outcome: ok })), ['reportFinished:child1', 'execute:root2']);
 });
 
 t.test('inline inputs are stored, missing inputs fetched within the transfer limit', async (t) => {
