@@ -13,10 +13,14 @@ import type { WireOf } from './messages.ts';
 /** Bytes left for the reliable link's frame header (session, seq, ack subject). */
 export const FRAME_OVERHEAD_BYTES = 1024;
 
-/** List fields in the order the receiver processes them (WorkerNode, reportEvents, onClientBatch). */
-const LIST_ORDER = {
+/**
+ * List fields in the order the receiver processes them (WorkerNode, reportEvents,
+ * onClientBatch). Every list of these messages must be here, or a split would copy it onto
+ * every piece (test/unit/split.test.ts checks this against the decoded messages).
+ */
+export const LIST_ORDER = {
   workerBatch: ['cancel', 'assign', 'release', 'steal', 'replicate'],
-  workerEvents: ['finished', 'failed', 'stolen', 'stealRefused', 'missing', 'replicated'],
+  workerEvents: ['finished', 'failed', 'stolen', 'stealRefused', 'missing', 'seceded', 'rejoined', 'replicated'],
   clientUpdates: ['updates', 'progress'],
   clientBatch: ['cancel', 'release'],
 } as const;

@@ -10,14 +10,13 @@ import { availableParallelism } from 'node:os';
 import { FloeError, assertNever, toErrorInfo } from '../errors.ts';
 import type { DataPlane } from '../dataplane/dataplane.ts';
 import { decodeMessage } from '../transport/codec.ts';
-import { subjects, workerEvents, type WireAssign, type WireMetrics, type WireRunRef, type WireFailed, type WireFinished, type WireMessage, type WireOf } from '../transport/messages.ts';
+import { subjects, workerEvents, type WireAssign, type WireMetrics, type WireMessage, type WireOf } from '../transport/messages.ts';
 import type { Subscription, Transport, TransportMessage } from '../transport/transport.ts';
 import { ReliableEndpoint } from '../transport/reliable.ts';
 import { encodeWithin } from '../transport/split.ts';
 import { oneWayMessage } from '../transport/reliable-message.ts';
 import type { Logger } from '../util/logger.ts';
 import { silentLogger } from '../util/logger.ts';
-import { TurnBatcher } from '../util/turn-batcher.ts';
 import type { Executor } from './executor.ts';
 import { ActorHost } from './actor-host.ts';
 import { ContextServer } from './context-server.ts';
@@ -25,6 +24,7 @@ import { ACTOR_CREATE, isActorSpec } from '../graph/spec.ts';
 import { memoryPolicy, shouldPause, type MemoryPolicy } from './memory.ts';
 import { SpillDirectory } from './spill.ts';
 import { ObjectStore } from './store.ts';
+import { Reports } from './reports.ts';
 import { WorkerState, type WorkerCommand, type WorkerEvent } from './state.ts';
 import { WorkerTracing } from './tracing.ts';
 import { WorkerMetrics } from '../telemetry/metrics.ts';
@@ -88,13 +88,13 @@ export class WorkerNode {
   private readonly aborts = new Map<string, AbortController>();
   private sub: Subscription | undefined;
   private address = '';
-  /** Reports gathered during this turn, sent as one WorkerEvents message. */
-  private outgoing = emptyOutgoing();
   /** Set while `retire()` waits for the coordinator's go-ahead. */
   private onRetired: (() => void) | undefined;
-  private readonly batcher = new TurnBatcher(() => this.flush());
-  /** Holds completions briefly while other runs are executing (see requestReport). */
-  private reportTimer: NodeJS.Timeout | undefined;
+  /** Reports to the coordinator, sent as one WorkerEvents message per turn. */
+  private readonly reports = new Reports({
+    busy: () => this.state.executingCount > 0,
+    send: (out) => this.publish(workerEvents(this.workerId, out)),
+  });
   /** Run timings of finished results, until they are reported. */
   private readonly timings = new Map<string, { durationMs: number; startedAtMs: number }>();
   private stimulusSeq = 0;
@@ -103,8 +103,6 @@ export class WorkerNode {
   private readonly actors = new ActorHost();
   /** Subtasks and actor calls made by running tasks (their context). */
   private readonly context: ContextServer;
-  /** Runs whose slot changed this turn (seceded or rejoined), last change wins. */
-  private slotChanges = new Map<string, { id: string; runId: number; seceded: boolean }>();
   private readonly memory: MemoryPolicy | undefined;
   private readonly tracing: WorkerTracing;
   private readonly telemetry: WorkerMetrics;
@@ -219,10 +217,9 @@ export class WorkerNode {
     this.aborts.clear();
     this.timings.clear();
     this.tracing.clear();
-    this.outgoing = emptyOutgoing();
+    this.reports.clear();
     for (const id of [...this.store.keys()]) this.store.delete(id);
     this.actors.reset();
-    this.slotChanges.clear();
     this.state = this.newState();
     this.register();
   }
@@ -257,7 +254,7 @@ export class WorkerNode {
     clearInterval(this.heartbeatTimer);
     this.sub?.unsubscribe();
     for (const controller of this.aborts.values()) controller.abort();
-    this.flush();
+    this.reports.flush();
     if (!this.retired) this.publish(workerEvents(this.workerId, { goodbye: true }));
     await this.link.flush(1000);
     this.link.close();
@@ -337,34 +334,28 @@ export class WorkerNode {
         return;
       case 'reportFailed':
         this.counters.failed += 1;
-        this.outgoing.failed.push({ id: command.id, runId: command.runId, error: command.error, durationMs: 0 });
-        this.batcher.request();
+        this.reports.add('failed', { id: command.id, runId: command.runId, error: command.error, durationMs: 0 });
         return;
       case 'deleteData':
         this.store.delete(command.id);
         this.actors.destroy(command.id); // an actor's creation result: the actor goes with it
         return;
       case 'reportSlot':
-        this.slotChanges.set(`${command.id}#${command.runId}`, { id: command.id, runId: command.runId, seceded: command.seceded });
-        this.batcher.request();
+        this.reports.slot(command.id, command.runId, command.seceded);
         return;
       case 'reportStolen':
         this.tracing.dropped(command.id, command.runId);
-        this.outgoing.stolen.push({ id: command.id, runId: command.runId });
-        this.batcher.request();
+        this.reports.add('stolen', { id: command.id, runId: command.runId });
         return;
       case 'reportStealRefused':
-        this.outgoing.stealRefused.push({ id: command.id, runId: command.runId });
-        this.batcher.request();
+        this.reports.add('stealRefused', { id: command.id, runId: command.runId });
         return;
       case 'reportReplicated':
-        this.outgoing.replicated.push(command.id);
-        this.batcher.request();
+        this.reports.add('replicated', command.id);
         return;
       case 'reportInputMissing':
         this.log.warn({ id: command.id, input: command.depId, error: command.error.message }, 'input unavailable from its holders');
-        this.outgoing.missing.push({ id: command.id, runId: command.runId, depId: command.depId });
-        this.batcher.request();
+        this.reports.add('missing', { id: command.id, runId: command.runId, depId: command.depId });
         return;
       case 'replicateFailed':
         this.log.warn({ id: command.id, error: command.error }, 'could not copy a result while the cluster drains a worker');
@@ -484,7 +475,7 @@ export class WorkerNode {
     const timing = this.timings.get(id);
     this.timings.delete(id);
     const { nbytes } = info;
-    this.outgoing.finished.push({
+    this.reports.finished({
       id,
       runId,
       nbytes,
@@ -494,43 +485,6 @@ export class WorkerNode {
       durationMs: timing?.durationMs ?? 0,
       startedAtMs: timing?.startedAtMs ?? 0,
     });
-    this.requestReport();
-  }
-
-  /**
-   * Completions go out at once when nothing else is executing here, so a lone task's round
-   * trip stays short. While other runs are executing they are held for up to
-   * REPORT_DELAY_MS, so that many go out in one message: with tasks of a few microseconds,
-   * one message (and one wake-up of the coordinator) per completion is what bounds
-   * throughput. The delay never holds a report behind a long task: the next completion or
-   * the timer, whichever comes first, sends it.
-   */
-  private requestReport(): void {
-    if (this.state.executingCount === 0 || this.outgoing.finished.length >= REPORT_BATCH_MAX) {
-      this.batcher.request();
-      return;
-    }
-    this.reportTimer ??= setTimeout(() => {
-      this.reportTimer = undefined;
-      this.batcher.request();
-    }, REPORT_DELAY_MS);
-  }
-
-  private flush(): void {
-    if (this.reportTimer !== undefined) {
-      clearTimeout(this.reportTimer);
-      this.reportTimer = undefined;
-    }
-    const out = this.outgoing;
-    if (this.slotChanges.size > 0) {
-      for (const change of this.slotChanges.values()) {
-        (change.seceded ? out.seceded : out.rejoined).push({ id: change.id, runId: change.runId });
-      }
-      this.slotChanges.clear();
-    }
-    if (Object.values(out).every((list) => list.length === 0)) return;
-    this.outgoing = emptyOutgoing();
-    this.publish(workerEvents(this.workerId, out));
   }
 
   private publish(msg: WireOf<'workerEvents'>): void {
@@ -538,25 +492,7 @@ export class WorkerNode {
   }
 }
 
-/** Longest a completion is held back to share a message with others (requestReport). */
-const REPORT_DELAY_MS = 2;
-/** Completions that go out together at most. */
-const REPORT_BATCH_MAX = 256;
-
 /** Task ids are `${clientId}/${key}`; task code refers to inputs by key. */
 function clientKey(id: string): string {
   return id.slice(id.indexOf('/') + 1);
-}
-
-function emptyOutgoing(): {
-  finished: WireFinished[];
-  failed: WireFailed[];
-  stolen: WireRunRef[];
-  stealRefused: WireRunRef[];
-  replicated: string[];
-  missing: { id: string; runId: number; depId: string }[];
-  seceded: WireRunRef[];
-  rejoined: WireRunRef[];
-} {
-  return { finished: [], failed: [], stolen: [], stealRefused: [], replicated: [], missing: [], seceded: [], rejoined: [] };
 }

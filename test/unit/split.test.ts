@@ -1,7 +1,8 @@
 import t from 'tap';
 import { decodeMessage, encodeMessage } from '../../src/transport/codec.ts';
 import type { WireOf } from '../../src/transport/messages.ts';
-import { FRAME_OVERHEAD_BYTES, encodeWithin } from '../../src/transport/split.ts';
+import { FRAME_OVERHEAD_BYTES, LIST_ORDER, encodeWithin } from '../../src/transport/split.ts';
+import { workerEvents } from '../../src/transport/messages.ts';
 import { spec } from '../helpers/spec.ts';
 
 const runRef = (i: number): { id: string; runId: number } => ({ id: `c/t${i}`, runId: i });
@@ -67,4 +68,19 @@ t.test('a single item over the limit stays whole (the link then reports LIMIT_EX
   const pieces = encodeWithin(msg, 4096);
   t.equal(pieces.length, 1);
   t.same(pieces[0], encodeMessage(msg));
+});
+
+t.test('every list of a splittable message is split, none copied onto each piece', async (t) => {
+  const samples: WireOf<keyof typeof LIST_ORDER>[] = [
+    batch(1),
+    workerEvents('w1', {}),
+    { type: 'clientUpdates', updates: [] },
+    { type: 'clientBatch', clientId: 'c', release: [], cancel: [], hello: false, bye: false },
+  ];
+  for (const sample of samples) {
+    // Decoded messages have every repeated field present, so new lists show up here.
+    const decoded = decodeMessage(encodeMessage(sample)) as unknown as Record<string, unknown>;
+    const lists = Object.keys(decoded).filter((k) => Array.isArray(decoded[k])).sort();
+    t.same(lists, [...LIST_ORDER[sample.type]].filter((k) => k in decoded).sort(), `${sample.type}: all lists are split`);
+  }
 });
