@@ -230,26 +230,10 @@ export class Submitter {
       for (const t of tasks) t.traceParent = traceParent;
     }
     try {
+      const whole = this.encodeSubmit(tasks, wants, missing);
       const max = transport.maxPayloadBytes;
-      const pieces = splitSubmission(tasks, max);
-      const kept: string[] = [];
-      for (let i = 0; i < pieces.length - 1; i++) {
-        // A piece's tasks are wanted until the rest arrives: the scheduler drops new tasks
-        // that nothing wanted needs, and later pieces depend on them.
-        const keys = pieces[i]!.map((spec) => spec.key);
-        await this.request(pieces[i]!, keys, [], timeoutMs);
-        kept.push(...keys);
-      }
-      const last = pieces[pieces.length - 1]!;
-      const inLast = new Set(last.map((spec) => spec.key));
-      const sentWants = new Set(kept);
-      // Wants of keys the scheduler already has go first, in as many requests as they need.
-      const earlier = wants.filter((key) => !inLast.has(key) && !sentWants.has(key));
-      for (const chunk of splitKeys(earlier, max)) await this.request([], chunk, [], timeoutMs);
-      await this.request(last, wants.filter((key) => inLast.has(key)), missing, timeoutMs);
-      const wanted = new Set(wants);
-      const extra = kept.filter((key) => !wanted.has(key));
-      if (extra.length > 0) this.options.releaseKeys(extra);
+      if (max === undefined || whole.byteLength <= max) await this.request(whole, timeoutMs);
+      else await this.submitInPieces(tasks, wants, missing, max, timeoutMs);
     } catch (error) {
       if (span !== undefined) recordFailure(span, toErrorInfo(error, 'INTERNAL'));
       failAll(sent, error);
@@ -260,13 +244,41 @@ export class Submitter {
     }
   }
 
-  private async request(tasks: TaskSpec[], wants: string[], missing: MissingResult[], timeoutMs: number): Promise<void> {
+  /**
+   * A submission over the transport's payload limit, in requests that fit. A piece's tasks
+   * are wanted until the rest arrives (the scheduler drops new tasks that nothing wanted
+   * needs, and later pieces depend on them); those extra wants are released at the end.
+   */
+  private async submitInPieces(tasks: TaskSpec[], wants: string[], missing: MissingResult[], max: number, timeoutMs: number): Promise<void> {
+    const pieces = splitSubmission(tasks, max);
+    const kept: string[] = [];
+    for (let i = 0; i < pieces.length - 1; i++) {
+      const keys = pieces[i]!.map((spec) => spec.key);
+      await this.request(this.encodeSubmit(pieces[i]!, keys, []), timeoutMs);
+      kept.push(...keys);
+    }
+    const last = pieces[pieces.length - 1]!;
+    const inLast = new Set(last.map((spec) => spec.key));
+    const sentWants = new Set(kept);
+    // Wants of keys the scheduler already has go first, in as many requests as they need.
+    const earlier = wants.filter((key) => !inLast.has(key) && !sentWants.has(key));
+    for (const chunk of splitKeys(earlier, max)) await this.request(this.encodeSubmit([], chunk, []), timeoutMs);
+    await this.request(this.encodeSubmit(last, wants.filter((key) => inLast.has(key)), missing), timeoutMs);
+    const wanted = new Set(wants);
+    const extra = kept.filter((key) => !wanted.has(key));
+    if (extra.length > 0) this.options.releaseKeys(extra);
+  }
+
+  private encodeSubmit(tasks: TaskSpec[], wants: string[], missing: MissingResult[]): Uint8Array {
     this.requestSeq += 1;
     const requestId = String(this.requestSeq);
-    const { clientId, transport, subject } = this.options;
     const progress = this.options.wantsProgress();
-    const payload = encodeMessage({ type: 'submit', clientId, requestId, tasks, wants, missing, ...(progress ? { progress } : {}) });
-    const reply = await requestWithRetry(transport, subject, payload, timeoutMs);
+    const { clientId } = this.options;
+    return encodeMessage({ type: 'submit', clientId, requestId, tasks, wants, missing, ...(progress ? { progress } : {}) });
+  }
+
+  private async request(payload: Uint8Array, timeoutMs: number): Promise<void> {
+    const reply = await requestWithRetry(this.options.transport, this.options.subject, payload, timeoutMs);
     const msg = decodeMessage(reply.data);
     if (msg.type === 'error') throw fromErrorInfo(msg.error);
     if (msg.type !== 'submitReply') throw new FloeError('MALFORMED_MESSAGE', `unexpected ${msg.type} reply to submit`);
@@ -286,14 +298,12 @@ function budgetOf(maxBytes: number): number {
  * A single task too big for any message is left alone: its request fails with the
  * transport's LIMIT_EXCEEDED error, which names the sizes.
  */
-function splitSubmission(tasks: TaskSpec[], maxBytes: number | undefined): TaskSpec[][] {
-  if (maxBytes === undefined || tasks.length <= 1) return [tasks];
+function splitSubmission(tasks: TaskSpec[], maxBytes: number): TaskSpec[][] {
   return splitBy(tasks, (spec) => specBytes(spec) + 8 + Buffer.byteLength(spec.key), budgetOf(maxBytes));
 }
 
-function splitKeys(keys: string[], maxBytes: number | undefined): string[][] {
+function splitKeys(keys: string[], maxBytes: number): string[][] {
   if (keys.length === 0) return [];
-  if (maxBytes === undefined) return [keys];
   return splitBy(keys, (key) => 8 + Buffer.byteLength(key), budgetOf(maxBytes));
 }
 
