@@ -4,9 +4,10 @@
  * and returns a typed handle whose method calls return futures.
  *
  * A handle is a Proxy: any property but the `$`-prefixed controls is a method. The actor
- * lives while its owner (the client that created it) holds a handle: `$release()`, or
- * the handle being garbage collected, frees it. Handles passed into tasks and other
- * actors work there (calls go through the task's context) but do not keep it alive.
+ * lives while its owner (the client that created it) holds a handle (`$release()`, or the
+ * handle being garbage collected, lets go) or anything else holds one: handles passed
+ * into tasks and other actors work there (calls go through the task's context), and the
+ * scheduler counts them as holds (scheduler/actor-holds.ts).
  */
 import { FloeError } from '../errors.ts';
 import { ACTOR_CREATE, ACTOR_MODULE } from '../graph/spec.ts';
@@ -42,7 +43,7 @@ export type ActorHandle<T> = ActorMethods<T> & {
   $ready(): Promise<void>;
   /** Called after each re-creation (maxRestarts), with the restart count. */
   $onRestart(listener: (restarts: number) => void): void;
-  /** Frees the actor (owner only); later calls fail with ACTOR_LOST. */
+  /** Lets go of the owner's hold (owner only): the actor is freed once nothing else holds it. */
   $release(): void;
 };
 

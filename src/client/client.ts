@@ -251,7 +251,7 @@ export class Client implements FutureOwner {
     if (existing !== undefined && opts.key !== undefined) {
       return new Future(this, existing);
     }
-    const { bytes, deps } = this.encode(args);
+    const { bytes, deps, actors } = this.encode(args);
     const state = new KeyState(key);
     this.keys.set(key, state);
     const future = new Future(this, state);
@@ -270,6 +270,7 @@ export class Client implements FutureOwner {
       timeoutMs: opts.timeoutMs,
       resources: opts.resources,
       ...specExtra,
+      ...(actors.length === 0 ? {} : { holdsActors: actors }),
     };
     const pinned = this.pin(deps);
     this.submitter.enqueue({ state, spec, def, moduleUrl: def.moduleUrl, pinned }, wanted, deferTo);

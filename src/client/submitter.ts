@@ -152,7 +152,7 @@ export class Submitter {
     });
   }
 
-  private takeReady(): QueuedTask[] {
+  private takeReady(): { ready: QueuedTask[]; sending: Set<string> } {
     const candidates = [...this.held, ...this.batch];
     this.held = [];
     this.batch = [];
@@ -177,13 +177,15 @@ export class Submitter {
       rest = next;
     }
     this.held = rest;
-    return ready;
+    return { ready, sending };
   }
 
   private async flush(): Promise<void> {
-    const ready = this.takeReady();
-    // Wants for keys still held go out with those keys, never before them.
-    const wants = [...this.wants].filter((k) => this.options.isSubmitted(k));
+    const { ready, sending } = this.takeReady();
+    // Wants for keys still held go out with those keys, never before them. A key released
+    // since it was queued is still sent wanted (its release follows this batch): an actor
+    // created and released at once must still run the calls made on it meanwhile.
+    const wants = [...this.wants].filter((k) => sending.has(k) || this.options.isSubmitted(k));
     for (const k of wants) this.wants.delete(k);
     if (ready.length === 0 && wants.length === 0) return;
     const missing = this.missing;

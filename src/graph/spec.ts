@@ -41,6 +41,11 @@ export interface TaskSpec {
   actor?: string;
   /** Actor creation tasks: how many times the actor is re-created after its worker is lost. */
   restartsMax?: number;
+  /**
+   * Ids of the actors whose handles the arguments carry (absent when none): a lent handle
+   * keeps its actor alive (see scheduler/actor-holds.ts).
+   */
+  holdsActors?: string[];
 }
 
 /** Module URL of floe's built-in tasks (collect, getItem, ...). */

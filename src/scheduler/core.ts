@@ -5,6 +5,7 @@
  */
 import { FloeError, toErrorInfo } from '../errors.ts';
 import type { ErrorInfo } from '../errors.ts';
+import { changeHolds, isLiveActor, mayHold } from './actor-holds.ts';
 import { addHolder, removeHolder } from './refs.ts';
 import { StoryLog } from './story-log.ts';
 import { TaskQueues } from './task-queue.ts';
@@ -32,6 +33,12 @@ export class SchedulerCore {
    * by actor id; placed on the actor's worker once it exists (see actors.ts).
    */
   readonly actorWaiters = new Map<string, TaskState[]>();
+  /** Holds on each actor (by id) besides its owner's handle; absent when none (actor-holds.ts). */
+  readonly actorHolds = new Map<string, number>();
+  /** Actors lent to an actor in its method calls, by the borrower's id (actor-holds.ts). */
+  readonly actorBorrows = new Map<string, string[]>();
+  /** Actors whose last hold went during the current event. */
+  unheld: string[] = [];
   /** Times each actor (by id) has been re-created after losing its worker. */
   readonly actorRestarts = new Map<string, number>();
   /** Tasks waiting for a retry to come due. */
@@ -73,6 +80,15 @@ export class SchedulerCore {
     this.counts[to]++;
     ts.state = to;
     this.log.add(ts.id, from, to, this.stimulusId, this.nowMs);
+    if (mayHold(ts)) changeHolds(this, ts, from, to);
+  }
+
+  /**
+   * A live actor (created or being created) that lent handles still hold: kept like a
+   * wanted result. Holds keep an actor alive; they never bring a released one back.
+   */
+  isHeldActor(ts: TaskState): boolean {
+    return this.actorHolds.size > 0 && this.actorHolds.has(ts.id) && isLiveActor(ts);
   }
 
   /** Records a brand-new task (it starts as 'released'). */

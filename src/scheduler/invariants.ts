@@ -7,6 +7,7 @@ import { STATE_NAMES } from './core.ts';
 import type { SchedulerCore } from './core.ts';
 import { dependentCount, hasDependent } from './refs.ts';
 import { isActorSpec } from '../graph/spec.ts';
+import { heldBy, isLiveActor } from './actor-holds.ts';
 import { isActorCall, isParked, waitsForActor } from './actors.ts';
 import { isActive, wantsMore } from './state.ts';
 import type { TaskState, WorkerState } from './state.ts';
@@ -66,13 +67,13 @@ function checkState(core: SchedulerCore, ts: TaskState): void {
   }
   if (s === 'memory') {
     assert(ts.whoHas.length > 0 || ts.inline !== undefined, `${id}: in memory nowhere`);
-    assert(ts.wanted || ts.waiterCount > 0, `${id}: in memory but not needed`);
+    assert(ts.wanted || ts.waiterCount > 0 || core.isHeldActor(ts), `${id}: in memory but not needed`);
     for (const w of ts.whoHas) {
       assert(core.workers.get(w.id) === w && w.hasWhat.has(ts), `${id}: bad holder ${w.id}`);
     }
   }
   if (s === 'erred') assert(ts.error !== undefined, `${id}: erred without an error`);
-  if (isActive(s)) assert(ts.wanted || ts.waiterCount > 0, `${id}: ${s} but nothing needs it`);
+  if (isActive(s)) assert(ts.wanted || ts.waiterCount > 0 || core.isHeldActor(ts), `${id}: ${s} but nothing needs it`);
   if (s === 'released' || s === 'erred') {
     assert(ts.wanted || dependentCount(ts) > 0, `${id}: ${s} record should be forgotten`);
   }
@@ -136,5 +137,22 @@ export function checkInvariants(core: SchedulerCore): void {
     assert(list.length > 0 && waitsForActor(core.tasks.get(actorId)), `calls parked on ${actorId}, which is not being created`);
     for (const ts of list) assert(ts.state === 'waiting' && core.tasks.get(ts.id) === ts, `${ts.id}: parked while ${ts.state}`);
   }
+  checkActorHolds(core);
   checkWorkers(core);
+}
+
+/** Holds on actors match what records hold now, and no unheld, unwanted actor lingers. */
+function checkActorHolds(core: SchedulerCore): void {
+  const expected = new Map<string, number>();
+  const add = (id: string): void => void expected.set(id, (expected.get(id) ?? 0) + 1);
+  for (const ts of core.tasks.values()) for (const id of heldBy(ts)) add(id);
+  for (const [borrowerId, ids] of core.actorBorrows) {
+    const borrower = core.tasks.get(borrowerId);
+    assert(borrower !== undefined && isLiveActor(borrower), `${borrowerId}: borrows handles but is not a live actor`);
+    assert(ids.length > 0 && new Set(ids).size === ids.length && !ids.includes(borrowerId), `${borrowerId}: bad borrowed list`);
+    for (const id of ids) add(id);
+  }
+  assert(core.unheld.length === 0, 'unheld actors left after the event');
+  assert(expected.size === core.actorHolds.size, `actor holds: ${core.actorHolds.size} actors held, expected ${expected.size}`);
+  for (const [id, n] of expected) assert(core.actorHolds.get(id) === n, `actor ${id}: ${core.actorHolds.get(id) ?? 0} holds, expected ${n}`);
 }

@@ -1,7 +1,8 @@
 /**
  * Letting go: releasing results nobody needs, stopping tasks nobody needs, forgetting
  * records, and cancellation. The rules follow Dask:
- * - a result is released when no client wants it and no pending dependent needs it;
+ * - a result is released when no client wants it and no pending dependent needs it (an
+ *   actor's creation also while lent handles hold it, see actor-holds.ts);
  * - a task still to run is stopped (cancelRun if processing) in the same case;
  * - a record is forgotten when it is released or erred, nobody wants it and it has no
  *   dependents; until then it stays as lineage, so lost results can be recomputed.
@@ -73,7 +74,7 @@ export function settle(core: SchedulerCore, items: TaskState[]): void {
   const stack = items.reverse();
   while (stack.length > 0) {
     const ts = stack.pop()!;
-    if (ts.state === 'forgotten' || ts.wanted || ts.waiterCount > 0) continue;
+    if (ts.state === 'forgotten' || ts.wanted || ts.waiterCount > 0 || core.isHeldActor(ts)) continue;
     if (ts.state === 'memory') {
       dropData(core, ts);
     } else if (isActive(ts.state)) {

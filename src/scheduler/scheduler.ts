@@ -22,6 +22,7 @@
  *   runs twice to completion.
  */
 import { assertNever } from '../errors.ts';
+import { releaseUnheld } from './actor-holds.ts';
 import { pruneActorWaiters, routeActorCalls, taskRejoined, taskSeceded } from './actors.ts';
 import { SchedulerCore } from './core.ts';
 import { tasksByState, waitingReasons, workerInfo } from './inspect.ts';
@@ -72,6 +73,7 @@ export class Scheduler {
       core.stimulusId = ev.stimulusId;
       core.nowMs = ev.nowMs;
       this.#dispatch(ev);
+      if (core.unheld.length > 0) releaseUnheld(core);
       routeActorCalls(core);
       placeReady(core);
       if (core.retiringCount > 0 && (core.retireDirty || concernsRetiring(core, ev))) {
@@ -80,6 +82,8 @@ export class Scheduler {
         placeReady(core);
       }
       balance(core);
+      // Calls that erred while being routed may have let go of their actor.
+      if (core.unheld.length > 0) releaseUnheld(core);
       if (core.actorWaiters.size > 0) pruneActorWaiters(core);
       core.freed.clear();
       core.excessCreated = false;

@@ -58,6 +58,8 @@ export interface EncodedArgs {
   bytes: Uint8Array;
   /** Distinct keys of the referenced results, in first-seen order. */
   deps: string[];
+  /** Distinct ids of the actors whose handles the arguments carry, in first-seen order. */
+  actors: string[];
 }
 
 /**
@@ -68,6 +70,11 @@ export interface EncodedArgs {
 export function encodeArgs(args: unknown[], toRef: (value: unknown) => FutureRef | undefined): EncodedArgs {
   const deps: string[] = [];
   const seenDeps = new Set<string>();
+  const actors: string[] = [];
+  const lend = (ref: ActorRef): ActorRef => {
+    if (!actors.includes(ref.actorId)) actors.push(ref.actorId);
+    return ref;
+  };
   const copies = new Map<object, unknown>();
   let refError: { error: unknown } | undefined;
   const refOf = (value: unknown): FutureRef | undefined => {
@@ -88,9 +95,9 @@ export function encodeArgs(args: unknown[], toRef: (value: unknown) => FutureRef
       }
       return ref;
     }
-    if (isActorRef(value)) return value;
+    if (isActorRef(value)) return lend(value);
     const actorId = actorIdOf(value);
-    if (actorId !== undefined) return new ActorRef(actorId);
+    if (actorId !== undefined) return lend(new ActorRef(actorId));
     if (typeof value === 'function' || typeof value === 'symbol') {
       throw new TypeError(`${path} is a ${typeof value}, which cannot be sent to a task`);
     }
@@ -126,7 +133,7 @@ export function encodeArgs(args: unknown[], toRef: (value: unknown) => FutureRef
     }
   }
   try {
-    return { bytes: ownBytes(packr.pack(walked)), deps };
+    return { bytes: ownBytes(packr.pack(walked)), deps, actors };
   } catch (e) {
     // Error path only: find the culprit argument by encoding them one by one.
     for (let i = 0; i < walked.length; i++) {

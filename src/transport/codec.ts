@@ -311,7 +311,13 @@ function specFromProto(t: Obj, where: string): TaskSpec {
     ...(str(t.traceParent) === '' ? {} : { traceParent: str(t.traceParent) }),
     ...(str(t.actor) === '' ? {} : { actor: str(t.actor) }),
     ...(num(t.restartsMax) === 0 ? {} : { restartsMax: num(t.restartsMax) }),
+    ...((t.holdsActors as string[]).length === 0 ? {} : { holdsActors: actorIds(t.holdsActors as string[], where) }),
   };
+}
+
+function actorIds(ids: string[], where: string): string[] {
+  for (const id of ids) nonEmpty(id, `${where}.holdsActors[]`);
+  return ids;
 }
 
 function assignFromProto(a: Obj): WireAssign {

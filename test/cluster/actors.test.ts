@@ -49,6 +49,21 @@ t.test('actors on two worker processes', async (t) => {
     t.same(history, Array.from({ length: 160 }, (_, i) => i + 1), 'every call saw the previous one');
   });
 
+  t.test('a handle lent to a task keeps the actor after its owner let go', async (t) => {
+    const lent = client.actor(LeftCounter, 0);
+    const f = client.submit(bump, lent, 20);
+    lent.$release(); // goes out after the task: the scheduler sees the task hold the actor first
+    t.equal(await f.result(), 20, 'every call of the task reached the actor');
+    // Then it is freed. The probe may overtake the release (another client, another
+    // subject): repeat it until the release has arrived.
+    const other = await clusterClient(t, cluster);
+    let code = '';
+    for (let i = 0; i < 500 && code !== 'ACTOR_LOST'; i++) {
+      code = await other.submit(bump, lent, 1).result().then(() => 'ok', (e: unknown) => (isFloeError(e) ? e.code : String(e)));
+    }
+    t.equal(code, 'ACTOR_LOST', 'freed once its last holder ended');
+  });
+
   t.test('kill -9 of the worker hosting actors', async (t) => {
     const phoenix = client.actor(Phoenix);
     t.equal(await phoenix.inc().result(), 1);

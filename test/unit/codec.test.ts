@@ -14,7 +14,7 @@ const spec = {
 };
 
 const samples: WireMessage[] = [
-  { type: 'submit', clientId: 'c1', requestId: '7', tasks: [spec, { ...spec, key: 'k2', actor: 'c0/counter-1', restartsMax: 2 }], wants: ['k1'], missing: [{ key: 'k0', workerId: 'w1' }] },
+  { type: 'submit', clientId: 'c1', requestId: '7', tasks: [spec, { ...spec, key: 'k2', actor: 'c0/counter-1', restartsMax: 2, holdsActors: ['c0/a-1', 'c9/b-2'] }], wants: ['k1'], missing: [{ key: 'k0', workerId: 'w1' }] },
   { type: 'submitReply', requestId: '7', error: undefined },
   { type: 'submitReply', requestId: '8', error },
   { type: 'clientBatch', clientId: 'c1', release: ['a'], cancel: ['b'], hello: false, bye: true },
@@ -90,6 +90,9 @@ t.test('missing body or required fields is MALFORMED_MESSAGE', async (t) => {
   t.throws(() => decodeMessage(noClient), { code: 'MALFORMED_MESSAGE' });
   const badStatus = Envelope.encode({ version: 1, clientUpdates: { updates: [{ key: 'k', status: 9 }] } }).finish();
   t.throws(() => decodeMessage(badStatus), { code: 'MALFORMED_MESSAGE' });
+  const task = { key: 'k', module: 'file:///m.js', exportName: 'f', holdsActors: ['c/a-1', ''] };
+  const emptyActor = Envelope.encode({ version: 1, submit: { clientId: 'c', requestId: '1', tasks: [task] } }).finish();
+  t.throws(() => decodeMessage(emptyActor), { code: 'MALFORMED_MESSAGE' }, 'an empty actor id in holdsActors');
 });
 
 t.test('fuzz: random bytes and mutated messages decode or fail with a typed error', async (t) => {

@@ -163,3 +163,58 @@ t.test('actor tasks take no slot and are not stolen by idle workers', async (t) 
   t.same(h.submit([call('k1', 'c/A'), call('k2', 'c/A'), spec('x')]), ['assign w1 c/k1', 'assign w1 c/k2', 'assign w1 c/x']);
   t.same(h.join('w2', 1), [], 'nothing to steal: the calls belong to the actor, x runs');
 });
+
+t.test('lent handles keep the actor: a task holding one, pending calls, and an actor given one', async (t) => {
+  const h = new Harness();
+  h.join('w1', 2);
+  h.submit([creation('A')]);
+  h.finish('c/A');
+  // Another client's task carries A's handle; the owner then lets go of its own.
+  t.same(h.submit([spec('t', { holdsActors: ['c/A'] })], ['t'], 'd'), ['assign w1 d/t']);
+  t.same(h.send({ type: 'keysReleased', clientId: 'c', keys: ['A'] }), [], 'held by the running task: not released');
+  t.same(h.submit([call('k1', 'c/A')], ['k1'], 'd'), ['assign w1 d/k1'], 'calls through the lent handle reach it');
+  t.same(h.finish('d/k1'), ['notify d k1 memory']);
+  t.same(h.finish('d/t'), ['notify d t memory', 'releaseData w1 c/A'], 'the last holder finished: the actor is freed');
+  t.same(h.submit([call('k2', 'c/A')], ['k2'], 'd'), ['notify d k2 erred ACTOR_LOST']);
+
+  // Calls made before the release still run (they hold their actor), as in Ray.
+  h.submit([creation('B')]);
+  h.finish('c/B');
+  t.same(h.submit([call('b1', 'c/B'), call('b2', 'c/B')]), ['assign w1 c/b1', 'assign w1 c/b2']);
+  t.same(h.send({ type: 'keysReleased', clientId: 'c', keys: ['B'] }), []);
+  t.same(h.finish('c/b1'), ['notify c b1 memory']);
+  t.same(h.finish('c/b2'), ['notify c b2 memory', 'releaseData w1 c/B']);
+
+  // An actor given a handle (in a method call) holds it as long as it lives itself.
+  h.submit([creation('C'), creation('R')]);
+  h.finish('c/C');
+  h.finish('c/R');
+  h.submit([call('r1', 'c/R', 'keep')].map((x) => ({ ...x, holdsActors: ['c/C'] })));
+  t.same(h.send({ type: 'keysReleased', clientId: 'c', keys: ['C'] }), []);
+  t.same(h.finish('c/r1'), ['notify c r1 memory'], 'R may have kept the handle: C lives on');
+  t.same(h.send({ type: 'keysReleased', clientId: 'c', keys: ['R'] }).sort(), ['releaseData w1 c/C', 'releaseData w1 c/R'], 'freeing R frees C');
+});
+
+t.test('holds never bring back a released actor, and an actor lost for good lets go of what it held', async (t) => {
+  const h = new Harness();
+  h.join('w1', 1, { fpga: 1 });
+  h.join('w2', 1, { gpu: 1 });
+  h.submit([creation('A')]);
+  h.finish('c/A');
+  h.send({ type: 'keysReleased', clientId: 'c', keys: ['A'] });
+  t.same(h.submit([spec('t', { holdsActors: ['c/A'] })]), ['assign w1 c/t'], 'the task runs; A stays gone');
+  t.equal(h.s.stateOf('c/A'), 'forgotten');
+
+  // D holds E (constructor argument); D's worker dies with no restarts left: E is let go.
+  h.submit([creation('E', 0, { resources: { gpu: 1 } })]);
+  h.finish('c/E');
+  h.submit([creation('D', 0, { holdsActors: ['c/E'], resources: { fpga: 1 } })]);
+  h.finish('c/D');
+  t.same(h.send({ type: 'keysReleased', clientId: 'c', keys: ['E'] }), [], 'D holds E');
+  const dOn = h.runs.get('c/D')!.workerId;
+  const eOn = h.runs.get('c/E')!.workerId;
+  t.not(dOn, eOn, 'on different workers');
+  const out = h.send({ type: 'workerLost', workerId: dOn });
+  t.ok(out.includes('notify c D erred ACTOR_LOST'), 'D is lost');
+  t.ok(out.includes(`releaseData ${eOn} c/E`), 'and E, held by nobody now, is freed');
+});
