@@ -80,7 +80,8 @@ export class Submitter {
         this.wants.add(task.state.key);
       }
     }
-    this.batch.push(...tasks);
+    // Not push(...tasks): a flow of a million tasks would overflow the call stack.
+    for (const task of tasks) this.batch.push(task);
     this.queueFlush();
   }
 
@@ -257,7 +258,7 @@ export class Submitter {
     for (let i = 0; i < pieces.length - 1; i++) {
       const keys = pieces[i]!.map((spec) => spec.key);
       await this.request(this.encodeSubmit(pieces[i]!, keys, []), timeoutMs);
-      kept.push(...keys);
+      for (const key of keys) kept.push(key);
     }
     const last = pieces[pieces.length - 1]!;
     const inLast = new Set(last.map((spec) => spec.key));

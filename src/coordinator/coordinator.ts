@@ -286,7 +286,7 @@ export class Coordinator {
       }
       return;
     }
-    events.push(...reportEvents(wire, stimulusId, nowMs));
+    for (const ev of reportEvents(wire, stimulusId, nowMs)) events.push(ev); // a report may be huge: no spread
     this.metrics.finished(wire.finished.length, wire.failed.length);
     if (this.progress.active) {
       for (const f of wire.finished) this.progress.report(f.id, 'done');

@@ -7,9 +7,10 @@
  * `spec.actor` names the creation task's id (any client may call: the id is global). Calls
  * are not data dependents of the creation: a failing call must not fail the next one.
  * Instead, when a call is ready:
+ * - an older call of the same caller is not routed yet (waits for a future argument): it
+ *   waits behind it (call-order.ts), so each caller's calls start in the order made;
  * - actor alive (creation in memory): it is assigned to the actor's worker at once,
- *   whatever that worker's load (actor tasks use no pool slot), in readiness order, which
- *   is submission order for calls with plain arguments;
+ *   whatever that worker's load (actor tasks use no pool slot);
  * - actor being created or re-created: the call is parked until it is alive;
  * - actor erred (constructor threw) or gone (released, lost): the call errs, ACTOR_LOST
  *   or the creation's own error.
@@ -21,6 +22,7 @@
 import { ACTOR_CREATE, isActorSpec } from '../graph/spec.ts';
 import type { SchedulerCore } from './core.ts';
 import { activate, currentRun, markErred } from './lifecycle.ts';
+import { routeInOrder } from './call-order.ts';
 import { assign } from './placement.ts';
 import { isActive } from './state.ts';
 import type { TaskState, WorkerState } from './state.ts';
@@ -108,13 +110,19 @@ function routeReady(core: SchedulerCore): number {
   const ready = core.readyList;
   let calls = 0;
   for (const ts of ready) if (ts.ready && isActorCall(ts)) calls++;
-  if (calls === 0) return 0;
-  core.readyList = ready.filter((ts) => !isActorCall(ts));
-  // In submission order: calls of one actor start in the order they were made.
-  const sorted = ready.filter((ts) => ts.ready && isActorCall(ts)).sort((a, b) => a.seq - b.seq);
-  // Routing one may err another (through a dependency): skip those no longer ready.
-  for (const ts of sorted) if (ts.ready) routeCall(core, ts);
-  return calls;
+  if (calls === 0 && core.dirtyLines.size === 0) return 0;
+  const readyCalls: TaskState[] = [];
+  if (calls > 0) {
+    core.readyList = ready.filter((ts) => !isActorCall(ts));
+    for (const ts of ready) {
+      if (!ts.ready || !isActorCall(ts)) continue;
+      ts.ready = false;
+      readyCalls.push(ts);
+    }
+  }
+  // Each caller's calls start in the order they were made (call-order.ts). Routing one may
+  // err another (through a dependency): routeCall skips those no longer waiting.
+  return routeInOrder(core, readyCalls, (ts) => routeCall(core, ts));
 }
 
 /** Drops parked calls that are not waiting any more (released, cancelled, erred). */

@@ -6,6 +6,9 @@
 import { FloeError, toErrorInfo } from '../errors.ts';
 import type { ErrorInfo } from '../errors.ts';
 import { changeHolds, isLiveActor, mayHold } from './actor-holds.ts';
+import { joinLine, leftWaiting } from './call-order.ts';
+import type { CallLine } from './call-order.ts';
+import { ACTOR_CREATE } from '../graph/spec.ts';
 import { addHolder, removeHolder } from './refs.ts';
 import { StoryLog } from './story-log.ts';
 import { TaskQueues } from './task-queue.ts';
@@ -33,6 +36,12 @@ export class SchedulerCore {
    * by actor id; placed on the actor's worker once it exists (see actors.ts).
    */
   readonly actorWaiters = new Map<string, TaskState[]>();
+  /** Actor calls not routed yet, per actor and caller, oldest first (call-order.ts). */
+  readonly callLines = new Map<string, CallLine>();
+  /** The calls in some line (call-order.ts). */
+  readonly linedCalls = new Set<TaskState>();
+  /** Lines (keys of callLines) to look at again at the end of the event. */
+  readonly dirtyLines = new Set<string>();
   /** Holds on each actor (by id) besides its owner's handle; absent when none (actor-holds.ts). */
   readonly actorHolds = new Map<string, number>();
   /** Actors lent to an actor in its method calls, by the borrower's id (actor-holds.ts). */
@@ -80,7 +89,13 @@ export class SchedulerCore {
     this.counts[to]++;
     ts.state = to;
     this.log.add(ts.id, from, to, this.stimulusId, this.nowMs);
-    if (mayHold(ts)) changeHolds(this, ts, from, to);
+    if (mayHold(ts)) {
+      changeHolds(this, ts, from, to);
+      if (ts.spec.actor !== ACTOR_CREATE && ts.spec.actor !== undefined) {
+        if (to === 'waiting') joinLine(this, ts);
+        else if (from === 'waiting') leftWaiting(this, ts);
+      }
+    }
   }
 
   /**

@@ -8,6 +8,7 @@ import type { SchedulerCore } from './core.ts';
 import { dependentCount, hasDependent } from './refs.ts';
 import { isActorSpec } from '../graph/spec.ts';
 import { heldBy, isLiveActor } from './actor-holds.ts';
+import { waitsInLine } from './call-order.ts';
 import { isActorCall, isParked, waitsForActor } from './actors.ts';
 import { isActive, wantsMore } from './state.ts';
 import type { TaskState, WorkerState } from './state.ts';
@@ -56,7 +57,7 @@ function checkState(core: SchedulerCore, ts: TaskState): void {
   if (s === 'processing' || s === 'queued') {
     for (const dep of ts.dependencies) assert(dep.state === 'memory', `${id} (${s}): input ${dep.id} is ${dep.state}`);
   }
-  if (s === 'waiting') assert(ts.waitingCount > 0 || ts.dueMs >= 0 || isParked(core, ts), `${id}: waiting on nothing`);
+  if (s === 'waiting') assert(ts.waitingCount > 0 || ts.dueMs >= 0 || isParked(core, ts) || waitsInLine(core, ts), `${id}: waiting on nothing`);
   assert(!ts.unslotted || s === 'processing', `${id}: unslotted while ${s}`);
   assert(s !== 'processing' || !isActorSpec(ts.spec) || ts.unslotted, `${id}: actor task holds a slot`);
   assert(s !== 'queued' || !isActorCall(ts), `${id}: actor call queued (calls go to their actor's worker)`);
@@ -153,6 +154,11 @@ function checkActorHolds(core: SchedulerCore): void {
     for (const id of ids) add(id);
   }
   assert(core.unheld.length === 0, 'unheld actors left after the event');
+  assert(core.dirtyLines.size === 0, 'call lines left to look at after the event');
+  for (const [key, line] of core.callLines) {
+    assert(line.head < line.calls.length, `call line ${key} is empty but kept`);
+    for (let i = line.head + 1; i < line.calls.length; i++) assert(line.calls[i - 1]!.seq < line.calls[i]!.seq, `call line ${key} out of order`);
+  }
   assert(expected.size === core.actorHolds.size, `actor holds: ${core.actorHolds.size} actors held, expected ${expected.size}`);
   for (const [id, n] of expected) assert(core.actorHolds.get(id) === n, `actor ${id}: ${core.actorHolds.get(id) ?? 0} holds, expected ${n}`);
 }

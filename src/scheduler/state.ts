@@ -17,7 +17,7 @@ export interface TaskState {
   readonly clientId: string;
   readonly spec: TaskSpec;
   /** Global creation order: submission order, then graph order within a batch. */
-  readonly seq: number;
+  seq: number;
   readonly priority: number;
   /** Resource needs as [name, amount] pairs (empty for most tasks). */
   readonly needs: ReadonlyArray<readonly [string, number]>;

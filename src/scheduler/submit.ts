@@ -42,18 +42,53 @@ function createTasks(core: SchedulerCore, ev: GraphSubmitted): TaskState[] {
     core.addTask(ts);
     created.push(ts);
   }
+  let outOfOrder = false;
   for (const ts of created) {
     const keys = ts.spec.deps;
     if (keys.length === 0) continue;
     const deps: TaskState[] = [];
     for (const key of keys.length > 1 ? new Set(keys) : keys) {
       const dep = core.tasks.get(taskId(ev.clientId, key))!;
+      if (dep.seq > ts.seq) outOfOrder = true;
       deps.push(dep);
       addDependent(dep, ts);
     }
     ts.dependencies = deps;
   }
+  if (outOfOrder) renumber(created);
   return created;
+}
+
+/**
+ * Gives a batch that lists dependents before their dependencies (clients send them in
+ * creation order, a raw message need not) the same seq numbers in dependency order, so
+ * that "older" always means "not downstream": graph order on workers and the order of
+ * actor calls (call-order.ts) rely on it.
+ */
+function renumber(created: TaskState[]): void {
+  const seqs = created.map((ts) => ts.seq);
+  const inBatch = new Set(created);
+  const pending = new Map<TaskState, number>();
+  const order: TaskState[] = [];
+  for (const ts of created) {
+    let n = 0;
+    for (const dep of ts.dependencies) if (inBatch.has(dep)) n++;
+    if (n === 0) order.push(ts);
+    else pending.set(ts, n);
+  }
+  for (let i = 0; i < order.length; i++) {
+    for (const d of order[i]!.dependents) {
+      const n = pending.get(d);
+      if (n === undefined) continue;
+      if (n > 1) pending.set(d, n - 1);
+      else {
+        pending.delete(d);
+        order.push(d);
+      }
+    }
+  }
+  // validateGraph rejected cycles, so every task is in `order`.
+  order.forEach((ts, i) => (ts.seq = seqs[i]!));
 }
 
 export function graphSubmitted(core: SchedulerCore, ev: GraphSubmitted): void {

@@ -4,8 +4,9 @@
  * pool slot), started by its creation task and ended when the scheduler releases the
  * creation's result, when the worker registers again, or when it closes.
  *
- * Calls reach `run()` in the order the worker state machine starts them (call order);
- * here at most `concurrency` of them (the actor's option, default 1) run at once, the rest
+ * Calls start in the order the worker state machine starts them (call order); loading a
+ * call's inputs before `run()` is async, so each takes a {@link Turn} when it starts and
+ * enters its actor's queue only after the calls that started before it. Here at most `concurrency` of them (the actor's option, default 1) run at once, the rest
  * wait in order. A call cancelled before it starts never runs; one already running cannot
  * be interrupted, its result is dropped.
  */
@@ -46,8 +47,18 @@ interface Actor {
   lost: FloeError | undefined;
 }
 
+/** A call's place in its actor's order (see {@link ActorHost.turn}). */
+export interface Turn {
+  /** Resolves once the call before it has entered the actor's queue (or gave up). */
+  readonly before: Promise<void> | undefined;
+  /** Lets the next call in; idempotent. run() calls it, a call that stops before must. */
+  release(): void;
+}
+
 export class ActorHost {
   readonly #actors = new Map<string, Actor>();
+  /** Per actor, the turn of the call that started last. */
+  readonly #turns = new Map<string, Promise<void>>();
   #callSeq = 0;
   #closed = false;
 
@@ -65,8 +76,35 @@ export class ActorHost {
     return this.#actors.get(actorId)?.running.size ?? 0;
   }
 
-  /** Runs an actor's creation (`create`) or one of its method calls. Never rejects. */
-  run(actorId: string, create: boolean, request: ThreadRequest, opts: RunOptions = {}): Promise<ThreadResponse> {
+  /** Takes the next turn of an actor's tasks: call it when a task starts, before any await. */
+  turn(actorId: string): Turn {
+    const before = this.#turns.get(actorId);
+    let open!: () => void;
+    const mine = new Promise<void>((resolve) => (open = resolve));
+    this.#turns.set(actorId, mine);
+    return {
+      before,
+      release: () => {
+        open();
+        if (this.#turns.get(actorId) === mine) this.#turns.delete(actorId);
+      },
+    };
+  }
+
+  /**
+   * Runs an actor's creation (`create`) or one of its method calls, after the tasks whose
+   * turns came before `turn`'s. Never rejects.
+   */
+  run(actorId: string, create: boolean, request: ThreadRequest, opts: RunOptions = {}, turn?: Turn): Promise<ThreadResponse> {
+    const enter = (): Promise<ThreadResponse> => {
+      const response = this.#enter(actorId, create, request, opts);
+      turn?.release();
+      return response;
+    };
+    return turn?.before === undefined ? enter() : turn.before.then(enter);
+  }
+
+  #enter(actorId: string, create: boolean, request: ThreadRequest, opts: RunOptions): Promise<ThreadResponse> {
     const startedAtMs = nowMs();
     if (this.#closed) return Promise.resolve(errorResponse('CANCELLED', `task "${request.taskKey}": worker is closing`, request, startedAtMs));
     let actor = this.#actors.get(actorId);

@@ -18,14 +18,14 @@ import { oneWayMessage } from '../transport/reliable-message.ts';
 import type { Logger } from '../util/logger.ts';
 import { silentLogger } from '../util/logger.ts';
 import type { Executor } from './executor.ts';
-import { ActorHost } from './actor-host.ts';
+import { ActorHost, type Turn } from './actor-host.ts';
 import { ContextServer } from './context-server.ts';
 import { ACTOR_CREATE, isActorSpec } from '../graph/spec.ts';
 import { memoryPolicy, shouldPause, type MemoryPolicy } from './memory.ts';
 import { SpillDirectory } from './spill.ts';
 import { ObjectStore } from './store.ts';
 import { Reports } from './reports.ts';
-import { WorkerState, type WorkerCommand, type WorkerEvent } from './state.ts';
+import { WorkerState, actorOf, type WorkerCommand, type WorkerEvent } from './state.ts';
 import { WorkerTracing } from './tracing.ts';
 import { WorkerMetrics } from '../telemetry/metrics.ts';
 import { context, traceparentOf } from '../telemetry/trace.ts';
@@ -404,14 +404,17 @@ export class WorkerNode {
     const controller = new AbortController();
     const runKey = `${assign.id}#${assign.runId}`;
     this.aborts.set(runKey, controller);
+    // Actor tasks reach their actor in the order they start here (loading inputs is async).
+    const turn = isActorSpec(assign.spec) ? this.actors.turn(actorOf(assign)!) : undefined;
     try {
-      await this.executeRun(assign, stimulusId, controller.signal);
+      await this.executeRun(assign, stimulusId, controller.signal, turn);
     } finally {
       this.aborts.delete(runKey);
+      turn?.release();
     }
   }
 
-  private async executeRun(assign: WireAssign, stimulusId: string, signal: AbortSignal): Promise<void> {
+  private async executeRun(assign: WireAssign, stimulusId: string, signal: AbortSignal, turn: Turn | undefined): Promise<void> {
     const stopped = (): boolean => signal.aborted || this.closed;
     let deps;
     try {
@@ -447,7 +450,7 @@ export class WorkerNode {
       context: (port: ContextPort) => this.context.attach(port, assign.id, assign.runId),
     };
     const response = isActorSpec(spec)
-      ? await this.actors.run(spec.actor === ACTOR_CREATE ? assign.id : spec.actor!, spec.actor === ACTOR_CREATE, request, opts)
+      ? await this.actors.run(actorOf(assign)!, spec.actor === ACTOR_CREATE, request, opts, turn)
       : await this.executor.run(request, opts);
     if (span !== undefined) this.tracing.endRun(span, response);
     this.telemetry.taskFinished(spec.name, response.durationMs, response.type === 'ok');

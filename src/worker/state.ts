@@ -81,7 +81,7 @@ interface WorkerTask {
 }
 
 /** The actor an actor task belongs to (creation: its own id; calls: spec.actor). */
-function actorOf(a: WireAssign): string | undefined {
+export function actorOf(a: WireAssign): string | undefined {
   if (!isActorSpec(a.spec)) return undefined;
   return a.spec.actor === ACTOR_CREATE ? a.id : a.spec.actor;
 }

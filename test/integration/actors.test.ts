@@ -1,7 +1,7 @@
 /** Actors, embedded: call order, concurrent callers, concurrency, errors, handles in tasks and actors, release, loss and restart. */
 import t from 'tap';
 import type { ActorHandle } from '../../src/index.ts';
-import { Broken, Counter, Keeper, Meeting, Phoenix, Relay, bump } from '../fixtures/actor-tasks.ts';
+import { Broken, Counter, Meeting, Phoenix, Relay, bump, later } from '../fixtures/actor-tasks.ts';
 import { clusterOf, localClient, rejection, thrown, until } from '../helpers/e2e.ts';
 
 type CounterHandle = ActorHandle<InstanceType<typeof Counter.cls>>;
@@ -24,6 +24,15 @@ t.test('actors, embedded', async (t) => {
     const calls = Array.from({ length: 200 }, () => c.inc());
     t.same(await client.gather(calls), Array.from({ length: 200 }, (_, i) => i + 1));
     t.same(await c.history().result(), Array.from({ length: 200 }, (_, i) => i + 1));
+    c.$release();
+  });
+
+  t.test('a call waiting for a future argument is not overtaken by later calls', async (t) => {
+    const c = client.actor(Counter, 0);
+    const first = c.inc(client.submit(later, 50));
+    const second = c.inc();
+    t.same(await client.gather([first, second]), [50, 51]);
+    t.same(await c.history().result(), [50, 51]);
     c.$release();
   });
 
@@ -85,36 +94,6 @@ t.test('actors, embedded', async (t) => {
     c.$release();
     await until('the actor is freed', () => !actorsOn(client, 0).has(c.$id));
     t.equal(thrown(() => c.inc()).code, 'ACTOR_LOST');
-  });
-
-  t.test('a handle lent to a task keeps the actor until the task ends', async (t) => {
-    const c = client.actor(Counter, 0);
-    const f = client.submit(bump, c, 30);
-    c.$release();
-    t.equal(await f.result(), 30, 'every call of the task reached the actor after its owner let go');
-    await until('the actor is freed once its last holder ended', () => !actorsOn(client, 0).has(c.$id));
-    const late = await rejection(client.submit(bump, c, 1).result());
-    t.equal(late.code, 'ACTOR_LOST', 'a handle used after that finds it gone');
-  });
-
-  t.test('an actor given a handle keeps that actor as long as it lives', async (t) => {
-    const c = client.actor(Counter, 10);
-    const k = client.actor(Keeper);
-    t.equal(await k.keep(c).result(), true);
-    c.$release();
-    t.equal(await k.bumpKept().result(), 11, 'the keeper still reaches it after the owner let go');
-    t.equal(await k.bumpKept().result(), 12);
-    t.ok(actorsOn(client, 0).has(c.$id), 'still on its worker');
-    k.$release();
-    await until('freeing the keeper frees what it kept', () => !actorsOn(client, 0).has(c.$id) && !actorsOn(client, 0).has(k.$id));
-  });
-
-  t.test('calls made before the release still run', async (t) => {
-    const c = client.actor(Counter, 0);
-    const calls = Array.from({ length: 20 }, () => c.inc());
-    c.$release();
-    t.same(await client.gather(calls), Array.from({ length: 20 }, (_, i) => i + 1));
-    await until('then the actor is freed', () => !actorsOn(client, 0).has(c.$id));
   });
 });
 

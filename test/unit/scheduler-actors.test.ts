@@ -218,3 +218,37 @@ t.test('holds never bring back a released actor, and an actor lost for good lets
   t.ok(out.includes('notify c D erred ACTOR_LOST'), 'D is lost');
   t.ok(out.includes(`releaseData ${eOn} c/E`), 'and E, held by nobody now, is freed');
 });
+
+t.test("a caller's calls start in the order made, even behind a call waiting for a future argument", async (t) => {
+  const h = new Harness();
+  h.join('w1', 1);
+  h.submit([creation('A')]);
+  h.finish('c/A');
+  const x = spec('x');
+  const k1 = { ...call('k1', 'c/A'), deps: ['x'] };
+  t.same(h.submit([x, k1, call('k2', 'c/A'), call('k3', 'c/A')]), ['assign w1 c/x'], 'k2 and k3 wait behind k1');
+  t.same(h.submit([call('o1', 'c/A')], ['o1'], 'other'), ['assign w1 other/o1'], "another caller's calls are not held up");
+  t.same(h.finish('c/x'), ['notify c x memory', 'assign w1 c/k1', 'assign w1 c/k2', 'assign w1 c/k3'], 'then all three, in order');
+
+  // The call in front fails through its input: the ones behind it go on.
+  const y = spec('y');
+  h.submit([y, { ...call('k4', 'c/A'), deps: ['y'] }, call('k5', 'c/A')]);
+  const run = h.runs.get('c/y')!;
+  const error = { code: 'TASK_ERROR' as const, message: 'no', retryable: false, stack: '', taskKey: 'y', originalName: 'Error' };
+  t.same(h.send({ type: 'taskFailed', workerId: run.workerId, id: 'c/y', runId: run.runId, error }), ['notify c y erred TASK_ERROR', 'notify c k4 erred TASK_ERROR', 'assign w1 c/k5']);
+});
+
+t.test('a batch listing dependents first is numbered in dependency order', async (t) => {
+  const h = new Harness();
+  h.join('w1', 1);
+  h.submit([creation('A')]);
+  h.finish('c/A');
+  // A raw message may list k1 before z, which k1 needs: numbered in list order, k1 would
+  // be older than k2 and wait for z, so k2 would wait for k1... and z for nobody.
+  const out = h.submit([{ ...call('k1', 'c/A'), deps: ['z'] }, call('k2', 'c/A'), spec('z')]);
+  t.same(out.sort(), ['assign w1 c/k2', 'assign w1 c/z'], 'k2 and z run; k1 waits for z');
+  const zOrder = (h.last.find((c) => c.type === 'assign' && c.id === 'c/z') as { order: number }).order;
+  t.same(h.finish('c/z'), ['notify c z memory', 'assign w1 c/k1']);
+  const k1Order = (h.last.find((c) => c.type === 'assign') as { order: number }).order;
+  t.ok(zOrder < k1Order, 'graph order follows dependencies');
+});
