@@ -26,19 +26,23 @@ class Batch {
   readonly index = new Map<string, number>();
   /** The record of `ev.tasks[i]` (new or reused), once createTasks ran. */
   readonly records: TaskState[] = [];
+  /** `taskId(clientId, key)` is `prefix + key`: one concatenation per id, not two. */
+  readonly prefix: string;
 
   constructor(
     private readonly core: SchedulerCore,
-    private readonly clientId: string,
-  ) {}
+    clientId: string,
+  ) {
+    this.prefix = taskId(clientId, '');
+  }
 
   known(key: string): boolean {
-    return this.index.has(key) || this.core.tasks.has(taskId(this.clientId, key));
+    return this.index.has(key) || this.core.tasks.has(this.prefix + key);
   }
 
   get(key: string): TaskState | undefined {
     const i = this.index.get(key);
-    return i !== undefined ? this.records[i] : this.core.tasks.get(taskId(this.clientId, key));
+    return i !== undefined ? this.records[i] : this.core.tasks.get(this.prefix + key);
   }
 }
 
@@ -61,7 +65,7 @@ function createTasks(core: SchedulerCore, ev: GraphSubmitted, batch: Batch): Tas
   const created: TaskState[] = [];
   const records = batch.records;
   for (const spec of ev.tasks) {
-    const id = taskId(ev.clientId, spec.key);
+    const id = batch.prefix + spec.key;
     // Same key, same task (Dask): an existing record is reused, not recreated.
     const existing = core.tasks.get(id);
     if (existing !== undefined) {
@@ -132,8 +136,9 @@ export function graphSubmitted(core: SchedulerCore, ev: GraphSubmitted): void {
 /** The client dropped its futures for these keys. Unknown keys are ignored. */
 export function keysReleased(core: SchedulerCore, clientId: string, keys: readonly string[]): void {
   const touched: TaskState[] = [];
+  const prefix = taskId(clientId, '');
   for (const key of keys) {
-    const ts = core.tasks.get(taskId(clientId, key));
+    const ts = core.tasks.get(prefix + key);
     if (ts === undefined || !ts.wanted) continue;
     ts.wanted = false;
     touched.push(ts);
