@@ -33,7 +33,11 @@ export function findCycle(
   known?: (key: string) => boolean,
 ): string[] | undefined {
   void known;
-  const index = indexKeys(tasks);
+  return cycleIn(tasks, indexKeys(tasks));
+}
+
+/** findCycle over a ready-made key index. */
+function cycleIn(tasks: readonly GraphNode[], index: ReadonlyMap<string, number>): string[] | undefined {
   // 0 = unvisited, 1 = on the DFS path, 2 = done.
   const color = new Uint8Array(tasks.length);
   const nodeStack: number[] = [];
@@ -75,37 +79,55 @@ export function findCycle(
  * found, as wire-ready error info, or undefined when the batch is valid.
  */
 export function validateGraph(tasks: readonly GraphNode[], known: (key: string) => boolean): ErrorInfo | undefined {
-  const seen = new Set<string>();
-  for (const task of tasks) {
-    if (typeof task.key !== 'string' || task.key === '') {
+  return indexGraph(tasks, known, new Map());
+}
+
+/**
+ * {@link validateGraph} that also fills `index` with the position of each key in the
+ * batch, for the caller to reuse: the scheduler resolves dependencies and wanted keys
+ * through it instead of building task ids. One hash map serves every check, and the
+ * cycle search only runs when some task depends on a later one (batches in dependency
+ * order, as clients build them, cannot have a cycle).
+ */
+export function indexGraph(
+  tasks: readonly GraphNode[],
+  known: (key: string) => boolean,
+  index: Map<string, number>,
+): ErrorInfo | undefined {
+  for (let i = 0; i < tasks.length; i++) {
+    const key = tasks[i]!.key;
+    if (typeof key !== 'string' || key === '') {
       return toErrorInfo(new FloeError('INVALID_ARGUMENT', 'task key must be a non-empty string'));
     }
-    if (seen.has(task.key)) {
-      return toErrorInfo(
-        new FloeError('KEY_CONFLICT', `key "${task.key}" appears twice in one submission`, { taskKey: task.key }),
-      );
+    if (index.has(key)) {
+      return toErrorInfo(new FloeError('KEY_CONFLICT', `key "${key}" appears twice in one submission`, { taskKey: key }));
     }
-    seen.add(task.key);
+    index.set(key, i);
   }
-  for (const task of tasks) {
+  let forward = false;
+  for (let i = 0; i < tasks.length; i++) {
+    const task = tasks[i]!;
     for (const dep of task.deps) {
-      if (dep === task.key) {
+      const j = index.get(dep);
+      if (j === i) {
         return toErrorInfo(
           new FloeError('CYCLIC_GRAPH', `task "${task.key}" depends on itself: ${task.key} -> ${task.key}`, {
             taskKey: task.key,
           }),
         );
       }
-      if (!seen.has(dep) && !known(dep)) {
+      if (j === undefined) {
+        if (known(dep)) continue;
         return toErrorInfo(
           new FloeError('MISSING_DEPENDENCY', `task "${task.key}" depends on unknown key "${dep}"`, {
             taskKey: task.key,
           }),
         );
       }
+      if (j > i) forward = true;
     }
   }
-  const cycle = findCycle(tasks);
+  const cycle = forward ? cycleIn(tasks, index) : undefined;
   if (cycle !== undefined) {
     const path = [...cycle, cycle[0]!].join(' -> ');
     return toErrorInfo(new FloeError('CYCLIC_GRAPH', `graph has a cycle: ${path}`, { taskKey: cycle[0] }));

@@ -27,7 +27,11 @@ export function tasksPerThread(core: SchedulerCore): number {
 export function observeRunTime(core: SchedulerCore, durationMs: number): void {
   if (core.config.saturationWindowMs <= 0 || !(durationMs >= 0)) return;
   const avg = core.runTimeAvgMs;
-  core.runTimeAvgMs = avg === undefined ? durationMs : avg + (durationMs - avg) * RUN_TIME_WEIGHT;
+  const next = avg === undefined ? durationMs : avg + (durationMs - avg) * RUN_TIME_WEIGHT;
+  // tasksPerThread depends on the average alone: unchanged (runs as long as the average,
+  // common with very short tasks), nothing to recompute.
+  if (next === avg) return;
+  core.runTimeAvgMs = next;
   const perThread = tasksPerThread(core);
   if (perThread === core.tasksPerThread) return;
   core.tasksPerThread = perThread;

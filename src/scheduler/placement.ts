@@ -55,6 +55,9 @@ export function decideWorker(core: SchedulerCore, ts: TaskState): WorkerState | 
   return best;
 }
 
+/** The deps of an assignment without inputs (shared; frozen so that a push throws). */
+const NO_DEPS: DepLocation[] = Object.freeze([]) as unknown as DepLocation[];
+
 function depLocation(dep: TaskState): DepLocation {
   const holders: string[] = [];
   for (const w of dep.whoHas) holders.push(w.id);
@@ -73,7 +76,7 @@ export function assign(core: SchedulerCore, ts: TaskState, w: WorkerState): void
   }
   if (slotted(w) > w.threads) core.excessCreated = true;
   core.transition(ts, 'processing');
-  const deps = ts.dependencies.length === 0 ? [] : ts.dependencies.map(depLocation);
+  const deps = ts.dependencies.length === 0 ? NO_DEPS : ts.dependencies.map(depLocation);
   core.emit({
     type: 'assign',
     stimulusId: core.stimulusId,

@@ -1,6 +1,12 @@
 /**
  * Bounded log of transitions, kept in parallel ring arrays so that logging a transition
  * allocates nothing.
+ *
+ * The stimulus id and time are kept once per event, not per transition: an event moves a
+ * task through several states and often many tasks at once, and the stimulus id is a
+ * fresh (young) string on every event, which the garbage collector would have to track
+ * in every slot that refers to it. A transition stores its task id, its two state names
+ * (interned constants) and the ring index of its event, a small integer.
  */
 import type { StoryEntry, TaskStateName } from './types.ts';
 
@@ -8,30 +14,56 @@ export class StoryLog {
   private readonly ids: string[] = [];
   private readonly froms: TaskStateName[] = [];
   private readonly tos: TaskStateName[] = [];
+  /** Index in the event ring of each transition's event. */
+  private readonly eventOf: number[] = [];
+  /** Next transition slot to write once the ring is full. */
+  private head = 0;
+
+  // The event ring: one slot per event that logged a transition. A transition still in
+  // the log refers to an event recorded at most sizeMax events ago (every event recorded
+  // since has a transition of its own after it), so a ring of sizeMax never loses one.
   private readonly stimuli: string[] = [];
   private readonly times: number[] = [];
-  /** Next slot to write once the ring is full. */
-  private head = 0;
+  private eventHead = 0;
+  /** Ring index of the last recorded event (-1 before any). */
+  private lastEvent = -1;
 
   constructor(private readonly sizeMax: number) {}
 
   add(id: string, from: TaskStateName, to: TaskStateName, stimulusId: string, nowMs: number): void {
     if (this.sizeMax <= 0) return;
+    const last = this.lastEvent;
+    // Two events with equal stimulus id and time share one record: their entries read the same.
+    const event = last >= 0 && this.stimuli[last] === stimulusId && this.times[last] === nowMs ? last : this.addEvent(stimulusId, nowMs);
     if (this.ids.length < this.sizeMax) {
       this.ids.push(id);
       this.froms.push(from);
       this.tos.push(to);
-      this.stimuli.push(stimulusId);
-      this.times.push(nowMs);
+      this.eventOf.push(event);
       return;
     }
     const i = this.head;
     this.ids[i] = id;
     this.froms[i] = from;
     this.tos[i] = to;
-    this.stimuli[i] = stimulusId;
-    this.times[i] = nowMs;
-    this.head = (i + 1) % this.sizeMax;
+    this.eventOf[i] = event;
+    this.head = i + 1 === this.sizeMax ? 0 : i + 1;
+  }
+
+  private addEvent(stimulusId: string, nowMs: number): number {
+    let i: number;
+    if (this.stimuli.length < this.sizeMax) {
+      i = this.stimuli.length;
+      this.stimuli.push(stimulusId);
+      this.times.push(nowMs);
+    } else {
+      i = this.eventHead;
+      this.stimuli[i] = stimulusId;
+      this.times[i] = nowMs;
+      this.eventHead = i + 1 === this.sizeMax ? 0 : i + 1;
+    }
+    this.lastEvent = i;
+    return i;
   }
 
   /** Entries for one task id, oldest first. */
@@ -41,7 +73,8 @@ export class StoryLog {
     for (let k = 0; k < n; k++) {
       const i = (this.head + k) % n;
       if (this.ids[i] !== id) continue;
-      out.push({ id, from: this.froms[i]!, to: this.tos[i]!, stimulusId: this.stimuli[i]!, nowMs: this.times[i]! });
+      const e = this.eventOf[i]!;
+      out.push({ id, from: this.froms[i]!, to: this.tos[i]!, stimulusId: this.stimuli[e]!, nowMs: this.times[e]! });
     }
     return out;
   }

@@ -4,7 +4,7 @@
  */
 import { FloeError, toErrorInfo } from '../errors.ts';
 import type { ErrorInfo } from '../errors.ts';
-import { validateGraph } from '../graph/validate.ts';
+import { indexGraph } from '../graph/validate.ts';
 import type { SchedulerCore } from './core.ts';
 import { activate } from './lifecycle.ts';
 import { removeClosure, settle } from './release.ts';
@@ -17,38 +17,85 @@ import type { SchedulerEvent } from './types.ts';
 
 type GraphSubmitted = Extract<SchedulerEvent, { type: 'graphSubmitted' }>;
 
-function check(core: SchedulerCore, ev: GraphSubmitted): ErrorInfo | undefined {
-  const known = (key: string): boolean => core.tasks.has(taskId(ev.clientId, key));
-  const error = validateGraph(ev.tasks, known);
+/**
+ * A submitted batch's keys resolved to records: by position for keys in the batch (no
+ * task id is built for them), by id for keys the client submitted earlier.
+ */
+class Batch {
+  /** Position of each key in `ev.tasks`. */
+  readonly index = new Map<string, number>();
+  /** The record of `ev.tasks[i]` (new or reused), once createTasks ran. */
+  readonly records: TaskState[] = [];
+  /** `taskId(clientId, key)` is `prefix + key`: one concatenation per id, not two. */
+  readonly prefix: string;
+
+  constructor(
+    private readonly core: SchedulerCore,
+    clientId: string,
+  ) {
+    this.prefix = taskId(clientId, '');
+  }
+
+  known(key: string): boolean {
+    return this.index.has(key) || this.core.tasks.has(this.prefix + key);
+  }
+
+  get(key: string): TaskState | undefined {
+    const i = this.index.get(key);
+    return i !== undefined ? this.records[i] : this.core.tasks.get(this.prefix + key);
+  }
+}
+
+function check(batch: Batch, ev: GraphSubmitted): ErrorInfo | undefined {
+  const error = indexGraph(ev.tasks, (key) => batch.known(key), batch.index);
   if (error !== undefined) return error;
-  if (ev.wants.length === 0) return undefined;
-  const inBatch = new Set(ev.tasks.map((spec) => spec.key));
   for (const key of ev.wants) {
-    if (!inBatch.has(key) && !known(key)) {
+    if (!batch.known(key)) {
       return toErrorInfo(new FloeError('MISSING_DEPENDENCY', `wanted key "${key}" is not in the graph`, { taskKey: key }));
     }
   }
   return undefined;
 }
 
+/** Longest dependency list deduplicated by scanning instead of a Set. */
+const DEPS_SCAN_MAX = 16;
+
 /** Creates and links the records of keys this client does not have yet. */
-function createTasks(core: SchedulerCore, ev: GraphSubmitted): TaskState[] {
+function createTasks(core: SchedulerCore, ev: GraphSubmitted, batch: Batch): TaskState[] {
   const created: TaskState[] = [];
+  const records = batch.records;
   for (const spec of ev.tasks) {
-    const id = taskId(ev.clientId, spec.key);
+    const id = batch.prefix + spec.key;
     // Same key, same task (Dask): an existing record is reused, not recreated.
-    if (core.tasks.has(id)) continue;
+    const existing = core.tasks.get(id);
+    if (existing !== undefined) {
+      records.push(existing);
+      continue;
+    }
     const ts = createTask(id, ev.clientId, spec, ++core.seq);
     core.addTask(ts);
+    records.push(ts);
     created.push(ts);
   }
   let outOfOrder = false;
   for (const ts of created) {
     const keys = ts.spec.deps;
     if (keys.length === 0) continue;
+    if (keys.length === 1) {
+      // The common case (chains, maps), as an exact-size array: an array grown by push
+      // reserves room for 17 entries, which a million records would pay for.
+      const dep = batch.get(keys[0]!)!;
+      if (dep.seq > ts.seq) outOfOrder = true;
+      ts.dependencies = [dep];
+      addDependent(dep, ts);
+      continue;
+    }
     const deps: TaskState[] = [];
-    for (const key of keys.length > 1 ? new Set(keys) : keys) {
-      const dep = core.tasks.get(taskId(ev.clientId, key))!;
+    // A key listed twice is one dependency; a Set only for long lists (includes is O(n)).
+    const unique = keys.length > DEPS_SCAN_MAX ? new Set(keys) : keys;
+    for (const key of unique) {
+      const dep = batch.get(key)!;
+      if (unique === keys && deps.includes(dep)) continue;
       if (dep.seq > ts.seq) outOfOrder = true;
       deps.push(dep);
       addDependent(dep, ts);
@@ -92,18 +139,19 @@ function renumber(created: TaskState[]): void {
 }
 
 export function graphSubmitted(core: SchedulerCore, ev: GraphSubmitted): void {
-  const error = check(core, ev);
+  const batch = new Batch(core, ev.clientId);
+  const error = check(batch, ev);
   core.emit({ type: 'submitReply', stimulusId: core.stimulusId, clientId: ev.clientId, requestId: ev.requestId, error });
   if (error !== undefined) return;
   const firstNewSeq = core.seq + 1;
-  const created = createTasks(core, ev);
+  const created = createTasks(core, ev, batch);
   for (const { key, workerId } of ev.missing ?? []) {
     const ts = core.tasks.get(taskId(ev.clientId, key));
     if (ts !== undefined) resultMissing(core, ts, workerId);
   }
   const wanted: TaskState[] = [];
   for (const key of ev.wants) {
-    const ts = core.tasks.get(taskId(ev.clientId, key))!;
+    const ts = batch.get(key)!;
     ts.wanted = true;
     wanted.push(ts);
   }
@@ -124,8 +172,9 @@ export function graphSubmitted(core: SchedulerCore, ev: GraphSubmitted): void {
 /** The client dropped its futures for these keys. Unknown keys are ignored. */
 export function keysReleased(core: SchedulerCore, clientId: string, keys: readonly string[]): void {
   const touched: TaskState[] = [];
+  const prefix = taskId(clientId, '');
   for (const key of keys) {
-    const ts = core.tasks.get(taskId(clientId, key));
+    const ts = core.tasks.get(prefix + key);
     if (ts === undefined || !ts.wanted) continue;
     ts.wanted = false;
     touched.push(ts);
