@@ -33,9 +33,15 @@ export interface ThreadRequest {
   traceParent?: string;
   /**
    * The run's end of a channel to the worker's main thread, for the task's context
-   * (subtasks, actor calls; see runtime/context.ts). Transferred with the request.
+   * (subtasks, actor calls; see runtime/context.ts). Transferred with the request
+   * (actor threads, inline runs).
    */
   port?: ContextPort;
+  /**
+   * Pool runs instead carry a number: a task that calls getContext() opens a channel for
+   * it on its thread's shared port (runtime/pool-port.ts). Absent: the run has no context.
+   */
+  contextRef?: number;
 }
 
 interface Timing {

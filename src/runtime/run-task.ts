@@ -14,13 +14,17 @@ import { deserializeValue, getSerializer, resolveSerializer, serializeResult } f
 import type { Serializer } from '../serde/types.ts';
 import { BUILTIN_TASKS } from './builtin-tasks.ts';
 import { loadModule } from './load-module.ts';
-import { TaskContext, runWithContext, threadActorHandle } from './context.ts';
+import { ContextSlot, runWithContext, threadActorHandle } from './context.ts';
 import type { ContextPort } from './mux-port.ts';
 import { nowMs } from './protocol.ts';
 import { context, contextFromTraceparent } from '../telemetry/trace.ts';
 import type { ThreadDep, ThreadRequest, ThreadResponse } from './protocol.ts';
 
-export async function runTask(req: ThreadRequest): Promise<ThreadResponse> {
+/**
+ * `openContext` makes the run's context channel when the task first calls getContext()
+ * (pool threads); without it the run uses `req.port` if it has one.
+ */
+export async function runTask(req: ThreadRequest, openContext?: () => ContextPort): Promise<ThreadResponse> {
   const startedAtMs = nowMs();
   const t0 = performance.now();
   try {
@@ -28,8 +32,10 @@ export async function runTask(req: ThreadRequest): Promise<ThreadResponse> {
     const deps = await loadDeps(req.deps);
     const args = decodeArgs(req.args, (ref) => followRef(ref, deps, req.taskKey), (ref) => threadActorHandle(ref.actorId));
     const serializer = await findSerializer(req.serializer);
-    const result = await callInContext(req, () =>
-      req.traceParent === undefined ? def.fn(...args) : callTraced(req.traceParent, () => def.fn(...args)),
+    const result = await callInContext(
+      req,
+      () => (req.traceParent === undefined ? def.fn(...args) : callTraced(req.traceParent, () => def.fn(...args))),
+      openContext,
     );
     const t1 = performance.now();
     const bytes = serializeResult(result, serializer, req.taskKey);
@@ -55,16 +61,23 @@ function callTraced<T>(traceParent: string, fn: () => T): T {
 }
 
 /**
- * Calls a task (or actor method) with its context current, when the run has a channel to
- * its worker; the context is closed when the call settles.
+ * Calls a task (or actor method) with its context available, when the run can reach its
+ * worker: through `openContext` (made on first use) or the channel in `req.port`. The
+ * context is closed when the call settles.
  */
-export async function callInContext<T>(req: { port?: ContextPort | undefined; taskKey: string; attempt: number }, fn: () => T | Promise<T>): Promise<T> {
-  if (req.port === undefined) return await fn();
-  const ctx = new TaskContext(req.port, req.taskKey, req.attempt);
+export async function callInContext<T>(
+  req: { port?: ContextPort | undefined; taskKey: string; attempt: number },
+  fn: () => T | Promise<T>,
+  openContext?: () => ContextPort,
+): Promise<T> {
+  const { port } = req;
+  const open = openContext ?? (port === undefined ? undefined : () => port);
+  if (open === undefined) return await fn();
+  const slot = new ContextSlot(open, req.taskKey, req.attempt, openContext === undefined ? () => port?.close() : undefined);
   try {
-    return await runWithContext(ctx, fn);
+    return await runWithContext(slot, fn);
   } finally {
-    ctx.close();
+    slot.close();
   }
 }
 

@@ -8,6 +8,7 @@ import { ownBytes } from '../serde/bytes.ts';
 import type { ThreadRequest, ThreadResponse } from './protocol.ts';
 import { runTask } from './run-task.ts';
 import { loadModule } from './load-module.ts';
+import { openPoolContext } from './pool-port.ts';
 
 /**
  * A module the pool imports in each thread before its first task (PoolExecutorOptions.
@@ -26,7 +27,8 @@ function threadSetup(): Promise<unknown> | undefined {
 export default async function runInThread(req: ThreadRequest): Promise<ThreadResponse> {
   const pending = threadSetup();
   if (pending !== undefined) await pending;
-  const res = await runTask(req);
+  const { contextRef } = req;
+  const res = await runTask(req, contextRef === undefined ? undefined : () => openPoolContext(contextRef));
   if (res.type !== 'ok') return res;
   // Transfer the result instead of copying it. The array must own its whole buffer:
   // serializers return views into pooled buffers (msgpackr, Buffer), which must not be

@@ -10,12 +10,15 @@
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
+import type { MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { FloeError } from '../errors.ts';
+import { MuxEndpoint, type ContextPort } from '../runtime/mux-port.ts';
+import { isPoolPortMessage } from '../runtime/pool-port.ts';
 import { nowMs } from '../runtime/protocol.ts';
 import type { ThreadRequest, ThreadResponse } from '../runtime/protocol.ts';
 import { packageRoot } from '../util/package-root.ts';
-import { errorResponse, timeoutMessage, validateTimeout, withContext } from './executor.ts';
+import { errorResponse, timeoutMessage, validateTimeout } from './executor.ts';
 import type { Executor, RunOptions } from './executor.ts';
 
 export interface PoolExecutorOptions {
@@ -72,6 +75,11 @@ export class PoolExecutor implements Executor {
   readonly #pool: Piscina<ThreadRequest, ThreadResponse>;
   /** Aborts every running task on close(), so their run() calls resolve. */
   readonly #running = new Set<(why: AbortReason) => void>();
+  /** Context callbacks of running runs, by ThreadRequest.contextRef. */
+  readonly #contexts = new Map<number, (port: ContextPort) => void>();
+  /** Each thread's shared port, once the thread has sent it (runtime/pool-port.ts). */
+  readonly #threadPorts = new Set<MuxEndpoint>();
+  #contextSeq = 0;
   #closed = false;
 
   constructor(options: PoolExecutorOptions = {}) {
@@ -108,6 +116,23 @@ export class PoolExecutor implements Executor {
       // spans would leave only when the next task arrives.
       ...(options.threadSetup === undefined ? {} : { atomics: 'disabled' as const }),
     });
+    this.#pool.on('message', (msg: unknown) => {
+      if (isPoolPortMessage(msg)) this.#attachThreadPort(msg.port);
+    });
+  }
+
+  #attachThreadPort(port: MessagePort): void {
+    const endpoint = new MuxEndpoint(port, {
+      // A context opened after its run ended finds no callback: it is closed at once.
+      onOpen: (vp, ref) => {
+        const attach = this.#contexts.get(ref);
+        if (attach === undefined) vp.close();
+        else attach(vp);
+      },
+    });
+    port.unref(); // the pool's own threads keep the process alive, not this port
+    this.#threadPorts.add(endpoint);
+    port.once('close', () => this.#threadPorts.delete(endpoint));
   }
 
   async run(req: ThreadRequest, opts: RunOptions = {}): Promise<ThreadResponse> {
@@ -127,9 +152,15 @@ export class PoolExecutor implements Executor {
     const onCancel = (): void => abort('cancel');
     opts.signal?.addEventListener('abort', onCancel, { once: true });
     this.#running.add(abort);
-    const { req: request, port, transferList } = withContext(req, opts);
+    let request = req;
+    let contextRef: number | undefined;
+    if (opts.context !== undefined) {
+      contextRef = ++this.#contextSeq;
+      this.#contexts.set(contextRef, opts.context);
+      request = { ...req, contextRef };
+    }
     try {
-      return await this.#pool.run(request, { signal: controller.signal, ...(transferList.length > 0 ? { transferList } : {}) });
+      return await this.#pool.run(request, { signal: controller.signal });
     } catch (e) {
       switch (reason) {
         case 'timeout':
@@ -152,7 +183,7 @@ export class PoolExecutor implements Executor {
       }
     } finally {
       if (timer !== undefined) clearTimeout(timer);
-      port?.close();
+      if (contextRef !== undefined) this.#contexts.delete(contextRef);
       opts.signal?.removeEventListener('abort', onCancel);
       this.#running.delete(abort);
     }
@@ -163,5 +194,7 @@ export class PoolExecutor implements Executor {
     this.#closed = true;
     for (const abort of this.#running) abort('close');
     await this.#pool.destroy();
+    for (const endpoint of this.#threadPorts) endpoint.close();
+    this.#threadPorts.clear();
   }
 }
