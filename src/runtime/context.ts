@@ -125,6 +125,8 @@ export class TaskContext {
     readonly taskKey: string,
     /** 1 for the first attempt. */
     readonly attempt: number,
+    /** Told when the task first waits on results (a batch then runs its next task meanwhile). */
+    private readonly onSeceded?: () => void,
   ) {
     port.on('message', (reply: ContextReply) => this.#pending.get(reply.requestId)?.resolve(reply));
     // The port must not keep the thread alive by itself; pending requests do.
@@ -181,7 +183,10 @@ export class TaskContext {
   async fetch<T>(key: string): Promise<T> {
     const requestId = ++this.#requestSeq;
     const replied = new Promise<ContextReply>((resolve) => this.#pending.set(requestId, { resolve }));
-    if (this.#waits++ === 0) this.post({ type: 'slot', seceded: true });
+    if (this.#waits++ === 0) {
+      this.post({ type: 'slot', seceded: true });
+      this.onSeceded?.();
+    }
     if (this.#pending.size === 1) this.port.ref();
     this.post({ type: 'result', requestId, key });
     let reply: ContextReply;
@@ -282,14 +287,17 @@ export class ContextSlot {
     private readonly openPort: () => ContextPort,
     private readonly taskKey: string,
     private readonly attempt: number,
-    /** Called on close when the context was never used (a port made in advance must be closed). */
-    private readonly unused?: () => void,
+    private readonly hooks: {
+      /** Called on close when the context was never used (a port made in advance must be closed). */
+      unused?: (() => void) | undefined;
+      onSeceded?: (() => void) | undefined;
+    } = {},
   ) {}
 
   get(): TaskContext {
     if (this.#ctx === undefined) {
       if (this.#closed) throw new FloeError('INVALID_ARGUMENT', `task "${this.taskKey}" has ended: its context cannot be used any more`);
-      this.#ctx = new TaskContext(this.openPort(), this.taskKey, this.attempt);
+      this.#ctx = new TaskContext(this.openPort(), this.taskKey, this.attempt, this.hooks.onSeceded);
     }
     return this.#ctx;
   }
@@ -297,7 +305,7 @@ export class ContextSlot {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    if (this.#ctx === undefined) this.unused?.();
+    if (this.#ctx === undefined) this.hooks.unused?.();
     else this.#ctx.close();
   }
 }

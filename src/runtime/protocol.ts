@@ -54,6 +54,38 @@ export type ThreadResponse =
   | ({ type: 'ok'; bytes: Uint8Array; serializer: SerializerRef; /** Time spent serializing, the end of the run. */ serializeMs?: number } & Timing)
   | ({ type: 'error'; error: ErrorInfo } & Timing);
 
+/**
+ * Several tasks in one pool dispatch (worker/batching.ts): the thread runs them one after
+ * another and posts each result on its own port (runtime/pool-port.ts) as a
+ * {@link BatchResults}; the dispatch itself resolves to null once all have finished.
+ */
+export interface ThreadBatch {
+  batchId: number;
+  reqs: ThreadRequest[];
+  /**
+   * One cell per request, on shared memory: the thread claims a request WAITING →
+   * STARTED before it runs it (and marks it DONE after), the main thread a cancelled one
+   * WAITING → SKIPPED, so both agree on whether it ran. A result not posted yet when the
+   * thread ends is lost with it; DONE says the run can go again.
+   */
+  cells: Int32Array;
+}
+
+export const BATCH_WAITING = 0;
+export const BATCH_STARTED = 1;
+export const BATCH_SKIPPED = 2;
+export const BATCH_DONE = 3;
+
+export interface BatchResults {
+  batchId: number;
+  /** `index` into the batch's requests. */
+  results: { index: number; response: ThreadResponse }[];
+}
+
+export function isThreadBatch(msg: ThreadRequest | ThreadBatch): msg is ThreadBatch {
+  return (msg as Partial<ThreadBatch>).batchId !== undefined;
+}
+
 /** Wall-clock ms comparable across threads of one process. */
 export function nowMs(): number {
   return performance.timeOrigin + performance.now();

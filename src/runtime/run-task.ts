@@ -20,11 +20,17 @@ import { nowMs } from './protocol.ts';
 import { context, contextFromTraceparent } from '../telemetry/trace.ts';
 import type { ThreadDep, ThreadRequest, ThreadResponse } from './protocol.ts';
 
-/**
- * `openContext` makes the run's context channel when the task first calls getContext()
- * (pool threads); without it the run uses `req.port` if it has one.
- */
-export async function runTask(req: ThreadRequest, openContext?: () => ContextPort): Promise<ThreadResponse> {
+export interface RunHooks {
+  /**
+   * Makes the run's context channel when the task first calls getContext() (pool
+   * threads); without it the run uses `req.port` if it has one.
+   */
+  openContext?: (() => ContextPort) | undefined;
+  /** Told when the task first waits on results through its context. */
+  onSeceded?: (() => void) | undefined;
+}
+
+export async function runTask(req: ThreadRequest, hooks: RunHooks = {}): Promise<ThreadResponse> {
   const startedAtMs = nowMs();
   const t0 = performance.now();
   try {
@@ -35,7 +41,7 @@ export async function runTask(req: ThreadRequest, openContext?: () => ContextPor
     const result = await callInContext(
       req,
       () => (req.traceParent === undefined ? def.fn(...args) : callTraced(req.traceParent, () => def.fn(...args))),
-      openContext,
+      hooks,
     );
     const t1 = performance.now();
     const bytes = serializeResult(result, serializer, req.taskKey);
@@ -62,18 +68,20 @@ function callTraced<T>(traceParent: string, fn: () => T): T {
 
 /**
  * Calls a task (or actor method) with its context available, when the run can reach its
- * worker: through `openContext` (made on first use) or the channel in `req.port`. The
+ * worker: through `hooks.openContext` (made on first use) or the channel in `req.port`. The
  * context is closed when the call settles.
  */
 export async function callInContext<T>(
   req: { port?: ContextPort | undefined; taskKey: string; attempt: number },
   fn: () => T | Promise<T>,
-  openContext?: () => ContextPort,
+  hooks: RunHooks = {},
 ): Promise<T> {
   const { port } = req;
+  const { openContext, onSeceded } = hooks;
   const open = openContext ?? (port === undefined ? undefined : () => port);
   if (open === undefined) return await fn();
-  const slot = new ContextSlot(open, req.taskKey, req.attempt, openContext === undefined ? () => port?.close() : undefined);
+  const unused = openContext === undefined ? () => port?.close() : undefined;
+  const slot = new ContextSlot(open, req.taskKey, req.attempt, { unused, onSeceded });
   try {
     return await runWithContext(slot, fn);
   } finally {
