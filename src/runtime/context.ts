@@ -26,9 +26,9 @@ import type { ContextPort } from './mux-port.ts';
 
 const STORAGE = Symbol.for('floe.runtime.taskContext');
 
-function storage(): AsyncLocalStorage<TaskContext> {
-  const g = globalThis as unknown as Record<symbol, AsyncLocalStorage<TaskContext> | undefined>;
-  return (g[STORAGE] ??= new AsyncLocalStorage<TaskContext>());
+function storage(): AsyncLocalStorage<ContextSlot> {
+  const g = globalThis as unknown as Record<symbol, AsyncLocalStorage<ContextSlot> | undefined>;
+  return (g[STORAGE] ??= new AsyncLocalStorage<ContextSlot>());
 }
 
 const SUB_FUTURE_BRAND = Symbol.for('floe.subFuture');
@@ -125,6 +125,8 @@ export class TaskContext {
     readonly taskKey: string,
     /** 1 for the first attempt. */
     readonly attempt: number,
+    /** Told when the task first waits on results (a batch then runs its next task meanwhile). */
+    private readonly onSeceded?: () => void,
   ) {
     port.on('message', (reply: ContextReply) => this.#pending.get(reply.requestId)?.resolve(reply));
     // The port must not keep the thread alive by itself; pending requests do.
@@ -181,7 +183,10 @@ export class TaskContext {
   async fetch<T>(key: string): Promise<T> {
     const requestId = ++this.#requestSeq;
     const replied = new Promise<ContextReply>((resolve) => this.#pending.set(requestId, { resolve }));
-    if (this.#waits++ === 0) this.post({ type: 'slot', seceded: true });
+    if (this.#waits++ === 0) {
+      this.post({ type: 'slot', seceded: true });
+      this.onSeceded?.();
+    }
     if (this.#pending.size === 1) this.port.ref();
     this.post({ type: 'result', requestId, key });
     let reply: ContextReply;
@@ -262,16 +267,52 @@ async function resolveExport(def: TaskDefCore<unknown[], unknown>): Promise<stri
  * outside one: call it in the task's body, not at module top level.
  */
 export function getContext(): TaskContext {
-  const ctx = storage().getStore();
-  if (ctx === undefined) {
+  const slot = storage().getStore();
+  if (slot === undefined) {
     throw new FloeError('INVALID_ARGUMENT', 'getContext() was called outside a running task or actor method');
   }
-  return ctx;
+  return slot.get();
 }
 
-/** @internal Runs `fn` with `ctx` as the current context. */
-export function runWithContext<T>(ctx: TaskContext, fn: () => T): T {
-  return storage().run(ctx, fn);
+/**
+ * @internal The context of one run, made on first use: most tasks never call
+ * getContext(), and they pay for no channel to the worker (a pool thread opens one on
+ * its shared port only when asked, see mux-port.ts).
+ */
+export class ContextSlot {
+  #ctx: TaskContext | undefined;
+  #closed = false;
+
+  constructor(
+    private readonly openPort: () => ContextPort,
+    private readonly taskKey: string,
+    private readonly attempt: number,
+    private readonly hooks: {
+      /** Called on close when the context was never used (a port made in advance must be closed). */
+      unused?: (() => void) | undefined;
+      onSeceded?: (() => void) | undefined;
+    } = {},
+  ) {}
+
+  get(): TaskContext {
+    if (this.#ctx === undefined) {
+      if (this.#closed) throw new FloeError('INVALID_ARGUMENT', `task "${this.taskKey}" has ended: its context cannot be used any more`);
+      this.#ctx = new TaskContext(this.openPort(), this.taskKey, this.attempt, this.hooks.onSeceded);
+    }
+    return this.#ctx;
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#ctx === undefined) this.hooks.unused?.();
+    else this.#ctx.close();
+  }
+}
+
+/** @internal Runs `fn` with `slot` as the current context. */
+export function runWithContext<T>(slot: ContextSlot, fn: () => T): T {
+  return storage().run(slot, fn);
 }
 
 /**

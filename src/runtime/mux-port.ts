@@ -1,11 +1,16 @@
 /**
- * Many task contexts over one MessagePort. An actor's calls each need a context channel
- * (runtime/context.ts); making and transferring a MessagePort per call costs more than a
- * small call itself, so each actor thread gets one port at its start and every call opens
- * a numbered virtual port on it.
+ * Many task contexts over one MessagePort. Each task context needs a channel to the
+ * worker's main thread (runtime/context.ts); making and transferring a MessagePort per
+ * run costs more than a small task itself, so each actor thread and each pool thread has
+ * one port, and every run that uses its context opens a numbered virtual port on it.
+ *
+ * Actor threads: the host numbers the channel and both ends open it. Pool threads: the
+ * thread opens a channel when a task first calls getContext() and names the run in the
+ * opening frame (`open`); the main thread's endpoint hands the new virtual port to
+ * `onOpen`. Frames without a channel carry other traffic of the thread (`onData`).
  */
 import { EventEmitter } from 'node:events';
-import type { MessagePort } from 'node:worker_threads';
+import type { MessagePort, Transferable } from 'node:worker_threads';
 
 /** What a task context needs of its channel: a MessagePort, or a virtual port below. */
 export interface ContextPort {
@@ -18,11 +23,9 @@ export interface ContextPort {
   close(): void;
 }
 
-interface Frame {
-  channel: number;
-  msg?: unknown;
-  close?: true;
-}
+type Frame =
+  | { channel: number; msg?: unknown; close?: true; /** Opens the channel for this run (pool threads). */ open?: number }
+  | { channel?: undefined; data: unknown };
 
 class VirtualPort extends EventEmitter implements ContextPort {
   #closed = false;
@@ -57,16 +60,39 @@ class VirtualPort extends EventEmitter implements ContextPort {
   }
 }
 
+export interface MuxEndpointOptions {
+  /** The peer opened a channel for run `ref`. */
+  onOpen?(port: ContextPort, ref: number): void;
+  /** A frame outside any channel. */
+  onData?(data: unknown): void;
+}
+
 export class MuxEndpoint {
   readonly #channels = new Map<number, VirtualPort>();
+  #channelSeq = 0;
 
-  constructor(private readonly port: MessagePort) {
+  constructor(
+    private readonly port: MessagePort,
+    options: MuxEndpointOptions = {},
+  ) {
     port.on('message', (frame: Frame) => {
+      if (frame.channel === undefined) {
+        options.onData?.(frame.data);
+        return;
+      }
+      if (frame.open !== undefined) {
+        const vp = this.open(frame.channel);
+        if (options.onOpen === undefined) vp.close();
+        else options.onOpen(vp, frame.open);
+        return;
+      }
       const vp = this.#channels.get(frame.channel);
       if (vp === undefined) return;
       if (frame.close === true) vp.closedByPeer();
       else vp.emit('message', frame.msg);
     });
+    // The peer's thread ended (or closed the port): every channel on it is over.
+    port.once('close', () => this.#closeChannels());
   }
 
   /** A virtual port for `channel` (both ends use the same number). */
@@ -74,6 +100,20 @@ export class MuxEndpoint {
     const vp = new VirtualPort(this, channel);
     this.#channels.set(channel, vp);
     return vp;
+  }
+
+  /** Opens a new channel for run `ref`; the peer gets it through `onOpen`. */
+  openFor(ref: number): ContextPort {
+    const channel = ++this.#channelSeq;
+    this.send({ channel, open: ref });
+    return this.open(channel);
+  }
+
+  /** Sends a frame outside any channel (the peer's `onData`). */
+  sendData(data: unknown, transferList?: readonly Transferable[]): void {
+    const frame: Frame = { data };
+    if (transferList === undefined || transferList.length === 0) this.port.postMessage(frame);
+    else this.port.postMessage(frame, transferList);
   }
 
   /** @internal */
@@ -87,7 +127,11 @@ export class MuxEndpoint {
   }
 
   close(): void {
-    for (const vp of [...this.#channels.values()]) vp.closedByPeer();
+    this.#closeChannels();
     this.port.close();
+  }
+
+  #closeChannels(): void {
+    for (const vp of [...this.#channels.values()]) vp.closedByPeer();
   }
 }

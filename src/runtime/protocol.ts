@@ -33,9 +33,15 @@ export interface ThreadRequest {
   traceParent?: string;
   /**
    * The run's end of a channel to the worker's main thread, for the task's context
-   * (subtasks, actor calls; see runtime/context.ts). Transferred with the request.
+   * (subtasks, actor calls; see runtime/context.ts). Transferred with the request
+   * (actor threads, inline runs).
    */
   port?: ContextPort;
+  /**
+   * Pool runs instead carry a number: a task that calls getContext() opens a channel for
+   * it on its thread's shared port (runtime/pool-port.ts). Absent: the run has no context.
+   */
+  contextRef?: number;
 }
 
 interface Timing {
@@ -47,6 +53,38 @@ interface Timing {
 export type ThreadResponse =
   | ({ type: 'ok'; bytes: Uint8Array; serializer: SerializerRef; /** Time spent serializing, the end of the run. */ serializeMs?: number } & Timing)
   | ({ type: 'error'; error: ErrorInfo } & Timing);
+
+/**
+ * Several tasks in one pool dispatch (worker/batching.ts): the thread runs them one after
+ * another and posts each result on its own port (runtime/pool-port.ts) as a
+ * {@link BatchResults}; the dispatch itself resolves to null once all have finished.
+ */
+export interface ThreadBatch {
+  batchId: number;
+  reqs: ThreadRequest[];
+  /**
+   * One cell per request, on shared memory: the thread claims a request WAITING →
+   * STARTED before it runs it (and marks it DONE after), the main thread a cancelled one
+   * WAITING → SKIPPED, so both agree on whether it ran. A result not posted yet when the
+   * thread ends is lost with it; DONE says the run can go again.
+   */
+  cells: Int32Array;
+}
+
+export const BATCH_WAITING = 0;
+export const BATCH_STARTED = 1;
+export const BATCH_SKIPPED = 2;
+export const BATCH_DONE = 3;
+
+export interface BatchResults {
+  batchId: number;
+  /** `index` into the batch's requests. */
+  results: { index: number; response: ThreadResponse }[];
+}
+
+export function isThreadBatch(msg: ThreadRequest | ThreadBatch): msg is ThreadBatch {
+  return (msg as Partial<ThreadBatch>).batchId !== undefined;
+}
 
 /** Wall-clock ms comparable across threads of one process. */
 export function nowMs(): number {

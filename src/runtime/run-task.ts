@@ -14,13 +14,23 @@ import { deserializeValue, getSerializer, resolveSerializer, serializeResult } f
 import type { Serializer } from '../serde/types.ts';
 import { BUILTIN_TASKS } from './builtin-tasks.ts';
 import { loadModule } from './load-module.ts';
-import { TaskContext, runWithContext, threadActorHandle } from './context.ts';
+import { ContextSlot, runWithContext, threadActorHandle } from './context.ts';
 import type { ContextPort } from './mux-port.ts';
 import { nowMs } from './protocol.ts';
 import { context, contextFromTraceparent } from '../telemetry/trace.ts';
 import type { ThreadDep, ThreadRequest, ThreadResponse } from './protocol.ts';
 
-export async function runTask(req: ThreadRequest): Promise<ThreadResponse> {
+export interface RunHooks {
+  /**
+   * Makes the run's context channel when the task first calls getContext() (pool
+   * threads); without it the run uses `req.port` if it has one.
+   */
+  openContext?: (() => ContextPort) | undefined;
+  /** Told when the task first waits on results through its context. */
+  onSeceded?: (() => void) | undefined;
+}
+
+export async function runTask(req: ThreadRequest, hooks: RunHooks = {}): Promise<ThreadResponse> {
   const startedAtMs = nowMs();
   const t0 = performance.now();
   try {
@@ -28,8 +38,10 @@ export async function runTask(req: ThreadRequest): Promise<ThreadResponse> {
     const deps = await loadDeps(req.deps);
     const args = decodeArgs(req.args, (ref) => followRef(ref, deps, req.taskKey), (ref) => threadActorHandle(ref.actorId));
     const serializer = await findSerializer(req.serializer);
-    const result = await callInContext(req, () =>
-      req.traceParent === undefined ? def.fn(...args) : callTraced(req.traceParent, () => def.fn(...args)),
+    const result = await callInContext(
+      req,
+      () => (req.traceParent === undefined ? def.fn(...args) : callTraced(req.traceParent, () => def.fn(...args))),
+      hooks,
     );
     const t1 = performance.now();
     const bytes = serializeResult(result, serializer, req.taskKey);
@@ -55,16 +67,25 @@ function callTraced<T>(traceParent: string, fn: () => T): T {
 }
 
 /**
- * Calls a task (or actor method) with its context current, when the run has a channel to
- * its worker; the context is closed when the call settles.
+ * Calls a task (or actor method) with its context available, when the run can reach its
+ * worker: through `hooks.openContext` (made on first use) or the channel in `req.port`. The
+ * context is closed when the call settles.
  */
-export async function callInContext<T>(req: { port?: ContextPort | undefined; taskKey: string; attempt: number }, fn: () => T | Promise<T>): Promise<T> {
-  if (req.port === undefined) return await fn();
-  const ctx = new TaskContext(req.port, req.taskKey, req.attempt);
+export async function callInContext<T>(
+  req: { port?: ContextPort | undefined; taskKey: string; attempt: number },
+  fn: () => T | Promise<T>,
+  hooks: RunHooks = {},
+): Promise<T> {
+  const { port } = req;
+  const { openContext, onSeceded } = hooks;
+  const open = openContext ?? (port === undefined ? undefined : () => port);
+  if (open === undefined) return await fn();
+  const unused = openContext === undefined ? () => port?.close() : undefined;
+  const slot = new ContextSlot(open, req.taskKey, req.attempt, { unused, onSeceded });
   try {
-    return await runWithContext(ctx, fn);
+    return await runWithContext(slot, fn);
   } finally {
-    ctx.close();
+    slot.close();
   }
 }
 

@@ -5,9 +5,12 @@
  */
 import { Piscina, workerData } from 'piscina';
 import { ownBytes } from '../serde/bytes.ts';
-import type { ThreadRequest, ThreadResponse } from './protocol.ts';
-import { runTask } from './run-task.ts';
+import { isThreadBatch } from './protocol.ts';
+import type { ThreadBatch, ThreadRequest, ThreadResponse } from './protocol.ts';
+import { runBatch } from './run-batch.ts';
+import { runTask, type RunHooks } from './run-task.ts';
 import { loadModule } from './load-module.ts';
+import { openPoolContext, postToPool } from './pool-port.ts';
 
 /**
  * A module the pool imports in each thread before its first task (PoolExecutorOptions.
@@ -23,10 +26,19 @@ function threadSetup(): Promise<unknown> | undefined {
   return setup;
 }
 
-export default async function runInThread(req: ThreadRequest): Promise<ThreadResponse> {
+/** A run's hooks: its context opens on this thread's shared port (see pool-port.ts). */
+function hooksOf(req: ThreadRequest, onSeceded?: () => void): RunHooks {
+  const { contextRef } = req;
+  return { openContext: contextRef === undefined ? undefined : () => openPoolContext(contextRef), onSeceded };
+}
+
+export default async function runInThread(req: ThreadRequest | ThreadBatch): Promise<ThreadResponse | null> {
   const pending = threadSetup();
   if (pending !== undefined) await pending;
-  const res = await runTask(req);
+  if (isThreadBatch(req)) {
+    return runBatch(req, (r, hooks) => runTask(r, hooksOf(r, hooks.onSeceded)), (results, transfer) => postToPool(results, transfer));
+  }
+  const res = await runTask(req, hooksOf(req));
   if (res.type !== 'ok') return res;
   // Transfer the result instead of copying it. The array must own its whole buffer:
   // serializers return views into pooled buffers (msgpackr, Buffer), which must not be

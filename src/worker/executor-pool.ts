@@ -10,13 +10,17 @@
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
+import type { MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { FloeError } from '../errors.ts';
+import { MuxEndpoint, type ContextPort } from '../runtime/mux-port.ts';
+import { isPoolPortMessage } from '../runtime/pool-port.ts';
 import { nowMs } from '../runtime/protocol.ts';
-import type { ThreadRequest, ThreadResponse } from '../runtime/protocol.ts';
+import type { BatchResults, ThreadBatch, ThreadRequest, ThreadResponse } from '../runtime/protocol.ts';
 import { packageRoot } from '../util/package-root.ts';
-import { errorResponse, timeoutMessage, validateTimeout, withContext } from './executor.ts';
-import type { Executor, RunOptions } from './executor.ts';
+import { errorResponse, timeoutMessage, validateTimeout } from './executor.ts';
+import type { BatchRun, Executor, RunOptions } from './executor.ts';
+import { PendingBatch } from './pool-batch.ts';
 
 export interface PoolExecutorOptions {
   /** Number of pool threads. Default: `os.availableParallelism()`. */
@@ -42,6 +46,15 @@ export function threadEntryPath(): string {
 }
 
 type AbortReason = 'timeout' | 'cancel' | 'close';
+
+/**
+ * The thread died under the task (process.exit() in a thread, out of memory, a native
+ * crash, or a sibling in its batch was cancelled while it ran): like a lost worker,
+ * retryable, and a task that keeps doing it runs out of retries.
+ */
+function threadLost(req: ThreadRequest, startedAtMs: number, e: unknown): ThreadResponse {
+  return errorResponse('WORKER_LOST', `pool thread running task "${req.taskKey}" died: ${e instanceof Error ? e.message : String(e)}`, req, startedAtMs, e);
+}
 
 type Balancer = NonNullable<ConstructorParameters<typeof Piscina>[0]>['loadBalancer'];
 
@@ -69,9 +82,19 @@ function leastBusy(tasksPerThreadMax: number): Balancer {
 
 export class PoolExecutor implements Executor {
   readonly threads: number;
-  readonly #pool: Piscina<ThreadRequest, ThreadResponse>;
+  readonly #pool: Piscina<ThreadRequest | ThreadBatch, ThreadResponse | null>;
   /** Aborts every running task on close(), so their run() calls resolve. */
   readonly #running = new Set<(why: AbortReason) => void>();
+  /** Context callbacks of running runs, by ThreadRequest.contextRef. */
+  readonly #contexts = new Map<number, (port: ContextPort) => void>();
+  /** Each thread's shared port, once the thread has sent it (runtime/pool-port.ts). */
+  readonly #threadPorts = new Map<MessagePort, MuxEndpoint>();
+  /** Whether the thread ports keep the process alive (see #holdPorts). */
+  #portsHeld = false;
+  /** Batches whose results are still coming, by ThreadBatch.batchId. */
+  readonly #batches = new Map<number, PendingBatch>();
+  #contextSeq = 0;
+  #batchSeq = 0;
   #closed = false;
 
   constructor(options: PoolExecutorOptions = {}) {
@@ -94,7 +117,7 @@ export class PoolExecutor implements Executor {
       throw new FloeError('INVALID_OPTION', 'options.tasksPerThreadMax must be a positive integer');
     }
     this.threads = threads;
-    this.#pool = new Piscina<ThreadRequest, ThreadResponse>({
+    this.#pool = new Piscina<ThreadRequest | ThreadBatch, ThreadResponse | null>({
       filename,
       minThreads: threads,
       maxThreads: threads,
@@ -108,6 +131,40 @@ export class PoolExecutor implements Executor {
       // spans would leave only when the next task arrives.
       ...(options.threadSetup === undefined ? {} : { atomics: 'disabled' as const }),
     });
+    this.#pool.on('message', (msg: unknown) => {
+      if (isPoolPortMessage(msg)) this.#attachThreadPort(msg.port);
+    });
+  }
+
+  #attachThreadPort(port: MessagePort): void {
+    const endpoint = new MuxEndpoint(port, {
+      // A context opened after its run ended finds no callback: it is closed at once.
+      onOpen: (vp, ref) => {
+        const attach = this.#contexts.get(ref);
+        if (attach === undefined) vp.close();
+        else attach(vp);
+      },
+      onData: (data) => this.#onBatchResults(data as BatchResults),
+    });
+    if (!this.#portsHeld) port.unref();
+    this.#threadPorts.set(port, endpoint);
+    port.once('close', () => this.#threadPorts.delete(port));
+  }
+
+  /**
+   * The thread ports keep the process alive while batch results are due on them, and not
+   * otherwise. A batch's Piscina task ends once its results are posted, but the two come
+   * on different ports in no set order: without this, the process could find nothing left
+   * to wait for and exit with the last results still queued.
+   */
+  #holdPorts(): void {
+    const hold = this.#batches.size > 0;
+    if (hold === this.#portsHeld) return;
+    this.#portsHeld = hold;
+    for (const port of this.#threadPorts.keys()) {
+      if (hold) port.ref();
+      else port.unref();
+    }
   }
 
   async run(req: ThreadRequest, opts: RunOptions = {}): Promise<ThreadResponse> {
@@ -127,9 +184,16 @@ export class PoolExecutor implements Executor {
     const onCancel = (): void => abort('cancel');
     opts.signal?.addEventListener('abort', onCancel, { once: true });
     this.#running.add(abort);
-    const { req: request, port, transferList } = withContext(req, opts);
+    let request = req;
+    let contextRef: number | undefined;
+    if (opts.context !== undefined) {
+      contextRef = ++this.#contextSeq;
+      this.#contexts.set(contextRef, opts.context);
+      request = { ...req, contextRef };
+    }
     try {
-      return await this.#pool.run(request, { signal: controller.signal, ...(transferList.length > 0 ? { transferList } : {}) });
+      // Never null: that is the answer to a batch.
+      return (await this.#pool.run(request, { signal: controller.signal }))!;
     } catch (e) {
       switch (reason) {
         case 'timeout':
@@ -139,23 +203,100 @@ export class PoolExecutor implements Executor {
         case 'close':
           return errorResponse('CANCELLED', `task "${req.taskKey}" was cancelled: executor closed`, req, startedAtMs, e);
         default:
-          // The thread died under the task (process.exit() in a thread, out of memory, a
-          // native crash): like a lost worker, retryable, and a task that keeps doing it
-          // runs out of retries.
-          return errorResponse(
-            'WORKER_LOST',
-            `pool thread running task "${req.taskKey}" died: ${e instanceof Error ? e.message : String(e)}`,
-            req,
-            startedAtMs,
-            e,
-          );
+          return threadLost(req, startedAtMs, e);
       }
     } finally {
       if (timer !== undefined) clearTimeout(timer);
-      port?.close();
+      if (contextRef !== undefined) this.#contexts.delete(contextRef);
       opts.signal?.removeEventListener('abort', onCancel);
       this.#running.delete(abort);
     }
+  }
+
+  runBatch(runs: readonly BatchRun[]): Promise<ThreadResponse>[] {
+    if (runs.length < 2 || this.#closed || runs.some((r) => (r.opts.timeoutMs ?? 0) > 0)) return runs.map((r) => this.run(r.req, r.opts));
+    const startedAtMs = nowMs();
+    const batchId = ++this.#batchSeq;
+    const contextRefs: (number | undefined)[] = [];
+    const cleanups: (() => void)[] = [];
+    const batch = new PendingBatch(runs, (i) => {
+      const ref = contextRefs[i];
+      if (ref !== undefined) this.#contexts.delete(ref);
+      cleanups[i]?.();
+      if (!batch.done) return;
+      this.#batches.delete(batchId);
+      this.#holdPorts();
+    });
+    const reqs = runs.map(({ req, opts }) => {
+      if (opts.context === undefined) {
+        contextRefs.push(undefined);
+        return req;
+      }
+      const contextRef = ++this.#contextSeq;
+      this.#contexts.set(contextRef, opts.context);
+      contextRefs.push(contextRef);
+      return { ...req, contextRef };
+    });
+    this.#batches.set(batchId, batch);
+    this.#holdPorts();
+
+    const controller = new AbortController();
+    let reason: AbortReason | undefined;
+    const abort = (why: AbortReason): void => {
+      reason ??= why;
+      controller.abort();
+    };
+    runs.forEach(({ req, opts: { signal } }, i) => {
+      if (signal === undefined) return;
+      const onCancel = (): void => {
+        if (batch.isSettled(i)) return;
+        const skipped = batch.skip(i);
+        batch.settle(i, errorResponse('CANCELLED', `task "${req.taskKey}" was cancelled`, req, startedAtMs));
+        // Running: stop its thread, as for a task alone; what had not started runs again.
+        if (!skipped) abort('cancel');
+      };
+      if (signal.aborted) {
+        onCancel();
+        return;
+      }
+      signal.addEventListener('abort', onCancel, { once: true });
+      cleanups[i] = () => signal.removeEventListener('abort', onCancel);
+    });
+    this.#running.add(abort);
+    this.#pool.run({ batchId, reqs, cells: batch.cells }, { signal: controller.signal }).then(
+      // Every result was posted on the thread's port before this answer; they settle the runs.
+      () => this.#running.delete(abort),
+      (e: unknown) => {
+        this.#running.delete(abort);
+        this.#batchEnded(batch, reason, startedAtMs, e);
+      },
+    );
+    return batch.responses;
+  }
+
+  #onBatchResults(data: BatchResults): void {
+    const batch = this.#batches.get(data.batchId);
+    if (batch === undefined) return; // settled meanwhile (cancelled, or its thread was lost)
+    for (const { index, response } of data.results) batch.settle(index, response);
+  }
+
+  /**
+   * A batch's thread stopped (a running task was cancelled, the executor closed, or the
+   * thread died). Unless the executor is closing, runs it had not started, and runs it
+   * finished whose results had not been posted yet, go again in a new batch; those it was
+   * running are lost with it.
+   */
+  #batchEnded(batch: PendingBatch, reason: AbortReason | undefined, startedAtMs: number, e: unknown): void {
+    const again: number[] = [];
+    for (const i of batch.unsettled()) {
+      const { req } = batch.runs[i]!;
+      if (reason === 'close') batch.settle(i, errorResponse('CANCELLED', `task "${req.taskKey}" was cancelled: executor closed`, req, startedAtMs, e));
+      else if (batch.skip(i) || batch.finished(i)) again.push(i);
+      else batch.settle(i, threadLost(req, startedAtMs, e));
+    }
+    if (again.length === 0) return;
+    const responses = this.runBatch(again.map((i) => batch.runs[i]!));
+    responses.forEach((p, k) => void p.then((res) => batch.settle(again[k]!, res)));
   }
 
   async close(): Promise<void> {
@@ -163,5 +304,7 @@ export class PoolExecutor implements Executor {
     this.#closed = true;
     for (const abort of this.#running) abort('close');
     await this.#pool.destroy();
+    for (const endpoint of this.#threadPorts.values()) endpoint.close();
+    this.#threadPorts.clear();
   }
 }

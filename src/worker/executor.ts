@@ -35,10 +35,22 @@ export function withContext(req: ThreadRequest, opts: RunOptions): { req: Thread
   return { req: { ...req, port: channel.port2 }, port: channel.port1, transferList: [channel.port2] };
 }
 
+/** One run of a batch. */
+export interface BatchRun {
+  req: ThreadRequest;
+  opts: RunOptions;
+}
+
 export interface Executor {
   /** How many tasks it runs at once. */
   readonly threads: number;
   run(req: ThreadRequest, opts?: RunOptions): Promise<ThreadResponse>;
+  /**
+   * Runs these one after another in one thread (worker/batching.ts), a response each,
+   * in the order given. Each run keeps its own cancel signal and context; a run with a
+   * timeout runs alone.
+   */
+  runBatch(runs: readonly BatchRun[]): Promise<ThreadResponse>[];
   /** Stops the executor; tasks still running resolve as CANCELLED. */
   close(): Promise<void>;
 }
@@ -107,6 +119,11 @@ export class InlineExecutor implements Executor {
       for (const c of cleanups) c();
       port?.close();
     }
+  }
+
+  /** Inline runs are not batched: each is a promise of its own. */
+  runBatch(runs: readonly BatchRun[]): Promise<ThreadResponse>[] {
+    return runs.map((r) => this.run(r.req, r.opts));
   }
 
   close(): Promise<void> {

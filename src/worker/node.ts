@@ -5,12 +5,11 @@
  * completions to the coordinator in batches.
  */
 import { randomUUID } from 'node:crypto';
-import type { ContextPort } from '../runtime/mux-port.ts';
 import { availableParallelism } from 'node:os';
 import { FloeError, assertNever, toErrorInfo } from '../errors.ts';
 import type { DataPlane } from '../dataplane/dataplane.ts';
 import { decodeMessage } from '../transport/codec.ts';
-import { subjects, workerEvents, type WireAssign, type WireMetrics, type WireMessage, type WireOf } from '../transport/messages.ts';
+import { subjects, workerEvents, type WireMetrics, type WireMessage, type WireOf } from '../transport/messages.ts';
 import type { Subscription, Transport, TransportMessage } from '../transport/transport.ts';
 import { ReliableEndpoint } from '../transport/reliable.ts';
 import { encodeWithin } from '../transport/split.ts';
@@ -18,17 +17,17 @@ import { oneWayMessage } from '../transport/reliable-message.ts';
 import type { Logger } from '../util/logger.ts';
 import { silentLogger } from '../util/logger.ts';
 import type { Executor } from './executor.ts';
-import { ActorHost, type Turn } from './actor-host.ts';
+import { ActorHost } from './actor-host.ts';
 import { ContextServer } from './context-server.ts';
-import { ACTOR_CREATE, isActorSpec } from '../graph/spec.ts';
 import { memoryPolicy, shouldPause, type MemoryPolicy } from './memory.ts';
 import { SpillDirectory } from './spill.ts';
 import { ObjectStore } from './store.ts';
 import { Reports } from './reports.ts';
-import { WorkerState, actorOf, type WorkerCommand, type WorkerEvent } from './state.ts';
+import { WorkerState, type WorkerCommand, type WorkerEvent } from './state.ts';
 import { WorkerTracing } from './tracing.ts';
+import { Runs } from './runs.ts';
 import { WorkerMetrics } from '../telemetry/metrics.ts';
-import { context, traceparentOf } from '../telemetry/trace.ts';
+import { context } from '../telemetry/trace.ts';
 
 export interface WorkerNodeOptions {
   transport: Transport;
@@ -85,7 +84,6 @@ export class WorkerNode {
   private readonly subjects: ReturnType<typeof subjects>;
   private readonly inlineBytesMax: number;
   private readonly log: Logger;
-  private readonly aborts = new Map<string, AbortController>();
   private sub: Subscription | undefined;
   private address = '';
   /** Set while `retire()` waits for the coordinator's go-ahead. */
@@ -95,8 +93,6 @@ export class WorkerNode {
     busy: () => this.state.executingCount > 0,
     send: (out) => this.publish(workerEvents(this.workerId, out)),
   });
-  /** Run timings of finished results, until they are reported. */
-  private readonly timings = new Map<string, { durationMs: number; startedAtMs: number }>();
   private stimulusSeq = 0;
   private closed = false;
   /** Actor instances living on this worker, each in a thread of its own. */
@@ -106,6 +102,8 @@ export class WorkerNode {
   private readonly memory: MemoryPolicy | undefined;
   private readonly tracing: WorkerTracing;
   private readonly telemetry: WorkerMetrics;
+  /** Runs of tasks: executor calls, results into the store, outcomes back as events. */
+  private readonly runs: Runs;
 
   constructor(private readonly options: WorkerNodeOptions) {
     this.workerId = options.workerId ?? `w-${randomUUID().slice(0, 8)}`;
@@ -154,6 +152,18 @@ export class WorkerNode {
         this.handle({ type: seceded ? 'seceded' : 'rejoined', stimulusId, id, runId });
       },
       logger: this.log,
+    });
+    this.runs = new Runs({
+      executor: this.executor,
+      actors: this.actors,
+      store: this.store,
+      context: this.context,
+      tracing: this.tracing,
+      telemetry: this.telemetry,
+      counters: this.counters,
+      log: this.log,
+      closed: () => this.closed,
+      executed: (e) => this.handle({ type: 'executed', ...e }),
     });
   }
 
@@ -213,9 +223,7 @@ export class WorkerNode {
    */
   private reset(): void {
     this.log.warn({ workerId: this.workerId }, 'coordinator asked this worker to register again: starting over');
-    for (const controller of this.aborts.values()) controller.abort();
-    this.aborts.clear();
-    this.timings.clear();
+    this.runs.abortAll();
     this.tracing.clear();
     this.reports.clear();
     for (const id of [...this.store.keys()]) this.store.delete(id);
@@ -253,7 +261,7 @@ export class WorkerNode {
     this.closed = true;
     clearInterval(this.heartbeatTimer);
     this.sub?.unsubscribe();
-    for (const controller of this.aborts.values()) controller.abort();
+    this.runs.abortAll();
     this.reports.flush();
     if (!this.retired) this.publish(workerEvents(this.workerId, { goodbye: true }));
     await this.link.flush(1000);
@@ -323,11 +331,14 @@ export class WorkerNode {
         void this.fetch(command.id, command.addresses, command.stimulusId);
         return;
       case 'execute':
-        void this.execute(command.assign, command.stimulusId);
+        void this.runs.execute(command.assign, command.stimulusId);
+        return;
+      case 'executeBatch':
+        void this.runs.executeBatch(command.assigns, command.stimulusId);
         return;
       case 'abort':
         this.tracing.dropped(command.id, command.runId);
-        this.aborts.get(`${command.id}#${command.runId}`)?.abort();
+        this.runs.abort(command.id, command.runId);
         return;
       case 'reportFinished':
         this.reportFinished(command.id, command.runId);
@@ -389,94 +400,10 @@ export class WorkerNode {
     this.handle({ type: 'fetchFailed', stimulusId, id, error: toErrorInfo(lastError, 'RESULT_UNAVAILABLE') });
   }
 
-  /** Runs one assignment; whatever happens becomes an `executed` event, never a rejection. */
-  private async execute(assign: WireAssign, stimulusId: string): Promise<void> {
-    try {
-      await this.executeUnsafe(assign, stimulusId);
-    } catch (error) {
-      const outcome = { ok: false as const, error: toErrorInfo(error, 'INTERNAL', assign.spec.key) };
-      this.log.error({ id: assign.id, err: error }, 'task execution failed inside the worker');
-      this.handle({ type: 'executed', stimulusId, id: assign.id, runId: assign.runId, outcome });
-    }
-  }
-
-  private async executeUnsafe(assign: WireAssign, stimulusId: string): Promise<void> {
-    const controller = new AbortController();
-    const runKey = `${assign.id}#${assign.runId}`;
-    this.aborts.set(runKey, controller);
-    // Actor tasks reach their actor in the order they start here (loading inputs is async).
-    const turn = isActorSpec(assign.spec) ? this.actors.turn(actorOf(assign)!) : undefined;
-    try {
-      await this.executeRun(assign, stimulusId, controller.signal, turn);
-    } finally {
-      this.aborts.delete(runKey);
-      turn?.release();
-    }
-  }
-
-  private async executeRun(assign: WireAssign, stimulusId: string, signal: AbortSignal, turn: Turn | undefined): Promise<void> {
-    const stopped = (): boolean => signal.aborted || this.closed;
-    let deps;
-    try {
-      // Inputs may be spilled: loading them back is async, and the run may be cancelled meanwhile.
-      deps = await Promise.all(
-        assign.deps.map(async (d) => {
-          const object = await this.store.get(d.id);
-          if (object === undefined) throw new FloeError('INTERNAL', `input ${d.id} of ${assign.id} is not local`);
-          return { key: clientKey(d.id), serializer: object.serializer, bytes: object.bytes };
-        }),
-      );
-    } catch (error) {
-      if (stopped()) return;
-      throw error;
-    }
-    if (stopped()) return;
-    const { spec } = assign;
-    const span = this.tracing.startRun(assign, deps);
-    const request = {
-      taskKey: spec.key,
-      name: spec.name,
-      module: spec.module,
-      exportName: spec.exportName,
-      args: spec.args,
-      deps,
-      serializer: spec.serializer,
-      attempt: assign.attempt,
-      ...(span === undefined ? {} : { traceParent: traceparentOf(span) }),
-    };
-    const opts = {
-      signal,
-      ...(spec.timeoutMs > 0 ? { timeoutMs: spec.timeoutMs } : {}),
-      context: (port: ContextPort) => this.context.attach(port, assign.id, assign.runId),
-    };
-    const response = isActorSpec(spec)
-      ? await this.actors.run(actorOf(assign)!, spec.actor === ACTOR_CREATE, request, opts, turn)
-      : await this.executor.run(request, opts);
-    if (span !== undefined) this.tracing.endRun(span, response);
-    this.telemetry.taskFinished(spec.name, response.durationMs, response.type === 'ok');
-    if (stopped()) return;
-    if (response.type === 'ok') {
-      this.counters.executed += 1;
-      // May wait while older results spill to make room (memory limit).
-      const stored = await this.store.put(assign.id, { serializer: response.serializer, bytes: response.bytes });
-      if (stopped()) {
-        if (stored) this.store.delete(assign.id); // cancelled meanwhile: the state machine forgot it
-        return;
-      }
-      this.timings.set(assign.id, { durationMs: response.durationMs, startedAtMs: response.startedAtMs });
-      const outcome = { ok: true as const, nbytes: response.bytes.byteLength, serializer: response.serializer };
-      this.handle({ type: 'executed', stimulusId, id: assign.id, runId: assign.runId, outcome });
-    } else {
-      const outcome = { ok: false as const, error: response.error };
-      this.handle({ type: 'executed', stimulusId, id: assign.id, runId: assign.runId, outcome });
-    }
-  }
-
   private reportFinished(id: string, runId: number): void {
     const info = this.store.info(id);
     if (info === undefined) throw new FloeError('INTERNAL', `finished result ${id} is not in the store`);
-    const timing = this.timings.get(id);
-    this.timings.delete(id);
+    const timing = this.runs.takeTiming(id);
     const { nbytes } = info;
     this.reports.finished({
       id,
@@ -493,9 +420,4 @@ export class WorkerNode {
   private publish(msg: WireOf<'workerEvents'>): void {
     for (const piece of encodeWithin(msg, this.transport.maxPayloadBytes)) this.link.send(this.subjects.events, piece);
   }
-}
-
-/** Task ids are `${clientId}/${key}`; task code refers to inputs by key. */
-function clientKey(id: string): string {
-  return id.slice(id.indexOf('/') + 1);
 }

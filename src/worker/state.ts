@@ -7,6 +7,7 @@ import { assert, type ErrorInfo } from '../errors.ts';
 import { ACTOR_CREATE, isActorSpec, type SerializerRef } from '../graph/spec.ts';
 import type { WireAssign } from '../transport/messages.ts';
 import { Heap } from '../util/heap.ts';
+import { DEFAULT_BATCH, RunTimes, takeBatch, type BatchConfig } from './batching.ts';
 
 export type WorkerEvent =
   | { type: 'assigned'; stimulusId: string; tasks: WireAssign[] }
@@ -40,12 +41,16 @@ export type WorkerEvent =
       id: string;
       runId: number;
       outcome: { ok: true; nbytes: number; serializer: SerializerRef } | { ok: false; error: ErrorInfo };
+      /** How long the task ran in its thread: teaches which tasks are short enough to batch. */
+      durationMs?: number;
     };
 
 export type WorkerCommand =
   | { type: 'storeInline'; stimulusId: string; id: string; bytes: Uint8Array; serializer: SerializerRef }
   | { type: 'fetch'; stimulusId: string; id: string; addresses: string[] }
   | { type: 'execute'; stimulusId: string; assign: WireAssign }
+  /** Run these one after another in one thread, in this order (worker/batching.ts). */
+  | { type: 'executeBatch'; stimulusId: string; assigns: WireAssign[] }
   | { type: 'abort'; stimulusId: string; id: string; runId: number }
   | { type: 'reportFinished'; stimulusId: string; id: string; runId: number }
   | { type: 'reportFailed'; stimulusId: string; id: string; runId: number; error: ErrorInfo }
@@ -74,10 +79,18 @@ interface WorkerTask {
   heapIndex: number;
   /** Executing and counted against the threads (not seceded, not an actor task). */
   slot: boolean;
+  /** Started in a batch: the batch holds one slot for all its tasks that still count. */
+  lane: Lane | undefined;
   /** Took its slot back after seceding: the only way above the thread limit. */
   rejoined: boolean;
   /** Actor tasks: the actor's id (its creation task's id); they queue per actor, not for threads. */
   actor: string | undefined;
+}
+
+/** A batch of tasks sharing one thread slot (worker/batching.ts). */
+interface Lane {
+  /** Tasks of the batch that still hold its slot (not finished, cancelled or seceded). */
+  active: number;
 }
 
 /** The actor an actor task belongs to (creation: its own id; calls: spec.actor). */
@@ -102,6 +115,8 @@ export interface WorkerStateConfig {
   threads: number;
   /** Concurrent incoming transfers. */
   transfersMax: number;
+  /** Batching of short tasks (worker/batching.ts). Default DEFAULT_BATCH. */
+  batch?: BatchConfig;
 }
 
 export class WorkerState {
@@ -128,8 +143,12 @@ export class WorkerState {
   private transfers = 0;
   private seq = 0;
   private paused = false;
+  private readonly runTimes = new RunTimes();
+  private readonly batch: BatchConfig;
 
-  constructor(private readonly config: WorkerStateConfig) {}
+  constructor(private readonly config: WorkerStateConfig) {
+    this.batch = config.batch ?? DEFAULT_BATCH;
+  }
 
   get executingCount(): number {
     return this.executing;
@@ -195,7 +214,7 @@ export class WorkerState {
       this.onCancel(a.id, existing.assign.runId, sid, out);
     }
     const actor = actorOf(a);
-    const task: WorkerTask = { assign: a, state: 'fetching', missing: new Set(), seq: ++this.seq, heapIndex: -1, slot: false, rejoined: false, actor };
+    const task: WorkerTask = { assign: a, state: 'fetching', missing: new Set(), seq: ++this.seq, heapIndex: -1, slot: false, lane: undefined, rejoined: false, actor };
     this.tasks.set(a.id, task);
     if (actor !== undefined) {
       let queue = this.actorQueues.get(actor);
@@ -226,7 +245,7 @@ export class WorkerState {
     const task = this.tasks.get(id);
     if (task === undefined || task.assign.runId !== runId) return;
     if (task.state === 'executing') {
-      if (task.slot) this.executing -= 1;
+      this.releaseSlot(task);
       out.push({ type: 'abort', stimulusId: sid, id, runId });
     } else if (task.state === 'ready' && task.actor === undefined) {
       this.ready.remove(task);
@@ -238,9 +257,14 @@ export class WorkerState {
     const task = this.tasks.get(id);
     if (task === undefined || task.assign.runId !== runId || task.state !== 'executing' || task.actor !== undefined) return;
     if (task.slot !== seceded) return; // no change
-    task.slot = !seceded;
-    this.executing += seceded ? -1 : 1;
-    if (!seceded) task.rejoined = true;
+    if (seceded) {
+      this.releaseSlot(task);
+    } else {
+      // Back on a slot of its own, even if it started in a batch.
+      task.slot = true;
+      task.rejoined = true;
+      this.executing += 1;
+    }
     out.push({ type: 'reportSlot', stimulusId: sid, id, runId, seceded });
   }
 
@@ -301,7 +325,8 @@ export class WorkerState {
   private onExecuted(event: Extract<WorkerEvent, { type: 'executed' }>, out: WorkerCommand[]): void {
     const task = this.tasks.get(event.id);
     if (task === undefined || task.assign.runId !== event.runId || task.state !== 'executing') return;
-    if (task.slot) this.executing -= 1;
+    this.releaseSlot(task);
+    if (event.durationMs !== undefined) this.runTimes.observe(task.assign.spec.name, event.durationMs);
     const sid = event.stimulusId;
     if (event.outcome.ok) {
       this.local.add(event.id);
@@ -311,6 +336,15 @@ export class WorkerState {
       out.push({ type: 'reportFailed', stimulusId: sid, id: event.id, runId: event.runId, error: event.outcome.error });
     }
     this.forget(task, sid, out);
+  }
+
+  /** The task stops counting against the threads (its batch's slot frees with its last task). */
+  private releaseSlot(task: WorkerTask): void {
+    if (!task.slot) return;
+    task.slot = false;
+    const lane = task.lane;
+    task.lane = undefined;
+    if (lane === undefined || --lane.active === 0) this.executing -= 1;
   }
 
   /** Drops a task and lets go of the inputs it was holding on to. */
@@ -371,12 +405,18 @@ export class WorkerState {
       out.push({ type: 'fetch', stimulusId: sid, id, addresses: fetch.addresses });
     }
     while (this.executing < this.config.threads && this.ready.size > 0) {
-      const task = this.ready.pop();
-      assert(task !== undefined, 'ready queue not empty');
-      task.state = 'executing';
-      task.slot = true;
+      const first = this.ready.pop();
+      assert(first !== undefined, 'ready queue not empty');
+      const batch = takeBatch(first, this.ready, this.runTimes, this.batch, this.config.threads - this.executing);
+      const lane = batch.length > 1 ? { active: batch.length } : undefined;
+      for (const task of batch) {
+        task.state = 'executing';
+        task.slot = true;
+        task.lane = lane;
+      }
       this.executing += 1;
-      out.push({ type: 'execute', stimulusId: sid, assign: task.assign });
+      if (lane === undefined) out.push({ type: 'execute', stimulusId: sid, assign: first.assign });
+      else out.push({ type: 'executeBatch', stimulusId: sid, assigns: batch.map((t) => t.assign) });
     }
   }
 
@@ -384,8 +424,11 @@ export class WorkerState {
   validate(): void {
     let executing = 0;
     let rejoined = 0;
+    const lanes = new Map<Lane, number>();
     for (const task of this.tasks.values()) {
-      if (task.state === 'executing' && task.slot) executing += 1;
+      if (task.state === 'executing' && task.slot && task.lane === undefined) executing += 1;
+      if (task.lane !== undefined) lanes.set(task.lane, (lanes.get(task.lane) ?? 0) + 1);
+      assert(task.lane === undefined || task.slot, `${task.assign.id} in a batch without a slot`);
       if (task.state === 'executing' && task.slot && task.rejoined) rejoined += 1;
       assert(!task.slot || (task.state === 'executing' && task.actor === undefined), `${task.assign.id} holds a slot while ${task.state}`);
       const queued = task.actor !== undefined && this.actorQueues.get(task.actor)?.includes(task) === true;
@@ -393,7 +436,8 @@ export class WorkerState {
       if (task.state !== 'fetching') assert(task.missing.size === 0, `${task.assign.id} ready with missing inputs`);
       for (const dep of task.assign.deps) assert(this.needers.has(dep.id), `${dep.id} needed but not counted`);
     }
-    assert(executing === this.executing, 'executing count matches');
+    for (const [lane, n] of lanes) assert(lane.active === n && n > 0, 'a batch counts the tasks holding its slot');
+    assert(executing + lanes.size === this.executing, 'executing count matches');
     // Only runs that rejoined after seceding may take the count above the threads.
     assert(this.executing <= this.config.threads + rejoined, 'never more tasks executing than threads');
     for (const queue of this.actorQueues.values()) {

@@ -1,30 +1,17 @@
 import t from 'tap';
 import { isFloeError } from '../../src/errors.ts';
 import type { SerializerRef } from '../../src/graph/spec.ts';
-import type { ThreadRequest, ThreadResponse } from '../../src/runtime/protocol.ts';
+import type { ThreadResponse } from '../../src/runtime/protocol.ts';
 import { FutureRef, encodeArgs, getSerializer, serializeResult } from '../../src/serde/index.ts';
 import { InlineExecutor } from '../../src/worker/executor.ts';
 import type { Executor } from '../../src/worker/executor.ts';
 import { PoolExecutor } from '../../src/worker/executor-pool.ts';
+import { MSGPACK, threadRequest } from '../helpers/thread-request.ts';
 
-const TASKS = new URL('../fixtures/tasks.ts', import.meta.url).href;
 const CUSTOM = new URL('../fixtures/custom-serializer.ts', import.meta.url).href;
-const MSGPACK: SerializerRef = { id: 'msgpack', module: '' };
 const msgpack = getSerializer('msgpack')!;
 
-function req(exportName: string, args: unknown[] = [], extra: Partial<ThreadRequest> = {}): ThreadRequest {
-  return {
-    taskKey: `${exportName}-1`,
-    name: exportName,
-    module: TASKS,
-    exportName,
-    args: encodeArgs(args, () => undefined).bytes,
-    deps: [],
-    serializer: MSGPACK,
-    attempt: 0,
-    ...extra,
-  };
-}
+const req = threadRequest;
 
 function value(res: ThreadResponse): unknown {
   if (res.type !== 'ok') throw new Error(`task failed: ${res.error.code} ${res.error.message}`);

@@ -24,7 +24,7 @@ function assign(id: string, deps: string[] = []): WireAssign {
   };
 }
 
-const types = (cmds: WorkerCommand[]): string[] => cmds.map((c) => `${c.type}:${'id' in c ? c.id : c.assign.id}`);
+const types = (cmds: WorkerCommand[]): string[] => cmds.map((c) => `${c.type}:${'id' in c ? c.id : 'assign' in c ? c.assign.id : c.assigns.map((a) => a.id).join('+')}`);
 const ok = { ok: true as const, nbytes: 1, serializer };
 
 function make(threads: number): (e: WorkerEvent) => string[] {

@@ -14,7 +14,7 @@ function assign(id: string, extra: Partial<TaskSpec> = {}, deps: string[] = []):
   };
 }
 const call = (id: string, actor: string, deps: string[] = []): WireAssign => assign(id, { module: ACTOR_MODULE, exportName: 'inc', actor }, deps);
-const summary = (cmds: WorkerCommand[]): string[] => cmds.map((c) => `${c.type}:${'id' in c ? c.id : c.assign.id}${c.type === 'reportSlot' ? (c.seceded ? ' seceded' : ' rejoined') : ''}`);
+const summary = (cmds: WorkerCommand[]): string[] => cmds.map((c) => `${c.type}:${'id' in c ? c.id : 'assign' in c ? c.assign.id : c.assigns.map((a) => a.id).join('+')}${c.type === 'reportSlot' ? (c.seceded ? ' seceded' : ' rejoined') : ''}`);
 const ok = { ok: true as const, nbytes: 1, serializer };
 
 function make(threads = 1): (e: Parameters<WorkerState['handle']>[0]) => string[] {

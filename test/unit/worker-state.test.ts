@@ -31,7 +31,7 @@ function assign(id: string, opts: { runId?: number; deps?: { id: string; inline?
   };
 }
 
-const types = (cmds: WorkerCommand[]): string[] => cmds.map((c) => `${c.type}:${'id' in c ? c.id : c.assign.id}`);
+const types = (cmds: WorkerCommand[]): string[] => cmds.map((c) => `${c.type}:${'id' in c ? c.id : 'assign' in c ? c.assign.id : c.assigns.map((a) => a.id).join('+')}`);
 
 function make(threads = 1, transfersMax = 1): WorkerState & { step: WorkerState['handle'] } {
   const ws = new WorkerState({ threads, transfersMax });

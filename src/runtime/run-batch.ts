@@ -1,0 +1,91 @@
+/**
+ * Runs a batch of tasks in a pool thread (worker/batching.ts says which tasks go in one):
+ * one after another, in order, each result posted to the worker as soon as it is due.
+ *
+ * Results are gathered for up to RESULTS_HOLD_MS and posted together, so a batch of tiny
+ * tasks costs a few messages, not one per task; a task that takes longer (or waits on
+ * something) has the results before it posted by a timer meanwhile. A task that waits on
+ * its subtasks (it seceded, runtime/context.ts) does not hold up the tasks after it: the
+ * batch goes on, and that task's result is posted when it finishes.
+ */
+import { ownBytes } from '../serde/bytes.ts';
+import { BATCH_DONE, BATCH_STARTED, BATCH_WAITING } from './protocol.ts';
+import type { BatchResults, ThreadBatch, ThreadRequest, ThreadResponse } from './protocol.ts';
+import type { RunHooks } from './run-task.ts';
+
+/** Longest a finished result waits for the ones after it before it is posted. */
+export const RESULTS_HOLD_MS = 1;
+
+type Post = (results: BatchResults, transferList: ArrayBuffer[]) => void;
+
+class Outbox {
+  #results: BatchResults['results'] = [];
+  #transfer: ArrayBuffer[] = [];
+  #firstAtMs = 0;
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly batchId: number,
+    private readonly post: Post,
+  ) {}
+
+  add(index: number, res: ThreadResponse): void {
+    let response = res;
+    if (res.type === 'ok') {
+      // Moved, not copied; the array must own its whole buffer (see serde/bytes.ts).
+      const bytes = ownBytes(res.bytes);
+      response = { ...res, bytes };
+      this.#transfer.push(bytes.buffer as ArrayBuffer);
+    }
+    this.#results.push({ index, response });
+    const now = performance.now();
+    if (this.#results.length === 1) {
+      this.#firstAtMs = now;
+      // Fires only if the thread's event loop gets to run (a task awaits I/O or a timer).
+      this.#timer = setTimeout(() => this.flush(), RESULTS_HOLD_MS);
+    } else if (now - this.#firstAtMs >= RESULTS_HOLD_MS) {
+      this.flush();
+    }
+  }
+
+  flush(): void {
+    if (this.#results.length === 0) return;
+    clearTimeout(this.#timer);
+    this.post({ batchId: this.batchId, results: this.#results }, this.#transfer);
+    this.#results = [];
+    this.#transfer = [];
+  }
+}
+
+export async function runBatch(
+  batch: ThreadBatch,
+  run: (req: ThreadRequest, hooks: RunHooks) => Promise<ThreadResponse>,
+  post: Post,
+): Promise<null> {
+  const outbox = new Outbox(batch.batchId, post);
+  const detached: Promise<void>[] = [];
+  for (let i = 0; i < batch.reqs.length; i++) {
+    // A request the worker cancelled before it started is skipped (it answered it itself).
+    if (Atomics.compareExchange(batch.cells, i, BATCH_WAITING, BATCH_STARTED) !== BATCH_WAITING) continue;
+    let seceded: (() => void) | undefined;
+    const waiting = new Promise<undefined>((resolve) => (seceded = () => resolve(undefined)));
+    const running = run(batch.reqs[i]!, { onSeceded: seceded });
+    const res = await Promise.race([running, waiting]);
+    if (res !== undefined) {
+      Atomics.store(batch.cells, i, BATCH_DONE);
+      outbox.add(i, res);
+      continue;
+    }
+    const index = i;
+    detached.push(
+      running.then((late) => {
+        Atomics.store(batch.cells, index, BATCH_DONE);
+        outbox.add(index, late);
+        outbox.flush();
+      }),
+    );
+  }
+  outbox.flush();
+  await Promise.all(detached);
+  return null;
+}

@@ -1,0 +1,66 @@
+/**
+ * The main thread's side of one task batch on the pool (runtime/run-batch.ts runs it):
+ * a promise per run, settled once, by its result from the thread, by its cancellation,
+ * or by the end of the batch's thread.
+ */
+import { BATCH_DONE, BATCH_SKIPPED, BATCH_STARTED, BATCH_WAITING } from '../runtime/protocol.ts';
+import type { ThreadResponse } from '../runtime/protocol.ts';
+import type { BatchRun } from './executor.ts';
+
+export class PendingBatch {
+  /** Shared with the thread: who claimed each run (see ThreadBatch.cells). */
+  readonly cells: Int32Array;
+  readonly responses: Promise<ThreadResponse>[];
+  readonly #resolve: ((res: ThreadResponse) => void)[] = [];
+  readonly #settled: boolean[];
+  #open: number;
+
+  constructor(
+    readonly runs: readonly BatchRun[],
+    /** Called once per run, when it settles. */
+    private readonly onSettled: (index: number) => void,
+  ) {
+    this.cells = new Int32Array(new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT * runs.length));
+    this.responses = runs.map(() => new Promise<ThreadResponse>((resolve) => this.#resolve.push(resolve)));
+    this.#settled = runs.map(() => false);
+    this.#open = runs.length;
+  }
+
+  get done(): boolean {
+    return this.#open === 0;
+  }
+
+  isSettled(index: number): boolean {
+    return this.#settled[index] === true;
+  }
+
+  /** The first settlement of a run wins; later ones (a result racing its cancel) are dropped. */
+  settle(index: number, res: ThreadResponse): void {
+    if (this.#settled[index] !== false) return;
+    this.#settled[index] = true;
+    this.#open -= 1;
+    this.onSettled(index);
+    this.#resolve[index]!(res);
+  }
+
+  /**
+   * Takes a run back from the thread: true if the thread had not started it (it will skip
+   * it), false if it is running or ran.
+   */
+  skip(index: number): boolean {
+    const was = Atomics.compareExchange(this.cells, index, BATCH_WAITING, BATCH_SKIPPED);
+    return was !== BATCH_STARTED;
+  }
+
+  /** The thread finished run `index` (its result may not have reached us yet). */
+  finished(index: number): boolean {
+    return Atomics.load(this.cells, index) === BATCH_DONE;
+  }
+
+  /** Runs not settled yet. */
+  unsettled(): number[] {
+    const out: number[] = [];
+    for (let i = 0; i < this.runs.length; i++) if (!this.#settled[i]) out.push(i);
+    return out;
+  }
+}

@@ -1,0 +1,214 @@
+/**
+ * Runs of tasks on a worker: the I/O half of the state machine's `execute` and
+ * `executeBatch` commands (worker/node.ts dispatches them here). Loads a run's inputs from
+ * the store, runs it on the executor (or its actor's thread), stores its result and feeds
+ * the outcome back as an `executed` event. Whatever happens becomes such an event, never a
+ * rejection; a cancelled run ends silently (the state machine forgot it already).
+ */
+import { FloeError, toErrorInfo } from '../errors.ts';
+import { ACTOR_CREATE, isActorSpec } from '../graph/spec.ts';
+import type { ContextPort } from '../runtime/mux-port.ts';
+import type { ThreadRequest, ThreadResponse } from '../runtime/protocol.ts';
+import type { WorkerMetrics } from '../telemetry/metrics.ts';
+import { traceparentOf } from '../telemetry/trace.ts';
+import type { WireAssign } from '../transport/messages.ts';
+import type { Logger } from '../util/logger.ts';
+import type { ActorHost } from './actor-host.ts';
+import type { ContextServer } from './context-server.ts';
+import type { Executor, RunOptions } from './executor.ts';
+import { actorOf, type WorkerEvent } from './state.ts';
+import type { ObjectStore } from './store.ts';
+import type { WorkerTracing } from './tracing.ts';
+
+export interface RunsDeps {
+  executor: Executor;
+  actors: ActorHost;
+  store: ObjectStore;
+  context: ContextServer;
+  tracing: WorkerTracing;
+  telemetry: WorkerMetrics;
+  counters: { executed: number };
+  log: Logger;
+  closed(): boolean;
+  /** Feeds a run's outcome to the worker's state machine. */
+  executed(event: Omit<Extract<WorkerEvent, { type: 'executed' }>, 'type'>): void;
+}
+
+/** A run started here; its abort controller is in `aborts` under `key`. */
+interface ActiveRun {
+  assign: WireAssign;
+  key: string;
+  signal: AbortSignal;
+}
+
+/** A run's request to the executor (a BatchRun) and its trace span. */
+interface PreparedRun {
+  req: ThreadRequest;
+  opts: RunOptions;
+  span: ReturnType<WorkerTracing['startRun']>;
+}
+
+export class Runs {
+  readonly #aborts = new Map<string, AbortController>();
+  /** Run timings of finished results, until they are reported. */
+  readonly #timings = new Map<string, { durationMs: number; startedAtMs: number }>();
+
+  constructor(private readonly deps: RunsDeps) {}
+
+  /** Cancels a run (its `executed` event never comes). */
+  abort(id: string, runId: number): void {
+    this.#aborts.get(`${id}#${runId}`)?.abort();
+  }
+
+  /** Cancels every run and forgets the timings not reported yet. */
+  abortAll(): void {
+    for (const controller of this.#aborts.values()) controller.abort();
+    this.#aborts.clear();
+    this.#timings.clear();
+  }
+
+  /** The timing of a finished result, once (for its report). */
+  takeTiming(id: string): { durationMs: number; startedAtMs: number } | undefined {
+    const timing = this.#timings.get(id);
+    this.#timings.delete(id);
+    return timing;
+  }
+
+  /** Runs one assignment; whatever happens becomes an `executed` event, never a rejection. */
+  async execute(assign: WireAssign, stimulusId: string): Promise<void> {
+    const run = this.startRun(assign);
+    const { spec } = assign;
+    // Actor tasks reach their actor in the order they start here (loading inputs is async).
+    const turn = isActorSpec(spec) ? this.deps.actors.turn(actorOf(assign)!) : undefined;
+    try {
+      const prepared = await this.prepareRun(run);
+      if (prepared === undefined) return;
+      const response = isActorSpec(spec)
+        ? await this.deps.actors.run(actorOf(assign)!, spec.actor === ACTOR_CREATE, prepared.req, prepared.opts, turn)
+        : await this.deps.executor.run(prepared.req, prepared.opts);
+      await this.finishRun(run, prepared, response, stimulusId);
+    } catch (error) {
+      this.runFailed(run, error, stimulusId);
+    } finally {
+      this.#aborts.delete(run.key);
+      turn?.release();
+    }
+  }
+
+  /** Runs assignments one after another in one pool thread (worker/batching.ts), like execute() each. */
+  async executeBatch(assigns: WireAssign[], stimulusId: string): Promise<void> {
+    const runs = assigns.map((a) => this.startRun(a));
+    const prepared = await Promise.all(
+      runs.map((run) =>
+        this.prepareRun(run).catch((error: unknown) => {
+          this.runFailed(run, error, stimulusId);
+        }),
+      ),
+    );
+    const batch: [ActiveRun, PreparedRun][] = [];
+    runs.forEach((run, i) => {
+      const p = prepared[i];
+      if (p === undefined) this.#aborts.delete(run.key);
+      else batch.push([run, p]);
+    });
+    const responses = this.deps.executor.runBatch(batch.map(([, p]) => p));
+    await Promise.all(
+      responses.map(async (response, i) => {
+        const [run, p] = batch[i]!;
+        try {
+          await this.finishRun(run, p, await response, stimulusId);
+        } catch (error) {
+          this.runFailed(run, error, stimulusId);
+        } finally {
+          this.#aborts.delete(run.key);
+        }
+      }),
+    );
+  }
+
+  /** Registers a run so that an `abort` command can cancel it. */
+  private startRun(assign: WireAssign): ActiveRun {
+    const controller = new AbortController();
+    const key = `${assign.id}#${assign.runId}`;
+    this.#aborts.set(key, controller);
+    return { assign, key, signal: controller.signal };
+  }
+
+  private stopped(run: ActiveRun): boolean {
+    return run.signal.aborted || this.deps.closed();
+  }
+
+  /** The request for a run, with its inputs; undefined when it was cancelled meanwhile. */
+  private async prepareRun(run: ActiveRun): Promise<PreparedRun | undefined> {
+    const { assign } = run;
+    let deps;
+    try {
+      // Inputs may be spilled: loading them back is async, and the run may be cancelled meanwhile.
+      deps = await Promise.all(
+        assign.deps.map(async (d) => {
+          const object = await this.deps.store.get(d.id);
+          if (object === undefined) throw new FloeError('INTERNAL', `input ${d.id} of ${assign.id} is not local`);
+          return { key: clientKey(d.id), serializer: object.serializer, bytes: object.bytes };
+        }),
+      );
+    } catch (error) {
+      if (this.stopped(run)) return undefined;
+      throw error;
+    }
+    if (this.stopped(run)) return undefined;
+    const { spec } = assign;
+    const span = this.deps.tracing.startRun(assign, deps);
+    const req: ThreadRequest = {
+      taskKey: spec.key,
+      name: spec.name,
+      module: spec.module,
+      exportName: spec.exportName,
+      args: spec.args,
+      deps,
+      serializer: spec.serializer,
+      attempt: assign.attempt,
+      ...(span === undefined ? {} : { traceParent: traceparentOf(span) }),
+    };
+    const opts: RunOptions = {
+      signal: run.signal,
+      ...(spec.timeoutMs > 0 ? { timeoutMs: spec.timeoutMs } : {}),
+      context: (port: ContextPort) => this.deps.context.attach(port, assign.id, assign.runId),
+    };
+    return { req, opts, span };
+  }
+
+  private async finishRun(run: ActiveRun, prepared: PreparedRun, response: ThreadResponse, stimulusId: string): Promise<void> {
+    const { assign } = run;
+    if (prepared.span !== undefined) this.deps.tracing.endRun(prepared.span, response);
+    this.deps.telemetry.taskFinished(assign.spec.name, response.durationMs, response.type === 'ok');
+    if (this.stopped(run)) return;
+    const { id, runId } = assign;
+    const { durationMs } = response;
+    if (response.type === 'ok') {
+      this.deps.counters.executed += 1;
+      // May wait while older results spill to make room (memory limit).
+      const stored = await this.deps.store.put(id, { serializer: response.serializer, bytes: response.bytes });
+      if (this.stopped(run)) {
+        if (stored) this.deps.store.delete(id); // cancelled meanwhile: the state machine forgot it
+        return;
+      }
+      this.#timings.set(id, { durationMs, startedAtMs: response.startedAtMs });
+      const outcome = { ok: true as const, nbytes: response.bytes.byteLength, serializer: response.serializer };
+      this.deps.executed({ stimulusId, id, runId, outcome, durationMs });
+    } else {
+      this.deps.executed({ stimulusId, id, runId, outcome: { ok: false as const, error: response.error }, durationMs });
+    }
+  }
+
+  /** A failure in the worker's own code around a run: the run fails with INTERNAL. */
+  private runFailed(run: ActiveRun, error: unknown, stimulusId: string): void {
+    const { id, runId, spec } = run.assign;
+    this.deps.log.error({ id, err: error }, 'task execution failed inside the worker');
+    this.deps.executed({ stimulusId, id, runId, outcome: { ok: false, error: toErrorInfo(error, 'INTERNAL', spec.key) } });
+  }
+}
+
+/** Task ids are `${clientId}/${key}`; task code refers to inputs by key. */
+function clientKey(id: string): string {
+  return id.slice(id.indexOf('/') + 1);
+}

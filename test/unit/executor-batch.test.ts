@@ -1,0 +1,128 @@
+// Task batches on the pool (PoolExecutor.runBatch, runtime/run-batch.ts): several tasks in
+// one dispatch, each with its own result, error, timing, cancel and context.
+import t from 'tap';
+import type { ContextPort } from '../../src/runtime/mux-port.ts';
+import type { ContextReply, ContextRequest } from '../../src/runtime/context-protocol.ts';
+import type { ThreadResponse } from '../../src/runtime/protocol.ts';
+import { getSerializer, serializeResult } from '../../src/serde/index.ts';
+import { PoolExecutor } from '../../src/worker/executor-pool.ts';
+import type { BatchRun } from '../../src/worker/executor.ts';
+import { MSGPACK, threadRequest } from '../helpers/thread-request.ts';
+
+const msgpack = getSerializer('msgpack')!;
+
+let seq = 0;
+function run(exportName: string, args: unknown[] = [], opts: BatchRun['opts'] = {}): BatchRun {
+  return { req: threadRequest(exportName, args, { taskKey: `${exportName}-${++seq}` }), opts };
+}
+
+function value(res: ThreadResponse): unknown {
+  if (res.type !== 'ok') throw new Error(`task failed: ${res.error.code} ${res.error.message}`);
+  return msgpack.deserialize(res.bytes);
+}
+
+const code = (res: ThreadResponse): string => (res.type === 'error' ? res.error.code : 'ok');
+
+void t.test('a batch runs in one thread, in order, with a result, error and timing per task', async (t) => {
+  const ex = new PoolExecutor({ threads: 1 });
+  t.teardown(() => ex.close());
+  const responses = await Promise.all(ex.runBatch([run('threadId'), run('inc', [1]), run('throwsTypeError'), run('add', [2, 3]), run('threadId')]));
+  t.equal(value(responses[0]!), value(responses[4]!), 'one thread');
+  t.equal(value(responses[1]!), 2);
+  t.equal(code(responses[2]!), 'TASK_ERROR');
+  if (responses[2]!.type === 'error') t.match(responses[2]!.error.message, /bad input from the fixture/);
+  t.equal(value(responses[3]!), 5);
+  const starts = responses.map((r) => r.startedAtMs);
+  t.same([...starts].sort((a, b) => a - b), starts, 'started one after another, in order');
+  t.ok(responses.every((r) => r.durationMs >= 0 && r.startedAtMs > 0), 'each has its own timing');
+});
+
+void t.test('a task cancelled before it starts is skipped; the rest of its batch runs on the same thread', async (t) => {
+  const ex = new PoolExecutor({ threads: 1 });
+  t.teardown(() => ex.close());
+  const ac = new AbortController();
+  const responses = ex.runBatch([run('threadId'), run('slow', [30]), run('inc', [1], { signal: ac.signal }), run('threadId')]);
+  ac.abort();
+  const [before, slow, cancelled, after] = await Promise.all(responses);
+  t.equal(code(cancelled!), 'CANCELLED');
+  t.equal(value(slow!), 30);
+  t.equal(value(after!), value(before!), 'the thread was not replaced');
+  const pre = new AbortController();
+  pre.abort();
+  const [a, b] = await Promise.all(ex.runBatch([run('inc', [1], { signal: pre.signal }), run('inc', [2])]));
+  t.equal(code(a!), 'CANCELLED', 'cancelled before the batch was sent');
+  t.equal(value(b!), 3);
+});
+
+void t.test('a running task cancelled in a batch stops its thread; the tasks after it run again elsewhere', async (t) => {
+  const ex = new PoolExecutor({ threads: 1 });
+  t.teardown(() => ex.close());
+  const channel = `floe-test-${process.pid}-${Date.now()}`;
+  const bc = new BroadcastChannel(channel);
+  t.teardown(() => bc.close());
+  const ac = new AbortController();
+  bc.onmessage = () => ac.abort();
+  const [before] = await Promise.all(ex.runBatch([run('threadId'), run('inc', [0])]));
+  const [first, spinning, next, again] = await Promise.all(
+    ex.runBatch([run('inc', [1]), run('announceThenSpin', [channel], { signal: ac.signal }), run('inc', [2]), run('threadId')]),
+  );
+  t.equal(value(first!), 2);
+  t.equal(code(spinning!), 'CANCELLED');
+  t.equal(value(next!), 3, 'ran after the thread was replaced');
+  t.not(value(again!), value(before!), 'on a fresh thread');
+});
+
+void t.test('tasks with a timeout run alone and time out alone', async (t) => {
+  const ex = new PoolExecutor({ threads: 2 });
+  t.teardown(() => ex.close());
+  const [spin, inc] = await Promise.all(ex.runBatch([run('spin', [], { timeoutMs: 100 }), run('inc', [1])]));
+  t.equal(code(spin!), 'TASK_TIMEOUT');
+  t.equal(value(inc!), 2);
+});
+
+void t.test('a thread dying under a batch: the task it ran is WORKER_LOST, the tasks after it run again', async (t) => {
+  const ex = new PoolExecutor({ threads: 1 });
+  t.teardown(() => ex.close());
+  const [a, lost, b] = await Promise.all(ex.runBatch([run('inc', [1]), run('exitThread'), run('inc', [2])]));
+  t.equal(value(a!), 2);
+  t.equal(code(lost!), 'WORKER_LOST');
+  t.equal(value(b!), 3);
+});
+
+void t.test('close() cancels what a batch has not finished', async (t) => {
+  const ex = new PoolExecutor({ threads: 1 });
+  const responses = ex.runBatch([run('hang'), run('inc', [1])]);
+  await ex.close();
+  t.same((await Promise.all(responses)).map(code), ['CANCELLED', 'CANCELLED']);
+});
+
+/** Serves a run's context: answers every result request with `answer`, once `release` resolves. */
+function serveContext(answer: unknown, release: Promise<unknown>, seen: ContextRequest[]): (port: ContextPort) => void {
+  return (port) => {
+    port.on('message', (msg: ContextRequest) => {
+      seen.push(msg);
+      if (msg.type !== 'result') return;
+      void release.then(() => {
+        const reply: ContextReply = { type: 'result', requestId: msg.requestId, ok: true, bytes: serializeResult(answer, msgpack, msg.key), serializer: MSGPACK };
+        port.postMessage(reply);
+      });
+    });
+  };
+}
+
+void t.test('a task in a batch uses its context; while it waits on a subtask the tasks after it go on', async (t) => {
+  const ex = new PoolExecutor({ threads: 1 });
+  t.teardown(() => ex.close());
+  const seen: ContextRequest[] = [];
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  const responses = ex.runBatch([run('viaSubtask', [1], { context: serveContext(41, released, seen) }), run('inc', [2], { context: () => t.fail('unused context opened') })]);
+  // The sibling finishes while the first task still waits for its subtask's result.
+  t.equal(value(await responses[1]!), 3);
+  release();
+  t.equal(value(await responses[0]!), 41);
+  t.same(
+    seen.slice(0, 3).map((m) => m.type + (m.type === 'slot' ? (m.seceded ? ':seceded' : ':rejoined') : '')),
+    ['submit', 'slot:seceded', 'result'],
+  );
+});

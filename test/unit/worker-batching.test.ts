@@ -1,0 +1,106 @@
+// Batches of short tasks in the worker's state machine (worker/batching.ts): which ready
+// tasks start together in one pool dispatch, and how a batch holds one thread slot.
+import t, { type Test } from 'tap';
+import { WorkerState, type WorkerCommand } from '../../src/worker/state.ts';
+import type { WireAssign } from '../../src/transport/messages.ts';
+
+const serializer = { id: 'msgpack', module: '' };
+const ok = { ok: true as const, nbytes: 1, serializer };
+
+function assign(id: string, opts: { name?: string; timeoutMs?: number; priority?: number } = {}): WireAssign {
+  return {
+    id,
+    runId: 1,
+    attempt: 1,
+    spec: {
+      key: id, name: opts.name ?? 'short', module: 'file:///m.ts', exportName: 'f', args: new Uint8Array(), deps: [], serializer,
+      priority: opts.priority ?? 0, retries: 0, retryDelayMs: 0, retryBackoff: 2, timeoutMs: opts.timeoutMs ?? 0, resources: {},
+    },
+    deps: [],
+  };
+}
+
+const types = (cmds: WorkerCommand[]): string[] =>
+  cmds.map((c) => `${c.type}:${'id' in c ? c.id : 'assign' in c ? c.assign.id : c.assigns.map((a) => a.id).join('+')}`);
+
+function make(threads = 1, batch = { budgetMs: 2, tasksMax: 64 }): WorkerState & { step: WorkerState['handle'] } {
+  const ws = new WorkerState({ threads, transfersMax: 1, batch });
+  return Object.assign(ws, {
+    step: (e: Parameters<WorkerState['handle']>[0]) => {
+      const out = ws.handle(e);
+      ws.validate();
+      return out;
+    },
+  });
+}
+
+/** Runs one task of `name` that took `durationMs`, so the worker knows how long such tasks take. */
+function learn(t: Test, ws: ReturnType<typeof make>, name: string, durationMs: number): void {
+  const id = `learn-${name}-${Math.random()}`;
+  t.same(types(ws.step({ type: 'assigned', stimulusId: 'l1', tasks: [assign(id, { name })] })), [`execute:${id}`]);
+  ws.step({ type: 'executed', stimulusId: 'l2', id, runId: 1, outcome: ok, durationMs });
+}
+
+t.test('a task name never seen runs alone; once known to be short, ready tasks start in one batch', async (t) => {
+  const ws = make(1);
+  t.same(types(ws.step({ type: 'assigned', stimulusId: 's1', tasks: [assign('a'), assign('b'), assign('c')] })), ['execute:a']);
+  t.same(types(ws.step({ type: 'executed', stimulusId: 's2', id: 'a', runId: 1, outcome: ok, durationMs: 0.1 })), ['reportFinished:a', 'executeBatch:b+c']);
+  t.equal(ws.executingCount, 1, 'the batch holds one slot');
+  t.same(types(ws.step({ type: 'assigned', stimulusId: 's3', tasks: [assign('d')] })), [], 'no slot is free');
+  t.same(types(ws.step({ type: 'executed', stimulusId: 's4', id: 'b', runId: 1, outcome: ok, durationMs: 0.1 })), ['reportFinished:b'], 'c still holds the slot');
+  t.same(types(ws.step({ type: 'executed', stimulusId: 's5', id: 'c', runId: 1, outcome: ok, durationMs: 0.1 })), ['reportFinished:c', 'execute:d']);
+});
+
+t.test('a batch fits the time budget and the task limit, keeps the ready order, and never takes long tasks or tasks with a timeout', async (t) => {
+  const ws = make(1, { budgetMs: 2, tasksMax: 3 });
+  learn(t, ws, 'short', 0.5);
+  learn(t, ws, 'long', 5);
+  const tasks = [assign('s1'), assign('s2'), assign('s3'), assign('s4'), assign('l1', { name: 'long', priority: -1 }), assign('t1', { timeoutMs: 100, priority: -2 }), assign('s5', { priority: -3 })];
+  t.same(types(ws.step({ type: 'assigned', stimulusId: 'a', tasks })), ['executeBatch:s1+s2+s3'], 'tasksMax 3 (4 would fit 2 ms)');
+  const done = (id: string): string[] => types(ws.step({ type: 'executed', stimulusId: `x-${id}`, id, runId: 1, outcome: ok, durationMs: 0.5 }));
+  done('s1');
+  done('s2');
+  t.same(done('s3'), ['reportFinished:s3', 'execute:s4'], 'a long task does not join a batch');
+  t.same(done('s4'), ['reportFinished:s4', 'execute:l1']);
+  t.same(types(ws.step({ type: 'executed', stimulusId: 'y', id: 'l1', runId: 1, outcome: ok, durationMs: 5 })), ['reportFinished:l1', 'execute:t1'], 'a task with a timeout runs alone');
+  t.same(done('t1'), ['reportFinished:t1', 'execute:s5']);
+});
+
+t.test('batches split the ready tasks among the free threads', async (t) => {
+  const ws = make(2);
+  learn(t, ws, 'short', 0.01);
+  const tasks = ['a', 'b', 'c', 'd', 'e'].map((id) => assign(id));
+  t.same(types(ws.step({ type: 'assigned', stimulusId: 's', tasks })), ['executeBatch:a+b+c', 'executeBatch:d+e']);
+  t.equal(ws.executingCount, 2);
+});
+
+t.test('a cancelled task leaves its batch; the batch frees its slot with its last task', async (t) => {
+  const ws = make(1);
+  learn(t, ws, 'short', 0.1);
+  t.same(types(ws.step({ type: 'assigned', stimulusId: 's1', tasks: [assign('a'), assign('b'), assign('c')] })), ['executeBatch:a+b+c']);
+  t.same(types(ws.step({ type: 'cancelled', stimulusId: 's2', id: 'b', runId: 1 })), ['abort:b']);
+  t.same(types(ws.step({ type: 'executed', stimulusId: 's3', id: 'b', runId: 1, outcome: ok })), [], 'a cancelled run is forgotten');
+  t.same(types(ws.step({ type: 'executed', stimulusId: 's4', id: 'a', runId: 1, outcome: ok })), ['reportFinished:a']);
+  t.same(types(ws.step({ type: 'assigned', stimulusId: 's5', tasks: [assign('d')] })), []);
+  t.same(types(ws.step({ type: 'cancelled', stimulusId: 's6', id: 'c', runId: 1 })), ['abort:c', 'execute:d'], 'the last one leaving frees the slot');
+});
+
+t.test('a task of a batch that waits on subtasks gives back its share; when it rejoins it takes a slot of its own', async (t) => {
+  const ws = make(1);
+  learn(t, ws, 'short', 0.1);
+  t.same(types(ws.step({ type: 'assigned', stimulusId: 's1', tasks: [assign('a'), assign('b')] })), ['executeBatch:a+b']);
+  t.same(types(ws.step({ type: 'seceded', stimulusId: 's2', id: 'a', runId: 1 })), ['reportSlot:a'], 'b still runs in the batch');
+  t.same(types(ws.step({ type: 'assigned', stimulusId: 's3', tasks: [assign('sub')] })), []);
+  t.same(types(ws.step({ type: 'executed', stimulusId: 's4', id: 'b', runId: 1, outcome: ok })), ['reportFinished:b', 'execute:sub'], 'the subtask gets the slot');
+  t.same(types(ws.step({ type: 'rejoined', stimulusId: 's5', id: 'a', runId: 1 })), ['reportSlot:a']);
+  t.equal(ws.executingCount, 2, 'above the limit for now, as any rejoined run');
+  t.same(types(ws.step({ type: 'executed', stimulusId: 's6', id: 'sub', runId: 1, outcome: ok })), ['reportFinished:sub']);
+  t.same(types(ws.step({ type: 'executed', stimulusId: 's7', id: 'a', runId: 1, outcome: ok })), ['reportFinished:a']);
+  t.equal(ws.executingCount, 0);
+});
+
+t.test('batching off (budget 0): every task runs alone', async (t) => {
+  const ws = make(1, { budgetMs: 0, tasksMax: 64 });
+  learn(t, ws, 'short', 0.01);
+  t.same(types(ws.step({ type: 'assigned', stimulusId: 's1', tasks: [assign('a'), assign('b')] })), ['execute:a']);
+});
