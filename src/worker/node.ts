@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { ContextPort } from '../runtime/mux-port.ts';
 import { availableParallelism } from 'node:os';
 import { FloeError, assertNever, toErrorInfo } from '../errors.ts';
-import type { DataPlane } from '../dataplane/dataplane.ts';
+import type { DataPlane, FetchedObject } from '../dataplane/dataplane.ts';
 import { decodeMessage } from '../transport/codec.ts';
 import { subjects, workerEvents, type WireAssign, type WireMetrics, type WireMessage, type WireOf } from '../transport/messages.ts';
 import type { Subscription, Transport, TransportMessage } from '../transport/transport.ts';
@@ -371,7 +371,9 @@ export class WorkerNode {
       const traced = this.tracing.startTransfer(id, address);
       try {
         // The active context carries the transfer span to the holder (gRPC metadata).
-        const object = await (traced === undefined ? this.dataPlane.fetch(address, id) : context.with(traced.ctx, () => this.dataPlane.fetch(address, id)));
+        // Shared memory: the pool thread that runs the dependent gets these bytes without a copy.
+        const get = (): Promise<FetchedObject> => this.dataPlane.fetch(address, id, { sharedMemory: true });
+        const object = await (traced === undefined ? get() : context.with(traced.ctx, get));
         traced?.span.setAttribute('floe.bytes', object.bytes.byteLength);
         await this.store.put(id, object);
         this.counters.fetched += 1;
