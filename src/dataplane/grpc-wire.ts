@@ -86,9 +86,49 @@ export function deserializeRequest(bytes: Buffer): DecodedRequest {
   return { version, id };
 }
 
-/** One copy: protobufjs writes the header and `data` into one buffer. */
+/** FetchChunk.data: field 3, wire type 2 (length-delimited). */
+const DATA_TAG = (3 << 3) | 2;
+
+/** Where serializeChunk builds each message; grows to the largest chunk, then is reused. */
+let scratch = Buffer.allocUnsafe(0);
+
+/**
+ * Encodes a chunk into a scratch buffer that the next call overwrites. That is safe only
+ * because grpc-js copies a serialized response into its own framed message before it
+ * returns from `serializeMessage` (server-interceptors.ts), and it saves a fresh buffer per
+ * chunk: on the server, allocating (page-faulting) that memory cost as much as the copy.
+ * test/cluster/dataplane.test.ts hashes interleaved parallel streams, which would catch a
+ * grpc-js that kept the buffer.
+ *
+ * Layout: the header fields (first chunk only) as protobufjs encodes them, then `data`
+ * written by hand. Field order does not matter to a protobuf decoder.
+ */
 export function serializeChunk(chunk: FetchChunkOut): Buffer {
-  return asBuffer(fetchChunk().encode(chunk).finish());
+  const head = chunk.totalBytes === undefined && chunk.serializer === undefined
+    ? undefined
+    : fetchChunk().encode({ totalBytes: chunk.totalBytes, serializer: chunk.serializer }).finish();
+  const headBytes = head?.byteLength ?? 0;
+  const dataBytes = chunk.data.byteLength;
+  const size = headBytes + 1 + varintBytes(dataBytes) + dataBytes;
+  if (scratch.byteLength < size) scratch = Buffer.allocUnsafe(size);
+  if (head !== undefined) scratch.set(head, 0);
+  let at = headBytes;
+  scratch[at++] = DATA_TAG;
+  for (let n = dataBytes; ; n = Math.floor(n / 128)) {
+    if (n < 128) {
+      scratch[at++] = n;
+      break;
+    }
+    scratch[at++] = (n % 128) | 0x80;
+  }
+  scratch.set(chunk.data, at);
+  return scratch.subarray(0, size);
+}
+
+function varintBytes(n: number): number {
+  let bytes = 1;
+  for (let rest = Math.floor(n / 128); rest > 0; rest = Math.floor(rest / 128)) bytes += 1;
+  return bytes;
 }
 
 export function deserializeChunk(bytes: Buffer): FetchChunkIn {

@@ -27,7 +27,7 @@ import {
 import { FloeError } from '../errors.ts';
 import type { SerializerRef } from '../graph/spec.ts';
 import { silentLogger, type Logger } from '../util/logger.ts';
-import type { DataPlane, FetchedObject, ObjectSource } from './dataplane.ts';
+import type { DataPlane, FetchOptions, FetchedObject, ObjectSource } from './dataplane.ts';
 import { fetchHandler, TRACEPARENT_KEY } from './grpc-server.ts';
 import { activeTraceparent } from '../telemetry/trace.ts';
 import {
@@ -174,7 +174,8 @@ export class GrpcDataPlane implements DataPlane {
   }
 
   /** Fetches one result from the data plane at `address` (see the module doc for errors). */
-  fetch(address: string, id: string, signal?: AbortSignal): Promise<FetchedObject> {
+  fetch(address: string, id: string, options: FetchOptions = {}): Promise<FetchedObject> {
+    const { signal } = options;
     if (this.closed) return Promise.reject(new FloeError('CLIENT_CLOSED', `data plane is closed; cannot fetch ${id}`));
     if (signal?.aborted) return Promise.reject(cancelled(id, address));
     let client: Client;
@@ -228,7 +229,8 @@ export class GrpcDataPlane implements DataPlane {
             settle(new FloeError('MALFORMED_MESSAGE', `first chunk of ${id} from ${address} has no valid header`));
             return;
           }
-          out = new Uint8Array(total);
+          // One allocation of the announced size; every chunk is copied into it once.
+          out = new Uint8Array(options.sharedMemory === true ? new SharedArrayBuffer(total) : new ArrayBuffer(total));
           serializer = { id: chunk.serializer.id, module: chunk.serializer.module };
         }
         if (received + chunk.data.byteLength > out.byteLength) {

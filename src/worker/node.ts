@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { FloeError, assertNever, toErrorInfo } from '../errors.ts';
-import type { DataPlane } from '../dataplane/dataplane.ts';
+import type { DataPlane, FetchedObject } from '../dataplane/dataplane.ts';
 import { decodeMessage } from '../transport/codec.ts';
 import { subjects, workerEvents, type WireMetrics, type WireMessage, type WireOf } from '../transport/messages.ts';
 import type { Subscription, Transport, TransportMessage } from '../transport/transport.ts';
@@ -382,7 +382,9 @@ export class WorkerNode {
       const traced = this.tracing.startTransfer(id, address);
       try {
         // The active context carries the transfer span to the holder (gRPC metadata).
-        const object = await (traced === undefined ? this.dataPlane.fetch(address, id) : context.with(traced.ctx, () => this.dataPlane.fetch(address, id)));
+        // Shared memory: the pool thread that runs the dependent gets these bytes without a copy.
+        const get = (): Promise<FetchedObject> => this.dataPlane.fetch(address, id, { sharedMemory: true });
+        const object = await (traced === undefined ? get() : context.with(traced.ctx, get));
         traced?.span.setAttribute('floe.bytes', object.bytes.byteLength);
         await this.store.put(id, object);
         this.counters.fetched += 1;

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import t from 'tap';
 import { cliPath } from '../../cluster/local-cluster.ts';
-import { add, gated, makeBytes, verifyBytes, whoAmI } from '../fixtures/cluster-tasks.ts';
+import { add, gated, inspectBytes, makeBytes, passBytes, verifyBytes, whoAmI } from '../fixtures/cluster-tasks.ts';
 import { clusterClient, localCluster, status, untilStatus } from '../helpers/cluster.ts';
 
 const run = promisify(execFile);
@@ -62,6 +62,26 @@ t.test('a cluster of two workers', async (t) => {
     t.equal(bytes.length, size);
     t.equal(bytes[size - 1], ((size - 1) * 31 + 3) % 251);
     produced.release();
+  });
+
+  t.test('a fetched input reaches the pool threads in shared memory, intact for every reader', async (t) => {
+    const size = 3 * 1024 * 1024 + 7; // several data-plane chunks and a ragged end
+    const produced = client.submitWithOptions(makeBytes, { resources: { left: 1 } }, size, 5);
+    const readers = [1, 2, 3].map(() => client.submitWithOptions(inspectBytes, { resources: { right: 1 } }, produced, 5));
+    for (const reader of readers) {
+      t.same(await reader.result(), { length: size, bad: 0, shared: true, pid: pids[1] }, 'fetched once, read without a copy');
+    }
+    // A result that is the shared input itself leaves the thread as its own copy.
+    const passed = client.submitWithOptions(passBytes, { resources: { right: 1 } }, produced);
+    const bytes = await passed.result();
+    t.equal(bytes.length, size);
+    t.ok(bytes.buffer instanceof ArrayBuffer, 'the client gets ordinary memory');
+    t.equal(bytes.findIndex((b, i) => b !== (i * 31 + 5) % 251), -1, 'every byte right');
+    // An input made on the same worker is still structured-cloned, as before.
+    const local = client.submitWithOptions(inspectBytes, { resources: { left: 1 } }, produced, 5);
+    t.same(await local.result(), { length: size, bad: 0, shared: false, pid: pids[0] });
+    produced.release();
+    passed.release();
   });
 
   t.test('resource constraints: a task runs only where its resource is', async (t) => {

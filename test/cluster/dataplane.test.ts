@@ -144,6 +144,16 @@ void t.test('fetches across processes', async (t) => {
     t.equal(sha256(got.bytes), server.sha256.big);
   });
 
+  await t.test('sharedMemory: the bytes land in a SharedArrayBuffer, intact', async (t) => {
+    const shared = await dp.fetch(server.address, 'medium', { sharedMemory: true });
+    t.ok(shared.bytes.buffer instanceof SharedArrayBuffer, 'shared');
+    t.equal(shared.bytes.byteLength, MB + 17);
+    t.equal(sha256(shared.bytes), server.sha256.medium);
+    const plain = await dp.fetch(server.address, 'medium');
+    t.ok(plain.bytes.buffer instanceof ArrayBuffer, 'ordinary memory unless asked');
+    t.equal(sha256(plain.bytes), server.sha256.medium);
+  });
+
   await t.test('many parallel fetches', async (t) => {
     const all = await Promise.all(
       Array.from({ length: 48 }, (_, i) => dp.fetch(server.address, i % 2 === 0 ? 'medium' : 'small')),
@@ -160,9 +170,9 @@ void t.test('fetches across processes', async (t) => {
   await t.test('abort via signal → CANCELLED, and the server keeps serving', async (t) => {
     const before = new AbortController();
     before.abort();
-    await rejectsWith(t, dp.fetch(server.address, 'big', before.signal), 'CANCELLED');
+    await rejectsWith(t, dp.fetch(server.address, 'big', { signal: before.signal }), 'CANCELLED');
     const during = new AbortController();
-    const pending = dp.fetch(server.address, 'big', during.signal);
+    const pending = dp.fetch(server.address, 'big', { signal: during.signal });
     during.abort();
     await rejectsWith(t, pending, 'CANCELLED');
     t.equal(sha256((await dp.fetch(server.address, 'medium')).bytes), server.sha256.medium);
@@ -180,6 +190,21 @@ void t.test('fetches across processes', async (t) => {
     t.match(noId.details, /id is missing/);
     t.equal(sha256((await dp.fetch(server.address, 'small')).bytes), server.sha256.small);
   });
+});
+
+void t.test('objects at and around chunk boundaries arrive byte-exact', async (t) => {
+  const chunkBytes = 4096;
+  const sizes = [1, chunkBytes - 1, chunkBytes, chunkBytes + 1, 3 * chunkBytes, 3 * chunkBytes + 1, 40 * chunkBytes + 123];
+  const server = await startServer(t, { objects: Object.fromEntries(sizes.map((n) => [`o${n}`, n])), chunkBytes });
+  // The fetching side's chunkBytes only bounds what it accepts; use the default.
+  const dp = dataPlane(t);
+  for (const n of sizes) {
+    for (const sharedMemory of [false, true]) {
+      const got = await dp.fetch(server.address, `o${n}`, { sharedMemory });
+      t.equal(got.bytes.byteLength, n, `${n} bytes${sharedMemory ? ', shared' : ''}: length`);
+      t.equal(sha256(got.bytes), server.sha256[`o${n}`], `${n} bytes${sharedMemory ? ', shared' : ''}: content`);
+    }
+  }
 });
 
 void t.test('dead address → WORKER_LOST naming the address', async (t) => {
