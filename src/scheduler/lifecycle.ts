@@ -97,7 +97,10 @@ export function currentRun(core: SchedulerCore, id: string, runId: number, worke
 
 export function taskFinished(core: SchedulerCore, ev: EventOf<'taskFinished'>): void {
   const ts = currentRun(core, ev.id, ev.runId, ev.workerId);
-  if (ts === undefined) return;
+  if (ts === undefined) {
+    dropStaleResult(core, ev);
+    return;
+  }
   const w = ts.processingOn!;
   core.endRun(ts);
   observeRunTime(core, ev.durationMs);
@@ -117,6 +120,20 @@ export function taskFinished(core: SchedulerCore, ev: EventOf<'taskFinished'>): 
   if (deps.length === 0) return;
   for (const dep of deps) dep.waiterCount--;
   settle(core, [...deps]);
+}
+
+/**
+ * A result the scheduler no longer waits for: released or cancelled after the run ended
+ * but before its report came (the worker had nothing left to cancel), or from a run
+ * replaced since. The worker keeps a finished result until told, so it is told to drop
+ * it, unless the scheduler counts on that copy or runs the task there again.
+ */
+function dropStaleResult(core: SchedulerCore, ev: EventOf<'taskFinished'>): void {
+  const w = core.workers.get(ev.workerId);
+  if (w === undefined) return;
+  const ts = core.tasks.get(ev.id);
+  if (ts !== undefined && (ts.processingOn === w || w.hasWhat.has(ts))) return;
+  core.emit({ type: 'releaseData', stimulusId: core.stimulusId, workerId: w.id, id: ev.id });
 }
 
 export function taskFailed(core: SchedulerCore, ev: EventOf<'taskFailed'>): void {

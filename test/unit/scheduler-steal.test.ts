@@ -80,7 +80,7 @@ t.test('a joining worker steals the task its victim would start last; granted ->
   const old = h.runs.get('c/b')!;
   t.same(h.answer('stealGranted', 'c/b'), ['assign w2 c/b']);
   t.ok(h.runs.get('c/b')!.runId > old.runId, 'a new run');
-  t.same(h.finish('c/b', old), [], 'the dropped run cannot complete');
+  t.same(h.finish('c/b', old), ['releaseData w1 c/b'], 'the dropped run cannot complete (whatever w1 has of it is dropped)');
   t.same(h.answer('stealGranted', 'c/b', old), [], 'a repeated grant for the old run is ignored');
   t.same(h.finish('c/b'), ['notify b memory']);
   t.same(h.s.story('c/b').map((e) => e.to), ['released', 'waiting', 'processing', 'waiting', 'processing', 'memory']);

@@ -228,7 +228,7 @@ t.test('cancel cascades to dependents and stops running ones', async (t) => {
     'releaseData w1 c/a',
   ]);
   t.equal(h.s.size, 0);
-  t.same(h.finish('c/b'), [], 'completion of a cancelled run is ignored');
+  t.same(h.finish('c/b'), ['releaseData w1 c/b'], 'completion of a cancelled run changes nothing; its result is dropped');
 });
 
 t.test('cancelling a key already in memory releases it and settles the future', async (t) => {
@@ -263,19 +263,29 @@ t.test('releasing a pending key cancels work nobody needs', async (t) => {
   t.equal(h.s.size, 0);
 });
 
-t.test('stale and duplicate completions are ignored', async (t) => {
+t.test('stale and duplicate completions change nothing; a stale result is dropped on its worker', async (t) => {
   const h = new Harness();
   h.join('w1');
   h.join('w2');
   h.submit([spec('a')], ['a']);
   const run = h.runs.get('c/a')!;
   t.same(h.finish('c/a', 1, { ...run, runId: run.runId + 7 }), [], 'wrong runId');
-  t.same(h.finish('c/a', 1, { ...run, workerId: 'w2' }), [], 'wrong worker');
+  t.same(h.finish('c/a', 1, { ...run, workerId: 'w2' }), ['releaseData w2 c/a'], 'wrong worker: whatever it has is dropped');
   t.same(h.finish('c/a', 1, { ...run, workerId: 'nobody' }), [], 'unknown worker');
-  t.same(h.finish('c/zzz', 1, run), [], 'unknown task');
+  t.same(h.finish('c/zzz', 1, run), ['releaseData w1 c/zzz'], 'unknown task');
   t.same(h.finish('c/a'), ['notify c a memory']);
   t.same(h.finish('c/a'), [], 'duplicate');
   t.same(h.fail('c/a'), [], 'failure after success');
+});
+
+t.test('a release that overtakes the report of a finished run: the result is dropped when the report comes', async (t) => {
+  const h = new Harness();
+  h.join('w1');
+  h.submit([spec('a')], ['a']);
+  // The run ended on w1; its report is on the way when the client lets go of the key.
+  t.same(h.send({ type: 'keysReleased', clientId: 'c', keys: ['a'] }), ['cancelRun w1 c/a']);
+  t.same(h.finish('c/a'), ['releaseData w1 c/a'], 'the worker would otherwise keep the result for ever');
+  t.equal(h.s.size, 0);
 });
 
 t.test('worker lost: running tasks are rescheduled, old runs ignored', async (t) => {
