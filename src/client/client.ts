@@ -24,8 +24,7 @@ import { knownExportName } from './exports.ts';
 import { runFlow, type FlowDef } from './flow.ts';
 import type { LocalOptions } from './local.ts';
 import type { ConnectOptions } from './connect.ts';
-import { FlowTracker, type FlowProgress, type ProgressListener } from './progress.ts';
-import type { TaskProgress } from '../transport/messages.ts';
+import { ProgressHub, type ProgressListener } from './progress.ts';
 import { createActor, type ActorHandle } from './actor.ts';
 import type { ActorClassDef, ActorConstructor } from './actor-def.ts';
 
@@ -54,10 +53,8 @@ export class Client implements FutureOwner {
   private releaseQueued = false;
   private keySeq = 0;
   private closed = false;
-  private readonly progressListeners = new Set<ProgressListener>();
-  /** Flows being run with progress listeners, by task key. */
-  private readonly trackers = new Map<string, FlowTracker>();
-  private flowRunSeq = 0;
+  /** @internal Progress listeners and the flow runs tracked for them (flow.ts uses it). */
+  readonly progress = new ProgressHub();
 
   constructor(private readonly conn: ClientConnection) {
     this.subjects = subjects(conn.cluster);
@@ -72,7 +69,7 @@ export class Client implements FutureOwner {
         for (const state of states) this.releaseRef(state);
       },
       releaseKeys: (keys) => this.sendReleases(keys),
-      wantsProgress: () => this.progressListeners.size > 0,
+      wantsProgress: () => this.progress.listening,
     });
     this.link = new ReliableEndpoint({ transport: conn.transport, ackSubject: this.subjects.ack(`client.${this.clientId}`) });
     this.sub = this.link.listen(this.subjects.clientInbox(this.clientId), (data) => {
@@ -80,7 +77,7 @@ export class Client implements FutureOwner {
         const wire = decodeMessage(data);
         if (wire.type === 'clientUpdates') {
           this.onUpdates(wire.updates);
-          if (wire.progress !== undefined) this.onProgress(wire.progress);
+          if (wire.progress !== undefined) this.progress.report(wire.progress);
         }
       } catch {
         // A malformed update cannot be attributed to a key; the coordinator logs its side.
@@ -108,59 +105,20 @@ export class Client implements FutureOwner {
 
   /**
    * Listens to the progress of flows run on this client (`client.run`): the listener gets
-   * a {@link FlowProgress} (done / total, failed, running) as tasks start, finish or fail,
+   * a FlowProgress (done / total, failed, running) as tasks start, finish or fail,
    * and a last one with `ended: true`. Only flows started while a listener is attached
    * are tracked.
    */
   on(event: 'progress', listener: ProgressListener): this {
     if (event !== 'progress') throw new FloeError('INVALID_ARGUMENT', `client.on: unknown event ${JSON.stringify(event)}`);
     if (typeof listener !== 'function') throw new FloeError('INVALID_ARGUMENT', 'client.on: listener must be a function');
-    this.progressListeners.add(listener);
+    this.progress.addListener(listener);
     return this;
   }
 
   off(event: 'progress', listener: ProgressListener): this {
-    if (event === 'progress') this.progressListeners.delete(listener);
+    if (event === 'progress') this.progress.removeListener(listener);
     return this;
-  }
-
-  /** @internal A flow run to report progress for, or undefined when nobody listens. */
-  trackFlow(flow: string): FlowTracker | undefined {
-    if (this.progressListeners.size === 0) return undefined;
-    this.flowRunSeq += 1;
-    return new FlowTracker(flow, this.flowRunSeq);
-  }
-
-  /** @internal Adds a task of a tracked flow. */
-  trackKey(tracker: FlowTracker, key: string): void {
-    tracker.add(key);
-    this.trackers.set(key, tracker);
-  }
-
-  /** @internal The flow ended: its last event. */
-  untrackFlow(tracker: FlowTracker): void {
-    for (const key of tracker.keys()) if (this.trackers.get(key) === tracker) this.trackers.delete(key);
-    this.emitProgress(tracker.snapshot(true));
-  }
-
-  private onProgress(progress: TaskProgress[]): void {
-    if (this.trackers.size === 0) return;
-    const changed = new Set<FlowTracker>();
-    for (const p of progress) {
-      const tracker = this.trackers.get(p.key);
-      if (tracker?.update(p.key, p.kind) === true) changed.add(tracker);
-    }
-    for (const tracker of changed) this.emitProgress(tracker.snapshot(false));
-  }
-
-  private emitProgress(progress: FlowProgress): void {
-    for (const listener of this.progressListeners) {
-      try {
-        listener(progress);
-      } catch {
-        // A listener's bug must not break the client's message handling.
-      }
-    }
   }
 
   /** Runs a flow: builds its graph, submits it as one, and resolves its returned futures. */
@@ -376,7 +334,7 @@ export class Client implements FutureOwner {
 
   private onUpdates(updates: KeyUpdate[]): void {
     // A failure that reaches dependents is only seen here (those never ran).
-    if (this.trackers.size > 0) this.onProgress(updates.map((u) => ({ key: u.key, kind: u.status === 'memory' ? 'done' : 'failed' })));
+    if (this.progress.tracking) this.progress.report(updates.map((u) => ({ key: u.key, kind: u.status === 'memory' ? 'done' : 'failed' })));
     for (const update of updates) {
       const state = this.keys.get(update.key);
       if (state === undefined) continue;

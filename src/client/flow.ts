@@ -54,10 +54,10 @@ export async function runFlow<P extends unknown[], R>(client: Client, def: FlowD
 
 async function runFlowUntraced<P extends unknown[], R>(client: Client, def: FlowDef<P, R>, params: P): Promise<Resolved<Awaited<R>>> {
   const nodes: Future<unknown>[] = [];
-  const tracker = client.trackFlow(def.name);
+  const tracker = client.progress.trackFlow(def.name);
   const track = (f: Future<unknown>): void => {
     nodes.push(f);
-    if (tracker !== undefined) client.trackKey(tracker, f.key);
+    if (tracker !== undefined) client.progress.trackKey(tracker, f.key);
   };
   // The graph is collected here and sent when the body returns: an async body (one that
   // awaits between task calls) must not be split into batches, or the scheduler would
@@ -89,7 +89,7 @@ async function runFlowUntraced<P extends unknown[], R>(client: Client, def: Flow
   } catch (error) {
     client.submitDeferred(graph); // nothing wants them: the scheduler drops them
     for (const node of nodes) node.release();
-    if (tracker !== undefined) client.untrackFlow(tracker);
+    if (tracker !== undefined) client.progress.untrackFlow(tracker);
     throw error;
   } finally {
     client.flowFlushers.delete(flushEarly);
@@ -99,7 +99,7 @@ async function runFlowUntraced<P extends unknown[], R>(client: Client, def: Flow
     return (await resolveDeep(output)) as Resolved<Awaited<R>>;
   } finally {
     for (const node of nodes) node.release();
-    if (tracker !== undefined) client.untrackFlow(tracker);
+    if (tracker !== undefined) client.progress.untrackFlow(tracker);
   }
 }
 

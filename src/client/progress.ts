@@ -57,3 +57,71 @@ export class FlowTracker {
     return { flow: this.flow, runId: this.runId, total: this.phases.size, ...this.counts, ended };
   }
 }
+
+/**
+ * A client's progress listeners and the flow runs it tracks for them (by task key).
+ * The client feeds it the coordinator's task progress and its own key updates.
+ */
+export class ProgressHub {
+  private readonly listeners = new Set<ProgressListener>();
+  private readonly trackers = new Map<string, FlowTracker>();
+  private runSeq = 0;
+
+  /** Someone listens: submissions ask the coordinator for task progress. */
+  get listening(): boolean {
+    return this.listeners.size > 0;
+  }
+
+  /** Some flow run is tracked: key updates are worth looking at. */
+  get tracking(): boolean {
+    return this.trackers.size > 0;
+  }
+
+  addListener(listener: ProgressListener): void {
+    this.listeners.add(listener);
+  }
+
+  removeListener(listener: ProgressListener): void {
+    this.listeners.delete(listener);
+  }
+
+  /** A flow run to report progress for, or undefined when nobody listens. */
+  trackFlow(flow: string): FlowTracker | undefined {
+    if (this.listeners.size === 0) return undefined;
+    this.runSeq += 1;
+    return new FlowTracker(flow, this.runSeq);
+  }
+
+  /** Adds a task of a tracked flow. */
+  trackKey(tracker: FlowTracker, key: string): void {
+    tracker.add(key);
+    this.trackers.set(key, tracker);
+  }
+
+  /** The flow ended: its last event. */
+  untrackFlow(tracker: FlowTracker): void {
+    for (const key of tracker.keys()) if (this.trackers.get(key) === tracker) this.trackers.delete(key);
+    this.emit(tracker.snapshot(true));
+  }
+
+  /** Task progress (from the coordinator, or a key update): listeners of changed runs hear of it. */
+  report(progress: readonly TaskProgress[]): void {
+    if (this.trackers.size === 0) return;
+    const changed = new Set<FlowTracker>();
+    for (const p of progress) {
+      const tracker = this.trackers.get(p.key);
+      if (tracker?.update(p.key, p.kind) === true) changed.add(tracker);
+    }
+    for (const tracker of changed) this.emit(tracker.snapshot(false));
+  }
+
+  private emit(progress: FlowProgress): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(progress);
+      } catch {
+        // A listener's bug must not break the client's message handling.
+      }
+    }
+  }
+}
