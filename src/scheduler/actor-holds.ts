@@ -26,8 +26,6 @@ import { isActive } from './state.ts';
 import type { TaskState } from './state.ts';
 import type { TaskStateName } from './types.ts';
 
-const NONE: readonly string[] = [];
-
 /** Whether a record in `state` holds the actors it names. */
 function holding(ts: TaskState, state: TaskStateName): boolean {
   return isActive(state) || (state === 'memory' && ts.spec.actor === ACTOR_CREATE);
@@ -38,19 +36,20 @@ export function mayHold(ts: TaskState): boolean {
   return ts.spec.holdsActors !== undefined || (ts.spec.actor !== undefined && ts.spec.actor !== '');
 }
 
-/** The actors a record holds by its own spec: lent handles, and the callee of a call. */
-function ownHolds(ts: TaskState): readonly string[] {
-  let lent = ts.spec.holdsActors ?? NONE;
+/** Calls `fn` for each actor a record holds by its own spec: lent handles, and the callee of a call. */
+function forEachOwnHold(ts: TaskState, fn: (actorId: string) => void): void {
+  const lent = ts.spec.holdsActors;
   // An actor holding itself could never be freed (a client cannot make one, a message can).
-  if (lent.includes(ts.id)) lent = lent.filter((id) => id !== ts.id);
+  if (lent !== undefined) for (const id of lent) if (id !== ts.id) fn(id);
   const callee = ts.spec.actor;
-  if (callee === undefined || callee === '' || callee === ACTOR_CREATE || lent.includes(callee)) return lent;
-  return [...lent, callee];
+  if (callee !== undefined && callee !== '' && callee !== ACTOR_CREATE && lent?.includes(callee) !== true) fn(callee);
 }
 
 /** The actors a record holds by its own spec now (for the invariant checks). */
 export function heldBy(ts: TaskState): readonly string[] {
-  return holding(ts, ts.state) ? ownHolds(ts) : NONE;
+  const ids: string[] = [];
+  if (holding(ts, ts.state)) forEachOwnHold(ts, (id) => ids.push(id));
+  return ids;
 }
 
 /** Whether an actor's creation is alive or being created (it may then borrow handles). */
@@ -63,11 +62,11 @@ export function changeHolds(core: SchedulerCore, ts: TaskState, from: TaskStateN
   const before = holding(ts, from);
   if (before === holding(ts, to)) return;
   if (!before) {
-    for (const id of ownHolds(ts)) hold(core, id);
+    forEachOwnHold(ts, (id) => hold(core, id)); // no array per transition of a call
     lendToCallee(core, ts);
     return;
   }
-  for (const id of ownHolds(ts)) unhold(core, id);
+  forEachOwnHold(ts, (id) => unhold(core, id));
   const borrowed = core.actorBorrows.get(ts.id);
   if (borrowed === undefined) return;
   core.actorBorrows.delete(ts.id);
