@@ -1,19 +1,28 @@
 /**
  * `asCompleted(futures)`: yields each future as soon as it is done (finished, erred or
  * cancelled), in completion order. Call `result()` on it to get the value or the error.
+ *
+ * Futures that settle together (one message from the scheduler may settle many) come out
+ * in the order they settled, not in the order they were passed.
  */
 import type { Future } from './future.ts';
 
 export async function* asCompleted<T>(futures: Iterable<Future<T>>): AsyncGenerator<Future<T>, void, undefined> {
-  const pending = new Map<number, Promise<[number, Future<T>]>>();
-  let i = 0;
+  const done: Future<T>[] = [];
+  let wake: (() => void) | undefined;
+  let total = 0;
   for (const future of futures) {
-    const n = i++;
-    pending.set(n, future.wait().then((f) => [n, f]));
+    total++;
+    void future.wait().then((f) => {
+      done.push(f);
+      wake?.();
+    });
   }
-  while (pending.size > 0) {
-    const [n, future] = await Promise.race(pending.values());
-    pending.delete(n);
-    yield future;
+  for (let next = 0; next < total; next++) {
+    while (done.length <= next) {
+      await new Promise<void>((resolve) => (wake = resolve));
+      wake = undefined;
+    }
+    yield done[next]!;
   }
 }

@@ -11,6 +11,14 @@ export interface ThreadDep {
   key: string;
   serializer: SerializerRef;
   bytes: Uint8Array;
+  /**
+   * Made by an earlier request of the same batch (a chain assigned early, worker/batching.ts):
+   * its index there. `bytes` and `serializer` are filled in by the thread from that run's
+   * result; if there is none (that run failed, was cancelled, or is -1: it never made it
+   * into the batch), this run fails with RESULT_UNAVAILABLE (the scheduler, told of the
+   * first failure, has taken it back already). See runtime/run-batch.ts.
+   */
+  from?: number;
 }
 
 export interface ThreadRequest {

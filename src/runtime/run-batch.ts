@@ -7,8 +7,13 @@
  * something) has the results before it posted by a timer meanwhile. A task that waits on
  * its subtasks (it seceded, runtime/context.ts) does not hold up the tasks after it: the
  * batch goes on, and that task's result is posted when it finishes.
+ *
+ * A request may take the result of an earlier one as an input (ThreadDep.from: a chain
+ * assigned early, worker/batching.ts addFollowers): it gets a copy of that result's bytes
+ * here, without a trip through the worker's main thread.
  */
 import { ownBytes } from '../serde/bytes.ts';
+import { handOver, hasHandoffs, isResponse, type Made } from './handoff.ts';
 import { BATCH_DONE, BATCH_STARTED, BATCH_WAITING } from './protocol.ts';
 import type { BatchResults, ThreadBatch, ThreadRequest, ThreadResponse } from './protocol.ts';
 import type { RunHooks } from './run-task.ts';
@@ -57,33 +62,75 @@ class Outbox {
   }
 }
 
+/**
+ * Results of this batch that later requests take as inputs (ThreadDep.from), by index:
+ * copies, since the originals are moved to the worker when posted.
+ */
+class Handoffs {
+  readonly #needed = new Set<number>();
+  readonly #made = new Map<number, Made>();
+  /** Runs that seceded and go on beside the batch: a request needing their result waits. */
+  readonly #later = new Map<number, Promise<unknown>>();
+
+  constructor(reqs: readonly ThreadRequest[]) {
+    for (const req of reqs) for (const dep of req.deps) if (dep.from !== undefined && dep.from >= 0) this.#needed.add(dep.from);
+  }
+
+  get any(): boolean {
+    return this.#needed.size > 0;
+  }
+
+  later(index: number, done: Promise<unknown>): void {
+    if (this.#needed.has(index)) this.#later.set(index, done);
+  }
+
+  keep(index: number, res: ThreadResponse): void {
+    if (res.type === 'ok' && this.#needed.has(index)) this.#made.set(index, { serializer: res.serializer, bytes: res.bytes.slice() });
+  }
+
+  /** The request with its batch inputs filled in, or an error response if one was not made. */
+  async resolve(req: ThreadRequest): Promise<ThreadRequest | ThreadResponse> {
+    for (const dep of req.deps) if (dep.from !== undefined) await this.#later.get(dep.from);
+    return handOver(req, (index) => this.#made.get(index));
+  }
+}
+
 export async function runBatch(
   batch: ThreadBatch,
   run: (req: ThreadRequest, hooks: RunHooks) => Promise<ThreadResponse>,
   post: Post,
 ): Promise<null> {
   const outbox = new Outbox(batch.batchId, post);
+  const handoffs = new Handoffs(batch.reqs);
   const detached: Promise<void>[] = [];
   for (let i = 0; i < batch.reqs.length; i++) {
     // A request the worker cancelled before it started is skipped (it answered it itself).
     if (Atomics.compareExchange(batch.cells, i, BATCH_WAITING, BATCH_STARTED) !== BATCH_WAITING) continue;
+    const req = hasHandoffs(batch.reqs[i]!) ? await handoffs.resolve(batch.reqs[i]!) : batch.reqs[i]!;
+    if (isResponse(req)) {
+      Atomics.store(batch.cells, i, BATCH_DONE);
+      outbox.add(i, req);
+      continue;
+    }
     let seceded: (() => void) | undefined;
     const waiting = new Promise<undefined>((resolve) => (seceded = () => resolve(undefined)));
-    const running = run(batch.reqs[i]!, { onSeceded: seceded });
+    const running = run(req, { onSeceded: seceded });
     const res = await Promise.race([running, waiting]);
     if (res !== undefined) {
       Atomics.store(batch.cells, i, BATCH_DONE);
+      if (handoffs.any) handoffs.keep(i, res);
       outbox.add(i, res);
       continue;
     }
     const index = i;
-    detached.push(
-      running.then((late) => {
-        Atomics.store(batch.cells, index, BATCH_DONE);
-        outbox.add(index, late);
-        outbox.flush();
-      }),
-    );
+    const done = running.then((late) => {
+      Atomics.store(batch.cells, index, BATCH_DONE);
+      handoffs.keep(index, late);
+      outbox.add(index, late);
+      outbox.flush();
+    });
+    handoffs.later(index, done);
+    detached.push(done);
   }
   outbox.flush();
   await Promise.all(detached);

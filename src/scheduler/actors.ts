@@ -172,7 +172,7 @@ export function taskSeceded(core: SchedulerCore, ev: RunEvent): void {
 
 export function taskRejoined(core: SchedulerCore, ev: RunEvent): void {
   const ts = currentRun(core, ev.id, ev.runId, ev.workerId);
-  if (ts === undefined || !ts.unslotted || isActorSpec(ts.spec)) return;
+  if (ts === undefined || !ts.unslotted || ts.early || isActorSpec(ts.spec)) return;
   const w = ts.processingOn!;
   ts.unslotted = false;
   w.unslotted--;

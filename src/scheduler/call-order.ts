@@ -27,6 +27,8 @@ function lineKey(call: TaskState): string {
 
 /** A call starts waiting: it joins its line, behind every older call. */
 export function joinLine(core: SchedulerCore, call: TaskState): void {
+  // Still in its line (it left 'waiting' and came back within one event): keeps its place.
+  if (core.linedCalls.has(call)) return;
   const key = lineKey(call);
   let line = core.callLines.get(key);
   if (line === undefined) core.callLines.set(key, (line = { calls: [], head: 0 }));

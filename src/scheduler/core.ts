@@ -7,6 +7,7 @@ import { FloeError, toErrorInfo } from '../errors.ts';
 import type { ErrorInfo } from '../errors.ts';
 import { changeHolds, isLiveActor, mayHold } from './actor-holds.ts';
 import { joinLine, leftWaiting } from './call-order.ts';
+import { endEarly, takeBack } from './early.ts';
 import type { CallLine } from './call-order.ts';
 import { ACTOR_CREATE } from '../graph/spec.ts';
 import { addHolder, removeHolder } from './refs.ts';
@@ -66,6 +67,8 @@ export class SchedulerCore {
   joinCounter = 0;
   /** Earliest tick already asked for with wakeAt (Infinity when none is pending). */
   wakeRequestedMs = Infinity;
+  /** Tasks assigned early, on all workers (early.ts). */
+  earlyCount = 0;
   /** Live workers with `retiring` set. */
   retiringCount = 0;
   /** An assignment this event left some worker with more tasks than threads. */
@@ -89,6 +92,8 @@ export class SchedulerCore {
     this.counts[to]++;
     ts.state = to;
     this.log.add(ts.id, from, to, this.stimulusId, this.nowMs);
+    // Early tasks waiting on this run cannot start when it ends without a result.
+    if (from === 'processing' && to !== 'memory' && this.earlyCount > 0) takeBack(this, ts);
     if (mayHold(ts)) {
       changeHolds(this, ts, from, to);
       if (ts.spec.actor !== ACTOR_CREATE && ts.spec.actor !== undefined) {
@@ -130,6 +135,7 @@ export class SchedulerCore {
     if (w === undefined) return;
     w.processing.delete(ts);
     ts.processingOn = undefined;
+    if (ts.early) endEarly(this, ts, w);
     if (ts.unslotted) {
       ts.unslotted = false;
       w.unslotted--;

@@ -23,7 +23,7 @@ function checkLinks(core: SchedulerCore, ts: TaskState): void {
     if (dep.state !== 'memory') waiting++;
   }
   assert(new Set(ts.dependencies).size === ts.dependencies.length, `${id}: duplicate dependencies`);
-  const expected = ts.state === 'waiting' ? waiting : 0;
+  const expected = ts.state === 'waiting' || ts.early ? waiting : 0;
   assert(ts.waitingCount === expected, `${id} (${ts.state}): waitingCount ${ts.waitingCount}, expected ${expected}`);
   let waiters = 0;
   const dependents = [...ts.dependents];
@@ -54,7 +54,14 @@ function checkState(core: SchedulerCore, ts: TaskState): void {
     assert(core.workers.get(w.id) === w, `${id}: processing on a lost worker ${w.id}`);
     assert(w.processing.has(ts), `${id}: not in ${w.id}.processing`);
   }
-  if (s === 'processing' || s === 'queued') {
+  if (ts.early) {
+    // Early: each input is in memory or being computed on the same worker.
+    const w = ts.processingOn;
+    assert(s === 'processing' && ts.unslotted && ts.waitingCount > 0 && !isActorSpec(ts.spec), `${id}: early while ${s}`);
+    for (const dep of ts.dependencies) {
+      assert(dep.state === 'memory' || (dep.state === 'processing' && dep.processingOn === w), `${id} (early on ${w?.id}): input ${dep.id} is ${dep.state}`);
+    }
+  } else if (s === 'processing' || s === 'queued') {
     for (const dep of ts.dependencies) assert(dep.state === 'memory', `${id} (${s}): input ${dep.id} is ${dep.state}`);
   }
   if (s === 'waiting') assert(ts.waitingCount > 0 || ts.dueMs >= 0 || isParked(core, ts) || waitsInLine(core, ts), `${id}: waiting on nothing`);
@@ -83,6 +90,7 @@ function checkState(core: SchedulerCore, ts: TaskState): void {
 function checkWorkers(core: SchedulerCore): void {
   assert(core.workerList.length === core.workers.size, 'worker list and map differ');
   let processing = 0;
+  let allEarly = 0;
   let retiring = 0;
   const stealsIn = new Map<WorkerState, number>();
   for (const ts of core.tasks.values()) {
@@ -95,12 +103,16 @@ function checkWorkers(core: SchedulerCore): void {
     processing += w.processing.size;
     let stealsOut = 0;
     let unslotted = 0;
+    let early = 0;
     for (const ts of w.processing) {
       assert(ts.processingOn === w && core.tasks.get(ts.id) === ts, `${w.id}: stray ${ts.id}`);
       if (ts.stealPending) stealsOut++;
       if (ts.unslotted) unslotted++;
+      if (ts.early) early++;
     }
     assert(unslotted === w.unslotted, `${w.id}: unslotted ${w.unslotted}, expected ${unslotted}`);
+    assert(early === w.early && early <= core.config.earlyPerWorker, `${w.id}: early ${w.early}, expected ${early}`);
+    allEarly += early;
     assert(stealsOut === w.stealsOut, `${w.id}: stealsOut ${w.stealsOut}, expected ${stealsOut}`);
     assert((stealsIn.get(w) ?? 0) === w.stealsIn, `${w.id}: stealsIn ${w.stealsIn}`);
     let bytes = 0;
@@ -119,6 +131,7 @@ function checkWorkers(core: SchedulerCore): void {
     }
   }
   assert(processing === core.counts.processing, 'worker processing counts do not add up');
+  assert(allEarly === core.earlyCount, `early count ${core.earlyCount}, expected ${allEarly}`);
   assert(retiring === core.retiringCount, 'retiring count is off');
 }
 

@@ -4,6 +4,7 @@
  */
 import type { ErrorInfo } from '../errors.ts';
 import { observeRunTime } from './capacity.ts';
+import { inputsArrived } from './early.ts';
 import type { SchedulerCore } from './core.ts';
 import { makeReady } from './placement.ts';
 import { detach, settle } from './release.ts';
@@ -97,6 +98,8 @@ export function currentRun(core: SchedulerCore, id: string, runId: number, worke
 
 export function taskFinished(core: SchedulerCore, ev: EventOf<'taskFinished'>): void {
   const ts = currentRun(core, ev.id, ev.runId, ev.workerId);
+  // An early run cannot have run (its inputs are not there): a confused report, ignored.
+  if (ts?.early === true) return;
   if (ts === undefined) {
     dropStaleResult(core, ev);
     return;
@@ -111,9 +114,12 @@ export function taskFinished(core: SchedulerCore, ev: EventOf<'taskFinished'>): 
   core.transition(ts, 'memory');
   if (ts.wanted) core.notifyMemory(ts);
   if (ts.waiterCount > 0) {
-    // Every waiter is waiting on this result (it was not in memory when they activated).
+    // Every waiter is waiting on this result (it was not in memory when they activated);
+    // the processing ones were assigned early, here, and may start now.
     for (const d of ts.dependents) {
-      if (isActive(d.state) && --d.waitingCount === 0 && d.dueMs < 0) makeReady(core, d);
+      if (!isActive(d.state) || --d.waitingCount > 0) continue;
+      if (d.early) inputsArrived(core, d);
+      else if (d.dueMs < 0) makeReady(core, d);
     }
   }
   const deps = ts.dependencies;
@@ -138,7 +144,7 @@ function dropStaleResult(core: SchedulerCore, ev: EventOf<'taskFinished'>): void
 
 export function taskFailed(core: SchedulerCore, ev: EventOf<'taskFailed'>): void {
   const ts = currentRun(core, ev.id, ev.runId, ev.workerId);
-  if (ts === undefined) return;
+  if (ts === undefined || ts.early) return;
   core.endRun(ts);
   const error = ev.error.taskKey === '' ? { ...ev.error, taskKey: ts.key } : ev.error;
   const spec = ts.spec;

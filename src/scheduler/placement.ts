@@ -5,6 +5,7 @@
  */
 import type { SchedulerCore } from './core.ts';
 import { isActorSpec } from '../graph/spec.ts';
+import { assignDependentsEarly } from './early.ts';
 import { compareTasks, fits, slotted, wantsMore } from './state.ts';
 import type { TaskState, WorkerState } from './state.ts';
 import type { DepLocation } from './types.ts';
@@ -64,7 +65,14 @@ function depLocation(dep: TaskState): DepLocation {
   return { id: dep.id, holders, nbytes: dep.nbytes, serializer: dep.serializer, inline: dep.inline };
 }
 
+/** Assigns a task to a worker, then its dependents that can wait for it there (early.ts). */
 export function assign(core: SchedulerCore, ts: TaskState, w: WorkerState): void {
+  assignRun(core, ts, w);
+  if (core.config.earlyPerWorker > 0 && ts.waiterCount > 0) assignDependentsEarly(core, ts, w, assignRun);
+}
+
+/** One assignment: the run, its slot and the `assign` command (inputs' locations). */
+function assignRun(core: SchedulerCore, ts: TaskState, w: WorkerState): void {
   ts.ready = false;
   ts.runId = ++core.runCounter;
   ts.processingOn = w;

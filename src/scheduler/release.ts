@@ -23,7 +23,11 @@ export function detach(core: SchedulerCore, ts: TaskState, touched: TaskState[])
   const w = ts.processingOn;
   if (w !== undefined) {
     core.endRun(ts);
-    core.emit({ type: 'cancelRun', stimulusId: core.stimulusId, workerId: w.id, id: ts.id, runId: ts.runId });
+    // A worker being lost gets nothing (an early run there can be released while its
+    // worker's runs are rescheduled).
+    if (core.workers.get(w.id) === w) {
+      core.emit({ type: 'cancelRun', stimulusId: core.stimulusId, workerId: w.id, id: ts.id, runId: ts.runId });
+    }
   }
   if (ts.dueMs >= 0) {
     core.retrying.delete(ts);

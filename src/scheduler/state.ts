@@ -31,7 +31,7 @@ export interface TaskState {
    * once large (removal must stay cheap under huge fan-out). Use refs.ts to change it.
    */
   dependents: TaskState[] | Set<TaskState>;
-  /** Dependencies not in memory; non-zero only while waiting. */
+  /** Dependencies not in memory; non-zero only while waiting or processing early. */
   waitingCount: number;
   /** Dependents that are still to run (waiting/queued/processing): they need this result. */
   waiterCount: number;
@@ -53,6 +53,11 @@ export interface TaskState {
    * (run by the worker's actor host, not its pool). Such runs do not count against capacity.
    */
   unslotted: boolean;
+  /**
+   * Assigned early (early.ts): processing on a worker that is still computing some of its
+   * inputs, so it cannot start yet. Also unslotted, and `waitingCount` counts those inputs.
+   */
+  early: boolean;
   /** Retryable failures so far (the retry budget is spec.retries). */
   failures: number;
   /** Times a worker died while running this task. */
@@ -81,6 +86,8 @@ export interface WorkerState {
   readonly processing: Set<TaskState>;
   /** Tasks in `processing` that hold no thread slot (see TaskState.unslotted). */
   unslotted: number;
+  /** Tasks in `processing` assigned early (waiting there for inputs it computes). */
+  early: number;
   readonly hasWhat: Set<TaskState>;
   /** Sum of nbytes over hasWhat. */
   heldBytes: number;
@@ -130,6 +137,7 @@ export function createTask(id: string, clientId: string, spec: TaskSpec, seq: nu
     thief: undefined,
     refusedRunId: 0,
     unslotted: false,
+    early: false,
     failures: 0,
     suspicious: 0,
     dueMs: -1,
@@ -159,6 +167,7 @@ export function createWorker(
     address,
     processing: new Set(),
     unslotted: 0,
+    early: 0,
     hasWhat: new Set(),
     heldBytes: 0,
     stealsOut: 0,

@@ -102,6 +102,7 @@ export function stealGranted(core: SchedulerCore, ev: StealAnswer): void {
   const thief = ts.thief;
   core.endRun(ts);
   core.transition(ts, 'waiting');
+  if (ts.waitingCount > 0) return; // an early run (never asked for): it waits for its inputs
   if (thief !== undefined && core.workers.get(thief.id) === thief && fits(thief, ts)) assign(core, ts, thief);
   else makeReady(core, ts);
 }

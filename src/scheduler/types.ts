@@ -94,7 +94,11 @@ export type SchedulerEvent =
 /** Where an input of an assigned task can be found. */
 export interface DepLocation {
   id: string;
-  /** Workers holding the result (the assignee may be one of them). */
+  /**
+   * Workers holding the result (the assignee may be one of them). Empty, with no inline
+   * bytes, for an input the assignee itself is computing (early assignment, early.ts): it
+   * waits for that run to finish there.
+   */
   holders: string[];
   nbytes: number;
   serializer: { id: string; module: string };
@@ -186,6 +190,12 @@ export interface SchedulerConfig {
    * must agree).
    */
   stealing: boolean;
+  /**
+   * Early assignment: a task whose missing inputs are all being computed on one worker is
+   * sent there at once, and starts the moment they finish, without a round trip to the
+   * scheduler (early.ts). At most this many such tasks wait on a worker (0: off).
+   */
+  earlyPerWorker: number;
 }
 
 export const DEFAULT_SCHEDULER_CONFIG: SchedulerConfig = {
@@ -195,6 +205,7 @@ export const DEFAULT_SCHEDULER_CONFIG: SchedulerConfig = {
   allowedFailures: 3,
   logSizeMax: 100_000,
   stealing: true,
+  earlyPerWorker: 1024,
 };
 
 /** One line of a task's history, as returned by `story(id)`. */

@@ -47,7 +47,10 @@ export function workerLost(core: SchedulerCore, workerId: string): void {
   const held = [...w.hasWhat];
   for (const ts of held) core.removeHeld(w, ts);
   const running = [...w.processing];
-  for (const ts of running) if (!lostActorCall(core, ts, w)) rescheduleRun(core, ts);
+  for (const ts of running) {
+    // Early runs were taken back with the run they waited on (early.ts).
+    if (ts.processingOn === w && !lostActorCall(core, ts, w)) rescheduleRun(core, ts);
+  }
   for (const ts of held) {
     if (ts.state !== 'memory' || ts.whoHas.length > 0) continue;
     // An actor lives where its creation result is: that result cannot simply be copied.
@@ -57,8 +60,10 @@ export function workerLost(core: SchedulerCore, workerId: string): void {
 }
 
 function rescheduleRun(core: SchedulerCore, ts: TaskState): void {
+  const started = !ts.early;
   core.endRun(ts);
-  ts.suspicious++;
+  // An early run had not started: the loss is not its doing.
+  if (started) ts.suspicious++;
   if (ts.suspicious > core.config.allowedFailures) {
     const message = `task "${ts.key}" was running on ${ts.suspicious} workers that died`;
     markErred(core, ts, core.makeError('WORKER_LOST', message, ts.key));

@@ -51,30 +51,71 @@ export function batchCostMs(a: WireAssign, times: RunTimes, config: BatchConfig)
   return ms !== undefined && ms <= config.budgetMs ? ms : undefined;
 }
 
+/** What batching needs to know of a worker task. */
+export interface BatchTask extends HeapItem {
+  assign: WireAssign;
+  /** Inputs not here yet. */
+  missing: ReadonlySet<string>;
+  /** Actor tasks never go in a batch. */
+  actor: string | undefined;
+}
+
 /**
  * `first` and the ready tasks that may run after it in the same thread, taken off `ready`:
  * while they are short and fit the batch's time budget, and no more than an even share
  * of the ready tasks among the free threads (so a batch does not leave a thread idle).
+ *
+ * With `waitersOf` (the tasks waiting for result `id` to be made here: assigned early),
+ * each task is followed at once by the waiting tasks whose inputs are all made in the
+ * batch (transitively: a chain follows its head), under the same limits. The thread
+ * hands results straight on (runtime/run-batch.ts), so a chain's hand-off costs
+ * microseconds instead of a trip through the main thread; depth first, so the chains a
+ * batch starts are finished in it. The caller marks the followers as no longer waiting.
  */
-export function takeBatch<T extends HeapItem & { assign: WireAssign }>(
+export function takeBatch<T extends BatchTask>(
   first: T,
   ready: Heap<T>,
   times: RunTimes,
   config: BatchConfig,
   freeThreads: number,
+  waitersOf?: (id: string) => Iterable<T> | undefined,
 ): T[] {
   let costMs = batchCostMs(first.assign, times, config);
-  if (costMs === undefined || ready.size === 0) return [first];
-  const tasksMax = Math.min(config.tasksMax, Math.ceil((ready.size + 1) / freeThreads));
+  if (costMs === undefined) return [first];
   const batch = [first];
-  while (batch.length < tasksMax) {
+  const inBatch = new Set<string>();
+  const follow = (head: T): void => {
+    inBatch.add(head.assign.id);
+    if (waitersOf === undefined) return;
+    const stack = [head];
+    while (stack.length > 0 && batch.length < config.tasksMax) {
+      for (const waiter of waitersOf(stack.pop()!.assign.id) ?? []) {
+        if (waiter.actor !== undefined || inBatch.has(waiter.assign.id)) continue;
+        let made = true;
+        for (const id of waiter.missing) if (!inBatch.has(id)) made = false;
+        const ms = made ? batchCostMs(waiter.assign, times, config) : undefined;
+        if (ms === undefined || costMs! + ms > config.budgetMs) continue;
+        costMs! += ms;
+        batch.push(waiter);
+        inBatch.add(waiter.assign.id);
+        stack.push(waiter);
+        if (batch.length >= config.tasksMax) break;
+      }
+    }
+  };
+  follow(first);
+  const readyMax = Math.min(config.tasksMax, Math.ceil((ready.size + 1) / freeThreads));
+  let readyTaken = 1;
+  while (batch.length < config.tasksMax && readyTaken < readyMax) {
     const next = ready.peek();
     if (next === undefined) break;
     const ms = batchCostMs(next.assign, times, config);
     if (ms === undefined || costMs + ms > config.budgetMs) break;
     ready.pop();
     batch.push(next);
+    readyTaken++;
     costMs += ms;
+    follow(next);
   }
   return batch;
 }

@@ -21,6 +21,7 @@ import { packageRoot } from '../util/package-root.ts';
 import { errorResponse, timeoutMessage, validateTimeout } from './executor.ts';
 import type { BatchRun, Executor, RunOptions } from './executor.ts';
 import { PendingBatch } from './pool-batch.ts';
+import { handOver, hasHandoffs, isResponse, madeBy } from '../runtime/handoff.ts';
 
 export interface PoolExecutorOptions {
   /** Number of pool threads. Default: `os.availableParallelism()`. */
@@ -214,7 +215,13 @@ export class PoolExecutor implements Executor {
   }
 
   runBatch(runs: readonly BatchRun[]): Promise<ThreadResponse>[] {
-    if (runs.length < 2 || this.#closed || runs.some((r) => (r.opts.timeoutMs ?? 0) > 0)) return runs.map((r) => this.run(r.req, r.opts));
+    if (runs.length < 2 || this.#closed || runs.some((r) => (r.opts.timeoutMs ?? 0) > 0)) {
+      // Alone, a run cannot take a result from the batch it came in (handOver answers it).
+      return runs.map((r) => {
+        const req = handOver(r.req, () => undefined);
+        return isResponse(req) ? Promise.resolve(req) : this.run(req, r.opts);
+      });
+    }
     const startedAtMs = nowMs();
     const batchId = ++this.#batchSeq;
     const contextRefs: (number | undefined)[] = [];
@@ -295,7 +302,7 @@ export class PoolExecutor implements Executor {
       else batch.settle(i, threadLost(req, startedAtMs, e));
     }
     if (again.length === 0) return;
-    const responses = this.runBatch(again.map((i) => batch.runs[i]!));
+    const responses = this.runBatch(again.map((i) => rebatched(batch, again, i)));
     responses.forEach((p, k) => void p.then((res) => batch.settle(again[k]!, res)));
   }
 
@@ -307,4 +314,22 @@ export class PoolExecutor implements Executor {
     for (const endpoint of this.#threadPorts.values()) endpoint.close();
     this.#threadPorts.clear();
   }
+}
+
+/**
+ * Run `i` of a batch going again in a new one made of the runs `again`: inputs it takes
+ * from runs that go again point to their new places; those from runs already done are
+ * filled in from their results (or marked not made).
+ */
+function rebatched(batch: PendingBatch, again: readonly number[], i: number): BatchRun {
+  const run = batch.runs[i]!;
+  if (!hasHandoffs(run.req)) return run;
+  const deps = run.req.deps.map((dep) => {
+    if (dep.from === undefined || dep.from < 0) return dep;
+    const at = again.indexOf(dep.from);
+    if (at >= 0) return { ...dep, from: at };
+    const made = madeBy(batch.response(dep.from));
+    return made === undefined ? { ...dep, from: -1 } : { key: dep.key, serializer: made.serializer, bytes: made.bytes };
+  });
+  return { ...run, req: { ...run.req, deps } };
 }

@@ -11,6 +11,7 @@ import { FloeError, toErrorInfo } from '../errors.ts';
 import type { ContextPort } from '../runtime/mux-port.ts';
 import type { ErrorCode } from '../errors.ts';
 import { nowMs } from '../runtime/protocol.ts';
+import { handOver, hasHandoffs, isResponse, madeBy } from '../runtime/handoff.ts';
 import type { ThreadRequest, ThreadResponse } from '../runtime/protocol.ts';
 import { runTask } from '../runtime/run-task.ts';
 
@@ -121,9 +122,23 @@ export class InlineExecutor implements Executor {
     }
   }
 
-  /** Inline runs are not batched: each is a promise of its own. */
+  /**
+   * Inline runs are not batched: each is a promise of its own; one taking an earlier run's
+   * result (ThreadDep.from) starts once that run is done, with its result.
+   */
   runBatch(runs: readonly BatchRun[]): Promise<ThreadResponse>[] {
-    return runs.map((r) => this.run(r.req, r.opts));
+    const out: Promise<ThreadResponse>[] = [];
+    const done: (ThreadResponse | undefined)[] = [];
+    runs.forEach((r, i) => {
+      const run = !hasHandoffs(r.req)
+        ? this.run(r.req, r.opts)
+        : Promise.all(out).then(() => {
+            const req = handOver(r.req, (index) => madeBy(done[index]));
+            return isResponse(req) ? req : this.run(req, r.opts);
+          });
+      out.push(run.then((res) => (done[i] = res)));
+    });
+    return out;
   }
 
   close(): Promise<void> {

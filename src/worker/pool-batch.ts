@@ -13,6 +13,8 @@ export class PendingBatch {
   readonly responses: Promise<ThreadResponse>[];
   readonly #resolve: ((res: ThreadResponse) => void)[] = [];
   readonly #settled: boolean[];
+  /** Each run's response once settled (later runs of the batch may take its result). */
+  readonly #responses: (ThreadResponse | undefined)[] = [];
   #open: number;
 
   constructor(
@@ -30,6 +32,11 @@ export class PendingBatch {
     return this.#open === 0;
   }
 
+  /** The response run `index` settled with, if it has. */
+  response(index: number): ThreadResponse | undefined {
+    return this.#responses[index];
+  }
+
   isSettled(index: number): boolean {
     return this.#settled[index] === true;
   }
@@ -38,6 +45,7 @@ export class PendingBatch {
   settle(index: number, res: ThreadResponse): void {
     if (this.#settled[index] !== false) return;
     this.#settled[index] = true;
+    this.#responses[index] = res;
     this.#open -= 1;
     this.onSettled(index);
     this.#resolve[index]!(res);

@@ -8,7 +8,8 @@
 import { FloeError, toErrorInfo } from '../errors.ts';
 import { ACTOR_CREATE, isActorSpec } from '../graph/spec.ts';
 import type { ContextPort } from '../runtime/mux-port.ts';
-import type { ThreadRequest, ThreadResponse } from '../runtime/protocol.ts';
+import type { ThreadDep, ThreadRequest, ThreadResponse } from '../runtime/protocol.ts';
+import { ownBytes } from '../serde/bytes.ts';
 import type { WorkerMetrics } from '../telemetry/metrics.ts';
 import { traceparentOf } from '../telemetry/trace.ts';
 import type { WireAssign } from '../transport/messages.ts';
@@ -98,18 +99,29 @@ export class Runs {
   /** Runs assignments one after another in one pool thread (worker/batching.ts), like execute() each. */
   async executeBatch(assigns: WireAssign[], stimulusId: string): Promise<void> {
     const runs = assigns.map((a) => this.startRun(a));
+    // Inputs made by an earlier run of the batch are handed over in the thread (ThreadDep.from).
+    const made = new Set(assigns.map((a) => a.id));
     const prepared = await Promise.all(
       runs.map((run) =>
-        this.prepareRun(run).catch((error: unknown) => {
+        this.prepareRun(run, made).catch((error: unknown) => {
           this.runFailed(run, error, stimulusId);
         }),
       ),
     );
     const batch: [ActiveRun, PreparedRun][] = [];
+    const indexOf = new Map<string, number>();
     runs.forEach((run, i) => {
       const p = prepared[i];
-      if (p === undefined) this.#aborts.delete(run.key);
-      else batch.push([run, p]);
+      if (p === undefined) {
+        this.#aborts.delete(run.key);
+        return;
+      }
+      // req.deps are in the order of assign.deps.
+      p.req.deps.forEach((dep, k) => {
+        if (dep.from !== undefined) dep.from = indexOf.get(run.assign.deps[k]!.id) ?? -1;
+      });
+      indexOf.set(run.assign.id, batch.length);
+      batch.push([run, p]);
     });
     const responses = this.deps.executor.runBatch(batch.map(([, p]) => p));
     await Promise.all(
@@ -139,13 +151,14 @@ export class Runs {
   }
 
   /** The request for a run, with its inputs; undefined when it was cancelled meanwhile. */
-  private async prepareRun(run: ActiveRun): Promise<PreparedRun | undefined> {
+  private async prepareRun(run: ActiveRun, inBatch?: ReadonlySet<string>): Promise<PreparedRun | undefined> {
     const { assign } = run;
-    let deps;
+    let deps: ThreadDep[];
     try {
       // Inputs may be spilled: loading them back is async, and the run may be cancelled meanwhile.
       deps = await Promise.all(
-        assign.deps.map(async (d) => {
+        assign.deps.map(async (d): Promise<ThreadDep> => {
+          if (inBatch?.has(d.id) === true) return { key: clientKey(d.id), serializer: d.serializer, bytes: NO_BYTES, from: -1 };
           const object = await this.deps.store.get(d.id);
           if (object === undefined) throw new FloeError('INTERNAL', `input ${d.id} of ${assign.id} is not local`);
           return { key: clientKey(d.id), serializer: object.serializer, bytes: object.bytes };
@@ -163,7 +176,9 @@ export class Runs {
       name: spec.name,
       module: spec.module,
       exportName: spec.exportName,
-      args: spec.args,
+      // Decoded arguments are views into the whole message they came in: sent to a thread
+      // as they are, that whole message would be copied with them.
+      args: ownBytes(spec.args),
       deps,
       serializer: spec.serializer,
       attempt: assign.attempt,
@@ -207,6 +222,8 @@ export class Runs {
     this.deps.executed({ stimulusId, id, runId, outcome: { ok: false, error: toErrorInfo(error, 'INTERNAL', spec.key) } });
   }
 }
+
+const NO_BYTES = new Uint8Array(0);
 
 /** Task ids are `${clientId}/${key}`; task code refers to inputs by key. */
 function clientKey(id: string): string {

@@ -127,6 +127,12 @@ export class WorkerState {
   private readonly owned = new Set<string>();
   /** Input id -> number of local tasks still needing it. */
   private readonly needers = new Map<string, number>();
+  /**
+   * Inputs being computed here that tasks assigned early wait for (the scheduler sent them
+   * with no holders: src/scheduler/early.ts), by input id. They start when it finishes; if
+   * it fails the scheduler cancels them.
+   */
+  private readonly awaited = new Map<string, Set<WorkerTask>>();
   /** Fetches in flight or waiting for a transfer slot, by input id, with the tasks waiting on each. */
   private readonly fetching = new Map<string, { addresses: string[]; started: boolean; waiters: Set<WorkerTask> }>();
   private readonly ready = new Heap<WorkerTask>(readyOrder);
@@ -230,6 +236,12 @@ export class WorkerState {
         continue;
       }
       task.missing.add(dep.id);
+      if (dep.holders.length === 0) {
+        let waiters = this.awaited.get(dep.id);
+        if (waiters === undefined) this.awaited.set(dep.id, (waiters = new Set()));
+        waiters.add(task);
+        continue;
+      }
       let fetch = this.fetching.get(dep.id);
       if (fetch === undefined) {
         const addresses = dep.holders.map((h) => h.address).filter((x) => x !== '');
@@ -331,6 +343,11 @@ export class WorkerState {
     if (event.outcome.ok) {
       this.local.add(event.id);
       this.owned.add(event.id);
+      const waiters = this.awaited.get(event.id);
+      if (waiters !== undefined) {
+        this.awaited.delete(event.id);
+        for (const w of waiters) if (w.missing.delete(event.id) && w.missing.size === 0 && w.state === 'fetching') this.makeReady(w);
+      }
       out.push({ type: 'reportFinished', stimulusId: sid, id: event.id, runId: event.runId });
     } else {
       out.push({ type: 'reportFailed', stimulusId: sid, id: event.id, runId: event.runId, error: event.outcome.error });
@@ -353,6 +370,8 @@ export class WorkerState {
     if (task.actor !== undefined) this.leaveActorQueue(task);
     for (const dep of task.assign.deps) {
       this.fetching.get(dep.id)?.waiters.delete(task);
+      const waiters = this.awaited.get(dep.id);
+      if (waiters?.delete(task) === true && waiters.size === 0) this.awaited.delete(dep.id);
       const n = (this.needers.get(dep.id) ?? 0) - 1;
       if (n > 0) this.needers.set(dep.id, n);
       else this.needers.delete(dep.id);
@@ -407,7 +426,9 @@ export class WorkerState {
     while (this.executing < this.config.threads && this.ready.size > 0) {
       const first = this.ready.pop();
       assert(first !== undefined, 'ready queue not empty');
-      const batch = takeBatch(first, this.ready, this.runTimes, this.batch, this.config.threads - this.executing);
+      const waitersOf = this.awaited.size > 0 ? (id: string): Set<WorkerTask> | undefined => this.awaited.get(id) : undefined;
+      const batch = takeBatch(first, this.ready, this.runTimes, this.batch, this.config.threads - this.executing, waitersOf);
+      if (waitersOf !== undefined) for (const task of batch) if (task.missing.size > 0) this.follows(task);
       const lane = batch.length > 1 ? { active: batch.length } : undefined;
       for (const task of batch) {
         task.state = 'executing';
@@ -418,6 +439,15 @@ export class WorkerState {
       if (lane === undefined) out.push({ type: 'execute', stimulusId: sid, assign: first.assign });
       else out.push({ type: 'executeBatch', stimulusId: sid, assigns: batch.map((t) => t.assign) });
     }
+  }
+
+  /** An early task follows the runs making its inputs in their batch: it stops waiting for them here. */
+  private follows(task: WorkerTask): void {
+    for (const id of task.missing) {
+      const waiters = this.awaited.get(id);
+      if (waiters?.delete(task) === true && waiters.size === 0) this.awaited.delete(id);
+    }
+    task.missing.clear();
   }
 
   /** Invariants, checked by tests after every step. */
@@ -447,6 +477,10 @@ export class WorkerState {
     let started = 0;
     for (const fetch of this.fetching.values()) if (fetch.started) started += 1;
     assert(started === this.transfers, 'transfer count matches started fetches');
+    for (const [id, waiters] of this.awaited) {
+      assert(waiters.size > 0 && !this.local.has(id), `awaited ${id}: no waiters, or already here`);
+      for (const w of waiters) assert(this.tasks.get(w.assign.id) === w && w.missing.has(id), `${w.assign.id} awaits ${id} but does not miss it`);
+    }
     for (const id of this.replicas) assert(this.fetching.has(id) && !this.local.has(id), `replica ${id} not being fetched`);
     for (const id of this.owned) assert(this.local.has(id), `owned ${id} not held`);
     if (!this.paused) {

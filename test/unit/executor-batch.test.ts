@@ -4,9 +4,9 @@ import t from 'tap';
 import type { ContextPort } from '../../src/runtime/mux-port.ts';
 import type { ContextReply, ContextRequest } from '../../src/runtime/context-protocol.ts';
 import type { ThreadResponse } from '../../src/runtime/protocol.ts';
-import { getSerializer, serializeResult } from '../../src/serde/index.ts';
+import { FutureRef, encodeArgs, getSerializer, serializeResult } from '../../src/serde/index.ts';
 import { PoolExecutor } from '../../src/worker/executor-pool.ts';
-import type { BatchRun } from '../../src/worker/executor.ts';
+import { InlineExecutor, type BatchRun, type Executor } from '../../src/worker/executor.ts';
 import { MSGPACK, threadRequest } from '../helpers/thread-request.ts';
 
 const msgpack = getSerializer('msgpack')!;
@@ -125,4 +125,48 @@ void t.test('a task in a batch uses its context; while it waits on a subtask the
     seen.slice(0, 3).map((m) => m.type + (m.type === 'slot' ? (m.seceded ? ':seceded' : ':rejoined') : '')),
     ['submit', 'slot:seceded', 'result'],
   );
+});
+
+/** `inc` of the result of run `from` of the same batch (a chain assigned early). */
+function incOf(from: number, opts: BatchRun['opts'] = {}): BatchRun {
+  const { bytes } = encodeArgs([new FutureRef('up')], () => undefined);
+  return { req: threadRequest('inc', [], { taskKey: `incOf-${++seq}`, args: bytes, deps: [{ key: 'up', serializer: MSGPACK, bytes: new Uint8Array(0), from }] }), opts };
+}
+
+for (const [name, make] of [
+  ['pool', () => new PoolExecutor({ threads: 1 })],
+  ['inline', () => new InlineExecutor()],
+] as const) {
+  void t.test(`${name}: a run takes an earlier run's result in the batch as its input`, async (t) => {
+    const ex: Executor = make();
+    t.teardown(() => ex.close());
+    const responses = await Promise.all(ex.runBatch([run('inc', [1]), incOf(0), incOf(1), run('inc', [10]), incOf(3)]));
+    t.same(responses.map(value), [2, 3, 4, 11, 12]);
+  });
+
+  void t.test(`${name}: when the run making an input fails or is missing, the runs taking it fail RESULT_UNAVAILABLE`, async (t) => {
+    const ex: Executor = make();
+    t.teardown(() => ex.close());
+    const responses = await Promise.all(ex.runBatch([run('throwsTypeError'), incOf(0), incOf(1), incOf(-1), run('inc', [1])]));
+    t.same(responses.map(code), ['TASK_ERROR', 'RESULT_UNAVAILABLE', 'RESULT_UNAVAILABLE', 'RESULT_UNAVAILABLE', 'ok']);
+    if (responses[1]!.type === 'error') t.match(responses[1]!.error.message, /input "up" of task "incOf-\d+" was not made/);
+  });
+}
+
+void t.test('pool: a batch run again after its thread stopped keeps its hand-offs', async (t) => {
+  const ex = new PoolExecutor({ threads: 1 });
+  t.teardown(() => ex.close());
+  // The thread dies at exitThread: inc and its follower before it are done, the rest goes again.
+  const responses = await Promise.all(ex.runBatch([run('inc', [1]), incOf(0), run('exitThread'), incOf(1), run('inc', [5]), incOf(4)]));
+  t.same(responses.map(code), ['ok', 'ok', 'WORKER_LOST', 'ok', 'ok', 'ok']);
+  t.same([0, 1, 3, 4, 5].map((i) => value(responses[i]!)), [2, 3, 4, 6, 7]);
+});
+
+void t.test('pool: a cancelled producer leaves its follower without input', async (t) => {
+  const ex = new PoolExecutor({ threads: 1 });
+  t.teardown(() => ex.close());
+  const ac = new AbortController();
+  ac.abort();
+  const responses = await Promise.all(ex.runBatch([run('inc', [1], { signal: ac.signal }), incOf(0), run('inc', [2])]));
+  t.same(responses.map(code), ['CANCELLED', 'RESULT_UNAVAILABLE', 'ok']);
 });

@@ -43,7 +43,7 @@ class Harness {
   last: SchedulerCommand[] = [];
 
   constructor(config: Partial<SchedulerConfig> = {}) {
-    this.s = new Scheduler({ saturationWindowMs: 0, ...config });
+    this.s = new Scheduler({ saturationWindowMs: 0, earlyPerWorker: 0, ...config });
   }
 
   send(ev: Ev): string[] {

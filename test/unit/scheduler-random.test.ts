@@ -23,6 +23,8 @@ interface Run {
   workerId: string;
   id: string;
   runId: number;
+  /** Inputs being computed on the same worker (early assignment): the run starts once it holds them. */
+  awaits?: string[];
 }
 
 class Sim {
@@ -56,6 +58,8 @@ class Sim {
   /** Ids of actor creation tasks submitted so far (calls name one). */
   readonly actors: string[] = [];
   submits = 0;
+  /** Commands of the event being observed. */
+  batch: SchedulerCommand[] = [];
 
   constructor(
     readonly rand: () => number,
@@ -67,6 +71,7 @@ class Sim {
       maxTasksPerThread: 1 + this.int(8),
       allowedFailures: 2,
       logSizeMax: 1000,
+      earlyPerWorker: Number(process.env.FLOE_EARLY ?? 1024),
     });
   }
 
@@ -78,6 +83,7 @@ class Sim {
     const stimulusId = `s${++this.n}`;
     const cmds = this.s.handle({ ...ev, stimulusId, nowMs: this.now });
     this.s.validate();
+    this.batch = cmds;
     for (const c of cmds) this.observe(c);
     return cmds;
   }
@@ -89,18 +95,30 @@ class Sim {
       if (!ok) this.fail(`${what}: ${JSON.stringify(c, (_k, v: unknown) => (v instanceof Uint8Array ? '<bytes>' : v))}`);
     };
     switch (c.type) {
-      case 'assign':
+      case 'assign': {
         check(this.workers.has(c.workerId), 'assign to a dead worker');
         // Actor calls go to their actor, which stays on its worker until that one leaves.
         check(!this.retiring.has(c.workerId) || (c.spec.actor !== undefined && c.spec.actor !== ACTOR_CREATE), 'assign to a retiring worker');
-        for (const dep of c.deps) {
+        const awaits: string[] = [];
+        // Assigned and cancelled by the same event (its inputs may be released by then too).
+        const cancelled = this.batch.some((x) => x.type === 'cancelRun' && x.id === c.id && x.runId === c.runId);
+        for (const dep of cancelled ? [] : c.deps) {
+          if (dep.holders.length === 0 && dep.inline === undefined) {
+            // Early: the input's current run is on this same worker.
+            const runId = this.current.get(dep.id);
+            const local = this.pending.some((r) => r.id === dep.id && r.runId === runId && r.workerId === c.workerId);
+            check(this.s.stateOf(dep.id) === 'processing' && local, 'early input not being computed on the assignee');
+            awaits.push(dep.id);
+            continue;
+          }
           check(this.s.stateOf(dep.id) === 'memory', 'input not in memory');
-          check(dep.holders.length > 0, 'input without holder');
           for (const w of dep.holders) check(this.held.get(w)?.has(dep.id) === true, 'holder does not have it');
         }
+        if (awaits.length > 0) totals.set('assign:early', (totals.get('assign:early') ?? 0) + 1);
         this.current.set(c.id, c.runId);
-        this.pending.push({ workerId: c.workerId, id: c.id, runId: c.runId });
+        this.pending.push({ workerId: c.workerId, id: c.id, runId: c.runId, awaits });
         break;
+      }
       case 'cancelRun':
         check(this.current.get(c.id) === c.runId, 'cancel of a run that is not current');
         this.current.delete(c.id);
@@ -207,8 +225,33 @@ class Sim {
     this.send({ type: 'graphSubmitted', clientId, requestId: `r${this.n}`, tasks: this.rand() < 0.5 ? tasks.reverse() : tasks, wants });
   }
 
+  /**
+   * Whether a run can have started: it holds every input it was waiting for on its worker.
+   * A cancelled run that never can is dropped by its worker (never reported): the sim
+   * drops it too.
+   */
+  canStart(run: Run): boolean {
+    if (run.awaits === undefined || run.awaits.length === 0) return true;
+    const held = this.held.get(run.workerId);
+    return held !== undefined && run.awaits.every((id) => held.has(id));
+  }
+
+  /** A random pending run that can have started (undefined when none can). */
+  pickStartable(): Run | undefined {
+    for (let i = this.pending.length - 1; i >= 0; i--) {
+      const run = this.pending[i]!;
+      const dead = this.current.get(run.id) !== run.runId || !this.workers.has(run.workerId);
+      if (dead && !this.canStart(run)) this.pending.splice(i, 1);
+    }
+    const startable = this.pending.filter((r) => this.canStart(r));
+    if (this.pending.length > 0 && startable.length === 0) this.fail('every pending run waits for an input no run computes');
+    return startable.length === 0 ? undefined : startable[this.int(startable.length)];
+  }
+
   deliver(): void {
-    const run = this.pending.splice(this.int(this.pending.length), 1)[0]!;
+    const picked = this.pickStartable();
+    if (picked === undefined) return;
+    const run = this.pending.splice(this.pending.indexOf(picked), 1)[0]!;
     this.started.add(`${run.id}#${run.runId}`);
     // Sometimes deliver twice (duplicate) or keep it around to deliver again later (stale).
     if (this.rand() < 0.05) this.pending.push(run);
@@ -276,14 +319,16 @@ class Sim {
 
   /** A running task starts or stops waiting on subtasks (reports for stale runs are ignored). */
   slot(): void {
-    const run = this.pending[this.int(this.pending.length)]!;
+    const run = this.pickStartable();
+    if (run === undefined) return;
     this.started.add(`${run.id}#${run.runId}`);
     const type = this.rand() < 0.6 ? 'taskSeceded' : 'taskRejoined';
     this.send({ type, workerId: run.workerId, id: run.id, runId: run.runId });
   }
 
   startOne(): void {
-    const run = this.pending[this.int(this.pending.length)]!;
+    const run = this.pickStartable();
+    if (run === undefined) return;
     this.started.add(`${run.id}#${run.runId}`);
   }
 

@@ -43,7 +43,7 @@ class Harness {
 
   constructor(config: Partial<SchedulerConfig> = {}) {
     // Fixed capacities (threads × workerSaturation) unless a test asks for adaptive ones.
-    this.s = new Scheduler({ saturationWindowMs: 0, ...config });
+    this.s = new Scheduler({ saturationWindowMs: 0, earlyPerWorker: 0, ...config });
   }
 
   send(ev: Ev): string[] {

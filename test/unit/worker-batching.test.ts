@@ -7,16 +7,21 @@ import type { WireAssign } from '../../src/transport/messages.ts';
 const serializer = { id: 'msgpack', module: '' };
 const ok = { ok: true as const, nbytes: 1, serializer };
 
-function assign(id: string, opts: { name?: string; timeoutMs?: number; priority?: number } = {}): WireAssign {
+function assign(id: string, opts: { name?: string; timeoutMs?: number; priority?: number; here?: string[]; remote?: string[] } = {}): WireAssign {
+  // `here`: inputs being computed on this worker (early assignment: no holders); `remote`: held elsewhere.
+  const deps = [
+    ...(opts.here ?? []).map((dep) => ({ id: dep, holders: [], nbytes: 0, serializer, inline: undefined })),
+    ...(opts.remote ?? []).map((dep) => ({ id: dep, holders: [{ workerId: 'w2', address: 'inproc://w2' }], nbytes: 1, serializer, inline: undefined })),
+  ];
   return {
     id,
     runId: 1,
     attempt: 1,
     spec: {
-      key: id, name: opts.name ?? 'short', module: 'file:///m.ts', exportName: 'f', args: new Uint8Array(), deps: [], serializer,
+      key: id, name: opts.name ?? 'short', module: 'file:///m.ts', exportName: 'f', args: new Uint8Array(), deps: deps.map((d) => d.id), serializer,
       priority: opts.priority ?? 0, retries: 0, retryDelayMs: 0, retryBackoff: 2, timeoutMs: opts.timeoutMs ?? 0, resources: {},
     },
-    deps: [],
+    deps,
   };
 }
 
@@ -103,4 +108,38 @@ t.test('batching off (budget 0): every task runs alone', async (t) => {
   const ws = make(1, { budgetMs: 0, tasksMax: 64 });
   learn(t, ws, 'short', 0.01);
   t.same(types(ws.step({ type: 'assigned', stimulusId: 's1', tasks: [assign('a'), assign('b')] })), ['execute:a']);
+});
+
+t.test('early tasks whose inputs are made in a batch follow them in it (a chain in one dispatch)', async (t) => {
+  const ws = make(1);
+  learn(t, ws, 'short', 0.1);
+  const tasks = [
+    assign('a'),
+    assign('b', { here: ['a'] }),
+    assign('c', { here: ['b'] }),
+    // Also needs x from another worker: waits for the fetch, and runs after a in its own dispatch.
+    assign('d', { here: ['a'], remote: ['x'] }),
+    assign('long', { name: 'long', here: ['a'] }),
+  ];
+  learn(t, ws, 'long', 50);
+  t.same(types(ws.step({ type: 'assigned', stimulusId: 's1', tasks })), ['fetch:x', 'executeBatch:a+b+c']);
+  t.same(types(ws.step({ type: 'fetched', stimulusId: 's2', id: 'x' })), []);
+  t.same(types(ws.step({ type: 'executed', stimulusId: 's3', id: 'a', runId: 1, outcome: ok, durationMs: 0.1 })), ['reportFinished:a']);
+  t.same(types(ws.step({ type: 'executed', stimulusId: 's4', id: 'b', runId: 1, outcome: ok, durationMs: 0.1 })), ['reportFinished:b']);
+  t.same(types(ws.step({ type: 'executed', stimulusId: 's5', id: 'c', runId: 1, outcome: ok, durationMs: 0.1 })), ['reportFinished:c', 'execute:d']);
+  t.same(types(ws.step({ type: 'executed', stimulusId: 's6', id: 'd', runId: 1, outcome: ok, durationMs: 0.1 })), ['reportFinished:d', 'deleteData:x', 'execute:long']);
+});
+
+t.test('a follower cancelled in its batch frees nothing twice; a failed head leaves its followers to the scheduler', async (t) => {
+  const ws = make(1);
+  learn(t, ws, 'short', 0.1);
+  t.same(types(ws.step({ type: 'assigned', stimulusId: 's1', tasks: [assign('a'), assign('b', { here: ['a'] }), assign('c', { here: ['b'] })] })), ['executeBatch:a+b+c']);
+  t.same(types(ws.step({ type: 'cancelled', stimulusId: 's2', id: 'c', runId: 1 })), ['abort:c']);
+  const error = { code: 'TASK_ERROR' as const, message: 'boom', retryable: false, stack: '', taskKey: 'a', originalName: 'Error' };
+  t.same(types(ws.step({ type: 'executed', stimulusId: 's3', id: 'a', runId: 1, outcome: { ok: false, error } })), ['reportFailed:a']);
+  // The thread answers b without running it (its input was not made); the scheduler ignores that report.
+  const unavailable = { ...error, code: 'RESULT_UNAVAILABLE' as const };
+  t.same(types(ws.step({ type: 'executed', stimulusId: 's4', id: 'b', runId: 1, outcome: { ok: false, error: unavailable } })), ['reportFailed:b']);
+  t.equal(ws.executingCount, 0);
+  t.equal(ws.taskCount, 0);
 });

@@ -14,7 +14,7 @@ function spec(key: string, priority = 0): TaskSpec {
   };
 }
 
-function assign(id: string, opts: { runId?: number; deps?: { id: string; inline?: boolean; holder?: string }[]; priority?: number; order?: number } = {}): WireAssign {
+function assign(id: string, opts: { runId?: number; deps?: { id: string; inline?: boolean; holder?: string; here?: boolean }[]; priority?: number; order?: number } = {}): WireAssign {
   return {
     ...(opts.order === undefined ? {} : { order: opts.order }),
     id,
@@ -23,7 +23,8 @@ function assign(id: string, opts: { runId?: number; deps?: { id: string; inline?
     spec: spec(id, opts.priority),
     deps: (opts.deps ?? []).map((d) => ({
       id: d.id,
-      holders: [{ workerId: 'w2', address: d.holder ?? 'inproc://w2' }],
+      // `here`: being computed on this worker (early assignment): no holders yet.
+      holders: d.here === true ? [] : [{ workerId: 'w2', address: d.holder ?? 'inproc://w2' }],
       nbytes: 10,
       serializer,
       inline: d.inline === true ? new Uint8Array([1]) : undefined,
@@ -163,4 +164,38 @@ t.test('replicate: a result already here is reported at once; a failed copy is o
   const out = ws.step({ type: 'fetchFailed', stimulusId: 's5', id: 'q', error });
   t.same(types(out), ['replicateFailed:q']);
   t.equal(ws.heldCount, 1);
+});
+
+t.test('early assignment: a task waits for an input computed here, without fetching it', async (t) => {
+  const ws = make(1);
+  const ok = { ok: true as const, nbytes: 1, serializer };
+  const out = ws.step({ type: 'assigned', stimulusId: 's1', tasks: [assign('a'), assign('b', { deps: [{ id: 'a', here: true }] }), assign('c', { deps: [{ id: 'b', here: true }] })] });
+  t.same(types(out), ['execute:a'], 'no fetch for inputs computed here');
+  t.same(types(ws.step({ type: 'executed', stimulusId: 's2', id: 'a', runId: 1, outcome: ok })), ['reportFinished:a', 'execute:b']);
+  t.same(types(ws.step({ type: 'executed', stimulusId: 's3', id: 'b', runId: 1, outcome: ok })), ['reportFinished:b', 'execute:c']);
+  t.same(types(ws.step({ type: 'executed', stimulusId: 's4', id: 'c', runId: 1, outcome: ok })), ['reportFinished:c']);
+  // a and b are kept until the scheduler releases them (c used b; a's result is still owned).
+  t.same(types(ws.step({ type: 'released', stimulusId: 's5', id: 'a' })), ['deleteData:a']);
+});
+
+t.test('early assignment: when the input fails, the waiting task stays until the scheduler cancels it', async (t) => {
+  const ws = make(1);
+  ws.step({ type: 'assigned', stimulusId: 's1', tasks: [assign('a'), assign('b', { deps: [{ id: 'a', here: true }] })] });
+  const error = { code: 'TASK_ERROR' as const, message: 'boom', retryable: false, stack: '', taskKey: 'a', originalName: 'Error' };
+  t.same(types(ws.step({ type: 'executed', stimulusId: 's2', id: 'a', runId: 1, outcome: { ok: false, error } })), ['reportFailed:a']);
+  t.equal(ws.taskCount, 1, 'b waits');
+  t.same(types(ws.step({ type: 'cancelled', stimulusId: 's3', id: 'b', runId: 1 })), []);
+  t.equal(ws.taskCount, 0);
+  // A retry of a here, with b assigned again behind it, works from a clean slate.
+  ws.step({ type: 'assigned', stimulusId: 's4', tasks: [assign('a', { runId: 2 }), assign('b', { runId: 2, deps: [{ id: 'a', here: true }] })] });
+  const ok = { ok: true as const, nbytes: 1, serializer };
+  t.same(types(ws.step({ type: 'executed', stimulusId: 's5', id: 'a', runId: 2, outcome: ok })), ['reportFinished:a', 'execute:b']);
+});
+
+t.test('early assignment: a steal of a task still waiting for a local input is granted', async (t) => {
+  const ws = make(1);
+  ws.step({ type: 'assigned', stimulusId: 's1', tasks: [assign('a'), assign('b', { deps: [{ id: 'a', here: true }] })] });
+  t.same(types(ws.step({ type: 'steal', stimulusId: 's2', id: 'b', runId: 1 })), ['reportStolen:b']);
+  const ok = { ok: true as const, nbytes: 1, serializer };
+  t.same(types(ws.step({ type: 'executed', stimulusId: 's3', id: 'a', runId: 1, outcome: ok })), ['reportFinished:a']);
 });
