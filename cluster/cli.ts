@@ -86,6 +86,7 @@ program
   .option('--heartbeat-timeout <ms>', 'declare a worker lost after this much silence (0: never)', nonNegativeInt('--heartbeat-timeout'), 15_000)
   .option('--worker-saturation <x>', 'tasks sent to a worker at once, per thread (more hides latency, less balances better)', positiveNumber('--worker-saturation'), 2)
   .option('--no-stealing', 'do not let idle workers take queued tasks from busy ones')
+  .option('--early-per-worker <n>', 'tasks sent ahead, per worker, to the worker computing all their missing inputs (0: off)', nonNegativeInt('--early-per-worker'), 1024)
   .addOption(otlpOption())
   .addOption(logLevelOption())
   .action(async (opts: Parameters<typeof coordinatorCommand>[0]) => {

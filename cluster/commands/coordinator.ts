@@ -12,6 +12,7 @@ export interface CoordinatorCommandOptions {
   heartbeatTimeout: number;
   workerSaturation: number;
   stealing: boolean;
+  earlyPerWorker: number;
   logLevel: string;
   otlp?: string;
 }
@@ -26,7 +27,7 @@ export async function coordinatorCommand(opts: CoordinatorCommandOptions): Promi
     cluster: opts.cluster,
     logger,
     heartbeatTimeoutMs: opts.heartbeatTimeout,
-    scheduler: { workerSaturation: opts.workerSaturation, stealing: opts.stealing },
+    scheduler: { workerSaturation: opts.workerSaturation, stealing: opts.stealing, earlyPerWorker: opts.earlyPerWorker },
   });
   coordinator.start();
   await transport.flush();

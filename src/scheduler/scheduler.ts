@@ -17,6 +17,9 @@
  * - A result lost with its worker is recomputed from lineage; a wanted key is then
  *   notified again ('memory' with the new holder) when the recomputation finishes.
  * - A client disconnecting removes all its tasks without notifications.
+ * - A task's dependents whose missing inputs are all being computed on its worker are
+ *   assigned there with it (early.ts), so they start without a round trip; they are taken
+ *   back if an input ends without a result.
  * - Idle workers steal unstarted work from busy ones (stealing.ts), and workers can
  *   retire gracefully (retire.ts); both only with the victim's consent, so a task never
  *   runs twice to completion.
