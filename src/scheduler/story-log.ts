@@ -5,17 +5,20 @@
  * The stimulus id and time are kept once per event, not per transition: an event moves a
  * task through several states and often many tasks at once, and the stimulus id is a
  * fresh (young) string on every event, which the garbage collector would have to track
- * in every slot that refers to it. A transition stores its task id, its two state names
- * (interned constants) and the ring index of its event, a small integer.
+ * in every slot that refers to it. A transition stores its task id, and in typed arrays
+ * (which the garbage collector never scans) its two states and the ring index of its event.
  */
 import type { StoryEntry, TaskStateName } from './types.ts';
 
+const STATES: readonly TaskStateName[] = ['released', 'waiting', 'queued', 'processing', 'memory', 'erred', 'forgotten'];
+const STATE_INDEX = Object.fromEntries(STATES.map((name, i) => [name, i])) as Record<TaskStateName, number>;
+
 export class StoryLog {
   private readonly ids: string[] = [];
-  private readonly froms: TaskStateName[] = [];
-  private readonly tos: TaskStateName[] = [];
+  /** Both states of each transition: from in the low 4 bits, to in the next 4. */
+  private readonly states: Uint8Array;
   /** Index in the event ring of each transition's event. */
-  private readonly eventOf: number[] = [];
+  private readonly eventOf: Int32Array;
   /** Next transition slot to write once the ring is full. */
   private head = 0;
 
@@ -28,24 +31,28 @@ export class StoryLog {
   /** Ring index of the last recorded event (-1 before any). */
   private lastEvent = -1;
 
-  constructor(private readonly sizeMax: number) {}
+  constructor(private readonly sizeMax: number) {
+    const slots = Math.max(0, sizeMax);
+    this.states = new Uint8Array(slots);
+    this.eventOf = new Int32Array(slots);
+  }
 
   add(id: string, from: TaskStateName, to: TaskStateName, stimulusId: string, nowMs: number): void {
     if (this.sizeMax <= 0) return;
     const last = this.lastEvent;
     // Two events with equal stimulus id and time share one record: their entries read the same.
     const event = last >= 0 && this.stimuli[last] === stimulusId && this.times[last] === nowMs ? last : this.addEvent(stimulusId, nowMs);
-    if (this.ids.length < this.sizeMax) {
+    const states = STATE_INDEX[from] | (STATE_INDEX[to] << 4);
+    const n = this.ids.length;
+    if (n < this.sizeMax) {
       this.ids.push(id);
-      this.froms.push(from);
-      this.tos.push(to);
-      this.eventOf.push(event);
+      this.states[n] = states;
+      this.eventOf[n] = event;
       return;
     }
     const i = this.head;
     this.ids[i] = id;
-    this.froms[i] = from;
-    this.tos[i] = to;
+    this.states[i] = states;
     this.eventOf[i] = event;
     this.head = i + 1 === this.sizeMax ? 0 : i + 1;
   }
@@ -74,7 +81,8 @@ export class StoryLog {
       const i = (this.head + k) % n;
       if (this.ids[i] !== id) continue;
       const e = this.eventOf[i]!;
-      out.push({ id, from: this.froms[i]!, to: this.tos[i]!, stimulusId: this.stimuli[e]!, nowMs: this.times[e]! });
+      const states = this.states[i]!;
+      out.push({ id, from: STATES[states & 15]!, to: STATES[states >> 4]!, stimulusId: this.stimuli[e]!, nowMs: this.times[e]! });
     }
     return out;
   }
