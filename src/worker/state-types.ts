@@ -1,0 +1,69 @@
+/**
+ * Events into and commands out of the worker's state machine (worker/state.ts). The node
+ * driver (worker/node.ts) turns I/O into these events and these commands into I/O.
+ */
+import type { ErrorInfo } from '../errors.ts';
+import type { SerializerRef } from '../graph/spec.ts';
+import type { WireAssign } from '../transport/messages.ts';
+
+export type WorkerEvent =
+  | { type: 'assigned'; stimulusId: string; tasks: WireAssign[] }
+  | { type: 'cancelled'; stimulusId: string; id: string; runId: number }
+  | { type: 'released'; stimulusId: string; id: string }
+  | { type: 'fetched'; stimulusId: string; id: string }
+  | { type: 'fetchFailed'; stimulusId: string; id: string; error: ErrorInfo }
+  /** The scheduler wants this run back (work stealing / retirement) if it has not started. */
+  | { type: 'steal'; stimulusId: string; id: string; runId: number }
+  /**
+   * Keep a copy of this result (a retiring worker is being drained): fetched like a
+   * missing input, then owned until the scheduler releases it. `serializer` is the
+   * result's; the fetched bytes carry it too.
+   */
+  | { type: 'replicate'; stimulusId: string; id: string; addresses: string[]; serializer: SerializerRef }
+  /**
+   * Memory pressure (worker/memory.ts): while paused, no new executions or input fetches
+   * start; running ones finish. Unpausing starts whatever is ready.
+   */
+  | { type: 'paused'; stimulusId: string; paused: boolean }
+  /**
+   * The run waits on subtasks it submitted (Dask's secede): its thread slot is free for
+   * other tasks until it `rejoined`. Ignored for runs not executing with a slot.
+   */
+  | { type: 'seceded'; stimulusId: string; id: string; runId: number }
+  /** The run is done waiting and counts against the threads again (even above the limit). */
+  | { type: 'rejoined'; stimulusId: string; id: string; runId: number }
+  | {
+      type: 'executed';
+      stimulusId: string;
+      id: string;
+      runId: number;
+      outcome: { ok: true; nbytes: number; serializer: SerializerRef } | { ok: false; error: ErrorInfo };
+      /** How long the task ran in its thread: teaches which tasks are short enough to batch. */
+      durationMs?: number;
+    };
+
+export type WorkerCommand =
+  | { type: 'storeInline'; stimulusId: string; id: string; bytes: Uint8Array; serializer: SerializerRef }
+  | { type: 'fetch'; stimulusId: string; id: string; addresses: string[] }
+  | { type: 'execute'; stimulusId: string; assign: WireAssign }
+  /** Run these one after another in one thread, in this order (worker/batching.ts). */
+  | { type: 'executeBatch'; stimulusId: string; assigns: WireAssign[] }
+  | { type: 'abort'; stimulusId: string; id: string; runId: number }
+  | { type: 'reportFinished'; stimulusId: string; id: string; runId: number }
+  | { type: 'reportFailed'; stimulusId: string; id: string; runId: number; error: ErrorInfo }
+  | { type: 'deleteData'; stimulusId: string; id: string }
+  /** Steal granted: the run was dropped before it started (scheduler event stealGranted). */
+  | { type: 'reportStolen'; stimulusId: string; id: string; runId: number }
+  /** Steal refused: the run is executing, done or unknown here (event stealRefused). */
+  | { type: 'reportStealRefused'; stimulusId: string; id: string; runId: number }
+  /** An input could not be fetched from any holder: the run is dropped, the scheduler decides. */
+  | { type: 'reportInputMissing'; stimulusId: string; id: string; runId: number; depId: string; error: ErrorInfo }
+  /** The run's slot is free (scheduler event taskSeceded) or taken again (taskRejoined). */
+  | { type: 'reportSlot'; stimulusId: string; id: string; runId: number; seceded: boolean }
+  /** A replica is now held here (scheduler event replicated). */
+  | { type: 'reportReplicated'; stimulusId: string; id: string }
+  /**
+   * A replica could not be fetched. Not reported to the scheduler (which keeps the
+   * source worker retiring until it is asked again); for logs and metrics.
+   */
+  | { type: 'replicateFailed'; stimulusId: string; id: string; error: ErrorInfo };
