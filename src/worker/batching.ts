@@ -19,9 +19,15 @@ export interface BatchConfig {
   budgetMs: number;
   /** Tasks in one batch. */
   tasksMax: number;
+  /**
+   * While every busy thread runs short tasks, queue one more batch of short tasks per
+   * thread in the pool, so that a thread goes straight on to it instead of idling while
+   * the main thread takes the results in and sends the next batch.
+   */
+  pipeline: boolean;
 }
 
-export const DEFAULT_BATCH: BatchConfig = { budgetMs: 2, tasksMax: 64 };
+export const DEFAULT_BATCH: BatchConfig = { budgetMs: 2, tasksMax: 64, pipeline: true };
 
 /** Task names remembered; past it the estimates start over (a limit on memory). */
 const NAMES_MAX = 4096;

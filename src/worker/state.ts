@@ -7,7 +7,7 @@ import { assert, type ErrorInfo } from '../errors.ts';
 import { ACTOR_CREATE, isActorSpec } from '../graph/spec.ts';
 import type { WireAssign } from '../transport/messages.ts';
 import { Heap } from '../util/heap.ts';
-import { DEFAULT_BATCH, RunTimes, takeBatch, type BatchConfig } from './batching.ts';
+import { batchCostMs, DEFAULT_BATCH, RunTimes, takeBatch, type BatchConfig } from './batching.ts';
 import type { WorkerCommand, WorkerEvent } from './state-types.ts';
 
 export type { WorkerCommand, WorkerEvent } from './state-types.ts';
@@ -26,6 +26,8 @@ interface WorkerTask {
   rejoined: boolean;
   /** Actor tasks: the actor's id (its creation task's id); they queue per actor, not for threads. */
   actor: string | undefined;
+  /** Holds a slot of its own and is not known to be short: no batch queues behind it. */
+  long: boolean;
 }
 
 /** A batch of tasks sharing one thread slot (worker/batching.ts). */
@@ -87,6 +89,8 @@ export class WorkerState {
   private readonly actorQueues = new Map<string, WorkerTask[]>();
   /** Executing tasks holding a thread slot. */
   private executing = 0;
+  /** Slots held by tasks not known to be short (see WorkerTask.long). */
+  private longSlots = 0;
   private transfers = 0;
   private seq = 0;
   private paused = false;
@@ -161,7 +165,7 @@ export class WorkerState {
       this.onCancel(a.id, existing.assign.runId, sid, out);
     }
     const actor = actorOf(a);
-    const task: WorkerTask = { assign: a, state: 'fetching', missing: new Set(), seq: ++this.seq, heapIndex: -1, slot: false, lane: undefined, rejoined: false, actor };
+    const task: WorkerTask = { assign: a, state: 'fetching', missing: new Set(), seq: ++this.seq, heapIndex: -1, slot: false, lane: undefined, rejoined: false, actor, long: false };
     this.tasks.set(a.id, task);
     if (actor !== undefined) {
       let queue = this.actorQueues.get(actor);
@@ -216,6 +220,8 @@ export class WorkerState {
       // Back on a slot of its own, even if it started in a batch.
       task.slot = true;
       task.rejoined = true;
+      task.long = true;
+      this.longSlots += 1;
       this.executing += 1;
     }
     out.push({ type: 'reportSlot', stimulusId: sid, id, runId, seceded });
@@ -300,6 +306,10 @@ export class WorkerState {
   private releaseSlot(task: WorkerTask): void {
     if (!task.slot) return;
     task.slot = false;
+    if (task.long) {
+      task.long = false;
+      this.longSlots -= 1;
+    }
     const lane = task.lane;
     task.lane = undefined;
     if (lane === undefined || --lane.active === 0) this.executing -= 1;
@@ -364,11 +374,12 @@ export class WorkerState {
       this.transfers += 1;
       out.push({ type: 'fetch', stimulusId: sid, id, addresses: fetch.addresses });
     }
-    while (this.executing < this.config.threads && this.ready.size > 0) {
+    while (this.ready.size > 0 && this.hasRoom()) {
       const first = this.ready.pop();
       assert(first !== undefined, 'ready queue not empty');
       const waitersOf = this.awaited.size > 0 ? (id: string): Set<WorkerTask> | undefined => this.awaited.get(id) : undefined;
-      const batch = takeBatch(first, this.ready, this.runTimes, this.batch, this.config.threads - this.executing, waitersOf);
+      const freeThreads = Math.max(1, this.config.threads - this.executing);
+      const batch = takeBatch(first, this.ready, this.runTimes, this.batch, freeThreads, waitersOf);
       if (waitersOf !== undefined) for (const task of batch) if (task.missing.size > 0) this.follows(task);
       const lane = batch.length > 1 ? { active: batch.length } : undefined;
       for (const task of batch) {
@@ -377,9 +388,25 @@ export class WorkerState {
         task.lane = lane;
       }
       this.executing += 1;
+      if (lane === undefined && batchCostMs(first.assign, this.runTimes, this.batch) === undefined) {
+        first.long = true;
+        this.longSlots += 1;
+      }
       if (lane === undefined) out.push({ type: 'execute', stimulusId: sid, assign: first.assign });
       else out.push({ type: 'executeBatch', stimulusId: sid, assigns: batch.map((t) => t.assign) });
     }
+  }
+
+  /**
+   * Whether another run may start: a thread is free, or (pipelining) every busy thread runs
+   * short tasks and the next ready task is short too, so it queues behind them in the pool;
+   * at most one such batch per thread.
+   */
+  private hasRoom(): boolean {
+    const { threads } = this.config;
+    if (this.executing < threads) return true;
+    if (!this.batch.pipeline || this.longSlots > 0 || this.executing >= 2 * threads) return false;
+    return batchCostMs(this.ready.peek()!.assign, this.runTimes, this.batch) !== undefined;
   }
 
   /** An early task follows the runs making its inputs in their batch: it stops waiting for them here. */
@@ -409,8 +436,13 @@ export class WorkerState {
     }
     for (const [lane, n] of lanes) assert(lane.active === n && n > 0, 'a batch counts the tasks holding its slot');
     assert(executing + lanes.size === this.executing, 'executing count matches');
-    // Only runs that rejoined after seceding may take the count above the threads.
-    assert(this.executing <= this.config.threads + rejoined, 'never more tasks executing than threads');
+    // Only runs that rejoined after seceding may take the count above the threads, and
+    // short batches queued one per thread behind short runs (pipelining).
+    const queued = this.batch.pipeline && this.longSlots === rejoined ? this.config.threads : 0;
+    assert(this.executing <= this.config.threads + rejoined + queued, 'never more tasks executing than threads');
+    let long = 0;
+    for (const task of this.tasks.values()) if (task.long) long++;
+    assert(long === this.longSlots, `long slots ${this.longSlots}, expected ${long}`);
     for (const queue of this.actorQueues.values()) {
       assert(queue.length > 0 && queue[0]!.state !== 'ready', 'an actor task is ready at the head of its queue');
     }

@@ -28,7 +28,7 @@ function assign(id: string, opts: { name?: string; timeoutMs?: number; priority?
 const types = (cmds: WorkerCommand[]): string[] =>
   cmds.map((c) => `${c.type}:${'id' in c ? c.id : 'assign' in c ? c.assign.id : c.assigns.map((a) => a.id).join('+')}`);
 
-function make(threads = 1, batch = { budgetMs: 2, tasksMax: 64 }): WorkerState & { step: WorkerState['handle'] } {
+function make(threads = 1, batch = { budgetMs: 2, tasksMax: 64, pipeline: false }): WorkerState & { step: WorkerState['handle'] } {
   const ws = new WorkerState({ threads, transfersMax: 1, batch });
   return Object.assign(ws, {
     step: (e: Parameters<WorkerState['handle']>[0]) => {
@@ -57,7 +57,7 @@ t.test('a task name never seen runs alone; once known to be short, ready tasks s
 });
 
 t.test('a batch fits the time budget and the task limit, keeps the ready order, and never takes long tasks or tasks with a timeout', async (t) => {
-  const ws = make(1, { budgetMs: 2, tasksMax: 3 });
+  const ws = make(1, { budgetMs: 2, tasksMax: 3, pipeline: false });
   learn(t, ws, 'short', 0.5);
   learn(t, ws, 'long', 5);
   const tasks = [assign('s1'), assign('s2'), assign('s3'), assign('s4'), assign('l1', { name: 'long', priority: -1 }), assign('t1', { timeoutMs: 100, priority: -2 }), assign('s5', { priority: -3 })];
@@ -105,7 +105,7 @@ t.test('a task of a batch that waits on subtasks gives back its share; when it r
 });
 
 t.test('batching off (budget 0): every task runs alone', async (t) => {
-  const ws = make(1, { budgetMs: 0, tasksMax: 64 });
+  const ws = make(1, { budgetMs: 0, tasksMax: 64, pipeline: true });
   learn(t, ws, 'short', 0.01);
   t.same(types(ws.step({ type: 'assigned', stimulusId: 's1', tasks: [assign('a'), assign('b')] })), ['execute:a']);
 });
@@ -142,4 +142,21 @@ t.test('a follower cancelled in its batch frees nothing twice; a failed head lea
   t.same(types(ws.step({ type: 'executed', stimulusId: 's4', id: 'b', runId: 1, outcome: { ok: false, error: unavailable } })), ['reportFailed:b']);
   t.equal(ws.executingCount, 0);
   t.equal(ws.taskCount, 0);
+});
+
+t.test('pipelining: one more batch of short tasks queues behind a thread running short tasks, never behind a long one', async (t) => {
+  const ws = make(1, { budgetMs: 2, tasksMax: 2, pipeline: true });
+  learn(t, ws, 'short', 0.5);
+  learn(t, ws, 'long', 50);
+  const tasks = [assign('a'), assign('b'), assign('c'), assign('d'), assign('e'), assign('l', { name: 'long', priority: -1 })];
+  t.same(types(ws.step({ type: 'assigned', stimulusId: 's1', tasks })), ['executeBatch:a+b', 'executeBatch:c+d'], 'a second batch is queued');
+  t.equal(ws.executingCount, 2);
+  const done = (id: string): string[] => types(ws.step({ type: 'executed', stimulusId: `x-${id}`, id, runId: 1, outcome: ok, durationMs: 0.5 }));
+  t.same(done('a'), ['reportFinished:a']);
+  t.same(done('b'), ['reportFinished:b', 'execute:e'], 'the first batch is done: e queues behind c+d');
+  t.same(done('c'), ['reportFinished:c']);
+  t.same(done('d'), ['reportFinished:d']);
+  t.same(done('e'), ['reportFinished:e', 'execute:l']);
+  t.same(types(ws.step({ type: 'assigned', stimulusId: 's2', tasks: [assign('f'), assign('g')] })), [], 'nothing queues behind a long task');
+  t.same(done('l'), ['reportFinished:l', 'executeBatch:f+g']);
 });
