@@ -10,6 +10,7 @@ import { FloeError } from '../src/errors.ts';
 import { packageRoot } from '../src/util/package-root.ts';
 import { fetchStatus } from './commands/status.ts';
 import { EXIT_WITH_PARENT_ENV } from './common.ts';
+import { withWorkerMallocEnv } from './malloc-env.ts';
 import { startNatsServer, type NatsServerHandle } from './nats-server.ts';
 
 export interface LocalClusterOptions {
@@ -76,11 +77,14 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
   const url = options.nats ?? nats!.url;
   const children: ChildProcess[] = [];
   const common = ['--nats', url, '--cluster', cluster, '--log-level', options.logLevel ?? 'warn', ...(options.otlp === undefined ? [] : ['--otlp', options.otlp])];
+  const env = { ...process.env, NODE_OPTIONS: '', [EXIT_WITH_PARENT_ENV]: '1' };
+  // Workers move results over the data plane: see malloc-env.ts.
+  const workerEnv = withWorkerMallocEnv(env);
   const start = (args: string[]): ChildProcess => {
     const child = spawn(process.execPath, [cliPath(), ...args, ...common], {
       // stdin: a pipe the child watches, so it never outlives this process (see common.ts).
       stdio: ['pipe', 'ignore', options.stderr ?? 'inherit'],
-      env: { ...process.env, NODE_OPTIONS: '', [EXIT_WITH_PARENT_ENV]: '1' },
+      env: args[0] === 'worker' ? workerEnv : env,
     });
     children.push(child);
     trackChild(child);

@@ -22,6 +22,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Logger } from '../src/util/logger.ts';
 import { EXIT_WITH_PARENT_ENV } from './common.ts';
+import { withWorkerMallocEnv } from './malloc-env.ts';
 
 export interface NannyOptions {
   /** Node arguments + script + arguments of the worker child (the nanny adds nothing). */
@@ -108,7 +109,8 @@ export function runNanny(options: NannyOptions): Promise<number> {
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
         detached: true,
         // Its lifeline is the IPC channel, not stdin (which is ignored here).
-        env: { ...process.env, [NANNY_ENV]: String(process.pid), [EXIT_WITH_PARENT_ENV]: '' },
+        // The child is the worker: see malloc-env.ts.
+        env: withWorkerMallocEnv({ ...process.env, [NANNY_ENV]: String(process.pid), [EXIT_WITH_PARENT_ENV]: '' }),
       });
       child = c;
       log.info({ pid: c.pid, restarts: restarts.length }, 'nanny started the worker process');

@@ -2,12 +2,13 @@
 // loopback, results moving between workers over gRPC. Workers declare resources so a
 // test can decide where a task must run.
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import t from 'tap';
 import { cliPath } from '../../cluster/local-cluster.ts';
+import { WORKER_MALLOC_ENV } from '../../cluster/malloc-env.ts';
 import { add, gated, inspectBytes, makeBytes, passBytes, verifyBytes, whoAmI } from '../fixtures/cluster-tasks.ts';
 import { clusterClient, localCluster, status, untilStatus } from '../helpers/cluster.ts';
 
@@ -21,6 +22,13 @@ t.test('a cluster of two workers', async (t) => {
   });
   const client = await clusterClient(t, cluster);
   const pids = cluster.workers.map((w) => w.pid);
+
+  t.test('worker processes start with the malloc settings of cluster/malloc-env.ts', async (t) => {
+    for (const pid of pids) {
+      const environ = (await readFile(`/proc/${pid}/environ`, 'utf8')).split('\0');
+      for (const [name, value] of Object.entries(WORKER_MALLOC_ENV)) t.ok(environ.includes(`${name}=${value}`), `worker ${pid}: ${name}`);
+    }
+  });
 
   t.test('every example runs over the cluster', async (t) => {
     const flows = [
