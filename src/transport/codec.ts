@@ -16,6 +16,7 @@ import {
   type KeyUpdate,
   type WireAssign,
   type WireDepLocation,
+  type WireFinished,
   type WireMessage,
   type WireMetrics,
 } from './messages.ts';
@@ -59,6 +60,8 @@ export function encodeMessage(msg: WireMessage): Uint8Array {
   return envelope().encode({ version: PROTOCOL_VERSION, [BODY_FIELD[msg.type]]: body }).finish();
 }
 
+// The hot messages (assignments, completions, key updates) are built field by field below
+// rather than spread: a spread of a wire object per task cost as much as encoding it.
 function toProtoBody(msg: WireMessage): object {
   switch (msg.type) {
     case 'submit':
@@ -68,22 +71,14 @@ function toProtoBody(msg: WireMessage): object {
     case 'clientBatch':
       return msg;
     case 'clientUpdates':
-      return {
-        updates: msg.updates.map((u) => ({
-          ...u,
-          status: STATUS_TO_WIRE[u.status],
-          inline: u.inline,
-          hasInline: u.inline !== undefined,
-        })),
-        progress: msg.progress?.map((p) => ({ key: p.key, kind: PROGRESS_TO_WIRE[p.kind] })),
-      };
+      return { updates: msg.updates.map(updateToProto), progress: msg.progress?.map((p) => ({ key: p.key, kind: PROGRESS_TO_WIRE[p.kind] })) };
     case 'workerBatch':
       return { ...msg, assign: msg.assign.map(assignToProto) };
     case 'workerEvents':
       return {
         ...msg,
         register: msg.register && { ...msg.register, resources: resourcesToProto(msg.register.resources) },
-        finished: msg.finished.map((f) => ({ ...f, hasInline: f.inline !== undefined })),
+        finished: msg.finished.map(finishedToProto),
       };
     case 'statusRequest':
       return {};
@@ -98,20 +93,78 @@ function toProtoBody(msg: WireMessage): object {
   }
 }
 
+function updateToProto(u: KeyUpdate): object {
+  return {
+    key: u.key,
+    status: STATUS_TO_WIRE[u.status],
+    workerId: u.workerId,
+    address: u.address,
+    nbytes: u.nbytes,
+    serializer: u.serializer,
+    inline: u.inline,
+    hasInline: u.inline !== undefined,
+    error: u.error,
+  };
+}
+
+function finishedToProto(f: WireFinished): object {
+  return {
+    id: f.id,
+    runId: f.runId,
+    nbytes: f.nbytes,
+    serializer: f.serializer,
+    inline: f.inline,
+    hasInline: f.inline !== undefined,
+    durationMs: f.durationMs,
+    startedAtMs: f.startedAtMs,
+  };
+}
+
 function specToProto(spec: TaskSpec): object {
-  return { ...spec, resources: resourcesToProto(spec.resources) };
+  return {
+    key: spec.key,
+    name: spec.name,
+    module: spec.module,
+    exportName: spec.exportName,
+    args: spec.args,
+    deps: spec.deps,
+    serializer: spec.serializer,
+    priority: spec.priority,
+    retries: spec.retries,
+    retryDelayMs: spec.retryDelayMs,
+    retryBackoff: spec.retryBackoff,
+    timeoutMs: spec.timeoutMs,
+    resources: resourcesToProto(spec.resources),
+    traceParent: spec.traceParent,
+    actor: spec.actor,
+    restartsMax: spec.restartsMax,
+    holdsActors: spec.holdsActors,
+  };
 }
 
 function assignToProto(a: WireAssign): object {
   return {
-    ...a,
+    id: a.id,
+    runId: a.runId,
+    attempt: a.attempt,
     spec: specToProto(a.spec),
-    deps: a.deps.map((d) => ({ ...d, hasInline: d.inline !== undefined })),
+    deps: a.deps.length === 0 ? NO_DEPS : a.deps.map(depToProto),
+    traceParent: a.traceParent,
+    order: a.order,
   };
 }
 
-function resourcesToProto(resources: Record<string, number>): { name: string; amount: number }[] {
-  return Object.entries(resources).map(([name, amount]) => ({ name, amount }));
+function depToProto(d: WireDepLocation): object {
+  return { id: d.id, holders: d.holders, nbytes: d.nbytes, serializer: d.serializer, inline: d.inline, hasInline: d.inline !== undefined };
+}
+
+const NO_DEPS: readonly object[] = Object.freeze([]);
+const NO_RESOURCES: readonly { name: string; amount: number }[] = Object.freeze([]);
+
+function resourcesToProto(resources: Record<string, number>): readonly { name: string; amount: number }[] {
+  let out: { name: string; amount: number }[] | undefined;
+  for (const name in resources) (out ??= []).push({ name, amount: resources[name]! });
+  return out ?? NO_RESOURCES;
 }
 
 // ---- decoding ------------------------------------------------------------------------
@@ -122,14 +175,12 @@ export function decodeMessage(bytes: Uint8Array): WireMessage {
   if (bytes.byteLength > MESSAGE_BYTES_MAX) {
     throw new FloeError('MALFORMED_MESSAGE', `message of ${bytes.byteLength} bytes exceeds ${MESSAGE_BYTES_MAX}`);
   }
+  // The decoded message itself is read below, not a `toObject` copy of it: unset scalars
+  // read as their defaults from its prototype, repeated fields are its own arrays, unset
+  // messages are null; uint64 fields may be Longs (num() converts), unset bytes are [].
   let decoded: Obj;
   try {
-    decoded = envelope().toObject(envelope().decode(bytes), {
-      longs: Number,
-      defaults: true,
-      arrays: true,
-      oneofs: true,
-    });
+    decoded = envelope().decode(bytes) as unknown as Obj;
   } catch (error) {
     throw new FloeError('MALFORMED_MESSAGE', `cannot decode control message: ${(error as Error).message}`, {
       cause: error,
@@ -225,7 +276,7 @@ function workerEventsFromProto(b: Obj): WireMessage {
       runId: num(f.runId),
       nbytes: num(f.nbytes),
       serializer: serializerFromProto(f.serializer),
-      inline: f.hasInline === true ? (f.inline as Uint8Array) : undefined,
+      inline: f.hasInline === true ? bytesOf(f.inline) : undefined,
       durationMs: num(f.durationMs),
       startedAtMs: num(f.startedAtMs),
     })),
@@ -299,7 +350,7 @@ function specFromProto(t: Obj, where: string): TaskSpec {
     name: str(t.name),
     module: nonEmpty(t.module, `${where}.module`),
     exportName: nonEmpty(t.exportName, `${where}.exportName`),
-    args: t.args as Uint8Array,
+    args: bytesOf(t.args),
     deps: t.deps as string[],
     serializer: serializerFromProto(t.serializer),
     priority: num(t.priority),
@@ -340,7 +391,7 @@ function depFromProto(d: Obj): WireDepLocation {
     holders: (d.holders as Obj[]).map((h) => ({ workerId: str(h.workerId), address: str(h.address) })),
     nbytes: num(d.nbytes),
     serializer: serializerFromProto(d.serializer),
-    inline: d.hasInline === true ? (d.inline as Uint8Array) : undefined,
+    inline: d.hasInline === true ? bytesOf(d.inline) : undefined,
   };
 }
 
@@ -362,7 +413,7 @@ function updateFromProto(u: Obj): KeyUpdate {
     address: str(u.address),
     nbytes: num(u.nbytes),
     serializer: serializerFromProto(u.serializer),
-    inline: u.hasInline === true ? (u.inline as Uint8Array) : undefined,
+    inline: u.hasInline === true ? bytesOf(u.inline) : undefined,
     error: optError(u.error),
   };
 }
@@ -406,5 +457,15 @@ export function nonEmpty(v: unknown, field: string): string {
 }
 
 function num(v: unknown): number {
-  return typeof v === 'number' ? v : 0;
+  if (typeof v === 'number') return v;
+  // uint64 fields decode to Long objects when the `long` package is installed.
+  // All of ours are unsigned.
+  return typeof v === 'object' && v !== null && 'low' in v ? protobuf.util.LongBits.from(v as protobuf.Long).toNumber(true) : 0;
+}
+
+const NO_BYTES = new Uint8Array(0);
+
+/** An unset bytes field reads as the prototype's empty array, not a Uint8Array. */
+function bytesOf(v: unknown): Uint8Array {
+  return v instanceof Uint8Array ? v : NO_BYTES;
 }
