@@ -54,19 +54,19 @@ export class KeyState {
     this.resolveSettled();
   }
 
-  private relocated: (() => void)[] = [];
+  private relocated: (() => void)[] | undefined;
   /** Why a finished key could not be located again (e.g. it was released meanwhile). */
   relocateError: FloeError | undefined;
 
   private wakeRelocated(): void {
     const waiters = this.relocated;
-    this.relocated = [];
-    for (const resolve of waiters) resolve();
+    this.relocated = undefined;
+    if (waiters !== undefined) for (const resolve of waiters) resolve();
   }
 
   /** Resolves on the next location update of a finished key. */
   nextLocation(): Promise<void> {
-    return new Promise((resolve) => this.relocated.push(resolve));
+    return new Promise((resolve) => (this.relocated ??= []).push(resolve));
   }
 
   fail(error: FloeError, status: 'error' | 'cancelled' = 'error'): void {

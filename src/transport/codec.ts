@@ -236,7 +236,7 @@ function runRefs(list: unknown): { id: string; runId: number }[] {
 }
 
 function specFromProto(t: Obj, where: string): TaskSpec {
-  return {
+  const spec: TaskSpec = {
     key: nonEmpty(t.key, `${where}.key`),
     name: str(t.name),
     module: nonEmpty(t.module, `${where}.module`),
@@ -250,11 +250,13 @@ function specFromProto(t: Obj, where: string): TaskSpec {
     retryBackoff: num(t.retryBackoff),
     timeoutMs: num(t.timeoutMs),
     resources: resourcesFromProto(t.resources),
-    ...(str(t.traceParent) === '' ? {} : { traceParent: str(t.traceParent) }),
-    ...(str(t.actor) === '' ? {} : { actor: str(t.actor) }),
-    ...(num(t.restartsMax) === 0 ? {} : { restartsMax: num(t.restartsMax) }),
-    ...((t.holdsActors as string[]).length === 0 ? {} : { holdsActors: actorIds(t.holdsActors as string[], where) }),
   };
+  // The optional fields only when set (not spread in: this runs once per task per hop).
+  if (str(t.traceParent) !== '') spec.traceParent = str(t.traceParent);
+  if (str(t.actor) !== '') spec.actor = str(t.actor);
+  if (num(t.restartsMax) !== 0) spec.restartsMax = num(t.restartsMax);
+  if ((t.holdsActors as string[]).length > 0) spec.holdsActors = actorIds(t.holdsActors as string[], where);
+  return spec;
 }
 
 function actorIds(ids: string[], where: string): string[] {
@@ -265,15 +267,16 @@ function actorIds(ids: string[], where: string): string[] {
 function assignFromProto(a: Obj): WireAssign {
   const spec = a.spec as Obj | null;
   if (spec === null) throw new FloeError('MALFORMED_MESSAGE', 'assign without spec');
-  return {
+  const assign: WireAssign = {
     id: nonEmpty(a.id, 'assign.id'),
     runId: num(a.runId),
     attempt: num(a.attempt),
     spec: specFromProto(spec, 'assign.spec'),
     deps: (a.deps as Obj[]).map(depFromProto),
-    ...(str(a.traceParent) === '' ? {} : { traceParent: str(a.traceParent) }),
-    ...(num(a.order) === 0 ? {} : { order: num(a.order) }),
   };
+  if (str(a.traceParent) !== '') assign.traceParent = str(a.traceParent);
+  if (num(a.order) !== 0) assign.order = num(a.order);
+  return assign;
 }
 
 function depFromProto(d: Obj): WireDepLocation {
