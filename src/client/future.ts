@@ -54,19 +54,19 @@ export class KeyState {
     this.resolveSettled();
   }
 
-  private relocated: (() => void)[] = [];
+  private relocated: (() => void)[] | undefined;
   /** Why a finished key could not be located again (e.g. it was released meanwhile). */
   relocateError: FloeError | undefined;
 
   private wakeRelocated(): void {
     const waiters = this.relocated;
-    this.relocated = [];
-    for (const resolve of waiters) resolve();
+    this.relocated = undefined;
+    if (waiters !== undefined) for (const resolve of waiters) resolve();
   }
 
   /** Resolves on the next location update of a finished key. */
   nextLocation(): Promise<void> {
-    return new Promise((resolve) => this.relocated.push(resolve));
+    return new Promise((resolve) => (this.relocated ??= []).push(resolve));
   }
 
   fail(error: FloeError, status: 'error' | 'cancelled' = 'error'): void {
@@ -85,8 +85,18 @@ export class KeyState {
 
 const FUTURE_BRAND = Symbol.for('floe.future');
 
-const finalizer = new FinalizationRegistry<{ owner: FutureOwner; state: KeyState }>(({ owner, state }) => {
-  owner.releaseRef(state);
+/** What the finalizer needs of a future; `released` once release() did its work. */
+interface Hold {
+  owner: FutureOwner;
+  state: KeyState;
+  released: boolean;
+}
+
+// No unregister token: registering with one cost several microseconds per future (a
+// weak map of tokens), more than the rest of making it. A released future's hold stays
+// registered and does nothing when collected.
+const finalizer = new FinalizationRegistry<Hold>((hold) => {
+  if (!hold.released) hold.owner.releaseRef(hold.state);
 });
 
 export class Future<T> {
@@ -95,7 +105,7 @@ export class Future<T> {
   readonly owner: FutureOwner;
   /** @internal */
   readonly state: KeyState;
-  private released = false;
+  readonly #hold: Hold;
 
   /** @internal Futures are made by a Client, never directly. */
   constructor(owner: FutureOwner, state: KeyState) {
@@ -104,7 +114,8 @@ export class Future<T> {
     this.key = state.key;
     Object.defineProperty(this, FUTURE_BRAND, { value: true });
     owner.retain(state);
-    finalizer.register(this, { owner, state }, this);
+    this.#hold = { owner, state, released: false };
+    finalizer.register(this, this.#hold);
   }
 
   /** 'pending' until the task finishes, errs or is cancelled. */
@@ -114,7 +125,7 @@ export class Future<T> {
 
   /** The task's result; rejects with the task's FloeError (code, remote stack). */
   async result(): Promise<T> {
-    if (this.released) throw new FloeError('RESULT_UNAVAILABLE', `future ${this.key} was released`);
+    if (this.#hold.released) throw new FloeError('RESULT_UNAVAILABLE', `future ${this.key} was released`);
     return (await this.owner.resultOf(this.state)) as T;
   }
 
@@ -136,9 +147,8 @@ export class Future<T> {
 
   /** Lets go of the result now instead of when this object is garbage collected. */
   release(): void {
-    if (this.released) return;
-    this.released = true;
-    finalizer.unregister(this);
+    if (this.#hold.released) return;
+    this.#hold.released = true;
     this.owner.releaseRef(this.state);
   }
 

@@ -8,8 +8,13 @@
  * its subtasks (it seceded, runtime/context.ts) does not hold up the tasks after it: the
  * batch goes on, and that task's result is posted when it finishes.
  *
+ * Results are moved to the worker, not copied. A small result does not get an ArrayBuffer
+ * of its own: the small results of one post share one, sized to fit them (at most
+ * SHARED_BYTES_MAX), since making and moving a buffer per tiny result cost more than the
+ * task. A stored small result thus keeps at most that many bytes of its neighbours alive.
+ *
  * A request may take the result of an earlier one as an input (ThreadDep.from: a chain
- * assigned early, worker/batching.ts addFollowers): it gets a copy of that result's bytes
+ * assigned early, worker/batching.ts takeBatch): it gets a copy of that result's bytes
  * here, without a trip through the worker's main thread.
  */
 import { ownBytes } from '../serde/bytes.ts';
@@ -20,12 +25,21 @@ import type { RunHooks } from './run-task.ts';
 
 /** Longest a finished result waits for the ones after it before it is posted. */
 export const RESULTS_HOLD_MS = 1;
+/** Results up to this size share one buffer per post... */
+const SMALL_RESULT_BYTES_MAX = 256;
+/** ...of at most this many bytes. */
+const SHARED_BYTES_MAX = 16 * 1024;
 
 type Post = (results: BatchResults, transferList: ArrayBuffer[]) => void;
 
 class Outbox {
   #results: BatchResults['results'] = [];
   #transfer: ArrayBuffer[] = [];
+  /** Small results of the next post: copied here at once (serializers reuse their buffers)... */
+  #scratch = new Uint8Array(1024);
+  #scratchBytes = 0;
+  /** ...and given their views of the shared buffer when it is made, in flush(). */
+  #small: { entry: BatchResults['results'][number]; offset: number }[] = [];
   #firstAtMs = 0;
   #timer: NodeJS.Timeout | undefined;
 
@@ -35,14 +49,22 @@ class Outbox {
   ) {}
 
   add(index: number, res: ThreadResponse): void {
-    let response = res;
+    const entry = { index, response: res };
     if (res.type === 'ok') {
-      // Moved, not copied; the array must own its whole buffer (see serde/bytes.ts).
-      const bytes = ownBytes(res.bytes);
-      response = { ...res, bytes };
-      this.#transfer.push(bytes.buffer as ArrayBuffer);
+      const n = res.bytes.byteLength;
+      if (n <= SMALL_RESULT_BYTES_MAX && this.#scratchBytes + n <= SHARED_BYTES_MAX) {
+        if (this.#scratchBytes + n > this.#scratch.byteLength) this.#grow(this.#scratchBytes + n);
+        this.#scratch.set(res.bytes, this.#scratchBytes);
+        this.#small.push({ entry, offset: this.#scratchBytes });
+        this.#scratchBytes += n;
+      } else {
+        // Moved, not copied; the array must own its whole buffer (see serde/bytes.ts).
+        const bytes = ownBytes(res.bytes);
+        entry.response = { ...res, bytes };
+        this.#transfer.push(bytes.buffer as ArrayBuffer);
+      }
     }
-    this.#results.push({ index, response });
+    this.#results.push(entry);
     const now = performance.now();
     if (this.#results.length === 1) {
       this.#firstAtMs = now;
@@ -53,9 +75,25 @@ class Outbox {
     }
   }
 
+  #grow(bytesMin: number): void {
+    const grown = new Uint8Array(Math.min(SHARED_BYTES_MAX, Math.max(bytesMin, 2 * this.#scratch.byteLength)));
+    grown.set(this.#scratch.subarray(0, this.#scratchBytes));
+    this.#scratch = grown;
+  }
+
   flush(): void {
     if (this.#results.length === 0) return;
     clearTimeout(this.#timer);
+    if (this.#small.length > 0) {
+      const shared = this.#scratch.slice(0, this.#scratchBytes);
+      for (const { entry, offset } of this.#small) {
+        const res = entry.response as Extract<ThreadResponse, { type: 'ok' }>;
+        entry.response = { ...res, bytes: shared.subarray(offset, offset + res.bytes.byteLength) };
+      }
+      this.#transfer.push(shared.buffer);
+      this.#small = [];
+      this.#scratchBytes = 0;
+    }
     this.post({ batchId: this.batchId, results: this.#results }, this.#transfer);
     this.#results = [];
     this.#transfer = [];

@@ -11,6 +11,7 @@ import protobuf from 'protobufjs';
 import { FloeError, isErrorCode, type ErrorInfo } from '../errors.ts';
 import type { SerializerRef, TaskSpec } from '../graph/spec.ts';
 import { packageRoot } from '../util/package-root.ts';
+import { toProtoBody } from './codec-encode.ts';
 import {
   PROTOCOL_VERSION,
   type KeyUpdate,
@@ -37,9 +38,7 @@ function envelope(): protobuf.Type {
   return envelopeType;
 }
 
-const STATUS_TO_WIRE = { memory: 1, erred: 2, cancelled: 3 } as const;
 const STATUS_FROM_WIRE = ['', 'memory', 'erred', 'cancelled'] as const;
-const PROGRESS_TO_WIRE = { running: 1, done: 2, failed: 3 } as const;
 const PROGRESS_FROM_WIRE = ['', 'running', 'done', 'failed'] as const;
 
 const BODY_FIELD = {
@@ -59,61 +58,6 @@ export function encodeMessage(msg: WireMessage): Uint8Array {
   return envelope().encode({ version: PROTOCOL_VERSION, [BODY_FIELD[msg.type]]: body }).finish();
 }
 
-function toProtoBody(msg: WireMessage): object {
-  switch (msg.type) {
-    case 'submit':
-      return { ...msg, tasks: msg.tasks.map(specToProto) };
-    case 'submitReply':
-      return msg;
-    case 'clientBatch':
-      return msg;
-    case 'clientUpdates':
-      return {
-        updates: msg.updates.map((u) => ({
-          ...u,
-          status: STATUS_TO_WIRE[u.status],
-          inline: u.inline,
-          hasInline: u.inline !== undefined,
-        })),
-        progress: msg.progress?.map((p) => ({ key: p.key, kind: PROGRESS_TO_WIRE[p.kind] })),
-      };
-    case 'workerBatch':
-      return { ...msg, assign: msg.assign.map(assignToProto) };
-    case 'workerEvents':
-      return {
-        ...msg,
-        register: msg.register && { ...msg.register, resources: resourcesToProto(msg.register.resources) },
-        finished: msg.finished.map((f) => ({ ...f, hasInline: f.inline !== undefined })),
-      };
-    case 'statusRequest':
-      return {};
-    case 'clusterStatus':
-      return {
-        ...msg,
-        workers: msg.workers.map((w) => ({ ...w, resources: resourcesToProto(w.resources) })),
-        tasks: Object.entries(msg.tasks).map(([state, count]) => ({ state, count })),
-      };
-    case 'error':
-      return msg.error;
-  }
-}
-
-function specToProto(spec: TaskSpec): object {
-  return { ...spec, resources: resourcesToProto(spec.resources) };
-}
-
-function assignToProto(a: WireAssign): object {
-  return {
-    ...a,
-    spec: specToProto(a.spec),
-    deps: a.deps.map((d) => ({ ...d, hasInline: d.inline !== undefined })),
-  };
-}
-
-function resourcesToProto(resources: Record<string, number>): { name: string; amount: number }[] {
-  return Object.entries(resources).map(([name, amount]) => ({ name, amount }));
-}
-
 // ---- decoding ------------------------------------------------------------------------
 
 type Obj = Record<string, unknown>;
@@ -122,14 +66,12 @@ export function decodeMessage(bytes: Uint8Array): WireMessage {
   if (bytes.byteLength > MESSAGE_BYTES_MAX) {
     throw new FloeError('MALFORMED_MESSAGE', `message of ${bytes.byteLength} bytes exceeds ${MESSAGE_BYTES_MAX}`);
   }
+  // The decoded message itself is read below, not a `toObject` copy of it: unset scalars
+  // read as their defaults from its prototype, repeated fields are its own arrays, unset
+  // messages are null; uint64 fields may be Longs (num() converts), unset bytes are [].
   let decoded: Obj;
   try {
-    decoded = envelope().toObject(envelope().decode(bytes), {
-      longs: Number,
-      defaults: true,
-      arrays: true,
-      oneofs: true,
-    });
+    decoded = envelope().decode(bytes) as unknown as Obj;
   } catch (error) {
     throw new FloeError('MALFORMED_MESSAGE', `cannot decode control message: ${(error as Error).message}`, {
       cause: error,
@@ -225,7 +167,7 @@ function workerEventsFromProto(b: Obj): WireMessage {
       runId: num(f.runId),
       nbytes: num(f.nbytes),
       serializer: serializerFromProto(f.serializer),
-      inline: f.hasInline === true ? (f.inline as Uint8Array) : undefined,
+      inline: f.hasInline === true ? bytesOf(f.inline) : undefined,
       durationMs: num(f.durationMs),
       startedAtMs: num(f.startedAtMs),
     })),
@@ -294,12 +236,12 @@ function runRefs(list: unknown): { id: string; runId: number }[] {
 }
 
 function specFromProto(t: Obj, where: string): TaskSpec {
-  return {
+  const spec: TaskSpec = {
     key: nonEmpty(t.key, `${where}.key`),
     name: str(t.name),
     module: nonEmpty(t.module, `${where}.module`),
     exportName: nonEmpty(t.exportName, `${where}.exportName`),
-    args: t.args as Uint8Array,
+    args: bytesOf(t.args),
     deps: t.deps as string[],
     serializer: serializerFromProto(t.serializer),
     priority: num(t.priority),
@@ -308,11 +250,13 @@ function specFromProto(t: Obj, where: string): TaskSpec {
     retryBackoff: num(t.retryBackoff),
     timeoutMs: num(t.timeoutMs),
     resources: resourcesFromProto(t.resources),
-    ...(str(t.traceParent) === '' ? {} : { traceParent: str(t.traceParent) }),
-    ...(str(t.actor) === '' ? {} : { actor: str(t.actor) }),
-    ...(num(t.restartsMax) === 0 ? {} : { restartsMax: num(t.restartsMax) }),
-    ...((t.holdsActors as string[]).length === 0 ? {} : { holdsActors: actorIds(t.holdsActors as string[], where) }),
   };
+  // The optional fields only when set (not spread in: this runs once per task per hop).
+  if (str(t.traceParent) !== '') spec.traceParent = str(t.traceParent);
+  if (str(t.actor) !== '') spec.actor = str(t.actor);
+  if (num(t.restartsMax) !== 0) spec.restartsMax = num(t.restartsMax);
+  if ((t.holdsActors as string[]).length > 0) spec.holdsActors = actorIds(t.holdsActors as string[], where);
+  return spec;
 }
 
 function actorIds(ids: string[], where: string): string[] {
@@ -323,15 +267,16 @@ function actorIds(ids: string[], where: string): string[] {
 function assignFromProto(a: Obj): WireAssign {
   const spec = a.spec as Obj | null;
   if (spec === null) throw new FloeError('MALFORMED_MESSAGE', 'assign without spec');
-  return {
+  const assign: WireAssign = {
     id: nonEmpty(a.id, 'assign.id'),
     runId: num(a.runId),
     attempt: num(a.attempt),
     spec: specFromProto(spec, 'assign.spec'),
     deps: (a.deps as Obj[]).map(depFromProto),
-    ...(str(a.traceParent) === '' ? {} : { traceParent: str(a.traceParent) }),
-    ...(num(a.order) === 0 ? {} : { order: num(a.order) }),
   };
+  if (str(a.traceParent) !== '') assign.traceParent = str(a.traceParent);
+  if (num(a.order) !== 0) assign.order = num(a.order);
+  return assign;
 }
 
 function depFromProto(d: Obj): WireDepLocation {
@@ -340,7 +285,7 @@ function depFromProto(d: Obj): WireDepLocation {
     holders: (d.holders as Obj[]).map((h) => ({ workerId: str(h.workerId), address: str(h.address) })),
     nbytes: num(d.nbytes),
     serializer: serializerFromProto(d.serializer),
-    inline: d.hasInline === true ? (d.inline as Uint8Array) : undefined,
+    inline: d.hasInline === true ? bytesOf(d.inline) : undefined,
   };
 }
 
@@ -362,7 +307,7 @@ function updateFromProto(u: Obj): KeyUpdate {
     address: str(u.address),
     nbytes: num(u.nbytes),
     serializer: serializerFromProto(u.serializer),
-    inline: u.hasInline === true ? (u.inline as Uint8Array) : undefined,
+    inline: u.hasInline === true ? bytesOf(u.inline) : undefined,
     error: optError(u.error),
   };
 }
@@ -406,5 +351,15 @@ export function nonEmpty(v: unknown, field: string): string {
 }
 
 function num(v: unknown): number {
-  return typeof v === 'number' ? v : 0;
+  if (typeof v === 'number') return v;
+  // uint64 fields decode to Long objects when the `long` package is installed.
+  // All of ours are unsigned.
+  return typeof v === 'object' && v !== null && 'low' in v ? protobuf.util.LongBits.from(v as protobuf.Long).toNumber(true) : 0;
+}
+
+const NO_BYTES = new Uint8Array(0);
+
+/** An unset bytes field reads as the prototype's empty array, not a Uint8Array. */
+function bytesOf(v: unknown): Uint8Array {
+  return v instanceof Uint8Array ? v : NO_BYTES;
 }

@@ -15,9 +15,19 @@ import { handOver, hasHandoffs, isResponse, madeBy } from '../runtime/handoff.ts
 import type { ThreadRequest, ThreadResponse } from '../runtime/protocol.ts';
 import { runTask } from '../runtime/run-task.ts';
 
+/**
+ * What executors use of a cancel signal: an AbortSignal is one; the worker's runs use a
+ * lighter one (worker/cancel.ts). Listeners are added with `{ once: true }` semantics.
+ */
+export interface CancelSignal {
+  readonly aborted: boolean;
+  addEventListener(type: 'abort', listener: () => void, options?: { once?: boolean }): void;
+  removeEventListener(type: 'abort', listener: () => void): void;
+}
+
 export interface RunOptions {
   /** Aborting it cancels the task: CANCELLED. */
-  signal?: AbortSignal;
+  signal?: CancelSignal;
   /** Stop waiting (and, in a pool, stop the thread) after this many ms: TASK_TIMEOUT. 0 or absent: none. */
   timeoutMs?: number;
   /**

@@ -15,6 +15,7 @@ import { traceparentOf } from '../telemetry/trace.ts';
 import type { WireAssign } from '../transport/messages.ts';
 import type { Logger } from '../util/logger.ts';
 import type { ActorHost } from './actor-host.ts';
+import { RunCancel } from './cancel.ts';
 import type { ContextServer } from './context-server.ts';
 import type { Executor, RunOptions } from './executor.ts';
 import { actorOf, type WorkerEvent } from './state.ts';
@@ -35,11 +36,11 @@ export interface RunsDeps {
   executed(event: Omit<Extract<WorkerEvent, { type: 'executed' }>, 'type'>): void;
 }
 
-/** A run started here; its abort controller is in `aborts` under `key`. */
+/** A run started here; its cancel signal is in `aborts` under `key`. */
 interface ActiveRun {
   assign: WireAssign;
   key: string;
-  signal: AbortSignal;
+  signal: RunCancel;
 }
 
 /** A run's request to the executor (a BatchRun) and its trace span. */
@@ -50,7 +51,7 @@ interface PreparedRun {
 }
 
 export class Runs {
-  readonly #aborts = new Map<string, AbortController>();
+  readonly #aborts = new Map<string, RunCancel>();
   /** Run timings of finished results, until they are reported. */
   readonly #timings = new Map<string, { durationMs: number; startedAtMs: number }>();
 
@@ -63,7 +64,7 @@ export class Runs {
 
   /** Cancels every run and forgets the timings not reported yet. */
   abortAll(): void {
-    for (const controller of this.#aborts.values()) controller.abort();
+    for (const cancel of this.#aborts.values()) cancel.abort();
     this.#aborts.clear();
     this.#timings.clear();
   }
@@ -101,13 +102,20 @@ export class Runs {
     const runs = assigns.map((a) => this.startRun(a));
     // Inputs made by an earlier run of the batch are handed over in the thread (ThreadDep.from).
     const made = new Set(assigns.map((a) => a.id));
-    const prepared = await Promise.all(
-      runs.map((run) =>
-        this.prepareRun(run, made).catch((error: unknown) => {
-          this.runFailed(run, error, stimulusId);
-        }),
-      ),
-    );
+    // Runs without inputs (short tasks usually) are prepared at once; only loading inputs waits.
+    const prepared: (PreparedRun | undefined)[] = new Array<PreparedRun | undefined>(runs.length);
+    const loading: Promise<void>[] = [];
+    runs.forEach((run, i) => {
+      const fail = (error: unknown): void => this.runFailed(run, error, stimulusId);
+      try {
+        const p = this.prepareRun(run, made);
+        if (p instanceof Promise) loading.push(p.then((value) => void (prepared[i] = value), fail));
+        else prepared[i] = p;
+      } catch (error) {
+        fail(error);
+      }
+    });
+    if (loading.length > 0) await Promise.all(loading);
     const batch: [ActiveRun, PreparedRun][] = [];
     const indexOf = new Map<string, number>();
     runs.forEach((run, i) => {
@@ -128,7 +136,8 @@ export class Runs {
       responses.map(async (response, i) => {
         const [run, p] = batch[i]!;
         try {
-          await this.finishRun(run, p, await response, stimulusId);
+          const stored = this.finishRun(run, p, await response, stimulusId);
+          if (stored !== undefined) await stored;
         } catch (error) {
           this.runFailed(run, error, stimulusId);
         } finally {
@@ -140,25 +149,37 @@ export class Runs {
 
   /** Registers a run so that an `abort` command can cancel it. */
   private startRun(assign: WireAssign): ActiveRun {
-    const controller = new AbortController();
+    const signal = new RunCancel();
     const key = `${assign.id}#${assign.runId}`;
-    this.#aborts.set(key, controller);
-    return { assign, key, signal: controller.signal };
+    this.#aborts.set(key, signal);
+    return { assign, key, signal };
   }
 
   private stopped(run: ActiveRun): boolean {
     return run.signal.aborted || this.deps.closed();
   }
 
-  /** The request for a run, with its inputs; undefined when it was cancelled meanwhile. */
-  private async prepareRun(run: ActiveRun, inBatch?: ReadonlySet<string>): Promise<PreparedRun | undefined> {
+  /**
+   * The request for a run, with its inputs; undefined when it was cancelled meanwhile. At
+   * once for a run whose inputs need no loading (none, or all handed over in its batch:
+   * `inBatch` has the ids the batch makes), a promise otherwise.
+   */
+  private prepareRun(run: ActiveRun, inBatch?: ReadonlySet<string>): PreparedRun | undefined | Promise<PreparedRun | undefined> {
+    const deps = run.assign.deps;
+    if (deps.length === 0 || (inBatch !== undefined && deps.every((d) => inBatch.has(d.id)))) {
+      return this.stopped(run) ? undefined : this.request(run, deps.map(handedOver));
+    }
+    return this.loadAndPrepare(run, inBatch);
+  }
+
+  private async loadAndPrepare(run: ActiveRun, inBatch?: ReadonlySet<string>): Promise<PreparedRun | undefined> {
     const { assign } = run;
     let deps: ThreadDep[];
     try {
       // Inputs may be spilled: loading them back is async, and the run may be cancelled meanwhile.
       deps = await Promise.all(
         assign.deps.map(async (d): Promise<ThreadDep> => {
-          if (inBatch?.has(d.id) === true) return { key: clientKey(d.id), serializer: d.serializer, bytes: NO_BYTES, from: -1 };
+          if (inBatch?.has(d.id) === true) return handedOver(d);
           const object = await this.deps.store.get(d.id);
           if (object === undefined) throw new FloeError('INTERNAL', `input ${d.id} of ${assign.id} is not local`);
           return { key: clientKey(d.id), serializer: object.serializer, bytes: object.bytes };
@@ -169,6 +190,11 @@ export class Runs {
       throw error;
     }
     if (this.stopped(run)) return undefined;
+    return this.request(run, deps);
+  }
+
+  private request(run: ActiveRun, deps: ThreadRequest['deps']): PreparedRun {
+    const { assign } = run;
     const { spec } = assign;
     const span = this.deps.tracing.startRun(assign, deps);
     const req: ThreadRequest = {
@@ -192,27 +218,39 @@ export class Runs {
     return { req, opts, span };
   }
 
-  private async finishRun(run: ActiveRun, prepared: PreparedRun, response: ThreadResponse, stimulusId: string): Promise<void> {
+  /** Stores a run's result and reports its outcome; a promise only when storing must wait. */
+  private finishRun(run: ActiveRun, prepared: PreparedRun, response: ThreadResponse, stimulusId: string): Promise<void> | undefined {
     const { assign } = run;
     if (prepared.span !== undefined) this.deps.tracing.endRun(prepared.span, response);
     this.deps.telemetry.taskFinished(assign.spec.name, response.durationMs, response.type === 'ok');
-    if (this.stopped(run)) return;
+    if (this.stopped(run)) return undefined;
     const { id, runId } = assign;
     const { durationMs } = response;
-    if (response.type === 'ok') {
-      this.deps.counters.executed += 1;
-      // May wait while older results spill to make room (memory limit).
-      const stored = await this.deps.store.put(id, { serializer: response.serializer, bytes: response.bytes });
+    if (response.type !== 'ok') {
+      this.deps.executed({ stimulusId, id, runId, outcome: { ok: false as const, error: response.error }, durationMs });
+      return undefined;
+    }
+    this.deps.counters.executed += 1;
+    const object = { serializer: response.serializer, bytes: response.bytes };
+    if (this.deps.store.putNow(id, object)) {
+      this.succeeded(id, runId, response, stimulusId);
+      return undefined;
+    }
+    // Waits while older results spill to make room (memory limit).
+    return this.deps.store.put(id, object).then((stored) => {
       if (this.stopped(run)) {
         if (stored) this.deps.store.delete(id); // cancelled meanwhile: the state machine forgot it
         return;
       }
-      this.#timings.set(id, { durationMs, startedAtMs: response.startedAtMs });
-      const outcome = { ok: true as const, nbytes: response.bytes.byteLength, serializer: response.serializer };
-      this.deps.executed({ stimulusId, id, runId, outcome, durationMs });
-    } else {
-      this.deps.executed({ stimulusId, id, runId, outcome: { ok: false as const, error: response.error }, durationMs });
-    }
+      this.succeeded(id, runId, response, stimulusId);
+    });
+  }
+
+  private succeeded(id: string, runId: number, response: Extract<ThreadResponse, { type: 'ok' }>, stimulusId: string): void {
+    const { durationMs } = response;
+    this.#timings.set(id, { durationMs, startedAtMs: response.startedAtMs });
+    const outcome = { ok: true as const, nbytes: response.bytes.byteLength, serializer: response.serializer };
+    this.deps.executed({ stimulusId, id, runId, outcome, durationMs });
   }
 
   /** A failure in the worker's own code around a run: the run fails with INTERNAL. */
@@ -224,6 +262,11 @@ export class Runs {
 }
 
 const NO_BYTES = new Uint8Array(0);
+
+/** An input made by an earlier run of the same batch: the thread fills it in (ThreadDep.from; the index is set once the batch is known). */
+function handedOver(d: WireAssign['deps'][number]): ThreadDep {
+  return { key: clientKey(d.id), serializer: d.serializer, bytes: NO_BYTES, from: -1 };
+}
 
 /** Task ids are `${clientId}/${key}`; task code refers to inputs by key. */
 function clientKey(id: string): string {

@@ -98,18 +98,26 @@ export class ObjectStore {
   }
 
   /**
+   * Stores (or replaces) an object at once when it fits in memory and returns true (the
+   * common path, with no promise to wait on); otherwise stores nothing, returns false, and
+   * the caller uses put(). Either way an older object of the same id is gone.
+   */
+  putNow(id: string, object: StoredObject): boolean {
+    this.delete(id);
+    if (this.#bytes + object.bytes.byteLength > this.#bytesMax) return false;
+    this.#insert(id, object);
+    return true;
+  }
+
+  /**
    * Stores (or replaces) an object; resolves once it is held (in memory or, when larger
    * than bytesMax, on disk). Rejects with LIMIT_EXCEEDED, storing nothing, when there is
    * no room and nothing can be spilled. Resolves false if a delete() or a newer put of the
    * same id overtook it while it waited (nothing stored by this call).
    */
   async put(id: string, object: StoredObject): Promise<boolean> {
-    this.delete(id);
+    if (this.putNow(id, object)) return true;
     const n = object.bytes.byteLength;
-    if (this.#bytes + n <= this.#bytesMax) {
-      this.#insert(id, object); // the common path: no await, visible at once
-      return true;
-    }
     if (this.#spill === undefined) throw this.#full(id, n);
     // The record is the token: a delete() (or a newer put) while waiting replaces or removes it.
     const pending: Pending = { done: Promise.resolve() };

@@ -77,6 +77,13 @@ t.test('an empty inline result stays distinguishable from no inline result', asy
   t.equal(back.finished[0]!.inline!.byteLength, 0);
 });
 
+t.test('empty task arguments decode as an empty Uint8Array', async (t) => {
+  const msg: WireMessage = { type: 'submit', clientId: 'c1', requestId: '1', tasks: [{ ...spec, args: new Uint8Array() }], wants: [], missing: [] };
+  const back = decodeMessage(encodeMessage(msg)) as typeof msg;
+  t.ok(back.tasks[0]!.args instanceof Uint8Array);
+  t.equal(back.tasks[0]!.args.byteLength, 0);
+});
+
 t.test('unknown protocol version is UNSUPPORTED_VERSION', async (t) => {
   const Envelope = protoRoot().lookupType('floe.v1.Envelope');
   const bytes = Envelope.encode({ version: 99, error }).finish();

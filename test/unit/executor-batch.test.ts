@@ -170,3 +170,14 @@ void t.test('pool: a cancelled producer leaves its follower without input', asyn
   const responses = await Promise.all(ex.runBatch([run('inc', [1], { signal: ac.signal }), incOf(0), run('inc', [2])]));
   t.same(responses.map(code), ['CANCELLED', 'RESULT_UNAVAILABLE', 'ok']);
 });
+
+void t.test('small results share one buffer per post, large ones move alone; each reads back whole', async (t) => {
+  const ex = new PoolExecutor({ threads: 1 });
+  t.teardown(() => ex.close());
+  // 200 echoes of ~100 bytes overflow one shared buffer (16 KiB); 2000-byte strings go alone.
+  const texts = Array.from({ length: 200 }, (_, i) => `${i}:`.padEnd(i % 50 === 7 ? 2000 : 100, String.fromCharCode(97 + (i % 26))));
+  const responses = await Promise.all(ex.runBatch(texts.map((s) => run('echo', [s]))));
+  t.same(responses.map(value), texts.map((s) => [s]));
+  const buffers = new Set(responses.map((r) => (r.type === 'ok' ? r.bytes.buffer : undefined)));
+  t.ok(buffers.size < responses.length, 'some results share a buffer');
+});

@@ -29,6 +29,19 @@ void t.test('put/get/has/delete with byte accounting', async (t) => {
   await s.close();
 });
 
+void t.test('putNow stores at once when there is room, and otherwise stores nothing', async (t) => {
+  const s = new ObjectStore({ bytesMax: 10 });
+  await s.put('a', obj(4));
+  t.equal(s.putNow('a', obj(6)), true); // replaces
+  t.equal(s.bytes, 6);
+  t.equal(s.putNow('b', obj(5)), false);
+  t.equal(s.has('b'), false);
+  t.equal(s.putNow('a', obj(11)), false); // the older object is gone either way
+  t.equal(s.has('a'), false);
+  t.equal(s.bytes, 0);
+  await s.close();
+});
+
 void t.test('bytesMax without spill storage', async (t) => {
   const s = new ObjectStore({ bytesMax: 10 });
   await s.put('a', obj(6));

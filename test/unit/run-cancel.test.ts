@@ -1,0 +1,22 @@
+import t from 'tap';
+import { RunCancel } from '../../src/worker/cancel.ts';
+
+t.test('a run cancel calls each listener once, in order, and none added after it fired', async (t) => {
+  const cancel = new RunCancel();
+  const calls: string[] = [];
+  const a = (): void => void calls.push('a');
+  const b = (): void => void calls.push('b');
+  const c = (): void => void calls.push('c');
+  cancel.addEventListener('abort', a);
+  cancel.addEventListener('abort', b);
+  cancel.addEventListener('abort', c);
+  cancel.removeEventListener('abort', b);
+  t.equal(cancel.aborted, false);
+  cancel.abort();
+  cancel.abort();
+  t.equal(cancel.aborted, true);
+  t.same(calls, ['a', 'c']);
+  cancel.addEventListener('abort', a);
+  cancel.abort();
+  t.same(calls, ['a', 'c']);
+});
