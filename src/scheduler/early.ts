@@ -20,6 +20,9 @@
  * - When one of its inputs leaves processing without a result (failure, retry, steal,
  *   cancel, loss of the worker), the early task is taken back (`takeBack`): cancelRun,
  *   then waiting again; its own early dependents follow.
+ * - Its own report may come before its inputs' (the worker stores results asynchronously
+ *   under memory pressure): it is accepted as for any run; a finished one no longer waits
+ *   for anything, a failed one that retries waits for the inputs still to be reported.
  */
 import type { SchedulerCore } from './core.ts';
 import { isActorSpec } from '../graph/spec.ts';

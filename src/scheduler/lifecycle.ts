@@ -98,13 +98,14 @@ export function currentRun(core: SchedulerCore, id: string, runId: number, worke
 
 export function taskFinished(core: SchedulerCore, ev: EventOf<'taskFinished'>): void {
   const ts = currentRun(core, ev.id, ev.runId, ev.workerId);
-  // An early run cannot have run (its inputs are not there): a confused report, ignored.
-  if (ts?.early === true) return;
   if (ts === undefined) {
     dropStaleResult(core, ev);
     return;
   }
   const w = ts.processingOn!;
+  // An early run's report may overtake its inputs' (a worker stores results
+  // asynchronously under memory pressure): it ran, so they were there.
+  if (ts.early) ts.waitingCount = 0;
   core.endRun(ts);
   observeRunTime(core, ev.durationMs);
   ts.nbytes = ev.nbytes;
@@ -144,7 +145,8 @@ function dropStaleResult(core: SchedulerCore, ev: EventOf<'taskFinished'>): void
 
 export function taskFailed(core: SchedulerCore, ev: EventOf<'taskFailed'>): void {
   const ts = currentRun(core, ev.id, ev.runId, ev.workerId);
-  if (ts === undefined || ts.early) return;
+  if (ts === undefined) return;
+  // An early run keeps counting the inputs not reported yet: a retry waits for them.
   core.endRun(ts);
   const error = ev.error.taskKey === '' ? { ...ev.error, taskKey: ts.key } : ev.error;
   const spec = ts.spec;

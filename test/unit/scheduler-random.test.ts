@@ -58,6 +58,8 @@ class Sim {
   /** Ids of actor creation tasks submitted so far (calls name one). */
   readonly actors: string[] = [];
   submits = 0;
+  /** Runs whose result a run waiting for it used before they were reported: they succeed. */
+  readonly mustFinish = new Set<string>();
   /** Commands of the event being observed. */
   batch: SchedulerCommand[] = [];
 
@@ -233,7 +235,17 @@ class Sim {
   canStart(run: Run): boolean {
     if (run.awaits === undefined || run.awaits.length === 0) return true;
     const held = this.held.get(run.workerId);
-    return held !== undefined && run.awaits.every((id) => held.has(id));
+    return held !== undefined && run.awaits.every((id) => held.has(id) || this.ranHere(run.workerId, id) !== undefined);
+  }
+
+  /**
+   * The current run of `id` on `workerId` if it has started: the sim lets it count as done
+   * in the thread but not yet reported (a worker may report results out of order), so a
+   * run waiting for it may finish first. That run must then finish too (`mustFinish`).
+   */
+  ranHere(workerId: string, id: string): Run | undefined {
+    const runId = this.current.get(id);
+    return this.pending.find((r) => r.id === id && r.runId === runId && r.workerId === workerId && this.started.has(`${r.id}#${r.runId}`));
   }
 
   /** A random pending run that can have started (undefined when none can). */
@@ -251,6 +263,11 @@ class Sim {
   deliver(): void {
     const picked = this.pickStartable();
     if (picked === undefined) return;
+    const held = this.held.get(picked.workerId);
+    for (const id of picked.awaits ?? []) {
+      const input = held?.has(id) === true ? undefined : this.ranHere(picked.workerId, id);
+      if (input !== undefined) this.mustFinish.add(`${input.id}#${input.runId}`);
+    }
     const run = this.pending.splice(this.pending.indexOf(picked), 1)[0]!;
     this.started.add(`${run.id}#${run.runId}`);
     // Sometimes deliver twice (duplicate) or keep it around to deliver again later (stale).
@@ -261,7 +278,7 @@ class Sim {
     // The run ends here either way; a retry or rerun comes with a new runId.
     if (accepted) this.current.delete(run.id);
     let cmds: SchedulerCommand[];
-    if (this.rand() < 0.15) {
+    if (this.rand() < 0.15 && !this.mustFinish.has(`${run.id}#${run.runId}`)) {
       const error: ErrorInfo = { code: 'TASK_ERROR', message: 'x', retryable: this.rand() < 0.7, stack: 'S', taskKey: '', originalName: '' };
       cmds = this.send({ type: 'taskFailed', workerId: run.workerId, id: run.id, runId: run.runId, error });
     } else {
