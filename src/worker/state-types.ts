@@ -67,3 +67,28 @@ export type WorkerCommand =
    * source worker retiring until it is asked again); for logs and metrics.
    */
   | { type: 'replicateFailed'; stimulusId: string; id: string; error: ErrorInfo };
+
+/** A task on this worker, as the state machine tracks it. */
+export interface WorkerTask {
+  assign: WireAssign;
+  state: 'fetching' | 'ready' | 'executing';
+  missing: Set<string>;
+  seq: number;
+  heapIndex: number;
+  /** Executing and counted against the threads (not seceded, not an actor task). */
+  slot: boolean;
+  /** Started in a batch: the batch holds one slot for all its tasks that still count. */
+  lane: Lane | undefined;
+  /** Took its slot back after seceding: the only way above the thread limit. */
+  rejoined: boolean;
+  /** Actor tasks: the actor's id (its creation task's id); they queue per actor, not for threads. */
+  actor: string | undefined;
+  /** Holds a slot of its own and is not known to be short: no batch queues behind it. */
+  long: boolean;
+}
+
+/** A batch of tasks sharing one thread slot (worker/batching.ts). */
+export interface Lane {
+  /** Tasks of the batch that still hold its slot (not finished, cancelled or seceded). */
+  active: number;
+}

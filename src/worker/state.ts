@@ -8,33 +8,10 @@ import { ACTOR_CREATE, isActorSpec } from '../graph/spec.ts';
 import type { WireAssign } from '../transport/messages.ts';
 import { Heap } from '../util/heap.ts';
 import { batchCostMs, DEFAULT_BATCH, RunTimes, takeBatch, type BatchConfig } from './batching.ts';
-import type { WorkerCommand, WorkerEvent } from './state-types.ts';
+import { checkWorkerState } from './state-check.ts';
+import type { WorkerCommand, WorkerEvent, WorkerTask } from './state-types.ts';
 
 export type { WorkerCommand, WorkerEvent } from './state-types.ts';
-
-interface WorkerTask {
-  assign: WireAssign;
-  state: 'fetching' | 'ready' | 'executing';
-  missing: Set<string>;
-  seq: number;
-  heapIndex: number;
-  /** Executing and counted against the threads (not seceded, not an actor task). */
-  slot: boolean;
-  /** Started in a batch: the batch holds one slot for all its tasks that still count. */
-  lane: Lane | undefined;
-  /** Took its slot back after seceding: the only way above the thread limit. */
-  rejoined: boolean;
-  /** Actor tasks: the actor's id (its creation task's id); they queue per actor, not for threads. */
-  actor: string | undefined;
-  /** Holds a slot of its own and is not known to be short: no batch queues behind it. */
-  long: boolean;
-}
-
-/** A batch of tasks sharing one thread slot (worker/batching.ts). */
-interface Lane {
-  /** Tasks of the batch that still hold its slot (not finished, cancelled or seceded). */
-  active: number;
-}
 
 /** The actor an actor task belongs to (creation: its own id; calls: spec.actor). */
 export function actorOf(a: WireAssign): string | undefined {
@@ -420,47 +397,23 @@ export class WorkerState {
 
   /** Invariants, checked by tests after every step. */
   validate(): void {
-    let executing = 0;
-    let rejoined = 0;
-    const lanes = new Map<Lane, number>();
-    for (const task of this.tasks.values()) {
-      if (task.state === 'executing' && task.slot && task.lane === undefined) executing += 1;
-      if (task.lane !== undefined) lanes.set(task.lane, (lanes.get(task.lane) ?? 0) + 1);
-      assert(task.lane === undefined || task.slot, `${task.assign.id} in a batch without a slot`);
-      if (task.state === 'executing' && task.slot && task.rejoined) rejoined += 1;
-      assert(!task.slot || (task.state === 'executing' && task.actor === undefined), `${task.assign.id} holds a slot while ${task.state}`);
-      const queued = task.actor !== undefined && this.actorQueues.get(task.actor)?.includes(task) === true;
-      assert(queued === (task.actor !== undefined && task.state !== 'executing'), `${task.assign.id}: actor queue membership`);
-      if (task.state !== 'fetching') assert(task.missing.size === 0, `${task.assign.id} ready with missing inputs`);
-      for (const dep of task.assign.deps) assert(this.needers.has(dep.id), `${dep.id} needed but not counted`);
-    }
-    for (const [lane, n] of lanes) assert(lane.active === n && n > 0, 'a batch counts the tasks holding its slot');
-    assert(executing + lanes.size === this.executing, 'executing count matches');
-    // Only runs that rejoined after seceding may take the count above the threads, and
-    // short batches queued one per thread behind short runs (pipelining).
-    const queued = this.batch.pipeline && this.longSlots === rejoined ? this.config.threads : 0;
-    assert(this.executing <= this.config.threads + rejoined + queued, 'never more tasks executing than threads');
-    let long = 0;
-    for (const task of this.tasks.values()) if (task.long) long++;
-    assert(long === this.longSlots, `long slots ${this.longSlots}, expected ${long}`);
-    for (const queue of this.actorQueues.values()) {
-      assert(queue.length > 0 && queue[0]!.state !== 'ready', 'an actor task is ready at the head of its queue');
-    }
-    assert(this.transfers <= this.config.transfersMax, 'transfers within limit');
-    let started = 0;
-    for (const fetch of this.fetching.values()) if (fetch.started) started += 1;
-    assert(started === this.transfers, 'transfer count matches started fetches');
-    for (const [id, waiters] of this.awaited) {
-      assert(waiters.size > 0 && !this.local.has(id), `awaited ${id}: no waiters, or already here`);
-      for (const w of waiters) assert(this.tasks.get(w.assign.id) === w && w.missing.has(id), `${w.assign.id} awaits ${id} but does not miss it`);
-    }
-    for (const id of this.replicas) assert(this.fetching.has(id) && !this.local.has(id), `replica ${id} not being fetched`);
-    for (const id of this.owned) assert(this.local.has(id), `owned ${id} not held`);
-    if (!this.paused) {
-      // pump() ran: a free thread never idles next to a ready task, nor a free slot next to a queued fetch.
-      assert(this.ready.size === 0 || this.executing >= this.config.threads, 'a thread is idle while tasks are ready');
-      const queued = [...this.fetching.values()].some((f) => !f.started);
-      assert(!queued || this.transfers === this.config.transfersMax, 'a transfer slot is idle while fetches wait');
-    }
+    checkWorkerState({
+      tasks: this.tasks,
+      local: this.local,
+      owned: this.owned,
+      needers: this.needers,
+      awaited: this.awaited,
+      fetching: this.fetching,
+      readySize: this.ready.size,
+      replicas: this.replicas,
+      actorQueues: this.actorQueues,
+      executing: this.executing,
+      longSlots: this.longSlots,
+      transfers: this.transfers,
+      paused: this.paused,
+      threads: this.config.threads,
+      transfersMax: this.config.transfersMax,
+      pipeline: this.batch.pipeline,
+    });
   }
 }

@@ -1,0 +1,70 @@
+/**
+ * The worker state machine's invariants (worker/state.ts), over a view of its fields.
+ * Tests check them after every step; production code never needs to.
+ */
+import { assert } from '../errors.ts';
+import type { Lane, WorkerTask } from './state-types.ts';
+
+export interface WorkerStateView {
+  tasks: ReadonlyMap<string, WorkerTask>;
+  local: ReadonlySet<string>;
+  owned: ReadonlySet<string>;
+  needers: ReadonlyMap<string, number>;
+  awaited: ReadonlyMap<string, ReadonlySet<WorkerTask>>;
+  fetching: ReadonlyMap<string, { started: boolean }>;
+  readySize: number;
+  replicas: ReadonlySet<string>;
+  actorQueues: ReadonlyMap<string, readonly WorkerTask[]>;
+  executing: number;
+  longSlots: number;
+  transfers: number;
+  paused: boolean;
+  threads: number;
+  transfersMax: number;
+  pipeline: boolean;
+}
+
+export function checkWorkerState(v: WorkerStateView): void {
+    let executing = 0;
+    let rejoined = 0;
+    const lanes = new Map<Lane, number>();
+    for (const task of v.tasks.values()) {
+      if (task.state === 'executing' && task.slot && task.lane === undefined) executing += 1;
+      if (task.lane !== undefined) lanes.set(task.lane, (lanes.get(task.lane) ?? 0) + 1);
+      assert(task.lane === undefined || task.slot, `${task.assign.id} in a batch without a slot`);
+      if (task.state === 'executing' && task.slot && task.rejoined) rejoined += 1;
+      assert(!task.slot || (task.state === 'executing' && task.actor === undefined), `${task.assign.id} holds a slot while ${task.state}`);
+      const queued = task.actor !== undefined && v.actorQueues.get(task.actor)?.includes(task) === true;
+      assert(queued === (task.actor !== undefined && task.state !== 'executing'), `${task.assign.id}: actor queue membership`);
+      if (task.state !== 'fetching') assert(task.missing.size === 0, `${task.assign.id} ready with missing inputs`);
+      for (const dep of task.assign.deps) assert(v.needers.has(dep.id), `${dep.id} needed but not counted`);
+    }
+    for (const [lane, n] of lanes) assert(lane.active === n && n > 0, 'a batch counts the tasks holding its slot');
+    assert(executing + lanes.size === v.executing, 'executing count matches');
+    // Only runs that rejoined after seceding may take the count above the threads, and
+    // short batches queued one per thread behind short runs (pipelining).
+    const queued = v.pipeline && v.longSlots === rejoined ? v.threads : 0;
+    assert(v.executing <= v.threads + rejoined + queued, 'never more tasks executing than threads');
+    let long = 0;
+    for (const task of v.tasks.values()) if (task.long) long++;
+    assert(long === v.longSlots, `long slots ${v.longSlots}, expected ${long}`);
+    for (const queue of v.actorQueues.values()) {
+      assert(queue.length > 0 && queue[0]!.state !== 'ready', 'an actor task is ready at the head of its queue');
+    }
+    assert(v.transfers <= v.transfersMax, 'transfers within limit');
+    let started = 0;
+    for (const fetch of v.fetching.values()) if (fetch.started) started += 1;
+    assert(started === v.transfers, 'transfer count matches started fetches');
+    for (const [id, waiters] of v.awaited) {
+      assert(waiters.size > 0 && !v.local.has(id), `awaited ${id}: no waiters, or already here`);
+      for (const w of waiters) assert(v.tasks.get(w.assign.id) === w && w.missing.has(id), `${w.assign.id} awaits ${id} but does not miss it`);
+    }
+    for (const id of v.replicas) assert(v.fetching.has(id) && !v.local.has(id), `replica ${id} not being fetched`);
+    for (const id of v.owned) assert(v.local.has(id), `owned ${id} not held`);
+    if (!v.paused) {
+      // pump() ran: a free thread never idles next to a ready task, nor a free slot next to a queued fetch.
+      assert(v.readySize === 0 || v.executing >= v.threads, 'a thread is idle while tasks are ready');
+      const queued = [...v.fetching.values()].some((f) => !f.started);
+      assert(!queued || v.transfers === v.transfersMax, 'a transfer slot is idle while fetches wait');
+    }
+}
