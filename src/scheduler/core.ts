@@ -14,17 +14,9 @@ import { addHolder, removeHolder } from './refs.ts';
 import { StoryLog } from './story-log.ts';
 import { TaskQueues } from './task-queue.ts';
 import type { TaskState, WorkerState } from './state.ts';
+import { STATE_NAMES } from './types.ts';
 import type { SchedulerCommand, SchedulerConfig, TaskStateName } from './types.ts';
 
-export const STATE_NAMES: readonly TaskStateName[] = [
-  'released',
-  'waiting',
-  'queued',
-  'processing',
-  'memory',
-  'erred',
-  'forgotten',
-];
 
 export class SchedulerCore {
   readonly tasks = new Map<string, TaskState>();
@@ -143,6 +135,20 @@ export class SchedulerCore {
     if (this.workers.get(w.id) === w) this.freed.add(w);
     if (w.retiring) this.retireDirty = true;
     if (ts.stealPending) this.clearSteal(ts, w);
+  }
+
+  /**
+   * Stops a run the scheduler no longer wants there: ends it (endRun) and tells its worker
+   * to drop it. A worker being lost is told nothing: its runs are being rescheduled (an
+   * early run there can be stopped while that happens).
+   */
+  cancelRun(ts: TaskState): void {
+    const w = ts.processingOn;
+    if (w === undefined) return;
+    this.endRun(ts);
+    if (this.workers.get(w.id) === w) {
+      this.emit({ type: 'cancelRun', stimulusId: this.stimulusId, workerId: w.id, id: ts.id, runId: ts.runId });
+    }
   }
 
   /** Forgets the steal in flight for a task's run (answered, or the run ended). */

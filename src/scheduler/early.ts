@@ -104,12 +104,7 @@ export function takeBack(core: SchedulerCore, root: TaskState): void {
       const ts = stack.pop()!;
       for (const d of ts.dependents) {
         if (!d.early) continue;
-        const w = d.processingOn!;
-        core.endRun(d);
-        // A lost worker is sent nothing; its runs are being rescheduled.
-        if (core.workers.get(w.id) === w) {
-          core.emit({ type: 'cancelRun', stimulusId: core.stimulusId, workerId: w.id, id: d.id, runId: d.runId });
-        }
+        core.cancelRun(d);
         core.transition(d, 'waiting');
         stack.push(d);
       }

@@ -1,6 +1,6 @@
 /** Read-only views of the scheduler state for status pages, the CLI and tests. */
 import type { SchedulerCore } from './core.ts';
-import { STATE_NAMES } from './core.ts';
+import { STATE_NAMES } from './types.ts';
 import { hasResources } from './state.ts';
 import type { TaskStateName } from './types.ts';
 

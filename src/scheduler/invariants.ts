@@ -3,7 +3,7 @@
  * after every event; production code never needs to.
  */
 import { assert } from '../errors.ts';
-import { STATE_NAMES } from './core.ts';
+import { STATE_NAMES } from './types.ts';
 import type { SchedulerCore } from './core.ts';
 import { dependentCount, hasDependent } from './refs.ts';
 import { isActorSpec } from '../graph/spec.ts';

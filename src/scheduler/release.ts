@@ -20,15 +20,7 @@ import type { TaskState } from './state.ts';
 export function detach(core: SchedulerCore, ts: TaskState, touched: TaskState[]): void {
   const wasActive = isActive(ts.state);
   if (ts.state === 'queued') core.queue.remove(ts);
-  const w = ts.processingOn;
-  if (w !== undefined) {
-    core.endRun(ts);
-    // A worker being lost gets nothing (an early run there can be released while its
-    // worker's runs are rescheduled).
-    if (core.workers.get(w.id) === w) {
-      core.emit({ type: 'cancelRun', stimulusId: core.stimulusId, workerId: w.id, id: ts.id, runId: ts.runId });
-    }
-  }
+  core.cancelRun(ts);
   if (ts.dueMs >= 0) {
     core.retrying.delete(ts);
     ts.dueMs = -1;

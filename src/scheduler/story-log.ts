@@ -8,9 +8,9 @@
  * in every slot that refers to it. A transition stores its task id, and in typed arrays
  * (which the garbage collector never scans) its two states and the ring index of its event.
  */
+import { STATE_NAMES as STATES } from './types.ts';
 import type { StoryEntry, TaskStateName } from './types.ts';
 
-const STATES: readonly TaskStateName[] = ['released', 'waiting', 'queued', 'processing', 'memory', 'erred', 'forgotten'];
 const STATE_INDEX = Object.fromEntries(STATES.map((name, i) => [name, i])) as Record<TaskStateName, number>;
 
 export class StoryLog {

@@ -15,6 +15,17 @@ import type { TaskSpec } from '../graph/spec.ts';
 
 export type TaskStateName = 'released' | 'waiting' | 'queued' | 'processing' | 'memory' | 'erred' | 'forgotten';
 
+/** Every state name, in lifecycle order (an index into it is a compact form of a state). */
+export const STATE_NAMES: readonly TaskStateName[] = [
+  'released',
+  'waiting',
+  'queued',
+  'processing',
+  'memory',
+  'erred',
+  'forgotten',
+];
+
 export function taskId(clientId: string, key: string): string {
   return `${clientId}/${key}`;
 }

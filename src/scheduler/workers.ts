@@ -88,9 +88,7 @@ function lostResult(core: SchedulerCore, ts: TaskState): void {
       core.queue.remove(d);
       core.transition(d, 'waiting');
     } else if (d.state === 'processing') {
-      const on = d.processingOn!;
-      core.endRun(d);
-      core.emit({ type: 'cancelRun', stimulusId: core.stimulusId, workerId: on.id, id: d.id, runId: d.runId });
+      core.cancelRun(d);
       core.transition(d, 'waiting');
     }
   }

@@ -86,8 +86,9 @@ export function takeBatch<T extends BatchTask>(
   freeThreads: number,
   waitersOf?: (id: string) => Iterable<T> | undefined,
 ): T[] {
-  let costMs = batchCostMs(first.assign, times, config);
-  if (costMs === undefined) return [first];
+  const firstMs = batchCostMs(first.assign, times, config);
+  if (firstMs === undefined) return [first];
+  let costMs = firstMs;
   const batch = [first];
   const inBatch = new Set<string>();
   const follow = (head: T): void => {
@@ -100,8 +101,8 @@ export function takeBatch<T extends BatchTask>(
         let made = true;
         for (const id of waiter.missing) if (!inBatch.has(id)) made = false;
         const ms = made ? batchCostMs(waiter.assign, times, config) : undefined;
-        if (ms === undefined || costMs! + ms > config.budgetMs) continue;
-        costMs! += ms;
+        if (ms === undefined || costMs + ms > config.budgetMs) continue;
+        costMs += ms;
         batch.push(waiter);
         inBatch.add(waiter.assign.id);
         stack.push(waiter);
