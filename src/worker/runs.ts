@@ -101,7 +101,7 @@ export class Runs {
   async executeBatch(assigns: WireAssign[], stimulusId: string): Promise<void> {
     const runs = assigns.map((a) => this.startRun(a));
     // Inputs made by an earlier run of the batch are handed over in the thread (ThreadDep.from).
-    const made = new Set(assigns.map((a) => a.id));
+    const made = assigns.some((a) => a.deps.length > 0) ? new Set(assigns.map((a) => a.id)) : undefined;
     // Runs without inputs (short tasks usually) are prepared at once; only loading inputs waits.
     const prepared: (PreparedRun | undefined)[] = new Array<PreparedRun | undefined>(runs.length);
     const loading: Promise<void>[] = [];
