@@ -133,9 +133,10 @@ export function placeReady(core: SchedulerCore): void {
   if (ready.length > 0) {
     core.readyList = [];
     if (!isSorted(ready)) ready.sort(compareTasks);
+    const roots = new RootBlocks(core, ready);
     for (const ts of ready) {
       if (!ts.ready) continue;
-      const w = decideWorker(core, ts);
+      const w = roots.isRoot(ts) ? roots.place(ts) : decideWorker(core, ts);
       if (w !== undefined) {
         assign(core, ts, w);
       } else {
@@ -147,5 +148,48 @@ export function placeReady(core: SchedulerCore): void {
   }
   if (core.freed.size > 0 && core.queue.size > 0) {
     for (const w of core.freed) if (core.workers.get(w.id) === w) fillWorker(core, w);
+  }
+}
+
+/**
+ * Co-assignment of root tasks (no inputs) made ready together, as in Dask: consecutive
+ * roots go to one worker in blocks of an even share per thread, instead of alternating
+ * between workers. Neighbouring roots are usually reduced together (a tree sum, the
+ * chunks of one array), so their dependents find all inputs on one worker: they go there
+ * early (early.ts) and run in the same pool thread, with no transfer and no round trip.
+ * A block ends early when its worker is full; the queue then hands out the rest in order,
+ * which keeps later blocks contiguous too.
+ */
+class RootBlocks {
+  /** Roots per thread in a block: an even share of this event's roots. */
+  private readonly perThread: number;
+  private worker: WorkerState | undefined;
+  private left = 0;
+
+  constructor(
+    private readonly core: SchedulerCore,
+    ready: readonly TaskState[],
+  ) {
+    let roots = 0;
+    for (const ts of ready) if (ts.dependencies.length === 0) roots++;
+    let threads = 0;
+    for (const w of core.workerList) if (!w.retiring) threads += w.threads;
+    this.perThread = threads === 0 ? 1 : Math.ceil(roots / threads);
+  }
+
+  isRoot(ts: TaskState): boolean {
+    return ts.dependencies.length === 0 && this.perThread > 1;
+  }
+
+  place(ts: TaskState): WorkerState | undefined {
+    const last = this.worker;
+    if (last !== undefined && this.left > 0 && this.core.workers.get(last.id) === last && fits(last, ts)) {
+      this.left--;
+      return last;
+    }
+    const w = decideWorker(this.core, ts);
+    this.worker = w;
+    this.left = w === undefined ? 0 : this.perThread * w.threads - 1;
+    return w;
   }
 }

@@ -152,3 +152,29 @@ t.test('off with earlyPerWorker 0: each dependent waits for its input in memory'
   t.same(h.submit(chain, ['c']), ['submitReply ok', 'assign w1 c/a']);
   t.same(h.finish('c/a'), ['assign w1 c/b']);
 });
+
+t.test('roots made ready together go out in blocks: a tree sum reduces on each worker without transfers', async (t) => {
+  const h = new Harness({ earlyPerWorker: 100, workerSaturation: 4 });
+  h.join('w1');
+  h.join('w2');
+  // sum(0..7) as a binary tree: leaves l0..l7, pairs p0..p3, halves q0, q1, the top.
+  const leaves = [0, 1, 2, 3, 4, 5, 6, 7].map((i) => spec(`l${i}`));
+  const pairs = [0, 1, 2, 3].map((i) => spec(`p${i}`, [`l${2 * i}`, `l${2 * i + 1}`]));
+  const halves = [0, 1].map((i) => spec(`q${i}`, [`p${2 * i}`, `p${2 * i + 1}`]));
+  h.submit([...leaves, ...pairs, ...halves, spec('top', ['q0', 'q1'])], ['top']);
+  const on = (id: string): string | undefined => h.runs.get(`c/${id}`)?.workerId;
+  t.same([0, 1, 2, 3, 4, 5, 6, 7].map((i) => on(`l${i}`)), ['w1', 'w1', 'w1', 'w1', 'w2', 'w2', 'w2', 'w2'], 'an even share per thread, in order');
+  t.same(['p0', 'p1', 'q0', 'p2', 'p3', 'q1'].map(on), ['w1', 'w1', 'w1', 'w2', 'w2', 'w2'], 'each half reduces early where its leaves are');
+  t.equal(on('top'), undefined, 'the top waits: its inputs are made on two workers');
+  for (const id of ['l0', 'l1', 'l2', 'l3', 'p0', 'p1', 'l4', 'l5', 'l6', 'l7', 'p2', 'p3', 'q0']) h.finish(`c/${id}`);
+  t.same(h.finish('c/q1'), ['releaseData w2 c/p2', 'releaseData w2 c/p3', 'assign w1 c/top'], 'then the top goes where one half is');
+});
+
+t.test('a single root per event is placed as before: the least loaded worker', async (t) => {
+  const h = new Harness({ earlyPerWorker: 100, workerSaturation: 4 });
+  h.join('w1');
+  h.join('w2');
+  h.submit([spec('a')], ['a']);
+  h.submit([spec('b')], ['b']);
+  t.same([h.runs.get('c/a')?.workerId, h.runs.get('c/b')?.workerId], ['w1', 'w2']);
+});
