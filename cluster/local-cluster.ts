@@ -11,6 +11,7 @@ import { packageRoot } from '../src/util/package-root.ts';
 import { fetchStatus } from './commands/status.ts';
 import { EXIT_WITH_PARENT_ENV } from './common.ts';
 import { withWorkerMallocEnv } from './malloc-env.ts';
+import { clusterNodeFlags } from './node-flags.ts';
 import { startNatsServer, type NatsServerHandle } from './nats-server.ts';
 
 export interface LocalClusterOptions {
@@ -81,7 +82,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
   // Workers move results over the data plane: see malloc-env.ts.
   const workerEnv = withWorkerMallocEnv(env);
   const start = (args: string[]): ChildProcess => {
-    const child = spawn(process.execPath, [cliPath(), ...args, ...common], {
+    const child = spawn(process.execPath, [...clusterNodeFlags([], ''), cliPath(), ...args, ...common], {
       // stdin: a pipe the child watches, so it never outlives this process (see common.ts).
       stdio: ['pipe', 'ignore', options.stderr ?? 'inherit'],
       env: args[0] === 'worker' ? workerEnv : env,

@@ -12,6 +12,7 @@ import { PoolExecutor } from '../../src/worker/executor-pool.ts';
 import { WorkerNode } from '../../src/worker/node.ts';
 import { makeLogger, parseResources, shutdownSignal } from '../common.ts';
 import { runNanny, watchNanny } from '../nanny.ts';
+import { clusterNodeFlags } from '../node-flags.ts';
 import { startTelemetry } from '../telemetry.ts';
 
 export interface WorkerCommandOptions {
@@ -91,7 +92,7 @@ async function nannyCommand(opts: WorkerCommandOptions): Promise<number> {
   const script = process.argv[1];
   if (script === undefined) throw new Error('floe worker: cannot tell which script to run the worker with');
   return runNanny({
-    command: [process.execPath, ...process.execArgv, script, ...process.argv.slice(2), '--no-nanny'],
+    command: [process.execPath, ...process.execArgv, ...clusterNodeFlags(), script, ...process.argv.slice(2), '--no-nanny'],
     logger,
     restartsMax: opts.restartsMax,
     restartsWindowMs: opts.restartsWindow,

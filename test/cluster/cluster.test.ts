@@ -9,6 +9,7 @@ import { promisify } from 'node:util';
 import t from 'tap';
 import { cliPath } from '../../cluster/local-cluster.ts';
 import { WORKER_MALLOC_ENV } from '../../cluster/malloc-env.ts';
+import { YOUNG_GENERATION_MIB } from '../../cluster/node-flags.ts';
 import { add, gated, inspectBytes, makeBytes, passBytes, verifyBytes, whoAmI } from '../fixtures/cluster-tasks.ts';
 import { clusterClient, localCluster, status, untilStatus } from '../helpers/cluster.ts';
 
@@ -27,6 +28,13 @@ t.test('a cluster of two workers', async (t) => {
     for (const pid of pids) {
       const environ = (await readFile(`/proc/${pid}/environ`, 'utf8')).split('\0');
       for (const [name, value] of Object.entries(WORKER_MALLOC_ENV)) t.ok(environ.includes(`${name}=${value}`), `worker ${pid}: ${name}`);
+    }
+  });
+
+  t.test('cluster processes start with the V8 flags of cluster/node-flags.ts', async (t) => {
+    for (const pid of [cluster.coordinator.pid!, ...pids]) {
+      const argv = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0');
+      t.ok(argv.includes(`--max-semi-space-size=${YOUNG_GENERATION_MIB}`), `process ${pid}: ${argv.slice(0, 3).join(' ')}`);
     }
   });
 
