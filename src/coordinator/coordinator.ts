@@ -7,22 +7,14 @@ import { FloeError, assertNever, toErrorInfo } from '../errors.ts';
 import { Scheduler } from '../scheduler/scheduler.ts';
 import type { SchedulerCommand, SchedulerConfig, SchedulerEvent } from '../scheduler/types.ts';
 import { decodeMessage, encodeMessage } from '../transport/codec.ts';
-import {
-  emptyWorkerBatch,
-  subjects,
-  type KeyUpdate,
-  type WireAssign,
-  type WireMessage,
-  type WireClusterStatus,
-  type WireOf,
-} from '../transport/messages.ts';
+import { subjects, type WireAssign, type WireMessage, type WireClusterStatus, type WireOf } from '../transport/messages.ts';
 import type { Subscription, Transport, TransportMessage } from '../transport/transport.ts';
 import { ReliableEndpoint } from '../transport/reliable.ts';
-import { encodeWithin } from '../transport/split.ts';
 import { oneWayMessage } from '../transport/reliable-message.ts';
 import type { Clock } from '../util/clock.ts';
 import { systemClock } from '../util/clock.ts';
 import type { Logger } from '../util/logger.ts';
+import { Outbox } from './outbox.ts';
 import { reportEvents } from './translate.ts';
 import { WorkerRegistry } from './worker-registry.ts';
 import { silentLogger } from '../util/logger.ts';
@@ -46,11 +38,6 @@ export interface CoordinatorOptions {
 
 export const DEFAULT_HEARTBEAT_TIMEOUT_MS = 15_000;
 
-interface Outbox {
-  workers: Map<string, WireOf<'workerBatch'>>;
-  clients: Map<string, KeyUpdate[]>;
-}
-
 export class Coordinator {
   readonly scheduler: Scheduler;
   private readonly transport: Transport;
@@ -63,10 +50,9 @@ export class Coordinator {
   private readonly pendingSubmits = new Map<string, TransportMessage>();
   private readonly workers = new WorkerRegistry();
   private readonly clients = new Set<string>();
-  private readonly departed = new Set<string>();
   private readonly heartbeatTimeoutMs: number;
   private livenessTimer: NodeJS.Timeout | undefined;
-  private outbox: Outbox = { workers: new Map(), clients: new Map() };
+  private readonly outbox: Outbox;
   /** Task progress for clients that asked for it (submit with `progress`). */
   private readonly progress = new ProgressReporter();
   private readonly batcher = new TurnBatcher(() => this.flush());
@@ -87,6 +73,12 @@ export class Coordinator {
       transport: this.transport,
       ackSubject: this.subjects.ack('coordinator'),
       ...(options.logger ? { logger: options.logger } : {}),
+    });
+    this.outbox = new Outbox({
+      link: this.link,
+      workerSubject: (workerId) => this.subjects.worker(workerId),
+      clientSubject: (clientId) => this.subjects.clientInbox(clientId),
+      maxPayloadBytes: () => this.transport.maxPayloadBytes,
     });
     this.metrics = new CoordinatorMetrics({
       counts: () => this.scheduler.counts,
@@ -123,7 +115,7 @@ export class Coordinator {
       this.workers.remove(workerId);
       // If it is alive after all (a partition that healed), it must start over; nothing
       // sent to it before counts any more.
-      this.workerBatch(workerId).reregister = true;
+      this.outbox.worker(workerId).reregister = true;
       this.forgetLater(this.subjects.worker(workerId));
     }
     this.handle(...lost.map((workerId): SchedulerEvent => ({ type: 'workerLost', stimulusId, nowMs, workerId })));
@@ -137,7 +129,7 @@ export class Coordinator {
   private retiring(workerId: string, stimulusId: string, nowMs: number): SchedulerEvent[] {
     const others = this.scheduler.workerInfo().some((w) => w.id !== workerId && !w.retiring);
     if (others) return [{ type: 'workerRetiring', stimulusId, nowMs, workerId }];
-    this.workerBatch(workerId).retired = true;
+    this.outbox.worker(workerId).retired = true;
     this.workers.remove(workerId);
     this.forgetLater(this.subjects.worker(workerId));
     return [{ type: 'workerLost', stimulusId, nowMs, workerId }];
@@ -145,7 +137,7 @@ export class Coordinator {
 
   /** Drops a departed peer's link once this turn's messages to it went out (see flush). */
   private forgetLater(subject: string): void {
-    this.departed.add(subject);
+    this.outbox.forget(subject);
     this.batcher.request();
   }
 
@@ -281,7 +273,7 @@ export class Coordinator {
       // Unknown (declared lost, or this coordinator is new): its reports are stale.
       if (!wire.goodbye) {
         this.log.info({ workerId }, 'message from an unregistered worker: asking it to register again');
-        this.workerBatch(workerId).reregister = true;
+        this.outbox.worker(workerId).reregister = true;
         this.forgetLater(this.subjects.worker(workerId));
       }
       return;
@@ -311,17 +303,17 @@ export class Coordinator {
         return;
       }
       case 'assign':
-        this.workerBatch(command.workerId).assign.push(this.toWireAssign(command));
+        this.outbox.worker(command.workerId).assign.push(this.toWireAssign(command));
         if (this.progress.active) this.progress.report(command.id, 'running');
         return;
       case 'cancelRun':
-        this.workerBatch(command.workerId).cancel.push({ id: command.id, runId: command.runId });
+        this.outbox.worker(command.workerId).cancel.push({ id: command.id, runId: command.runId });
         return;
       case 'releaseData':
-        this.workerBatch(command.workerId).release.push(command.id);
+        this.outbox.worker(command.workerId).release.push(command.id);
         return;
       case 'notifyClient':
-        this.clientUpdates(command.clientId).push({
+        this.outbox.client(command.clientId).push({
           key: command.key,
           status: command.status,
           workerId: command.workerId,
@@ -336,10 +328,10 @@ export class Coordinator {
         this.scheduleWake(command.atMs);
         return;
       case 'steal':
-        this.workerBatch(command.workerId).steal.push({ id: command.id, runId: command.runId });
+        this.outbox.worker(command.workerId).steal.push({ id: command.id, runId: command.runId });
         return;
       case 'replicate':
-        this.workerBatch(command.workerId).replicate.push({
+        this.outbox.worker(command.workerId).replicate.push({
           id: command.id,
           holders: command.holders.map((workerId) => ({ workerId, address: this.workers.address(workerId) })),
           nbytes: command.nbytes,
@@ -348,7 +340,7 @@ export class Coordinator {
         return;
       case 'retired':
         this.log.info({ workerId: command.workerId }, 'worker retired: its results live elsewhere');
-        this.workerBatch(command.workerId).retired = true;
+        this.outbox.worker(command.workerId).retired = true;
         this.workers.remove(command.workerId);
         this.forgetLater(this.subjects.worker(command.workerId));
         return;
@@ -376,23 +368,7 @@ export class Coordinator {
     };
   }
 
-  private workerBatch(workerId: string): WireOf<'workerBatch'> {
-    let batch = this.outbox.workers.get(workerId);
-    if (batch === undefined) {
-      batch = emptyWorkerBatch();
-      this.outbox.workers.set(workerId, batch);
-    }
-    return batch;
-  }
 
-  private clientUpdates(clientId: string): KeyUpdate[] {
-    let updates = this.outbox.clients.get(clientId);
-    if (updates === undefined) {
-      updates = [];
-      this.outbox.clients.set(clientId, updates);
-    }
-    return updates;
-  }
 
   private scheduleWake(atMs: number): void {
     if (atMs >= this.wakeAtMs || this.closed) return;
@@ -406,26 +382,6 @@ export class Coordinator {
 
   /** Batching: everything decided during this turn goes out in one message per peer. */
   private flush(): void {
-    const { workers, clients } = this.outbox;
-    this.outbox = { workers: new Map(), clients: new Map() };
-    const max = this.transport.maxPayloadBytes;
-    const progress = this.progress.take();
-    for (const [workerId, batch] of workers) {
-      const subject = this.subjects.worker(workerId);
-      for (const piece of encodeWithin(batch, max)) this.link.send(subject, piece);
-    }
-    for (const [clientId, updates] of clients) {
-      const tasks = progress.get(clientId);
-      progress.delete(clientId);
-      const subject = this.subjects.clientInbox(clientId);
-      const msg: WireOf<'clientUpdates'> = { type: 'clientUpdates', updates, ...(tasks === undefined ? {} : { progress: tasks }) };
-      for (const piece of encodeWithin(msg, max)) this.link.send(subject, piece);
-    }
-    for (const [clientId, tasks] of progress) {
-      const msg: WireOf<'clientUpdates'> = { type: 'clientUpdates', updates: [], progress: tasks };
-      for (const piece of encodeWithin(msg, max)) this.link.send(this.subjects.clientInbox(clientId), piece);
-    }
-    for (const subject of this.departed) this.link.forget(subject);
-    this.departed.clear();
+    this.outbox.send(this.progress.take());
   }
 }

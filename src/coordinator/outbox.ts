@@ -1,0 +1,74 @@
+/**
+ * What the coordinator decided during one event-loop turn, gathered per destination and
+ * sent when the turn ends: one workerBatch per worker, one clientUpdates per client (with
+ * the task progress it asked for), split only where the transport's payload limit needs it.
+ */
+import { emptyWorkerBatch, type KeyUpdate, type TaskProgress, type WireOf } from '../transport/messages.ts';
+import type { ReliableEndpoint } from '../transport/reliable.ts';
+import { encodeWithin } from '../transport/split.ts';
+
+export interface OutboxRoutes {
+  link: ReliableEndpoint;
+  workerSubject(workerId: string): string;
+  clientSubject(clientId: string): string;
+  maxPayloadBytes(): number | undefined;
+}
+
+export class Outbox {
+  private workers = new Map<string, WireOf<'workerBatch'>>();
+  private clients = new Map<string, KeyUpdate[]>();
+  /** Subjects of peers that left: their links are dropped once this turn's messages went out. */
+  private readonly departed = new Set<string>();
+
+  constructor(private readonly routes: OutboxRoutes) {}
+
+  /** This turn's batch for a worker. */
+  worker(workerId: string): WireOf<'workerBatch'> {
+    let batch = this.workers.get(workerId);
+    if (batch === undefined) {
+      batch = emptyWorkerBatch();
+      this.workers.set(workerId, batch);
+    }
+    return batch;
+  }
+
+  /** This turn's key updates for a client. */
+  client(clientId: string): KeyUpdate[] {
+    let updates = this.clients.get(clientId);
+    if (updates === undefined) {
+      updates = [];
+      this.clients.set(clientId, updates);
+    }
+    return updates;
+  }
+
+  /** Drops a departed peer's link after this turn's messages (see send). */
+  forget(subject: string): void {
+    this.departed.add(subject);
+  }
+
+  /** Sends everything gathered, with `progress` (per client) in the clients' messages. */
+  send(progress: Map<string, TaskProgress[]>): void {
+    const { workers, clients } = this;
+    this.workers = new Map();
+    this.clients = new Map();
+    const { link } = this.routes;
+    const max = this.routes.maxPayloadBytes();
+    for (const [workerId, batch] of workers) {
+      const subject = this.routes.workerSubject(workerId);
+      for (const piece of encodeWithin(batch, max)) link.send(subject, piece);
+    }
+    for (const [clientId, updates] of clients) {
+      const tasks = progress.get(clientId);
+      progress.delete(clientId);
+      const msg: WireOf<'clientUpdates'> = { type: 'clientUpdates', updates, ...(tasks === undefined ? {} : { progress: tasks }) };
+      for (const piece of encodeWithin(msg, max)) link.send(this.routes.clientSubject(clientId), piece);
+    }
+    for (const [clientId, tasks] of progress) {
+      const msg: WireOf<'clientUpdates'> = { type: 'clientUpdates', updates: [], progress: tasks };
+      for (const piece of encodeWithin(msg, max)) link.send(this.routes.clientSubject(clientId), piece);
+    }
+    for (const subject of this.departed) link.forget(subject);
+    this.departed.clear();
+  }
+}
