@@ -8,6 +8,7 @@ import { FloeError, fromErrorInfo, isFloeError } from '../errors.ts';
 import type { DataPlane, FetchedObject } from '../dataplane/dataplane.ts';
 import { BUILTIN_MODULE, type TaskSpec } from '../graph/spec.ts';
 import { normalizeOptions } from '../graph/validate-options.ts';
+import { buildSpec, callOptions, keyPrefix } from './submit-spec.ts';
 import type { TaskOptions } from '../graph/options.ts';
 import { encodeArgs, FutureRef } from '../serde/args.ts';
 import { deserializeValue, getSerializer, resolveSerializer } from '../serde/registry.ts';
@@ -201,8 +202,7 @@ export class Client implements FutureOwner {
     if (!isTaskDef(def)) {
       throw new FloeError('INVALID_ARGUMENT', 'submit(task, ...args): the first argument must be made with task()');
     }
-    const merged = { ...def.options, ...extra };
-    const opts = normalizeOptions(merged, 'task options');
+    const opts = callOptions(def, extra);
     const name = opts.name ?? def.exportName ?? knownExportName(def) ?? def.fn.name;
     const key = opts.key ?? this.nextKey(name || 'task');
     const existing = this.keys.get(key);
@@ -213,23 +213,7 @@ export class Client implements FutureOwner {
     const state = new KeyState(key);
     this.keys.set(key, state);
     const future = new Future(this, state);
-    const spec: Omit<TaskSpec, 'exportName'> & { exportName: string | undefined } = {
-      key,
-      name,
-      module: def.moduleUrl,
-      exportName: def.exportName,
-      args: bytes,
-      deps,
-      serializer: opts.serializer,
-      priority: opts.priority,
-      retries: opts.retries,
-      retryDelayMs: opts.retryDelayMs,
-      retryBackoff: opts.retryBackoff,
-      timeoutMs: opts.timeoutMs,
-      resources: opts.resources,
-      ...specExtra,
-      ...(actors.length === 0 ? {} : { holdsActors: actors }),
-    };
+    const spec = buildSpec(key, name, def, opts, bytes, deps, actors, specExtra);
     const pinned = this.pin(deps);
     this.submitter.enqueue({ state, spec, def, moduleUrl: def.moduleUrl, pinned }, wanted, deferTo);
     return future;
@@ -292,20 +276,22 @@ export class Client implements FutureOwner {
   }
 
   /** Retains the keys a queued task depends on (see QueuedTask.pinned). */
-  private pin(deps: string[]): KeyState[] {
-    const pinned: KeyState[] = [];
+  private pin(deps: string[]): KeyState[] | undefined {
+    let pinned: KeyState[] | undefined;
     for (const key of deps) {
       const state = this.keys.get(key);
       if (state === undefined) continue;
       this.retain(state);
-      pinned.push(state);
+      (pinned ??= []).push(state);
     }
     return pinned;
   }
 
   private encode(args: unknown[]): ReturnType<typeof encodeArgs> {
-    return encodeArgs(args, (v) => this.refOf(v));
+    return encodeArgs(args, this.toRef);
   }
+
+  private readonly toRef = (value: unknown): FutureRef | undefined => this.refOf(value);
 
   private refOf(value: unknown): FutureRef | undefined {
     if (value instanceof FutureRef) return value;
@@ -325,7 +311,7 @@ export class Client implements FutureOwner {
 
   private nextKey(name: string): string {
     this.keySeq += 1;
-    return `${name.replace(/[^\w.-]/g, '_')}-${this.keySeq}`;
+    return `${keyPrefix(name)}-${this.keySeq}`;
   }
 
   private checkOpen(): void {

@@ -28,17 +28,34 @@ export class KeyState {
   wanted = false;
   /** Sent to the scheduler (or dropped before that). */
   submitted = false;
-  readonly settled: Promise<void>;
-  private resolveSettled!: () => void;
+  // Made on first use of `settled`: most keys of a big submission are never waited on
+  // before they settle, and a promise with its resolver per key is a large part of what
+  // a submission leaves for the garbage collector.
+  private settledPromise: Promise<void> | undefined;
+  private resolveSettled: (() => void) | undefined;
 
-  constructor(readonly key: string) {
-    this.settled = new Promise((resolve) => {
-      this.resolveSettled = resolve;
-    });
+  constructor(readonly key: string) {}
+
+  /** Resolves once the key is done (finished, failed or cancelled); the same promise each time. */
+  get settled(): Promise<void> {
+    if (this.settledPromise === undefined) {
+      this.settledPromise = this.done
+        ? Promise.resolve()
+        : new Promise((resolve) => {
+            this.resolveSettled = resolve;
+          });
+    }
+    return this.settledPromise;
   }
 
   get done(): boolean {
     return this.status !== 'pending';
+  }
+
+  private wakeSettled(): void {
+    const resolve = this.resolveSettled;
+    this.resolveSettled = undefined;
+    resolve?.();
   }
 
   finish(update: KeyUpdate): void {
@@ -51,7 +68,7 @@ export class KeyState {
     if (this.done) return;
     this.status = 'finished';
     this.update = update;
-    this.resolveSettled();
+    this.wakeSettled();
   }
 
   private relocated: (() => void)[] | undefined;
@@ -79,7 +96,7 @@ export class KeyState {
     if (this.done) return;
     this.status = status;
     this.error = error;
-    this.resolveSettled();
+    this.wakeSettled();
   }
 }
 
@@ -112,7 +129,6 @@ export class Future<T> {
     this.owner = owner;
     this.state = state;
     this.key = state.key;
-    Object.defineProperty(this, FUTURE_BRAND, { value: true });
     owner.retain(state);
     this.#hold = { owner, state, released: false };
     finalizer.register(this, this.#hold);
@@ -156,6 +172,9 @@ export class Future<T> {
     return `Future<${this.key}: ${this.status}>`;
   }
 }
+
+// The brand lives on the prototype (one property for all futures, not one per future).
+Object.defineProperty(Future.prototype, FUTURE_BRAND, { value: true });
 
 export function isFuture(value: unknown): value is Future<unknown> {
   return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[FUTURE_BRAND] === true;

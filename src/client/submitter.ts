@@ -10,13 +10,14 @@ import { encodeMessage, decodeMessage } from '../transport/codec.ts';
 import type { Transport, TransportMessage } from '../transport/transport.ts';
 import type { MissingResult } from '../transport/messages.ts';
 import type { KeyState } from './future.ts';
-import { resolveExportName } from './exports.ts';
+import { knownExportName, resolveExportName } from './exports.ts';
+import type { QueuedSpec } from './submit-spec.ts';
 import { ATTR, SpanKind, recordFailure, startSpan, traceparentOf, tracingEnabled, type Span } from '../telemetry/trace.ts';
 
 /** A task waiting to be sent; `exportName` is resolved at flush time. */
 export interface QueuedTask {
   state: KeyState;
-  spec: Omit<TaskSpec, 'exportName'> & { exportName: string | undefined };
+  spec: QueuedSpec;
   def: object | undefined;
   moduleUrl: string;
   /**
@@ -154,7 +155,7 @@ export class Submitter {
   }
 
   private takeReady(): { ready: QueuedTask[]; sending: Set<string> } {
-    const candidates = [...this.held, ...this.batch];
+    const candidates = this.held.length === 0 ? this.batch : [...this.held, ...this.batch];
     this.held = [];
     this.batch = [];
     const sending = new Set<string>();
@@ -166,7 +167,7 @@ export class Submitter {
       progress = false;
       const next: QueuedTask[] = [];
       for (const task of rest) {
-        if (task.spec.deps.every((d) => sending.has(d) || this.options.isSubmitted(d))) {
+        if (this.depsSent(task.spec.deps, sending)) {
           ready.push(task);
           sending.add(task.state.key);
           task.state.submitted = true;
@@ -179,6 +180,11 @@ export class Submitter {
     }
     this.held = rest;
     return { ready, sending };
+  }
+
+  private depsSent(deps: string[], sending: Set<string>): boolean {
+    for (const d of deps) if (!sending.has(d) && !this.options.isSubmitted(d)) return false;
+    return true;
   }
 
   private async flush(): Promise<void> {
@@ -201,22 +207,23 @@ export class Submitter {
   private async send(ready: QueuedTask[], allWants: string[], missing: MissingResult[]): Promise<void> {
     // A task that cannot be resolved (module or export missing) fails alone, with the tasks
     // of this batch that depend on it; the rest of the batch still goes out.
-    const settled = await Promise.allSettled(ready.map(resolveSpec));
+    const unresolved = await resolveSpecs(ready);
     const failed = new Map<string, unknown>();
     const tasks: TaskSpec[] = [];
     const sent: QueuedTask[] = [];
-    ready.forEach((task, i) => {
-      const result = settled[i]!;
-      const depFailed = task.spec.deps.find((d) => failed.has(d));
-      if (result.status === 'fulfilled' && depFailed === undefined) {
-        tasks.push(result.value);
+    for (let i = 0; i < ready.length; i++) {
+      const task = ready[i]!;
+      const depFailed = failed.size === 0 ? undefined : task.spec.deps.find((d) => failed.has(d));
+      const own = unresolved?.get(i);
+      if (own === undefined && depFailed === undefined) {
+        tasks.push(task.spec as TaskSpec);
         sent.push(task);
-        return;
+        continue;
       }
-      const error: unknown = result.status === 'rejected' ? result.reason : failed.get(depFailed!);
+      const error: unknown = own !== undefined ? own.error : failed.get(depFailed!);
       failed.set(task.state.key, error);
       failAll([task], error);
-    });
+    }
     const wants = allWants.filter((k) => !failed.has(k));
     if (failed.size > 0) {
       const first = failed.values().next().value;
@@ -338,11 +345,34 @@ function specBytes(spec: TaskSpec): number {
   return bytes;
 }
 
-async function resolveSpec(task: QueuedTask): Promise<TaskSpec> {
-  const exportName = task.spec.exportName ?? (await resolveExportName(task.def, task.moduleUrl));
+/**
+ * Fills in each task's export name (and the name of unnamed tasks), in place. Export names
+ * already known are filled in at once; only the others wait for their module to load.
+ * Returns the tasks that could not be resolved, by index, with why.
+ */
+async function resolveSpecs(ready: QueuedTask[]): Promise<Map<number, { error: unknown }> | undefined> {
+  let later: number[] | undefined;
+  for (let i = 0; i < ready.length; i++) {
+    const task = ready[i]!;
+    const exportName = task.spec.exportName ?? (task.def === undefined ? undefined : knownExportName(task.def));
+    if (exportName === undefined) (later ??= []).push(i);
+    else nameSpec(task.spec, exportName);
+  }
+  if (later === undefined) return undefined;
+  const unresolved = new Map<number, { error: unknown }>();
+  const settled = await Promise.allSettled(later.map((i) => resolveExportName(ready[i]!.def, ready[i]!.moduleUrl)));
+  settled.forEach((result, j) => {
+    const i = later[j]!;
+    if (result.status === 'fulfilled') nameSpec(ready[i]!.spec, result.value);
+    else unresolved.set(i, { error: result.reason });
+  });
+  return unresolved;
+}
+
+function nameSpec(spec: QueuedSpec, exportName: string): void {
+  spec.exportName = exportName;
   // Unnamed tasks (arrow functions passed to task()) are named after their export.
-  const name = task.spec.name === '' ? exportName : task.spec.name;
-  return { ...task.spec, exportName, name };
+  if (spec.name === '') spec.name = exportName;
 }
 
 function failAll(tasks: QueuedTask[], error: unknown): void {
