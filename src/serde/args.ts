@@ -20,16 +20,19 @@ export const ARGS_DEPTH_MAX = 1000;
 
 const FUTURE_REF_BRAND = Symbol.for('floe.futureRef');
 
+/** The path of a ref to a whole result: one frozen array shared by all such refs. */
+const WHOLE: readonly (string | number)[] = Object.freeze([]);
+
 /** A reference to another task's result, or to an element of it (`path` [3] is `result[3]`). */
 export class FutureRef {
   declare readonly [FUTURE_REF_BRAND]: true;
   constructor(
     readonly key: string,
-    readonly path: readonly (string | number)[] = [],
-  ) {
-    Object.defineProperty(this, FUTURE_REF_BRAND, { value: true });
-  }
+    readonly path: readonly (string | number)[] = WHOLE,
+  ) {}
 }
+// On the prototype: one brand for all refs, not one property per ref.
+Object.defineProperty(FutureRef.prototype, FUTURE_REF_BRAND, { value: true });
 
 /** Brand check: works across duplicate copies of floe (src/ and dist/) in one thread. */
 export function isFutureRef(value: unknown): value is FutureRef {
@@ -42,7 +45,9 @@ addExtension({
   Class: FutureRef,
   type: FUTURE_REF_EXT_TYPE,
   write(ref: FutureRef) {
-    return [ref.key, ref.path];
+    // A fresh path array each time: with structured cloning, msgpackr would encode a second
+    // occurrence of the shared empty path as a back-reference.
+    return [ref.key, ref.path === WHOLE ? [] : ref.path];
   },
   read(data: unknown) {
     if (!Array.isArray(data) || typeof data[0] !== 'string' || !Array.isArray(data[1])) {
@@ -68,6 +73,63 @@ export interface EncodedArgs {
  * error thrown by `toRef` itself (say, a future of another client) passes through as is.
  */
 export function encodeArgs(args: unknown[], toRef: (value: unknown) => FutureRef | undefined): EncodedArgs {
+  return encodeFlatArgs(args, toRef) ?? encodeAnyArgs(args, toRef);
+}
+
+/** Longest array argument the fast path takes (its deps are deduplicated by linear search). */
+const FLAT_ARRAY_MAX = 64;
+
+/**
+ * The common case, without the general walk's maps and closures: arguments that are
+ * primitives, futures or refs, or arrays of those. Anything else (objects, nested arrays,
+ * actor handles, one array passed twice) returns undefined and takes the general path,
+ * which then encodes them the same way it would have. `toRef` is called in the same order
+ * as the general path calls it, so its errors are the same.
+ */
+function encodeFlatArgs(args: unknown[], toRef: (value: unknown) => FutureRef | undefined): EncodedArgs | undefined {
+  const deps: string[] = [];
+  const walked = new Array<unknown>(args.length);
+  for (let i = 0; i < args.length; i++) {
+    const value = args[i];
+    const flat = flatValue(value, toRef, deps);
+    if (flat !== NOT_FLAT) {
+      walked[i] = flat;
+      continue;
+    }
+    if (!Array.isArray(value) || value.length > FLAT_ARRAY_MAX) return undefined;
+    // The same array twice is encoded once and referenced (structured cloning).
+    for (let j = 0; j < i; j++) if (args[j] === value) return undefined;
+    const copy = new Array<unknown>(value.length);
+    for (let j = 0; j < value.length; j++) {
+      const element = flatValue(value[j], toRef, deps);
+      if (element === NOT_FLAT) return undefined;
+      copy[j] = element;
+    }
+    walked[i] = copy;
+  }
+  let bytes: Uint8Array;
+  try {
+    bytes = ownBytes(packr.pack(walked));
+  } catch {
+    return undefined; // the general path finds the culprit and names it
+  }
+  return { bytes, deps, actors: [] };
+}
+
+const NOT_FLAT = Symbol('not flat');
+
+/** A primitive as is, a future as its ref (its key added to deps), or NOT_FLAT. */
+function flatValue(value: unknown, toRef: (value: unknown) => FutureRef | undefined, deps: string[]): unknown {
+  if (typeof value !== 'object') return typeof value === 'function' || typeof value === 'symbol' ? NOT_FLAT : value;
+  if (value === null) return value;
+  const ref = isFutureRef(value) ? value : toRef(value);
+  if (ref === undefined) return NOT_FLAT;
+  if (!deps.includes(ref.key)) deps.push(ref.key);
+  return ref;
+}
+
+/** @internal The general path (exported for tests that compare it with the fast one). */
+export function encodeAnyArgs(args: unknown[], toRef: (value: unknown) => FutureRef | undefined): EncodedArgs {
   const deps: string[] = [];
   const seenDeps = new Set<string>();
   const actors: string[] = [];

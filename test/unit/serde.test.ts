@@ -14,6 +14,7 @@ import {
 } from '../../src/serde/index.ts';
 import type { Serializer } from '../../src/serde/index.ts';
 import type * as CustomSerializerModule from '../fixtures/custom-serializer.ts';
+import { encodeAnyArgs } from '../../src/serde/args.ts';
 
 type CustomModule = typeof CustomSerializerModule;
 
@@ -228,5 +229,38 @@ void t.test('args: unserializable arguments name their position', (t) => {
     t.match(isFloeError(err) ? err.message : '', `argument ${pos}`);
   }
   t.equal(codeOf(() => decodeArgs(new Uint8Array([0xc1]), () => 1)), 'DESERIALIZE_FAILED');
+  t.end();
+});
+
+void t.test('args: the fast path for flat arguments encodes as the general path does', (t) => {
+  class Fut {
+    constructor(readonly key: string) {}
+  }
+  const toRef = (v: unknown): FutureRef | undefined => (v instanceof Fut ? new FutureRef(v.key) : undefined);
+  const a = new Fut('a');
+  const shared = [1, a];
+  const flat: unknown[][] = [
+    [],
+    [a],
+    [[a, new Fut('b'), a]],
+    [1, 'two', null, undefined, true, 2.5, -7, 10n, a, [a, 'x', undefined, new FutureRef('c', [1])]],
+    [shared, shared], // one array twice: the general path (a back-reference)
+    [[[a]]], // nested: the general path
+    [{ x: a }], // object: the general path
+    [Array.from({ length: 100 }, (_, i) => new Fut(`k${i % 7}`))], // long: the general path
+  ];
+  for (const args of flat) {
+    const fast = encodeArgs(args, toRef);
+    const general = encodeAnyArgs(args, toRef);
+    t.same(Buffer.from(fast.bytes), Buffer.from(general.bytes), `same bytes for ${args.length} args`);
+    t.same(fast.deps, general.deps, 'same deps');
+    t.equal(fast.bytes.byteLength, fast.bytes.buffer.byteLength, 'bytes own their buffer');
+  }
+  const decoded = decodeArgs(encodeArgs([a, [a, new FutureRef('c', [1])]], toRef).bytes, (ref) => `${ref.key}${ref.path.join('.')}`);
+  t.same(decoded, ['a', ['a', 'c1']], 'refs and paths decode');
+  t.throws(() => encodeArgs([() => 1], toRef), { code: 'UNSERIALIZABLE_ARGUMENT' }, 'a function is still named');
+  t.throws(() => encodeArgs([1, [Symbol('s')]], toRef), { code: 'UNSERIALIZABLE_ARGUMENT' });
+  const foreign = new Error('foreign future');
+  t.throws(() => encodeArgs([1, a], () => { throw foreign; }), foreign, 'errors of toRef pass through as they are');
   t.end();
 });
