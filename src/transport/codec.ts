@@ -12,6 +12,7 @@ import { FloeError, isErrorCode, type ErrorInfo } from '../errors.ts';
 import type { SerializerRef, TaskSpec } from '../graph/spec.ts';
 import { packageRoot } from '../util/package-root.ts';
 import { toProtoBody } from './codec-encode.ts';
+import { encodeSubmitMessage } from './submit-encode.ts';
 import {
   PROTOCOL_VERSION,
   type KeyUpdate,
@@ -54,6 +55,8 @@ const BODY_FIELD = {
 } as const satisfies Record<WireMessage['type'], string>;
 
 export function encodeMessage(msg: WireMessage): Uint8Array {
+  // Submissions are the one message a client sends with thousands of tasks: written directly.
+  if (msg.type === 'submit') return encodeSubmitMessage(msg);
   const body = toProtoBody(msg);
   return envelope().encode({ version: PROTOCOL_VERSION, [BODY_FIELD[msg.type]]: body }).finish();
 }
