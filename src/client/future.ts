@@ -140,9 +140,9 @@ export class Future<T> {
   }
 
   /** The task's result; rejects with the task's FloeError (code, remote stack). */
-  async result(): Promise<T> {
-    if (this.#hold.released) throw new FloeError('RESULT_UNAVAILABLE', `future ${this.key} was released`);
-    return (await this.owner.resultOf(this.state)) as T;
+  result(): Promise<T> {
+    if (this.#hold.released) return Promise.reject(new FloeError('RESULT_UNAVAILABLE', `future ${this.key} was released`));
+    return this.owner.resultOf(this.state) as Promise<T>;
   }
 
   /** Settles when the task is done, whatever the outcome, without fetching the result. */
