@@ -12,7 +12,7 @@ import { FloeError, isErrorCode, type ErrorInfo } from '../errors.ts';
 import type { SerializerRef, TaskSpec } from '../graph/spec.ts';
 import { packageRoot } from '../util/package-root.ts';
 import { toProtoBody } from './codec-encode.ts';
-import { encodeSubmitMessage } from './submit-encode.ts';
+import { encodeClientBatchMessage, encodeSubmitMessage } from './client-encode.ts';
 import {
   PROTOCOL_VERSION,
   type KeyUpdate,
@@ -55,8 +55,9 @@ const BODY_FIELD = {
 } as const satisfies Record<WireMessage['type'], string>;
 
 export function encodeMessage(msg: WireMessage): Uint8Array {
-  // Submissions are the one message a client sends with thousands of tasks: written directly.
+  // What a client sends per task (submissions, releases) is written directly.
   if (msg.type === 'submit') return encodeSubmitMessage(msg);
+  if (msg.type === 'clientBatch') return encodeClientBatchMessage(msg);
   const body = toProtoBody(msg);
   return envelope().encode({ version: PROTOCOL_VERSION, [BODY_FIELD[msg.type]]: body }).finish();
 }

@@ -1,15 +1,16 @@
 /**
- * The submit message (`Envelope { submit: SubmitGraph }`), encoded straight into one
- * buffer: a pass that sizes every task, then a pass that writes. protobufjs' Writer
- * allocates an operation object per field and a fork per sub-message, several hundred
- * bytes of garbage per task, all alive until the message is done; a submission of
+ * The two messages a client sends per task, encoded straight into one buffer: the submit
+ * message (`Envelope { submit: SubmitGraph }`), in a pass that sizes every task and a pass
+ * that writes, and the releases (`Envelope { client_batch: ClientBatch }`). protobufjs'
+ * Writer allocates an operation object per field and a fork per sub-message, several
+ * hundred bytes of garbage per task, all alive until the message is done; a submission of
  * thousands of tasks paid for that in young-generation collections.
  *
  * The bytes are exactly those of protobufjs' generated encoder given `toProtoBody(msg)`
  * (fields in number order, a field written when it is set, even to its default; strings
- * written as protobufjs writes them); test/unit/submit-encode.test.ts holds the two to it.
- * Field numbers: proto/floe.proto (Envelope.submit = 10, SubmitGraph, TaskSpec,
- * SerializerRef, ResourceAmount, MissingResult).
+ * written as protobufjs writes them); test/unit/client-encode.test.ts holds the two to it.
+ * Field numbers: proto/floe.proto (Envelope.submit = 10, Envelope.client_batch = 12,
+ * SubmitGraph, TaskSpec, SerializerRef, ResourceAmount, MissingResult, ClientBatch).
  */
 import protobuf from 'protobufjs';
 import { FloeError } from '../errors.ts';
@@ -36,11 +37,7 @@ export function encodeSubmitMessage(msg: WireOf<'submit'>): Uint8Array {
   const missing = msg.missing ?? [];
   for (const m of missing) body += messageField(missingSize(m));
   if (msg.progress != null) body += 2;
-  const total = 2 + messageField(body);
-
-  const w = new Out(Buffer.allocUnsafe(total));
-  w.varint(8).varint(PROTOCOL_VERSION);
-  w.varint(82).varint(body);
+  const w = startEnvelope(82, body);
   if (msg.clientId != null) w.varint(10).string(msg.clientId);
   if (msg.requestId != null) w.varint(18).string(msg.requestId);
   for (let i = 0; i < tasks.length; i++) {
@@ -54,8 +51,30 @@ export function encodeSubmitMessage(msg: WireOf<'submit'>): Uint8Array {
     if (m.workerId != null) w.varint(18).string(m.workerId);
   }
   if (msg.progress != null) w.varint(48).varint(msg.progress ? 1 : 0);
-  if (w.pos !== total) throw new FloeError('INTERNAL', `submit encoder wrote ${w.pos} bytes of ${total}`);
-  return w.buf;
+  return w.finish('submit');
+}
+
+/** Encodes a whole clientBatch control message (the envelope included). */
+export function encodeClientBatchMessage(msg: WireOf<'clientBatch'>): Uint8Array {
+  let body = stringField(msg.clientId);
+  for (const key of msg.release) body += stringField(key);
+  for (const key of msg.cancel) body += stringField(key);
+  if (msg.hello != null) body += 2;
+  if (msg.bye != null) body += 2;
+  const w = startEnvelope(98, body);
+  if (msg.clientId != null) w.varint(10).string(msg.clientId);
+  for (const key of msg.release) w.varint(18).string(key);
+  for (const key of msg.cancel) w.varint(26).string(key);
+  if (msg.hello != null) w.varint(32).varint(msg.hello ? 1 : 0);
+  if (msg.bye != null) w.varint(40).varint(msg.bye ? 1 : 0);
+  return w.finish('clientBatch');
+}
+
+/** A buffer for an envelope whose body (the field with this tag) is `body` bytes long, its header written. */
+function startEnvelope(tag: number, body: number): Out {
+  const w = new Out(Buffer.allocUnsafe(2 + messageField(body)));
+  w.varint(8).varint(PROTOCOL_VERSION).varint(tag).varint(body);
+  return w;
 }
 
 function specSize(spec: TaskSpec): number {
@@ -172,6 +191,12 @@ class Out {
     this.buf.set(value, this.pos);
     this.pos += value.length;
     return this;
+  }
+
+  /** The message, once it is exactly as long as sized (anything else is a bug here). */
+  finish(what: string): Buffer {
+    if (this.pos !== this.buf.length) throw new FloeError('INTERNAL', `${what} encoder wrote ${this.pos} bytes of ${this.buf.length}`);
+    return this.buf;
   }
 
   double(value: number): this {
