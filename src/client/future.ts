@@ -142,7 +142,14 @@ export class Future<T> {
   /** The task's result; rejects with the task's FloeError (code, remote stack). */
   result(): Promise<T> {
     if (this.#hold.released) return Promise.reject(new FloeError('RESULT_UNAVAILABLE', `future ${this.key} was released`));
-    return this.owner.resultOf(this.state) as Promise<T>;
+    // The reaction below holds this future until the result is in: a future dropped right
+    // after result() (`await client.submit(t).result()`) must not be collected meanwhile,
+    // or its finalizer would release the key and the result would never come.
+    return this.owner.resultOf(this.state).then((value) => this.#kept(value));
+  }
+
+  #kept(value: unknown): T {
+    return value as T;
   }
 
   /** Settles when the task is done, whatever the outcome, without fetching the result. */
