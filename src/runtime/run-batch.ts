@@ -126,49 +126,69 @@ class Handoffs {
     if (res.type === 'ok' && this.#needed.has(index)) this.#made.set(index, { serializer: res.serializer, bytes: res.bytes.slice() });
   }
 
-  /** The request with its batch inputs filled in, or an error response if one was not made. */
-  async resolve(req: ThreadRequest): Promise<ThreadRequest | ThreadResponse> {
-    for (const dep of req.deps) if (dep.from !== undefined) await this.#later.get(dep.from);
+  /**
+   * The request with its batch inputs filled in, or an error response if one was not made;
+   * a promise only when an input is still being made by a run that seceded.
+   */
+  resolve(req: ThreadRequest): ThreadRequest | ThreadResponse | Promise<ThreadRequest | ThreadResponse> {
+    if (this.#later.size > 0) {
+      const waits: Promise<unknown>[] = [];
+      for (const dep of req.deps) {
+        const later = dep.from === undefined ? undefined : this.#later.get(dep.from);
+        if (later !== undefined) waits.push(later);
+      }
+      if (waits.length > 0) return Promise.all(waits).then(() => handOver(req, (index) => this.#made.get(index)));
+    }
     return handOver(req, (index) => this.#made.get(index));
   }
 }
 
 export async function runBatch(
   batch: ThreadBatch,
-  run: (req: ThreadRequest, hooks: RunHooks) => Promise<ThreadResponse>,
+  run: (req: ThreadRequest, hooks: RunHooks) => ThreadResponse | Promise<ThreadResponse>,
   post: Post,
 ): Promise<null> {
   const outbox = new Outbox(batch.batchId, post);
   const handoffs = new Handoffs(batch.reqs);
   const detached: Promise<void>[] = [];
+  const done = (index: number, res: ThreadResponse): void => {
+    Atomics.store(batch.cells, index, BATCH_DONE);
+    if (handoffs.any) handoffs.keep(index, res);
+    outbox.add(index, res);
+  };
   for (let i = 0; i < batch.reqs.length; i++) {
     // A request the worker cancelled before it started is skipped (it answered it itself).
     if (Atomics.compareExchange(batch.cells, i, BATCH_WAITING, BATCH_STARTED) !== BATCH_WAITING) continue;
-    const req = hasHandoffs(batch.reqs[i]!) ? await handoffs.resolve(batch.reqs[i]!) : batch.reqs[i]!;
+    let req: ThreadRequest | ThreadResponse | Promise<ThreadRequest | ThreadResponse> = batch.reqs[i]!;
+    if (hasHandoffs(req)) req = handoffs.resolve(req);
+    if (req instanceof Promise) req = await req;
     if (isResponse(req)) {
       Atomics.store(batch.cells, i, BATCH_DONE);
       outbox.add(i, req);
       continue;
     }
+    // Only a task that returned a promise can secede (wait on its subtasks): the batch
+    // waits for it until it does, then goes on beside it.
     let seceded: (() => void) | undefined;
-    const waiting = new Promise<undefined>((resolve) => (seceded = () => resolve(undefined)));
-    const running = run(req, { onSeceded: seceded });
+    let secededEarly = false;
+    const running = run(req, { onSeceded: () => (seceded === undefined ? (secededEarly = true) : seceded()) });
+    if (!(running instanceof Promise)) {
+      done(i, running);
+      continue;
+    }
+    const waiting = secededEarly ? Promise.resolve(undefined) : new Promise<undefined>((resolve) => (seceded = () => resolve(undefined)));
     const res = await Promise.race([running, waiting]);
     if (res !== undefined) {
-      Atomics.store(batch.cells, i, BATCH_DONE);
-      if (handoffs.any) handoffs.keep(i, res);
-      outbox.add(i, res);
+      done(i, res);
       continue;
     }
     const index = i;
-    const done = running.then((late) => {
-      Atomics.store(batch.cells, index, BATCH_DONE);
-      handoffs.keep(index, late);
-      outbox.add(index, late);
+    const late = running.then((response) => {
+      done(index, response);
       outbox.flush();
     });
-    handoffs.later(index, done);
-    detached.push(done);
+    handoffs.later(index, late);
+    detached.push(late);
   }
   outbox.flush();
   await Promise.all(detached);

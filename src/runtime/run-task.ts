@@ -30,9 +30,40 @@ export interface RunHooks {
   onSeceded?: (() => void) | undefined;
 }
 
-export async function runTask(req: ThreadRequest, hooks: RunHooks = {}): Promise<ThreadResponse> {
+export function runTask(req: ThreadRequest, hooks: RunHooks = {}): Promise<ThreadResponse> {
+  const res = startTask(req, hooks);
+  return res instanceof Promise ? res : Promise.resolve(res);
+}
+
+/**
+ * runTask without a promise when none is needed: a task whose module, serializers and
+ * inputs are at hand and that returns a plain value runs and answers synchronously (most
+ * tasks of a batch, runtime/run-batch.ts). Only a task that returns a promise, or needs
+ * something loaded first, answers with a promise. Promises are not free in a pool thread:
+ * once a task context was used, every one of them runs AsyncLocalStorage's hooks.
+ */
+export function startTask(req: ThreadRequest, hooks: RunHooks = {}): ThreadResponse | Promise<ThreadResponse> {
   const startedAtMs = nowMs();
   const t0 = performance.now();
+  const def = loadedTask(req.module, req.exportName);
+  const serializer = knownSerializer(req.serializer.id);
+  if (def === undefined || serializer === undefined || !depSerializersKnown(req.deps)) return runLoading(req, hooks, startedAtMs, t0);
+  try {
+    const deps = decodeDeps(req.deps);
+    const args = decodeArgs(req.args, (ref) => followRef(ref, deps, req.taskKey), (ref) => threadActorHandle(ref.actorId));
+    const result = callNow(req, () => (req.traceParent === undefined ? def.fn(...args) : callTraced(req.traceParent, () => def.fn(...args))), hooks);
+    if (!isThenable(result)) return succeeded(req, result, serializer, startedAtMs, t0);
+    return Promise.resolve(result).then(
+      (value) => succeeded(req, value, serializer, startedAtMs, t0),
+      (e: unknown) => failed(req, e, startedAtMs, t0),
+    );
+  } catch (e) {
+    return failed(req, e, startedAtMs, t0);
+  }
+}
+
+/** The first run of a task (or one whose serializer is not known yet): loads what it needs first. */
+async function runLoading(req: ThreadRequest, hooks: RunHooks, startedAtMs: number, t0: number): Promise<ThreadResponse> {
   try {
     const def = await loadTask(req.module, req.exportName);
     const deps = await loadDeps(req.deps);
@@ -43,18 +74,34 @@ export async function runTask(req: ThreadRequest, hooks: RunHooks = {}): Promise
       () => (req.traceParent === undefined ? def.fn(...args) : callTraced(req.traceParent, () => def.fn(...args))),
       hooks,
     );
+    return succeeded(req, result, serializer, startedAtMs, t0);
+  } catch (e) {
+    return failed(req, e, startedAtMs, t0);
+  }
+}
+
+function succeeded(req: ThreadRequest, result: unknown, serializer: Serializer, startedAtMs: number, t0: number): ThreadResponse {
+  try {
     const t1 = performance.now();
     const bytes = serializeResult(result, serializer, req.taskKey);
     const t2 = performance.now();
     return { type: 'ok', bytes, serializer: req.serializer, startedAtMs, durationMs: t2 - t0, serializeMs: t2 - t1 };
   } catch (e) {
-    return {
-      type: 'error',
-      error: toErrorInfo(e, 'TASK_ERROR', req.taskKey),
-      startedAtMs,
-      durationMs: performance.now() - t0,
-    };
+    return failed(req, e, startedAtMs, t0);
   }
+}
+
+function failed(req: ThreadRequest, e: unknown, startedAtMs: number, t0: number): ThreadResponse {
+  return {
+    type: 'error',
+    error: toErrorInfo(e, 'TASK_ERROR', req.taskKey),
+    startedAtMs,
+    durationMs: performance.now() - t0,
+  };
+}
+
+function isThenable(x: unknown): x is PromiseLike<unknown> {
+  return (typeof x === 'object' || typeof x === 'function') && x !== null && typeof (x as { then?: unknown }).then === 'function';
 }
 
 /**
@@ -76,17 +123,76 @@ export async function callInContext<T>(
   fn: () => T | Promise<T>,
   hooks: RunHooks = {},
 ): Promise<T> {
+  return await callNow(req, fn, hooks);
+}
+
+/**
+ * callInContext without a promise when `fn` returns a plain value: the context is closed
+ * as soon as `fn` returns, or when the promise it returns settles.
+ */
+function callNow<T>(req: { port?: ContextPort | undefined; taskKey: string; attempt: number }, fn: () => T, hooks: RunHooks): T | Promise<Awaited<T>> {
   const { port } = req;
   const { openContext, onSeceded } = hooks;
   const open = openContext ?? (port === undefined ? undefined : () => port);
-  if (open === undefined) return await fn();
+  if (open === undefined) return fn();
   const unused = openContext === undefined ? () => port?.close() : undefined;
   const slot = new ContextSlot(open, req.taskKey, req.attempt, { unused, onSeceded });
+  let result: T;
   try {
-    return await runWithContext(slot, fn);
+    result = runWithContext(slot, fn);
+  } catch (e) {
+    slot.close();
+    throw e;
+  }
+  if (!isThenable(result)) {
+    slot.close();
+    return result;
+  }
+  return closeWhenSettled(result, slot);
+}
+
+async function closeWhenSettled<T>(result: T, slot: ContextSlot): Promise<Awaited<T>> {
+  try {
+    return await result;
   } finally {
     slot.close();
   }
+}
+
+/** Validated task definitions of loaded modules, by module and export (see loadedTask). */
+const taskDefs = new Map<string, Map<string, TaskDefCore<unknown[], unknown>>>();
+
+/**
+ * The task `exportName` of `module` when its module is loaded already and it was found a
+ * task before: no await. Exports of an ES module are fixed once it is loaded.
+ */
+function loadedTask(module: string, exportName: string): TaskDefCore<unknown[], unknown> | undefined {
+  if (module === BUILTIN_MODULE) return BUILTIN_TASKS.get(exportName);
+  return taskDefs.get(module)?.get(exportName);
+}
+
+/** Serializers looked up before: an id, once registered, always names the same one (serde/registry.ts). */
+const serializers = new Map<string, Serializer>();
+
+function knownSerializer(id: string): Serializer | undefined {
+  let s = serializers.get(id);
+  if (s === undefined) {
+    s = getSerializer(id);
+    if (s !== undefined) serializers.set(id, s);
+  }
+  return s;
+}
+
+function depSerializersKnown(deps: readonly ThreadDep[]): boolean {
+  for (const dep of deps) if (knownSerializer(dep.serializer.id) === undefined) return false;
+  return true;
+}
+
+/** loadDeps when every serializer is known (depSerializersKnown). */
+function decodeDeps(deps: readonly ThreadDep[]): Map<string, unknown> {
+  const values = new Map<string, unknown>();
+  for (const dep of deps) values.set(dep.key, deserializeValue(dep.bytes, knownSerializer(dep.serializer.id)!, dep.key));
+  return values;
 }
 
 async function loadTask(module: string, exportName: string): Promise<TaskDefCore<unknown[], unknown>> {
@@ -103,6 +209,9 @@ async function loadTask(module: string, exportName: string): Promise<TaskDefCore
   if (!isTaskDef(value)) {
     throw new FloeError('NOT_A_TASK', `export ${exportName} of module ${module} is not a task; wrap it with task()`);
   }
+  let byExport = taskDefs.get(module);
+  if (byExport === undefined) taskDefs.set(module, (byExport = new Map<string, TaskDefCore<unknown[], unknown>>()));
+  byExport.set(exportName, value);
   return value;
 }
 

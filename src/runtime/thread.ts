@@ -8,7 +8,7 @@ import { ownBytes } from '../serde/bytes.ts';
 import { isThreadBatch } from './protocol.ts';
 import type { ThreadBatch, ThreadRequest, ThreadResponse } from './protocol.ts';
 import { runBatch } from './run-batch.ts';
-import { runTask, type RunHooks } from './run-task.ts';
+import { runTask, startTask, type RunHooks } from './run-task.ts';
 import { loadModule } from './load-module.ts';
 import { openPoolContext, postToPool } from './pool-port.ts';
 
@@ -36,7 +36,7 @@ export default async function runInThread(req: ThreadRequest | ThreadBatch): Pro
   const pending = threadSetup();
   if (pending !== undefined) await pending;
   if (isThreadBatch(req)) {
-    return runBatch(req, (r, hooks) => runTask(r, hooksOf(r, hooks.onSeceded)), (results, transfer) => postToPool(results, transfer));
+    return runBatch(req, (r, hooks) => startTask(r, hooksOf(r, hooks.onSeceded)), (results, transfer) => postToPool(results, transfer));
   }
   const res = await runTask(req, hooksOf(req));
   if (res.type !== 'ok') return res;
