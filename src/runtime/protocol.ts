@@ -66,6 +66,7 @@ export type ThreadResponse =
  * Several tasks in one pool dispatch (worker/batching.ts): the thread runs them one after
  * another and posts each result on its own port (runtime/pool-port.ts) as a
  * {@link BatchResults}; the dispatch itself resolves to null once all have finished.
+ * It crosses to the thread packed (runtime/batch-pack.ts).
  */
 export interface ThreadBatch {
   batchId: number;
@@ -88,10 +89,6 @@ export interface BatchResults {
   batchId: number;
   /** `index` into the batch's requests. */
   results: { index: number; response: ThreadResponse }[];
-}
-
-export function isThreadBatch(msg: ThreadRequest | ThreadBatch): msg is ThreadBatch {
-  return (msg as Partial<ThreadBatch>).batchId !== undefined;
 }
 
 /** Wall-clock ms comparable across threads of one process. */

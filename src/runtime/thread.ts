@@ -5,8 +5,8 @@
  */
 import { Piscina, workerData } from 'piscina';
 import { ownBytes } from '../serde/bytes.ts';
-import { isThreadBatch } from './protocol.ts';
-import type { ThreadBatch, ThreadRequest, ThreadResponse } from './protocol.ts';
+import { isPackedBatch, unpackBatch, type PackedBatch } from './batch-pack.ts';
+import type { ThreadRequest, ThreadResponse } from './protocol.ts';
 import { runBatch } from './run-batch.ts';
 import { runTask, startTask, type RunHooks } from './run-task.ts';
 import { loadModule } from './load-module.ts';
@@ -32,11 +32,11 @@ function hooksOf(req: ThreadRequest, onSeceded?: () => void): RunHooks {
   return { openContext: contextRef === undefined ? undefined : () => openPoolContext(contextRef), onSeceded };
 }
 
-export default async function runInThread(req: ThreadRequest | ThreadBatch): Promise<ThreadResponse | null> {
+export default async function runInThread(req: ThreadRequest | PackedBatch): Promise<ThreadResponse | null> {
   const pending = threadSetup();
   if (pending !== undefined) await pending;
-  if (isThreadBatch(req)) {
-    return runBatch(req, (r, hooks) => startTask(r, hooksOf(r, hooks.onSeceded)), (results, transfer) => postToPool(results, transfer));
+  if (isPackedBatch(req)) {
+    return runBatch(unpackBatch(req), (r, hooks) => startTask(r, hooksOf(r, hooks.onSeceded)), (results, transfer) => postToPool(results, transfer));
   }
   const res = await runTask(req, hooksOf(req));
   if (res.type !== 'ok') return res;

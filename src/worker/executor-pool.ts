@@ -16,11 +16,14 @@ import { FloeError } from '../errors.ts';
 import { MuxEndpoint, type ContextPort } from '../runtime/mux-port.ts';
 import { isPoolPortMessage } from '../runtime/pool-port.ts';
 import { nowMs } from '../runtime/protocol.ts';
-import type { BatchResults, ThreadBatch, ThreadRequest, ThreadResponse } from '../runtime/protocol.ts';
+import type { BatchResults, ThreadRequest, ThreadResponse } from '../runtime/protocol.ts';
+import { packBatch, type PackedBatch } from '../runtime/batch-pack.ts';
+import { ownBytes } from '../serde/bytes.ts';
 import { packageRoot } from '../util/package-root.ts';
 import { errorResponse, timeoutMessage, validateTimeout } from './executor.ts';
 import type { BatchRun, Executor, RunOptions } from './executor.ts';
 import { PendingBatch } from './pool-batch.ts';
+import { RunCancel } from './cancel.ts';
 import { handOver, hasHandoffs, isResponse, madeBy } from '../runtime/handoff.ts';
 
 export interface PoolExecutorOptions {
@@ -83,7 +86,7 @@ function leastBusy(tasksPerThreadMax: number): Balancer {
 
 export class PoolExecutor implements Executor {
   readonly threads: number;
-  readonly #pool: Piscina<ThreadRequest | ThreadBatch, ThreadResponse | null>;
+  readonly #pool: Piscina<ThreadRequest | PackedBatch, ThreadResponse | null>;
   /** Aborts every running task on close(), so their run() calls resolve. */
   readonly #running = new Set<(why: AbortReason) => void>();
   /** Context callbacks of running runs, by ThreadRequest.contextRef. */
@@ -118,7 +121,7 @@ export class PoolExecutor implements Executor {
       throw new FloeError('INVALID_OPTION', 'options.tasksPerThreadMax must be a positive integer');
     }
     this.threads = threads;
-    this.#pool = new Piscina<ThreadRequest | ThreadBatch, ThreadResponse | null>({
+    this.#pool = new Piscina<ThreadRequest | PackedBatch, ThreadResponse | null>({
       filename,
       minThreads: threads,
       maxThreads: threads,
@@ -174,7 +177,8 @@ export class PoolExecutor implements Executor {
     if (this.#closed) return errorResponse('CANCELLED', `task "${req.taskKey}": executor is closed`, req, startedAtMs);
     if (opts.signal?.aborted === true) return errorResponse('CANCELLED', `task "${req.taskKey}" was cancelled`, req, startedAtMs);
 
-    const controller = new AbortController();
+    // Piscina only listens for 'abort': a RunCancel does, without an AbortController's cost.
+    const controller = new RunCancel();
     let reason: AbortReason | undefined;
     const abort = (why: AbortReason): void => {
       reason ??= why;
@@ -185,16 +189,18 @@ export class PoolExecutor implements Executor {
     const onCancel = (): void => abort('cancel');
     opts.signal?.addEventListener('abort', onCancel, { once: true });
     this.#running.add(abort);
-    let request = req;
+    // Arguments that are a view into a bigger buffer (a batch's request falling back to a
+    // run alone, worker/runs.ts) are copied: posted as they are, all of it would be.
+    let request = req.args.byteLength === req.args.buffer.byteLength ? req : { ...req, args: ownBytes(req.args) };
     let contextRef: number | undefined;
     if (opts.context !== undefined) {
       contextRef = ++this.#contextSeq;
       this.#contexts.set(contextRef, opts.context);
-      request = { ...req, contextRef };
+      request = { ...request, contextRef };
     }
     try {
       // Never null: that is the answer to a batch.
-      return (await this.#pool.run(request, { signal: controller.signal }))!;
+      return (await this.#pool.run(request, { signal: controller }))!;
     } catch (e) {
       switch (reason) {
         case 'timeout':
@@ -234,20 +240,21 @@ export class PoolExecutor implements Executor {
       this.#batches.delete(batchId);
       this.#holdPorts();
     });
-    const reqs = runs.map(({ req, opts }) => {
+    const reqs: ThreadRequest[] = [];
+    for (const { req, opts } of runs) {
+      reqs.push(req);
       if (opts.context === undefined) {
         contextRefs.push(undefined);
-        return req;
+        continue;
       }
       const contextRef = ++this.#contextSeq;
       this.#contexts.set(contextRef, opts.context);
       contextRefs.push(contextRef);
-      return { ...req, contextRef };
-    });
+    }
     this.#batches.set(batchId, batch);
     this.#holdPorts();
 
-    const controller = new AbortController();
+    const controller = new RunCancel();
     let reason: AbortReason | undefined;
     const abort = (why: AbortReason): void => {
       reason ??= why;
@@ -270,7 +277,8 @@ export class PoolExecutor implements Executor {
       cleanups[i] = () => signal.removeEventListener('abort', onCancel);
     });
     this.#running.add(abort);
-    this.#pool.run({ batchId, reqs, cells: batch.cells }, { signal: controller.signal }).then(
+    const { packed, transfer } = packBatch(batchId, reqs, batch.cells, contextRefs);
+    this.#pool.run(packed, { signal: controller, transferList: [transfer] }).then(
       // Every result was posted on the thread's port before this answer; they settle the runs.
       () => this.#running.delete(abort),
       (e: unknown) => {

@@ -108,7 +108,7 @@ export class Runs {
     runs.forEach((run, i) => {
       const fail = (error: unknown): void => this.runFailed(run, error, stimulusId);
       try {
-        const p = this.prepareRun(run, made);
+        const p = this.prepareRun(run, made, true);
         if (p instanceof Promise) loading.push(p.then((value) => void (prepared[i] = value), fail));
         else prepared[i] = p;
       } catch (error) {
@@ -164,15 +164,15 @@ export class Runs {
    * once for a run whose inputs need no loading (none, or all handed over in its batch:
    * `inBatch` has the ids the batch makes), a promise otherwise.
    */
-  private prepareRun(run: ActiveRun, inBatch?: ReadonlySet<string>): PreparedRun | undefined | Promise<PreparedRun | undefined> {
+  private prepareRun(run: ActiveRun, inBatch?: ReadonlySet<string>, batched = false): PreparedRun | undefined | Promise<PreparedRun | undefined> {
     const deps = run.assign.deps;
     if (deps.length === 0 || (inBatch !== undefined && deps.every((d) => inBatch.has(d.id)))) {
-      return this.stopped(run) ? undefined : this.request(run, deps.map(handedOver));
+      return this.stopped(run) ? undefined : this.request(run, deps.map(handedOver), batched);
     }
-    return this.loadAndPrepare(run, inBatch);
+    return this.loadAndPrepare(run, inBatch, batched);
   }
 
-  private async loadAndPrepare(run: ActiveRun, inBatch?: ReadonlySet<string>): Promise<PreparedRun | undefined> {
+  private async loadAndPrepare(run: ActiveRun, inBatch: ReadonlySet<string> | undefined, batched: boolean): Promise<PreparedRun | undefined> {
     const { assign } = run;
     let deps: ThreadDep[];
     try {
@@ -190,10 +190,11 @@ export class Runs {
       throw error;
     }
     if (this.stopped(run)) return undefined;
-    return this.request(run, deps);
+    return this.request(run, deps, batched);
   }
 
-  private request(run: ActiveRun, deps: ThreadRequest['deps']): PreparedRun {
+  /** `batched`: the request goes in a batch, whose bytes are copied into one buffer anyway (runtime/batch-pack.ts). */
+  private request(run: ActiveRun, deps: ThreadRequest['deps'], batched: boolean): PreparedRun {
     const { assign } = run;
     const { spec } = assign;
     const span = this.deps.tracing.startRun(assign, deps);
@@ -204,7 +205,7 @@ export class Runs {
       exportName: spec.exportName,
       // Decoded arguments are views into the whole message they came in: sent to a thread
       // as they are, that whole message would be copied with them.
-      args: ownBytes(spec.args),
+      args: batched ? spec.args : ownBytes(spec.args),
       deps,
       serializer: spec.serializer,
       attempt: assign.attempt,
