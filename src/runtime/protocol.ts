@@ -65,8 +65,8 @@ export type ThreadResponse =
 /**
  * Several tasks in one pool dispatch (worker/batching.ts): the thread runs them one after
  * another and posts each result on its own port (runtime/pool-port.ts) as a
- * {@link BatchResults}; the dispatch itself resolves to null once all have finished.
- * It crosses to the thread packed (runtime/batch-pack.ts).
+ * PackedResults (runtime/results-pack.ts); the dispatch itself resolves to null once all
+ * have finished. The batch itself crosses to the thread packed (runtime/batch-pack.ts).
  */
 export interface ThreadBatch {
   batchId: number;
@@ -84,12 +84,6 @@ export const BATCH_WAITING = 0;
 export const BATCH_STARTED = 1;
 export const BATCH_SKIPPED = 2;
 export const BATCH_DONE = 3;
-
-export interface BatchResults {
-  batchId: number;
-  /** `index` into the batch's requests. */
-  results: { index: number; response: ThreadResponse }[];
-}
 
 /** Wall-clock ms comparable across threads of one process. */
 export function nowMs(): number {

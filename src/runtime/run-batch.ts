@@ -20,7 +20,8 @@
 import { ownBytes } from '../serde/bytes.ts';
 import { handOver, hasHandoffs, isResponse, type Made } from './handoff.ts';
 import { BATCH_DONE, BATCH_STARTED, BATCH_WAITING } from './protocol.ts';
-import type { BatchResults, ThreadBatch, ThreadRequest, ThreadResponse } from './protocol.ts';
+import type { ThreadBatch, ThreadRequest, ThreadResponse } from './protocol.ts';
+import { ResultsPacker, type PackedResults } from './results-pack.ts';
 import type { RunHooks } from './run-task.ts';
 
 /** Longest a finished result waits for the ones after it before it is posted. */
@@ -30,16 +31,16 @@ const SMALL_RESULT_BYTES_MAX = 256;
 /** ...of at most this many bytes. */
 const SHARED_BYTES_MAX = 16 * 1024;
 
-type Post = (results: BatchResults, transferList: ArrayBuffer[]) => void;
+type Post = (results: PackedResults, transferList: ArrayBuffer[]) => void;
+
+const NO_BYTES = new Uint8Array(0);
 
 class Outbox {
-  #results: BatchResults['results'] = [];
+  readonly #packer = new ResultsPacker();
   #transfer: ArrayBuffer[] = [];
-  /** Small results of the next post: copied here at once (serializers reuse their buffers)... */
+  /** Small results of the next post: copied here at once (serializers reuse their buffers). */
   #scratch = new Uint8Array(1024);
   #scratchBytes = 0;
-  /** ...and given their views of the shared buffer when it is made, in flush(). */
-  #small: { entry: BatchResults['results'][number]; offset: number }[] = [];
   #firstAtMs = 0;
   #timer: NodeJS.Timeout | undefined;
 
@@ -49,24 +50,24 @@ class Outbox {
   ) {}
 
   add(index: number, res: ThreadResponse): void {
-    const entry = { index, response: res };
-    if (res.type === 'ok') {
+    if (res.type !== 'ok') {
+      this.#packer.failed(index, res);
+    } else {
       const n = res.bytes.byteLength;
       if (n <= SMALL_RESULT_BYTES_MAX && this.#scratchBytes + n <= SHARED_BYTES_MAX) {
         if (this.#scratchBytes + n > this.#scratch.byteLength) this.#grow(this.#scratchBytes + n);
         this.#scratch.set(res.bytes, this.#scratchBytes);
-        this.#small.push({ entry, offset: this.#scratchBytes });
+        this.#packer.shared(index, res, this.#scratchBytes, this.#scratchBytes + n);
         this.#scratchBytes += n;
       } else {
         // Moved, not copied; the array must own its whole buffer (see serde/bytes.ts).
         const bytes = ownBytes(res.bytes);
-        entry.response = { ...res, bytes };
+        this.#packer.own(index, res, bytes);
         this.#transfer.push(bytes.buffer as ArrayBuffer);
       }
     }
-    this.#results.push(entry);
     const now = performance.now();
-    if (this.#results.length === 1) {
+    if (this.#packer.size === 1) {
       this.#firstAtMs = now;
       // Fires only if the thread's event loop gets to run (a task awaits I/O or a timer).
       this.#timer = setTimeout(() => this.flush(), RESULTS_HOLD_MS);
@@ -82,20 +83,15 @@ class Outbox {
   }
 
   flush(): void {
-    if (this.#results.length === 0) return;
+    if (this.#packer.size === 0) return;
     clearTimeout(this.#timer);
-    if (this.#small.length > 0) {
-      const shared = this.#scratch.slice(0, this.#scratchBytes);
-      for (const { entry, offset } of this.#small) {
-        const res = entry.response as Extract<ThreadResponse, { type: 'ok' }>;
-        entry.response = { ...res, bytes: shared.subarray(offset, offset + res.bytes.byteLength) };
-      }
+    let shared = NO_BYTES;
+    if (this.#scratchBytes > 0) {
+      shared = this.#scratch.slice(0, this.#scratchBytes);
       this.#transfer.push(shared.buffer);
-      this.#small = [];
       this.#scratchBytes = 0;
     }
-    this.post({ batchId: this.batchId, results: this.#results }, this.#transfer);
-    this.#results = [];
+    this.post(this.#packer.take(this.batchId, shared), this.#transfer);
     this.#transfer = [];
   }
 }

@@ -16,7 +16,8 @@ import { FloeError } from '../errors.ts';
 import { MuxEndpoint, type ContextPort } from '../runtime/mux-port.ts';
 import { isPoolPortMessage } from '../runtime/pool-port.ts';
 import { nowMs } from '../runtime/protocol.ts';
-import type { BatchResults, ThreadRequest, ThreadResponse } from '../runtime/protocol.ts';
+import type { ThreadRequest, ThreadResponse } from '../runtime/protocol.ts';
+import { unpackResults, type PackedResults } from '../runtime/results-pack.ts';
 import { packBatch, type PackedBatch } from '../runtime/batch-pack.ts';
 import { ownBytes } from '../serde/bytes.ts';
 import { packageRoot } from '../util/package-root.ts';
@@ -148,7 +149,7 @@ export class PoolExecutor implements Executor {
         if (attach === undefined) vp.close();
         else attach(vp);
       },
-      onData: (data) => this.#onBatchResults(data as BatchResults),
+      onData: (data) => this.#onBatchResults(data as PackedResults),
     });
     if (!this.#portsHeld) port.unref();
     this.#threadPorts.set(port, endpoint);
@@ -289,10 +290,10 @@ export class PoolExecutor implements Executor {
     return batch.responses;
   }
 
-  #onBatchResults(data: BatchResults): void {
+  #onBatchResults(data: PackedResults): void {
     const batch = this.#batches.get(data.batchId);
     if (batch === undefined) return; // settled meanwhile (cancelled, or its thread was lost)
-    for (const { index, response } of data.results) batch.settle(index, response);
+    unpackResults(data, (index, response) => batch.settle(index, response));
   }
 
   /**
