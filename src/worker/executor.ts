@@ -6,6 +6,7 @@
  * crashed threads come back as `{ type: 'error' }` responses, like the task's own failures,
  * so the driver has one path. Only invalid `opts` (a driver bug) reject, with INVALID_ARGUMENT.
  */
+import { setMaxListeners } from 'node:events';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { FloeError, toErrorInfo } from '../errors.ts';
 import type { ContextPort } from '../runtime/mux-port.ts';
@@ -99,6 +100,12 @@ export class InlineExecutor implements Executor {
   readonly threads = 1;
   #closed = false;
   readonly #closing = new AbortController();
+
+  constructor() {
+    // Every running task listens for close (and stops listening when it ends): many
+    // concurrent runs are normal here, not a leak.
+    setMaxListeners(0, this.#closing.signal);
+  }
 
   async run(req: ThreadRequest, opts: RunOptions = {}): Promise<ThreadResponse> {
     const startedAtMs = nowMs();

@@ -51,6 +51,18 @@ for (const [name, make] of executors) {
       t.equal(value(await ex.run(req('sum', [[1, 2, 3]]))), 6);
     });
 
+    void t.test('many runs at once: no listener-leak warning', async (t) => {
+      const warnings: string[] = [];
+      const onWarning = (w: Error): void => void warnings.push(w.name);
+      process.on('warning', onWarning);
+      t.teardown(() => process.off('warning', onWarning));
+      const results = await Promise.all(Array.from({ length: 25 }, (_, i) => ex.run(req('sum', [[i, 1]]))));
+      t.same(results.map(value), Array.from({ length: 25 }, (_, i) => i + 1));
+      // A warning is emitted on the next tick after the listener that exceeds the limit.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      t.same(warnings.filter((n) => n === 'MaxListenersExceededWarning'), []);
+    });
+
     void t.test('builtins', async (t) => {
       const collect = await ex.run(req('collect', [1, 'two', [3]], { module: 'floe:builtin' }));
       t.same(value(collect), [1, 'two', [3]]);
