@@ -12,15 +12,8 @@
  * Field numbers: proto/floe.proto (Envelope.submit = 10, Envelope.client_batch = 12,
  * SubmitGraph, TaskSpec, SerializerRef, ResourceAmount, MissingResult, ClientBatch).
  */
-import protobuf from 'protobufjs';
-import { FloeError } from '../errors.ts';
-import type { SerializerRef, TaskSpec } from '../graph/spec.ts';
-import { PROTOCOL_VERSION, type MissingResult, type WireOf } from './messages.ts';
-
-const utf8 = protobuf.util.utf8;
-
-/** Strings from this length on are written by Buffer (as protobufjs' BufferWriter does). */
-const SHORT_STRING_MAX = 39;
+import type { MissingResult, WireOf } from './messages.ts';
+import { messageField, specSize, startEnvelope, stringField, varintSize, writeSpec } from './proto-write.ts';
 
 /** Encodes a whole submit control message (the envelope included). */
 export function encodeSubmitMessage(msg: WireOf<'submit'>): Uint8Array {
@@ -70,138 +63,6 @@ export function encodeClientBatchMessage(msg: WireOf<'clientBatch'>): Uint8Array
   return w.finish('clientBatch');
 }
 
-/** A buffer for an envelope whose body (the field with this tag) is `body` bytes long, its header written. */
-function startEnvelope(tag: number, body: number): Out {
-  const w = new Out(Buffer.allocUnsafe(2 + messageField(body)));
-  w.varint(8).varint(PROTOCOL_VERSION).varint(tag).varint(body);
-  return w;
-}
-
-function specSize(spec: TaskSpec): number {
-  let n = stringField(spec.key) + stringField(spec.name) + stringField(spec.module) + stringField(spec.exportName);
-  if (spec.args != null) n += 1 + varintSize(spec.args.length) + spec.args.length;
-  for (const dep of spec.deps) n += stringField(dep);
-  if (spec.serializer != null) n += messageField(serializerSize(spec.serializer));
-  if (spec.priority != null) n += 9;
-  if (spec.retries != null) n += 1 + varintSize(spec.retries >>> 0);
-  if (spec.retryDelayMs != null) n += 9;
-  if (spec.retryBackoff != null) n += 9;
-  if (spec.timeoutMs != null) n += 9;
-  for (const name in spec.resources) n += messageField(resourceSize(name, spec.resources[name]));
-  n += stringField(spec.traceParent) + stringField(spec.actor);
-  if (spec.restartsMax != null) n += 2 + varintSize(spec.restartsMax >>> 0);
-  if (spec.holdsActors != null) for (const id of spec.holdsActors) n += 1 + stringField(id);
-  return n;
-}
-
-function writeSpec(w: Out, spec: TaskSpec): void {
-  if (spec.key != null) w.varint(10).string(spec.key);
-  if (spec.name != null) w.varint(18).string(spec.name);
-  if (spec.module != null) w.varint(26).string(spec.module);
-  if (spec.exportName != null) w.varint(34).string(spec.exportName);
-  if (spec.args != null) w.varint(42).bytes(spec.args);
-  for (const dep of spec.deps) w.varint(50).string(dep);
-  if (spec.serializer != null) {
-    w.varint(58).varint(serializerSize(spec.serializer));
-    if (spec.serializer.id != null) w.varint(10).string(spec.serializer.id);
-    if (spec.serializer.module != null) w.varint(18).string(spec.serializer.module);
-  }
-  if (spec.priority != null) w.varint(65).double(spec.priority);
-  if (spec.retries != null) w.varint(72).varint(spec.retries >>> 0);
-  if (spec.retryDelayMs != null) w.varint(81).double(spec.retryDelayMs);
-  if (spec.retryBackoff != null) w.varint(89).double(spec.retryBackoff);
-  if (spec.timeoutMs != null) w.varint(97).double(spec.timeoutMs);
-  for (const name in spec.resources) {
-    const amount = spec.resources[name];
-    w.varint(106).varint(resourceSize(name, amount));
-    w.varint(10).string(name);
-    if (amount != null) w.varint(17).double(amount);
-  }
-  if (spec.traceParent != null) w.varint(114).string(spec.traceParent);
-  if (spec.actor != null) w.varint(122).string(spec.actor);
-  if (spec.restartsMax != null) w.varint(128).varint(spec.restartsMax >>> 0);
-  if (spec.holdsActors != null) for (const id of spec.holdsActors) w.varint(138).string(id);
-}
-
-function serializerSize(ref: SerializerRef): number {
-  return stringField(ref.id) + stringField(ref.module);
-}
-
-function resourceSize(name: string, amount: number | undefined): number {
-  return stringField(name) + (amount == null ? 0 : 9);
-}
-
 function missingSize(m: MissingResult): number {
   return stringField(m.key) + stringField(m.workerId);
-}
-
-/** Bytes of a string field with a one-byte tag (0 when unset). */
-function stringField(value: string | undefined): number {
-  if (value == null) return 0;
-  const len = stringBytes(value);
-  return 1 + varintSize(len) + len;
-}
-
-/** Bytes of a sub-message field with a one-byte tag. */
-function messageField(size: number): number {
-  return 1 + varintSize(size) + size;
-}
-
-/** UTF-8 length as protobufjs' BufferWriter counts it (Buffer.byteLength), without the native call for ASCII. */
-function stringBytes(value: string): number {
-  for (let i = 0; i < value.length; i++) if (value.charCodeAt(i) >= 0x80) return Buffer.byteLength(value);
-  return value.length;
-}
-
-function varintSize(value: number): number {
-  return value < 0x80 ? 1 : value < 0x4000 ? 2 : value < 0x200000 ? 3 : value < 0x10000000 ? 4 : 5;
-}
-
-/** A cursor over the message's buffer. */
-class Out {
-  pos = 0;
-  constructor(readonly buf: Buffer) {}
-
-  varint(value: number): this {
-    let v = value >>> 0;
-    while (v > 127) {
-      this.buf[this.pos++] = (v & 127) | 128;
-      v >>>= 7;
-    }
-    this.buf[this.pos++] = v;
-    return this;
-  }
-
-  string(value: string): this {
-    const len = stringBytes(value);
-    this.varint(len);
-    if (len === value.length) {
-      for (let i = 0; i < len; i++) this.buf[this.pos + i] = value.charCodeAt(i);
-    } else if (value.length <= SHORT_STRING_MAX) {
-      utf8.write(value, this.buf, this.pos);
-    } else {
-      this.buf.write(value, this.pos, len, 'utf8');
-    }
-    this.pos += len;
-    return this;
-  }
-
-  bytes(value: Uint8Array): this {
-    this.varint(value.length);
-    this.buf.set(value, this.pos);
-    this.pos += value.length;
-    return this;
-  }
-
-  /** The message, once it is exactly as long as sized (anything else is a bug here). */
-  finish(what: string): Buffer {
-    if (this.pos !== this.buf.length) throw new FloeError('INTERNAL', `${what} encoder wrote ${this.pos} bytes of ${this.buf.length}`);
-    return this.buf;
-  }
-
-  double(value: number): this {
-    this.buf.writeDoubleLE(value, this.pos);
-    this.pos += 8;
-    return this;
-  }
 }

@@ -13,6 +13,8 @@ import type { SerializerRef, TaskSpec } from '../graph/spec.ts';
 import { packageRoot } from '../util/package-root.ts';
 import { toProtoBody } from './codec-encode.ts';
 import { encodeClientBatchMessage, encodeSubmitMessage } from './client-encode.ts';
+import { rememberSpecBytes } from './spec-bytes.ts';
+import { encodeWorkerBatchMessage } from './worker-encode.ts';
 import {
   PROTOCOL_VERSION,
   type KeyUpdate,
@@ -58,6 +60,8 @@ export function encodeMessage(msg: WireMessage): Uint8Array {
   // What a client sends per task (submissions, releases) is written directly.
   if (msg.type === 'submit') return encodeSubmitMessage(msg);
   if (msg.type === 'clientBatch') return encodeClientBatchMessage(msg);
+  // ...and so is what the coordinator sends a worker (assignments, with specs as received).
+  if (msg.type === 'workerBatch') return encodeWorkerBatchMessage(msg, (type) => protoRoot().lookupType(type));
   const body = toProtoBody(msg);
   return envelope().encode({ version: PROTOCOL_VERSION, [BODY_FIELD[msg.type]]: body }).finish();
 }
@@ -90,7 +94,10 @@ export function decodeMessage(bytes: Uint8Array): WireMessage {
   const which = decoded.body;
   const body = typeof which === 'string' ? (decoded[which] as Obj | undefined) : undefined;
   if (body === undefined) throw new FloeError('MALFORMED_MESSAGE', 'control message has no body');
-  return fromProtoBody(which as (typeof BODY_FIELD)[keyof typeof BODY_FIELD], body);
+  const msg = fromProtoBody(which as (typeof BODY_FIELD)[keyof typeof BODY_FIELD], body);
+  // Specs go on to workers as they came (see spec-bytes.ts).
+  if (msg.type === 'submit') rememberSpecBytes(bytes, msg.tasks);
+  return msg;
 }
 
 function fromProtoBody(which: (typeof BODY_FIELD)[keyof typeof BODY_FIELD], b: Obj): WireMessage {

@@ -1,0 +1,82 @@
+/**
+ * The bytes each task spec arrived in. A spec goes from the client to the coordinator and
+ * on to a worker unchanged, so the coordinator need not encode it again: the workerBatch
+ * encoder (worker-encode.ts) copies the bytes the spec came in, instead of writing its
+ * strings and numbers one by one.
+ *
+ * The bytes are views into the received message (no copy); they live as long as the
+ * decoded spec does. A spec that did not come through decodeMessage has none, and is
+ * encoded field by field.
+ */
+import type { TaskSpec } from '../graph/spec.ts';
+
+const received = new WeakMap<TaskSpec, Uint8Array>();
+
+/** The bytes `spec` was decoded from, when it was. */
+export function receivedSpecBytes(spec: TaskSpec): Uint8Array | undefined {
+  return received.get(spec);
+}
+
+/** Envelope field of the submit body, and SubmitGraph field of its tasks (proto/floe.proto). */
+const ENVELOPE_SUBMIT = 10;
+const SUBMIT_TASKS = 3;
+
+/**
+ * Remembers, for each of `specs` (decoded from `message`, a submit envelope, in order),
+ * the bytes of its TaskSpec. The message was decoded whole already, so it is well formed;
+ * should the walk below still not find one TaskSpec per spec, nothing is remembered.
+ */
+export function rememberSpecBytes(message: Uint8Array, specs: readonly TaskSpec[]): void {
+  const body = lengthDelimited(message, 0, message.length, ENVELOPE_SUBMIT);
+  if (body.length !== 1) return;
+  const [start, end] = body[0]!;
+  const tasks = lengthDelimited(message, start, end, SUBMIT_TASKS);
+  if (tasks.length !== specs.length) return;
+  for (let i = 0; i < specs.length; i++) received.set(specs[i]!, message.subarray(tasks[i]![0], tasks[i]![1]));
+}
+
+/** [start, end) of each length-delimited field `field` of the message in bytes [from, to). */
+function lengthDelimited(bytes: Uint8Array, from: number, to: number, field: number): [number, number][] {
+  const out: [number, number][] = [];
+  let pos = from;
+  const varint = (): number => {
+    let value = 0;
+    let scale = 1;
+    for (;;) {
+      if (pos >= to) throw new RangeError('truncated varint');
+      const b = bytes[pos++]!;
+      value += (b & 127) * scale;
+      if (b < 128) return value;
+      scale *= 128;
+      if (scale > 2 ** 63) throw new RangeError('varint too long');
+    }
+  };
+  try {
+    while (pos < to) {
+      const tag = varint();
+      const wireType = tag % 8;
+      switch (wireType) {
+        case 0:
+          varint();
+          break;
+        case 1:
+          pos += 8;
+          break;
+        case 2: {
+          const len = varint();
+          if (Math.floor(tag / 8) === field) out.push([pos, pos + len]);
+          pos += len;
+          break;
+        }
+        case 5:
+          pos += 4;
+          break;
+        default:
+          return [];
+      }
+    }
+  } catch {
+    return [];
+  }
+  return pos === to ? out : [];
+}
