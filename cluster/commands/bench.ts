@@ -4,7 +4,8 @@
  * Dask and on BullMQ (each after floe's scenarios, so they never share the cores), and prints a
  * table; --json and --svg write the full results and the task-lag chart.
  */
-import { writeFile } from 'node:fs/promises';
+import { access, constants, mkdir, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { addPeerOutput, BenchEnv, machine, runScenario, type Mode, type PeerRequest, type Scenario, type ScenarioResult } from '../../bench/harness.ts';
 import { BULLMQ_SCENARIOS, findBullmq, runBullmq } from '../../bench/bullmq.ts';
 import { daskVersion, DASK_INSTALL_HINT, runDask, type DaskOutput } from '../../bench/dask.ts';
@@ -29,6 +30,15 @@ export async function benchCommand(names: string[], opts: BenchCommandOptions): 
   if (unknown.length > 0) {
     console.error(`floe bench: unknown scenario ${unknown.join(', ')} (scenarios: ${SCENARIO_NAMES.join(', ')})`);
     return 2;
+  }
+  // Output files are checked before anything runs: a run takes minutes, and its results
+  // must not be lost to a path that cannot be written at the end.
+  for (const [flag, path] of [['--json', opts.json], ['--svg', opts.svg]] as const) {
+    const problem = path === undefined ? undefined : await outputProblem(path);
+    if (problem !== undefined) {
+      console.error(`floe bench: cannot write ${flag} ${path}: ${problem}`);
+      return 2;
+    }
   }
   const chosen = names.length === 0 ? SCENARIOS : SCENARIOS.filter((s) => names.includes(s.name));
   const quick = opts.quick === true;
@@ -105,9 +115,17 @@ export async function benchCommand(names: string[], opts: BenchCommandOptions): 
 
   if (interrupted) return 130; // the signal handler exits once everything is stopped
   console.log(renderTable(report));
-  if (opts.json !== undefined) await writeFile(opts.json, renderJson(report));
-  if (opts.svg !== undefined) await writeFile(opts.svg, renderSvg(report));
-  return report.scenarios.some((s) => s.error !== undefined) ? 1 : 0;
+  let written = true;
+  for (const [flag, path, render] of [['--json', opts.json, renderJson], ['--svg', opts.svg, renderSvg]] as const) {
+    if (path === undefined) continue;
+    try {
+      await writeFile(path, render(report));
+    } catch (error) {
+      console.error(`floe bench: cannot write ${flag} ${path}: ${(error as Error).message} (the table above has the results)`);
+      written = false;
+    }
+  }
+  return !written || report.scenarios.some((s) => s.error !== undefined) ? 1 : 0;
 }
 
 function peerRequest(scenarios: readonly Scenario[], quick: boolean): PeerRequest {
@@ -145,4 +163,15 @@ async function compareBullmq(
 
 function bullmqNotRun(): string {
   return findRedisServer() === undefined ? `not run; ${REDIS_INSTALL_HINT}` : 'not run (add --vs-bullmq)';
+}
+
+/** Why `path` cannot be written (its folder is made if missing), or undefined when it can. */
+async function outputProblem(path: string): Promise<string | undefined> {
+  try {
+    await mkdir(dirname(path), { recursive: true });
+    await access(dirname(path), constants.W_OK);
+    return undefined;
+  } catch (error) {
+    return (error as Error).message;
+  }
 }
