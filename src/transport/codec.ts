@@ -13,7 +13,7 @@ import type { SerializerRef, TaskSpec } from '../graph/spec.ts';
 import { packageRoot } from '../util/package-root.ts';
 import { toProtoBody } from './codec-encode.ts';
 import { encodeClientBatchMessage, encodeSubmitMessage } from './client-encode.ts';
-import { rememberSpecBytes } from './spec-bytes.ts';
+import { DecodedSpec, rememberSpecBytes } from './spec-bytes.ts';
 import { encodeWorkerBatchMessage } from './worker-encode.ts';
 import {
   PROTOCOL_VERSION,
@@ -247,21 +247,21 @@ function runRefs(list: unknown): { id: string; runId: number }[] {
 }
 
 function specFromProto(t: Obj, where: string): TaskSpec {
-  const spec: TaskSpec = {
-    key: nonEmpty(t.key, `${where}.key`),
-    name: str(t.name),
-    module: nonEmpty(t.module, `${where}.module`),
-    exportName: nonEmpty(t.exportName, `${where}.exportName`),
-    args: bytesOf(t.args),
-    deps: t.deps as string[],
-    serializer: serializerFromProto(t.serializer),
-    priority: num(t.priority),
-    retries: num(t.retries),
-    retryDelayMs: num(t.retryDelayMs),
-    retryBackoff: num(t.retryBackoff),
-    timeoutMs: num(t.timeoutMs),
-    resources: resourcesFromProto(t.resources),
-  };
+  const spec: TaskSpec = new DecodedSpec(
+    nonEmpty(t.key, `${where}.key`),
+    str(t.name),
+    nonEmpty(t.module, `${where}.module`),
+    nonEmpty(t.exportName, `${where}.exportName`),
+    bytesOf(t.args),
+    t.deps as string[],
+    serializerFromProto(t.serializer),
+    num(t.priority),
+    num(t.retries),
+    num(t.retryDelayMs),
+    num(t.retryBackoff),
+    num(t.timeoutMs),
+    resourcesFromProto(t.resources),
+  );
   // The optional fields only when set (not spread in: this runs once per task per hop).
   if (str(t.traceParent) !== '') spec.traceParent = str(t.traceParent);
   if (str(t.actor) !== '') spec.actor = str(t.actor);
