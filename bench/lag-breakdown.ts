@@ -1,0 +1,57 @@
+/**
+ * Where the task lag of one Airflow shape comes from, on a local cluster (nats-server,
+ * coordinator, 2 workers × 1 thread): per rep, the total lag split into roots (start −
+ * submit) and the rest (start − upstream end), the submit loop, when the first and the
+ * last root started after the submit call, and the non-root lag's median and p99.
+ * Medians over the reps after 2 warm-up reps.
+ *
+ *   node --import=tsx bench/lag-breakdown.ts [shape] [reps]   (linear-100x10 | linear-10x100 | tree-100x10; default 5 reps)
+ */
+import { startLocalCluster } from '../cluster/local-cluster.ts';
+import { Client, type Future } from '../src/index.ts';
+import { flatten } from './scenarios/task-lag.ts';
+import { LAG_SHAPES, lagShape, median, quantile, taskLag, type LagShape } from './stats.ts';
+import { stamp, type Stamp } from './tasks.ts';
+
+const shape = (process.argv[2] ?? 'linear-100x10') as LagShape;
+if (!LAG_SHAPES.includes(shape)) throw new Error(`unknown shape ${shape} (${LAG_SHAPES.join(', ')})`);
+const reps = Number(process.argv[3] ?? 5);
+const WARMUP_REPS = 2;
+const now = (): number => performance.timeOrigin + performance.now();
+
+const handle = await startLocalCluster({ workers: 2, threads: 1, stderr: 'ignore' });
+const client = await Client.connect({ nats: handle.url, cluster: handle.cluster });
+const graph = flatten(lagShape(shape, 1));
+const rows: Record<string, number>[] = [];
+try {
+  for (let rep = 0; rep < WARMUP_REPS + reps; rep++) {
+    const futures: Future<Stamp>[] = [];
+    const submitMs = now();
+    for (const node of graph) futures.push(client.submit(stamp, node.deps.map((d) => futures[d]!)));
+    const loopMs = now() - submitMs;
+    const stamps = await client.gather(futures);
+    for (const f of futures) f.release();
+    if (rep < WARMUP_REPS) continue;
+    const tasks = graph.map((node, i) => ({ deps: node.deps, startMs: stamps[i]!.s, endMs: stamps[i]!.e }));
+    const lag = taskLag(tasks, submitMs);
+    const rootStarts = tasks.filter((t) => t.deps.length === 0).map((t) => t.startMs - submitMs);
+    const nonRoot = lag.lagsMs.filter((_, i) => tasks[i]!.deps.length > 0);
+    const rootS = rootStarts.reduce((a, b) => a + Math.max(0, b), 0) / 1000;
+    rows.push({
+      totalS: lag.totalS,
+      rootS,
+      nonRootS: nonRoot.reduce((a, b) => a + b, 0) / 1000,
+      loopMs,
+      firstRootMs: Math.min(...rootStarts),
+      lastRootMs: Math.max(...rootStarts),
+      nonRootMedianMs: median(nonRoot),
+      nonRootP99Ms: quantile(nonRoot, 0.99),
+      wallS: lag.wallS,
+    });
+  }
+} finally {
+  await client.close();
+  await handle.stop();
+}
+console.log(`${shape}: medians of ${reps} reps after ${WARMUP_REPS} warm-up`);
+for (const key of Object.keys(rows[0] ?? {})) console.log(`  ${key.padEnd(16)} ${median(rows.map((r) => r[key]!)).toFixed(3)}`);
