@@ -148,17 +148,13 @@ export class Out {
   uint64(value: number): this {
     if (value >= 0 && value < 0x100000000) return this.varint(value);
     let [lo, hi] = longBits(value);
+    // The high word's bits first, with the low word's (as protobufjs' writeVarint64), then the rest of the low word.
     while (hi !== 0) {
       this.buf[this.pos++] = (lo & 127) | 128;
       lo = ((lo >>> 7) | (hi << 25)) >>> 0;
       hi >>>= 7;
     }
-    while (lo > 127) {
-      this.buf[this.pos++] = (lo & 127) | 128;
-      lo >>>= 7;
-    }
-    this.buf[this.pos++] = lo;
-    return this;
+    return this.varint(lo);
   }
 
   string(value: string): this {

@@ -9,6 +9,7 @@
  * encoded field by field. (A WeakMap from spec to bytes cost about 2 µs per task in the
  * coordinator's profile; a private field costs nothing.)
  */
+import protobuf from 'protobufjs';
 import type { SerializerRef, TaskSpec } from '../graph/spec.ts';
 
 /**
@@ -60,59 +61,34 @@ const SUBMIT_TASKS = 3;
  * should the walk below still not find one TaskSpec per spec, nothing is remembered.
  */
 export function rememberSpecBytes(message: Uint8Array, specs: readonly TaskSpec[]): void {
-  const body = lengthDelimited(message, 0, message.length, ENVELOPE_SUBMIT);
-  if (body.length !== 1) return;
-  const [start, end] = body[0]!;
-  const tasks = lengthDelimited(message, start, end, SUBMIT_TASKS);
-  if (tasks.length !== specs.length) return;
-  for (let i = 0; i < specs.length; i++) {
-    const spec = specs[i]!;
-    if (spec instanceof DecodedSpec) DecodedSpec.setBytes(spec, message.subarray(tasks[i]![0], tasks[i]![1]));
+  try {
+    const body = lengthDelimited(message, 0, message.length, ENVELOPE_SUBMIT);
+    if (body.length !== 1) return;
+    const tasks = lengthDelimited(message, body[0]![0], body[0]![1], SUBMIT_TASKS);
+    if (tasks.length !== specs.length) return;
+    for (let i = 0; i < specs.length; i++) {
+      const spec = specs[i]!;
+      if (spec instanceof DecodedSpec) DecodedSpec.setBytes(spec, message.subarray(tasks[i]![0], tasks[i]![1]));
+    }
+  } catch {
+    // Not as decodeMessage read it: the specs are encoded field by field instead.
   }
 }
 
 /** [start, end) of each length-delimited field `field` of the message in bytes [from, to). */
 function lengthDelimited(bytes: Uint8Array, from: number, to: number, field: number): [number, number][] {
   const out: [number, number][] = [];
-  let pos = from;
-  const varint = (): number => {
-    let value = 0;
-    let scale = 1;
-    for (;;) {
-      if (pos >= to) throw new RangeError('truncated varint');
-      const b = bytes[pos++]!;
-      value += (b & 127) * scale;
-      if (b < 128) return value;
-      scale *= 128;
-      if (scale > 2 ** 63) throw new RangeError('varint too long');
+  const reader = protobuf.Reader.create(bytes.subarray(0, to));
+  reader.pos = from;
+  while (reader.pos < to) {
+    const tag = reader.uint32();
+    if (tag >>> 3 === field && (tag & 7) === 2) {
+      const len = reader.uint32();
+      out.push([reader.pos, reader.pos + len]);
+      reader.skip(len);
+    } else {
+      reader.skipType(tag & 7);
     }
-  };
-  try {
-    while (pos < to) {
-      const tag = varint();
-      const wireType = tag % 8;
-      switch (wireType) {
-        case 0:
-          varint();
-          break;
-        case 1:
-          pos += 8;
-          break;
-        case 2: {
-          const len = varint();
-          if (Math.floor(tag / 8) === field) out.push([pos, pos + len]);
-          pos += len;
-          break;
-        }
-        case 5:
-          pos += 4;
-          break;
-        default:
-          return [];
-      }
-    }
-  } catch {
-    return [];
   }
-  return pos === to ? out : [];
+  return out;
 }
