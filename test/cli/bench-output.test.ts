@@ -1,24 +1,10 @@
 // `floe bench --json/--svg`: a missing folder is made; a path that cannot be written is a
 // clear error before any scenario runs (a run takes minutes; its results must not be lost).
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import t from 'tap';
-
-const run = promisify(execFile);
-const cli = join(import.meta.dirname, '..', '..', 'dist', 'cluster', 'cli.js');
-
-async function floe(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [cli, ...args], { env: { ...process.env, NODE_OPTIONS: '' } });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
+import { floe } from '../helpers/cli.ts';
 
 t.test('--json and --svg into folders that do not exist yet', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'floe-bench-out-'));

@@ -1,31 +1,15 @@
 // The README's actor and dynamic-task examples, run the way users run them.
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import t from 'tap';
-
-const run = promisify(execFile);
-const root = join(import.meta.dirname, '..', '..');
-const cli = join(root, 'dist', 'cluster', 'cli.js');
-
-async function node(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, args, { cwd: root, env: { ...process.env, NODE_OPTIONS: '' } });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
+import { floe, node } from '../helpers/cli.ts';
 
 t.test('fib: recursion through subtasks on a 1-thread pool', async (t) => {
-  const out = await node(cli, 'run', 'examples/fib/flow.ts', '20', '--json', '--threads', '1');
+  const out = await floe('run', 'examples/fib/flow.ts', '20', '--json', '--threads', '1');
   t.equal(out.code, 0, out.stderr);
   t.equal(JSON.parse(out.stdout), 6765);
 });
 
 t.test('dynamic fan-out: as many subtasks as sites found at run time', async (t) => {
-  const out = await node(cli, 'run', 'examples/dynamic-fanout/flow.ts', '["north","south"]', '--json', '--threads', '2');
+  const out = await floe('run', 'examples/dynamic-fanout/flow.ts', '["north","south"]', '--json', '--threads', '2');
   t.equal(out.code, 0, out.stderr);
   const result = JSON.parse(out.stdout) as { region: string; sites: number; best: number; total: number }[];
   t.same(result.map((r) => r.region), ['north', 'south']);

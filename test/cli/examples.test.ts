@@ -1,26 +1,10 @@
 // The README's examples, run the way users run them: `floe run <flow-file>` as a child
 // process on the embedded default, with their results checked.
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import t from 'tap';
-
-const run = promisify(execFile);
-const cli = join(import.meta.dirname, '..', '..', 'dist', 'cluster', 'cli.js');
-const root = join(import.meta.dirname, '..', '..');
-
-async function floe(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    // A clean environment for the child: no tsx loader inherited from the test runner.
-    const { stdout, stderr } = await run(process.execPath, [cli, ...args], { cwd: root, env: { ...process.env, NODE_OPTIONS: '' } });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
+import { floe } from '../helpers/cli.ts';
 
 t.test('word count: counts every word of the generated corpus', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'floe-wc-'));
