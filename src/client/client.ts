@@ -1,17 +1,16 @@
 /**
- * The Client: submit tasks, map, gather, run flows, cancel. The same class talks to
- * an embedded cluster (`Client.local()`) or, later, a NATS cluster; it only sees a
- * Transport and a DataPlane.
+ * The Client: submit tasks, map, gather, run flows, cancel; reading results is in
+ * results.ts. The same class talks to an embedded cluster (`Client.local()`) or a NATS
+ * cluster; it only sees a Transport and a DataPlane.
  */
 import { randomUUID } from 'node:crypto';
-import { FloeError, fromErrorInfo, isFloeError } from '../errors.ts';
+import { FloeError, fromErrorInfo } from '../errors.ts';
 import type { DataPlane, FetchedObject } from '../dataplane/dataplane.ts';
 import { BUILTIN_MODULE, type TaskSpec } from '../graph/spec.ts';
 import { normalizeOptions } from '../graph/validate-options.ts';
 import { buildSpec, callOptions, keyPrefix } from './submit-spec.ts';
 import type { TaskOptions } from '../graph/options.ts';
 import { encodeArgs, FutureRef } from '../serde/args.ts';
-import { deserializeValue, getSerializer, resolveSerializer } from '../serde/registry.ts';
 import { decodeMessage, encodeMessage } from '../transport/codec.ts';
 import { subjects, type KeyUpdate, type WireOf } from '../transport/messages.ts';
 import type { Subscription, Transport } from '../transport/transport.ts';
@@ -26,6 +25,7 @@ import { runFlow, type FlowDef } from './flow.ts';
 import type { LocalOptions } from './local.ts';
 import type { ConnectOptions } from './connect.ts';
 import { ProgressHub, type ProgressListener } from './progress.ts';
+import { Results } from './results.ts';
 import { createActor, type ActorHandle } from './actor.ts';
 import type { ActorClassDef, ActorConstructor } from './actor-def.ts';
 
@@ -38,9 +38,6 @@ export interface ClientConnection {
   /** Called on close (e.g. to stop an embedded cluster). */
   onClose?: () => Promise<void>;
 }
-
-/** Fetches of one result from workers that turn out not to hold it, before giving up. */
-const FETCH_ATTEMPTS_MAX = 5;
 
 export class Client implements FutureOwner {
   readonly clientId = `c${randomUUID().slice(0, 8)}`;
@@ -56,6 +53,7 @@ export class Client implements FutureOwner {
   private closed = false;
   /** @internal Progress listeners and the flow runs tracked for them (flow.ts uses it). */
   readonly progress = new ProgressHub();
+  private readonly results: Results;
 
   constructor(private readonly conn: ClientConnection) {
     this.subjects = subjects(conn.cluster);
@@ -71,6 +69,12 @@ export class Client implements FutureOwner {
       },
       releaseKeys: (keys) => this.sendReleases(keys),
       wantsProgress: () => this.progress.listening,
+    });
+    this.results = new Results({
+      submitter: this.submitter,
+      flowFlushers: this.flowFlushers,
+      fetch: (address, key) => conn.dataPlane.fetch(address, `${this.clientId}/${key}`),
+      closed: () => this.closed,
     });
     this.link = new ReliableEndpoint({ transport: conn.transport, ackSubject: this.subjects.ack(`client.${this.clientId}`) });
     this.sub = this.link.listen(this.subjects.clientInbox(this.clientId), (data) => {
@@ -330,74 +334,14 @@ export class Client implements FutureOwner {
     }
   }
 
-  /**
-   * @internal Not an async function: a gather of thousands of futures made three async
-   * frames per result. A result that is inline with a registered serializer (most) is
-   * deserialized as soon as its key is done, without a further wait.
-   */
+  /** @internal A key's result, deserialized (see results.ts). */
   resultOf(state: KeyState, flushFlows = true): Promise<unknown> {
-    if (!state.done) {
-      this.prepareWait(state, flushFlows);
-      return state.settled.then(() => this.doneResultOf(state));
-    }
-    return this.doneResultOf(state);
-  }
-
-  private doneResultOf(state: KeyState): Promise<unknown> {
-    const update = state.update;
-    const serializer = update?.inline === undefined ? undefined : getSerializer(update.serializer.id);
-    if (serializer === undefined) return this.slowResultOf(state);
-    try {
-      return Promise.resolve(deserializeValue(update!.inline!, serializer, state.key));
-    } catch (error) {
-      return Promise.reject(error);
-    }
-  }
-
-  private async slowResultOf(state: KeyState): Promise<unknown> {
-    const object = await this.resultObjectOf(state, false);
-    const serializer = getSerializer(object.serializer.id) ?? (await resolveSerializer(object.serializer));
-    return deserializeValue(object.bytes, serializer, state.key);
-  }
-
-  /** Before waiting for a key: its flow's graph must go out, and the scheduler must keep it. */
-  private prepareWait(state: KeyState, flushFlows: boolean): void {
-    if (flushFlows && !state.submitted) for (const flush of this.flowFlushers) flush(state.key);
-    if (!state.wanted && !state.done) this.submitter.want(state);
+    return this.results.resultOf(state, flushFlows);
   }
 
   /** @internal A result as stored: its bytes and serializer (not deserialized). */
-  async resultObjectOf(state: KeyState, flushFlows = true): Promise<FetchedObject> {
-    this.prepareWait(state, flushFlows);
-    if (!state.done) await state.settled;
-    if (state.status !== 'finished' || state.update === undefined) {
-      throw state.error ?? new FloeError('INTERNAL', `key ${state.key} settled without result`);
-    }
-    const { inline, serializer } = state.update;
-    if (inline !== undefined) return { serializer, bytes: inline };
-    return this.fetchResult(state);
-  }
-
-  /**
-   * Reads a finished result: inline bytes, or a fetch from the worker holding it. If that
-   * worker is gone (retired, lost), the scheduler is asked where the result is now (it
-   * moved, or is being recomputed from lineage) and the fetch is tried there.
-   */
-  private async fetchResult(state: KeyState): Promise<FetchedObject> {
-    for (let attempt = 1; ; attempt++) {
-      const update = state.update!;
-      if (update.inline !== undefined) return { serializer: update.serializer, bytes: update.inline };
-      try {
-        return await this.conn.dataPlane.fetch(update.address, `${this.clientId}/${state.key}`);
-      } catch (error) {
-        const retryable = isFloeError(error) && (error.code === 'WORKER_LOST' || error.code === 'RESULT_UNAVAILABLE');
-        if (!retryable || attempt >= FETCH_ATTEMPTS_MAX || this.closed) throw error;
-        const moved = state.nextLocation();
-        this.submitter.locate(state, update.workerId);
-        await moved;
-        if (state.relocateError !== undefined) throw state.relocateError;
-      }
-    }
+  resultObjectOf(state: KeyState, flushFlows = true): Promise<FetchedObject> {
+    return this.results.resultObjectOf(state, flushFlows);
   }
 
   /** @internal */

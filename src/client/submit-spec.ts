@@ -1,12 +1,14 @@
 /**
  * What `submitWith` needs per call, made cheap for the common case of many calls of one
  * task definition: its options are validated once per definition (not per call), and a
- * task's spec is built as one object of a fixed shape (no spreads).
+ * task's spec is built as one object of a fixed shape (no spreads); when a batch is sent,
+ * its specs get their export names (resolveSpecs), waiting only for modules not loaded yet.
  */
 import type { TaskSpec } from '../graph/spec.ts';
 import type { TaskOptions } from '../graph/options.ts';
 import { normalizeOptions, type NormalizedTaskOptions } from '../graph/validate-options.ts';
 import type { TaskDefCore } from './task-def.ts';
+import { knownExportName, resolveExportName } from './exports.ts';
 
 /** A queued task's spec; `exportName` is resolved at flush time when not known yet. */
 export type QueuedSpec = Omit<TaskSpec, 'exportName'> & { exportName: string | undefined };
@@ -74,4 +76,41 @@ export function keyPrefix(name: string): string {
     lastPrefix = name.replace(/[^\w.-]/g, '_');
   }
   return lastPrefix;
+}
+
+/** What resolveSpecs needs of a queued task (submitter.ts). */
+export interface Resolvable {
+  spec: QueuedSpec;
+  def: object | undefined;
+  moduleUrl: string;
+}
+
+/**
+ * Fills in each task's export name (and the name of unnamed tasks), in place. Export names
+ * already known are filled in at once; only the others wait for their module to load.
+ * Returns the tasks that could not be resolved, by index, with why.
+ */
+export async function resolveSpecs(ready: readonly Resolvable[]): Promise<Map<number, { error: unknown }> | undefined> {
+  let later: number[] | undefined;
+  for (let i = 0; i < ready.length; i++) {
+    const task = ready[i]!;
+    const exportName = task.spec.exportName ?? (task.def === undefined ? undefined : knownExportName(task.def));
+    if (exportName === undefined) (later ??= []).push(i);
+    else nameSpec(task.spec, exportName);
+  }
+  if (later === undefined) return undefined;
+  const unresolved = new Map<number, { error: unknown }>();
+  const settled = await Promise.allSettled(later.map((i) => resolveExportName(ready[i]!.def, ready[i]!.moduleUrl)));
+  settled.forEach((result, j) => {
+    const i = later[j]!;
+    if (result.status === 'fulfilled') nameSpec(ready[i]!.spec, result.value);
+    else unresolved.set(i, { error: result.reason });
+  });
+  return unresolved;
+}
+
+function nameSpec(spec: QueuedSpec, exportName: string): void {
+  spec.exportName = exportName;
+  // Unnamed tasks (arrow functions passed to task()) are named after their export.
+  if (spec.name === '') spec.name = exportName;
 }

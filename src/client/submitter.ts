@@ -10,8 +10,7 @@ import { encodeMessage, decodeMessage } from '../transport/codec.ts';
 import type { Transport, TransportMessage } from '../transport/transport.ts';
 import type { MissingResult } from '../transport/messages.ts';
 import type { KeyState } from './future.ts';
-import { knownExportName, resolveExportName } from './exports.ts';
-import type { QueuedSpec } from './submit-spec.ts';
+import { resolveSpecs, type QueuedSpec } from './submit-spec.ts';
 import { ATTR, SpanKind, recordFailure, startSpan, traceparentOf, tracingEnabled, type Span } from '../telemetry/trace.ts';
 
 /** A task waiting to be sent; `exportName` is resolved at flush time. */
@@ -343,36 +342,6 @@ function specBytes(spec: TaskSpec): number {
   for (const dep of spec.deps) bytes += 8 + Buffer.byteLength(dep);
   for (const name in spec.resources) bytes += 16 + Buffer.byteLength(name);
   return bytes;
-}
-
-/**
- * Fills in each task's export name (and the name of unnamed tasks), in place. Export names
- * already known are filled in at once; only the others wait for their module to load.
- * Returns the tasks that could not be resolved, by index, with why.
- */
-async function resolveSpecs(ready: QueuedTask[]): Promise<Map<number, { error: unknown }> | undefined> {
-  let later: number[] | undefined;
-  for (let i = 0; i < ready.length; i++) {
-    const task = ready[i]!;
-    const exportName = task.spec.exportName ?? (task.def === undefined ? undefined : knownExportName(task.def));
-    if (exportName === undefined) (later ??= []).push(i);
-    else nameSpec(task.spec, exportName);
-  }
-  if (later === undefined) return undefined;
-  const unresolved = new Map<number, { error: unknown }>();
-  const settled = await Promise.allSettled(later.map((i) => resolveExportName(ready[i]!.def, ready[i]!.moduleUrl)));
-  settled.forEach((result, j) => {
-    const i = later[j]!;
-    if (result.status === 'fulfilled') nameSpec(ready[i]!.spec, result.value);
-    else unresolved.set(i, { error: result.reason });
-  });
-  return unresolved;
-}
-
-function nameSpec(spec: QueuedSpec, exportName: string): void {
-  spec.exportName = exportName;
-  // Unnamed tasks (arrow functions passed to task()) are named after their export.
-  if (spec.name === '') spec.name = exportName;
 }
 
 function failAll(tasks: QueuedTask[], error: unknown): void {

@@ -1,0 +1,91 @@
+/**
+ * Reading a key's result for the client: a result that came inline with its key update is
+ * deserialized as soon as the key is done; a bigger one is fetched from the worker that
+ * holds it, and when that worker is gone (retired, lost) the scheduler is asked where the
+ * result is now (it moved, or is being recomputed from lineage) and the fetch is tried there.
+ */
+import type { FetchedObject } from '../dataplane/dataplane.ts';
+import { FloeError, isFloeError } from '../errors.ts';
+import { deserializeValue, getSerializer, resolveSerializer } from '../serde/registry.ts';
+import type { KeyState } from './future.ts';
+import type { Submitter } from './submitter.ts';
+
+/** Fetches of one result from workers that turn out not to hold it, before giving up. */
+const FETCH_ATTEMPTS_MAX = 5;
+
+export interface ResultsOptions {
+  submitter: Submitter;
+  /** Flows being built: waiting for one of their keys sends their graph first (flow.ts). */
+  flowFlushers: ReadonlySet<(key: string) => void>;
+  /** Fetches the result of this client's `key` from the worker at `address`. */
+  fetch(address: string, key: string): Promise<FetchedObject>;
+  closed(): boolean;
+}
+
+export class Results {
+  constructor(private readonly options: ResultsOptions) {}
+
+  /**
+   * A key's result, deserialized. Not an async function: a gather of thousands of futures
+   * made three async frames per result. A result that is inline with a registered
+   * serializer (most) is deserialized as soon as its key is done, without a further wait.
+   */
+  resultOf(state: KeyState, flushFlows: boolean): Promise<unknown> {
+    if (!state.done) {
+      this.prepareWait(state, flushFlows);
+      return state.settled.then(() => this.doneResultOf(state));
+    }
+    return this.doneResultOf(state);
+  }
+
+  /** A result as stored: its bytes and serializer (not deserialized). */
+  async resultObjectOf(state: KeyState, flushFlows: boolean): Promise<FetchedObject> {
+    this.prepareWait(state, flushFlows);
+    if (!state.done) await state.settled;
+    if (state.status !== 'finished' || state.update === undefined) {
+      throw state.error ?? new FloeError('INTERNAL', `key ${state.key} settled without result`);
+    }
+    return this.fetchResult(state);
+  }
+
+  private doneResultOf(state: KeyState): Promise<unknown> {
+    const update = state.update;
+    const serializer = update?.inline === undefined ? undefined : getSerializer(update.serializer.id);
+    if (serializer === undefined) return this.slowResultOf(state);
+    try {
+      return Promise.resolve(deserializeValue(update!.inline!, serializer, state.key));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  private async slowResultOf(state: KeyState): Promise<unknown> {
+    const object = await this.resultObjectOf(state, false);
+    const serializer = getSerializer(object.serializer.id) ?? (await resolveSerializer(object.serializer));
+    return deserializeValue(object.bytes, serializer, state.key);
+  }
+
+  /** Before waiting for a key: its flow's graph must go out, and the scheduler must keep it. */
+  private prepareWait(state: KeyState, flushFlows: boolean): void {
+    if (flushFlows && !state.submitted) for (const flush of this.options.flowFlushers) flush(state.key);
+    if (!state.wanted && !state.done) this.options.submitter.want(state);
+  }
+
+  /** A finished result: its inline bytes, or a fetch from the worker holding it (following it if it moved). */
+  private async fetchResult(state: KeyState): Promise<FetchedObject> {
+    for (let attempt = 1; ; attempt++) {
+      const update = state.update!;
+      if (update.inline !== undefined) return { serializer: update.serializer, bytes: update.inline };
+      try {
+        return await this.options.fetch(update.address, state.key);
+      } catch (error) {
+        const retryable = isFloeError(error) && (error.code === 'WORKER_LOST' || error.code === 'RESULT_UNAVAILABLE');
+        if (!retryable || attempt >= FETCH_ATTEMPTS_MAX || this.options.closed()) throw error;
+        const moved = state.nextLocation();
+        this.options.submitter.locate(state, update.workerId);
+        await moved;
+        if (state.relocateError !== undefined) throw state.relocateError;
+      }
+    }
+  }
+}
