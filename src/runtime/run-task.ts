@@ -47,7 +47,33 @@ export function startTask(req: ThreadRequest, hooks: RunHooks = {}): ThreadRespo
   const t0 = performance.now();
   const def = loadedTask(req.module, req.exportName);
   const serializer = knownSerializer(req.serializer.id);
-  if (def === undefined || serializer === undefined || !depSerializersKnown(req.deps)) return runLoading(req, hooks, startedAtMs, t0);
+  if (def === undefined || serializer === undefined || !depSerializersKnown(req.deps)) return loadThenRun(req, hooks, startedAtMs, t0);
+  return run(req, def, serializer, hooks, startedAtMs, t0);
+}
+
+/** The first run of a task (or one whose serializers are not known yet): loads what it needs, then runs as any other. */
+async function loadThenRun(req: ThreadRequest, hooks: RunHooks, startedAtMs: number, t0: number): Promise<ThreadResponse> {
+  let def: TaskDefCore<unknown[], unknown>;
+  let serializer: Serializer;
+  try {
+    def = await loadTask(req.module, req.exportName);
+    for (const dep of req.deps) await findSerializer(dep.serializer);
+    serializer = await findSerializer(req.serializer);
+  } catch (e) {
+    return failed(req, e, startedAtMs, t0);
+  }
+  return run(req, def, serializer, hooks, startedAtMs, t0);
+}
+
+/** Decodes the inputs and arguments, calls the task and serializes what it returns (or the promise's value). */
+function run(
+  req: ThreadRequest,
+  def: TaskDefCore<unknown[], unknown>,
+  serializer: Serializer,
+  hooks: RunHooks,
+  startedAtMs: number,
+  t0: number,
+): ThreadResponse | Promise<ThreadResponse> {
   try {
     const deps = decodeDeps(req.deps);
     const args = decodeArgs(req.args, (ref) => followRef(ref, deps, req.taskKey), (ref) => threadActorHandle(ref.actorId));
@@ -57,24 +83,6 @@ export function startTask(req: ThreadRequest, hooks: RunHooks = {}): ThreadRespo
       (value) => succeeded(req, value, serializer, startedAtMs, t0),
       (e: unknown) => failed(req, e, startedAtMs, t0),
     );
-  } catch (e) {
-    return failed(req, e, startedAtMs, t0);
-  }
-}
-
-/** The first run of a task (or one whose serializer is not known yet): loads what it needs first. */
-async function runLoading(req: ThreadRequest, hooks: RunHooks, startedAtMs: number, t0: number): Promise<ThreadResponse> {
-  try {
-    const def = await loadTask(req.module, req.exportName);
-    const deps = await loadDeps(req.deps);
-    const args = decodeArgs(req.args, (ref) => followRef(ref, deps, req.taskKey), (ref) => threadActorHandle(ref.actorId));
-    const serializer = await findSerializer(req.serializer);
-    const result = await callInContext(
-      req,
-      () => (req.traceParent === undefined ? def.fn(...args) : callTraced(req.traceParent, () => def.fn(...args))),
-      hooks,
-    );
-    return succeeded(req, result, serializer, startedAtMs, t0);
   } catch (e) {
     return failed(req, e, startedAtMs, t0);
   }
