@@ -83,7 +83,7 @@ export class SchedulerCore {
     this.counts[from]--;
     this.counts[to]++;
     ts.state = to;
-    this.log.add(ts.id, from, to, this.stimulusId, this.nowMs);
+    this.log.add(ts.seq, from, to, this.stimulusId, this.nowMs);
     // Early tasks waiting on this run cannot start when it ends without a result.
     if (from === 'processing' && to !== 'memory' && this.earlyCount > 0) takeBack(this, ts);
     if (mayHold(ts)) {
@@ -103,16 +103,23 @@ export class SchedulerCore {
     return this.actorHolds.size > 0 && this.actorHolds.has(ts.id) && isLiveActor(ts);
   }
 
-  /** Records a brand-new task (it starts as 'released'). */
+  /**
+   * Records a brand-new task (it starts as 'released'). Its creation is logged by
+   * `logCreated`, once its seq is final (submit.ts may renumber a batch).
+   */
   addTask(ts: TaskState): void {
     this.tasks.set(ts.id, ts);
     this.counts.released++;
-    this.log.add(ts.id, 'forgotten', 'released', this.stimulusId, this.nowMs);
+  }
+
+  logCreated(ts: TaskState): void {
+    this.log.add(ts.seq, 'forgotten', 'released', this.stimulusId, this.nowMs);
   }
 
   /** Drops a task record for good. Callers have unlinked it already. */
   dropTask(ts: TaskState): void {
     this.transition(ts, 'forgotten');
+    this.log.forgot(ts.seq, ts.id);
     this.counts.forgotten--;
     if (this.actorRestarts.size > 0) this.actorRestarts.delete(ts.id);
     this.tasks.delete(ts.id);

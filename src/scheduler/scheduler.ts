@@ -150,7 +150,7 @@ export class Scheduler {
 
   /** Transitions of one task (by id), oldest first, as far back as the log goes. */
   story(id: string): StoryEntry[] {
-    return this.#core.log.story(id);
+    return this.#core.log.story(id, this.#core.tasks.get(id)?.seq);
   }
 
   /** Current state of a task by id; 'forgotten' when the scheduler has no record. */

@@ -103,6 +103,7 @@ function createTasks(core: SchedulerCore, ev: GraphSubmitted, batch: Batch): Tas
     ts.dependencies = deps;
   }
   if (outOfOrder) renumber(created);
+  for (const ts of created) core.logCreated(ts);
   return created;
 }
 
