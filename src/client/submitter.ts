@@ -239,10 +239,14 @@ export class Submitter {
       for (const t of tasks) t.traceParent = traceParent;
     }
     try {
-      const whole = this.encodeSubmit(tasks, wants, missing);
       const max = transport.maxPayloadBytes;
-      if (max === undefined || whole.byteLength <= max) await this.request(whole, timeoutMs);
-      else await this.submitInPieces(tasks, wants, missing, max, timeoutMs);
+      if (tasks.length >= STREAM_TASKS_MIN) {
+        await this.submitInPieces(streamPieces(tasks, max), wants, missing, max, timeoutMs);
+      } else {
+        const whole = this.encodeSubmit(tasks, wants, missing);
+        if (max === undefined || whole.byteLength <= max) await this.request(whole, timeoutMs);
+        else await this.submitInPieces(splitSubmission(tasks, max), wants, missing, max, timeoutMs);
+      }
     } catch (error) {
       if (span !== undefined) recordFailure(span, toErrorInfo(error, 'INTERNAL'));
       failAll(sent, error);
@@ -254,16 +258,25 @@ export class Submitter {
   }
 
   /**
-   * A submission over the transport's payload limit, in requests that fit. A piece's tasks
-   * are wanted until the rest arrives (the scheduler drops new tasks that nothing wanted
-   * needs, and later pieces depend on them); those extra wants are released at the end.
+   * A submission in several requests: a big one streamed (streamPieces), or one over the
+   * transport's payload limit. A piece's tasks are wanted until the rest arrives (the
+   * scheduler drops new tasks that nothing wanted needs, and later pieces depend on them);
+   * those extra wants are released at the end.
+   *
+   * The requests go out one after another without waiting for replies (the connection
+   * keeps their order, and the coordinator starts the first piece's tasks while the rest
+   * is on its way), yielding to the event loop in between so that each leaves at once. A
+   * piece whose first attempt failed is sent again once every piece is answered, in order:
+   * a retried request may have overtaken one it depends on. If a piece still fails, the
+   * submission fails, and the keys of the pieces the scheduler accepted are released (the
+   * caller fails their futures).
    */
-  private async submitInPieces(tasks: TaskSpec[], wants: string[], missing: MissingResult[], max: number, timeoutMs: number): Promise<void> {
-    const pieces = splitSubmission(tasks, max);
+  private async submitInPieces(pieces: TaskSpec[][], wants: string[], missing: MissingResult[], max: number | undefined, timeoutMs: number): Promise<void> {
+    const requests: Uint8Array[] = [];
     const kept: string[] = [];
     for (let i = 0; i < pieces.length - 1; i++) {
       const keys = pieces[i]!.map((spec) => spec.key);
-      await this.request(this.encodeSubmit(pieces[i]!, keys, []), timeoutMs);
+      requests.push(this.encodeSubmit(pieces[i]!, keys, []));
       for (const key of keys) kept.push(key);
     }
     const last = pieces[pieces.length - 1]!;
@@ -271,8 +284,26 @@ export class Submitter {
     const sentWants = new Set(kept);
     // Wants of keys the scheduler already has go first, in as many requests as they need.
     const earlier = wants.filter((key) => !inLast.has(key) && !sentWants.has(key));
-    for (const chunk of splitKeys(earlier, max)) await this.request(this.encodeSubmit([], chunk, []), timeoutMs);
-    await this.request(this.encodeSubmit(last, wants.filter((key) => inLast.has(key)), missing), timeoutMs);
+    const keyChunks = max === undefined ? (earlier.length > 0 ? [earlier] : []) : splitKeys(earlier, max);
+    for (const chunk of keyChunks) requests.push(this.encodeSubmit([], chunk, []));
+    requests.push(this.encodeSubmit(last, wants.filter((key) => inLast.has(key)), missing));
+
+    const attempts: Promise<void>[] = [];
+    for (let i = 0; i < requests.length; i++) {
+      if (i > 0) await new Promise((resolve) => setImmediate(resolve));
+      const attempt = this.request(requests[i]!, timeoutMs);
+      attempt.catch(() => {}); // looked at below, once all are answered
+      attempts.push(attempt);
+    }
+    const settled = await Promise.allSettled(attempts);
+    try {
+      for (let i = 0; i < requests.length; i++) {
+        if (settled[i]!.status === 'rejected') await this.request(requests[i]!, timeoutMs);
+      }
+    } catch (error) {
+      this.options.releaseKeys([...kept, ...inLast]);
+      throw error;
+    }
     const wanted = new Set(wants);
     const extra = kept.filter((key) => !wanted.has(key));
     if (extra.length > 0) this.options.releaseKeys(extra);
@@ -293,6 +324,29 @@ export class Submitter {
     if (msg.type !== 'submitReply') throw new FloeError('MALFORMED_MESSAGE', `unexpected ${msg.type} reply to submit`);
     if (msg.error !== undefined) throw fromErrorInfo(msg.error);
   }
+}
+
+/**
+ * A submission of at least this many tasks is streamed: sent in pieces, the first of
+ * FIRST_PIECE_TASKS tasks and each next one twice as big (up to PIECE_TASKS_MAX), so
+ * that its first tasks reach the scheduler and start while the rest is still being
+ * encoded and sent. Smaller ones go in one request, which the scheduler takes or rejects
+ * as a whole.
+ */
+const STREAM_TASKS_MIN = 256;
+const FIRST_PIECE_TASKS = 64;
+const PIECE_TASKS_MAX = 8192;
+
+/** Growing pieces for streaming, in order; with a payload limit, each piece also fits it. */
+function streamPieces(tasks: TaskSpec[], maxBytes: number | undefined): TaskSpec[][] {
+  const pieces: TaskSpec[][] = [];
+  let size = FIRST_PIECE_TASKS;
+  for (let i = 0; i < tasks.length; i += size, size = Math.min(2 * size, PIECE_TASKS_MAX)) {
+    const piece = tasks.slice(i, i + size);
+    if (maxBytes === undefined) pieces.push(piece);
+    else for (const fitting of splitSubmission(piece, maxBytes)) pieces.push(fitting);
+  }
+  return pieces;
 }
 
 /** Bytes of a request to spend on tasks or keys: room is left for ids and framing. */

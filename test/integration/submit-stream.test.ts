@@ -1,0 +1,122 @@
+/**
+ * Big submissions are streamed: sent in growing pieces, one after another without waiting
+ * for replies, so the first tasks start while the rest is on its way. A piece that fails
+ * is sent again in order; one that keeps failing fails the whole submission, and what the
+ * scheduler accepted of it is released.
+ */
+import t from 'tap';
+import { FloeError } from '../../src/errors.ts';
+import type { Client, Future } from '../../src/index.ts';
+import { decodeMessage } from '../../src/transport/codec.ts';
+import type { Transport, TransportMessage } from '../../src/transport/transport.ts';
+import { inc } from '../fixtures/e2e-tasks.ts';
+import { clusterOf, localClient, rejection, until } from '../helpers/e2e.ts';
+
+interface Sent {
+  /** Keys of the tasks the request carried. */
+  tasks: string[];
+  wants: string[];
+}
+
+interface SpyOptions {
+  /** Rejects the n-th distinct request (0-based, by first sending) on this attempt instead of sending it. */
+  fail?: (n: number, attempt: number) => FloeError | undefined;
+  /**
+   * Holds every reply until this many submit requests were sent, or until many event-loop
+   * turns went by without that (then `held` stays false): a client that waits for a
+   * piece's reply before sending the next one cannot get there.
+   */
+  holdUntil?: number;
+}
+
+/** Records the client's submit requests. */
+function spy(client: Client, options: SpyOptions = {}): { sent: Sent[]; held: boolean } {
+  const transport = (client as unknown as { conn: { transport: Transport } }).conn.transport;
+  const request: Transport['request'] = transport.request.bind(transport);
+  const out = { sent: [] as Sent[], held: false };
+  const attempts = new Map<Uint8Array, { n: number; attempts: number }>();
+  let gate: Promise<void> | undefined;
+  if (options.holdUntil !== undefined) {
+    const count = options.holdUntil;
+    gate = until('all pieces sent', () => out.sent.length >= count, 10_000).then(
+      () => void (out.held = true),
+      () => undefined,
+    );
+  }
+  transport.request = async (subject, data, opts): Promise<TransportMessage> => {
+    const msg = decodeMessage(data);
+    if (msg.type !== 'submit') return request(subject, data, opts);
+    let seen = attempts.get(data);
+    if (seen === undefined) attempts.set(data, (seen = { n: attempts.size, attempts: 0 }));
+    const error = options.fail?.(seen.n, seen.attempts++);
+    out.sent.push({ tasks: msg.tasks.map((spec) => spec.key), wants: msg.wants });
+    if (error !== undefined) throw error;
+    const reply = await request(subject, data, opts);
+    await gate;
+    return reply;
+  };
+  return out;
+}
+
+/** `chains` chains of `length` inc tasks, submitted in one turn; the tails are returned. */
+function submitChains(client: Client, chains: number, length: number): Array<Future<number>> {
+  const tails: Array<Future<number>> = [];
+  for (let c = 0; c < chains; c++) {
+    let f = client.submit(inc, c);
+    for (let i = 1; i < length; i++) f = client.submit(inc, f);
+    tails.push(f);
+  }
+  return tails;
+}
+
+const expected = (chains: number, length: number): number[] => Array.from({ length: chains }, (_, c) => c + length);
+
+t.test('a 1,000-task submission goes out in growing pieces, in order, without waiting for replies', async (t) => {
+  const client = await localClient(t, { threads: 2 });
+  const { scheduler } = clusterOf(client).coordinator;
+  const spied = spy(client, { holdUntil: 5 });
+  const sent = spied.sent;
+  const tails = submitChains(client, 100, 10);
+  t.same(await client.gather(tails), expected(100, 10));
+  t.same(sent.map((s) => s.tasks.length), [64, 128, 256, 512, 40], 'pieces double in size');
+  const order = sent.flatMap((s) => s.tasks);
+  t.equal(new Set(order).size, 1000, 'every task sent once');
+  t.ok(spied.held, 'every piece left before the first was answered');
+  // Tasks of pieces before the last are wanted until the last arrives, then released again:
+  // once the tails are released too, the scheduler keeps nothing.
+  t.ok(sent.slice(0, -1).every((s) => s.wants.length === s.tasks.length), 'earlier pieces want all their tasks');
+  for (const f of tails) f.release();
+  await until('the scheduler forgets every task', () => scheduler.size === 0);
+  t.equal(scheduler.size, 0);
+});
+
+t.test('a small submission is one request, taken or rejected as a whole', async (t) => {
+  const client = await localClient(t, { threads: 1 });
+  const { sent } = spy(client);
+  t.same(await client.gather(submitChains(client, 25, 10)), expected(25, 10));
+  t.same(sent.map((s) => s.tasks.length), [250]);
+});
+
+t.test('a piece whose first attempt failed is sent again after the others, in order, and nothing is lost', async (t) => {
+  const client = await localClient(t, { threads: 2 });
+  const { sent } = spy(client, {
+    fail: (n, attempt) => (n === 1 && attempt === 0 ? new FloeError('REQUEST_TIMEOUT', 'lost on the way (test)', { retryable: false }) : undefined),
+  });
+  t.same(await client.gather(submitChains(client, 100, 10)), expected(100, 10));
+  // Pieces 2 and 3 need its tasks (a chain spans each border), so the scheduler rejected
+  // them: they go again too, in order, after it. Piece 4 starts a chain: it was taken.
+  t.same(sent.map((s) => s.tasks.length), [64, 128, 256, 512, 40, 128, 256, 512]);
+});
+
+t.test('a piece that keeps failing fails the submission and releases the pieces the scheduler took', async (t) => {
+  const client = await localClient(t, { threads: 2 });
+  const { scheduler } = clusterOf(client).coordinator;
+  spy(client, { fail: (n) => (n === 2 ? new FloeError('REQUEST_TIMEOUT', 'coordinator unreachable (test)', { retryable: false }) : undefined) });
+  const tails = submitChains(client, 100, 10);
+  const errors = await Promise.all(tails.map((f) => rejection(f.result())));
+  t.ok(errors.every((e) => e.code === 'REQUEST_TIMEOUT' && /unreachable/.test(e.message)), 'every future fails with the cause');
+  // Pieces 0 and 1 were accepted (3 and 4 need tasks of piece 2: the scheduler rejected
+  // them); what was taken is let go.
+  await until('the scheduler forgets every task', () => scheduler.size === 0);
+  t.equal(scheduler.size, 0);
+});
