@@ -139,7 +139,7 @@ const now = (): number => performance.timeOrigin + performance.now();
 
 async function throughput(ctx: Ctx, params: Record<string, unknown>, warmup: boolean): Promise<ThroughputRaw> {
   const runs: ThroughputRaw['runs'] = [];
-  for (const n of warmup ? [1000] : (params['sizes'] as number[])) {
+  for (const n of warmup ? ((params['warmupSizes'] as number[] | undefined) ?? [1000]) : (params['sizes'] as number[])) {
     const done = ctx.completions.expect(n);
     const t0 = performance.now();
     for (let from = 0; from < n; from += ADD_BULK_CHUNK) {
@@ -156,7 +156,7 @@ async function throughput(ctx: Ctx, params: Record<string, unknown>, warmup: boo
 
 async function latency(ctx: Ctx, params: Record<string, unknown>, warmup: boolean): Promise<LatencyRaw> {
   const roundTripsMs: number[] = [];
-  const n = warmup ? 50 : (params['count'] as number);
+  const n = warmup ? ((params['warmupCount'] as number | undefined) ?? 50) : (params['count'] as number);
   for (let i = 0; i < n; i++) {
     const done = ctx.completions.expect(1);
     const t0 = performance.now();
@@ -171,22 +171,26 @@ async function latency(ctx: Ctx, params: Record<string, unknown>, warmup: boolea
 async function taskLag(ctx: Ctx, params: Record<string, unknown>, warmup: boolean): Promise<Partial<Record<LagShape, ShapeRun>>> {
   const shapes = params['shapes'] as Record<LagShape, number[][][]>;
   const raw: Partial<Record<LagShape, ShapeRun>> = {};
-  for (const shape of BULLMQ_LAG_SHAPES) {
-    const all = shapes[shape];
-    const flows = warmup ? all.slice(0, Math.max(1, Math.round(all.length / 10))) : all;
-    const graph = flatten(flows);
-    let base = 0;
-    const jobs = flows.map((flow) => {
-      const job = chainFlow(flow, base);
-      base += flow.length;
-      return job;
-    });
-    const done = ctx.completions.expect(graph.length);
-    const submitMs = now();
-    await ctx.flows.addBulk(jobs);
-    raw[shape] = { submitMs, tasks: stampedTasks(graph, (await done) as BullmqStamp[]) };
+  const rounds = warmup ? ((params['warmupRounds'] as number | undefined) ?? 1) : 1;
+  for (let round = 0; round < rounds; round++) {
+    for (const shape of BULLMQ_LAG_SHAPES) raw[shape] = await lagShapeRun(ctx, shapes[shape]);
   }
   return raw;
+}
+
+/** One shape's flows, all added at once; the stamps of every job once all completed. */
+async function lagShapeRun(ctx: Ctx, flows: number[][][]): Promise<ShapeRun> {
+  const graph = flatten(flows);
+  let base = 0;
+  const jobs = flows.map((flow) => {
+    const job = chainFlow(flow, base);
+    base += flow.length;
+    return job;
+  });
+  const done = ctx.completions.expect(graph.length);
+  const submitMs = now();
+  await ctx.flows.addBulk(jobs);
+  return { submitMs, tasks: stampedTasks(graph, (await done) as BullmqStamp[]) };
 }
 
 const RUNNERS: Record<string, (ctx: Ctx, params: Record<string, unknown>, warmup: boolean) => Promise<unknown>> = {

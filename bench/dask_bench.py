@@ -49,29 +49,34 @@ def log(msg):
 
 def task_lag(client, params, warmup):
     raw = {}
-    for shape, flows in params["shapes"].items():
-        if warmup:
-            flows = flows[: max(1, len(flows) // 10)]
-        graph = []
-        for flow in flows:
-            base = len(graph)
-            graph.extend([base + d for d in deps] for deps in flow)
-        futures = []
-        submit_ms = now_ms()
-        for deps in graph:
-            futures.append(client.submit(stamp, *[futures[d] for d in deps], pure=False))
-        stamps = client.gather(futures)
-        raw[shape] = {
-            "submitMs": submit_ms,
-            "tasks": [{"deps": deps, "startMs": st["s"], "endMs": st["e"]} for deps, st in zip(graph, stamps)],
-        }
-        del futures
+    # The warm-up runs every shape at full size warmupRounds times, as on the floe side.
+    for _ in range(params.get("warmupRounds", 1) if warmup else 1):
+        for shape, flows in params["shapes"].items():
+            raw[shape] = task_lag_shape(client, flows)
     return raw
+
+
+def task_lag_shape(client, flows):
+    graph = []
+    for flow in flows:
+        base = len(graph)
+        graph.extend([base + d for d in deps] for deps in flow)
+    futures = []
+    submit_ms = now_ms()
+    for deps in graph:
+        futures.append(client.submit(stamp, *[futures[d] for d in deps], pure=False))
+    stamps = client.gather(futures)
+    run = {
+        "submitMs": submit_ms,
+        "tasks": [{"deps": deps, "startMs": st["s"], "endMs": st["e"]} for deps, st in zip(graph, stamps)],
+    }
+    del futures
+    return run
 
 
 def throughput(client, params, warmup):
     runs = []
-    for n in [1000] if warmup else params["sizes"]:
+    for n in params.get("warmupSizes", [1000]) if warmup else params["sizes"]:
         t0 = time.perf_counter()
         futures = client.map(noop, range(n), pure=False)
         results = client.gather(futures)
@@ -83,7 +88,7 @@ def throughput(client, params, warmup):
 
 
 def latency(client, params, warmup):
-    n = 50 if warmup else params["count"]
+    n = params.get("warmupCount", 50) if warmup else params["count"]
     out = []
     for i in range(n):
         t0 = time.perf_counter()
@@ -94,7 +99,13 @@ def latency(client, params, warmup):
 
 
 def tree_reduce(client, params, warmup):
-    n = 200 if warmup else params["n"]
+    if warmup:
+        for n in params.get("warmupSizes", [200]):
+            assert sum_tree(client, n)["ok"], "tree-reduce: wrong sum in the warm-up"
+    return sum_tree(client, params["n"])
+
+
+def sum_tree(client, n):
     t0 = time.perf_counter()
     level = [client.submit(add, i, i + 1, pure=False) for i in range(0, n - 1, 2)]
     if n % 2 == 1:

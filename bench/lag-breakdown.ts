@@ -3,20 +3,21 @@
  * coordinator, 2 workers × 1 thread): per rep, the total lag split into roots (start −
  * submit) and the rest (start − upstream end), the submit loop, when the first and the
  * last root started after the submit call, and the non-root lag's median and p99.
- * Medians over the reps after 2 warm-up reps.
+ * Medians over the reps after as many warm-up reps as the task-lag scenario's warm-up runs
+ * (WARMUP_ROUNDS rounds of the three shapes).
  *
  *   node --import=tsx bench/lag-breakdown.ts [shape] [reps]   (linear-100x10 | linear-10x100 | tree-100x10; default 5 reps)
  */
 import { startLocalCluster } from '../cluster/local-cluster.ts';
 import { Client, type Future } from '../src/index.ts';
-import { flatten } from './scenarios/task-lag.ts';
+import { flatten, WARMUP_ROUNDS } from './scenarios/task-lag.ts';
 import { LAG_SHAPES, lagShape, median, quantile, taskLag, type LagShape } from './stats.ts';
 import { stamp, type Stamp } from './tasks.ts';
 
 const shape = (process.argv[2] ?? 'linear-100x10') as LagShape;
 if (!LAG_SHAPES.includes(shape)) throw new Error(`unknown shape ${shape} (${LAG_SHAPES.join(', ')})`);
 const reps = Number(process.argv[3] ?? 5);
-const WARMUP_REPS = 2;
+const WARMUP_REPS = 3 * WARMUP_ROUNDS;
 const now = (): number => performance.timeOrigin + performance.now();
 
 const handle = await startLocalCluster({ workers: 2, threads: 1, stderr: 'ignore' });

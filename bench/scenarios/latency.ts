@@ -9,14 +9,17 @@ export interface LatencyRaw {
 
 const count = (quick: boolean): number => (quick ? 200 : 1000);
 
+/** Round trips of the warm-up (on floe, Dask and BullMQ alike; see THROUGHPUT_WARMUP_SIZES). */
+export const LATENCY_WARMUP_COUNT = 500;
+
 export const latencyScenario: Scenario<LatencyRaw> = {
   name: 'latency',
   title: 'Latency: one no-op task round trip, sequential',
   warmup: true,
   reps: (quick) => (quick ? 2 : 3),
-  note: (quick) => `${count(quick)} sequential round trips${quick ? ' (full: 1,000)' : ''}`,
+  note: (quick) => `${count(quick)} sequential round trips${quick ? ' (full: 1,000)' : ''}; warm-up: ${LATENCY_WARMUP_COUNT}`,
   dask: true,
-  params: (quick) => ({ count: count(quick) }),
+  params: (quick) => ({ count: count(quick), warmupCount: LATENCY_WARMUP_COUNT }),
   metrics: () => [
     { key: 'round trip median', unit: 'ms', better: 'lower', target: { value: 0.75, text: '≤ 0.75 ms' }, reference: 'BullMQ 6.7 (2 cores): 1.1–1.4 ms' },
     { key: 'round trip p99', unit: 'ms', better: 'lower', target: { value: 2, text: '≤ 2 ms' } },
@@ -24,7 +27,7 @@ export const latencyScenario: Scenario<LatencyRaw> = {
   async run(ctx) {
     const client = await ctx.client();
     const roundTripsMs: number[] = [];
-    const n = ctx.warmup ? 50 : count(ctx.quick);
+    const n = ctx.warmup ? LATENCY_WARMUP_COUNT : count(ctx.quick);
     for (let i = 0; i < n; i++) {
       const t0 = performance.now();
       const f = client.submit(noop, i);

@@ -16,6 +16,16 @@ export interface ShapeRun {
 
 export type TaskLagRaw = Record<LagShape, ShapeRun>;
 
+/**
+ * The warm-up runs every shape at full size this many times (on floe, Dask and BullMQ
+ * alike). A fresh floe cluster is several times slower on its first submissions, while V8
+ * compiles the hot paths of five processes: on 2 cores, linear-100x10's total lag went
+ * 47, 23, 22, 18, 15 s over its first five runs and settled at 4-6 s after about fifteen
+ * (`bench/lag-breakdown.ts` measures after the same warm-up). The table is the steady
+ * state of a cluster that has been running.
+ */
+export const WARMUP_ROUNDS = 5;
+
 /** BullMQ 6.7's total lag on the two chain shapes, measured on a 2-core machine (flows of nested jobs). */
 const BULLMQ_TOTAL_LAG_S: Partial<Record<LagShape, number>> = { 'linear-100x10': 38.9, 'linear-10x100': 5.1 };
 
@@ -36,9 +46,9 @@ export const taskLagScenario: Scenario<TaskLagRaw> = {
   title: 'Task lag, Airflow scheduler benchmark shapes (1,000 tasks each, all submitted at once)',
   warmup: true,
   reps: (quick) => (quick ? 2 : 5),
-  note: () => '100×10 linear, 10×100 linear, 100 binary trees of 10; full size in --quick too',
+  note: () => `100×10 linear, 10×100 linear, 100 binary trees of 10; full size in --quick too; warm-up: ${WARMUP_ROUNDS} full-size rounds`,
   dask: true,
-  params: () => ({ shapes: Object.fromEntries(LAG_SHAPES.map((s) => [s, lagShape(s)])) }),
+  params: () => ({ shapes: Object.fromEntries(LAG_SHAPES.map((s) => [s, lagShape(s)])), warmupRounds: WARMUP_ROUNDS }),
   metrics: () => LAG_SHAPES.flatMap((shape): MetricSpec[] => {
     const airflow = AIRFLOW_TOTAL_LAG_S[shape];
     const bullmq = BULLMQ_TOTAL_LAG_S[shape];
@@ -58,14 +68,16 @@ export const taskLagScenario: Scenario<TaskLagRaw> = {
   async run(ctx) {
     const client = await ctx.client();
     const raw = {} as TaskLagRaw;
-    for (const shape of LAG_SHAPES) {
-      const graph = flatten(lagShape(shape, ctx.warmup ? 0.1 : 1));
-      const futures: Future<Stamp>[] = [];
-      const submitMs = now();
-      for (const node of graph) futures.push(client.submit(stamp, node.deps.map((d) => futures[d]!)));
-      const stamps = await client.gather(futures);
-      for (const f of futures) f.release();
-      raw[shape] = { submitMs, tasks: graph.map((node, i) => ({ deps: node.deps, startMs: stamps[i]!.s, endMs: stamps[i]!.e })) };
+    for (let round = 0; round < (ctx.warmup ? WARMUP_ROUNDS : 1); round++) {
+      for (const shape of LAG_SHAPES) {
+        const graph = flatten(lagShape(shape, 1));
+        const futures: Future<Stamp>[] = [];
+        const submitMs = now();
+        for (const node of graph) futures.push(client.submit(stamp, node.deps.map((d) => futures[d]!)));
+        const stamps = await client.gather(futures);
+        for (const f of futures) f.release();
+        raw[shape] = { submitMs, tasks: graph.map((node, i) => ({ deps: node.deps, startMs: stamps[i]!.s, endMs: stamps[i]!.e })) };
+      }
     }
     return raw;
   },

@@ -38,7 +38,7 @@ t.test('the Airflow shapes have 1,000 tasks each; trees fan out from the root', 
   const chains = flatten(lagShape('linear-10x100'));
   t.same(chains[100], { deps: [] }, 'a new chain starts with a root');
   t.same(chains[101], { deps: [100] }, 'indices are global after flattening');
-  t.equal(lagShape('linear-100x10', 0.1).length, 10, 'scaled down for warm-ups');
+  t.equal(lagShape('linear-100x10', 0.1).length, 10, 'scaled down (tests run small shapes)');
 });
 
 function report(): BenchReport {
