@@ -241,7 +241,7 @@ export class Submitter {
     try {
       const max = transport.maxPayloadBytes;
       if (tasks.length >= STREAM_TASKS_MIN) {
-        await this.submitInPieces(streamPieces(tasks, max), wants, missing, max, timeoutMs);
+        await this.submitInPieces(streamPieces(tasks), wants, missing, max, timeoutMs);
       } else {
         const whole = this.encodeSubmit(tasks, wants, missing);
         if (max === undefined || whole.byteLength <= max) await this.request(whole, timeoutMs);
@@ -263,38 +263,48 @@ export class Submitter {
    * scheduler drops new tasks that nothing wanted needs, and later pieces depend on them);
    * those extra wants are released at the end.
    *
-   * The requests go out one after another without waiting for replies (the connection
-   * keeps their order, and the coordinator starts the first piece's tasks while the rest
-   * is on its way), yielding to the event loop in between so that each leaves at once. A
-   * piece whose first attempt failed is sent again once every piece is answered, in order:
-   * a retried request may have overtaken one it depends on. If a piece still fails, the
-   * submission fails, and the keys of the pieces the scheduler accepted are released (the
-   * caller fails their futures).
+   * Each piece is encoded just before it is sent, and sent without waiting for the replies
+   * to the ones before it (the connection keeps their order): the coordinator starts the
+   * first piece's tasks while the client encodes the rest. Between pieces the client
+   * yields only to microtasks, so that the transport writes each piece out at once. A piece
+   * over the payload limit is cut further by size. A piece whose first attempt failed is
+   * sent again once every piece is answered, in order: a retried request may have
+   * overtaken one it depends on. If a piece still fails, the submission fails, and the
+   * keys of the pieces the scheduler accepted are released (the caller fails their futures).
    */
   private async submitInPieces(pieces: TaskSpec[][], wants: string[], missing: MissingResult[], max: number | undefined, timeoutMs: number): Promise<void> {
     const requests: Uint8Array[] = [];
+    const attempts: Promise<void>[] = [];
     const kept: string[] = [];
-    for (let i = 0; i < pieces.length - 1; i++) {
-      const keys = pieces[i]!.map((spec) => spec.key);
-      requests.push(this.encodeSubmit(pieces[i]!, keys, []));
-      for (const key of keys) kept.push(key);
-    }
     const last = pieces[pieces.length - 1]!;
     const inLast = new Set(last.map((spec) => spec.key));
+    const issue = async (payload: Uint8Array): Promise<void> => {
+      const attempt = this.request(payload, timeoutMs);
+      attempt.catch(() => {}); // looked at below, once all are answered
+      requests.push(payload);
+      attempts.push(attempt);
+      await Promise.resolve();
+    };
+    /** Sends `tasks`, cut by size if they do not fit; `final`: the submission's last piece. */
+    const send = async (tasks: TaskSpec[], final: boolean): Promise<void> => {
+      const keys = final ? wants.filter((key) => inLast.has(key)) : tasks.map((spec) => spec.key);
+      const payload = this.encodeSubmit(tasks, keys, final ? missing : []);
+      if (max !== undefined && payload.byteLength > max && tasks.length > 1) {
+        const parts = splitSubmission(tasks, max);
+        for (let j = 0; j < parts.length; j++) await send(parts[j]!, final && j === parts.length - 1);
+        return;
+      }
+      if (!final) for (const key of keys) kept.push(key);
+      await issue(payload);
+    };
+    for (let i = 0; i < pieces.length - 1; i++) await send(pieces[i]!, false);
+    // Wants of keys the scheduler already has go before the last piece, in as many requests as they need.
     const sentWants = new Set(kept);
-    // Wants of keys the scheduler already has go first, in as many requests as they need.
     const earlier = wants.filter((key) => !inLast.has(key) && !sentWants.has(key));
     const keyChunks = max === undefined ? (earlier.length > 0 ? [earlier] : []) : splitKeys(earlier, max);
-    for (const chunk of keyChunks) requests.push(this.encodeSubmit([], chunk, []));
-    requests.push(this.encodeSubmit(last, wants.filter((key) => inLast.has(key)), missing));
+    for (const chunk of keyChunks) await issue(this.encodeSubmit([], chunk, []));
+    await send(last, true);
 
-    const attempts: Promise<void>[] = [];
-    for (let i = 0; i < requests.length; i++) {
-      if (i > 0) await new Promise((resolve) => setImmediate(resolve));
-      const attempt = this.request(requests[i]!, timeoutMs);
-      attempt.catch(() => {}); // looked at below, once all are answered
-      attempts.push(attempt);
-    }
     const settled = await Promise.allSettled(attempts);
     try {
       for (let i = 0; i < requests.length; i++) {
@@ -337,15 +347,11 @@ const STREAM_TASKS_MIN = 256;
 const FIRST_PIECE_TASKS = 64;
 const PIECE_TASKS_MAX = 8192;
 
-/** Growing pieces for streaming, in order; with a payload limit, each piece also fits it. */
-function streamPieces(tasks: TaskSpec[], maxBytes: number | undefined): TaskSpec[][] {
+/** Growing pieces for streaming, in order (submitInPieces cuts any that is over the payload limit). */
+function streamPieces(tasks: TaskSpec[]): TaskSpec[][] {
   const pieces: TaskSpec[][] = [];
   let size = FIRST_PIECE_TASKS;
-  for (let i = 0; i < tasks.length; i += size, size = Math.min(2 * size, PIECE_TASKS_MAX)) {
-    const piece = tasks.slice(i, i + size);
-    if (maxBytes === undefined) pieces.push(piece);
-    else for (const fitting of splitSubmission(piece, maxBytes)) pieces.push(fitting);
-  }
+  for (let i = 0; i < tasks.length; i += size, size = Math.min(2 * size, PIECE_TASKS_MAX)) pieces.push(tasks.slice(i, i + size));
   return pieces;
 }
 
