@@ -10,7 +10,7 @@ export interface LatencyRaw {
 const count = (quick: boolean): number => (quick ? 200 : 1000);
 
 /** Round trips of the warm-up (on floe, Dask and BullMQ alike; see THROUGHPUT_WARMUP_SIZES). */
-export const LATENCY_WARMUP_COUNT = 500;
+export const LATENCY_WARMUP_COUNT = 2000;
 
 export const latencyScenario: Scenario<LatencyRaw> = {
   name: 'latency',
