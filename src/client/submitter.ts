@@ -1,8 +1,8 @@
 /**
  * Batches task submissions: everything submitted during one event-loop turn goes to
- * the coordinator as one graph. Tasks that depend on keys not yet submitted (the
- * fan-out of a future's value, expanded once it exists) wait here until their
- * inputs have been sent.
+ * the coordinator as one graph (one request, or a stream of pieces when it is big: see
+ * submitInPieces). Tasks that depend on keys not yet submitted (the fan-out of a future's
+ * value, expanded once it exists) wait here until their inputs have been sent.
  */
 import { FloeError, fromErrorInfo, isFloeError, toErrorInfo } from '../errors.ts';
 import type { TaskSpec } from '../graph/spec.ts';
