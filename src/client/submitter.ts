@@ -11,6 +11,7 @@ import type { Transport, TransportMessage } from '../transport/transport.ts';
 import type { MissingResult } from '../transport/messages.ts';
 import type { KeyState } from './future.ts';
 import { resolveSpecs, type QueuedSpec } from './submit-spec.ts';
+import { splitKeys, splitSubmission, streamPieces, STREAM_TASKS_MIN } from './submit-pieces.ts';
 import { ATTR, SpanKind, recordFailure, startSpan, traceparentOf, tracingEnabled, type Span } from '../telemetry/trace.ts';
 
 /** A task waiting to be sent; `exportName` is resolved at flush time. */
@@ -334,74 +335,6 @@ export class Submitter {
     if (msg.type !== 'submitReply') throw new FloeError('MALFORMED_MESSAGE', `unexpected ${msg.type} reply to submit`);
     if (msg.error !== undefined) throw fromErrorInfo(msg.error);
   }
-}
-
-/**
- * A submission of at least this many tasks is streamed: sent in pieces, the first of
- * FIRST_PIECE_TASKS tasks and each next one twice as big (up to PIECE_TASKS_MAX), so
- * that its first tasks reach the scheduler and start while the rest is still being
- * encoded and sent. Smaller ones go in one request, which the scheduler takes or rejects
- * as a whole.
- */
-const STREAM_TASKS_MIN = 256;
-const FIRST_PIECE_TASKS = 64;
-const PIECE_TASKS_MAX = 8192;
-
-/** Growing pieces for streaming, in order (submitInPieces cuts any that is over the payload limit). */
-function streamPieces(tasks: TaskSpec[]): TaskSpec[][] {
-  const pieces: TaskSpec[][] = [];
-  let size = FIRST_PIECE_TASKS;
-  for (let i = 0; i < tasks.length; i += size, size = Math.min(2 * size, PIECE_TASKS_MAX)) pieces.push(tasks.slice(i, i + size));
-  return pieces;
-}
-
-/** Bytes of a request to spend on tasks or keys: room is left for ids and framing. */
-function budgetOf(maxBytes: number): number {
-  return Math.max(1, Math.floor(maxBytes * 0.9) - 1024);
-}
-
-/**
- * Cuts a submission bigger than the transport's payload limit into pieces that fit, in
- * order (a task's dependencies are in its own piece or an earlier one, as the batch is in
- * submission order). Each task is counted with its key twice, as it may also be wanted.
- * A single task too big for any message is left alone: its request fails with the
- * transport's LIMIT_EXCEEDED error, which names the sizes.
- */
-function splitSubmission(tasks: TaskSpec[], maxBytes: number): TaskSpec[][] {
-  return splitBy(tasks, (spec) => specBytes(spec) + 8 + Buffer.byteLength(spec.key), budgetOf(maxBytes));
-}
-
-function splitKeys(keys: string[], maxBytes: number): string[][] {
-  if (keys.length === 0) return [];
-  return splitBy(keys, (key) => 8 + Buffer.byteLength(key), budgetOf(maxBytes));
-}
-
-function splitBy<T>(items: T[], sizeOf: (item: T) => number, budget: number): T[][] {
-  const pieces: T[][] = [];
-  let piece: T[] = [];
-  let bytes = 0;
-  for (const item of items) {
-    const size = sizeOf(item);
-    if (piece.length > 0 && bytes + size > budget) {
-      pieces.push(piece);
-      piece = [];
-      bytes = 0;
-    }
-    piece.push(item);
-    bytes += size;
-  }
-  pieces.push(piece);
-  return pieces;
-}
-
-/** An upper estimate of a task's encoded size (protobuf adds a few bytes per field). */
-function specBytes(spec: TaskSpec): number {
-  let bytes = 128 + spec.args.byteLength;
-  bytes += Buffer.byteLength(spec.key) + Buffer.byteLength(spec.name) + Buffer.byteLength(spec.module);
-  bytes += Buffer.byteLength(spec.exportName ?? '');
-  for (const dep of spec.deps) bytes += 8 + Buffer.byteLength(dep);
-  for (const name in spec.resources) bytes += 16 + Buffer.byteLength(name);
-  return bytes;
 }
 
 function failAll(tasks: QueuedTask[], error: unknown): void {
