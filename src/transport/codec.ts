@@ -15,6 +15,7 @@ import { toProtoBody } from './codec-encode.ts';
 import { encodeClientBatchMessage, encodeSubmitMessage } from './client-encode.ts';
 import { DecodedSpec, rememberSpecBytes } from './spec-bytes.ts';
 import { encodeWorkerBatchMessage } from './worker-encode.ts';
+import { encodeClientUpdatesMessage } from './updates-encode.ts';
 import {
   PROTOCOL_VERSION,
   type KeyUpdate,
@@ -62,6 +63,8 @@ export function encodeMessage(msg: WireMessage): Uint8Array {
   if (msg.type === 'clientBatch') return encodeClientBatchMessage(msg);
   // ...and so is what the coordinator sends a worker (assignments, with specs as received).
   if (msg.type === 'workerBatch') return encodeWorkerBatchMessage(msg, (type) => protoRoot().lookupType(type));
+  // ...and what it sends a client (a key update per task).
+  if (msg.type === 'clientUpdates') return encodeClientUpdatesMessage(msg, (type) => protoRoot().lookupType(type));
   const body = toProtoBody(msg);
   return envelope().encode({ version: PROTOCOL_VERSION, [BODY_FIELD[msg.type]]: body }).finish();
 }

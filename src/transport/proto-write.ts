@@ -69,6 +69,13 @@ export function writeSpec(w: Out, spec: TaskSpec): void {
   if (spec.holdsActors != null) for (const id of spec.holdsActors) w.varint(138).string(id);
 }
 
+/** A SerializerRef sub-message under `tag`. */
+export function writeSerializer(w: Out, tag: number, ref: SerializerRef): void {
+  w.varint(tag).varint(serializerSize(ref));
+  if (ref.id != null) w.varint(10).string(ref.id);
+  if (ref.module != null) w.varint(18).string(ref.module);
+}
+
 export function serializerSize(ref: SerializerRef): number {
   return stringField(ref.id) + stringField(ref.module);
 }

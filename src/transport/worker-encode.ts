@@ -12,9 +12,8 @@
  * DepLocation, Holder, RunRef, SerializerRef).
  */
 import type protobuf from 'protobufjs';
-import type { SerializerRef } from '../graph/spec.ts';
 import type { WireAssign, WireDepLocation, WireOf } from './messages.ts';
-import { messageField, type Out, serializerSize, specSize, startEnvelope, stringField, uint64Size, varintSize, writeSpec } from './proto-write.ts';
+import { messageField, type Out, serializerSize, specSize, startEnvelope, stringField, uint64Size, varintSize, writeSerializer, writeSpec } from './proto-write.ts';
 import { receivedSpecBytes } from './spec-bytes.ts';
 
 type Batch = WireOf<'workerBatch'>;
@@ -108,12 +107,6 @@ function writeDep(w: Out, d: WireDepLocation): void {
   if (d.serializer != null) writeSerializer(w, 34, d.serializer);
   if (d.inline != null) w.varint(42).bytes(d.inline);
   w.varint(48).varint(d.inline !== undefined ? 1 : 0);
-}
-
-function writeSerializer(w: Out, tag: number, ref: SerializerRef): void {
-  w.varint(tag).varint(serializerSize(ref));
-  if (ref.id != null) w.varint(10).string(ref.id);
-  if (ref.module != null) w.varint(18).string(ref.module);
 }
 
 function holderSize(h: Holder): number {

@@ -1,0 +1,82 @@
+/**
+ * What the coordinator sends a client (`Envelope { client_updates: ClientUpdates }`): one
+ * KeyUpdate per finished, failed or cancelled task the client holds a future for, encoded
+ * straight into one buffer (see proto-write.ts), as the workerBatch is. An update's error
+ * (rare) is written by protobufjs.
+ *
+ * The output is exactly what protobufjs' generated encoder writes given
+ * `toProtoBody(msg)`; test/unit/updates-encode.test.ts holds the two to it. Field numbers:
+ * proto/floe.proto (Envelope.client_updates = 13, ClientUpdates, KeyUpdate, TaskProgress,
+ * SerializerRef).
+ */
+import type protobuf from 'protobufjs';
+import type { KeyUpdate, TaskProgress, WireOf } from './messages.ts';
+import { messageField, type Out, serializerSize, startEnvelope, stringField, uint64Size, varintSize, writeSerializer } from './proto-write.ts';
+
+type Updates = WireOf<'clientUpdates'>;
+
+const STATUS = { memory: 1, erred: 2, cancelled: 3 } as const;
+const KIND = { running: 1, done: 2, failed: 3 } as const;
+
+/** Encodes a whole clientUpdates control message (the envelope included). */
+export function encodeClientUpdatesMessage(msg: Updates, lookupType: (name: string) => protobuf.Type): Uint8Array {
+  const { updates } = msg;
+  const progress = msg.progress ?? [];
+  const sizes = new Uint32Array(updates.length);
+  // Errors are few: encoded once here, copied in below.
+  let errors: Map<KeyUpdate, Uint8Array> | undefined;
+  let body = 0;
+  for (let i = 0; i < updates.length; i++) {
+    const u = updates[i]!;
+    let error: Uint8Array | undefined;
+    if (u.error != null) {
+      error = lookupType('floe.v1.ErrorInfo').encode(u.error).finish();
+      (errors ??= new Map()).set(u, error);
+    }
+    const size = updateSize(u, error);
+    sizes[i] = size;
+    body += messageField(size);
+  }
+  for (const p of progress) body += messageField(progressSize(p));
+
+  const w = startEnvelope(106, body);
+  for (let i = 0; i < updates.length; i++) {
+    const u = updates[i]!;
+    w.varint(10).varint(sizes[i]!);
+    writeUpdate(w, u, errors?.get(u));
+  }
+  for (const p of progress) {
+    w.varint(18).varint(progressSize(p));
+    if (p.key != null) w.varint(10).string(p.key);
+    if (p.kind != null) w.varint(16).varint(KIND[p.kind]);
+  }
+  return w.finish('clientUpdates');
+}
+
+function updateSize(u: KeyUpdate, error: Uint8Array | undefined): number {
+  let n = stringField(u.key);
+  if (u.status != null) n += 1 + varintSize(STATUS[u.status]);
+  n += stringField(u.workerId) + stringField(u.address);
+  if (u.nbytes != null) n += 1 + uint64Size(u.nbytes);
+  if (u.serializer != null) n += messageField(serializerSize(u.serializer));
+  if (u.inline != null) n += 1 + varintSize(u.inline.length) + u.inline.length;
+  n += 2; // has_inline, always written
+  if (error !== undefined) n += messageField(error.length);
+  return n;
+}
+
+function writeUpdate(w: Out, u: KeyUpdate, error: Uint8Array | undefined): void {
+  if (u.key != null) w.varint(10).string(u.key);
+  if (u.status != null) w.varint(16).varint(STATUS[u.status]);
+  if (u.workerId != null) w.varint(26).string(u.workerId);
+  if (u.address != null) w.varint(34).string(u.address);
+  if (u.nbytes != null) w.varint(40).uint64(u.nbytes);
+  if (u.serializer != null) writeSerializer(w, 50, u.serializer);
+  if (u.inline != null) w.varint(58).bytes(u.inline);
+  w.varint(64).varint(u.inline !== undefined ? 1 : 0);
+  if (error !== undefined) w.varint(74).bytes(error);
+}
+
+function progressSize(p: TaskProgress): number {
+  return stringField(p.key) + (p.kind == null ? 0 : 1 + varintSize(KIND[p.kind]));
+}
