@@ -16,6 +16,7 @@ import { encodeClientBatchMessage, encodeSubmitMessage } from './client-encode.t
 import { DecodedSpec, rememberSpecBytes } from './spec-bytes.ts';
 import { encodeWorkerBatchMessage } from './worker-encode.ts';
 import { encodeClientUpdatesMessage } from './updates-encode.ts';
+import { encodeWorkerEventsMessage } from './events-encode.ts';
 import {
   PROTOCOL_VERSION,
   type KeyUpdate,
@@ -65,6 +66,8 @@ export function encodeMessage(msg: WireMessage): Uint8Array {
   if (msg.type === 'workerBatch') return encodeWorkerBatchMessage(msg, (type) => protoRoot().lookupType(type));
   // ...and what it sends a client (a key update per task).
   if (msg.type === 'clientUpdates') return encodeClientUpdatesMessage(msg, (type) => protoRoot().lookupType(type));
+  // ...and what a worker reports (a completion per task).
+  if (msg.type === 'workerEvents') return encodeWorkerEventsMessage(msg, (type) => protoRoot().lookupType(type));
   const body = toProtoBody(msg);
   return envelope().encode({ version: PROTOCOL_VERSION, [BODY_FIELD[msg.type]]: body }).finish();
 }

@@ -178,6 +178,13 @@ export class Out {
     return this;
   }
 
+  /** Bytes already encoded (whole fields), copied as they are. */
+  raw(value: Uint8Array): this {
+    this.buf.set(value, this.pos);
+    this.pos += value.length;
+    return this;
+  }
+
   bytes(value: Uint8Array): this {
     this.varint(value.length);
     this.buf.set(value, this.pos);
