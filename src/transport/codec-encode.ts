@@ -3,7 +3,7 @@
  * names are the proto fields' camelCase names; the encoders skip undefined fields.
  */
 import type { TaskSpec } from '../graph/spec.ts';
-import type { KeyUpdate, WireAssign, WireDepLocation, WireFinished, WireMessage } from './messages.ts';
+import type { KeyUpdate, WireAssign, WireDepLocation, WireFinished, WireMessage, WireRegister } from './messages.ts';
 
 const STATUS_TO_WIRE = { memory: 1, erred: 2, cancelled: 3 } as const;
 const PROGRESS_TO_WIRE = { running: 1, done: 2, failed: 3 } as const;
@@ -25,7 +25,7 @@ export function toProtoBody(msg: WireMessage): object {
     case 'workerEvents':
       return {
         ...msg,
-        register: msg.register && { ...msg.register, resources: resourcesToProto(msg.register.resources) },
+        register: msg.register && registerToProto(msg.register),
         finished: msg.finished.map(finishedToProto),
       };
     case 'statusRequest':
@@ -39,6 +39,11 @@ export function toProtoBody(msg: WireMessage): object {
     case 'error':
       return msg.error;
   }
+}
+
+/** A worker's registration as protobufjs' encoder takes it (resources as a list). */
+export function registerToProto(r: WireRegister): object {
+  return { ...r, resources: resourcesToProto(r.resources) };
 }
 
 function updateToProto(u: KeyUpdate): object {

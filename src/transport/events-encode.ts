@@ -11,9 +11,9 @@
  * (Envelope.worker_events = 15, WorkerEvents, TaskFinished, SerializerRef).
  */
 import type protobuf from 'protobufjs';
-import { toProtoBody } from './codec-encode.ts';
+import { registerToProto, toProtoBody } from './codec-encode.ts';
 import type { WireFinished, WireOf } from './messages.ts';
-import { messageField, type Out, serializerSize, startEnvelope, stringField, uint64Size, varintSize, writeSerializer } from './proto-write.ts';
+import { messageField, type Out, resultRefSize, startEnvelope, stringField, uint64Size, writeResultRef } from './proto-write.ts';
 
 type Events = WireOf<'workerEvents'>;
 
@@ -23,7 +23,7 @@ export function encodeWorkerEventsMessage(msg: Events, lookupType: (name: string
   // Field 2 (registration, once per worker) and fields 4 on by protobufjs, unless only
   // the three flags are set (the usual report: completions, maybe a heartbeat).
   const type = (): protobuf.Type => lookupType('floe.v1.WorkerEvents');
-  const register = msg.register == null ? undefined : type().encode({ register: (toProtoBody({ ...msg, finished: [] }) as { register?: unknown }).register }).finish();
+  const register = msg.register == null ? undefined : type().encode({ register: registerToProto(msg.register) }).finish();
   const tail = flagsOnly(msg) ? undefined : type().encode(toProtoBody({ ...msg, workerId: undefined as unknown as string, register: undefined, finished: [] })).finish();
   const sizes = new Uint32Array(finished.length);
   let body = stringField(msg.workerId) + (register?.length ?? 0) + (tail?.length ?? 6);
@@ -56,10 +56,7 @@ function flagsOnly(msg: Events): boolean {
 function finishedSize(f: WireFinished): number {
   let n = stringField(f.id);
   if (f.runId != null) n += 1 + uint64Size(f.runId);
-  if (f.nbytes != null) n += 1 + uint64Size(f.nbytes);
-  if (f.serializer != null) n += messageField(serializerSize(f.serializer));
-  if (f.inline != null) n += 1 + varintSize(f.inline.length) + f.inline.length;
-  n += 2; // has_inline, always written
+  n += resultRefSize(f);
   if (f.durationMs != null) n += 9;
   if (f.startedAtMs != null) n += 9;
   return n;
@@ -68,10 +65,7 @@ function finishedSize(f: WireFinished): number {
 function writeFinished(w: Out, f: WireFinished): void {
   if (f.id != null) w.varint(10).string(f.id);
   if (f.runId != null) w.varint(16).uint64(f.runId);
-  if (f.nbytes != null) w.varint(24).uint64(f.nbytes);
-  if (f.serializer != null) writeSerializer(w, 34, f.serializer);
-  if (f.inline != null) w.varint(42).bytes(f.inline);
-  w.varint(48).varint(f.inline !== undefined ? 1 : 0);
+  writeResultRef(w, 3, f);
   if (f.durationMs != null) w.varint(57).double(f.durationMs);
   if (f.startedAtMs != null) w.varint(65).double(f.startedAtMs);
 }

@@ -69,6 +69,30 @@ export function writeSpec(w: Out, spec: TaskSpec): void {
   if (spec.holdsActors != null) for (const id of spec.holdsActors) w.varint(138).string(id);
 }
 
+/** Where a result is and how to read it: the same four fields in KeyUpdate, TaskFinished and DepLocation. */
+export interface ResultRef {
+  nbytes: number;
+  serializer: SerializerRef;
+  inline: Uint8Array | undefined;
+}
+
+/** Bytes of a ResultRef's fields: nbytes, serializer, inline, has_inline (always written). */
+export function resultRefSize(r: ResultRef): number {
+  let n = 2;
+  if (r.nbytes != null) n += 1 + uint64Size(r.nbytes);
+  if (r.serializer != null) n += messageField(serializerSize(r.serializer));
+  if (r.inline != null) n += 1 + varintSize(r.inline.length) + r.inline.length;
+  return n;
+}
+
+/** A ResultRef's fields, numbered `field` (nbytes) to `field + 3` (has_inline). */
+export function writeResultRef(w: Out, field: number, r: ResultRef): void {
+  if (r.nbytes != null) w.varint(field << 3).uint64(r.nbytes);
+  if (r.serializer != null) writeSerializer(w, ((field + 1) << 3) | 2, r.serializer);
+  if (r.inline != null) w.varint(((field + 2) << 3) | 2).bytes(r.inline);
+  w.varint((field + 3) << 3).varint(r.inline !== undefined ? 1 : 0);
+}
+
 /** A SerializerRef sub-message under `tag`. */
 export function writeSerializer(w: Out, tag: number, ref: SerializerRef): void {
   w.varint(tag).varint(serializerSize(ref));

@@ -11,7 +11,7 @@
  */
 import type protobuf from 'protobufjs';
 import type { KeyUpdate, TaskProgress, WireOf } from './messages.ts';
-import { messageField, type Out, serializerSize, startEnvelope, stringField, uint64Size, varintSize, writeSerializer } from './proto-write.ts';
+import { messageField, type Out, resultRefSize, startEnvelope, stringField, varintSize, writeResultRef } from './proto-write.ts';
 
 type Updates = WireOf<'clientUpdates'>;
 
@@ -57,10 +57,7 @@ function updateSize(u: KeyUpdate, error: Uint8Array | undefined): number {
   let n = stringField(u.key);
   if (u.status != null) n += 1 + varintSize(STATUS[u.status]);
   n += stringField(u.workerId) + stringField(u.address);
-  if (u.nbytes != null) n += 1 + uint64Size(u.nbytes);
-  if (u.serializer != null) n += messageField(serializerSize(u.serializer));
-  if (u.inline != null) n += 1 + varintSize(u.inline.length) + u.inline.length;
-  n += 2; // has_inline, always written
+  n += resultRefSize(u);
   if (error !== undefined) n += messageField(error.length);
   return n;
 }
@@ -70,10 +67,7 @@ function writeUpdate(w: Out, u: KeyUpdate, error: Uint8Array | undefined): void 
   if (u.status != null) w.varint(16).varint(STATUS[u.status]);
   if (u.workerId != null) w.varint(26).string(u.workerId);
   if (u.address != null) w.varint(34).string(u.address);
-  if (u.nbytes != null) w.varint(40).uint64(u.nbytes);
-  if (u.serializer != null) writeSerializer(w, 50, u.serializer);
-  if (u.inline != null) w.varint(58).bytes(u.inline);
-  w.varint(64).varint(u.inline !== undefined ? 1 : 0);
+  writeResultRef(w, 5, u);
   if (error !== undefined) w.varint(74).bytes(error);
 }
 

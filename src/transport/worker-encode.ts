@@ -13,7 +13,7 @@
  */
 import type protobuf from 'protobufjs';
 import type { WireAssign, WireDepLocation, WireOf } from './messages.ts';
-import { messageField, type Out, serializerSize, specSize, startEnvelope, stringField, uint64Size, varintSize, writeSerializer, writeSpec } from './proto-write.ts';
+import { messageField, type Out, resultRefSize, specSize, startEnvelope, stringField, uint64Size, varintSize, writeResultRef, writeSpec } from './proto-write.ts';
 import { receivedSpecBytes } from './spec-bytes.ts';
 
 type Batch = WireOf<'workerBatch'>;
@@ -90,10 +90,7 @@ function writeAssign(w: Out, a: WireAssign, specBytes: number): void {
 function depSize(d: WireDepLocation): number {
   let n = stringField(d.id);
   for (const h of d.holders) n += messageField(holderSize(h));
-  if (d.nbytes != null) n += 1 + uint64Size(d.nbytes);
-  if (d.serializer != null) n += messageField(serializerSize(d.serializer));
-  if (d.inline != null) n += 1 + varintSize(d.inline.length) + d.inline.length;
-  return n + 2; // has_inline, always written
+  return n + resultRefSize(d);
 }
 
 function writeDep(w: Out, d: WireDepLocation): void {
@@ -103,10 +100,7 @@ function writeDep(w: Out, d: WireDepLocation): void {
     if (h.workerId != null) w.varint(10).string(h.workerId);
     if (h.address != null) w.varint(18).string(h.address);
   }
-  if (d.nbytes != null) w.varint(24).uint64(d.nbytes);
-  if (d.serializer != null) writeSerializer(w, 34, d.serializer);
-  if (d.inline != null) w.varint(42).bytes(d.inline);
-  w.varint(48).varint(d.inline !== undefined ? 1 : 0);
+  writeResultRef(w, 3, d);
 }
 
 function holderSize(h: Holder): number {

@@ -2,18 +2,13 @@
 // generated encoder writes for the same message, and what they write decodes to the
 // message they were given.
 import t from 'tap';
-import { decodeMessage, encodeMessage, protoRoot } from '../../src/transport/codec.ts';
-import { toProtoBody } from '../../src/transport/codec-encode.ts';
+import { decodeMessage, encodeMessage } from '../../src/transport/codec.ts';
 import { encodeClientBatchMessage, encodeSubmitMessage } from '../../src/transport/client-encode.ts';
-import { PROTOCOL_VERSION, type WireOf } from '../../src/transport/messages.ts';
+import type { WireOf } from '../../src/transport/messages.ts';
 import type { TaskSpec } from '../../src/graph/spec.ts';
+import { reference } from '../helpers/encode-check.ts';
 
 type Submit = WireOf<'submit'>;
-
-function reference(msg: Submit | WireOf<'clientBatch'>): Uint8Array {
-  const field = msg.type === 'submit' ? 'submit' : 'clientBatch';
-  return protoRoot().lookupType('floe.v1.Envelope').encode({ version: PROTOCOL_VERSION, [field]: toProtoBody(msg) }).finish();
-}
 
 const base: TaskSpec = {
   key: 'stamp-1', name: 'stamp', module: 'file:///bench/tasks.js', exportName: 'stamp', args: new Uint8Array([0x91, 0xc0]), deps: [],

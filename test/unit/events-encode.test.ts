@@ -3,19 +3,14 @@
 // coordinator decodes what was sent.
 import t from 'tap';
 import type { ErrorInfo } from '../../src/errors.ts';
-import { toProtoBody } from '../../src/transport/codec-encode.ts';
-import { decodeMessage, protoRoot } from '../../src/transport/codec.ts';
+import { decodeMessage } from '../../src/transport/codec.ts';
 import { encodeWorkerEventsMessage } from '../../src/transport/events-encode.ts';
-import { PROTOCOL_VERSION, workerEvents, type WireFinished, type WireOf } from '../../src/transport/messages.ts';
-import { sameAsProtobufjs } from '../helpers/encode-check.ts';
+import { workerEvents, type WireFinished, type WireOf } from '../../src/transport/messages.ts';
+import { lookup, reference, sameAsProtobufjs } from '../helpers/encode-check.ts';
 
 type Events = WireOf<'workerEvents'>;
 
-const lookup = (name: string) => protoRoot().lookupType(name);
 
-function reference(msg: Events): Uint8Array {
-  return lookup('floe.v1.Envelope').encode({ version: PROTOCOL_VERSION, workerEvents: toProtoBody(msg) }).finish();
-}
 
 const finished = (over: Partial<WireFinished> = {}): WireFinished => ({
   id: 'c1/stamp-1',

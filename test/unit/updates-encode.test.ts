@@ -1,20 +1,15 @@
 // The hand-written clientUpdates encoder writes exactly the bytes protobufjs' generated
 // encoder writes for the same message, and the client decodes what was sent.
 import t from 'tap';
-import { sameAsProtobufjs } from '../helpers/encode-check.ts';
+import { lookup, reference, sameAsProtobufjs } from '../helpers/encode-check.ts';
 import type { ErrorInfo } from '../../src/errors.ts';
-import { toProtoBody } from '../../src/transport/codec-encode.ts';
-import { decodeMessage, encodeMessage, protoRoot } from '../../src/transport/codec.ts';
-import { PROTOCOL_VERSION, type KeyUpdate, type WireOf } from '../../src/transport/messages.ts';
+import { decodeMessage, encodeMessage } from '../../src/transport/codec.ts';
+import { type KeyUpdate, type WireOf } from '../../src/transport/messages.ts';
 import { encodeClientUpdatesMessage } from '../../src/transport/updates-encode.ts';
 
 type Updates = WireOf<'clientUpdates'>;
 
-const lookup = (name: string) => protoRoot().lookupType(name);
 
-function reference(msg: Updates): Uint8Array {
-  return lookup('floe.v1.Envelope').encode({ version: PROTOCOL_VERSION, clientUpdates: toProtoBody(msg) }).finish();
-}
 
 const update = (over: Partial<KeyUpdate> = {}): KeyUpdate => ({
   key: 'stamp-1',

@@ -2,21 +2,16 @@
 // encoder writes for the same message; an assignment whose spec came in a submit message
 // carries that spec's bytes as they came; either way the worker decodes what was sent.
 import t from 'tap';
-import { sameAsProtobufjs } from '../helpers/encode-check.ts';
+import { lookup, reference, sameAsProtobufjs } from '../helpers/encode-check.ts';
 import type { TaskSpec } from '../../src/graph/spec.ts';
-import { toProtoBody } from '../../src/transport/codec-encode.ts';
-import { decodeMessage, encodeMessage, protoRoot } from '../../src/transport/codec.ts';
-import { PROTOCOL_VERSION, type WireAssign, type WireOf } from '../../src/transport/messages.ts';
+import { decodeMessage, encodeMessage } from '../../src/transport/codec.ts';
+import { type WireAssign, type WireOf } from '../../src/transport/messages.ts';
 import { receivedSpecBytes } from '../../src/transport/spec-bytes.ts';
 import { encodeWorkerBatchMessage } from '../../src/transport/worker-encode.ts';
 
 type Batch = WireOf<'workerBatch'>;
 
-const lookup = (name: string) => protoRoot().lookupType(name);
 
-function reference(msg: Batch): Uint8Array {
-  return lookup('floe.v1.Envelope').encode({ version: PROTOCOL_VERSION, workerBatch: toProtoBody(msg) }).finish();
-}
 
 const spec: TaskSpec = {
   key: 'stamp-1', name: 'stamp', module: 'file:///bench/tasks.js', exportName: 'stamp', args: new Uint8Array([0x91, 0xc0]), deps: [],
