@@ -39,8 +39,10 @@ export function splitSubmission(tasks: TaskSpec[], maxBytes: number): TaskSpec[]
   return splitBy(tasks, (spec) => specBytes(spec) + 8 + Buffer.byteLength(spec.key), budgetOf(maxBytes));
 }
 
-export function splitKeys(keys: string[], maxBytes: number): string[][] {
+/** Keys in requests that fit (one request when there is no limit). */
+export function splitKeys(keys: string[], maxBytes: number | undefined): string[][] {
   if (keys.length === 0) return [];
+  if (maxBytes === undefined) return [keys];
   return splitBy(keys, (key) => 8 + Buffer.byteLength(key), budgetOf(maxBytes));
 }
 

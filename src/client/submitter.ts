@@ -246,7 +246,7 @@ export class Submitter {
       } else {
         const whole = this.encodeSubmit(tasks, wants, missing);
         if (max === undefined || whole.byteLength <= max) await this.request(whole, timeoutMs);
-        else await this.submitInPieces(splitSubmission(tasks, max), wants, missing, max, timeoutMs);
+        else await this.submitInPieces([tasks], wants, missing, max, timeoutMs); // cut there by size
       }
     } catch (error) {
       if (span !== undefined) recordFailure(span, toErrorInfo(error, 'INTERNAL'));
@@ -302,8 +302,7 @@ export class Submitter {
     // Wants of keys the scheduler already has go before the last piece, in as many requests as they need.
     const sentWants = new Set(kept);
     const earlier = wants.filter((key) => !inLast.has(key) && !sentWants.has(key));
-    const keyChunks = max === undefined ? (earlier.length > 0 ? [earlier] : []) : splitKeys(earlier, max);
-    for (const chunk of keyChunks) await issue(this.encodeSubmit([], chunk, []));
+    for (const chunk of splitKeys(earlier, max)) await issue(this.encodeSubmit([], chunk, []));
     await send(last, true);
 
     const settled = await Promise.allSettled(attempts);

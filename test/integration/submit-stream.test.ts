@@ -16,6 +16,7 @@ interface Sent {
   /** Keys of the tasks the request carried. */
   tasks: string[];
   wants: string[];
+  bytes: number;
 }
 
 interface SpyOptions {
@@ -49,7 +50,7 @@ function spy(client: Client, options: SpyOptions = {}): { sent: Sent[]; held: bo
     let seen = attempts.get(data);
     if (seen === undefined) attempts.set(data, (seen = { n: attempts.size, attempts: 0 }));
     const error = options.fail?.(seen.n, seen.attempts++);
-    out.sent.push({ tasks: msg.tasks.map((spec) => spec.key), wants: msg.wants });
+    out.sent.push({ tasks: msg.tasks.map((spec) => spec.key), wants: msg.wants, bytes: data.byteLength });
     if (error !== undefined) throw error;
     const reply = await request(subject, data, opts);
     await gate;
@@ -117,6 +118,23 @@ t.test('a piece that keeps failing fails the submission and releases the pieces 
   t.ok(errors.every((e) => e.code === 'REQUEST_TIMEOUT' && /unreachable/.test(e.message)), 'every future fails with the cause');
   // Pieces 0 and 1 were accepted (3 and 4 need tasks of piece 2: the scheduler rejected
   // them); what was taken is let go.
+  await until('the scheduler forgets every task', () => scheduler.size === 0);
+  t.equal(scheduler.size, 0);
+});
+
+t.test('a small submission over the payload limit goes in pieces that fit, and nothing is lost', async (t) => {
+  const client = await localClient(t, { threads: 1 });
+  const { scheduler } = clusterOf(client).coordinator;
+  const transport = (client as unknown as { conn: { transport: Transport } }).conn.transport;
+  const limit = 8 * 1024;
+  Object.defineProperty(transport, 'maxPayloadBytes', { value: limit, configurable: true });
+  const { sent } = spy(client);
+  const tails = submitChains(client, 20, 10); // 200 tasks (not streamed), about 25 KiB
+  t.same(await client.gather(tails), expected(20, 10));
+  t.ok(sent.length > 1, `cut in ${sent.length} requests`);
+  t.ok(sent.every((s) => s.bytes <= limit), 'each fits the limit');
+  t.equal(new Set(sent.flatMap((s) => s.tasks)).size, 200, 'every task sent once');
+  for (const f of tails) f.release();
   await until('the scheduler forgets every task', () => scheduler.size === 0);
   t.equal(scheduler.size, 0);
 });
