@@ -3,6 +3,7 @@
  * that fit the transport's payload limit (Submitter.submitInPieces sends them).
  */
 import type { TaskSpec } from '../graph/spec.ts';
+import type { MissingResult } from '../transport/messages.ts';
 
 /**
  * A submission of at least this many tasks is streamed: sent in pieces, the first of
@@ -36,7 +37,14 @@ function budgetOf(maxBytes: number): number {
  * transport's LIMIT_EXCEEDED error, which names the sizes.
  */
 export function splitSubmission(tasks: TaskSpec[], maxBytes: number): TaskSpec[][] {
-  return splitBy(tasks, (spec) => specBytes(spec) + 8 + Buffer.byteLength(spec.key), budgetOf(maxBytes));
+  const pieces = splitBy(tasks, (spec) => specBytes(spec) + 8 + Buffer.byteLength(spec.key), budgetOf(maxBytes));
+  // The estimate is meant to be an upper bound; should it ever fall short, the tasks are
+  // still cut (in halves), so that cutting again always ends.
+  if (pieces.length === 1 && tasks.length > 1) {
+    const half = tasks.length >> 1;
+    return [tasks.slice(0, half), tasks.slice(half)];
+  }
+  return pieces;
 }
 
 /** Keys in requests that fit (one request when there is no limit). */
@@ -44,6 +52,13 @@ export function splitKeys(keys: string[], maxBytes: number | undefined): string[
   if (keys.length === 0) return [];
   if (maxBytes === undefined) return [keys];
   return splitBy(keys, (key) => 8 + Buffer.byteLength(key), budgetOf(maxBytes));
+}
+
+/** Missing results in requests that fit, each with its key (to be wanted again). */
+export function splitMissing(missing: MissingResult[], maxBytes: number | undefined): MissingResult[][] {
+  if (missing.length === 0) return [];
+  if (maxBytes === undefined) return [missing];
+  return splitBy(missing, (m) => 16 + 2 * Buffer.byteLength(m.key) + Buffer.byteLength(m.workerId), budgetOf(maxBytes));
 }
 
 function splitBy<T>(items: T[], sizeOf: (item: T) => number, budget: number): T[][] {

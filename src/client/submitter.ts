@@ -11,7 +11,7 @@ import type { Transport, TransportMessage } from '../transport/transport.ts';
 import type { MissingResult } from '../transport/messages.ts';
 import type { KeyState } from './future.ts';
 import { resolveSpecs, type QueuedSpec } from './submit-spec.ts';
-import { splitKeys, splitSubmission, streamPieces, STREAM_TASKS_MIN } from './submit-pieces.ts';
+import { splitKeys, splitMissing, splitSubmission, streamPieces, STREAM_TASKS_MIN } from './submit-pieces.ts';
 import { ATTR, SpanKind, recordFailure, startSpan, traceparentOf, tracingEnabled, type Span } from '../telemetry/trace.ts';
 
 /** A task waiting to be sent; `exportName` is resolved at flush time. */
@@ -268,10 +268,13 @@ export class Submitter {
    * to the ones before it (the connection keeps their order): the coordinator starts the
    * first piece's tasks while the client encodes the rest. Between pieces the client
    * yields only to microtasks, so that the transport writes each piece out at once. A piece
-   * over the payload limit is cut further by size. A piece whose first attempt failed is
-   * sent again once every piece is answered, in order: a retried request may have
-   * overtaken one it depends on. If a piece still fails, the submission fails, and the
-   * keys of the pieces the scheduler accepted are released (the caller fails their futures).
+   * over the payload limit is cut further by size. Wants of keys sent before, and results
+   * reported missing (each with its key's want), go in requests of their own before the
+   * last piece, so that no request carries more than its own tasks' keys. A piece whose
+   * first attempt failed is sent again once every piece is answered, in order: a retried
+   * request may have overtaken one it depends on. If a piece still fails, the submission
+   * fails, and the keys of the pieces the scheduler accepted are released (the caller
+   * fails their futures).
    */
   private async submitInPieces(pieces: TaskSpec[][], wants: string[], missing: MissingResult[], max: number | undefined, timeoutMs: number): Promise<void> {
     const requests: Uint8Array[] = [];
@@ -279,6 +282,7 @@ export class Submitter {
     const kept: string[] = [];
     const last = pieces[pieces.length - 1]!;
     const inLast = new Set(last.map((spec) => spec.key));
+    const wanted = new Set(wants);
     const issue = async (payload: Uint8Array): Promise<void> => {
       const attempt = this.request(payload, timeoutMs);
       attempt.catch(() => {}); // looked at below, once all are answered
@@ -286,10 +290,10 @@ export class Submitter {
       attempts.push(attempt);
       await Promise.resolve();
     };
-    /** Sends `tasks`, cut by size if they do not fit; `final`: the submission's last piece. */
+    /** Sends `tasks`, cut by size if they do not fit; `final`: the submission's last request. */
     const send = async (tasks: TaskSpec[], final: boolean): Promise<void> => {
-      const keys = final ? wants.filter((key) => inLast.has(key)) : tasks.map((spec) => spec.key);
-      const payload = this.encodeSubmit(tasks, keys, final ? missing : []);
+      const keys = final ? tasks.map((spec) => spec.key).filter((key) => wanted.has(key)) : tasks.map((spec) => spec.key);
+      const payload = this.encodeSubmit(tasks, keys, []);
       if (max !== undefined && payload.byteLength > max && tasks.length > 1) {
         const parts = splitSubmission(tasks, max);
         for (let j = 0; j < parts.length; j++) await send(parts[j]!, final && j === parts.length - 1);
@@ -299,10 +303,16 @@ export class Submitter {
       await issue(payload);
     };
     for (let i = 0; i < pieces.length - 1; i++) await send(pieces[i]!, false);
-    // Wants of keys the scheduler already has go before the last piece, in as many requests as they need.
+    // Wants of keys the scheduler already has, and missing results, go before the last
+    // piece, in as many requests as they need.
+    const missingKeys = new Set(missing.map((m) => m.key));
     const sentWants = new Set(kept);
-    const earlier = wants.filter((key) => !inLast.has(key) && !sentWants.has(key));
+    const earlier = wants.filter((key) => !inLast.has(key) && !sentWants.has(key) && !missingKeys.has(key));
     for (const chunk of splitKeys(earlier, max)) await issue(this.encodeSubmit([], chunk, []));
+    for (const chunk of splitMissing(missing, max)) {
+      const keys = [...new Set(chunk.map((m) => m.key))].filter((key) => wanted.has(key));
+      await issue(this.encodeSubmit([], keys, chunk));
+    }
     await send(last, true);
 
     const settled = await Promise.allSettled(attempts);
@@ -314,7 +324,6 @@ export class Submitter {
       this.options.releaseKeys([...kept, ...inLast]);
       throw error;
     }
-    const wanted = new Set(wants);
     const extra = kept.filter((key) => !wanted.has(key));
     if (extra.length > 0) this.options.releaseKeys(extra);
   }

@@ -11,7 +11,7 @@ import { localClusterOf } from '../../src/client/local.ts';
 import type { LocalCluster } from '../../src/client/local.ts';
 
 /** The tap `t` surface the helpers need. */
-interface Teardown {
+export interface Teardown {
   teardown(fn: () => unknown): void;
 }
 

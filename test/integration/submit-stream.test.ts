@@ -10,7 +10,8 @@ import type { Client, Future } from '../../src/index.ts';
 import { decodeMessage } from '../../src/transport/codec.ts';
 import type { Transport, TransportMessage } from '../../src/transport/transport.ts';
 import { inc } from '../fixtures/e2e-tasks.ts';
-import { clusterOf, localClient, rejection, until } from '../helpers/e2e.ts';
+import type { Scheduler } from '../../src/scheduler/scheduler.ts';
+import { clusterOf, localClient, rejection, until, type Teardown } from '../helpers/e2e.ts';
 
 interface Sent {
   /** Keys of the tasks the request carried. */
@@ -70,6 +71,14 @@ function submitChains(client: Client, chains: number, length: number): Array<Fut
   return tails;
 }
 
+/** A client whose transport claims a payload limit of `limit` bytes, its requests recorded. */
+async function limitedClient(t: Teardown, limit: number): Promise<{ client: Client; scheduler: Scheduler; sent: Sent[] }> {
+  const client = await localClient(t, { threads: 1 });
+  const transport = (client as unknown as { conn: { transport: Transport } }).conn.transport;
+  Object.defineProperty(transport, 'maxPayloadBytes', { value: limit, configurable: true });
+  return { client, scheduler: clusterOf(client).coordinator.scheduler, sent: spy(client).sent };
+}
+
 const expected = (chains: number, length: number): number[] => Array.from({ length: chains }, (_, c) => c + length);
 
 t.test('a 1,000-task submission goes out in growing pieces, in order, without waiting for replies', async (t) => {
@@ -123,18 +132,32 @@ t.test('a piece that keeps failing fails the submission and releases the pieces 
 });
 
 t.test('a small submission over the payload limit goes in pieces that fit, and nothing is lost', async (t) => {
-  const client = await localClient(t, { threads: 1 });
-  const { scheduler } = clusterOf(client).coordinator;
-  const transport = (client as unknown as { conn: { transport: Transport } }).conn.transport;
   const limit = 8 * 1024;
-  Object.defineProperty(transport, 'maxPayloadBytes', { value: limit, configurable: true });
-  const { sent } = spy(client);
+  const { client, scheduler, sent } = await limitedClient(t, limit);
   const tails = submitChains(client, 20, 10); // 200 tasks (not streamed), about 25 KiB
   t.same(await client.gather(tails), expected(20, 10));
   t.ok(sent.length > 1, `cut in ${sent.length} requests`);
   t.ok(sent.every((s) => s.bytes <= limit), 'each fits the limit');
   t.equal(new Set(sent.flatMap((s) => s.tasks)).size, 200, 'every task sent once');
   for (const f of tails) f.release();
+  await until('the scheduler forgets every task', () => scheduler.size === 0);
+  t.equal(scheduler.size, 0);
+});
+
+t.test('a streamed submission whose last piece wants more keys than fit one request: every request fits', async (t) => {
+  const limit = 8 * 1024;
+  const { client, scheduler, sent } = await limitedClient(t, limit);
+  // Pieces of 64, 128, 256, 512 and 1,024 tasks: the last one's 1,024 wanted keys alone are
+  // over the limit, so no request may carry all of them.
+  const n = 64 + 128 + 256 + 512 + 1024;
+  const futures = Array.from({ length: n }, (_, i) => client.submit(inc, i));
+  t.same(await client.gather(futures), Array.from({ length: n }, (_, i) => i + 1));
+  t.ok(sent.every((s) => s.bytes <= limit), `each of ${sent.length} requests fits the limit`);
+  t.equal(new Set(sent.flatMap((s) => s.tasks)).size, n, 'every task sent once');
+  t.equal(sent.flatMap((s) => s.tasks).length, n, 'no task sent twice');
+  const wantsOthers = sent.filter((s) => s.wants.some((key) => !s.tasks.includes(key)));
+  t.equal(wantsOthers.length, 0, 'each request wants only keys of its own tasks');
+  for (const f of futures) f.release();
   await until('the scheduler forgets every task', () => scheduler.size === 0);
   t.equal(scheduler.size, 0);
 });
