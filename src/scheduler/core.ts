@@ -14,7 +14,7 @@ import { addHolder, removeHolder } from './refs.ts';
 import { StoryLog } from './story-log.ts';
 import { TaskQueues } from './task-queue.ts';
 import type { TaskState, WorkerState } from './state.ts';
-import { STATE_NAMES } from './types.ts';
+import { STATE_NAMES, stateIndex } from './types.ts';
 import type { SchedulerCommand, SchedulerConfig, TaskStateName } from './types.ts';
 
 
@@ -49,7 +49,8 @@ export class SchedulerCore {
   readyList: TaskState[] = [];
   /** Workers that gained capacity during the current event. */
   readonly freed = new Set<WorkerState>();
-  readonly counts: Record<TaskStateName, number>;
+  /** Tasks in each state, by stateIndex. */
+  private readonly stateCounts: number[] = STATE_NAMES.map(() => 0);
   readonly log: StoryLog;
   out: SchedulerCommand[] = [];
   stimulusId = '';
@@ -75,13 +76,17 @@ export class SchedulerCore {
   constructor(readonly config: SchedulerConfig) {
     this.log = new StoryLog(config.logSizeMax);
     this.tasksPerThread = config.workerSaturation;
-    this.counts = Object.fromEntries(STATE_NAMES.map((name) => [name, 0])) as Record<TaskStateName, number>;
+  }
+
+  /** Tasks in each state. */
+  get counts(): Record<TaskStateName, number> {
+    return Object.fromEntries(STATE_NAMES.map((name, i) => [name, this.stateCounts[i]!])) as Record<TaskStateName, number>;
   }
 
   transition(ts: TaskState, to: TaskStateName): void {
     const from = ts.state;
-    this.counts[from]--;
-    this.counts[to]++;
+    this.stateCounts[stateIndex(from)]!--;
+    this.stateCounts[stateIndex(to)]!++;
     ts.state = to;
     this.log.add(ts.seq, from, to, this.stimulusId, this.nowMs);
     // Early tasks waiting on this run cannot start when it ends without a result.
@@ -109,7 +114,7 @@ export class SchedulerCore {
    */
   addTask(ts: TaskState): void {
     this.tasks.set(ts.id, ts);
-    this.counts.released++;
+    this.stateCounts[stateIndex('released')]!++;
   }
 
   logCreated(ts: TaskState): void {
@@ -120,7 +125,7 @@ export class SchedulerCore {
   dropTask(ts: TaskState): void {
     this.transition(ts, 'forgotten');
     this.log.forgot(ts.seq, ts.id);
-    this.counts.forgotten--;
+    this.stateCounts[stateIndex('forgotten')]!--;
     if (this.actorRestarts.size > 0) this.actorRestarts.delete(ts.id);
     this.tasks.delete(ts.id);
   }

@@ -15,10 +15,9 @@
  * The stimulus id and time are kept once per event, not per transition: an event moves a
  * task through several states and often many tasks at once.
  */
-import { STATE_NAMES as STATES } from './types.ts';
+import { STATE_NAMES as STATES, stateIndex } from './types.ts';
 import type { StoryEntry, TaskStateName } from './types.ts';
 
-const STATE_INDEX = Object.fromEntries(STATES.map((name, i) => [name, i])) as Record<TaskStateName, number>;
 
 /** A ring of `size` slots: the slot to write next and how many are in use. */
 class Ring {
@@ -86,7 +85,7 @@ export class StoryLog {
     const event = last >= 0 && this.stimuli[last] === stimulusId && this.times[last] === nowMs ? last : this.addEvent(stimulusId, nowMs);
     const i = this.transitions.claim();
     this.seqs[i] = seq;
-    this.states[i] = STATE_INDEX[from] | (STATE_INDEX[to] << 4);
+    this.states[i] = stateIndex(from) | (stateIndex(to) << 4);
     this.eventOf[i] = event;
   }
 
