@@ -1,13 +1,14 @@
 /**
- * A worker node: the networked shell around WorkerState. It turns WorkerBatch
- * messages into events, runs `execute` commands on the Executor (a Piscina pool),
- * pulls missing inputs over the DataPlane, serves its results to peers, and reports
- * completions to the coordinator in batches.
+ * A worker node: the networked shell around WorkerState. It joins the cluster (registers,
+ * sends heartbeats, retires, starts over when the coordinator asks), serves its results
+ * to peers over the DataPlane, and turns WorkerBatch messages into events. The state
+ * machine's commands (runs on the Executor, a Piscina pool; fetches of inputs; reports to
+ * the coordinator, in batches) are carried out by worker/commands.ts.
  */
 import { randomUUID } from 'node:crypto';
 import { availableParallelism } from 'node:os';
-import { FloeError, assertNever, toErrorInfo } from '../errors.ts';
-import type { DataPlane, FetchedObject } from '../dataplane/dataplane.ts';
+import { FloeError } from '../errors.ts';
+import type { DataPlane } from '../dataplane/dataplane.ts';
 import { decodeMessage } from '../transport/codec.ts';
 import { subjects, workerEvents, type WireMetrics, type WireMessage, type WireOf } from '../transport/messages.ts';
 import type { Subscription, Transport, TransportMessage } from '../transport/transport.ts';
@@ -23,11 +24,11 @@ import { memoryPolicy, shouldPause, type MemoryPolicy } from './memory.ts';
 import { SpillDirectory } from './spill.ts';
 import { ObjectStore } from './store.ts';
 import { Reports } from './reports.ts';
-import { WorkerState, type WorkerCommand, type WorkerEvent } from './state.ts';
+import { WorkerState, type WorkerEvent } from './state.ts';
+import { WorkerCommands } from './commands.ts';
 import { WorkerTracing } from './tracing.ts';
 import { Runs } from './runs.ts';
 import { WorkerMetrics } from '../telemetry/metrics.ts';
-import { context } from '../telemetry/trace.ts';
 
 export interface WorkerNodeOptions {
   transport: Transport;
@@ -104,6 +105,8 @@ export class WorkerNode {
   private readonly telemetry: WorkerMetrics;
   /** Runs of tasks: executor calls, results into the store, outcomes back as events. */
   private readonly runs: Runs;
+  /** Carries out the state machine's commands. */
+  private readonly commands: WorkerCommands;
 
   constructor(private readonly options: WorkerNodeOptions) {
     this.workerId = options.workerId ?? `w-${randomUUID().slice(0, 8)}`;
@@ -164,6 +167,19 @@ export class WorkerNode {
       log: this.log,
       closed: () => this.closed,
       executed: (e) => this.handle({ type: 'executed', ...e }),
+    });
+    this.commands = new WorkerCommands({
+      store: this.store,
+      runs: this.runs,
+      reports: this.reports,
+      actors: this.actors,
+      dataPlane: this.dataPlane,
+      tracing: this.tracing,
+      telemetry: this.telemetry,
+      counters: this.counters,
+      log: this.log,
+      inlineBytesMax: this.inlineBytesMax,
+      handle: (event) => this.handle(event),
     });
   }
 
@@ -316,107 +332,7 @@ export class WorkerNode {
   }
 
   private handle(event: WorkerEvent): void {
-    for (const command of this.state.handle(event)) this.dispatch(command);
-  }
-
-  private dispatch(command: WorkerCommand): void {
-    switch (command.type) {
-      case 'storeInline':
-        // Usually stored at once; if it must wait for room, a reader of it waits too (store.get).
-        this.store.put(command.id, { serializer: command.serializer, bytes: command.bytes }).catch((err: unknown) => {
-          this.log.error({ id: command.id, err }, 'could not store an inline input');
-        });
-        return;
-      case 'fetch':
-        void this.fetch(command.id, command.addresses, command.stimulusId);
-        return;
-      case 'execute':
-        void this.runs.execute(command.assign, command.stimulusId);
-        return;
-      case 'executeBatch':
-        void this.runs.executeBatch(command.assigns, command.stimulusId);
-        return;
-      case 'abort':
-        this.tracing.dropped(command.id, command.runId);
-        this.runs.abort(command.id, command.runId);
-        return;
-      case 'reportFinished':
-        this.reportFinished(command.id, command.runId);
-        return;
-      case 'reportFailed':
-        this.counters.failed += 1;
-        this.reports.add('failed', { id: command.id, runId: command.runId, error: command.error, durationMs: 0 });
-        return;
-      case 'deleteData':
-        this.store.delete(command.id);
-        this.actors.destroy(command.id); // an actor's creation result: the actor goes with it
-        return;
-      case 'reportSlot':
-        this.reports.slot(command.id, command.runId, command.seceded);
-        return;
-      case 'reportStolen':
-        this.tracing.dropped(command.id, command.runId);
-        this.reports.add('stolen', { id: command.id, runId: command.runId });
-        return;
-      case 'reportStealRefused':
-        this.reports.add('stealRefused', { id: command.id, runId: command.runId });
-        return;
-      case 'reportReplicated':
-        this.reports.add('replicated', command.id);
-        return;
-      case 'reportInputMissing':
-        this.log.warn({ id: command.id, input: command.depId, error: command.error.message }, 'input unavailable from its holders');
-        this.reports.add('missing', { id: command.id, runId: command.runId, depId: command.depId });
-        return;
-      case 'replicateFailed':
-        this.log.warn({ id: command.id, error: command.error }, 'could not copy a result while the cluster drains a worker');
-        return;
-      default:
-        assertNever(command, 'worker command');
-    }
-  }
-
-  private async fetch(id: string, addresses: string[], stimulusId: string): Promise<void> {
-    let lastError: unknown = new FloeError('RESULT_UNAVAILABLE', `no holder address for ${id}`);
-    for (const address of addresses) {
-      const traced = this.tracing.startTransfer(id, address);
-      try {
-        // The active context carries the transfer span to the holder (gRPC metadata).
-        // Shared memory: the pool thread that runs the dependent gets these bytes without a copy.
-        const get = (): Promise<FetchedObject> => this.dataPlane.fetch(address, id, { sharedMemory: true });
-        const object = await (traced === undefined ? get() : context.with(traced.ctx, get));
-        traced?.span.setAttribute('floe.bytes', object.bytes.byteLength);
-        await this.store.put(id, object);
-        this.counters.fetched += 1;
-        this.counters.fetchedBytes += object.bytes.byteLength;
-        this.telemetry.fetched(object.bytes.byteLength);
-        this.handle({ type: 'fetched', stimulusId, id });
-        return;
-      } catch (error) {
-        lastError = error;
-        traced?.span.recordException(error instanceof Error ? error : String(error));
-      } finally {
-        traced?.span.end();
-      }
-    }
-    this.handle({ type: 'fetchFailed', stimulusId, id, error: toErrorInfo(lastError, 'RESULT_UNAVAILABLE') });
-  }
-
-  private reportFinished(id: string, runId: number): void {
-    const info = this.store.info(id);
-    if (info === undefined) throw new FloeError('INTERNAL', `finished result ${id} is not in the store`);
-    const timing = this.runs.takeTiming(id);
-    const { nbytes } = info;
-    this.reports.finished({
-      id,
-      runId,
-      nbytes,
-      serializer: info.serializer,
-      // A result already spilled (memory pressure) is not inlined: peers fetch it.
-      inline: nbytes <= this.inlineBytesMax ? this.store.peek(id)?.bytes : undefined,
-      durationMs: timing?.durationMs ?? 0,
-      startedAtMs: timing?.startedAtMs ?? 0,
-    });
+    for (const command of this.state.handle(event)) this.commands.dispatch(command);
   }
 
   private publish(msg: WireOf<'workerEvents'>): void {

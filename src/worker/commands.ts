@@ -1,0 +1,142 @@
+/**
+ * Carrying out the worker state machine's commands (worker/state.ts decides, this does):
+ * storing inline inputs, fetching inputs from peers over the data plane, starting runs
+ * (worker/runs.ts), dropping results, and queueing reports for the coordinator
+ * (worker/reports.ts). What happens comes back to the state machine as events through
+ * `handle`. worker/node.ts wires it up.
+ */
+import { FloeError, assertNever, toErrorInfo } from '../errors.ts';
+import type { DataPlane, FetchedObject } from '../dataplane/dataplane.ts';
+import type { WorkerMetrics } from '../telemetry/metrics.ts';
+import { context } from '../telemetry/trace.ts';
+import type { Logger } from '../util/logger.ts';
+import type { ActorHost } from './actor-host.ts';
+import type { Reports } from './reports.ts';
+import type { Runs } from './runs.ts';
+import type { WorkerCommand, WorkerEvent } from './state.ts';
+import type { ObjectStore } from './store.ts';
+import type { WorkerTracing } from './tracing.ts';
+
+export interface CommandsDeps {
+  store: ObjectStore;
+  runs: Runs;
+  reports: Reports;
+  actors: ActorHost;
+  dataPlane: DataPlane;
+  tracing: WorkerTracing;
+  telemetry: WorkerMetrics;
+  counters: { failed: number; fetched: number; fetchedBytes: number };
+  log: Logger;
+  /** Results up to this size ride inline on the completion report. */
+  inlineBytesMax: number;
+  /** Feeds an event (a fetch's outcome) to the state machine. */
+  handle(event: WorkerEvent): void;
+}
+
+export class WorkerCommands {
+  constructor(private readonly deps: CommandsDeps) {}
+
+  dispatch(command: WorkerCommand): void {
+    const { store, runs, reports, tracing, log } = this.deps;
+    switch (command.type) {
+      case 'storeInline':
+        // Usually stored at once; if it must wait for room, a reader of it waits too (store.get).
+        store.put(command.id, { serializer: command.serializer, bytes: command.bytes }).catch((err: unknown) => {
+          log.error({ id: command.id, err }, 'could not store an inline input');
+        });
+        return;
+      case 'fetch':
+        void this.fetch(command.id, command.addresses, command.stimulusId);
+        return;
+      case 'execute':
+        void runs.execute(command.assign, command.stimulusId);
+        return;
+      case 'executeBatch':
+        void runs.executeBatch(command.assigns, command.stimulusId);
+        return;
+      case 'abort':
+        tracing.dropped(command.id, command.runId);
+        runs.abort(command.id, command.runId);
+        return;
+      case 'reportFinished':
+        this.reportFinished(command.id, command.runId);
+        return;
+      case 'reportFailed':
+        this.deps.counters.failed += 1;
+        reports.add('failed', { id: command.id, runId: command.runId, error: command.error, durationMs: 0 });
+        return;
+      case 'deleteData':
+        store.delete(command.id);
+        this.deps.actors.destroy(command.id); // an actor's creation result: the actor goes with it
+        return;
+      case 'reportSlot':
+        reports.slot(command.id, command.runId, command.seceded);
+        return;
+      case 'reportStolen':
+        tracing.dropped(command.id, command.runId);
+        reports.add('stolen', { id: command.id, runId: command.runId });
+        return;
+      case 'reportStealRefused':
+        reports.add('stealRefused', { id: command.id, runId: command.runId });
+        return;
+      case 'reportReplicated':
+        reports.add('replicated', command.id);
+        return;
+      case 'reportInputMissing':
+        log.warn({ id: command.id, input: command.depId, error: command.error.message }, 'input unavailable from its holders');
+        reports.add('missing', { id: command.id, runId: command.runId, depId: command.depId });
+        return;
+      case 'replicateFailed':
+        log.warn({ id: command.id, error: command.error }, 'could not copy a result while the cluster drains a worker');
+        return;
+      default:
+        assertNever(command, 'worker command');
+    }
+  }
+
+  /** Copies a result from the first of its holders that serves it (`fetched` or `fetchFailed`). */
+  private async fetch(id: string, addresses: string[], stimulusId: string): Promise<void> {
+    const { dataPlane, store, tracing, counters, telemetry } = this.deps;
+    let lastError: unknown = new FloeError('RESULT_UNAVAILABLE', `no holder address for ${id}`);
+    for (const address of addresses) {
+      const traced = tracing.startTransfer(id, address);
+      try {
+        // The active context carries the transfer span to the holder (gRPC metadata).
+        // Shared memory: the pool thread that runs the dependent gets these bytes without a copy.
+        const get = (): Promise<FetchedObject> => dataPlane.fetch(address, id, { sharedMemory: true });
+        const object = await (traced === undefined ? get() : context.with(traced.ctx, get));
+        traced?.span.setAttribute('floe.bytes', object.bytes.byteLength);
+        await store.put(id, object);
+        counters.fetched += 1;
+        counters.fetchedBytes += object.bytes.byteLength;
+        telemetry.fetched(object.bytes.byteLength);
+        this.deps.handle({ type: 'fetched', stimulusId, id });
+        return;
+      } catch (error) {
+        lastError = error;
+        traced?.span.recordException(error instanceof Error ? error : String(error));
+      } finally {
+        traced?.span.end();
+      }
+    }
+    this.deps.handle({ type: 'fetchFailed', stimulusId, id, error: toErrorInfo(lastError, 'RESULT_UNAVAILABLE') });
+  }
+
+  private reportFinished(id: string, runId: number): void {
+    const { store } = this.deps;
+    const info = store.info(id);
+    if (info === undefined) throw new FloeError('INTERNAL', `finished result ${id} is not in the store`);
+    const timing = this.deps.runs.takeTiming(id);
+    const { nbytes } = info;
+    this.deps.reports.finished({
+      id,
+      runId,
+      nbytes,
+      serializer: info.serializer,
+      // A result already spilled (memory pressure) is not inlined: peers fetch it.
+      inline: nbytes <= this.deps.inlineBytesMax ? store.peek(id)?.bytes : undefined,
+      durationMs: timing?.durationMs ?? 0,
+      startedAtMs: timing?.startedAtMs ?? 0,
+    });
+  }
+}
