@@ -267,7 +267,9 @@ export class Submitter {
    * Each piece is encoded just before it is sent, and sent without waiting for the replies
    * to the ones before it (the connection keeps their order): the coordinator starts the
    * first piece's tasks while the client encodes the rest. Between pieces the client
-   * yields only to microtasks, so that the transport writes each piece out at once. A piece
+   * yields only to microtasks, so that the transport writes each piece out at once, as
+   * long as the pieces not answered yet hold at most PIECES_IN_FLIGHT_TASKS_MAX tasks;
+   * past that, the next piece waits for a reply. A piece
    * over the payload limit is cut further by size. Wants of keys sent before, and results
    * reported missing (each with its key's want), go in requests of their own before the
    * last piece, so that no request carries more than its own tasks' keys. A piece whose
@@ -283,11 +285,25 @@ export class Submitter {
     const last = pieces[pieces.length - 1]!;
     const inLast = new Set(last.map((spec) => spec.key));
     const wanted = new Set(wants);
-    const issue = async (payload: Uint8Array): Promise<void> => {
+    // Pieces sent and not answered yet, with their task counts (see PIECES_IN_FLIGHT_TASKS_MAX).
+    const unanswered = new Map<Promise<unknown>, number>();
+    let tasksInFlight = 0;
+    const issue = async (payload: Uint8Array, taskCount: number): Promise<void> => {
+      while (unanswered.size > 0 && tasksInFlight + taskCount > PIECES_IN_FLIGHT_TASKS_MAX) await Promise.race(unanswered.keys());
       const attempt = this.request(payload, timeoutMs);
       attempt.catch(() => {}); // looked at below, once all are answered
       requests.push(payload);
       attempts.push(attempt);
+      const settle = (piece: Promise<unknown>): void => {
+        tasksInFlight -= taskCount;
+        unanswered.delete(piece);
+      };
+      const answered: Promise<unknown> = attempt.then(
+        () => settle(answered),
+        () => settle(answered),
+      );
+      tasksInFlight += taskCount;
+      unanswered.set(answered, taskCount);
       await Promise.resolve();
     };
     /** Sends `tasks`, cut by size if they do not fit; `final`: the submission's last request. */
@@ -300,7 +316,7 @@ export class Submitter {
         return;
       }
       if (!final) for (const key of keys) kept.push(key);
-      await issue(payload);
+      await issue(payload, tasks.length);
     };
     for (let i = 0; i < pieces.length - 1; i++) await send(pieces[i]!, false);
     // Wants of keys the scheduler already has, and missing results, go before the last
@@ -308,10 +324,10 @@ export class Submitter {
     const missingKeys = new Set(missing.map((m) => m.key));
     const sentWants = new Set(kept);
     const earlier = wants.filter((key) => !inLast.has(key) && !sentWants.has(key) && !missingKeys.has(key));
-    for (const chunk of splitKeys(earlier, max)) await issue(this.encodeSubmit([], chunk, []));
+    for (const chunk of splitKeys(earlier, max)) await issue(this.encodeSubmit([], chunk, []), 0);
     for (const chunk of splitMissing(missing, max)) {
       const keys = [...new Set(chunk.map((m) => m.key))].filter((key) => wanted.has(key));
-      await issue(this.encodeSubmit([], keys, chunk));
+      await issue(this.encodeSubmit([], keys, chunk), 0);
     }
     await send(last, true);
 
@@ -344,6 +360,16 @@ export class Submitter {
     if (msg.error !== undefined) throw fromErrorInfo(msg.error);
   }
 }
+
+/**
+ * Tasks a streamed submission has in pieces the coordinator has not answered yet; the next
+ * piece waits below this. The coordinator takes pieces one after another, so without a
+ * limit the last pieces of a big graph wait behind all the others, longer than a request
+ * may wait for its reply (ATTEMPT_TIMEOUT_MS): a million tasks sent at once timed out and
+ * were sent again, and again. Two of the biggest pieces keep the coordinator busy while
+ * the next one is encoded; a submission of up to this many tasks never waits.
+ */
+export const PIECES_IN_FLIGHT_TASKS_MAX = 16_384;
 
 function failAll(tasks: QueuedTask[], error: unknown): void {
   const floeError = isFloeError(error) ? error : new FloeError('INTERNAL', String(error), { cause: error });

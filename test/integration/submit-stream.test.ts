@@ -10,6 +10,7 @@ import type { Client, Future } from '../../src/index.ts';
 import { decodeMessage } from '../../src/transport/codec.ts';
 import type { Transport, TransportMessage } from '../../src/transport/transport.ts';
 import { inc } from '../fixtures/e2e-tasks.ts';
+import { PIECES_IN_FLIGHT_TASKS_MAX } from '../../src/client/submitter.ts';
 import type { Scheduler } from '../../src/scheduler/scheduler.ts';
 import { clusterOf, localClient, rejection, until, type Teardown } from '../helpers/e2e.ts';
 
@@ -18,6 +19,10 @@ interface Sent {
   tasks: string[];
   wants: string[];
   bytes: number;
+  /** Tasks in submit requests sent and not answered yet, this one included, when it was sent. */
+  tasksInFlight: number;
+  /** Submit requests answered before this one was sent. */
+  answeredBefore: number;
 }
 
 interface SpyOptions {
@@ -29,6 +34,8 @@ interface SpyOptions {
    * piece's reply before sending the next one cannot get there.
    */
   holdUntil?: number;
+  /** Holds each reply for this many event-loop turns (a coordinator busy with earlier pieces). */
+  replyDelayTurns?: number;
 }
 
 /** Records the client's submit requests. */
@@ -45,17 +52,26 @@ function spy(client: Client, options: SpyOptions = {}): { sent: Sent[]; held: bo
       () => undefined,
     );
   }
+  let tasksInFlight = 0;
+  let answered = 0;
   transport.request = async (subject, data, opts): Promise<TransportMessage> => {
     const msg = decodeMessage(data);
     if (msg.type !== 'submit') return request(subject, data, opts);
     let seen = attempts.get(data);
     if (seen === undefined) attempts.set(data, (seen = { n: attempts.size, attempts: 0 }));
     const error = options.fail?.(seen.n, seen.attempts++);
-    out.sent.push({ tasks: msg.tasks.map((spec) => spec.key), wants: msg.wants, bytes: data.byteLength });
-    if (error !== undefined) throw error;
-    const reply = await request(subject, data, opts);
-    await gate;
-    return reply;
+    tasksInFlight += msg.tasks.length;
+    out.sent.push({ tasks: msg.tasks.map((spec) => spec.key), wants: msg.wants, bytes: data.byteLength, tasksInFlight, answeredBefore: answered });
+    try {
+      if (error !== undefined) throw error;
+      const reply = await request(subject, data, opts);
+      await gate;
+      for (let i = 0; i < (options.replyDelayTurns ?? 0); i++) await new Promise<void>((resolve) => setImmediate(resolve));
+      return reply;
+    } finally {
+      tasksInFlight -= msg.tasks.length;
+      answered += 1;
+    }
   };
   return out;
 }
@@ -157,6 +173,25 @@ t.test('a streamed submission whose last piece wants more keys than fit one requ
   t.equal(sent.flatMap((s) => s.tasks).length, n, 'no task sent twice');
   const wantsOthers = sent.filter((s) => s.wants.some((key) => !s.tasks.includes(key)));
   t.equal(wantsOthers.length, 0, 'each request wants only keys of its own tasks');
+  for (const f of futures) f.release();
+  await until('the scheduler forgets every task', () => scheduler.size === 0);
+  t.equal(scheduler.size, 0);
+});
+
+t.test('a streamed submission keeps at most so many tasks in pieces not answered yet; nothing is lost', async (t) => {
+  const client = await localClient(t, { threads: 2 });
+  const { scheduler } = clusterOf(client).coordinator;
+  // Replies come late, as from a coordinator busy with the pieces before.
+  const { sent } = spy(client, { replyDelayTurns: 20 });
+  const n = 20_000; // pieces of 64, 128, ..., 8,192 (16,320 tasks), then 3,680
+  const futures = Array.from({ length: n }, (_, i) => client.submit(inc, i));
+  const results = await client.gather(futures);
+  t.ok(results.every((r, i) => r === i + 1), 'every result right');
+  t.same(sent.map((s) => s.tasks.length), [64, 128, 256, 512, 1024, 2048, 4096, 8192, 3680]);
+  const most = Math.max(...sent.map((s) => s.tasksInFlight));
+  t.ok(most <= PIECES_IN_FLIGHT_TASKS_MAX, `at most ${PIECES_IN_FLIGHT_TASKS_MAX} tasks unanswered (${most})`);
+  t.equal(sent[7]!.answeredBefore, 0, 'the pieces that fit went out without waiting');
+  t.ok(sent[8]!.answeredBefore >= 1, 'the last waited for a reply');
   for (const f of futures) f.release();
   await until('the scheduler forgets every task', () => scheduler.size === 0);
   t.equal(scheduler.size, 0);
