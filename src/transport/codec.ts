@@ -255,9 +255,9 @@ function runRefs(list: unknown): { id: string; runId: number }[] {
 function specFromProto(t: Obj, where: string): TaskSpec {
   const spec: TaskSpec = new DecodedSpec(
     nonEmpty(t.key, `${where}.key`),
-    str(t.name),
-    nonEmpty(t.module, `${where}.module`),
-    nonEmpty(t.exportName, `${where}.exportName`),
+    intern(str(t.name)),
+    intern(nonEmpty(t.module, `${where}.module`)),
+    intern(nonEmpty(t.exportName, `${where}.exportName`)),
     bytesOf(t.args),
     t.deps as string[],
     serializerFromProto(t.serializer),
@@ -266,7 +266,7 @@ function specFromProto(t: Obj, where: string): TaskSpec {
     num(t.retryDelayMs),
     num(t.retryBackoff),
     num(t.timeoutMs),
-    resourcesFromProto(t.resources),
+    (t.resources as Obj[]).length === 0 ? NO_RESOURCES : resourcesFromProto(t.resources),
   );
   // The optional fields only when set (not spread in: this runs once per task per hop).
   if (str(t.traceParent) !== '') spec.traceParent = str(t.traceParent);
@@ -329,10 +329,35 @@ function updateFromProto(u: Obj): KeyUpdate {
   };
 }
 
+/**
+ * Strings that repeat from task to task (a spec's module, name and export name; serializer
+ * ids), shared instead of one copy per decoded spec: a big graph's coordinator holds a spec
+ * per task. Bounded: a flow with ever new names just starts it over.
+ */
+const interned = new Map<string, string>();
+const INTERNED_MAX = 4096;
+
+function intern(s: string): string {
+  const known = interned.get(s);
+  if (known !== undefined) return known;
+  if (interned.size >= INTERNED_MAX) interned.clear();
+  interned.set(s, s);
+  return s;
+}
+
+/** The last serializer decoded: most results and specs of a message name the same one. */
+let lastSerializer: SerializerRef = { id: 'msgpack', module: '' };
+
 function serializerFromProto(s: unknown): SerializerRef {
   const o = (s ?? {}) as Obj;
-  return { id: str(o.id) === '' ? 'msgpack' : str(o.id), module: str(o.module) };
+  const id = str(o.id) === '' ? 'msgpack' : str(o.id);
+  const module = str(o.module);
+  if (id !== lastSerializer.id || module !== lastSerializer.module) lastSerializer = { id: intern(id), module: intern(module) };
+  return lastSerializer;
 }
+
+/** The resources of a spec that needs none: one frozen object (a spec's resources are never changed in place). */
+const NO_RESOURCES: Record<string, number> = Object.freeze({});
 
 function resourcesFromProto(list: unknown): Record<string, number> {
   const out: Record<string, number> = {};

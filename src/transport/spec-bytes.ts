@@ -4,8 +4,8 @@
  * encoder (worker-encode.ts) copies the bytes the spec came in, instead of writing its
  * strings and numbers one by one.
  *
- * The bytes are views into the received message (no copy); they live as long as the
- * decoded spec does. A spec that did not come through decodeMessage has none, and is
+ * The bytes are a range of the received message (no copy), which lives as long as a spec
+ * decoded from it does. A spec that did not come through decodeMessage has none, and is
  * encoded field by field. (A WeakMap from spec to bytes cost about 2 µs per task in the
  * coordinator's profile; a private field costs nothing.)
  */
@@ -15,9 +15,13 @@ import type { SerializerRef, TaskSpec } from '../graph/spec.ts';
 /**
  * A TaskSpec as decodeMessage makes it. Its one addition, the bytes it came in, is private:
  * invisible to comparisons, copies and JSON (a copied spec is encoded field by field).
+ * They are kept as the message and a range of it, not as a view: a view is an object of
+ * about a hundred bytes, and a big graph's coordinator holds a spec per task.
  */
 export class DecodedSpec implements TaskSpec {
-  #bytes: Uint8Array | undefined;
+  #message: Uint8Array | undefined;
+  #start = 0;
+  #end = 0;
 
   constructor(
     public key: string,
@@ -37,12 +41,14 @@ export class DecodedSpec implements TaskSpec {
 
   /** @internal */
   static bytesOf(spec: DecodedSpec): Uint8Array | undefined {
-    return spec.#bytes;
+    return spec.#message?.subarray(spec.#start, spec.#end);
   }
 
-  /** @internal */
-  static setBytes(spec: DecodedSpec, bytes: Uint8Array): void {
-    spec.#bytes = bytes;
+  /** @internal Bytes [start, end) of `message`. */
+  static setBytes(spec: DecodedSpec, message: Uint8Array, start: number, end: number): void {
+    spec.#message = message;
+    spec.#start = start;
+    spec.#end = end;
   }
 }
 
@@ -68,7 +74,7 @@ export function rememberSpecBytes(message: Uint8Array, specs: readonly TaskSpec[
     if (tasks.length !== specs.length) return;
     for (let i = 0; i < specs.length; i++) {
       const spec = specs[i]!;
-      if (spec instanceof DecodedSpec) DecodedSpec.setBytes(spec, message.subarray(tasks[i]![0], tasks[i]![1]));
+      if (spec instanceof DecodedSpec) DecodedSpec.setBytes(spec, message, tasks[i]![0], tasks[i]![1]);
     }
   } catch {
     // Not as decodeMessage read it: the specs are encoded field by field instead.

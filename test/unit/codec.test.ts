@@ -3,7 +3,8 @@
 // bytes and mutations of valid messages.
 import t from 'tap';
 import { decodeMessage, encodeMessage, protoRoot } from '../../src/transport/codec.ts';
-import type { WireMessage } from '../../src/transport/messages.ts';
+import type { WireMessage, WireOf } from '../../src/transport/messages.ts';
+import type { TaskSpec } from '../../src/graph/spec.ts';
 import { isFloeError } from '../../src/errors.ts';
 
 const serializer = { id: 'json', module: 'file:///s.ts' };
@@ -82,6 +83,23 @@ t.test('empty task arguments decode as an empty Uint8Array', async (t) => {
   const back = decodeMessage(encodeMessage(msg)) as typeof msg;
   t.ok(back.tasks[0]!.args instanceof Uint8Array);
   t.equal(back.tasks[0]!.args.byteLength, 0);
+});
+
+t.test('decoded specs share what repeats from task to task (a big graph holds a spec per task)', async (t) => {
+  const plain = { ...spec, resources: {} };
+  const tasks = Array.from({ length: 3 }, (_, i) => ({ ...plain, key: `k${i}`, serializer: { ...serializer } }));
+  const msg = decodeMessage(encodeMessage({ type: 'submit', clientId: 'c1', requestId: '1', tasks, wants: [] }));
+  if (msg.type !== 'submit') throw new Error('not a submit');
+  const [a, b, c] = msg.tasks as [TaskSpec, TaskSpec, TaskSpec];
+  t.same(msg.tasks, tasks, 'the same specs');
+  t.equal(a.serializer, b.serializer, 'one serializer object for equal serializers');
+  t.equal(b.serializer, c.serializer);
+  t.ok(Object.isFrozen(a.resources) && a.resources === b.resources, 'one frozen object for "no resources"');
+  t.throws(() => {
+    a.resources.gpu = 1; // modules are strict: a frozen object throws
+  }, 'it cannot be changed in place by mistake');
+  const other = decodeMessage(encodeMessage({ type: 'submit', clientId: 'c1', requestId: '2', tasks: [{ ...plain, key: 'x', resources: { gpu: 1 } }], wants: [] }));
+  t.same((other as WireOf<'submit'>).tasks[0]!.resources, { gpu: 1 }, 'resources that are there are read');
 });
 
 t.test('unknown protocol version is UNSUPPORTED_VERSION', async (t) => {
