@@ -48,7 +48,7 @@ export const scaleScenario: Scenario<ScaleRaw> = {
   reps: () => 1,
   note: (quick) =>
     quick
-      ? `quick size: ${sizeLabel(size(true))} tasks (full: 1M; at today's ~750 tasks/s that is ~25 min)`
+      ? `quick size: ${sizeLabel(size(true))} tasks (full: 1M, about 100 s on 2 cores)`
       : '1M tasks; own local cluster; one run',
   dask: false,
   metrics: (quick) => [
