@@ -25,10 +25,10 @@ export interface SiblingChild {
   stop: () => Promise<void>;
 }
 
-/** Starts bench/<name> with one JSON argument and waits for its first line on stdout. */
-export async function startSibling(name: string, options: unknown): Promise<SiblingChild> {
+/** Starts bench/<name> with one JSON argument (and `nodeArgs` for node) and waits for its first line on stdout. */
+export async function startSibling(name: string, options: unknown, nodeArgs: string[] = []): Promise<SiblingChild> {
   const { path, execArgv } = sibling(name);
-  const child = spawn(process.execPath, [...execArgv, path, JSON.stringify(options)], {
+  const child = spawn(process.execPath, [...nodeArgs, ...execArgv, path, JSON.stringify(options)], {
     stdio: ['pipe', 'pipe', 'inherit'],
     env: { ...process.env, NODE_OPTIONS: '' },
   });
