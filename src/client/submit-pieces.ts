@@ -24,6 +24,44 @@ export function streamPieces(tasks: TaskSpec[]): TaskSpec[][] {
   return pieces;
 }
 
+/**
+ * Tasks a streamed submission may have in pieces the coordinator has not answered yet; the
+ * next piece waits below this. The coordinator takes pieces one after another, so without
+ * a limit the last pieces of a big graph wait behind all the others, longer than a request
+ * may wait for its reply: a million tasks sent at once timed out and were sent again, and
+ * again. Two of the biggest pieces keep the coordinator busy while the next one is
+ * encoded; a submission of up to this many tasks never waits.
+ */
+export const PIECES_IN_FLIGHT_TASKS_MAX = 16_384;
+
+/** The pieces of a submission sent and not answered yet, and the room they leave. */
+export class PieceWindow {
+  private readonly unanswered = new Set<Promise<void>>();
+  private tasks = 0;
+
+  constructor(private readonly tasksMax = PIECES_IN_FLIGHT_TASKS_MAX) {}
+
+  /** Resolves once a piece of `tasks` tasks may go (at once when nothing is unanswered). */
+  async room(tasks: number): Promise<void> {
+    while (this.unanswered.size > 0 && this.tasks + tasks > this.tasksMax) await Promise.race(this.unanswered);
+  }
+
+  /** Counts a piece of `tasks` tasks until its reply (or failure) comes. */
+  sent(reply: Promise<unknown>, tasks: number): void {
+    this.tasks += tasks;
+    const answered: Promise<void> = reply.then(
+      () => this.answered(answered, tasks),
+      () => this.answered(answered, tasks),
+    );
+    this.unanswered.add(answered);
+  }
+
+  private answered(piece: Promise<void>, tasks: number): void {
+    this.tasks -= tasks;
+    this.unanswered.delete(piece);
+  }
+}
+
 /** Bytes of a request to spend on tasks or keys: room is left for ids and framing. */
 function budgetOf(maxBytes: number): number {
   return Math.max(1, Math.floor(maxBytes * 0.9) - 1024);

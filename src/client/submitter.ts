@@ -11,7 +11,7 @@ import type { Transport, TransportMessage } from '../transport/transport.ts';
 import type { MissingResult } from '../transport/messages.ts';
 import type { KeyState } from './future.ts';
 import { resolveSpecs, type QueuedSpec } from './submit-spec.ts';
-import { splitKeys, splitMissing, splitSubmission, streamPieces, STREAM_TASKS_MIN } from './submit-pieces.ts';
+import { PieceWindow, splitKeys, splitMissing, splitSubmission, streamPieces, STREAM_TASKS_MIN } from './submit-pieces.ts';
 import { ATTR, SpanKind, recordFailure, startSpan, traceparentOf, tracingEnabled, type Span } from '../telemetry/trace.ts';
 
 /** A task waiting to be sent; `exportName` is resolved at flush time. */
@@ -268,15 +268,14 @@ export class Submitter {
    * to the ones before it (the connection keeps their order): the coordinator starts the
    * first piece's tasks while the client encodes the rest. Between pieces the client
    * yields only to microtasks, so that the transport writes each piece out at once, as
-   * long as the pieces not answered yet hold at most PIECES_IN_FLIGHT_TASKS_MAX tasks;
-   * past that, the next piece waits for a reply. A piece
-   * over the payload limit is cut further by size. Wants of keys sent before, and results
-   * reported missing (each with its key's want), go in requests of their own before the
-   * last piece, so that no request carries more than its own tasks' keys. A piece whose
-   * first attempt failed is sent again once every piece is answered, in order: a retried
-   * request may have overtaken one it depends on. If a piece still fails, the submission
-   * fails, and the keys of the pieces the scheduler accepted are released (the caller
-   * fails their futures).
+   * long as the pieces not answered yet leave room (PieceWindow); past that, the next piece
+   * waits for a reply. A piece over the payload limit is cut further by size. Wants of keys
+   * sent before, and results reported missing (each with its key's want), go in requests
+   * of their own before the last piece, so that no request carries more than its own
+   * tasks' keys. A piece whose first attempt failed is sent again once every piece is
+   * answered, in order: a retried request may have overtaken one it depends on. If a piece
+   * still fails, the submission fails, and the keys of the pieces the scheduler accepted
+   * are released (the caller fails their futures).
    */
   private async submitInPieces(pieces: TaskSpec[][], wants: string[], missing: MissingResult[], max: number | undefined, timeoutMs: number): Promise<void> {
     const requests: Uint8Array[] = [];
@@ -285,25 +284,14 @@ export class Submitter {
     const last = pieces[pieces.length - 1]!;
     const inLast = new Set(last.map((spec) => spec.key));
     const wanted = new Set(wants);
-    // Pieces sent and not answered yet, with their task counts (see PIECES_IN_FLIGHT_TASKS_MAX).
-    const unanswered = new Map<Promise<unknown>, number>();
-    let tasksInFlight = 0;
+    const inFlight = new PieceWindow();
     const issue = async (payload: Uint8Array, taskCount: number): Promise<void> => {
-      while (unanswered.size > 0 && tasksInFlight + taskCount > PIECES_IN_FLIGHT_TASKS_MAX) await Promise.race(unanswered.keys());
+      await inFlight.room(taskCount);
       const attempt = this.request(payload, timeoutMs);
       attempt.catch(() => {}); // looked at below, once all are answered
       requests.push(payload);
       attempts.push(attempt);
-      const settle = (piece: Promise<unknown>): void => {
-        tasksInFlight -= taskCount;
-        unanswered.delete(piece);
-      };
-      const answered: Promise<unknown> = attempt.then(
-        () => settle(answered),
-        () => settle(answered),
-      );
-      tasksInFlight += taskCount;
-      unanswered.set(answered, taskCount);
+      inFlight.sent(attempt, taskCount);
       await Promise.resolve();
     };
     /** Sends `tasks`, cut by size if they do not fit; `final`: the submission's last request. */
@@ -360,16 +348,6 @@ export class Submitter {
     if (msg.error !== undefined) throw fromErrorInfo(msg.error);
   }
 }
-
-/**
- * Tasks a streamed submission has in pieces the coordinator has not answered yet; the next
- * piece waits below this. The coordinator takes pieces one after another, so without a
- * limit the last pieces of a big graph wait behind all the others, longer than a request
- * may wait for its reply (ATTEMPT_TIMEOUT_MS): a million tasks sent at once timed out and
- * were sent again, and again. Two of the biggest pieces keep the coordinator busy while
- * the next one is encoded; a submission of up to this many tasks never waits.
- */
-export const PIECES_IN_FLIGHT_TASKS_MAX = 16_384;
 
 function failAll(tasks: QueuedTask[], error: unknown): void {
   const floeError = isFloeError(error) ? error : new FloeError('INTERNAL', String(error), { cause: error });

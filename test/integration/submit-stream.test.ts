@@ -10,7 +10,7 @@ import type { Client, Future } from '../../src/index.ts';
 import { decodeMessage } from '../../src/transport/codec.ts';
 import type { Transport, TransportMessage } from '../../src/transport/transport.ts';
 import { inc } from '../fixtures/e2e-tasks.ts';
-import { PIECES_IN_FLIGHT_TASKS_MAX } from '../../src/client/submitter.ts';
+import { PIECES_IN_FLIGHT_TASKS_MAX } from '../../src/client/submit-pieces.ts';
 import type { Scheduler } from '../../src/scheduler/scheduler.ts';
 import { clusterOf, localClient, rejection, until, type Teardown } from '../helpers/e2e.ts';
 

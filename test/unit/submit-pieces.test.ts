@@ -1,7 +1,7 @@
 // How the client cuts a submission into requests: growing pieces for streaming, and
 // pieces that fit the transport's payload limit, each actually encoded to check the fit.
 import t from 'tap';
-import { splitKeys, splitMissing, splitSubmission, streamPieces, STREAM_TASKS_MIN } from '../../src/client/submit-pieces.ts';
+import { PieceWindow, splitKeys, splitMissing, splitSubmission, streamPieces, STREAM_TASKS_MIN } from '../../src/client/submit-pieces.ts';
 import type { TaskSpec } from '../../src/graph/spec.ts';
 import { encodeMessage } from '../../src/transport/codec.ts';
 import type { MissingResult } from '../../src/transport/messages.ts';
@@ -70,4 +70,29 @@ t.test('keys and missing results in requests that fit the limit', async (t) => {
       8 * 1024,
   );
   t.same(over, [], `${parts.length} requests, each with its keys wanted, none over the limit`);
+});
+
+t.test('the window of unanswered pieces: a piece waits while the others hold too many tasks', async (t) => {
+  const window = new PieceWindow(100);
+  const replies: Array<{ resolve: () => void; reject: (e: Error) => void }> = [];
+  const reply = (): Promise<void> => new Promise<void>((resolve, reject) => replies.push({ resolve, reject }));
+  const order: string[] = [];
+  await window.room(150);
+  order.push('a piece bigger than the window goes when nothing is unanswered');
+  window.sent(reply(), 150);
+  const waiting = window.room(10).then(() => order.push('b'));
+  await new Promise((resolve) => setImmediate(resolve));
+  t.same(order.length, 1, 'the next piece waits');
+  replies[0]!.reject(new Error('lost (test)'));
+  await waiting;
+  t.same(order.at(-1), 'b', 'a failed reply makes room too');
+  window.sent(reply(), 60);
+  await window.room(40);
+  order.push('c');
+  t.same(order.at(-1), 'c', 'room left: no wait');
+  window.sent(reply(), 40);
+  const d = window.room(1).then(() => order.push('d'));
+  replies[1]!.resolve();
+  await d;
+  t.same(order, ['a piece bigger than the window goes when nothing is unanswered', 'b', 'c', 'd']);
 });
