@@ -5,7 +5,8 @@
  */
 import type protobuf from 'protobufjs';
 import { FloeError } from '../../errors.ts';
-import { MESSAGE_BYTES_MAX, nonEmpty, protoRoot } from '../codec.ts';
+import { nonEmpty } from '../codec-decode.ts';
+import { MESSAGE_BYTES_MAX, protoRoot } from '../codec.ts';
 import type { WireAck, WireFrame } from './frames.ts';
 
 type Obj = Record<string, unknown>;

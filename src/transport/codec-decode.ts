@@ -1,0 +1,318 @@
+/**
+ * Decoded protobuf bodies (protobufjs message objects) to WireMessages, checking every
+ * field a peer could get wrong (MALFORMED_MESSAGE); codec.ts decodes the envelope. The
+ * mirror of codec-encode.ts.
+ */
+import protobuf from 'protobufjs';
+import { FloeError, isErrorCode, type ErrorInfo } from '../errors.ts';
+import type { SerializerRef, TaskSpec } from '../graph/spec.ts';
+import type { KeyUpdate, WireAssign, WireDepLocation, WireMessage, WireMetrics } from './messages.ts';
+import { DecodedSpec } from './spec-bytes.ts';
+
+/** A message object as protobufjs decodes it (read directly, not through `toObject`). */
+export type ProtoObject = Record<string, unknown>;
+type Obj = ProtoObject;
+
+const STATUS_FROM_WIRE = ['', 'memory', 'erred', 'cancelled'] as const;
+const PROGRESS_FROM_WIRE = ['', 'running', 'done', 'failed'] as const;
+
+/** The body `which` of an envelope (its oneof field, named as the WireMessage type). */
+export function fromProtoBody(which: WireMessage['type'], b: Obj): WireMessage {
+  switch (which) {
+    case 'submit':
+      return {
+        type: 'submit',
+        clientId: nonEmpty(b.clientId, 'submit.clientId'),
+        requestId: str(b.requestId),
+        tasks: (b.tasks as Obj[]).map((t, i) => specFromProto(t, `submit.tasks[${i}]`)),
+        wants: b.wants as string[],
+        missing: (b.missing as Obj[]).map((m, i) => ({
+          key: nonEmpty(m.key, `submit.missing[${i}].key`),
+          workerId: nonEmpty(m.workerId, `submit.missing[${i}].workerId`),
+        })),
+        ...(b.progress === true ? { progress: true } : {}),
+      };
+    case 'submitReply':
+      return { type: 'submitReply', requestId: str(b.requestId), error: optError(b.error) };
+    case 'clientBatch':
+      return {
+        type: 'clientBatch',
+        clientId: nonEmpty(b.clientId, 'clientBatch.clientId'),
+        release: b.release as string[],
+        cancel: b.cancel as string[],
+        hello: b.hello === true,
+        bye: b.bye === true,
+      };
+    case 'clientUpdates':
+      return {
+        type: 'clientUpdates',
+        updates: (b.updates as Obj[]).map(updateFromProto),
+        ...((b.progress as Obj[]).length > 0 ? { progress: (b.progress as Obj[]).map(progressFromProto) } : {}),
+      };
+    case 'workerBatch':
+      return {
+        type: 'workerBatch',
+        assign: (b.assign as Obj[]).map(assignFromProto),
+        cancel: runRefs(b.cancel),
+        release: b.release as string[],
+        steal: runRefs(b.steal),
+        replicate: (b.replicate as Obj[]).map((r) => ({
+          id: nonEmpty(r.id, 'replicate.id'),
+          holders: (r.holders as Obj[]).map((h) => ({ workerId: str(h.workerId), address: str(h.address) })),
+          nbytes: num(r.nbytes),
+          serializer: serializerFromProto(r.serializer),
+        })),
+        retired: b.retired === true,
+        reregister: b.reregister === true,
+      };
+    case 'workerEvents':
+      return workerEventsFromProto(b);
+    case 'statusRequest':
+      return { type: 'statusRequest' };
+    case 'clusterStatus':
+      return clusterStatusFromProto(b);
+    case 'error':
+      return { type: 'error', error: errorFromProto(b) };
+  }
+}
+
+function workerEventsFromProto(b: Obj): WireMessage {
+  const reg = b.register as Obj | null | undefined;
+  return {
+    type: 'workerEvents',
+    workerId: nonEmpty(b.workerId, 'workerEvents.workerId'),
+    register:
+      reg === null || reg === undefined
+        ? undefined
+        : {
+            threads: num(reg.threads),
+            resources: resourcesFromProto(reg.resources),
+            address: str(reg.address),
+            name: str(reg.name),
+          },
+    finished: (b.finished as Obj[]).map((f) => ({
+      id: nonEmpty(f.id, 'finished.id'),
+      runId: num(f.runId),
+      nbytes: num(f.nbytes),
+      serializer: serializerFromProto(f.serializer),
+      inline: f.hasInline === true ? bytesOf(f.inline) : undefined,
+      durationMs: num(f.durationMs),
+      startedAtMs: num(f.startedAtMs),
+    })),
+    failed: (b.failed as Obj[]).map((f) => ({
+      id: nonEmpty(f.id, 'failed.id'),
+      runId: num(f.runId),
+      error: errorFromProto(f.error),
+      durationMs: num(f.durationMs),
+    })),
+    heartbeat: b.heartbeat === true,
+    goodbye: b.goodbye === true,
+    stolen: runRefs(b.stolen),
+    seceded: runRefs(b.seceded),
+    rejoined: runRefs(b.rejoined),
+    stealRefused: runRefs(b.stealRefused),
+    replicated: b.replicated as string[],
+    retiring: b.retiring === true,
+    metrics: metricsFromProto(b.metrics),
+    missing: (b.missing as Obj[]).map((m) => ({
+      id: nonEmpty(m.id, 'missing.id'),
+      runId: num(m.runId),
+      depId: nonEmpty(m.depId, 'missing.depId'),
+    })),
+  };
+}
+
+function clusterStatusFromProto(b: Obj): WireMessage {
+  const tasks: Record<string, number> = {};
+  for (const t of b.tasks as Obj[]) tasks[str(t.state)] = num(t.count);
+  return {
+    type: 'clusterStatus',
+    workers: (b.workers as Obj[]).map((w) => ({
+      id: str(w.id),
+      name: str(w.name),
+      address: str(w.address),
+      threads: num(w.threads),
+      processing: num(w.processing),
+      held: num(w.held),
+      resources: resourcesFromProto(w.resources),
+      metrics: metricsFromProto(w.metrics),
+      retiring: w.retiring === true,
+    })),
+    tasks,
+    waiting: (b.waiting as Obj[]).map((w) => ({ id: str(w.id), reason: str(w.reason) })),
+    clients: num(b.clients),
+  };
+}
+
+function metricsFromProto(m: unknown): WireMetrics | undefined {
+  if (m === null || m === undefined) return undefined;
+  const o = m as Obj;
+  return {
+    executing: num(o.executing),
+    tasks: num(o.tasks),
+    held: num(o.held),
+    heldBytes: num(o.heldBytes),
+    rssBytes: num(o.rssBytes),
+    executed: num(o.executed),
+    fetched: num(o.fetched),
+    fetchedBytes: num(o.fetchedBytes),
+  };
+}
+
+function runRefs(list: unknown): { id: string; runId: number }[] {
+  return (list as Obj[]).map((c) => ({ id: nonEmpty(c.id, 'run.id'), runId: num(c.runId) }));
+}
+
+function specFromProto(t: Obj, where: string): TaskSpec {
+  const spec: TaskSpec = new DecodedSpec(
+    nonEmpty(t.key, `${where}.key`),
+    intern(str(t.name)),
+    intern(nonEmpty(t.module, `${where}.module`)),
+    intern(nonEmpty(t.exportName, `${where}.exportName`)),
+    bytesOf(t.args),
+    t.deps as string[],
+    serializerFromProto(t.serializer),
+    num(t.priority),
+    num(t.retries),
+    num(t.retryDelayMs),
+    num(t.retryBackoff),
+    num(t.timeoutMs),
+    (t.resources as Obj[]).length === 0 ? NO_RESOURCES : resourcesFromProto(t.resources),
+  );
+  // The optional fields only when set (not spread in: this runs once per task per hop).
+  if (str(t.traceParent) !== '') spec.traceParent = str(t.traceParent);
+  if (str(t.actor) !== '') spec.actor = str(t.actor);
+  if (num(t.restartsMax) !== 0) spec.restartsMax = num(t.restartsMax);
+  if ((t.holdsActors as string[]).length > 0) spec.holdsActors = actorIds(t.holdsActors as string[], where);
+  return spec;
+}
+
+function actorIds(ids: string[], where: string): string[] {
+  for (const id of ids) nonEmpty(id, `${where}.holdsActors[]`);
+  return ids;
+}
+
+function assignFromProto(a: Obj): WireAssign {
+  const spec = a.spec as Obj | null;
+  if (spec === null) throw new FloeError('MALFORMED_MESSAGE', 'assign without spec');
+  const assign: WireAssign = {
+    id: nonEmpty(a.id, 'assign.id'),
+    runId: num(a.runId),
+    attempt: num(a.attempt),
+    spec: specFromProto(spec, 'assign.spec'),
+    deps: (a.deps as Obj[]).map(depFromProto),
+  };
+  if (str(a.traceParent) !== '') assign.traceParent = str(a.traceParent);
+  if (num(a.order) !== 0) assign.order = num(a.order);
+  return assign;
+}
+
+function depFromProto(d: Obj): WireDepLocation {
+  return {
+    id: nonEmpty(d.id, 'dep.id'),
+    holders: (d.holders as Obj[]).map((h) => ({ workerId: str(h.workerId), address: str(h.address) })),
+    nbytes: num(d.nbytes),
+    serializer: serializerFromProto(d.serializer),
+    inline: d.hasInline === true ? bytesOf(d.inline) : undefined,
+  };
+}
+
+function progressFromProto(p: Obj): { key: string; kind: 'running' | 'done' | 'failed' } {
+  const kind = PROGRESS_FROM_WIRE[num(p.kind)];
+  if (kind === undefined || kind === '') throw new FloeError('MALFORMED_MESSAGE', `task progress with unknown kind ${String(p.kind)}`);
+  return { key: nonEmpty(p.key, 'progress.key'), kind };
+}
+
+function updateFromProto(u: Obj): KeyUpdate {
+  const status = STATUS_FROM_WIRE[num(u.status)];
+  if (status === undefined || status === '') {
+    throw new FloeError('MALFORMED_MESSAGE', `key update with unknown status ${String(u.status)}`);
+  }
+  return {
+    key: nonEmpty(u.key, 'update.key'),
+    status,
+    workerId: str(u.workerId),
+    address: str(u.address),
+    nbytes: num(u.nbytes),
+    serializer: serializerFromProto(u.serializer),
+    inline: u.hasInline === true ? bytesOf(u.inline) : undefined,
+    error: optError(u.error),
+  };
+}
+
+/**
+ * Strings that repeat from task to task (a spec's module, name and export name; serializer
+ * ids), shared instead of one copy per decoded spec: a big graph's coordinator holds a spec
+ * per task. Bounded: a flow with ever new names just starts it over.
+ */
+const interned = new Map<string, string>();
+const INTERNED_MAX = 4096;
+
+function intern(s: string): string {
+  const known = interned.get(s);
+  if (known !== undefined) return known;
+  if (interned.size >= INTERNED_MAX) interned.clear();
+  interned.set(s, s);
+  return s;
+}
+
+/** The last serializer decoded: most results and specs of a message name the same one. */
+let lastSerializer: SerializerRef = { id: 'msgpack', module: '' };
+
+function serializerFromProto(s: unknown): SerializerRef {
+  const o = (s ?? {}) as Obj;
+  const id = str(o.id) === '' ? 'msgpack' : str(o.id);
+  const module = str(o.module);
+  if (id !== lastSerializer.id || module !== lastSerializer.module) lastSerializer = { id: intern(id), module: intern(module) };
+  return lastSerializer;
+}
+
+/** The resources of a spec that needs none: one frozen object (a spec's resources are never changed in place). */
+const NO_RESOURCES: Record<string, number> = Object.freeze({});
+
+function resourcesFromProto(list: unknown): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const r of list as Obj[]) out[str(r.name)] = num(r.amount);
+  return out;
+}
+
+function optError(e: unknown): ErrorInfo | undefined {
+  return e === null || e === undefined ? undefined : errorFromProto(e);
+}
+
+function errorFromProto(e: unknown): ErrorInfo {
+  const o = (e ?? {}) as Obj;
+  const code = str(o.code);
+  return {
+    code: isErrorCode(code) ? code : 'INTERNAL',
+    message: str(o.message),
+    retryable: o.retryable === true,
+    stack: str(o.stack),
+    taskKey: str(o.taskKey),
+    originalName: str(o.originalName),
+  };
+}
+
+function str(v: unknown): string {
+  return typeof v === 'string' ? v : '';
+}
+
+/** @internal A required string field (shared with the frame codec). */
+export function nonEmpty(v: unknown, field: string): string {
+  if (typeof v !== 'string' || v === '') throw new FloeError('MALFORMED_MESSAGE', `${field} is missing`);
+  return v;
+}
+
+function num(v: unknown): number {
+  if (typeof v === 'number') return v;
+  // uint64 fields decode to Long objects when the `long` package is installed.
+  // All of ours are unsigned.
+  return typeof v === 'object' && v !== null && 'low' in v ? protobuf.util.LongBits.from(v as protobuf.Long).toNumber(true) : 0;
+}
+
+const NO_BYTES = new Uint8Array(0);
+
+/** An unset bytes field reads as the prototype's empty array, not a Uint8Array. */
+function bytesOf(v: unknown): Uint8Array {
+  return v instanceof Uint8Array ? v : NO_BYTES;
+}
