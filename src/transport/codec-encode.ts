@@ -5,8 +5,9 @@
 import type { TaskSpec } from '../graph/spec.ts';
 import type { KeyUpdate, WireAssign, WireDepLocation, WireFinished, WireMessage, WireRegister } from './messages.ts';
 
-const STATUS_TO_WIRE = { memory: 1, erred: 2, cancelled: 3 } as const;
-const PROGRESS_TO_WIRE = { running: 1, done: 2, failed: 3 } as const;
+/** KeyUpdate.status and TaskProgress.kind on the wire (proto/floe.proto). */
+export const STATUS_TO_WIRE = { memory: 1, erred: 2, cancelled: 3 } as const;
+export const PROGRESS_TO_WIRE = { running: 1, done: 2, failed: 3 } as const;
 
 // The hot messages (assignments, completions, key updates) are built field by field below
 // rather than spread: a spread of a wire object per task cost as much as encoding it.

@@ -47,11 +47,7 @@ export function writeSpec(w: Out, spec: TaskSpec): void {
   if (spec.exportName != null) w.varint(34).string(spec.exportName);
   if (spec.args != null) w.varint(42).bytes(spec.args);
   for (const dep of spec.deps) w.varint(50).string(dep);
-  if (spec.serializer != null) {
-    w.varint(58).varint(serializerSize(spec.serializer));
-    if (spec.serializer.id != null) w.varint(10).string(spec.serializer.id);
-    if (spec.serializer.module != null) w.varint(18).string(spec.serializer.module);
-  }
+  if (spec.serializer != null) writeSerializer(w, 58, spec.serializer);
   if (spec.priority != null) w.varint(65).double(spec.priority);
   if (spec.retries != null) w.varint(72).varint(spec.retries >>> 0);
   if (spec.retryDelayMs != null) w.varint(81).double(spec.retryDelayMs);

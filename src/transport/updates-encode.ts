@@ -10,13 +10,12 @@
  * SerializerRef).
  */
 import type protobuf from 'protobufjs';
+import { PROGRESS_TO_WIRE, STATUS_TO_WIRE } from './codec-encode.ts';
 import type { KeyUpdate, TaskProgress, WireOf } from './messages.ts';
 import { messageField, type Out, resultRefSize, startEnvelope, stringField, varintSize, writeResultRef } from './proto-write.ts';
 
 type Updates = WireOf<'clientUpdates'>;
 
-const STATUS = { memory: 1, erred: 2, cancelled: 3 } as const;
-const KIND = { running: 1, done: 2, failed: 3 } as const;
 
 /** Encodes a whole clientUpdates control message (the envelope included). */
 export function encodeClientUpdatesMessage(msg: Updates, lookupType: (name: string) => protobuf.Type): Uint8Array {
@@ -48,14 +47,14 @@ export function encodeClientUpdatesMessage(msg: Updates, lookupType: (name: stri
   for (const p of progress) {
     w.varint(18).varint(progressSize(p));
     if (p.key != null) w.varint(10).string(p.key);
-    if (p.kind != null) w.varint(16).varint(KIND[p.kind]);
+    if (p.kind != null) w.varint(16).varint(PROGRESS_TO_WIRE[p.kind]);
   }
   return w.finish('clientUpdates');
 }
 
 function updateSize(u: KeyUpdate, error: Uint8Array | undefined): number {
   let n = stringField(u.key);
-  if (u.status != null) n += 1 + varintSize(STATUS[u.status]);
+  if (u.status != null) n += 1 + varintSize(STATUS_TO_WIRE[u.status]);
   n += stringField(u.workerId) + stringField(u.address);
   n += resultRefSize(u);
   if (error !== undefined) n += messageField(error.length);
@@ -64,7 +63,7 @@ function updateSize(u: KeyUpdate, error: Uint8Array | undefined): number {
 
 function writeUpdate(w: Out, u: KeyUpdate, error: Uint8Array | undefined): void {
   if (u.key != null) w.varint(10).string(u.key);
-  if (u.status != null) w.varint(16).varint(STATUS[u.status]);
+  if (u.status != null) w.varint(16).varint(STATUS_TO_WIRE[u.status]);
   if (u.workerId != null) w.varint(26).string(u.workerId);
   if (u.address != null) w.varint(34).string(u.address);
   writeResultRef(w, 5, u);
@@ -72,5 +71,5 @@ function writeUpdate(w: Out, u: KeyUpdate, error: Uint8Array | undefined): void 
 }
 
 function progressSize(p: TaskProgress): number {
-  return stringField(p.key) + (p.kind == null ? 0 : 1 + varintSize(KIND[p.kind]));
+  return stringField(p.key) + (p.kind == null ? 0 : 1 + varintSize(PROGRESS_TO_WIRE[p.kind]));
 }
