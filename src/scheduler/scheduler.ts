@@ -160,7 +160,7 @@ export class Scheduler {
 
   /** Number of task records per state ('forgotten' is always 0). */
   get counts(): Readonly<Record<TaskStateName, number>> {
-    return { ...this.#core.counts };
+    return this.#core.counts; // a new object each time
   }
 
   /** Number of task records held. */
