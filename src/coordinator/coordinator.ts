@@ -249,6 +249,8 @@ export class Coordinator {
       this.clients.delete(clientId);
       this.progress.forget(clientId);
       this.forgetLater(this.subjects.clientInbox(clientId));
+      // Workers may have links to it too (results they told it: WireAssign.tellClient).
+      for (const workerId of this.workers.ids()) this.outbox.worker(workerId).clientsGone.push(clientId);
     } else {
       this.clients.add(clientId);
     }
@@ -313,6 +315,7 @@ export class Coordinator {
         this.outbox.worker(command.workerId).release.push(command.id);
         return;
       case 'notifyClient':
+        if (command.byWorker) return;
         this.outbox.client(command.clientId).push({
           key: command.key,
           status: command.status,
@@ -357,6 +360,7 @@ export class Coordinator {
       runId: command.runId,
       attempt: command.attempt,
       order: command.order,
+      ...(command.tellClient ? { tellClient: true } : {}),
       spec: command.spec,
       deps: command.deps.map((d) => ({
         id: d.id,

@@ -42,6 +42,11 @@ export class WorkerRegistry {
     return this.workers.delete(id);
   }
 
+  /** Ids of the registered workers. */
+  ids(): IterableIterator<string> {
+    return this.workers.keys();
+  }
+
   /** Workers not heard from for longer than `timeoutMs`. */
   expired(nowMs: number, timeoutMs: number): string[] {
     const out: string[] = [];

@@ -194,11 +194,13 @@ export class SchedulerCore {
     this.out.push(command);
   }
 
-  notifyMemory(ts: TaskState): void {
+  /** `byWorker`: the worker that made the result told the client already (WireAssign.tellClient). */
+  notifyMemory(ts: TaskState, byWorker = false): void {
     const holder = ts.whoHas.length > 0 ? ts.whoHas[0]!.id : '';
     this.emit({
       type: 'notifyClient',
       stimulusId: this.stimulusId,
+      byWorker,
       clientId: ts.clientId,
       key: ts.key,
       status: 'memory',
@@ -214,6 +216,7 @@ export class SchedulerCore {
     this.emit({
       type: 'notifyClient',
       stimulusId: this.stimulusId,
+      byWorker: false,
       clientId: ts.clientId,
       key: ts.key,
       status,

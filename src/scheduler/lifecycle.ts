@@ -113,7 +113,8 @@ export function taskFinished(core: SchedulerCore, ev: EventOf<'taskFinished'>): 
   ts.inline = ev.inline;
   core.addHeld(w, ts);
   core.transition(ts, 'memory');
-  if (ts.wanted) core.notifyMemory(ts);
+  // A run assigned while the key was wanted told the client itself (WireAssign.tellClient).
+  if (ts.wanted) core.notifyMemory(ts, ts.workerTellsClient);
   if (ts.waiterCount > 0) {
     // Every waiter is waiting on this result (it was not in memory when they activated);
     // the processing ones were assigned early, here, and may start now.

@@ -84,6 +84,7 @@ function assignRun(core: SchedulerCore, ts: TaskState, w: WorkerState): void {
   }
   if (slotted(w) > w.threads) core.excessCreated = true;
   core.transition(ts, 'processing');
+  ts.workerTellsClient = ts.wanted;
   const deps = ts.dependencies.length === 0 ? NO_DEPS : ts.dependencies.map(depLocation);
   core.emit({
     type: 'assign',
@@ -95,6 +96,7 @@ function assignRun(core: SchedulerCore, ts: TaskState, w: WorkerState): void {
     spec: ts.spec,
     deps,
     order: ts.seq,
+    tellClient: ts.wanted,
   });
 }
 

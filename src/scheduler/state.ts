@@ -58,6 +58,12 @@ export interface TaskState {
    * inputs, so it cannot start yet. Also unslotted, and `waitingCount` counts those inputs.
    */
   early: boolean;
+  /**
+   * The current run's worker tells the client itself when it succeeds (the task was wanted
+   * when assigned: WireAssign.tellClient), so the key update taskFinished emits is
+   * marked `byWorker` and the coordinator does not send it.
+   */
+  workerTellsClient: boolean;
   /** Retryable failures so far (the retry budget is spec.retries). */
   failures: number;
   /** Times a worker died while running this task. */
@@ -138,6 +144,7 @@ export function createTask(id: string, clientId: string, spec: TaskSpec, seq: nu
     refusedRunId: 0,
     unslotted: false,
     early: false,
+    workerTellsClient: false,
     failures: 0,
     suspicious: 0,
     dueMs: -1,

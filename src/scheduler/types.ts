@@ -164,6 +164,8 @@ export type SchedulerCommand =
       deps: DepLocation[];
       /** Graph order (creation sequence): the worker starts lower ones first among equal priorities. */
       order: number;
+      /** The client wants the result: the worker tells it on success (TaskState.workerTellsClient). */
+      tellClient: boolean;
     })
   | (CommandBase & { type: 'cancelRun'; workerId: string; id: string; runId: number })
   | (CommandBase & { type: 'releaseData'; workerId: string; id: string })
@@ -179,6 +181,11 @@ export type SchedulerCommand =
       inline: Uint8Array | undefined;
       /** For 'erred' and 'cancelled'. */
       error: ErrorInfo | undefined;
+      /**
+       * The client knows already: the worker that made the result told it (WireAssign.tellClient).
+       * The scheduler still says so, for its own record of what each client has been told.
+       */
+      byWorker: boolean;
     })
   /**
    * Give this run back if it has not started: the worker answers `stealGranted` (dropped

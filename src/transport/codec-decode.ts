@@ -64,6 +64,7 @@ export function fromProtoBody(which: WireMessage['type'], b: Obj): WireMessage {
         })),
         retired: b.retired === true,
         reregister: b.reregister === true,
+        clientsGone: b.clientsGone as string[],
       };
     case 'workerEvents':
       return workerEventsFromProto(b);
@@ -204,6 +205,7 @@ function assignFromProto(a: Obj): WireAssign {
   };
   if (str(a.traceParent) !== '') assign.traceParent = str(a.traceParent);
   if (num(a.order) !== 0) assign.order = num(a.order);
+  if (a.tellClient === true) assign.tellClient = true;
   return assign;
 }
 

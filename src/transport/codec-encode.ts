@@ -105,6 +105,7 @@ function assignToProto(a: WireAssign): object {
     deps: a.deps.length === 0 ? NO_DEPS : a.deps.map(depToProto),
     traceParent: a.traceParent,
     order: a.order,
+    tellClient: a.tellClient,
   };
 }
 

@@ -48,6 +48,12 @@ export interface WireAssign {
   traceParent?: string;
   /** The scheduler's graph order: lower starts first among equal priorities (0: none). */
   order?: number;
+  /**
+   * The client wants the result: on success the worker sends the client its key update
+   * itself (worker/reports.ts), one hop less than through the coordinator, which then
+   * sends none.
+   */
+  tellClient?: boolean;
 }
 
 export interface WireRegister {
@@ -130,6 +136,8 @@ export type WireMessage =
       replicate: WireReplicate[];
       retired: boolean;
       reregister: boolean;
+      /** Clients that left: the worker drops its links to them (WireAssign.tellClient). */
+      clientsGone: string[];
     }
   | {
       type: 'workerEvents';
@@ -180,7 +188,7 @@ export function subjects(cluster: string): {
 }
 
 export function emptyWorkerBatch(): WireOf<'workerBatch'> {
-  return { type: 'workerBatch', assign: [], cancel: [], release: [], steal: [], replicate: [], retired: false, reregister: false };
+  return { type: 'workerBatch', assign: [], cancel: [], release: [], steal: [], replicate: [], retired: false, reregister: false, clientsGone: [] };
 }
 
 /** A WorkerEvents message with only the given fields set. */

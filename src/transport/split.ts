@@ -19,7 +19,7 @@ export const FRAME_OVERHEAD_BYTES = 1024;
  * every piece (test/unit/split.test.ts checks this against the decoded messages).
  */
 export const LIST_ORDER = {
-  workerBatch: ['cancel', 'assign', 'release', 'steal', 'replicate'],
+  workerBatch: ['cancel', 'assign', 'release', 'steal', 'replicate', 'clientsGone'],
   workerEvents: ['finished', 'failed', 'stolen', 'stealRefused', 'missing', 'seceded', 'rejoined', 'replicated'],
   clientUpdates: ['updates', 'progress'],
   clientBatch: ['cancel', 'release'],

@@ -41,6 +41,7 @@ export function encodeWorkerBatchMessage(msg: Batch, lookupType: (name: string) 
   for (const r of replicate) body += messageField(r.length);
   if (msg.retired != null) body += 2;
   if (msg.reregister != null) body += 2;
+  for (const id of msg.clientsGone) body += stringField(id);
 
   const w = startEnvelope(114, body);
   for (let i = 0; i < assign.length; i++) {
@@ -53,6 +54,7 @@ export function encodeWorkerBatchMessage(msg: Batch, lookupType: (name: string) 
   for (const r of replicate) w.varint(42).bytes(r);
   if (msg.retired != null) w.varint(48).varint(msg.retired ? 1 : 0);
   if (msg.reregister != null) w.varint(56).varint(msg.reregister ? 1 : 0);
+  for (const id of msg.clientsGone) w.varint(66).string(id);
   return w.finish('workerBatch');
 }
 
@@ -64,6 +66,7 @@ function assignSize(a: WireAssign, specBytes: number): number {
   for (const d of a.deps) n += messageField(depSize(d));
   n += stringField(a.traceParent);
   if (a.order != null) n += 1 + uint64Size(a.order);
+  if (a.tellClient != null) n += 2;
   return n;
 }
 
@@ -85,6 +88,7 @@ function writeAssign(w: Out, a: WireAssign, specBytes: number): void {
   }
   if (a.traceParent != null) w.varint(50).string(a.traceParent);
   if (a.order != null) w.varint(56).uint64(a.order);
+  if (a.tellClient != null) w.varint(64).varint(a.tellClient ? 1 : 0);
 }
 
 function depSize(d: WireDepLocation): number {

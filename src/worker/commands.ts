@@ -29,6 +29,8 @@ export interface CommandsDeps {
   log: Logger;
   /** Results up to this size ride inline on the completion report. */
   inlineBytesMax: number;
+  /** This worker's id and data-plane address (in the key updates it sends clients). */
+  self(): { workerId: string; address: string };
   /** Feeds an event (a fetch's outcome) to the state machine. */
   handle(event: WorkerEvent): void;
 }
@@ -59,7 +61,7 @@ export class WorkerCommands {
         runs.abort(command.id, command.runId);
         return;
       case 'reportFinished':
-        this.reportFinished(command.id, command.runId);
+        this.reportFinished(command.id, command.runId, command.tellClient);
         return;
       case 'reportFailed':
         this.deps.counters.failed += 1;
@@ -122,21 +124,19 @@ export class WorkerCommands {
     this.deps.handle({ type: 'fetchFailed', stimulusId, id, error: toErrorInfo(lastError, 'RESULT_UNAVAILABLE') });
   }
 
-  private reportFinished(id: string, runId: number): void {
-    const { store } = this.deps;
+  private reportFinished(id: string, runId: number, tellClient: boolean): void {
+    const { store, reports } = this.deps;
     const info = store.info(id);
     if (info === undefined) throw new FloeError('INTERNAL', `finished result ${id} is not in the store`);
     const timing = this.deps.runs.takeTiming(id);
-    const { nbytes } = info;
-    this.deps.reports.finished({
-      id,
-      runId,
-      nbytes,
-      serializer: info.serializer,
-      // A result already spilled (memory pressure) is not inlined: peers fetch it.
-      inline: nbytes <= this.deps.inlineBytesMax ? store.peek(id)?.bytes : undefined,
-      durationMs: timing?.durationMs ?? 0,
-      startedAtMs: timing?.startedAtMs ?? 0,
-    });
+    const { nbytes, serializer } = info;
+    // A result already spilled (memory pressure) is not inlined: peers fetch it.
+    const inline = nbytes <= this.deps.inlineBytesMax ? store.peek(id)?.bytes : undefined;
+    reports.finished({ id, runId, nbytes, serializer, inline, durationMs: timing?.durationMs ?? 0, startedAtMs: timing?.startedAtMs ?? 0 });
+    if (!tellClient) return;
+    // Task ids are `${clientId}/${key}`.
+    const slash = id.indexOf('/');
+    const { workerId, address } = this.deps.self();
+    reports.tell(id.slice(0, slash), { key: id.slice(slash + 1), status: 'memory', workerId, address, nbytes, serializer, inline, error: undefined });
   }
 }

@@ -24,6 +24,7 @@ import { memoryPolicy, shouldPause, type MemoryPolicy } from './memory.ts';
 import { SpillDirectory } from './spill.ts';
 import { ObjectStore } from './store.ts';
 import { Reports } from './reports.ts';
+import { ClientLinks } from './client-links.ts';
 import { WorkerState, type WorkerEvent } from './state.ts';
 import { WorkerCommands } from './commands.ts';
 import { WorkerTracing } from './tracing.ts';
@@ -93,7 +94,10 @@ export class WorkerNode {
   private readonly reports = new Reports({
     busy: () => this.state.executingCount > 0,
     send: (out) => this.publish(workerEvents(this.workerId, out)),
+    tell: (updates) => this.clientLinks.send(updates),
   });
+  /** Clients told of their results directly (WireAssign.tellClient). */
+  private readonly clientLinks: ClientLinks;
   private stimulusSeq = 0;
   private closed = false;
   /** Actor instances living on this worker, each in a thread of its own. */
@@ -126,6 +130,12 @@ export class WorkerNode {
       transport: this.transport,
       ackSubject: this.subjects.ack(`worker.${this.workerId}`),
       ...(options.logger ? { logger: options.logger } : {}),
+    });
+    this.clientLinks = new ClientLinks({
+      link: this.link,
+      inbox: (clientId) => this.subjects.clientInbox(clientId),
+      maxPayloadBytes: () => this.transport.maxPayloadBytes,
+      log: this.log,
     });
     // --- memory limit and spilling (worker/memory.ts) ---
     this.memory = options.memoryLimitBytes === undefined ? undefined : memoryPolicy({
@@ -179,6 +189,7 @@ export class WorkerNode {
       counters: this.counters,
       log: this.log,
       inlineBytesMax: this.inlineBytesMax,
+      self: () => ({ workerId: this.workerId, address: this.address }),
       handle: (event) => this.handle(event),
     });
   }
@@ -327,6 +338,10 @@ export class WorkerNode {
     for (const r of wire.replicate) {
       const addresses = r.holders.map((h) => h.address).filter((a) => a !== '');
       this.handle({ type: 'replicate', stimulusId, id: r.id, addresses, serializer: r.serializer });
+    }
+    for (const clientId of wire.clientsGone) {
+      this.reports.dropClient(clientId);
+      this.clientLinks.left(clientId);
     }
     if (wire.retired) this.onRetired?.();
   }

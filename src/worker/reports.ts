@@ -8,8 +8,11 @@
  * one message (and one wake-up of the coordinator) per completion is what bounds
  * throughput. The delay never holds a report behind a long task: the next completion or
  * the timer, whichever comes first, sends it.
+ *
+ * Clients are told of results they want in the same batch, just before it (`tell`): the
+ * key update goes from here to the client, one hop less than through the coordinator.
  */
-import type { WireFailed, WireFinished, WireRunRef } from '../transport/messages.ts';
+import type { KeyUpdate, WireFailed, WireFinished, WireRunRef } from '../transport/messages.ts';
 import { TurnBatcher } from '../util/turn-batcher.ts';
 
 /** Longest a completion is held back to share a message with others. */
@@ -35,12 +38,16 @@ function emptyOutgoing(): Outgoing {
 export interface ReportsOptions {
   /** Sends one batch (the worker wraps it in a WorkerEvents message). */
   send(out: Outgoing): void;
+  /** Sends clients their key updates (per client id), just before the batch that reports those runs. */
+  tell(updates: Map<string, KeyUpdate[]>): void;
   /** Whether other runs are executing here (completions may then wait a little). */
   busy(): boolean;
 }
 
 export class Reports {
   private out = emptyOutgoing();
+  /** Key updates for clients, per client id. */
+  private told = new Map<string, KeyUpdate[]>();
   /** Latest slot change per run: a run that seceded and rejoined within a turn sends one. */
   private readonly slotChanges = new Map<string, { id: string; runId: number; seceded: boolean }>();
   private readonly batcher = new TurnBatcher(() => this.flush());
@@ -58,6 +65,18 @@ export class Reports {
       this.timer = undefined;
       this.batcher.request();
     }, REPORT_DELAY_MS);
+  }
+
+  /** A key update for a client, sent with the next batch (call after `finished` of its run). */
+  tell(clientId: string, update: KeyUpdate): void {
+    const updates = this.told.get(clientId);
+    if (updates === undefined) this.told.set(clientId, [update]);
+    else updates.push(update);
+  }
+
+  /** Drops the key updates not sent yet to a client that left. */
+  dropClient(clientId: string): void {
+    this.told.delete(clientId);
   }
 
   /** Any other report: sent at the end of this turn. */
@@ -82,6 +101,11 @@ export class Reports {
       (change.seceded ? out.seceded : out.rejoined).push({ id: change.id, runId: change.runId });
     }
     this.slotChanges.clear();
+    if (this.told.size > 0) {
+      const told = this.told;
+      this.told = new Map();
+      this.options.tell(told);
+    }
     if (Object.values(out).every((list: unknown[]) => list.length === 0)) return;
     this.out = emptyOutgoing();
     this.options.send(out);
@@ -90,6 +114,7 @@ export class Reports {
   /** Drops everything not sent yet (the worker starts over). */
   clear(): void {
     this.out = emptyOutgoing();
+    this.told = new Map();
     this.slotChanges.clear();
   }
 }

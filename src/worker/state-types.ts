@@ -49,7 +49,8 @@ export type WorkerCommand =
   /** Run these one after another in one thread, in this order (worker/batching.ts). */
   | { type: 'executeBatch'; stimulusId: string; assigns: WireAssign[] }
   | { type: 'abort'; stimulusId: string; id: string; runId: number }
-  | { type: 'reportFinished'; stimulusId: string; id: string; runId: number }
+  /** `tellClient`: the run's assignment asked the worker to tell the client too (WireAssign.tellClient). */
+  | { type: 'reportFinished'; stimulusId: string; id: string; runId: number; tellClient: boolean }
   | { type: 'reportFailed'; stimulusId: string; id: string; runId: number; error: ErrorInfo }
   | { type: 'deleteData'; stimulusId: string; id: string }
   /** Steal granted: the run was dropped before it started (scheduler event stealGranted). */

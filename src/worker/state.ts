@@ -272,7 +272,7 @@ export class WorkerState {
         this.awaited.delete(event.id);
         for (const w of waiters) if (w.missing.delete(event.id) && w.missing.size === 0 && w.state === 'fetching') this.makeReady(w);
       }
-      out.push({ type: 'reportFinished', stimulusId: sid, id: event.id, runId: event.runId });
+      out.push({ type: 'reportFinished', stimulusId: sid, id: event.id, runId: event.runId, tellClient: task.assign.tellClient === true });
     } else {
       out.push({ type: 'reportFailed', stimulusId: sid, id: event.id, runId: event.runId, error: event.outcome.error });
     }

@@ -28,13 +28,14 @@ const samples: WireMessage[] = [
   },
   {
     type: 'workerBatch',
-    assign: [{ id: 'c1/k1', runId: 2 ** 40, attempt: 2, order: 12345, spec, deps: [{ id: 'c1/k0', holders: [{ workerId: 'w2', address: 'a:1' }], nbytes: 5, serializer, inline: undefined }] }],
+    assign: [{ id: 'c1/k1', runId: 2 ** 40, attempt: 2, order: 12345, tellClient: true, spec, deps: [{ id: 'c1/k0', holders: [{ workerId: 'w2', address: 'a:1' }], nbytes: 5, serializer, inline: undefined }] }],
     cancel: [{ id: 'c1/k3', runId: 4 }],
     release: ['c1/k4'],
     steal: [{ id: 'c1/k5', runId: 6 }],
     replicate: [{ id: 'c1/k6', holders: [{ workerId: 'w3', address: 'b:2' }], nbytes: 7, serializer }],
     retired: true,
     reregister: false,
+    clientsGone: ['c7', 'c8'],
   },
   {
     type: 'workerEvents',

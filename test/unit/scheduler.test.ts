@@ -353,3 +353,39 @@ t.test('clients are isolated', async (t) => {
   t.same(h.send({ type: 'clientDisconnected', clientId: 'A' }), ['cancelRun w1 A/x']);
   t.equal(h.s.stateOf('B/x'), 'processing');
 });
+
+t.test('a result wanted when its run is assigned is told to the client by the worker; the scheduler still records it', async (t) => {
+  const h = new Harness();
+  h.join('w1');
+  const assignOf = (id: string) => h.last.find((c) => c.type === 'assign' && c.id === id);
+  h.submit([spec('a'), spec('b', ['a'])], ['b']);
+  t.match(assignOf('c/a'), { tellClient: false }, 'an input nobody wants: the worker tells nobody');
+  h.finish('c/a');
+  t.match(assignOf('c/b'), { tellClient: true }, 'a wanted key: the worker tells the client');
+  t.same(h.finish('c/b'), ['notify c b memory', 'releaseData w1 c/a']);
+  t.match(notifications(h), [{ key: 'b', byWorker: true, workerId: 'w1' }], 'marked: the coordinator sends nothing');
+
+  // Wanted only after its run was assigned: that worker was not asked, so the coordinator tells.
+  h.submit([spec('x'), spec('y', ['x'])], ['y']);
+  t.match(assignOf('c/x'), { tellClient: false });
+  t.same(h.send({ type: 'graphSubmitted', clientId: 'c', requestId: 'r2', tasks: [], wants: ['x'] }), ['submitReply ok']);
+  h.finish('c/x');
+  t.match(notifications(h), [{ key: 'x', byWorker: false }]);
+
+  // Answers to a client asking again (a result it could not fetch) always come from the coordinator.
+  h.send({ type: 'graphSubmitted', clientId: 'c', requestId: 'r3', tasks: [], wants: ['b'], missing: [{ key: 'b', workerId: 'w9' }] });
+  t.match(notifications(h), [{ key: 'b', byWorker: false }]);
+});
+
+t.test('a wanted result lost with its worker is recomputed by a run that tells the client again', async (t) => {
+  const h = new Harness();
+  h.join('w1');
+  h.submit([spec('a')], ['a']);
+  h.finish('c/a');
+  t.match(notifications(h), [{ key: 'a', byWorker: true, workerId: 'w1' }]);
+  h.join('w2');
+  t.same(h.send({ type: 'workerLost', workerId: 'w1' }), ['assign w2 c/a']);
+  t.match(h.last[0], { tellClient: true });
+  t.same(h.finish('c/a'), ['notify c a memory']);
+  t.match(notifications(h), [{ key: 'a', byWorker: true, workerId: 'w2' }]);
+});

@@ -23,6 +23,7 @@ function batch(n: number): WireOf<'workerBatch'> {
     replicate: [],
     retired: true,
     reregister: false,
+    clientsGone: ['c1', 'c2'],
   };
 }
 

@@ -20,7 +20,7 @@ const spec: TaskSpec = {
 
 const assign = (over: Partial<WireAssign> = {}): WireAssign => ({ id: 'c1/stamp-1', runId: 1, attempt: 0, spec, deps: [], ...over });
 
-const empty: Batch = { type: 'workerBatch', assign: [], cancel: [], release: [], steal: [], replicate: [], retired: false, reregister: false };
+const empty: Batch = { type: 'workerBatch', assign: [], cancel: [], release: [], steal: [], replicate: [], retired: false, reregister: false, clientsGone: [] };
 
 const cases: Array<[string, Batch]> = [
   ['empty', empty],
@@ -29,7 +29,7 @@ const cases: Array<[string, Batch]> = [
   ['every field set, numbers past 2^32', {
     ...empty,
     assign: [assign({
-      runId: 2 ** 40 + 3, attempt: 7, order: 2 ** 33 + 1, traceParent: '00-0123456789abcdef0123456789abcdef-0123456789abcdef-01',
+      runId: 2 ** 40 + 3, attempt: 7, order: 2 ** 33 + 1, tellClient: true, traceParent: '00-0123456789abcdef0123456789abcdef-0123456789abcdef-01',
       spec: { ...spec, deps: ['a', 'b'], resources: { gpu: 1 }, actor: 'c0/x-1', restartsMax: 3, holdsActors: ['c0/y-2'], priority: -1.5 },
       deps: [
         { id: 'c1/a', holders: [{ workerId: 'w1', address: '127.0.0.1:4000' }, { workerId: 'w2', address: '' }], nbytes: 5 * 2 ** 30, serializer: { id: 'json', module: 'file:///s.js' }, inline: undefined },
@@ -38,8 +38,9 @@ const cases: Array<[string, Batch]> = [
     })],
     cancel: [{ id: 'c1/x', runId: 4 }, { id: 'c1/neg', runId: -1 }], release: ['c1/y', 'ключ'], steal: [{ id: 'c1/z', runId: 2 ** 35 }],
     replicate: [{ id: 'c1/r', holders: [{ workerId: 'w3', address: 'a:1' }], nbytes: 10, serializer: { id: 'msgpack', module: '' } }],
-    retired: false, reregister: false,
+    retired: false, reregister: false, clientsGone: ['c2', 'c3'],
   }],
+  ['an assignment the worker tells no client of', { ...empty, assign: [assign({ tellClient: false })] }],
   ['many assignments (multi-byte lengths)', {
     ...empty,
     assign: Array.from({ length: 1500 }, (_, i) => assign({ id: `c1/stamp-${i}`, runId: i + 1, order: i, spec: { ...spec, key: `stamp-${i}`, deps: i === 0 ? [] : [`stamp-${i - 1}`] } })),

@@ -199,3 +199,11 @@ t.test('early assignment: a steal of a task still waiting for a local input is g
   const ok = { ok: true as const, nbytes: 1, serializer };
   t.same(types(ws.step({ type: 'executed', stimulusId: 's3', id: 'a', runId: 1, outcome: ok })), ['reportFinished:a']);
 });
+
+t.test('a finished run is reported with whether its assignment asked to tell the client', async (t) => {
+  const ws = make(2);
+  ws.step({ type: 'assigned', stimulusId: 's1', tasks: [{ ...assign('c/a'), tellClient: true }, assign('c/b')] });
+  const ok = { ok: true as const, nbytes: 1, serializer };
+  t.match(ws.step({ type: 'executed', stimulusId: 's2', id: 'c/a', runId: 1, outcome: ok }), [{ type: 'reportFinished', id: 'c/a', tellClient: true }]);
+  t.match(ws.step({ type: 'executed', stimulusId: 's3', id: 'c/b', runId: 1, outcome: ok }), [{ type: 'reportFinished', id: 'c/b', tellClient: false }]);
+});
