@@ -1,8 +1,9 @@
 /**
  * The floor under floe's round trip on this machine: a NATS request answered by another
  * Node process (two hops through nats-server), timed the way the latency scenario times
- * a task. floe's round trip is four such hops (client -> coordinator -> worker ->
- * coordinator -> client) plus a pool thread, so it cannot be below twice this figure.
+ * a task. floe's round trip is three such hops (client -> coordinator -> worker -> client:
+ * the worker tells the waiting client itself) plus a pool thread, so it cannot be below
+ * one and a half times this figure.
  */
 import { connect } from '@nats-io/transport-node';
 import { startNatsServer } from '../cluster/nats-server.ts';
