@@ -133,9 +133,9 @@ export class WorkerCommands {
     // A result already spilled (memory pressure) is not inlined: peers fetch it.
     const inline = nbytes <= this.deps.inlineBytesMax ? store.peek(id)?.bytes : undefined;
     reports.finished({ id, runId, nbytes, serializer, inline, durationMs: timing?.durationMs ?? 0, startedAtMs: timing?.startedAtMs ?? 0 });
-    if (!tellClient) return;
     // Task ids are `${clientId}/${key}`.
     const slash = id.indexOf('/');
+    if (!tellClient || slash < 1) return;
     const { workerId, address } = this.deps.self();
     reports.tell(id.slice(0, slash), { key: id.slice(slash + 1), status: 'memory', workerId, address, nbytes, serializer, inline, error: undefined });
   }

@@ -1,18 +1,32 @@
 /**
  * Results a client wants come to it from the worker that made them (WireAssign.tellClient),
  * not through the coordinator; failures still come from the coordinator; a client that
- * leaves is forgotten by the workers. (Which update the scheduler leaves to the worker:
- * test/unit/scheduler.test.ts; the worker's side: test/unit/client-links.test.ts.) Watched on the embedded cluster's bus: a second
- * subscriber on the client's inbox sees every frame, and the frame names its sender.
+ * leaves is forgotten by the workers. Watched on the embedded cluster's bus: a second
+ * subscriber on a subject sees every frame, and the frame names its sender. (Which update
+ * the scheduler leaves to the worker: test/unit/scheduler.test.ts; the worker's side:
+ * test/unit/client-links.test.ts.)
  */
 import t from 'tap';
 import { Client } from '../../src/client/client.ts';
 import { InprocDataPlane } from '../../src/dataplane/inproc.ts';
 import { decodeMessage } from '../../src/transport/codec.ts';
-import { subjects, type KeyUpdate } from '../../src/transport/messages.ts';
+import { subjects, type KeyUpdate, type WireMessage } from '../../src/transport/messages.ts';
 import { decodeFrame } from '../../src/transport/reliable/frame-codec.ts';
 import { boom, bytes, inc } from '../fixtures/e2e-tasks.ts';
-import { clusterOf, localClient, rejection, until } from '../helpers/e2e.ts';
+import { clusterOf, localClient, rejection, until, type Teardown } from '../helpers/e2e.ts';
+
+/** Watches `subject` on the embedded bus beside its listener: each reliable frame's sender and message. */
+function watch(t: Teardown, client: Client, subject: string, onMessage: (from: string, wire: WireMessage) => void): void {
+  const raw = clusterOf(client).bus.connect();
+  const sub = raw.subscribe(subject, (msg) => {
+    const frame = decodeFrame(msg.data);
+    onMessage(frame.ackSubject, decodeMessage(frame.payload));
+  });
+  t.teardown(() => {
+    sub.unsubscribe();
+    raw.close();
+  });
+}
 
 interface Seen {
   /** The sender's ack subject: `floe.<cluster>.ack.coordinator` or `...ack.worker.<id>`. */
@@ -22,17 +36,12 @@ interface Seen {
 
 t.test('results come from the worker that made them, failures from the coordinator', async (t) => {
   const client = await localClient(t, { threads: 1 });
-  const { bus, cluster, workers } = clusterOf(client);
+  const { cluster, workers } = clusterOf(client);
   const s = subjects(cluster);
-  const raw = bus.connect();
-  t.teardown(() => raw.close());
   const seen: Seen[] = [];
-  const sub = raw.subscribe(s.clientInbox(client.clientId), (msg) => {
-    const frame = decodeFrame(msg.data);
-    const wire = decodeMessage(frame.payload);
-    if (wire.type === 'clientUpdates') for (const update of wire.updates) seen.push({ from: frame.ackSubject, update });
+  watch(t, client, s.clientInbox(client.clientId), (from, wire) => {
+    if (wire.type === 'clientUpdates') for (const update of wire.updates) seen.push({ from, update });
   });
-  t.teardown(() => sub.unsubscribe());
   const worker = s.ack(`worker.${workers[0]!.workerId}`);
   const coordinator = s.ack('coordinator');
 
@@ -58,15 +67,10 @@ t.test('results come from the worker that made them, failures from the coordinat
 t.test('workers forget a client that left', async (t) => {
   const client = await localClient(t, { threads: 1 });
   const { bus, cluster, workers } = clusterOf(client);
-  const s = subjects(cluster);
-  const raw = bus.connect();
-  t.teardown(() => raw.close());
   const gone: string[] = [];
-  const sub = raw.subscribe(s.worker(workers[0]!.workerId), (msg) => {
-    const wire = decodeMessage(decodeFrame(msg.data).payload);
+  watch(t, client, subjects(cluster).worker(workers[0]!.workerId), (_, wire) => {
     if (wire.type === 'workerBatch') gone.push(...wire.clientsGone);
   });
-  t.teardown(() => sub.unsubscribe());
   // A second client of the same cluster (small results only: they come inline).
   const other = new Client({ transport: bus.connect(), dataPlane: new InprocDataPlane(), cluster });
   t.equal(await other.submit(inc, 1).result(), 2);
