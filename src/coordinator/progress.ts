@@ -5,6 +5,7 @@
  * client listens.
  */
 import type { TaskProgress } from '../transport/messages.ts';
+import { clientOf, keyOf } from '../graph/task-id.ts';
 
 export class ProgressReporter {
   private readonly listening = new Set<string>();
@@ -26,15 +27,14 @@ export class ProgressReporter {
 
   /** Records what happened to task `id` (`${clientId}/${key}`) if its client listens. */
   report(id: string, kind: TaskProgress['kind']): void {
-    const slash = id.indexOf('/');
-    const clientId = id.slice(0, slash);
+    const clientId = clientOf(id);
     if (!this.listening.has(clientId)) return;
     let list = this.pending.get(clientId);
     if (list === undefined) {
       list = [];
       this.pending.set(clientId, list);
     }
-    list.push({ key: id.slice(slash + 1), kind });
+    list.push({ key: keyOf(id), kind });
   }
 
   /** Everything gathered since the last call, by client. */

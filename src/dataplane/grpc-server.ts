@@ -14,6 +14,7 @@ import type { Logger } from '../util/logger.ts';
 import type { ObjectSource } from './dataplane.ts';
 import type { DecodedRequest, FetchChunkOut } from './grpc-wire.ts';
 import { ATTR, SpanKind, contextFromTraceparent, recordFailure, startSpan, tracingEnabled, type Span } from '../telemetry/trace.ts';
+import { keyOf } from '../graph/task-id.ts';
 
 /** gRPC metadata key of the fetching side's W3C traceparent. */
 export const TRACEPARENT_KEY = 'traceparent';
@@ -75,7 +76,7 @@ function serveSpan(call: FetchCall, id: string): Span | undefined {
   if (!tracingEnabled()) return undefined;
   const traceParent = call.metadata.get(TRACEPARENT_KEY)[0];
   if (typeof traceParent !== 'string' || traceParent === '') return undefined;
-  return startSpan('transfer.serve', { [ATTR.taskKey]: id.slice(id.indexOf('/') + 1) }, contextFromTraceparent(traceParent), { kind: SpanKind.SERVER });
+  return startSpan('transfer.serve', { [ATTR.taskKey]: keyOf(id) }, contextFromTraceparent(traceParent), { kind: SpanKind.SERVER });
 }
 
 async function streamChunks(

@@ -5,6 +5,7 @@
 import { FloeError } from '../errors.ts';
 import type { DataPlane, FetchedObject, ObjectSource } from './dataplane.ts';
 import { ATTR, SpanKind, activeTraceparent, startSpan } from '../telemetry/trace.ts';
+import { keyOf } from '../graph/task-id.ts';
 
 export class InprocDataPlane implements DataPlane {
   private readonly sources: Map<string, ObjectSource>;
@@ -33,7 +34,7 @@ export class InprocDataPlane implements DataPlane {
   async fetch(address: string, id: string): Promise<FetchedObject> {
     const source = this.sources.get(address);
     // The holder's side of a traced transfer, as the gRPC server records it.
-    const span = activeTraceparent() === '' ? undefined : startSpan('transfer.serve', { [ATTR.taskKey]: id.slice(id.indexOf('/') + 1) }, undefined, { kind: SpanKind.SERVER });
+    const span = activeTraceparent() === '' ? undefined : startSpan('transfer.serve', { [ATTR.taskKey]: keyOf(id) }, undefined, { kind: SpanKind.SERVER });
     let found: FetchedObject | undefined;
     try {
       found = await source?.get(id);

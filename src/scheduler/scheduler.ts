@@ -38,7 +38,8 @@ import { progressRetirement, replicated, workerRetiring } from './retire.ts';
 import { balance, stealGranted, stealRefused } from './stealing.ts';
 import type { TaskState } from './state.ts';
 import { clientDisconnected, graphSubmitted, keysReleased } from './submit.ts';
-import { DEFAULT_SCHEDULER_CONFIG, taskId } from './types.ts';
+import { DEFAULT_SCHEDULER_CONFIG } from './types.ts';
+import { taskId } from '../graph/task-id.ts';
 import type { SchedulerCommand, SchedulerConfig, SchedulerEvent, StoryEntry, TaskStateName } from './types.ts';
 import { inputMissing, workerJoined, workerLost } from './workers.ts';
 

@@ -11,7 +11,7 @@ import { removeClosure, settle } from './release.ts';
 import { addDependent } from './refs.ts';
 import { createTask } from './state.ts';
 import type { TaskState } from './state.ts';
-import { taskId } from './types.ts';
+import { taskId } from '../graph/task-id.ts';
 import { resultMissing } from './workers.ts';
 import type { SchedulerEvent } from './types.ts';
 

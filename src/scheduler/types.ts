@@ -50,10 +50,6 @@ export function stateIndex(name: TaskStateName): number {
   }
 }
 
-export function taskId(clientId: string, key: string): string {
-  return `${clientId}/${key}`;
-}
-
 interface EventBase {
   stimulusId: string;
   nowMs: number;

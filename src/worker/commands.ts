@@ -16,6 +16,7 @@ import type { Runs } from './runs.ts';
 import type { WorkerCommand, WorkerEvent } from './state.ts';
 import type { ObjectStore } from './store.ts';
 import type { WorkerTracing } from './tracing.ts';
+import { clientOf, keyOf } from '../graph/task-id.ts';
 
 export interface CommandsDeps {
   store: ObjectStore;
@@ -30,7 +31,8 @@ export interface CommandsDeps {
   /** Results up to this size ride inline on the completion report. */
   inlineBytesMax: number;
   /** This worker's id and data-plane address (in the key updates it sends clients). */
-  self(): { workerId: string; address: string };
+  workerId: string;
+  address(): string;
   /** Feeds an event (a fetch's outcome) to the state machine. */
   handle(event: WorkerEvent): void;
 }
@@ -133,10 +135,9 @@ export class WorkerCommands {
     // A result already spilled (memory pressure) is not inlined: peers fetch it.
     const inline = nbytes <= this.deps.inlineBytesMax ? store.peek(id)?.bytes : undefined;
     reports.finished({ id, runId, nbytes, serializer, inline, durationMs: timing?.durationMs ?? 0, startedAtMs: timing?.startedAtMs ?? 0 });
-    // Task ids are `${clientId}/${key}`.
-    const slash = id.indexOf('/');
-    if (!tellClient || slash < 1) return;
-    const { workerId, address } = this.deps.self();
-    reports.tell(id.slice(0, slash), { key: id.slice(slash + 1), status: 'memory', workerId, address, nbytes, serializer, inline, error: undefined });
+    const clientId = tellClient ? clientOf(id) : '';
+    if (clientId === '') return;
+    const { workerId } = this.deps;
+    reports.tell(clientId, { key: keyOf(id), status: 'memory', workerId, address: this.deps.address(), nbytes, serializer, inline, error: undefined });
   }
 }

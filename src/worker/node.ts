@@ -189,7 +189,8 @@ export class WorkerNode {
       counters: this.counters,
       log: this.log,
       inlineBytesMax: this.inlineBytesMax,
-      self: () => ({ workerId: this.workerId, address: this.address }),
+      workerId: this.workerId,
+      address: () => this.address,
       handle: (event) => this.handle(event),
     });
   }

@@ -21,6 +21,7 @@ import type { Executor, RunOptions } from './executor.ts';
 import { actorOf, type WorkerEvent } from './state.ts';
 import type { ObjectStore } from './store.ts';
 import type { WorkerTracing } from './tracing.ts';
+import { keyOf } from '../graph/task-id.ts';
 
 export interface RunsDeps {
   executor: Executor;
@@ -182,7 +183,7 @@ export class Runs {
           if (inBatch?.has(d.id) === true) return handedOver(d);
           const object = await this.deps.store.get(d.id);
           if (object === undefined) throw new FloeError('INTERNAL', `input ${d.id} of ${assign.id} is not local`);
-          return { key: clientKey(d.id), serializer: object.serializer, bytes: object.bytes };
+          return { key: keyOf(d.id), serializer: object.serializer, bytes: object.bytes };
         }),
       );
     } catch (error) {
@@ -266,10 +267,5 @@ const NO_BYTES = new Uint8Array(0);
 
 /** An input made by an earlier run of the same batch: the thread fills it in (ThreadDep.from; the index is set once the batch is known). */
 function handedOver(d: WireAssign['deps'][number]): ThreadDep {
-  return { key: clientKey(d.id), serializer: d.serializer, bytes: NO_BYTES, from: -1 };
-}
-
-/** Task ids are `${clientId}/${key}`; task code refers to inputs by key. */
-function clientKey(id: string): string {
-  return id.slice(id.indexOf('/') + 1);
+  return { key: keyOf(d.id), serializer: d.serializer, bytes: NO_BYTES, from: -1 };
 }

@@ -19,6 +19,7 @@ import {
   type Context,
   type Span,
 } from '../telemetry/trace.ts';
+import { keyOf } from '../graph/task-id.ts';
 
 interface TracedRun {
   parent: Context;
@@ -53,7 +54,7 @@ export class WorkerTracing {
     const parent = this.inputParents.get(id);
     if (parent === undefined) return undefined;
     this.inputParents.delete(id);
-    const span = startSpan('transfer.fetch', { [ATTR.taskKey]: clientKey(id), [ATTR.worker]: this.workerId, [ATTR.peer]: address }, parent, { kind: SpanKind.CLIENT });
+    const span = startSpan('transfer.fetch', { [ATTR.taskKey]: keyOf(id), [ATTR.worker]: this.workerId, [ATTR.peer]: address }, parent, { kind: SpanKind.CLIENT });
     return { span, ctx: trace.setSpan(parent, span) };
   }
 
@@ -113,9 +114,4 @@ export class WorkerTracing {
 
 function runKey(id: string, runId: number): string {
   return `${id}#${runId}`;
-}
-
-/** Task ids are `${clientId}/${key}`. */
-function clientKey(id: string): string {
-  return id.slice(id.indexOf('/') + 1);
 }

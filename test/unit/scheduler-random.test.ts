@@ -11,7 +11,7 @@ import t from 'tap';
 import type { ErrorInfo } from '../../src/errors.ts';
 import { ACTOR_CREATE, ACTOR_MODULE, type TaskSpec } from '../../src/graph/spec.ts';
 import { Scheduler } from '../../src/scheduler/scheduler.ts';
-import { taskId } from '../../src/scheduler/types.ts';
+import { taskId } from '../../src/graph/task-id.ts';
 import type { SchedulerCommand, SchedulerEvent } from '../../src/scheduler/types.ts';
 import { mulberry32 } from '../helpers/rng.ts';
 
