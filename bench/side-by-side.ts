@@ -18,6 +18,7 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type * as LocalClusterModule from '../cluster/local-cluster.ts';
 import type * as IndexModule from '../src/index.ts';
+import { quantile } from './stats.ts';
 import type * as StatsModule from './stats.ts';
 import type * as TaskLagModule from './scenarios/task-lag.ts';
 import type * as TasksModule from './tasks.ts';
@@ -37,7 +38,11 @@ const WARMUP: Record<Measure, number> = { latency: 2000, throughput: 3, 'task-la
 const reps = Number(repsArg ?? DEFAULT_REPS[measure]);
 const THROUGHPUT_TASKS = 10_000;
 
-/** One build: its own modules (imported from its dist/), cluster and client. */
+/**
+ * One build: its own modules (imported from its dist/), cluster and client. The runs below
+ * are written out here rather than taken from the scenarios, so that a build from before
+ * any helper existed can still be measured.
+ */
 interface Side {
   dir: string;
   /** One measurement: ms for a round trip, tasks/s, or seconds of total lag. */
@@ -100,11 +105,6 @@ async function startSide(dir: string): Promise<Side> {
     values: [],
   };
 }
-
-const quantile = (values: number[], q: number): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))]!;
-};
 
 const sides: Side[] = [];
 try {
