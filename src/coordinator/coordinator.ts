@@ -360,7 +360,7 @@ export class Coordinator {
       runId: command.runId,
       attempt: command.attempt,
       order: command.order,
-      ...(command.tellClient ? { tellClient: true } : {}),
+      tellClient: command.tellClient,
       spec: command.spec,
       deps: command.deps.map((d) => ({
         id: d.id,
