@@ -84,6 +84,7 @@ program
   .addOption(natsOption(true).makeOptionMandatory())
   .addOption(clusterOption())
   .option('--heartbeat-timeout <ms>', 'declare a worker lost after this much silence (0: never)', nonNegativeInt('--heartbeat-timeout'), 15_000)
+  .option('--client-timeout <ms>', "drop a client after this much silence and release its results (0: never)", nonNegativeInt('--client-timeout'), 60_000)
   .option('--worker-saturation <x>', 'tasks sent to a worker at once, per thread (more hides latency, less balances better)', positiveNumber('--worker-saturation'), 2)
   .option('--no-stealing', 'do not let idle workers take queued tasks from busy ones')
   .option('--early-per-worker <n>', 'tasks sent ahead, per worker, to the worker computing all their missing inputs (0: off)', nonNegativeInt('--early-per-worker'), 1024)

@@ -23,6 +23,8 @@ export interface LocalClusterOptions {
   cluster?: string;
   logLevel?: string;
   heartbeatTimeoutMs?: number;
+  /** The coordinator's client timeout (`--client-timeout`). */
+  clientTimeoutMs?: number;
   /** Extra arguments for the coordinator (e.g. ['--worker-saturation', '50']). */
   coordinatorArgs?: string[];
   /** Extra arguments per worker, by index (e.g. ['--resources', 'gpu=1']). */
@@ -101,6 +103,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     const coordinator = start([
       'coordinator',
       ...(options.heartbeatTimeoutMs !== undefined ? ['--heartbeat-timeout', String(options.heartbeatTimeoutMs)] : []),
+      ...(options.clientTimeoutMs !== undefined ? ['--client-timeout', String(options.clientTimeoutMs)] : []),
       ...(options.coordinatorArgs ?? []),
     ]);
     const threads = [

@@ -51,6 +51,12 @@ export const ERROR_CODES = {
   NOT_AN_ACTOR: false,
   /** The client was closed while the operation was pending. */
   CLIENT_CLOSED: false,
+  /**
+   * The coordinator heard nothing from this client for longer than its client timeout
+   * (a crash, a partition, an event loop blocked that long) and released everything it
+   * had: its futures fail with this, and it takes no more work. Connect a new client.
+   */
+  CLIENT_DROPPED: false,
   /** A wire message could not be decoded. */
   MALFORMED_MESSAGE: false,
   /** A wire message has a protocol version this build does not speak. */

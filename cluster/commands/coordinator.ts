@@ -10,6 +10,7 @@ export interface CoordinatorCommandOptions {
   nats: string;
   cluster: string;
   heartbeatTimeout: number;
+  clientTimeout: number;
   workerSaturation: number;
   stealing: boolean;
   earlyPerWorker: number;
@@ -27,6 +28,7 @@ export async function coordinatorCommand(opts: CoordinatorCommandOptions): Promi
     cluster: opts.cluster,
     logger,
     heartbeatTimeoutMs: opts.heartbeatTimeout,
+    clientTimeoutMs: opts.clientTimeout,
     scheduler: { workerSaturation: opts.workerSaturation, stealing: opts.stealing, earlyPerWorker: opts.earlyPerWorker },
   });
   coordinator.start();

@@ -11,11 +11,8 @@ import { normalizeOptions } from '../graph/validate-options.ts';
 import { buildSpec, callOptions, keyPrefix } from './submit-spec.ts';
 import type { TaskOptions } from '../graph/options.ts';
 import { encodeArgs, FutureRef } from '../serde/args.ts';
-import { decodeMessage, encodeMessage } from '../transport/codec.ts';
-import { subjects, type KeyUpdate, type WireOf } from '../transport/messages.ts';
-import type { Subscription, Transport } from '../transport/transport.ts';
-import { ReliableEndpoint } from '../transport/reliable.ts';
-import { encodeWithin } from '../transport/split.ts';
+import { subjects, type KeyUpdate } from '../transport/messages.ts';
+import type { Transport } from '../transport/transport.ts';
 import { isTaskDef } from './task-def.ts';
 import type { Args, TaskDef } from './task.ts';
 import { Future, KeyState, isFuture, type FutureOwner, type Resolved } from './future.ts';
@@ -26,6 +23,7 @@ import type { LocalOptions } from './local.ts';
 import type { ConnectOptions } from './connect.ts';
 import { ProgressHub, type ProgressListener } from './progress.ts';
 import { Results } from './results.ts';
+import { CoordinatorLink, heartbeatInterval } from './coordinator-link.ts';
 import { createActor, type ActorHandle } from './actor.ts';
 import type { ActorClassDef, ActorConstructor } from './actor-def.ts';
 
@@ -35,8 +33,20 @@ export interface ClientConnection {
   cluster: string;
   /** How long to wait for the coordinator to accept a graph. Default 30 s. */
   submitTimeoutMs?: number;
+  /**
+   * How often an idle client tells the coordinator it is alive (the coordinator drops a
+   * client silent past its client timeout, 60 s by default). 0: never. Default 2 s.
+   */
+  heartbeatIntervalMs?: number;
   /** Called on close (e.g. to stop an embedded cluster). */
   onClose?: () => Promise<void>;
+}
+
+function droppedError(): FloeError {
+  return new FloeError(
+    'CLIENT_DROPPED',
+    'the coordinator dropped this client: it heard nothing from it for longer than its client timeout, and released its tasks and results; connect a new client',
+  );
 }
 
 export class Client implements FutureOwner {
@@ -44,18 +54,19 @@ export class Client implements FutureOwner {
   private readonly keys = new Map<string, KeyState>();
   private readonly submitter: Submitter;
   private readonly subjects: ReturnType<typeof subjects>;
-  private readonly sub: Subscription;
-  /** Releases, cancels and key updates travel on reliable links (NATS alone may drop messages). */
-  private readonly link: ReliableEndpoint;
+  private readonly control: CoordinatorLink;
   private releases = new Set<string>();
   private releaseQueued = false;
   private keySeq = 0;
   private closed = false;
+  /** Set when the coordinator dropped this client: it takes no more work (CLIENT_DROPPED). */
+  private dropped = false;
   /** @internal Progress listeners and the flow runs tracked for them (flow.ts uses it). */
   readonly progress = new ProgressHub();
   private readonly results: Results;
 
   constructor(private readonly conn: ClientConnection) {
+    const heartbeatIntervalMs = heartbeatInterval(conn.heartbeatIntervalMs);
     this.subjects = subjects(conn.cluster);
     this.submitter = new Submitter({
       transport: conn.transport,
@@ -75,18 +86,18 @@ export class Client implements FutureOwner {
       flowFlushers: this.flowFlushers,
       fetch: (address, key) => conn.dataPlane.fetch(address, `${this.clientId}/${key}`),
       closed: () => this.closed,
+      dropped: () => (this.dropped ? droppedError() : undefined),
     });
-    this.link = new ReliableEndpoint({ transport: conn.transport, ackSubject: this.subjects.ack(`client.${this.clientId}`) });
-    this.sub = this.link.listen(this.subjects.clientInbox(this.clientId), (data) => {
-      try {
-        const wire = decodeMessage(data);
-        if (wire.type === 'clientUpdates') {
-          this.onUpdates(wire.updates);
-          if (wire.progress !== undefined) this.progress.report(wire.progress);
-        }
-      } catch {
-        // A malformed update cannot be attributed to a key; the coordinator logs its side.
-      }
+    this.control = new CoordinatorLink({
+      transport: conn.transport,
+      cluster: conn.cluster,
+      clientId: this.clientId,
+      heartbeatIntervalMs,
+      onUpdates: (wire) => {
+        this.onUpdates(wire.updates);
+        if (wire.progress !== undefined) this.progress.report(wire.progress);
+        if (wire.dropped === true) this.onDropped();
+      },
     });
   }
 
@@ -179,13 +190,7 @@ export class Client implements FutureOwner {
     if (this.closed) return;
     this.closed = true;
     await this.submitter.drain();
-    this.link.send(
-      this.subjects.client,
-      encodeMessage({ type: 'clientBatch', clientId: this.clientId, release: [], cancel: [], hello: false, bye: true }),
-    );
-    await this.link.flush(1000);
-    this.sub.unsubscribe();
-    this.link.close();
+    await this.control.close();
     const closedError = new FloeError('CLIENT_CLOSED', 'the client was closed');
     for (const state of this.keys.values()) state.fail(closedError, 'cancelled');
     await this.conn.onClose?.();
@@ -320,6 +325,16 @@ export class Client implements FutureOwner {
 
   private checkOpen(): void {
     if (this.closed) throw new FloeError('CLIENT_CLOSED', 'the client is closed');
+    if (this.dropped) throw droppedError();
+  }
+
+  /** The coordinator dropped this client and released its keys: every future still waiting fails. */
+  private onDropped(): void {
+    if (this.closed || this.dropped) return;
+    this.dropped = true;
+    this.control.stopHeartbeats();
+    const error = droppedError();
+    for (const state of this.keys.values()) state.fail(error);
   }
 
   private onUpdates(updates: KeyUpdate[]): void {
@@ -348,7 +363,7 @@ export class Client implements FutureOwner {
   async cancelKeys(keys: string[]): Promise<void> {
     this.checkOpen();
     await this.submitter.drain();
-    this.sendClientBatch([], keys);
+    this.control.send([], keys);
   }
 
   /** @internal */
@@ -375,13 +390,7 @@ export class Client implements FutureOwner {
   }
 
   private sendReleases(release: string[]): void {
-    if (this.closed || release.length === 0) return;
-    this.sendClientBatch(release, []);
-  }
-
-  /** Releases and cancels, in as many messages as the transport's payload limit needs. */
-  private sendClientBatch(release: string[], cancel: string[]): void {
-    const batch: WireOf<'clientBatch'> = { type: 'clientBatch', clientId: this.clientId, release, cancel, hello: false, bye: false };
-    for (const piece of encodeWithin(batch, this.conn.transport.maxPayloadBytes)) this.link.send(this.subjects.client, piece);
+    if (this.closed || this.dropped || release.length === 0) return;
+    this.control.send(release, []);
   }
 }

@@ -7,6 +7,7 @@ import { FloeError } from '../errors.ts';
 import { connectNats, type NatsOptions } from '../transport/nats/nats-transport.ts';
 import type { Logger } from '../util/logger.ts';
 import { Client } from './client.ts';
+import { heartbeatInterval } from './coordinator-link.ts';
 
 export interface ConnectOptions {
   /** NATS server URL(s), or full connection options (auth, TLS). */
@@ -15,6 +16,11 @@ export interface ConnectOptions {
   cluster?: string;
   /** How long to wait for the coordinator to accept a graph. Default 30 s. */
   submitTimeoutMs?: number;
+  /**
+   * How often an idle client tells the coordinator it is alive; a client silent past the
+   * coordinator's client timeout (60 s by default) is dropped. 0: never. Default 2 s.
+   */
+  heartbeatIntervalMs?: number;
   logger?: Logger;
 }
 
@@ -28,6 +34,7 @@ export async function connectClient(options: ConnectOptions): Promise<Client> {
   if (!/^[\w-]+$/.test(cluster)) {
     throw new FloeError('INVALID_OPTION', `options.cluster must be letters, digits, '-' or '_' (got ${cluster})`);
   }
+  heartbeatInterval(options.heartbeatIntervalMs);
   const natsOptions: NatsOptions =
     typeof options.nats === 'string' || Array.isArray(options.nats) ? { servers: options.nats } : options.nats;
   const transport = await connectNats({ name: 'floe-client', ...natsOptions, ...(options.logger ? { logger: options.logger } : {}) });
@@ -37,6 +44,7 @@ export async function connectClient(options: ConnectOptions): Promise<Client> {
     dataPlane,
     cluster,
     ...(options.submitTimeoutMs !== undefined ? { submitTimeoutMs: options.submitTimeoutMs } : {}),
+    ...(options.heartbeatIntervalMs !== undefined ? { heartbeatIntervalMs: options.heartbeatIntervalMs } : {}),
     onClose: async () => {
       await dataPlane.close();
       await transport.close();

@@ -79,6 +79,8 @@ export async function startLocal(options: LocalOptions = {}): Promise<Client> {
     cluster,
     ...(options.scheduler ? { scheduler: options.scheduler } : {}),
     ...(options.logger ? { logger: options.logger } : {}),
+    // Its client lives and dies with this process; others on the bus (tests) may set their own.
+    clientTimeoutMs: 0,
   });
   coordinator.start();
   const threads = options.threads ?? availableParallelism();
@@ -107,6 +109,7 @@ export async function startLocal(options: LocalOptions = {}): Promise<Client> {
     transport: bus.connect(),
     dataPlane: dataPlane.peer(),
     cluster,
+    heartbeatIntervalMs: 0,
     onClose: async () => {
       await Promise.all(workers.map((w) => w.close()));
       await coordinator.close();

@@ -20,6 +20,8 @@ export interface ResultsOptions {
   /** Fetches the result of this client's `key` from the worker at `address`. */
   fetch(address: string, key: string): Promise<FetchedObject>;
   closed(): boolean;
+  /** Why this client takes no more work, when the coordinator dropped it. */
+  dropped(): FloeError | undefined;
 }
 
 export class Results {
@@ -79,6 +81,9 @@ export class Results {
       try {
         return await this.options.fetch(update.address, state.key);
       } catch (error) {
+        // Its results were released: the worker's answer would only say "not here".
+        const dropped = this.options.dropped();
+        if (dropped !== undefined) throw dropped;
         const retryable = isFloeError(error) && (error.code === 'WORKER_LOST' || error.code === 'RESULT_UNAVAILABLE');
         if (!retryable || attempt >= FETCH_ATTEMPTS_MAX || this.options.closed()) throw error;
         const moved = state.nextLocation();

@@ -7,7 +7,7 @@ import { FloeError, assertNever, toErrorInfo } from '../errors.ts';
 import { Scheduler } from '../scheduler/scheduler.ts';
 import type { SchedulerCommand, SchedulerConfig, SchedulerEvent } from '../scheduler/types.ts';
 import { decodeMessage, encodeMessage } from '../transport/codec.ts';
-import { subjects, type WireAssign, type WireMessage, type WireClusterStatus, type WireOf } from '../transport/messages.ts';
+import { subjects, type WireMessage, type WireClusterStatus, type WireOf } from '../transport/messages.ts';
 import type { Subscription, Transport, TransportMessage } from '../transport/transport.ts';
 import { ReliableEndpoint } from '../transport/reliable.ts';
 import { oneWayMessage } from '../transport/reliable-message.ts';
@@ -15,8 +15,10 @@ import type { Clock } from '../util/clock.ts';
 import { systemClock } from '../util/clock.ts';
 import type { Logger } from '../util/logger.ts';
 import { Outbox } from './outbox.ts';
-import { reportEvents } from './translate.ts';
+import { clusterStatus, reportEvents, wireAssign, wireKeyUpdate } from './translate.ts';
 import { WorkerRegistry } from './worker-registry.ts';
+import { ClientRegistry, droppedError } from './client-registry.ts';
+import { Liveness } from './liveness.ts';
 import { silentLogger } from '../util/logger.ts';
 import { TurnBatcher } from '../util/turn-batcher.ts';
 import { CoordinatorTracing } from './tracing.ts';
@@ -34,9 +36,13 @@ export interface CoordinatorOptions {
    * results only it held are recomputed when needed. 0 disables the check. Default 15 s.
    */
   heartbeatTimeoutMs?: number;
+  /**
+   * A client silent for longer than this is dropped: its keys are released as if it had
+   * closed, and if it comes back it is told so (its futures fail with CLIENT_DROPPED).
+   * Clients send a heartbeat every 2 s by default. 0 disables the check. Default 60 s.
+   */
+  clientTimeoutMs?: number;
 }
-
-export const DEFAULT_HEARTBEAT_TIMEOUT_MS = 15_000;
 
 export class Coordinator {
   readonly scheduler: Scheduler;
@@ -49,9 +55,8 @@ export class Coordinator {
   private readonly subs: Subscription[] = [];
   private readonly pendingSubmits = new Map<string, TransportMessage>();
   private readonly workers = new WorkerRegistry();
-  private readonly clients = new Set<string>();
-  private readonly heartbeatTimeoutMs: number;
-  private livenessTimer: NodeJS.Timeout | undefined;
+  private readonly clients = new ClientRegistry();
+  private readonly liveness: Liveness;
   private readonly outbox: Outbox;
   /** Task progress for clients that asked for it (submit with `progress`). */
   private readonly progress = new ProgressReporter();
@@ -84,10 +89,16 @@ export class Coordinator {
       counts: () => this.scheduler.counts,
       workersConnected: () => this.scheduler.workerInfo().length,
     });
-    this.heartbeatTimeoutMs = options.heartbeatTimeoutMs ?? DEFAULT_HEARTBEAT_TIMEOUT_MS;
-    if (!Number.isFinite(this.heartbeatTimeoutMs) || this.heartbeatTimeoutMs < 0) {
-      throw new FloeError('INVALID_OPTION', `options.heartbeatTimeoutMs must be a non-negative number (got ${this.heartbeatTimeoutMs})`);
-    }
+    this.liveness = new Liveness({
+      clock: this.clock,
+      log: this.log,
+      workers: this.workers,
+      clients: this.clients,
+      heartbeatTimeoutMs: options.heartbeatTimeoutMs,
+      clientTimeoutMs: options.clientTimeoutMs,
+      workersLost: (lost, nowMs) => this.workersLost(lost, nowMs),
+      clientDropped: (clientId, nowMs) => this.dropClient(clientId, nowMs),
+    });
   }
 
   start(): void {
@@ -97,28 +108,31 @@ export class Coordinator {
       this.link.listen(this.subjects.events, (data) => this.onMessage(oneWayMessage(this.subjects.events, data))),
       this.transport.subscribe(this.subjects.status, (m) => this.onMessage(m)),
     );
-    if (this.heartbeatTimeoutMs > 0) {
-      const every = Math.max(10, Math.floor(this.heartbeatTimeoutMs / 4));
-      this.livenessTimer = setInterval(() => this.checkLiveness(), every);
-      this.livenessTimer.unref();
-    }
+    this.liveness.start();
   }
 
-  /** Declares workers lost that have been silent past the heartbeat timeout. */
-  private checkLiveness(): void {
-    const nowMs = this.clock.now();
-    const lost = this.workers.expired(nowMs, this.heartbeatTimeoutMs);
-    if (lost.length === 0) return;
+  /** Workers silent past the heartbeat timeout (see liveness.ts). */
+  private workersLost(lost: { workerId: string; epoch: number }[], nowMs: number): void {
     const stimulusId = this.nextStimulus('heartbeat-timeout');
-    for (const workerId of lost) {
-      this.log.warn({ workerId, timeoutMs: this.heartbeatTimeoutMs }, 'worker missed its heartbeats: lost');
+    for (const { workerId, epoch } of lost) {
       this.workers.remove(workerId);
       // If it is alive after all (a partition that healed), it must start over; nothing
       // sent to it before counts any more.
-      this.outbox.worker(workerId).reregister = true;
-      this.forgetLater(this.subjects.worker(workerId));
+      this.askToRegister(workerId, epoch);
     }
-    this.handle(...lost.map((workerId): SchedulerEvent => ({ type: 'workerLost', stimulusId, nowMs, workerId })));
+    this.handle(...lost.map(({ workerId }): SchedulerEvent => ({ type: 'workerLost', stimulusId, nowMs, workerId })));
+  }
+
+  /**
+   * Tells incarnation `epoch` of a worker to start over and register again; its link is
+   * dropped once that is sent. Several such requests to one incarnation (stale messages
+   * bring one each) make it start over once: it ignores the ones to an earlier incarnation.
+   */
+  private askToRegister(workerId: string, epoch: number): void {
+    const batch = this.outbox.worker(workerId);
+    batch.reregister = true;
+    batch.epoch = epoch;
+    this.forgetLater(this.subjects.worker(workerId));
   }
 
   /**
@@ -143,23 +157,7 @@ export class Coordinator {
 
   /** A snapshot for `floe status`. */
   status(): WireClusterStatus {
-    const workers = this.scheduler.workerInfo().map((w) => {
-      const record = this.workers.get(w.id);
-      return {
-        id: w.id,
-        name: record?.name ?? w.id,
-        address: w.address,
-        threads: w.threads,
-        processing: w.processing,
-        held: w.held,
-        resources: w.resources,
-        metrics: record?.metrics,
-        retiring: false,
-      };
-    });
-    const tasks: Record<string, number> = { ...this.scheduler.counts };
-    const waiting = this.scheduler.waitingReasons().map((w) => ({ id: w.id, reason: w.reason }));
-    return { workers, tasks, waiting, clients: this.clients.size };
+    return clusterStatus(this.scheduler, this.workers, this.clients.size);
   }
 
   async close(): Promise<void> {
@@ -167,7 +165,7 @@ export class Coordinator {
     this.closed = true;
     for (const sub of this.subs) sub.unsubscribe();
     clearTimeout(this.wakeTimer);
-    clearInterval(this.livenessTimer);
+    this.liveness.stop();
     this.flush();
     await this.link.flush(1000);
     this.link.close();
@@ -209,8 +207,12 @@ export class Coordinator {
     switch (wire.type) {
       case 'submit': {
         if (!msg.expectsReply) throw new FloeError('MALFORMED_MESSAGE', 'submit must be a request');
+        if (!this.clients.seen(wire.clientId, nowMs)) {
+          msg.respond(encodeMessage({ type: 'submitReply', requestId: wire.requestId, error: toErrorInfo(droppedError(wire.clientId)) }));
+          this.tellDropped(wire.clientId);
+          return;
+        }
         const requestId = `${wire.clientId}:${wire.requestId}`;
-        this.clients.add(wire.clientId);
         this.pendingSubmits.set(requestId, msg);
         if (wire.progress === true) this.progress.listen(wire.clientId);
         const { clientId, tasks, wants, missing } = wire;
@@ -238,47 +240,80 @@ export class Coordinator {
   }
 
   private onClientBatch(wire: WireOf<'clientBatch'>, nowMs: number): void {
-    const stimulusId = this.nextStimulus('client');
     const { clientId } = wire;
+    if (!this.clients.seen(clientId, nowMs)) {
+      // What a dropped client asks is about keys already released.
+      if (!wire.bye) this.tellDropped(clientId);
+      return;
+    }
+    const stimulusId = this.nextStimulus('client');
     const events: SchedulerEvent[] = [];
     if (wire.cancel.length > 0) events.push({ type: 'keysCancelled', stimulusId, nowMs, clientId, keys: wire.cancel });
     for (const key of wire.cancel) this.tracing.forget(`${clientId}/${key}`);
     if (wire.release.length > 0) events.push({ type: 'keysReleased', stimulusId, nowMs, clientId, keys: wire.release });
     if (wire.bye) {
-      events.push({ type: 'clientDisconnected', stimulusId, nowMs, clientId });
-      this.clients.delete(clientId);
-      this.progress.forget(clientId);
-      this.forgetLater(this.subjects.clientInbox(clientId));
-      // Workers may have links to it too (results they told it: WireAssign.tellClient).
-      for (const workerId of this.workers.ids()) this.outbox.worker(workerId).clientsGone.push(clientId);
-    } else {
-      this.clients.add(clientId);
+      this.clients.remove(clientId);
+      events.push(this.clientLeft(clientId, stimulusId, nowMs));
     }
     if (events.length > 0) this.handle(...events);
+  }
+
+  /** What a client's leaving (bye, or dropped) takes: the scheduler's event, its links. */
+  private clientLeft(clientId: string, stimulusId: string, nowMs: number): SchedulerEvent {
+    this.progress.forget(clientId);
+    this.forgetLater(this.subjects.clientInbox(clientId));
+    // Workers may have links to it too (results they told it: WireAssign.tellClient).
+    for (const workerId of this.workers.ids()) this.outbox.worker(workerId).clientsGone.push(clientId);
+    return { type: 'clientDisconnected', stimulusId, nowMs, clientId };
+  }
+
+  /** A client silent past the client timeout: released like one that left, and told so should it be alive. */
+  private dropClient(clientId: string, nowMs: number): void {
+    this.clients.drop(clientId);
+    const left = this.clientLeft(clientId, this.nextStimulus('client-timeout'), nowMs);
+    this.tellDropped(clientId);
+    this.handle(left);
+  }
+
+  /** Tells a dropped client so (its link is dropped again once that is sent). */
+  private tellDropped(clientId: string): void {
+    this.outbox.clientDropped(clientId);
+    this.forgetLater(this.subjects.clientInbox(clientId));
   }
 
   private onWorkerEvents(wire: WireOf<'workerEvents'>, nowMs: number): void {
     const stimulusId = this.nextStimulus('worker');
     const { workerId } = wire;
     const events: SchedulerEvent[] = [];
+    const { epoch } = wire;
     if (wire.register !== undefined) {
       const { threads, resources, address, name } = wire.register;
-      if (this.workers.get(workerId) !== undefined) {
+      const known = this.workers.get(workerId);
+      if (known !== undefined && known.epoch >= epoch) {
+        this.log.info({ workerId, epoch }, 'worker registered twice as the same incarnation: ignored');
+        return;
+      }
+      if (known !== undefined) {
         // A worker registers only with a clean slate (start, or a reset after a
         // reregister): whatever the scheduler thought it ran or held is gone.
-        this.log.info({ workerId }, 'worker registered again: its earlier runs and results are gone');
+        this.log.info({ workerId, epoch }, 'worker registered again: its earlier runs and results are gone');
         events.push({ type: 'workerLost', stimulusId, nowMs, workerId });
       }
-      this.workers.join(workerId, name, address, nowMs);
+      this.outbox.workerRegistered(workerId, this.subjects.worker(workerId));
+      this.workers.join(workerId, epoch, name, address, nowMs);
       events.push({ type: 'workerJoined', stimulusId, nowMs, workerId, threads, resources, address });
-    } else if (!this.workers.seen(workerId, nowMs, wire.metrics)) {
-      // Unknown (declared lost, or this coordinator is new): its reports are stale.
-      if (!wire.goodbye) {
-        this.log.info({ workerId }, 'message from an unregistered worker: asking it to register again');
-        this.outbox.worker(workerId).reregister = true;
-        this.forgetLater(this.subjects.worker(workerId));
+    } else {
+      const seen = this.workers.seen(workerId, epoch, nowMs, wire.metrics);
+      // Stale: sent before the worker started over; what it says is about runs and
+      // results the scheduler has already written off.
+      if (seen === 'stale') return;
+      if (seen === 'unknown') {
+        // Declared lost, or this coordinator is new: its reports are stale too.
+        if (wire.goodbye) return;
+        this.log.info({ workerId, epoch }, 'message from an unregistered worker: asking it to register again');
+        this.askToRegister(workerId, epoch);
+        return;
       }
-      return;
     }
     for (const ev of reportEvents(wire, stimulusId, nowMs)) events.push(ev); // a report may be huge: no spread
     this.metrics.finished(wire.finished.length, wire.failed.length);
@@ -304,10 +339,12 @@ export class Coordinator {
         msg?.respond(encodeMessage({ type: 'submitReply', requestId, error: command.error }));
         return;
       }
-      case 'assign':
-        this.outbox.worker(command.workerId).assign.push(this.toWireAssign(command));
+      case 'assign': {
+        const traceParent = this.tracing.assigned(command.id, command.spec, command.workerId, command.attempt, this.clock.now());
+        this.outbox.worker(command.workerId).assign.push(wireAssign(command, traceParent, this.addressOf));
         if (this.progress.active) this.progress.report(command.id, 'running');
         return;
+      }
       case 'cancelRun':
         this.outbox.worker(command.workerId).cancel.push({ id: command.id, runId: command.runId });
         return;
@@ -315,17 +352,7 @@ export class Coordinator {
         this.outbox.worker(command.workerId).release.push(command.id);
         return;
       case 'notifyClient':
-        if (command.byWorker) return;
-        this.outbox.client(command.clientId).push({
-          key: command.key,
-          status: command.status,
-          workerId: command.workerId,
-          address: this.workers.address(command.workerId),
-          nbytes: command.nbytes,
-          serializer: command.serializer,
-          inline: command.inline,
-          error: command.error,
-        });
+        if (!command.byWorker) this.outbox.client(command.clientId).push(wireKeyUpdate(command, this.workers.address(command.workerId)));
         return;
       case 'wakeAt':
         this.scheduleWake(command.atMs);
@@ -352,27 +379,7 @@ export class Coordinator {
     }
   }
 
-  private toWireAssign(command: Extract<SchedulerCommand, { type: 'assign' }>): WireAssign {
-    const traceParent = this.tracing.assigned(command.id, command.spec, command.workerId, command.attempt, this.clock.now());
-    return {
-      ...(traceParent === '' ? {} : { traceParent }),
-      id: command.id,
-      runId: command.runId,
-      attempt: command.attempt,
-      order: command.order,
-      tellClient: command.tellClient,
-      spec: command.spec,
-      deps: command.deps.map((d) => ({
-        id: d.id,
-        holders: d.holders.map((workerId) => ({ workerId, address: this.workers.address(workerId) })),
-        nbytes: d.nbytes,
-        serializer: d.serializer,
-        inline: d.inline,
-      })),
-    };
-  }
-
-
+  private readonly addressOf = (workerId: string): string => this.workers.address(workerId);
 
   private scheduleWake(atMs: number): void {
     if (atMs >= this.wakeAtMs || this.closed) return;

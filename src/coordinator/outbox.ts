@@ -6,6 +6,7 @@
 import { emptyWorkerBatch, type KeyUpdate, type TaskProgress, type WireOf } from '../transport/messages.ts';
 import type { ReliableEndpoint } from '../transport/reliable.ts';
 import { encodeWithin } from '../transport/split.ts';
+import { encodeMessage } from '../transport/codec.ts';
 
 export interface OutboxRoutes {
   link: ReliableEndpoint;
@@ -19,6 +20,8 @@ export class Outbox {
   private clients = new Map<string, KeyUpdate[]>();
   /** Subjects of peers that left: their links are dropped once this turn's messages went out. */
   private readonly departed = new Set<string>();
+  /** Clients to tell they were dropped (after their other messages of this turn). */
+  private readonly dropped = new Set<string>();
 
   constructor(private readonly routes: OutboxRoutes) {}
 
@@ -40,6 +43,25 @@ export class Outbox {
       this.clients.set(clientId, updates);
     }
     return updates;
+  }
+
+  /** Tells a client, after this turn's other messages to it, that it was dropped. */
+  clientDropped(clientId: string): void {
+    this.dropped.add(clientId);
+  }
+
+  /**
+   * A worker registered as a new incarnation: a request to start over that is still
+   * unsent (brought by a stale message earlier in this turn) was for an older one, and
+   * its link stays, as this turn's work for the new one goes on it.
+   */
+  workerRegistered(workerId: string, subject: string): void {
+    const batch = this.workers.get(workerId);
+    if (batch !== undefined) {
+      batch.reregister = false;
+      batch.epoch = 0;
+    }
+    this.departed.delete(subject);
   }
 
   /** Drops a departed peer's link after this turn's messages (see send). */
@@ -68,6 +90,10 @@ export class Outbox {
       const msg: WireOf<'clientUpdates'> = { type: 'clientUpdates', updates: [], progress: tasks };
       for (const piece of encodeWithin(msg, max)) link.send(this.routes.clientSubject(clientId), piece);
     }
+    for (const clientId of this.dropped) {
+      link.send(this.routes.clientSubject(clientId), encodeMessage({ type: 'clientUpdates', updates: [], dropped: true }));
+    }
+    this.dropped.clear();
     for (const subject of this.departed) link.forget(subject);
     this.departed.clear();
   }

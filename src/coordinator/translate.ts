@@ -1,9 +1,12 @@
 /**
- * Worker reports on the wire → scheduler events. Pure; the coordinator adds the events
- * that need its own bookkeeping (registration, retirement, goodbye).
+ * Between the scheduler and the wire: worker reports -> scheduler events, assignments ->
+ * wire assignments, the state -> a status snapshot. Pure; the coordinator adds what needs
+ * its own bookkeeping (registration, retirement, goodbye; trace context).
  */
-import type { SchedulerEvent } from '../scheduler/types.ts';
-import type { WireOf } from '../transport/messages.ts';
+import type { Scheduler } from '../scheduler/scheduler.ts';
+import type { SchedulerCommand, SchedulerEvent } from '../scheduler/types.ts';
+import type { KeyUpdate, WireAssign, WireClusterStatus, WireOf } from '../transport/messages.ts';
+import type { WorkerRegistry } from './worker-registry.ts';
 
 export function reportEvents(wire: WireOf<'workerEvents'>, stimulusId: string, nowMs: number): SchedulerEvent[] {
   const { workerId } = wire;
@@ -24,4 +27,63 @@ export function reportEvents(wire: WireOf<'workerEvents'>, stimulusId: string, n
   for (const r of wire.rejoined) events.push({ type: 'taskRejoined', stimulusId, nowMs, workerId, id: r.id, runId: r.runId });
   if (wire.replicated.length > 0) events.push({ type: 'replicated', stimulusId, nowMs, workerId, ids: wire.replicated });
   return events;
+}
+
+/** An assignment as the worker gets it: its inputs' holders with their data-plane addresses. */
+export function wireAssign(
+  command: Extract<SchedulerCommand, { type: 'assign' }>,
+  traceParent: string,
+  addressOf: (workerId: string) => string,
+): WireAssign {
+  return {
+    ...(traceParent === '' ? {} : { traceParent }),
+    id: command.id,
+    runId: command.runId,
+    attempt: command.attempt,
+    order: command.order,
+    tellClient: command.tellClient,
+    spec: command.spec,
+    deps: command.deps.map((d) => ({
+      id: d.id,
+      holders: d.holders.map((workerId) => ({ workerId, address: addressOf(workerId) })),
+      nbytes: d.nbytes,
+      serializer: d.serializer,
+      inline: d.inline,
+    })),
+  };
+}
+
+/** A key update for the client, with the data-plane address of the worker holding the result. */
+export function wireKeyUpdate(command: Extract<SchedulerCommand, { type: 'notifyClient' }>, address: string): KeyUpdate {
+  return {
+    key: command.key,
+    status: command.status,
+    workerId: command.workerId,
+    address,
+    nbytes: command.nbytes,
+    serializer: command.serializer,
+    inline: command.inline,
+    error: command.error,
+  };
+}
+
+/** A snapshot for `floe status`. */
+export function clusterStatus(scheduler: Scheduler, registry: WorkerRegistry, clients: number): WireClusterStatus {
+  const workers = scheduler.workerInfo().map((w) => {
+    const record = registry.get(w.id);
+    return {
+      id: w.id,
+      name: record?.name ?? w.id,
+      address: w.address,
+      threads: w.threads,
+      processing: w.processing,
+      held: w.held,
+      resources: w.resources,
+      metrics: record?.metrics,
+      retiring: false,
+    };
+  });
+  const tasks: Record<string, number> = { ...scheduler.counts };
+  const waiting = scheduler.waitingReasons().map((w) => ({ id: w.id, reason: w.reason }));
+  return { workers, tasks, waiting, clients };
 }

@@ -10,6 +10,8 @@ export interface WorkerRecord {
   id: string;
   name: string;
   address: string;
+  /** The registered incarnation (WorkerEvents.epoch). */
+  epoch: number;
   lastSeenMs: number;
   metrics: WireMetrics | undefined;
 }
@@ -17,17 +19,22 @@ export interface WorkerRecord {
 export class WorkerRegistry {
   private readonly workers = new Map<string, WorkerRecord>();
 
-  join(id: string, name: string, address: string, nowMs: number): void {
-    this.workers.set(id, { id, name, address, lastSeenMs: nowMs, metrics: undefined });
+  join(id: string, epoch: number, name: string, address: string, nowMs: number): void {
+    this.workers.set(id, { id, name, address, epoch, lastSeenMs: nowMs, metrics: undefined });
   }
 
-  /** Notes a sign of life; false when the worker is not registered. */
-  seen(id: string, nowMs: number, metrics?: WireMetrics): boolean {
+  /**
+   * A message from incarnation `epoch` of worker `id`: 'current' (a sign of life, noted),
+   * 'stale' (from an incarnation that has since started over: to be dropped) or 'unknown'
+   * (not registered, e.g. declared lost or a new coordinator: it must register again).
+   */
+  seen(id: string, epoch: number, nowMs: number, metrics?: WireMetrics): 'current' | 'stale' | 'unknown' {
     const record = this.workers.get(id);
-    if (record === undefined) return false;
+    if (record === undefined || epoch > record.epoch) return 'unknown';
+    if (epoch < record.epoch) return 'stale';
     record.lastSeenMs = nowMs;
     if (metrics !== undefined) record.metrics = metrics;
-    return true;
+    return 'current';
   }
 
   get(id: string): WorkerRecord | undefined {
@@ -45,6 +52,11 @@ export class WorkerRegistry {
   /** Ids of the registered workers. */
   ids(): IterableIterator<string> {
     return this.workers.keys();
+  }
+
+  /** The coordinator itself stood still for `ms` (see Coordinator.checkLiveness): nobody's silence counts for it. */
+  credit(ms: number): void {
+    for (const record of this.workers.values()) record.lastSeenMs += ms;
   }
 
   /** Workers not heard from for longer than `timeoutMs`. */

@@ -48,6 +48,7 @@ export function fromProtoBody(which: WireMessage['type'], b: Obj): WireMessage {
         type: 'clientUpdates',
         updates: (b.updates as Obj[]).map(updateFromProto),
         ...((b.progress as Obj[]).length > 0 ? { progress: (b.progress as Obj[]).map(progressFromProto) } : {}),
+        ...(b.dropped === true ? { dropped: true as const } : {}),
       };
     case 'workerBatch':
       return {
@@ -65,6 +66,7 @@ export function fromProtoBody(which: WireMessage['type'], b: Obj): WireMessage {
         retired: b.retired === true,
         reregister: b.reregister === true,
         clientsGone: b.clientsGone as string[],
+        epoch: num(b.epoch),
       };
     case 'workerEvents':
       return workerEventsFromProto(b);
@@ -120,6 +122,7 @@ function workerEventsFromProto(b: Obj): WireMessage {
       runId: num(m.runId),
       depId: nonEmpty(m.depId, 'missing.depId'),
     })),
+    epoch: num(b.epoch),
   };
 }
 

@@ -20,7 +20,11 @@ export function toProtoBody(msg: WireMessage): object {
     case 'clientBatch':
       return msg;
     case 'clientUpdates':
-      return { updates: msg.updates.map(updateToProto), progress: msg.progress?.map((p) => ({ key: p.key, kind: PROGRESS_TO_WIRE[p.kind] })) };
+      return {
+        updates: msg.updates.map(updateToProto),
+        progress: msg.progress?.map((p) => ({ key: p.key, kind: PROGRESS_TO_WIRE[p.kind] })),
+        dropped: msg.dropped,
+      };
     case 'workerBatch':
       return { ...msg, assign: msg.assign.map(assignToProto) };
     case 'workerEvents':

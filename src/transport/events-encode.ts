@@ -13,7 +13,7 @@
 import type protobuf from 'protobufjs';
 import { registerToProto, toProtoBody } from './codec-encode.ts';
 import type { WireFinished, WireOf } from './messages.ts';
-import { messageField, type Out, resultRefSize, startEnvelope, stringField, uint64Size, writeResultRef } from './proto-write.ts';
+import { messageField, type Out, resultRefSize, startEnvelope, stringField, uint64Size, varintSize, writeResultRef } from './proto-write.ts';
 
 type Events = WireOf<'workerEvents'>;
 
@@ -21,12 +21,12 @@ type Events = WireOf<'workerEvents'>;
 export function encodeWorkerEventsMessage(msg: Events, lookupType: (name: string) => protobuf.Type): Uint8Array {
   const { finished } = msg;
   // Field 2 (registration, once per worker) and fields 4 on by protobufjs, unless only
-  // the three flags are set (the usual report: completions, maybe a heartbeat).
+  // the three flags and the epoch are set (the usual report: completions, maybe a heartbeat).
   const type = (): protobuf.Type => lookupType('floe.v1.WorkerEvents');
   const register = msg.register == null ? undefined : type().encode({ register: registerToProto(msg.register) }).finish();
   const tail = flagsOnly(msg) ? undefined : type().encode(toProtoBody({ ...msg, workerId: undefined as unknown as string, register: undefined, finished: [] })).finish();
   const sizes = new Uint32Array(finished.length);
-  let body = stringField(msg.workerId) + (register?.length ?? 0) + (tail?.length ?? 6);
+  let body = stringField(msg.workerId) + (register?.length ?? 0) + (tail?.length ?? 7 + varintSize(msg.epoch >>> 0));
   for (let i = 0; i < finished.length; i++) {
     const size = finishedSize(finished[i]!);
     sizes[i] = size;
@@ -40,16 +40,19 @@ export function encodeWorkerEventsMessage(msg: Events, lookupType: (name: string
     writeFinished(w, finished[i]!);
   }
   if (tail !== undefined) w.raw(tail);
-  else w.varint(40).varint(msg.heartbeat ? 1 : 0).varint(48).varint(msg.goodbye ? 1 : 0).varint(80).varint(msg.retiring ? 1 : 0);
+  else {
+    w.varint(40).varint(msg.heartbeat ? 1 : 0).varint(48).varint(msg.goodbye ? 1 : 0).varint(80).varint(msg.retiring ? 1 : 0);
+    w.varint(120).varint(msg.epoch >>> 0);
+  }
   return w.finish('workerEvents');
 }
 
-/** Nothing after the completions but heartbeat, goodbye and retiring (always written: they are set). */
+/** Nothing after the completions but heartbeat, goodbye, retiring and the epoch (always written: they are set). */
 function flagsOnly(msg: Events): boolean {
   return (
     msg.failed.length === 0 && msg.stolen.length === 0 && msg.stealRefused.length === 0 && msg.replicated.length === 0 &&
     msg.metrics == null && msg.missing.length === 0 && msg.seceded.length === 0 && msg.rejoined.length === 0 &&
-    msg.heartbeat != null && msg.goodbye != null && msg.retiring != null
+    msg.heartbeat != null && msg.goodbye != null && msg.retiring != null && msg.epoch != null
   );
 }
 

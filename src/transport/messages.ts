@@ -126,7 +126,13 @@ export type WireMessage =
   | { type: 'submit'; clientId: string; requestId: string; tasks: TaskSpec[]; wants: string[]; missing?: MissingResult[]; progress?: boolean }
   | { type: 'submitReply'; requestId: string; error: ErrorInfo | undefined }
   | { type: 'clientBatch'; clientId: string; release: string[]; cancel: string[]; hello: boolean; bye: boolean }
-  | { type: 'clientUpdates'; updates: KeyUpdate[]; progress?: TaskProgress[] }
+  | {
+      type: 'clientUpdates';
+      updates: KeyUpdate[];
+      progress?: TaskProgress[];
+      /** The coordinator dropped this client (silent past its client timeout): its keys are gone. */
+      dropped?: true;
+    }
   | {
       type: 'workerBatch';
       assign: WireAssign[];
@@ -138,6 +144,8 @@ export type WireMessage =
       reregister: boolean;
       /** Clients that left: the worker drops its links to them (WireAssign.tellClient). */
       clientsGone: string[];
+      /** With reregister: the worker incarnation that must start over (0 otherwise). */
+      epoch: number;
     }
   | {
       type: 'workerEvents';
@@ -156,6 +164,8 @@ export type WireMessage =
       /** Runs waiting on subtasks (their thread slot is free) and runs done waiting. */
       seceded: WireRunRef[];
       rejoined: WireRunRef[];
+      /** The sender's incarnation: 1 at start, one more each time it starts over. */
+      epoch: number;
     }
   | { type: 'statusRequest' }
   | ({ type: 'clusterStatus' } & WireClusterStatus)
@@ -188,14 +198,19 @@ export function subjects(cluster: string): {
 }
 
 export function emptyWorkerBatch(): WireOf<'workerBatch'> {
-  return { type: 'workerBatch', assign: [], cancel: [], release: [], steal: [], replicate: [], retired: false, reregister: false, clientsGone: [] };
+  return { type: 'workerBatch', assign: [], cancel: [], release: [], steal: [], replicate: [], retired: false, reregister: false, clientsGone: [], epoch: 0 };
 }
 
-/** A WorkerEvents message with only the given fields set. */
-export function workerEvents(workerId: string, fields: Partial<Omit<WireOf<'workerEvents'>, 'type' | 'workerId'>>): WireOf<'workerEvents'> {
+/** A WorkerEvents message from incarnation `epoch` of a worker, with only the given fields set. */
+export function workerEvents(
+  workerId: string,
+  epoch: number,
+  fields: Partial<Omit<WireOf<'workerEvents'>, 'type' | 'workerId' | 'epoch'>>,
+): WireOf<'workerEvents'> {
   return {
     type: 'workerEvents',
     workerId,
+    epoch,
     register: undefined,
     finished: [],
     failed: [],

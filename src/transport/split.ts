@@ -29,7 +29,7 @@ export const LIST_ORDER = {
 const FLAGS_OFF = {
   workerBatch: { retired: false, reregister: false },
   workerEvents: { heartbeat: false, goodbye: false, retiring: false, register: undefined, metrics: undefined },
-  clientUpdates: {},
+  clientUpdates: { dropped: undefined },
   clientBatch: { hello: false, bye: false },
 } as const;
 

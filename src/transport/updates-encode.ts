@@ -37,6 +37,7 @@ export function encodeClientUpdatesMessage(msg: Updates, lookupType: (name: stri
     body += messageField(size);
   }
   for (const p of progress) body += messageField(progressSize(p));
+  if (msg.dropped != null) body += 2;
 
   const w = startEnvelope(106, body);
   for (let i = 0; i < updates.length; i++) {
@@ -49,6 +50,7 @@ export function encodeClientUpdatesMessage(msg: Updates, lookupType: (name: stri
     if (p.key != null) w.varint(10).string(p.key);
     if (p.kind != null) w.varint(16).varint(PROGRESS_TO_WIRE[p.kind]);
   }
+  if (msg.dropped != null) w.varint(24).varint(msg.dropped ? 1 : 0);
   return w.finish('clientUpdates');
 }
 

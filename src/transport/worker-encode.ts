@@ -42,6 +42,7 @@ export function encodeWorkerBatchMessage(msg: Batch, lookupType: (name: string) 
   if (msg.retired != null) body += 2;
   if (msg.reregister != null) body += 2;
   for (const id of msg.clientsGone) body += stringField(id);
+  if (msg.epoch != null) body += 1 + varintSize(msg.epoch >>> 0);
 
   const w = startEnvelope(114, body);
   for (let i = 0; i < assign.length; i++) {
@@ -55,6 +56,7 @@ export function encodeWorkerBatchMessage(msg: Batch, lookupType: (name: string) 
   if (msg.retired != null) w.varint(48).varint(msg.retired ? 1 : 0);
   if (msg.reregister != null) w.varint(56).varint(msg.reregister ? 1 : 0);
   for (const id of msg.clientsGone) w.varint(66).string(id);
+  if (msg.epoch != null) w.varint(72).varint(msg.epoch >>> 0);
   return w.finish('workerBatch');
 }
 

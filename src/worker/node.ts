@@ -10,7 +10,7 @@ import { availableParallelism } from 'node:os';
 import { FloeError } from '../errors.ts';
 import type { DataPlane } from '../dataplane/dataplane.ts';
 import { decodeMessage } from '../transport/codec.ts';
-import { subjects, workerEvents, type WireMetrics, type WireMessage, type WireOf } from '../transport/messages.ts';
+import { subjects, workerEvents, type WireMetrics, type WireMessage } from '../transport/messages.ts';
 import type { Subscription, Transport, TransportMessage } from '../transport/transport.ts';
 import { ReliableEndpoint } from '../transport/reliable.ts';
 import { encodeWithin } from '../transport/split.ts';
@@ -93,12 +93,13 @@ export class WorkerNode {
   /** Reports to the coordinator, sent as one WorkerEvents message per turn. */
   private readonly reports = new Reports({
     busy: () => this.state.executingCount > 0,
-    send: (out) => this.publish(workerEvents(this.workerId, out)),
+    send: (out) => this.sendEvents(out),
     tell: (updates) => this.clientLinks.send(updates),
   });
   /** Clients told of their results directly (WireAssign.tellClient). */
   private readonly clientLinks: ClientLinks;
   private stimulusSeq = 0;
+  private epochNow = 1;
   private closed = false;
   /** Actor instances living on this worker, each in a thread of its own. */
   private readonly actors = new ActorHost();
@@ -203,6 +204,11 @@ export class WorkerNode {
   }
 
   /** Current numbers, sent with every heartbeat (and shown by `floe status`). */
+  /** This incarnation: 1 at start, one more each time the coordinator had it start over. */
+  get epoch(): number {
+    return this.epochNow;
+  }
+
   metrics(): WireMetrics {
     return {
       executing: this.state.executingCount,
@@ -225,7 +231,7 @@ export class WorkerNode {
     const every = this.options.heartbeatIntervalMs ?? 1000;
     if (every > 0) {
       this.heartbeatTimer = setInterval(() => {
-        this.publish(workerEvents(this.workerId, { heartbeat: true, metrics: this.metrics() }));
+        this.sendEvents({ heartbeat: true, metrics: this.metrics() });
       }, every);
       this.heartbeatTimer.unref();
     }
@@ -233,16 +239,14 @@ export class WorkerNode {
   }
 
   private register(): void {
-    this.publish(
-      workerEvents(this.workerId, {
-        register: {
-          threads: this.executor.threads,
-          resources: this.options.resources ?? {},
-          address: this.address,
-          name: this.options.name ?? this.workerId,
-        },
-      }),
-    );
+    this.sendEvents({
+      register: {
+        threads: this.executor.threads,
+        resources: this.options.resources ?? {},
+        address: this.address,
+        name: this.options.name ?? this.workerId,
+      },
+    });
   }
 
   /**
@@ -250,7 +254,8 @@ export class WorkerNode {
    * the coordinator is new): drop all runs and results and join again as a new worker.
    */
   private reset(): void {
-    this.log.warn({ workerId: this.workerId }, 'coordinator asked this worker to register again: starting over');
+    this.epochNow++;
+    this.log.warn({ workerId: this.workerId, epoch: this.epochNow }, 'coordinator asked this worker to register again: starting over');
     this.runs.abortAll();
     this.tracing.clear();
     this.reports.clear();
@@ -274,7 +279,7 @@ export class WorkerNode {
         resolve(true);
       };
     });
-    this.publish(workerEvents(this.workerId, { retiring: true }));
+    this.sendEvents({ retiring: true });
     const ok = await retired;
     this.onRetired = undefined;
     if (ok) this.retired = true;
@@ -291,7 +296,7 @@ export class WorkerNode {
     this.sub?.unsubscribe();
     this.runs.abortAll();
     this.reports.flush();
-    if (!this.retired) this.publish(workerEvents(this.workerId, { goodbye: true }));
+    if (!this.retired) this.sendEvents({ goodbye: true });
     await this.link.flush(1000);
     this.link.close();
     await this.actors.close();
@@ -325,8 +330,15 @@ export class WorkerNode {
       return;
     }
     if (wire.reregister) {
-      this.reset();
-      return;
+      if (wire.epoch === this.epochNow) {
+        // Whatever else the batch holds was for this incarnation, which the coordinator wrote off.
+        this.reset();
+        return;
+      }
+      // Stale messages of one incarnation can bring several requests to start over; the
+      // first one did it. Starting over again would lose the work given to the new one,
+      // which may be in this very batch.
+      this.log.info({ workerId: this.workerId, epoch: this.epochNow, asked: wire.epoch }, 'ignored a request to start over: already done');
     }
     const stimulusId = `${this.workerId}-${++this.stimulusSeq}`;
     for (const c of wire.cancel) this.handle({ type: 'cancelled', stimulusId, id: c.id, runId: c.runId });
@@ -351,7 +363,9 @@ export class WorkerNode {
     for (const command of this.state.handle(event)) this.commands.dispatch(command);
   }
 
-  private publish(msg: WireOf<'workerEvents'>): void {
+  /** Sends the coordinator a workerEvents message from this incarnation. */
+  private sendEvents(fields: Parameters<typeof workerEvents>[2]): void {
+    const msg = workerEvents(this.workerId, this.epochNow, fields);
     for (const piece of encodeWithin(msg, this.transport.maxPayloadBytes)) this.link.send(this.subjects.events, piece);
   }
 }

@@ -19,6 +19,7 @@ const samples: WireMessage[] = [
   { type: 'submitReply', requestId: '7', error: undefined },
   { type: 'submitReply', requestId: '8', error },
   { type: 'clientBatch', clientId: 'c1', release: ['a'], cancel: ['b'], hello: false, bye: true },
+  { type: 'clientUpdates', updates: [], dropped: true },
   {
     type: 'clientUpdates',
     updates: [
@@ -36,6 +37,7 @@ const samples: WireMessage[] = [
     retired: true,
     reregister: false,
     clientsGone: ['c7', 'c8'],
+    epoch: 0,
   },
   {
     type: 'workerEvents',
@@ -53,6 +55,7 @@ const samples: WireMessage[] = [
     missing: [{ id: 'c1/k10', runId: 3, depId: 'c1/k11' }],
     seceded: [{ id: 'c1/k12', runId: 4 }],
     rejoined: [{ id: 'c1/k13', runId: 5 }],
+    epoch: 4,
   },
   { type: 'statusRequest' },
   {
@@ -73,7 +76,7 @@ t.test('every message type round-trips', async (t) => {
 });
 
 t.test('an empty inline result stays distinguishable from no inline result', async (t) => {
-  const msg = samples[6] as Extract<WireMessage, { type: 'workerEvents' }>;
+  const msg = samples.find((m) => m.type === 'workerEvents') as Extract<WireMessage, { type: 'workerEvents' }>;
   const back = decodeMessage(encodeMessage(msg)) as typeof msg;
   t.ok(back.finished[0]!.inline instanceof Uint8Array);
   t.equal(back.finished[0]!.inline!.byteLength, 0);

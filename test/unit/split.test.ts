@@ -24,6 +24,7 @@ function batch(n: number): WireOf<'workerBatch'> {
     retired: true,
     reregister: false,
     clientsGone: ['c1', 'c2'],
+    epoch: 3,
   };
 }
 
@@ -74,7 +75,7 @@ t.test('a single item over the limit stays whole (the link then reports LIMIT_EX
 t.test('every list of a splittable message is split, none copied onto each piece', async (t) => {
   const samples: WireOf<keyof typeof LIST_ORDER>[] = [
     batch(1),
-    workerEvents('w1', {}),
+    workerEvents('w1', 1, {}),
     { type: 'clientUpdates', updates: [] },
     { type: 'clientBatch', clientId: 'c', release: [], cancel: [], hello: false, bye: false },
   ];

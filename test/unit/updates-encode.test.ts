@@ -27,6 +27,7 @@ const error: ErrorInfo = { code: 'TASK_ERROR', message: 'boom: ошибка', re
 
 const cases: Array<[string, Updates]> = [
   ['empty', { type: 'clientUpdates', updates: [] }],
+  ['the client was dropped', { type: 'clientUpdates', updates: [], dropped: true }],
   ['one inline result', { type: 'clientUpdates', updates: [update()] }],
   ['a result held by a worker (not inline), past 2^32 bytes', { type: 'clientUpdates', updates: [update({ inline: undefined, nbytes: 5 * 2 ** 32 + 7, serializer: { id: 'json', module: 'file:///s.js' } })] }],
   ['erred and cancelled, with errors', {

@@ -20,11 +20,12 @@ const spec: TaskSpec = {
 
 const assign = (over: Partial<WireAssign> = {}): WireAssign => ({ id: 'c1/stamp-1', runId: 1, attempt: 0, spec, deps: [], ...over });
 
-const empty: Batch = { type: 'workerBatch', assign: [], cancel: [], release: [], steal: [], replicate: [], retired: false, reregister: false, clientsGone: [] };
+const empty: Batch = { type: 'workerBatch', assign: [], cancel: [], release: [], steal: [], replicate: [], retired: false, reregister: false, clientsGone: [], epoch: 0 };
 
 const cases: Array<[string, Batch]> = [
   ['empty', empty],
-  ['flags', { ...empty, retired: true, reregister: true }],
+  ['flags', { ...empty, retired: true, reregister: true, epoch: 2 ** 32 - 1 }],
+  ['a request to start over', { ...empty, reregister: true, epoch: 5 }],
   ['one assignment', { ...empty, assign: [assign()] }],
   ['every field set, numbers past 2^32', {
     ...empty,

@@ -1,0 +1,88 @@
+/**
+ * The coordinator's liveness check: workers silent past the heartbeat timeout are lost,
+ * clients silent past the client timeout are dropped. One timer checks both, four times
+ * per the shorter timeout. What losing or dropping means is the coordinator's business;
+ * this module only decides who.
+ *
+ * When a check comes late, the coordinator itself stood still (a long GC pause, a starved
+ * or stopped process) and heard nobody meanwhile, through no fault of theirs: that time
+ * does not count as anyone's silence. Their messages of that time are still unread when
+ * the check runs (timers run before I/O when the event loop wakes), so without this one
+ * pause would declare every worker lost at once.
+ */
+import { FloeError } from '../errors.ts';
+import type { Clock } from '../util/clock.ts';
+import type { Logger } from '../util/logger.ts';
+import type { ClientRegistry } from './client-registry.ts';
+import type { WorkerRegistry } from './worker-registry.ts';
+
+export const DEFAULT_HEARTBEAT_TIMEOUT_MS = 15_000;
+export const DEFAULT_CLIENT_TIMEOUT_MS = 60_000;
+
+export interface LivenessOptions {
+  clock: Clock;
+  log: Logger;
+  workers: WorkerRegistry;
+  clients: ClientRegistry;
+  /** 0: workers are never declared lost for silence. */
+  heartbeatTimeoutMs: number | undefined;
+  /** 0: clients are never dropped for silence. */
+  clientTimeoutMs: number | undefined;
+  /** Workers silent too long, with the incarnation each was registered as. */
+  workersLost(lost: { workerId: string; epoch: number }[], nowMs: number): void;
+  clientDropped(clientId: string, nowMs: number): void;
+}
+
+export class Liveness {
+  readonly heartbeatTimeoutMs: number;
+  readonly clientTimeoutMs: number;
+  private timer: NodeJS.Timeout | undefined;
+  private checkedMs = 0;
+
+  constructor(private readonly options: LivenessOptions) {
+    this.heartbeatTimeoutMs = timeoutOption(options.heartbeatTimeoutMs ?? DEFAULT_HEARTBEAT_TIMEOUT_MS, 'heartbeatTimeoutMs');
+    this.clientTimeoutMs = timeoutOption(options.clientTimeoutMs ?? DEFAULT_CLIENT_TIMEOUT_MS, 'clientTimeoutMs');
+  }
+
+  start(): void {
+    const timeouts = [this.heartbeatTimeoutMs, this.clientTimeoutMs].filter((ms) => ms > 0);
+    if (timeouts.length === 0) return;
+    const every = Math.max(10, Math.floor(Math.min(...timeouts) / 4));
+    this.checkedMs = this.options.clock.now();
+    this.timer = setInterval(() => this.check(every), every);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  private check(everyMs: number): void {
+    const { workers, clients, log } = this.options;
+    const nowMs = this.options.clock.now();
+    const late = nowMs - this.checkedMs - everyMs;
+    this.checkedMs = nowMs;
+    if (late > everyMs) {
+      log.warn({ stoodStillMs: Math.round(late) }, 'the coordinator stood still: that time does not count against workers and clients');
+      workers.credit(late);
+      clients.credit(late);
+    }
+    if (this.clientTimeoutMs > 0) {
+      for (const clientId of clients.expired(nowMs, this.clientTimeoutMs)) {
+        log.warn({ clientId, timeoutMs: this.clientTimeoutMs }, 'client silent past the client timeout: dropped, its keys released');
+        this.options.clientDropped(clientId, nowMs);
+      }
+    }
+    if (this.heartbeatTimeoutMs === 0) return;
+    const lost = workers.expired(nowMs, this.heartbeatTimeoutMs).map((workerId) => {
+      log.warn({ workerId, timeoutMs: this.heartbeatTimeoutMs }, 'worker missed its heartbeats: lost');
+      return { workerId, epoch: workers.get(workerId)?.epoch ?? 0 };
+    });
+    if (lost.length > 0) this.options.workersLost(lost, nowMs);
+  }
+}
+
+function timeoutOption(ms: number, name: string): number {
+  if (!Number.isFinite(ms) || ms < 0) throw new FloeError('INVALID_OPTION', `options.${name} must be a non-negative number (got ${ms})`);
+  return ms;
+}
