@@ -54,7 +54,8 @@ export const ERROR_CODES = {
   /**
    * The coordinator heard nothing from this client for longer than its client timeout
    * (a crash, a partition, an event loop blocked that long) and released everything it
-   * had: its futures fail with this, and it takes no more work. Connect a new client.
+   * had, or it restarted and lost it: its futures fail with this, and it takes no more
+   * work. Connect a new client.
    */
   CLIENT_DROPPED: false,
   /** A wire message could not be decoded. */

@@ -45,7 +45,7 @@ export interface ClientConnection {
 function droppedError(): FloeError {
   return new FloeError(
     'CLIENT_DROPPED',
-    'the coordinator dropped this client: it heard nothing from it for longer than its client timeout, and released its tasks and results; connect a new client',
+    'the coordinator dropped this client (it heard nothing from it for longer than its client timeout, or it restarted): its tasks and results are gone; connect a new client',
   );
 }
 

@@ -1,8 +1,8 @@
 /**
  * A client's reliable link with the coordinator (NATS alone may drop messages): its inbox
  * (key updates from the coordinator and from workers, progress, the notice that it was
- * dropped), its releases and cancels, its heartbeats and its goodbye. Submissions go
- * their own way, as requests (submitter.ts).
+ * dropped), its hello, releases and cancels, heartbeats and goodbye. Submissions go their
+ * own way, as requests (submitter.ts).
  */
 import { FloeError } from '../errors.ts';
 import { decodeMessage, encodeMessage } from '../transport/codec.ts';
@@ -48,15 +48,16 @@ export class CoordinatorLink {
         // A malformed update cannot be attributed to a key; the coordinator logs its side.
       }
     });
+    this.send([], [], true);
     if (options.heartbeatIntervalMs > 0) {
       this.heartbeatTimer = setInterval(() => this.heartbeat(), options.heartbeatIntervalMs);
       this.heartbeatTimer.unref();
     }
   }
 
-  /** Releases and cancels, in as many messages as the transport's payload limit needs. */
-  send(release: string[], cancel: string[]): void {
-    const batch: WireOf<'clientBatch'> = { type: 'clientBatch', clientId: this.options.clientId, release, cancel, hello: false, bye: false };
+  /** Releases and cancels, in as many messages as the transport's payload limit needs; `hello` introduces the client. */
+  send(release: string[], cancel: string[], hello = false): void {
+    const batch: WireOf<'clientBatch'> = { type: 'clientBatch', clientId: this.options.clientId, release, cancel, hello, bye: false };
     for (const piece of encodeWithin(batch, this.options.transport.maxPayloadBytes)) this.link.send(this.subjects.client, piece);
   }
 

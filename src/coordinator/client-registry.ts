@@ -1,10 +1,13 @@
 /**
- * The clients the coordinator knows and when each was last heard from. Every message of a
- * client is a sign of life, and an idle client sends an empty clientBatch now and then
+ * The clients the coordinator knows and when each was last heard from. A client
+ * introduces itself (a clientBatch with `hello`, or a submission); every message after
+ * that is a sign of life, and an idle client sends an empty clientBatch now and then
  * (ClientConnection.heartbeatIntervalMs). A client silent for longer than the client
  * timeout is dropped: the coordinator lets go of its keys as if it had said bye, and
  * remembers the id so that the client, if it was only stalled and comes back, is told it
- * was dropped instead of being left waiting for results that will never come.
+ * was dropped instead of being left waiting for results that will never come. A client
+ * heard from without having introduced itself is one a previous coordinator knew (this
+ * one restarted): it is told the same, for the same reason.
  */
 import { FloeError } from '../errors.ts';
 
@@ -15,11 +18,15 @@ export class ClientRegistry {
   private readonly lastSeen = new Map<string, number>();
   private readonly dropped = new Set<string>();
 
-  /** A message from `id`: false when that client was dropped (it must be told so). */
-  seen(id: string, nowMs: number): boolean {
-    if (this.dropped.has(id)) return false;
+  /**
+   * A message from `id`, which introduces it or not: 'known' (noted as a sign of life),
+   * 'dropped' (it was dropped and must be told so) or 'unknown' (never introduced here).
+   */
+  seen(id: string, nowMs: number, introduces: boolean): 'known' | 'dropped' | 'unknown' {
+    if (this.dropped.has(id)) return 'dropped';
+    if (!introduces && !this.lastSeen.has(id)) return 'unknown';
     this.lastSeen.set(id, nowMs);
-    return true;
+    return 'known';
   }
 
   /** The client said bye. */
@@ -59,6 +66,6 @@ export class ClientRegistry {
 export function droppedError(clientId: string): FloeError {
   return new FloeError(
     'CLIENT_DROPPED',
-    `the coordinator dropped client ${clientId}: it was silent for longer than the client timeout, and its tasks and results were released`,
+    `the coordinator dropped client ${clientId} (it was silent for longer than the client timeout, or the coordinator restarted): its tasks and results are gone`,
   );
 }

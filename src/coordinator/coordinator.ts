@@ -207,7 +207,8 @@ export class Coordinator {
     switch (wire.type) {
       case 'submit': {
         if (!msg.expectsReply) throw new FloeError('MALFORMED_MESSAGE', 'submit must be a request');
-        if (!this.clients.seen(wire.clientId, nowMs)) {
+        // A submission introduces its client: it may overtake the client's hello.
+        if (this.clients.seen(wire.clientId, nowMs, true) === 'dropped') {
           msg.respond(encodeMessage({ type: 'submitReply', requestId: wire.requestId, error: toErrorInfo(droppedError(wire.clientId)) }));
           this.tellDropped(wire.clientId);
           return;
@@ -241,9 +242,15 @@ export class Coordinator {
 
   private onClientBatch(wire: WireOf<'clientBatch'>, nowMs: number): void {
     const { clientId } = wire;
-    if (!this.clients.seen(clientId, nowMs)) {
-      // What a dropped client asks is about keys already released.
-      if (!wire.bye) this.tellDropped(clientId);
+    const seen = this.clients.seen(clientId, nowMs, wire.hello);
+    if (seen !== 'known') {
+      // What it asks is about keys already released, or never known here.
+      if (wire.bye) return;
+      if (seen === 'unknown') {
+        this.log.warn({ clientId }, 'message from a client this coordinator never met (it restarted?): telling the client its work is gone');
+        this.clients.drop(clientId);
+      }
+      this.tellDropped(clientId);
       return;
     }
     const stimulusId = this.nextStimulus('client');

@@ -1,12 +1,15 @@
-// The coordinator's record of clients: silence past a timeout, dropped ids remembered
-// (a bounded number of them), and time the coordinator stood still credited back.
+// The coordinator's record of clients: introductions, silence past a timeout, dropped ids
+// remembered (a bounded number of them), and time the coordinator stood still credited back.
 import t from 'tap';
 import { ClientRegistry } from '../../src/coordinator/client-registry.ts';
 
-t.test('silence, drops and credit', async (t) => {
+t.test('introductions, silence, drops and credit', async (t) => {
   const clients = new ClientRegistry();
-  t.ok(clients.seen('a', 0));
-  t.ok(clients.seen('b', 50));
+  t.equal(clients.seen('a', 0, false), 'unknown', 'a client never introduced');
+  t.equal(clients.size, 0, 'is not recorded');
+  t.equal(clients.seen('a', 0, true), 'known');
+  t.equal(clients.seen('b', 50, true), 'known');
+  t.equal(clients.seen('b', 50, false), 'known', 'once introduced, any message counts');
   t.equal(clients.size, 2);
   t.same(clients.expired(120, 100), ['a'], 'only the one silent past the timeout');
   clients.credit(30);
@@ -14,12 +17,13 @@ t.test('silence, drops and credit', async (t) => {
   clients.drop('a');
   t.equal(clients.size, 1);
   t.ok(clients.isDropped('a'));
-  t.notOk(clients.seen('a', 200), 'a dropped client stays dropped when it speaks again');
+  t.equal(clients.seen('a', 200, false), 'dropped', 'a dropped client stays dropped when it speaks again');
+  t.equal(clients.seen('a', 200, true), 'dropped', 'even introducing itself');
   t.same(clients.expired(1000, 100), ['b'], 'and is not counted again');
   clients.remove('b');
   t.equal(clients.size, 0);
   t.notOk(clients.isDropped('b'), 'one that said bye is not "dropped"');
-  t.ok(clients.seen('b', 1000), 'and may come back');
+  t.equal(clients.seen('b', 1000, true), 'known', 'and may come back');
 });
 
 t.test('dropped ids are remembered up to a bound, oldest forgotten first', async (t) => {
