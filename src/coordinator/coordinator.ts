@@ -143,10 +143,15 @@ export class Coordinator {
   private retiring(workerId: string, stimulusId: string, nowMs: number): SchedulerEvent[] {
     const others = this.scheduler.workerInfo().some((w) => w.id !== workerId && !w.retiring);
     if (others) return [{ type: 'workerRetiring', stimulusId, nowMs, workerId }];
+    this.retired(workerId);
+    return [{ type: 'workerLost', stimulusId, nowMs, workerId }];
+  }
+
+  /** Tells a worker it may leave, and forgets it. */
+  private retired(workerId: string): void {
     this.outbox.worker(workerId).retired = true;
     this.workers.remove(workerId);
     this.forgetLater(this.subjects.worker(workerId));
-    return [{ type: 'workerLost', stimulusId, nowMs, workerId }];
   }
 
   /** Drops a departed peer's link once this turn's messages to it went out (see flush). */
@@ -377,9 +382,7 @@ export class Coordinator {
         return;
       case 'retired':
         this.log.info({ workerId: command.workerId }, 'worker retired: its results live elsewhere');
-        this.outbox.worker(command.workerId).retired = true;
-        this.workers.remove(command.workerId);
-        this.forgetLater(this.subjects.worker(command.workerId));
+        this.retired(command.workerId);
         return;
       default:
         assertNever(command, 'scheduler command');
