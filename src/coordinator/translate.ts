@@ -81,6 +81,7 @@ export function clusterStatus(scheduler: Scheduler, registry: WorkerRegistry, cl
       resources: w.resources,
       metrics: record?.metrics,
       retiring: false,
+      epoch: record?.epoch ?? 0,
     };
   });
   const tasks: Record<string, number> = { ...scheduler.counts };

@@ -141,6 +141,7 @@ function clusterStatusFromProto(b: Obj): WireMessage {
       resources: resourcesFromProto(w.resources),
       metrics: metricsFromProto(w.metrics),
       retiring: w.retiring === true,
+      epoch: num(w.epoch),
     })),
     tasks,
     waiting: (b.waiting as Obj[]).map((w) => ({ id: str(w.id), reason: str(w.reason) })),

@@ -113,6 +113,8 @@ export interface WireWorkerStatus {
   resources: Record<string, number>;
   metrics: WireMetrics | undefined;
   retiring: boolean;
+  /** Its incarnation: 1 + the times it started over. */
+  epoch: number;
 }
 
 export interface WireClusterStatus {

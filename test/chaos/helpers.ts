@@ -192,7 +192,7 @@ type ScenarioTest = Test;
  * seeded points of the flow (after so many pair results). Asserts that every result is
  * present and correct, nothing erred and the cluster still serves; prints the tally.
  */
-export async function runScenario(t: ScenarioTest, options: ScenarioOptions): Promise<void> {
+export async function runScenario(t: ScenarioTest, options: ScenarioOptions): Promise<LocalClusterHandle> {
   const { random } = chaosSeed(t, options.file);
   const { cluster, client } = await chaosCluster(t, {
     workers: 3,
@@ -237,6 +237,7 @@ export async function runScenario(t: ScenarioTest, options: ScenarioOptions): Pr
     `faults: ${injected} ${options.fault} injected (${midFlow} while the flow ran), ${wrong.length === 0 ? injected : 0} survived; ` +
       `${fetched} peer-to-peer fetches counted`,
   );
+  return cluster;
 }
 
 export const WORKER_NAMES = ['worker-0', 'worker-1', 'worker-2'];
