@@ -300,14 +300,11 @@ export class Coordinator {
     const { epoch } = wire;
     if (wire.register !== undefined) {
       const { threads, resources, address, name } = wire.register;
-      const known = this.workers.get(workerId);
-      if (known !== undefined && known.epoch >= epoch) {
-        this.log.info({ workerId, epoch }, 'worker registered twice as the same incarnation: ignored');
-        return;
-      }
-      if (known !== undefined) {
+      if (this.workers.get(workerId) !== undefined) {
         // A worker registers only with a clean slate (start, or a reset after a
-        // reregister): whatever the scheduler thought it ran or held is gone.
+        // reregister), once per incarnation: whatever the scheduler thought it ran or held
+        // is gone. Its epoch may be lower than the one recorded (a new process given the
+        // same id starts at 1 again): it is the one registered from now on.
         this.log.info({ workerId, epoch }, 'worker registered again: its earlier runs and results are gone');
         events.push({ type: 'workerLost', stimulusId, nowMs, workerId });
       }

@@ -63,7 +63,7 @@ t.test('a worker asked twice to start over by one incarnation starts over once',
   t.equal(one.status, 'finished', 'the other result is still held for its future');
 });
 
-t.test('the coordinator ignores a repeated registration and drops stale messages unanswered', async (t) => {
+t.test('the coordinator follows the registered incarnation and drops stale messages unanswered', async (t) => {
   const client = await localClient(t, { threads: 1, workers: 1 });
   const { bus, cluster } = clusterOf(client);
   const s = subjects(cluster);
@@ -86,11 +86,10 @@ t.test('the coordinator ignores a repeated registration and drops stale messages
   send(1, { register });
   const task = client.submit(inc.with({ resources: { fake: 1 } }), 1);
   await until('the task assigned to the fake worker', () => assigned().length === 1);
-  send(1, { register }); // the same incarnation again: nothing was lost
   send(5, { heartbeat: true }); // an incarnation it never heard of: asked to start over
   await until('asked to start over', () => asks().length === 1);
   t.same(asks(), [5], 'the request names the incarnation that must start over');
-  t.equal(assigned().length, 1, 'the repeated registration did not take the task back');
+  t.equal(assigned().length, 1);
 
   send(6, { register }); // started over: what incarnation 1 had is gone
   await until('the task assigned again', () => assigned().length === 2);
@@ -114,4 +113,13 @@ t.test('the coordinator ignores a repeated registration and drops stale messages
   send(11, { heartbeat: true });
   await until('asked to start over again', () => asks().length === 3);
   t.same(asks(), [5, 9, 11], 'no request to start over for incarnation 6 came');
+
+  // A new process given the same id starts at incarnation 1 again: it is registered
+  // afresh (the task goes to it once more), and what the old one still sends is refused.
+  send(1, { register });
+  await until('the task assigned to the new process', () => assigned().length === 4);
+  send(7, { heartbeat: true });
+  await until('the old process asked to start over', () => asks().length === 4);
+  t.same(asks(), [5, 9, 11, 7]);
+  t.equal(assigned().length, 4);
 });
