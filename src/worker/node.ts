@@ -203,12 +203,12 @@ export class WorkerNode {
     });
   }
 
-  /** Current numbers, sent with every heartbeat (and shown by `floe status`). */
   /** This incarnation: 1 at start, one more each time the coordinator had it start over. */
   get epoch(): number {
     return this.epochNow;
   }
 
+  /** Current numbers, sent with every heartbeat (and shown by `floe status`). */
   metrics(): WireMetrics {
     return {
       executing: this.state.executingCount,
