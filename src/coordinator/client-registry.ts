@@ -56,7 +56,7 @@ export class ClientRegistry {
     return out;
   }
 
-  /** The coordinator itself stood still for `ms` (see Coordinator.checkLiveness): nobody's silence counts for it. */
+  /** The coordinator itself stood still for `ms` (see liveness.ts): nobody's silence counts for it. */
   credit(ms: number): void {
     for (const [id, seenMs] of this.lastSeen) this.lastSeen.set(id, seenMs + ms);
   }

@@ -55,6 +55,7 @@ export class Coordinator {
   private readonly subs: Subscription[] = [];
   private readonly pendingSubmits = new Map<string, TransportMessage>();
   private readonly workers = new WorkerRegistry();
+  private readonly addressOf = (workerId: string): string => this.workers.address(workerId);
   private readonly clients = new ClientRegistry();
   private readonly liveness: Liveness;
   private readonly outbox: Outbox;
@@ -385,8 +386,6 @@ export class Coordinator {
         assertNever(command, 'scheduler command');
     }
   }
-
-  private readonly addressOf = (workerId: string): string => this.workers.address(workerId);
 
   private scheduleWake(atMs: number): void {
     if (atMs >= this.wakeAtMs || this.closed) return;

@@ -34,8 +34,8 @@ export interface LivenessOptions {
 }
 
 export class Liveness {
-  readonly heartbeatTimeoutMs: number;
-  readonly clientTimeoutMs: number;
+  private readonly heartbeatTimeoutMs: number;
+  private readonly clientTimeoutMs: number;
   private timer: NodeJS.Timeout | undefined;
   private checkedMs = 0;
 

@@ -54,7 +54,7 @@ export class WorkerRegistry {
     return this.workers.keys();
   }
 
-  /** The coordinator itself stood still for `ms` (see Coordinator.checkLiveness): nobody's silence counts for it. */
+  /** The coordinator itself stood still for `ms` (see liveness.ts): nobody's silence counts for it. */
   credit(ms: number): void {
     for (const record of this.workers.values()) record.lastSeenMs += ms;
   }

@@ -132,7 +132,7 @@ export type WireMessage =
       type: 'clientUpdates';
       updates: KeyUpdate[];
       progress?: TaskProgress[];
-      /** The coordinator dropped this client (silent past its client timeout): its keys are gone. */
+      /** The coordinator dropped this client (silent past its client timeout, or unknown to a restarted coordinator): its keys are gone. */
       dropped?: true;
     }
   | {
