@@ -11,7 +11,7 @@ import { packageRoot } from '../src/util/package-root.ts';
 import { fetchStatus } from './commands/status.ts';
 import { EXIT_WITH_PARENT_ENV } from './common.ts';
 import { withWorkerMallocEnv } from './malloc-env.ts';
-import { clusterNodeFlags } from './node-flags.ts';
+import { clusterNodeFlags, type ClusterRole } from './node-flags.ts';
 import { startNatsServer, type NatsServerHandle } from './nats-server.ts';
 
 export interface LocalClusterOptions {
@@ -83,11 +83,11 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
   const env = { ...process.env, NODE_OPTIONS: '', [EXIT_WITH_PARENT_ENV]: '1' };
   // Workers move results over the data plane: see malloc-env.ts.
   const workerEnv = withWorkerMallocEnv(env);
-  const start = (args: string[]): ChildProcess => {
-    const child = spawn(process.execPath, [...clusterNodeFlags([], ''), cliPath(), ...args, ...common], {
+  const start = (role: ClusterRole, args: string[]): ChildProcess => {
+    const child = spawn(process.execPath, [...clusterNodeFlags(role, [], ''), cliPath(), role, ...args, ...common], {
       // stdin: a pipe the child watches, so it never outlives this process (see common.ts).
       stdio: ['pipe', 'ignore', options.stderr ?? 'inherit'],
-      env: args[0] === 'worker' ? workerEnv : env,
+      env: role === 'worker' ? workerEnv : env,
     });
     children.push(child);
     trackChild(child);
@@ -100,8 +100,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     await nats?.stop();
   };
   try {
-    const coordinator = start([
-      'coordinator',
+    const coordinator = start('coordinator', [
       ...(options.heartbeatTimeoutMs !== undefined ? ['--heartbeat-timeout', String(options.heartbeatTimeoutMs)] : []),
       ...(options.clientTimeoutMs !== undefined ? ['--client-timeout', String(options.clientTimeoutMs)] : []),
       ...(options.coordinatorArgs ?? []),
@@ -112,7 +111,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     ];
     const workers: ChildProcess[] = [];
     for (let i = 0; i < options.workers; i++) {
-      workers.push(start(['worker', '--name', `worker-${i}`, '--retire-timeout', '5000', ...threads, ...(options.workerArgs?.(i) ?? [])]));
+      workers.push(start('worker', ['--name', `worker-${i}`, '--retire-timeout', '5000', ...threads, ...(options.workerArgs?.(i) ?? [])]));
     }
     await waitForWorkers(url, cluster, options.workers, children);
     const handle: LocalClusterHandle = {
@@ -122,7 +121,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       coordinator,
       workers,
       addWorker: async (args = []) => {
-        const child = start(['worker', '--name', `worker-${workers.length}`, '--retire-timeout', '5000', ...threads, ...args]);
+        const child = start('worker', ['--name', `worker-${workers.length}`, '--retire-timeout', '5000', ...threads, ...args]);
         workers.push(child);
         // Only the coordinator and the new worker must stay up (others may have left).
         await waitForWorkers(url, cluster, workers.filter((w) => w.exitCode === null && w.signalCode === null).length, [coordinator, child]);

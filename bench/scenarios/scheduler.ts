@@ -202,7 +202,7 @@ export const schedulerScenario: Scenario<SchedulerRaw> = {
     { key: 'chains held', unit: 'B/task', better: 'lower' },
   ],
   async run(ctx) {
-    const child = await startSibling('scheduler-child', { n: size(ctx.quick) }, clusterNodeFlags([], ''));
+    const child = await startSibling('scheduler-child', { n: size(ctx.quick) }, clusterNodeFlags('coordinator', [], ''));
     try {
       return JSON.parse(child.line) as SchedulerRaw;
     } finally {

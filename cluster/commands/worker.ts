@@ -92,7 +92,7 @@ async function nannyCommand(opts: WorkerCommandOptions): Promise<number> {
   const script = process.argv[1];
   if (script === undefined) throw new Error('floe worker: cannot tell which script to run the worker with');
   return runNanny({
-    command: [process.execPath, ...process.execArgv, ...clusterNodeFlags(), script, ...process.argv.slice(2), '--no-nanny'],
+    command: [process.execPath, ...process.execArgv, ...clusterNodeFlags('worker'), script, ...process.argv.slice(2), '--no-nanny'],
     logger,
     restartsMax: opts.restartsMax,
     restartsWindowMs: opts.restartsWindow,

@@ -35,6 +35,8 @@ t.test('a cluster of two workers', async (t) => {
     for (const pid of [cluster.coordinator.pid!, ...pids]) {
       const argv = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0');
       t.ok(argv.includes(`--max-semi-space-size=${YOUNG_GENERATION_MIB}`), `process ${pid}: ${argv.slice(0, 3).join(' ')}`);
+      const held = argv.includes(`--min-semi-space-size=${YOUNG_GENERATION_MIB}`);
+      t.equal(held, pid === cluster.coordinator.pid, `process ${pid}: young generation held at full size only in the coordinator`);
     }
   });
 

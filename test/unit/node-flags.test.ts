@@ -2,10 +2,20 @@
 import t from 'tap';
 import { YOUNG_GENERATION_MIB, clusterNodeFlags } from '../../cluster/node-flags.ts';
 
+const max = `--max-semi-space-size=${YOUNG_GENERATION_MIB}`;
+const min = `--min-semi-space-size=${YOUNG_GENERATION_MIB}`;
+
 t.test('a larger young generation unless one is given already', async (t) => {
-  t.same(clusterNodeFlags([], ''), [`--max-semi-space-size=${YOUNG_GENERATION_MIB}`]);
-  t.same(clusterNodeFlags(['--enable-source-maps'], '--no-warnings'), [`--max-semi-space-size=${YOUNG_GENERATION_MIB}`]);
-  t.same(clusterNodeFlags(['--max-semi-space-size=8'], ''), [], 'in the process flags');
-  t.same(clusterNodeFlags([], '--no-warnings  --max-semi-space-size=128'), [], 'in NODE_OPTIONS');
-  t.same(clusterNodeFlags(['--max-semi-space-size', '8'], ''), [], 'as two arguments');
+  t.same(clusterNodeFlags('worker', [], ''), [max]);
+  t.same(clusterNodeFlags('worker', ['--enable-source-maps'], '--no-warnings'), [max]);
+  t.same(clusterNodeFlags('worker', ['--max-semi-space-size=8'], ''), [], 'in the process flags');
+  t.same(clusterNodeFlags('worker', [], '--no-warnings  --max-semi-space-size=128'), [], 'in NODE_OPTIONS');
+  t.same(clusterNodeFlags('worker', ['--max-semi-space-size', '8'], ''), [], 'as two arguments');
+});
+
+t.test('the coordinator holds its young generation at full size; workers do not (their pool threads would too)', async (t) => {
+  t.same(clusterNodeFlags('coordinator', [], ''), [max, min]);
+  t.same(clusterNodeFlags('coordinator', ['--min-semi-space-size=16'], ''), [], 'a minimum given: no maximum added either');
+  t.same(clusterNodeFlags('coordinator', [], '--max-semi-space-size=32'), [], 'a maximum given: no minimum added either');
+  t.notOk(clusterNodeFlags('worker', [], '').includes(min));
 });
