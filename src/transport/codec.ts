@@ -65,6 +65,16 @@ export function encodeMessage(msg: WireMessage): Uint8Array {
 
 // ---- decoding ------------------------------------------------------------------------
 
+/**
+ * The same bytes as a Buffer (a view, not a copy). protobufjs reads a Buffer with Node's
+ * native string decoding, and any other Uint8Array (what NATS and the reliable link hand
+ * over) with its own decoder in JavaScript, one character at a time: a 1,000-task
+ * submission decoded in 3.6 µs per task as a Uint8Array and 2.3 as a Buffer.
+ */
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
 export function decodeMessage(bytes: Uint8Array): WireMessage {
   if (bytes.byteLength > MESSAGE_BYTES_MAX) {
     throw new FloeError('MALFORMED_MESSAGE', `message of ${bytes.byteLength} bytes exceeds ${MESSAGE_BYTES_MAX}`);
@@ -74,7 +84,7 @@ export function decodeMessage(bytes: Uint8Array): WireMessage {
   // messages are null; uint64 fields may be Longs (num() converts), unset bytes are [].
   let decoded: ProtoObject;
   try {
-    decoded = envelope().decode(bytes) as unknown as ProtoObject;
+    decoded = envelope().decode(asBuffer(bytes)) as unknown as ProtoObject;
   } catch (error) {
     throw new FloeError('MALFORMED_MESSAGE', `cannot decode control message: ${(error as Error).message}`, {
       cause: error,
