@@ -5,12 +5,14 @@
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { exitWithParent, LOG_LEVELS } from './common.ts';
-import { benchCommand } from './commands/bench.ts';
-import { coordinatorCommand } from './commands/coordinator.ts';
-import { localCommand } from './commands/local.ts';
-import { runCommand } from './commands/run.ts';
-import { statusCommand } from './commands/status.ts';
-import { workerCommand } from './commands/worker.ts';
+// Each command's module is loaded when it runs: a worker does not load the bench harness
+// (and through it the OpenTelemetry SDK), nor a coordinator the client.
+import type { benchCommand } from './commands/bench.ts';
+import type { coordinatorCommand } from './commands/coordinator.ts';
+import type { localCommand } from './commands/local.ts';
+import type { runCommand } from './commands/run.ts';
+import type { statusCommand } from './commands/status.ts';
+import type { workerCommand } from './commands/worker.ts';
 
 function positiveInt(what: string) {
   return (value: string): number => {
@@ -75,6 +77,7 @@ program
   .addOption(otlpOption())
   .addOption(logLevelOption().default('warn'))
   .action(async (file: string, params: string[], opts: Parameters<typeof runCommand>[2]) => {
+    const { runCommand } = await import('./commands/run.ts');
     process.exitCode = await runCommand(file, params, opts);
   });
 
@@ -91,6 +94,7 @@ program
   .addOption(otlpOption())
   .addOption(logLevelOption())
   .action(async (opts: Parameters<typeof coordinatorCommand>[0]) => {
+    const { coordinatorCommand } = await import('./commands/coordinator.ts');
     process.exitCode = await coordinatorCommand(opts);
   });
 
@@ -122,6 +126,7 @@ program
   .addOption(otlpOption())
   .addOption(logLevelOption())
   .action(async (opts: Parameters<typeof workerCommand>[0]) => {
+    const { workerCommand } = await import('./commands/worker.ts');
     process.exitCode = await workerCommand(opts);
   });
 
@@ -135,6 +140,7 @@ program
   .addOption(otlpOption())
   .addOption(logLevelOption().default('warn'))
   .action(async (opts: Parameters<typeof localCommand>[0]) => {
+    const { localCommand } = await import('./commands/local.ts');
     process.exitCode = await localCommand(opts);
   });
 
@@ -148,6 +154,7 @@ program
   .addOption(otlpOption())
   .addOption(logLevelOption().default('warn'))
   .action(async (opts: Parameters<typeof statusCommand>[0]) => {
+    const { statusCommand } = await import('./commands/status.ts');
     process.exitCode = await statusCommand(opts);
   });
 
@@ -164,6 +171,7 @@ program
   .addOption(otlpOption())
   .addOption(logLevelOption().default('warn'))
   .action(async (names: string[], opts: Parameters<typeof benchCommand>[1]) => {
+    const { benchCommand } = await import('./commands/bench.ts');
     process.exitCode = await benchCommand(names, opts);
   });
 

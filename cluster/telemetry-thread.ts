@@ -4,7 +4,8 @@
  * spans opened by task code are recorded under floe's run span. Threads do not share
  * their process's tracer provider.
  */
-import { registerSdk, THREAD_SERVICE_ENV, THREAD_URL_ENV } from './telemetry.ts';
+import { registerSdk } from './otlp-sdk.ts';
+import { THREAD_SERVICE_ENV, THREAD_URL_ENV } from './telemetry.ts';
 
 const url = process.env[THREAD_URL_ENV];
 if (url !== undefined && url !== '') {

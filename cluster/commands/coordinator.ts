@@ -20,7 +20,7 @@ export interface CoordinatorCommandOptions {
 
 export async function coordinatorCommand(opts: CoordinatorCommandOptions): Promise<number> {
   // Before the coordinator exists: its metric instruments come from the provider registered now.
-  const telemetry = startTelemetry('floe-coordinator', opts.otlp);
+  const telemetry = await startTelemetry('floe-coordinator', opts.otlp);
   const logger = makeLogger('floe-coordinator', opts.logLevel);
   const transport = await connectNats({ servers: opts.nats.split(','), name: 'floe-coordinator', logger });
   const coordinator = new Coordinator({

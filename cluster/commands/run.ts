@@ -26,7 +26,7 @@ export interface RunOptions {
 }
 
 export async function runCommand(file: string, params: string[], opts: RunOptions): Promise<number> {
-  const telemetry = startTelemetry('floe-client', opts.otlp);
+  const telemetry = await startTelemetry('floe-client', opts.otlp);
   try {
     return await runFlowFile(file, params, opts, telemetry);
   } finally {

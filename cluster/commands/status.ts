@@ -30,7 +30,7 @@ export async function fetchStatus(nats: string, cluster: string, timeoutMs: numb
 }
 
 export async function statusCommand(opts: StatusCommandOptions): Promise<number> {
-  const telemetry = startTelemetry('floe-client', opts.otlp);
+  const telemetry = await startTelemetry('floe-client', opts.otlp);
   const logger = makeLogger('floe-status', opts.logLevel);
   let status: WireClusterStatus;
   try {

@@ -40,7 +40,7 @@ export interface WorkerCommandOptions {
 
 export async function workerCommand(opts: WorkerCommandOptions): Promise<number> {
   if (opts.nanny) return nannyCommand(opts);
-  const telemetry = startTelemetry('floe-worker', opts.otlp);
+  const telemetry = await startTelemetry('floe-worker', opts.otlp);
   const logger = makeLogger('floe-worker', opts.logLevel);
   const resources = parseResources(opts.resources ?? '', parseSize);
   const memoryLimitBytes = opts.memoryLimit === undefined ? undefined : parseSize(opts.memoryLimit, '--memory-limit');

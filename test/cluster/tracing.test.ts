@@ -6,7 +6,7 @@
  * task opens in a pool thread. Metrics arrive over OTLP too.
  */
 import t from 'tap';
-import { registerSdk } from '../../cluster/telemetry.ts';
+import { registerSdk } from '../../cluster/otlp-sdk.ts';
 import { flow } from '../../src/index.ts';
 import { METRIC } from '../../src/telemetry/metrics.ts';
 import { makeBytes, verifyBytes } from '../fixtures/cluster-tasks.ts';
