@@ -9,6 +9,7 @@
 import { availableParallelism, cpus, totalmem } from 'node:os';
 import { Client } from '../src/index.ts';
 import { startLocalCluster, type LocalClusterHandle, type LocalClusterOptions } from '../cluster/local-cluster.ts';
+import type { BenchProcess } from './cpu.ts';
 import { summarize, type Summary } from './stats.ts';
 
 export type Mode = 'embedded' | 'local';
@@ -36,6 +37,8 @@ export interface RunContext {
   warmup: boolean;
   /** The run's shared client (2 workers × 1 thread, embedded or local cluster). */
   client(): Promise<Client>;
+  /** The processes behind the shared client: this one alone in embedded mode (see cpu.ts). */
+  processes(): Promise<BenchProcess[]>;
   /** A dedicated local cluster (stopped by the harness at the end, on error and on Ctrl-C). */
   startCluster(options: Partial<LocalClusterOptions>): Promise<{ handle: LocalClusterHandle; client: Client; stop(): Promise<void> }>;
   log(message: string): void;
@@ -131,6 +134,7 @@ export function combine(specs: MetricSpec[], samples: Sample[]): Array<MetricSpe
  */
 export class BenchEnv {
   private shared: Promise<Client> | undefined;
+  private sharedProcesses: BenchProcess[] = [];
   private readonly stoppers = new Set<() => Promise<void>>();
 
   constructor(
@@ -145,13 +149,26 @@ export class BenchEnv {
     return this.shared;
   }
 
+  /** The processes behind the shared client (starting it if need be). */
+  async processes(): Promise<BenchProcess[]> {
+    await this.client();
+    return this.sharedProcesses;
+  }
+
   private async startShared(): Promise<Client> {
     if (this.mode === 'embedded') {
       const client = await Client.local({ workers: 2, threads: 1 });
       this.track(() => client.close());
+      this.sharedProcesses = [{ name: 'all', pid: process.pid }];
       return client;
     }
-    const { client } = await this.startCluster({});
+    const { client, handle } = await this.startCluster({});
+    this.sharedProcesses = [
+      ...(handle.nats === undefined ? [] : [{ name: 'nats-server', pid: handle.nats.pid }]),
+      { name: 'coordinator', pid: handle.coordinator.pid ?? 0 },
+      ...handle.workers.map((w, i) => ({ name: `worker ${i}`, pid: w.pid ?? 0 })),
+      { name: 'client', pid: process.pid },
+    ];
     return client;
   }
 
@@ -190,6 +207,7 @@ export class BenchEnv {
     const all = [...this.stoppers].reverse();
     this.stoppers.clear();
     this.shared = undefined;
+    this.sharedProcesses = [];
     for (const stop of all) await stop().catch(() => undefined);
   }
 }
@@ -202,6 +220,7 @@ export async function runScenario(scenario: Scenario, env: BenchEnv, quick: bool
     quick,
     warmup,
     client: () => env.client(),
+    processes: () => env.processes(),
     startCluster: (o) => env.startCluster(o),
     log,
   });

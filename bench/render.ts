@@ -67,6 +67,8 @@ export function renderTable(report: BenchReport): string {
     head.push('reference');
     const rows = [head];
     for (const x of s.metrics) {
+      // A metric no system measured here (e.g. CPU per process of a cluster, in embedded mode).
+      if (x.floe.n === 0 && peers.every((p) => (p.summary(x)?.n ?? 0) === 0)) continue;
       const row = [`  ${x.key}`, x.unit, fmt(x.floe.median), `${fmt(x.floe.min)}–${fmt(x.floe.max)}`, String(x.floe.n), x.target?.text ?? '', verdict(x)];
       for (const p of peers) {
         const d = p.summary(x)?.median;

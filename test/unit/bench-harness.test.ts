@@ -45,6 +45,7 @@ function report(): BenchReport {
   const specs = [
     { key: 'linear-100x10 total lag', unit: 's', better: 'lower' as const, target: { value: 0.5, text: '≤ 0.5 s' }, reference: 'Airflow 2.0β 11.6 s' },
     { key: 'linear-100x10 median lag', unit: 'ms', better: 'lower' as const },
+    { key: 'measured by nobody', unit: 'µs/task', better: 'lower' as const },
   ];
   const metrics = combine(specs, [
     { values: { 'linear-100x10 total lag': 0.4, 'linear-100x10 median lag': 1 } },
@@ -85,6 +86,7 @@ t.test('table: machine, command, targets, Dask ratio, Airflow reference, failure
   t.match(table, /command: floe bench task-lag --quick/);
   t.match(table, /linear-100x10 total lag\s+s\s+0\.30\s+0\.20–0\.40\s+3\s+≤ 0\.5 s\s+met\s+60\.0\s+0\.0050×\s+Airflow 2\.0β 11\.6 s/);
   t.match(table, /scale — Scale .*\n {2}FAILED: boom/);
+  t.notMatch(table, /measured by nobody/, 'a metric with no value from any system has no row');
   t.equal(fmt(123456.7), '123,457');
   t.equal(fmt(0.01234), '0.012');
   t.equal(fmt(Number.NaN), '-');
