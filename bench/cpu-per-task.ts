@@ -7,7 +7,7 @@
  */
 import { startLocalCluster } from '../cluster/local-cluster.ts';
 import { Client } from '../src/index.ts';
-import { CpuMeter } from './cpu.ts';
+import { clusterProcesses, CpuMeter } from './cpu.ts';
 import { median } from './stats.ts';
 import { noop } from './tasks.ts';
 
@@ -16,12 +16,7 @@ const reps = Number(process.argv[3] ?? 5);
 
 const handle = await startLocalCluster({ workers: 2, threads: 1, stderr: 'ignore' });
 const client = await Client.connect({ nats: handle.url, cluster: handle.cluster });
-const processes = [
-  { name: 'nats-server', pid: handle.nats?.pid ?? 0 },
-  { name: 'coordinator', pid: handle.coordinator.pid ?? 0 },
-  ...handle.workers.map((w, i) => ({ name: `worker ${i}`, pid: w.pid ?? 0 })),
-  { name: 'client', pid: process.pid },
-];
+const processes = clusterProcesses(handle);
 const rates: number[] = [];
 const usPerTask: Record<string, number[]> = Object.fromEntries(processes.map((p) => [p.name, []]));
 try {

@@ -6,12 +6,23 @@
  * bench/cpu-per-task.ts prints the same figures on its own.
  */
 import { readFileSync } from 'node:fs';
+import type { LocalClusterHandle } from '../cluster/local-cluster.ts';
 
 /** A process of the cluster a scenario runs on (the bench process itself included). */
 export interface BenchProcess {
   /** e.g. 'coordinator', 'worker 0', 'nats-server', 'client'; 'all' in embedded mode. */
   name: string;
   pid: number;
+}
+
+/** A local cluster's processes by role, and this process as its client. */
+export function clusterProcesses(handle: LocalClusterHandle): BenchProcess[] {
+  return [
+    ...(handle.nats === undefined ? [] : [{ name: 'nats-server', pid: handle.nats.pid }]),
+    { name: 'coordinator', pid: handle.coordinator.pid ?? 0 },
+    ...handle.workers.map((w, i) => ({ name: `worker ${i}`, pid: w.pid ?? 0 })),
+    { name: 'client', pid: process.pid },
+  ];
 }
 
 /** USER_HZ: the unit of utime and stime in /proc/<pid>/stat (100 on Linux). */

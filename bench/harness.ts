@@ -9,7 +9,7 @@
 import { availableParallelism, cpus, totalmem } from 'node:os';
 import { Client } from '../src/index.ts';
 import { startLocalCluster, type LocalClusterHandle, type LocalClusterOptions } from '../cluster/local-cluster.ts';
-import type { BenchProcess } from './cpu.ts';
+import { clusterProcesses, type BenchProcess } from './cpu.ts';
 import { summarize, type Summary } from './stats.ts';
 
 export type Mode = 'embedded' | 'local';
@@ -163,12 +163,7 @@ export class BenchEnv {
       return client;
     }
     const { client, handle } = await this.startCluster({});
-    this.sharedProcesses = [
-      ...(handle.nats === undefined ? [] : [{ name: 'nats-server', pid: handle.nats.pid }]),
-      { name: 'coordinator', pid: handle.coordinator.pid ?? 0 },
-      ...handle.workers.map((w, i) => ({ name: `worker ${i}`, pid: w.pid ?? 0 })),
-      { name: 'client', pid: process.pid },
-    ];
+    this.sharedProcesses = clusterProcesses(handle);
     return client;
   }
 

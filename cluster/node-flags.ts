@@ -22,8 +22,8 @@
  * isolate in the process, so each of a worker's pool threads would hold that much too.
  *
  * A size already given (either flag, in the process's own flags or in NODE_OPTIONS) means
- * none is added, so an operator can tune or undo both. Processes started by hand (`floe coordinator`) take it
- * from NODE_OPTIONS.
+ * none is added, so an operator can tune or undo both. Processes started by hand (`floe
+ * coordinator`) take them from NODE_OPTIONS.
  */
 
 export const YOUNG_GENERATION_MIB = 64;

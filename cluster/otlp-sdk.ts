@@ -51,4 +51,3 @@ export function registerSdk(service: string, url: string, options: { thread: boo
     },
   };
 }
-
