@@ -8,7 +8,9 @@ import type { CancelSignal } from './executor.ts';
 
 export class RunCancel implements CancelSignal {
   #aborted = false;
-  #listeners: (() => void)[] | undefined;
+  /** Most runs have one listener (their executor's): kept alone, without an array. */
+  #listener: (() => void) | undefined;
+  #more: (() => void)[] | undefined;
 
   get aborted(): boolean {
     return this.#aborted;
@@ -18,21 +20,29 @@ export class RunCancel implements CancelSignal {
   abort(): void {
     if (this.#aborted) return;
     this.#aborted = true;
-    const listeners = this.#listeners;
-    this.#listeners = undefined;
-    if (listeners !== undefined) for (const listener of listeners) listener();
+    const first = this.#listener;
+    const more = this.#more;
+    this.#listener = undefined;
+    this.#more = undefined;
+    first?.();
+    if (more !== undefined) for (const listener of more) listener();
   }
 
   /** Every listener runs at most once (as with `{ once: true }`), and not at all when added after the abort. */
   addEventListener(_type: 'abort', listener: () => void): void {
     if (this.#aborted) return;
-    (this.#listeners ??= []).push(listener);
+    if (this.#listener === undefined && this.#more === undefined) this.#listener = listener;
+    else (this.#more ??= []).push(listener);
   }
 
   removeEventListener(_type: 'abort', listener: () => void): void {
-    const listeners = this.#listeners;
-    if (listeners === undefined) return;
-    const i = listeners.indexOf(listener);
-    if (i >= 0) listeners.splice(i, 1);
+    if (this.#listener === listener) {
+      this.#listener = undefined;
+      return;
+    }
+    const more = this.#more;
+    if (more === undefined) return;
+    const i = more.indexOf(listener);
+    if (i >= 0) more.splice(i, 1);
   }
 }

@@ -63,7 +63,7 @@ export class WorkerCommands {
         runs.abort(command.id, command.runId);
         return;
       case 'reportFinished':
-        this.reportFinished(command.id, command.runId, command.tellClient);
+        this.reportFinished(command);
         return;
       case 'reportFailed':
         this.deps.counters.failed += 1;
@@ -126,15 +126,14 @@ export class WorkerCommands {
     this.deps.handle({ type: 'fetchFailed', stimulusId, id, error: toErrorInfo(lastError, 'RESULT_UNAVAILABLE') });
   }
 
-  private reportFinished(id: string, runId: number, tellClient: boolean): void {
+  private reportFinished({ id, runId, tellClient, durationMs, startedAtMs }: Extract<WorkerCommand, { type: 'reportFinished' }>): void {
     const { store, reports } = this.deps;
     const info = store.info(id);
     if (info === undefined) throw new FloeError('INTERNAL', `finished result ${id} is not in the store`);
-    const timing = this.deps.runs.takeTiming(id);
     const { nbytes, serializer } = info;
     // A result already spilled (memory pressure) is not inlined: peers fetch it.
     const inline = nbytes <= this.deps.inlineBytesMax ? store.peek(id)?.bytes : undefined;
-    reports.finished({ id, runId, nbytes, serializer, inline, durationMs: timing?.durationMs ?? 0, startedAtMs: timing?.startedAtMs ?? 0 });
+    reports.finished({ id, runId, nbytes, serializer, inline, durationMs, startedAtMs });
     const clientId = tellClient ? clientOf(id) : '';
     if (clientId === '') return;
     const { workerId } = this.deps;

@@ -21,7 +21,7 @@ import { unpackResults, type PackedResults } from '../runtime/results-pack.ts';
 import { packBatch, type PackedBatch } from '../runtime/batch-pack.ts';
 import { ownBytes } from '../serde/bytes.ts';
 import { packageRoot } from '../util/package-root.ts';
-import { errorResponse, timeoutMessage, validateTimeout } from './executor.ts';
+import { errorResponse, notRun, timeoutMessage, validateTimeout } from './executor.ts';
 import type { BatchRun, Executor, RunOptions } from './executor.ts';
 import { PendingBatch } from './pool-batch.ts';
 import { RunCancel } from './cancel.ts';
@@ -90,7 +90,7 @@ export class PoolExecutor implements Executor {
   readonly #pool: Piscina<ThreadRequest | PackedBatch, ThreadResponse | null>;
   /** Aborts every running task on close(), so their run() calls resolve. */
   readonly #running = new Set<(why: AbortReason) => void>();
-  /** Context callbacks of running runs, by ThreadRequest.contextRef. */
+  /** Context callbacks of runs alone, by ThreadRequest.contextRef (a batch run's is found through its batch: #contextOf). */
   readonly #contexts = new Map<number, (port: ContextPort) => void>();
   /** Each thread's shared port, once the thread has sent it (runtime/pool-port.ts). */
   readonly #threadPorts = new Map<MessagePort, MuxEndpoint>();
@@ -145,7 +145,7 @@ export class PoolExecutor implements Executor {
     const endpoint = new MuxEndpoint(port, {
       // A context opened after its run ended finds no callback: it is closed at once.
       onOpen: (vp, ref) => {
-        const attach = this.#contexts.get(ref);
+        const attach = this.#contextOf(ref);
         if (attach === undefined) vp.close();
         else attach(vp);
       },
@@ -154,6 +154,17 @@ export class PoolExecutor implements Executor {
     if (!this.#portsHeld) port.unref();
     this.#threadPorts.set(port, endpoint);
     port.once('close', () => this.#threadPorts.delete(port));
+  }
+
+  /** The context callback of the run with this context ref, while it runs (alone or in a batch). */
+  #contextOf(ref: number): ((port: ContextPort) => void) | undefined {
+    const alone = this.#contexts.get(ref);
+    if (alone !== undefined) return alone;
+    for (const batch of this.#batches.values()) {
+      const i = ref - batch.contextBase;
+      if (i >= 0 && i < batch.runs.length) return batch.isSettled(i) ? undefined : batch.runs[i]!.opts.context;
+    }
+    return undefined;
   }
 
   /**
@@ -221,37 +232,36 @@ export class PoolExecutor implements Executor {
     }
   }
 
-  runBatch(runs: readonly BatchRun[]): Promise<ThreadResponse>[] {
+  runBatch(runs: readonly BatchRun[], onResult: (index: number, res: ThreadResponse) => void): void {
     if (runs.length < 2 || this.#closed || runs.some((r) => (r.opts.timeoutMs ?? 0) > 0)) {
       // Alone, a run cannot take a result from the batch it came in (handOver answers it).
-      return runs.map((r) => {
+      runs.forEach((r, i) => {
         const req = handOver(r.req, () => undefined);
-        return isResponse(req) ? Promise.resolve(req) : this.run(req, r.opts);
+        // Never at once: the caller is still starting the batch.
+        if (isResponse(req)) queueMicrotask(() => onResult(i, req));
+        else void this.run(req, r.opts).then((res) => onResult(i, res), (e: unknown) => onResult(i, notRun(req, e)));
       });
+      return;
     }
     const startedAtMs = nowMs();
     const batchId = ++this.#batchSeq;
-    const contextRefs: (number | undefined)[] = [];
-    const cleanups: (() => void)[] = [];
-    const batch = new PendingBatch(runs, (i) => {
-      const ref = contextRefs[i];
-      if (ref !== undefined) this.#contexts.delete(ref);
-      cleanups[i]?.();
-      if (!batch.done) return;
-      this.#batches.delete(batchId);
-      this.#holdPorts();
-    });
-    const reqs: ThreadRequest[] = [];
-    for (const { req, opts } of runs) {
-      reqs.push(req);
-      if (opts.context === undefined) {
-        contextRefs.push(undefined);
-        continue;
-      }
-      const contextRef = ++this.#contextSeq;
-      this.#contexts.set(contextRef, opts.context);
-      contextRefs.push(contextRef);
-    }
+    // The runs' context refs are a block, base + index, found through the batch (#contextOf).
+    const contextBase = this.#contextSeq + 1;
+    this.#contextSeq += runs.length;
+    const contextRefs = runs.map((r, i) => (r.opts.context === undefined ? undefined : contextBase + i));
+    const cancels: ((() => void) | undefined)[] = new Array<(() => void) | undefined>(runs.length);
+    const batch = new PendingBatch(
+      runs,
+      (i) => {
+        const onCancel = cancels[i];
+        if (onCancel !== undefined) runs[i]!.opts.signal!.removeEventListener('abort', onCancel);
+        if (!batch.done) return;
+        this.#batches.delete(batchId);
+        this.#holdPorts();
+      },
+      onResult,
+      contextBase,
+    );
     this.#batches.set(batchId, batch);
     this.#holdPorts();
 
@@ -261,8 +271,15 @@ export class PoolExecutor implements Executor {
       reason ??= why;
       controller.abort();
     };
-    runs.forEach(({ req, opts: { signal } }, i) => {
-      if (signal === undefined) return;
+    for (let i = 0; i < runs.length; i++) {
+      const { req, opts: { signal } } = runs[i]!;
+      if (signal === undefined) continue;
+      if (signal.aborted) {
+        // Taken back before the thread sees the batch; answered once runBatch has returned.
+        batch.skip(i);
+        queueMicrotask(() => batch.settle(i, errorResponse('CANCELLED', `task "${req.taskKey}" was cancelled`, req, startedAtMs)));
+        continue;
+      }
       const onCancel = (): void => {
         if (batch.isSettled(i)) return;
         const skipped = batch.skip(i);
@@ -270,15 +287,11 @@ export class PoolExecutor implements Executor {
         // Running: stop its thread, as for a task alone; what had not started runs again.
         if (!skipped) abort('cancel');
       };
-      if (signal.aborted) {
-        onCancel();
-        return;
-      }
       signal.addEventListener('abort', onCancel, { once: true });
-      cleanups[i] = () => signal.removeEventListener('abort', onCancel);
-    });
+      cancels[i] = onCancel;
+    }
     this.#running.add(abort);
-    const { packed, transfer } = packBatch(batchId, reqs, batch.cells, contextRefs);
+    const { packed, transfer } = packBatch(batchId, runs.map((r) => r.req), batch.cells, contextRefs);
     this.#pool.run(packed, { signal: controller, transferList: [transfer] }).then(
       // Every result was posted on the thread's port before this answer; they settle the runs.
       () => this.#running.delete(abort),
@@ -287,7 +300,6 @@ export class PoolExecutor implements Executor {
         this.#batchEnded(batch, reason, startedAtMs, e);
       },
     );
-    return batch.responses;
   }
 
   #onBatchResults(data: PackedResults): void {
@@ -311,8 +323,10 @@ export class PoolExecutor implements Executor {
       else batch.settle(i, threadLost(req, startedAtMs, e));
     }
     if (again.length === 0) return;
-    const responses = this.runBatch(again.map((i) => rebatched(batch, again, i)));
-    responses.forEach((p, k) => void p.then((res) => batch.settle(again[k]!, res)));
+    this.runBatch(
+      again.map((i) => rebatched(batch, again, i)),
+      (k, res) => batch.settle(again[k]!, res),
+    );
   }
 
   async close(): Promise<void> {

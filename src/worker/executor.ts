@@ -53,16 +53,25 @@ export interface BatchRun {
   opts: RunOptions;
 }
 
+/** The responses of a batch as promises, in the order of `runs` (for callers that await them). */
+export function batchResponses(executor: Executor, runs: readonly BatchRun[]): Promise<ThreadResponse>[] {
+  const resolvers: ((res: ThreadResponse) => void)[] = [];
+  const out = runs.map(() => new Promise<ThreadResponse>((resolve) => resolvers.push(resolve)));
+  executor.runBatch(runs, (i, res) => resolvers[i]!(res));
+  return out;
+}
+
 export interface Executor {
   /** How many tasks it runs at once. */
   readonly threads: number;
   run(req: ThreadRequest, opts?: RunOptions): Promise<ThreadResponse>;
   /**
-   * Runs these one after another in one thread (worker/batching.ts), a response each,
-   * in the order given. Each run keeps its own cancel signal and context; a run with a
-   * timeout runs alone.
+   * Runs these one after another in one thread (worker/batching.ts). Each run's response
+   * goes to `onResult` once, with the run's index in `runs`, never before runBatch has
+   * returned; `onResult` must not throw. Each run keeps its own cancel signal and context;
+   * a run with a timeout runs alone.
    */
-  runBatch(runs: readonly BatchRun[]): Promise<ThreadResponse>[];
+  runBatch(runs: readonly BatchRun[], onResult: (index: number, res: ThreadResponse) => void): void;
   /** Stops the executor; tasks still running resolve as CANCELLED. */
   close(): Promise<void>;
 }
@@ -77,6 +86,11 @@ export function errorResponse(
 ): ThreadResponse {
   const error = new FloeError(code, message, { taskKey: req.taskKey, cause });
   return { type: 'error', error: toErrorInfo(error, code, req.taskKey), startedAtMs, durationMs: nowMs() - startedAtMs };
+}
+
+/** The response of a run the executor could not start (its promise rejected): the error as it is, INTERNAL when it has no code. */
+export function notRun(req: ThreadRequest, error: unknown): ThreadResponse {
+  return { type: 'error', error: toErrorInfo(error, 'INTERNAL', req.taskKey), startedAtMs: nowMs(), durationMs: 0 };
 }
 
 export function timeoutMessage(req: ThreadRequest, timeoutMs: number): string {
@@ -143,7 +157,7 @@ export class InlineExecutor implements Executor {
    * Inline runs are not batched: each is a promise of its own; one taking an earlier run's
    * result (ThreadDep.from) starts once that run is done, with its result.
    */
-  runBatch(runs: readonly BatchRun[]): Promise<ThreadResponse>[] {
+  runBatch(runs: readonly BatchRun[], onResult: (index: number, res: ThreadResponse) => void): void {
     const out: Promise<ThreadResponse>[] = [];
     const done: (ThreadResponse | undefined)[] = [];
     runs.forEach((r, i) => {
@@ -155,7 +169,7 @@ export class InlineExecutor implements Executor {
           });
       out.push(run.then((res) => (done[i] = res)));
     });
-    return out;
+    out.forEach((p, i) => void p.then((res) => onResult(i, res), (e: unknown) => onResult(i, notRun(runs[i]!.req, e))));
   }
 
   close(): Promise<void> {

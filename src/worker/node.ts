@@ -177,7 +177,7 @@ export class WorkerNode {
       counters: this.counters,
       log: this.log,
       closed: () => this.closed,
-      executed: (e) => this.handle({ type: 'executed', ...e }),
+      executed: (event) => this.handle(event),
     });
     this.commands = new WorkerCommands({
       store: this.store,

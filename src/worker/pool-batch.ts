@@ -1,7 +1,13 @@
 /**
  * The main thread's side of one task batch on the pool (runtime/run-batch.ts runs it):
- * a promise per run, settled once, by its result from the thread, by its cancellation,
- * or by the end of the batch's thread.
+ * each run settles once, by its result from the thread, by its cancellation, or by the end
+ * of the batch's thread, and its response goes to the batch's callback.
+ *
+ * A callback, not a promise per run: the results of a batch come in one message, and a
+ * promise and its continuation per run cost more than a short task's own work. The
+ * callback runs synchronously inside `settle`, so it may cancel another run of the same
+ * batch (re-entering `settle` for that run): a run's state is updated before its
+ * callback runs, and each run is settled at most once.
  */
 import { BATCH_DONE, BATCH_SKIPPED, BATCH_STARTED, BATCH_WAITING } from '../runtime/protocol.ts';
 import type { ThreadResponse } from '../runtime/protocol.ts';
@@ -10,21 +16,21 @@ import type { BatchRun } from './executor.ts';
 export class PendingBatch {
   /** Shared with the thread: who claimed each run (see ThreadBatch.cells). */
   readonly cells: Int32Array;
-  readonly responses: Promise<ThreadResponse>[];
-  readonly #resolve: ((res: ThreadResponse) => void)[] = [];
-  readonly #settled: boolean[];
   /** Each run's response once settled (later runs of the batch may take its result). */
-  readonly #responses: (ThreadResponse | undefined)[] = [];
+  readonly #responses: (ThreadResponse | undefined)[];
   #open: number;
 
   constructor(
     readonly runs: readonly BatchRun[],
-    /** Called once per run, when it settles. */
+    /** Called once per run, when it settles, before `onResult` (the executor's own cleanup). */
     private readonly onSettled: (index: number) => void,
+    /** Gets each run's response, once. */
+    private readonly onResult: (index: number, res: ThreadResponse) => void,
+    /** Context ref of run 0; run i's is contextBase + i (when it has a context). */
+    readonly contextBase: number,
   ) {
     this.cells = new Int32Array(new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT * runs.length));
-    this.responses = runs.map(() => new Promise<ThreadResponse>((resolve) => this.#resolve.push(resolve)));
-    this.#settled = runs.map(() => false);
+    this.#responses = new Array<ThreadResponse | undefined>(runs.length).fill(undefined);
     this.#open = runs.length;
   }
 
@@ -38,17 +44,16 @@ export class PendingBatch {
   }
 
   isSettled(index: number): boolean {
-    return this.#settled[index] === true;
+    return this.#responses[index] !== undefined;
   }
 
   /** The first settlement of a run wins; later ones (a result racing its cancel) are dropped. */
   settle(index: number, res: ThreadResponse): void {
-    if (this.#settled[index] !== false) return;
-    this.#settled[index] = true;
+    if (this.#responses[index] !== undefined) return;
     this.#responses[index] = res;
     this.#open -= 1;
     this.onSettled(index);
-    this.#resolve[index]!(res);
+    this.onResult(index, res);
   }
 
   /**
@@ -68,7 +73,7 @@ export class PendingBatch {
   /** Runs not settled yet. */
   unsettled(): number[] {
     const out: number[] = [];
-    for (let i = 0; i < this.runs.length; i++) if (!this.#settled[i]) out.push(i);
+    for (let i = 0; i < this.runs.length; i++) if (this.#responses[i] === undefined) out.push(i);
     return out;
   }
 }

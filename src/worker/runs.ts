@@ -34,7 +34,7 @@ export interface RunsDeps {
   log: Logger;
   closed(): boolean;
   /** Feeds a run's outcome to the worker's state machine. */
-  executed(event: Omit<Extract<WorkerEvent, { type: 'executed' }>, 'type'>): void;
+  executed(event: Extract<WorkerEvent, { type: 'executed' }>): void;
 }
 
 /** A run started here; its cancel signal is in `aborts` under `key`. */
@@ -53,8 +53,6 @@ interface PreparedRun {
 
 export class Runs {
   readonly #aborts = new Map<string, RunCancel>();
-  /** Run timings of finished results, until they are reported. */
-  readonly #timings = new Map<string, { durationMs: number; startedAtMs: number }>();
 
   constructor(private readonly deps: RunsDeps) {}
 
@@ -63,18 +61,10 @@ export class Runs {
     this.#aborts.get(`${id}#${runId}`)?.abort();
   }
 
-  /** Cancels every run and forgets the timings not reported yet. */
+  /** Cancels every run. */
   abortAll(): void {
     for (const cancel of this.#aborts.values()) cancel.abort();
     this.#aborts.clear();
-    this.#timings.clear();
-  }
-
-  /** The timing of a finished result, once (for its report). */
-  takeTiming(id: string): { durationMs: number; startedAtMs: number } | undefined {
-    const timing = this.#timings.get(id);
-    this.#timings.delete(id);
-    return timing;
   }
 
   /** Runs one assignment; whatever happens becomes an `executed` event, never a rejection. */
@@ -104,47 +94,63 @@ export class Runs {
     // Inputs made by an earlier run of the batch are handed over in the thread (ThreadDep.from).
     const made = assigns.some((a) => a.deps.length > 0) ? new Set(assigns.map((a) => a.id)) : undefined;
     // Runs without inputs (short tasks usually) are prepared at once; only loading inputs waits.
-    const prepared: (PreparedRun | undefined)[] = new Array<PreparedRun | undefined>(runs.length);
-    const loading: Promise<void>[] = [];
-    runs.forEach((run, i) => {
-      const fail = (error: unknown): void => this.runFailed(run, error, stimulusId);
+    const prepared = new Array<PreparedRun | undefined>(runs.length);
+    let loading: Promise<void>[] | undefined;
+    for (let i = 0; i < runs.length; i++) {
+      const run = runs[i]!;
       try {
         const p = this.prepareRun(run, made, true);
-        if (p instanceof Promise) loading.push(p.then((value) => void (prepared[i] = value), fail));
-        else prepared[i] = p;
+        if (!(p instanceof Promise)) prepared[i] = p;
+        else (loading ??= []).push(p.then((value) => void (prepared[i] = value), (error: unknown) => this.runFailed(run, error, stimulusId)));
       } catch (error) {
-        fail(error);
+        this.runFailed(run, error, stimulusId);
       }
-    });
-    if (loading.length > 0) await Promise.all(loading);
-    const batch: [ActiveRun, PreparedRun][] = [];
-    const indexOf = new Map<string, number>();
-    runs.forEach((run, i) => {
+    }
+    if (loading !== undefined) await Promise.all(loading);
+    const started: ActiveRun[] = [];
+    const requests: PreparedRun[] = [];
+    const indexOf = made === undefined ? undefined : new Map<string, number>();
+    for (let i = 0; i < runs.length; i++) {
+      const run = runs[i]!;
       const p = prepared[i];
       if (p === undefined) {
         this.#aborts.delete(run.key);
-        return;
+        continue;
       }
-      // req.deps are in the order of assign.deps.
-      p.req.deps.forEach((dep, k) => {
-        if (dep.from !== undefined) dep.from = indexOf.get(run.assign.deps[k]!.id) ?? -1;
-      });
-      indexOf.set(run.assign.id, batch.length);
-      batch.push([run, p]);
-    });
-    const responses = this.deps.executor.runBatch(batch.map(([, p]) => p));
-    await Promise.all(
-      responses.map(async (response, i) => {
-        const [run, p] = batch[i]!;
-        try {
-          const stored = this.finishRun(run, p, await response, stimulusId);
-          if (stored !== undefined) await stored;
-        } catch (error) {
-          this.runFailed(run, error, stimulusId);
-        } finally {
-          this.#aborts.delete(run.key);
-        }
-      }),
+      if (indexOf !== undefined) {
+        // req.deps are in the order of assign.deps.
+        p.req.deps.forEach((dep, k) => {
+          if (dep.from !== undefined) dep.from = indexOf.get(run.assign.deps[k]!.id) ?? -1;
+        });
+        indexOf.set(run.assign.id, started.length);
+      }
+      started.push(run);
+      requests.push(p);
+    }
+    this.deps.executor.runBatch(requests, (i, response) => this.batchRunDone(started[i]!, requests[i]!, response, stimulusId));
+  }
+
+  /**
+   * A batch run's response, as the executor hands it over: handled at once, in the
+   * executor's callback, so it must not throw; whatever fails becomes the run's failure.
+   */
+  private batchRunDone(run: ActiveRun, prepared: PreparedRun, response: ThreadResponse, stimulusId: string): void {
+    let stored: Promise<void> | undefined;
+    try {
+      stored = this.finishRun(run, prepared, response, stimulusId);
+    } catch (error) {
+      this.runFailed(run, error, stimulusId);
+    }
+    if (stored === undefined) {
+      this.#aborts.delete(run.key);
+      return;
+    }
+    stored.then(
+      () => this.#aborts.delete(run.key),
+      (error: unknown) => {
+        this.#aborts.delete(run.key);
+        this.runFailed(run, error, stimulusId);
+      },
     );
   }
 
@@ -168,7 +174,7 @@ export class Runs {
   private prepareRun(run: ActiveRun, inBatch?: ReadonlySet<string>, batched = false): PreparedRun | undefined | Promise<PreparedRun | undefined> {
     const deps = run.assign.deps;
     if (deps.length === 0 || (inBatch !== undefined && deps.every((d) => inBatch.has(d.id)))) {
-      return this.stopped(run) ? undefined : this.request(run, deps.map(handedOver), batched);
+      return this.stopped(run) ? undefined : this.request(run, deps.length === 0 ? NO_DEPS : deps.map(handedOver), batched);
     }
     return this.loadAndPrepare(run, inBatch, batched);
   }
@@ -210,13 +216,11 @@ export class Runs {
       deps,
       serializer: spec.serializer,
       attempt: assign.attempt,
-      ...(span === undefined ? {} : { traceParent: traceparentOf(span) }),
     };
-    const opts: RunOptions = {
-      signal: run.signal,
-      ...(spec.timeoutMs > 0 ? { timeoutMs: spec.timeoutMs } : {}),
-      context: (port: ContextPort) => this.deps.context.attach(port, assign.id, assign.runId),
-    };
+    // Optional fields set only when present (not spread in: this runs once per task).
+    if (span !== undefined) req.traceParent = traceparentOf(span);
+    const opts: RunOptions = { signal: run.signal, context: (port: ContextPort) => this.deps.context.attach(port, assign.id, assign.runId) };
+    if (spec.timeoutMs > 0) opts.timeoutMs = spec.timeoutMs;
     return { req, opts, span };
   }
 
@@ -229,7 +233,7 @@ export class Runs {
     const { id, runId } = assign;
     const { durationMs } = response;
     if (response.type !== 'ok') {
-      this.deps.executed({ stimulusId, id, runId, outcome: { ok: false as const, error: response.error }, durationMs });
+      this.deps.executed({ type: 'executed', stimulusId, id, runId, outcome: { ok: false as const, error: response.error }, durationMs });
       return undefined;
     }
     this.deps.counters.executed += 1;
@@ -249,21 +253,22 @@ export class Runs {
   }
 
   private succeeded(id: string, runId: number, response: Extract<ThreadResponse, { type: 'ok' }>, stimulusId: string): void {
-    const { durationMs } = response;
-    this.#timings.set(id, { durationMs, startedAtMs: response.startedAtMs });
+    const { durationMs, startedAtMs } = response;
     const outcome = { ok: true as const, nbytes: response.bytes.byteLength, serializer: response.serializer };
-    this.deps.executed({ stimulusId, id, runId, outcome, durationMs });
+    this.deps.executed({ type: 'executed', stimulusId, id, runId, outcome, durationMs, startedAtMs });
   }
 
   /** A failure in the worker's own code around a run: the run fails with INTERNAL. */
   private runFailed(run: ActiveRun, error: unknown, stimulusId: string): void {
     const { id, runId, spec } = run.assign;
     this.deps.log.error({ id, err: error }, 'task execution failed inside the worker');
-    this.deps.executed({ stimulusId, id, runId, outcome: { ok: false, error: toErrorInfo(error, 'INTERNAL', spec.key) } });
+    this.deps.executed({ type: 'executed', stimulusId, id, runId, outcome: { ok: false, error: toErrorInfo(error, 'INTERNAL', spec.key) } });
   }
 }
 
 const NO_BYTES = new Uint8Array(0);
+/** The inputs of every run that takes none (never changed: only its elements ever are). */
+const NO_DEPS: ThreadDep[] = [];
 
 /** An input made by an earlier run of the same batch: the thread fills it in (ThreadDep.from; the index is set once the batch is known). */
 function handedOver(d: WireAssign['deps'][number]): ThreadDep {

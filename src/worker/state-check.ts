@@ -3,7 +3,7 @@
  * Tests check them after every step; production code never needs to.
  */
 import { assert } from '../errors.ts';
-import type { Lane, WorkerTask } from './state-types.ts';
+import { NO_INPUTS, type Lane, type WorkerTask } from './state-types.ts';
 
 export interface WorkerStateView {
   tasks: ReadonlyMap<string, WorkerTask>;
@@ -39,6 +39,7 @@ export function checkWorkerState(v: WorkerStateView): void {
       if (task.state !== 'fetching') assert(task.missing.size === 0, `${task.assign.id} ready with missing inputs`);
       for (const dep of task.assign.deps) assert(v.needers.has(dep.id), `${dep.id} needed but not counted`);
     }
+    assert(NO_INPUTS.size === 0, 'the shared empty set of missing inputs is empty');
     for (const [lane, n] of lanes) assert(lane.active === n && n > 0, 'a batch counts the tasks holding its slot');
     assert(executing + lanes.size === v.executing, 'executing count matches');
     // Only runs that rejoined after seceding may take the count above the threads, and

@@ -40,6 +40,8 @@ export type WorkerEvent =
       outcome: { ok: true; nbytes: number; serializer: SerializerRef } | { ok: false; error: ErrorInfo };
       /** How long the task ran in its thread: teaches which tasks are short enough to batch. */
       durationMs?: number;
+      /** When it started in its thread (epoch ms), reported with a success. */
+      startedAtMs?: number;
     };
 
 export type WorkerCommand =
@@ -49,8 +51,11 @@ export type WorkerCommand =
   /** Run these one after another in one thread, in this order (worker/batching.ts). */
   | { type: 'executeBatch'; stimulusId: string; assigns: WireAssign[] }
   | { type: 'abort'; stimulusId: string; id: string; runId: number }
-  /** `tellClient`: the run's assignment asked the worker to tell the client too (WireAssign.tellClient). */
-  | { type: 'reportFinished'; stimulusId: string; id: string; runId: number; tellClient: boolean }
+  /**
+   * `tellClient`: the run's assignment asked the worker to tell the client too
+   * (WireAssign.tellClient). The run's timing as its `executed` event had it (0: unknown).
+   */
+  | { type: 'reportFinished'; stimulusId: string; id: string; runId: number; tellClient: boolean; durationMs: number; startedAtMs: number }
   | { type: 'reportFailed'; stimulusId: string; id: string; runId: number; error: ErrorInfo }
   | { type: 'deleteData'; stimulusId: string; id: string }
   /** Steal granted: the run was dropped before it started (scheduler event stealGranted). */
@@ -73,6 +78,7 @@ export type WorkerCommand =
 export interface WorkerTask {
   assign: WireAssign;
   state: 'fetching' | 'ready' | 'executing';
+  /** Inputs not here yet; NO_INPUTS (shared, always empty) for a task that takes none. */
   missing: Set<string>;
   seq: number;
   heapIndex: number;
@@ -87,6 +93,13 @@ export interface WorkerTask {
   /** Holds a slot of its own and is not known to be short: no batch queues behind it. */
   long: boolean;
 }
+
+/**
+ * The `missing` set of every task without inputs: most tasks of a big flow are leaves, and
+ * a set each cost an allocation per task. Nothing ever adds to it (only a task's inputs
+ * are added, and it has none); the state check asserts it stays empty.
+ */
+export const NO_INPUTS = new Set<string>();
 
 /** A batch of tasks sharing one thread slot (worker/batching.ts). */
 export interface Lane {

@@ -9,7 +9,7 @@ import type { WireAssign } from '../transport/messages.ts';
 import { Heap } from '../util/heap.ts';
 import { batchCostMs, DEFAULT_BATCH, RunTimes, takeBatch, type BatchConfig } from './batching.ts';
 import { checkWorkerState } from './state-check.ts';
-import type { WorkerCommand, WorkerEvent, WorkerTask } from './state-types.ts';
+import { NO_INPUTS, type WorkerCommand, type WorkerEvent, type WorkerTask } from './state-types.ts';
 
 export type { WorkerCommand, WorkerEvent } from './state-types.ts';
 
@@ -142,7 +142,8 @@ export class WorkerState {
       this.onCancel(a.id, existing.assign.runId, sid, out);
     }
     const actor = actorOf(a);
-    const task: WorkerTask = { assign: a, state: 'fetching', missing: new Set(), seq: ++this.seq, heapIndex: -1, slot: false, lane: undefined, rejoined: false, actor, long: false };
+    const missing = a.deps.length === 0 ? NO_INPUTS : new Set<string>();
+    const task: WorkerTask = { assign: a, state: 'fetching', missing, seq: ++this.seq, heapIndex: -1, slot: false, lane: undefined, rejoined: false, actor, long: false };
     this.tasks.set(a.id, task);
     if (actor !== undefined) {
       let queue = this.actorQueues.get(actor);
@@ -272,7 +273,8 @@ export class WorkerState {
         this.awaited.delete(event.id);
         for (const w of waiters) if (w.missing.delete(event.id) && w.missing.size === 0 && w.state === 'fetching') this.makeReady(w);
       }
-      out.push({ type: 'reportFinished', stimulusId: sid, id: event.id, runId: event.runId, tellClient: task.assign.tellClient === true });
+      const { id, runId, durationMs = 0, startedAtMs = 0 } = event;
+      out.push({ type: 'reportFinished', stimulusId: sid, id, runId, tellClient: task.assign.tellClient === true, durationMs, startedAtMs });
     } else {
       out.push({ type: 'reportFailed', stimulusId: sid, id: event.id, runId: event.runId, error: event.outcome.error });
     }

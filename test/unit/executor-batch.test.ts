@@ -6,7 +6,7 @@ import type { ContextReply, ContextRequest } from '../../src/runtime/context-pro
 import type { ThreadResponse } from '../../src/runtime/protocol.ts';
 import { FutureRef, encodeArgs, getSerializer, serializeResult } from '../../src/serde/index.ts';
 import { PoolExecutor } from '../../src/worker/executor-pool.ts';
-import { InlineExecutor, type BatchRun, type Executor } from '../../src/worker/executor.ts';
+import { InlineExecutor, batchResponses, type BatchRun, type Executor } from '../../src/worker/executor.ts';
 import { MSGPACK, threadRequest } from '../helpers/thread-request.ts';
 
 const msgpack = getSerializer('msgpack')!;
@@ -26,7 +26,7 @@ const code = (res: ThreadResponse): string => (res.type === 'error' ? res.error.
 void t.test('a batch runs in one thread, in order, with a result, error and timing per task', async (t) => {
   const ex = new PoolExecutor({ threads: 1 });
   t.teardown(() => ex.close());
-  const responses = await Promise.all(ex.runBatch([run('threadId'), run('inc', [1]), run('throwsTypeError'), run('add', [2, 3]), run('threadId')]));
+  const responses = await Promise.all(batchResponses(ex, [run('threadId'), run('inc', [1]), run('throwsTypeError'), run('add', [2, 3]), run('threadId')]));
   t.equal(value(responses[0]!), value(responses[4]!), 'one thread');
   t.equal(value(responses[1]!), 2);
   t.equal(code(responses[2]!), 'TASK_ERROR');
@@ -41,7 +41,7 @@ void t.test('a task cancelled before it starts is skipped; the rest of its batch
   const ex = new PoolExecutor({ threads: 1 });
   t.teardown(() => ex.close());
   const ac = new AbortController();
-  const responses = ex.runBatch([run('threadId'), run('slow', [30]), run('inc', [1], { signal: ac.signal }), run('threadId')]);
+  const responses = batchResponses(ex, [run('threadId'), run('slow', [30]), run('inc', [1], { signal: ac.signal }), run('threadId')]);
   ac.abort();
   const [before, slow, cancelled, after] = await Promise.all(responses);
   t.equal(code(cancelled!), 'CANCELLED');
@@ -49,7 +49,7 @@ void t.test('a task cancelled before it starts is skipped; the rest of its batch
   t.equal(value(after!), value(before!), 'the thread was not replaced');
   const pre = new AbortController();
   pre.abort();
-  const [a, b] = await Promise.all(ex.runBatch([run('inc', [1], { signal: pre.signal }), run('inc', [2])]));
+  const [a, b] = await Promise.all(batchResponses(ex, [run('inc', [1], { signal: pre.signal }), run('inc', [2])]));
   t.equal(code(a!), 'CANCELLED', 'cancelled before the batch was sent');
   t.equal(value(b!), 3);
 });
@@ -62,9 +62,9 @@ void t.test('a running task cancelled in a batch stops its thread; the tasks aft
   t.teardown(() => bc.close());
   const ac = new AbortController();
   bc.onmessage = () => ac.abort();
-  const [before] = await Promise.all(ex.runBatch([run('threadId'), run('inc', [0])]));
+  const [before] = await Promise.all(batchResponses(ex, [run('threadId'), run('inc', [0])]));
   const [first, spinning, next, again] = await Promise.all(
-    ex.runBatch([run('inc', [1]), run('announceThenSpin', [channel], { signal: ac.signal }), run('inc', [2]), run('threadId')]),
+    batchResponses(ex, [run('inc', [1]), run('announceThenSpin', [channel], { signal: ac.signal }), run('inc', [2]), run('threadId')]),
   );
   t.equal(value(first!), 2);
   t.equal(code(spinning!), 'CANCELLED');
@@ -75,7 +75,7 @@ void t.test('a running task cancelled in a batch stops its thread; the tasks aft
 void t.test('tasks with a timeout run alone and time out alone', async (t) => {
   const ex = new PoolExecutor({ threads: 2 });
   t.teardown(() => ex.close());
-  const [spin, inc] = await Promise.all(ex.runBatch([run('spin', [], { timeoutMs: 100 }), run('inc', [1])]));
+  const [spin, inc] = await Promise.all(batchResponses(ex, [run('spin', [], { timeoutMs: 100 }), run('inc', [1])]));
   t.equal(code(spin!), 'TASK_TIMEOUT');
   t.equal(value(inc!), 2);
 });
@@ -83,7 +83,7 @@ void t.test('tasks with a timeout run alone and time out alone', async (t) => {
 void t.test('a thread dying under a batch: the task it ran is WORKER_LOST, the tasks after it run again', async (t) => {
   const ex = new PoolExecutor({ threads: 1 });
   t.teardown(() => ex.close());
-  const [a, lost, b] = await Promise.all(ex.runBatch([run('inc', [1]), run('exitThread'), run('inc', [2])]));
+  const [a, lost, b] = await Promise.all(batchResponses(ex, [run('inc', [1]), run('exitThread'), run('inc', [2])]));
   t.equal(value(a!), 2);
   t.equal(code(lost!), 'WORKER_LOST');
   t.equal(value(b!), 3);
@@ -91,7 +91,7 @@ void t.test('a thread dying under a batch: the task it ran is WORKER_LOST, the t
 
 void t.test('close() cancels what a batch has not finished', async (t) => {
   const ex = new PoolExecutor({ threads: 1 });
-  const responses = ex.runBatch([run('hang'), run('inc', [1])]);
+  const responses = batchResponses(ex, [run('hang'), run('inc', [1])]);
   await ex.close();
   t.same((await Promise.all(responses)).map(code), ['CANCELLED', 'CANCELLED']);
 });
@@ -116,7 +116,7 @@ void t.test('a task in a batch uses its context; while it waits on a subtask the
   const seen: ContextRequest[] = [];
   let release!: () => void;
   const released = new Promise<void>((resolve) => (release = resolve));
-  const responses = ex.runBatch([run('viaSubtask', [1], { context: serveContext(41, released, seen) }), run('inc', [2], { context: () => t.fail('unused context opened') })]);
+  const responses = batchResponses(ex, [run('viaSubtask', [1], { context: serveContext(41, released, seen) }), run('inc', [2], { context: () => t.fail('unused context opened') })]);
   // The sibling finishes while the first task still waits for its subtask's result.
   t.equal(value(await responses[1]!), 3);
   release();
@@ -140,14 +140,14 @@ for (const [name, make] of [
   void t.test(`${name}: a run takes an earlier run's result in the batch as its input`, async (t) => {
     const ex: Executor = make();
     t.teardown(() => ex.close());
-    const responses = await Promise.all(ex.runBatch([run('inc', [1]), incOf(0), incOf(1), run('inc', [10]), incOf(3)]));
+    const responses = await Promise.all(batchResponses(ex, [run('inc', [1]), incOf(0), incOf(1), run('inc', [10]), incOf(3)]));
     t.same(responses.map(value), [2, 3, 4, 11, 12]);
   });
 
   void t.test(`${name}: when the run making an input fails or is missing, the runs taking it fail RESULT_UNAVAILABLE`, async (t) => {
     const ex: Executor = make();
     t.teardown(() => ex.close());
-    const responses = await Promise.all(ex.runBatch([run('throwsTypeError'), incOf(0), incOf(1), incOf(-1), run('inc', [1])]));
+    const responses = await Promise.all(batchResponses(ex, [run('throwsTypeError'), incOf(0), incOf(1), incOf(-1), run('inc', [1])]));
     t.same(responses.map(code), ['TASK_ERROR', 'RESULT_UNAVAILABLE', 'RESULT_UNAVAILABLE', 'RESULT_UNAVAILABLE', 'ok']);
     if (responses[1]!.type === 'error') t.match(responses[1]!.error.message, /input "up" of task "incOf-\d+" was not made/);
   });
@@ -157,7 +157,7 @@ void t.test('pool: a batch run again after its thread stopped keeps its hand-off
   const ex = new PoolExecutor({ threads: 1 });
   t.teardown(() => ex.close());
   // The thread dies at exitThread: inc and its follower before it are done, the rest goes again.
-  const responses = await Promise.all(ex.runBatch([run('inc', [1]), incOf(0), run('exitThread'), incOf(1), run('inc', [5]), incOf(4)]));
+  const responses = await Promise.all(batchResponses(ex, [run('inc', [1]), incOf(0), run('exitThread'), incOf(1), run('inc', [5]), incOf(4)]));
   t.same(responses.map(code), ['ok', 'ok', 'WORKER_LOST', 'ok', 'ok', 'ok']);
   t.same([0, 1, 3, 4, 5].map((i) => value(responses[i]!)), [2, 3, 4, 6, 7]);
 });
@@ -167,7 +167,7 @@ void t.test('pool: a cancelled producer leaves its follower without input', asyn
   t.teardown(() => ex.close());
   const ac = new AbortController();
   ac.abort();
-  const responses = await Promise.all(ex.runBatch([run('inc', [1], { signal: ac.signal }), incOf(0), run('inc', [2])]));
+  const responses = await Promise.all(batchResponses(ex, [run('inc', [1], { signal: ac.signal }), incOf(0), run('inc', [2])]));
   t.same(responses.map(code), ['CANCELLED', 'RESULT_UNAVAILABLE', 'ok']);
 });
 
@@ -176,8 +176,38 @@ void t.test('small results share one buffer per post, large ones move alone; eac
   t.teardown(() => ex.close());
   // 200 echoes of ~100 bytes overflow one shared buffer (16 KiB); 2000-byte strings go alone.
   const texts = Array.from({ length: 200 }, (_, i) => `${i}:`.padEnd(i % 50 === 7 ? 2000 : 100, String.fromCharCode(97 + (i % 26))));
-  const responses = await Promise.all(ex.runBatch(texts.map((s) => run('echo', [s]))));
+  const responses = await Promise.all(batchResponses(ex, texts.map((s) => run('echo', [s]))));
   t.same(responses.map(value), texts.map((s) => [s]));
   const buffers = new Set(responses.map((r) => (r.type === 'ok' ? r.bytes.buffer : undefined)));
   t.ok(buffers.size < responses.length, 'some results share a buffer');
+});
+
+void t.test('batch results come once each, never during runBatch, and a result may cancel a later run of its batch', async (t) => {
+  const ex = new PoolExecutor({ threads: 1 });
+  t.teardown(() => ex.close());
+  const pre = new AbortController();
+  pre.abort();
+  const later = new AbortController();
+  const runs = [run('inc', [1]), run('inc', [2], { signal: pre.signal }), run('slow', [30]), run('inc', [3], { signal: later.signal })];
+  const calls: number[] = [];
+  const got: ThreadResponse[] = [];
+  let returned = false;
+  const all = new Promise<void>((resolve) => {
+    ex.runBatch(runs, (i, res) => {
+      t.ok(returned, `result ${i} after runBatch returned`);
+      calls.push(i);
+      got[i] = res;
+      // The first result cancels the last run, which has not started (the slow one is before it).
+      if (i === 0) later.abort();
+      if (calls.length === runs.length) resolve();
+    });
+    returned = true;
+  });
+  await all;
+  t.same([...calls].sort(), [0, 1, 2, 3], 'each run answered once');
+  t.equal(value(got[0]!), 2);
+  t.equal(code(got[1]!), 'CANCELLED', 'cancelled before the batch was sent');
+  t.equal(value(got[2]!), 30);
+  t.equal(code(got[3]!), 'CANCELLED', 'cancelled from inside the callback');
+  t.equal(calls.indexOf(3) < calls.indexOf(2), true, 'the cancel answered run 3 before the slow run finished');
 });
