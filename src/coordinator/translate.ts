@@ -35,8 +35,7 @@ export function wireAssign(
   traceParent: string,
   addressOf: (workerId: string) => string,
 ): WireAssign {
-  return {
-    ...(traceParent === '' ? {} : { traceParent }),
+  const assign: WireAssign = {
     id: command.id,
     runId: command.runId,
     attempt: command.attempt,
@@ -51,6 +50,9 @@ export function wireAssign(
       inline: d.inline,
     })),
   };
+  // Set only when traced (not spread in: this runs once per task).
+  if (traceParent !== '') assign.traceParent = traceParent;
+  return assign;
 }
 
 /** A key update for the client, with the data-plane address of the worker holding the result. */

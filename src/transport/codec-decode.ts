@@ -1,20 +1,24 @@
 /**
  * Decoded protobuf bodies (protobufjs message objects) to WireMessages, checking every
  * field a peer could get wrong (MALFORMED_MESSAGE); codec.ts decodes the envelope. The
- * mirror of codec-encode.ts.
+ * mirror of codec-encode.ts. The bodies received per task are read directly instead
+ * (*-decode.ts); for them this is the reference the direct decoders are tested against,
+ * and what an unusual envelope (several bodies, another version) still goes through.
  */
 import protobuf from 'protobufjs';
-import { FloeError, isErrorCode, type ErrorInfo } from '../errors.ts';
+import { FloeError, type ErrorInfo } from '../errors.ts';
 import type { SerializerRef, TaskSpec } from '../graph/spec.ts';
+import {
+  errorInfo, intern, keyStatus, missing, missingSpecField, NO_BYTES, NO_RESOURCES, nonEmpty, progressKind, serializerRef,
+} from './decode-shared.ts';
 import type { KeyUpdate, WireAssign, WireDepLocation, WireMessage, WireMetrics } from './messages.ts';
 import { DecodedSpec } from './spec-bytes.ts';
+
+export { nonEmpty };
 
 /** A message object as protobufjs decodes it (read directly, not through `toObject`). */
 export type ProtoObject = Record<string, unknown>;
 type Obj = ProtoObject;
-
-const STATUS_FROM_WIRE = ['', 'memory', 'erred', 'cancelled'] as const;
-const PROGRESS_FROM_WIRE = ['', 'running', 'done', 'failed'] as const;
 
 /** The body `which` of an envelope (its oneof field, named as the WireMessage type). */
 export function fromProtoBody(which: WireMessage['type'], b: Obj): WireMessage {
@@ -170,10 +174,10 @@ function runRefs(list: unknown): { id: string; runId: number }[] {
 
 function specFromProto(t: Obj, where: string): TaskSpec {
   const spec: TaskSpec = new DecodedSpec(
-    nonEmpty(t.key, `${where}.key`),
+    str(t.key),
     intern(str(t.name)),
-    intern(nonEmpty(t.module, `${where}.module`)),
-    intern(nonEmpty(t.exportName, `${where}.exportName`)),
+    intern(str(t.module)),
+    intern(str(t.exportName)),
     bytesOf(t.args),
     t.deps as string[],
     serializerFromProto(t.serializer),
@@ -188,13 +192,10 @@ function specFromProto(t: Obj, where: string): TaskSpec {
   if (str(t.traceParent) !== '') spec.traceParent = str(t.traceParent);
   if (str(t.actor) !== '') spec.actor = str(t.actor);
   if (num(t.restartsMax) !== 0) spec.restartsMax = num(t.restartsMax);
-  if ((t.holdsActors as string[]).length > 0) spec.holdsActors = actorIds(t.holdsActors as string[], where);
+  if ((t.holdsActors as string[]).length > 0) spec.holdsActors = t.holdsActors as string[];
+  const field = missingSpecField(spec);
+  if (field !== '') throw missing(`${where}.${field}`);
   return spec;
-}
-
-function actorIds(ids: string[], where: string): string[] {
-  for (const id of ids) nonEmpty(id, `${where}.holdsActors[]`);
-  return ids;
 }
 
 function assignFromProto(a: Obj): WireAssign {
@@ -224,16 +225,12 @@ function depFromProto(d: Obj): WireDepLocation {
 }
 
 function progressFromProto(p: Obj): { key: string; kind: 'running' | 'done' | 'failed' } {
-  const kind = PROGRESS_FROM_WIRE[num(p.kind)];
-  if (kind === undefined || kind === '') throw new FloeError('MALFORMED_MESSAGE', `task progress with unknown kind ${String(p.kind)}`);
+  const kind = progressKind(num(p.kind));
   return { key: nonEmpty(p.key, 'progress.key'), kind };
 }
 
 function updateFromProto(u: Obj): KeyUpdate {
-  const status = STATUS_FROM_WIRE[num(u.status)];
-  if (status === undefined || status === '') {
-    throw new FloeError('MALFORMED_MESSAGE', `key update with unknown status ${String(u.status)}`);
-  }
+  const status = keyStatus(num(u.status));
   return {
     key: nonEmpty(u.key, 'update.key'),
     status,
@@ -246,35 +243,10 @@ function updateFromProto(u: Obj): KeyUpdate {
   };
 }
 
-/**
- * Strings that repeat from task to task (a spec's module, name and export name; serializer
- * ids), shared instead of one copy per decoded spec: a big graph's coordinator holds a spec
- * per task. Bounded: a flow with ever new names just starts it over.
- */
-const interned = new Map<string, string>();
-const INTERNED_MAX = 4096;
-
-function intern(s: string): string {
-  const known = interned.get(s);
-  if (known !== undefined) return known;
-  if (interned.size >= INTERNED_MAX) interned.clear();
-  interned.set(s, s);
-  return s;
-}
-
-/** The last serializer decoded: most results and specs of a message name the same one. */
-let lastSerializer: SerializerRef = { id: 'msgpack', module: '' };
-
 function serializerFromProto(s: unknown): SerializerRef {
   const o = (s ?? {}) as Obj;
-  const id = str(o.id) === '' ? 'msgpack' : str(o.id);
-  const module = str(o.module);
-  if (id !== lastSerializer.id || module !== lastSerializer.module) lastSerializer = { id: intern(id), module: intern(module) };
-  return lastSerializer;
+  return serializerRef(str(o.id), str(o.module));
 }
-
-/** The resources of a spec that needs none: one frozen object (a spec's resources are never changed in place). */
-const NO_RESOURCES: Record<string, number> = Object.freeze({});
 
 function resourcesFromProto(list: unknown): Record<string, number> {
   const out: Record<string, number> = {};
@@ -288,25 +260,11 @@ function optError(e: unknown): ErrorInfo | undefined {
 
 function errorFromProto(e: unknown): ErrorInfo {
   const o = (e ?? {}) as Obj;
-  const code = str(o.code);
-  return {
-    code: isErrorCode(code) ? code : 'INTERNAL',
-    message: str(o.message),
-    retryable: o.retryable === true,
-    stack: str(o.stack),
-    taskKey: str(o.taskKey),
-    originalName: str(o.originalName),
-  };
+  return errorInfo(str(o.code), str(o.message), o.retryable === true, str(o.stack), str(o.taskKey), str(o.originalName));
 }
 
 function str(v: unknown): string {
   return typeof v === 'string' ? v : '';
-}
-
-/** @internal A required string field (shared with the frame codec). */
-export function nonEmpty(v: unknown, field: string): string {
-  if (typeof v !== 'string' || v === '') throw new FloeError('MALFORMED_MESSAGE', `${field} is missing`);
-  return v;
 }
 
 function num(v: unknown): number {
@@ -315,8 +273,6 @@ function num(v: unknown): number {
   // All of ours are unsigned.
   return typeof v === 'object' && v !== null && 'low' in v ? protobuf.util.LongBits.from(v as protobuf.Long).toNumber(true) : 0;
 }
-
-const NO_BYTES = new Uint8Array(0);
 
 /** An unset bytes field reads as the prototype's empty array, not a Uint8Array. */
 function bytesOf(v: unknown): Uint8Array {

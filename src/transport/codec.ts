@@ -3,9 +3,11 @@
  *
  * Uses protobufjs reflection on proto/floe.proto. Encoding passes plain objects
  * straight to the generated encoder (no `fromObject` pass; codec-encode.ts), or writes
- * the per-task messages directly (*-encode.ts); decoding validates everything a peer could
- * get wrong (codec-decode.ts) and turns it into MALFORMED_MESSAGE or UNSUPPORTED_VERSION,
- * so a bad message is an error for its sender, never a crash.
+ * the per-task messages directly (*-encode.ts). Decoding reads the per-task messages
+ * directly too (*-decode.ts, proto-read.ts), and the others through protobufjs
+ * (codec-decode.ts); both validate everything a peer could get wrong and turn it into
+ * MALFORMED_MESSAGE or UNSUPPORTED_VERSION, so a bad message is an error for its sender,
+ * never a crash.
  */
 import { join } from 'node:path';
 import protobuf from 'protobufjs';
@@ -18,6 +20,11 @@ import { rememberSpecBytes } from './spec-bytes.ts';
 import { encodeWorkerBatchMessage } from './worker-encode.ts';
 import { encodeClientUpdatesMessage } from './updates-encode.ts';
 import { encodeWorkerEventsMessage } from './events-encode.ts';
+import { plainEnvelopeBody } from './proto-read.ts';
+import { decodeSubmitBody } from './submit-decode.ts';
+import { decodeWorkerBatchBody } from './worker-decode.ts';
+import { decodeWorkerEventsBody } from './events-decode.ts';
+import { decodeClientUpdatesBody } from './updates-decode.ts';
 import { PROTOCOL_VERSION, type WireMessage } from './messages.ts';
 
 /** Upper bound on one control message; larger payloads belong on the data plane. */
@@ -75,16 +82,53 @@ function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
+/** Envelope fields of the bodies read directly (proto/floe.proto). */
+const SUBMIT = 10;
+const CLIENT_UPDATES = 13;
+const WORKER_BATCH = 14;
+const WORKER_EVENTS = 15;
+
 export function decodeMessage(bytes: Uint8Array): WireMessage {
+  checkSize(bytes);
+  const buf = asBuffer(bytes);
+  // What is received per task is read straight from the bytes, in one pass (proto-read.ts).
+  const body = plainEnvelopeBody(buf);
+  switch (body?.field) {
+    case SUBMIT:
+      return decodeSubmitBody(body.reader, bytes);
+    case CLIENT_UPDATES:
+      return decodeClientUpdatesBody(body.reader);
+    case WORKER_BATCH:
+      return decodeWorkerBatchBody(body.reader);
+    case WORKER_EVENTS:
+      return decodeWorkerEventsBody(body.reader);
+    default:
+      return viaProtobufjs(bytes, buf);
+  }
+}
+
+/**
+ * @internal decodeMessage as it was before the direct decoders: protobufjs decodes the
+ * envelope, codec-decode.ts converts its body. The reference they are tested against.
+ */
+export function decodeMessageViaProtobufjs(bytes: Uint8Array): WireMessage {
+  checkSize(bytes);
+  return viaProtobufjs(bytes, asBuffer(bytes));
+}
+
+function checkSize(bytes: Uint8Array): void {
   if (bytes.byteLength > MESSAGE_BYTES_MAX) {
     throw new FloeError('MALFORMED_MESSAGE', `message of ${bytes.byteLength} bytes exceeds ${MESSAGE_BYTES_MAX}`);
   }
+}
+
+function viaProtobufjs(bytes: Uint8Array, buf: Buffer): WireMessage {
   // The decoded message itself is read below, not a `toObject` copy of it: unset scalars
   // read as their defaults from its prototype, repeated fields are its own arrays, unset
   // messages are null; uint64 fields may be Longs (num() converts), unset bytes are [].
   let decoded: ProtoObject;
   try {
-    decoded = envelope().decode(asBuffer(bytes)) as unknown as ProtoObject;
+    decoded = envelope().decode(buf) as unknown as ProtoObject;
   } catch (error) {
     throw new FloeError('MALFORMED_MESSAGE', `cannot decode control message: ${(error as Error).message}`, {
       cause: error,

@@ -63,7 +63,9 @@ const SUBMIT_TASKS = 3;
 
 /**
  * Remembers, for each of `specs` (decoded from `message`, a submit envelope, in order),
- * the bytes of its TaskSpec. The message was decoded whole already, so it is well formed;
+ * the bytes of its TaskSpec: for a submission decoded through protobufjs (an envelope
+ * codec.ts does not read directly). The direct decoder (submit-decode.ts) records the same
+ * ranges as it reads each spec. The message was decoded whole already, so it is well formed;
  * should the walk below still not find one TaskSpec per spec, nothing is remembered.
  */
 export function rememberSpecBytes(message: Uint8Array, specs: readonly TaskSpec[]): void {

@@ -1,0 +1,67 @@
+/**
+ * A client's submission (`Envelope { submit: SubmitGraph }`), read straight from its bytes
+ * (proto-read.ts): the mirror of client-encode.ts, and what the coordinator reads per
+ * task. Each spec remembers the range of the message it came in as it is read (what
+ * rememberSpecBytes finds by walking the message again on the protobufjs path), so that
+ * the coordinator can pass it on to a worker as it came (spec-bytes.ts).
+ *
+ * Gives exactly what codec-decode.ts gives for the same bytes;
+ * test/unit/direct-decode*.test.ts hold the two to it. Field numbers: proto/floe.proto
+ * (SubmitGraph, TaskSpec, MissingResult).
+ */
+import type { TaskSpec } from '../graph/spec.ts';
+import { missing, missingSpecField, nonEmpty } from './decode-shared.ts';
+import type { MissingResult, WireOf } from './messages.ts';
+import type { ProtoReader } from './proto-read.ts';
+import { readSpec } from './spec-read.ts';
+
+/** The SubmitGraph `r` is over; `message` is the whole message its specs keep ranges of. */
+export function decodeSubmitBody(r: ProtoReader, message: Uint8Array): WireOf<'submit'> {
+  let clientId = '';
+  let requestId = '';
+  const tasks: TaskSpec[] = [];
+  const wants: string[] = [];
+  const missingResults: MissingResult[] = [];
+  let progress = false;
+  while (r.pos < r.end) {
+    const tag = r.uint32();
+    switch (tag) {
+      case 10: clientId = r.string(); break;
+      case 18: requestId = r.string(); break;
+      case 26: {
+        const spec = readSpec(r, message);
+        const field = missingSpecField(spec);
+        if (field !== '') throw missing(`submit.tasks[${tasks.length}].${field}`);
+        tasks.push(spec);
+        break;
+      }
+      case 34: wants.push(r.string()); break;
+      case 42: missingResults.push(readMissingResult(r, missingResults.length)); break;
+      case 48: progress = r.bool(); break;
+      default: r.unknown(tag, 6);
+    }
+  }
+  return {
+    type: 'submit',
+    clientId: nonEmpty(clientId, 'submit.clientId'),
+    requestId,
+    tasks,
+    wants,
+    missing: missingResults,
+    ...(progress ? { progress: true } : {}),
+  };
+}
+
+function readMissingResult(r: ProtoReader, i: number): MissingResult {
+  const outer = r.enter();
+  let key = '';
+  let workerId = '';
+  while (r.pos < r.end) {
+    const tag = r.uint32();
+    if (tag === 10) key = r.string();
+    else if (tag === 18) workerId = r.string();
+    else r.unknown(tag, 2);
+  }
+  r.leave(outer);
+  return { key: nonEmpty(key, `submit.missing[${i}].key`), workerId: nonEmpty(workerId, `submit.missing[${i}].workerId`) };
+}
