@@ -23,6 +23,7 @@ import type { LocalOptions } from './local.ts';
 import type { ConnectOptions } from './connect.ts';
 import { ProgressHub, type ProgressListener } from './progress.ts';
 import { Results } from './results.ts';
+import { Gathering } from './gather.ts';
 import { CoordinatorLink, heartbeatInterval } from './coordinator-link.ts';
 import { createActor, type ActorHandle } from './actor.ts';
 import type { ActorClassDef, ActorConstructor } from './actor-def.ts';
@@ -178,7 +179,7 @@ export class Client implements FutureOwner {
 
   /** Results of many futures, in order; rejects with the first error. */
   async gather<T extends readonly Future<unknown>[]>(futures: T): Promise<Resolved<T>> {
-    return (await Promise.all(futures.map((f) => f.result()))) as Resolved<T>;
+    return (await new Gathering(this.results, futures, this).promise) as Resolved<T>;
   }
 
   /** Cancels futures and everything depending on them. */
@@ -350,8 +351,8 @@ export class Client implements FutureOwner {
   }
 
   /** @internal A key's result, deserialized (see results.ts). */
-  resultOf(state: KeyState, flushFlows = true): Promise<unknown> {
-    return this.results.resultOf(state, flushFlows);
+  resultOf(state: KeyState, flushFlows = true, keep?: object): Promise<unknown> {
+    return this.results.resultOf(state, flushFlows, keep);
   }
 
   /** @internal A result as stored: its bytes and serializer (not deserialized). */

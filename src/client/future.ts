@@ -11,10 +11,16 @@ export type FutureStatus = 'pending' | 'finished' | 'error' | 'cancelled';
 /** What a Future needs from its client (kept narrow to avoid an import cycle). */
 export interface FutureOwner {
   readonly clientId: string;
-  resultOf(state: KeyState): Promise<unknown>;
+  /** `keep` is held until the result is in (see Results.resultOf). */
+  resultOf(state: KeyState, flushFlows?: boolean, keep?: object): Promise<unknown>;
   cancelKeys(keys: string[]): Promise<void>;
   retain(state: KeyState): void;
   releaseRef(state: KeyState): void;
+}
+
+/** Told once a key is done (KeyState.listen), with the index it gave. Must not throw. */
+export interface SettleListener {
+  keySettled(state: KeyState, index: number): void;
 }
 
 /** The client's record of one key, shared by all futures of that key. */
@@ -33,8 +39,24 @@ export class KeyState {
   // a submission leaves for the garbage collector.
   private settledPromise: Promise<void> | undefined;
   private resolveSettled: (() => void) | undefined;
+  // The first listener inline, any others in an array: a gather of thousands of keys
+  // listens once per key, and a promise with its reactions per key was most of what a
+  // gather left for the garbage collector.
+  private listener: SettleListener | undefined;
+  private listenerIndex = 0;
+  private otherListeners: { listener: SettleListener; index: number }[] | undefined;
 
   constructor(readonly key: string) {}
+
+  /** Tells `listener` once the key is done (finished, failed or cancelled); call it only while pending. */
+  listen(listener: SettleListener, index: number): void {
+    if (this.listener === undefined) {
+      this.listener = listener;
+      this.listenerIndex = index;
+    } else {
+      (this.otherListeners ??= []).push({ listener, index });
+    }
+  }
 
   /** Resolves once the key is done (finished, failed or cancelled); the same promise each time. */
   get settled(): Promise<void> {
@@ -56,6 +78,13 @@ export class KeyState {
     const resolve = this.resolveSettled;
     this.resolveSettled = undefined;
     resolve?.();
+    const listener = this.listener;
+    if (listener === undefined) return;
+    const others = this.otherListeners;
+    this.listener = undefined;
+    this.otherListeners = undefined;
+    listener.keySettled(this, this.listenerIndex);
+    if (others !== undefined) for (const other of others) other.listener.keySettled(this, other.index);
   }
 
   finish(update: KeyUpdate): void {
@@ -116,7 +145,18 @@ const finalizer = new FinalizationRegistry<Hold>((hold) => {
   if (!hold.released) hold.owner.releaseRef(hold.state);
 });
 
+let releasedOf: (future: Future<unknown>) => boolean;
+
+/** Whether release() was called on `future` (gather.ts); not a member, to keep Future's surface as it is. */
+export function isReleased(future: Future<unknown>): boolean {
+  return releasedOf(future);
+}
+
 export class Future<T> {
+  static {
+    releasedOf = (future) => future.#hold.released;
+  }
+
   readonly key: string;
   /** @internal */
   readonly owner: FutureOwner;
@@ -142,14 +182,10 @@ export class Future<T> {
   /** The task's result; rejects with the task's FloeError (code, remote stack). */
   result(): Promise<T> {
     if (this.#hold.released) return Promise.reject(new FloeError('RESULT_UNAVAILABLE', `future ${this.key} was released`));
-    // The reaction below holds this future until the result is in: a future dropped right
-    // after result() (`await client.submit(t).result()`) must not be collected meanwhile,
-    // or its finalizer would release the key and the result would never come.
-    return this.owner.resultOf(this.state).then((value) => this.#kept(value));
-  }
-
-  #kept(value: unknown): T {
-    return value as T;
+    // This future is held until the result is in (`keep`): one dropped right after
+    // result() (`await client.submit(t).result()`) must not be collected meanwhile, or its
+    // finalizer would release the key and the result would never come.
+    return this.owner.resultOf(this.state, true, this) as Promise<T>;
   }
 
   /** Settles when the task is done, whatever the outcome, without fetching the result. */

@@ -31,13 +31,22 @@ export class Results {
    * A key's result, deserialized. Not an async function: a gather of thousands of futures
    * made three async frames per result. A result that is inline with a registered
    * serializer (most) is deserialized as soon as its key is done, without a further wait.
+   * `keep` (the future asking) is held until the result is in: a future dropped right
+   * after result() must not be collected meanwhile, or its finalizer would release the key
+   * and the result would never come. A pending key's reaction below holds it (the client
+   * holds the key's state, and the state its settled promise), so no further promise is
+   * chained per result for that.
    */
-  resultOf(state: KeyState, flushFlows: boolean): Promise<unknown> {
+  resultOf(state: KeyState, flushFlows: boolean, keep?: object): Promise<unknown> {
     if (!state.done) {
       this.prepareWait(state, flushFlows);
-      return state.settled.then(() => this.doneResultOf(state));
+      return state.settled.then(() => this.valueOf(state, keep));
     }
-    return this.doneResultOf(state);
+    try {
+      return Promise.resolve(this.valueOf(state, keep));
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   /** A result as stored: its bytes and serializer (not deserialized). */
@@ -50,15 +59,17 @@ export class Results {
     return this.fetchResult(state);
   }
 
-  private doneResultOf(state: KeyState): Promise<unknown> {
+  /**
+   * The value of a done key, or a promise of it when it must be fetched (or failed); throws
+   * when it cannot be deserialized. A value, not a promise, in the common case: a promise
+   * returned from a reaction costs another promise and two more microtask turns to adopt.
+   * (Also used by gather.ts.)
+   */
+  valueOf(state: KeyState, keep: object | undefined): unknown {
     const update = state.update;
     const serializer = update?.inline === undefined ? undefined : getSerializer(update.serializer.id);
-    if (serializer === undefined) return this.slowResultOf(state);
-    try {
-      return Promise.resolve(deserializeValue(update!.inline!, serializer, state.key));
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    if (serializer === undefined) return this.slowResultOf(state).then((value) => kept(value, keep));
+    return deserializeValue(update!.inline!, serializer, state.key);
   }
 
   private async slowResultOf(state: KeyState): Promise<unknown> {
@@ -68,7 +79,7 @@ export class Results {
   }
 
   /** Before waiting for a key: its flow's graph must go out, and the scheduler must keep it. */
-  private prepareWait(state: KeyState, flushFlows: boolean): void {
+  prepareWait(state: KeyState, flushFlows: boolean): void {
     if (flushFlows && !state.submitted) for (const flush of this.options.flowFlushers) flush(state.key);
     if (!state.wanted && !state.done) this.options.submitter.want(state);
   }
@@ -93,4 +104,12 @@ export class Results {
       }
     }
   }
+}
+
+/**
+ * `value`. The reaction that calls this names `keep`, so it holds `keep` until the value is
+ * in (see Results.resultOf).
+ */
+function kept(value: unknown, _keep: object | undefined): unknown {
+  return value;
 }

@@ -24,6 +24,15 @@ export function streamPieces(tasks: TaskSpec[]): TaskSpec[][] {
   return pieces;
 }
 
+/** Whether `wants` are the keys of the pieces' tasks, all and in order: a submission of wanted tasks, and nothing else. */
+export function wantsAreKeysOf(pieces: readonly TaskSpec[][], wants: readonly string[]): boolean {
+  let i = 0;
+  for (const piece of pieces) {
+    for (const spec of piece) if (i >= wants.length || wants[i++] !== spec.key) return false;
+  }
+  return i === wants.length;
+}
+
 /**
  * Tasks a streamed submission may have in pieces the coordinator has not answered yet; the
  * next piece waits below this. The coordinator takes pieces one after another, so without

@@ -11,7 +11,7 @@ import type { Transport, TransportMessage } from '../transport/transport.ts';
 import type { MissingResult } from '../transport/messages.ts';
 import type { KeyState } from './future.ts';
 import { resolveSpecs, type QueuedSpec } from './submit-spec.ts';
-import { PieceWindow, splitKeys, splitMissing, splitSubmission, streamPieces, STREAM_TASKS_MIN } from './submit-pieces.ts';
+import { PieceWindow, splitKeys, splitMissing, splitSubmission, streamPieces, wantsAreKeysOf, STREAM_TASKS_MIN } from './submit-pieces.ts';
 import { ATTR, SpanKind, recordFailure, startSpan, traceparentOf, tracingEnabled, type Span } from '../telemetry/trace.ts';
 
 /** A task waiting to be sent; `exportName` is resolved at flush time. */
@@ -192,8 +192,7 @@ export class Submitter {
     // Wants for keys still held go out with those keys, never before them. A key released
     // since it was queued is still sent wanted (its release follows this batch): an actor
     // created and released at once must still run the calls made on it meanwhile.
-    const wants = [...this.wants].filter((k) => sending.has(k) || this.options.isSubmitted(k));
-    for (const k of wants) this.wants.delete(k);
+    const wants = this.takeWants(sending);
     if (ready.length === 0 && wants.length === 0) return;
     const missing = this.missing;
     this.missing = [];
@@ -202,6 +201,20 @@ export class Submitter {
     } finally {
       for (const task of ready) this.unpin(task);
     }
+  }
+
+  /** Takes the wants whose keys are sent or being sent; the others wait for their keys. */
+  private takeWants(sending: Set<string>): string[] {
+    const wants: string[] = [];
+    let waiting: string[] | undefined;
+    for (const k of this.wants) {
+      if (sending.has(k) || this.options.isSubmitted(k)) wants.push(k);
+      else (waiting ??= []).push(k);
+    }
+    // Cleared at once: deleting thousands of keys one by one shrinks the set again and again.
+    this.wants.clear();
+    if (waiting !== undefined) for (const k of waiting) this.wants.add(k);
+    return wants;
   }
 
   private async send(ready: QueuedTask[], allWants: string[], missing: MissingResult[]): Promise<void> {
@@ -224,7 +237,7 @@ export class Submitter {
       failed.set(task.state.key, error);
       failAll([task], error);
     }
-    const wants = allWants.filter((k) => !failed.has(k));
+    const wants = failed.size === 0 ? allWants : allWants.filter((k) => !failed.has(k));
     if (failed.size > 0) {
       const first = failed.values().next().value;
       this.dropHeldDependingOn(new Set(failed.keys()), isFloeError(first) ? first : new FloeError('INTERNAL', String(first)));
@@ -282,8 +295,8 @@ export class Submitter {
     const attempts: Promise<void>[] = [];
     const kept: string[] = [];
     const last = pieces[pieces.length - 1]!;
-    const inLast = new Set(last.map((spec) => spec.key));
-    const wanted = new Set(wants);
+    // The common case, every task wanted and nothing else, needs no sets of thousands of keys.
+    const wanted = missing.length === 0 && wantsAreKeysOf(pieces, wants) ? undefined : new Set(wants);
     const inFlight = new PieceWindow();
     const issue = async (payload: Uint8Array, taskCount: number): Promise<void> => {
       await inFlight.room(taskCount);
@@ -296,7 +309,7 @@ export class Submitter {
     };
     /** Sends `tasks`, cut by size if they do not fit; `final`: the submission's last request. */
     const send = async (tasks: TaskSpec[], final: boolean): Promise<void> => {
-      const keys = final ? tasks.map((spec) => spec.key).filter((key) => wanted.has(key)) : tasks.map((spec) => spec.key);
+      const keys = final && wanted !== undefined ? tasks.map((spec) => spec.key).filter((key) => wanted.has(key)) : tasks.map((spec) => spec.key);
       const payload = this.encodeSubmit(tasks, keys, []);
       if (max !== undefined && payload.byteLength > max && tasks.length > 1) {
         const parts = splitSubmission(tasks, max);
@@ -309,13 +322,16 @@ export class Submitter {
     for (let i = 0; i < pieces.length - 1; i++) await send(pieces[i]!, false);
     // Wants of keys the scheduler already has, and missing results, go before the last
     // piece, in as many requests as they need.
-    const missingKeys = new Set(missing.map((m) => m.key));
-    const sentWants = new Set(kept);
-    const earlier = wants.filter((key) => !inLast.has(key) && !sentWants.has(key) && !missingKeys.has(key));
-    for (const chunk of splitKeys(earlier, max)) await issue(this.encodeSubmit([], chunk, []), 0);
-    for (const chunk of splitMissing(missing, max)) {
-      const keys = [...new Set(chunk.map((m) => m.key))].filter((key) => wanted.has(key));
-      await issue(this.encodeSubmit([], keys, chunk), 0);
+    if (wanted !== undefined) {
+      const inLast = new Set(last.map((spec) => spec.key));
+      const missingKeys = new Set(missing.map((m) => m.key));
+      const sentWants = new Set(kept);
+      const earlier = wants.filter((key) => !inLast.has(key) && !sentWants.has(key) && !missingKeys.has(key));
+      for (const chunk of splitKeys(earlier, max)) await issue(this.encodeSubmit([], chunk, []), 0);
+      for (const chunk of splitMissing(missing, max)) {
+        const keys = [...new Set(chunk.map((m) => m.key))].filter((key) => wanted.has(key));
+        await issue(this.encodeSubmit([], keys, chunk), 0);
+      }
     }
     await send(last, true);
 
@@ -325,10 +341,10 @@ export class Submitter {
         if (settled[i]!.status === 'rejected') await this.request(requests[i]!, timeoutMs);
       }
     } catch (error) {
-      this.options.releaseKeys([...kept, ...inLast]);
+      this.options.releaseKeys([...kept, ...last.map((spec) => spec.key)]);
       throw error;
     }
-    const extra = kept.filter((key) => !wanted.has(key));
+    const extra = wanted === undefined ? [] : kept.filter((key) => !wanted.has(key));
     if (extra.length > 0) this.options.releaseKeys(extra);
   }
 

@@ -40,13 +40,8 @@ export function specSize(spec: TaskSpec): number {
   return n;
 }
 
-export function writeSpec(w: Out, spec: TaskSpec): void {
-  if (spec.key != null) w.varint(10).string(spec.key);
-  if (spec.name != null) w.varint(18).string(spec.name);
-  if (spec.module != null) w.varint(26).string(spec.module);
-  if (spec.exportName != null) w.varint(34).string(spec.exportName);
-  if (spec.args != null) w.varint(42).bytes(spec.args);
-  for (const dep of spec.deps) w.varint(50).string(dep);
+/** Fields 7-13 of a TaskSpec (serializer to resources), as writeSpec writes them. */
+export function writeSpecTail(w: Out, spec: TaskSpec): void {
   if (spec.serializer != null) writeSerializer(w, 58, spec.serializer);
   if (spec.priority != null) w.varint(65).double(spec.priority);
   if (spec.retries != null) w.varint(72).varint(spec.retries >>> 0);
@@ -59,6 +54,16 @@ export function writeSpec(w: Out, spec: TaskSpec): void {
     w.varint(10).string(name);
     if (amount != null) w.varint(17).double(amount);
   }
+}
+
+export function writeSpec(w: Out, spec: TaskSpec): void {
+  if (spec.key != null) w.varint(10).string(spec.key);
+  if (spec.name != null) w.varint(18).string(spec.name);
+  if (spec.module != null) w.varint(26).string(spec.module);
+  if (spec.exportName != null) w.varint(34).string(spec.exportName);
+  if (spec.args != null) w.varint(42).bytes(spec.args);
+  for (const dep of spec.deps) w.varint(50).string(dep);
+  writeSpecTail(w, spec);
   if (spec.traceParent != null) w.varint(114).string(spec.traceParent);
   if (spec.actor != null) w.varint(122).string(spec.actor);
   if (spec.restartsMax != null) w.varint(128).varint(spec.restartsMax >>> 0);

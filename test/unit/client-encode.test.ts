@@ -56,6 +56,51 @@ for (const [name, msg, roundTrips = true] of cases) {
   });
 }
 
+// Fields that tasks of one definition share are encoded once and copied (client-encode.ts):
+// the copies must follow every value those bytes were made from.
+t.test('shared fields: many definitions interleaved, each task as protobufjs writes it', async (t) => {
+  const defs = Array.from({ length: 12 }, (_, d) => {
+    const resources: Record<string, number> = d % 5 === 0 ? {} : { gpu: d, [`r${d}`]: 0.5 };
+    return {
+      name: `t${d}`, module: `file:///m${d % 3}.js`, exportName: d % 2 ? `t${d}` : 'default', priority: d % 4 === 0 ? -0 : d,
+      resources, serializer: { id: d % 2 ? 'msgpack' : 'json', module: '' },
+    };
+  });
+  const tasks = Array.from({ length: 300 }, (_, i) => ({ ...base, ...defs[(i * 7) % defs.length]!, key: `k-${i}` }));
+  const msg: Submit = { type: 'submit', clientId: 'c1', requestId: '3', tasks, wants: [] };
+  t.same(Buffer.from(encodeSubmitMessage(msg)), Buffer.from(reference(msg)));
+});
+
+t.test('shared fields: a name, a priority, a resource per task, each task as protobufjs writes it', async (t) => {
+  const tasks = Array.from({ length: 100 }, (_, i) => ({ ...base, key: `k-${i}`, name: `n-${i}`, priority: i, resources: { [`r${i % 30}`]: i } }));
+  const msg: Submit = { type: 'submit', clientId: 'c1', requestId: '5', tasks, wants: [] };
+  t.same(Buffer.from(encodeSubmitMessage(msg)), Buffer.from(reference(msg)));
+});
+
+t.test('shared fields: a spec changed between submissions is encoded as it is now', async (t) => {
+  const spec: TaskSpec = { ...base, resources: { gpu: 1 }, serializer: { id: 'msgpack', module: '' } };
+  const msg: Submit = { type: 'submit', clientId: 'c1', requestId: '4', tasks: [spec, { ...spec, key: 'stamp-2' }], wants: [] };
+  const changes: Array<[string, (s: TaskSpec) => void]> = [
+    ['a resource added', (s) => (s.resources.memory = 2 ** 30)],
+    ['a resource amount changed', (s) => (s.resources.gpu = 2)],
+    ['a resource removed', (s) => delete s.resources.gpu],
+    ['priority 0 to -0', (s) => (s.priority = -0)],
+    ['priority NaN', (s) => (s.priority = NaN)],
+    ['serializer id changed in place', (s) => (s.serializer.id = 'json')],
+    ['serializer module changed in place', (s) => (s.serializer.module = 'file:///s.js')],
+    ['retries changed', (s) => (s.retries = 3)],
+    ['timeout changed', (s) => (s.timeoutMs = 1500)],
+    ['name changed', (s) => (s.name = 'renamed')],
+    ['module changed', (s) => (s.module = 'file:///other.js')],
+    ['export name changed', (s) => (s.exportName = 'other')],
+  ];
+  t.same(Buffer.from(encodeSubmitMessage(msg)), Buffer.from(reference(msg)), 'before');
+  for (const [what, change] of changes) {
+    change(spec);
+    t.same(Buffer.from(encodeSubmitMessage(msg)), Buffer.from(reference(msg)), what);
+  }
+});
+
 t.test('the decoder stays strict: an empty client id is MALFORMED_MESSAGE', async (t) => {
   const bytes = encodeSubmitMessage({ type: 'submit', clientId: '', requestId: '1', tasks: [base], wants: [] });
   t.throws(() => decodeMessage(bytes), { code: 'MALFORMED_MESSAGE' });
