@@ -18,7 +18,7 @@
  */
 import type { SerializerRef, TaskSpec } from '../graph/spec.ts';
 import type { MissingResult, WireOf } from './messages.ts';
-import { Out, messageField, resourceSize, serializerSize, specSize, startEnvelope, stringField, varintSize, writeSpec, writeSpecTail } from './proto-write.ts';
+import { Out, messageField, specSize, specTailSize, startEnvelope, stringField, varintSize, writeSpec, writeSpecTail } from './proto-write.ts';
 
 /** Encodes a whole submit control message (the envelope included). */
 export function encodeSubmitMessage(msg: WireOf<'submit'>): Uint8Array {
@@ -199,7 +199,7 @@ function encodeShared(spec: TaskSpec): SharedFields {
   const s = spec.serializer;
   return {
     head: encodeWith(writeHead, stringField(spec.module) + stringField(spec.exportName), spec),
-    tail: encodeWith(writeSpecTail, tailSize(spec), spec),
+    tail: encodeWith(writeSpecTail, specTailSize(spec), spec),
     module: spec.module,
     exportName: spec.exportName,
     serializer: s == null ? undefined : { id: s.id, module: s.module },
@@ -219,15 +219,3 @@ function encodeWith(write: (w: Out, spec: TaskSpec) => void, size: number, spec:
   return w.finish('task spec');
 }
 
-/** Bytes of fields 7-13, as specSize counts them. */
-function tailSize(spec: TaskSpec): number {
-  let n = 0;
-  if (spec.serializer != null) n += messageField(serializerSize(spec.serializer));
-  if (spec.priority != null) n += 9;
-  if (spec.retries != null) n += 1 + varintSize(spec.retries >>> 0);
-  if (spec.retryDelayMs != null) n += 9;
-  if (spec.retryBackoff != null) n += 9;
-  if (spec.timeoutMs != null) n += 9;
-  for (const name in spec.resources) n += messageField(resourceSize(name, spec.resources[name]));
-  return n;
-}

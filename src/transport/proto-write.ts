@@ -23,10 +23,9 @@ export function startEnvelope(tag: number, body: number): Out {
   return w;
 }
 
-export function specSize(spec: TaskSpec): number {
-  let n = stringField(spec.key) + stringField(spec.name) + stringField(spec.module) + stringField(spec.exportName);
-  if (spec.args != null) n += 1 + varintSize(spec.args.length) + spec.args.length;
-  for (const dep of spec.deps) n += stringField(dep);
+/** Bytes of fields 7-13 of a TaskSpec (serializer to resources), as writeSpecTail writes them. */
+export function specTailSize(spec: TaskSpec): number {
+  let n = 0;
   if (spec.serializer != null) n += messageField(serializerSize(spec.serializer));
   if (spec.priority != null) n += 9;
   if (spec.retries != null) n += 1 + varintSize(spec.retries >>> 0);
@@ -34,6 +33,14 @@ export function specSize(spec: TaskSpec): number {
   if (spec.retryBackoff != null) n += 9;
   if (spec.timeoutMs != null) n += 9;
   for (const name in spec.resources) n += messageField(resourceSize(name, spec.resources[name]));
+  return n;
+}
+
+export function specSize(spec: TaskSpec): number {
+  let n = stringField(spec.key) + stringField(spec.name) + stringField(spec.module) + stringField(spec.exportName);
+  if (spec.args != null) n += 1 + varintSize(spec.args.length) + spec.args.length;
+  for (const dep of spec.deps) n += stringField(dep);
+  n += specTailSize(spec);
   n += stringField(spec.traceParent) + stringField(spec.actor);
   if (spec.restartsMax != null) n += 2 + varintSize(spec.restartsMax >>> 0);
   if (spec.holdsActors != null) for (const id of spec.holdsActors) n += 1 + stringField(id);

@@ -5,7 +5,7 @@
  */
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { Client } from '../../src/client/client.ts';
 import type { DataPlane, FetchedObject } from '../../src/dataplane/dataplane.ts';
 import { toErrorInfo, FloeError } from '../../src/errors.ts';
@@ -77,13 +77,19 @@ function base(key: string): KeyUpdate {
   return { key, status: 'memory', workerId: 'w1', address: 'inproc://w1', nbytes: 0, serializer, inline: undefined, error: undefined };
 }
 
-t.test('values in order, whether each key is done before or after the gather', async (t) => {
+/** A scripted coordinator and a client of it, both closed when test `t` ends. */
+function connected(t: Test): { coord: ScriptedCoordinator; client: Client } {
   const coord = new ScriptedCoordinator();
   const client = coord.client();
   t.teardown(async () => {
     await client.close();
     coord.close();
   });
+  return { coord, client };
+}
+
+t.test('values in order, whether each key is done before or after the gather', async (t) => {
+  const { coord, client } = connected(t);
   const [a, b, c] = [client.submit(inc, 1), client.submit(inc, 2), client.submit(inc, 3)];
   await coord.submittedKey(c.key);
   coord.finish(client, b.key, 'b');
@@ -96,12 +102,7 @@ t.test('values in order, whether each key is done before or after the gather', a
 });
 
 t.test('rejects with the first error; later errors and values do not change it', async (t) => {
-  const coord = new ScriptedCoordinator();
-  const client = coord.client();
-  t.teardown(async () => {
-    await client.close();
-    coord.close();
-  });
+  const { coord, client } = connected(t);
   const [a, b, c] = [client.submit(inc, 1), client.submit(inc, 2), client.submit(inc, 3)];
   await coord.submittedKey(c.key);
   const gathered = client.gather([a, b, c]);
@@ -113,12 +114,7 @@ t.test('rejects with the first error; later errors and values do not change it',
 });
 
 t.test('a result that cannot be deserialized rejects with DESERIALIZE_FAILED', async (t) => {
-  const coord = new ScriptedCoordinator();
-  const client = coord.client();
-  t.teardown(async () => {
-    await client.close();
-    coord.close();
-  });
+  const { coord, client } = connected(t);
   const a = client.submit(inc, 1);
   await coord.submittedKey(a.key);
   const gathered = client.gather([a]);
@@ -127,12 +123,7 @@ t.test('a result that cannot be deserialized rejects with DESERIALIZE_FAILED', a
 });
 
 t.test('a released future rejects the gather with RESULT_UNAVAILABLE', async (t) => {
-  const coord = new ScriptedCoordinator();
-  const client = coord.client();
-  t.teardown(async () => {
-    await client.close();
-    coord.close();
-  });
+  const { client } = connected(t);
   const [a, b] = [client.submit(inc, 1), client.submit(inc, 2)];
   b.release();
   await t.rejects(client.gather([a, b]), { code: 'RESULT_UNAVAILABLE' });
@@ -181,12 +172,7 @@ t.test('a result not sent inline is fetched from the worker that holds it', asyn
 });
 
 t.test('a future only the gather refers to is not collected (and its key released) before its result', async (t) => {
-  const coord = new ScriptedCoordinator();
-  const client = coord.client();
-  t.teardown(async () => {
-    await client.close();
-    coord.close();
-  });
+  const { coord, client } = connected(t);
   let key = '';
   const gathered = (() => {
     const f = client.submit(inc, 1);
