@@ -5,14 +5,16 @@
  * whose speed drifts by half within minutes, this is how a change is measured: two runs of
  * `floe bench` an hour (or a minute) apart compare the machine, not the builds.
  *
- *   node --import=tsx bench/side-by-side.ts DIR_A DIR_B [latency|throughput|task-lag] [reps]
+ *   node --import=tsx bench/side-by-side.ts DIR_A DIR_B [latency|throughput|task-lag|tree-reduce] [reps]
  *
  * Each DIR is a floe checkout with `npm run build` done (its dist/ is what runs), e.g. the
  * commit before a change in a worktree: `git worktree add ../before HEAD~1`, then
  * `npm ci && npm run build` there. latency: `reps` sequential no-op round trips on each
  * (default 2,000, after 2,000 of warm-up); throughput: `reps` runs of 10k no-ops (default
  * 12, after 3); task-lag: `reps` runs of linear-100x10 (default 12, after 15; the shape
- * can follow as a fifth argument). Prints each side's median, p90 and p99 and B / A.
+ * can follow as a fifth argument); tree-reduce: `reps` sums of 10k numbers by a tree of
+ * add tasks, seconds each (default 12, after 3). Prints each side's median, p90 and p99
+ * and B / A.
  */
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -23,20 +25,21 @@ import type * as StatsModule from './stats.ts';
 import type * as TaskLagModule from './scenarios/task-lag.ts';
 import type * as TasksModule from './tasks.ts';
 
-type Measure = 'latency' | 'throughput' | 'task-lag';
-const MEASURES: Measure[] = ['latency', 'throughput', 'task-lag'];
+type Measure = 'latency' | 'throughput' | 'task-lag' | 'tree-reduce';
+const MEASURES: Measure[] = ['latency', 'throughput', 'task-lag', 'tree-reduce'];
 
 const [dirA, dirB, measureArg = 'latency', repsArg, shapeArg = 'linear-100x10'] = process.argv.slice(2);
 if (dirA === undefined || dirB === undefined) {
-  console.error('usage: node --import=tsx bench/side-by-side.ts DIR_A DIR_B [latency|throughput|task-lag] [reps] [shape]');
+  console.error('usage: node --import=tsx bench/side-by-side.ts DIR_A DIR_B [latency|throughput|task-lag|tree-reduce] [reps] [shape]');
   process.exit(2);
 }
 const measure = measureArg as Measure;
 if (!MEASURES.includes(measure)) throw new Error(`unknown measurement ${measureArg} (${MEASURES.join(', ')})`);
-const DEFAULT_REPS: Record<Measure, number> = { latency: 2000, throughput: 12, 'task-lag': 12 };
-const WARMUP: Record<Measure, number> = { latency: 2000, throughput: 3, 'task-lag': 15 };
+const DEFAULT_REPS: Record<Measure, number> = { latency: 2000, throughput: 12, 'task-lag': 12, 'tree-reduce': 12 };
+const WARMUP: Record<Measure, number> = { latency: 2000, throughput: 3, 'task-lag': 15, 'tree-reduce': 3 };
 const reps = Number(repsArg ?? DEFAULT_REPS[measure]);
 const THROUGHPUT_TASKS = 10_000;
+const TREE_NUMBERS = 10_000;
 
 /**
  * One build: its own modules (imported from its dist/), cluster and client. The runs below
@@ -58,7 +61,7 @@ async function load<T>(dir: string, path: string): Promise<T> {
 async function startSide(dir: string): Promise<Side> {
   const { startLocalCluster } = await load<typeof LocalClusterModule>(dir, 'cluster/local-cluster.js');
   const { Client } = await load<typeof IndexModule>(dir, 'src/index.js');
-  const { noop, stamp } = await load<typeof TasksModule>(dir, 'bench/tasks.js');
+  const { add, noop, stamp } = await load<typeof TasksModule>(dir, 'bench/tasks.js');
   const { lagShape, taskLag } = await load<typeof StatsModule>(dir, 'bench/stats.js');
   const { flatten } = await load<typeof TaskLagModule>(dir, 'bench/scenarios/task-lag.js');
   const handle = await startLocalCluster({ workers: 2, threads: 1, stderr: 'ignore' });
@@ -94,6 +97,25 @@ async function startSide(dir: string): Promise<Side> {
       for (const f of futures) f.release();
       return taskLag(graph.map((node, i) => ({ deps: node.deps, startMs: stamps[i]!.s, endMs: stamps[i]!.e })), submitMs).totalS;
     },
+    'tree-reduce': async () => {
+      // As the tree-reduce scenario: pairwise adds, each level released once the next is submitted.
+      const t0 = performance.now();
+      let level: IndexModule.Future<number>[] = [];
+      for (let i = 0; i + 1 < TREE_NUMBERS; i += 2) level.push(client.submit(add, i, i + 1));
+      while (level.length > 1) {
+        const next: IndexModule.Future<number>[] = [];
+        for (let i = 0; i + 1 < level.length; i += 2) next.push(client.submit(add, level[i]!, level[i + 1]!));
+        const carried = level.length % 2 === 1 ? level[level.length - 1]! : undefined;
+        for (const f of level) if (f !== carried) f.release();
+        if (carried !== undefined) next.push(carried);
+        level = next;
+      }
+      const sum = await level[0]!.result();
+      const seconds = (performance.now() - t0) / 1000;
+      level[0]!.release();
+      if (sum !== (TREE_NUMBERS * (TREE_NUMBERS - 1)) / 2) throw new Error(`tree-reduce: wrong sum ${sum}`);
+      return seconds;
+    },
   };
   return {
     dir,
@@ -117,7 +139,8 @@ try {
 } finally {
   for (const side of sides) await side.stop();
 }
-const unit = measure === 'latency' ? 'ms' : measure === 'throughput' ? 'tasks/s' : `s total lag (${shapeArg})`;
+const UNITS: Record<Measure, string> = { latency: 'ms', throughput: 'tasks/s', 'task-lag': `s total lag (${shapeArg})`, 'tree-reduce': 's per 10k sum' };
+const unit = UNITS[measure];
 for (const [name, side] of [['A', sides[0]!], ['B', sides[1]!]] as const) {
   const [p50, p90, p99] = [0.5, 0.9, 0.99].map((q) => quantile(side.values, q));
   console.log(`${name} ${side.dir}: median ${p50!.toFixed(3)}  p90 ${p90!.toFixed(3)}  p99 ${p99!.toFixed(3)}  ${unit}, ${side.values.length} runs`);
