@@ -233,6 +233,13 @@ export async function runBullmq(
     stops.push(() => queue.close(), () => events.close(), () => flows.close());
     await Promise.all([queue.waitUntilReady(), events.waitUntilReady(), flows.waitUntilReady()]);
     const ctx: Ctx = { queue, flows, completions: new Completions(events) };
+    if (request.warmupSeconds > 0) {
+      // As floe's cluster warm-up (warm-up.ts): the workers are Node processes too.
+      log(`bullmq: warm-up, ${request.warmupSeconds} s of no-op rounds`);
+      const until = performance.now() + request.warmupSeconds * 1000;
+      do await throughput(ctx, { warmupSizes: [1000] }, true);
+      while (performance.now() < until);
+    }
     for (const [name, reps] of Object.entries(request.reps)) {
       const run = RUNNERS[name];
       if (run === undefined) continue;

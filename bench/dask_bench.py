@@ -153,6 +153,15 @@ def main():
     cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
     client = Client(cluster)
     try:
+        # As floe's cluster warm-up (bench/warm-up.ts): the same time of work before the first scenario.
+        warmup_seconds = request.get("warmupSeconds", 0)
+        if warmup_seconds > 0:
+            log(f"warm-up: {warmup_seconds} s of no-op rounds")
+            until = time.perf_counter() + warmup_seconds
+            while True:
+                throughput(client, {"warmupSizes": [1000]}, True)
+                if time.perf_counter() >= until:
+                    break
         for name, reps in request["reps"].items():
             fn = SCENARIOS.get(name)
             if fn is None:

@@ -11,6 +11,7 @@ import { Client } from '../src/index.ts';
 import { startLocalCluster, type LocalClusterHandle, type LocalClusterOptions } from '../cluster/local-cluster.ts';
 import { clusterProcesses, type BenchProcess } from './cpu.ts';
 import { summarize, type Summary } from './stats.ts';
+import { warmCluster } from './warm-up.ts';
 
 export type Mode = 'embedded' | 'local';
 
@@ -68,6 +69,8 @@ export type Peer = 'dask' | 'bullmq';
 /** What a peer is asked to run: repetitions and parameters per scenario name. */
 export interface PeerRequest {
   quick: boolean;
+  /** Seconds of no-op rounds before the first scenario, as floe's cluster warm-up (warm-up.ts). */
+  warmupSeconds: number;
   reps: Record<string, number>;
   params: Record<string, Record<string, unknown>>;
 }
@@ -142,6 +145,8 @@ export class BenchEnv {
     private readonly log: (m: string) => void,
     /** Options for every local cluster: --otlp and --log-level of `floe bench`. */
     private readonly clusterDefaults: Partial<LocalClusterOptions> = {},
+    /** Seconds of warm-up work the shared cluster does before its first scenario (warm-up.ts). */
+    private readonly warmupSeconds = 0,
   ) {}
 
   client(): Promise<Client> {
@@ -156,14 +161,22 @@ export class BenchEnv {
   }
 
   private async startShared(): Promise<Client> {
+    let client: Client;
     if (this.mode === 'embedded') {
-      const client = await Client.local({ workers: 2, threads: 1 });
+      client = await Client.local({ workers: 2, threads: 1 });
       this.track(() => client.close());
       this.sharedProcesses = [{ name: 'all', pid: process.pid }];
-      return client;
+    } else {
+      const started = await this.startCluster({});
+      client = started.client;
+      this.sharedProcesses = clusterProcesses(started.handle);
     }
-    const { client, handle } = await this.startCluster({});
-    this.sharedProcesses = clusterProcesses(handle);
+    if (this.warmupSeconds > 0) {
+      this.log(`cluster warm-up: ${this.warmupSeconds} s of mixed work`);
+      const t0 = performance.now();
+      const tasks = await warmCluster(client, this.warmupSeconds);
+      this.log(`  warm-up done: ${tasks} tasks in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    }
     return client;
   }
 

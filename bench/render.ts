@@ -10,6 +10,8 @@ export interface BenchReport {
   command: string;
   mode: string;
   quick: boolean;
+  /** Seconds of warm-up work before the first scenario, on the shared cluster and each peer (warm-up.ts). */
+  warmupSeconds: number;
   dask: { ran: boolean; version?: string; note?: string };
   /** `redis` is the redis-server version. */
   bullmq: { ran: boolean; version?: string; redis?: string; note?: string };
@@ -51,6 +53,7 @@ export function renderTable(report: BenchReport): string {
   const m = report.machine;
   out.push(`floe bench — ${m.date.slice(0, 10)}, ${m.cores} cores (${m.cpu}), ${m.memoryGiB} GiB, node ${m.node}, ${report.mode} mode${report.quick ? ', --quick' : ''}`);
   out.push(`command: ${report.command}`);
+  if (report.warmupSeconds > 0) out.push(`warm-up: ${report.warmupSeconds} s of mixed work on the shared cluster before its first scenario (Dask and BullMQ: as long, of no-op rounds)`);
   out.push(report.dask.ran ? `Dask: distributed ${report.dask.version ?? '?'} (LocalCluster, 2 processes × 1 thread)` : `Dask: ${report.dask.note ?? 'not run (add --vs-dask)'}`);
   const b = report.bullmq;
   out.push(b.ran ? `BullMQ: bullmq ${b.version ?? '?'}, redis-server ${b.redis ?? '?'} (2 worker processes × concurrency 1; chains as nested flows)` : `BullMQ: ${b.note ?? 'not run (add --vs-bullmq)'}`);

@@ -168,6 +168,7 @@ program
   .option('--json <file>', 'write all results, with the machine, as JSON')
   .option('--svg <file>', 'write the task-lag chart as SVG')
   .option('--quick', 'small sizes: the whole suite in a minute or two')
+  .option('--warm-up <seconds>', 'seconds of mixed work the cluster (and each peer) does before the first scenario, so that V8 has compiled what runs (default: 20, quick: 5)', nonNegativeInt('--warm-up'))
   .addOption(otlpOption())
   .addOption(logLevelOption().default('warn'))
   .action(async (names: string[], opts: Parameters<typeof benchCommand>[1]) => {

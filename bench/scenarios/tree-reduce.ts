@@ -37,7 +37,7 @@ export const treeReduceScenario: Scenario<TreeReduceRaw> = {
   },
 };
 
-async function sumTree(client: Client, n: number): Promise<TreeReduceRaw> {
+export async function sumTree(client: Client, n: number): Promise<TreeReduceRaw> {
   const t0 = performance.now();
   let level: Future<number>[] = [];
   for (let i = 0; i + 1 < n; i += 2) level.push(client.submit(add, i, i + 1));

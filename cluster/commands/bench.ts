@@ -12,6 +12,7 @@ import { daskVersion, DASK_INSTALL_HINT, runDask, type DaskOutput } from '../../
 import { findRedisServer, REDIS_INSTALL_HINT } from '../../bench/redis-server.ts';
 import { renderJson, renderSvg, renderTable, type BenchReport } from '../../bench/render.ts';
 import { SCENARIOS, SCENARIO_NAMES } from '../../bench/scenarios/index.ts';
+import { DEFAULT_WARMUP_SECONDS } from '../../bench/warm-up.ts';
 
 export interface BenchCommandOptions {
   mode: Mode;
@@ -20,6 +21,8 @@ export interface BenchCommandOptions {
   json?: string;
   svg?: string;
   quick?: boolean;
+  /** Seconds of warm-up work on the shared cluster before the first scenario (default: DEFAULT_WARMUP_SECONDS). */
+  warmUp?: number;
   /** Local clusters' processes export traces and metrics here (the bench process itself does not: see the tracing scenario). */
   otlp?: string;
   logLevel?: string;
@@ -43,10 +46,16 @@ export async function benchCommand(names: string[], opts: BenchCommandOptions): 
   const chosen = names.length === 0 ? SCENARIOS : SCENARIOS.filter((s) => names.includes(s.name));
   const quick = opts.quick === true;
   const log = (m: string): void => void process.stderr.write(`[bench] ${m}\n`);
-  const env = new BenchEnv(opts.mode, log, {
-    ...(opts.otlp !== undefined ? { otlp: opts.otlp } : {}),
-    ...(opts.logLevel !== undefined ? { logLevel: opts.logLevel } : {}),
-  });
+  const warmupSeconds = opts.warmUp ?? DEFAULT_WARMUP_SECONDS[quick ? 'quick' : 'full'];
+  const env = new BenchEnv(
+    opts.mode,
+    log,
+    {
+      ...(opts.otlp !== undefined ? { otlp: opts.otlp } : {}),
+      ...(opts.logLevel !== undefined ? { logLevel: opts.logLevel } : {}),
+    },
+    warmupSeconds,
+  );
   // Kill functions (by PID) of the peers' processes still running: Dask's script, redis-server, BullMQ workers.
   const peerChildren = new Set<() => void>();
   const trackChild = (kill: () => void): (() => void) => {
@@ -71,6 +80,7 @@ export async function benchCommand(names: string[], opts: BenchCommandOptions): 
     command: `floe bench ${process.argv.slice(3).join(' ')}`.trim(),
     mode: opts.mode,
     quick,
+    warmupSeconds,
     dask: { ran: false },
     bullmq: { ran: false },
     scenarios: [],
@@ -93,7 +103,7 @@ export async function benchCommand(names: string[], opts: BenchCommandOptions): 
         log(`Dask ${version}: ${daskScenarios.map((s) => s.name).join(', ')}`);
         let out: DaskOutput | undefined;
         try {
-          out = await runDask(peerRequest(daskScenarios, quick), trackChild);
+          out = await runDask(peerRequest(daskScenarios, quick, warmupSeconds), trackChild);
           report.dask = { ran: true, version: out.version };
         } catch (error) {
           report.dask = { ran: false, version, note: `Dask run failed: ${(error as Error).message}` };
@@ -105,7 +115,7 @@ export async function benchCommand(names: string[], opts: BenchCommandOptions): 
     } else {
       report.dask = { ran: false, note: 'installed but not run (add --vs-dask)' };
     }
-    report.bullmq = opts.vsBullmq === true ? await compareBullmq(chosen, results, quick, trackChild, log) : { ran: false, note: bullmqNotRun() };
+    report.bullmq = opts.vsBullmq === true ? await compareBullmq(chosen, results, quick, warmupSeconds, trackChild, log) : { ran: false, note: bullmqNotRun() };
     report.scenarios = results;
   } finally {
     await env.stopAll();
@@ -128,9 +138,10 @@ export async function benchCommand(names: string[], opts: BenchCommandOptions): 
   return !written || report.scenarios.some((s) => s.error !== undefined) ? 1 : 0;
 }
 
-function peerRequest(scenarios: readonly Scenario[], quick: boolean): PeerRequest {
+function peerRequest(scenarios: readonly Scenario[], quick: boolean, warmupSeconds: number): PeerRequest {
   return {
     quick,
+    warmupSeconds,
     reps: Object.fromEntries(scenarios.map((s) => [s.name, s.reps(quick)])),
     params: Object.fromEntries(scenarios.map((s) => [s.name, s.params?.(quick) ?? {}])),
   };
@@ -141,6 +152,7 @@ async function compareBullmq(
   chosen: readonly Scenario[],
   results: ScenarioResult[],
   quick: boolean,
+  warmupSeconds: number,
   trackChild: (kill: () => void) => () => void,
   log: (m: string) => void,
 ): Promise<BenchReport['bullmq']> {
@@ -153,7 +165,7 @@ async function compareBullmq(
   if (scenarios.length === 0) return { ran: false, version: found.version, redis: found.redis, note: `none of the chosen scenarios has a BullMQ side (${BULLMQ_SCENARIOS.join(', ')})` };
   log(`BullMQ ${found.version} on redis-server ${found.redis}: ${scenarios.map((s) => s.name).join(', ')}`);
   try {
-    const out = await runBullmq(peerRequest(scenarios, quick), found, trackChild, log);
+    const out = await runBullmq(peerRequest(scenarios, quick, warmupSeconds), found, trackChild, log);
     addPeerOutput('bullmq', results, scenarios, quick, out);
     return { ran: true, version: out.version, redis: out.redis };
   } catch (error) {

@@ -28,3 +28,10 @@ t.test('an output path that cannot be written fails before anything runs', async
   t.match(out.stderr, /cannot write --json .*a-file\/quick\.json/);
   t.notMatch(out.stderr, /\[bench\] scheduler/, 'no scenario ran');
 });
+
+t.test('--warm-up takes whole seconds, 0 or more', async (t) => {
+  const out = await floe('bench', 'scheduler', '--mode', 'embedded', '--quick', '--warm-up', '-1');
+  t.not(out.code, 0);
+  t.match(out.stderr, /--warm-up must be a non-negative integer/);
+  t.notMatch(out.stderr, /\[bench\] scheduler/, 'no scenario ran');
+});

@@ -27,19 +27,21 @@ t.test('BullMQ side on a private redis-server: raws, order, cleanup', async (t) 
     return;
   }
   const pids: number[] = [];
+  const logs: string[] = [];
   t.teardown(() => {
     for (const pid of pids) if (alive(pid)) process.kill(pid, 'SIGKILL');
   });
   const shapes = { 'linear-100x10': lagShape('linear-100x10', 0.03), 'linear-10x100': lagShape('linear-10x100', 0.2), 'tree-100x10': lagShape('tree-100x10', 0.03) };
   const out = await runBullmq(
-    { quick: true, reps: { throughput: 1, latency: 1, 'task-lag': 1, recovery: 1 }, params: { throughput: { sizes: [300] }, latency: { count: 5 }, 'task-lag': { shapes } } },
+    { quick: true, warmupSeconds: 0.1, reps: { throughput: 1, latency: 1, 'task-lag': 1, recovery: 1 }, params: { throughput: { sizes: [300] }, latency: { count: 5 }, 'task-lag': { shapes } } },
     found,
     (_kill, pid) => {
       pids.push(pid);
       return () => undefined;
     },
-    () => undefined,
+    (line) => void logs.push(line),
   );
+  t.ok(logs.some((line) => line.startsWith('bullmq: warm-up')), 'the warm-up ran before the scenarios');
   t.equal(pids.length, 3, 'redis-server and 2 workers');
   t.same(Object.keys(out.scenarios), ['throughput', 'latency', 'task-lag'], 'scenarios without a BullMQ side are left out');
   for (const [name, s] of Object.entries(out.scenarios)) {

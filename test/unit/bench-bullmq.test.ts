@@ -58,6 +58,7 @@ function bullmqReport(scenario: ScenarioResult): BenchReport {
     command: `floe bench ${scenario.name} --vs-bullmq`,
     mode: 'local',
     quick: true,
+    warmupSeconds: 5,
     dask: { ran: false },
     bullmq: { ran: true, version: '6.7.0', redis: '7.0.15' },
     scenarios: [scenario],

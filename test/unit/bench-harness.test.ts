@@ -66,6 +66,7 @@ function report(): BenchReport {
     command: 'floe bench task-lag --quick',
     mode: 'local',
     quick: true,
+    warmupSeconds: 5,
     dask: { ran: true, version: '2022.12.1' },
     bullmq: { ran: false, note: 'not run (add --vs-bullmq)' },
     scenarios: [lag, { name: 'scale', title: 'Scale', note: 'quick', metrics: [], series: {}, error: 'boom', seconds: 1 }],
@@ -83,7 +84,8 @@ t.test('combine: median and spread per metric, non-finite samples left out', asy
 t.test('table: machine, command, targets, Dask ratio, Airflow reference, failures', async (t) => {
   const table = renderTable(report());
   t.match(table, /2025-01-02, 2 cores \(Test CPU\).*local mode, --quick/);
-  t.match(table, /command: floe bench task-lag --quick/);
+  t.match(table, /command: floe bench task-lag --quick\nwarm-up: 5 s of mixed work on the shared cluster before its first scenario/);
+  t.notMatch(renderTable({ ...report(), warmupSeconds: 0 }), /warm-up:/, 'no warm-up, no line');
   t.match(table, /linear-100x10 total lag\s+s\s+0\.30\s+0\.20–0\.40\s+3\s+≤ 0\.5 s\s+met\s+60\.0\s+0\.0050×\s+Airflow 2\.0β 11\.6 s/);
   t.match(table, /scale — Scale .*\n {2}FAILED: boom/);
   t.notMatch(table, /measured by nobody/, 'a metric with no value from any system has no row');
@@ -96,6 +98,7 @@ t.test('JSON: the machine and every metric, NaN as null', async (t) => {
   const doc = JSON.parse(renderJson(report()));
   t.equal(doc.machine.cores, 2);
   t.equal(doc.machine.node, 'v20.0.0');
+  t.equal(doc.warmupSeconds, 5);
   t.equal(doc.scenarios[0].metrics[0].floe.median, 0.3);
   t.equal(doc.scenarios[0].metrics[1].dask.median, null);
 });
