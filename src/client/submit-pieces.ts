@@ -13,14 +13,18 @@ import type { MissingResult } from '../transport/messages.ts';
  * as a whole.
  */
 export const STREAM_TASKS_MIN = 256;
-const FIRST_PIECE_TASKS = 64;
+export const FIRST_PIECE_TASKS = 64;
 const PIECE_TASKS_MAX = 8192;
 
-/** Growing pieces for streaming, in order (submitInPieces cuts any that is over the payload limit). */
+/** The size of the piece after one of `size` tasks. */
+export function nextPieceTasks(size: number): number {
+  return Math.min(2 * size, PIECE_TASKS_MAX);
+}
+
+/** Growing pieces for streaming, in order (PieceStream cuts any that is over the payload limit). */
 export function streamPieces(tasks: TaskSpec[]): TaskSpec[][] {
   const pieces: TaskSpec[][] = [];
-  let size = FIRST_PIECE_TASKS;
-  for (let i = 0; i < tasks.length; i += size, size = Math.min(2 * size, PIECE_TASKS_MAX)) pieces.push(tasks.slice(i, i + size));
+  for (let i = 0, size = FIRST_PIECE_TASKS; i < tasks.length; i += size, size = nextPieceTasks(size)) pieces.push(tasks.slice(i, i + size));
   return pieces;
 }
 
@@ -50,9 +54,14 @@ export class PieceWindow {
 
   constructor(private readonly tasksMax = PIECES_IN_FLIGHT_TASKS_MAX) {}
 
-  /** Resolves once a piece of `tasks` tasks may go (at once when nothing is unanswered). */
+  /** Whether a piece of `tasks` tasks may go now (always when nothing is unanswered). */
+  hasRoom(tasks: number): boolean {
+    return this.unanswered.size === 0 || this.tasks + tasks <= this.tasksMax;
+  }
+
+  /** Resolves once a piece of `tasks` tasks may go. */
   async room(tasks: number): Promise<void> {
-    while (this.unanswered.size > 0 && this.tasks + tasks > this.tasksMax) await Promise.race(this.unanswered);
+    while (!this.hasRoom(tasks)) await Promise.race(this.unanswered);
   }
 
   /** Counts a piece of `tasks` tasks until its reply (or failure) comes. */

@@ -92,12 +92,7 @@ export interface Resolvable {
  */
 export async function resolveSpecs(ready: readonly Resolvable[]): Promise<Map<number, { error: unknown }> | undefined> {
   let later: number[] | undefined;
-  for (let i = 0; i < ready.length; i++) {
-    const task = ready[i]!;
-    const exportName = task.spec.exportName ?? (task.def === undefined ? undefined : knownExportName(task.def));
-    if (exportName === undefined) (later ??= []).push(i);
-    else nameSpec(task.spec, exportName);
-  }
+  for (let i = 0; i < ready.length; i++) if (!resolveNow(ready[i]!)) (later ??= []).push(i);
   if (later === undefined) return undefined;
   const unresolved = new Map<number, { error: unknown }>();
   const settled = await Promise.allSettled(later.map((i) => resolveExportName(ready[i]!.def, ready[i]!.moduleUrl)));
@@ -107,6 +102,14 @@ export async function resolveSpecs(ready: readonly Resolvable[]): Promise<Map<nu
     else unresolved.set(i, { error: result.reason });
   });
   return unresolved;
+}
+
+/** Fills in a task's export name if it is known without loading its module; false if not. */
+export function resolveNow(task: Resolvable): boolean {
+  const exportName = task.spec.exportName ?? (task.def === undefined ? undefined : knownExportName(task.def));
+  if (exportName === undefined) return false;
+  nameSpec(task.spec, exportName);
+  return true;
 }
 
 function nameSpec(spec: QueuedSpec, exportName: string): void {

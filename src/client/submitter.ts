@@ -1,8 +1,10 @@
 /**
  * Batches task submissions: everything submitted during one event-loop turn goes to
  * the coordinator as one graph (one request, or a stream of pieces when it is big: see
- * submitInPieces). Tasks that depend on keys not yet submitted (the fan-out of a future's
- * value, expanded once it exists) wait here until their inputs have been sent.
+ * piece-stream.ts). A big graph submitted in one go (a loop of submit calls) starts going
+ * out while the loop still runs (sendEarly). Tasks that depend on keys not yet submitted
+ * (the fan-out of a future's value, expanded once it exists) wait here until their inputs
+ * have been sent.
  */
 import { FloeError, fromErrorInfo, isFloeError, toErrorInfo } from '../errors.ts';
 import type { TaskSpec } from '../graph/spec.ts';
@@ -10,8 +12,9 @@ import { encodeMessage, decodeMessage } from '../transport/codec.ts';
 import type { Transport, TransportMessage } from '../transport/transport.ts';
 import type { MissingResult } from '../transport/messages.ts';
 import type { KeyState } from './future.ts';
-import { resolveSpecs, type QueuedSpec } from './submit-spec.ts';
-import { PieceWindow, splitKeys, splitMissing, splitSubmission, streamPieces, wantsAreKeysOf, STREAM_TASKS_MIN } from './submit-pieces.ts';
+import { resolveNow, resolveSpecs, type QueuedSpec } from './submit-spec.ts';
+import { STREAM_TASKS_MIN } from './submit-pieces.ts';
+import { PieceStream, type StreamIo } from './piece-stream.ts';
 import { ATTR, SpanKind, recordFailure, startSpan, traceparentOf, tracingEnabled, type Span } from '../telemetry/trace.ts';
 
 /** A task waiting to be sent; `exportName` is resolved at flush time. */
@@ -52,6 +55,10 @@ export class Submitter {
   private requestSeq = 0;
   private inflight = new Set<Promise<void>>();
   private last: Promise<void> = Promise.resolve();
+  /** A submission streamed while its tasks are still being submitted (see sendEarly). */
+  private open: { stream: PieceStream; tasks: QueuedTask[] } | undefined;
+  /** Set when what is queued cannot go early: it waits for the flush. */
+  private earlyOff = false;
 
   constructor(private readonly options: SubmitterOptions) {}
 
@@ -70,6 +77,50 @@ export class Submitter {
     }
     this.batch.push(task);
     this.queueFlush();
+    if (this.batch.length >= (this.open?.stream.nextSize ?? STREAM_TASKS_MIN) && !this.earlyOff) this.sendEarly();
+  }
+
+  /**
+   * Sends the full pieces of a big submission while the caller is still submitting: a
+   * loop of submit calls does not give the flush a turn until it ends, and the cluster
+   * would sit idle meanwhile (a 100k-task loop takes a few hundred milliseconds). Once
+   * STREAM_TASKS_MIN tasks are queued, they open a stream whose pieces (64, 128, 256 ...
+   * tasks, as streamPieces cuts them) go as soon as each is full; the flush sends the rest
+   * and closes the stream. So the requests are the ones the flush alone would have sent,
+   * except when the submission ends exactly where a piece ends: that piece went before its
+   * end was known, wanting all its keys, and the extra wants are released after.
+   * Only the plain case goes early: no earlier submission still in flight, every task's
+   * inputs sent before it, export names already known, tracing off. Anything else leaves
+   * the queue to the flush.
+   */
+  private sendEarly(): void {
+    if (this.open === undefined && (this.inflight.size > 0 || this.held.length > 0 || tracingEnabled())) {
+      this.earlyOff = true;
+      return;
+    }
+    const open = (this.open ??= { stream: new PieceStream(this.streamIo()), tasks: [] });
+    let taken = 0;
+    while (this.batch.length - taken >= open.stream.nextSize) {
+      const piece = this.batch.slice(taken, taken + open.stream.nextSize);
+      if (!this.markSendable(piece) || !open.stream.sendNow(piece.map((task) => task.spec as TaskSpec))) {
+        for (const task of piece) task.state.submitted = false;
+        this.earlyOff = true;
+        break;
+      }
+      for (const task of piece) open.tasks.push(task);
+      taken += piece.length;
+    }
+    if (taken > 0) this.batch = this.batch.slice(taken);
+  }
+
+  /** Marks the tasks submitted if each one's inputs are sent before it and its export name is known; false (some may be marked) if not. */
+  private markSendable(piece: QueuedTask[]): boolean {
+    for (const task of piece) {
+      for (const d of task.spec.deps) if (!this.options.isSubmitted(d)) return false;
+      if (!resolveNow(task)) return false;
+      task.state.submitted = true;
+    }
+    return true;
   }
 
   /** Queues tasks collected with `enqueue(..., deferTo)`. */
@@ -188,18 +239,22 @@ export class Submitter {
   }
 
   private async flush(): Promise<void> {
+    const open = this.open;
+    this.open = undefined;
+    this.earlyOff = false;
     const { ready, sending } = this.takeReady();
     // Wants for keys still held go out with those keys, never before them. A key released
     // since it was queued is still sent wanted (its release follows this batch): an actor
     // created and released at once must still run the calls made on it meanwhile.
     const wants = this.takeWants(sending);
-    if (ready.length === 0 && wants.length === 0) return;
+    if (ready.length === 0 && wants.length === 0 && open === undefined) return;
     const missing = this.missing;
     this.missing = [];
     try {
-      await this.send(ready, wants, missing);
+      await this.send(ready, wants, missing, open);
     } finally {
       for (const task of ready) this.unpin(task);
+      if (open !== undefined) for (const task of open.tasks) this.unpin(task);
     }
   }
 
@@ -217,7 +272,8 @@ export class Submitter {
     return wants;
   }
 
-  private async send(ready: QueuedTask[], allWants: string[], missing: MissingResult[]): Promise<void> {
+  /** `open`: the stream that the tasks sent early went in, which these join. */
+  private async send(ready: QueuedTask[], allWants: string[], missing: MissingResult[], open?: { stream: PieceStream; tasks: QueuedTask[] }): Promise<void> {
     // A task that cannot be resolved (module or export missing) fails alone, with the tasks
     // of this batch that depend on it; the rest of the batch still goes out.
     const unresolved = await resolveSpecs(ready);
@@ -242,7 +298,7 @@ export class Submitter {
       const first = failed.values().next().value;
       this.dropHeldDependingOn(new Set(failed.keys()), isFloeError(first) ? first : new FloeError('INTERNAL', String(first)));
     }
-    if (tasks.length === 0 && wants.length === 0) return;
+    if (tasks.length === 0 && wants.length === 0 && open === undefined) return;
     const { clientId, transport, timeoutMs } = this.options;
     // The submit span is the parent of the coordinator's spans for these tasks: its
     // traceparent rides in each TaskSpec (see telemetry/trace.ts).
@@ -254,16 +310,20 @@ export class Submitter {
     }
     try {
       const max = transport.maxPayloadBytes;
-      if (tasks.length >= STREAM_TASKS_MIN) {
-        await this.submitInPieces(streamPieces(tasks), wants, missing, max, timeoutMs);
+      if (open !== undefined) {
+        await open.stream.finish(open.stream.cut(tasks), wants, missing);
+      } else if (tasks.length >= STREAM_TASKS_MIN) {
+        const stream = new PieceStream(this.streamIo());
+        await stream.finish(stream.cut(tasks), wants, missing);
       } else {
         const whole = this.encodeSubmit(tasks, wants, missing);
         if (max === undefined || whole.byteLength <= max) await this.request(whole, timeoutMs);
-        else await this.submitInPieces([tasks], wants, missing, max, timeoutMs); // cut there by size
+        else await new PieceStream(this.streamIo()).finish([tasks], wants, missing); // cut there by size
       }
     } catch (error) {
       if (span !== undefined) recordFailure(span, toErrorInfo(error, 'INTERNAL'));
       failAll(sent, error);
+      if (open !== undefined) failAll(open.tasks, error);
       const wantedStates = wants.map((k) => this.options.lookup(k)).filter((s) => s !== undefined);
       failAll(wantedStates.map((state) => ({ state }) as QueuedTask), error);
     } finally {
@@ -271,81 +331,14 @@ export class Submitter {
     }
   }
 
-  /**
-   * A submission in several requests: a big one streamed (streamPieces), or one over the
-   * transport's payload limit. A piece's tasks are wanted until the rest arrives (the
-   * scheduler drops new tasks that nothing wanted needs, and later pieces depend on them);
-   * those extra wants are released at the end.
-   *
-   * Each piece is encoded just before it is sent, and sent without waiting for the replies
-   * to the ones before it (the connection keeps their order): the coordinator starts the
-   * first piece's tasks while the client encodes the rest. Between pieces the client
-   * yields only to microtasks, so that the transport writes each piece out at once, as
-   * long as the pieces not answered yet leave room (PieceWindow); past that, the next piece
-   * waits for a reply. A piece over the payload limit is cut further by size. Wants of keys
-   * sent before, and results reported missing (each with its key's want), go in requests
-   * of their own before the last piece, so that no request carries more than its own
-   * tasks' keys. A piece whose first attempt failed is sent again once every piece is
-   * answered, in order: a retried request may have overtaken one it depends on. If a piece
-   * still fails, the submission fails, and the keys of the pieces the scheduler accepted
-   * are released (the caller fails their futures).
-   */
-  private async submitInPieces(pieces: TaskSpec[][], wants: string[], missing: MissingResult[], max: number | undefined, timeoutMs: number): Promise<void> {
-    const requests: Uint8Array[] = [];
-    const attempts: Promise<void>[] = [];
-    const kept: string[] = [];
-    const last = pieces[pieces.length - 1]!;
-    // The common case, every task wanted and nothing else, needs no sets of thousands of keys.
-    const wanted = missing.length === 0 && wantsAreKeysOf(pieces, wants) ? undefined : new Set(wants);
-    const inFlight = new PieceWindow();
-    const issue = async (payload: Uint8Array, taskCount: number): Promise<void> => {
-      await inFlight.room(taskCount);
-      const attempt = this.request(payload, timeoutMs);
-      attempt.catch(() => {}); // looked at below, once all are answered
-      requests.push(payload);
-      attempts.push(attempt);
-      inFlight.sent(attempt, taskCount);
-      await Promise.resolve();
+  private streamIo(): StreamIo {
+    const { transport, timeoutMs } = this.options;
+    return {
+      encode: (tasks, wants, missing) => this.encodeSubmit(tasks, wants, missing),
+      request: (payload) => this.request(payload, timeoutMs),
+      release: (keys) => this.options.releaseKeys(keys),
+      maxBytes: transport.maxPayloadBytes,
     };
-    /** Sends `tasks`, cut by size if they do not fit; `final`: the submission's last request. */
-    const send = async (tasks: TaskSpec[], final: boolean): Promise<void> => {
-      const keys = final && wanted !== undefined ? tasks.map((spec) => spec.key).filter((key) => wanted.has(key)) : tasks.map((spec) => spec.key);
-      const payload = this.encodeSubmit(tasks, keys, []);
-      if (max !== undefined && payload.byteLength > max && tasks.length > 1) {
-        const parts = splitSubmission(tasks, max);
-        for (let j = 0; j < parts.length; j++) await send(parts[j]!, final && j === parts.length - 1);
-        return;
-      }
-      if (!final) for (const key of keys) kept.push(key);
-      await issue(payload, tasks.length);
-    };
-    for (let i = 0; i < pieces.length - 1; i++) await send(pieces[i]!, false);
-    // Wants of keys the scheduler already has, and missing results, go before the last
-    // piece, in as many requests as they need.
-    if (wanted !== undefined) {
-      const inLast = new Set(last.map((spec) => spec.key));
-      const missingKeys = new Set(missing.map((m) => m.key));
-      const sentWants = new Set(kept);
-      const earlier = wants.filter((key) => !inLast.has(key) && !sentWants.has(key) && !missingKeys.has(key));
-      for (const chunk of splitKeys(earlier, max)) await issue(this.encodeSubmit([], chunk, []), 0);
-      for (const chunk of splitMissing(missing, max)) {
-        const keys = [...new Set(chunk.map((m) => m.key))].filter((key) => wanted.has(key));
-        await issue(this.encodeSubmit([], keys, chunk), 0);
-      }
-    }
-    await send(last, true);
-
-    const settled = await Promise.allSettled(attempts);
-    try {
-      for (let i = 0; i < requests.length; i++) {
-        if (settled[i]!.status === 'rejected') await this.request(requests[i]!, timeoutMs);
-      }
-    } catch (error) {
-      this.options.releaseKeys([...kept, ...last.map((spec) => spec.key)]);
-      throw error;
-    }
-    const extra = wanted === undefined ? [] : kept.filter((key) => !wanted.has(key));
-    if (extra.length > 0) this.options.releaseKeys(extra);
   }
 
   private encodeSubmit(tasks: TaskSpec[], wants: string[], missing: MissingResult[]): Uint8Array {

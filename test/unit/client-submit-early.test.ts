@@ -1,0 +1,176 @@
+/**
+ * A big submission made in one go goes out while the caller is still submitting
+ * (Submitter.sendEarly): each piece of the stream as soon as it is full, the same requests
+ * the flush alone would send; and only in the plain case (nothing in flight before it,
+ * inputs sent before their tasks).
+ */
+import t from 'tap';
+import { FloeError } from '../../src/errors.ts';
+import { KeyState } from '../../src/client/future.ts';
+import { Submitter, type QueuedTask } from '../../src/client/submitter.ts';
+import type { TaskSpec } from '../../src/graph/spec.ts';
+import { decodeMessage, encodeMessage } from '../../src/transport/codec.ts';
+import type { WireOf } from '../../src/transport/messages.ts';
+import type { Transport, TransportMessage } from '../../src/transport/transport.ts';
+
+function spec(key: string, deps: string[] = []): TaskSpec {
+  return {
+    key, name: 'noop', module: 'file:///tasks.js', exportName: 'noop', args: new Uint8Array([0x91, 0x01]), deps,
+    serializer: { id: 'msgpack', module: '' }, priority: 0, retries: 0, retryDelayMs: 0, retryBackoff: 2, timeoutMs: 0, resources: {},
+  };
+}
+
+interface Harness {
+  submitter: Submitter;
+  states: Map<string, KeyState>;
+  /** Requests in the order they were made, answered or not. */
+  requests: WireOf<'submit'>[];
+  released: string[][];
+  /** Answers the oldest unanswered request (an error: it fails). */
+  answer(error?: Error): void;
+  unanswered(): number;
+}
+
+/** A submitter whose requests wait until the test answers them (or, `auto`, are answered at once). */
+function harness(auto: boolean): Harness {
+  const requests: WireOf<'submit'>[] = [];
+  const released: string[][] = [];
+  const states = new Map<string, KeyState>();
+  const waiting: Array<{ requestId: string; resolve: (m: TransportMessage) => void; reject: (e: Error) => void }> = [];
+  const reply = (requestId: string): TransportMessage => ({
+    subject: 'reply', data: encodeMessage({ type: 'submitReply', requestId, error: undefined }), headers: undefined, expectsReply: false, respond: () => {},
+  });
+  const transport = {
+    request: (_subject: string, data: Uint8Array): Promise<TransportMessage> => {
+      const msg = decodeMessage(data) as WireOf<'submit'>;
+      requests.push(msg);
+      if (auto) return Promise.resolve(reply(msg.requestId));
+      return new Promise((resolve, reject) => waiting.push({ requestId: msg.requestId, resolve, reject }));
+    },
+    maxPayloadBytes: undefined,
+  } as unknown as Transport;
+  const submitter = new Submitter({
+    transport, subject: 'submit', clientId: 'c1', timeoutMs: 1000,
+    isSubmitted: (key) => states.get(key)?.submitted ?? false,
+    lookup: (key) => states.get(key),
+    unpin: () => {},
+    releaseKeys: (keys) => released.push(keys),
+    wantsProgress: () => false,
+  });
+  return {
+    submitter, states, requests, released,
+    answer(error) {
+      const next = waiting.shift()!;
+      if (error === undefined) next.resolve(reply(next.requestId));
+      else next.reject(error);
+    },
+    unanswered: () => waiting.length,
+  };
+}
+
+function enqueue(h: Harness, key: string, deps: string[] = [], wanted = true): KeyState {
+  const state = new KeyState(key);
+  h.states.set(key, state);
+  const task: QueuedTask = { state, spec: spec(key, deps), def: undefined, moduleUrl: 'file:///tasks.js' };
+  h.submitter.enqueue(task, wanted);
+  return state;
+}
+
+const keys = (n: number, from = 0): string[] => Array.from({ length: n }, (_, i) => `k-${from + i}`);
+const sizes = (h: Harness): number[] => h.requests.map((r) => r.tasks.length);
+
+t.test('the pieces of a big submission go out while it is being made, each once it is full', async (t) => {
+  const h = harness(true);
+  const all = keys(1000);
+  for (const [i, key] of all.entries()) {
+    enqueue(h, key, i === 0 ? [] : [all[i - 1]!]); // a chain: each task needs the one before
+    if (i === 254) t.same(sizes(h), [], 'nothing goes before the submission is big enough to stream');
+    if (i === 255) t.same(sizes(h), [64, 128], 'at 256 tasks: the first two pieces; the next one (256) is not full yet');
+    if (i === 447) t.same(sizes(h), [64, 128, 256], 'the third piece as soon as it is full');
+    if (i === 958) t.same(sizes(h), [64, 128, 256], 'the fourth piece (512) one task short');
+  }
+  t.same(sizes(h), [64, 128, 256, 512], 'the loop ends with the fourth piece sent');
+  await h.submitter.drain();
+  t.same(sizes(h), [64, 128, 256, 512, 40], 'the flush sends the rest as the last piece');
+  t.same(h.requests.flatMap((r) => r.tasks.map((s) => s.key)), all, 'every task once, in order');
+  for (const r of h.requests) t.same(r.wants, r.tasks.map((s) => s.key), 'every task is wanted');
+  t.same(h.released, [], 'nothing to release');
+  t.ok(all.every((key) => h.states.get(key)!.submitted));
+});
+
+t.test('sent early or not, the requests are the same', async (t) => {
+  // 20,000: the early pieces stop at 16,320 tasks, the most that may be unanswered (no
+  // reply is read before the loop ends); the flush sends the rest.
+  for (const n of [256, 300, 2000, 20_000]) {
+    const h = harness(true);
+    for (const [i, key] of keys(n).entries()) enqueue(h, key, [], i % 3 === 0);
+    await h.submitter.drain();
+    const all = keys(n);
+    const expected: number[] = [];
+    for (let i = 0, size = 64; i < n; i += size, size = Math.min(2 * size, 8192)) expected.push(Math.min(size, n - i));
+    t.same(sizes(h), expected, `${n} tasks: the pieces streamPieces would cut`);
+    t.same(h.requests.flatMap((r) => r.tasks.map((s) => s.key)), all, `${n} tasks: every task once, in order`);
+    const last = h.requests.at(-1)!;
+    t.same(last.wants, last.tasks.map((s) => s.key).filter((k) => Number(k.slice(2)) % 3 === 0), 'the last piece wants its wanted keys');
+    const kept = h.requests.slice(0, -1).flatMap((r) => r.tasks.map((s) => s.key));
+    t.same(h.released, [kept.filter((k) => Number(k.slice(2)) % 3 !== 0)], 'the earlier pieces\' extra wants are released at the end');
+  }
+});
+
+t.test('a submission that ends where a piece ends: that piece went early, wanting all its keys; the extra wants are released', async (t) => {
+  const h = harness(true);
+  for (const [i, key] of keys(448).entries()) enqueue(h, key, [], i % 2 === 0);
+  await h.submitter.drain();
+  t.same(sizes(h), [64, 128, 256]);
+  for (const r of h.requests) t.same(r.wants, r.tasks.map((s) => s.key), 'every piece wants all its keys');
+  t.same(h.released, [keys(448).filter((k) => Number(k.slice(2)) % 2 === 1)], 'the unwanted keys are released after');
+});
+
+t.test('nothing goes early while an earlier submission is unanswered', async (t) => {
+  const h = harness(false);
+  enqueue(h, 'first');
+  await new Promise((resolve) => setImmediate(resolve));
+  t.same(sizes(h), [1], 'the first submission is out, unanswered');
+  for (const key of keys(600)) enqueue(h, key);
+  t.same(sizes(h), [1], 'the big one waits for the flush');
+  const drained = h.submitter.drain();
+  h.answer();
+  while (h.requests.length < 5) await new Promise((resolve) => setImmediate(resolve));
+  while (h.unanswered() > 0) h.answer();
+  await drained;
+  t.same(sizes(h), [1, 64, 128, 256, 152]);
+});
+
+t.test('a task whose input is not sent yet stops the early pieces; the flush sends everything in order', async (t) => {
+  const h = harness(true);
+  const late = new KeyState('late'); // a key known to the client but not submitted yet
+  h.states.set('late', late);
+  for (const key of keys(100)) enqueue(h, key);
+  enqueue(h, 'needs-late', ['late']);
+  for (const key of keys(400, 100)) enqueue(h, key);
+  t.same(sizes(h), [64], 'the first piece went; the second holds a task whose input is not sent, and nothing more goes early');
+  t.ok(h.states.get('k-63')!.submitted, 'the first piece is marked sent');
+  t.notOk(h.states.get('k-64')!.submitted, 'no task of the second piece is marked sent');
+  late.submitted = true; // sent by the time the flush runs
+  await h.submitter.drain();
+  t.same(h.requests.flatMap((r) => r.tasks.map((s) => s.key)), [...keys(100), 'needs-late', ...keys(400, 100)], 'every task once, in order');
+});
+
+t.test('a piece sent early that fails fails the whole submission, and its keys are released', async (t) => {
+  const h = harness(false);
+  const states = keys(300).map((key) => enqueue(h, key));
+  t.same(sizes(h), [64, 128], 'two pieces went early');
+  const drained = h.submitter.drain();
+  h.answer(new FloeError('INVALID_ARGUMENT', 'refused (test)'));
+  h.answer();
+  while (h.requests.length < 3) await new Promise((resolve) => setImmediate(resolve));
+  h.answer();
+  await new Promise((resolve) => setImmediate(resolve));
+  // The failed piece is tried again once all are answered; it fails again.
+  while (h.requests.length < 4) await new Promise((resolve) => setImmediate(resolve));
+  h.answer(new FloeError('INVALID_ARGUMENT', 'refused again (test)'));
+  await drained;
+  t.same(sizes(h), [64, 128, 108, 64], 'the pieces, then the failed one again');
+  t.ok(states.every((s) => s.status === 'error' && s.error?.code === 'INVALID_ARGUMENT'), 'every task of the submission failed, the early ones too');
+  t.same(h.released, [keys(300)], 'the keys the scheduler may hold are released');
+});
