@@ -31,9 +31,12 @@ function holding(ts: TaskState, state: TaskStateName): boolean {
   return isActive(state) || (state === 'memory' && ts.spec.actor === ACTOR_CREATE);
 }
 
-/** Whether a task may hold actors at all (cheap test for the transition hot path). */
+/**
+ * Whether a task may hold actors at all (cheap test for the transition hot path: it reads
+ * the record only, see RareFields.mayHold).
+ */
 export function mayHold(ts: TaskState): boolean {
-  return ts.spec.holdsActors !== undefined || (ts.spec.actor !== undefined && ts.spec.actor !== '');
+  return ts.rare !== undefined && ts.rare.mayHold;
 }
 
 /** Calls `fn` for each actor a record holds by its own spec: lent handles, and the callee of a call. */

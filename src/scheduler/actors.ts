@@ -24,7 +24,7 @@ import type { SchedulerCore } from './core.ts';
 import { activate, currentRun, markErred } from './lifecycle.ts';
 import { routeInOrder } from './call-order.ts';
 import { assign } from './placement.ts';
-import { isActive } from './state.ts';
+import { dueMsOf, isActive, isActorTask } from './state.ts';
 import type { TaskState, WorkerState } from './state.ts';
 import type { SchedulerEvent } from './types.ts';
 
@@ -35,7 +35,8 @@ export function isActorCreation(ts: TaskState): boolean {
 }
 
 export function isActorCall(ts: TaskState): boolean {
-  return ts.spec.actor !== undefined && ts.spec.actor !== '' && ts.spec.actor !== ACTOR_CREATE;
+  // isActorTask first: it reads the spec only for tasks that may be actor tasks.
+  return isActorTask(ts) && ts.spec.actor !== ACTOR_CREATE;
 }
 
 /** Whether a waiting call is parked until its actor exists. */
@@ -77,7 +78,7 @@ function routeCall(core: SchedulerCore, ts: TaskState): void {
   }
   const error =
     creation?.state === 'erred'
-      ? creation.error!
+      ? creation.rare!.error!
       : core.makeError('ACTOR_LOST', `actor ${actorId} does not exist any more (released or lost)`, ts.key);
   markErred(core, ts, error);
 }
@@ -98,7 +99,7 @@ function releaseWaiters(core: SchedulerCore): number {
     if (waitsForActor(core.tasks.get(actorId))) continue;
     core.actorWaiters.delete(actorId);
     for (const ts of list) {
-      if (ts.state !== 'waiting' || ts.waitingCount !== 0 || ts.dueMs >= 0) continue;
+      if (ts.state !== 'waiting' || ts.waitingCount !== 0 || dueMsOf(ts) >= 0) continue;
       routeCall(core, ts);
       released++;
     }

@@ -12,6 +12,7 @@
  * input was lost and recomputed) has had its turn: it is routed at once.
  */
 import type { SchedulerCore } from './core.ts';
+import { dueMsOf } from './state.ts';
 import type { TaskState } from './state.ts';
 
 /** The calls of one caller to one actor that are not routed yet, oldest first. */
@@ -52,7 +53,7 @@ function inLine(core: SchedulerCore, call: TaskState): boolean {
 
 /** Whether a waiting call could be routed now (its inputs are in memory, no retry pending). */
 function routable(call: TaskState): boolean {
-  return call.waitingCount === 0 && call.dueMs < 0;
+  return call.waitingCount === 0 && dueMsOf(call) < 0;
 }
 
 /**

@@ -8,6 +8,7 @@ import type { ErrorInfo } from '../errors.ts';
 import { changeHolds, isLiveActor, mayHold } from './actor-holds.ts';
 import { joinLine, leftWaiting } from './call-order.ts';
 import { endEarly, takeBack } from './early.ts';
+import { FreedWorkers } from './freed.ts';
 import type { CallLine } from './call-order.ts';
 import { ACTOR_CREATE } from '../graph/spec.ts';
 import { addHolder, removeHolder } from './refs.ts';
@@ -48,7 +49,7 @@ export class SchedulerCore {
   /** Tasks that became ready during the current event; placed when it ends. */
   readyList: TaskState[] = [];
   /** Workers that gained capacity during the current event. */
-  readonly freed = new Set<WorkerState>();
+  readonly freed = new FreedWorkers();
   /** Tasks in each state, by stateIndex. */
   private readonly stateCounts: number[] = STATE_NAMES.map(() => 0);
   readonly log: StoryLog;
@@ -167,10 +168,10 @@ export class SchedulerCore {
   clearSteal(ts: TaskState, victim: WorkerState): void {
     ts.stealPending = false;
     victim.stealsOut--;
-    const thief = ts.thief;
+    const thief = ts.rare?.thief;
     if (thief === undefined) return;
     thief.stealsIn--;
-    ts.thief = undefined;
+    ts.rare!.thief = undefined;
     // The thief may have room again: let it look for other work at the end of the event.
     if (this.workers.get(thief.id) === thief) this.freed.add(thief);
   }

@@ -25,15 +25,14 @@
  *   for anything, a failed one that retries waits for the inputs still to be reported.
  */
 import type { SchedulerCore } from './core.ts';
-import { isActorSpec } from '../graph/spec.ts';
-import { hasResources, slotted } from './state.ts';
+import { dueMsOf, hasResources, isActorTask, slotted } from './state.ts';
 import type { TaskState, WorkerState } from './state.ts';
 
 /** Whether `d` may be assigned to `w` now, before its inputs exist. */
 function canGoEarly(core: SchedulerCore, d: TaskState, w: WorkerState): boolean {
-  if (d.state !== 'waiting' || d.ready || d.dueMs >= 0 || d.waitingCount === 0) return false;
-  if (w.early >= core.config.earlyPerWorker || w.retiring || isActorSpec(d.spec)) return false;
-  if (d.needs.length > 0 && !hasResources(w, d)) return false;
+  if (d.state !== 'waiting' || d.ready || dueMsOf(d) >= 0 || d.waitingCount === 0) return false;
+  if (w.early >= core.config.earlyPerWorker || w.retiring || isActorTask(d)) return false;
+  if (d.rare !== undefined && !hasResources(w, d)) return false;
   for (const dep of d.dependencies) {
     if (dep.state === 'memory') continue;
     if (dep.state !== 'processing' || dep.processingOn !== w) return false;

@@ -7,10 +7,10 @@ import { STATE_NAMES } from './types.ts';
 import type { SchedulerCore } from './core.ts';
 import { dependentCount, hasDependent } from './refs.ts';
 import { isActorSpec } from '../graph/spec.ts';
-import { heldBy, isLiveActor } from './actor-holds.ts';
+import { heldBy, isLiveActor, mayHold } from './actor-holds.ts';
 import { waitsInLine } from './call-order.ts';
 import { isActorCall, isParked, waitsForActor } from './actors.ts';
-import { isActive, wantsMore } from './state.ts';
+import { NO_TASKS, NO_WORKERS, dueMsOf, isActive, specMayHold, wantsMore } from './state.ts';
 import type { TaskState, WorkerState } from './state.ts';
 
 function checkLinks(core: SchedulerCore, ts: TaskState): void {
@@ -39,14 +39,15 @@ function checkLinks(core: SchedulerCore, ts: TaskState): void {
 function checkState(core: SchedulerCore, ts: TaskState): void {
   const id = ts.id;
   const s = ts.state;
+  assert(mayHold(ts) === specMayHold(ts.spec), `${id}: mayHold differs from its spec`);
   assert(!ts.ready, `${id}: still marked ready after the event`);
   assert((s === 'processing') === (ts.processingOn !== undefined), `${id}: processingOn vs ${s}`);
   assert((s === 'queued') === (ts.heapIndex >= 0 && core.queue.has(ts)), `${id}: queue membership vs ${s}`);
-  assert((ts.dueMs >= 0) === core.retrying.has(ts), `${id}: retry bookkeeping`);
-  assert(ts.dueMs < 0 || s === 'waiting', `${id}: retry due while ${s}`);
+  assert((dueMsOf(ts) >= 0) === core.retrying.has(ts), `${id}: retry bookkeeping`);
+  assert(dueMsOf(ts) < 0 || s === 'waiting', `${id}: retry due while ${s}`);
   assert(s === 'memory' || ts.whoHas.length === 0, `${id}: holders while ${s}`);
   assert(new Set(ts.whoHas).size === ts.whoHas.length, `${id}: duplicate holders`);
-  assert(ts.stealPending || ts.thief === undefined, `${id}: thief without a pending steal`);
+  assert(ts.stealPending || ts.rare?.thief === undefined, `${id}: thief without a pending steal`);
   assert(!ts.stealPending || s === 'processing', `${id}: steal pending while ${s}`);
   assert(s === 'memory' || ts.inline === undefined, `${id}: inline data while ${s}`);
   if (s === 'processing') {
@@ -64,7 +65,7 @@ function checkState(core: SchedulerCore, ts: TaskState): void {
   } else if (s === 'processing' || s === 'queued') {
     for (const dep of ts.dependencies) assert(dep.state === 'memory', `${id} (${s}): input ${dep.id} is ${dep.state}`);
   }
-  if (s === 'waiting') assert(ts.waitingCount > 0 || ts.dueMs >= 0 || isParked(core, ts) || waitsInLine(core, ts), `${id}: waiting on nothing`);
+  if (s === 'waiting') assert(ts.waitingCount > 0 || dueMsOf(ts) >= 0 || isParked(core, ts) || waitsInLine(core, ts), `${id}: waiting on nothing`);
   assert(!ts.unslotted || s === 'processing', `${id}: unslotted while ${s}`);
   assert(s !== 'processing' || !isActorSpec(ts.spec) || ts.unslotted, `${id}: actor task holds a slot`);
   assert(s !== 'queued' || !isActorCall(ts), `${id}: actor call queued (calls go to their actor's worker)`);
@@ -80,7 +81,7 @@ function checkState(core: SchedulerCore, ts: TaskState): void {
       assert(core.workers.get(w.id) === w && w.hasWhat.has(ts), `${id}: bad holder ${w.id}`);
     }
   }
-  if (s === 'erred') assert(ts.error !== undefined, `${id}: erred without an error`);
+  if (s === 'erred') assert(ts.rare?.error !== undefined, `${id}: erred without an error`);
   if (isActive(s)) assert(ts.wanted || ts.waiterCount > 0 || core.isHeldActor(ts), `${id}: ${s} but nothing needs it`);
   if (s === 'released' || s === 'erred') {
     assert(ts.wanted || dependentCount(ts) > 0, `${id}: ${s} record should be forgotten`);
@@ -94,7 +95,8 @@ function checkWorkers(core: SchedulerCore): void {
   let retiring = 0;
   const stealsIn = new Map<WorkerState, number>();
   for (const ts of core.tasks.values()) {
-    if (ts.thief !== undefined) stealsIn.set(ts.thief, (stealsIn.get(ts.thief) ?? 0) + 1);
+    const thief = ts.rare?.thief;
+    if (thief !== undefined) stealsIn.set(thief, (stealsIn.get(thief) ?? 0) + 1);
   }
   for (let i = 0; i < core.workerList.length; i++) {
     const w = core.workerList[i]!;
@@ -136,6 +138,8 @@ function checkWorkers(core: SchedulerCore): void {
 }
 
 export function checkInvariants(core: SchedulerCore): void {
+  // Shared by every record without dependencies, dependents or holders (state.ts).
+  assert(NO_TASKS.length === 0 && NO_WORKERS.length === 0, 'a shared empty list is not empty');
   const counted = Object.fromEntries(STATE_NAMES.map((name) => [name, 0])) as Record<string, number>;
   for (const [id, ts] of core.tasks) {
     assert(ts.id === id && ts.state !== 'forgotten', `${id}: bad record`);

@@ -8,7 +8,7 @@ import { inputsArrived } from './early.ts';
 import type { SchedulerCore } from './core.ts';
 import { makeReady } from './placement.ts';
 import { detach, settle } from './release.ts';
-import { isActive } from './state.ts';
+import { dueMsOf, isActive, rareOf } from './state.ts';
 import type { TaskState } from './state.ts';
 import type { SchedulerEvent } from './types.ts';
 
@@ -45,7 +45,7 @@ export function activate(core: SchedulerCore, root: TaskState): void {
     }
     if (erredDep !== undefined) {
       stack.length = top - 1; // drop the inputs pushed above and the task itself
-      markErred(core, ts, erredDep.error!);
+      markErred(core, ts, erredDep.rare!.error!);
       // Inputs activated on its behalf may now be needed by nobody.
       settle(core, [...deps]);
       continue;
@@ -78,7 +78,7 @@ export function markErred(core: SchedulerCore, root: TaskState, error: ErrorInfo
     const ts = stack.pop()!;
     if (ts !== root && !isActive(ts.state)) continue;
     detach(core, ts, touched);
-    ts.error = error;
+    rareOf(ts).error = error;
     core.transition(ts, 'erred');
     if (ts.wanted) core.notifyFailure(ts, 'erred', error);
     touched.push(ts);
@@ -121,7 +121,7 @@ export function taskFinished(core: SchedulerCore, ev: EventOf<'taskFinished'>): 
     for (const d of ts.dependents) {
       if (!isActive(d.state) || --d.waitingCount > 0) continue;
       if (d.early) inputsArrived(core, d);
-      else if (d.dueMs < 0) makeReady(core, d);
+      else if (dueMsOf(d) < 0) makeReady(core, d);
     }
   }
   const deps = ts.dependencies;
@@ -151,17 +151,18 @@ export function taskFailed(core: SchedulerCore, ev: EventOf<'taskFailed'>): void
   core.endRun(ts);
   const error = ev.error.taskKey === '' ? { ...ev.error, taskKey: ts.key } : ev.error;
   const spec = ts.spec;
-  if (!error.retryable || ts.failures >= spec.retries) {
+  if (!error.retryable || (ts.rare?.failures ?? 0) >= spec.retries) {
     markErred(core, ts, error);
     return;
   }
-  ts.failures++;
+  const rare = rareOf(ts);
+  rare.failures++;
   core.transition(ts, 'waiting');
-  const delayMs = spec.retryDelayMs * spec.retryBackoff ** (ts.failures - 1);
+  const delayMs = spec.retryDelayMs * spec.retryBackoff ** (rare.failures - 1);
   if (delayMs > 0) {
-    ts.dueMs = core.nowMs + delayMs;
+    rare.dueMs = core.nowMs + delayMs;
     core.retrying.add(ts);
-    core.requestWake(ts.dueMs);
+    core.requestWake(rare.dueMs);
   } else if (ts.waitingCount === 0) {
     makeReady(core, ts);
   }
@@ -174,12 +175,13 @@ export function tick(core: SchedulerCore): void {
   core.wakeRequestedMs = Infinity;
   let nextMs = Infinity;
   for (const ts of core.retrying) {
-    if (ts.dueMs > core.nowMs) {
-      nextMs = Math.min(nextMs, ts.dueMs);
+    const rare = ts.rare!; // a retry's due time is set there
+    if (rare.dueMs > core.nowMs) {
+      nextMs = Math.min(nextMs, rare.dueMs);
       continue;
     }
     core.retrying.delete(ts);
-    ts.dueMs = -1;
+    rare.dueMs = -1;
     if (ts.waitingCount === 0) makeReady(core, ts);
   }
   if (nextMs !== Infinity) core.requestWake(nextMs);

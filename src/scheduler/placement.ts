@@ -4,9 +4,8 @@
  * is queued in priority order until some worker can take it.
  */
 import type { SchedulerCore } from './core.ts';
-import { isActorSpec } from '../graph/spec.ts';
 import { assignDependentsEarly } from './early.ts';
-import { compareTasks, fits, slotted, wantsMore } from './state.ts';
+import { compareTasks, fits, isActorTask, slotted, wantsMore } from './state.ts';
 import type { TaskState, WorkerState } from './state.ts';
 import type { DepLocation } from './types.ts';
 
@@ -77,7 +76,7 @@ function assignRun(core: SchedulerCore, ts: TaskState, w: WorkerState): void {
   ts.runId = ++core.runCounter;
   ts.processingOn = w;
   w.processing.add(ts);
-  if (isActorSpec(ts.spec)) {
+  if (isActorTask(ts)) {
     // Actor tasks run on the worker's actor host, not on its pool threads.
     ts.unslotted = true;
     w.unslotted++;
@@ -92,7 +91,7 @@ function assignRun(core: SchedulerCore, ts: TaskState, w: WorkerState): void {
     workerId: w.id,
     id: ts.id,
     runId: ts.runId,
-    attempt: ts.failures + 1,
+    attempt: (ts.rare?.failures ?? 0) + 1,
     spec: ts.spec,
     deps,
     order: ts.seq,
@@ -149,7 +148,10 @@ export function placeReady(core: SchedulerCore): void {
     }
   }
   if (core.freed.size > 0 && core.queue.size > 0) {
-    for (const w of core.freed) if (core.workers.get(w.id) === w) fillWorker(core, w);
+    for (let i = 0; i < core.freed.size; i++) {
+      const w = core.freed.at(i);
+      if (core.workers.get(w.id) === w) fillWorker(core, w);
+    }
   }
 }
 

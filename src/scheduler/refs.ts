@@ -1,6 +1,6 @@
 /**
  * Small reference lists on task records: `dependents` (array while small, Set once
- * large) and `whoHas` (holders; a handful at most). Shared frozen empty arrays stand for
+ * large) and `whoHas` (holders; a handful at most). Shared empty arrays stand for
  * "none", so a record with no dependents or holders allocates nothing for them.
  */
 import { NO_TASKS, NO_WORKERS } from './state.ts';

@@ -21,9 +21,9 @@ export function detach(core: SchedulerCore, ts: TaskState, touched: TaskState[])
   const wasActive = isActive(ts.state);
   if (ts.state === 'queued') core.queue.remove(ts);
   core.cancelRun(ts);
-  if (ts.dueMs >= 0) {
+  if (ts.rare !== undefined && ts.rare.dueMs >= 0) {
     core.retrying.delete(ts);
-    ts.dueMs = -1;
+    ts.rare.dueMs = -1;
   }
   ts.ready = false;
   ts.waitingCount = 0;
@@ -57,7 +57,7 @@ function forget(core: SchedulerCore, ts: TaskState, touched: TaskState[]): void 
     touched.push(dep);
   }
   ts.dependencies = NO_TASKS;
-  ts.error = undefined;
+  if (ts.rare !== undefined) ts.rare.error = undefined;
   core.dropTask(ts);
 }
 

@@ -80,7 +80,7 @@ function drain(core: SchedulerCore, w: WorkerState): void {
   const others = activeWorkers(core);
   if (others.length > 0) {
     for (const ts of w.processing) {
-      if (stealable(ts) && others.some((o) => ts.needs.length === 0 || hasResources(o, ts))) requestSteal(core, ts, undefined);
+      if (stealable(ts) && others.some((o) => ts.rare === undefined || hasResources(o, ts))) requestSteal(core, ts, undefined);
     }
   }
   let done = w.processing.size === 0;

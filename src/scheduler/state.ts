@@ -8,6 +8,7 @@
  * and holders are small arrays, shared empty ones until the first entry (see refs.ts).
  */
 import type { ErrorInfo } from '../errors.ts';
+import { isActorSpec } from '../graph/spec.ts';
 import type { SerializerRef, TaskSpec } from '../graph/spec.ts';
 import type { TaskStateName } from './types.ts';
 
@@ -19,10 +20,6 @@ export interface TaskState {
   /** Global creation order: submission order, then graph order within a batch. */
   seq: number;
   readonly priority: number;
-  /** Resource needs as [name, amount] pairs (empty for most tasks). */
-  readonly needs: ReadonlyArray<readonly [string, number]>;
-  /** Canonical string of `needs`: tasks with equal needs share a queue. */
-  readonly sig: string;
   state: TaskStateName;
   /** Resolved dependencies (deduplicated). */
   dependencies: TaskState[];
@@ -44,10 +41,6 @@ export interface TaskState {
   runId: number;
   /** A steal of the current run was asked for and not answered yet. */
   stealPending: boolean;
-  /** Who asked for that steal (undefined: a retiring worker gives it back to anyone). */
-  thief: WorkerState | undefined;
-  /** runId whose steal was refused (it is running): never asked again. */
-  refusedRunId: number;
   /**
    * Processing without a thread slot: seceded (waiting on its subtasks) or an actor task
    * (run by the worker's actor host, not its pool). Such runs do not count against capacity.
@@ -64,12 +57,6 @@ export interface TaskState {
    * marked `byWorker` and the coordinator does not send it.
    */
   workerTellsClient: boolean;
-  /** Retryable failures so far (the retry budget is spec.retries). */
-  failures: number;
-  /** Times a worker died while running this task. */
-  suspicious: number;
-  /** When a pending retry is due; -1 when none. */
-  dueMs: number;
   /** Position in its queue heap; -1 when not queued. */
   heapIndex: number;
   /** Workers holding the result (at most a few). Replaced, never shared, once non-empty. */
@@ -77,6 +64,37 @@ export interface TaskState {
   nbytes: number;
   serializer: SerializerRef;
   inline: Uint8Array | undefined;
+  /**
+   * The fields few tasks ever set, undefined while they all have their defaults: created by
+   * the spec (resource needs, actors) or by the first steal, failure, retry or error
+   * (use `rareOf` to write them). A million records may be held at once: each field kept
+   * here instead of on the record is 8 MB less per million tasks to allocate and mark.
+   */
+  rare: RareFields | undefined;
+}
+
+/** See TaskState.rare. Each field's default is what a task without `rare` has. */
+export interface RareFields {
+  /** Resource needs as [name, amount] pairs (default: none). */
+  readonly needs: ReadonlyArray<readonly [string, number]>;
+  /** Canonical string of `needs`: tasks with equal needs share a queue (default ''). */
+  readonly sig: string;
+  /**
+   * The spec lends actor handles or is an actor task, so its transitions may change holds
+   * on actors (actor-holds.ts). Kept here so that a transition need not read the spec.
+   */
+  readonly mayHold: boolean;
+  /** Who asked for the pending steal (undefined: a retiring worker gives it back to anyone). */
+  thief: WorkerState | undefined;
+  /** runId whose steal was refused (it is running): never asked again (default 0). */
+  refusedRunId: number;
+  /** Retryable failures so far (the retry budget is spec.retries). */
+  failures: number;
+  /** Times a worker died while running this task. */
+  suspicious: number;
+  /** When a pending retry is due; -1 when none. */
+  dueMs: number;
+  /** Why it erred (set while erred). */
   error: ErrorInfo | undefined;
 }
 
@@ -105,14 +123,38 @@ export interface WorkerState {
   retiring: boolean;
   /** Retiring: results being copied away, with the recipient of each copy. */
   readonly copies: Map<TaskState, WorkerState>;
+  /** Membership mark of `core.freed` (freed.ts); 0 when never added. */
+  freedMark: number;
 }
 
 const NO_NEEDS: ReadonlyArray<readonly [string, number]> = [];
-/** Shared empty lists; frozen so that a push by mistake throws instead of leaking. */
-export const NO_TASKS: TaskState[] = Object.freeze([]) as unknown as TaskState[];
-export const NO_WORKERS: WorkerState[] = Object.freeze([]) as unknown as WorkerState[];
+/**
+ * Shared empty lists. Not frozen: a frozen array has its own elements kind, and a
+ * `for (const x of list)` loop that meets both frozen and ordinary arrays is compiled to
+ * the generic iterator protocol, which allocates an iterator and a result per step (5x
+ * slower in a micro-benchmark). These lists are iterated on every task's hot path. The
+ * invariant checks assert that they stay empty instead.
+ */
+export const NO_TASKS: TaskState[] = [];
+export const NO_WORKERS: WorkerState[] = [];
 
-export function createTask(id: string, clientId: string, spec: TaskSpec, seq: number): TaskState {
+function newRare(needs: RareFields['needs'], sig: string, mayHold: boolean): RareFields {
+  return { needs, sig, mayHold, thief: undefined, refusedRunId: 0, failures: 0, suspicious: 0, dueMs: -1, error: undefined };
+}
+
+/** A task's rare fields, created with their defaults on first use (see TaskState.rare). */
+export function rareOf(ts: TaskState): RareFields {
+  return (ts.rare ??= newRare(NO_NEEDS, '', false));
+}
+
+/** Whether a spec lends actor handles or is an actor task (see RareFields.mayHold). */
+export function specMayHold(spec: TaskSpec): boolean {
+  return spec.holdsActors !== undefined || (spec.actor !== undefined && spec.actor !== '');
+}
+
+/** What a task's spec puts in its rare fields (undefined when nothing). */
+function rareFromSpec(spec: TaskSpec): RareFields | undefined {
+  const mayHold = specMayHold(spec);
   let needs = NO_NEEDS;
   let sig = '';
   for (const _ in spec.resources) {
@@ -121,6 +163,37 @@ export function createTask(id: string, clientId: string, spec: TaskSpec, seq: nu
     sig = needs.map(([name, amount]) => `${name}=${amount}`).join(', ');
     break;
   }
+  return mayHold || needs.length > 0 ? newRare(needs, sig, mayHold) : undefined;
+}
+
+/**
+ * Whether a task is run by a worker's actor host (isActorSpec). The record says whether
+ * that is possible at all (RareFields.mayHold) before the spec is read: this is asked on
+ * every assignment, and most tasks' specs are no longer in the CPU cache by then.
+ */
+export function isActorTask(ts: TaskState): boolean {
+  return ts.rare !== undefined && ts.rare.mayHold && isActorSpec(ts.spec);
+}
+
+/** Resource needs as [name, amount] pairs (empty for most tasks). */
+export function needsOf(ts: TaskState): ReadonlyArray<readonly [string, number]> {
+  return ts.rare === undefined ? NO_NEEDS : ts.rare.needs;
+}
+
+/** The queue a task goes to: tasks with equal needs share one ('' for no needs). */
+export function sigOf(ts: TaskState): string {
+  return ts.rare === undefined ? '' : ts.rare.sig;
+}
+
+/** When a pending retry is due; -1 when none. */
+export function dueMsOf(ts: TaskState): number {
+  return ts.rare === undefined ? -1 : ts.rare.dueMs;
+}
+
+export function createTask(id: string, clientId: string, spec: TaskSpec, seq: number): TaskState {
+  // An object literal, not a class instance: V8 allocates the objects of a literal that
+  // mostly survive directly in the old generation (allocation-site pretenuring), so a
+  // million records are not copied by scavenges on their way there.
   return {
     id,
     key: spec.key,
@@ -128,8 +201,6 @@ export function createTask(id: string, clientId: string, spec: TaskSpec, seq: nu
     spec,
     seq,
     priority: spec.priority,
-    needs,
-    sig,
     state: 'released',
     dependencies: NO_TASKS,
     dependents: NO_TASKS,
@@ -140,20 +211,15 @@ export function createTask(id: string, clientId: string, spec: TaskSpec, seq: nu
     processingOn: undefined,
     runId: 0,
     stealPending: false,
-    thief: undefined,
-    refusedRunId: 0,
     unslotted: false,
     early: false,
     workerTellsClient: false,
-    failures: 0,
-    suspicious: 0,
-    dueMs: -1,
     heapIndex: -1,
     whoHas: NO_WORKERS,
     nbytes: 0,
     serializer: spec.serializer,
     inline: undefined,
-    error: undefined,
+    rare: rareFromSpec(spec),
   };
 }
 
@@ -181,6 +247,7 @@ export function createWorker(
     stealsIn: 0,
     retiring: false,
     copies: new Map(),
+    freedMark: 0,
   };
 }
 
@@ -191,7 +258,7 @@ export function isActive(state: TaskStateName): boolean {
 
 /** Whether a worker's declared resources cover a task's needs (capacity aside). */
 export function hasResources(worker: WorkerState, ts: TaskState): boolean {
-  for (const [name, amount] of ts.needs) {
+  for (const [name, amount] of needsOf(ts)) {
     if ((worker.resources[name] ?? 0) < amount) return false;
   }
   return true;
@@ -205,7 +272,7 @@ export function slotted(worker: WorkerState): number {
 /** Whether a worker can take this task right now (retiring workers take nothing). */
 export function fits(worker: WorkerState, ts: TaskState): boolean {
   return (
-    slotted(worker) < worker.capacity && !worker.retiring && (ts.needs.length === 0 || hasResources(worker, ts))
+    slotted(worker) < worker.capacity && !worker.retiring && (ts.rare === undefined || hasResources(worker, ts))
   );
 }
 

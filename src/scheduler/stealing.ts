@@ -18,7 +18,7 @@
 import type { SchedulerCore } from './core.ts';
 import { currentRun } from './lifecycle.ts';
 import { assign, makeReady } from './placement.ts';
-import { compareTasks, fits, hasResources, slotted } from './state.ts';
+import { compareTasks, fits, hasResources, rareOf, slotted } from './state.ts';
 import type { TaskState, WorkerState } from './state.ts';
 import type { SchedulerEvent } from './types.ts';
 
@@ -39,14 +39,14 @@ function excess(w: WorkerState): number {
  * runs are never asked for: seceded ones are running, actor tasks must stay with their actor.
  */
 export function stealable(ts: TaskState): boolean {
-  return !ts.stealPending && ts.refusedRunId !== ts.runId && !ts.unslotted;
+  return !ts.stealPending && (ts.rare?.refusedRunId ?? 0) !== ts.runId && !ts.unslotted;
 }
 
 /** Asks the worker running `ts` to give the run back; `thief` undefined for retirement. */
 export function requestSteal(core: SchedulerCore, ts: TaskState, thief: WorkerState | undefined): void {
   const victim = ts.processingOn!;
   ts.stealPending = true;
-  ts.thief = thief;
+  if (thief !== undefined || ts.rare !== undefined) rareOf(ts).thief = thief;
   victim.stealsOut++;
   if (thief !== undefined) thief.stealsIn++;
   core.emit({ type: 'steal', stimulusId: core.stimulusId, workerId: victim.id, id: ts.id, runId: ts.runId });
@@ -56,7 +56,7 @@ export function requestSteal(core: SchedulerCore, ts: TaskState, thief: WorkerSt
 function pickTask(victim: WorkerState, thief: WorkerState): TaskState | undefined {
   let worst: TaskState | undefined;
   for (const ts of victim.processing) {
-    if (!stealable(ts) || (ts.needs.length > 0 && !hasResources(thief, ts))) continue;
+    if (!stealable(ts) || (ts.rare !== undefined && !hasResources(thief, ts))) continue;
     if (worst === undefined || compareTasks(ts, worst) > 0) worst = ts;
   }
   return worst;
@@ -88,18 +88,26 @@ function stealFor(core: SchedulerCore, thief: WorkerState): boolean {
  */
 export function balance(core: SchedulerCore): void {
   if (!core.config.stealing || core.workerList.length < 2) return;
-  const thieves: Iterable<WorkerState> = core.excessCreated ? core.workerList : core.freed;
-  for (const thief of thieves) {
-    if (thief.retiring || idleThreads(thief) <= 0 || core.workers.get(thief.id) !== thief) continue;
-    while (idleThreads(thief) > 0 && stealFor(core, thief));
+  // Two loops, not one `for...of` over either list: a loop that meets two kinds of
+  // collection runs the generic iterator protocol, which allocates at every step.
+  if (core.excessCreated) {
+    for (const thief of core.workerList) stealForIdle(core, thief);
+  } else {
+    for (let i = 0; i < core.freed.size; i++) stealForIdle(core, core.freed.at(i));
   }
+}
+
+/** Steals for each idle thread of a live, non-retiring worker, while anyone has work for it. */
+function stealForIdle(core: SchedulerCore, thief: WorkerState): void {
+  if (thief.retiring || idleThreads(thief) <= 0 || core.workers.get(thief.id) !== thief) return;
+  while (idleThreads(thief) > 0 && stealFor(core, thief));
 }
 
 export function stealGranted(core: SchedulerCore, ev: StealAnswer): void {
   const ts = currentRun(core, ev.id, ev.runId, ev.workerId);
   if (ts === undefined) return;
   // Granted even if we did not ask (or asked for retirement): the worker dropped the run.
-  const thief = ts.thief;
+  const thief = ts.rare?.thief;
   core.endRun(ts);
   core.transition(ts, 'waiting');
   if (ts.waitingCount > 0) return; // an early run (never asked for): it waits for its inputs
@@ -110,6 +118,6 @@ export function stealGranted(core: SchedulerCore, ev: StealAnswer): void {
 export function stealRefused(core: SchedulerCore, ev: StealAnswer): void {
   const ts = currentRun(core, ev.id, ev.runId, ev.workerId);
   if (ts === undefined || !ts.stealPending) return;
-  ts.refusedRunId = ts.runId;
+  rareOf(ts).refusedRunId = ts.runId;
   core.clearSteal(ts, ts.processingOn!);
 }

@@ -162,7 +162,7 @@ export function graphSubmitted(core: SchedulerCore, ev: GraphSubmitted): void {
     if (ts.state === 'released') activate(core, ts);
     else if (ts.seq >= firstNewSeq) continue;
     else if (ts.state === 'memory') core.notifyMemory(ts);
-    else if (ts.state === 'erred') core.notifyFailure(ts, 'erred', ts.error!);
+    else if (ts.state === 'erred') core.notifyFailure(ts, 'erred', ts.rare!.error!);
   }
   // New tasks nothing wanted needs are dropped right away.
   const unneeded: TaskState[] = [];

@@ -3,7 +3,7 @@
  * gains capacity finds the best task it can run by looking at a few heap tops instead
  * of skipping over tasks that need resources it lacks.
  */
-import { compareTasks, hasResources } from './state.ts';
+import { compareTasks, hasResources, sigOf } from './state.ts';
 import type { TaskState, WorkerState } from './state.ts';
 import { Heap } from '../util/heap.ts';
 
@@ -15,7 +15,7 @@ export class TaskHeap extends Heap<TaskState> {
 }
 
 export interface QueueGroup {
-  /** Needs shared by every task in the group (see TaskState.sig). */
+  /** Needs shared by every task in the group (see sigOf). */
   readonly sig: string;
   readonly example: TaskState;
   readonly heap: TaskHeap;
@@ -30,22 +30,23 @@ export class TaskQueues {
   }
 
   push(ts: TaskState): void {
-    let group = this.groups.get(ts.sig);
+    const sig = sigOf(ts);
+    let group = this.groups.get(sig);
     if (group === undefined) {
-      group = { sig: ts.sig, example: ts, heap: new TaskHeap() };
-      this.groups.set(ts.sig, group);
+      group = { sig, example: ts, heap: new TaskHeap() };
+      this.groups.set(sig, group);
     }
     group.heap.push(ts);
     this.count++;
   }
 
   remove(ts: TaskState): void {
-    this.groups.get(ts.sig)!.heap.remove(ts);
+    this.groups.get(sigOf(ts))!.heap.remove(ts);
     this.count--;
   }
 
   has(ts: TaskState): boolean {
-    const heap = this.groups.get(ts.sig)?.heap;
+    const heap = this.groups.get(sigOf(ts))?.heap;
     return heap !== undefined && heap.has(ts);
   }
 

@@ -8,7 +8,7 @@ import type { SchedulerCore } from './core.ts';
 import { isActorCreation, lostActor, lostActorCall } from './actors.ts';
 import { activate, currentRun, markErred } from './lifecycle.ts';
 import { makeReady } from './placement.ts';
-import { createWorker, isActive } from './state.ts';
+import { createWorker, isActive, rareOf } from './state.ts';
 import type { TaskState } from './state.ts';
 import type { SchedulerEvent } from './types.ts';
 
@@ -63,9 +63,10 @@ function rescheduleRun(core: SchedulerCore, ts: TaskState): void {
   const started = !ts.early;
   core.endRun(ts);
   // An early run had not started: the loss is not its doing.
-  if (started) ts.suspicious++;
-  if (ts.suspicious > core.config.allowedFailures) {
-    const message = `task "${ts.key}" was running on ${ts.suspicious} workers that died`;
+  if (started) rareOf(ts).suspicious++;
+  const suspicious = ts.rare?.suspicious ?? 0;
+  if (suspicious > core.config.allowedFailures) {
+    const message = `task "${ts.key}" was running on ${suspicious} workers that died`;
     markErred(core, ts, core.makeError('WORKER_LOST', message, ts.key));
     return;
   }
