@@ -310,10 +310,9 @@ export class Submitter {
     }
     try {
       const max = transport.maxPayloadBytes;
-      if (open !== undefined) {
-        await open.stream.finish(open.stream.cut(tasks), wants, missing);
-      } else if (tasks.length >= STREAM_TASKS_MIN) {
-        const stream = new PieceStream(this.streamIo());
+      // Streamed: the stream the tasks sent early went in, or a new one for a big batch.
+      const stream = open?.stream ?? (tasks.length >= STREAM_TASKS_MIN ? new PieceStream(this.streamIo()) : undefined);
+      if (stream !== undefined) {
         await stream.finish(stream.cut(tasks), wants, missing);
       } else {
         const whole = this.encodeSubmit(tasks, wants, missing);

@@ -7,74 +7,7 @@
 import t from 'tap';
 import { FloeError } from '../../src/errors.ts';
 import { KeyState } from '../../src/client/future.ts';
-import { Submitter, type QueuedTask } from '../../src/client/submitter.ts';
-import type { TaskSpec } from '../../src/graph/spec.ts';
-import { decodeMessage, encodeMessage } from '../../src/transport/codec.ts';
-import type { WireOf } from '../../src/transport/messages.ts';
-import type { Transport, TransportMessage } from '../../src/transport/transport.ts';
-
-function spec(key: string, deps: string[] = []): TaskSpec {
-  return {
-    key, name: 'noop', module: 'file:///tasks.js', exportName: 'noop', args: new Uint8Array([0x91, 0x01]), deps,
-    serializer: { id: 'msgpack', module: '' }, priority: 0, retries: 0, retryDelayMs: 0, retryBackoff: 2, timeoutMs: 0, resources: {},
-  };
-}
-
-interface Harness {
-  submitter: Submitter;
-  states: Map<string, KeyState>;
-  /** Requests in the order they were made, answered or not. */
-  requests: WireOf<'submit'>[];
-  released: string[][];
-  /** Answers the oldest unanswered request (an error: it fails). */
-  answer(error?: Error): void;
-  unanswered(): number;
-}
-
-/** A submitter whose requests wait until the test answers them (or, `auto`, are answered at once). */
-function harness(auto: boolean): Harness {
-  const requests: WireOf<'submit'>[] = [];
-  const released: string[][] = [];
-  const states = new Map<string, KeyState>();
-  const waiting: Array<{ requestId: string; resolve: (m: TransportMessage) => void; reject: (e: Error) => void }> = [];
-  const reply = (requestId: string): TransportMessage => ({
-    subject: 'reply', data: encodeMessage({ type: 'submitReply', requestId, error: undefined }), headers: undefined, expectsReply: false, respond: () => {},
-  });
-  const transport = {
-    request: (_subject: string, data: Uint8Array): Promise<TransportMessage> => {
-      const msg = decodeMessage(data) as WireOf<'submit'>;
-      requests.push(msg);
-      if (auto) return Promise.resolve(reply(msg.requestId));
-      return new Promise((resolve, reject) => waiting.push({ requestId: msg.requestId, resolve, reject }));
-    },
-    maxPayloadBytes: undefined,
-  } as unknown as Transport;
-  const submitter = new Submitter({
-    transport, subject: 'submit', clientId: 'c1', timeoutMs: 1000,
-    isSubmitted: (key) => states.get(key)?.submitted ?? false,
-    lookup: (key) => states.get(key),
-    unpin: () => {},
-    releaseKeys: (keys) => released.push(keys),
-    wantsProgress: () => false,
-  });
-  return {
-    submitter, states, requests, released,
-    answer(error) {
-      const next = waiting.shift()!;
-      if (error === undefined) next.resolve(reply(next.requestId));
-      else next.reject(error);
-    },
-    unanswered: () => waiting.length,
-  };
-}
-
-function enqueue(h: Harness, key: string, deps: string[] = [], wanted = true): KeyState {
-  const state = new KeyState(key);
-  h.states.set(key, state);
-  const task: QueuedTask = { state, spec: spec(key, deps), def: undefined, moduleUrl: 'file:///tasks.js' };
-  h.submitter.enqueue(task, wanted);
-  return state;
-}
+import { enqueue, submitterHarness as harness, type SubmitterHarness as Harness } from '../helpers/submitter-harness.ts';
 
 const keys = (n: number, from = 0): string[] => Array.from({ length: n }, (_, i) => `k-${from + i}`);
 const sizes = (h: Harness): number[] => h.requests.map((r) => r.tasks.length);
