@@ -1,6 +1,6 @@
 /**
  * How a big submission is cut into requests: growing pieces for streaming, and pieces
- * that fit the transport's payload limit (Submitter.submitInPieces sends them).
+ * that fit the transport's payload limit (PieceStream sends them, piece-stream.ts).
  */
 import type { TaskSpec } from '../graph/spec.ts';
 import type { MissingResult } from '../transport/messages.ts';
