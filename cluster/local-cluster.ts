@@ -39,6 +39,12 @@ export interface LocalClusterOptions {
   otlp?: string;
   /** Where children's stderr goes: 'inherit' (default) or 'ignore'. */
   stderr?: 'inherit' | 'ignore';
+  /**
+   * Node and V8 flags for the coordinator and the workers, after floe's own (node-flags.ts,
+   * which leaves out a young-generation size given here), e.g. ['--perf-basic-prof'] for
+   * `perf` to name JavaScript frames (bench/cpu-profile.ts).
+   */
+  nodeFlags?: string[];
 }
 
 export interface LocalClusterHandle {
@@ -84,7 +90,8 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
   // Workers move results over the data plane: see malloc-env.ts.
   const workerEnv = withWorkerMallocEnv(env);
   const start = (role: ClusterRole, args: string[]): ChildProcess => {
-    const child = spawn(process.execPath, [...clusterNodeFlags(role, [], ''), cliPath(), role, ...args, ...common], {
+    const nodeFlags = options.nodeFlags ?? [];
+    const child = spawn(process.execPath, [...clusterNodeFlags(role, nodeFlags, ''), ...nodeFlags, cliPath(), role, ...args, ...common], {
       // stdin: a pipe the child watches, so it never outlives this process (see common.ts).
       stdio: ['pipe', 'ignore', options.stderr ?? 'inherit'],
       env: role === 'worker' ? workerEnv : env,

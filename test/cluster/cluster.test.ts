@@ -20,6 +20,7 @@ t.test('a cluster of two workers', async (t) => {
     workers: 2,
     threads: 2,
     workerArgs: (i) => ['--resources', i === 0 ? 'left=1' : 'right=1'],
+    nodeFlags: ['--no-deprecation'],
   });
   const client = await clusterClient(t, cluster);
   const pids = cluster.workers.map((w) => w.pid);
@@ -37,6 +38,7 @@ t.test('a cluster of two workers', async (t) => {
       t.ok(argv.includes(`--max-semi-space-size=${YOUNG_GENERATION_MIB}`), `process ${pid}: ${argv.slice(0, 3).join(' ')}`);
       const held = argv.includes(`--min-semi-space-size=${YOUNG_GENERATION_MIB}`);
       t.equal(held, pid === cluster.coordinator.pid, `process ${pid}: young generation held at full size only in the coordinator`);
+      t.ok(argv.indexOf('--no-deprecation') > 0 && argv.indexOf('--no-deprecation') < argv.indexOf(cliPath()), `process ${pid}: the flags asked for (nodeFlags), before the script`);
     }
   });
 

@@ -1,0 +1,92 @@
+/**
+ * Where each process of a local cluster (nats-server, coordinator, 2 workers × 1 thread,
+ * and this process as the client) spends its CPU under a steady load of no-op tasks: what
+ * kind of code (JavaScript, V8 builtins, garbage collection, the optimizing compiler, the
+ * kernel, other native code) and the busiest functions by self time.
+ *
+ * It samples with `perf record -e cpu-clock`, which counts only time on a CPU. A
+ * `node --cpu-prof` profile samples wall-clock time instead: on 2 cores shared by five
+ * processes, its samples land on whatever code was preempted (a socket write, a pool
+ * hand-over) and show it as busy. Linux only; needs perf (`apt-get install -y linux-perf`)
+ * and the right to use it (root, or kernel.perf_event_paranoid ≤ 1). The cluster first
+ * warms up (bench/warm-up.ts) so that the profile is the steady state.
+ *
+ *   node --perf-basic-prof dist/bench/cpu-profile.js [seconds] [warm-up seconds]   (default 10, 20)
+ *
+ * (--perf-basic-prof names this process's own JavaScript frames; the cluster's processes get it anyway.)
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startLocalCluster } from '../cluster/local-cluster.ts';
+import { Client } from '../src/index.ts';
+import { clusterProcesses } from './cpu.ts';
+import { parsePerfScript, SAMPLE_KINDS } from './perf-script.ts';
+import { noop } from './tasks.ts';
+import { warmCluster } from './warm-up.ts';
+
+const seconds = Number(process.argv[2] ?? 10);
+const warmupSeconds = Number(process.argv[3] ?? 20);
+const FREQUENCY_HZ = 999;
+const ROUND_TASKS = 10_000;
+
+try {
+  execFileSync('perf', ['--version'], { stdio: 'ignore' });
+} catch {
+  console.error('cpu-profile: perf is not installed (apt-get install -y linux-perf)');
+  process.exit(2);
+}
+
+const handle = await startLocalCluster({ workers: 2, threads: 1, stderr: 'ignore', nodeFlags: ['--perf-basic-prof'] });
+const processes = clusterProcesses(handle);
+const data = join(tmpdir(), `floe-cpu-profile-${process.pid}.data`);
+let client: Client | undefined;
+try {
+  client = await Client.connect({ nats: handle.url, cluster: handle.cluster });
+  console.error(`warm-up: ${warmupSeconds} s`);
+  await warmCluster(client, warmupSeconds);
+  let loading = true;
+  let tasks = 0;
+  const items = Array.from({ length: ROUND_TASKS }, (_, i) => i);
+  const c = client;
+  const load = (async () => {
+    while (loading) {
+      const futures = c.map(noop, items);
+      await c.gather(futures);
+      for (const f of futures) f.release();
+      tasks += ROUND_TASKS;
+    }
+  })();
+  console.error(`recording ${seconds} s of ${processes.map((p) => p.name).join(', ')}`);
+  const pids = processes.map((p) => p.pid).join(',');
+  await new Promise<void>((resolve, reject) => {
+    const perf = spawn('perf', ['record', '-e', 'cpu-clock', '-F', String(FREQUENCY_HZ), '-p', pids, '-o', data, '--', 'sleep', String(seconds)], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    perf.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    perf.on('error', reject);
+    perf.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`perf record exited with ${code}: ${stderr.trim()}`))));
+  });
+  loading = false;
+  await load;
+  const script = execFileSync('perf', ['script', '-i', data, '-F', 'pid,tid,ip,sym,dso'], { maxBuffer: 1 << 30, stdio: ['ignore', 'pipe', 'ignore'] }).toString();
+  const names = new Map(processes.map((p) => [p.pid, p.name]));
+  const profiles = parsePerfScript(script, new Set(names.keys()));
+  const pct = (n: number, of: number): string => `${((100 * n) / Math.max(1, of)).toFixed(0)}%`.padStart(5);
+  console.log(`${tasks} no-op tasks while recording ${seconds} s at ${FREQUENCY_HZ} Hz; CPU s and its share by kind of code, per process`);
+  console.log(`${'process'.padEnd(12)} ${'CPU s'.padStart(6)} ${'main'.padStart(5)} ${SAMPLE_KINDS.map((k) => k.padStart(9)).join('')}`);
+  for (const p of profiles) {
+    const kinds = SAMPLE_KINDS.map((k) => pct(p.kinds[k], p.samples).padStart(9)).join('');
+    console.log(`${names.get(p.pid)!.padEnd(12)} ${(p.samples / FREQUENCY_HZ).toFixed(2).padStart(6)} ${pct(p.mainThread, p.samples)} ${kinds}`);
+  }
+  for (const p of profiles) {
+    console.log(`\n${names.get(p.pid)}: busiest functions (self)`);
+    for (const { symbol, samples } of p.top) console.log(`${pct(samples, p.samples)}  ${symbol.slice(0, 150)}`);
+  }
+} finally {
+  await client?.close();
+  await handle.stop();
+  // --perf-basic-prof leaves a symbol map per process in /tmp (this one's too, when given).
+  const maps = processes.filter((p) => p.name !== 'nats-server').map((p) => `/tmp/perf-${p.pid}.map`);
+  await Promise.all([data, ...maps].map((f) => rm(f, { force: true })));
+}
