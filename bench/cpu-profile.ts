@@ -11,9 +11,11 @@
  * and the right to use it (root, or kernel.perf_event_paranoid ≤ 1). The cluster first
  * warms up (bench/warm-up.ts) so that the profile is the steady state.
  *
- *   node --perf-basic-prof dist/bench/cpu-profile.js [seconds] [warm-up seconds]   (default 10, 20)
+ *   node --perf-basic-prof --logfile=+ --no-logfile-per-isolate dist/bench/cpu-profile.js [seconds] [warm-up seconds]
  *
- * (--perf-basic-prof names this process's own JavaScript frames; the cluster's processes get it anyway.)
+ * (default 10 s and 20 s). --perf-basic-prof names this process's own JavaScript frames
+ * (the cluster's processes get it anyway, PERF_FLAGS); without the other two flags, it also
+ * writes a V8 log per isolate into the working directory.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { rm } from 'node:fs/promises';
@@ -29,6 +31,8 @@ import { warmCluster } from './warm-up.ts';
 const seconds = Number(process.argv[2] ?? 10);
 const warmupSeconds = Number(process.argv[3] ?? 20);
 const FREQUENCY_HZ = 999;
+/** Symbol maps for perf (/tmp/perf-PID.map), and V8's log that comes with them sent to a temporary file. */
+const PERF_FLAGS = ['--perf-basic-prof', '--logfile=+', '--no-logfile-per-isolate'];
 const ROUND_TASKS = 10_000;
 
 try {
@@ -38,7 +42,7 @@ try {
   process.exit(2);
 }
 
-const handle = await startLocalCluster({ workers: 2, threads: 1, stderr: 'ignore', nodeFlags: ['--perf-basic-prof'] });
+const handle = await startLocalCluster({ workers: 2, threads: 1, stderr: 'ignore', nodeFlags: PERF_FLAGS });
 const processes = clusterProcesses(handle);
 const data = join(tmpdir(), `floe-cpu-profile-${process.pid}.data`);
 let client: Client | undefined;
