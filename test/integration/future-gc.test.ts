@@ -2,27 +2,11 @@
  * Futures and the garbage collector: a future nothing references any more lets go of its
  * key (its finalizer releases it), but never while its result is awaited.
  */
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import t from 'tap';
 import type { Client } from '../../src/index.ts';
 import { gate, inc } from '../fixtures/e2e-tasks.ts';
 import { clusterOf, idOf, localClient, openGate, tempDir, until } from '../helpers/e2e.ts';
-
-setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as () => void;
-
-/** Collects garbage until an object dropped now has been finalized (finalizers have run). */
-async function collectGarbage(): Promise<void> {
-  let finalized = false;
-  const registry = new FinalizationRegistry(() => (finalized = true));
-  (() => registry.register({}, 0))();
-  for (let i = 0; i < 100 && !finalized; i++) {
-    gc();
-    await new Promise<void>((resolve) => setImmediate(resolve));
-  }
-  if (!finalized) throw new Error('the garbage collector did not finalize a dropped object');
-}
+import { collectGarbage } from '../helpers/gc.ts';
 
 function known(client: Client, key: string): boolean {
   const id = idOf(client, key);

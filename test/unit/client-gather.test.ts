@@ -3,8 +3,6 @@
  * results in order whenever each key settles, the first error, released and foreign
  * futures, results fetched from a worker, and futures held until their results are in.
  */
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import t, { type Test } from 'tap';
 import { Client } from '../../src/client/client.ts';
 import type { DataPlane, FetchedObject } from '../../src/dataplane/dataplane.ts';
@@ -15,9 +13,7 @@ import { InprocBus } from '../../src/transport/inproc/bus.ts';
 import { subjects, type KeyUpdate } from '../../src/transport/messages.ts';
 import { ReliableEndpoint } from '../../src/transport/reliable.ts';
 import { inc } from '../fixtures/e2e-tasks.ts';
-
-setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as () => void;
+import { collectGarbage } from '../helpers/gc.ts';
 
 const serializer = { id: 'msgpack', module: '' };
 const inline = (value: unknown): Uint8Array => msgpackSerializer.serialize(value);
@@ -187,14 +183,3 @@ t.test('a future only the gather refers to is not collected (and its key release
   t.same(await gathered, ['kept']);
 });
 
-/** Collects garbage until an object dropped now has been finalized (finalizers have run). */
-async function collectGarbage(): Promise<void> {
-  let finalized = false;
-  const registry = new FinalizationRegistry(() => (finalized = true));
-  (() => registry.register({}, 0))();
-  for (let i = 0; i < 100 && !finalized; i++) {
-    gc();
-    await new Promise<void>((resolve) => setImmediate(resolve));
-  }
-  if (!finalized) throw new Error('the garbage collector did not finalize a dropped object');
-}
