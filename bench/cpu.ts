@@ -5,7 +5,7 @@
  * task moves when the work does, so it tells which process a change made cheaper.
  * bench/cpu-per-task.ts prints the same figures on its own.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import type { LocalClusterHandle } from '../cluster/local-cluster.ts';
 
 /** A process of the cluster a scenario runs on (the bench process itself included). */
@@ -28,11 +28,11 @@ export function clusterProcesses(handle: LocalClusterHandle): BenchProcess[] {
 /** USER_HZ: the unit of utime and stime in /proc/<pid>/stat (100 on Linux). */
 const CLOCK_TICKS_PER_S = 100;
 
-/** User + system CPU seconds a process has used, all its threads; undefined when unknown (no /proc, or the process is gone). */
-export function cpuSeconds(pid: number): number | undefined {
+/** User and system CPU seconds in a /proc stat file; undefined when unknown (no /proc, or the process or thread is gone). */
+function statSeconds(path: string): { user: number; system: number } | undefined {
   let stat: string;
   try {
-    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    stat = readFileSync(path, 'utf8');
   } catch {
     return undefined;
   }
@@ -40,7 +40,42 @@ export function cpuSeconds(pid: number): number | undefined {
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   const utime = Number(fields[11]);
   const stime = Number(fields[12]);
-  return Number.isFinite(utime) && Number.isFinite(stime) ? (utime + stime) / CLOCK_TICKS_PER_S : undefined;
+  return Number.isFinite(utime) && Number.isFinite(stime) ? { user: utime / CLOCK_TICKS_PER_S, system: stime / CLOCK_TICKS_PER_S } : undefined;
+}
+
+/** User + system CPU seconds a process has used, all its threads; undefined when unknown. */
+export function cpuSeconds(pid: number): number | undefined {
+  const s = statSeconds(`/proc/${pid}/stat`);
+  return s === undefined ? undefined : s.user + s.system;
+}
+
+/** A process's CPU seconds split by thread: its main thread (user, system) and all the others together. */
+export interface ThreadCpu {
+  mainUser: number;
+  mainSystem: number;
+  others: number;
+}
+
+/** CPU seconds of a process's main thread and of its other threads (pool threads, V8's and libuv's helpers); undefined when unknown. */
+export function threadCpuSeconds(pid: number): ThreadCpu | undefined {
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return undefined;
+  }
+  const out: ThreadCpu = { mainUser: 0, mainSystem: 0, others: 0 };
+  for (const tid of tids) {
+    const s = statSeconds(`/proc/${pid}/task/${tid}/stat`);
+    if (s === undefined) continue; // a thread that ended meanwhile
+    if (tid === String(pid)) {
+      out.mainUser = s.user;
+      out.mainSystem = s.system;
+    } else {
+      out.others += s.user + s.system;
+    }
+  }
+  return out;
 }
 
 /** CPU used by each process since the meter was made. */

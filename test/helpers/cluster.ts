@@ -41,3 +41,27 @@ export async function untilStatus(
   }
   throw new Error(`cluster status never satisfied: ${what}`);
 }
+
+interface Commenter {
+  comment(...message: unknown[]): void;
+}
+
+/**
+ * Awaits `promise`. If that takes longer than `reportAfterMs`, prints the cluster's status
+ * once as a test comment (its workers, task counts by state, and what each waiting task
+ * waits for) and goes on waiting. For awaits that have hung in CI: the log then says where
+ * the cluster stood. Asserts nothing, and decides nothing.
+ */
+export async function awaitReporting<T>(t: Commenter, handle: LocalClusterHandle, what: string, promise: Promise<T>, reportAfterMs = 20_000): Promise<T> {
+  const timer = setTimeout(() => {
+    status(handle).then(
+      (s) => t.comment(`${what}: still waiting after ${reportAfterMs} ms; cluster status: ${JSON.stringify(s)}`),
+      (e: unknown) => t.comment(`${what}: still waiting after ${reportAfterMs} ms; no cluster status (${String(e)})`),
+    );
+  }, reportAfterMs);
+  try {
+    return await promise;
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,152 @@
+/**
+ * Where a single-task round trip spends its time, hop by hop, from syscall timestamps
+ * (bench/round-trip-profile.ts records them with perf on every process of a local cluster).
+ * Every message between floe's processes is a socket write in one process and a socket read
+ * in another, and a pool thread wakes its worker's main thread with an 8-byte eventfd write,
+ * so the moments a round trip passes each process can be read off those syscalls without
+ * touching floe's code.
+ *
+ * Reads `perf script --ns -F pid,tid,time,event,trace` output of the tracepoints
+ * syscalls:sys_enter_write, sys_enter_writev and sys_exit_read, recorded with
+ * `-k CLOCK_MONOTONIC` so that its times compare with `process.hrtime.bigint()`.
+ */
+
+export interface SyscallEvent {
+  pid: number;
+  /** The thread; the main thread's is the pid. */
+  tid: number;
+  /** CLOCK_MONOTONIC, µs. */
+  us: number;
+  kind: 'write' | 'read';
+  /** Bytes asked to write, or read; -1 for writev (its size is not in the tracepoint). */
+  bytes: number;
+}
+
+/** `  1234/1240 25075.988193112:  syscalls:sys_enter_write: fd: 0x00000012, buf: 0x..., count: 0x00000008` */
+const LINE = /^\s*(\d+)\/(\d+)\s+(\d+)\.(\d+):\s+syscalls:sys_(enter_write|enter_writev|exit_read):\s*(.*)$/;
+
+/** The writes and successful reads in a perf script text, oldest first. */
+export function parseSyscalls(text: string): SyscallEvent[] {
+  const events: SyscallEvent[] = [];
+  for (const line of text.split('\n')) {
+    const m = LINE.exec(line);
+    if (m === null) continue;
+    const [, pid, tid, seconds, fraction, call, rest] = m as unknown as string[];
+    // Whole seconds and nanoseconds apart: "0.000150000" * 1e6 is not 150 in a double.
+    const us = Number(seconds) * 1e6 + Number(fraction!.padEnd(9, '0').slice(0, 9)) / 1e3;
+    let bytes: number;
+    if (call === 'exit_read') {
+      const ret = Number.parseInt(rest!.trim().split(/\s+/)[0]!, 16);
+      // Errors (EAGAIN: -11 as 0xfff...5) and end of file are not reads of anything.
+      if (!Number.isFinite(ret) || ret <= 0 || ret >= 2 ** 62) continue;
+      bytes = ret;
+    } else if (call === 'enter_write') {
+      bytes = Number.parseInt(/count: (0x[0-9a-f]+)/.exec(rest!)?.[1] ?? '-1', 16);
+    } else {
+      bytes = -1;
+    }
+    events.push({ pid: Number(pid), tid: Number(tid), us, kind: call === 'exit_read' ? 'read' : 'write', bytes });
+  }
+  return events.sort((a, b) => a.us - b.us);
+}
+
+/** The cluster's processes by role. */
+export interface RoundTripPids {
+  client: number;
+  coordinator: number;
+  workers: readonly number[];
+}
+
+/** One round trip as the client saw it: from the `submit()` call to the result in hand (CLOCK_MONOTONIC, µs). */
+export interface RoundTripWindow {
+  startUs: number;
+  endUs: number;
+}
+
+/** The steps of a round trip, in order; their durations add up to the whole. */
+export const HOP_STEPS = [
+  'client: submit() to the message written',
+  'hop: client -> coordinator',
+  'coordinator: submission read to assignment written',
+  'hop: coordinator -> worker',
+  'worker: assignment read to the pool thread done',
+  'worker: pool thread done to the result written',
+  'hop: worker -> client',
+  'client: result read to the caller',
+] as const;
+export type HopStep = (typeof HOP_STEPS)[number];
+
+/** The µs of each step of one round trip. */
+export type HopTimes = Record<HopStep, number>;
+
+/** A message between processes: not an eventfd wake-up (exactly 8 bytes). */
+const isMessage = (e: SyscallEvent): boolean => e.bytes !== 8;
+const onMain = (e: SyscallEvent): boolean => e.tid === e.pid;
+
+/**
+ * Splits each round trip into its steps, or leaves it out (in `skipped`) when a step is not
+ * found in it: e.g. a heartbeat or an acknowledgement read in the middle can make a step
+ * ambiguous, which shows as a missing worker read or a read out of order. A message a
+ * process reads is taken to be the one the previous step wrote: on an otherwise idle
+ * cluster only the round trip's own messages move.
+ */
+export function hopTimes(events: readonly SyscallEvent[], pids: RoundTripPids, windows: readonly RoundTripWindow[]): { trips: HopTimes[]; skipped: number } {
+  const workers = new Set(pids.workers);
+  const trips: HopTimes[] = [];
+  let skipped = 0;
+  let from = 0;
+  for (const w of windows) {
+    while (from < events.length && events[from]!.us < w.startUs) from++;
+    let to = from;
+    while (to < events.length && events[to]!.us <= w.endUs) to++;
+    const trip = splitTrip(events.slice(from, to), pids, workers, w);
+    if (trip === undefined) skipped++;
+    else trips.push(trip);
+    from = to;
+  }
+  return { trips, skipped };
+}
+
+function splitTrip(ev: readonly SyscallEvent[], pids: RoundTripPids, workers: ReadonlySet<number>, w: RoundTripWindow): HopTimes | undefined {
+  const find = (after: number, ok: (e: SyscallEvent) => boolean): number => {
+    for (let i = after; i < ev.length; i++) if (ok(ev[i]!)) return i;
+    return -1;
+  };
+  const sent = find(0, (e) => e.pid === pids.client && onMain(e) && e.kind === 'write' && isMessage(e));
+  if (sent < 0) return undefined;
+  const coordRead = find(sent + 1, (e) => e.pid === pids.coordinator && onMain(e) && e.kind === 'read' && isMessage(e));
+  if (coordRead < 0) return undefined;
+  const workerRead = find(coordRead + 1, (e) => workers.has(e.pid) && onMain(e) && e.kind === 'read' && isMessage(e));
+  if (workerRead < 0) return undefined;
+  const worker = ev[workerRead]!.pid;
+  // The assignment is the coordinator's last write before the worker read it (a reply to
+  // the submission may go out before it).
+  let coordWrite = -1;
+  for (let i = coordRead + 1; i < workerRead; i++) {
+    const e = ev[i]!;
+    if (e.pid === pids.coordinator && onMain(e) && e.kind === 'write' && isMessage(e)) coordWrite = i;
+  }
+  if (coordWrite < 0) return undefined;
+  const threadDone = find(workerRead + 1, (e) => e.pid === worker && !onMain(e) && e.kind === 'write' && e.bytes === 8);
+  if (threadDone < 0) return undefined;
+  const resultWrite = find(threadDone + 1, (e) => e.pid === worker && onMain(e) && e.kind === 'write' && isMessage(e));
+  if (resultWrite < 0) return undefined;
+  // The result is the client's last message read in the window (the submission's reply comes before it).
+  let resultRead = -1;
+  for (let i = resultWrite + 1; i < ev.length; i++) {
+    const e = ev[i]!;
+    if (e.pid === pids.client && onMain(e) && e.kind === 'read' && isMessage(e)) resultRead = i;
+  }
+  if (resultRead < 0) return undefined;
+  const at = (i: number): number => ev[i]!.us;
+  return {
+    'client: submit() to the message written': at(sent) - w.startUs,
+    'hop: client -> coordinator': at(coordRead) - at(sent),
+    'coordinator: submission read to assignment written': at(coordWrite) - at(coordRead),
+    'hop: coordinator -> worker': at(workerRead) - at(coordWrite),
+    'worker: assignment read to the pool thread done': at(threadDone) - at(workerRead),
+    'worker: pool thread done to the result written': at(resultWrite) - at(threadDone),
+    'hop: worker -> client': at(resultRead) - at(resultWrite),
+    'client: result read to the caller': w.endUs - at(resultRead),
+  };
+}
