@@ -53,15 +53,21 @@ interface Commenter {
  * the cluster stood. Asserts nothing, and decides nothing.
  */
 export async function awaitReporting<T>(t: Commenter, handle: LocalClusterHandle, what: string, promise: Promise<T>, reportAfterMs = 20_000): Promise<T> {
+  let settled = false;
+  // Said only while still waiting: a test that has ended takes no more comments.
+  const say = (text: string): void => {
+    if (!settled) t.comment(`${what}: still waiting after ${reportAfterMs} ms; ${text}`);
+  };
   const timer = setTimeout(() => {
     status(handle).then(
-      (s) => t.comment(`${what}: still waiting after ${reportAfterMs} ms; cluster status: ${JSON.stringify(s)}`),
-      (e: unknown) => t.comment(`${what}: still waiting after ${reportAfterMs} ms; no cluster status (${String(e)})`),
+      (s) => say(`cluster status: ${JSON.stringify(s)}`),
+      (e: unknown) => say(`no cluster status (${String(e)})`),
     );
   }, reportAfterMs);
   try {
     return await promise;
   } finally {
+    settled = true;
     clearTimeout(timer);
   }
 }
