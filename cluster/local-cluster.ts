@@ -74,6 +74,25 @@ function trackChild(child: ChildProcess): void {
   });
 }
 
+/** `floe worker --heartbeat-interval`'s default. */
+const WORKER_HEARTBEAT_INTERVAL_MS = 1000;
+/** Heartbeats a local cluster's workers send per heartbeat timeout, at least. */
+export const HEARTBEATS_PER_TIMEOUT = 4;
+
+/**
+ * Worker arguments for a coordinator whose heartbeat timeout is `timeoutMs`: a shorter
+ * interval than the default when the timeout is under 4 s. With the default of one a
+ * second and a 2 s timeout, a single heartbeat late by a second (a starved process on a
+ * busy machine) was enough for the coordinator to declare a live worker lost; at four per
+ * timeout it takes three missed in a row. Arguments given in `workerArgs` come after these
+ * and win.
+ */
+export function workerHeartbeatArgs(timeoutMs: number | undefined): string[] {
+  if (timeoutMs === undefined || timeoutMs <= 0) return [];
+  const every = Math.max(1, Math.floor(timeoutMs / HEARTBEATS_PER_TIMEOUT));
+  return every < WORKER_HEARTBEAT_INTERVAL_MS ? ['--heartbeat-interval', String(every)] : [];
+}
+
 export function cliPath(): string {
   const path = join(packageRoot(), 'dist', 'cluster', 'cli.js');
   if (!existsSync(path)) throw new FloeError('INTERNAL', `floe is not built: run npm run build (missing ${path})`);
@@ -116,9 +135,10 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       ...(options.threads === undefined ? [] : ['--threads', String(options.threads)]),
       ...(options.nanny === true ? [] : ['--no-nanny']),
     ];
+    const heartbeats = workerHeartbeatArgs(options.heartbeatTimeoutMs);
     const workers: ChildProcess[] = [];
     for (let i = 0; i < options.workers; i++) {
-      workers.push(start('worker', ['--name', `worker-${i}`, '--retire-timeout', '5000', ...threads, ...(options.workerArgs?.(i) ?? [])]));
+      workers.push(start('worker', ['--name', `worker-${i}`, '--retire-timeout', '5000', ...threads, ...heartbeats, ...(options.workerArgs?.(i) ?? [])]));
     }
     await waitForWorkers(url, cluster, options.workers, children);
     const handle: LocalClusterHandle = {
@@ -128,7 +148,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       coordinator,
       workers,
       addWorker: async (args = []) => {
-        const child = start('worker', ['--name', `worker-${workers.length}`, '--retire-timeout', '5000', ...threads, ...args]);
+        const child = start('worker', ['--name', `worker-${workers.length}`, '--retire-timeout', '5000', ...threads, ...heartbeats, ...args]);
         workers.push(child);
         // Only the coordinator and the new worker must stay up (others may have left).
         await waitForWorkers(url, cluster, workers.filter((w) => w.exitCode === null && w.signalCode === null).length, [coordinator, child]);

@@ -1,6 +1,7 @@
 // Actors and tasks that submit tasks over a real nats-server with worker processes:
 // resource placement, call order, concurrent callers from two clients, recursion on a
 // 2-thread worker, and kill -9 of the worker hosting actors (ACTOR_LOST, maxRestarts).
+import { readFile } from 'node:fs/promises';
 import t from 'tap';
 import { isFloeError } from '../../src/index.ts';
 import { LeftCounter, Phoenix, RightCounter, bump, chain, fanOut, fib } from '../fixtures/actor-tasks.ts';
@@ -35,6 +36,13 @@ t.test('actors on two worker processes', async (t) => {
   });
   const client = await clusterClient(t, cluster);
   const pids = cluster.workers.map((w) => w.pid);
+
+  t.test('workers heartbeat four times per heartbeat timeout (cluster/local-cluster.ts)', async (t) => {
+    for (const pid of pids) {
+      const argv = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0');
+      t.equal(argv[argv.lastIndexOf('--heartbeat-interval') + 1], '500', `worker ${pid}`);
+    }
+  });
 
   const left = client.actor(LeftCounter, 0);
   const right = client.actor(RightCounter, 100);
