@@ -41,7 +41,14 @@ export type ActorHandle<T> = ActorMethods<T> & {
   readonly $restarts: number;
   /** Resolves once the instance exists; rejects with the constructor's error or ACTOR_LOST. */
   $ready(): Promise<void>;
-  /** Called after each re-creation (maxRestarts), with the restart count. */
+  /**
+   * Called after each re-creation (maxRestarts), with the restart count. A handle with a
+   * listener is kept, and its actor with it, until `$release()`, the actor is lost for good
+   * or the client closes, even when nothing else references the handle: code waiting for
+   * the restart (`await new Promise((r) => h.$onRestart(r))`) is reachable only through
+   * the listener, so without this the handle would be collected and the actor released
+   * while that code waits.
+   */
   $onRestart(listener: (restarts: number) => void): void;
   /** Lets go of the owner's hold (owner only): the actor is freed once nothing else holds it. */
   $release(): void;
@@ -121,6 +128,8 @@ interface HandleState {
   restarts: number;
   listeners: ((restarts: number) => void)[];
   released: boolean;
+  /** Restarts may still come (watchRestarts is following the creation). */
+  watching: boolean;
 }
 
 /** Creates an actor: submits its creation task and returns its handle. */
@@ -137,23 +146,40 @@ export function createActor<C extends ActorConstructor>(
   ORIGINALS.set(creationDef, def);
   const options: TaskOptions = resources === undefined ? { name } : { name, resources };
   const creation = owner.submitWith(creationDef, options, [{ concurrency }, ...args], true, undefined, { actor: ACTOR_CREATE, restartsMax: maxRestarts });
-  const state: HandleState = { owner, actorId: `${owner.clientId}/${creation.key}`, creation, restarts: 0, listeners: [], released: false };
+  const state: HandleState = { owner, actorId: `${owner.clientId}/${creation.key}`, creation, restarts: 0, listeners: [], released: false, watching: true };
   watchRestarts(new WeakRef(state), creation);
   return makeHandle(state) as ActorHandle<InstanceType<C>>;
 }
+
+/**
+ * Handles with restart listeners, held strongly (see `$onRestart`). Otherwise a handle is
+ * reachable only from its user's code: the watcher below holds it weakly, so that a
+ * dropped handle is collected and its actor released.
+ */
+const LISTENED = new Set<HandleState>();
 
 /** Follows re-creations: each is a new location of the creation result (see scheduler/actors.ts). */
 function watchRestarts(ref: WeakRef<HandleState>, creation: Future<unknown>): void {
   const keyState = creation.state;
   void (async () => {
-    await keyState.settled;
-    for (;;) {
-      if (keyState.status !== 'finished') return;
-      await keyState.nextLocation();
+    try {
+      await keyState.settled;
+      for (;;) {
+        if (keyState.status !== 'finished') return;
+        await keyState.nextLocation();
+        const state = ref.deref();
+        if (state === undefined || state.released || keyState.relocateError !== undefined) return;
+        state.restarts += 1;
+        for (const listener of state.listeners) listener(state.restarts);
+      }
+    } finally {
+      // No more restarts to tell of (the creation failed, the actor is lost for good, the
+      // client closed, or the handle was released or collected).
       const state = ref.deref();
-      if (state === undefined || state.released || keyState.relocateError !== undefined) return;
-      state.restarts += 1;
-      for (const listener of state.listeners) listener(state.restarts);
+      if (state !== undefined) {
+        state.watching = false;
+        LISTENED.delete(state);
+      }
     }
   })();
 }
@@ -168,8 +194,10 @@ function makeHandle(state: HandleState): object {
     },
     $onRestart: (listener: (restarts: number) => void) => {
       state.listeners.push(listener);
+      if (state.watching && !state.released) LISTENED.add(state);
     },
     $release: () => {
+      LISTENED.delete(state);
       if (state.released) return;
       state.released = true;
       state.creation.release();

@@ -92,9 +92,10 @@ t.test('actors on two worker processes', async (t) => {
     process.kill(pid, 'SIGKILL');
     t.equal(await code(hanging.result()), 'ACTOR_LOST', 'the call in flight fails');
     t.equal(await code(lost.inc().result()), 'ACTOR_LOST', 'no restarts: later calls fail');
-    // These two hung twice in CI (110 s): if they take long, the log gets the cluster's
-    // status and the handle's. The handle only through a WeakRef: the report must not keep
-    // it alive (one suspect is the handle being collected while this waits).
+    // These two hung twice in CI (110 s): the handle was collected while this test waited
+    // for the restart (reachable only through its own listener), and its actor released
+    // (fixed: a handle with a listener is kept; test/integration/actor-handle-gc.test.ts).
+    // Should they take long again, the log gets the cluster's status and the handle's.
     const weak = new WeakRef(phoenix);
     const handleState = async (): Promise<unknown> => {
       const h = weak.deref();
