@@ -29,9 +29,6 @@ t.test('actors on two worker processes', async (t) => {
     workers: 2,
     threads: 2,
     heartbeatTimeoutMs: 2000,
-    // Warnings in the test log (a worker declared lost, a coordinator that stood still): the
-    // kill -9 test below hung once in CI, and they tell what the coordinator saw.
-    stderr: 'inherit',
     workerArgs: (i) => ['--resources', i === 0 ? 'left=1' : 'right=1'],
   });
   const client = await clusterClient(t, cluster);
@@ -95,16 +92,9 @@ t.test('actors on two worker processes', async (t) => {
     // These two hung twice in CI (110 s): the handle was collected while this test waited
     // for the restart (reachable only through its own listener), and its actor released
     // (fixed: a handle with a listener is kept; test/integration/actor-handle-gc.test.ts).
-    // Should they take long again, the log gets the cluster's status and the handle's.
-    const weak = new WeakRef(phoenix);
-    const handleState = async (): Promise<unknown> => {
-      const h = weak.deref();
-      if (h === undefined) return { handle: 'garbage collected' };
-      const ready = await h.$ready().then(() => 'ready', (e: unknown) => String(e));
-      return { handle: { restarts: h.$restarts, ready } };
-    };
-    t.equal(await awaitReporting(t, cluster, 'restart notice', restarted, handleState), 1, 'the owner is told of the restart');
-    t.equal(await awaitReporting(t, cluster, 'first call after the restart', phoenix.inc().result(), handleState), 1, 're-created with fresh state');
+    // Should they take long again, the log gets the cluster's status.
+    t.equal(await awaitReporting(t, cluster, 'restart notice', restarted), 1, 'the owner is told of the restart');
+    t.equal(await awaitReporting(t, cluster, 'first call after the restart', phoenix.inc().result()), 1, 're-created with fresh state');
     t.not(await phoenix.pid().result(), pid, 'on the surviving worker');
     t.ok((await kept.inc().result()) > 0, 'the actor on the other worker is untouched');
   });

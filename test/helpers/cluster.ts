@@ -52,24 +52,15 @@ interface Commenter {
  * waits for) and goes on waiting. For awaits that have hung in CI: the log then says where
  * the cluster stood. Asserts nothing, and decides nothing.
  */
-export async function awaitReporting<T>(
-  t: Commenter,
-  handle: LocalClusterHandle,
-  what: string,
-  promise: Promise<T>,
-  /** What the test itself can tell (e.g. a client-side state), added to the report. */
-  detail: () => Promise<unknown> = () => Promise.resolve(undefined),
-  reportAfterMs = 20_000,
-): Promise<T> {
+export async function awaitReporting<T>(t: Commenter, handle: LocalClusterHandle, what: string, promise: Promise<T>, reportAfterMs = 20_000): Promise<T> {
   let settled = false;
   // Said only while still waiting: a test that has ended takes no more comments.
   const say = (text: string): void => {
     if (!settled) t.comment(`${what}: still waiting after ${reportAfterMs} ms; ${text}`);
   };
   const timer = setTimeout(() => {
-    const told = (d: unknown): string => (d === undefined ? '' : `; ${JSON.stringify(d)}`);
-    Promise.all([status(handle), detail().catch((e: unknown) => `detail failed: ${String(e)}`)]).then(
-      ([s, d]) => say(`cluster status: ${JSON.stringify(s)}${told(d)}`),
+    status(handle).then(
+      (s) => say(`cluster status: ${JSON.stringify(s)}`),
       (e: unknown) => say(`no cluster status (${String(e)})`),
     );
   }, reportAfterMs);
