@@ -4,6 +4,7 @@
  * environment (FLOE_NATS, FLOE_CLUSTER, FLOE_LOG_LEVEL).
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { DEFAULT_WORKER_HEARTBEAT_INTERVAL_MS } from '../src/worker/heartbeat.ts';
 import { exitWithParent, LOG_LEVELS } from './common.ts';
 // Each command's module is loaded when it runs: a worker does not load the bench harness
 // (and through it the OpenTelemetry SDK), nor a coordinator the client.
@@ -113,7 +114,7 @@ program
   .option('--host <host>', 'address the data plane (gRPC) listens on', '127.0.0.1')
   .option('--port <port>', 'data plane port (0: any free port)', nonNegativeInt('--port'), 0)
   .option('--advertise-host <host>', 'host other workers use to reach this one (default: --host)')
-  .option('--heartbeat-interval <ms>', 'how often to tell the coordinator this worker is alive', positiveInt('--heartbeat-interval'), 1000)
+  .option('--heartbeat-interval <ms>', 'how often to tell the coordinator this worker is alive', positiveInt('--heartbeat-interval'), DEFAULT_WORKER_HEARTBEAT_INTERVAL_MS)
   .option(
     '--retire-timeout <ms>',
     'on SIGINT/SIGTERM, wait this long for the cluster to take over this worker\'s tasks and results (0: leave at once)',

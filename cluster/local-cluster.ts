@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { FloeError } from '../src/errors.ts';
 import { packageRoot } from '../src/util/package-root.ts';
+import { DEFAULT_WORKER_HEARTBEAT_INTERVAL_MS } from '../src/worker/heartbeat.ts';
 import { fetchStatus } from './commands/status.ts';
 import { EXIT_WITH_PARENT_ENV } from './common.ts';
 import { withWorkerMallocEnv } from './malloc-env.ts';
@@ -74,8 +75,6 @@ function trackChild(child: ChildProcess): void {
   });
 }
 
-/** `floe worker --heartbeat-interval`'s default. */
-const WORKER_HEARTBEAT_INTERVAL_MS = 1000;
 /** Heartbeats a local cluster's workers send per heartbeat timeout, at least. */
 export const HEARTBEATS_PER_TIMEOUT = 4;
 
@@ -90,7 +89,7 @@ export const HEARTBEATS_PER_TIMEOUT = 4;
 export function workerHeartbeatArgs(timeoutMs: number | undefined): string[] {
   if (timeoutMs === undefined || timeoutMs <= 0) return [];
   const every = Math.max(1, Math.floor(timeoutMs / HEARTBEATS_PER_TIMEOUT));
-  return every < WORKER_HEARTBEAT_INTERVAL_MS ? ['--heartbeat-interval', String(every)] : [];
+  return every < DEFAULT_WORKER_HEARTBEAT_INTERVAL_MS ? ['--heartbeat-interval', String(every)] : [];
 }
 
 export function cliPath(): string {

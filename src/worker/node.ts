@@ -29,6 +29,7 @@ import { WorkerState, type WorkerEvent } from './state.ts';
 import { WorkerCommands } from './commands.ts';
 import { WorkerTracing } from './tracing.ts';
 import { Runs } from './runs.ts';
+import { DEFAULT_WORKER_HEARTBEAT_INTERVAL_MS } from './heartbeat.ts';
 import { WorkerMetrics } from '../telemetry/metrics.ts';
 
 export interface WorkerNodeOptions {
@@ -228,7 +229,7 @@ export class WorkerNode {
     const subject = this.subjects.worker(this.workerId);
     this.sub = this.link.listen(subject, (data) => this.onMessage(oneWayMessage(subject, data)));
     this.register();
-    const every = this.options.heartbeatIntervalMs ?? 1000;
+    const every = this.options.heartbeatIntervalMs ?? DEFAULT_WORKER_HEARTBEAT_INTERVAL_MS;
     if (every > 0) {
       this.heartbeatTimer = setInterval(() => {
         this.sendEvents({ heartbeat: true, metrics: this.metrics() });
