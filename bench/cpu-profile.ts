@@ -24,7 +24,7 @@ import { join } from 'node:path';
 import { startLocalCluster } from '../cluster/local-cluster.ts';
 import { Client } from '../src/index.ts';
 import { clusterProcesses } from './cpu.ts';
-import { parsePerfScript, SAMPLE_KINDS } from './perf-script.ts';
+import { hasPerf, parsePerfScript, PERF_MISSING, SAMPLE_KINDS } from './perf-script.ts';
 import { noop } from './tasks.ts';
 import { warmCluster } from './warm-up.ts';
 
@@ -35,10 +35,8 @@ const FREQUENCY_HZ = 999;
 const PERF_FLAGS = ['--perf-basic-prof', '--logfile=+', '--no-logfile-per-isolate'];
 const ROUND_TASKS = 10_000;
 
-try {
-  execFileSync('perf', ['--version'], { stdio: 'ignore' });
-} catch {
-  console.error('cpu-profile: perf is not installed (apt-get install -y linux-perf)');
+if (!hasPerf()) {
+  console.error(`cpu-profile: ${PERF_MISSING}`);
   process.exit(2);
 }
 

@@ -3,7 +3,22 @@
  * chains) into a CPU profile per process: its samples, what kind of code they landed in,
  * and its busiest functions by self time (bench/cpu-profile.ts prints it). JavaScript frames
  * are named when the process ran with `--perf-basic-prof` (perf reads /tmp/perf-PID.map).
+ * Also whether perf is here at all, for the tools that run it.
  */
+import { execFileSync } from 'node:child_process';
+
+/** What to say when perf is missing (Linux; running it also needs root or perf_event_paranoid ≤ 1). */
+export const PERF_MISSING = 'perf is not installed (apt-get install -y linux-perf)';
+
+/** Whether the `perf` command is here (bench/cpu-profile.ts, bench/round-trip-profile.ts). */
+export function hasPerf(): boolean {
+  try {
+    execFileSync('perf', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 export const SAMPLE_KINDS = ['js', 'builtins', 'gc', 'compiler', 'kernel', 'native'] as const;
 export type SampleKind = (typeof SAMPLE_KINDS)[number];

@@ -22,6 +22,7 @@ import { startLocalCluster } from '../cluster/local-cluster.ts';
 import { Client } from '../src/index.ts';
 import { clusterProcesses, threadCpuSeconds, type ThreadCpu } from './cpu.ts';
 import { quantile } from './stats.ts';
+import { hasPerf, PERF_MISSING } from './perf-script.ts';
 import { HOP_STEPS, hopTimes, parseSyscalls, type RoundTripWindow } from './syscall-trace.ts';
 import { noop } from './tasks.ts';
 
@@ -30,15 +31,6 @@ const warmupSeconds = Number(process.argv[3] ?? 10);
 if (!Number.isSafeInteger(count) || count < 1 || !Number.isFinite(warmupSeconds) || warmupSeconds < 0) {
   console.error('usage: round-trip-profile.js [round trips ≥ 1] [warm-up seconds ≥ 0]');
   process.exit(2);
-}
-
-function hasPerf(): boolean {
-  try {
-    execFileSync('perf', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 const nowUs = (): number => Number(process.hrtime.bigint() / 1000n);
@@ -88,7 +80,7 @@ try {
   }
 
   if (!hasPerf()) {
-    console.log('\nhop by hop: needs perf (apt-get install -y linux-perf)');
+    console.log(`\nhop by hop: ${PERF_MISSING}`);
   } else {
     const pids = processes.map((p) => p.pid).join(',');
     const events = ['sys_enter_write', 'sys_enter_writev', 'sys_exit_read'].flatMap((e) => ['-e', `syscalls:${e}`]);
