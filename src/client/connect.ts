@@ -7,6 +7,7 @@ import { FloeError } from '../errors.ts';
 import { connectNats, type NatsOptions } from '../transport/nats/nats-transport.ts';
 import type { Logger } from '../util/logger.ts';
 import { Client } from './client.ts';
+import { checkDirectSubmit } from './direct.ts';
 import { heartbeatInterval } from './coordinator-link.ts';
 
 export interface ConnectOptions {
@@ -16,6 +17,13 @@ export interface ConnectOptions {
   cluster?: string;
   /** How long to wait for the coordinator to accept a graph. Default 30 s. */
   submitTimeoutMs?: number;
+  /**
+   * Send a lone task (no inputs, submitted on its own) straight to the worker that made
+   * this client's latest result, which starts it at once if it has a free thread: one hop
+   * less per sequential task (see client/direct.ts). The coordinator still owns the task.
+   * Default true.
+   */
+  directSubmit?: boolean;
   /**
    * How often an idle client tells the coordinator it is alive; a client silent past the
    * coordinator's client timeout (60 s by default) is dropped. 0: never. Default 2 s.
@@ -35,6 +43,7 @@ export async function connectClient(options: ConnectOptions): Promise<Client> {
     throw new FloeError('INVALID_OPTION', `options.cluster must be letters, digits, '-' or '_' (got ${cluster})`);
   }
   heartbeatInterval(options.heartbeatIntervalMs);
+  checkDirectSubmit(options.directSubmit);
   const natsOptions: NatsOptions =
     typeof options.nats === 'string' || Array.isArray(options.nats) ? { servers: options.nats } : options.nats;
   const transport = await connectNats({ name: 'floe-client', ...natsOptions, ...(options.logger ? { logger: options.logger } : {}) });
@@ -44,6 +53,7 @@ export async function connectClient(options: ConnectOptions): Promise<Client> {
     dataPlane,
     cluster,
     ...(options.submitTimeoutMs !== undefined ? { submitTimeoutMs: options.submitTimeoutMs } : {}),
+    ...(options.directSubmit !== undefined ? { directSubmit: options.directSubmit } : {}),
     ...(options.heartbeatIntervalMs !== undefined ? { heartbeatIntervalMs: options.heartbeatIntervalMs } : {}),
     onClose: async () => {
       await dataPlane.close();

@@ -17,6 +17,7 @@ import { PoolExecutor } from '../worker/executor-pool.ts';
 import { memoryPolicy } from '../worker/memory.ts';
 import { WorkerNode } from '../worker/node.ts';
 import { Client } from './client.ts';
+import { checkDirectSubmit } from './direct.ts';
 
 export interface LocalOptions {
   /** Worker nodes in this process. Default 1. */
@@ -40,9 +41,16 @@ export interface LocalOptions {
   memoryTargetFraction?: number;
   /** Fraction of memoryLimit past which a worker takes no new work. Default 0.8. */
   memoryPauseFraction?: number;
+  /**
+   * Send a lone task (no inputs, submitted on its own) straight to the worker that made
+   * this client's latest result, which starts it at once if it has a free thread: one hop
+   * less per sequential task (see client/direct.ts). The coordinator still owns the task.
+   * Default true.
+   */
+  directSubmit?: boolean;
 }
 
-const KNOWN = new Set(['workers', 'threads', 'executor', 'resources', 'scheduler', 'logger', 'memoryLimit', 'memoryTargetFraction', 'memoryPauseFraction', 'threadSetup']);
+const KNOWN = new Set(['workers', 'threads', 'executor', 'resources', 'scheduler', 'logger', 'memoryLimit', 'memoryTargetFraction', 'memoryPauseFraction', 'threadSetup', 'directSubmit']);
 
 /** Everything an embedded client owns; exposed for tests and `floe status`. */
 export interface LocalCluster {
@@ -110,6 +118,7 @@ export async function startLocal(options: LocalOptions = {}): Promise<Client> {
     dataPlane: dataPlane.peer(),
     cluster,
     heartbeatIntervalMs: 0,
+    ...(options.directSubmit === undefined ? {} : { directSubmit: options.directSubmit }),
     onClose: async () => {
       await Promise.all(workers.map((w) => w.close()));
       await coordinator.close();
@@ -137,4 +146,5 @@ function validateLocalOptions(options: LocalOptions): void {
   if (options.executor !== undefined && options.executor !== 'pool' && options.executor !== 'inline') {
     throw new FloeError('INVALID_OPTION', `options.executor must be 'pool' or 'inline' (got ${String(options.executor)})`);
   }
+  checkDirectSubmit(options.directSubmit);
 }

@@ -10,11 +10,12 @@ import { FloeError, fromErrorInfo, isFloeError, toErrorInfo } from '../errors.ts
 import type { TaskSpec } from '../graph/spec.ts';
 import { encodeMessage, decodeMessage } from '../transport/codec.ts';
 import type { Transport, TransportMessage } from '../transport/transport.ts';
-import type { MissingResult } from '../transport/messages.ts';
+import type { MissingResult, WireOf } from '../transport/messages.ts';
 import type { KeyState } from './future.ts';
 import { resolveNow, resolveSpecs, type QueuedSpec } from './submit-spec.ts';
 import { STREAM_TASKS_MIN } from './submit-pieces.ts';
 import { PieceStream, type StreamIo } from './piece-stream.ts';
+import type { DirectTarget } from './direct.ts';
 import { ATTR, SpanKind, recordFailure, startSpan, traceparentOf, tracingEnabled, type Span } from '../telemetry/trace.ts';
 
 /** A task waiting to be sent; `exportName` is resolved at flush time. */
@@ -44,6 +45,8 @@ export interface SubmitterOptions {
   releaseKeys(keys: string[]): void;
   /** Whether to ask the coordinator for task progress (someone listens). */
   wantsProgress(): boolean;
+  /** Where lone tasks go directly (client/direct.ts); absent: everything to the coordinator. */
+  direct?: DirectTarget;
 }
 
 export class Submitter {
@@ -315,8 +318,11 @@ export class Submitter {
       if (stream !== undefined) {
         await stream.finish(stream.cut(tasks), wants, missing);
       } else {
-        const whole = this.encodeSubmit(tasks, wants, missing);
-        if (max === undefined || whole.byteLength <= max) await this.request(whole, timeoutMs);
+        const msg = this.submitMessage(tasks, wants, missing);
+        const whole = encodeMessage(msg);
+        // Traced submissions go the coordinator's way: its spans are the trace's middle.
+        const direct = span === undefined ? this.options.direct?.subjectFor(msg) : undefined;
+        if (max === undefined || whole.byteLength <= max) await this.request(whole, timeoutMs, direct);
         else await new PieceStream(this.streamIo()).finish([tasks], wants, missing); // cut there by size
       }
     } catch (error) {
@@ -341,15 +347,24 @@ export class Submitter {
   }
 
   private encodeSubmit(tasks: TaskSpec[], wants: string[], missing: MissingResult[]): Uint8Array {
+    return encodeMessage(this.submitMessage(tasks, wants, missing));
+  }
+
+  private submitMessage(tasks: TaskSpec[], wants: string[], missing: MissingResult[]): WireOf<'submit'> {
     this.requestSeq += 1;
     const requestId = String(this.requestSeq);
     const progress = this.options.wantsProgress();
     const { clientId } = this.options;
-    return encodeMessage({ type: 'submit', clientId, requestId, tasks, wants, missing, ...(progress ? { progress } : {}) });
+    return { type: 'submit', clientId, requestId, tasks, wants, missing, ...(progress ? { progress } : {}) };
   }
 
-  private async request(payload: Uint8Array, timeoutMs: number): Promise<void> {
-    const reply = await requestWithRetry(this.options.transport, this.options.subject, payload, timeoutMs);
+  /** `directSubject`: a worker's, tried first (client/direct.ts). */
+  private async request(payload: Uint8Array, timeoutMs: number, directSubject?: string): Promise<void> {
+    const { direct, transport, subject } = this.options;
+    const reply = await requestWithRetry(transport, subject, payload, timeoutMs, directSubject === undefined ? undefined : {
+      subject: directSubject,
+      failed: () => direct?.failed(directSubject),
+    });
     const msg = decodeMessage(reply.data);
     if (msg.type === 'error') throw fromErrorInfo(msg.error);
     if (msg.type !== 'submitReply') throw new FloeError('MALFORMED_MESSAGE', `unexpected ${msg.type} reply to submit`);
@@ -364,6 +379,11 @@ function failAll(tasks: QueuedTask[], error: unknown): void {
 
 /** Per-attempt limit; the whole submission may take up to the client's submit timeout. */
 const ATTEMPT_TIMEOUT_MS = 5_000;
+/**
+ * Limit of a direct attempt, after which the submission goes to the coordinator (a
+ * coordinator slower than this to answer gets the submission twice, which is harmless).
+ */
+const DIRECT_ATTEMPT_TIMEOUT_MS = 2_000;
 
 /**
  * Submits are requests, and a request can be lost around a NATS restart or while the
@@ -371,8 +391,19 @@ const ATTEMPT_TIMEOUT_MS = 5_000;
  * already has as the same tasks. So a timed-out attempt is retried, with backoff, until
  * the overall timeout.
  */
-async function requestWithRetry(transport: Transport, subject: string, payload: Uint8Array, timeoutMs: number): Promise<TransportMessage> {
+async function requestWithRetry(
+  transport: Transport, subject: string, payload: Uint8Array, timeoutMs: number, direct?: { subject: string; failed(): void },
+): Promise<TransportMessage> {
   const deadline = performance.now() + timeoutMs;
+  if (direct !== undefined) {
+    try {
+      return await transport.request(direct.subject, payload, { timeoutMs: Math.max(1, Math.min(DIRECT_ATTEMPT_TIMEOUT_MS, timeoutMs)) });
+    } catch (error) {
+      // The worker is gone (no responders), or its relay or the answer was lost.
+      if (!isFloeError(error) || error.code !== 'REQUEST_TIMEOUT') throw error;
+      direct.failed();
+    }
+  }
   let backoffMs = 20;
   for (;;) {
     const remaining = deadline - performance.now();

@@ -222,9 +222,15 @@ export class Coordinator {
         const requestId = `${wire.clientId}:${wire.requestId}`;
         this.pendingSubmits.set(requestId, msg);
         if (wire.progress === true) this.progress.listen(wire.clientId);
-        const { clientId, tasks, wants, missing } = wire;
+        const { clientId, tasks, wants, missing, direct } = wire;
         const span = this.tracing.submitted(clientId, tasks, nowMs);
-        this.handle({ type: 'graphSubmitted', stimulusId: this.nextStimulus('submit'), nowMs, clientId, requestId, tasks, wants, missing });
+        // Passed on by a worker that may have started the task already (client/direct.ts):
+        // only its registered incarnation's run counts.
+        const startedOn = direct?.started === true && this.workers.seen(direct.workerId, direct.epoch, nowMs) === 'current' ? direct.workerId : undefined;
+        this.handle({
+          type: 'graphSubmitted', stimulusId: this.nextStimulus('submit'), nowMs, clientId, requestId, tasks, wants, missing,
+          ...(startedOn === undefined ? {} : { startedOn }),
+        });
         span?.end();
         return;
       }

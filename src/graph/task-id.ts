@@ -16,3 +16,10 @@ export function clientOf(id: string): string {
   const slash = id.indexOf('/');
   return slash < 0 ? '' : id.slice(0, slash);
 }
+
+/**
+ * The run id of a run a worker started on its own, from a direct submission
+ * (client/direct.ts). The scheduler numbers its runs from 1, so a run it assigns for the
+ * same task always counts as newer on the worker and replaces this one.
+ */
+export const DIRECT_RUN_ID = 0;

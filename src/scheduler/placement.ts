@@ -72,18 +72,7 @@ export function assign(core: SchedulerCore, ts: TaskState, w: WorkerState): void
 
 /** One assignment: the run, its slot and the `assign` command (inputs' locations). */
 function assignRun(core: SchedulerCore, ts: TaskState, w: WorkerState): void {
-  ts.ready = false;
-  ts.runId = ++core.runCounter;
-  ts.processingOn = w;
-  w.processing.add(ts);
-  if (isActorTask(ts)) {
-    // Actor tasks run on the worker's actor host, not on its pool threads.
-    ts.unslotted = true;
-    w.unslotted++;
-  }
-  if (slotted(w) > w.threads) core.excessCreated = true;
-  core.transition(ts, 'processing');
-  ts.workerTellsClient = ts.wanted;
+  startRun(core, ts, w, ++core.runCounter);
   const deps = ts.dependencies.length === 0 ? NO_DEPS : ts.dependencies.map(depLocation);
   core.emit({
     type: 'assign',
@@ -97,6 +86,26 @@ function assignRun(core: SchedulerCore, ts: TaskState, w: WorkerState): void {
     order: ts.seq,
     tellClient: ts.wanted,
   });
+}
+
+/**
+ * The bookkeeping of a run on a worker (its slot, the task processing there) without the
+ * `assign` command. Alone, for a run a worker started on its own from a direct submission
+ * (submit.ts adoptDirectRun): the worker tells the client a wanted result itself then too.
+ */
+export function startRun(core: SchedulerCore, ts: TaskState, w: WorkerState, runId: number): void {
+  ts.ready = false;
+  ts.runId = runId;
+  ts.processingOn = w;
+  w.processing.add(ts);
+  if (isActorTask(ts)) {
+    // Actor tasks run on the worker's actor host, not on its pool threads.
+    ts.unslotted = true;
+    w.unslotted++;
+  }
+  if (slotted(w) > w.threads) core.excessCreated = true;
+  core.transition(ts, 'processing');
+  ts.workerTellsClient = ts.wanted;
 }
 
 /** Marks a waiting task (all inputs in memory, no retry pending) for placement. */

@@ -9,9 +9,10 @@ import type { SchedulerCore } from './core.ts';
 import { activate } from './lifecycle.ts';
 import { removeClosure, settle } from './release.ts';
 import { addDependent } from './refs.ts';
-import { createTask } from './state.ts';
+import { createTask, hasResources, isActorTask } from './state.ts';
+import { startRun } from './placement.ts';
 import type { TaskState } from './state.ts';
-import { taskId } from '../graph/task-id.ts';
+import { DIRECT_RUN_ID, taskId } from '../graph/task-id.ts';
 import { resultMissing } from './workers.ts';
 import type { SchedulerEvent } from './types.ts';
 
@@ -143,7 +144,10 @@ export function graphSubmitted(core: SchedulerCore, ev: GraphSubmitted): void {
   const batch = new Batch(core, ev.clientId);
   const error = check(batch, ev);
   core.emit({ type: 'submitReply', stimulusId: core.stimulusId, clientId: ev.clientId, requestId: ev.requestId, error });
-  if (error !== undefined) return;
+  if (error !== undefined) {
+    if (ev.startedOn !== undefined) adoptDirectRun(core, ev, undefined);
+    return;
+  }
   const firstNewSeq = core.seq + 1;
   const created = createTasks(core, ev, batch);
   for (const { key, workerId } of ev.missing ?? []) {
@@ -164,10 +168,34 @@ export function graphSubmitted(core: SchedulerCore, ev: GraphSubmitted): void {
     else if (ts.state === 'memory') core.notifyMemory(ts);
     else if (ts.state === 'erred') core.notifyFailure(ts, 'erred', ts.rare!.error!);
   }
+  if (ev.startedOn !== undefined) adoptDirectRun(core, ev, created.length === 1 ? created[0] : undefined);
   // New tasks nothing wanted needs are dropped right away.
   const unneeded: TaskState[] = [];
   for (const ts of created) if (ts.state === 'released') unneeded.push(ts);
   if (unneeded.length > 0) settle(core, unneeded);
+}
+
+/**
+ * A direct submission's run (client/direct.ts): the worker started the batch's one task
+ * under DIRECT_RUN_ID before the scheduler heard of it. That run is the task's run if the
+ * task is new (`created`), wanted, ready (no inputs), not an actor task, and the worker may
+ * take it. Otherwise it is cancelled there, and the task goes its usual way: a known task
+ * runs or ran elsewhere already; a rejected batch creates nothing.
+ */
+function adoptDirectRun(core: SchedulerCore, ev: GraphSubmitted, created: TaskState | undefined): void {
+  const w = core.workers.get(ev.startedOn!);
+  if (w === undefined) return; // lost or never registered: it starts over, its runs go with it
+  const ts = created;
+  if (
+    ts !== undefined && ts.wanted && ts.ready && ts.state === 'waiting' && ts.dependencies.length === 0 &&
+    !isActorTask(ts) && !w.retiring && (ts.rare === undefined || hasResources(w, ts))
+  ) {
+    startRun(core, ts, w, DIRECT_RUN_ID);
+    return;
+  }
+  if (ev.tasks.length !== 1) return; // a worker starts only a batch of one task
+  const id = taskId(ev.clientId, ev.tasks[0]!.key);
+  core.emit({ type: 'cancelRun', stimulusId: core.stimulusId, workerId: w.id, id, runId: DIRECT_RUN_ID });
 }
 
 /** The client dropped its futures for these keys. Unknown keys are ignored. */

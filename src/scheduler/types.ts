@@ -66,6 +66,12 @@ export type SchedulerEvent =
       wants: string[];
       /** Results the client failed to fetch from these holders: taken off their books. */
       missing?: { key: string; workerId: string }[];
+      /**
+       * A direct submission (client/direct.ts): this worker started the batch's one task
+       * already, under run id DIRECT_RUN_ID. Adopted as the task's run if the task is new
+       * and the worker may take it; otherwise cancelled there (see adoptDirectRun).
+       */
+      startedOn?: string;
     })
   | (EventBase & { type: 'keysReleased'; clientId: string; keys: string[] })
   | (EventBase & { type: 'keysCancelled'; clientId: string; keys: string[] })

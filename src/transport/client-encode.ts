@@ -17,7 +17,7 @@
  * and copied as bytes into each task, after comparing the values they were encoded from.
  */
 import type { SerializerRef, TaskSpec } from '../graph/spec.ts';
-import type { MissingResult, WireOf } from './messages.ts';
+import type { MissingResult, WireDirectRun, WireOf } from './messages.ts';
 import { Out, messageField, specSize, specTailSize, startEnvelope, stringField, varintSize, writeSpec, writeSpecTail } from './proto-write.ts';
 
 /** Encodes a whole submit control message (the envelope included). */
@@ -40,6 +40,8 @@ export function encodeSubmitMessage(msg: WireOf<'submit'>): Uint8Array {
   const missing = msg.missing ?? [];
   for (const m of missing) body += messageField(missingSize(m));
   if (msg.progress != null) body += 2;
+  const direct = msg.direct;
+  if (direct !== undefined) body += messageField(directSize(direct));
   const w = startEnvelope(82, body);
   if (msg.clientId != null) w.varint(10).string(msg.clientId);
   if (msg.requestId != null) w.varint(18).string(msg.requestId);
@@ -56,6 +58,12 @@ export function encodeSubmitMessage(msg: WireOf<'submit'>): Uint8Array {
     if (m.workerId != null) w.varint(18).string(m.workerId);
   }
   if (msg.progress != null) w.varint(48).varint(msg.progress ? 1 : 0);
+  if (direct !== undefined) {
+    w.varint(58).varint(directSize(direct));
+    if (direct.workerId != null) w.varint(10).string(direct.workerId);
+    if (direct.epoch != null) w.varint(16).varint(direct.epoch);
+    if (direct.started != null) w.varint(24).varint(direct.started ? 1 : 0);
+  }
   return w.finish('submit');
 }
 
@@ -73,6 +81,10 @@ export function encodeClientBatchMessage(msg: WireOf<'clientBatch'>): Uint8Array
   if (msg.hello != null) w.varint(32).varint(msg.hello ? 1 : 0);
   if (msg.bye != null) w.varint(40).varint(msg.bye ? 1 : 0);
   return w.finish('clientBatch');
+}
+
+function directSize(d: WireDirectRun): number {
+  return stringField(d.workerId) + 1 + varintSize(d.epoch) + 2;
 }
 
 function missingSize(m: MissingResult): number {

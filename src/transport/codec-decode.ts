@@ -11,7 +11,7 @@ import type { SerializerRef, TaskSpec } from '../graph/spec.ts';
 import {
   errorInfo, intern, keyStatus, missing, missingSpecField, NO_BYTES, NO_RESOURCES, nonEmpty, progressKind, serializerRef,
 } from './decode-shared.ts';
-import type { KeyUpdate, WireAssign, WireDepLocation, WireMessage, WireMetrics } from './messages.ts';
+import type { KeyUpdate, WireAssign, WireDepLocation, WireDirectRun, WireMessage, WireMetrics } from './messages.ts';
 import { DecodedSpec } from './spec-bytes.ts';
 
 export { nonEmpty };
@@ -35,6 +35,7 @@ export function fromProtoBody(which: WireMessage['type'], b: Obj): WireMessage {
           workerId: nonEmpty(m.workerId, `submit.missing[${i}].workerId`),
         })),
         ...(b.progress === true ? { progress: true } : {}),
+        ...(b.direct != null ? { direct: directFromProto(b.direct as Obj) } : {}),
       };
     case 'submitReply':
       return { type: 'submitReply', requestId: str(b.requestId), error: optError(b.error) };
@@ -277,4 +278,8 @@ function num(v: unknown): number {
 /** An unset bytes field reads as the prototype's empty array, not a Uint8Array. */
 function bytesOf(v: unknown): Uint8Array {
   return v instanceof Uint8Array ? v : NO_BYTES;
+}
+
+function directFromProto(d: Obj): WireDirectRun {
+  return { workerId: nonEmpty(d.workerId, 'submit.direct.workerId'), epoch: Number(d.epoch), started: d.started === true };
 }

@@ -3,7 +3,7 @@
  * codec.ts maps them to and from the protobuf `Envelope` of proto/floe.proto.
  */
 import type { ErrorInfo } from '../errors.ts';
-import type { SerializerRef, TaskSpec } from '../graph/spec.ts';
+import { isActorSpec, type SerializerRef, type TaskSpec } from '../graph/spec.ts';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -124,8 +124,28 @@ export interface WireClusterStatus {
   clients: number;
 }
 
+/**
+ * Set by a worker passing on a lone task a client sent it directly (client/direct.ts):
+ * `started`, it began running the task at once under DIRECT_RUN_ID (graph/task-id.ts), which the
+ * scheduler adopts or cancels; otherwise it only passed the submission on.
+ */
+export interface WireDirectRun {
+  workerId: string;
+  epoch: number;
+  started: boolean;
+}
+
 export type WireMessage =
-  | { type: 'submit'; clientId: string; requestId: string; tasks: TaskSpec[]; wants: string[]; missing?: MissingResult[]; progress?: boolean }
+  | {
+      type: 'submit';
+      clientId: string;
+      requestId: string;
+      tasks: TaskSpec[];
+      wants: string[];
+      missing?: MissingResult[];
+      progress?: boolean;
+      direct?: WireDirectRun;
+    }
   | { type: 'submitReply'; requestId: string; error: ErrorInfo | undefined }
   | { type: 'clientBatch'; clientId: string; release: string[]; cancel: string[]; hello: boolean; bye: boolean }
   | {
@@ -173,6 +193,20 @@ export type WireMessage =
   | ({ type: 'clusterStatus' } & WireClusterStatus)
   | { type: 'error'; error: ErrorInfo };
 
+/**
+ * Whether a submission is one lone task: the only kind a worker starts on its own. The
+ * client sends only those directly (client/direct.ts); the worker checks again (it may get
+ * anything: worker/direct.ts).
+ */
+export function isLoneTask(msg: WireOf<'submit'>): boolean {
+  if (msg.tasks.length !== 1 || (msg.missing?.length ?? 0) > 0 || msg.progress === true || msg.direct !== undefined) return false;
+  const spec = msg.tasks[0]!;
+  if (msg.wants.length !== 1 || msg.wants[0] !== spec.key) return false;
+  if (spec.deps.length > 0 || isActorSpec(spec) || (spec.holdsActors?.length ?? 0) > 0) return false;
+  for (const _ in spec.resources) return false;
+  return true;
+}
+
 export type WireType = WireMessage['type'];
 export type WireOf<T extends WireType> = Extract<WireMessage, { type: T }>;
 
@@ -180,6 +214,8 @@ export type WireOf<T extends WireType> = Extract<WireMessage, { type: T }>;
 export function subjects(cluster: string): {
   submit: string;
   status: string;
+  /** Where a client sends a lone task straight to a worker (client/direct.ts). */
+  direct(workerId: string): string;
   /** Ack subject of one party's reliable endpoint (see transport/reliable.ts). */
   ack(party: string): string;
   client: string;
@@ -191,6 +227,7 @@ export function subjects(cluster: string): {
   return {
     submit: `${base}.coord.submit`,
     status: `${base}.coord.status`,
+    direct: (id) => `${base}.worker.${id}.direct`,
     ack: (party) => `${base}.ack.${party}`,
     client: `${base}.coord.client`,
     events: `${base}.coord.events`,

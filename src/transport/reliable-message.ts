@@ -4,5 +4,5 @@
 import type { TransportMessage } from './transport.ts';
 
 export function oneWayMessage(subject: string, data: Uint8Array): TransportMessage {
-  return { subject, data, headers: undefined, expectsReply: false, respond: () => undefined };
+  return { subject, data, headers: undefined, expectsReply: false, replyTo: undefined, respond: () => undefined };
 }

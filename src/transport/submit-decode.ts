@@ -11,7 +11,7 @@
  */
 import type { TaskSpec } from '../graph/spec.ts';
 import { missing, missingSpecField, nonEmpty } from './decode-shared.ts';
-import type { MissingResult, WireOf } from './messages.ts';
+import type { MissingResult, WireDirectRun, WireOf } from './messages.ts';
 import type { ProtoReader } from './proto-read.ts';
 import { readSpec } from './spec-read.ts';
 
@@ -23,6 +23,7 @@ export function decodeSubmitBody(r: ProtoReader, message: Uint8Array): WireOf<'s
   const wants: string[] = [];
   const missingResults: MissingResult[] = [];
   let progress = false;
+  let direct: WireDirectRun | undefined;
   while (r.pos < r.end) {
     const tag = r.uint32();
     switch (tag) {
@@ -38,7 +39,8 @@ export function decodeSubmitBody(r: ProtoReader, message: Uint8Array): WireOf<'s
       case 34: wants.push(r.string()); break;
       case 42: missingResults.push(readMissingResult(r, missingResults.length)); break;
       case 48: progress = r.bool(); break;
-      default: r.unknown(tag, 6);
+      case 58: direct = readDirectRun(r); break;
+      default: r.unknown(tag, 7);
     }
   }
   return {
@@ -49,7 +51,25 @@ export function decodeSubmitBody(r: ProtoReader, message: Uint8Array): WireOf<'s
     wants,
     missing: missingResults,
     ...(progress ? { progress: true } : {}),
+    // Checked once read: a sub-message sent twice counts only the last time (as in protobufjs).
+    ...(direct !== undefined ? { direct: { ...direct, workerId: nonEmpty(direct.workerId, 'submit.direct.workerId') } } : {}),
   };
+}
+
+function readDirectRun(r: ProtoReader): WireDirectRun {
+  const outer = r.enter();
+  let workerId = '';
+  let epoch = 0;
+  let started = false;
+  while (r.pos < r.end) {
+    const tag = r.uint32();
+    if (tag === 10) workerId = r.string();
+    else if (tag === 16) epoch = r.uint32();
+    else if (tag === 24) started = r.bool();
+    else r.unknown(tag, 3);
+  }
+  r.leave(outer);
+  return { workerId, epoch, started };
 }
 
 function readMissingResult(r: ProtoReader, i: number): MissingResult {

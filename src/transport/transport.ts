@@ -15,6 +15,8 @@ export interface TransportMessage {
   readonly expectsReply: boolean;
   /** Answers a request; a no-op for plain publishes. */
   respond(data: Uint8Array, headers?: Headers): void;
+  /** Where `respond` sends (undefined for plain publishes): what `Transport.relay` passes on. */
+  readonly replyTo: string | undefined;
 }
 
 export interface Subscription {
@@ -29,6 +31,12 @@ export interface RequestOptions {
 export interface Transport {
   /** Fire-and-forget. Delivery is asynchronous: handlers never run inside `publish`. */
   publish(subject: string, data: Uint8Array, headers?: Headers): void;
+  /**
+   * Passes a request on: publishes `data` to `subject` so that its handler's `respond`
+   * answers `request`'s sender, not the relaying party. A plain publish when `request`
+   * expects no reply.
+   */
+  relay(subject: string, data: Uint8Array, request: TransportMessage): void;
   /** Exact subject match. The handler must not throw; errors are its own to report. */
   subscribe(subject: string, handler: (msg: TransportMessage) => void): Subscription;
   /** Rejects with REQUEST_TIMEOUT when nobody answers in time or nobody listens. */

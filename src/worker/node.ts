@@ -10,7 +10,7 @@ import { availableParallelism } from 'node:os';
 import { FloeError } from '../errors.ts';
 import type { DataPlane } from '../dataplane/dataplane.ts';
 import { decodeMessage } from '../transport/codec.ts';
-import { subjects, workerEvents, type WireMetrics, type WireMessage } from '../transport/messages.ts';
+import { subjects, workerEvents, type WireAssign, type WireMetrics, type WireMessage } from '../transport/messages.ts';
 import type { Subscription, Transport, TransportMessage } from '../transport/transport.ts';
 import { ReliableEndpoint } from '../transport/reliable.ts';
 import { encodeWithin } from '../transport/split.ts';
@@ -29,6 +29,7 @@ import { WorkerState, type WorkerEvent } from './state.ts';
 import { WorkerCommands } from './commands.ts';
 import { WorkerTracing } from './tracing.ts';
 import { Runs } from './runs.ts';
+import { DirectSubmissions } from './direct.ts';
 import { DEFAULT_WORKER_HEARTBEAT_INTERVAL_MS } from './heartbeat.ts';
 import { WorkerMetrics } from '../telemetry/metrics.ts';
 
@@ -88,6 +89,9 @@ export class WorkerNode {
   private readonly inlineBytesMax: number;
   private readonly log: Logger;
   private sub: Subscription | undefined;
+  private directSub: Subscription | undefined;
+  /** Lone tasks clients send here directly (worker/direct.ts). */
+  readonly direct: DirectSubmissions;
   private address = '';
   /** Set while `retire()` waits for the coordinator's go-ahead. */
   private onRetired: (() => void) | undefined;
@@ -180,6 +184,14 @@ export class WorkerNode {
       closed: () => this.closed,
       executed: (event) => this.handle(event),
     });
+    this.direct = new DirectSubmissions({
+      transport: this.transport,
+      submitSubject: this.subjects.submit,
+      workerId: this.workerId,
+      epoch: () => this.epochNow,
+      tryStart: (assign) => this.tryStartDirect(assign),
+      log: this.log,
+    });
     this.commands = new WorkerCommands({
       store: this.store,
       runs: this.runs,
@@ -229,6 +241,7 @@ export class WorkerNode {
     const subject = this.subjects.worker(this.workerId);
     this.sub = this.link.listen(subject, (data) => this.onMessage(oneWayMessage(subject, data)));
     this.register();
+    this.directSub = this.transport.subscribe(this.subjects.direct(this.workerId), (msg) => this.direct.onMessage(msg));
     const every = this.options.heartbeatIntervalMs ?? DEFAULT_WORKER_HEARTBEAT_INTERVAL_MS;
     if (every > 0) {
       this.heartbeatTimer = setInterval(() => {
@@ -295,6 +308,7 @@ export class WorkerNode {
     this.closed = true;
     clearInterval(this.heartbeatTimer);
     this.sub?.unsubscribe();
+    this.directSub?.unsubscribe();
     this.runs.abortAll();
     this.reports.flush();
     if (!this.retired) this.sendEvents({ goodbye: true });
@@ -358,6 +372,18 @@ export class WorkerNode {
       this.clientLinks.left(clientId);
     }
     if (wire.retired) this.onRetired?.();
+  }
+
+  /**
+   * Starts a lone task a client sent here directly, if it starts at once (worker/direct.ts):
+   * never while retiring (the coordinator moves work away) or closing.
+   */
+  private tryStartDirect(assign: WireAssign): boolean {
+    if (this.closed || this.retired || this.onRetired !== undefined) return false;
+    if (!this.state.startsAtOnce(assign.id) || this.store.has(assign.id)) return false;
+    this.tracing.assigned(assign, (id) => this.store.has(id));
+    this.handle({ type: 'assigned', stimulusId: `${this.workerId}-${++this.stimulusSeq}`, tasks: [assign] });
+    return true;
   }
 
   private handle(event: WorkerEvent): void {

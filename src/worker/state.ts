@@ -94,6 +94,14 @@ export class WorkerState {
     return this.paused;
   }
 
+  /**
+   * Whether a task with no inputs, assigned now, would start at once: a thread is free,
+   * nothing waits for one, and this worker knows nothing of the task (worker/direct.ts).
+   */
+  startsAtOnce(id: string): boolean {
+    return !this.paused && this.executing < this.config.threads && this.ready.size === 0 && !this.tasks.has(id) && !this.local.has(id);
+  }
+
   handle(event: WorkerEvent): WorkerCommand[] {
     const out: WorkerCommand[] = [];
     const sid = event.stimulusId;

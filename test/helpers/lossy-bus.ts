@@ -102,6 +102,11 @@ class LossyTransport implements Transport {
     this.bus.route(this.inner, subject, data, headers);
   }
 
+  /** Not lossy, as requests are not (the lossy path is for what the reliable links carry). */
+  relay(subject: string, data: Uint8Array, request: TransportMessage): void {
+    this.inner.relay(subject, data, request);
+  }
+
   subscribe(subject: string, handler: (msg: TransportMessage) => void): Subscription {
     return this.inner.subscribe(subject, handler);
   }

@@ -35,7 +35,7 @@ export function submitterHarness(auto: boolean): SubmitterHarness {
   const states = new Map<string, KeyState>();
   const waiting: Array<{ requestId: string; resolve: (m: TransportMessage) => void; reject: (e: Error) => void }> = [];
   const reply = (requestId: string): TransportMessage => ({
-    subject: 'reply', data: encodeMessage({ type: 'submitReply', requestId, error: undefined }), headers: undefined, expectsReply: false, respond: () => {},
+    subject: 'reply', data: encodeMessage({ type: 'submitReply', requestId, error: undefined }), headers: undefined, expectsReply: false, replyTo: undefined, respond: () => {},
   });
   const transport = {
     request: (_subject: string, data: Uint8Array): Promise<TransportMessage> => {

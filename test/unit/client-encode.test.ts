@@ -29,7 +29,10 @@ const cases: Array<[string, Submit, boolean?]> = [
       traceParent: '00-0123456789abcdef0123456789abcdef-0123456789abcdef-01', actor: 'c0/counter-1', restartsMax: 200, holdsActors: ['c0/a-1', 'c9/b-2'],
       args: new Uint8Array(5000).map((_, i) => i),
     }],
-    wants: ['k-2', long], missing: [{ key: 'k0', workerId: 'w1' }], progress: true,
+    wants: ['k-2', long], missing: [{ key: 'k0', workerId: 'w1' }], progress: true, direct: { workerId: 'w-7', epoch: 300, started: true },
+  }],
+  ['passed on by a worker (direct submission)', {
+    type: 'submit', clientId: 'c1', requestId: '1', tasks: [base], wants: ['stamp-1'], direct: { workerId: 'w1', epoch: 1, started: false },
   }],
   ['progress false, empty strings', { type: 'submit', clientId: '', requestId: '', tasks: [{ ...base, key: '', name: '', traceParent: '', actor: '' }], wants: [], progress: false }, false],
   ['non-ASCII strings, short and long', {
@@ -53,6 +56,7 @@ for (const [name, msg, roundTrips = true] of cases) {
     t.equal(back.type, 'submit');
     t.same(back.tasks.map((s) => s.key), msg.tasks.map((s) => s.key), 'task keys decode');
     t.same(back.wants, msg.wants, 'wants decode');
+    t.same(back.direct, msg.direct, 'a direct run decodes (or its absence)');
   });
 }
 

@@ -54,6 +54,7 @@ export class InprocBus {
       data,
       headers,
       expectsReply: replyTo !== undefined,
+      replyTo,
       respond: (reply: Uint8Array, replyHeaders?: Headers) => {
         if (replyTo !== undefined) this.deliver(replyTo, reply, replyHeaders, undefined);
       },
@@ -70,6 +71,11 @@ class InprocTransport implements Transport {
   publish(subject: string, data: Uint8Array, headers?: Headers): void {
     this.checkOpen();
     this.bus.deliver(subject, data, headers, undefined);
+  }
+
+  relay(subject: string, data: Uint8Array, request: TransportMessage): void {
+    this.checkOpen();
+    this.bus.deliver(subject, data, undefined, request.replyTo);
   }
 
   subscribe(subject: string, handler: Handler): Subscription {

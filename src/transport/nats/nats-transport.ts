@@ -98,6 +98,15 @@ export class NatsTransport implements Transport {
     });
   }
 
+  relay(subject: string, data: Uint8Array, request: TransportMessage): void {
+    this.checkOpen();
+    this.checkSize(subject, data, undefined);
+    const reply = request.replyTo;
+    this.guard(subject, () => {
+      this.nc.publish(subject, data, reply === undefined ? undefined : { reply });
+    });
+  }
+
   subscribe(subject: string, handler: (msg: TransportMessage) => void): Subscription {
     this.checkOpen();
     const sub = this.guard(subject, () =>
@@ -195,6 +204,7 @@ export class NatsTransport implements Transport {
       data: msg.data,
       headers: fromNatsHeaders(msg.headers),
       expectsReply: reply !== undefined && reply !== '',
+      replyTo: reply === undefined || reply === '' ? undefined : reply,
       respond: (data: Uint8Array, headers?: Headers) => {
         if (reply === undefined || reply === '') return;
         this.checkOpen();

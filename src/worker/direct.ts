@@ -1,0 +1,78 @@
+/**
+ * Direct submission, the worker's side (the client's: client/direct.ts). A client sends a
+ * lone task (no inputs, nothing else in flight) straight to the worker that ran its last
+ * one, saving the coordinator's hop before the run: client -> worker instead of client ->
+ * coordinator -> worker. The coordinator still owns every task. The worker starts the
+ * task at once if a thread is free, under DIRECT_RUN_ID, and passes the submission on to
+ * the coordinator, saying whether it started it; the coordinator answers the client's
+ * request as for any submission, and the scheduler adopts the run or cancels it.
+ *
+ * Order is what makes this safe. The submission is passed on before the run can end, and
+ * the run's report follows it from the same connection, so the scheduler always knows the
+ * task before it hears of its run. A run it does not adopt is cancelled (or, finished,
+ * its result released) like any stale run. And the client releases a key only after its
+ * submission was answered, so a release never overtakes the task it releases.
+ *
+ * Anything that is not a lone task is passed on as it came, without starting it.
+ */
+import { FloeError, toErrorInfo } from '../errors.ts';
+import { DIRECT_RUN_ID, taskId } from '../graph/task-id.ts';
+import { decodeMessage, encodeMessage } from '../transport/codec.ts';
+import { isLoneTask, type WireAssign, type WireMessage } from '../transport/messages.ts';
+import type { Transport, TransportMessage } from '../transport/transport.ts';
+import type { Logger } from '../util/logger.ts';
+
+export interface DirectSubmissionsOptions {
+  transport: Transport;
+  /** The coordinator's submit subject. */
+  submitSubject: string;
+  workerId: string;
+  /** This worker's incarnation now. */
+  epoch(): number;
+  /** Starts the task if it can start here at once; false if not (it is then only passed on). */
+  tryStart(assign: WireAssign): boolean;
+  log: Logger;
+}
+
+/** What direct submissions did here (tests and benchmarks read it). */
+export interface DirectCounts {
+  started: number;
+  passedOn: number;
+}
+
+export class DirectSubmissions {
+  readonly counts: DirectCounts = { started: 0, passedOn: 0 };
+
+  constructor(private readonly options: DirectSubmissionsOptions) {}
+
+  onMessage(msg: TransportMessage): void {
+    const { log, transport, submitSubject, workerId } = this.options;
+    let wire: WireMessage;
+    try {
+      wire = decodeMessage(msg.data);
+      if (wire.type !== 'submit') throw new FloeError('MALFORMED_MESSAGE', `a worker takes only submissions directly, not ${wire.type}`);
+      if (wire.direct !== undefined) throw new FloeError('MALFORMED_MESSAGE', 'a direct submission must not say it was passed on already');
+    } catch (error) {
+      log.warn({ subject: msg.subject, err: error }, 'rejected malformed direct submission');
+      msg.respond(encodeMessage({ type: 'error', error: toErrorInfo(error, 'MALFORMED_MESSAGE') }));
+      return;
+    }
+    let started = false;
+    if (isLoneTask(wire)) {
+      const spec = wire.tasks[0]!;
+      const assign: WireAssign = { id: taskId(wire.clientId, spec.key), runId: DIRECT_RUN_ID, attempt: 1, spec, deps: [], tellClient: true };
+      started = this.options.tryStart(assign);
+    }
+    if (started) this.counts.started += 1;
+    else this.counts.passedOn += 1;
+    // Encoded after the run started: the pool thread already works meanwhile.
+    const relayed = encodeMessage({ ...wire, direct: { workerId, epoch: this.options.epoch(), started } });
+    try {
+      transport.relay(submitSubject, relayed, msg);
+    } catch (error) {
+      // The client's request times out and goes to the coordinator; a run started here
+      // is then the coordinator's to cancel (it hears of it as a stale run).
+      log.warn({ err: error }, 'could not pass a direct submission on to the coordinator');
+    }
+  }
+}

@@ -1,0 +1,160 @@
+/**
+ * Direct submissions on the worker (worker/direct.ts): a lone task is started if it can
+ * start at once and passed on to the coordinator, saying so; anything else is passed on
+ * as it came; bad input is answered with an error. And the worker state's part: when a
+ * task starts at once, and a scheduler run of the same task replacing the direct one.
+ * The scheduler's side: test/unit/scheduler-direct.test.ts.
+ */
+import t from 'tap';
+import { DIRECT_RUN_ID } from '../../src/graph/task-id.ts';
+import { decodeMessage, encodeMessage } from '../../src/transport/codec.ts';
+import type { WireAssign, WireOf } from '../../src/transport/messages.ts';
+import type { Transport, TransportMessage } from '../../src/transport/transport.ts';
+import { silentLogger } from '../../src/util/logger.ts';
+import { DirectSubmissions } from '../../src/worker/direct.ts';
+import { WorkerState, type WorkerCommand } from '../../src/worker/state.ts';
+import { spec } from '../helpers/spec.ts';
+
+interface Relayed {
+  subject: string;
+  msg: WireOf<'submit'>;
+  request: TransportMessage;
+}
+
+function setup(canStart = true, relayThrows = false): {
+  direct: DirectSubmissions;
+  started: WireAssign[];
+  relayed: Relayed[];
+  answers: unknown[];
+  warnings: unknown[];
+  request(msg: WireOf<'submit'> | Uint8Array): TransportMessage;
+} {
+  const started: WireAssign[] = [];
+  const relayed: Relayed[] = [];
+  const answers: unknown[] = [];
+  const warnings: unknown[] = [];
+  const transport = {
+    relay: (subject: string, data: Uint8Array, request: TransportMessage) => {
+      if (relayThrows) throw new Error('connection closed');
+      relayed.push({ subject, msg: decodeMessage(data) as WireOf<'submit'>, request });
+    },
+  } as unknown as Transport;
+  const direct = new DirectSubmissions({
+    transport,
+    submitSubject: 'floe.x.coord.submit',
+    workerId: 'w1',
+    epoch: () => 3,
+    tryStart: (a) => {
+      if (canStart) started.push(a);
+      return canStart;
+    },
+    log: { ...silentLogger, warn: (fields) => warnings.push(fields) },
+  });
+  const request = (msg: WireOf<'submit'> | Uint8Array): TransportMessage => ({
+    subject: 'floe.x.worker.w1.direct',
+    data: msg instanceof Uint8Array ? msg : encodeMessage(msg),
+    headers: undefined,
+    expectsReply: true,
+    replyTo: '_INBOX.client.1',
+    respond: (data) => answers.push(decodeMessage(data)),
+  });
+  return { direct, started, relayed, answers, warnings, request };
+}
+
+const lone = (extra: Partial<WireOf<'submit'>> = {}): WireOf<'submit'> => ({
+  type: 'submit', clientId: 'c1', requestId: '7', tasks: [spec('k')], wants: ['k'], missing: [], ...extra,
+});
+
+t.test('a lone task that can start here: started under the direct run id, and passed on saying so', async (t) => {
+  const s = setup();
+  const request = s.request(lone());
+  s.direct.onMessage(request);
+  t.equal(s.started.length, 1);
+  t.match(s.started[0], { id: 'c1/k', runId: DIRECT_RUN_ID, attempt: 1, deps: [], tellClient: true, spec: { key: 'k' } });
+  t.equal(s.relayed.length, 1);
+  t.equal(s.relayed[0]!.subject, 'floe.x.coord.submit');
+  t.equal(s.relayed[0]!.request, request, 'relayed for the client\'s request: the coordinator answers it');
+  t.match(s.relayed[0]!.msg, { clientId: 'c1', requestId: '7', wants: ['k'], direct: { workerId: 'w1', epoch: 3, started: true } });
+  t.same(s.relayed[0]!.msg.tasks.map((x) => x.key), ['k']);
+  t.same(s.answers, [], 'the worker answers nothing itself');
+  t.same(s.direct.counts, { started: 1, passedOn: 0 });
+});
+
+t.test('a lone task that cannot start at once: passed on only', async (t) => {
+  const s = setup(false);
+  s.direct.onMessage(s.request(lone()));
+  t.match(s.relayed[0]!.msg, { direct: { workerId: 'w1', epoch: 3, started: false } });
+  t.same(s.direct.counts, { started: 0, passedOn: 1 });
+});
+
+t.test('anything but a lone task is passed on without being started', async (t) => {
+  const cases: Array<[string, WireOf<'submit'>]> = [
+    ['two tasks', lone({ tasks: [spec('k'), spec('j')], wants: ['k', 'j'] })],
+    ['an input', lone({ tasks: [spec('k', ['d'])] })],
+    ['not wanted', lone({ wants: [] })],
+    ['another key wanted', lone({ wants: ['k', 'other'] })],
+    ['an actor call', lone({ tasks: [spec('k', [], { actor: 'c1/counter' })] })],
+    ['lends an actor', lone({ tasks: [spec('k', [], { holdsActors: ['c1/counter'] })] })],
+    ['resources', lone({ tasks: [spec('k', [], { resources: { gpu: 1 } })] })],
+    ['progress asked', lone({ progress: true })],
+    ['a missing result reported', lone({ missing: [{ key: 'm', workerId: 'w2' }] })],
+  ];
+  for (const [name, msg] of cases) {
+    const s = setup();
+    s.direct.onMessage(s.request(msg));
+    t.equal(s.started.length, 0, `${name}: not started`);
+    t.match(s.relayed[0]?.msg, { direct: { started: false }, tasks: msg.tasks.map((x) => ({ key: x.key })) }, `${name}: passed on`);
+  }
+});
+
+t.test('bad input is answered with an error and not passed on', async (t) => {
+  const cases: Array<[string, Uint8Array]> = [
+    ['not a message', new Uint8Array([0xff, 0xff, 0xff])],
+    ['not a submission', encodeMessage({ type: 'statusRequest' })],
+    ['a submission passed on already', encodeMessage(lone({ direct: { workerId: 'w9', epoch: 1, started: true } }))],
+  ];
+  for (const [name, bytes] of cases) {
+    const s = setup();
+    s.direct.onMessage(s.request(bytes));
+    t.same(s.relayed, [], `${name}: not passed on`);
+    t.same(s.started, [], `${name}: not started`);
+    t.match(s.answers, [{ type: 'error', error: { code: 'MALFORMED_MESSAGE' } }], `${name}: answered with an error`);
+    t.equal(s.warnings.length, 1, `${name}: logged`);
+  }
+});
+
+t.test('a relay that fails is logged; the client\'s request then times out and goes to the coordinator', async (t) => {
+  const s = setup(true, true);
+  t.doesNotThrow(() => s.direct.onMessage(s.request(lone())));
+  t.equal(s.warnings.length, 1);
+});
+
+const serializer = { id: 'msgpack', module: '' };
+const ok = { ok: true as const, nbytes: 1, serializer };
+const directAssign = (key: string): WireAssign => ({ id: `c1/${key}`, runId: DIRECT_RUN_ID, attempt: 1, spec: spec(key), deps: [], tellClient: true });
+const types = (cmds: WorkerCommand[]): string[] =>
+  cmds.map((c) => `${c.type}:${'assign' in c ? `${c.assign.id}#${c.assign.runId}` : 'id' in c ? `${c.id}#${'runId' in c ? c.runId : ''}` : ''}`);
+
+t.test('worker state: a task starts at once only with a free thread, nothing queued, and the task unknown here', async (t) => {
+  const ws = new WorkerState({ threads: 1, transfersMax: 1 });
+  t.ok(ws.startsAtOnce('c1/a'), 'idle');
+  t.same(types(ws.handle({ type: 'assigned', stimulusId: 's1', tasks: [directAssign('a')] })), ['execute:c1/a#0']);
+  t.notOk(ws.startsAtOnce('c1/b'), 'its one thread is busy');
+  t.notOk(ws.startsAtOnce('c1/a'), 'a task it runs');
+  ws.handle({ type: 'executed', stimulusId: 's2', id: 'c1/a', runId: DIRECT_RUN_ID, outcome: ok });
+  t.ok(ws.startsAtOnce('c1/b'), 'free again');
+  t.notOk(ws.startsAtOnce('c1/a'), 'a result it holds');
+  ws.handle({ type: 'paused', stimulusId: 's3', paused: true });
+  t.notOk(ws.startsAtOnce('c1/b'), 'paused (memory)');
+  ws.validate();
+});
+
+t.test('worker state: the scheduler\'s run of a task replaces a direct run of it, never the other way round', async (t) => {
+  const ws = new WorkerState({ threads: 1, transfersMax: 1 });
+  ws.handle({ type: 'assigned', stimulusId: 's1', tasks: [directAssign('a')] });
+  const out = ws.handle({ type: 'assigned', stimulusId: 's2', tasks: [{ ...directAssign('a'), runId: 4 }] });
+  t.same(types(out), ['abort:c1/a#0', 'execute:c1/a#4'], 'a run the scheduler assigns counts as newer');
+  t.same(ws.handle({ type: 'assigned', stimulusId: 's3', tasks: [directAssign('a')] }), [], 'a direct run after it is a stale delivery');
+  t.same(types(ws.handle({ type: 'cancelled', stimulusId: 's4', id: 'c1/a', runId: DIRECT_RUN_ID })), [], 'cancelling the direct run leaves run 4');
+  ws.validate();
+});
