@@ -201,11 +201,30 @@ export class Submitter {
     queueMicrotask(() => {
       this.flushQueued = false;
       // One submission at a time, in order: a later batch (or a want) must never reach
-      // the coordinator before the batch that creates its keys.
+      // the coordinator before the batch that creates its keys. A lone task needs nothing
+      // of earlier batches, so it does not wait for their answers: a sequential caller's
+      // next task leaves as soon as the last result is in (with direct submission, the
+      // answer to its submission may come after the result).
+      if (this.isLone()) {
+        const p = this.flush().finally(() => this.inflight.delete(p));
+        const before = this.last;
+        this.last = Promise.all([before, p]).then(() => undefined);
+        this.inflight.add(p);
+        return;
+      }
       const p = this.last.then(() => this.flush()).finally(() => this.inflight.delete(p));
       this.last = p;
       this.inflight.add(p);
     });
+  }
+
+  /** Whether what is queued is one task with no inputs, wanting nothing but itself. */
+  private isLone(): boolean {
+    if (this.batch.length !== 1 || this.held.length > 0 || this.missing.length > 0 || this.open !== undefined) return false;
+    const task = this.batch[0]!;
+    if (task.spec.deps.length > 0) return false;
+    for (const key of this.wants) if (key !== task.state.key) return false;
+    return true;
   }
 
   private takeReady(): { ready: QueuedTask[]; sending: Set<string> } {

@@ -11,7 +11,7 @@ import { Submitter } from '../../src/client/submitter.ts';
 import { decodeMessage, encodeMessage } from '../../src/transport/codec.ts';
 import type { WireOf } from '../../src/transport/messages.ts';
 import type { Transport, TransportMessage } from '../../src/transport/transport.ts';
-import { noopSpec } from '../helpers/submitter-harness.ts';
+import { enqueue, noopSpec, submitterHarness } from '../helpers/submitter-harness.ts';
 
 const target = (enabled = true): DirectTarget => new DirectTarget(enabled, (id) => `direct.${id}`);
 const msg = (extra: Partial<WireOf<'submit'>> = {}): WireOf<'submit'> => ({
@@ -93,4 +93,29 @@ t.test('another error from the worker fails the submission as a coordinator\'s w
   await s.drain();
   t.same(subjects, ['direct.w1']);
   t.match(state.error, { code: 'CLIENT_CLOSED' });
+});
+
+const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+t.test('a lone task is sent without waiting for the answer to the submission before it; anything else waits', async (t) => {
+  const h = submitterHarness(false);
+  enqueue(h, 'a');
+  await turn();
+  enqueue(h, 'b');
+  await turn();
+  t.same(h.requests.map((r) => r.tasks.map((x) => x.key)), [['a'], ['b']], 'b left while a waited for its answer');
+  enqueue(h, 'c', ['a']);
+  await turn();
+  t.equal(h.requests.length, 2, 'c, with an input, waits for the submissions before it');
+  enqueue(h, 'd');
+  await turn();
+  t.equal(h.requests.length, 2, 'and so does a lone task behind it');
+  h.answer();
+  h.answer();
+  await turn();
+  t.same(h.requests.slice(2).map((r) => r.tasks.map((x) => x.key)), [['c', 'd']], 'then they go, together');
+  h.answer();
+  await h.submitter.drain();
+  t.equal(h.unanswered(), 0);
+  for (const key of ['a', 'b', 'c', 'd']) t.equal(h.states.get(key)!.error, undefined, `${key} did not fail`);
 });
