@@ -12,7 +12,11 @@
  * Between round trips it lets one turn pass, so that the previous result's release has left
  * before the next submission (the trace then holds only the round trip's own messages).
  *
- * `node dist/bench/round-trip-profile.js [round trips] [warm-up seconds]` (default 2000, 10).
+ * The client submits each task directly to a worker (client/direct.ts), as clients do by
+ * default; with `--via-coordinator` it sends them through the coordinator.
+ *
+ * `node dist/bench/round-trip-profile.js [round trips] [warm-up seconds] [--via-coordinator]`
+ * (default 2000, 10).
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { rm } from 'node:fs/promises';
@@ -23,13 +27,16 @@ import { Client } from '../src/index.ts';
 import { clusterProcesses, threadCpuSeconds, type ThreadCpu } from './cpu.ts';
 import { quantile } from './stats.ts';
 import { hasPerf, PERF_MISSING } from './perf-script.ts';
-import { HOP_STEPS, hopTimes, parseSyscalls, type RoundTripWindow } from './syscall-trace.ts';
+import { DIRECT_HOP_STEPS, directHopTimes, HOP_STEPS, hopTimes, parseSyscalls, type RoundTripWindow } from './syscall-trace.ts';
 import { noop } from './tasks.ts';
 
-const count = Number(process.argv[2] ?? 2000);
-const warmupSeconds = Number(process.argv[3] ?? 10);
-if (!Number.isSafeInteger(count) || count < 1 || !Number.isFinite(warmupSeconds) || warmupSeconds < 0) {
-  console.error('usage: round-trip-profile.js [round trips ≥ 1] [warm-up seconds ≥ 0]');
+const args = process.argv.slice(2);
+const viaCoordinator = args.includes('--via-coordinator');
+const [countArg, warmupArg] = args.filter((a) => a !== '--via-coordinator');
+const count = Number(countArg ?? 2000);
+const warmupSeconds = Number(warmupArg ?? 10);
+if (!Number.isSafeInteger(count) || count < 1 || !Number.isFinite(warmupSeconds) || warmupSeconds < 0 || args.some((a) => a.startsWith('--') && a !== '--via-coordinator')) {
+  console.error('usage: round-trip-profile.js [round trips ≥ 1] [warm-up seconds ≥ 0] [--via-coordinator]');
   process.exit(2);
 }
 
@@ -41,7 +48,7 @@ const processes = clusterProcesses(handle);
 const data = join(tmpdir(), `floe-round-trip-${process.pid}.data`);
 let client: Client | undefined;
 try {
-  client = await Client.connect({ nats: handle.url, cluster: handle.cluster });
+  client = await Client.connect({ nats: handle.url, cluster: handle.cluster, directSubmit: !viaCoordinator });
   const c = client;
   let seq = 0;
   const roundTrips = async (n: number, windows?: RoundTripWindow[]): Promise<number[]> => {
@@ -68,7 +75,7 @@ try {
   const before = new Map(processes.map((p) => [p.name, threadCpuSeconds(p.pid)]));
   const ms = await roundTrips(count);
   const after = new Map(processes.map((p) => [p.name, threadCpuSeconds(p.pid)]));
-  console.log(`${count} sequential no-op round trips: median ${quantile(ms, 0.5).toFixed(3)} ms, p90 ${quantile(ms, 0.9).toFixed(3)} ms`);
+  console.log(`${count} sequential no-op round trips (${viaCoordinator ? 'through the coordinator' : 'submitted directly to a worker'}): median ${quantile(ms, 0.5).toFixed(3)} ms, p90 ${quantile(ms, 0.9).toFixed(3)} ms`);
   console.log(`\nCPU µs per round trip${' '.repeat(4)}main user  main sys  other threads`);
   const us = (a: number, b: number): string => (((a - b) * 1e6) / count).toFixed(0).padStart(9);
   for (const p of processes) {
@@ -99,12 +106,17 @@ try {
     const script = execFileSync('perf', ['script', '--ns', '-i', data, '-F', 'pid,tid,time,event,trace'], { maxBuffer: 1 << 30, stdio: ['ignore', 'pipe', 'ignore'] }).toString();
     const byName = new Map(processes.map((p) => [p.name, p.pid]));
     const workers = processes.filter((p) => p.name.startsWith('worker')).map((p) => p.pid);
-    const { trips, skipped } = hopTimes(parseSyscalls(script), { client: process.pid, coordinator: byName.get('coordinator')!, workers }, windows);
+    const pidsOf = { client: process.pid, coordinator: byName.get('coordinator')!, workers };
+    const syscalls = parseSyscalls(script);
+    const { trips, skipped }: { trips: Record<string, number>[]; skipped: number } = viaCoordinator
+      ? hopTimes(syscalls, pidsOf, windows)
+      : directHopTimes(syscalls, pidsOf, windows);
+    const steps: readonly string[] = viaCoordinator ? HOP_STEPS : DIRECT_HOP_STEPS;
     console.log(`\nhop by hop, traced (${count} round trips: median ${quantile(traced, 0.5).toFixed(3)} ms; ${trips.length} split, ${skipped} left out)`);
-    const total = HOP_STEPS.reduce((sum, step) => sum + quantile(trips.map((t) => t[step]), 0.5), 0);
+    const total = steps.reduce((sum, step) => sum + quantile(trips.map((t) => t[step]!), 0.5), 0);
     console.log(`${'step'.padEnd(56)}  median µs    p90 µs  share`);
-    for (const step of HOP_STEPS) {
-      const values = trips.map((t) => t[step]);
+    for (const step of steps) {
+      const values = trips.map((t) => t[step]!);
       const median = quantile(values, 0.5);
       console.log(`${step.padEnd(56)} ${median.toFixed(0).padStart(10)} ${quantile(values, 0.9).toFixed(0).padStart(9)} ${`${((100 * median) / total).toFixed(0)}%`.padStart(6)}`);
     }

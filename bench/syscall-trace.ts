@@ -63,7 +63,7 @@ export interface RoundTripWindow {
   endUs: number;
 }
 
-/** The steps of a round trip, in order; their durations add up to the whole. */
+/** The steps of a round trip through the coordinator, in order; their durations add up to the whole. */
 export const HOP_STEPS = [
   'client: submit() to the message written',
   'hop: client -> coordinator',
@@ -79,6 +79,21 @@ export type HopStep = (typeof HOP_STEPS)[number];
 /** The µs of each step of one round trip. */
 export type HopTimes = Record<HopStep, number>;
 
+/**
+ * The steps of a round trip submitted directly to a worker (client/direct.ts). The worker
+ * passes the submission on to the coordinator meanwhile, whose answer is off this path.
+ */
+export const DIRECT_HOP_STEPS = [
+  'client: submit() to the message written',
+  'hop: client -> worker',
+  'worker: submission read to the pool thread done',
+  'worker: pool thread done to the result written',
+  'hop: worker -> client',
+  'client: result read to the caller',
+] as const;
+export type DirectHopStep = (typeof DIRECT_HOP_STEPS)[number];
+export type DirectHopTimes = Record<DirectHopStep, number>;
+
 /** A message between processes: not an eventfd wake-up (exactly 8 bytes). */
 const isMessage = (e: SyscallEvent): boolean => e.bytes !== 8;
 const onMain = (e: SyscallEvent): boolean => e.tid === e.pid;
@@ -92,14 +107,28 @@ const onMain = (e: SyscallEvent): boolean => e.tid === e.pid;
  */
 export function hopTimes(events: readonly SyscallEvent[], pids: RoundTripPids, windows: readonly RoundTripWindow[]): { trips: HopTimes[]; skipped: number } {
   const workers = new Set(pids.workers);
-  const trips: HopTimes[] = [];
+  return splitWindows(events, windows, (ev, w) => splitTrip(ev, pids, workers, w));
+}
+
+/** hopTimes for round trips submitted directly to a worker (DIRECT_HOP_STEPS). */
+export function directHopTimes(
+  events: readonly SyscallEvent[], pids: RoundTripPids, windows: readonly RoundTripWindow[],
+): { trips: DirectHopTimes[]; skipped: number } {
+  const workers = new Set(pids.workers);
+  return splitWindows(events, windows, (ev, w) => splitDirectTrip(ev, pids, workers, w));
+}
+
+function splitWindows<T>(
+  events: readonly SyscallEvent[], windows: readonly RoundTripWindow[], split: (ev: readonly SyscallEvent[], w: RoundTripWindow) => T | undefined,
+): { trips: T[]; skipped: number } {
+  const trips: T[] = [];
   let skipped = 0;
   let from = 0;
   for (const w of windows) {
     while (from < events.length && events[from]!.us < w.startUs) from++;
     let to = from;
     while (to < events.length && events[to]!.us <= w.endUs) to++;
-    const trip = splitTrip(events.slice(from, to), pids, workers, w);
+    const trip = split(events.slice(from, to), w);
     if (trip === undefined) skipped++;
     else trips.push(trip);
     from = to;
@@ -107,11 +136,53 @@ export function hopTimes(events: readonly SyscallEvent[], pids: RoundTripPids, w
   return { trips, skipped };
 }
 
-function splitTrip(ev: readonly SyscallEvent[], pids: RoundTripPids, workers: ReadonlySet<number>, w: RoundTripWindow): HopTimes | undefined {
-  const find = (after: number, ok: (e: SyscallEvent) => boolean): number => {
-    for (let i = after; i < ev.length; i++) if (ok(ev[i]!)) return i;
-    return -1;
+/** The first event at or after `after` that is `ok`, or -1. */
+function findFrom(ev: readonly SyscallEvent[], after: number, ok: (e: SyscallEvent) => boolean): number {
+  for (let i = after; i < ev.length; i++) if (ok(ev[i]!)) return i;
+  return -1;
+}
+
+/** The client's last message read after `after` (the result: an answer to the submission read before it), or -1. */
+function resultReadAfter(ev: readonly SyscallEvent[], after: number, client: number): number {
+  let found = -1;
+  for (let i = after; i < ev.length; i++) {
+    const e = ev[i]!;
+    if (e.pid === client && onMain(e) && e.kind === 'read' && isMessage(e)) found = i;
+  }
+  return found;
+}
+
+/**
+ * A direct round trip: the first worker to read a message after the client's write got the
+ * submission. Its first write after the pool thread is done is the result (the submission
+ * passed on to the coordinator goes out before the thread is done, at the end of the turn
+ * that started it).
+ */
+function splitDirectTrip(ev: readonly SyscallEvent[], pids: RoundTripPids, workers: ReadonlySet<number>, w: RoundTripWindow): DirectHopTimes | undefined {
+  const sent = findFrom(ev, 0, (e) => e.pid === pids.client && onMain(e) && e.kind === 'write' && isMessage(e));
+  if (sent < 0) return undefined;
+  const workerRead = findFrom(ev, sent + 1, (e) => (workers.has(e.pid) || e.pid === pids.coordinator) && onMain(e) && e.kind === 'read' && isMessage(e));
+  if (workerRead < 0 || ev[workerRead]!.pid === pids.coordinator) return undefined;
+  const worker = ev[workerRead]!.pid;
+  const threadDone = findFrom(ev, workerRead + 1, (e) => e.pid === worker && !onMain(e) && e.kind === 'write' && e.bytes === 8);
+  if (threadDone < 0) return undefined;
+  const resultWrite = findFrom(ev, threadDone + 1, (e) => e.pid === worker && onMain(e) && e.kind === 'write' && isMessage(e));
+  if (resultWrite < 0) return undefined;
+  const resultRead = resultReadAfter(ev, resultWrite + 1, pids.client);
+  if (resultRead < 0) return undefined;
+  const at = (i: number): number => ev[i]!.us;
+  return {
+    'client: submit() to the message written': at(sent) - w.startUs,
+    'hop: client -> worker': at(workerRead) - at(sent),
+    'worker: submission read to the pool thread done': at(threadDone) - at(workerRead),
+    'worker: pool thread done to the result written': at(resultWrite) - at(threadDone),
+    'hop: worker -> client': at(resultRead) - at(resultWrite),
+    'client: result read to the caller': w.endUs - at(resultRead),
   };
+}
+
+function splitTrip(ev: readonly SyscallEvent[], pids: RoundTripPids, workers: ReadonlySet<number>, w: RoundTripWindow): HopTimes | undefined {
+  const find = (after: number, ok: (e: SyscallEvent) => boolean): number => findFrom(ev, after, ok);
   const sent = find(0, (e) => e.pid === pids.client && onMain(e) && e.kind === 'write' && isMessage(e));
   if (sent < 0) return undefined;
   const coordRead = find(sent + 1, (e) => e.pid === pids.coordinator && onMain(e) && e.kind === 'read' && isMessage(e));
@@ -131,12 +202,7 @@ function splitTrip(ev: readonly SyscallEvent[], pids: RoundTripPids, workers: Re
   if (threadDone < 0) return undefined;
   const resultWrite = find(threadDone + 1, (e) => e.pid === worker && onMain(e) && e.kind === 'write' && isMessage(e));
   if (resultWrite < 0) return undefined;
-  // The result is the client's last message read in the window (the submission's reply comes before it).
-  let resultRead = -1;
-  for (let i = resultWrite + 1; i < ev.length; i++) {
-    const e = ev[i]!;
-    if (e.pid === pids.client && onMain(e) && e.kind === 'read' && isMessage(e)) resultRead = i;
-  }
+  const resultRead = resultReadAfter(ev, resultWrite + 1, pids.client);
   if (resultRead < 0) return undefined;
   const at = (i: number): number => ev[i]!.us;
   return {

@@ -1,6 +1,6 @@
 // bench/syscall-trace.ts: a round trip split into its hops from traced socket writes and reads.
 import t from 'tap';
-import { HOP_STEPS, hopTimes, parseSyscalls } from '../../bench/syscall-trace.ts';
+import { DIRECT_HOP_STEPS, directHopTimes, HOP_STEPS, hopTimes, parseSyscalls } from '../../bench/syscall-trace.ts';
 
 // client 10, nats-server 20, coordinator 30, workers 40 (pool thread 41) and 50.
 const w = (pid: number, tid: number, s: string, bytes: number): string =>
@@ -71,4 +71,37 @@ t.test('windows without every step are left out, the others still split', async 
   t.equal(trips.length, 2);
   t.equal(skipped, 1);
   t.equal(trips[1]!['hop: worker -> client'], 100);
+});
+
+// A round trip submitted directly to a worker (client/direct.ts): the worker passes the
+// submission on to the coordinator while its pool thread runs the task.
+const DIRECT_TRIP = [
+  w(10, 10, '100.000100000', 227), // the submission, to the worker
+  r(50, 50, '100.000250000', '0xe5'), // worker 50 reads it
+  w(50, 50, '100.000300000', 240), // and passes it on to the coordinator
+  r(30, 30, '100.000400000', '0xf0'), // the coordinator reads that
+  w(50, 51, '100.000500000', 8), // the pool thread is done
+  w(30, 30, '100.000520000', 59), // the coordinator's answer to the client
+  w(50, 50, '100.000600000', 366), // the result
+  r(10, 10, '100.000620000', '0x3d'), // the client reads the answer
+  r(10, 10, '100.000700000', '0xb1'), // and then the result
+].join('\n');
+
+t.test('a direct round trip split into its steps, the coordinator off its path', async (t) => {
+  const { trips, skipped } = directHopTimes(parseSyscalls(DIRECT_TRIP), PIDS, [{ startUs: 100_000_050, endUs: 100_000_720 }]);
+  t.equal(skipped, 0);
+  t.same(Object.keys(trips[0]!), [...DIRECT_HOP_STEPS], 'every step, in order');
+  t.same(trips[0], {
+    'client: submit() to the message written': 50,
+    'hop: client -> worker': 150,
+    'worker: submission read to the pool thread done': 250,
+    'worker: pool thread done to the result written': 100, // the result, not the submission passed on before
+    'hop: worker -> client': 100, // to the result, not the answer read before it
+    'client: result read to the caller': 20,
+  });
+  t.equal(DIRECT_HOP_STEPS.reduce((s, step) => s + trips[0]![step], 0), 670, 'the whole window');
+  const viaCoordinator = parseSyscalls(TRIP);
+  t.same(directHopTimes(viaCoordinator, PIDS, [{ startUs: 100_000_050, endUs: 100_001_030 }]), { trips: [], skipped: 1 }, 'a trip through the coordinator is not one');
+  const noThread = parseSyscalls(DIRECT_TRIP).filter((e) => e.tid !== 51);
+  t.equal(directHopTimes(noThread, PIDS, [{ startUs: 100_000_050, endUs: 100_000_720 }]).skipped, 1, 'no pool thread wake-up');
 });
