@@ -142,14 +142,25 @@ function findFrom(ev: readonly SyscallEvent[], after: number, ok: (e: SyscallEve
   return -1;
 }
 
-/** The client's last message read after `after` (the result: an answer to the submission read before it), or -1. */
-function resultReadAfter(ev: readonly SyscallEvent[], after: number, client: number): number {
-  let found = -1;
-  for (let i = after; i < ev.length; i++) {
+/**
+ * The run's end on `worker`, which read its task at `workerRead`: its pool thread done
+ * (an eventfd write), its main thread's next message written (the result), and the
+ * client's last message read after that (the result: an answer to the submission may be
+ * read before it). Undefined when one is missing.
+ */
+function runEnd(
+  ev: readonly SyscallEvent[], workerRead: number, worker: number, client: number,
+): { threadDone: number; resultWrite: number; resultRead: number } | undefined {
+  const threadDone = findFrom(ev, workerRead + 1, (e) => e.pid === worker && !onMain(e) && e.kind === 'write' && e.bytes === 8);
+  if (threadDone < 0) return undefined;
+  const resultWrite = findFrom(ev, threadDone + 1, (e) => e.pid === worker && onMain(e) && e.kind === 'write' && isMessage(e));
+  if (resultWrite < 0) return undefined;
+  let resultRead = -1;
+  for (let i = resultWrite + 1; i < ev.length; i++) {
     const e = ev[i]!;
-    if (e.pid === client && onMain(e) && e.kind === 'read' && isMessage(e)) found = i;
+    if (e.pid === client && onMain(e) && e.kind === 'read' && isMessage(e)) resultRead = i;
   }
-  return found;
+  return resultRead < 0 ? undefined : { threadDone, resultWrite, resultRead };
 }
 
 /**
@@ -163,13 +174,9 @@ function splitDirectTrip(ev: readonly SyscallEvent[], pids: RoundTripPids, worke
   if (sent < 0) return undefined;
   const workerRead = findFrom(ev, sent + 1, (e) => (workers.has(e.pid) || e.pid === pids.coordinator) && onMain(e) && e.kind === 'read' && isMessage(e));
   if (workerRead < 0 || ev[workerRead]!.pid === pids.coordinator) return undefined;
-  const worker = ev[workerRead]!.pid;
-  const threadDone = findFrom(ev, workerRead + 1, (e) => e.pid === worker && !onMain(e) && e.kind === 'write' && e.bytes === 8);
-  if (threadDone < 0) return undefined;
-  const resultWrite = findFrom(ev, threadDone + 1, (e) => e.pid === worker && onMain(e) && e.kind === 'write' && isMessage(e));
-  if (resultWrite < 0) return undefined;
-  const resultRead = resultReadAfter(ev, resultWrite + 1, pids.client);
-  if (resultRead < 0) return undefined;
+  const end = runEnd(ev, workerRead, ev[workerRead]!.pid, pids.client);
+  if (end === undefined) return undefined;
+  const { threadDone, resultWrite, resultRead } = end;
   const at = (i: number): number => ev[i]!.us;
   return {
     'client: submit() to the message written': at(sent) - w.startUs,
@@ -198,12 +205,9 @@ function splitTrip(ev: readonly SyscallEvent[], pids: RoundTripPids, workers: Re
     if (e.pid === pids.coordinator && onMain(e) && e.kind === 'write' && isMessage(e)) coordWrite = i;
   }
   if (coordWrite < 0) return undefined;
-  const threadDone = find(workerRead + 1, (e) => e.pid === worker && !onMain(e) && e.kind === 'write' && e.bytes === 8);
-  if (threadDone < 0) return undefined;
-  const resultWrite = find(threadDone + 1, (e) => e.pid === worker && onMain(e) && e.kind === 'write' && isMessage(e));
-  if (resultWrite < 0) return undefined;
-  const resultRead = resultReadAfter(ev, resultWrite + 1, pids.client);
-  if (resultRead < 0) return undefined;
+  const end = runEnd(ev, workerRead, worker, pids.client);
+  if (end === undefined) return undefined;
+  const { threadDone, resultWrite, resultRead } = end;
   const at = (i: number): number => ev[i]!.us;
   return {
     'client: submit() to the message written': at(sent) - w.startUs,
