@@ -22,13 +22,13 @@ export const latencyScenario: Scenario<LatencyRaw> = {
   reps: (quick) => (quick ? 2 : 3),
   note: (quick) =>
     `${count(quick)} sequential round trips${quick ? ' (full: 1,000)' : ''}; warm-up: ${LATENCY_WARMUP_COUNT}; ` +
-    `NATS floor: a request answered by another process (2 hops; floe's path is 3 and a pool thread), local mode`,
+    `NATS floor: a request answered by another process (2 hops; floe's path is 2 and a pool thread: each task is submitted directly to the worker of the last result), local mode`,
   dask: true,
   params: (quick) => ({ count: count(quick), warmupCount: LATENCY_WARMUP_COUNT }),
   metrics: () => [
     { key: 'round trip median', unit: 'ms', better: 'lower', target: { value: 0.75, text: '≤ 0.75 ms' }, reference: 'BullMQ 6.7 (2 cores): 1.1–1.4 ms' },
     { key: 'round trip p99', unit: 'ms', better: 'lower', target: { value: 2, text: '≤ 2 ms' } },
-    { key: 'NATS floor median', unit: 'ms', better: 'lower', reference: 'floe: 3 hops + a pool thread' },
+    { key: 'NATS floor median', unit: 'ms', better: 'lower', reference: 'floe: 2 hops + a pool thread' },
     { key: 'NATS floor p99', unit: 'ms', better: 'lower' },
   ],
   async run(ctx) {

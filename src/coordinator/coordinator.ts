@@ -226,7 +226,8 @@ export class Coordinator {
         const span = this.tracing.submitted(clientId, tasks, nowMs);
         // Passed on by a worker that may have started the task already (client/direct.ts):
         // only its registered incarnation's run counts.
-        const startedOn = direct?.started === true && this.workers.seen(direct.workerId, direct.epoch, nowMs) === 'current' ? direct.workerId : undefined;
+        const started = direct !== undefined && direct.runId !== 0 && this.workers.seen(direct.workerId, direct.epoch, nowMs) === 'current';
+        const startedOn = started ? { workerId: direct.workerId, runId: direct.runId } : undefined;
         this.handle({
           type: 'graphSubmitted', stimulusId: this.nextStimulus('submit'), nowMs, clientId, requestId, tasks, wants, missing,
           ...(startedOn === undefined ? {} : { startedOn }),

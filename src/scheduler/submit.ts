@@ -12,7 +12,7 @@ import { addDependent } from './refs.ts';
 import { createTask, hasResources, isActorTask } from './state.ts';
 import { startRun } from './placement.ts';
 import type { TaskState } from './state.ts';
-import { DIRECT_RUN_ID, taskId } from '../graph/task-id.ts';
+import { taskId } from '../graph/task-id.ts';
 import { resultMissing } from './workers.ts';
 import type { SchedulerEvent } from './types.ts';
 
@@ -177,25 +177,26 @@ export function graphSubmitted(core: SchedulerCore, ev: GraphSubmitted): void {
 
 /**
  * A direct submission's run (client/direct.ts): the worker started the batch's one task
- * under DIRECT_RUN_ID before the scheduler heard of it. That run is the task's run if the
+ * under a run id of its own before the scheduler heard of it. That run is the task's run if the
  * task is new (`created`), wanted, ready (no inputs), not an actor task, and the worker may
  * take it. Otherwise it is cancelled there, and the task goes its usual way: a known task
  * runs or ran elsewhere already; a rejected batch creates nothing.
  */
 function adoptDirectRun(core: SchedulerCore, ev: GraphSubmitted, created: TaskState | undefined): void {
-  const w = core.workers.get(ev.startedOn!);
+  const { workerId, runId } = ev.startedOn!;
+  const w = core.workers.get(workerId);
   if (w === undefined) return; // lost or never registered: it starts over, its runs go with it
   const ts = created;
   if (
     ts !== undefined && ts.wanted && ts.ready && ts.state === 'waiting' && ts.dependencies.length === 0 &&
     !isActorTask(ts) && !w.retiring && (ts.rare === undefined || hasResources(w, ts))
   ) {
-    startRun(core, ts, w, DIRECT_RUN_ID);
+    startRun(core, ts, w, runId);
     return;
   }
   if (ev.tasks.length !== 1) return; // a worker starts only a batch of one task
   const id = taskId(ev.clientId, ev.tasks[0]!.key);
-  core.emit({ type: 'cancelRun', stimulusId: core.stimulusId, workerId: w.id, id, runId: DIRECT_RUN_ID });
+  core.emit({ type: 'cancelRun', stimulusId: core.stimulusId, workerId: w.id, id, runId });
 }
 
 /** The client dropped its futures for these keys. Unknown keys are ignored. */

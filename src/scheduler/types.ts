@@ -68,10 +68,11 @@ export type SchedulerEvent =
       missing?: { key: string; workerId: string }[];
       /**
        * A direct submission (client/direct.ts): this worker started the batch's one task
-       * already, under run id DIRECT_RUN_ID. Adopted as the task's run if the task is new
-       * and the worker may take it; otherwise cancelled there (see adoptDirectRun).
+       * already, as run `runId` (a direct run: graph/task-id.ts). Adopted as the task's run
+       * if the task is new and the worker may take it; otherwise cancelled there (see
+       * submit.ts adoptDirectRun).
        */
-      startedOn?: string;
+      startedOn?: { workerId: string; runId: number };
     })
   | (EventBase & { type: 'keysReleased'; clientId: string; keys: string[] })
   | (EventBase & { type: 'keysCancelled'; clientId: string; keys: string[] })

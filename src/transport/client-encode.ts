@@ -18,7 +18,7 @@
  */
 import type { SerializerRef, TaskSpec } from '../graph/spec.ts';
 import type { MissingResult, WireDirectRun, WireOf } from './messages.ts';
-import { Out, messageField, specSize, specTailSize, startEnvelope, stringField, varintSize, writeSpec, writeSpecTail } from './proto-write.ts';
+import { Out, messageField, specSize, specTailSize, startEnvelope, stringField, uint64Size, varintSize, writeSpec, writeSpecTail } from './proto-write.ts';
 
 /** Encodes a whole submit control message (the envelope included). */
 export function encodeSubmitMessage(msg: WireOf<'submit'>): Uint8Array {
@@ -62,7 +62,7 @@ export function encodeSubmitMessage(msg: WireOf<'submit'>): Uint8Array {
     w.varint(58).varint(directSize(direct));
     if (direct.workerId != null) w.varint(10).string(direct.workerId);
     if (direct.epoch != null) w.varint(16).varint(direct.epoch);
-    if (direct.started != null) w.varint(24).varint(direct.started ? 1 : 0);
+    if (direct.runId != null) w.varint(24).uint64(direct.runId);
   }
   return w.finish('submit');
 }
@@ -84,7 +84,7 @@ export function encodeClientBatchMessage(msg: WireOf<'clientBatch'>): Uint8Array
 }
 
 function directSize(d: WireDirectRun): number {
-  return stringField(d.workerId) + 1 + varintSize(d.epoch) + 2;
+  return stringField(d.workerId) + 1 + varintSize(d.epoch) + 1 + uint64Size(d.runId);
 }
 
 function missingSize(m: MissingResult): number {

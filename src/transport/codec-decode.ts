@@ -281,5 +281,5 @@ function bytesOf(v: unknown): Uint8Array {
 }
 
 function directFromProto(d: Obj): WireDirectRun {
-  return { workerId: nonEmpty(d.workerId, 'submit.direct.workerId'), epoch: Number(d.epoch), started: d.started === true };
+  return { workerId: nonEmpty(d.workerId, 'submit.direct.workerId'), epoch: Number(d.epoch), runId: num(d.runId) };
 }

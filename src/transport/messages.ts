@@ -126,13 +126,13 @@ export interface WireClusterStatus {
 
 /**
  * Set by a worker passing on a lone task a client sent it directly (client/direct.ts):
- * `started`, it began running the task at once under DIRECT_RUN_ID (graph/task-id.ts), which the
- * scheduler adopts or cancels; otherwise it only passed the submission on.
+ * `runId`, the run it started at once (graph/task-id.ts DIRECT_RUN_IDS_FROM), which the
+ * scheduler adopts or cancels; 0 when it only passed the submission on.
  */
 export interface WireDirectRun {
   workerId: string;
   epoch: number;
-  started: boolean;
+  runId: number;
 }
 
 export type WireMessage =

@@ -60,16 +60,16 @@ function readDirectRun(r: ProtoReader): WireDirectRun {
   const outer = r.enter();
   let workerId = '';
   let epoch = 0;
-  let started = false;
+  let runId = 0;
   while (r.pos < r.end) {
     const tag = r.uint32();
     if (tag === 10) workerId = r.string();
     else if (tag === 16) epoch = r.uint32();
-    else if (tag === 24) started = r.bool();
+    else if (tag === 24) runId = r.uint64();
     else r.unknown(tag, 3);
   }
   r.leave(outer);
-  return { workerId, epoch, started };
+  return { workerId, epoch, runId };
 }
 
 function readMissingResult(r: ProtoReader, i: number): MissingResult {

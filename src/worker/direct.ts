@@ -3,7 +3,7 @@
  * lone task (no inputs, nothing else in flight) straight to the worker that ran its last
  * one, saving the coordinator's hop before the run: client -> worker instead of client ->
  * coordinator -> worker. The coordinator still owns every task. The worker starts the
- * task at once if a thread is free, under DIRECT_RUN_ID, and passes the submission on to
+ * task at once if a thread is free, under a run id of its own (DIRECT_RUN_IDS_FROM up), and passes the submission on to
  * the coordinator, saying whether it started it; the coordinator answers the client's
  * request as for any submission, and the scheduler adopts the run or cancels it.
  *
@@ -16,7 +16,7 @@
  * Anything that is not a lone task is passed on as it came, without starting it.
  */
 import { FloeError, toErrorInfo } from '../errors.ts';
-import { DIRECT_RUN_ID, taskId } from '../graph/task-id.ts';
+import { DIRECT_RUN_IDS_FROM, taskId } from '../graph/task-id.ts';
 import { decodeMessage, encodeMessage } from '../transport/codec.ts';
 import { isLoneTask, type WireAssign, type WireMessage } from '../transport/messages.ts';
 import type { Transport, TransportMessage } from '../transport/transport.ts';
@@ -42,6 +42,8 @@ export interface DirectCounts {
 
 export class DirectSubmissions {
   readonly counts: DirectCounts = { started: 0, passedOn: 0 };
+  /** Direct runs started here so far: their run ids count from DIRECT_RUN_IDS_FROM. */
+  private runs = 0;
 
   constructor(private readonly options: DirectSubmissionsOptions) {}
 
@@ -57,16 +59,19 @@ export class DirectSubmissions {
       msg.respond(encodeMessage({ type: 'error', error: toErrorInfo(error, 'MALFORMED_MESSAGE') }));
       return;
     }
-    let started = false;
+    let runId = 0; // none started
     if (isLoneTask(wire)) {
       const spec = wire.tasks[0]!;
-      const assign: WireAssign = { id: taskId(wire.clientId, spec.key), runId: DIRECT_RUN_ID, attempt: 1, spec, deps: [], tellClient: true };
-      started = this.options.tryStart(assign);
+      const assign: WireAssign = { id: taskId(wire.clientId, spec.key), runId: DIRECT_RUN_IDS_FROM + this.runs + 1, attempt: 1, spec, deps: [], tellClient: true };
+      if (this.options.tryStart(assign)) {
+        this.runs += 1;
+        runId = assign.runId;
+      }
     }
-    if (started) this.counts.started += 1;
+    if (runId !== 0) this.counts.started += 1;
     else this.counts.passedOn += 1;
     // Encoded after the run started: the pool thread already works meanwhile.
-    const relayed = encodeMessage({ ...wire, direct: { workerId, epoch: this.options.epoch(), started } });
+    const relayed = encodeMessage({ ...wire, direct: { workerId, epoch: this.options.epoch(), runId } });
     try {
       transport.relay(submitSubject, relayed, msg);
     } catch (error) {

@@ -5,6 +5,7 @@
  */
 import { assert, type ErrorInfo } from '../errors.ts';
 import { ACTOR_CREATE, isActorSpec } from '../graph/spec.ts';
+import { runReplaces } from '../graph/task-id.ts';
 import type { WireAssign } from '../transport/messages.ts';
 import { Heap } from '../util/heap.ts';
 import { batchCostMs, DEFAULT_BATCH, RunTimes, takeBatch, type BatchConfig } from './batching.ts';
@@ -146,7 +147,7 @@ export class WorkerState {
   private onAssign(a: WireAssign, sid: string, out: WorkerCommand[]): void {
     const existing = this.tasks.get(a.id);
     if (existing !== undefined) {
-      if (existing.assign.runId >= a.runId) return; // duplicate delivery
+      if (!runReplaces(a.runId, existing.assign.runId)) return; // duplicate delivery
       this.onCancel(a.id, existing.assign.runId, sid, out);
     }
     const actor = actorOf(a);

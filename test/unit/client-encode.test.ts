@@ -29,10 +29,10 @@ const cases: Array<[string, Submit, boolean?]> = [
       traceParent: '00-0123456789abcdef0123456789abcdef-0123456789abcdef-01', actor: 'c0/counter-1', restartsMax: 200, holdsActors: ['c0/a-1', 'c9/b-2'],
       args: new Uint8Array(5000).map((_, i) => i),
     }],
-    wants: ['k-2', long], missing: [{ key: 'k0', workerId: 'w1' }], progress: true, direct: { workerId: 'w-7', epoch: 300, started: true },
+    wants: ['k-2', long], missing: [{ key: 'k0', workerId: 'w1' }], progress: true, direct: { workerId: 'w-7', epoch: 300, runId: 2 ** 52 + 7 },
   }],
   ['passed on by a worker (direct submission)', {
-    type: 'submit', clientId: 'c1', requestId: '1', tasks: [base], wants: ['stamp-1'], direct: { workerId: 'w1', epoch: 1, started: false },
+    type: 'submit', clientId: 'c1', requestId: '1', tasks: [base], wants: ['stamp-1'], direct: { workerId: 'w1', epoch: 1, runId: 0 },
   }],
   ['progress false, empty strings', { type: 'submit', clientId: '', requestId: '', tasks: [{ ...base, key: '', name: '', traceParent: '', actor: '' }], wants: [], progress: false }, false],
   ['non-ASCII strings, short and long', {

@@ -125,7 +125,7 @@ export class Gen {
     };
     if (this.chance(0.5)) msg.missing = this.list(3, () => ({ key: this.id('k'), workerId: this.id('w') }));
     if (this.chance(0.5)) msg.progress = this.chance(0.5);
-    if (this.chance(0.3)) msg.direct = { workerId: this.id('w'), epoch: this.int(1000), started: this.chance(0.5) };
+    if (this.chance(0.3)) msg.direct = { workerId: this.id('w'), epoch: this.int(1000), runId: this.chance(0.5) ? 0 : 2 ** 52 + this.int(1e6) };
     return msg;
   }
 

@@ -6,7 +6,9 @@
  * The scheduler's side: test/unit/scheduler-direct.test.ts.
  */
 import t from 'tap';
-import { DIRECT_RUN_ID } from '../../src/graph/task-id.ts';
+import { DIRECT_RUN_IDS_FROM } from '../../src/graph/task-id.ts';
+
+const FIRST_RUN = DIRECT_RUN_IDS_FROM + 1;
 import { decodeMessage, encodeMessage } from '../../src/transport/codec.ts';
 import type { WireAssign, WireOf } from '../../src/transport/messages.ts';
 import type { Transport, TransportMessage } from '../../src/transport/transport.ts';
@@ -65,25 +67,28 @@ const lone = (extra: Partial<WireOf<'submit'>> = {}): WireOf<'submit'> => ({
   type: 'submit', clientId: 'c1', requestId: '7', tasks: [spec('k')], wants: ['k'], missing: [], ...extra,
 });
 
-t.test('a lone task that can start here: started under the direct run id, and passed on saying so', async (t) => {
+t.test('a lone task that can start here: started under a direct run id of its own, and passed on saying so', async (t) => {
   const s = setup();
   const request = s.request(lone());
   s.direct.onMessage(request);
   t.equal(s.started.length, 1);
-  t.match(s.started[0], { id: 'c1/k', runId: DIRECT_RUN_ID, attempt: 1, deps: [], tellClient: true, spec: { key: 'k' } });
+  t.match(s.started[0], { id: 'c1/k', runId: FIRST_RUN, attempt: 1, deps: [], tellClient: true, spec: { key: 'k' } });
   t.equal(s.relayed.length, 1);
   t.equal(s.relayed[0]!.subject, 'floe.x.coord.submit');
   t.equal(s.relayed[0]!.request, request, 'relayed for the client\'s request: the coordinator answers it');
-  t.match(s.relayed[0]!.msg, { clientId: 'c1', requestId: '7', wants: ['k'], direct: { workerId: 'w1', epoch: 3, started: true } });
+  t.match(s.relayed[0]!.msg, { clientId: 'c1', requestId: '7', wants: ['k'], direct: { workerId: 'w1', epoch: 3, runId: FIRST_RUN } });
   t.same(s.relayed[0]!.msg.tasks.map((x) => x.key), ['k']);
   t.same(s.answers, [], 'the worker answers nothing itself');
   t.same(s.direct.counts, { started: 1, passedOn: 0 });
+  s.direct.onMessage(s.request(lone({ tasks: [spec('j')], wants: ['j'] })));
+  t.equal(s.started[1]!.runId, FIRST_RUN + 1, 'each direct run has a run id of its own');
+  t.match(s.relayed[1]!.msg, { direct: { runId: FIRST_RUN + 1 } });
 });
 
 t.test('a lone task that cannot start at once: passed on only', async (t) => {
   const s = setup(false);
   s.direct.onMessage(s.request(lone()));
-  t.match(s.relayed[0]!.msg, { direct: { workerId: 'w1', epoch: 3, started: false } });
+  t.match(s.relayed[0]!.msg, { direct: { workerId: 'w1', epoch: 3, runId: 0 } });
   t.same(s.direct.counts, { started: 0, passedOn: 1 });
 });
 
@@ -103,7 +108,7 @@ t.test('anything but a lone task is passed on without being started', async (t) 
     const s = setup();
     s.direct.onMessage(s.request(msg));
     t.equal(s.started.length, 0, `${name}: not started`);
-    t.match(s.relayed[0]?.msg, { direct: { started: false }, tasks: msg.tasks.map((x) => ({ key: x.key })) }, `${name}: passed on`);
+    t.match(s.relayed[0]?.msg, { direct: { runId: 0 }, tasks: msg.tasks.map((x) => ({ key: x.key })) }, `${name}: passed on`);
   }
 });
 
@@ -111,7 +116,7 @@ t.test('bad input is answered with an error and not passed on', async (t) => {
   const cases: Array<[string, Uint8Array]> = [
     ['not a message', new Uint8Array([0xff, 0xff, 0xff])],
     ['not a submission', encodeMessage({ type: 'statusRequest' })],
-    ['a submission passed on already', encodeMessage(lone({ direct: { workerId: 'w9', epoch: 1, started: true } }))],
+    ['a submission passed on already', encodeMessage(lone({ direct: { workerId: 'w9', epoch: 1, runId: FIRST_RUN } }))],
   ];
   for (const [name, bytes] of cases) {
     const s = setup();
@@ -131,17 +136,17 @@ t.test('a relay that fails is logged; the client\'s request then times out and g
 
 const serializer = { id: 'msgpack', module: '' };
 const ok = { ok: true as const, nbytes: 1, serializer };
-const directAssign = (key: string): WireAssign => ({ id: `c1/${key}`, runId: DIRECT_RUN_ID, attempt: 1, spec: spec(key), deps: [], tellClient: true });
+const directAssign = (key: string): WireAssign => ({ id: `c1/${key}`, runId: FIRST_RUN, attempt: 1, spec: spec(key), deps: [], tellClient: true });
 const types = (cmds: WorkerCommand[]): string[] =>
   cmds.map((c) => `${c.type}:${'assign' in c ? `${c.assign.id}#${c.assign.runId}` : 'id' in c ? `${c.id}#${'runId' in c ? c.runId : ''}` : ''}`);
 
 t.test('worker state: a task starts at once only with a free thread, nothing queued, and the task unknown here', async (t) => {
   const ws = new WorkerState({ threads: 1, transfersMax: 1 });
   t.ok(ws.startsAtOnce('c1/a'), 'idle');
-  t.same(types(ws.handle({ type: 'assigned', stimulusId: 's1', tasks: [directAssign('a')] })), ['execute:c1/a#0']);
+  t.same(types(ws.handle({ type: 'assigned', stimulusId: 's1', tasks: [directAssign('a')] })), [`execute:c1/a#${FIRST_RUN}`]);
   t.notOk(ws.startsAtOnce('c1/b'), 'its one thread is busy');
   t.notOk(ws.startsAtOnce('c1/a'), 'a task it runs');
-  ws.handle({ type: 'executed', stimulusId: 's2', id: 'c1/a', runId: DIRECT_RUN_ID, outcome: ok });
+  ws.handle({ type: 'executed', stimulusId: 's2', id: 'c1/a', runId: FIRST_RUN, outcome: ok });
   t.ok(ws.startsAtOnce('c1/b'), 'free again');
   t.notOk(ws.startsAtOnce('c1/a'), 'a result it holds');
   ws.handle({ type: 'paused', stimulusId: 's3', paused: true });
@@ -153,8 +158,8 @@ t.test('worker state: the scheduler\'s run of a task replaces a direct run of it
   const ws = new WorkerState({ threads: 1, transfersMax: 1 });
   ws.handle({ type: 'assigned', stimulusId: 's1', tasks: [directAssign('a')] });
   const out = ws.handle({ type: 'assigned', stimulusId: 's2', tasks: [{ ...directAssign('a'), runId: 4 }] });
-  t.same(types(out), ['abort:c1/a#0', 'execute:c1/a#4'], 'a run the scheduler assigns counts as newer');
+  t.same(types(out), [`abort:c1/a#${FIRST_RUN}`, 'execute:c1/a#4'], 'a run the scheduler assigns counts as newer');
   t.same(ws.handle({ type: 'assigned', stimulusId: 's3', tasks: [directAssign('a')] }), [], 'a direct run after it is a stale delivery');
-  t.same(types(ws.handle({ type: 'cancelled', stimulusId: 's4', id: 'c1/a', runId: DIRECT_RUN_ID })), [], 'cancelling the direct run leaves run 4');
+  t.same(types(ws.handle({ type: 'cancelled', stimulusId: 's4', id: 'c1/a', runId: FIRST_RUN })), [], 'cancelling the direct run leaves run 4');
   ws.validate();
 });
