@@ -11,7 +11,7 @@ import t from 'tap';
 import type { ErrorInfo } from '../../src/errors.ts';
 import { ACTOR_CREATE, ACTOR_MODULE, type TaskSpec } from '../../src/graph/spec.ts';
 import { Scheduler } from '../../src/scheduler/scheduler.ts';
-import { taskId } from '../../src/graph/task-id.ts';
+import { DIRECT_RUN_IDS_FROM, taskId } from '../../src/graph/task-id.ts';
 import type { SchedulerCommand, SchedulerEvent } from '../../src/scheduler/types.ts';
 import { mulberry32 } from '../helpers/rng.ts';
 
@@ -46,6 +46,8 @@ class Sim {
   readonly deps = new Map<string, string[]>();
   wakeAt = Infinity;
   keySeq = 0;
+  /** Runs the (simulated) workers started from direct submissions. */
+  directRuns = 0;
   /** Steal requests not answered yet (victim, task, run). */
   readonly steals: Run[] = [];
   /** Copies asked for and not delivered yet. */
@@ -228,6 +230,27 @@ class Sim {
   }
 
   /**
+   * A lone task a live worker started from a direct submission (client/direct.ts), before
+   * the scheduler heard of it: its run is the worker's, until the scheduler cancels it.
+   */
+  submitDirect(clientId: string): void {
+    const live = [...this.workers];
+    if (live.length === 0) return;
+    this.submits++;
+    const workerId = live[this.int(live.length)]!;
+    const key = `k${++this.keySeq}`;
+    const id = taskId(clientId, key);
+    const runId = DIRECT_RUN_IDS_FROM + ++this.directRuns;
+    this.deps.set(id, []);
+    this.wanted.add(id);
+    this.current.set(id, runId);
+    this.pending.push({ workerId, id, runId, awaits: [] });
+    this.send({ type: 'graphSubmitted', clientId, requestId: `r${this.n}`, tasks: [spec(key, [], this.rand)], wants: [key], startedOn: { workerId, runId } });
+    const kind = this.current.get(id) === runId ? 'direct:adopted' : 'direct:cancelled';
+    totals.set(kind, (totals.get(kind) ?? 0) + 1);
+  }
+
+  /**
    * Whether a run can have started: it holds every input it was waiting for on its worker.
    * A cancelled run that never can is dropped by its worker (never reported): the sim
    * drops it too.
@@ -395,7 +418,8 @@ class Sim {
     const r = this.rand();
     const client = clients[this.int(clients.length)]!;
     // Submissions are capped so that a long random walk cannot grow without end.
-    if (r < 0.03 && this.submits < 40) this.submit(client);
+    if (r < 0.025 && this.submits < 40) this.submit(client);
+    else if (r < 0.03 && this.submits < 40) this.submitDirect(client);
     else if (r < 0.05) this.join();
     else if (r < 0.07 && this.workers.size > 0) this.loseWorker();
     else if (r < 0.09) this.clientOp(client, 'keysCancelled');
