@@ -311,6 +311,7 @@ export class WorkerNode {
     this.directSub?.unsubscribe();
     this.runs.abortAll();
     this.reports.flush();
+    this.direct.flush(); // submissions clients sent here still reach the coordinator
     if (!this.retired) this.sendEvents({ goodbye: true });
     await this.link.flush(1000);
     this.link.close();
@@ -392,6 +393,9 @@ export class WorkerNode {
 
   /** Sends the coordinator a workerEvents message from this incarnation. */
   private sendEvents(fields: Parameters<typeof workerEvents>[2]): void {
+    // Submissions passed on from clients go first: the coordinator must know a direct run's
+    // task before it hears of the run (worker/direct.ts).
+    this.direct.flush();
     const msg = workerEvents(this.workerId, this.epochNow, fields);
     for (const piece of encodeWithin(msg, this.transport.maxPayloadBytes)) this.link.send(this.subjects.events, piece);
   }

@@ -39,6 +39,8 @@ t.test('after a coordinator restart, old clients are told their work is gone', a
   t.equal(await old.submit(inc, 1).result(), 2);
   const waiting = old.submit(gate, dir, 'a');
   await until('the gated task running', () => worker.metrics().executing === 1);
+  // Sent to the worker directly (client/direct.ts), it runs before the coordinator hears of it.
+  await until('the coordinator knows the gated task', () => coordinator.status().tasks.processing === 1);
 
   await coordinator.close();
   coordinator = new Coordinator({ transport: bus.connect(), cluster });

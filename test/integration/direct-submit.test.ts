@@ -71,8 +71,11 @@ t.test('a busy worker passes the task on; the coordinator queues it and it runs 
   const client = await localClient(t, { workers: 1, threads: 1 });
   const dir = tempDir(t);
   t.equal(await client.submit(inc, 0).result(), 1);
+  const { coordinator } = clusterOf(client);
   const held = client.submit(gate, dir, 'held');
   await until('the gated task started on the worker directly', () => counts(client)[0]!.started === 1);
+  // Its submission reaches the coordinator while it runs (held for a millisecond at most).
+  await until('the coordinator adopted the run', () => coordinator.scheduler.stateOf(idOf(client, held.key)) === 'processing');
   const queued = client.submit(inc, 41);
   await until('the next one passed on', () => counts(client)[0]!.passedOn === 1);
   openGate(dir);

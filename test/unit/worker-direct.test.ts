@@ -71,6 +71,7 @@ t.test('a lone task that can start here: started under a direct run id of its ow
   const s = setup();
   const request = s.request(lone());
   s.direct.onMessage(request);
+  s.direct.flush();
   t.equal(s.started.length, 1);
   t.match(s.started[0], { id: 'c1/k', runId: FIRST_RUN, attempt: 1, deps: [], tellClient: true, spec: { key: 'k' } });
   t.equal(s.relayed.length, 1);
@@ -81,6 +82,7 @@ t.test('a lone task that can start here: started under a direct run id of its ow
   t.same(s.answers, [], 'the worker answers nothing itself');
   t.same(s.direct.counts, { started: 1, passedOn: 0 });
   s.direct.onMessage(s.request(lone({ tasks: [spec('j')], wants: ['j'] })));
+  s.direct.flush();
   t.equal(s.started[1]!.runId, FIRST_RUN + 1, 'each direct run has a run id of its own');
   t.match(s.relayed[1]!.msg, { direct: { runId: FIRST_RUN + 1 } });
 });
@@ -131,6 +133,7 @@ t.test('bad input is answered with an error and not passed on', async (t) => {
 t.test('a relay that fails is logged; the client\'s request then times out and goes to the coordinator', async (t) => {
   const s = setup(true, true);
   t.doesNotThrow(() => s.direct.onMessage(s.request(lone())));
+  t.doesNotThrow(() => s.direct.flush());
   t.equal(s.warnings.length, 1);
 });
 
@@ -162,4 +165,16 @@ t.test('worker state: the scheduler\'s run of a task replaces a direct run of it
   t.same(ws.handle({ type: 'assigned', stimulusId: 's3', tasks: [directAssign('a')] }), [], 'a direct run after it is a stale delivery');
   t.same(types(ws.handle({ type: 'cancelled', stimulusId: 's4', id: 'c1/a', runId: FIRST_RUN })), [], 'cancelling the direct run leaves run 4');
   ws.validate();
+});
+
+t.test('the submission of a run started here waits for the worker\'s next report (flush); one only passed on goes at once', async (t) => {
+  const s = setup();
+  s.direct.onMessage(s.request(lone()));
+  t.same(s.relayed, [], 'held while the run goes on');
+  s.direct.onMessage(s.request(lone({ tasks: [spec('j'), spec('i')], wants: ['j'] })));
+  t.equal(s.relayed.length, 1, 'not a lone task: passed on at once');
+  s.direct.flush();
+  t.same(s.relayed.map((r) => r.msg.tasks[0]!.key), ['j', 'k'], 'flushed: the started one follows');
+  s.direct.flush();
+  t.equal(s.relayed.length, 2, 'once');
 });
