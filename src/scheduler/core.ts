@@ -138,7 +138,7 @@ export class SchedulerCore {
   endRun(ts: TaskState): void {
     const w = ts.processingOn;
     if (w === undefined) return;
-    w.processing.delete(ts);
+    w.processing.delete(ts.runId);
     ts.processingOn = undefined;
     if (ts.early) endEarly(this, ts, w);
     if (ts.unslotted) {
@@ -178,7 +178,8 @@ export class SchedulerCore {
 
   /** A worker holds a result from now on. */
   addHeld(w: WorkerState, ts: TaskState): void {
-    if (w.hasWhat.has(ts)) return;
+    // Asked of the record's few holders, not of the worker's results (a large set).
+    if (ts.whoHas.includes(w)) return;
     w.hasWhat.add(ts);
     w.heldBytes += ts.nbytes;
     addHolder(ts, w);

@@ -53,7 +53,7 @@ function checkState(core: SchedulerCore, ts: TaskState): void {
   if (s === 'processing') {
     const w = ts.processingOn!;
     assert(core.workers.get(w.id) === w, `${id}: processing on a lost worker ${w.id}`);
-    assert(w.processing.has(ts), `${id}: not in ${w.id}.processing`);
+    assert(w.processing.get(ts.runId) === ts, `${id}: not in ${w.id}.processing`);
   }
   if (ts.early) {
     // Early: each input is in memory or being computed on the same worker.
@@ -106,8 +106,8 @@ function checkWorkers(core: SchedulerCore): void {
     let stealsOut = 0;
     let unslotted = 0;
     let early = 0;
-    for (const ts of w.processing) {
-      assert(ts.processingOn === w && core.tasks.get(ts.id) === ts, `${w.id}: stray ${ts.id}`);
+    for (const [runId, ts] of w.processing) {
+      assert(ts.runId === runId && ts.processingOn === w && core.tasks.get(ts.id) === ts, `${w.id}: stray ${ts.id}`);
       if (ts.stealPending) stealsOut++;
       if (ts.unslotted) unslotted++;
       if (ts.early) early++;

@@ -89,10 +89,11 @@ export function markErred(core: SchedulerCore, root: TaskState, error: ErrorInfo
 
 /** The task an event reports on, if it is the current run; stale reports give undefined. */
 export function currentRun(core: SchedulerCore, id: string, runId: number, workerId: string): TaskState | undefined {
-  const ts = core.tasks.get(id);
-  if (ts === undefined || ts.state !== 'processing' || ts.runId !== runId) return undefined;
-  const w = ts.processingOn!;
-  if (w.id !== workerId || core.workers.get(workerId) !== w) return undefined;
+  // Found through the worker's runs (a small map), not the task id among all records
+  // (a large one, whose lookups miss the CPU cache): a run is current exactly when its
+  // live worker lists it under its runId.
+  const ts = core.workers.get(workerId)?.processing.get(runId);
+  if (ts === undefined || ts.id !== id) return undefined;
   return ts;
 }
 

@@ -79,7 +79,7 @@ function copyInFlight(core: SchedulerCore, ts: TaskState): boolean {
 function drain(core: SchedulerCore, w: WorkerState): void {
   const others = activeWorkers(core);
   if (others.length > 0) {
-    for (const ts of w.processing) {
+    for (const ts of w.processing.values()) {
       if (stealable(ts) && others.some((o) => ts.rare === undefined || hasResources(o, ts))) requestSteal(core, ts, undefined);
     }
   }

@@ -107,7 +107,12 @@ export interface WorkerState {
   capacity: number;
   resources: Record<string, number>;
   address: string;
-  readonly processing: Set<TaskState>;
+  /**
+   * Its current runs, by runId. Keyed by run rather than a Set of records so that a
+   * worker's report finds its run here (currentRun), in a map of a few hundred entries,
+   * instead of looking its task id up among every record the scheduler holds.
+   */
+  readonly processing: Map<number, TaskState>;
   /** Tasks in `processing` that hold no thread slot (see TaskState.unslotted). */
   unslotted: number;
   /** Tasks in `processing` assigned early (waiting there for inputs it computes). */
@@ -238,7 +243,7 @@ export function createWorker(
     capacity,
     resources,
     address,
-    processing: new Set(),
+    processing: new Map(),
     unslotted: 0,
     early: 0,
     hasWhat: new Set(),

@@ -55,7 +55,7 @@ export function requestSteal(core: SchedulerCore, ts: TaskState, thief: WorkerSt
 /** The task on `victim` the thief should take: the one the victim would start last. */
 function pickTask(victim: WorkerState, thief: WorkerState): TaskState | undefined {
   let worst: TaskState | undefined;
-  for (const ts of victim.processing) {
+  for (const ts of victim.processing.values()) {
     if (!stealable(ts) || (ts.rare !== undefined && !hasResources(thief, ts))) continue;
     if (worst === undefined || compareTasks(ts, worst) > 0) worst = ts;
   }

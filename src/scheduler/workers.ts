@@ -46,7 +46,7 @@ export function workerLost(core: SchedulerCore, workerId: string): void {
   // no copy left are recomputed.
   const held = [...w.hasWhat];
   for (const ts of held) core.removeHeld(w, ts);
-  const running = [...w.processing];
+  const running = [...w.processing.values()];
   for (const ts of running) {
     // Early runs were taken back with the run they waited on (early.ts).
     if (ts.processingOn === w && !lostActorCall(core, ts, w)) rescheduleRun(core, ts);
