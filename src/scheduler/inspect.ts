@@ -50,7 +50,7 @@ export function waitingReasons(core: SchedulerCore): WaitingReason[] {
     if (group.sig === '') continue;
     if (core.workerList.some((w) => !w.retiring && hasResources(w, group.example))) continue;
     const reason = `needs ${group.sig}; no worker has it`;
-    const ids = group.heap.items.map((ts) => ts.id).sort();
+    const ids = group.tasks.items().map((ts) => ts.id).sort();
     for (const id of ids) out.push({ id, reason });
   }
   return out;

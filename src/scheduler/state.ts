@@ -57,7 +57,7 @@ export interface TaskState {
    * marked `byWorker` and the coordinator does not send it.
    */
   workerTellsClient: boolean;
-  /** Position in its queue heap; -1 when not queued. */
+  /** Position in its queue (ordered-tasks.ts); -1 when not queued. */
   heapIndex: number;
   /** Workers holding the result (at most a few). Replaced, never shared, once non-empty. */
   whoHas: WorkerState[];

@@ -1,24 +1,17 @@
 /**
- * Queued tasks: one binary heap per distinct set of resource needs, so a worker that
- * gains capacity finds the best task it can run by looking at a few heap tops instead
+ * Queued tasks: one ordered queue per distinct set of resource needs, so a worker that
+ * gains capacity finds the best task it can run by looking at a few queue fronts instead
  * of skipping over tasks that need resources it lacks.
  */
+import { OrderedTasks } from './ordered-tasks.ts';
 import { compareTasks, hasResources, sigOf } from './state.ts';
 import type { TaskState, WorkerState } from './state.ts';
-import { Heap } from '../util/heap.ts';
-
-/** Queued tasks in scheduling order (see compareTasks). */
-export class TaskHeap extends Heap<TaskState> {
-  constructor() {
-    super(compareTasks);
-  }
-}
 
 export interface QueueGroup {
   /** Needs shared by every task in the group (see sigOf). */
   readonly sig: string;
   readonly example: TaskState;
-  readonly heap: TaskHeap;
+  readonly tasks: OrderedTasks;
 }
 
 export class TaskQueues {
@@ -33,21 +26,21 @@ export class TaskQueues {
     const sig = sigOf(ts);
     let group = this.groups.get(sig);
     if (group === undefined) {
-      group = { sig, example: ts, heap: new TaskHeap() };
+      group = { sig, example: ts, tasks: new OrderedTasks() };
       this.groups.set(sig, group);
     }
-    group.heap.push(ts);
+    group.tasks.push(ts);
     this.count++;
   }
 
   remove(ts: TaskState): void {
-    this.groups.get(sigOf(ts))!.heap.remove(ts);
+    this.groups.get(sigOf(ts))!.tasks.remove(ts);
     this.count--;
   }
 
   has(ts: TaskState): boolean {
-    const heap = this.groups.get(sigOf(ts))?.heap;
-    return heap !== undefined && heap.has(ts);
+    const tasks = this.groups.get(sigOf(ts))?.tasks;
+    return tasks !== undefined && tasks.has(ts);
   }
 
   /** The highest-priority queued task this worker has the resources for (capacity aside). */
@@ -55,7 +48,7 @@ export class TaskQueues {
     if (this.count === 0) return undefined;
     let best: TaskState | undefined;
     for (const group of this.groups.values()) {
-      const top = group.heap.peek();
+      const top = group.tasks.peek();
       if (top === undefined || (best !== undefined && compareTasks(top, best) >= 0)) continue;
       if (hasResources(worker, top)) best = top;
     }
@@ -64,6 +57,6 @@ export class TaskQueues {
 
   /** Non-empty groups, for inspection. */
   *nonEmpty(): IterableIterator<QueueGroup> {
-    for (const group of this.groups.values()) if (group.heap.size > 0) yield group;
+    for (const group of this.groups.values()) if (group.tasks.size > 0) yield group;
   }
 }
