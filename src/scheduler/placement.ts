@@ -144,12 +144,25 @@ export function placeReady(core: SchedulerCore): void {
     core.readyList = [];
     if (!isSorted(ready)) ready.sort(compareTasks);
     const roots = new RootBlocks(core, ready);
+    // Whether a task without resource needs just found no worker with room. Then no such
+    // task will until something is assigned (whether a worker fits one does not depend on
+    // the task), so the next ones are queued without asking every worker again: a
+    // submission of a million roots would otherwise ask all workers for each.
+    let plainFull = false;
     for (const ts of ready) {
       if (!ts.ready) continue;
-      const w = roots.isRoot(ts) ? roots.place(ts) : decideWorker(core, ts);
+      const plain = ts.rare === undefined;
+      let w: WorkerState | undefined;
+      if (plainFull && plain) {
+        if (roots.isRoot(ts)) roots.noRoom(); // what place() would have found
+      } else {
+        w = roots.isRoot(ts) ? roots.place(ts) : decideWorker(core, ts);
+      }
       if (w !== undefined) {
+        plainFull = false;
         assign(core, ts, w);
       } else {
+        if (plain) plainFull = true;
         ts.ready = false;
         core.transition(ts, 'queued');
         core.queue.push(ts);
@@ -192,6 +205,12 @@ class RootBlocks {
 
   isRoot(ts: TaskState): boolean {
     return ts.dependencies.length === 0 && this.perThread > 1;
+  }
+
+  /** No worker has room for the current root: the block ends (as place() ends it then). */
+  noRoom(): void {
+    this.worker = undefined;
+    this.left = 0;
   }
 
   place(ts: TaskState): WorkerState | undefined {
