@@ -1,0 +1,48 @@
+/**
+ * A submission's request to the coordinator (or first to a worker: client/direct.ts),
+ * retried while it times out, up to the client's submit timeout.
+ */
+import { isFloeError } from '../errors.ts';
+import type { Transport, TransportMessage } from '../transport/transport.ts';
+
+/** Per-attempt limit; the whole submission may take up to the client's submit timeout. */
+const ATTEMPT_TIMEOUT_MS = 5_000;
+/**
+ * Limit of a direct attempt, after which the submission goes to the coordinator (a
+ * coordinator slower than this to answer gets the submission twice, which is harmless).
+ */
+const DIRECT_ATTEMPT_TIMEOUT_MS = 2_000;
+
+/**
+ * Submits are requests, and a request can be lost around a NATS restart or while the
+ * coordinator is not (yet) listening. Resubmitting is safe: the scheduler treats keys it
+ * already has as the same tasks. So a timed-out attempt is retried, with backoff, until
+ * the overall timeout. With `direct`, a worker's subject is tried first (client/direct.ts):
+ * if that gets no answer, the coordinator's.
+ */
+export async function requestWithRetry(
+  transport: Transport, subject: string, payload: Uint8Array, timeoutMs: number, direct?: { subject: string; failed(): void },
+): Promise<TransportMessage> {
+  const deadline = performance.now() + timeoutMs;
+  if (direct !== undefined) {
+    try {
+      return await transport.request(direct.subject, payload, { timeoutMs: Math.max(1, Math.min(DIRECT_ATTEMPT_TIMEOUT_MS, timeoutMs)) });
+    } catch (error) {
+      // The worker is gone (no responders), or its relay or the answer was lost.
+      if (!isFloeError(error) || error.code !== 'REQUEST_TIMEOUT') throw error;
+      direct.failed();
+    }
+  }
+  let backoffMs = 20;
+  for (;;) {
+    const remaining = deadline - performance.now();
+    try {
+      return await transport.request(subject, payload, { timeoutMs: Math.max(1, Math.min(ATTEMPT_TIMEOUT_MS, remaining)) });
+    } catch (error) {
+      const retryable = isFloeError(error) && error.code === 'REQUEST_TIMEOUT' && error.retryable;
+      if (!retryable || deadline - performance.now() <= backoffMs) throw error;
+      await new Promise((resolve) => setTimeout(resolve, backoffMs));
+      backoffMs = Math.min(backoffMs * 2, 1_000);
+    }
+  }
+}
