@@ -176,16 +176,8 @@ function splitDirectTrip(ev: readonly SyscallEvent[], pids: RoundTripPids, worke
   if (workerRead < 0 || ev[workerRead]!.pid === pids.coordinator) return undefined;
   const end = runEnd(ev, workerRead, ev[workerRead]!.pid, pids.client);
   if (end === undefined) return undefined;
-  const { threadDone, resultWrite, resultRead } = end;
   const at = (i: number): number => ev[i]!.us;
-  return {
-    'client: submit() to the message written': at(sent) - w.startUs,
-    'hop: client -> worker': at(workerRead) - at(sent),
-    'worker: submission read to the pool thread done': at(threadDone) - at(workerRead),
-    'worker: pool thread done to the result written': at(resultWrite) - at(threadDone),
-    'hop: worker -> client': at(resultRead) - at(resultWrite),
-    'client: result read to the caller': w.endUs - at(resultRead),
-  };
+  return durations(DIRECT_HOP_STEPS, [w.startUs, at(sent), at(workerRead), at(end.threadDone), at(end.resultWrite), at(end.resultRead), w.endUs]);
 }
 
 function splitTrip(ev: readonly SyscallEvent[], pids: RoundTripPids, workers: ReadonlySet<number>, w: RoundTripWindow): HopTimes | undefined {
@@ -207,16 +199,14 @@ function splitTrip(ev: readonly SyscallEvent[], pids: RoundTripPids, workers: Re
   if (coordWrite < 0) return undefined;
   const end = runEnd(ev, workerRead, worker, pids.client);
   if (end === undefined) return undefined;
-  const { threadDone, resultWrite, resultRead } = end;
   const at = (i: number): number => ev[i]!.us;
-  return {
-    'client: submit() to the message written': at(sent) - w.startUs,
-    'hop: client -> coordinator': at(coordRead) - at(sent),
-    'coordinator: submission read to assignment written': at(coordWrite) - at(coordRead),
-    'hop: coordinator -> worker': at(workerRead) - at(coordWrite),
-    'worker: assignment read to the pool thread done': at(threadDone) - at(workerRead),
-    'worker: pool thread done to the result written': at(resultWrite) - at(threadDone),
-    'hop: worker -> client': at(resultRead) - at(resultWrite),
-    'client: result read to the caller': w.endUs - at(resultRead),
-  };
+  const times = [w.startUs, at(sent), at(coordRead), at(coordWrite), at(workerRead), at(end.threadDone), at(end.resultWrite), at(end.resultRead), w.endUs];
+  return durations(HOP_STEPS, times);
+}
+
+/** Each step's µs: `times` are the steps' boundaries, one more than the steps, in order. */
+function durations<S extends string>(steps: readonly S[], times: readonly number[]): Record<S, number> {
+  const out = {} as Record<S, number>;
+  steps.forEach((step, i) => (out[step] = times[i + 1]! - times[i]!));
+  return out;
 }
