@@ -27,7 +27,7 @@ import { FloeError, toErrorInfo } from '../errors.ts';
 import { DIRECT_RUN_IDS_FROM, taskId } from '../graph/task-id.ts';
 import { decodeMessage, encodeMessage } from '../transport/codec.ts';
 import { isLoneTask, type WireAssign, type WireMessage } from '../transport/messages.ts';
-import type { Transport, TransportMessage } from '../transport/transport.ts';
+import type { Subscription, Transport, TransportMessage } from '../transport/transport.ts';
 import type { Logger } from '../util/logger.ts';
 
 export interface DirectSubmissionsOptions {
@@ -61,8 +61,21 @@ export class DirectSubmissions {
    */
   private held: { data: Uint8Array; request: TransportMessage }[] = [];
   private timer: NodeJS.Timeout | undefined;
+  private sub: Subscription | undefined;
 
   constructor(private readonly options: DirectSubmissionsOptions) {}
+
+  /** Takes the submissions sent to `subject` (the worker's direct subject) from now on. */
+  listen(subject: string): void {
+    this.sub = this.options.transport.subscribe(subject, (msg) => this.onMessage(msg));
+  }
+
+  /** Takes no more; what is held still goes to the coordinator. */
+  close(): void {
+    this.sub?.unsubscribe();
+    this.sub = undefined;
+    this.flush();
+  }
 
   onMessage(msg: TransportMessage): void {
     const { log, workerId } = this.options;

@@ -89,7 +89,6 @@ export class WorkerNode {
   private readonly inlineBytesMax: number;
   private readonly log: Logger;
   private sub: Subscription | undefined;
-  private directSub: Subscription | undefined;
   /** Lone tasks clients send here directly (worker/direct.ts). */
   readonly direct: DirectSubmissions;
   private address = '';
@@ -241,7 +240,7 @@ export class WorkerNode {
     const subject = this.subjects.worker(this.workerId);
     this.sub = this.link.listen(subject, (data) => this.onMessage(oneWayMessage(subject, data)));
     this.register();
-    this.directSub = this.transport.subscribe(this.subjects.direct(this.workerId), (msg) => this.direct.onMessage(msg));
+    this.direct.listen(this.subjects.direct(this.workerId));
     const every = this.options.heartbeatIntervalMs ?? DEFAULT_WORKER_HEARTBEAT_INTERVAL_MS;
     if (every > 0) {
       this.heartbeatTimer = setInterval(() => {
@@ -308,10 +307,9 @@ export class WorkerNode {
     this.closed = true;
     clearInterval(this.heartbeatTimer);
     this.sub?.unsubscribe();
-    this.directSub?.unsubscribe();
+    this.direct.close(); // what clients sent here still reaches the coordinator
     this.runs.abortAll();
     this.reports.flush();
-    this.direct.flush(); // submissions clients sent here still reach the coordinator
     if (!this.retired) this.sendEvents({ goodbye: true });
     await this.link.flush(1000);
     this.link.close();
