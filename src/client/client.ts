@@ -35,12 +35,7 @@ export interface ClientConnection {
   cluster: string;
   /** How long to wait for the coordinator to accept a graph. Default 30 s. */
   submitTimeoutMs?: number;
-  /**
-   * Send a lone task (no inputs, submitted on its own) straight to the worker that made
-   * this client's latest result, which starts it at once if it has a free thread: one hop
-   * less per sequential task (see client/direct.ts). The coordinator still owns the task.
-   * Default true.
-   */
+  /** Lone tasks straight to a worker (ConnectOptions.directSubmit, client/direct.ts). Default true. */
   directSubmit?: boolean;
   /**
    * How often an idle client tells the coordinator it is alive (the coordinator drops a
