@@ -206,7 +206,7 @@ export class Submitter {
       // of earlier batches, so it does not wait for their answers: a sequential caller's
       // next task leaves as soon as the last result is in (with direct submission, the
       // answer to its submission may come after the result).
-      if (this.isLone()) {
+      if (this.needsNothingEarlier()) {
         const p = this.flush().finally(() => this.inflight.delete(p));
         const before = this.last;
         this.last = Promise.all([before, p]).then(() => undefined);
@@ -220,7 +220,7 @@ export class Submitter {
   }
 
   /** Whether what is queued is one task with no inputs, wanting nothing but itself. */
-  private isLone(): boolean {
+  private needsNothingEarlier(): boolean {
     if (this.batch.length !== 1 || this.held.length > 0 || this.missing.length > 0 || this.open !== undefined) return false;
     const task = this.batch[0]!;
     if (task.spec.deps.length > 0) return false;
