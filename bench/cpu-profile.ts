@@ -11,7 +11,10 @@
  * and the right to use it (root, or kernel.perf_event_paranoid ≤ 1). The cluster first
  * warms up (bench/warm-up.ts) so that the profile is the steady state.
  *
- *   node --perf-basic-prof --logfile=+ --no-logfile-per-isolate dist/bench/cpu-profile.js [seconds] [warm-up seconds]
+ *   node --perf-basic-prof --logfile=+ --no-logfile-per-isolate dist/bench/cpu-profile.js [seconds] [warm-up seconds] [--sequential]
+ *
+ * With --sequential the load is one no-op round trip at a time (the latency scenario's)
+ * instead of rounds of 10,000 tasks: where a round trip's CPU goes, on and off its path.
  *
  * (default 10 s and 20 s). --perf-basic-prof names this process's own JavaScript frames
  * (the cluster's processes get it anyway, PERF_FLAGS); without the other two flags, it also
@@ -28,8 +31,10 @@ import { hasPerf, parsePerfScript, PERF_MISSING, SAMPLE_KINDS } from './perf-scr
 import { noop } from './tasks.ts';
 import { warmCluster } from './warm-up.ts';
 
-const seconds = Number(process.argv[2] ?? 10);
-const warmupSeconds = Number(process.argv[3] ?? 20);
+const sequential = process.argv.includes('--sequential');
+const positional = process.argv.slice(2).filter((a) => a !== '--sequential');
+const seconds = Number(positional[0] ?? 10);
+const warmupSeconds = Number(positional[1] ?? 20);
 const FREQUENCY_HZ = 999;
 /** Symbol maps for perf (/tmp/perf-PID.map), and V8's log that comes with them sent to a temporary file. */
 const PERF_FLAGS = ['--perf-basic-prof', '--logfile=+', '--no-logfile-per-isolate'];
@@ -53,6 +58,12 @@ try {
   const items = Array.from({ length: ROUND_TASKS }, (_, i) => i);
   const c = client;
   const load = (async () => {
+    while (loading && sequential) {
+      const f = c.submit(noop, tasks);
+      await f.result();
+      f.release();
+      tasks += 1;
+    }
     while (loading) {
       const futures = c.map(noop, items);
       await c.gather(futures);
