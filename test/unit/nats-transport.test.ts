@@ -90,6 +90,57 @@ t.test('request timeout and no responders are REQUEST_TIMEOUT', async (t) => {
   t.equal(codeOf(bad), 'INVALID_ARGUMENT');
 });
 
+t.test('concurrent requests each get their own answer, whatever the order of the answers', async (t) => {
+  const server = await natsServer(t);
+  const a = await natsTransport(t, server);
+  const b = await natsTransport(t, server);
+  const held: TransportMessage[] = [];
+  b.subscribe('floe.test.hold', (msg) => {
+    held.push(msg);
+    // Answers the three in reverse order once all have arrived.
+    if (held.length === 3) for (const m of [...held].reverse()) m.respond(enc(`re:${dec(m.data)}`));
+  });
+  await b.flush();
+  const replies = await Promise.all(['one', 'two', 'three'].map((s) => a.request('floe.test.hold', enc(s), { timeoutMs: 5_000 })));
+  t.same(replies.map((r) => dec(r.data)), ['re:one', 're:two', 're:three']);
+});
+
+t.test('an answer after its request timed out is dropped, and later requests get their own answers', async (t) => {
+  const server = await natsServer(t);
+  const a = await natsTransport(t, server);
+  const b = await natsTransport(t, server);
+  const late: TransportMessage[] = [];
+  b.subscribe('floe.test.late', (msg) => {
+    if (dec(msg.data) === 'first') late.push(msg); // answered only after the next request came
+    else {
+      for (const m of late) m.respond(enc('answer to first'));
+      msg.respond(enc('answer to second'));
+    }
+  });
+  await b.flush();
+  const first = await a.request('floe.test.late', enc('first'), { timeoutMs: 50 }).catch((e: unknown) => e);
+  t.equal(codeOf(first), 'REQUEST_TIMEOUT');
+  const second = await a.request('floe.test.late', enc('second'), { timeoutMs: 5_000 });
+  t.equal(dec(second.data), 'answer to second');
+});
+
+t.test('a request still waiting when its transport closes fails then, not at its timeout', async (t) => {
+  const server = await natsServer(t);
+  const a = await natsTransport(t, server);
+  const b = await natsTransport(t, server);
+  let arrived!: () => void;
+  const got = new Promise<void>((resolve) => (arrived = resolve));
+  b.subscribe('floe.test.never', () => arrived()); // listens, never answers
+  await b.flush();
+  // The timeout is far beyond the test's own: only close() can end this request in time.
+  const pending = a.request('floe.test.never', enc('x'), { timeoutMs: 3_600_000 }).catch((e: unknown) => e);
+  await got;
+  await a.close();
+  const error = await pending;
+  t.equal(codeOf(error), 'REQUEST_TIMEOUT');
+  t.match((error as Error).message, /request on floe\.test\.never failed: the connection closed/);
+});
+
 t.test('over max_payload: LIMIT_EXCEEDED, and the connection keeps working', async (t) => {
   const limit = 64 * 1024;
   const server = await natsServer(t, { maxPayloadBytes: limit });

@@ -24,7 +24,6 @@ import {
   InvalidArgumentError,
   InvalidSubjectError,
   RequestError,
-  TimeoutError,
   UserAuthenticationExpiredError,
   type Msg,
   type NatsConnection,
@@ -35,6 +34,7 @@ import type { Logger } from '../../util/logger.ts';
 import type { Headers, RequestOptions, Subscription, Transport, TransportMessage } from '../transport.ts';
 import { encodedHeaderBytes, fromNatsHeaders, toNatsHeaders } from './headers.ts';
 import { resolveNatsOptions, type NatsOptions } from './options.ts';
+import { NatsRequests } from './requests.ts';
 
 export type { NatsOptions, NatsTlsOptions } from './options.ts';
 
@@ -66,6 +66,7 @@ export class NatsTransport implements Transport {
   private lastMaxPayloadBytes: number;
   private closing: Promise<void> | undefined;
   private readonly statusDone: Promise<void>;
+  private readonly requests: NatsRequests;
 
   /** @internal Use {@link connectNats}. */
   constructor(
@@ -73,6 +74,7 @@ export class NatsTransport implements Transport {
     private readonly logger: Logger,
   ) {
     this.lastMaxPayloadBytes = nc.info?.max_payload ?? 1024 * 1024;
+    this.requests = new NatsRequests(nc);
     this.statusDone = this.watchStatus();
   }
 
@@ -141,12 +143,9 @@ export class NatsTransport implements Transport {
     const natsHeaders = this.convertHeaders(options.headers);
     let reply: Msg;
     try {
-      reply = await this.nc.request(subject, data, {
-        timeout: Math.ceil(timeoutMs),
-        ...(natsHeaders === undefined ? {} : { headers: natsHeaders }),
-      });
+      reply = await this.requests.request(subject, data, Math.ceil(timeoutMs), natsHeaders);
     } catch (error) {
-      throw this.requestError(subject, timeoutMs, error);
+      throw this.mapError(subject, error);
     }
     return this.message(reply);
   }
@@ -184,6 +183,7 @@ export class NatsTransport implements Transport {
       this.logger.warn({ err: describe(error) }, 'nats drain failed; closing');
       await this.nc.close();
     }
+    this.requests.close();
     await this.statusDone;
   }
 
@@ -319,23 +319,6 @@ export class NatsTransport implements Transport {
       return new FloeError('REQUEST_TIMEOUT', `nats ${what} failed, connection lost: ${describe(error)}`, { cause: error });
     }
     return new FloeError('INTERNAL', `nats ${what}: ${describe(error)}`, { cause: error });
-  }
-
-  private requestError(subject: string, timeoutMs: number, error: unknown): FloeError {
-    if (error instanceof TimeoutError) {
-      return new FloeError('REQUEST_TIMEOUT', `no reply on ${subject} within ${timeoutMs} ms`, { cause: error });
-    }
-    if (error instanceof RequestError && error.isNoResponders()) {
-      return new FloeError('REQUEST_TIMEOUT', `no responders on ${subject}`, { cause: error });
-    }
-    if (error instanceof RequestError && error.cause instanceof TimeoutError) {
-      return new FloeError('REQUEST_TIMEOUT', `no reply on ${subject} within ${timeoutMs} ms`, { cause: error });
-    }
-    if (error instanceof RequestError) {
-      // Disconnect or close while waiting: nobody will answer this one.
-      return new FloeError('REQUEST_TIMEOUT', `request on ${subject} failed: ${describe(error)}`, { cause: error });
-    }
-    return this.mapError(subject, error);
   }
 }
 

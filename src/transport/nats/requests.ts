@@ -1,0 +1,85 @@
+/**
+ * Request/reply for NatsTransport: one wildcard inbox subscription per connection, and a
+ * token per request in the reply subject, as nats.js' own request() does. Ours settles a
+ * request once and builds no error for a request that succeeded: nats.js' request(), after
+ * each answer, rejects its already settled promise with a new RequestError, stack and all.
+ * That was 40 µs of a client's CPU per sequential round trip (an inspector profile of 5,000
+ * round trips), more than the rest of the request path together.
+ *
+ * A request is answered, times out, or meets no responders (the server's 503 status, which
+ * a connection that speaks headers gets for a subject nobody listens to); requests still
+ * waiting when the connection closes fail then. All three failures are REQUEST_TIMEOUT
+ * (retryable), as before.
+ */
+import { createInbox, type Msg, type MsgHdrs, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import { FloeError } from '../../errors.ts';
+
+interface Pending {
+  subject: string;
+  resolve(msg: Msg): void;
+  reject(error: FloeError): void;
+  timer: NodeJS.Timeout;
+}
+
+/** The server's status code for a request to a subject without subscribers. */
+const NO_RESPONDERS = 503;
+
+export class NatsRequests {
+  /** Reply subjects are `${prefix}${token}`. */
+  private readonly prefix = `${createInbox()}.`;
+  private sub: Subscription | undefined;
+  private seq = 0;
+  private readonly pending = new Map<string, Pending>();
+
+  constructor(private readonly nc: NatsConnection) {}
+
+  /** Publishes a request; resolves with its answer. Throws what `publish` throws (closed, bad subject...). */
+  request(subject: string, data: Uint8Array, timeoutMs: number, headers: MsgHdrs | undefined): Promise<Msg> {
+    this.sub ??= this.nc.subscribe(`${this.prefix}*`, {
+      callback: (err, msg) => {
+        if (err === null) this.onReply(msg);
+        else this.ended(err);
+      },
+    });
+    const token = (++this.seq).toString(36);
+    const reply = this.prefix + token;
+    this.nc.publish(subject, data, headers === undefined ? { reply } : { reply, headers });
+    return new Promise<Msg>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(token);
+        reject(new FloeError('REQUEST_TIMEOUT', `no reply on ${subject} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.pending.set(token, { subject, resolve, reject, timer });
+    });
+  }
+
+  /** Fails every request still waiting: the connection is closing, nobody will answer them. */
+  close(): void {
+    for (const p of this.pending.values()) {
+      clearTimeout(p.timer);
+      p.reject(new FloeError('REQUEST_TIMEOUT', `request on ${p.subject} failed: the connection closed`));
+    }
+    this.pending.clear();
+  }
+
+  /** The inbox subscription ended with an error (say, no permission for it): its requests fail, the next one subscribes again. */
+  private ended(err: Error): void {
+    this.sub = undefined;
+    for (const p of this.pending.values()) {
+      clearTimeout(p.timer);
+      p.reject(new FloeError('REQUEST_TIMEOUT', `request on ${p.subject} failed: ${err.message}`, { cause: err }));
+    }
+    this.pending.clear();
+  }
+
+  /** An answer, or the server's no-responders status. A reply to a request that timed out meanwhile is dropped. */
+  private onReply(msg: Msg): void {
+    const token = msg.subject.slice(this.prefix.length);
+    const p = this.pending.get(token);
+    if (p === undefined) return;
+    this.pending.delete(token);
+    clearTimeout(p.timer);
+    if (msg.data.length === 0 && msg.headers?.code === NO_RESPONDERS) p.reject(new FloeError('REQUEST_TIMEOUT', `no responders on ${p.subject}`));
+    else p.resolve(msg);
+  }
+}
