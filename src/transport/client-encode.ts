@@ -10,7 +10,7 @@
  * (fields in number order, a field written when it is set, even to its default; strings
  * written as protobufjs writes them); test/unit/client-encode.test.ts holds the two to it.
  * Field numbers: proto/floe.proto (Envelope.submit = 10, Envelope.client_batch = 12,
- * SubmitGraph, TaskSpec, SerializerRef, ResourceAmount, MissingResult, ClientBatch).
+ * SubmitGraph, TaskSpec, SerializerRef, ResourceAmount, MissingResult, DirectRun, ClientBatch).
  *
  * The tasks of a submission mostly come from a few task definitions, and share most of
  * their fields (module, export name, the options): those are encoded once (SharedFields)
@@ -42,6 +42,7 @@ export function encodeSubmitMessage(msg: WireOf<'submit'>): Uint8Array {
   if (msg.progress != null) body += 2;
   const direct = msg.direct;
   if (direct !== undefined) body += messageField(directSize(direct));
+  body += stringField(msg.coordinatorIncarnation);
   const w = startEnvelope(82, body);
   if (msg.clientId != null) w.varint(10).string(msg.clientId);
   if (msg.requestId != null) w.varint(18).string(msg.requestId);
@@ -64,6 +65,7 @@ export function encodeSubmitMessage(msg: WireOf<'submit'>): Uint8Array {
     if (direct.epoch != null) w.varint(16).varint(direct.epoch);
     if (direct.runId != null) w.varint(24).uint64(direct.runId);
   }
+  if (msg.coordinatorIncarnation != null) w.varint(66).string(msg.coordinatorIncarnation);
   return w.finish('submit');
 }
 
@@ -74,12 +76,14 @@ export function encodeClientBatchMessage(msg: WireOf<'clientBatch'>): Uint8Array
   for (const key of msg.cancel) body += stringField(key);
   if (msg.hello != null) body += 2;
   if (msg.bye != null) body += 2;
+  body += stringField(msg.coordinatorIncarnation);
   const w = startEnvelope(98, body);
   if (msg.clientId != null) w.varint(10).string(msg.clientId);
   for (const key of msg.release) w.varint(18).string(key);
   for (const key of msg.cancel) w.varint(26).string(key);
   if (msg.hello != null) w.varint(32).varint(msg.hello ? 1 : 0);
   if (msg.bye != null) w.varint(40).varint(msg.bye ? 1 : 0);
+  if (msg.coordinatorIncarnation != null) w.varint(50).string(msg.coordinatorIncarnation);
   return w.finish('clientBatch');
 }
 

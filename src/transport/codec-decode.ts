@@ -36,9 +36,15 @@ export function fromProtoBody(which: WireMessage['type'], b: Obj): WireMessage {
         })),
         ...(b.progress === true ? { progress: true } : {}),
         ...(b.direct != null ? { direct: directFromProto(b.direct as Obj) } : {}),
+        ...(str(b.coordinatorIncarnation) !== '' ? { coordinatorIncarnation: str(b.coordinatorIncarnation) } : {}),
       };
     case 'submitReply':
-      return { type: 'submitReply', requestId: str(b.requestId), error: optError(b.error) };
+      return {
+        type: 'submitReply',
+        requestId: str(b.requestId),
+        error: optError(b.error),
+        ...(str(b.incarnation) !== '' ? { incarnation: str(b.incarnation) } : {}),
+      };
     case 'clientBatch':
       return {
         type: 'clientBatch',
@@ -47,6 +53,7 @@ export function fromProtoBody(which: WireMessage['type'], b: Obj): WireMessage {
         cancel: b.cancel as string[],
         hello: b.hello === true,
         bye: b.bye === true,
+        ...(str(b.coordinatorIncarnation) !== '' ? { coordinatorIncarnation: str(b.coordinatorIncarnation) } : {}),
       };
     case 'clientUpdates':
       return {
@@ -54,6 +61,7 @@ export function fromProtoBody(which: WireMessage['type'], b: Obj): WireMessage {
         updates: (b.updates as Obj[]).map(updateFromProto),
         ...((b.progress as Obj[]).length > 0 ? { progress: (b.progress as Obj[]).map(progressFromProto) } : {}),
         ...(b.dropped === true ? { dropped: true as const } : {}),
+        ...(str(b.incarnation) !== '' ? { incarnation: str(b.incarnation) } : {}),
       };
     case 'workerBatch':
       return {

@@ -24,6 +24,7 @@ export function toProtoBody(msg: WireMessage): object {
         updates: msg.updates.map(updateToProto),
         progress: msg.progress?.map((p) => ({ key: p.key, kind: PROGRESS_TO_WIRE[p.kind] })),
         dropped: msg.dropped,
+        incarnation: msg.incarnation,
       };
     case 'workerBatch':
       return { ...msg, assign: msg.assign.map(assignToProto) };

@@ -145,15 +145,34 @@ export type WireMessage =
       missing?: MissingResult[];
       progress?: boolean;
       direct?: WireDirectRun;
+      /** The coordinator incarnation the client heard from first; absent until it heard from one (then the submission introduces it). */
+      coordinatorIncarnation?: string;
     }
-  | { type: 'submitReply'; requestId: string; error: ErrorInfo | undefined }
-  | { type: 'clientBatch'; clientId: string; release: string[]; cancel: string[]; hello: boolean; bye: boolean }
+  | {
+      type: 'submitReply';
+      requestId: string;
+      error: ErrorInfo | undefined;
+      /** The answering coordinator's incarnation (absent from an older coordinator). */
+      incarnation?: string;
+    }
+  | {
+      type: 'clientBatch';
+      clientId: string;
+      release: string[];
+      cancel: string[];
+      hello: boolean;
+      bye: boolean;
+      /** As in submit: the coordinator incarnation the client heard from first. */
+      coordinatorIncarnation?: string;
+    }
   | {
       type: 'clientUpdates';
       updates: KeyUpdate[];
       progress?: TaskProgress[];
       /** The coordinator dropped this client (silent past its client timeout, or unknown to a restarted coordinator): its keys are gone. */
       dropped?: true;
+      /** The sending coordinator's incarnation; absent when a worker sends it (WireAssign.tellClient). */
+      incarnation?: string;
     }
   | {
       type: 'workerBatch';

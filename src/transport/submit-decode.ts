@@ -24,6 +24,7 @@ export function decodeSubmitBody(r: ProtoReader, message: Uint8Array): WireOf<'s
   const missingResults: MissingResult[] = [];
   let progress = false;
   let direct: WireDirectRun | undefined;
+  let coordinatorIncarnation = '';
   while (r.pos < r.end) {
     const tag = r.uint32();
     switch (tag) {
@@ -40,7 +41,8 @@ export function decodeSubmitBody(r: ProtoReader, message: Uint8Array): WireOf<'s
       case 42: missingResults.push(readMissingResult(r, missingResults.length)); break;
       case 48: progress = r.bool(); break;
       case 58: direct = readDirectRun(r); break;
-      default: r.unknown(tag, 7);
+      case 66: coordinatorIncarnation = r.string(); break;
+      default: r.unknown(tag, 8);
     }
   }
   return {
@@ -53,6 +55,7 @@ export function decodeSubmitBody(r: ProtoReader, message: Uint8Array): WireOf<'s
     ...(progress ? { progress: true } : {}),
     // Checked once read: a sub-message sent twice counts only the last time (as in protobufjs).
     ...(direct !== undefined ? { direct: { ...direct, workerId: nonEmpty(direct.workerId, 'submit.direct.workerId') } } : {}),
+    ...(coordinatorIncarnation !== '' ? { coordinatorIncarnation } : {}),
   };
 }
 

@@ -22,13 +22,15 @@ export function decodeClientUpdatesBody(r: ProtoReader): WireOf<'clientUpdates'>
   const updates: KeyUpdate[] = [];
   const progress: TaskProgress[] = [];
   let dropped = false;
+  let incarnation = '';
   while (r.pos < r.end) {
     const tag = r.uint32();
     switch (tag) {
       case 10: updates.push(readUpdate(r)); break;
       case 18: progress.push(readProgress(r)); break;
       case 24: dropped = r.bool(); break;
-      default: r.unknown(tag, 3);
+      case 34: incarnation = r.string(); break;
+      default: r.unknown(tag, 4);
     }
   }
   return {
@@ -36,6 +38,7 @@ export function decodeClientUpdatesBody(r: ProtoReader): WireOf<'clientUpdates'>
     updates,
     ...(progress.length > 0 ? { progress } : {}),
     ...(dropped ? { dropped: true as const } : {}),
+    ...(incarnation !== '' ? { incarnation } : {}),
   };
 }
 

@@ -38,6 +38,7 @@ export function encodeClientUpdatesMessage(msg: Updates, lookupType: (name: stri
   }
   for (const p of progress) body += messageField(progressSize(p));
   if (msg.dropped != null) body += 2;
+  body += stringField(msg.incarnation);
 
   const w = startEnvelope(106, body);
   for (let i = 0; i < updates.length; i++) {
@@ -51,6 +52,7 @@ export function encodeClientUpdatesMessage(msg: Updates, lookupType: (name: stri
     if (p.kind != null) w.varint(16).varint(PROGRESS_TO_WIRE[p.kind]);
   }
   if (msg.dropped != null) w.varint(24).varint(msg.dropped ? 1 : 0);
+  if (msg.incarnation != null) w.varint(34).string(msg.incarnation);
   return w.finish('clientUpdates');
 }
 

@@ -30,6 +30,10 @@ const cases: Array<[string, Submit, boolean?]> = [
       args: new Uint8Array(5000).map((_, i) => i),
     }],
     wants: ['k-2', long], missing: [{ key: 'k0', workerId: 'w1' }], progress: true, direct: { workerId: 'w-7', epoch: 300, runId: 2 ** 52 + 7 },
+    coordinatorIncarnation: 'kT9_x-3vQ2ab',
+  }],
+  ['from a client that heard from a coordinator (its incarnation, long and non-ASCII)', {
+    type: 'submit', clientId: 'c1', requestId: '2', tasks: [base], wants: ['stamp-1'], coordinatorIncarnation: `${long}🎉`,
   }],
   ['passed on by a worker (direct submission)', {
     type: 'submit', clientId: 'c1', requestId: '1', tasks: [base], wants: ['stamp-1'], direct: { workerId: 'w1', epoch: 1, runId: 0 },
@@ -57,6 +61,7 @@ for (const [name, msg, roundTrips = true] of cases) {
     t.same(back.tasks.map((s) => s.key), msg.tasks.map((s) => s.key), 'task keys decode');
     t.same(back.wants, msg.wants, 'wants decode');
     t.same(back.direct, msg.direct, 'a direct run decodes (or its absence)');
+    t.equal(back.coordinatorIncarnation, msg.coordinatorIncarnation, 'the coordinator incarnation decodes (or its absence)');
   });
 }
 
@@ -115,6 +120,7 @@ const batches: Array<WireOf<'clientBatch'>> = [
   { type: 'clientBatch', clientId: 'c1', release: [], cancel: [], hello: true, bye: false },
   { type: 'clientBatch', clientId: 'cabc', release: ['a-1', 'ключ', long], cancel: ['b-2', '🎉'], hello: false, bye: true },
   { type: 'clientBatch', clientId: 'c2', release: Array.from({ length: 3000 }, (_, i) => `stamp-${i}`), cancel: [], hello: false, bye: false },
+  { type: 'clientBatch', clientId: 'c3', release: ['a-1'], cancel: [], hello: false, bye: false, coordinatorIncarnation: 'kT9_x-3vQ2ab' },
 ];
 
 t.test('clientBatch: same bytes as protobufjs, and they decode back', async (t) => {

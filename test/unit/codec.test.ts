@@ -18,8 +18,12 @@ const samples: WireMessage[] = [
   { type: 'submit', clientId: 'c1', requestId: '7', tasks: [spec, { ...spec, key: 'k2', actor: 'c0/counter-1', restartsMax: 2, holdsActors: ['c0/a-1', 'c9/b-2'] }], wants: ['k1'], missing: [{ key: 'k0', workerId: 'w1' }] },
   { type: 'submitReply', requestId: '7', error: undefined },
   { type: 'submitReply', requestId: '8', error },
+  { type: 'submitReply', requestId: '9', error: undefined, incarnation: 'kT9_x-3vQ2ab' },
+  { type: 'submit', clientId: 'c1', requestId: '10', tasks: [], wants: ['k1'], missing: [], coordinatorIncarnation: 'kT9_x-3vQ2ab' },
   { type: 'clientBatch', clientId: 'c1', release: ['a'], cancel: ['b'], hello: false, bye: true },
+  { type: 'clientBatch', clientId: 'c1', release: [], cancel: [], hello: false, bye: false, coordinatorIncarnation: 'kT9_x-3vQ2ab' },
   { type: 'clientUpdates', updates: [], dropped: true },
+  { type: 'clientUpdates', updates: [], dropped: true, incarnation: 'kT9_x-3vQ2ab' },
   {
     type: 'clientUpdates',
     updates: [

@@ -126,6 +126,7 @@ export class Gen {
     if (this.chance(0.5)) msg.missing = this.list(3, () => ({ key: this.id('k'), workerId: this.id('w') }));
     if (this.chance(0.5)) msg.progress = this.chance(0.5);
     if (this.chance(0.3)) msg.direct = { workerId: this.id('w'), epoch: this.int(1000), runId: this.chance(0.5) ? 0 : 2 ** 52 + this.int(1e6) };
+    if (this.chance(0.3)) msg.coordinatorIncarnation = this.str();
     return msg;
   }
 
@@ -182,6 +183,7 @@ export class Gen {
     const msg: WireOf<'clientUpdates'> = { type: 'clientUpdates', updates: this.list(updatesMax, () => this.update()) };
     if (this.chance(0.5)) msg.progress = this.list(3, () => ({ key: this.id('k'), kind: this.pick(['running', 'done', 'failed'] as const) }));
     if (this.chance(0.3)) msg.dropped = true;
+    if (this.chance(0.3)) msg.incarnation = this.str();
     return msg;
   }
 

@@ -32,6 +32,7 @@ const cases: Array<[string, WireMessage]> = [
   ['submit: every field', {
     type: 'submit', clientId: 'c-ключ', requestId: long, tasks: [full, spec, { ...spec, key: 'stamp-2', args: new Uint8Array(0) }],
     wants: ['stamp-1', long], missing: [{ key: 'k0', workerId: 'w1' }, { key: long, workerId: 'w🎉' }], progress: true,
+    direct: { workerId: 'w1', epoch: 3, runId: 2 ** 52 + 1 }, coordinatorIncarnation: 'Xq3-_9aB🎉',
   }],
   ['submit: nothing but a client id', { type: 'submit', clientId: 'c1', requestId: '', tasks: [], wants: [], missing: [], progress: false }],
   ['submit: many tasks (multi-byte lengths)', {
@@ -82,7 +83,7 @@ const cases: Array<[string, WireMessage]> = [
       { key: 'k3', status: 'cancelled', workerId: 'w🎉', address: long, nbytes: 1, serializer: { id: 'msgpack', module: '' }, inline: new Uint8Array(0), error: undefined },
     ],
     progress: [{ key: 'k1', kind: 'running' }, { key: 'k1', kind: 'done' }, { key: long, kind: 'failed' }],
-    dropped: true,
+    dropped: true, incarnation: long,
   }],
   ['clientUpdates: empty', { type: 'clientUpdates', updates: [] }],
 ];

@@ -28,6 +28,7 @@ const error: ErrorInfo = { code: 'TASK_ERROR', message: 'boom: ошибка', re
 const cases: Array<[string, Updates]> = [
   ['empty', { type: 'clientUpdates', updates: [] }],
   ['the client was dropped', { type: 'clientUpdates', updates: [], dropped: true }],
+  ['from a coordinator (its incarnation)', { type: 'clientUpdates', updates: [update()], dropped: true, incarnation: 'kT9_x-3vQ2ab' }],
   ['one inline result', { type: 'clientUpdates', updates: [update()] }],
   ['a result held by a worker (not inline), past 2^32 bytes', { type: 'clientUpdates', updates: [update({ inline: undefined, nbytes: 5 * 2 ** 32 + 7, serializer: { id: 'json', module: 'file:///s.js' } })] }],
   ['erred and cancelled, with errors', {
@@ -59,4 +60,7 @@ t.test('the client reads back what the coordinator said', async (t) => {
   t.same(Buffer.from(back.updates[0]!.inline!), Buffer.from(update().inline!));
   t.match(back.updates[1], { key: 'x', status: 'erred', inline: undefined, error: { code: 'TASK_ERROR', message: 'boom: ошибка', taskKey: 'stamp-2' } });
   t.same(back.progress, [{ key: 'x', kind: 'failed' }]);
+  t.notOk('incarnation' in back, 'no incarnation when none was said (a worker\'s updates)');
+  const named = decodeMessage(encodeMessage({ ...msg, incarnation: 'kT9_x-3vQ2ab' })) as Updates;
+  t.equal(named.incarnation, 'kT9_x-3vQ2ab', "the coordinator's incarnation");
 });
