@@ -26,6 +26,7 @@ import { DirectTarget } from './direct.ts';
 import { Results } from './results.ts';
 import { Gathering } from './gather.ts';
 import { CoordinatorLink, heartbeatInterval } from './coordinator-link.ts';
+import { CoordinatorIncarnation } from './incarnation.ts';
 import { createActor, type ActorHandle } from './actor.ts';
 import type { ActorClassDef, ActorConstructor } from './actor-def.ts';
 
@@ -70,6 +71,8 @@ export class Client implements FutureOwner {
   private readonly results: Results;
   /** Where lone tasks go directly (client/direct.ts). */
   private readonly direct: DirectTarget;
+  /** The coordinator incarnation this client works with: another one means it was dropped (client/incarnation.ts). */
+  private readonly incarnation = new CoordinatorIncarnation(() => this.onDropped());
 
   constructor(private readonly conn: ClientConnection) {
     const heartbeatIntervalMs = heartbeatInterval(conn.heartbeatIntervalMs);
@@ -88,6 +91,7 @@ export class Client implements FutureOwner {
       releaseKeys: (keys) => this.sendReleases(keys),
       wantsProgress: () => this.progress.listening,
       direct: this.direct,
+      incarnation: this.incarnation,
     });
     this.results = new Results({
       submitter: this.submitter,
@@ -101,7 +105,9 @@ export class Client implements FutureOwner {
       cluster: conn.cluster,
       clientId: this.clientId,
       heartbeatIntervalMs,
+      incarnation: this.incarnation,
       onUpdates: (wire) => {
+        this.incarnation.heard(wire.incarnation);
         this.onUpdates(wire.updates);
         if (wire.progress !== undefined) this.progress.report(wire.progress);
         if (wire.dropped === true) this.onDropped();
@@ -340,7 +346,7 @@ export class Client implements FutureOwner {
   private onDropped(): void {
     if (this.closed || this.dropped) return;
     this.dropped = true;
-    this.control.stopHeartbeats();
+    this.control.leave();
     const error = droppedError();
     for (const state of this.keys.values()) state.fail(error);
   }

@@ -10,6 +10,7 @@ import { subjects, type WireOf } from '../transport/messages.ts';
 import { ReliableEndpoint } from '../transport/reliable.ts';
 import { encodeWithin } from '../transport/split.ts';
 import type { Subscription, Transport } from '../transport/transport.ts';
+import type { CoordinatorIncarnation } from './incarnation.ts';
 
 const DEFAULT_HEARTBEAT_INTERVAL_MS = 2000;
 
@@ -28,6 +29,8 @@ export interface CoordinatorLinkOptions {
   clientId: string;
   /** 0: no heartbeats. */
   heartbeatIntervalMs: number;
+  /** Named in every batch once known (client/incarnation.ts). */
+  incarnation: CoordinatorIncarnation;
   onUpdates(msg: WireOf<'clientUpdates'>): void;
 }
 
@@ -36,6 +39,7 @@ export class CoordinatorLink {
   private readonly link: ReliableEndpoint;
   private readonly sub: Subscription;
   private heartbeatTimer: NodeJS.Timeout | undefined;
+  private left = false;
 
   constructor(private readonly options: CoordinatorLinkOptions) {
     this.subjects = subjects(options.cluster);
@@ -57,7 +61,7 @@ export class CoordinatorLink {
 
   /** Releases and cancels, in as many messages as the transport's payload limit needs; `hello` introduces the client. */
   send(release: string[], cancel: string[], hello = false): void {
-    const batch: WireOf<'clientBatch'> = { type: 'clientBatch', clientId: this.options.clientId, release, cancel, hello, bye: false };
+    const batch = this.batch(release, cancel, hello, false);
     for (const piece of encodeWithin(batch, this.options.transport.maxPayloadBytes)) this.link.send(this.subjects.client, piece);
   }
 
@@ -65,14 +69,30 @@ export class CoordinatorLink {
     clearInterval(this.heartbeatTimer);
   }
 
+  /**
+   * Says goodbye, once, and sends no more heartbeats: on close, or when this client was
+   * dropped (a coordinator that restarted and took it for a new client lets go of what it
+   * has of it at once, instead of after the client timeout).
+   */
+  leave(): void {
+    if (this.left) return;
+    this.left = true;
+    this.stopHeartbeats();
+    this.link.send(this.subjects.client, encodeMessage(this.batch([], [], false, true)));
+  }
+
   /** Says goodbye (waiting up to a second for it to be acknowledged) and closes the link. */
   async close(): Promise<void> {
-    this.stopHeartbeats();
-    const bye: WireOf<'clientBatch'> = { type: 'clientBatch', clientId: this.options.clientId, release: [], cancel: [], hello: false, bye: true };
-    this.link.send(this.subjects.client, encodeMessage(bye));
+    this.leave();
     await this.link.flush(1000);
     this.sub.unsubscribe();
     this.link.close();
+  }
+
+  private batch(release: string[], cancel: string[], hello: boolean, bye: boolean): WireOf<'clientBatch'> {
+    const named = this.options.incarnation.known;
+    const { clientId } = this.options;
+    return { type: 'clientBatch', clientId, release, cancel, hello, bye, ...(named === undefined ? {} : { coordinatorIncarnation: named }) };
   }
 
   /** An empty clientBatch: a sign of life (frames still unacknowledged are resent anyway, and say as much). */

@@ -16,6 +16,7 @@ import { resolveNow, resolveSpecs, type QueuedSpec } from './submit-spec.ts';
 import { STREAM_TASKS_MIN } from './submit-pieces.ts';
 import { PieceStream, type StreamIo } from './piece-stream.ts';
 import type { DirectTarget } from './direct.ts';
+import type { CoordinatorIncarnation } from './incarnation.ts';
 import { requestWithRetry } from './submit-request.ts';
 import { ATTR, SpanKind, recordFailure, startSpan, traceparentOf, tracingEnabled, type Span } from '../telemetry/trace.ts';
 
@@ -48,6 +49,8 @@ export interface SubmitterOptions {
   wantsProgress(): boolean;
   /** Where lone tasks go directly (client/direct.ts); absent: everything to the coordinator. */
   direct?: DirectTarget;
+  /** Named in submissions, and told the incarnation each answer names (client/incarnation.ts). */
+  incarnation?: CoordinatorIncarnation;
 }
 
 export class Submitter {
@@ -375,7 +378,11 @@ export class Submitter {
     const requestId = String(this.requestSeq);
     const progress = this.options.wantsProgress();
     const { clientId } = this.options;
-    return { type: 'submit', clientId, requestId, tasks, wants, missing, ...(progress ? { progress } : {}) };
+    const named = this.options.incarnation?.known;
+    return {
+      type: 'submit', clientId, requestId, tasks, wants, missing, ...(progress ? { progress } : {}),
+      ...(named === undefined ? {} : { coordinatorIncarnation: named }),
+    };
   }
 
   /** `directSubject`: a worker's, tried first (client/direct.ts). */
@@ -388,6 +395,7 @@ export class Submitter {
     const msg = decodeMessage(reply.data);
     if (msg.type === 'error') throw fromErrorInfo(msg.error);
     if (msg.type !== 'submitReply') throw new FloeError('MALFORMED_MESSAGE', `unexpected ${msg.type} reply to submit`);
+    this.options.incarnation?.heard(msg.incarnation);
     if (msg.error !== undefined) throw fromErrorInfo(msg.error);
   }
 }

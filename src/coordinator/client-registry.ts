@@ -5,26 +5,49 @@
  * (ClientConnection.heartbeatIntervalMs). A client silent for longer than the client
  * timeout is dropped: the coordinator lets go of its keys as if it had said bye, and
  * remembers the id so that the client, if it was only stalled and comes back, is told it
- * was dropped instead of being left waiting for results that will never come. A client
- * heard from without having introduced itself is one a previous coordinator knew (this
- * one restarted): it is told the same, for the same reason.
+ * was dropped instead of being left waiting for results that will never come.
+ *
+ * A coordinator that restarted knows none of the old one's clients, and must not take one
+ * of them for a new client: its earlier keys would be gone without a word. So each
+ * coordinator has an incarnation (random, made at its start), which it names in what it
+ * sends clients, and a client names the first incarnation it heard from in every message
+ * after that. A message naming another incarnation comes from a client whose work was
+ * with a coordinator before this one; a message naming none introduces its client only if
+ * it is a submission or a hello (a submission may overtake the hello), and otherwise also
+ * comes from a client a previous coordinator knew (one that had not heard from it yet when
+ * it sent its hello). Such clients are told they were dropped, for the same reason.
  */
 import { FloeError } from '../errors.ts';
 
 /** Dropped ids remembered, oldest forgotten first. */
 const DROPPED_MAX = 4096;
 
+/**
+ * What a message says of its client: 'known' (noted as a sign of life), 'dropped' (it was
+ * dropped here and must be told so), 'unknown' (not introduced here, or its work was with
+ * another incarnation: it must be dropped and told so), 'stale' (known here, introduced by
+ * a message that named no incarnation, but it names another one now: its earlier work was
+ * with a coordinator before this one; what it has here must be let go, and it told so).
+ */
+export type ClientSeen = 'known' | 'dropped' | 'unknown' | 'stale';
+
 export class ClientRegistry {
   private readonly lastSeen = new Map<string, number>();
   private readonly dropped = new Set<string>();
 
+  /** `incarnation`: this coordinator's. */
+  constructor(readonly incarnation: string) {}
+
   /**
-   * A message from `id`, which introduces it or not: 'known' (noted as a sign of life),
-   * 'dropped' (it was dropped and must be told so) or 'unknown' (never introduced here).
+   * A message from `id`, which would introduce it or not (a submission or a hello), naming
+   * the coordinator incarnation its client heard from first ('' or undefined: none yet).
    */
-  seen(id: string, nowMs: number, introduces: boolean): 'known' | 'dropped' | 'unknown' {
+  seen(id: string, nowMs: number, introduces: boolean, named = ''): ClientSeen {
     if (this.dropped.has(id)) return 'dropped';
-    if (!introduces && !this.lastSeen.has(id)) return 'unknown';
+    const known = this.lastSeen.has(id);
+    if (named !== '' && named !== this.incarnation) return known ? 'stale' : 'unknown';
+    // One that names this incarnation was introduced here: unknown now, it left or was dropped (and forgotten).
+    if (!known && (named !== '' || !introduces)) return 'unknown';
     this.lastSeen.set(id, nowMs);
     return 'known';
   }

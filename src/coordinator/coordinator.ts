@@ -3,6 +3,7 @@
  * events; scheduler commands -> wire messages out, batched per destination and sent
  * once per event-loop turn. It owns the only timer the scheduler needs (wakeAt).
  */
+import { randomBytes } from 'node:crypto';
 import { FloeError, assertNever, toErrorInfo } from '../errors.ts';
 import { Scheduler } from '../scheduler/scheduler.ts';
 import type { SchedulerCommand, SchedulerConfig, SchedulerEvent } from '../scheduler/types.ts';
@@ -17,7 +18,7 @@ import type { Logger } from '../util/logger.ts';
 import { Outbox } from './outbox.ts';
 import { clusterStatus, reportEvents, wireAssign, wireKeyUpdate } from './translate.ts';
 import { WorkerRegistry } from './worker-registry.ts';
-import { ClientRegistry, droppedError } from './client-registry.ts';
+import { ClientSide } from './client-side.ts';
 import { Liveness } from './liveness.ts';
 import { silentLogger } from '../util/logger.ts';
 import { TurnBatcher } from '../util/turn-batcher.ts';
@@ -42,10 +43,14 @@ export interface CoordinatorOptions {
    * Clients send a heartbeat every 2 s by default. 0 disables the check. Default 60 s.
    */
   clientTimeoutMs?: number;
+  /** This coordinator's incarnation (see client-registry.ts); random by default (tests set it). */
+  incarnation?: string;
 }
 
 export class Coordinator {
   readonly scheduler: Scheduler;
+  /** Named in what it sends clients, so that the clients of a coordinator before it know they were dropped. */
+  readonly incarnation: string;
   private readonly transport: Transport;
   /** Workers and clients are reached through reliable links (NATS alone may drop messages). */
   private readonly link: ReliableEndpoint;
@@ -56,7 +61,7 @@ export class Coordinator {
   private readonly pendingSubmits = new Map<string, TransportMessage>();
   private readonly workers = new WorkerRegistry();
   private readonly addressOf = (workerId: string): string => this.workers.address(workerId);
-  private readonly clients = new ClientRegistry();
+  private readonly clients: ClientSide;
   private readonly liveness: Liveness;
   private readonly outbox: Outbox;
   /** Task progress for clients that asked for it (submit with `progress`). */
@@ -75,6 +80,7 @@ export class Coordinator {
     this.clock = options.clock ?? systemClock;
     this.log = options.logger ?? silentLogger;
     this.scheduler = new Scheduler(options.scheduler);
+    this.incarnation = options.incarnation ?? randomBytes(9).toString('base64url');
     this.link = new ReliableEndpoint({
       transport: this.transport,
       ackSubject: this.subjects.ack('coordinator'),
@@ -85,20 +91,33 @@ export class Coordinator {
       workerSubject: (workerId) => this.subjects.worker(workerId),
       clientSubject: (clientId) => this.subjects.clientInbox(clientId),
       maxPayloadBytes: () => this.transport.maxPayloadBytes,
+      incarnation: this.incarnation,
     });
     this.metrics = new CoordinatorMetrics({
       counts: () => this.scheduler.counts,
       workersConnected: () => this.scheduler.workerInfo().length,
     });
+    this.clients = new ClientSide({
+      incarnation: this.incarnation,
+      outbox: this.outbox,
+      progress: this.progress,
+      tracing: this.tracing,
+      log: this.log,
+      workerIds: () => this.workers.ids(),
+      inbox: (clientId) => this.subjects.clientInbox(clientId),
+      forgetLater: (subject) => this.forgetLater(subject),
+      handle: (...events) => this.handle(...events),
+      nextStimulus: (kind) => this.nextStimulus(kind),
+    });
     this.liveness = new Liveness({
       clock: this.clock,
       log: this.log,
       workers: this.workers,
-      clients: this.clients,
+      clients: this.clients.registry,
       heartbeatTimeoutMs: options.heartbeatTimeoutMs,
       clientTimeoutMs: options.clientTimeoutMs,
       workersLost: (lost, nowMs) => this.workersLost(lost, nowMs),
-      clientDropped: (clientId, nowMs) => this.dropClient(clientId, nowMs),
+      clientDropped: (clientId, nowMs) => this.clients.drop(clientId, nowMs),
     });
   }
 
@@ -163,7 +182,7 @@ export class Coordinator {
 
   /** A snapshot for `floe status`. */
   status(): WireClusterStatus {
-    return clusterStatus(this.scheduler, this.workers, this.clients.size);
+    return clusterStatus(this.scheduler, this.workers, this.clients.registry.size);
   }
 
   async close(): Promise<void> {
@@ -213,12 +232,7 @@ export class Coordinator {
     switch (wire.type) {
       case 'submit': {
         if (!msg.expectsReply) throw new FloeError('MALFORMED_MESSAGE', 'submit must be a request');
-        // A submission introduces its client: it may overtake the client's hello.
-        if (this.clients.seen(wire.clientId, nowMs, true) === 'dropped') {
-          msg.respond(encodeMessage({ type: 'submitReply', requestId: wire.requestId, error: toErrorInfo(droppedError(wire.clientId)) }));
-          this.tellDropped(wire.clientId);
-          return;
-        }
+        if (!this.clients.admits(wire, msg, nowMs)) return;
         const requestId = `${wire.clientId}:${wire.requestId}`;
         this.pendingSubmits.set(requestId, msg);
         if (wire.progress === true) this.progress.listen(wire.clientId);
@@ -236,7 +250,7 @@ export class Coordinator {
         return;
       }
       case 'clientBatch':
-        this.onClientBatch(wire, nowMs);
+        this.clients.onBatch(wire, nowMs);
         return;
       case 'workerEvents':
         this.onWorkerEvents(wire, nowMs);
@@ -251,54 +265,6 @@ export class Coordinator {
       case 'error':
         throw new FloeError('MALFORMED_MESSAGE', `coordinator does not accept ${wire.type} messages on ${msg.subject}`);
     }
-  }
-
-  private onClientBatch(wire: WireOf<'clientBatch'>, nowMs: number): void {
-    const { clientId } = wire;
-    const seen = this.clients.seen(clientId, nowMs, wire.hello);
-    if (seen !== 'known') {
-      // What it asks is about keys already released, or never known here.
-      if (wire.bye) return;
-      if (seen === 'unknown') {
-        this.log.warn({ clientId }, 'message from a client this coordinator never met (it restarted?): telling the client its work is gone');
-        this.clients.drop(clientId);
-      }
-      this.tellDropped(clientId);
-      return;
-    }
-    const stimulusId = this.nextStimulus('client');
-    const events: SchedulerEvent[] = [];
-    if (wire.cancel.length > 0) events.push({ type: 'keysCancelled', stimulusId, nowMs, clientId, keys: wire.cancel });
-    for (const key of wire.cancel) this.tracing.forget(`${clientId}/${key}`);
-    if (wire.release.length > 0) events.push({ type: 'keysReleased', stimulusId, nowMs, clientId, keys: wire.release });
-    if (wire.bye) {
-      this.clients.remove(clientId);
-      events.push(this.clientLeft(clientId, stimulusId, nowMs));
-    }
-    if (events.length > 0) this.handle(...events);
-  }
-
-  /** What a client's leaving (bye, or dropped) takes: the scheduler's event, its links. */
-  private clientLeft(clientId: string, stimulusId: string, nowMs: number): SchedulerEvent {
-    this.progress.forget(clientId);
-    this.forgetLater(this.subjects.clientInbox(clientId));
-    // Workers may have links to it too (results they told it: WireAssign.tellClient).
-    for (const workerId of this.workers.ids()) this.outbox.worker(workerId).clientsGone.push(clientId);
-    return { type: 'clientDisconnected', stimulusId, nowMs, clientId };
-  }
-
-  /** A client silent past the client timeout: released like one that left, and told so should it be alive. */
-  private dropClient(clientId: string, nowMs: number): void {
-    this.clients.drop(clientId);
-    const left = this.clientLeft(clientId, this.nextStimulus('client-timeout'), nowMs);
-    this.tellDropped(clientId);
-    this.handle(left);
-  }
-
-  /** Tells a dropped client so (its link is dropped again once that is sent). */
-  private tellDropped(clientId: string): void {
-    this.outbox.clientDropped(clientId);
-    this.forgetLater(this.subjects.clientInbox(clientId));
   }
 
   private onWorkerEvents(wire: WireOf<'workerEvents'>, nowMs: number): void {
@@ -353,7 +319,7 @@ export class Coordinator {
         const msg = this.pendingSubmits.get(command.requestId);
         this.pendingSubmits.delete(command.requestId);
         const requestId = command.requestId.slice(command.clientId.length + 1);
-        msg?.respond(encodeMessage({ type: 'submitReply', requestId, error: command.error }));
+        msg?.respond(encodeMessage({ type: 'submitReply', requestId, error: command.error, incarnation: this.incarnation }));
         return;
       }
       case 'assign': {

@@ -13,6 +13,8 @@ export interface OutboxRoutes {
   workerSubject(workerId: string): string;
   clientSubject(clientId: string): string;
   maxPayloadBytes(): number | undefined;
+  /** The coordinator's, named in every message to a client (client-registry.ts). */
+  incarnation: string;
 }
 
 export class Outbox {
@@ -74,7 +76,7 @@ export class Outbox {
     const { workers, clients } = this;
     this.workers = new Map();
     this.clients = new Map();
-    const { link } = this.routes;
+    const { link, incarnation } = this.routes;
     const max = this.routes.maxPayloadBytes();
     for (const [workerId, batch] of workers) {
       const subject = this.routes.workerSubject(workerId);
@@ -83,15 +85,15 @@ export class Outbox {
     for (const [clientId, updates] of clients) {
       const tasks = progress.get(clientId);
       progress.delete(clientId);
-      const msg: WireOf<'clientUpdates'> = { type: 'clientUpdates', updates, ...(tasks === undefined ? {} : { progress: tasks }) };
+      const msg: WireOf<'clientUpdates'> = { type: 'clientUpdates', updates, ...(tasks === undefined ? {} : { progress: tasks }), incarnation };
       for (const piece of encodeWithin(msg, max)) link.send(this.routes.clientSubject(clientId), piece);
     }
     for (const [clientId, tasks] of progress) {
-      const msg: WireOf<'clientUpdates'> = { type: 'clientUpdates', updates: [], progress: tasks };
+      const msg: WireOf<'clientUpdates'> = { type: 'clientUpdates', updates: [], progress: tasks, incarnation };
       for (const piece of encodeWithin(msg, max)) link.send(this.routes.clientSubject(clientId), piece);
     }
     for (const clientId of this.dropped) {
-      link.send(this.routes.clientSubject(clientId), encodeMessage({ type: 'clientUpdates', updates: [], dropped: true }));
+      link.send(this.routes.clientSubject(clientId), encodeMessage({ type: 'clientUpdates', updates: [], dropped: true, incarnation }));
     }
     this.dropped.clear();
     for (const subject of this.departed) link.forget(subject);

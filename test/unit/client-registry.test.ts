@@ -1,10 +1,11 @@
 // The coordinator's record of clients: introductions, silence past a timeout, dropped ids
-// remembered (a bounded number of them), and time the coordinator stood still credited back.
+// remembered (a bounded number of them), time the coordinator stood still credited back, and
+// clients whose work was with an earlier coordinator (they name another incarnation).
 import t from 'tap';
 import { ClientRegistry } from '../../src/coordinator/client-registry.ts';
 
 t.test('introductions, silence, drops and credit', async (t) => {
-  const clients = new ClientRegistry();
+  const clients = new ClientRegistry('me');
   t.equal(clients.seen('a', 0, false), 'unknown', 'a client never introduced');
   t.equal(clients.size, 0, 'is not recorded');
   t.equal(clients.seen('a', 0, true), 'known');
@@ -27,9 +28,35 @@ t.test('introductions, silence, drops and credit', async (t) => {
 });
 
 t.test('dropped ids are remembered up to a bound, oldest forgotten first', async (t) => {
-  const clients = new ClientRegistry();
+  const clients = new ClientRegistry('me');
   for (let i = 0; i < 4097; i++) clients.drop(`c${i}`);
   t.notOk(clients.isDropped('c0'));
   t.ok(clients.isDropped('c1'));
   t.ok(clients.isDropped('c4096'));
+});
+
+t.test('a client that names another incarnation had its work with an earlier coordinator: never taken for a new one', async (t) => {
+  const clients = new ClientRegistry('me');
+  t.equal(clients.seen('old', 0, true, 'before'), 'unknown', 'its submission does not introduce it');
+  t.equal(clients.seen('old', 0, false, 'before'), 'unknown', 'nor does anything else it sends');
+  t.equal(clients.size, 0, 'and it is not recorded');
+
+  t.equal(clients.seen('new', 0, true), 'known', 'a first contact (naming none) introduces its client');
+  t.equal(clients.seen('new', 0, true, ''), 'known', 'an empty name is none');
+  t.equal(clients.seen('new', 10, false, 'me'), 'known', 'then it names this incarnation');
+  t.equal(clients.seen('new', 10, true, 'me'), 'known');
+  t.same(clients.expired(100, 50), ['new'], 'and counts as a sign of life');
+
+  // Its first submission reached the old coordinator, its second (sent before the answer
+  // to the first) reached this one and introduced it: its next message names the old one.
+  t.equal(clients.seen('raced', 0, true), 'known');
+  t.equal(clients.seen('raced', 5, false, 'before'), 'stale', 'known here, but its earlier work was elsewhere');
+  t.equal(clients.seen('raced', 5, true, 'before'), 'stale', 'whatever the message');
+
+  t.equal(clients.seen('gone', 0, true, 'me'), 'unknown', 'one that names this incarnation but is not known was introduced and forgotten');
+  t.equal(clients.seen('gone', 0, false, 'me'), 'unknown');
+  clients.drop('gone');
+  t.equal(clients.seen('gone', 0, true), 'dropped', 'a dropped client stays dropped, naming none');
+  t.equal(clients.seen('gone', 0, true, 'me'), 'dropped', 'this incarnation');
+  t.equal(clients.seen('gone', 0, true, 'before'), 'dropped', 'or another');
 });
