@@ -87,6 +87,20 @@ t.test('a lone task that can start here: started under a direct run id of its ow
   t.match(s.relayed[1]!.msg, { direct: { runId: FIRST_RUN + 1 } });
 });
 
+t.test('passed on, a submission still names the coordinator incarnation its client heard from (a restarted coordinator refuses it)', async (t) => {
+  for (const canStart of [true, false]) {
+    const s = setup(canStart);
+    s.direct.onMessage(s.request(lone({ coordinatorIncarnation: 'kT9_x-3vQ2ab' })));
+    s.direct.flush();
+    t.equal(s.relayed[0]!.msg.coordinatorIncarnation, 'kT9_x-3vQ2ab', canStart ? 'started here' : 'only passed on');
+    t.equal(s.started.length, canStart ? 1 : 0, 'a lone task all the same');
+  }
+  const s = setup();
+  s.direct.onMessage(s.request(lone()));
+  s.direct.flush();
+  t.notOk('coordinatorIncarnation' in s.relayed[0]!.msg, 'a first contact names none');
+});
+
 t.test('a lone task that cannot start at once: passed on only', async (t) => {
   const s = setup(false);
   s.direct.onMessage(s.request(lone()));
