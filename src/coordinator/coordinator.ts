@@ -80,6 +80,9 @@ export class Coordinator {
     this.clock = options.clock ?? systemClock;
     this.log = options.logger ?? silentLogger;
     this.scheduler = new Scheduler(options.scheduler);
+    if (options.incarnation !== undefined && (typeof options.incarnation !== 'string' || options.incarnation === '')) {
+      throw new FloeError('INVALID_OPTION', 'options.incarnation must be a non-empty string (empty names none on the wire)');
+    }
     this.incarnation = options.incarnation ?? randomBytes(9).toString('base64url');
     this.link = new ReliableEndpoint({
       transport: this.transport,

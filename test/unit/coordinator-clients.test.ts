@@ -120,3 +120,11 @@ t.test('a client introduced by a first contact that then names another incarnati
   t.equal(c.coordinator.status().clients, 1);
   t.equal(c.tasks(), 1);
 });
+
+t.test('an incarnation given must be a non-empty string (empty names none on the wire)', async (t) => {
+  const bus = new InprocBus();
+  t.throws(() => new Coordinator({ transport: bus.connect(), cluster, incarnation: '' }), { code: 'INVALID_OPTION', message: /options\.incarnation/ });
+  const a = new Coordinator({ transport: bus.connect(), cluster });
+  const b = new Coordinator({ transport: bus.connect(), cluster });
+  t.ok(a.incarnation.length >= 12 && a.incarnation !== b.incarnation, 'random by default, one per start');
+});
