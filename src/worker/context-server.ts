@@ -46,6 +46,18 @@ export class ContextServer {
     return this.#client;
   }
 
+  /**
+   * The worker starts over (worker/node.ts reset): the coordinator that asked may be a new
+   * one, which drops this client the moment it hears from it (it names the old one's
+   * incarnation), and the runs that used it are gone. Runs from now on get a new client; the
+   * old one says bye, letting go of whatever its runs had submitted.
+   */
+  reset(): void {
+    const old = this.#client;
+    this.#client = undefined;
+    old?.then((client) => client.close()).catch((err: unknown) => this.options.logger.warn({ err }, 'could not close the context client of a worker starting over'));
+  }
+
   /** @internal */
   slot(id: string, runId: number, seceded: boolean): void {
     if (!this.#closed) this.options.onSlot(id, runId, seceded);

@@ -274,6 +274,7 @@ export class WorkerNode {
     this.reports.clear();
     for (const id of [...this.store.keys()]) this.store.delete(id);
     this.actors.reset();
+    this.context.reset();
     this.state = this.newState();
     this.register();
   }

@@ -17,6 +17,7 @@ import { InprocDataPlane } from '../../src/dataplane/inproc.ts';
 import { InprocBus } from '../../src/transport/inproc/bus.ts';
 import { InlineExecutor } from '../../src/worker/executor.ts';
 import { WorkerNode } from '../../src/worker/node.ts';
+import { chain } from '../fixtures/actor-tasks.ts';
 import { gate, inc } from '../fixtures/e2e-tasks.ts';
 import { openGate, rejection, tempDir, until } from '../helpers/e2e.ts';
 
@@ -118,4 +119,19 @@ t.test('an old client whose submission reaches the restarted coordinator first i
       t.equal(c.coordinator().status().clients, 1);
     });
   }
+});
+
+t.test("after a coordinator restart, a worker's tasks still submit subtasks (its context client is a new one)", async (t) => {
+  const c = await restartable(t, 20);
+  const old = c.connect();
+  t.equal(await old.submit(chain, 3).result(), 3, 'subtasks through the context client of the first coordinator');
+
+  await c.restart();
+  await until('the worker registered with the new coordinator', () => c.coordinator().status().workers.length === 1);
+
+  const fresh = c.connect();
+  // The worker's first context client named the old coordinator's incarnation: the new one
+  // refuses it (CLIENT_DROPPED). Kept, every subtask would fail until the worker restarted.
+  t.equal(await fresh.submit(chain, 3).result(), 3, 'subtasks through a new context client');
+  t.equal(c.coordinator().status().clients, 2, 'the new client and the worker\'s new context client');
 });
