@@ -21,4 +21,5 @@ export type { ErrorCode } from './errors.ts';
 export { defineSerializer, registerSerializer } from './serde/registry.ts';
 export type { Serializer, SerializerDefinition } from './serde/types.ts';
 export type { ConnectOptions } from './client/connect.ts';
+export type { ClusterStatus, WorkerStatus } from './client/cluster-status.ts';
 export type { FlowProgress, ProgressListener } from './client/progress.ts';

@@ -1,7 +1,7 @@
 /**
  * `floe status`: asks the coordinator for a snapshot and prints it.
  */
-import { decodeMessage, encodeMessage } from '../../src/transport/codec.ts';
+import { requestClusterStatus } from '../../src/client/cluster-status.ts';
 import { subjects, type WireClusterStatus } from '../../src/transport/messages.ts';
 import { connectNats } from '../../src/transport/nats/nats-transport.ts';
 import { makeLogger } from '../common.ts';
@@ -19,11 +19,7 @@ export interface StatusCommandOptions {
 export async function fetchStatus(nats: string, cluster: string, timeoutMs: number): Promise<WireClusterStatus> {
   const transport = await connectNats({ servers: nats.split(','), name: 'floe-status' });
   try {
-    const reply = await transport.request(subjects(cluster).status, encodeMessage({ type: 'statusRequest' }), { timeoutMs });
-    const msg = decodeMessage(reply.data);
-    if (msg.type !== 'clusterStatus') throw new Error(`unexpected reply ${msg.type}`);
-    const { type: _type, ...status } = msg;
-    return status;
+    return await requestClusterStatus(transport, subjects(cluster).status, timeoutMs);
   } finally {
     await transport.close();
   }

@@ -27,6 +27,7 @@ import { Results } from './results.ts';
 import { Gathering } from './gather.ts';
 import { CoordinatorLink, heartbeatInterval } from './coordinator-link.ts';
 import { CoordinatorIncarnation } from './incarnation.ts';
+import { requestClusterStatus, type ClusterStatus } from './cluster-status.ts';
 import { createActor, type ActorHandle } from './actor.ts';
 import type { ActorClassDef, ActorConstructor } from './actor-def.ts';
 
@@ -188,6 +189,12 @@ export class Client implements FutureOwner {
   actor<C extends ActorConstructor>(def: ActorClassDef<C>, ...args: ConstructorParameters<C>): ActorHandle<InstanceType<C>> {
     this.checkOpen();
     return createActor(this, def, args);
+  }
+
+  /** The coordinator's snapshot of the cluster: workers, tasks by state, clients (what `floe status` prints). */
+  status(timeoutMs = 5000): Promise<ClusterStatus> {
+    this.checkOpen();
+    return requestClusterStatus(this.conn.transport, this.subjects.status, timeoutMs);
   }
 
   /** Results of many futures, in order; rejects with the first error. */

@@ -3,7 +3,8 @@ import t from 'tap';
 import { asCompleted, isFuture } from '../../src/index.ts';
 import type { Future } from '../../src/index.ts';
 import { add, describe, double, echo, inc, range, sum } from '../fixtures/e2e-tasks.ts';
-import { clusterOf, localClient } from '../helpers/e2e.ts';
+import { isIdle } from '../../src/client/cluster-status.ts';
+import { clusterOf, localClient, thrown } from '../helpers/e2e.ts';
 
 t.test('basics', async (t) => {
   const client = await localClient(t, { threads: 2 });
@@ -92,4 +93,29 @@ t.test('basics', async (t) => {
     t.equal(coordinator.scheduler.stateOf(`${client.clientId}/${f.key}`), 'memory');
     coordinator.scheduler.validate();
   });
+});
+
+t.test("client.status(): the coordinator's snapshot, idle once released results are let go", async (t) => {
+  const client = await localClient(t, { workers: 2, threads: 1 });
+  const before = await client.status();
+  t.equal(before.workers.length, 2, 'both workers');
+  t.same(before.workers.map((w) => w.threads), [1, 1]);
+  t.equal(before.clients, 1, 'this client');
+  t.ok(isIdle(before), 'nothing submitted yet');
+
+  const gate = client.submit(inc, 1);
+  const kept = client.map(double, [1, 2, 3]);
+  t.same(await client.gather([gate, ...kept]), [2, 2, 4, 6]);
+  const holding = await client.status();
+  t.equal(holding.tasks['memory'], 4, 'four results held');
+  t.equal(holding.workers.reduce((n, w) => n + w.held, 0), 4, 'by the workers');
+  t.notOk(isIdle(holding));
+
+  for (const f of [gate, ...kept]) f.release();
+  // Releases go out in batches: ask until the coordinator has let go of them all.
+  let after = await client.status();
+  for (let i = 0; i < 10_000 && !isIdle(after); i++) after = await client.status();
+  t.ok(isIdle(after), 'idle once the released results are let go');
+  await client.close();
+  t.equal(thrown(() => void client.status()).code, 'CLIENT_CLOSED', 'a closed client asks nothing');
 });
