@@ -95,8 +95,9 @@ export const throughputScenario: Scenario<ThroughputRaw> = {
 /**
  * Waits until the cluster holds nothing of the run just released, so that the next run is
  * timed on its own tasks only. Without it, a 10k run began while the cluster still let go
- * of the previous 100k run's tasks and results, and measured 17–37k tasks/s where runs
- * after an idle cluster gave 44–57k (2026-12-04, 2 cores).
+ * of the previous rep's 100k tasks and results: medians of 25.2k and 25.5k tasks/s at 10k
+ * in two runs of `floe bench throughput`, against 33.9k, 43.3k and 39.0k in three with it
+ * (2026-12-04, 2 cores).
  */
 async function untilLetGo(client: Client): Promise<void> {
   const deadline = performance.now() + 60_000;
