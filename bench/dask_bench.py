@@ -47,6 +47,15 @@ def log(msg):
     print(f"[dask] {msg}", file=sys.stderr, flush=True)
 
 
+def until_let_go(client, scenario):
+    """Waits until the scheduler holds no task of the run just released, so that the next
+    run is timed on its own tasks only (as the floe side does: bench/let-go.ts)."""
+    deadline = time.monotonic() + 60
+    while client.run_on_scheduler(lambda dask_scheduler: len(dask_scheduler.tasks)) > 0:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{scenario}: the scheduler still holds tasks a minute after their release")
+
+
 def task_lag(client, params, warmup):
     raw = {}
     # The warm-up runs every shape at full size warmupRounds times, as on the floe side.
@@ -71,6 +80,7 @@ def task_lag_shape(client, flows):
         "tasks": [{"deps": deps, "startMs": st["s"], "endMs": st["e"]} for deps, st in zip(graph, stamps)],
     }
     del futures
+    until_let_go(client, "task-lag")
     return run
 
 
@@ -84,6 +94,7 @@ def throughput(client, params, warmup):
         assert results[-1] == n - 1
         runs.append({"n": n, "seconds": seconds})
         del futures
+        until_let_go(client, "throughput")
     return {"runs": runs}
 
 

@@ -5,6 +5,7 @@
  */
 import type { Future } from '../../src/index.ts';
 import type { Scenario, Sample, MetricSpec } from '../harness.ts';
+import { untilLetGo } from '../let-go.ts';
 import { AIRFLOW_TOTAL_LAG_S, LAG_SHAPES, lagShape, taskLag, type LagShape, type TimedTask } from '../stats.ts';
 import { stamp, type Stamp } from '../tasks.ts';
 
@@ -46,7 +47,7 @@ export const taskLagScenario: Scenario<TaskLagRaw> = {
   title: 'Task lag, Airflow scheduler benchmark shapes (1,000 tasks each, all submitted at once)',
   warmup: true,
   reps: (quick) => (quick ? 2 : 5),
-  note: () => `100×10 linear, 10×100 linear, 100 binary trees of 10; full size in --quick too; warm-up: ${WARMUP_ROUNDS} full-size rounds`,
+  note: () => `100×10 linear, 10×100 linear, 100 binary trees of 10; full size in --quick too; warm-up: ${WARMUP_ROUNDS} full-size rounds; each run once the cluster has let go of the one before`,
   dask: true,
   params: () => ({ shapes: Object.fromEntries(LAG_SHAPES.map((s) => [s, lagShape(s)])), warmupRounds: WARMUP_ROUNDS }),
   metrics: () => LAG_SHAPES.flatMap((shape): MetricSpec[] => {
@@ -77,6 +78,7 @@ export const taskLagScenario: Scenario<TaskLagRaw> = {
         const stamps = await client.gather(futures);
         for (const f of futures) f.release();
         raw[shape] = { submitMs, tasks: graph.map((node, i) => ({ deps: node.deps, startMs: stamps[i]!.s, endMs: stamps[i]!.e })) };
+        await untilLetGo(client, 'task-lag');
       }
     }
     return raw;

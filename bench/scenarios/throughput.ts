@@ -1,8 +1,7 @@
 /** throughput: N independent no-op tasks, submitted at once; tasks/s from submit to last result. */
-import { isIdle } from '../../src/client/cluster-status.ts';
-import type { Client } from '../../src/index.ts';
 import { CpuMeter } from '../cpu.ts';
 import type { MetricSpec, Scenario } from '../harness.ts';
+import { untilLetGo } from '../let-go.ts';
 import { noop } from '../tasks.ts';
 
 export interface ThroughputRaw {
@@ -82,7 +81,7 @@ export const throughputScenario: Scenario<ThroughputRaw> = {
       for (const f of futures) f.release();
       if (results[n - 1] !== n - 1) throw new Error(`throughput: wrong result ${results[n - 1]}`);
       runs.push({ n, seconds });
-      await untilLetGo(client);
+      await untilLetGo(client, 'throughput');
     }
     // The CPU per task includes letting go of the released tasks and results.
     return { runs, cpu: meter.usPerTask(runs.reduce((k, r) => k + r.n, 0)) };
@@ -92,16 +91,3 @@ export const throughputScenario: Scenario<ThroughputRaw> = {
   }),
 };
 
-/**
- * Waits until the cluster holds nothing of the run just released, so that the next run is
- * timed on its own tasks only. Without it, a 10k run began while the cluster still let go
- * of the previous rep's 100k tasks and results: medians of 25.2k and 25.5k tasks/s at 10k
- * in two runs of `floe bench throughput`, against 33.9k, 43.3k and 39.0k in three with it
- * (2026-12-04, 2 cores).
- */
-async function untilLetGo(client: Client): Promise<void> {
-  const deadline = performance.now() + 60_000;
-  while (!isIdle(await client.status())) {
-    if (performance.now() > deadline) throw new Error('throughput: the cluster still holds tasks a minute after their release');
-  }
-}
