@@ -53,7 +53,7 @@ export class WorkerCommands {
         void this.fetch(command.id, command.addresses, command.stimulusId);
         return;
       case 'execute':
-        runs.execute(command.assign, command.stimulusId);
+        void runs.execute(command.assign, command.stimulusId);
         return;
       case 'executeBatch':
         void runs.executeBatch(command.assigns, command.stimulusId);

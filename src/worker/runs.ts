@@ -69,36 +69,19 @@ export class Runs {
 
   /**
    * Runs one assignment; whatever happens becomes an `executed` event, never a rejection.
-   * A run whose inputs need no loading reaches the executor before this returns: a lone
-   * task's pool thread starts while the worker goes on with the rest of its turn (passing
-   * a direct submission on, say), not after it.
+   * A run whose inputs need no loading reaches the executor before this returns (the body
+   * of an async function runs synchronously up to its first await, and this one awaits
+   * nothing before the executor unless inputs must be loaded): a lone task's pool thread
+   * starts while the worker goes on with the rest of its turn (passing a direct submission
+   * on, say), not after it.
    */
-  execute(assign: WireAssign, stimulusId: string): void {
+  async execute(assign: WireAssign, stimulusId: string): Promise<void> {
     const run = this.startRun(assign);
-    // Actor tasks reach their actor in the order they start here (loading inputs is async).
-    const turn = isActorSpec(assign.spec) ? this.deps.actors.turn(actorOf(assign)!) : undefined;
-    let preparing: ReturnType<Runs['prepareRun']>;
-    try {
-      preparing = this.prepareRun(run);
-    } catch (error) {
-      this.#aborts.delete(run.key);
-      turn?.release();
-      this.runFailed(run, error, stimulusId);
-      return;
-    }
-    void this.runPrepared(run, preparing, turn, stimulusId);
-  }
-
-  /** The rest of execute(): synchronous until the executor (or actor) has the run, unless its inputs are still loading. */
-  private async runPrepared(
-    run: ActiveRun,
-    preparing: ReturnType<Runs['prepareRun']>,
-    turn: ReturnType<ActorHost['turn']> | undefined,
-    stimulusId: string,
-  ): Promise<void> {
-    const { assign } = run;
     const { spec } = assign;
+    // Actor tasks reach their actor in the order they start here (loading inputs is async).
+    const turn = isActorSpec(spec) ? this.deps.actors.turn(actorOf(assign)!) : undefined;
     try {
+      const preparing = this.prepareRun(run);
       const prepared = preparing instanceof Promise ? await preparing : preparing;
       if (prepared === undefined) return;
       const response = isActorSpec(spec)

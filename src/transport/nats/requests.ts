@@ -55,19 +55,19 @@ export class NatsRequests {
 
   /** Fails every request still waiting: the connection is closing, nobody will answer them. */
   close(): void {
-    for (const p of this.pending.values()) {
-      clearTimeout(p.timer);
-      p.reject(new FloeError('REQUEST_TIMEOUT', `request on ${p.subject} failed: the connection closed`));
-    }
-    this.pending.clear();
+    this.failAll((subject) => new FloeError('REQUEST_TIMEOUT', `request on ${subject} failed: the connection closed`));
   }
 
   /** The inbox subscription ended with an error (say, no permission for it): its requests fail, the next one subscribes again. */
   private ended(err: Error): void {
     this.sub = undefined;
+    this.failAll((subject) => new FloeError('REQUEST_TIMEOUT', `request on ${subject} failed: ${err.message}`, { cause: err }));
+  }
+
+  private failAll(why: (subject: string) => FloeError): void {
     for (const p of this.pending.values()) {
       clearTimeout(p.timer);
-      p.reject(new FloeError('REQUEST_TIMEOUT', `request on ${p.subject} failed: ${err.message}`, { cause: err }));
+      p.reject(why(p.subject));
     }
     this.pending.clear();
   }
