@@ -1,23 +1,20 @@
 /**
- * The Client: submit tasks, map, gather, run flows, cancel; reading results is in
- * results.ts. The same class talks to an embedded cluster (`Client.local()`) or a NATS
- * cluster; it only sees a Transport and a DataPlane.
+ * The Client: submit tasks, map, gather, run flows, cancel; turning task calls into
+ * queued tasks is in submission-builder.ts, reading results in results.ts. The same class
+ * talks to an embedded cluster (`Client.local()`) or a NATS cluster; it only sees a
+ * Transport and a DataPlane.
  */
 import { randomUUID } from 'node:crypto';
 import { FloeError, fromErrorInfo } from '../errors.ts';
 import type { DataPlane, FetchedObject } from '../dataplane/dataplane.ts';
-import { BUILTIN_MODULE, type TaskSpec } from '../graph/spec.ts';
-import { normalizeOptions } from '../graph/validate-options.ts';
-import { buildSpec, callOptions, keyPrefix } from './submit-spec.ts';
+import type { TaskSpec } from '../graph/spec.ts';
 import type { TaskOptions } from '../graph/options.ts';
-import { encodeArgs, FutureRef } from '../serde/args.ts';
 import { subjects, type KeyUpdate } from '../transport/messages.ts';
 import type { Transport } from '../transport/transport.ts';
-import { isTaskDef } from './task-def.ts';
 import type { Args, TaskDef } from './task.ts';
-import { Future, KeyState, isFuture, type FutureOwner, type Resolved } from './future.ts';
+import type { Future, KeyState, FutureOwner, Resolved } from './future.ts';
 import { Submitter, type QueuedTask } from './submitter.ts';
-import { knownExportName } from './exports.ts';
+import { SubmissionBuilder } from './submission-builder.ts';
 import { runFlow, type FlowDef } from './flow.ts';
 import type { LocalOptions } from './local.ts';
 import type { ConnectOptions } from './connect.ts';
@@ -59,11 +56,12 @@ export class Client implements FutureOwner {
   readonly clientId = `c${randomUUID().slice(0, 8)}`;
   private readonly keys = new Map<string, KeyState>();
   private readonly submitter: Submitter;
+  /** Turns task calls and maps into queued tasks (client/submission-builder.ts). */
+  private readonly builder: SubmissionBuilder;
   private readonly subjects: ReturnType<typeof subjects>;
   private readonly control: CoordinatorLink;
   private releases = new Set<string>();
   private releaseQueued = false;
-  private keySeq = 0;
   private closed = false;
   /** Set when the coordinator dropped this client: it takes no more work (CLIENT_DROPPED). */
   private dropped = false;
@@ -93,6 +91,12 @@ export class Client implements FutureOwner {
       wantsProgress: () => this.progress.listening,
       direct: this.direct,
       incarnation: this.incarnation,
+    });
+    this.builder = new SubmissionBuilder({
+      owner: this,
+      keys: this.keys,
+      submitter: this.submitter,
+      checkOpen: () => this.checkOpen(),
     });
     this.results = new Results({
       submitter: this.submitter,
@@ -162,7 +166,7 @@ export class Client implements FutureOwner {
    * result is a typed future. Options are validated now and thrown as INVALID_OPTION.
    */
   submit<A extends unknown[], R>(def: TaskDef<A, R>, ...args: Args<A>): Future<Awaited<R>> {
-    return this.submitWith(def, {}, args, true) as Future<Awaited<R>>;
+    return this.builder.submit(def, {}, args, true) as Future<Awaited<R>>;
   }
 
   /** Like `submit`, with per-call options (e.g. a key, a priority). */
@@ -171,14 +175,14 @@ export class Client implements FutureOwner {
     options: TaskOptions,
     ...args: Args<A>
   ): Future<Awaited<R>> {
-    return this.submitWith(def, options, args, true) as Future<Awaited<R>>;
+    return this.builder.submit(def, options, args, true) as Future<Awaited<R>>;
   }
 
   /** One task per item; with a future of a list, the fan-out happens once the list exists. */
   map<A extends unknown[], R>(def: TaskDef<A, R>, items: Future<readonly A[0][]>): Future<Awaited<R>[]>;
   map<A extends unknown[], R>(def: TaskDef<A, R>, items: readonly unknown[]): Future<Awaited<R>>[];
   map(def: TaskDef<unknown[], unknown>, items: unknown): unknown {
-    return this.mapWith(def, items, [], true);
+    return this.builder.map(def, items, [], true);
   }
 
   /**
@@ -219,7 +223,7 @@ export class Client implements FutureOwner {
 
   // ---- internals used by futures and flows ---------------------------------------------
 
-  /** @internal */
+  /** @internal One task (see submission-builder.ts). */
   submitWith(
     def: unknown,
     extra: TaskOptions,
@@ -228,42 +232,12 @@ export class Client implements FutureOwner {
     deferTo?: QueuedTask[],
     specExtra?: Pick<TaskSpec, 'actor' | 'restartsMax'>,
   ): Future<unknown> {
-    this.checkOpen();
-    if (!isTaskDef(def)) {
-      throw new FloeError('INVALID_ARGUMENT', 'submit(task, ...args): the first argument must be made with task()');
-    }
-    const opts = callOptions(def, extra);
-    const name = opts.name ?? def.exportName ?? knownExportName(def) ?? def.fn.name;
-    const key = opts.key ?? this.nextKey(name || 'task');
-    const existing = this.keys.get(key);
-    if (existing !== undefined && opts.key !== undefined) {
-      return new Future(this, existing);
-    }
-    const { bytes, deps, actors } = this.encode(args);
-    const state = new KeyState(key);
-    this.keys.set(key, state);
-    const future = new Future(this, state);
-    const spec = buildSpec(key, name, def, opts, bytes, deps, actors, specExtra);
-    const pinned = this.pin(deps);
-    this.submitter.enqueue({ state, spec, def, moduleUrl: def.moduleUrl, pinned }, wanted, deferTo);
-    return future;
+    return this.builder.submit(def, extra, args, wanted, deferTo, specExtra);
   }
 
-  /** @internal */
+  /** @internal A map over a list or a future of one (see submission-builder.ts). */
   mapWith(def: unknown, items: unknown, rest: unknown[], wanted: boolean, deferTo?: QueuedTask[]): unknown {
-    if (Array.isArray(items)) return items.map((item) => this.submitWith(def, {}, [item, ...rest], wanted, deferTo));
-    if (!isFuture(items)) {
-      throw new FloeError('INVALID_ARGUMENT', 'map(task, items): items must be an array or a future of an array');
-    }
-    this.checkOwn(items);
-    if (!isTaskDef(def)) throw new FloeError('INVALID_ARGUMENT', 'map(task, items): task must be made with task()');
-    const name = `${def.fn.name || 'map'}-all`;
-    const key = this.nextKey(name);
-    const state = new KeyState(key);
-    this.keys.set(key, state);
-    const future = new Future(this, state);
-    void this.expandLater(def, items, rest, state, wanted);
-    return future;
+    return this.builder.map(def, items, rest, wanted, deferTo);
   }
 
   /** @internal Sends tasks a flow collected with `deferTo`, as one batch. */
@@ -276,73 +250,6 @@ export class Client implements FutureOwner {
    * tasks, the graph collected so far must go out first (see flow.ts).
    */
   readonly flowFlushers = new Set<(key: string) => void>();
-
-  /** Fan-out over a future's value: submit one task per item plus a collect task. */
-  private async expandLater(def: unknown, upstream: Future<unknown>, rest: unknown[], state: KeyState, wanted: boolean): Promise<void> {
-    const hold = new Future(this, upstream.state);
-    try {
-      // Not hold.result(): waiting here must not force a flow's graph out early.
-      const value = await this.resultOf(hold.state, false);
-      if (!Array.isArray(value)) {
-        throw new FloeError('INVALID_ARGUMENT', `map over ${upstream.key}: its result is not an array`);
-      }
-      const items = value.map((_, i) => this.submitWith(def, {}, [new FutureRef(upstream.key, [i]), ...rest], false));
-      const collect = { key: state.key, name: 'collect', module: BUILTIN_MODULE, exportName: 'collect' };
-      const { bytes, deps } = encodeArgs(items, (v) => this.refOf(v));
-      const opts = normalizeOptions(isTaskDef(def) ? def.options : {}, 'task options');
-      const spec = { ...collect, args: bytes, deps, serializer: opts.serializer, priority: opts.priority };
-      const full = { ...spec, retries: 0, retryDelayMs: 0, retryBackoff: 1, timeoutMs: 0, resources: {} };
-      const pinned = this.pin(deps);
-      this.submitter.enqueue({ state, spec: full, def: undefined, moduleUrl: BUILTIN_MODULE, pinned }, wanted);
-      for (const f of items) f.release();
-      this.submitter.release();
-    } catch (error) {
-      const floeError = error instanceof FloeError ? error : new FloeError('INTERNAL', String(error));
-      state.fail(floeError);
-      this.submitter.dropHeldDependingOn(new Set([state.key]), floeError);
-    } finally {
-      hold.release();
-    }
-  }
-
-  /** Retains the keys a queued task depends on (see QueuedTask.pinned). */
-  private pin(deps: string[]): KeyState[] | undefined {
-    let pinned: KeyState[] | undefined;
-    for (const key of deps) {
-      const state = this.keys.get(key);
-      if (state === undefined) continue;
-      this.retain(state);
-      (pinned ??= []).push(state);
-    }
-    return pinned;
-  }
-
-  private encode(args: unknown[]): ReturnType<typeof encodeArgs> {
-    return encodeArgs(args, this.toRef);
-  }
-
-  private readonly toRef = (value: unknown): FutureRef | undefined => this.refOf(value);
-
-  private refOf(value: unknown): FutureRef | undefined {
-    if (value instanceof FutureRef) return value;
-    if (!isFuture(value)) return undefined;
-    this.checkOwn(value);
-    return new FutureRef(value.key);
-  }
-
-  private checkOwn(future: Future<unknown>): void {
-    if (future.owner !== this) {
-      throw new FloeError(
-        'FOREIGN_FUTURE',
-        `future ${future.key} belongs to client ${future.owner.clientId}, not ${this.clientId}`,
-      );
-    }
-  }
-
-  private nextKey(name: string): string {
-    this.keySeq += 1;
-    return `${keyPrefix(name)}-${this.keySeq}`;
-  }
 
   private checkOpen(): void {
     if (this.closed) throw new FloeError('CLIENT_CLOSED', 'the client is closed');

@@ -1,0 +1,148 @@
+/**
+ * Turns the client's task calls into queued submissions: checks the task definition, names
+ * the key, encodes the arguments (futures become refs to their keys), pins the keys the
+ * task depends on and hands the task to the Submitter. A map over a list submits one task
+ * per item; a map over a future submits them once its list exists, with a collect task
+ * under the map's own key (expandLater).
+ */
+import { FloeError } from '../errors.ts';
+import { BUILTIN_MODULE, type TaskSpec } from '../graph/spec.ts';
+import type { TaskOptions } from '../graph/options.ts';
+import { normalizeOptions } from '../graph/validate-options.ts';
+import { encodeArgs, FutureRef } from '../serde/args.ts';
+import { buildSpec, callOptions, keyPrefix } from './submit-spec.ts';
+import { isTaskDef } from './task-def.ts';
+import { knownExportName } from './exports.ts';
+import { Future, KeyState, isFuture, type FutureOwner } from './future.ts';
+import type { QueuedTask, Submitter } from './submitter.ts';
+
+/** What building submissions needs from the client. */
+export interface SubmissionHost {
+  /** The client: it owns the futures made here, and only its own futures may be passed in. */
+  readonly owner: FutureOwner;
+  /**
+   * The client's keys: a caller's own key is looked up (a known one is reused), the keys
+   * of inputs are pinned, and each new key is added. The client removes them (on release).
+   */
+  readonly keys: Pick<Map<string, KeyState>, 'get' | 'set'>;
+  readonly submitter: Pick<Submitter, 'enqueue' | 'release' | 'dropHeldDependingOn'>;
+  /** Throws CLIENT_CLOSED or CLIENT_DROPPED when the client takes no more work. */
+  checkOpen(): void;
+}
+
+export class SubmissionBuilder {
+  private keySeq = 0;
+
+  constructor(private readonly host: SubmissionHost) {}
+
+  /** One task (Client.submitWith): its future, or the future of the key it names if that key is known. */
+  submit(
+    def: unknown,
+    extra: TaskOptions,
+    args: unknown[],
+    wanted: boolean,
+    deferTo?: QueuedTask[],
+    specExtra?: Pick<TaskSpec, 'actor' | 'restartsMax'>,
+  ): Future<unknown> {
+    this.host.checkOpen();
+    if (!isTaskDef(def)) {
+      throw new FloeError('INVALID_ARGUMENT', 'submit(task, ...args): the first argument must be made with task()');
+    }
+    const opts = callOptions(def, extra);
+    const name = opts.name ?? def.exportName ?? knownExportName(def) ?? def.fn.name;
+    const key = opts.key ?? this.nextKey(name || 'task');
+    const existing = this.host.keys.get(key);
+    if (existing !== undefined && opts.key !== undefined) {
+      return new Future(this.host.owner, existing);
+    }
+    const { bytes, deps, actors } = encodeArgs(args, this.toRef);
+    const state = new KeyState(key);
+    this.host.keys.set(key, state);
+    const future = new Future(this.host.owner, state);
+    const spec = buildSpec(key, name, def, opts, bytes, deps, actors, specExtra);
+    const pinned = this.pin(deps);
+    this.host.submitter.enqueue({ state, spec, def, moduleUrl: def.moduleUrl, pinned }, wanted, deferTo);
+    return future;
+  }
+
+  /** A map (Client.mapWith): a future per item of a list, or one future of the list for a future's items. */
+  map(def: unknown, items: unknown, rest: unknown[], wanted: boolean, deferTo?: QueuedTask[]): unknown {
+    if (Array.isArray(items)) return items.map((item) => this.submit(def, {}, [item, ...rest], wanted, deferTo));
+    if (!isFuture(items)) {
+      throw new FloeError('INVALID_ARGUMENT', 'map(task, items): items must be an array or a future of an array');
+    }
+    this.checkOwn(items);
+    if (!isTaskDef(def)) throw new FloeError('INVALID_ARGUMENT', 'map(task, items): task must be made with task()');
+    const name = `${def.fn.name || 'map'}-all`;
+    const key = this.nextKey(name);
+    const state = new KeyState(key);
+    this.host.keys.set(key, state);
+    const future = new Future(this.host.owner, state);
+    void this.expandLater(def, items, rest, state, wanted);
+    return future;
+  }
+
+  /** Fan-out over a future's value: submit one task per item plus a collect task. */
+  private async expandLater(def: unknown, upstream: Future<unknown>, rest: unknown[], state: KeyState, wanted: boolean): Promise<void> {
+    const hold = new Future(this.host.owner, upstream.state);
+    try {
+      // Not hold.result(): waiting here must not force a flow's graph out early.
+      const value = await this.host.owner.resultOf(hold.state, false);
+      if (!Array.isArray(value)) {
+        throw new FloeError('INVALID_ARGUMENT', `map over ${upstream.key}: its result is not an array`);
+      }
+      const items = value.map((_, i) => this.submit(def, {}, [new FutureRef(upstream.key, [i]), ...rest], false));
+      const collect = { key: state.key, name: 'collect', module: BUILTIN_MODULE, exportName: 'collect' };
+      const { bytes, deps } = encodeArgs(items, this.toRef);
+      const opts = normalizeOptions(isTaskDef(def) ? def.options : {}, 'task options');
+      const spec = { ...collect, args: bytes, deps, serializer: opts.serializer, priority: opts.priority };
+      const full = { ...spec, retries: 0, retryDelayMs: 0, retryBackoff: 1, timeoutMs: 0, resources: {} };
+      const pinned = this.pin(deps);
+      this.host.submitter.enqueue({ state, spec: full, def: undefined, moduleUrl: BUILTIN_MODULE, pinned }, wanted);
+      for (const f of items) f.release();
+      this.host.submitter.release();
+    } catch (error) {
+      const floeError = error instanceof FloeError ? error : new FloeError('INTERNAL', String(error));
+      state.fail(floeError);
+      this.host.submitter.dropHeldDependingOn(new Set([state.key]), floeError);
+    } finally {
+      hold.release();
+    }
+  }
+
+  /** Retains the keys a queued task depends on (see QueuedTask.pinned). */
+  private pin(deps: string[]): KeyState[] | undefined {
+    let pinned: KeyState[] | undefined;
+    for (const key of deps) {
+      const state = this.host.keys.get(key);
+      if (state === undefined) continue;
+      this.host.owner.retain(state);
+      (pinned ??= []).push(state);
+    }
+    return pinned;
+  }
+
+  private readonly toRef = (value: unknown): FutureRef | undefined => this.refOf(value);
+
+  private refOf(value: unknown): FutureRef | undefined {
+    if (value instanceof FutureRef) return value;
+    if (!isFuture(value)) return undefined;
+    this.checkOwn(value);
+    return new FutureRef(value.key);
+  }
+
+  private checkOwn(future: Future<unknown>): void {
+    const owner = this.host.owner;
+    if (future.owner !== owner) {
+      throw new FloeError(
+        'FOREIGN_FUTURE',
+        `future ${future.key} belongs to client ${future.owner.clientId}, not ${owner.clientId}`,
+      );
+    }
+  }
+
+  private nextKey(name: string): string {
+    this.keySeq += 1;
+    return `${keyPrefix(name)}-${this.keySeq}`;
+  }
+}
