@@ -2,7 +2,7 @@
  * What `submitWith` needs per call, made cheap for the common case of many calls of one
  * task definition: its options are validated once per definition (not per call), and a
  * task's spec is built as one object of a fixed shape (no spreads); when a batch is sent,
- * its specs get their export names (resolveSpecs), waiting only for modules not loaded yet.
+ * its specs get their export names (resolveKnown, resolveLater), waiting only for modules not loaded yet.
  */
 import type { TaskSpec } from '../graph/spec.ts';
 import type { TaskOptions } from '../graph/options.ts';
@@ -78,7 +78,7 @@ export function keyPrefix(name: string): string {
   return lastPrefix;
 }
 
-/** What resolveSpecs needs of a queued task (submitter.ts). */
+/** What resolveKnown and resolveLater need of a queued task (submitter.ts). */
 export interface Resolvable {
   spec: QueuedSpec;
   def: object | undefined;
@@ -86,14 +86,21 @@ export interface Resolvable {
 }
 
 /**
- * Fills in each task's export name (and the name of unnamed tasks), in place. Export names
- * already known are filled in at once; only the others wait for their module to load.
- * Returns the tasks that could not be resolved, by index, with why.
+ * Fills in each task's export name (and the name of unnamed tasks), in place, where it is
+ * known without loading a module. Returns the indices of the others (resolveLater), or
+ * undefined when there are none: then nothing needs to wait.
  */
-export async function resolveSpecs(ready: readonly Resolvable[]): Promise<Map<number, { error: unknown }> | undefined> {
+export function resolveKnown(ready: readonly Resolvable[]): number[] | undefined {
   let later: number[] | undefined;
   for (let i = 0; i < ready.length; i++) if (!resolveNow(ready[i]!)) (later ??= []).push(i);
-  if (later === undefined) return undefined;
+  return later;
+}
+
+/**
+ * Fills in the export names of tasks `later` (indices into `ready`) once their modules
+ * have loaded. Returns the tasks that could not be resolved, by index, with why.
+ */
+export async function resolveLater(ready: readonly Resolvable[], later: readonly number[]): Promise<Map<number, { error: unknown }>> {
   const unresolved = new Map<number, { error: unknown }>();
   const settled = await Promise.allSettled(later.map((i) => resolveExportName(ready[i]!.def, ready[i]!.moduleUrl)));
   settled.forEach((result, j) => {

@@ -12,7 +12,7 @@ import { encodeMessage, decodeMessage } from '../transport/codec.ts';
 import type { Transport } from '../transport/transport.ts';
 import type { MissingResult, WireOf } from '../transport/messages.ts';
 import type { KeyState } from './future.ts';
-import { resolveNow, resolveSpecs, type QueuedSpec } from './submit-spec.ts';
+import { resolveKnown, resolveLater, resolveNow, type QueuedSpec } from './submit-spec.ts';
 import { STREAM_TASKS_MIN } from './submit-pieces.ts';
 import { PieceStream, type StreamIo } from './piece-stream.ts';
 import type { DirectTarget } from './direct.ts';
@@ -61,7 +61,6 @@ export class Submitter {
   private flushQueued = false;
   private requestSeq = 0;
   private inflight = new Set<Promise<void>>();
-  private last: Promise<void> = Promise.resolve();
   /** A submission streamed while its tasks are still being submitted (see sendEarly). */
   private open: { stream: PieceStream; tasks: QueuedTask[] } | undefined;
   /** Set when what is queued cannot go early: it waits for the flush. */
@@ -209,15 +208,9 @@ export class Submitter {
       // of earlier batches, so it does not wait for their answers: a sequential caller's
       // next task leaves as soon as the last result is in (with direct submission, the
       // answer to its submission may come after the result).
-      if (this.needsNothingEarlier()) {
-        const p = this.flush().finally(() => this.inflight.delete(p));
-        const before = this.last;
-        this.last = Promise.all([before, p]).then(() => undefined);
-        this.inflight.add(p);
-        return;
-      }
-      const p = this.last.then(() => this.flush()).finally(() => this.inflight.delete(p));
-      this.last = p;
+      // Every submission not answered yet is in `inflight`.
+      const earlier = this.needsNothingEarlier() || this.inflight.size === 0 ? undefined : Promise.all(this.inflight);
+      const p = (earlier === undefined ? this.flush() : earlier.then(() => this.flush())).finally(() => this.inflight.delete(p));
       this.inflight.add(p);
     });
   }
@@ -302,25 +295,26 @@ export class Submitter {
   private async send(ready: QueuedTask[], allWants: string[], missing: MissingResult[], open?: { stream: PieceStream; tasks: QueuedTask[] }): Promise<void> {
     // A task that cannot be resolved (module or export missing) fails alone, with the tasks
     // of this batch that depend on it; the rest of the batch still goes out.
-    const unresolved = await resolveSpecs(ready);
-    const failed = new Map<string, unknown>();
+    const later = resolveKnown(ready);
+    const unresolved = later === undefined ? undefined : await resolveLater(ready, later);
+    let failed: Map<string, unknown> | undefined;
     const tasks: TaskSpec[] = [];
     const sent: QueuedTask[] = [];
     for (let i = 0; i < ready.length; i++) {
       const task = ready[i]!;
-      const depFailed = failed.size === 0 ? undefined : task.spec.deps.find((d) => failed.has(d));
+      const depFailed = failed === undefined ? undefined : task.spec.deps.find((d) => failed!.has(d));
       const own = unresolved?.get(i);
       if (own === undefined && depFailed === undefined) {
         tasks.push(task.spec as TaskSpec);
         sent.push(task);
         continue;
       }
-      const error: unknown = own !== undefined ? own.error : failed.get(depFailed!);
-      failed.set(task.state.key, error);
+      const error: unknown = own !== undefined ? own.error : failed!.get(depFailed!);
+      (failed ??= new Map()).set(task.state.key, error);
       failAll([task], error);
     }
-    const wants = failed.size === 0 ? allWants : allWants.filter((k) => !failed.has(k));
-    if (failed.size > 0) {
+    const wants = failed === undefined ? allWants : allWants.filter((k) => !failed.has(k));
+    if (failed !== undefined) {
       const first = failed.values().next().value;
       this.dropHeldDependingOn(new Set(failed.keys()), isFloeError(first) ? first : new FloeError('INTERNAL', String(first)));
     }
