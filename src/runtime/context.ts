@@ -20,6 +20,7 @@ import type { TaskOptions } from '../graph/options.ts';
 import type { Tail } from '../client/task.ts';
 import { ACTOR_HANDLE_ID } from '../serde/actor-ref.ts';
 import { encodeArgs, FutureRef } from '../serde/args.ts';
+import { ownBytes } from '../serde/bytes.ts';
 import { deserializeValue, getSerializer, resolveSerializer } from '../serde/registry.ts';
 import type { ContextReply, ContextRequest, WireTaskOptions } from './context-protocol.ts';
 import type { ContextPort } from './mux-port.ts';
@@ -220,14 +221,16 @@ export class TaskContext {
     return `${this.taskKey}>${name.replace(/[^\w.-]/g, '_')}-${this.#submitted}`;
   }
 
+  /** The arguments' bytes own their buffer: they are posted to the worker's main thread. */
   #encode(args: unknown[]): ReturnType<typeof encodeArgs> {
-    return encodeArgs(args, (v) => {
+    const encoded = encodeArgs(args, (v) => {
       if (!isSubFuture(v)) return undefined;
       if ((v as unknown as { ctx: TaskContext }).ctx !== this) {
         throw new FloeError('FOREIGN_FUTURE', `future ${v.key} belongs to another task; pass values between tasks instead`);
       }
       return new FutureRef(v.key);
     });
+    return { ...encoded, bytes: ownBytes(encoded.bytes) };
   }
 
   #enqueue(make: () => Promise<ContextRequest>): void {

@@ -10,7 +10,6 @@
 import { addExtension } from 'msgpackr';
 import { FloeError, isFloeError } from '../errors.ts';
 import { checkMsgpackable, createPackr, describe, isPlainObject } from './builtins.ts';
-import { ownBytes } from './bytes.ts';
 import { ActorRef, actorIdOf, isActorRef } from './actor-ref.ts';
 
 /** msgpack extension type of FutureRef ('F'); msgpackr's own types do not use it. */
@@ -58,8 +57,18 @@ addExtension({
 });
 
 const packr = createPackr();
+/**
+ * For flat arguments (encodeFlatArgs): no structured cloning, whose map of the objects seen
+ * is made per pack. Flat arguments hold no object twice (one array passed twice goes the
+ * general way), so the bytes are the same (test/unit/serde.test.ts checks that they are).
+ */
+const flatPackr = createPackr({ structuredClone: false });
 
 export interface EncodedArgs {
+  /**
+   * A view into msgpackr's buffer, never written over by later packs (msgpackr goes on
+   * after it, or in a new buffer): ownBytes() it before posting it to another thread.
+   */
   bytes: Uint8Array;
   /** Distinct keys of the referenced results, in first-seen order. */
   deps: string[];
@@ -109,7 +118,7 @@ function encodeFlatArgs(args: unknown[], toRef: (value: unknown) => FutureRef | 
   }
   let bytes: Uint8Array;
   try {
-    bytes = ownBytes(packr.pack(walked));
+    bytes = flatPackr.pack(walked);
   } catch {
     return undefined; // the general path finds the culprit and names it
   }
@@ -195,7 +204,7 @@ export function encodeAnyArgs(args: unknown[], toRef: (value: unknown) => Future
     }
   }
   try {
-    return { bytes: ownBytes(packr.pack(walked)), deps, actors };
+    return { bytes: packr.pack(walked), deps, actors };
   } catch (e) {
     // Error path only: find the culprit argument by encoding them one by one.
     for (let i = 0; i < walked.length; i++) {

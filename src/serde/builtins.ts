@@ -44,17 +44,19 @@ export const MSGPACK_OPTIONS = {
   },
 } as const;
 
-export function createPackr(): Packr {
-  return new Packr(MSGPACK_OPTIONS);
+export function createPackr(overrides: { structuredClone?: boolean } = {}): Packr {
+  return new Packr({ ...MSGPACK_OPTIONS, ...overrides });
 }
 
 const packr = createPackr();
+/** For results that are not objects: nothing in them can be seen twice, so the per-pack map of structured cloning is not needed (the bytes are the same). */
+const primitivePackr = createPackr({ structuredClone: false });
 
 export const msgpackSerializer: Serializer = {
   id: 'msgpack',
   serialize(value) {
     checkMsgpackable(value, 'result');
-    return packr.pack(value);
+    return (typeof value === 'object' && value !== null ? packr : primitivePackr).pack(value);
   },
   deserialize(bytes) {
     return packr.unpack(bytes) as unknown;

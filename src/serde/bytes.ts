@@ -12,3 +12,4 @@ export function ownBytes(bytes: Uint8Array): Uint8Array {
   copy.set(bytes);
   return copy;
 }
+
