@@ -18,13 +18,13 @@ import { toProtoBody } from './codec-encode.ts';
 import { encodeClientBatchMessage, encodeSubmitMessage } from './client-encode.ts';
 import { rememberSpecBytes } from './spec-bytes.ts';
 import { encodeWorkerBatchMessage } from './worker-encode.ts';
-import { encodeClientUpdatesMessage } from './updates-encode.ts';
+import { encodeClientUpdatesMessage, encodeSubmitReplyMessage } from './updates-encode.ts';
 import { encodeWorkerEventsMessage } from './events-encode.ts';
 import { asBuffer, plainEnvelopeBody } from './proto-read.ts';
-import { decodeSubmitBody } from './submit-decode.ts';
+import { decodeClientBatchBody, decodeSubmitBody } from './submit-decode.ts';
 import { decodeWorkerBatchBody } from './worker-decode.ts';
 import { decodeWorkerEventsBody } from './events-decode.ts';
-import { decodeClientUpdatesBody } from './updates-decode.ts';
+import { decodeClientUpdatesBody, decodeSubmitReplyBody } from './updates-decode.ts';
 import { PROTOCOL_VERSION, type WireMessage } from './messages.ts';
 
 /** Upper bound on one control message; larger payloads belong on the data plane. */
@@ -62,8 +62,9 @@ export function encodeMessage(msg: WireMessage): Uint8Array {
   if (msg.type === 'clientBatch') return encodeClientBatchMessage(msg);
   // ...and so is what the coordinator sends a worker (assignments, with specs as received).
   if (msg.type === 'workerBatch') return encodeWorkerBatchMessage(msg, (type) => protoRoot().lookupType(type));
-  // ...and what it sends a client (a key update per task).
+  // ...and what it sends a client (a key update per task, the answer to a lone task's submission).
   if (msg.type === 'clientUpdates') return encodeClientUpdatesMessage(msg, (type) => protoRoot().lookupType(type));
+  if (msg.type === 'submitReply' && msg.error === undefined) return encodeSubmitReplyMessage(msg);
   // ...and what a worker reports (a completion per task).
   if (msg.type === 'workerEvents') return encodeWorkerEventsMessage(msg, (type) => protoRoot().lookupType(type));
   const body = toProtoBody(msg);
@@ -74,6 +75,8 @@ export function encodeMessage(msg: WireMessage): Uint8Array {
 
 /** Envelope fields of the bodies read directly (proto/floe.proto). */
 const SUBMIT = 10;
+const SUBMIT_REPLY = 11;
+const CLIENT_BATCH = 12;
 const CLIENT_UPDATES = 13;
 const WORKER_BATCH = 14;
 const WORKER_EVENTS = 15;
@@ -86,6 +89,10 @@ export function decodeMessage(bytes: Uint8Array): WireMessage {
   switch (body?.field) {
     case SUBMIT:
       return decodeSubmitBody(body.reader, bytes);
+    case SUBMIT_REPLY:
+      return decodeSubmitReplyBody(body.reader);
+    case CLIENT_BATCH:
+      return decodeClientBatchBody(body.reader);
     case CLIENT_UPDATES:
       return decodeClientUpdatesBody(body.reader);
     case WORKER_BATCH:

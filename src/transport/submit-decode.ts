@@ -1,13 +1,14 @@
 /**
- * A client's submission (`Envelope { submit: SubmitGraph }`), read straight from its bytes
- * (proto-read.ts): the mirror of client-encode.ts, and what the coordinator reads per
- * task. Each spec remembers the range of the message it came in as it is read (what
+ * What the coordinator reads from a client per task, straight from its bytes
+ * (proto-read.ts): the mirror of client-encode.ts. A submission (`Envelope { submit:
+ * SubmitGraph }`), and a client batch (`Envelope { client_batch: ClientBatch }`: releases,
+ * cancels, hello, heartbeat and bye). Each spec remembers the range of the message it came in as it is read (what
  * rememberSpecBytes finds by walking the message again on the protobufjs path), so that
  * the coordinator can pass it on to a worker as it came (spec-bytes.ts).
  *
  * Gives exactly what codec-decode.ts gives for the same bytes;
  * test/unit/direct-decode*.test.ts hold the two to it. Field numbers: proto/floe.proto
- * (SubmitGraph, TaskSpec, MissingResult).
+ * (SubmitGraph, TaskSpec, MissingResult, ClientBatch).
  */
 import type { TaskSpec } from '../graph/spec.ts';
 import { missing, missingSpecField, nonEmpty } from './decode-shared.ts';
@@ -87,4 +88,35 @@ function readMissingResult(r: ProtoReader, i: number): MissingResult {
   }
   r.leave(outer);
   return { key: nonEmpty(key, `submit.missing[${i}].key`), workerId: nonEmpty(workerId, `submit.missing[${i}].workerId`) };
+}
+
+/** The ClientBatch `r` is over. */
+export function decodeClientBatchBody(r: ProtoReader): WireOf<'clientBatch'> {
+  let clientId = '';
+  const release: string[] = [];
+  const cancel: string[] = [];
+  let hello = false;
+  let bye = false;
+  let coordinatorIncarnation = '';
+  while (r.pos < r.end) {
+    const tag = r.uint32();
+    switch (tag) {
+      case 10: clientId = r.string(); break;
+      case 18: release.push(r.string()); break;
+      case 26: cancel.push(r.string()); break;
+      case 32: hello = r.bool(); break;
+      case 40: bye = r.bool(); break;
+      case 50: coordinatorIncarnation = r.string(); break;
+      default: r.unknown(tag, 6);
+    }
+  }
+  return {
+    type: 'clientBatch',
+    clientId: nonEmpty(clientId, 'clientBatch.clientId'),
+    release,
+    cancel,
+    hello,
+    bye,
+    ...(coordinatorIncarnation !== '' ? { coordinatorIncarnation } : {}),
+  };
 }

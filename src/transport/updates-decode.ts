@@ -1,10 +1,11 @@
 /**
- * What the coordinator (or a worker, for the results it reports itself) sends a client
- * (`Envelope { client_updates: ClientUpdates }`), read straight from its bytes
- * (proto-read.ts): the mirror of updates-encode.ts, and what a client reads per task.
- * Gives exactly what codec-decode.ts gives for the same bytes;
- * test/unit/direct-decode*.test.ts hold the two to it. Field numbers: proto/floe.proto
- * (ClientUpdates, KeyUpdate, TaskProgress).
+ * What a client reads per task, straight from its bytes (proto-read.ts): the key updates
+ * the coordinator (or a worker, for the results it reports itself) sends it (`Envelope {
+ * client_updates: ClientUpdates }`, the mirror of updates-encode.ts), and the answers to
+ * its submissions (`Envelope { submit_reply: SubmitReply }`). Gives exactly what
+ * codec-decode.ts gives for the same bytes; test/unit/direct-decode*.test.ts hold the two
+ * to it. Field numbers: proto/floe.proto (ClientUpdates, KeyUpdate, TaskProgress,
+ * SubmitReply).
  */
 import type { ErrorInfo } from '../errors.ts';
 import type { SerializerRef } from '../graph/spec.ts';
@@ -93,4 +94,21 @@ function readProgress(r: ProtoReader): TaskProgress {
   }
   r.leave(outer);
   return { key: nonEmpty(key, 'progress.key'), kind: progressKind(kind) };
+}
+
+/** The SubmitReply `r` is over: the answer to a submission. */
+export function decodeSubmitReplyBody(r: ProtoReader): WireOf<'submitReply'> {
+  let requestId = '';
+  let error: ErrorInfo | undefined;
+  let incarnation = '';
+  while (r.pos < r.end) {
+    const tag = r.uint32();
+    switch (tag) {
+      case 10: requestId = r.string(); break;
+      case 18: error = readError(r); break;
+      case 26: incarnation = r.string(); break;
+      default: r.unknown(tag, 3);
+    }
+  }
+  return { type: 'submitReply', requestId, error, ...(incarnation !== '' ? { incarnation } : {}) };
 }

@@ -2,7 +2,9 @@
  * What the coordinator sends a client (`Envelope { client_updates: ClientUpdates }`): one
  * KeyUpdate per finished, failed or cancelled task the client holds a future for, encoded
  * straight into one buffer (see proto-write.ts), as the workerBatch is. An update's error
- * (rare) is written by protobufjs.
+ * (rare) is written by protobufjs. Also the answer to a submission that was accepted
+ * (`Envelope { submit_reply: SubmitReply }`, one per lone task's round trip); a refusal,
+ * with its error, goes through protobufjs.
  *
  * The output is exactly what protobufjs' generated encoder writes given
  * `toProtoBody(msg)`; test/unit/updates-encode.test.ts holds the two to it. Field numbers:
@@ -10,11 +12,24 @@
  * SerializerRef).
  */
 import type protobuf from 'protobufjs';
+import { assert } from '../errors.ts';
 import { PROGRESS_TO_WIRE, STATUS_TO_WIRE } from './codec-encode.ts';
 import type { KeyUpdate, TaskProgress, WireOf } from './messages.ts';
 import { messageField, type Out, resultRefSize, startEnvelope, stringField, varintSize, writeResultRef } from './proto-write.ts';
 
 type Updates = WireOf<'clientUpdates'>;
+
+/** Envelope.submit_reply = 11, length-delimited. */
+const SUBMIT_REPLY_TAG = 90;
+
+/** Encodes the answer to a submission that was accepted (no error: codec.ts sends a refusal through protobufjs), the envelope included. */
+export function encodeSubmitReplyMessage(msg: WireOf<'submitReply'>): Uint8Array {
+  assert(msg.error === undefined, 'a refused submission is encoded by protobufjs');
+  const w = startEnvelope(SUBMIT_REPLY_TAG, stringField(msg.requestId) + stringField(msg.incarnation));
+  w.varint(10).string(msg.requestId);
+  if (msg.incarnation != null) w.varint(26).string(msg.incarnation);
+  return w.finish('submitReply');
+}
 
 
 /** Encodes a whole clientUpdates control message (the envelope included). */

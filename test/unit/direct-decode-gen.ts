@@ -187,12 +187,29 @@ export class Gen {
     return msg;
   }
 
-  /** A message of one of the four kinds, of at most `n` tasks. */
-  message(n: number): WireOf<'submit' | 'workerBatch' | 'workerEvents' | 'clientUpdates'> {
-    switch (this.int(4)) {
+  clientBatch(keysMax: number): WireOf<'clientBatch'> {
+    const msg: WireOf<'clientBatch'> = {
+      type: 'clientBatch', clientId: this.id('c'), release: this.list(keysMax, () => this.str()), cancel: this.list(2, () => this.str()),
+      hello: this.chance(0.5), bye: this.chance(0.5),
+    };
+    if (this.chance(0.3)) msg.coordinatorIncarnation = this.str();
+    return msg;
+  }
+
+  submitReply(): WireOf<'submitReply'> {
+    const msg: WireOf<'submitReply'> = { type: 'submitReply', requestId: this.str(), error: this.chance(0.3) ? this.error() : undefined };
+    if (this.chance(0.5)) msg.incarnation = this.str();
+    return msg;
+  }
+
+  /** A message of one of the six kinds read directly, of at most `n` tasks (or keys). */
+  message(n: number): WireOf<'submit' | 'workerBatch' | 'workerEvents' | 'clientUpdates' | 'clientBatch' | 'submitReply'> {
+    switch (this.int(6)) {
       case 0: return this.submit(n);
       case 1: return this.workerBatch(n);
       case 2: return this.workerEvents(n);
+      case 3: return this.clientBatch(n);
+      case 4: return this.submitReply();
       default: return this.clientUpdates(n);
     }
   }

@@ -12,7 +12,10 @@ import { envelope, lenField, scramble, splitFields, tag, type, varint } from './
 
 const SEED = Number(process.env.FLOE_SEED ?? 7);
 
-const BODY = { submit: [10, 'SubmitGraph'], clientUpdates: [13, 'ClientUpdates'], workerBatch: [14, 'WorkerBatch'], workerEvents: [15, 'WorkerEvents'] } as const;
+const BODY = {
+  submit: [10, 'SubmitGraph'], submitReply: [11, 'SubmitReply'], clientBatch: [12, 'ClientBatch'], clientUpdates: [13, 'ClientUpdates'],
+  workerBatch: [14, 'WorkerBatch'], workerEvents: [15, 'WorkerEvents'],
+} as const;
 
 /** The body of an envelope as encodeMessage writes it (version first, then the body). */
 function bodyOf(bytes: Uint8Array): Buffer {
@@ -70,11 +73,12 @@ t.test('envelopes that are not plain go through protobufjs, with its answer', as
     ['an empty body', Buffer.concat([v1, lenField(13, Buffer.alloc(0))]), true],
     ['unknown envelope fields', Buffer.concat([tag(5, 0), varint(7), v1, tag(9, 2), varint(2), Buffer.from('zz'), lenField(13, Buffer.alloc(0)), tag(300, 5), Buffer.alloc(4)]), true],
     ['the version field as a string', Buffer.concat([lenField(1, Buffer.from([1])), lenField(13, Buffer.alloc(0))]), false],
-    ['a plain submitReply (not read directly)', Buffer.concat([v1, lenField(11, Buffer.alloc(0))]), false],
+    ['a plain submitReply', Buffer.concat([v1, lenField(11, Buffer.alloc(0))]), true],
+    ['a plain statusRequest (not read directly)', Buffer.concat([v1, lenField(17, Buffer.alloc(0))]), false],
   ];
   for (const [name, bytes, plain] of shapes) {
     const body = plainEnvelopeBody(bytes);
-    t.equal(body !== undefined && [10, 13, 14, 15].includes(body.field), plain, `${name}: read directly: ${plain}`);
+    t.equal(body !== undefined && [10, 11, 12, 13, 14, 15].includes(body.field), plain, `${name}: read directly: ${plain}`);
     sameBothWays(t, bytes, name);
   }
 });

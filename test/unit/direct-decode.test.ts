@@ -86,6 +86,13 @@ const cases: Array<[string, WireMessage]> = [
     dropped: true, incarnation: long,
   }],
   ['clientUpdates: empty', { type: 'clientUpdates', updates: [] }],
+  ['clientBatch: every field', {
+    type: 'clientBatch', clientId: 'c-🎉', release: ['k1', long, 'ключ'], cancel: [long, 'k2'], hello: true, bye: true, coordinatorIncarnation: long,
+  }],
+  ['clientBatch: a heartbeat', { type: 'clientBatch', clientId: 'c1', release: [], cancel: [], hello: false, bye: false }],
+  ['submitReply: accepted', { type: 'submitReply', requestId: '17', error: undefined, incarnation: 'Xq3-_9aB' }],
+  ['submitReply: accepted, by an older coordinator', { type: 'submitReply', requestId: long, error: undefined }],
+  ['submitReply: refused', { type: 'submitReply', requestId: '', error, incarnation: long }],
 ];
 
 for (const [name, msg] of cases) {

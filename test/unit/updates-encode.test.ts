@@ -5,7 +5,7 @@ import { lookup, reference, sameAsProtobufjs } from '../helpers/encode-check.ts'
 import type { ErrorInfo } from '../../src/errors.ts';
 import { decodeMessage, encodeMessage } from '../../src/transport/codec.ts';
 import { type KeyUpdate, type WireOf } from '../../src/transport/messages.ts';
-import { encodeClientUpdatesMessage } from '../../src/transport/updates-encode.ts';
+import { encodeClientUpdatesMessage, encodeSubmitReplyMessage } from '../../src/transport/updates-encode.ts';
 
 type Updates = WireOf<'clientUpdates'>;
 
@@ -63,4 +63,17 @@ t.test('the client reads back what the coordinator said', async (t) => {
   t.notOk('incarnation' in back, 'no incarnation when none was said (a worker\'s updates)');
   const named = decodeMessage(encodeMessage({ ...msg, incarnation: 'kT9_x-3vQ2ab' })) as Updates;
   t.equal(named.incarnation, 'kT9_x-3vQ2ab', "the coordinator's incarnation");
+});
+
+t.test('the answer to an accepted submission is written as protobufjs writes it; a refusal goes through protobufjs', async (t) => {
+  const accepted: WireOf<'submitReply'>[] = [
+    { type: 'submitReply', requestId: '1', error: undefined, incarnation: 'Xq3-_9aB' },
+    { type: 'submitReply', requestId: '', error: undefined },
+    { type: 'submitReply', requestId: 'ключ-🎉'.repeat(30), error: undefined, incarnation: '' },
+  ];
+  for (const msg of accepted) sameAsProtobufjs(t, msg, encodeSubmitReplyMessage(msg), reference(msg));
+  const refused: WireOf<'submitReply'> = { type: 'submitReply', requestId: '2', error, incarnation: 'i' };
+  t.same(Buffer.from(encodeMessage(refused)), Buffer.from(reference(refused)), 'a refusal: the same bytes as protobufjs');
+  t.same(decodeMessage(encodeMessage(refused)), refused, 'and it decodes to what was sent');
+  t.throws(() => encodeSubmitReplyMessage(refused), { code: 'INTERNAL' }, 'the direct encoder is not given refusals');
 });
