@@ -14,10 +14,12 @@
  *
  * `bytes` counts results held in memory, including those whose spill write is in flight;
  * `spilledBytes` those only on disk. `bytesHighWater` is the most ever held in memory.
+ * This file decides what is in memory; the disk I/O is worker/spilling.ts.
  */
 import { FloeError } from '../errors.ts';
 import type { SerializerRef } from '../graph/spec.ts';
 import type { SpillStorage } from './spill.ts';
+import { Spiller, type StoreEntry } from './spilling.ts';
 
 export interface StoredObject {
   serializer: SerializerRef;
@@ -37,47 +39,25 @@ export interface ObjectStoreOptions {
   onSpillError?: (error: unknown, id: string) => void;
 }
 
-interface Entry {
-  readonly id: string;
-  readonly serializer: SerializerRef;
-  readonly nbytes: number;
-  /** Set while the bytes are in memory. */
-  bytes: Uint8Array | undefined;
-  /** Handle of the complete spilled copy, if any. */
-  file: string | undefined;
-  /** A spill write is in flight (its bytes still count in memory). */
-  writing: boolean;
-  /** A write failed: never tried again (the medium is likely full or broken). */
-  unspillable: boolean;
-  /** A load from disk in flight, shared by concurrent gets. */
-  reading: Promise<Uint8Array> | undefined;
-}
-
 interface Pending {
   done: Promise<void>;
 }
 
 export class ObjectStore {
-  readonly #entries = new Map<string, Entry>();
+  readonly #entries = new Map<string, StoreEntry>();
   /** Ids whose bytes are in memory, least recently used first. */
   readonly #lru = new Set<string>();
   /** Puts waiting for room (or writing an oversized result), by id; delete() cancels them. */
   readonly #pending = new Map<string, Pending>();
-  /** All disk I/O in flight; settles never reject. */
-  readonly #io = new Set<Promise<void>>();
-  /** Spill writes in flight; put() waits on them for room. */
-  readonly #writes = new Set<Promise<void>>();
   readonly #bytesMax: number;
   readonly #targetBytes: number;
-  readonly #spill: SpillStorage | undefined;
+  /** Disk I/O; undefined without spill storage. */
+  readonly #spiller: Spiller | undefined;
   readonly #onChange: (() => void) | undefined;
-  readonly #onSpillError: ((error: unknown, id: string) => void) | undefined;
   #bytes = 0;
-  #writingBytes = 0;
   #spilledBytes = 0;
   #spilledCount = 0;
   #highWater = 0;
-  #lastSpillError: unknown;
   #notifyQueued = false;
   #closed = false;
 
@@ -92,9 +72,16 @@ export class ObjectStore {
     }
     this.#bytesMax = max;
     this.#targetBytes = target;
-    this.#spill = options.spill;
     this.#onChange = options.onChange;
-    this.#onSpillError = options.onSpillError;
+    // The spiller hands entries back through this host: only the store counts bytes in memory.
+    this.#spiller = options.spill === undefined ? undefined : new Spiller(options.spill, {
+      holds: (entry) => this.#entries.get(entry.id) === entry,
+      spilled: (entry) => {
+        this.#dropFromMemory(entry);
+        this.#evict(this.#targetBytes);
+      },
+      loaded: (entry, bytes) => this.#loaded(entry, bytes),
+    }, options.onSpillError);
   }
 
   /**
@@ -118,12 +105,13 @@ export class ObjectStore {
   async put(id: string, object: StoredObject): Promise<boolean> {
     if (this.putNow(id, object)) return true;
     const n = object.bytes.byteLength;
-    if (this.#spill === undefined) throw this.#full(id, n);
+    const spiller = this.#spiller;
+    if (spiller === undefined) throw this.#full(id, n);
     // The record is the token: a delete() (or a newer put) while waiting replaces or removes it.
     const pending: Pending = { done: Promise.resolve() };
     this.#pending.set(id, pending);
     const current = (): boolean => this.#pending.get(id) === pending;
-    pending.done = n > this.#bytesMax ? this.#putOnDisk(id, object, this.#spill, current) : this.#putWhenRoom(id, object, current);
+    pending.done = n > this.#bytesMax ? this.#putOnDisk(id, object, spiller, current) : this.#putWhenRoom(id, object, spiller, current);
     try {
       await pending.done;
       return current();
@@ -142,7 +130,9 @@ export class ObjectStore {
       this.#touch(id);
       return { serializer: entry.serializer, bytes: entry.bytes };
     }
-    entry.reading ??= this.#load(entry);
+    const spiller = this.#spiller;
+    if (spiller === undefined) throw new FloeError('INTERNAL', `object ${id} is neither in memory nor spilled`);
+    entry.reading ??= spiller.load(entry);
     return { serializer: entry.serializer, bytes: await entry.reading };
   }
 
@@ -172,13 +162,12 @@ export class ObjectStore {
     if (entry.bytes !== undefined) {
       this.#lru.delete(id);
       this.#bytes -= entry.nbytes;
-      if (entry.writing) this.#writingBytes -= entry.nbytes; // the write removes its own file
       this.#changed();
     } else {
       this.#spilledBytes -= entry.nbytes;
       this.#spilledCount -= 1;
     }
-    if (entry.file !== undefined && this.#spill !== undefined) this.#track(this.#spill.remove(entry.file));
+    if (entry.writing || entry.file !== undefined) this.#spiller?.discard(entry);
     return true;
   }
 
@@ -219,22 +208,21 @@ export class ObjectStore {
     return this.#entries.keys();
   }
 
-  /** Resolves when no disk I/O is in flight (tests; close()). */
+  /** Resolves when no disk I/O is in flight (tests). */
   async idle(): Promise<void> {
-    while (this.#io.size > 0) await Promise.all([...this.#io]);
+    await this.#spiller?.idle();
   }
 
   /** Waits for disk I/O, then removes everything spilled. The store is unusable after. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await this.idle();
-    await this.#spill?.close();
+    await this.#spiller?.close();
   }
 
   #insert(id: string, object: StoredObject): void {
     const n = object.bytes.byteLength;
-    const entry: Entry = {
+    const entry: StoreEntry = {
       id,
       serializer: object.serializer,
       nbytes: n,
@@ -253,7 +241,7 @@ export class ObjectStore {
   }
 
   /** Makes room by spilling (waiting for writes to land), then inserts; no await between check and insert. */
-  async #putWhenRoom(id: string, object: StoredObject, current: () => boolean): Promise<void> {
+  async #putWhenRoom(id: string, object: StoredObject, spiller: Spiller, current: () => boolean): Promise<void> {
     const n = object.bytes.byteLength;
     for (;;) {
       if (this.#bytes + n <= this.#bytesMax) {
@@ -261,20 +249,18 @@ export class ObjectStore {
         return;
       }
       this.#evict(this.#bytesMax - n);
-      if (this.#writes.size === 0) throw this.#full(id, n);
-      await Promise.race(this.#writes);
+      if (!spiller.writing) throw this.#full(id, n);
+      await spiller.nextWrite();
       if (!current()) return; // deleted or replaced while waiting
       if (this.#closed) throw new FloeError('LIMIT_EXCEEDED', `cannot store ${id}: the object store is closed`, { taskKey: id });
     }
   }
 
   /** A result larger than the whole limit: straight to disk, never counted in memory. */
-  async #putOnDisk(id: string, object: StoredObject, spill: SpillStorage, current: () => boolean): Promise<void> {
-    const write = spill.write(id, object.bytes);
-    this.#track(write.then(() => undefined));
+  async #putOnDisk(id: string, object: StoredObject, spiller: Spiller, current: () => boolean): Promise<void> {
     let file: string;
     try {
-      file = await write;
+      file = await spiller.writeFile(id, object.bytes);
     } catch (error) {
       throw new FloeError(
         'LIMIT_EXCEEDED',
@@ -283,7 +269,7 @@ export class ObjectStore {
       );
     }
     if (!current() || this.#closed) {
-      this.#track(spill.remove(file));
+      spiller.remove(file);
       return;
     }
     const n = object.bytes.byteLength;
@@ -303,53 +289,18 @@ export class ObjectStore {
 
   /** Starts spilling least-recently-used results until what stays in memory is <= goal. */
   #evict(goal: number): void {
-    const spill = this.#spill;
-    if (spill === undefined || this.#closed) return;
+    const spiller = this.#spiller;
+    if (spiller === undefined || this.#closed) return;
     for (const id of this.#lru) {
-      if (this.#bytes - this.#writingBytes <= goal) return;
+      if (this.#bytes - spiller.writingBytes <= goal) return;
       const entry = this.#entries.get(id);
       if (entry === undefined || entry.writing || entry.unspillable) continue;
       if (entry.file !== undefined) this.#dropFromMemory(entry); // clean copy on disk: free at once
-      else this.#startWrite(entry, spill);
+      else spiller.write(entry);
     }
   }
 
-  #startWrite(entry: Entry, spill: SpillStorage): void {
-    const bytes = entry.bytes;
-    if (bytes === undefined) return;
-    entry.writing = true;
-    this.#writingBytes += entry.nbytes;
-    const done = spill.write(entry.id, bytes).then(
-      (file) => this.#written(entry, file, spill),
-      (error: unknown) => this.#writeFailed(entry, error),
-    );
-    this.#writes.add(done);
-    this.#track(done);
-    void done.finally(() => this.#writes.delete(done));
-  }
-
-  #written(entry: Entry, file: string, spill: SpillStorage): void {
-    entry.writing = false;
-    if (this.#entries.get(entry.id) !== entry) {
-      this.#track(spill.remove(file)); // deleted (or replaced) while being written
-      return;
-    }
-    this.#writingBytes -= entry.nbytes;
-    entry.file = file;
-    this.#dropFromMemory(entry);
-    this.#evict(this.#targetBytes);
-  }
-
-  #writeFailed(entry: Entry, error: unknown): void {
-    entry.writing = false;
-    this.#lastSpillError = error;
-    if (this.#entries.get(entry.id) !== entry) return;
-    this.#writingBytes -= entry.nbytes;
-    entry.unspillable = true;
-    this.#onSpillError?.(error, entry.id);
-  }
-
-  #dropFromMemory(entry: Entry): void {
+  #dropFromMemory(entry: StoreEntry): void {
     entry.bytes = undefined;
     this.#lru.delete(entry.id);
     this.#bytes -= entry.nbytes;
@@ -358,30 +309,17 @@ export class ObjectStore {
     this.#changed();
   }
 
-  async #load(entry: Entry): Promise<Uint8Array> {
-    const spill = this.#spill;
-    const file = entry.file;
-    if (spill === undefined || file === undefined) {
-      throw new FloeError('INTERNAL', `object ${entry.id} is neither in memory nor spilled`);
-    }
-    const read = spill.read(entry.id, file, entry.nbytes);
-    this.#track(read.then(() => undefined));
-    try {
-      const bytes = await read;
-      // Keep it in memory again only if that does not push the store past its target.
-      const current = this.#entries.get(entry.id) === entry;
-      if (current && entry.bytes === undefined && this.#bytes + entry.nbytes <= this.#targetBytes && !this.#closed) {
-        entry.bytes = bytes;
-        this.#lru.add(entry.id);
-        this.#bytes += entry.nbytes;
-        this.#highWater = Math.max(this.#highWater, this.#bytes);
-        this.#spilledBytes -= entry.nbytes;
-        this.#spilledCount -= 1;
-        this.#changed();
-      }
-      return bytes;
-    } finally {
-      entry.reading = undefined;
+  /** Keeps a result read back from disk in memory again only if that does not push the store past its target. */
+  #loaded(entry: StoreEntry, bytes: Uint8Array): void {
+    const current = this.#entries.get(entry.id) === entry;
+    if (current && entry.bytes === undefined && this.#bytes + entry.nbytes <= this.#targetBytes && !this.#closed) {
+      entry.bytes = bytes;
+      this.#lru.add(entry.id);
+      this.#bytes += entry.nbytes;
+      this.#highWater = Math.max(this.#highWater, this.#bytes);
+      this.#spilledBytes -= entry.nbytes;
+      this.#spilledCount -= 1;
+      this.#changed();
     }
   }
 
@@ -391,22 +329,13 @@ export class ObjectStore {
   }
 
   #full(id: string, n: number): FloeError {
-    const why = this.#spill === undefined ? '' : ' and nothing more can be spilled';
+    const why = this.#spiller === undefined ? '' : ' and nothing more can be spilled';
+    const cause = this.#spiller?.lastError;
     return new FloeError(
       'LIMIT_EXCEEDED',
       `object store full: storing "${id}" (${n} bytes) would use ${this.#bytes + n} of ${this.#bytesMax} bytes (bytesMax)${why}`,
-      { taskKey: id, ...(this.#lastSpillError === undefined ? {} : { cause: this.#lastSpillError }) },
+      { taskKey: id, ...(cause === undefined ? {} : { cause }) },
     );
-  }
-
-  /** Tracks I/O for idle()/close(); the tracked promise never rejects. */
-  #track(p: Promise<void>): void {
-    const settled = p.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.#io.add(settled);
-    void settled.then(() => this.#io.delete(settled));
   }
 
   #changed(): void {
