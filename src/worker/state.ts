@@ -4,21 +4,15 @@
  * lifetime. No I/O here: `handle(event)` returns commands for the node driver.
  */
 import { assert, type ErrorInfo } from '../errors.ts';
-import { ACTOR_CREATE, isActorSpec } from '../graph/spec.ts';
 import { runReplaces } from '../graph/task-id.ts';
 import type { WireAssign } from '../transport/messages.ts';
 import { Heap } from '../util/heap.ts';
+import { actorOf, enqueueActorTask, leaveActorQueue, startActorTasks, type ActorQueues } from './actor-queues.ts';
 import { batchCostMs, DEFAULT_BATCH, RunTimes, takeBatch, type BatchConfig } from './batching.ts';
 import { checkWorkerState } from './state-check.ts';
 import { NO_INPUTS, type WorkerCommand, type WorkerEvent, type WorkerTask } from './state-types.ts';
 
 export type { WorkerCommand, WorkerEvent } from './state-types.ts';
-
-/** The actor an actor task belongs to (creation: its own id; calls: spec.actor). */
-export function actorOf(a: WireAssign): string | undefined {
-  if (!isActorSpec(a.spec)) return undefined;
-  return a.spec.actor === ACTOR_CREATE ? a.id : a.spec.actor;
-}
 
 /**
  * Highest priority first, then the scheduler's graph order, then arrival order. Graph order
@@ -59,12 +53,8 @@ export class WorkerState {
   private readonly ready = new Heap<WorkerTask>(readyOrder);
   /** Results being fetched as replicas for the scheduler (answered with reportReplicated). */
   private readonly replicas = new Set<string>();
-  /**
-   * Actor tasks per actor, in assignment order (the scheduler assigns calls in call order).
-   * A task leaves its queue when it starts; one that waits for inputs holds up those after
-   * it, so calls start in order. Concurrency per actor is the actor host's business.
-   */
-  private readonly actorQueues = new Map<string, WorkerTask[]>();
+  /** Actor tasks not started yet, per actor in call order (worker/actor-queues.ts). */
+  private readonly actorQueues: ActorQueues = new Map();
   /** Executing tasks holding a thread slot. */
   private executing = 0;
   /** Slots held by tasks not known to be short (see WorkerTask.long). */
@@ -154,11 +144,7 @@ export class WorkerState {
     const missing = a.deps.length === 0 ? NO_INPUTS : new Set<string>();
     const task: WorkerTask = { assign: a, state: 'fetching', missing, seq: ++this.seq, heapIndex: -1, slot: false, lane: undefined, rejoined: false, actor, long: false };
     this.tasks.set(a.id, task);
-    if (actor !== undefined) {
-      let queue = this.actorQueues.get(actor);
-      if (queue === undefined) this.actorQueues.set(actor, (queue = []));
-      queue.push(task);
-    }
+    if (actor !== undefined) enqueueActorTask(this.actorQueues, actor, task);
     for (const dep of a.deps) {
       this.needers.set(dep.id, (this.needers.get(dep.id) ?? 0) + 1);
       if (this.local.has(dep.id)) continue;
@@ -306,7 +292,7 @@ export class WorkerState {
   /** Drops a task and lets go of the inputs it was holding on to. */
   private forget(task: WorkerTask, sid: string, out: WorkerCommand[]): void {
     this.tasks.delete(task.assign.id);
-    if (task.actor !== undefined) this.leaveActorQueue(task);
+    if (task.actor !== undefined) leaveActorQueue(this.actorQueues, task.actor, task);
     for (const dep of task.assign.deps) {
       this.fetching.get(dep.id)?.waiters.delete(task);
       const waiters = this.awaited.get(dep.id);
@@ -330,30 +316,10 @@ export class WorkerState {
     if (task.actor === undefined) this.ready.push(task);
   }
 
-  private leaveActorQueue(task: WorkerTask): void {
-    const queue = this.actorQueues.get(task.actor!);
-    if (queue === undefined) return;
-    const i = queue.indexOf(task);
-    if (i >= 0) queue.splice(i, 1);
-    if (queue.length === 0) this.actorQueues.delete(task.actor!);
-  }
-
-  /** Starts actor tasks at the head of their actor's queue whose inputs are here. */
-  private pumpActors(sid: string, out: WorkerCommand[]): void {
-    for (const [actor, queue] of this.actorQueues) {
-      while (queue.length > 0 && queue[0]!.state === 'ready') {
-        const task = queue.shift()!;
-        task.state = 'executing';
-        out.push({ type: 'execute', stimulusId: sid, assign: task.assign });
-      }
-      if (queue.length === 0) this.actorQueues.delete(actor);
-    }
-  }
-
   /** Starts transfers and executions while slots are free. */
   private pump(sid: string, out: WorkerCommand[]): void {
     // Actor calls run even under memory pressure: their actor exists already.
-    if (this.actorQueues.size > 0) this.pumpActors(sid, out);
+    if (this.actorQueues.size > 0) startActorTasks(this.actorQueues, sid, out);
     if (this.paused) return; // memory pressure: nothing new comes in or runs
     for (const [id, fetch] of this.fetching) {
       if (this.transfers >= this.config.transfersMax) break;
