@@ -138,12 +138,15 @@ export class SchedulerCore {
   endRun(ts: TaskState): void {
     const w = ts.processingOn;
     if (w === undefined) return;
-    w.processing.delete(ts.runId);
     ts.processingOn = undefined;
-    if (ts.early) endEarly(this, ts, w);
-    if (ts.unslotted) {
-      ts.unslotted = false;
-      w.unslotted--;
+    if (ts.early) {
+      endEarly(this, ts, w);
+    } else {
+      w.processing.delete(ts.runId);
+      if (ts.unslotted) {
+        ts.unslotted = false;
+        w.unslotted--;
+      }
     }
     if (this.workers.get(w.id) === w) this.freed.add(w);
     if (w.retiring) this.retireDirty = true;

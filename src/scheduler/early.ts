@@ -56,9 +56,9 @@ export function assignDependentsEarly(
     const ts = stack.pop()!;
     for (const d of ts.dependents) {
       if (!canGoEarly(core, d, w)) continue;
+      // Set before the run starts: startRun keeps an early run out of `processing`.
       d.early = true;
       d.unslotted = true;
-      w.unslotted++;
       w.early++;
       core.earlyCount++;
       assignRun(core, d, w);
@@ -67,9 +67,10 @@ export function assignDependentsEarly(
   }
 }
 
-/** Undoes the early bookkeeping of a run that ends (core.endRun; it clears `unslotted`). */
+/** Undoes the early bookkeeping of a run that ends (core.endRun) or may start (inputsArrived). */
 export function endEarly(core: SchedulerCore, ts: TaskState, w: WorkerState): void {
   ts.early = false;
+  ts.unslotted = false;
   w.early--;
   core.earlyCount--;
 }
@@ -81,8 +82,7 @@ export function endEarly(core: SchedulerCore, ts: TaskState, w: WorkerState): vo
 export function inputsArrived(core: SchedulerCore, ts: TaskState): void {
   const w = ts.processingOn!;
   endEarly(core, ts, w);
-  ts.unslotted = false;
-  w.unslotted--;
+  w.processing.set(ts.runId, ts);
   if (slotted(w) > w.threads) core.excessCreated = true;
 }
 

@@ -1,7 +1,7 @@
 /** Read-only views of the scheduler state for status pages, the CLI and tests. */
 import type { SchedulerCore } from './core.ts';
 import { STATE_NAMES } from './types.ts';
-import { hasResources } from './state.ts';
+import { hasResources, runCount } from './state.ts';
 import type { TaskStateName } from './types.ts';
 
 export interface WorkerInfo {
@@ -36,7 +36,7 @@ export function workerInfo(core: SchedulerCore): WorkerInfo[] {
     address: w.address,
     threads: w.threads,
     capacity: w.capacity,
-    processing: w.processing.size,
+    processing: runCount(w),
     held: w.hasWhat.size,
     resources: { ...w.resources },
     retiring: w.retiring,

@@ -53,7 +53,8 @@ function checkState(core: SchedulerCore, ts: TaskState): void {
   if (s === 'processing') {
     const w = ts.processingOn!;
     assert(core.workers.get(w.id) === w, `${id}: processing on a lost worker ${w.id}`);
-    assert(w.processing.get(ts.runId) === ts, `${id}: not in ${w.id}.processing`);
+    if (ts.early) assert(!w.processing.has(ts.runId), `${id}: early but in ${w.id}.processing`);
+    else assert(w.processing.get(ts.runId) === ts, `${id}: not in ${w.id}.processing`);
   }
   if (ts.early) {
     // Early: each input is in memory or being computed on the same worker.
@@ -94,25 +95,26 @@ function checkWorkers(core: SchedulerCore): void {
   let allEarly = 0;
   let retiring = 0;
   const stealsIn = new Map<WorkerState, number>();
+  const earlyOn = new Map<WorkerState, number>();
   for (const ts of core.tasks.values()) {
     const thief = ts.rare?.thief;
     if (thief !== undefined) stealsIn.set(thief, (stealsIn.get(thief) ?? 0) + 1);
+    if (ts.early) earlyOn.set(ts.processingOn!, (earlyOn.get(ts.processingOn!) ?? 0) + 1);
   }
   for (let i = 0; i < core.workerList.length; i++) {
     const w = core.workerList[i]!;
     assert(core.workers.get(w.id) === w, `worker ${w.id} not in map`);
     if (i > 0) assert(core.workerList[i - 1]!.order < w.order, 'workers out of join order');
-    processing += w.processing.size;
+    processing += w.processing.size + w.early;
     let stealsOut = 0;
     let unslotted = 0;
-    let early = 0;
     for (const [runId, ts] of w.processing) {
       assert(ts.runId === runId && ts.processingOn === w && core.tasks.get(ts.id) === ts, `${w.id}: stray ${ts.id}`);
       if (ts.stealPending) stealsOut++;
       if (ts.unslotted) unslotted++;
-      if (ts.early) early++;
     }
     assert(unslotted === w.unslotted, `${w.id}: unslotted ${w.unslotted}, expected ${unslotted}`);
+    const early = earlyOn.get(w) ?? 0;
     assert(early === w.early && early <= core.config.earlyPerWorker, `${w.id}: early ${w.early}, expected ${early}`);
     allEarly += early;
     assert(stealsOut === w.stealsOut, `${w.id}: stealsOut ${w.stealsOut}, expected ${stealsOut}`);

@@ -92,9 +92,14 @@ export function currentRun(core: SchedulerCore, id: string, runId: number, worke
   // Found through the worker's runs (a small map), not the task id among all records
   // (a large one, whose lookups miss the CPU cache): a run is current exactly when its
   // live worker lists it under its runId.
-  const ts = core.workers.get(workerId)?.processing.get(runId);
-  if (ts === undefined || ts.id !== id) return undefined;
-  return ts;
+  const w = core.workers.get(workerId);
+  if (w === undefined) return undefined;
+  const ts = w.processing.get(runId);
+  if (ts !== undefined) return ts.id === id ? ts : undefined;
+  // An early run is not in `processing` (WorkerState.early); its report may come first.
+  if (w.early === 0) return undefined;
+  const early = core.tasks.get(id);
+  return early !== undefined && early.early && early.processingOn === w && early.runId === runId ? early : undefined;
 }
 
 export function taskFinished(core: SchedulerCore, ev: EventOf<'taskFinished'>): void {

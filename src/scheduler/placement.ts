@@ -97,7 +97,7 @@ export function startRun(core: SchedulerCore, ts: TaskState, w: WorkerState, run
   ts.ready = false;
   ts.runId = runId;
   ts.processingOn = w;
-  w.processing.set(runId, ts);
+  if (!ts.early) w.processing.set(runId, ts); // an early one joins once its inputs are there
   if (isActorTask(ts)) {
     // Actor tasks run on the worker's actor host, not on its pool threads.
     ts.unslotted = true;

@@ -18,7 +18,7 @@
 import type { SchedulerCore } from './core.ts';
 import { requestSteal, stealable } from './stealing.ts';
 import { isActorCreation } from './actors.ts';
-import { hasResources } from './state.ts';
+import { hasResources, runCount } from './state.ts';
 import type { TaskState, WorkerState } from './state.ts';
 import { workerLost } from './workers.ts';
 
@@ -83,7 +83,7 @@ function drain(core: SchedulerCore, w: WorkerState): void {
       if (stealable(ts) && others.some((o) => ts.rare === undefined || hasResources(o, ts))) requestSteal(core, ts, undefined);
     }
   }
-  let done = w.processing.size === 0;
+  let done = runCount(w) === 0;
   // Bytes sent to each recipient during this pass, so copies spread out.
   const planned = new Map<WorkerState, number>();
   for (const ts of w.hasWhat) {
@@ -99,7 +99,7 @@ function drain(core: SchedulerCore, w: WorkerState): void {
     let toBytes = 0;
     for (const o of others) {
       const bytes = o.heldBytes + (planned.get(o) ?? 0);
-      if (to === undefined || bytes < toBytes || (bytes === toBytes && o.processing.size < to.processing.size)) {
+      if (to === undefined || bytes < toBytes || (bytes === toBytes && runCount(o) < runCount(to))) {
         to = o;
         toBytes = bytes;
       }

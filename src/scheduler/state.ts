@@ -49,6 +49,7 @@ export interface TaskState {
   /**
    * Assigned early (early.ts): processing on a worker that is still computing some of its
    * inputs, so it cannot start yet. Also unslotted, and `waitingCount` counts those inputs.
+   * Not in its worker's `processing` until they are there (see WorkerState.early).
    */
   early: boolean;
   /**
@@ -108,14 +109,22 @@ export interface WorkerState {
   resources: Record<string, number>;
   address: string;
   /**
-   * Its current runs, by runId. Keyed by run rather than a Set of records so that a
-   * worker's report finds its run here (currentRun), in a map of a few hundred entries,
-   * instead of looking its task id up among every record the scheduler holds.
+   * Its current runs but the early ones, by runId. Keyed by run rather than a Set of
+   * records so that a worker's report finds its run here (currentRun), in a map of a few
+   * hundred entries, instead of looking its task id up among every record the scheduler
+   * holds.
    */
   readonly processing: Map<number, TaskState>;
   /** Tasks in `processing` that hold no thread slot (see TaskState.unslotted). */
   unslotted: number;
-  /** Tasks in `processing` assigned early (waiting there for inputs it computes). */
+  /**
+   * Its early runs (waiting there for inputs it computes). Counted only: they join
+   * `processing` once their inputs are there (early.ts). Stealing scans `processing` for a
+   * run to take back, and early runs, never stolen, can outnumber the others there (up to
+   * `earlyPerWorker`): under chains of tasks they were three quarters of every scan, each
+   * a record out of the CPU cache. Every early run waits, directly or through other early
+   * runs, on a run in `processing`, and is taken back with it (early.ts takeBack).
+   */
   early: number;
   readonly hasWhat: Set<TaskState>;
   /** Sum of nbytes over hasWhat. */
@@ -272,6 +281,11 @@ export function hasResources(worker: WorkerState, ts: TaskState): boolean {
 /** Tasks processing on a worker that hold a thread slot (seceded and actor tasks do not). */
 export function slotted(worker: WorkerState): number {
   return worker.processing.size - worker.unslotted;
+}
+
+/** Tasks processing on a worker, early ones included. */
+export function runCount(worker: WorkerState): number {
+  return worker.processing.size + worker.early;
 }
 
 /** Whether a worker can take this task right now (retiring workers take nothing). */

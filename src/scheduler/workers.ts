@@ -48,7 +48,7 @@ export function workerLost(core: SchedulerCore, workerId: string): void {
   for (const ts of held) core.removeHeld(w, ts);
   const running = [...w.processing.values()];
   for (const ts of running) {
-    // Early runs were taken back with the run they waited on (early.ts).
+    // Early runs (not in `processing`) are taken back with the run they wait on (early.ts).
     if (ts.processingOn === w && !lostActorCall(core, ts, w)) rescheduleRun(core, ts);
   }
   for (const ts of held) {
