@@ -47,7 +47,7 @@ export function activate(core: SchedulerCore, root: TaskState): void {
       stack.length = top - 1; // drop the inputs pushed above and the task itself
       markErred(core, ts, erredDep.rare!.error!);
       // Inputs activated on its behalf may now be needed by nobody.
-      settle(core, [...deps]);
+      settle(core, deps);
       continue;
     }
     if (pending) continue;
@@ -133,7 +133,7 @@ export function taskFinished(core: SchedulerCore, ev: EventOf<'taskFinished'>): 
   const deps = ts.dependencies;
   if (deps.length === 0) return;
   for (const dep of deps) dep.waiterCount--;
-  settle(core, [...deps]);
+  settle(core, deps);
 }
 
 /**

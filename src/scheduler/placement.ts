@@ -198,6 +198,11 @@ class RootBlocks {
   ) {
     let roots = 0;
     for (const ts of ready) if (ts.dependencies.length === 0) roots++;
+    // Only dependents (made ready by completions): no blocks to size.
+    if (roots === 0) {
+      this.perThread = 0;
+      return;
+    }
     let threads = 0;
     for (const w of core.workerList) if (!w.retiring) threads += w.threads;
     this.perThread = threads === 0 ? 1 : Math.ceil(roots / threads);

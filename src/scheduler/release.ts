@@ -62,13 +62,15 @@ function forget(core: SchedulerCore, ts: TaskState, touched: TaskState[]): void 
 }
 
 /**
- * Applies the release/forget rules to `stack` and to everything that changes as a
+ * Applies the release/forget rules to `items` and to everything that changes as a
  * consequence (iteratively: chains may be very long).
  */
-export function settle(core: SchedulerCore, items: TaskState[]): void {
+export function settle(core: SchedulerCore, items: readonly TaskState[]): void {
   // Given items in order; what they cascade into, depth first.
-  const stack = items.reverse();
-  while (stack.length > 0) {
+  const stack = settleStack;
+  const base = stack.length; // this call's part: safe should a transition below ever settle
+  for (let i = items.length - 1; i >= 0; i--) stack.push(items[i]!);
+  while (stack.length > base) {
     const ts = stack.pop()!;
     if (ts.state === 'forgotten' || ts.wanted || ts.waiterCount > 0 || core.isHeldActor(ts)) continue;
     if (ts.state === 'memory') {
@@ -80,6 +82,12 @@ export function settle(core: SchedulerCore, items: TaskState[]): void {
     if (dependentCount(ts) === 0 && (ts.state === 'released' || ts.state === 'erred')) forget(core, ts, stack);
   }
 }
+
+/**
+ * Scratch stack of settle, reused: settle runs for every finished task with inputs, and
+ * a stack of its own per call was an allocation per task.
+ */
+const settleStack: TaskState[] = [];
 
 /** A task and all its transitive dependents, in discovery order. */
 export function withDependents(roots: TaskState[]): TaskState[] {
