@@ -45,8 +45,12 @@ interface Pending {
 
 export class ObjectStore {
   readonly #entries = new Map<string, StoreEntry>();
-  /** Ids whose bytes are in memory, least recently used first. */
-  readonly #lru = new Set<string>();
+  /**
+   * Ids whose bytes are in memory, least recently used first: what to spill first. Kept
+   * only when the store can spill (a memory limit): without one it would cost two set
+   * operations per result for an order nobody reads.
+   */
+  readonly #lru: Set<string> | undefined;
   /** Puts waiting for room (or writing an oversized result), by id; delete() cancels them. */
   readonly #pending = new Map<string, Pending>();
   readonly #bytesMax: number;
@@ -73,6 +77,7 @@ export class ObjectStore {
     this.#bytesMax = max;
     this.#targetBytes = target;
     this.#onChange = options.onChange;
+    this.#lru = options.spill === undefined ? undefined : new Set();
     // The spiller hands entries back through this host: only the store counts bytes in memory.
     this.#spiller = options.spill === undefined ? undefined : new Spiller(options.spill, {
       holds: (entry) => this.#entries.get(entry.id) === entry,
@@ -160,7 +165,7 @@ export class ObjectStore {
     if (entry === undefined) return wasPending;
     this.#entries.delete(id);
     if (entry.bytes !== undefined) {
-      this.#lru.delete(id);
+      this.#lru?.delete(id);
       this.#bytes -= entry.nbytes;
       this.#changed();
     } else {
@@ -233,7 +238,7 @@ export class ObjectStore {
       reading: undefined,
     };
     this.#entries.set(id, entry);
-    this.#lru.add(id);
+    this.#lru?.add(id);
     this.#bytes += n;
     this.#highWater = Math.max(this.#highWater, this.#bytes);
     this.#changed();
@@ -290,8 +295,9 @@ export class ObjectStore {
   /** Starts spilling least-recently-used results until what stays in memory is <= goal. */
   #evict(goal: number): void {
     const spiller = this.#spiller;
-    if (spiller === undefined || this.#closed) return;
-    for (const id of this.#lru) {
+    const lru = this.#lru;
+    if (spiller === undefined || lru === undefined || this.#closed) return;
+    for (const id of lru) {
       if (this.#bytes - spiller.writingBytes <= goal) return;
       const entry = this.#entries.get(id);
       if (entry === undefined || entry.writing || entry.unspillable) continue;
@@ -302,7 +308,7 @@ export class ObjectStore {
 
   #dropFromMemory(entry: StoreEntry): void {
     entry.bytes = undefined;
-    this.#lru.delete(entry.id);
+    this.#lru?.delete(entry.id);
     this.#bytes -= entry.nbytes;
     this.#spilledBytes += entry.nbytes;
     this.#spilledCount += 1;
@@ -314,7 +320,7 @@ export class ObjectStore {
     const current = this.#entries.get(entry.id) === entry;
     if (current && entry.bytes === undefined && this.#bytes + entry.nbytes <= this.#targetBytes && !this.#closed) {
       entry.bytes = bytes;
-      this.#lru.add(entry.id);
+      this.#lru?.add(entry.id);
       this.#bytes += entry.nbytes;
       this.#highWater = Math.max(this.#highWater, this.#bytes);
       this.#spilledBytes -= entry.nbytes;
@@ -324,8 +330,10 @@ export class ObjectStore {
   }
 
   #touch(id: string): void {
-    this.#lru.delete(id);
-    this.#lru.add(id);
+    const lru = this.#lru;
+    if (lru === undefined) return;
+    lru.delete(id);
+    lru.add(id);
   }
 
   #full(id: string, n: number): FloeError {
