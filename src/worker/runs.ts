@@ -38,10 +38,9 @@ export interface RunsDeps {
   executed(event: Extract<WorkerEvent, { type: 'executed' }>): void;
 }
 
-/** A run started here; its cancel signal is in `aborts` under `key`. */
+/** A run started here, found by its task's id until it ends (`#active`). */
 interface ActiveRun {
   assign: WireAssign;
-  key: string;
   signal: RunCancel;
 }
 
@@ -53,19 +52,26 @@ interface PreparedRun {
 }
 
 export class Runs {
-  readonly #aborts = new Map<string, RunCancel>();
+  /**
+   * The latest run of each task id started here, for abort(). A worker runs one run of a
+   * task at a time: a newer run of it is assigned only after the older one was aborted, so
+   * an older run still winding down is never looked up again (and must not unregister the
+   * newer one: #ended).
+   */
+  readonly #active = new Map<string, ActiveRun>();
 
   constructor(private readonly deps: RunsDeps) {}
 
   /** Cancels a run (its `executed` event never comes). */
   abort(id: string, runId: number): void {
-    this.#aborts.get(`${id}#${runId}`)?.abort();
+    const run = this.#active.get(id);
+    if (run !== undefined && run.assign.runId === runId) run.signal.abort();
   }
 
   /** Cancels every run. */
   abortAll(): void {
-    for (const cancel of this.#aborts.values()) cancel.abort();
-    this.#aborts.clear();
+    for (const run of this.#active.values()) run.signal.abort();
+    this.#active.clear();
   }
 
   /**
@@ -92,7 +98,7 @@ export class Runs {
     } catch (error) {
       this.runFailed(run, error, stimulusId);
     } finally {
-      this.#aborts.delete(run.key);
+      this.#ended(run);
       turn?.release();
     }
   }
@@ -123,7 +129,7 @@ export class Runs {
       const run = runs[i]!;
       const p = prepared[i];
       if (p === undefined) {
-        this.#aborts.delete(run.key);
+        this.#ended(run);
         continue;
       }
       if (indexOf !== undefined) {
@@ -151,13 +157,13 @@ export class Runs {
       this.runFailed(run, error, stimulusId);
     }
     if (stored === undefined) {
-      this.#aborts.delete(run.key);
+      this.#ended(run);
       return;
     }
     stored.then(
-      () => this.#aborts.delete(run.key),
+      () => this.#ended(run),
       (error: unknown) => {
-        this.#aborts.delete(run.key);
+        this.#ended(run);
         this.runFailed(run, error, stimulusId);
       },
     );
@@ -165,10 +171,14 @@ export class Runs {
 
   /** Registers a run so that an `abort` command can cancel it. */
   private startRun(assign: WireAssign): ActiveRun {
-    const signal = new RunCancel();
-    const key = `${assign.id}#${assign.runId}`;
-    this.#aborts.set(key, signal);
-    return { assign, key, signal };
+    const run = { assign, signal: new RunCancel() };
+    this.#active.set(assign.id, run);
+    return run;
+  }
+
+  /** A run is over: it is no longer found (unless a newer run of its task took its place). */
+  #ended(run: ActiveRun): void {
+    if (this.#active.get(run.assign.id) === run) this.#active.delete(run.assign.id);
   }
 
   private stopped(run: ActiveRun): boolean {
