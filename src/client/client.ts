@@ -7,7 +7,6 @@
 import { randomUUID } from 'node:crypto';
 import { FloeError, fromErrorInfo } from '../errors.ts';
 import type { DataPlane, FetchedObject } from '../dataplane/dataplane.ts';
-import type { TaskSpec } from '../graph/spec.ts';
 import type { TaskOptions } from '../graph/options.ts';
 import { subjects, type KeyUpdate } from '../transport/messages.ts';
 import type { Transport } from '../transport/transport.ts';
@@ -223,21 +222,14 @@ export class Client implements FutureOwner {
 
   // ---- internals used by futures and flows ---------------------------------------------
 
-  /** @internal One task (see submission-builder.ts). */
-  submitWith(
-    def: unknown,
-    extra: TaskOptions,
-    args: unknown[],
-    wanted: boolean,
-    deferTo?: QueuedTask[],
-    specExtra?: Pick<TaskSpec, 'actor' | 'restartsMax'>,
-  ): Future<unknown> {
-    return this.builder.submit(def, extra, args, wanted, deferTo, specExtra);
+  /** @internal One task (see SubmissionBuilder.submit). */
+  submitWith(...call: Parameters<SubmissionBuilder['submit']>): Future<unknown> {
+    return this.builder.submit(...call);
   }
 
-  /** @internal A map over a list or a future of one (see submission-builder.ts). */
-  mapWith(def: unknown, items: unknown, rest: unknown[], wanted: boolean, deferTo?: QueuedTask[]): unknown {
-    return this.builder.map(def, items, rest, wanted, deferTo);
+  /** @internal A map over a list or a future of one (see SubmissionBuilder.map). */
+  mapWith(...call: Parameters<SubmissionBuilder['map']>): unknown {
+    return this.builder.map(...call);
   }
 
   /** @internal Sends tasks a flow collected with `deferTo`, as one batch. */
