@@ -12,4 +12,3 @@ export function ownBytes(bytes: Uint8Array): Uint8Array {
   copy.set(bytes);
   return copy;
 }
-

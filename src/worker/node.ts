@@ -142,7 +142,7 @@ export class WorkerNode {
       maxPayloadBytes: () => this.transport.maxPayloadBytes,
       log: this.log,
     });
-    // --- memory limit and spilling (worker/memory.ts) ---
+    // Memory limit and spilling (worker/memory.ts, store.ts, spilling.ts).
     this.memory = options.memoryLimitBytes === undefined ? undefined : memoryPolicy({
       limitBytes: options.memoryLimitBytes,
       ...(options.memoryTargetFraction === undefined ? {} : { targetFraction: options.memoryTargetFraction }),
@@ -155,7 +155,6 @@ export class WorkerNode {
       onChange: () => this.onMemoryChanged(),
       onSpillError: (err, id) => this.log.error({ id, err }, 'could not spill a result to disk; it stays in memory'),
     });
-    // --- end memory ---
     this.state = this.newState();
     this.telemetry = new WorkerMetrics(this.workerId, {
       queueLength: () => this.state.taskCount - this.state.executingCount,
@@ -165,9 +164,7 @@ export class WorkerNode {
     this.context = new ContextServer({
       connection: () => ({ transport: this.transport, dataPlane: this.dataPlane, cluster: options.cluster }),
       onSlot: (id, runId, seceded) => {
-        if (this.closed) return;
-        const stimulusId = `${this.workerId}-${++this.stimulusSeq}`;
-        this.handle({ type: seceded ? 'seceded' : 'rejoined', stimulusId, id, runId });
+        if (!this.closed) this.handle({ type: seceded ? 'seceded' : 'rejoined', stimulusId: this.nextStimulus(), id, runId });
       },
       logger: this.log,
     });
@@ -243,9 +240,7 @@ export class WorkerNode {
     this.direct.listen(this.subjects.direct(this.workerId));
     const every = this.options.heartbeatIntervalMs ?? DEFAULT_WORKER_HEARTBEAT_INTERVAL_MS;
     if (every > 0) {
-      this.heartbeatTimer = setInterval(() => {
-        this.sendEvents({ heartbeat: true, metrics: this.metrics() });
-      }, every);
+      this.heartbeatTimer = setInterval(() => this.sendEvents({ heartbeat: true, metrics: this.metrics() }), every);
       this.heartbeatTimer.unref();
     }
     await this.transport.flush();
@@ -328,7 +323,7 @@ export class WorkerNode {
     const paused = shouldPause(this.memory, this.store.bytes);
     if (paused === this.state.isPaused) return;
     this.log.info({ workerId: this.workerId, heldBytes: this.store.bytes, pauseBytes: this.memory.pauseBytes, paused }, paused ? 'memory: paused' : 'memory: resumed');
-    this.handle({ type: 'paused', stimulusId: `${this.workerId}-${++this.stimulusSeq}`, paused });
+    this.handle({ type: 'paused', stimulusId: this.nextStimulus(), paused });
   }
 
   private onMessage(msg: TransportMessage): void {
@@ -355,7 +350,7 @@ export class WorkerNode {
       // which may be in this very batch.
       this.log.info({ workerId: this.workerId, epoch: this.epochNow, asked: wire.epoch }, 'ignored a request to start over: already done');
     }
-    const stimulusId = `${this.workerId}-${++this.stimulusSeq}`;
+    const stimulusId = this.nextStimulus();
     for (const c of wire.cancel) this.handle({ type: 'cancelled', stimulusId, id: c.id, runId: c.runId });
     if (wire.assign.length > 0) {
       for (const a of wire.assign) this.tracing.assigned(a, (id) => this.store.has(id));
@@ -382,12 +377,16 @@ export class WorkerNode {
     if (this.closed || this.retired || this.onRetired !== undefined) return false;
     if (!this.state.startsAtOnce(assign.id) || this.store.has(assign.id)) return false;
     this.tracing.assigned(assign, (id) => this.store.has(id));
-    this.handle({ type: 'assigned', stimulusId: `${this.workerId}-${++this.stimulusSeq}`, tasks: [assign] });
+    this.handle({ type: 'assigned', stimulusId: this.nextStimulus(), tasks: [assign] });
     return true;
   }
 
   private handle(event: WorkerEvent): void {
     for (const command of this.state.handle(event)) this.commands.dispatch(command);
+  }
+
+  private nextStimulus(): string {
+    return `${this.workerId}-${++this.stimulusSeq}`;
   }
 
   /** Sends the coordinator a workerEvents message from this incarnation. */
