@@ -14,12 +14,15 @@
  * 12, after 3); task-lag: `reps` runs of linear-100x10 (default 12, after 15; the shape
  * can follow as a fifth argument); tree-reduce: `reps` sums of 10k numbers by a tree of
  * add tasks, seconds each (default 12, after 3). Prints each side's median, p90 and p99
- * and B / A.
+ * and B / A. throughput also prints each side's CPU per task by process, summed over its
+ * timed runs: its cluster's processes from /proc, and this process's own CPU while that side
+ * ran as its client (the two clients share this process, and run one at a time).
  */
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type * as LocalClusterModule from '../cluster/local-cluster.ts';
 import type * as IndexModule from '../src/index.ts';
+import { clusterProcesses, cpuSeconds, type BenchProcess } from './cpu.ts';
 import { quantile } from './stats.ts';
 import type * as StatsModule from './stats.ts';
 import type * as TaskLagModule from './scenarios/task-lag.ts';
@@ -52,6 +55,28 @@ interface Side {
   once(i: number): Promise<number>;
   stop(): Promise<void>;
   values: number[];
+  /** Its cluster's processes and this one (as 'client'). */
+  processes: BenchProcess[];
+  /** CPU seconds by process name over the timed runs. */
+  cpu: Map<string, number>;
+  tasks: number;
+}
+
+/** CPU seconds used so far by `p`: this process's own from process.cpuUsage(), which reads finer than /proc's 10 ms ticks. */
+function cpuNow(p: BenchProcess): number {
+  if (p.pid !== process.pid) return cpuSeconds(p.pid) ?? Number.NaN;
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1e6;
+}
+
+/** One timed run of `side`, its CPU added up by process when `tasks` > 0. */
+async function timed(side: Side, i: number, tasks: number): Promise<number> {
+  if (tasks === 0) return side.once(i);
+  const before = side.processes.map(cpuNow);
+  const value = await side.once(i);
+  side.processes.forEach((p, k) => side.cpu.set(p.name, (side.cpu.get(p.name) ?? 0) + cpuNow(p) - before[k]!));
+  side.tasks += tasks;
+  return value;
 }
 
 async function load<T>(dir: string, path: string): Promise<T> {
@@ -125,6 +150,9 @@ async function startSide(dir: string): Promise<Side> {
       await handle.stop();
     },
     values: [],
+    processes: clusterProcesses(handle),
+    cpu: new Map(),
+    tasks: 0,
   };
 }
 
@@ -134,7 +162,7 @@ try {
   for (let i = 0; i < WARMUP[measure]; i++) for (const side of sides) await side.once(i);
   for (let i = 0; i < reps; i++) {
     // A B, then B A: neither side always goes first.
-    for (const side of i % 2 === 0 ? sides : [...sides].reverse()) side.values.push(await side.once(i));
+    for (const side of i % 2 === 0 ? sides : [...sides].reverse()) side.values.push(await timed(side, i, measure === 'throughput' ? THROUGHPUT_TASKS : 0));
   }
 } finally {
   for (const side of sides) await side.stop();
@@ -144,5 +172,11 @@ const unit = UNITS[measure];
 for (const [name, side] of [['A', sides[0]!], ['B', sides[1]!]] as const) {
   const [p50, p90, p99] = [0.5, 0.9, 0.99].map((q) => quantile(side.values, q));
   console.log(`${name} ${side.dir}: median ${p50!.toFixed(3)}  p90 ${p90!.toFixed(3)}  p99 ${p99!.toFixed(3)}  ${unit}, ${side.values.length} runs`);
+}
+for (const [name, side] of [['A', sides[0]!], ['B', sides[1]!]] as const) {
+  if (side.tasks === 0) continue;
+  const rows = [...side.cpu].map(([proc, s]) => `${proc} ${((s * 1e6) / side.tasks).toFixed(1)}`);
+  const all = [...side.cpu.values()].reduce((a, b) => a + b, 0);
+  console.log(`${name} CPU µs per task: ${rows.join(', ')}; all ${((all * 1e6) / side.tasks).toFixed(1)}`);
 }
 console.log(`B / A median: ${(quantile(sides[1]!.values, 0.5) / quantile(sides[0]!.values, 0.5)).toFixed(3)}`);
