@@ -21,9 +21,10 @@ export type TaskLagRaw = Record<LagShape, ShapeRun>;
  * The warm-up runs every shape at full size this many times (on floe, Dask and BullMQ
  * alike). A fresh floe cluster is several times slower on its first submissions, while V8
  * compiles the hot paths of five processes: on 2 cores, linear-100x10's total lag went
- * 47, 23, 22, 18, 15 s over its first five runs and settled at 4-6 s after about fifteen
- * (`bench/lag-breakdown.ts` measures after the same warm-up). The table is the steady
- * state of a cluster that has been running.
+ * 47, 23, 22, 18, 15 s over its first five runs and settled after about fifteen (at 4-6 s
+ * when this was measured; the engine has become faster since: 2.5 s on 2026-12-05).
+ * `bench/lag-breakdown.ts` measures after the same warm-up. The table is the steady state
+ * of a cluster that has been running.
  */
 export const WARMUP_ROUNDS = 5;
 
