@@ -7,6 +7,7 @@
 import type { FetchedObject } from '../dataplane/dataplane.ts';
 import { FloeError, isFloeError } from '../errors.ts';
 import { deserializeValue, getSerializer, resolveSerializer } from '../serde/registry.ts';
+import type { Serializer } from '../serde/types.ts';
 import type { KeyState } from './future.ts';
 import type { Submitter } from './submitter.ts';
 
@@ -25,6 +26,13 @@ export interface ResultsOptions {
 }
 
 export class Results {
+  /**
+   * The serializer of the last result read: most results name the same one, and looking it
+   * up in the registry took several map lookups per result. An id, once registered, names
+   * the same serializer for good (registry.ts), so this never goes stale.
+   */
+  private lastSerializer: Serializer | undefined;
+
   constructor(private readonly options: ResultsOptions) {}
 
   /**
@@ -67,9 +75,17 @@ export class Results {
    */
   valueOf(state: KeyState, keep: object | undefined): unknown {
     const update = state.update;
-    const serializer = update?.inline === undefined ? undefined : getSerializer(update.serializer.id);
+    const serializer = update?.inline === undefined ? undefined : this.serializerOf(update.serializer.id);
     if (serializer === undefined) return this.slowResultOf(state).then((value) => kept(value, keep));
     return deserializeValue(update!.inline!, serializer, state.key);
+  }
+
+  private serializerOf(id: string): Serializer | undefined {
+    const last = this.lastSerializer;
+    if (last !== undefined && last.id === id) return last;
+    const serializer = getSerializer(id);
+    if (serializer !== undefined) this.lastSerializer = serializer;
+    return serializer;
   }
 
   private async slowResultOf(state: KeyState): Promise<unknown> {

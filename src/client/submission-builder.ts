@@ -8,10 +8,10 @@
 import { FloeError } from '../errors.ts';
 import { BUILTIN_MODULE, type TaskSpec } from '../graph/spec.ts';
 import type { TaskOptions } from '../graph/options.ts';
-import { normalizeOptions } from '../graph/validate-options.ts';
+import { normalizeOptions, type NormalizedTaskOptions } from '../graph/validate-options.ts';
 import { encodeArgs, FutureRef } from '../serde/args.ts';
 import { buildSpec, callOptions, keyPrefix } from './submit-spec.ts';
-import { isTaskDef } from './task-def.ts';
+import { isTaskDef, type TaskDefCore } from './task-def.ts';
 import { knownExportName } from './exports.ts';
 import { Future, KeyState, isFuture, type FutureOwner } from './future.ts';
 import type { QueuedTask, Submitter } from './submitter.ts';
@@ -30,6 +30,13 @@ export interface SubmissionHost {
   checkOpen(): void;
 }
 
+/** What the tasks of one call (a submit, or a map over a list) share. */
+interface Call {
+  def: TaskDefCore<unknown[], unknown>;
+  opts: NormalizedTaskOptions;
+  name: string;
+}
+
 export class SubmissionBuilder {
   private keySeq = 0;
 
@@ -44,17 +51,49 @@ export class SubmissionBuilder {
     deferTo?: QueuedTask[],
     specExtra?: Pick<TaskSpec, 'actor' | 'restartsMax'>,
   ): Future<unknown> {
+    const call = this.callOf(def, extra);
+    const key = call.opts.key;
+    if (key !== undefined) {
+      const existing = this.host.keys.get(key);
+      if (existing !== undefined) return new Future(this.host.owner, existing);
+    }
+    return this.add(call, key ?? this.nextKey(call.name || 'task'), args, wanted, deferTo, specExtra);
+  }
+
+  /**
+   * One task per item of a list. What is the same for every item (the client open, the
+   * definition checked, its options and name) is looked at once, not per item: nothing
+   * in the loop can change it. An empty list is checked for nothing, as before.
+   */
+  private mapList(def: unknown, items: readonly unknown[], rest: unknown[], wanted: boolean, deferTo?: QueuedTask[]): Future<unknown>[] {
+    if (items.length === 0) return [];
+    const call = this.callOf(def, {});
+    // A definition with a key of its own names one key for every item: the general way.
+    if (call.opts.key !== undefined) return items.map((item) => this.submit(def, {}, [item, ...rest], wanted, deferTo));
+    const name = call.name || 'task';
+    // items.map, as before: holes of a sparse list stay holes.
+    return items.map((item) => this.add(call, this.nextKey(name), rest.length === 0 ? [item] : [item, ...rest], wanted, deferTo, undefined));
+  }
+
+  /** The checks of one call of `def`, and what its tasks share. */
+  private callOf(def: unknown, extra: TaskOptions): Call {
     this.host.checkOpen();
     if (!isTaskDef(def)) {
       throw new FloeError('INVALID_ARGUMENT', 'submit(task, ...args): the first argument must be made with task()');
     }
     const opts = callOptions(def, extra);
-    const name = opts.name ?? def.exportName ?? knownExportName(def) ?? def.fn.name;
-    const key = opts.key ?? this.nextKey(name || 'task');
-    const existing = this.host.keys.get(key);
-    if (existing !== undefined && opts.key !== undefined) {
-      return new Future(this.host.owner, existing);
-    }
+    return { def, opts, name: opts.name ?? def.exportName ?? knownExportName(def) ?? def.fn.name };
+  }
+
+  /** A new task under `key`: its arguments encoded, its key added, its inputs pinned, queued. */
+  private add(
+    { def, opts, name }: Call,
+    key: string,
+    args: unknown[],
+    wanted: boolean,
+    deferTo: QueuedTask[] | undefined,
+    specExtra: Pick<TaskSpec, 'actor' | 'restartsMax'> | undefined,
+  ): Future<unknown> {
     const { bytes, deps, actors } = encodeArgs(args, this.toRef);
     const state = new KeyState(key);
     this.host.keys.set(key, state);
@@ -67,7 +106,7 @@ export class SubmissionBuilder {
 
   /** A map (Client.mapWith): a future per item of a list, or one future of the list for a future's items. */
   map(def: unknown, items: unknown, rest: unknown[], wanted: boolean, deferTo?: QueuedTask[]): unknown {
-    if (Array.isArray(items)) return items.map((item) => this.submit(def, {}, [item, ...rest], wanted, deferTo));
+    if (Array.isArray(items)) return this.mapList(def, items, rest, wanted, deferTo);
     if (!isFuture(items)) {
       throw new FloeError('INVALID_ARGUMENT', 'map(task, items): items must be an array or a future of an array');
     }

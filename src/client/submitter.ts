@@ -18,6 +18,7 @@ import { PieceStream, type StreamIo } from './piece-stream.ts';
 import type { DirectTarget } from './direct.ts';
 import type { CoordinatorIncarnation } from './incarnation.ts';
 import { requestWithRetry } from './submit-request.ts';
+import { Wants } from './wants.ts';
 import { ATTR, SpanKind, recordFailure, startSpan, traceparentOf, tracingEnabled, type Span } from '../telemetry/trace.ts';
 
 /** A task waiting to be sent; `exportName` is resolved at flush time. */
@@ -55,7 +56,7 @@ export interface SubmitterOptions {
 
 export class Submitter {
   private batch: QueuedTask[] = [];
-  private wants = new Set<string>();
+  private wants = new Wants();
   private missing: MissingResult[] = [];
   private held: QueuedTask[] = [];
   private flushQueued = false;
@@ -73,10 +74,7 @@ export class Submitter {
    * `enqueueAll` when the flow body returns, so async bodies still go out as one batch).
    */
   enqueue(task: QueuedTask, wanted: boolean, deferTo?: QueuedTask[]): void {
-    if (wanted) {
-      task.state.wanted = true;
-      this.wants.add(task.state.key);
-    }
+    if (wanted) this.wants.add(task.state);
     if (deferTo !== undefined) {
       deferTo.push(task);
       return;
@@ -132,12 +130,7 @@ export class Submitter {
   /** Queues tasks collected with `enqueue(..., deferTo)`. */
   enqueueAll(tasks: QueuedTask[], wantAll = false): void {
     if (tasks.length === 0) return;
-    if (wantAll) {
-      for (const task of tasks) {
-        task.state.wanted = true;
-        this.wants.add(task.state.key);
-      }
-    }
+    if (wantAll) for (const task of tasks) this.wants.add(task.state);
     // Not push(...tasks): a flow of a million tasks would overflow the call stack.
     for (const task of tasks) this.batch.push(task);
     this.queueFlush();
@@ -145,10 +138,7 @@ export class Submitter {
 
   /** Asks the scheduler to keep (and report) a key that was submitted unwanted. */
   want(state: KeyState): void {
-    if (state.wanted) return;
-    state.wanted = true;
-    this.wants.add(state.key);
-    this.queueFlush();
+    if (this.wants.add(state)) this.queueFlush();
   }
 
   /**
@@ -156,7 +146,7 @@ export class Submitter {
    * telling it which holder failed to serve the result.
    */
   locate(state: KeyState, failedHolder: string): void {
-    this.wants.add(state.key);
+    this.wants.locate(state);
     this.missing.push({ key: state.key, workerId: failedHolder });
     this.queueFlush();
   }
@@ -220,14 +210,15 @@ export class Submitter {
     if (this.batch.length !== 1 || this.held.length > 0 || this.missing.length > 0 || this.open !== undefined) return false;
     const task = this.batch[0]!;
     if (task.spec.deps.length > 0) return false;
-    for (const key of this.wants) if (key !== task.state.key) return false;
-    return true;
+    return this.wants.onlyKey(task.state.key);
   }
 
-  private takeReady(): { ready: QueuedTask[]; sending: Set<string> } {
+  private takeReady(): QueuedTask[] {
     const candidates = this.held.length === 0 ? this.batch : [...this.held, ...this.batch];
     this.held = [];
     this.batch = [];
+    // Keys of this batch's ready tasks, for their dependents in it: a key released since it
+    // was queued is no longer among the client's keys (isSubmitted), yet it is being sent.
     const sending = new Set<string>();
     const ready: QueuedTask[] = [];
     // Repeat until stable: a task is ready when each dep is submitted or ready in this batch.
@@ -249,7 +240,7 @@ export class Submitter {
       rest = next;
     }
     this.held = rest;
-    return { ready, sending };
+    return ready;
   }
 
   private depsSent(deps: string[], sending: Set<string>): boolean {
@@ -261,11 +252,11 @@ export class Submitter {
     const open = this.open;
     this.open = undefined;
     this.earlyOff = false;
-    const { ready, sending } = this.takeReady();
+    const ready = this.takeReady();
     // Wants for keys still held go out with those keys, never before them. A key released
     // since it was queued is still sent wanted (its release follows this batch): an actor
     // created and released at once must still run the calls made on it meanwhile.
-    const wants = this.takeWants(sending);
+    const wants = this.wants.take();
     if (ready.length === 0 && wants.length === 0 && open === undefined) return;
     const missing = this.missing;
     this.missing = [];
@@ -275,20 +266,6 @@ export class Submitter {
       for (const task of ready) this.unpin(task);
       if (open !== undefined) for (const task of open.tasks) this.unpin(task);
     }
-  }
-
-  /** Takes the wants whose keys are sent or being sent; the others wait for their keys. */
-  private takeWants(sending: Set<string>): string[] {
-    const wants: string[] = [];
-    let waiting: string[] | undefined;
-    for (const k of this.wants) {
-      if (sending.has(k) || this.options.isSubmitted(k)) wants.push(k);
-      else (waiting ??= []).push(k);
-    }
-    // Cleared at once: deleting thousands of keys one by one shrinks the set again and again.
-    this.wants.clear();
-    if (waiting !== undefined) for (const k of waiting) this.wants.add(k);
-    return wants;
   }
 
   /** `open`: the stream that the tasks sent early went in, which these join. */

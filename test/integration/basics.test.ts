@@ -56,6 +56,20 @@ t.test('basics', async (t) => {
     t.same(typed, [2, { n: 2, label: 'n=2' }]);
   });
 
+  t.test('map over a list: an empty one checks nothing, holes stay holes, a keyed task is one key', async (t) => {
+    t.same(client.map(5 as never, []), [], 'an empty list with no task: no tasks, no error');
+    t.equal(thrown(() => client.map(5 as never, [1])).code, 'INVALID_ARGUMENT', 'a list with no task');
+    // eslint-disable-next-line no-sparse-arrays
+    const sparse = client.map(inc, [1, , 3]);
+    t.equal(sparse.length, 3);
+    t.notOk(1 in sparse, 'a hole in the list is a hole in the futures');
+    t.same(await client.gather([sparse[0]!, sparse[2]!]), [2, 4]);
+    const keyed = client.map(inc.with({ key: 'map-one-key' }), [1, 2]);
+    t.equal(keyed[0]!.key, 'map-one-key');
+    t.equal(keyed[1]!.key, 'map-one-key', 'every item names the same key: the first task is the one');
+    t.same(await client.gather(keyed), [2, 2]);
+  });
+
   t.test('map over a future of a list', async (t) => {
     const all = client.map(double, client.submit(range, 4));
     t.same(await all.result(), [0, 2, 4, 6]);
