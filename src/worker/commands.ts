@@ -128,11 +128,13 @@ export class WorkerCommands {
 
   private reportFinished({ id, runId, tellClient, durationMs, startedAtMs }: Extract<WorkerCommand, { type: 'reportFinished' }>): void {
     const { store, reports } = this.deps;
-    const info = store.info(id);
+    // Usually in memory: one look-up in the store (a big map). A result already spilled
+    // (memory pressure) is not inlined: peers fetch it.
+    const object = store.peek(id);
+    const info = object === undefined ? store.info(id) : { nbytes: object.bytes.byteLength, serializer: object.serializer };
     if (info === undefined) throw new FloeError('INTERNAL', `finished result ${id} is not in the store`);
     const { nbytes, serializer } = info;
-    // A result already spilled (memory pressure) is not inlined: peers fetch it.
-    const inline = nbytes <= this.deps.inlineBytesMax ? store.peek(id)?.bytes : undefined;
+    const inline = object !== undefined && nbytes <= this.deps.inlineBytesMax ? object.bytes : undefined;
     reports.finished({ id, runId, nbytes, serializer, inline, durationMs, startedAtMs });
     const clientId = tellClient ? clientOf(id) : '';
     if (clientId === '') return;

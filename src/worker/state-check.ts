@@ -7,8 +7,8 @@ import { NO_INPUTS, type Lane, type WorkerTask } from './state-types.ts';
 
 export interface WorkerStateView {
   tasks: ReadonlyMap<string, WorkerTask>;
-  local: ReadonlySet<string>;
-  owned: ReadonlySet<string>;
+  /** Results held here, each with whether it is owned. */
+  held: ReadonlyMap<string, boolean>;
   needers: ReadonlyMap<string, number>;
   awaited: ReadonlyMap<string, ReadonlySet<WorkerTask>>;
   fetching: ReadonlyMap<string, { started: boolean }>;
@@ -57,11 +57,10 @@ export function checkWorkerState(v: WorkerStateView): void {
     for (const fetch of v.fetching.values()) if (fetch.started) started += 1;
     assert(started === v.transfers, 'transfer count matches started fetches');
     for (const [id, waiters] of v.awaited) {
-      assert(waiters.size > 0 && !v.local.has(id), `awaited ${id}: no waiters, or already here`);
+      assert(waiters.size > 0 && !v.held.has(id), `awaited ${id}: no waiters, or already here`);
       for (const w of waiters) assert(v.tasks.get(w.assign.id) === w && w.missing.has(id), `${w.assign.id} awaits ${id} but does not miss it`);
     }
-    for (const id of v.replicas) assert(v.fetching.has(id) && !v.local.has(id), `replica ${id} not being fetched`);
-    for (const id of v.owned) assert(v.local.has(id), `owned ${id} not held`);
+    for (const id of v.replicas) assert(v.fetching.has(id) && !v.held.has(id), `replica ${id} not being fetched`);
     if (!v.paused) {
       // pump() ran: a free thread never idles next to a ready task, nor a free slot next to a queued fetch.
       assert(v.readySize === 0 || v.executing >= v.threads, 'a thread is idle while tasks are ready');

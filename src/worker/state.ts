@@ -36,10 +36,8 @@ export interface WorkerStateConfig {
 
 export class WorkerState {
   private readonly tasks = new Map<string, WorkerTask>();
-  /** Results this worker holds (produced here or fetched). */
-  private readonly local = new Set<string>();
-  /** Results produced here that the scheduler has not released yet. */
-  private readonly owned = new Set<string>();
+  /** Results held here (made or fetched), each with whether it is owned: made (or replicated) here, not released yet. */
+  private readonly held = new Map<string, boolean>();
   /** Input id -> number of local tasks still needing it. */
   private readonly needers = new Map<string, number>();
   /**
@@ -78,7 +76,7 @@ export class WorkerState {
   }
 
   get heldCount(): number {
-    return this.local.size;
+    return this.held.size;
   }
 
   get isPaused(): boolean {
@@ -90,7 +88,7 @@ export class WorkerState {
    * nothing waits for one, and this worker knows nothing of the task (worker/direct.ts).
    */
   startsAtOnce(id: string): boolean {
-    return !this.paused && this.executing < this.config.threads && this.ready.size === 0 && !this.tasks.has(id) && !this.local.has(id);
+    return !this.paused && this.executing < this.config.threads && this.ready.size === 0 && !this.tasks.has(id) && !this.held.has(id);
   }
 
   handle(event: WorkerEvent): WorkerCommand[] {
@@ -104,8 +102,7 @@ export class WorkerState {
         this.onCancel(event.id, event.runId, sid, out);
         break;
       case 'released':
-        this.owned.delete(event.id);
-        this.collect(event.id, sid, out);
+        this.onReleased(event.id, sid, out);
         break;
       case 'fetched':
         this.onFetched(event.id, sid, out);
@@ -147,9 +144,9 @@ export class WorkerState {
     if (actor !== undefined) enqueueActorTask(this.actorQueues, actor, task);
     for (const dep of a.deps) {
       this.needers.set(dep.id, (this.needers.get(dep.id) ?? 0) + 1);
-      if (this.local.has(dep.id)) continue;
+      if (this.held.has(dep.id)) continue;
       if (dep.inline !== undefined) {
-        this.local.add(dep.id);
+        this.held.set(dep.id, false);
         out.push({ type: 'storeInline', stimulusId: sid, id: dep.id, bytes: dep.inline, serializer: dep.serializer });
         continue;
       }
@@ -212,8 +209,8 @@ export class WorkerState {
   }
 
   private onReplicate(id: string, addresses: string[], sid: string, out: WorkerCommand[]): void {
-    if (this.local.has(id)) {
-      this.owned.add(id);
+    if (this.held.has(id)) {
+      this.held.set(id, true);
       out.push({ type: 'reportReplicated', stimulusId: sid, id });
       return;
     }
@@ -229,10 +226,11 @@ export class WorkerState {
     if (fetch === undefined) return;
     this.fetching.delete(id);
     this.transfers -= 1;
-    this.local.add(id);
     if (this.replicas.delete(id)) {
-      this.owned.add(id);
+      this.held.set(id, true);
       out.push({ type: 'reportReplicated', stimulusId: sid, id });
+    } else if (!this.held.has(id)) {
+      this.held.set(id, false);
     }
     for (const task of fetch.waiters) {
       if (task.missing.delete(id) && task.missing.size === 0 && task.state === 'fetching') this.makeReady(task);
@@ -261,8 +259,7 @@ export class WorkerState {
     if (event.durationMs !== undefined) this.runTimes.observe(task.assign.spec.name, event.durationMs);
     const sid = event.stimulusId;
     if (event.outcome.ok) {
-      this.local.add(event.id);
-      this.owned.add(event.id);
+      this.held.set(event.id, true);
       const waiters = this.awaited.get(event.id);
       if (waiters !== undefined) {
         this.awaited.delete(event.id);
@@ -304,11 +301,18 @@ export class WorkerState {
     }
   }
 
-  /** Deletes a result nobody here needs and the scheduler does not count on. */
-  private collect(id: string, sid: string, out: WorkerCommand[]): void {
-    if (!this.local.has(id) || this.owned.has(id) || this.needers.has(id)) return;
-    this.local.delete(id);
+  /** The scheduler no longer counts on this result: deleted unless a task here needs it. */
+  private onReleased(id: string, sid: string, out: WorkerCommand[]): void {
+    const owned = this.held.get(id);
+    if (owned !== undefined && !this.collect(id, sid, out, false) && owned) this.held.set(id, false);
+  }
+
+  /** Deletes a result nobody here needs and the scheduler does not count on (`owned` as `held` has it); true if it did. */
+  private collect(id: string, sid: string, out: WorkerCommand[], owned = this.held.get(id)): boolean {
+    if (owned !== false || this.needers.has(id)) return false;
+    this.held.delete(id);
     out.push({ type: 'deleteData', stimulusId: sid, id });
+    return true;
   }
 
   private makeReady(task: WorkerTask): void {
@@ -376,8 +380,7 @@ export class WorkerState {
   validate(): void {
     checkWorkerState({
       tasks: this.tasks,
-      local: this.local,
-      owned: this.owned,
+      held: this.held,
       needers: this.needers,
       awaited: this.awaited,
       fetching: this.fetching,
