@@ -13,7 +13,7 @@ import type { ThreadBatch, ThreadDep, ThreadRequest } from './protocol.ts';
 export interface PackedBatch {
   batchId: number;
   cells: Int32Array;
-  /** Distinct strings of the batch; the numbers below refer to them by index. */
+  /** Strings of the batch, each repeated one once (a task's own key is not looked up: it is its own); the numbers below refer to them by index. */
   strings: string[];
   /** REQ_FIELDS numbers per request (REQ_* offsets). */
   reqs: Float64Array;
@@ -89,7 +89,8 @@ export function packBatch(
   let b = 0;
   for (let i = 0; i < requests.length; i++) {
     const req = requests[i]!;
-    reqs[r + REQ_TASK_KEY] = at(req.taskKey);
+    // A task's key is its own: not looked up (and hashed) to share it.
+    reqs[r + REQ_TASK_KEY] = strings.push(req.taskKey) - 1;
     reqs[r + REQ_NAME] = at(req.name);
     reqs[r + REQ_MODULE] = at(req.module);
     reqs[r + REQ_EXPORT] = at(req.exportName);

@@ -16,7 +16,7 @@ import { BUILTIN_TASKS } from './builtin-tasks.ts';
 import { loadModule } from './load-module.ts';
 import { ContextSlot, runWithContext, threadActorHandle } from './context.ts';
 import type { ContextPort } from './mux-port.ts';
-import { nowMs } from './protocol.ts';
+import { TIME_ORIGIN_MS } from './protocol.ts';
 import { context, contextFromTraceparent } from '../telemetry/trace.ts';
 import type { ThreadDep, ThreadRequest, ThreadResponse } from './protocol.ts';
 
@@ -43,8 +43,8 @@ export function runTask(req: ThreadRequest, hooks: RunHooks = {}): Promise<Threa
  * once a task context was used, every one of them runs AsyncLocalStorage's hooks.
  */
 export function startTask(req: ThreadRequest, hooks: RunHooks = {}): ThreadResponse | Promise<ThreadResponse> {
-  const startedAtMs = nowMs();
   const t0 = performance.now();
+  const startedAtMs = TIME_ORIGIN_MS + t0; // nowMs() without a second read of the clock
   const def = loadedTask(req.module, req.exportName);
   const serializer = knownSerializer(req.serializer.id);
   if (def === undefined || serializer === undefined || !depSerializersKnown(req.deps)) return loadThenRun(req, hooks, startedAtMs, t0);
@@ -196,8 +196,12 @@ function depSerializersKnown(deps: readonly ThreadDep[]): boolean {
   return true;
 }
 
+/** The inputs of every run that takes none: one empty map, not one per task. */
+const NO_DEP_VALUES: ReadonlyMap<string, unknown> = new Map();
+
 /** loadDeps when every serializer is known (depSerializersKnown). */
-function decodeDeps(deps: readonly ThreadDep[]): Map<string, unknown> {
+function decodeDeps(deps: readonly ThreadDep[]): ReadonlyMap<string, unknown> {
+  if (deps.length === 0) return NO_DEP_VALUES;
   const values = new Map<string, unknown>();
   for (const dep of deps) values.set(dep.key, deserializeValue(dep.bytes, knownSerializer(dep.serializer.id)!, dep.key));
   return values;
