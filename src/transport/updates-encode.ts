@@ -15,7 +15,7 @@ import type protobuf from 'protobufjs';
 import { assert } from '../errors.ts';
 import { PROGRESS_TO_WIRE, STATUS_TO_WIRE } from './codec-encode.ts';
 import type { KeyUpdate, TaskProgress, WireOf } from './messages.ts';
-import { messageField, type Out, resultRefSize, startEnvelope, stringField, varintSize, writeResultRef } from './proto-write.ts';
+import { messageField, Out, resultRefSize, startEnvelope, stringField, varintSize, writeResultRef } from './proto-write.ts';
 
 type Updates = WireOf<'clientUpdates'>;
 
@@ -71,10 +71,35 @@ export function encodeClientUpdatesMessage(msg: Updates, lookupType: (name: stri
   return w.finish('clientUpdates');
 }
 
+/**
+ * Fields 3 and 4 of a KeyUpdate (worker id and address) as bytes, for the last pair seen:
+ * the updates of a message mostly name one worker (every one of them, when a worker sends
+ * them itself), and sizing and writing the same two strings again per update showed in a
+ * worker's profile.
+ */
+class WorkerFields {
+  #workerId: string | undefined;
+  #address: string | undefined;
+  #bytes: Uint8Array | undefined;
+
+  of(workerId: string | undefined, address: string | undefined): Uint8Array {
+    if (this.#bytes !== undefined && workerId === this.#workerId && address === this.#address) return this.#bytes;
+    const w = new Out(Buffer.alloc(stringField(workerId) + stringField(address)));
+    if (workerId != null) w.varint(26).string(workerId);
+    if (address != null) w.varint(34).string(address);
+    this.#workerId = workerId;
+    this.#address = address;
+    this.#bytes = w.buf;
+    return w.buf;
+  }
+}
+
+const workerFields = new WorkerFields();
+
 function updateSize(u: KeyUpdate, error: Uint8Array | undefined): number {
   let n = stringField(u.key);
   if (u.status != null) n += 1 + varintSize(STATUS_TO_WIRE[u.status]);
-  n += stringField(u.workerId) + stringField(u.address);
+  n += workerFields.of(u.workerId, u.address).length;
   n += resultRefSize(u);
   if (error !== undefined) n += messageField(error.length);
   return n;
@@ -83,8 +108,7 @@ function updateSize(u: KeyUpdate, error: Uint8Array | undefined): number {
 function writeUpdate(w: Out, u: KeyUpdate, error: Uint8Array | undefined): void {
   if (u.key != null) w.varint(10).string(u.key);
   if (u.status != null) w.varint(16).varint(STATUS_TO_WIRE[u.status]);
-  if (u.workerId != null) w.varint(26).string(u.workerId);
-  if (u.address != null) w.varint(34).string(u.address);
+  w.raw(workerFields.of(u.workerId, u.address));
   writeResultRef(w, 5, u);
   if (error !== undefined) w.varint(74).bytes(error);
 }
