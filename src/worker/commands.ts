@@ -126,15 +126,12 @@ export class WorkerCommands {
     this.deps.handle({ type: 'fetchFailed', stimulusId, id, error: toErrorInfo(lastError, 'RESULT_UNAVAILABLE') });
   }
 
-  private reportFinished({ id, runId, tellClient, durationMs, startedAtMs }: Extract<WorkerCommand, { type: 'reportFinished' }>): void {
+  private reportFinished(command: Extract<WorkerCommand, { type: 'reportFinished' }>): void {
+    const { id, runId, tellClient, durationMs, startedAtMs, nbytes, serializer } = command;
     const { store, reports } = this.deps;
-    // Usually in memory: one look-up in the store (a big map). A result already spilled
-    // (memory pressure) is not inlined: peers fetch it.
-    const object = store.peek(id);
-    const info = object === undefined ? store.info(id) : { nbytes: object.bytes.byteLength, serializer: object.serializer };
-    if (info === undefined) throw new FloeError('INTERNAL', `finished result ${id} is not in the store`);
-    const { nbytes, serializer } = info;
-    const inline = object !== undefined && nbytes <= this.deps.inlineBytesMax ? object.bytes : undefined;
+    // The run hands over bytes it stored in memory: no look-up in the store (a big map).
+    // A result already spilled (memory pressure) is not inlined: peers fetch it.
+    const inline = nbytes <= this.deps.inlineBytesMax ? (command.bytes ?? store.peek(id)?.bytes) : undefined;
     reports.finished({ id, runId, nbytes, serializer, inline, durationMs, startedAtMs });
     const clientId = tellClient ? clientOf(id) : '';
     if (clientId === '') return;

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import type { MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { FloeError } from '../errors.ts';
-import { MuxEndpoint, type ContextPort } from '../runtime/mux-port.ts';
+import { MuxEndpoint } from '../runtime/mux-port.ts';
 import { isPoolPortMessage } from '../runtime/pool-port.ts';
 import { nowMs } from '../runtime/protocol.ts';
 import type { ThreadRequest, ThreadResponse } from '../runtime/protocol.ts';
@@ -90,8 +90,8 @@ export class PoolExecutor implements Executor {
   readonly #pool: Piscina<ThreadRequest | PackedBatch, ThreadResponse | null>;
   /** Aborts every running task on close(), so their run() calls resolve. */
   readonly #running = new Set<(why: AbortReason) => void>();
-  /** Context callbacks of runs alone, by ThreadRequest.contextRef (a batch run's is found through its batch: #contextOf). */
-  readonly #contexts = new Map<number, (port: ContextPort) => void>();
+  /** Options (with their context callback) of runs alone, by ThreadRequest.contextRef (a batch run's are found through its batch: #contextOf). */
+  readonly #contexts = new Map<number, RunOptions>();
   /** Each thread's shared port, once the thread has sent it (runtime/pool-port.ts). */
   readonly #threadPorts = new Map<MessagePort, MuxEndpoint>();
   /** Whether the thread ports keep the process alive (see #holdPorts). */
@@ -145,9 +145,9 @@ export class PoolExecutor implements Executor {
     const endpoint = new MuxEndpoint(port, {
       // A context opened after its run ended finds no callback: it is closed at once.
       onOpen: (vp, ref) => {
-        const attach = this.#contextOf(ref);
-        if (attach === undefined) vp.close();
-        else attach(vp);
+        const opts = this.#contextOf(ref);
+        if (opts?.context === undefined) vp.close();
+        else opts.context(vp);
       },
       onData: (data) => this.#onBatchResults(data as PackedResults),
     });
@@ -156,13 +156,13 @@ export class PoolExecutor implements Executor {
     port.once('close', () => this.#threadPorts.delete(port));
   }
 
-  /** The context callback of the run with this context ref, while it runs (alone or in a batch). */
-  #contextOf(ref: number): ((port: ContextPort) => void) | undefined {
+  /** The options of the run with this context ref, while it runs (alone or in a batch); their context callback is called as their method. */
+  #contextOf(ref: number): RunOptions | undefined {
     const alone = this.#contexts.get(ref);
     if (alone !== undefined) return alone;
     for (const batch of this.#batches.values()) {
       const i = ref - batch.contextBase;
-      if (i >= 0 && i < batch.runs.length) return batch.isSettled(i) ? undefined : batch.runs[i]!.opts.context;
+      if (i >= 0 && i < batch.runs.length) return batch.isSettled(i) ? undefined : batch.runs[i]!.opts;
     }
     return undefined;
   }
@@ -207,7 +207,7 @@ export class PoolExecutor implements Executor {
     let contextRef: number | undefined;
     if (opts.context !== undefined) {
       contextRef = ++this.#contextSeq;
-      this.#contexts.set(contextRef, opts.context);
+      this.#contexts.set(contextRef, opts);
       request = { ...request, contextRef };
     }
     try {

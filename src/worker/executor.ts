@@ -34,7 +34,7 @@ export interface RunOptions {
   /**
    * Gives the task a context (runtime/context.ts): the executor makes a channel for the
    * run, passes one end to the task and this callback the other; it closes it when the
-   * run ends (listen for 'close').
+   * run ends (listen for 'close'). Called as a method of the options (it may be one).
    */
   context?: (port: ContextPort) => void;
 }

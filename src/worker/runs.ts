@@ -18,7 +18,7 @@ import type { ActorHost } from './actor-host.ts';
 import { actorOf } from './actor-queues.ts';
 import { RunCancel } from './cancel.ts';
 import type { ContextServer } from './context-server.ts';
-import type { Executor, RunOptions } from './executor.ts';
+import type { CancelSignal, Executor, RunOptions } from './executor.ts';
 import type { WorkerEvent } from './state.ts';
 import type { ObjectStore } from './store.ts';
 import type { WorkerTracing } from './tracing.ts';
@@ -38,10 +38,30 @@ export interface RunsDeps {
   executed(event: Extract<WorkerEvent, { type: 'executed' }>): void;
 }
 
-/** A run started here, found by its task's id until it ends (`#active`). */
-interface ActiveRun {
-  assign: WireAssign;
-  signal: RunCancel;
+/**
+ * A run started here, found by its task's id until it ends (`#active`). It is also the
+ * run's cancel signal and its options for the executor: one object per run where there
+ * were four (the run, its signal, its options and their context callback), each an
+ * allocation per short task.
+ */
+class ActiveRun extends RunCancel implements RunOptions {
+  readonly timeoutMs: number | undefined;
+
+  constructor(
+    readonly assign: WireAssign,
+    private readonly contexts: ContextServer,
+  ) {
+    super();
+    this.timeoutMs = assign.spec.timeoutMs > 0 ? assign.spec.timeoutMs : undefined;
+  }
+
+  get signal(): CancelSignal {
+    return this;
+  }
+
+  context(port: ContextPort): void {
+    this.contexts.attach(port, this.assign.id, this.assign.runId);
+  }
 }
 
 /** A run's request to the executor (a BatchRun) and its trace span. */
@@ -65,12 +85,12 @@ export class Runs {
   /** Cancels a run (its `executed` event never comes). */
   abort(id: string, runId: number): void {
     const run = this.#active.get(id);
-    if (run !== undefined && run.assign.runId === runId) run.signal.abort();
+    if (run !== undefined && run.assign.runId === runId) run.abort();
   }
 
   /** Cancels every run. */
   abortAll(): void {
-    for (const run of this.#active.values()) run.signal.abort();
+    for (const run of this.#active.values()) run.abort();
     this.#active.clear();
   }
 
@@ -171,7 +191,7 @@ export class Runs {
 
   /** Registers a run so that an `abort` command can cancel it. */
   private startRun(assign: WireAssign): ActiveRun {
-    const run = { assign, signal: new RunCancel() };
+    const run = new ActiveRun(assign, this.deps.context);
     this.#active.set(assign.id, run);
     return run;
   }
@@ -182,7 +202,7 @@ export class Runs {
   }
 
   private stopped(run: ActiveRun): boolean {
-    return run.signal.aborted || this.deps.closed();
+    return run.aborted || this.deps.closed();
   }
 
   /**
@@ -238,9 +258,7 @@ export class Runs {
     };
     // Optional fields set only when present (not spread in: this runs once per task).
     if (span !== undefined) req.traceParent = traceparentOf(span);
-    const opts: RunOptions = { signal: run.signal, context: (port: ContextPort) => this.deps.context.attach(port, assign.id, assign.runId) };
-    if (spec.timeoutMs > 0) opts.timeoutMs = spec.timeoutMs;
-    return { req, opts, span };
+    return { req, opts: run, span };
   }
 
   /** Stores a run's result and reports its outcome; a promise only when storing must wait. */
@@ -258,7 +276,7 @@ export class Runs {
     this.deps.counters.executed += 1;
     const object = { serializer: response.serializer, bytes: response.bytes };
     if (this.deps.store.putNow(id, object)) {
-      this.succeeded(id, runId, response, stimulusId);
+      this.succeeded(id, runId, response, stimulusId, true);
       return undefined;
     }
     // Waits while older results spill to make room (memory limit).
@@ -267,13 +285,14 @@ export class Runs {
         if (stored) this.deps.store.delete(id); // cancelled meanwhile: the state machine forgot it
         return;
       }
-      this.succeeded(id, runId, response, stimulusId);
+      this.succeeded(id, runId, response, stimulusId, false);
     });
   }
 
-  private succeeded(id: string, runId: number, response: Extract<ThreadResponse, { type: 'ok' }>, stimulusId: string): void {
-    const { durationMs, startedAtMs } = response;
-    const outcome = { ok: true as const, nbytes: response.bytes.byteLength, serializer: response.serializer };
+  /** `inMemory`: the result was stored in memory at once, and its bytes go with the outcome. */
+  private succeeded(id: string, runId: number, response: Extract<ThreadResponse, { type: 'ok' }>, stimulusId: string, inMemory: boolean): void {
+    const { durationMs, startedAtMs, bytes, serializer } = response;
+    const outcome = { ok: true as const, nbytes: bytes.byteLength, serializer, bytes: inMemory ? bytes : undefined };
     this.deps.executed({ type: 'executed', stimulusId, id, runId, outcome, durationMs, startedAtMs });
   }
 

@@ -37,7 +37,8 @@ export type WorkerEvent =
       stimulusId: string;
       id: string;
       runId: number;
-      outcome: { ok: true; nbytes: number; serializer: SerializerRef } | { ok: false; error: ErrorInfo };
+      /** `bytes`: the result, when the run stored it in memory at once (its report need not look it up). */
+      outcome: { ok: true; nbytes: number; serializer: SerializerRef; bytes?: Uint8Array } | { ok: false; error: ErrorInfo };
       /** How long the task ran in its thread: teaches which tasks are short enough to batch. */
       durationMs?: number;
       /** When it started in its thread (epoch ms), reported with a success. */
@@ -53,9 +54,21 @@ export type WorkerCommand =
   | { type: 'abort'; stimulusId: string; id: string; runId: number }
   /**
    * `tellClient`: the run's assignment asked the worker to tell the client too
-   * (WireAssign.tellClient). The run's timing as its `executed` event had it (0: unknown).
+   * (WireAssign.tellClient). The run's timing and result as its `executed` event had them
+   * (0: unknown; `bytes` absent: in the store, maybe spilled).
    */
-  | { type: 'reportFinished'; stimulusId: string; id: string; runId: number; tellClient: boolean; durationMs: number; startedAtMs: number }
+  | {
+      type: 'reportFinished';
+      stimulusId: string;
+      id: string;
+      runId: number;
+      tellClient: boolean;
+      durationMs: number;
+      startedAtMs: number;
+      nbytes: number;
+      serializer: SerializerRef;
+      bytes: Uint8Array | undefined;
+    }
   | { type: 'reportFailed'; stimulusId: string; id: string; runId: number; error: ErrorInfo }
   | { type: 'deleteData'; stimulusId: string; id: string }
   /** Steal granted: the run was dropped before it started (scheduler event stealGranted). */

@@ -265,8 +265,9 @@ export class WorkerState {
         this.awaited.delete(event.id);
         for (const w of waiters) if (w.missing.delete(event.id) && w.missing.size === 0 && w.state === 'fetching') this.makeReady(w);
       }
-      const { id, runId, durationMs = 0, startedAtMs = 0 } = event;
-      out.push({ type: 'reportFinished', stimulusId: sid, id, runId, tellClient: task.assign.tellClient === true, durationMs, startedAtMs });
+      const { id, runId, durationMs = 0, startedAtMs = 0, outcome: { nbytes, serializer, bytes } } = event;
+      const tellClient = task.assign.tellClient === true;
+      out.push({ type: 'reportFinished', stimulusId: sid, id, runId, tellClient, durationMs, startedAtMs, nbytes, serializer, bytes });
     } else {
       out.push({ type: 'reportFailed', stimulusId: sid, id: event.id, runId: event.runId, error: event.outcome.error });
     }
