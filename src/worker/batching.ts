@@ -92,8 +92,8 @@ export function takeBatch<T extends BatchTask>(
   const batch = [first];
   const inBatch = new Set<string>();
   const follow = (head: T): void => {
+    if (waitersOf === undefined) return; // no task waits on another: nothing reads inBatch
     inBatch.add(head.assign.id);
-    if (waitersOf === undefined) return;
     const stack = [head];
     while (stack.length > 0 && batch.length < config.tasksMax) {
       for (const waiter of waitersOf(stack.pop()!.assign.id) ?? []) {

@@ -356,7 +356,7 @@ export class WorkerNode {
       for (const a of wire.assign) this.tracing.assigned(a, (id) => this.store.has(id));
       this.handle({ type: 'assigned', stimulusId, tasks: wire.assign });
     }
-    for (const id of wire.release) this.handle({ type: 'released', stimulusId, id });
+    if (wire.release.length > 0) this.handle({ type: 'released', stimulusId, ids: wire.release });
     for (const s of wire.steal) this.handle({ type: 'steal', stimulusId, id: s.id, runId: s.runId });
     for (const r of wire.replicate) {
       const addresses = r.holders.map((h) => h.address).filter((a) => a !== '');

@@ -9,7 +9,8 @@ import type { WireAssign } from '../transport/messages.ts';
 export type WorkerEvent =
   | { type: 'assigned'; stimulusId: string; tasks: WireAssign[] }
   | { type: 'cancelled'; stimulusId: string; id: string; runId: number }
-  | { type: 'released'; stimulusId: string; id: string }
+  /** Results the scheduler no longer counts on here: all those of one message in one event. */
+  | { type: 'released'; stimulusId: string; ids: readonly string[] }
   | { type: 'fetched'; stimulusId: string; id: string }
   | { type: 'fetchFailed'; stimulusId: string; id: string; error: ErrorInfo }
   /** The scheduler wants this run back (work stealing / retirement) if it has not started. */

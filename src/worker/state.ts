@@ -102,7 +102,7 @@ export class WorkerState {
         this.onCancel(event.id, event.runId, sid, out);
         break;
       case 'released':
-        this.onReleased(event.id, sid, out);
+        for (const id of event.ids) this.onReleased(id, sid, out);
         break;
       case 'fetched':
         this.onFetched(event.id, sid, out);

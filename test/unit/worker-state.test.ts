@@ -77,7 +77,7 @@ t.test('inline inputs are stored, missing inputs fetched within the transfer lim
   const done = ws.step({ type: 'executed', stimulusId: 's4', id: 'x', runId: 1, outcome: { ok: true, nbytes: 3, serializer } });
   // Inputs fetched for x are deleted once x is done; x's own result is kept for the scheduler.
   t.same(types(done).sort(), ['deleteData:i', 'deleteData:r1', 'deleteData:r2', 'reportFinished:x'].sort());
-  t.same(types(ws.step({ type: 'released', stimulusId: 's5', id: 'x' })), ['deleteData:x']);
+  t.same(types(ws.step({ type: 'released', stimulusId: 's5', ids: ['x'] })), ['deleteData:x']);
   t.equal(ws.heldCount, 0);
 });
 
@@ -148,9 +148,8 @@ t.test('replicate: fetched within the transfer limit, shared with input fetches,
   t.same(types(ws.step({ type: 'fetched', stimulusId: 's5', id: 'q' })), ['reportReplicated:q']);
   const ok = { ok: true as const, nbytes: 1, serializer };
   t.same(types(ws.step({ type: 'executed', stimulusId: 's6', id: 'a', runId: 1, outcome: ok })), ['reportFinished:a'], 'r is owned now');
-  t.same(types(ws.step({ type: 'released', stimulusId: 's7', id: 'r' })), ['deleteData:r']);
-  t.same(types(ws.step({ type: 'released', stimulusId: 's8', id: 'q' })), ['deleteData:q']);
-  t.same(types(ws.step({ type: 'released', stimulusId: 's9', id: 'a' })), ['deleteData:a']);
+  t.same(types(ws.step({ type: 'released', stimulusId: 's7', ids: ['r'] })), ['deleteData:r']);
+  t.same(types(ws.step({ type: 'released', stimulusId: 's8', ids: ['q', 'a'] })), ['deleteData:q', 'deleteData:a'], 'the releases of one message in one event');
   t.equal(ws.heldCount, 0);
 });
 
@@ -175,7 +174,7 @@ t.test('early assignment: a task waits for an input computed here, without fetch
   t.same(types(ws.step({ type: 'executed', stimulusId: 's3', id: 'b', runId: 1, outcome: ok })), ['reportFinished:b', 'execute:c']);
   t.same(types(ws.step({ type: 'executed', stimulusId: 's4', id: 'c', runId: 1, outcome: ok })), ['reportFinished:c']);
   // a and b are kept until the scheduler releases them (c used b; a's result is still owned).
-  t.same(types(ws.step({ type: 'released', stimulusId: 's5', id: 'a' })), ['deleteData:a']);
+  t.same(types(ws.step({ type: 'released', stimulusId: 's5', ids: ['a'] })), ['deleteData:a']);
 });
 
 t.test('early assignment: when the input fails, the waiting task stays until the scheduler cancels it', async (t) => {
