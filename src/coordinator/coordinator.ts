@@ -326,7 +326,9 @@ export class Coordinator {
         return;
       }
       case 'assign': {
-        const traceParent = this.tracing.assigned(command.id, command.spec, command.workerId, command.attempt, this.clock.now());
+        // Untraced (most tasks): '' without reading the clock, a call per task.
+        const { traceParent: traced = '' } = command.spec;
+        const traceParent = traced === '' ? '' : this.tracing.assigned(command.id, command.spec, command.workerId, command.attempt, this.clock.now());
         this.outbox.worker(command.workerId).assign.push(wireAssign(command, traceParent, this.addressOf));
         if (this.progress.active) this.progress.report(command.id, 'running');
         return;

@@ -19,6 +19,13 @@ export interface OutboxRoutes {
 
 export class Outbox {
   private workers = new Map<string, WireOf<'workerBatch'>>();
+  /**
+   * The batch asked for last, and its worker: a turn's commands come mostly in runs for
+   * one worker (a report's completions, the assignments that refill it), and each asks
+   * for its batch.
+   */
+  private lastWorkerId = '';
+  private lastBatch: WireOf<'workerBatch'> | undefined;
   private clients = new Map<string, KeyUpdate[]>();
   /** Subjects of peers that left: their links are dropped once this turn's messages went out. */
   private readonly departed = new Set<string>();
@@ -29,11 +36,14 @@ export class Outbox {
 
   /** This turn's batch for a worker. */
   worker(workerId: string): WireOf<'workerBatch'> {
+    if (workerId === this.lastWorkerId && this.lastBatch !== undefined) return this.lastBatch;
     let batch = this.workers.get(workerId);
     if (batch === undefined) {
       batch = emptyWorkerBatch();
       this.workers.set(workerId, batch);
     }
+    this.lastWorkerId = workerId;
+    this.lastBatch = batch;
     return batch;
   }
 
@@ -75,6 +85,7 @@ export class Outbox {
   send(progress: Map<string, TaskProgress[]>): void {
     const { workers, clients } = this;
     this.workers = new Map();
+    this.lastBatch = undefined;
     this.clients = new Map();
     const { link, incarnation } = this.routes;
     const max = this.routes.maxPayloadBytes();

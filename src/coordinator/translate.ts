@@ -5,7 +5,7 @@
  */
 import type { Scheduler } from '../scheduler/scheduler.ts';
 import type { SchedulerCommand, SchedulerEvent } from '../scheduler/types.ts';
-import type { KeyUpdate, WireAssign, WireClusterStatus, WireOf } from '../transport/messages.ts';
+import type { KeyUpdate, WireAssign, WireClusterStatus, WireDepLocation, WireOf } from '../transport/messages.ts';
 import type { WorkerRegistry } from './worker-registry.ts';
 
 export function reportEvents(wire: WireOf<'workerEvents'>, stimulusId: string, nowMs: number): SchedulerEvent[] {
@@ -29,6 +29,9 @@ export function reportEvents(wire: WireOf<'workerEvents'>, stimulusId: string, n
   return events;
 }
 
+/** The inputs of an assignment without any (never changed: a batch is only encoded). */
+const NO_DEPS: WireDepLocation[] = [];
+
 /** An assignment as the worker gets it: its inputs' holders with their data-plane addresses. */
 export function wireAssign(
   command: Extract<SchedulerCommand, { type: 'assign' }>,
@@ -42,7 +45,8 @@ export function wireAssign(
     order: command.order,
     tellClient: command.tellClient,
     spec: command.spec,
-    deps: command.deps.map((d) => ({
+    // Most tasks have no inputs: one shared empty list for them (this runs once per task).
+    deps: command.deps.length === 0 ? NO_DEPS : command.deps.map((d) => ({
       id: d.id,
       holders: d.holders.map((workerId) => ({ workerId, address: addressOf(workerId) })),
       nbytes: d.nbytes,

@@ -47,10 +47,20 @@ class Batch {
   }
 }
 
+/**
+ * Whether the i-th wanted key is the key of the batch's i-th task: how clients list the
+ * keys they want (those of the tasks they send, in order), found so without a lookup.
+ */
+function isOwnKey(ev: GraphSubmitted, i: number): boolean {
+  return i < ev.tasks.length && ev.tasks[i]!.key === ev.wants[i];
+}
+
 function check(batch: Batch, ev: GraphSubmitted): ErrorInfo | undefined {
   const error = indexGraph(ev.tasks, (key) => batch.known(key), batch.index);
   if (error !== undefined) return error;
-  for (const key of ev.wants) {
+  for (let i = 0; i < ev.wants.length; i++) {
+    const key = ev.wants[i]!;
+    if (isOwnKey(ev, i)) continue;
     if (!batch.known(key)) {
       return toErrorInfo(new FloeError('MISSING_DEPENDENCY', `wanted key "${key}" is not in the graph`, { taskKey: key }));
     }
@@ -155,8 +165,8 @@ export function graphSubmitted(core: SchedulerCore, ev: GraphSubmitted): void {
     if (ts !== undefined) resultMissing(core, ts, workerId);
   }
   const wanted: TaskState[] = [];
-  for (const key of ev.wants) {
-    const ts = batch.get(key)!;
+  for (let i = 0; i < ev.wants.length; i++) {
+    const ts = isOwnKey(ev, i) ? batch.records[i]! : batch.get(ev.wants[i]!)!;
     ts.wanted = true;
     wanted.push(ts);
   }

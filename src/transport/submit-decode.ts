@@ -38,7 +38,15 @@ export function decodeSubmitBody(r: ProtoReader, message: Uint8Array): WireOf<'s
         tasks.push(spec);
         break;
       }
-      case 34: wants.push(r.string()); break;
+      case 34: {
+        // Clients want the keys of the tasks they send, listed in the same order: those
+        // are given as the very strings of the tasks' keys, which the scheduler has hashed
+        // already (a Map key) by the time it looks the wanted ones up.
+        const key = r.string();
+        const own = tasks[wants.length]?.key;
+        wants.push(key === own ? own : key);
+        break;
+      }
       case 42: missingResults.push(readMissingResult(r, missingResults.length)); break;
       case 48: progress = r.bool(); break;
       case 58: direct = readDirectRun(r); break;

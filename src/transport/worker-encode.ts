@@ -25,10 +25,12 @@ export function encodeWorkerBatchMessage(msg: Batch, lookupType: (name: string) 
   const { assign } = msg;
   // Sizes are needed twice (the length prefix, then the write): an assignment's and its spec's.
   const sizes = new Uint32Array(assign.length * 2);
+  // ...and so is each spec's received bytes (a new view each time they are asked for).
+  const received = assign.map((a) => receivedSpecBytes(a.spec));
   let body = 0;
   for (let i = 0; i < assign.length; i++) {
     const a = assign[i]!;
-    const spec = receivedSpecBytes(a.spec)?.length ?? specSize(a.spec);
+    const spec = received[i]?.length ?? specSize(a.spec);
     const size = assignSize(a, spec);
     sizes[2 * i] = size;
     sizes[2 * i + 1] = spec;
@@ -47,7 +49,7 @@ export function encodeWorkerBatchMessage(msg: Batch, lookupType: (name: string) 
   const w = startEnvelope(114, body);
   for (let i = 0; i < assign.length; i++) {
     w.varint(10).varint(sizes[2 * i]!);
-    writeAssign(w, assign[i]!, sizes[2 * i + 1]!);
+    writeAssign(w, assign[i]!, sizes[2 * i + 1]!, received[i]);
   }
   for (const c of msg.cancel) writeRunRef(w, 18, c);
   for (const id of msg.release) w.varint(26).string(id);
@@ -72,12 +74,11 @@ function assignSize(a: WireAssign, specBytes: number): number {
   return n;
 }
 
-function writeAssign(w: Out, a: WireAssign, specBytes: number): void {
+function writeAssign(w: Out, a: WireAssign, specBytes: number, received: Uint8Array | undefined): void {
   if (a.id != null) w.varint(10).string(a.id);
   if (a.runId != null) w.varint(16).uint64(a.runId);
   if (a.attempt != null) w.varint(24).varint(a.attempt >>> 0);
   w.varint(34);
-  const received = receivedSpecBytes(a.spec);
   if (received !== undefined) {
     w.bytes(received);
   } else {
