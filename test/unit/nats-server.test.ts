@@ -1,11 +1,11 @@
 // The nats-server launcher: free ports, config (max_payload, JetStream), readiness,
 // stop/restart, and no processes left behind.
 import t from 'tap';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isFloeError } from '../../src/errors.ts';
-import { startNatsServer } from '../../cluster/nats-server.ts';
+import { serverEnv, startNatsServer } from '../../cluster/nats-server.ts';
 import { natsServer, natsTransport } from '../helpers/nats.ts';
 
 function isAlive(pid: number): boolean {
@@ -74,10 +74,29 @@ t.test('bad options are INVALID_OPTION naming the option', async (t) => {
     ['options.maxPayloadBytes', { maxPayloadBytes: 1.5 }],
     ['options.host', { host: '' }],
     ['options.binary', { binary: '/nonexistent/nats-server' }],
+    ['options.goMaxProcs', { goMaxProcs: 0 }],
+    ['options.goMaxProcs', { goMaxProcs: 1.5 }],
   ];
   for (const [option, options] of cases) {
     const error = await startNatsServer(options).catch((e: unknown) => e);
     t.ok(isFloeError(error) && error.code === 'INVALID_OPTION', `${option}: ${String(error)}`);
     t.ok((error as Error).message.includes(option), (error as Error).message);
   }
+});
+
+t.test('GOMAXPROCS of the server: the option, else the environment, else 1', async (t) => {
+  t.equal(serverEnv(undefined, { PATH: '/bin' })['GOMAXPROCS'], '1');
+  t.equal(serverEnv(undefined, { PATH: '/bin' })['PATH'], '/bin', 'the rest of the environment is passed on');
+  t.equal(serverEnv(undefined, { GOMAXPROCS: '4' })['GOMAXPROCS'], '4');
+  t.equal(serverEnv(undefined, { GOMAXPROCS: '' })['GOMAXPROCS'], '1');
+  t.equal(serverEnv(2, { GOMAXPROCS: '4' })['GOMAXPROCS'], '2');
+  // The running server's own environment (Linux: /proc/<pid>/environ).
+  const environOf = (pid: number): string[] => readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+  const byDefault = await startNatsServer();
+  t.teardown(() => byDefault.stop());
+  const given = process.env['GOMAXPROCS'];
+  t.ok(environOf(byDefault.pid).includes(`GOMAXPROCS=${given !== undefined && given !== '' ? given : '1'}`));
+  const three = await startNatsServer({ goMaxProcs: 3 });
+  t.teardown(() => three.stop());
+  t.ok(environOf(three.pid).includes('GOMAXPROCS=3'));
 });
