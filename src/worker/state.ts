@@ -302,18 +302,18 @@ export class WorkerState {
     }
   }
 
-  /** The scheduler no longer counts on this result: deleted unless a task here needs it. */
+  /** The scheduler no longer counts on this result: no longer owned, deleted unless a task here needs it. */
   private onReleased(id: string, sid: string, out: WorkerCommand[]): void {
-    const owned = this.held.get(id);
-    if (owned !== undefined && !this.collect(id, sid, out, false) && owned) this.held.set(id, false);
+    if (!this.held.has(id)) return;
+    this.held.set(id, false);
+    this.collect(id, sid, out);
   }
 
-  /** Deletes a result nobody here needs and the scheduler does not count on (`owned` as `held` has it); true if it did. */
-  private collect(id: string, sid: string, out: WorkerCommand[], owned = this.held.get(id)): boolean {
-    if (owned !== false || this.needers.has(id)) return false;
+  /** Deletes a result nobody here needs and the scheduler does not count on (held, not owned). */
+  private collect(id: string, sid: string, out: WorkerCommand[]): void {
+    if (this.held.get(id) !== false || this.needers.has(id)) return;
     this.held.delete(id);
     out.push({ type: 'deleteData', stimulusId: sid, id });
-    return true;
   }
 
   private makeReady(task: WorkerTask): void {
