@@ -75,7 +75,14 @@ export class Client implements FutureOwner {
   constructor(private readonly conn: ClientConnection) {
     const heartbeatIntervalMs = heartbeatInterval(conn.heartbeatIntervalMs);
     this.subjects = subjects(conn.cluster);
-    this.direct = new DirectTarget(conn.directSubmit ?? true, (workerId) => this.subjects.direct(workerId));
+    const dataPlane = conn.dataPlane;
+    this.direct = new DirectTarget({
+      enabled: conn.directSubmit ?? true,
+      subjectOf: (workerId) => this.subjects.direct(workerId),
+      ...(dataPlane.openDirect === undefined ? {} : { open: (address, events) => dataPlane.openDirect!(address, events) }),
+      onUpdates: (wire) => this.onUpdates(wire.updates),
+      askAgain: (state) => this.submitter.askAgain(state),
+    });
     this.submitter = new Submitter({
       transport: conn.transport,
       subject: this.subjects.submit,
@@ -215,6 +222,7 @@ export class Client implements FutureOwner {
     this.closed = true;
     await this.submitter.drain();
     await this.control.close();
+    this.direct.close();
     const closedError = new FloeError('CLIENT_CLOSED', 'the client was closed');
     for (const state of this.keys.values()) state.fail(closedError, 'cancelled');
     await this.conn.onClose?.();
@@ -263,8 +271,9 @@ export class Client implements FutureOwner {
     for (const update of updates) {
       const state = this.keys.get(update.key);
       if (state === undefined) continue;
+      this.direct.settled(state);
       if (update.status === 'memory') {
-        this.direct.noteWorker(update.workerId);
+        this.direct.noteWorker(update.workerId, update.address);
         state.finish(update);
       }
       else if (update.error !== undefined) state.fail(fromErrorInfo(update.error), update.status === 'cancelled' ? 'cancelled' : 'error');

@@ -4,6 +4,7 @@
  */
 import { isFloeError } from '../errors.ts';
 import type { Transport, TransportMessage } from '../transport/transport.ts';
+import type { DirectRoute } from './direct.ts';
 
 /** Per-attempt limit; the whole submission may take up to the client's submit timeout. */
 const ATTEMPT_TIMEOUT_MS = 5_000;
@@ -21,14 +22,15 @@ const DIRECT_ATTEMPT_TIMEOUT_MS = 2_000;
  * if that gets no answer, the coordinator's.
  */
 export async function requestWithRetry(
-  transport: Transport, subject: string, payload: Uint8Array, timeoutMs: number, direct?: { subject: string; failed(): void },
+  transport: Transport, subject: string, payload: Uint8Array, timeoutMs: number, direct?: Pick<DirectRoute, 'subject' | 'via' | 'failed'>,
 ): Promise<TransportMessage> {
   const deadline = performance.now() + timeoutMs;
   if (direct !== undefined) {
     try {
-      return await transport.request(direct.subject, payload, { timeoutMs: Math.max(1, Math.min(DIRECT_ATTEMPT_TIMEOUT_MS, timeoutMs)) });
+      const attemptMs = Math.max(1, Math.min(DIRECT_ATTEMPT_TIMEOUT_MS, timeoutMs));
+      return await transport.request(direct.subject, payload, direct.via === undefined ? { timeoutMs: attemptMs } : { timeoutMs: attemptMs, sendVia: direct.via });
     } catch (error) {
-      // The worker is gone (no responders), or its relay or the answer was lost.
+      // The worker is gone (no responders), or its relay or the answer was lost, or the stream broke.
       if (!isFloeError(error) || error.code !== 'REQUEST_TIMEOUT') throw error;
       direct.failed();
     }

@@ -15,7 +15,7 @@ import type { KeyState } from './future.ts';
 import { resolveKnown, resolveLater, resolveNow, type QueuedSpec } from './submit-spec.ts';
 import { STREAM_TASKS_MIN } from './submit-pieces.ts';
 import { PieceStream, type StreamIo } from './piece-stream.ts';
-import type { DirectTarget } from './direct.ts';
+import type { DirectRoute, DirectTarget } from './direct.ts';
 import type { CoordinatorIncarnation } from './incarnation.ts';
 import { requestWithRetry } from './submit-request.ts';
 import { Wants } from './wants.ts';
@@ -133,6 +133,12 @@ export class Submitter {
     if (wantAll) for (const task of tasks) this.wants.add(task.state);
     // Not push(...tasks): a flow of a million tasks would overflow the call stack.
     for (const task of tasks) this.batch.push(task);
+    this.queueFlush();
+  }
+
+  /** Asks the scheduler again for a wanted key's update (one a broken direct stream may have lost). */
+  askAgain(state: KeyState): void {
+    this.wants.locate(state);
     this.queueFlush();
   }
 
@@ -315,7 +321,7 @@ export class Submitter {
         const msg = this.submitMessage(tasks, wants, missing);
         const whole = encodeMessage(msg);
         // Traced submissions go the coordinator's way: its spans are the trace's middle.
-        const direct = span === undefined ? this.options.direct?.subjectFor(msg) : undefined;
+        const direct = span === undefined && sent.length === 1 ? this.options.direct?.routeFor(msg, sent[0]!.state) : undefined;
         if (max === undefined || whole.byteLength <= max) await this.request(whole, timeoutMs, direct);
         else await new PieceStream(this.streamIo()).finish([tasks], wants, missing); // cut there by size
       }
@@ -356,18 +362,21 @@ export class Submitter {
     };
   }
 
-  /** `directSubject`: a worker's, tried first (client/direct.ts). */
-  private async request(payload: Uint8Array, timeoutMs: number, directSubject?: string): Promise<void> {
-    const { direct, transport, subject } = this.options;
-    const reply = await requestWithRetry(transport, subject, payload, timeoutMs, directSubject === undefined ? undefined : {
-      subject: directSubject,
-      failed: () => direct?.failed(directSubject),
-    });
-    const msg = decodeMessage(reply.data);
-    if (msg.type === 'error') throw fromErrorInfo(msg.error);
-    if (msg.type !== 'submitReply') throw new FloeError('MALFORMED_MESSAGE', `unexpected ${msg.type} reply to submit`);
-    this.options.incarnation?.heard(msg.incarnation);
-    if (msg.error !== undefined) throw fromErrorInfo(msg.error);
+  /** `direct`: a worker's way, tried first (client/direct.ts). */
+  private async request(payload: Uint8Array, timeoutMs: number, direct?: DirectRoute): Promise<void> {
+    const { transport, subject } = this.options;
+    let accepted = false;
+    try {
+      const reply = await requestWithRetry(transport, subject, payload, timeoutMs, direct);
+      const msg = decodeMessage(reply.data);
+      if (msg.type === 'error') throw fromErrorInfo(msg.error);
+      if (msg.type !== 'submitReply') throw new FloeError('MALFORMED_MESSAGE', `unexpected ${msg.type} reply to submit`);
+      this.options.incarnation?.heard(msg.incarnation);
+      if (msg.error !== undefined) throw fromErrorInfo(msg.error);
+      accepted = true;
+    } finally {
+      direct?.answered(accepted);
+    }
   }
 }
 

@@ -31,9 +31,43 @@ export interface FetchOptions {
   sharedMemory?: boolean;
 }
 
+/**
+ * One end of a direct stream between a client and a worker (client/direct.ts,
+ * worker/direct.ts): lone tasks go one way, their key updates the other.
+ */
+export interface DirectStream<Out> {
+  /** Sends one message; false when it was not sent (the stream is closed, or the message too big for it). */
+  send(message: Out): boolean;
+  /** Ends the stream from this side (the other side's `closed` is called). */
+  close(): void;
+}
+
+/** What a client sends on a direct stream: a submission, and where its answer goes. */
+export interface DirectSubmission {
+  /** The subject of the client's request the coordinator answers (Transport.request's reply). */
+  replyTo: string;
+  /** The submit message, encoded. */
+  submit: Uint8Array;
+}
+
+/** Receives what the other side of a direct stream sends. */
+export interface DirectEvents<In> {
+  message(message: In): void;
+  /** Called once, when the stream ended for any reason; `error` says why, unless it was closed. */
+  closed(error?: Error): void;
+}
+
 export interface DataPlane {
   /** Starts serving `source`; resolves to the address others fetch from. */
   serve(name: string, source: ObjectSource): Promise<string>;
+  /**
+   * Takes clients' direct streams (call before `serve`): `accept` gets each new stream and
+   * returns what receives its messages. Only a data plane between processes has them; in
+   * one process, the bus is as quick.
+   */
+  acceptDirect?(accept: (stream: DirectStream<Uint8Array>) => DirectEvents<DirectSubmission>): void;
+  /** Opens a direct stream to the worker serving at `address`. */
+  openDirect?(address: string, events: DirectEvents<Uint8Array>): DirectStream<DirectSubmission>;
   /** Fetches one result; rejects with RESULT_UNAVAILABLE when the holder does not have it. */
   fetch(address: string, id: string, options?: FetchOptions): Promise<FetchedObject>;
   /** Stops serving `address` (if this instance served it) and closes client connections. */

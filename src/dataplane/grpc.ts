@@ -27,7 +27,8 @@ import {
 import { FloeError } from '../errors.ts';
 import type { SerializerRef } from '../graph/spec.ts';
 import { silentLogger, type Logger } from '../util/logger.ts';
-import type { DataPlane, FetchOptions, FetchedObject, ObjectSource } from './dataplane.ts';
+import type { DataPlane, DirectEvents, DirectStream, DirectSubmission, FetchOptions, FetchedObject, ObjectSource } from './dataplane.ts';
+import { DIRECT_METHOD, DIRECT_SUBMIT_BYTES_MAX, directHandler, openDirectCall } from './grpc-direct.ts';
 import { fetchHandler, TRACEPARENT_KEY } from './grpc-server.ts';
 import { activeTraceparent } from '../telemetry/trace.ts';
 import {
@@ -89,7 +90,8 @@ const FLOW_CONTROL_WINDOW_BYTES = 64 * 1024 * 1024;
 function channelOptions(chunkBytes: number): ChannelOptions {
   return {
     'grpc.max_receive_message_length': chunkBytes + CHUNK_OVERHEAD_BYTES,
-    'grpc.max_send_message_length': 64 * 1024,
+    // Fetch requests are a version and an id; direct submissions are bounded.
+    'grpc.max_send_message_length': DIRECT_SUBMIT_BYTES_MAX,
     'grpc-node.flow_control_window': FLOW_CONTROL_WINDOW_BYTES,
     // A restarted worker on the same address becomes reachable again quickly.
     'grpc.initial_reconnect_backoff_ms': 100,
@@ -106,8 +108,8 @@ function channelOptions(chunkBytes: number): ChannelOptions {
 function serverOptions(chunkBytes: number): ChannelOptions {
   return {
     'grpc.max_send_message_length': chunkBytes + CHUNK_OVERHEAD_BYTES,
-    // Requests are a version and an id.
-    'grpc.max_receive_message_length': 64 * 1024,
+    // Fetch requests are a version and an id; direct submissions are bounded.
+    'grpc.max_receive_message_length': DIRECT_SUBMIT_BYTES_MAX,
     // Accept the clients' keepalive pings (see channelOptions).
     'grpc.http2.min_ping_interval_without_data_ms': 4000,
   };
@@ -124,6 +126,7 @@ export class GrpcDataPlane implements DataPlane {
   private readonly grpcOptions: ChannelOptions;
   private readonly log: Logger;
   private server: Server | undefined;
+  private accept: ((stream: DirectStream<Uint8Array>) => DirectEvents<DirectSubmission>) | undefined;
   private readonly clients = new Map<string, Client>();
   private closed = false;
   private closing: Promise<void> | undefined;
@@ -153,9 +156,9 @@ export class GrpcDataPlane implements DataPlane {
       throw new FloeError('INVALID_ARGUMENT', `data plane already serves; cannot also serve ${name}`);
     }
     const server = new Server({ ...serverOptions(this.chunkBytes), ...this.grpcOptions });
-    server.addService(DATA_PLANE_SERVICE, {
-      Fetch: fetchHandler({ source, chunkBytes: this.chunkBytes, streamsMax: this.streamsMax, logger: this.log }),
-    });
+    const fetch = fetchHandler({ source, chunkBytes: this.chunkBytes, streamsMax: this.streamsMax, logger: this.log });
+    if (this.accept === undefined) server.addService(DATA_PLANE_SERVICE, { Fetch: fetch });
+    else server.addService({ ...DATA_PLANE_SERVICE, Direct: DIRECT_METHOD }, { Fetch: fetch, Direct: directHandler(this.accept, this.log) });
     this.server = server;
     const bind = `${bracket(this.host)}:${this.port}`;
     const port = await new Promise<number>((resolve, reject) => {
@@ -171,6 +174,17 @@ export class GrpcDataPlane implements DataPlane {
     const address = `${bracket(this.advertiseHost)}:${port}`;
     this.log.info({ name, bind: `${bracket(this.host)}:${port}`, address }, 'data plane serving');
     return address;
+  }
+
+  /** Takes clients' direct streams (grpc-direct.ts); call before `serve`. */
+  acceptDirect(accept: (stream: DirectStream<Uint8Array>) => DirectEvents<DirectSubmission>): void {
+    this.accept = accept;
+  }
+
+  /** Opens a direct stream to the worker at `address`, on the channel fetches use. */
+  openDirect(address: string, events: DirectEvents<Uint8Array>): DirectStream<DirectSubmission> {
+    if (this.closed) throw new FloeError('CLIENT_CLOSED', 'data plane is closed');
+    return openDirectCall(this.clientFor(address), address, events);
   }
 
   /** Fetches one result from the data plane at `address` (see the module doc for errors). */

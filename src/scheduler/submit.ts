@@ -177,6 +177,9 @@ export function graphSubmitted(core: SchedulerCore, ev: GraphSubmitted): void {
     else if (ts.seq >= firstNewSeq) continue;
     else if (ts.state === 'memory') core.notifyMemory(ts);
     else if (ts.state === 'erred') core.notifyFailure(ts, 'erred', ts.rare!.error!);
+    // Asked again while its run, which was to tell the client itself, is not done: the
+    // client may have lost that word with a direct stream (client/direct.ts). Told here too.
+    else ts.workerTellsClient = false;
   }
   if (ev.startedOn !== undefined) adoptDirectRun(core, ev, created.length === 1 ? created[0] : undefined);
   // New tasks nothing wanted needs are dropped right away.

@@ -26,6 +26,13 @@ export interface Subscription {
 export interface RequestOptions {
   timeoutMs: number;
   headers?: Headers;
+  /**
+   * Sends the request another way than publishing it on `subject` (a client's direct stream
+   * to a worker: client/direct.ts), given the subject its answer must come to. It throws when
+   * it cannot send; `fail` fails the request later, before its answer (its way broke). The
+   * answer still comes over the transport.
+   */
+  sendVia?: (replyTo: string, data: Uint8Array, fail: (error: Error) => void) => void;
 }
 
 export interface Transport {

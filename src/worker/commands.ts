@@ -16,7 +16,8 @@ import type { Runs } from './runs.ts';
 import type { WorkerCommand, WorkerEvent } from './state.ts';
 import type { ObjectStore } from './store.ts';
 import type { WorkerTracing } from './tracing.ts';
-import { clientOf, keyOf } from '../graph/task-id.ts';
+import { DIRECT_RUN_IDS_FROM, clientOf, keyOf } from '../graph/task-id.ts';
+import type { KeyUpdate } from '../transport/messages.ts';
 
 export interface CommandsDeps {
   store: ObjectStore;
@@ -35,6 +36,8 @@ export interface CommandsDeps {
   address(): string;
   /** Feeds an event (a fetch's outcome) to the state machine. */
   handle(event: WorkerEvent): void;
+  /** Sends the key update of a run a client sent here on its direct stream; false if it has none (worker/direct.ts). */
+  tellDirect(clientId: string, update: KeyUpdate): boolean;
 }
 
 export class WorkerCommands {
@@ -132,10 +135,21 @@ export class WorkerCommands {
     // The run hands over bytes it stored in memory: no look-up in the store (a big map).
     // A result already spilled (memory pressure) is not inlined: peers fetch it.
     const inline = nbytes <= this.deps.inlineBytesMax ? (command.bytes ?? store.peek(id)?.bytes) : undefined;
-    reports.finished({ id, runId, nbytes, serializer, inline, durationMs, startedAtMs });
+    const report = { id, runId, nbytes, serializer, inline, durationMs, startedAtMs };
     const clientId = tellClient ? clientOf(id) : '';
-    if (clientId === '') return;
+    if (clientId === '') {
+      reports.finished(report);
+      return;
+    }
     const { workerId } = this.deps;
-    reports.tell(clientId, { key: keyOf(id), status: 'memory', workerId, address: this.deps.address(), nbytes, serializer, inline, error: undefined });
+    const update: KeyUpdate = { key: keyOf(id), status: 'memory', workerId, address: this.deps.address(), nbytes, serializer, inline, error: undefined };
+    // A run started from a client's direct stream: its update goes back the same way, at
+    // once, and the report waits until the update is written (Reports.finished).
+    if (runId >= DIRECT_RUN_IDS_FROM && this.deps.tellDirect(clientId, update)) {
+      reports.finished(report, true);
+      return;
+    }
+    reports.finished(report);
+    reports.tell(clientId, update);
   }
 }

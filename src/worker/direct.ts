@@ -22,12 +22,20 @@
  * a release never overtakes the task it releases.
  *
  * Anything that is not a lone task is passed on as it came, without starting it.
+ *
+ * Between processes, clients send lone tasks on a direct stream of the data plane
+ * (dataplane/grpc-direct.ts) rather than over NATS, with the subject their request's answer
+ * goes to. The key update of a run started from a stream goes back on that client's stream
+ * (`tell`), so neither the task nor its result passes through nats-server. An update the
+ * stream could not carry goes the usual way (the worker's reliable link); one lost with a
+ * stream that broke, the client asks the coordinator for (client/direct.ts).
  */
 import { FloeError, toErrorInfo } from '../errors.ts';
 import { DIRECT_RUN_IDS_FROM, taskId } from '../graph/task-id.ts';
 import { decodeMessage, encodeMessage } from '../transport/codec.ts';
-import { isLoneTask, type WireAssign, type WireMessage } from '../transport/messages.ts';
+import { isLoneTask, type KeyUpdate, type WireAssign, type WireMessage } from '../transport/messages.ts';
 import type { Subscription, Transport, TransportMessage } from '../transport/transport.ts';
+import type { DirectEvents, DirectStream, DirectSubmission } from '../dataplane/dataplane.ts';
 import type { Logger } from '../util/logger.ts';
 
 export interface DirectSubmissionsOptions {
@@ -62,6 +70,8 @@ export class DirectSubmissions {
   private held: { data: Uint8Array; request: TransportMessage }[] = [];
   private timer: NodeJS.Timeout | undefined;
   private sub: Subscription | undefined;
+  /** Each client's direct stream here (its latest), by client id. */
+  private readonly streams = new Map<string, DirectStream<Uint8Array>>();
 
   constructor(private readonly options: DirectSubmissionsOptions) {}
 
@@ -74,10 +84,45 @@ export class DirectSubmissions {
   close(): void {
     this.sub?.unsubscribe();
     this.sub = undefined;
+    for (const stream of this.streams.values()) stream.close();
+    this.streams.clear();
     this.flush();
   }
 
-  onMessage(msg: TransportMessage): void {
+  /** A client's direct stream (DataPlane.acceptDirect): what comes on it is taken as from the subject. */
+  accept(stream: DirectStream<Uint8Array>): DirectEvents<DirectSubmission> {
+    let clientId: string | undefined;
+    return {
+      message: (submission) => {
+        clientId = this.onMessage(this.streamRequest(submission), stream) ?? clientId;
+      },
+      closed: () => {
+        if (clientId !== undefined && this.streams.get(clientId) === stream) this.streams.delete(clientId);
+      },
+    };
+  }
+
+  /**
+   * Sends a client the key update of a run started here, on its direct stream; false if it
+   * has none open (the update then goes the usual way).
+   */
+  tell(clientId: string, update: KeyUpdate): boolean {
+    const stream = this.streams.get(clientId);
+    if (stream === undefined) return false;
+    if (stream.send(encodeMessage({ type: 'clientUpdates', updates: [update] }))) return true;
+    this.streams.delete(clientId);
+    return false;
+  }
+
+  /** Drops a departed client's stream (the coordinator said it left). */
+  left(clientId: string): void {
+    const stream = this.streams.get(clientId);
+    this.streams.delete(clientId);
+    stream?.close();
+  }
+
+  /** `stream`: the direct stream it came on, if any. Returns the submitting client's id. */
+  onMessage(msg: TransportMessage, stream?: DirectStream<Uint8Array>): string | undefined {
     const { log, workerId } = this.options;
     let wire: WireMessage;
     try {
@@ -87,8 +132,9 @@ export class DirectSubmissions {
     } catch (error) {
       log.warn({ subject: msg.subject, err: error }, 'rejected malformed direct submission');
       msg.respond(encodeMessage({ type: 'error', error: toErrorInfo(error, 'MALFORMED_MESSAGE') }));
-      return;
+      return undefined;
     }
+    if (stream !== undefined && this.streams.get(wire.clientId) !== stream) this.streams.set(wire.clientId, stream);
     let runId = 0; // none started
     if (isLoneTask(wire)) {
       const spec = wire.tasks[0]!;
@@ -104,10 +150,25 @@ export class DirectSubmissions {
     const relayed = encodeMessage({ ...wire, direct: { workerId, epoch: this.options.epoch(), runId } });
     if (runId === 0) {
       this.relay(relayed, msg);
-      return;
+      return wire.clientId;
     }
     this.held.push({ data: relayed, request: msg });
     this.timer ??= setTimeout(() => this.flush(), RELAY_HOLD_MS);
+    return wire.clientId;
+  }
+
+  /** A submission that came on a stream, as a request its answer goes back to the client from. */
+  private streamRequest(submission: DirectSubmission): TransportMessage {
+    const { transport, log } = this.options;
+    const replyTo = submission.replyTo;
+    const respond = (data: Uint8Array): void => {
+      try {
+        transport.publish(replyTo, data);
+      } catch (err) {
+        log.warn({ err }, 'could not answer a direct submission'); // its request times out
+      }
+    };
+    return { subject: 'direct stream', data: submission.submit, headers: undefined, expectsReply: true, replyTo, respond };
   }
 
   /** Passes on the held submissions: the worker calls it before each report to the coordinator. */

@@ -15,8 +15,7 @@ import type { Subscription, Transport, TransportMessage } from '../transport/tra
 import { ReliableEndpoint } from '../transport/reliable.ts';
 import { encodeWithin } from '../transport/split.ts';
 import { oneWayMessage } from '../transport/reliable-message.ts';
-import type { Logger } from '../util/logger.ts';
-import { silentLogger } from '../util/logger.ts';
+import { silentLogger, type Logger } from '../util/logger.ts';
 import type { Executor } from './executor.ts';
 import { ActorHost } from './actor-host.ts';
 import { ContextServer } from './context-server.ts';
@@ -180,14 +179,8 @@ export class WorkerNode {
       closed: () => this.closed,
       executed: (event) => this.handle(event),
     });
-    this.direct = new DirectSubmissions({
-      transport: this.transport,
-      submitSubject: this.subjects.submit,
-      workerId: this.workerId,
-      epoch: () => this.epochNow,
-      tryStart: (assign) => this.tryStartDirect(assign),
-      log: this.log,
-    });
+    const direct = { transport: this.transport, submitSubject: this.subjects.submit, workerId: this.workerId, log: this.log };
+    this.direct = new DirectSubmissions({ ...direct, epoch: () => this.epochNow, tryStart: (assign) => this.tryStartDirect(assign) });
     this.commands = new WorkerCommands({
       store: this.store,
       runs: this.runs,
@@ -202,6 +195,7 @@ export class WorkerNode {
       workerId: this.workerId,
       address: () => this.address,
       handle: (event) => this.handle(event),
+      tellDirect: (clientId, update) => this.direct.tell(clientId, update),
     });
   }
 
@@ -233,6 +227,7 @@ export class WorkerNode {
 
   /** Serves the data plane, listens for work and registers with the coordinator. */
   async start(): Promise<void> {
+    this.dataPlane.acceptDirect?.((stream) => this.direct.accept(stream));
     this.address = await this.dataPlane.serve(this.workerId, this.store);
     const subject = this.subjects.worker(this.workerId);
     this.sub = this.link.listen(subject, (data) => this.onMessage(oneWayMessage(subject, data)));
@@ -365,6 +360,7 @@ export class WorkerNode {
     for (const clientId of wire.clientsGone) {
       this.reports.dropClient(clientId);
       this.clientLinks.left(clientId);
+      this.direct.left(clientId);
     }
     if (wire.retired) this.onRetired?.();
   }

@@ -55,10 +55,17 @@ export class Reports {
 
   constructor(private readonly options: ReportsOptions) {}
 
-  finished(report: WireFinished): void {
+  /**
+   * `afterWrites`: the run's client was just told on a direct stream. Its report then goes
+   * after the stream's write, which Node's HTTP/2 makes at the end of the event loop's turn
+   * (an immediate): sent first, the report (and the submission passed on with it) woke
+   * nats-server and the coordinator while the client's update still waited.
+   */
+  finished(report: WireFinished, afterWrites = false): void {
     this.out.finished.push(report);
     if (!this.options.busy() || this.out.finished.length >= REPORT_BATCH_MAX) {
-      this.batcher.request();
+      if (afterWrites) setImmediate(() => this.batcher.request());
+      else this.batcher.request();
       return;
     }
     this.timer ??= setTimeout(() => {

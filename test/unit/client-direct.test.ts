@@ -13,34 +13,37 @@ import type { WireOf } from '../../src/transport/messages.ts';
 import type { Transport, TransportMessage } from '../../src/transport/transport.ts';
 import { enqueue, noopSpec, submitterHarness } from '../helpers/submitter-harness.ts';
 
-const target = (enabled = true): DirectTarget => new DirectTarget(enabled, (id) => `direct.${id}`);
+const target = (enabled = true): DirectTarget => new DirectTarget({ enabled, subjectOf: (id) => `direct.${id}`, onUpdates: () => {}, askAgain: () => {} });
+const lone = new KeyState('k');
+/** Where `d` sends a submission: a worker's direct subject, or undefined (the coordinator). */
+const subjectFor = (d: DirectTarget, m: WireOf<'submit'>): string | undefined => d.routeFor(m, lone)?.subject;
 const msg = (extra: Partial<WireOf<'submit'>> = {}): WireOf<'submit'> => ({
   type: 'submit', clientId: 'c1', requestId: '1', tasks: [noopSpec('k')], wants: ['k'], missing: [], ...extra,
 });
 
 t.test('a lone task goes to the worker of the latest result, once one is known', async (t) => {
   const d = target();
-  t.equal(d.subjectFor(msg()), undefined, 'no worker known yet');
-  d.noteWorker('w1');
-  d.noteWorker('w2');
-  t.equal(d.subjectFor(msg()), 'direct.w2', 'the latest');
-  t.equal(d.subjectFor(msg({ tasks: [noopSpec('k'), noopSpec('j')], wants: ['k', 'j'] })), undefined, 'two tasks');
-  t.equal(d.subjectFor(msg({ tasks: [noopSpec('k', ['j'])] })), undefined, 'an input');
-  t.equal(d.subjectFor(msg({ wants: [] })), undefined, 'not wanted');
+  t.equal(subjectFor(d, msg()), undefined, 'no worker known yet');
+  d.noteWorker('w1', '');
+  d.noteWorker('w2', '');
+  t.equal(subjectFor(d, msg()), 'direct.w2', 'the latest');
+  t.equal(subjectFor(d, msg({ tasks: [noopSpec('k'), noopSpec('j')], wants: ['k', 'j'] })), undefined, 'two tasks');
+  t.equal(subjectFor(d, msg({ tasks: [noopSpec('k', ['j'])] })), undefined, 'an input');
+  t.equal(subjectFor(d, msg({ wants: [] })), undefined, 'not wanted');
   d.failed('direct.w1');
-  t.equal(d.subjectFor(msg()), 'direct.w2', 'a failure at another worker changes nothing');
+  t.equal(subjectFor(d, msg()), 'direct.w2', 'a failure at another worker changes nothing');
   d.failed('direct.w2');
-  t.equal(d.subjectFor(msg()), undefined, 'not tried again after failing');
-  d.noteWorker('w2');
-  t.equal(d.subjectFor(msg()), 'direct.w2', 'until a result names a worker');
-  d.noteWorker('');
-  t.equal(d.subjectFor(msg()), 'direct.w2', 'an update naming no worker is ignored');
+  t.equal(subjectFor(d, msg()), undefined, 'not tried again after failing');
+  d.noteWorker('w2', '');
+  t.equal(subjectFor(d, msg()), 'direct.w2', 'until a result names a worker');
+  d.noteWorker('', '');
+  t.equal(subjectFor(d, msg()), 'direct.w2', 'an update naming no worker is ignored');
 });
 
 t.test('directSubmit: false never sends directly; the option must be a boolean', async (t) => {
   const d = target(false);
-  d.noteWorker('w1');
-  t.equal(d.subjectFor(msg()), undefined);
+  d.noteWorker('w1', '');
+  t.equal(subjectFor(d, msg()), undefined);
   t.doesNotThrow(() => checkDirectSubmit(undefined));
   t.doesNotThrow(() => checkDirectSubmit(false));
   t.throws(() => checkDirectSubmit('yes'), { code: 'INVALID_OPTION', message: /options\.directSubmit must be a boolean/ });
@@ -70,7 +73,7 @@ function submitter(direct: DirectTarget, directError: Error | undefined): { s: S
 
 t.test('answered by way of the worker: one request', async (t) => {
   const d = target();
-  d.noteWorker('w1');
+  d.noteWorker('w1', '');
   const { s, subjects } = submitter(d, undefined);
   await s.drain();
   t.same(subjects, ['direct.w1']);
@@ -78,17 +81,17 @@ t.test('answered by way of the worker: one request', async (t) => {
 
 t.test('no answer from the worker (gone, or its relay lost): sent to the coordinator, and the worker not tried again', async (t) => {
   const d = target();
-  d.noteWorker('w1');
+  d.noteWorker('w1', '');
   const { s, subjects, state } = submitter(d, new FloeError('REQUEST_TIMEOUT', 'no responders on direct.w1'));
   await s.drain();
   t.same(subjects, ['direct.w1', 'submit']);
   t.equal(state.error, undefined, 'the task did not fail');
-  t.equal(d.subjectFor(msg()), undefined);
+  t.equal(subjectFor(d, msg()), undefined);
 });
 
 t.test('another error from the worker fails the submission as a coordinator\'s would', async (t) => {
   const d = target();
-  d.noteWorker('w1');
+  d.noteWorker('w1', '');
   const { s, subjects, state } = submitter(d, new FloeError('CLIENT_CLOSED', 'transport is closed'));
   await s.drain();
   t.same(subjects, ['direct.w1']);

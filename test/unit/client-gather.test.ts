@@ -43,7 +43,7 @@ class ScriptedCoordinator {
   }
 
   client(dataPlane?: Partial<DataPlane>): Client {
-    return new Client({ transport: this.bus.connect(), dataPlane: dataPlane as DataPlane, cluster: 't', heartbeatIntervalMs: 0 });
+    return new Client({ transport: this.bus.connect(), dataPlane: (dataPlane ?? {}) as DataPlane, cluster: 't', heartbeatIntervalMs: 0 });
   }
 
   /** Resolves once `key` has been submitted. */

@@ -128,3 +128,16 @@ t.test('two runs a worker started, each under its own run id, each found by it',
   t.same(h.finish('c/b', 10, { runId: RUN + 1, workerId: 'w1', attempt: 1 }), ['notify c b memory']);
   t.same(h.finish('c/a', 10, { runId: RUN, workerId: 'w1', attempt: 1 }), ['notify c a memory']);
 });
+
+t.test('asked for again while the run that was to tell the client runs (a direct stream broke): the scheduler tells the client too', async (t) => {
+  const h = new Harness();
+  h.join('w1');
+  t.same(direct(h, 'w1', 'a'), ['submitReply ok']);
+  t.same(h.submit([], ['a']), ['submitReply ok'], 'a want alone');
+  t.same(h.finish('c/a', 10, { runId: RUN, workerId: 'w1', attempt: 1 }), ['notify c a memory']);
+  t.equal(notifications(h)[0]!.byWorker, false, 'sent by the coordinator, not left to the worker');
+  // A run assigned later tells the client itself again.
+  t.same(h.submit([spec('b')], ['b']), ['submitReply ok', 'assign w1 c/b']);
+  t.same(h.finish('c/b'), ['notify c b memory']);
+  t.equal(notifications(h)[0]!.byWorker, true);
+});

@@ -106,6 +106,19 @@ class InprocTransport implements Transport {
         clearTimeout(timer);
         remove();
       };
+      const via = options.sendVia;
+      if (via !== undefined) {
+        const fail = (error: Error): void => {
+          done();
+          reject(new FloeError('REQUEST_TIMEOUT', `request on ${subject} failed: ${error.message}`, { cause: error }));
+        };
+        try {
+          via(inbox, data, fail);
+        } catch (error) {
+          fail(error as Error);
+        }
+        return;
+      }
       if (!this.bus.deliver(subject, data, options.headers, inbox)) {
         done();
         reject(new FloeError('REQUEST_TIMEOUT', `no responders on ${subject}`));

@@ -143,7 +143,7 @@ export class NatsTransport implements Transport {
     const natsHeaders = this.convertHeaders(options.headers);
     let reply: Msg;
     try {
-      reply = await this.requests.request(subject, data, Math.ceil(timeoutMs), natsHeaders);
+      reply = await this.requests.request(subject, data, Math.ceil(timeoutMs), natsHeaders, options.sendVia);
     } catch (error) {
       throw this.mapError(subject, error);
     }

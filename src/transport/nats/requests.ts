@@ -13,6 +13,7 @@
  */
 import { createInbox, type Msg, type MsgHdrs, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { FloeError } from '../../errors.ts';
+import type { RequestOptions } from '../transport.ts';
 
 interface Pending {
   subject: string;
@@ -33,8 +34,11 @@ export class NatsRequests {
 
   constructor(private readonly nc: NatsConnection) {}
 
-  /** Publishes a request; resolves with its answer. Throws what `publish` throws (closed, bad subject...). */
-  request(subject: string, data: Uint8Array, timeoutMs: number, headers: MsgHdrs | undefined): Promise<Msg> {
+  /**
+   * Publishes a request (or sends it `via` another way, RequestOptions.sendVia); resolves
+   * with its answer. Throws what `publish` throws (closed, bad subject...).
+   */
+  request(subject: string, data: Uint8Array, timeoutMs: number, headers: MsgHdrs | undefined, via?: RequestOptions['sendVia']): Promise<Msg> {
     this.sub ??= this.nc.subscribe(`${this.prefix}*`, {
       callback: (err, msg) => {
         if (err === null) this.onReply(msg);
@@ -43,13 +47,26 @@ export class NatsRequests {
     });
     const token = (++this.seq).toString(36);
     const reply = this.prefix + token;
-    this.nc.publish(subject, data, headers === undefined ? { reply } : { reply, headers });
+    if (via === undefined) this.nc.publish(subject, data, headers === undefined ? { reply } : { reply, headers });
     return new Promise<Msg>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(token);
         reject(new FloeError('REQUEST_TIMEOUT', `no reply on ${subject} within ${timeoutMs} ms`));
       }, timeoutMs);
       this.pending.set(token, { subject, resolve, reject, timer });
+      if (via === undefined) return;
+      const fail = (error: Error): void => {
+        const p = this.pending.get(token);
+        if (p === undefined) return;
+        this.pending.delete(token);
+        clearTimeout(p.timer);
+        p.reject(new FloeError('REQUEST_TIMEOUT', `request on ${subject} failed: ${error.message}`, { cause: error }));
+      };
+      try {
+        via(reply, data, fail);
+      } catch (error) {
+        fail(error as Error);
+      }
     });
   }
 
