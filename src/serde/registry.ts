@@ -18,7 +18,15 @@ interface Entry {
 
 const REGISTRY = Symbol.for('floe.serde.registry');
 
+/**
+ * This realm's table, once this copy of floe has found or made it (and added its builtins).
+ * The table on `globalThis` is never replaced and entries are never removed, so once found
+ * it stays the one every copy uses: getSerializer, called per result, is then one Map look-up.
+ */
+let found: Map<string, Entry> | undefined;
+
 function table(): Map<string, Entry> {
+  if (found !== undefined) return found;
   const g = globalThis as unknown as Record<symbol, Map<string, Entry> | undefined>;
   let t = g[REGISTRY];
   if (t === undefined) {
@@ -28,6 +36,7 @@ function table(): Map<string, Entry> {
   // Another copy of floe may have created the table already; builtins are added only when
   // missing, so each copy's (equivalent) builtins never clash.
   for (const s of BUILTIN_SERIALIZERS) if (!t.has(s.id)) t.set(s.id, { serializer: s, moduleUrl: '' });
+  found = t;
   return t;
 }
 
