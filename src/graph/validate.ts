@@ -11,13 +11,13 @@ export interface GraphNode {
   deps: readonly string[];
 }
 
-/** Index of each key in the batch (first occurrence wins). */
+/**
+ * Index of each key in the batch (first occurrence wins: the batch is indexed from its end,
+ * so an earlier occurrence overwrites a later one, one `set` per task).
+ */
 function indexKeys(tasks: readonly GraphNode[]): Map<string, number> {
   const index = new Map<string, number>();
-  for (let i = 0; i < tasks.length; i++) {
-    const key = tasks[i]!.key;
-    if (!index.has(key)) index.set(key, i);
-  }
+  for (let i = tasks.length - 1; i >= 0; i--) index.set(tasks[i]!.key, i);
   return index;
 }
 
@@ -87,7 +87,8 @@ export function validateGraph(tasks: readonly GraphNode[], known: (key: string) 
  * batch, for the caller to reuse: the scheduler resolves dependencies and wanted keys
  * through it instead of building task ids. One hash map serves every check, and the
  * cycle search only runs when some task depends on a later one (batches in dependency
- * order, as clients build them, cannot have a cycle).
+ * order, as clients build them, cannot have a cycle). After an error, `index` is partly
+ * filled (a duplicated key at its second position) and is not for use.
  */
 export function indexGraph(
   tasks: readonly GraphNode[],
@@ -99,10 +100,11 @@ export function indexGraph(
     if (typeof key !== 'string' || key === '') {
       return toErrorInfo(new FloeError('INVALID_ARGUMENT', 'task key must be a non-empty string'));
     }
-    if (index.has(key)) {
+    // One operation per task: a key already there leaves the size as it was.
+    const size = index.size;
+    if (index.set(key, i).size === size) {
       return toErrorInfo(new FloeError('KEY_CONFLICT', `key "${key}" appears twice in one submission`, { taskKey: key }));
     }
-    index.set(key, i);
   }
   let forward = false;
   for (let i = 0; i < tasks.length; i++) {

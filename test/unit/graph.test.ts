@@ -1,6 +1,6 @@
 import t from 'tap';
 import { isFloeError } from '../../src/errors.ts';
-import { findCycle, topoOrder, validateGraph } from '../../src/graph/validate.ts';
+import { findCycle, indexGraph, topoOrder, validateGraph } from '../../src/graph/validate.ts';
 import { mergeOptions, normalizeOptions, parseSize } from '../../src/graph/validate-options.ts';
 
 const none = (): boolean => false;
@@ -53,6 +53,29 @@ t.test('validateGraph', async (t) => {
   t.equal(cyclic?.code, 'CYCLIC_GRAPH');
   t.match(cyclic?.message, 'a -> b -> a');
   t.equal(validateGraph([{ key: '', deps: [] }], none)?.code, 'INVALID_ARGUMENT');
+});
+
+t.test('indexGraph: positions of the keys, the first duplicate and the first bad key in batch order', async (t) => {
+  const index = new Map<string, number>();
+  t.equal(indexGraph([{ key: 'a', deps: [] }, { key: 'b', deps: ['a', 'x'] }, { key: 'c', deps: ['b'] }], (k) => k === 'x', index), undefined);
+  t.same([...index], [['a', 0], ['b', 1], ['c', 2]]);
+  const twice = indexGraph([{ key: 'a', deps: [] }, { key: 'b', deps: [] }, { key: 'b', deps: [] }, { key: 'a', deps: [] }], none, new Map());
+  t.equal(twice?.code, 'KEY_CONFLICT');
+  t.equal(twice?.taskKey, 'b', 'the key whose second occurrence comes first');
+  const tasks = (...keys: string[]): { key: string; deps: string[] }[] => keys.map((key) => ({ key, deps: [] }));
+  t.equal(indexGraph(tasks('a', 'a', ''), none, new Map())?.code, 'KEY_CONFLICT', 'a duplicate before an empty key');
+  t.equal(indexGraph(tasks('a', '', 'a'), none, new Map())?.code, 'INVALID_ARGUMENT', 'an empty key before a duplicate');
+  t.equal(indexGraph(tasks('a', 'b'), none, new Map([['b', 5]]))?.code, 'KEY_CONFLICT', 'a key already in the index');
+});
+
+t.test('topoOrder and findCycle: the first of duplicated keys counts', async (t) => {
+  // Were the second "a" (which depends on b) the one, a and b would form a cycle.
+  const tasks = [{ key: 'a', deps: [] }, { key: 'b', deps: ['a'] }, { key: 'a', deps: ['b'] }];
+  t.same(topoOrder(tasks), ['a', 'b']);
+  t.equal(findCycle(tasks), undefined);
+  const later = [{ key: 'a', deps: ['b'] }, { key: 'b', deps: ['a'] }, { key: 'a', deps: [] }];
+  t.equal(codeOf(() => topoOrder(later)), 'CYCLIC_GRAPH');
+  t.same(findCycle(later), ['a', 'b']);
 });
 
 t.test('topoOrder', async (t) => {
