@@ -103,13 +103,36 @@ export function writeResultRef(w: Out, field: number, r: ResultRef): void {
 
 /** A SerializerRef sub-message under `tag`. */
 export function writeSerializer(w: Out, tag: number, ref: SerializerRef): void {
+  const { id, module } = ref;
   w.varint(tag).varint(serializerSize(ref));
-  if (ref.id != null) w.varint(10).string(ref.id);
-  if (ref.module != null) w.varint(18).string(ref.module);
+  // serializerSize left the UTF-8 lengths of these very strings in lastIdBytes and lastModuleBytes.
+  if (id != null) w.varint(10).stringOf(id, lastIdBytes);
+  if (module != null) w.varint(18).stringOf(module, lastModuleBytes);
 }
 
+/**
+ * The strings of the last SerializerRef sized, their UTF-8 lengths and its size. Nearly all
+ * the results a worker reports (and the specs a client sends) name one serializer, whose
+ * strings were otherwise measured three times per result: by resultRefSize, by
+ * writeSerializer and by Out.string. Kept by the strings' values (not the ref object), so a
+ * ref changed in place or another ref naming the same strings is still sized right.
+ */
+let lastId: string | undefined;
+let lastModule: string | undefined;
+let lastIdBytes = 0;
+let lastModuleBytes = 0;
+let lastSize = 0;
+
 export function serializerSize(ref: SerializerRef): number {
-  return stringField(ref.id) + stringField(ref.module);
+  const { id, module } = ref;
+  if (id !== lastId || module !== lastModule) {
+    lastIdBytes = id == null ? 0 : stringBytes(id);
+    lastModuleBytes = module == null ? 0 : stringBytes(module);
+    lastSize = (id == null ? 0 : 1 + varintSize(lastIdBytes) + lastIdBytes) + (module == null ? 0 : 1 + varintSize(lastModuleBytes) + lastModuleBytes);
+    lastId = id;
+    lastModule = module;
+  }
+  return lastSize;
 }
 
 export function resourceSize(name: string, amount: number | undefined): number {
@@ -197,7 +220,11 @@ export class Out {
   }
 
   string(value: string): this {
-    const len = stringBytes(value);
+    return this.stringOf(value, stringBytes(value));
+  }
+
+  /** A string whose UTF-8 length (stringBytes) is known already. */
+  stringOf(value: string, len: number): this {
     this.varint(len);
     if (len === value.length) {
       for (let i = 0; i < len; i++) this.buf[this.pos + i] = value.charCodeAt(i);
