@@ -16,6 +16,9 @@ const utf8 = protobuf.util.utf8;
 /** Strings from this length on are written by Buffer (as protobufjs' BufferWriter does). */
 const SHORT_STRING_MAX = 39;
 
+/** Byte arrays shorter than this are copied by a loop: TypedArray.set costs more for a few bytes. */
+const SHORT_COPY_MAX = 8;
+
 /** A buffer for an envelope whose body (the field with this tag) is `body` bytes long, its header written. */
 export function startEnvelope(tag: number, body: number): Out {
   const w = new Out(Buffer.allocUnsafe(2 + messageField(body)));
@@ -239,16 +242,19 @@ export class Out {
 
   /** Bytes already encoded (whole fields), copied as they are. */
   raw(value: Uint8Array): this {
-    this.buf.set(value, this.pos);
-    this.pos += value.length;
+    const n = value.length;
+    if (n < SHORT_COPY_MAX) {
+      const { buf, pos } = this;
+      for (let i = 0; i < n; i++) buf[pos + i] = value[i]!;
+    } else {
+      this.buf.set(value, this.pos);
+    }
+    this.pos += n;
     return this;
   }
 
   bytes(value: Uint8Array): this {
-    this.varint(value.length);
-    this.buf.set(value, this.pos);
-    this.pos += value.length;
-    return this;
+    return this.varint(value.length).raw(value);
   }
 
   /** The message, once it is exactly as long as sized (anything else is a bug here). */

@@ -82,7 +82,7 @@ t.test('completions naming several serializers in turn', async (t) => {
 
 t.test('Out.raw and Out.bytes copy views of any length and offset', async (t) => {
   const source = Buffer.from(Array.from({ length: 300 }, (_, i) => (i * 7) & 0xff));
-  for (const length of [0, 1, 2, 3, 7, 15, 16, 17, 31, 32, 33, 127, 128, 200]) {
+  for (const length of [0, 1, 2, 3, 7, 8, 9, 15, 16, 17, 31, 32, 33, 127, 128, 200]) {
     for (const offset of [0, 1, 5]) {
       const view = new Uint8Array(source.buffer, source.byteOffset + offset, length);
       const raw = new Out(Buffer.alloc(length + 2).fill(0xee));
