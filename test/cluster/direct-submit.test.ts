@@ -58,6 +58,26 @@ t.test('direct submission on gRPC streams', async (t) => {
     t.equal(overNats, 0, 'none over NATS');
   });
 
+  t.test('the client\'s connection to the worker drops while a task sent on it runs: its result still comes', async (t) => {
+    const before = await requests();
+    const open = join(dir, 'open-drop');
+    const f = client.submit(gated, open, 15);
+    await untilStatus(cluster, 'the gated task runs', (s) => (s.tasks.processing ?? 0) === 1);
+    await spy.flush();
+    t.equal(started, before + 1, 'started by the worker of the latest result');
+    // Drops the client's channel to that worker (as a connection cut would): the stream
+    // breaks under the running task, whose update can no longer come on it.
+    const channels = (client as unknown as { conn: { dataPlane: { clients: Map<string, { close(): void }> } } }).conn.dataPlane.clients;
+    t.equal(channels.size, 1, 'one channel: to the worker of the latest result');
+    for (const channel of channels.values()) channel.close();
+    channels.clear();
+    await writeFile(open, '');
+    const r = await f.result();
+    t.same(r, { tag: 15, pid: holderPid }, 'it ran where it was sent');
+    t.same(await client.submit(whoAmI, 16).result(), { tag: 16, pid: holderPid }, 'and the next lone task goes there again, on a new stream');
+    t.equal(await requests(), before + 2);
+  });
+
   t.test('that worker killed: the next lone task goes to the coordinator and runs on the other', async (t) => {
     kill(holderPid);
     const before = await requests();
