@@ -144,6 +144,7 @@ export function openDirectCall(client: Client, address: string, events: DirectEv
   call.on('end', () => end(new Error(`the worker at ${address} ended the direct stream`)));
   return {
     send: (message) => {
+      // The serialized size at most: a UTF-8 char is up to 3 bytes per UTF-16 unit, and two tags and lengths fit in 16.
       if (!open || message.submit.byteLength + message.replyTo.length * 3 + 16 > DIRECT_SUBMIT_BYTES_MAX) return false;
       call.write(message);
       return true;
