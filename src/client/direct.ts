@@ -19,10 +19,11 @@
  * arrives (on any path); if the stream breaks first, the coordinator is asked for the key
  * again, once it has answered the submission (a want, which it answers with the key's
  * location when the run ends, even one that was to tell the client itself). A submission
- * still unanswered when its stream breaks fails over to the coordinator at once.
+ * still unanswered when its stream breaks fails over to the coordinator at once. A worker
+ * that takes no streams (an older one) gets lone tasks on its subject.
  */
 import { FloeError } from '../errors.ts';
-import type { DirectStream, DirectSubmission } from '../dataplane/dataplane.ts';
+import type { DirectEvents, DirectStream, DirectSubmission } from '../dataplane/dataplane.ts';
 import { decodeMessage } from '../transport/codec.ts';
 import { isLoneTask, type WireOf } from '../transport/messages.ts';
 import type { RequestOptions } from '../transport/transport.ts';
@@ -40,7 +41,7 @@ export interface DirectTargetOptions {
   askAgain(state: KeyState): void;
 }
 
-type DataPlaneOpen = (address: string, events: { message(data: Uint8Array): void; closed(error?: Error): void }) => DirectStream<DirectSubmission>;
+type DataPlaneOpen = (address: string, events: DirectEvents<Uint8Array>) => DirectStream<DirectSubmission>;
 
 /** How one submission goes to a worker (see requestWithRetry). */
 export interface DirectRoute {
@@ -73,6 +74,8 @@ export class DirectTarget {
   private address = '';
   private readonly links = new Map<string, Link>();
   private readonly pending = new Map<KeyState, Pending>();
+  /** Addresses of workers that take no direct streams (older ones): lone tasks go to their subject. */
+  private readonly noStreams = new Set<string>();
 
   constructor(private readonly options: DirectTargetOptions) {}
 
@@ -120,7 +123,7 @@ export class DirectTarget {
 
   private linkTo(address: string): Link | undefined {
     const open = this.options.open;
-    if (open === undefined || address === '') return undefined;
+    if (open === undefined || address === '' || this.noStreams.has(address)) return undefined;
     const known = this.links.get(address);
     if (known !== undefined) return known;
     let link: Link;
@@ -130,6 +133,7 @@ export class DirectTarget {
         stream: open(address, {
           message: (data) => this.onMessage(link, data),
           closed: (error) => {
+            if (error?.unsupported === true) this.unsupported(address);
             if (error !== undefined) this.broke(link);
           },
         }),
@@ -139,6 +143,11 @@ export class DirectTarget {
     }
     this.links.set(address, link);
     return link;
+  }
+
+  private unsupported(address: string): void {
+    if (this.noStreams.size >= NO_STREAMS_MAX) this.noStreams.clear();
+    this.noStreams.add(address);
   }
 
   private onMessage(link: Link, data: Uint8Array): void {
@@ -195,6 +204,9 @@ export class DirectTarget {
 }
 
 function noop(): void {}
+
+/** Addresses remembered as taking no direct streams, at most (then forgotten, and tried again). */
+const NO_STREAMS_MAX = 1024;
 
 /** Validates the `directSubmit` option of Client.local and Client.connect. */
 export function checkDirectSubmit(value: unknown): void {

@@ -53,8 +53,11 @@ export interface DirectSubmission {
 /** Receives what the other side of a direct stream sends. */
 export interface DirectEvents<In> {
   message(message: In): void;
-  /** Called once, when the stream ended for any reason; `error` says why, unless it was closed. */
-  closed(error?: Error): void;
+  /**
+   * Called once, when the stream ended for any reason; `error` says why, unless it was
+   * closed. `unsupported` on it: the other side takes no direct streams (an older worker).
+   */
+  closed(error?: Error & { unsupported?: boolean }): void;
 }
 
 export interface DataPlane {

@@ -138,7 +138,8 @@ export function openDirectCall(client: Client, address: string, events: DirectEv
     if (open) events.message(message);
   });
   call.on('error', (error: ServiceError) => {
-    end(new Error(`direct stream to ${address} failed (${Status[error.code] ?? error.code}: ${error.details || error.message})`, { cause: error }));
+    const failed = new Error(`direct stream to ${address} failed (${Status[error.code] ?? error.code}: ${error.details || error.message})`, { cause: error });
+    end(error.code === Status.UNIMPLEMENTED ? Object.assign(failed, { unsupported: true }) : failed);
   });
   // The worker ended the stream (it closes): nothing more comes on it.
   call.on('end', () => end(new Error(`the worker at ${address} ended the direct stream`)));

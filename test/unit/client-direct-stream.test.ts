@@ -178,3 +178,17 @@ t.test('without streams in the data plane, a lone task goes to the worker\'s sub
   t.equal(route.subject, 'direct.w1');
   t.equal(route.via, undefined);
 });
+
+t.test('a worker that takes no direct streams (an older one) gets lone tasks on its subject from then on', async (t) => {
+  const { d, streams } = harness();
+  d.noteWorker('w1', '127.0.0.1:1');
+  const first = d.routeFor(submitOf('a'), new KeyState('a'))!;
+  const sent = send(first, 'r.a');
+  streams[0]!.events.closed(Object.assign(new Error('UNIMPLEMENTED'), { unsupported: true }));
+  t.equal(sent.failed.length, 1, 'the request fails over at once');
+  const next = d.routeFor(submitOf('b'), new KeyState('b'))!;
+  t.equal(next.subject, 'direct.w1');
+  t.equal(next.via, undefined, 'to the worker\'s subject');
+  d.noteWorker('w2', '127.0.0.1:2');
+  t.type(d.routeFor(submitOf('c'), new KeyState('c'))!.via, 'function', 'another worker still gets a stream');
+});

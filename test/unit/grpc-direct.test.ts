@@ -124,6 +124,17 @@ t.test('no worker at the address: the stream ends with an error', async (t) => {
   stream.send({ replyTo: 'r', submit: new Uint8Array([1]) });
   await until('the client hears of it', () => events.ends.length === 1);
   t.match(events.ends[0], { message: /direct stream to .* failed \(UNAVAILABLE/ });
+  t.equal((events.ends[0] as { unsupported?: boolean }).unsupported, undefined, 'not taken for a worker without streams');
+});
+
+t.test('a worker that takes no direct streams: the stream ends at once, saying so', async (t) => {
+  const plane = new GrpcDataPlane({ closeTimeoutMs: 100 });
+  t.teardown(() => plane.close());
+  const address = await plane.serve('old', { get: () => undefined }); // no acceptDirect
+  const events = recorder();
+  client(t).openDirect(address, events).send({ replyTo: 'r', submit: new Uint8Array([1]) });
+  await until('the client hears of it', () => events.ends.length === 1);
+  t.match(events.ends[0], { unsupported: true, message: /UNIMPLEMENTED/ });
 });
 
 t.test('a DirectSubmit the worker cannot read ends the stream with INVALID_ARGUMENT', async (t) => {
