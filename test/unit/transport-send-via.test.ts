@@ -31,6 +31,8 @@ async function both(t: Test, run: (t: Test, a: Transport, b: Transport) => Promi
   });
 }
 
+// The first request of each connection here is sent another way: its answer must not reach
+// the server before the connection's inbox subscription does (NatsRequests waits for it).
 t.test('sent another way, answered over the transport', (t) =>
   both(t, async (t, a, b) => {
     let published = 0;

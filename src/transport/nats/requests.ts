@@ -31,6 +31,9 @@ export class NatsRequests {
   private sub: Subscription | undefined;
   private seq = 0;
   private readonly pending = new Map<string, Pending>();
+  /** Settles once the server has the inbox subscription (a flush after subscribing). */
+  private inboxReady: Promise<void> | undefined;
+  private inboxConfirmed = false;
 
   constructor(private readonly nc: NatsConnection) {}
 
@@ -39,12 +42,20 @@ export class NatsRequests {
    * with its answer. Throws what `publish` throws (closed, bad subject...).
    */
   request(subject: string, data: Uint8Array, timeoutMs: number, headers: MsgHdrs | undefined, via?: RequestOptions['sendVia']): Promise<Msg> {
-    this.sub ??= this.nc.subscribe(`${this.prefix}*`, {
-      callback: (err, msg) => {
-        if (err === null) this.onReply(msg);
-        else this.ended(err);
-      },
-    });
+    if (this.sub === undefined) {
+      this.sub = this.nc.subscribe(`${this.prefix}*`, {
+        callback: (err, msg) => {
+          if (err === null) this.onReply(msg);
+          else this.ended(err);
+        },
+      });
+      // A request published here follows the subscription on this connection, so the server
+      // has it first; one sent another way (`via`) must wait until the server confirms it.
+      this.inboxConfirmed = false;
+      this.inboxReady = this.nc.flush().then(() => {
+        this.inboxConfirmed = true;
+      });
+    }
     const token = (++this.seq).toString(36);
     const reply = this.prefix + token;
     if (via === undefined) this.nc.publish(subject, data, headers === undefined ? { reply } : { reply, headers });
@@ -62,11 +73,16 @@ export class NatsRequests {
         clearTimeout(p.timer);
         p.reject(new FloeError('REQUEST_TIMEOUT', `request on ${subject} failed: ${error.message}`, { cause: error }));
       };
-      try {
-        via(reply, data, fail);
-      } catch (error) {
-        fail(error as Error);
-      }
+      const send = (): void => {
+        if (!this.pending.has(token)) return; // timed out (or failed) meanwhile
+        try {
+          via(reply, data, fail);
+        } catch (error) {
+          fail(error as Error);
+        }
+      };
+      if (this.inboxConfirmed) send();
+      else this.inboxReady!.then(send, (error: unknown) => fail(error instanceof Error ? error : new Error(String(error))));
     });
   }
 
@@ -78,6 +94,7 @@ export class NatsRequests {
   /** The inbox subscription ended with an error (say, no permission for it): its requests fail, the next one subscribes again. */
   private ended(err: Error): void {
     this.sub = undefined;
+    this.inboxConfirmed = false;
     this.failAll((subject) => new FloeError('REQUEST_TIMEOUT', `request on ${subject} failed: ${err.message}`, { cause: err }));
   }
 
