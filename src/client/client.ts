@@ -79,7 +79,7 @@ export class Client implements FutureOwner {
     this.direct = new DirectTarget({
       enabled: conn.directSubmit ?? true,
       subjectOf: (workerId) => this.subjects.direct(workerId),
-      ...(dataPlane.openDirect === undefined ? {} : { open: (address, events) => dataPlane.openDirect!(address, events) }),
+      ...(dataPlane.openDirect === undefined ? {} : { open: dataPlane.openDirect.bind(dataPlane) }),
       onUpdates: (wire) => this.onUpdates(wire.updates),
       askAgain: (state) => this.submitter.askAgain(state),
     });

@@ -23,7 +23,7 @@
  * that takes no streams (an older one) gets lone tasks on its subject.
  */
 import { FloeError } from '../errors.ts';
-import type { DirectEvents, DirectStream, DirectSubmission } from '../dataplane/dataplane.ts';
+import type { DataPlane, DirectStream, DirectSubmission } from '../dataplane/dataplane.ts';
 import { decodeMessage } from '../transport/codec.ts';
 import { isLoneTask, type WireOf } from '../transport/messages.ts';
 import type { RequestOptions } from '../transport/transport.ts';
@@ -34,14 +34,12 @@ export interface DirectTargetOptions {
   /** A worker's direct subject (over the transport). */
   subjectOf(workerId: string): string;
   /** Opens a direct stream to a worker's data-plane address (DataPlane.openDirect), if the data plane has them. */
-  open?: DataPlaneOpen;
+  open?: NonNullable<DataPlane['openDirect']>;
   /** Key updates that came on a stream. */
   onUpdates(wire: WireOf<'clientUpdates'>): void;
   /** Asks the coordinator for a key again: its update may have been lost with a stream. */
   askAgain(state: KeyState): void;
 }
-
-type DataPlaneOpen = (address: string, events: DirectEvents<Uint8Array>) => DirectStream<DirectSubmission>;
 
 /** How one submission goes to a worker (see requestWithRetry). */
 export interface DirectRoute {

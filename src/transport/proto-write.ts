@@ -131,7 +131,7 @@ export function serializerSize(ref: SerializerRef): number {
   if (id !== lastId || module !== lastModule) {
     lastIdBytes = id == null ? 0 : stringBytes(id);
     lastModuleBytes = module == null ? 0 : stringBytes(module);
-    lastSize = (id == null ? 0 : 1 + varintSize(lastIdBytes) + lastIdBytes) + (module == null ? 0 : 1 + varintSize(lastModuleBytes) + lastModuleBytes);
+    lastSize = (id == null ? 0 : messageField(lastIdBytes)) + (module == null ? 0 : messageField(lastModuleBytes));
     lastId = id;
     lastModule = module;
   }

@@ -31,7 +31,7 @@ export class NatsRequests {
   private sub: Subscription | undefined;
   private seq = 0;
   private readonly pending = new Map<string, Pending>();
-  /** Settles once the server has the inbox subscription (a flush after subscribing). */
+  /** Settles once the server has the inbox subscription (confirmInbox). */
   private inboxReady: Promise<void> | undefined;
   private inboxConfirmed = false;
 
@@ -42,20 +42,12 @@ export class NatsRequests {
    * with its answer. Throws what `publish` throws (closed, bad subject...).
    */
   request(subject: string, data: Uint8Array, timeoutMs: number, headers: MsgHdrs | undefined, via?: RequestOptions['sendVia']): Promise<Msg> {
-    if (this.sub === undefined) {
-      this.sub = this.nc.subscribe(`${this.prefix}*`, {
-        callback: (err, msg) => {
-          if (err === null) this.onReply(msg);
-          else this.ended(err);
-        },
-      });
-      // A request published here follows the subscription on this connection, so the server
-      // has it first; one sent another way (`via`) must wait until the server confirms it.
-      this.inboxConfirmed = false;
-      this.inboxReady = this.nc.flush().then(() => {
-        this.inboxConfirmed = true;
-      });
-    }
+    this.sub ??= this.nc.subscribe(`${this.prefix}*`, {
+      callback: (err, msg) => {
+        if (err === null) this.onReply(msg);
+        else this.ended(err);
+      },
+    });
     const token = (++this.seq).toString(36);
     const reply = this.prefix + token;
     if (via === undefined) this.nc.publish(subject, data, headers === undefined ? { reply } : { reply, headers });
@@ -82,8 +74,26 @@ export class NatsRequests {
         }
       };
       if (this.inboxConfirmed) send();
-      else this.inboxReady!.then(send, (error: unknown) => fail(error instanceof Error ? error : new Error(String(error))));
+      else this.confirmInbox().then(send, (error: unknown) => fail(error instanceof Error ? error : new Error(String(error))));
     });
+  }
+
+  /**
+   * Settles once the server has the inbox subscription (a flush), asked for only by a request
+   * sent another way: one published here follows the subscription on this connection, so the
+   * server has it first, but an answer to one sent another way could reach the server before it.
+   */
+  private confirmInbox(): Promise<void> {
+    this.inboxReady ??= this.nc.flush().then(
+      () => {
+        this.inboxConfirmed = true;
+      },
+      (error: unknown) => {
+        this.inboxReady = undefined; // the next request sent another way asks again
+        throw error;
+      },
+    );
+    return this.inboxReady;
   }
 
   /** Fails every request still waiting: the connection is closing, nobody will answer them. */
@@ -94,6 +104,7 @@ export class NatsRequests {
   /** The inbox subscription ended with an error (say, no permission for it): its requests fail, the next one subscribes again. */
   private ended(err: Error): void {
     this.sub = undefined;
+    this.inboxReady = undefined;
     this.inboxConfirmed = false;
     this.failAll((subject) => new FloeError('REQUEST_TIMEOUT', `request on ${subject} failed: ${err.message}`, { cause: err }));
   }
