@@ -15,6 +15,9 @@
  *
  * With --sequential the load is one no-op round trip at a time (the latency scenario's)
  * instead of rounds of 10,000 tasks: where a round trip's CPU goes, on and off its path.
+ * With --lag SHAPE it is rounds of one task-lag shape (linear-100x10, linear-10x100 or
+ * tree-100x10: 1,000 tasks with their dependencies, submitted at once, as the task-lag
+ * scenario runs them).
  *
  * (default 10 s and 20 s). --perf-basic-prof names this process's own JavaScript frames
  * (the cluster's processes get it anyway, PERF_FLAGS); without the other two flags, it also
@@ -25,14 +28,19 @@ import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startLocalCluster } from '../cluster/local-cluster.ts';
-import { Client } from '../src/index.ts';
+import { Client, type Future } from '../src/index.ts';
 import { clusterProcesses } from './cpu.ts';
 import { hasPerf, parsePerfScript, PERF_MISSING, SAMPLE_KINDS } from './perf-script.ts';
-import { noop } from './tasks.ts';
+import { flatten } from './scenarios/task-lag.ts';
+import { LAG_SHAPES, lagShape, type LagShape } from './stats.ts';
+import { noop, stamp, type Stamp } from './tasks.ts';
 import { warmCluster } from './warm-up.ts';
 
 const sequential = process.argv.includes('--sequential');
-const positional = process.argv.slice(2).filter((a) => a !== '--sequential');
+const lagAt = process.argv.indexOf('--lag');
+const shape = lagAt < 0 ? undefined : (process.argv[lagAt + 1] as LagShape);
+if (shape !== undefined && !LAG_SHAPES.includes(shape)) throw new Error(`--lag: unknown shape ${shape} (${LAG_SHAPES.join(', ')})`);
+const positional = process.argv.slice(2).filter((a, i, all) => a !== '--sequential' && a !== '--lag' && all[i - 1] !== '--lag');
 const seconds = Number(positional[0] ?? 10);
 const warmupSeconds = Number(positional[1] ?? 20);
 const FREQUENCY_HZ = 999;
@@ -64,6 +72,14 @@ try {
       f.release();
       tasks += 1;
     }
+    const graph = shape === undefined ? [] : flatten(lagShape(shape, 1));
+    while (loading && shape !== undefined) {
+      const futures: Future<Stamp>[] = [];
+      for (const node of graph) futures.push(c.submit(stamp, node.deps.map((d) => futures[d]!)));
+      await c.gather(futures);
+      for (const f of futures) f.release();
+      tasks += graph.length;
+    }
     while (loading) {
       const futures = c.map(noop, items);
       await c.gather(futures);
@@ -86,7 +102,7 @@ try {
   const names = new Map(processes.map((p) => [p.pid, p.name]));
   const profiles = parsePerfScript(script, new Set(names.keys()));
   const pct = (n: number, of: number): string => `${((100 * n) / Math.max(1, of)).toFixed(0)}%`.padStart(5);
-  console.log(`${tasks} no-op tasks while recording ${seconds} s at ${FREQUENCY_HZ} Hz; CPU s and its share by kind of code, per process`);
+  console.log(`${tasks} ${shape === undefined ? 'no-op' : shape} tasks while recording ${seconds} s at ${FREQUENCY_HZ} Hz; CPU s and its share by kind of code, per process`);
   console.log(`${'process'.padEnd(12)} ${'CPU s'.padStart(6)} ${'main'.padStart(5)} ${SAMPLE_KINDS.map((k) => k.padStart(9)).join('')}`);
   for (const p of profiles) {
     const kinds = SAMPLE_KINDS.map((k) => pct(p.kinds[k], p.samples).padStart(9)).join('');
