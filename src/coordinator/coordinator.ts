@@ -212,11 +212,13 @@ export class Coordinator {
     return `${kind}-${this.stimulusSeq}`;
   }
 
-  private onMessage(msg: TransportMessage): void {
+  /** `only`: the one type of message `msg` may be (else it is malformed). */
+  private onMessage(msg: TransportMessage, only?: WireMessage['type']): void {
     if (this.closed) return;
     let wire: WireMessage;
     try {
       wire = decodeMessage(msg.data);
+      if (only !== undefined && wire.type !== only) throw new FloeError('MALFORMED_MESSAGE', `expected ${only}, not ${wire.type}`);
     } catch (error) {
       this.log.warn({ subject: msg.subject, err: error }, 'rejected malformed control message');
       if (msg.expectsReply) msg.respond(encodeMessage({ type: 'error', error: toErrorInfo(error, 'MALFORMED_MESSAGE') }));
@@ -271,6 +273,9 @@ export class Coordinator {
   }
 
   private onWorkerEvents(wire: WireOf<'workerEvents'>, nowMs: number): void {
+    // Clients' submissions the worker passed on come first, whatever its incarnation: they
+    // are the clients', and the scheduler must know a task before it hears of its run.
+    for (const { replyTo, submit } of wire.relayed) this.onMessage(this.relayedRequest(replyTo, submit), 'submit');
     const stimulusId = this.nextStimulus('worker');
     const { workerId } = wire;
     const events: SchedulerEvent[] = [];
@@ -314,6 +319,18 @@ export class Coordinator {
       this.forgetLater(this.subjects.worker(workerId));
     }
     if (events.length > 0) this.handle(...events);
+  }
+
+  /** A submission passed on in a worker's report, as the request it answers the client from. */
+  private relayedRequest(replyTo: string, data: Uint8Array): TransportMessage {
+    const respond = (reply: Uint8Array): void => {
+      try {
+        this.transport.publish(replyTo, reply);
+      } catch (err) {
+        this.log.warn({ err, replyTo }, 'could not answer a submission passed on by a worker'); // the client asks again
+      }
+    };
+    return { subject: this.subjects.submit, data, headers: undefined, expectsReply: true, replyTo, respond };
   }
 
   private dispatch(command: SchedulerCommand): void {

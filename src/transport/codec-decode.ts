@@ -136,6 +136,7 @@ function workerEventsFromProto(b: Obj): WireMessage {
       depId: nonEmpty(m.depId, 'missing.depId'),
     })),
     epoch: num(b.epoch),
+    relayed: (b.relayed as Obj[]).map((r) => ({ replyTo: nonEmpty(r.replyTo, 'relayed.replyTo'), submit: bytesOf(r.submit) })),
   };
 }
 

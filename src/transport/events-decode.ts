@@ -9,7 +9,7 @@
 import type { ErrorInfo } from '../errors.ts';
 import type { SerializerRef } from '../graph/spec.ts';
 import { NO_BYTES, nonEmpty, serializerRef } from './decode-shared.ts';
-import type { WireFailed, WireFinished, WireMetrics, WireOf, WireRegister, WireRunRef } from './messages.ts';
+import type { WireFailed, WireFinished, WireMetrics, WireOf, WireRegister, WireRelayed, WireRunRef } from './messages.ts';
 import type { ProtoReader } from './proto-read.ts';
 import { noError, readError, readResource, readRunRef, readSerializer } from './spec-read.ts';
 
@@ -32,6 +32,7 @@ export function decodeWorkerEventsBody(r: ProtoReader): Events {
   const seceded: WireRunRef[] = [];
   const rejoined: WireRunRef[] = [];
   let epoch = 0;
+  const relayed: WireRelayed[] = [];
   while (r.pos < r.end) {
     const tag = r.uint32();
     switch (tag) {
@@ -50,12 +51,13 @@ export function decodeWorkerEventsBody(r: ProtoReader): Events {
       case 106: seceded.push(readRunRef(r)); break;
       case 114: rejoined.push(readRunRef(r)); break;
       case 120: epoch = r.uint32(); break;
-      default: r.unknown(tag, 15);
+      case 130: relayed.push(readRelayed(r)); break;
+      default: r.unknown(tag, 16);
     }
   }
   return {
     type: 'workerEvents', workerId: nonEmpty(workerId, 'workerEvents.workerId'), register, finished, failed, heartbeat, goodbye,
-    stolen, seceded, rejoined, stealRefused, replicated, retiring, metrics, missing, epoch,
+    stolen, seceded, rejoined, stealRefused, replicated, retiring, metrics, missing, epoch, relayed,
   };
 }
 
@@ -173,4 +175,20 @@ function readMissingInput(r: ProtoReader): Events['missing'][number] {
   }
   r.leave(outer);
   return { id: nonEmpty(id, 'missing.id'), runId, depId: nonEmpty(depId, 'missing.depId') };
+}
+
+function readRelayed(r: ProtoReader): WireRelayed {
+  const outer = r.enter();
+  let replyTo = '';
+  let submit: Uint8Array = NO_BYTES;
+  while (r.pos < r.end) {
+    const tag = r.uint32();
+    switch (tag) {
+      case 10: replyTo = r.string(); break;
+      case 18: submit = r.bytes(); break;
+      default: r.unknown(tag, 2);
+    }
+  }
+  r.leave(outer);
+  return { replyTo: nonEmpty(replyTo, 'relayed.replyTo'), submit };
 }

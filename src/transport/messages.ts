@@ -135,6 +135,15 @@ export interface WireDirectRun {
   runId: number;
 }
 
+/**
+ * A submission a worker passes on in its report (WorkerEvents.relayed): the encoded
+ * submit message (its `direct` set) and where the client's request waits for the answer.
+ */
+export interface WireRelayed {
+  replyTo: string;
+  submit: Uint8Array;
+}
+
 export type WireMessage =
   | {
       type: 'submit';
@@ -207,6 +216,8 @@ export type WireMessage =
       rejoined: WireRunRef[];
       /** The sender's incarnation: 1 at start, one more each time it starts over. */
       epoch: number;
+      /** Submissions passed on, handled before everything else in the message (worker/direct.ts). */
+      relayed: WireRelayed[];
     }
   | { type: 'statusRequest' }
   | ({ type: 'clusterStatus' } & WireClusterStatus)
@@ -282,6 +293,7 @@ export function workerEvents(
     missing: [],
     seceded: [],
     rejoined: [],
+    relayed: [],
     ...fields,
   };
 }

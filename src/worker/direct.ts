@@ -8,20 +8,23 @@
  * coordinator answers the client's request as for any submission, and the scheduler
  * adopts the run or cancels it.
  *
- * The submission of a run started here is held until the worker next reports to the
- * coordinator (just before that report: flush) or for RELAY_HOLD_MS, whichever comes
- * first. Passed on at once, it woke the coordinator and nats-server while the pool thread
- * ran the task, all on the same few cores, and a no-op's round trip took longer: 1.21
- * against 1.03 ms median on 2 cores (4,000 round trips each, alternating with a client
- * going through the coordinator, which took 1.35).
+ * The submission of a run started here is held, and passed on inside the worker's next
+ * report to the coordinator (WorkerEvents.relayed, `takeHeld`), which goes on the worker's
+ * reliable link; if no report goes out within RELAY_HOLD_MS, one goes for it (`report`).
+ * A lone no-op's report usually comes within that time, so its submission and its report
+ * are one message. Passed on at once, it woke the coordinator and nats-server while the
+ * pool thread ran the task, all on the same few cores, and a no-op's round trip took
+ * longer: 1.21 against 1.03 ms median on 2 cores (4,000 round trips each, alternating with
+ * a client going through the coordinator, which took 1.35).
  *
- * Order is what makes this safe. The submission is passed on before the run's report,
- * from the same connection, so the scheduler always knows the task before it hears of
- * its run. A run it does not adopt is cancelled (or, finished, its result released) like
- * any stale run. And the client releases a key only after its submission was answered, so
- * a release never overtakes the task it releases.
+ * Order is what makes this safe. The coordinator handles a report's submissions before
+ * anything else in it, and the worker's reports arrive in order, so the scheduler always
+ * knows the task before it hears of its run. A run it does not adopt is cancelled (or,
+ * finished, its result released) like any stale run. And the client releases a key only
+ * after its submission was answered, so a release never overtakes the task it releases.
  *
- * Anything that is not a lone task is passed on as it came, without starting it.
+ * Anything that is not a lone task is passed on at once as it came (a request to the
+ * coordinator's submit subject, answered to the client), without starting it.
  *
  * Between processes, clients send lone tasks on a direct stream of the data plane
  * (dataplane/grpc-direct.ts) rather than over NATS, with the subject their request's answer
@@ -33,7 +36,7 @@
 import { FloeError, toErrorInfo } from '../errors.ts';
 import { DIRECT_RUN_IDS_FROM, taskId } from '../graph/task-id.ts';
 import { decodeMessage, encodeMessage } from '../transport/codec.ts';
-import { isLoneTask, type KeyUpdate, type WireAssign, type WireMessage } from '../transport/messages.ts';
+import { isLoneTask, type KeyUpdate, type WireAssign, type WireMessage, type WireRelayed } from '../transport/messages.ts';
 import type { Subscription, Transport, TransportMessage } from '../transport/transport.ts';
 import type { DirectEvents, DirectStream, DirectSubmission } from '../dataplane/dataplane.ts';
 import type { Logger } from '../util/logger.ts';
@@ -47,6 +50,8 @@ export interface DirectSubmissionsOptions {
   epoch(): number;
   /** Starts the task if it can start here at once; false if not (it is then only passed on). */
   tryStart(assign: WireAssign): boolean;
+  /** Sends the coordinator a report now, with the held submissions (`takeHeld`). */
+  report(): void;
   log: Logger;
 }
 
@@ -56,7 +61,7 @@ export interface DirectCounts {
   passedOn: number;
 }
 
-/** Longest a started run's submission waits for the worker's next report to go with. */
+/** Longest a started run's submission waits for the worker's next report to go in. */
 const RELAY_HOLD_MS = 1;
 
 export class DirectSubmissions {
@@ -67,7 +72,7 @@ export class DirectSubmissions {
    * Submissions of runs started here, not passed on yet (at most one per thread: a run
    * starts only on a free one, and RELAY_HOLD_MS is short).
    */
-  private held: { data: Uint8Array; request: TransportMessage }[] = [];
+  private held: WireRelayed[] = [];
   private timer: NodeJS.Timeout | undefined;
   private sub: Subscription | undefined;
   /** Each client's direct stream here (its latest), by client id. */
@@ -80,13 +85,15 @@ export class DirectSubmissions {
     this.sub = this.options.transport.subscribe(subject, (msg) => this.onMessage(msg));
   }
 
-  /** Takes no more; what is held still goes to the coordinator. */
+  /** Takes no more; what is held still goes to the coordinator (a report now). */
   close(): void {
     this.sub?.unsubscribe();
     this.sub = undefined;
     for (const stream of this.streams.values()) stream.close();
     this.streams.clear();
-    this.flush();
+    if (this.held.length > 0) this.options.report();
+    clearTimeout(this.timer);
+    this.timer = undefined;
   }
 
   /** A client's direct stream (DataPlane.acceptDirect): what comes on it is taken as from the subject. */
@@ -148,12 +155,15 @@ export class DirectSubmissions {
     else this.counts.passedOn += 1;
     // Encoded after the run started: the pool thread works meanwhile.
     const relayed = encodeMessage({ ...wire, direct: { workerId, epoch: this.options.epoch(), runId } });
-    if (runId === 0) {
+    if (runId === 0 || msg.replyTo === undefined) {
       this.relay(relayed, msg);
       return wire.clientId;
     }
-    this.held.push({ data: relayed, request: msg });
-    this.timer ??= setTimeout(() => this.flush(), RELAY_HOLD_MS);
+    this.held.push({ replyTo: msg.replyTo, submit: relayed });
+    this.timer ??= setTimeout(() => {
+      this.timer = undefined;
+      this.options.report();
+    }, RELAY_HOLD_MS);
     return wire.clientId;
   }
 
@@ -171,16 +181,14 @@ export class DirectSubmissions {
     return { subject: 'direct stream', data: submission.submit, headers: undefined, expectsReply: true, replyTo, respond };
   }
 
-  /** Passes on the held submissions: the worker calls it before each report to the coordinator. */
-  flush(): void {
-    if (this.timer !== undefined) {
-      clearTimeout(this.timer);
-      this.timer = undefined;
-    }
-    if (this.held.length === 0) return;
+  /** The held submissions, for the report about to go out (WorkerEvents.relayed); none are held after. */
+  takeHeld(): WireRelayed[] {
+    if (this.held.length === 0) return [];
+    clearTimeout(this.timer);
+    this.timer = undefined;
     const held = this.held;
     this.held = [];
-    for (const h of held) this.relay(h.data, h.request);
+    return held;
   }
 
   private relay(data: Uint8Array, request: TransportMessage): void {

@@ -180,7 +180,7 @@ export class WorkerNode {
       executed: (event) => this.handle(event),
     });
     const direct = { transport: this.transport, submitSubject: this.subjects.submit, workerId: this.workerId, log: this.log };
-    this.direct = new DirectSubmissions({ ...direct, epoch: () => this.epochNow, tryStart: (assign) => this.tryStartDirect(assign) });
+    this.direct = new DirectSubmissions({ ...direct, epoch: () => this.epochNow, tryStart: (assign) => this.tryStartDirect(assign), report: () => this.sendEvents({}) });
     this.commands = new WorkerCommands({
       store: this.store,
       runs: this.runs,
@@ -387,10 +387,9 @@ export class WorkerNode {
 
   /** Sends the coordinator a workerEvents message from this incarnation. */
   private sendEvents(fields: Parameters<typeof workerEvents>[2]): void {
-    // Submissions passed on from clients go first: the coordinator must know a direct run's
-    // task before it hears of the run (worker/direct.ts).
-    this.direct.flush();
-    const msg = workerEvents(this.workerId, this.epochNow, fields);
+    // Submissions passed on from clients go in it, handled first: the coordinator must know
+    // a direct run's task before it hears of the run (worker/direct.ts).
+    const msg = workerEvents(this.workerId, this.epochNow, { ...fields, relayed: this.direct.takeHeld() });
     for (const piece of encodeWithin(msg, this.transport.maxPayloadBytes)) this.link.send(this.subjects.events, piece);
   }
 }

@@ -1,15 +1,18 @@
 // Direct submission between real processes (client/direct.ts, worker/direct.ts): lone
 // tasks go on a gRPC stream to the worker of the client's latest result, which starts them
-// and passes them on to the coordinator. A spy connection counts the submissions the
-// coordinator gets from workers that started them, and the requests on the workers' NATS
-// direct subjects, which stay unused (NATS gives every subscriber a copy; the spy never
-// answers). Workers die here by SIGKILL: nothing may be lost.
+// and passes them on to the coordinator in its reports. A spy connection counts the
+// submissions the coordinator gets from workers that started them (in the reports' frames,
+// each frame once), any sent to the coordinator's submit subject instead, and the requests
+// on the workers' NATS direct subjects; the last two stay unused (NATS gives every
+// subscriber a copy; the spy never answers). Workers die here by SIGKILL: nothing may be
+// lost.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { decodeMessage } from '../../src/transport/codec.ts';
 import { subjects } from '../../src/transport/messages.ts';
+import { decodeFrame } from '../../src/transport/reliable/frame-codec.ts';
 import { gated, whoAmI } from '../fixtures/cluster-tasks.ts';
 import { clusterClient, localCluster, status, untilStatus } from '../helpers/cluster.ts';
 import { natsTransport } from '../helpers/nats.ts';
@@ -20,11 +23,23 @@ t.test('direct submission on gRPC streams', async (t) => {
   const spy = await natsTransport(t, cluster.nats!);
   let overNats = 0;
   let started = 0;
+  let startedOnSubmitSubject = 0;
   const names = subjects(cluster.cluster);
   for (const w of (await status(cluster)).workers) spy.subscribe(names.direct(w.id), () => overNats++);
+  const startedRun = (data: Uint8Array): boolean => {
+    const wire = decodeMessage(data);
+    return wire.type === 'submit' && (wire.direct?.runId ?? 0) > 0;
+  };
   spy.subscribe(names.submit, (msg) => {
-    const wire = decodeMessage(msg.data);
-    if (wire.type === 'submit' && (wire.direct?.runId ?? 0) > 0) started++;
+    if (startedRun(msg.data)) startedOnSubmitSubject++;
+  });
+  const frames = new Set<string>(); // a frame sent again is counted once
+  spy.subscribe(names.events, (msg) => {
+    const frame = decodeFrame(msg.data);
+    const wire = decodeMessage(frame.payload);
+    if (wire.type !== 'workerEvents' || frames.has(`${frame.session}#${frame.seq}`)) return;
+    frames.add(`${frame.session}#${frame.seq}`);
+    for (const relayed of wire.relayed) if (startedRun(relayed.submit)) started++;
   });
   await spy.flush();
   /**
@@ -56,6 +71,7 @@ t.test('direct submission on gRPC streams', async (t) => {
     }
     t.equal(await requests(), 10, 'all but the first went to the worker, and started there');
     t.equal(overNats, 0, 'none over NATS');
+    t.equal(startedOnSubmitSubject, 0, 'each passed on in a report of the worker\'s, none in a request of its own');
   });
 
   t.test('the client\'s connection to the worker drops while a task sent on it runs: its result still comes', async (t) => {

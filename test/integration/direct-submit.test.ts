@@ -10,12 +10,17 @@ import { subjects } from '../../src/transport/messages.ts';
 import { gate, inc } from '../fixtures/e2e-tasks.ts';
 import { clusterOf, idOf, localClient, openGate, stamps, tempDir, until, type Teardown } from '../helpers/e2e.ts';
 
-/** Counts the requests sent to each worker's direct subject. */
-function watchDirect(t: Teardown, client: Client): Map<string, number> {
+/**
+ * Counts the requests sent to each worker's direct subject (by worker id), and with
+ * `coordinator`, those sent to the coordinator's submit subject (as 'coordinator').
+ */
+function watchDirect(t: Teardown, client: Client, coordinator = false): Map<string, number> {
   const { bus, cluster, workers } = clusterOf(client);
   const raw = bus.connect();
   const seen = new Map<string, number>();
-  const subs = workers.map((w) => raw.subscribe(subjects(cluster).direct(w.workerId), () => seen.set(w.workerId, (seen.get(w.workerId) ?? 0) + 1)));
+  const count = (name: string) => () => seen.set(name, (seen.get(name) ?? 0) + 1);
+  const subs = workers.map((w) => raw.subscribe(subjects(cluster).direct(w.workerId), count(w.workerId)));
+  if (coordinator) subs.push(raw.subscribe(subjects(cluster).submit, count('coordinator')));
   t.teardown(() => {
     for (const sub of subs) sub.unsubscribe();
     return raw.close();
@@ -33,7 +38,7 @@ async function clusterEmpties(client: Client): Promise<void> {
 
 t.test('sequential lone tasks go straight to the worker that made the latest result', async (t) => {
   const client = await localClient(t, { workers: 2, threads: 1 });
-  const seen = watchDirect(t, client);
+  const seen = watchDirect(t, client, true);
   for (let i = 0; i < 10; i++) {
     const f = client.submit(inc, i);
     t.equal(await f.result(), i + 1);
@@ -41,7 +46,9 @@ t.test('sequential lone tasks go straight to the worker that made the latest res
   }
   const total = (list: Array<{ started: number; passedOn: number }>): number => list.reduce((s, c) => s + c.started, 0);
   t.equal(total(counts(client)), 9, 'all but the first started on the worker at once');
-  t.equal([...seen.values()].reduce((s, n) => s + n, 0), 9, 'each of them one request to a worker');
+  const { coordinator: toCoordinator = 0, ...toWorkers } = Object.fromEntries(seen);
+  t.equal(Object.values(toWorkers).reduce((s, n) => s + n, 0), 9, 'each of them one request to a worker');
+  t.equal(toCoordinator, 1, 'only the first went to the coordinator\'s subject: the others were passed on in the worker\'s reports');
   t.same(counts(client).map((c) => c.passedOn), [0, 0]);
   await clusterEmpties(client);
 });

@@ -60,6 +60,7 @@ const samples: WireMessage[] = [
     seceded: [{ id: 'c1/k12', runId: 4 }],
     rejoined: [{ id: 'c1/k13', runId: 5 }],
     epoch: 4,
+    relayed: [{ replyTo: '_INBOX.a.1', submit: new Uint8Array([1, 2, 3]) }],
   },
   { type: 'statusRequest' },
   {

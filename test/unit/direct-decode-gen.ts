@@ -169,6 +169,7 @@ export class Gen {
       } : undefined,
       missing: this.list(2, () => ({ id: this.id('c1/m'), runId: this.uint64(), depId: this.id('c1/d') })),
       seceded: runs(), rejoined: runs(), epoch: this.uint32(),
+      relayed: this.list(2, () => ({ replyTo: this.id('_INBOX.'), submit: this.bytes() })),
     };
   }
 

@@ -17,10 +17,11 @@ import { DirectSubmissions } from '../../src/worker/direct.ts';
 import { WorkerState, type WorkerCommand } from '../../src/worker/state.ts';
 import { spec } from '../helpers/spec.ts';
 
+/** A submission passed on: at once to `subject` (a request), or in a report ('report'). */
 interface Relayed {
   subject: string;
   msg: WireOf<'submit'>;
-  request: TransportMessage;
+  replyTo: string | undefined;
 }
 
 function setup(canStart = true, relayThrows = false): {
@@ -29,16 +30,21 @@ function setup(canStart = true, relayThrows = false): {
   relayed: Relayed[];
   answers: unknown[];
   warnings: unknown[];
+  /** Reports the worker was asked to send now. */
+  reports: { asked: number; onAsk?: () => void };
   request(msg: WireOf<'submit'> | Uint8Array): TransportMessage;
+  /** What the worker's next report carries: the held submissions, taken. */
+  report(): void;
 } {
   const started: WireAssign[] = [];
   const relayed: Relayed[] = [];
   const answers: unknown[] = [];
   const warnings: unknown[] = [];
+  const reports: { asked: number; onAsk?: () => void } = { asked: 0 };
   const transport = {
     relay: (subject: string, data: Uint8Array, request: TransportMessage) => {
       if (relayThrows) throw new Error('connection closed');
-      relayed.push({ subject, msg: decodeMessage(data) as WireOf<'submit'>, request });
+      relayed.push({ subject, msg: decodeMessage(data) as WireOf<'submit'>, replyTo: request.replyTo });
     },
   } as unknown as Transport;
   const direct = new DirectSubmissions({
@@ -50,6 +56,10 @@ function setup(canStart = true, relayThrows = false): {
       if (canStart) started.push(a);
       return canStart;
     },
+    report: () => {
+      reports.asked += 1;
+      reports.onAsk?.();
+    },
     log: { ...silentLogger, warn: (fields) => warnings.push(fields) },
   });
   const request = (msg: WireOf<'submit'> | Uint8Array): TransportMessage => ({
@@ -60,7 +70,10 @@ function setup(canStart = true, relayThrows = false): {
     replyTo: '_INBOX.client.1',
     respond: (data) => answers.push(decodeMessage(data)),
   });
-  return { direct, started, relayed, answers, warnings, request };
+  const report = (): void => {
+    for (const r of direct.takeHeld()) relayed.push({ subject: 'report', msg: decodeMessage(r.submit) as WireOf<'submit'>, replyTo: r.replyTo });
+  };
+  return { direct, started, relayed, answers, warnings, reports, request, report };
 }
 
 const lone = (extra: Partial<WireOf<'submit'>> = {}): WireOf<'submit'> => ({
@@ -71,18 +84,18 @@ t.test('a lone task that can start here: started under a direct run id of its ow
   const s = setup();
   const request = s.request(lone());
   s.direct.onMessage(request);
-  s.direct.flush();
+  s.report();
   t.equal(s.started.length, 1);
   t.match(s.started[0], { id: 'c1/k', runId: FIRST_RUN, attempt: 1, deps: [], tellClient: true, spec: { key: 'k' } });
   t.equal(s.relayed.length, 1);
-  t.equal(s.relayed[0]!.subject, 'floe.x.coord.submit');
-  t.equal(s.relayed[0]!.request, request, 'relayed for the client\'s request: the coordinator answers it');
+  t.equal(s.relayed[0]!.subject, 'report', 'in the worker\'s next report');
+  t.equal(s.relayed[0]!.replyTo, request.replyTo, 'with the client\'s reply subject: the coordinator answers it');
   t.match(s.relayed[0]!.msg, { clientId: 'c1', requestId: '7', wants: ['k'], direct: { workerId: 'w1', epoch: 3, runId: FIRST_RUN } });
   t.same(s.relayed[0]!.msg.tasks.map((x) => x.key), ['k']);
   t.same(s.answers, [], 'the worker answers nothing itself');
   t.same(s.direct.counts, { started: 1, passedOn: 0 });
   s.direct.onMessage(s.request(lone({ tasks: [spec('j')], wants: ['j'] })));
-  s.direct.flush();
+  s.report();
   t.equal(s.started[1]!.runId, FIRST_RUN + 1, 'each direct run has a run id of its own');
   t.match(s.relayed[1]!.msg, { direct: { runId: FIRST_RUN + 1 } });
 });
@@ -91,13 +104,13 @@ t.test('passed on, a submission still names the coordinator incarnation its clie
   for (const canStart of [true, false]) {
     const s = setup(canStart);
     s.direct.onMessage(s.request(lone({ coordinatorIncarnation: 'kT9_x-3vQ2ab' })));
-    s.direct.flush();
+    s.report();
     t.equal(s.relayed[0]!.msg.coordinatorIncarnation, 'kT9_x-3vQ2ab', canStart ? 'started here' : 'only passed on');
     t.equal(s.started.length, canStart ? 1 : 0, 'a lone task all the same');
   }
   const s = setup();
   s.direct.onMessage(s.request(lone()));
-  s.direct.flush();
+  s.report();
   t.notOk('coordinatorIncarnation' in s.relayed[0]!.msg, 'a first contact names none');
 });
 
@@ -145,9 +158,8 @@ t.test('bad input is answered with an error and not passed on', async (t) => {
 });
 
 t.test('a relay that fails is logged; the client\'s request then times out and goes to the coordinator', async (t) => {
-  const s = setup(true, true);
+  const s = setup(false, true);
   t.doesNotThrow(() => s.direct.onMessage(s.request(lone())));
-  t.doesNotThrow(() => s.direct.flush());
   t.equal(s.warnings.length, 1);
 });
 
@@ -181,14 +193,39 @@ t.test('worker state: the scheduler\'s run of a task replaces a direct run of it
   ws.validate();
 });
 
-t.test('the submission of a run started here waits for the worker\'s next report (flush); one only passed on goes at once', async (t) => {
+t.test('the submission of a run started here goes in the worker\'s next report; one only passed on goes at once', async (t) => {
   const s = setup();
   s.direct.onMessage(s.request(lone()));
   t.same(s.relayed, [], 'held while the run goes on');
   s.direct.onMessage(s.request(lone({ tasks: [spec('j'), spec('i')], wants: ['j'] })));
-  t.equal(s.relayed.length, 1, 'not a lone task: passed on at once');
-  s.direct.flush();
-  t.same(s.relayed.map((r) => r.msg.tasks[0]!.key), ['j', 'k'], 'flushed: the started one follows');
-  s.direct.flush();
+  t.same(s.relayed.map((r) => r.subject), ['floe.x.coord.submit'], 'not a lone task: passed on at once');
+  s.report();
+  t.same(s.relayed.map((r) => `${r.subject}:${r.msg.tasks[0]!.key}`), ['floe.x.coord.submit:j', 'report:k'], 'the started one goes in the report');
+  s.report();
   t.equal(s.relayed.length, 2, 'once');
+  t.equal(s.reports.asked, 0, 'a report went out in time: none asked for');
+});
+
+t.test('with no report going out soon, the worker is asked for one; closing asks for one too', async (t) => {
+  const s = setup();
+  const asked = new Promise<void>((resolve) => (s.reports.onAsk = resolve));
+  s.direct.onMessage(s.request(lone()));
+  await asked;
+  t.equal(s.reports.asked, 1, 'asked once, by the timer');
+  s.report();
+  t.same(s.relayed.map((r) => r.msg.tasks[0]!.key), ['k']);
+  s.direct.onMessage(s.request(lone({ tasks: [spec('j')], wants: ['j'] })));
+  s.direct.close();
+  t.equal(s.reports.asked, 2, 'close asks for a report while a submission is held');
+  s.report();
+  t.same(s.relayed.map((r) => r.msg.tasks[0]!.key), ['k', 'j']);
+  s.direct.close();
+  t.equal(s.reports.asked, 2, 'nothing held: no report asked for');
+});
+
+t.test('a submission without a reply subject is passed on at once, even when started', async (t) => {
+  const s = setup();
+  s.direct.onMessage({ ...s.request(lone()), replyTo: undefined, expectsReply: false });
+  t.equal(s.started.length, 1);
+  t.same(s.relayed.map((r) => r.subject), ['floe.x.coord.submit']);
 });
