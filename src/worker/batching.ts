@@ -20,11 +20,29 @@ export interface BatchConfig {
   /** Tasks in one batch. */
   tasksMax: number;
   /**
-   * While every busy thread runs short tasks, queue one more batch of short tasks per
-   * thread in the pool, so that a thread goes straight on to it instead of idling while
-   * the main thread takes the results in and sends the next batch.
+   * While every busy thread runs short tasks, queue more batches of short tasks in the
+   * pool (see mayPipeline), so that a thread goes straight on to them instead of idling
+   * while the main thread takes the results in and sends the next batch.
    */
   pipeline: boolean;
+}
+
+/** Batches per thread in the pool at most, running and queued (pipelining). */
+export const PIPELINE_BATCHES_MAX = 8;
+
+/**
+ * Whether one more batch of short tasks may go to the pool while every thread is busy
+ * with short tasks: while the pool holds fewer than PIPELINE_BATCHES_MAX batches per
+ * thread, and less than two batches' time budget of expected work per thread
+ * (`inFlightMs`: the expected run time of the tasks it holds). Batches of a full budget
+ * thus queue one per thread behind the running one, and batches of tasks of microseconds
+ * several: with one, a thread ran 64 no-ops in 0.3 ms and then idled for milliseconds
+ * while the main thread, sharing two cores with the other processes, took the results in,
+ * and the roots of the task-lag shapes waited behind it. What is queued in the pool can no
+ * longer be stolen or overtaken, hence the bound in time.
+ */
+export function mayPipeline(executing: number, inFlightMs: number, threads: number, config: BatchConfig): boolean {
+  return config.pipeline && executing < PIPELINE_BATCHES_MAX * threads && inFlightMs < 2 * config.budgetMs * threads;
 }
 
 export const DEFAULT_BATCH: BatchConfig = { budgetMs: 2, tasksMax: 64, pipeline: true };

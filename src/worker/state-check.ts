@@ -3,6 +3,7 @@
  * Tests check them after every step; production code never needs to.
  */
 import { assert } from '../errors.ts';
+import { PIPELINE_BATCHES_MAX } from './batching.ts';
 import { NO_INPUTS, type Lane, type WorkerTask } from './state-types.ts';
 
 export interface WorkerStateView {
@@ -43,8 +44,8 @@ export function checkWorkerState(v: WorkerStateView): void {
     for (const [lane, n] of lanes) assert(lane.active === n && n > 0, 'a batch counts the tasks holding its slot');
     assert(executing + lanes.size === v.executing, 'executing count matches');
     // Only runs that rejoined after seceding may take the count above the threads, and
-    // short batches queued one per thread behind short runs (pipelining).
-    const queued = v.pipeline && v.longSlots === rejoined ? v.threads : 0;
+    // short batches queued behind short runs (pipelining, batching.ts mayPipeline).
+    const queued = v.pipeline && v.longSlots === rejoined ? (PIPELINE_BATCHES_MAX - 1) * v.threads : 0;
     assert(v.executing <= v.threads + rejoined + queued, 'never more tasks executing than threads');
     let long = 0;
     for (const task of v.tasks.values()) if (task.long) long++;

@@ -106,6 +106,8 @@ export interface WorkerTask {
   actor: string | undefined;
   /** Holds a slot of its own and is not known to be short: no batch queues behind it. */
   long: boolean;
+  /** While it holds a slot: its expected run time if short (worker/batching.ts), else 0. */
+  costMs: number;
 }
 
 /**
@@ -119,4 +121,14 @@ export const NO_INPUTS = new Set<string>();
 export interface Lane {
   /** Tasks of the batch that still hold its slot (not finished, cancelled or seceded). */
   active: number;
+}
+
+/**
+ * The order of a worker's ready tasks: highest priority first, then the scheduler's graph
+ * order, then arrival order. Graph order matters once a worker holds many short tasks at
+ * once: a dependent of a task that just finished starts before newer root tasks (depth
+ * first, as in Dask), which keeps task lag and memory low.
+ */
+export function readyOrder(a: WorkerTask, b: WorkerTask): number {
+  return b.assign.spec.priority - a.assign.spec.priority || (a.assign.order ?? 0) - (b.assign.order ?? 0) || a.seq - b.seq;
 }

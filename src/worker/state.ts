@@ -8,23 +8,11 @@ import { runReplaces } from '../graph/task-id.ts';
 import type { WireAssign } from '../transport/messages.ts';
 import { Heap } from '../util/heap.ts';
 import { actorOf, enqueueActorTask, leaveActorQueue, startActorTasks, type ActorQueues } from './actor-queues.ts';
-import { batchCostMs, DEFAULT_BATCH, RunTimes, takeBatch, type BatchConfig } from './batching.ts';
+import { batchCostMs, DEFAULT_BATCH, mayPipeline, RunTimes, takeBatch, type BatchConfig } from './batching.ts';
 import { checkWorkerState } from './state-check.ts';
-import { NO_INPUTS, type WorkerCommand, type WorkerEvent, type WorkerTask } from './state-types.ts';
+import { NO_INPUTS, readyOrder, type WorkerCommand, type WorkerEvent, type WorkerTask } from './state-types.ts';
 
 export type { WorkerCommand, WorkerEvent } from './state-types.ts';
-
-/**
- * Highest priority first, then the scheduler's graph order, then arrival order. Graph order
- * matters once a worker holds many short tasks at once: a dependent of a task that just
- * finished starts before newer root tasks (depth-first, as in Dask), which keeps task lag
- * and memory low.
- */
-function readyOrder(a: WorkerTask, b: WorkerTask): number {
-  return (
-    b.assign.spec.priority - a.assign.spec.priority || (a.assign.order ?? 0) - (b.assign.order ?? 0) || a.seq - b.seq
-  );
-}
 
 export interface WorkerStateConfig {
   threads: number;
@@ -57,6 +45,8 @@ export class WorkerState {
   private executing = 0;
   /** Slots held by tasks not known to be short (see WorkerTask.long). */
   private longSlots = 0;
+  /** Expected run time of the short tasks holding slots (WorkerTask.costMs). */
+  private inFlightMs = 0;
   private transfers = 0;
   private seq = 0;
   private paused = false;
@@ -139,7 +129,7 @@ export class WorkerState {
     }
     const actor = actorOf(a);
     const missing = a.deps.length === 0 ? NO_INPUTS : new Set<string>();
-    const task: WorkerTask = { assign: a, state: 'fetching', missing, seq: ++this.seq, heapIndex: -1, slot: false, lane: undefined, rejoined: false, actor, long: false };
+    const task: WorkerTask = { assign: a, state: 'fetching', missing, seq: ++this.seq, heapIndex: -1, slot: false, lane: undefined, rejoined: false, actor, long: false, costMs: 0 };
     this.tasks.set(a.id, task);
     if (actor !== undefined) enqueueActorTask(this.actorQueues, actor, task);
     for (const dep of a.deps) {
@@ -278,6 +268,8 @@ export class WorkerState {
   private releaseSlot(task: WorkerTask): void {
     if (!task.slot) return;
     task.slot = false;
+    this.inFlightMs -= task.costMs;
+    task.costMs = 0;
     if (task.long) {
       task.long = false;
       this.longSlots -= 1;
@@ -285,6 +277,7 @@ export class WorkerState {
     const lane = task.lane;
     task.lane = undefined;
     if (lane === undefined || --lane.active === 0) this.executing -= 1;
+    if (this.executing === 0) this.inFlightMs = 0; // no rounding left over when idle
   }
 
   /** Drops a task and lets go of the inputs it was holding on to. */
@@ -345,6 +338,8 @@ export class WorkerState {
         task.state = 'executing';
         task.slot = true;
         task.lane = lane;
+        task.costMs = batchCostMs(task.assign, this.runTimes, this.batch) ?? 0;
+        this.inFlightMs += task.costMs;
       }
       this.executing += 1;
       if (lane === undefined && batchCostMs(first.assign, this.runTimes, this.batch) === undefined) {
@@ -357,14 +352,14 @@ export class WorkerState {
   }
 
   /**
-   * Whether another run may start: a thread is free, or (pipelining) every busy thread runs
-   * short tasks and the next ready task is short too, so it queues behind them in the pool;
-   * at most one such batch per thread.
+   * Whether another run may start: a thread is free, or (pipelining, batching.ts
+   * mayPipeline) every busy thread runs short tasks and the next ready task is short too,
+   * so it queues behind them in the pool.
    */
   private hasRoom(): boolean {
     const { threads } = this.config;
     if (this.executing < threads) return true;
-    if (!this.batch.pipeline || this.longSlots > 0 || this.executing >= 2 * threads) return false;
+    if (this.longSlots > 0 || !mayPipeline(this.executing, this.inFlightMs, threads, this.batch)) return false;
     return batchCostMs(this.ready.peek()!.assign, this.runTimes, this.batch) !== undefined;
   }
 

@@ -1,6 +1,7 @@
 // Batches of short tasks in the worker's state machine (worker/batching.ts): which ready
 // tasks start together in one pool dispatch, and how a batch holds one thread slot.
 import t, { type Test } from 'tap';
+import { PIPELINE_BATCHES_MAX } from '../../src/worker/batching.ts';
 import { WorkerState, type WorkerCommand } from '../../src/worker/state.ts';
 import type { WireAssign } from '../../src/transport/messages.ts';
 
@@ -144,19 +145,37 @@ t.test('a follower cancelled in its batch frees nothing twice; a failed head lea
   t.equal(ws.taskCount, 0);
 });
 
-t.test('pipelining: one more batch of short tasks queues behind a thread running short tasks, never behind a long one', async (t) => {
+t.test('pipelining: batches of short tasks queue behind a thread running short tasks, up to two batch budgets of expected work per thread, never behind a long one', async (t) => {
   const ws = make(1, { budgetMs: 2, tasksMax: 2, pipeline: true });
   learn(t, ws, 'short', 0.5);
   learn(t, ws, 'long', 50);
-  const tasks = [assign('a'), assign('b'), assign('c'), assign('d'), assign('e'), assign('l', { name: 'long', priority: -1 })];
-  t.same(types(ws.step({ type: 'assigned', stimulusId: 's1', tasks })), ['executeBatch:a+b', 'executeBatch:c+d'], 'a second batch is queued');
-  t.equal(ws.executingCount, 2);
+  const shorts = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j'];
+  const tasks = [...shorts.map((id) => assign(id)), assign('l', { name: 'long', priority: -1 })];
+  t.same(
+    types(ws.step({ type: 'assigned', stimulusId: 's1', tasks })),
+    ['executeBatch:a+b', 'executeBatch:c+d', 'executeBatch:e+f', 'executeBatch:g+h'],
+    'queued while the pool holds less than 4 ms (2 budgets) of expected work: 4 batches of 1 ms',
+  );
+  t.equal(ws.executingCount, 4);
   const done = (id: string): string[] => types(ws.step({ type: 'executed', stimulusId: `x-${id}`, id, runId: 1, outcome: ok, durationMs: 0.5 }));
-  t.same(done('a'), ['reportFinished:a']);
-  t.same(done('b'), ['reportFinished:b', 'execute:e'], 'the first batch is done: e queues behind c+d');
-  t.same(done('c'), ['reportFinished:c']);
-  t.same(done('d'), ['reportFinished:d']);
-  t.same(done('e'), ['reportFinished:e', 'execute:l']);
-  t.same(types(ws.step({ type: 'assigned', stimulusId: 's2', tasks: [assign('f'), assign('g')] })), [], 'nothing queues behind a long task');
-  t.same(done('l'), ['reportFinished:l', 'executeBatch:f+g']);
+  t.same(done('a'), ['reportFinished:a', 'executeBatch:i+j'], 'a task done: 3.5 ms of expected work left, so one more batch queues');
+  t.same(done('b'), ['reportFinished:b'], 'the pool holds 4 ms again');
+  for (const id of ['c', 'd', 'e', 'f', 'g', 'h', 'i']) t.same(done(id), [`reportFinished:${id}`], `${id} done`);
+  t.same(done('j'), ['reportFinished:j', 'execute:l'], 'the long task starts once nothing else runs');
+  t.same(types(ws.step({ type: 'assigned', stimulusId: 's2', tasks: [assign('m'), assign('n')] })), [], 'nothing queues behind a long task');
+  t.same(done('l'), ['reportFinished:l', 'executeBatch:m+n']);
+});
+
+t.test('pipelining: at most PIPELINE_BATCHES_MAX batches per thread, however short their tasks', async (t) => {
+  for (const threads of [1, 2]) {
+    const ws = make(threads, { budgetMs: 2, tasksMax: 2, pipeline: true });
+    for (let i = 0; i < threads; i++) learn(t, ws, 'tiny', 0.001);
+    const ids = Array.from({ length: 2 * PIPELINE_BATCHES_MAX * threads + 4 }, (_, i) => `t${i}`);
+    const out = types(ws.step({ type: 'assigned', stimulusId: 's1', tasks: ids.map((id) => assign(id, { name: 'tiny' })) }));
+    t.equal(out.length, PIPELINE_BATCHES_MAX * threads, `${threads} thread(s): ${PIPELINE_BATCHES_MAX} batches each`);
+    t.equal(ws.executingCount, PIPELINE_BATCHES_MAX * threads);
+    const first = out[0]!.slice('executeBatch:'.length).split('+');
+    for (const id of first) ws.step({ type: 'executed', stimulusId: `x-${id}`, id, runId: 1, outcome: ok, durationMs: 0.001 });
+    t.equal(ws.executingCount, PIPELINE_BATCHES_MAX * threads, 'a batch done: the next one takes its place');
+  }
 });
