@@ -94,7 +94,11 @@ export interface BatchTask extends HeapItem {
  * batch (transitively: a chain follows its head), under the same limits. The thread
  * hands results straight on (runtime/run-batch.ts), so a chain's hand-off costs
  * microseconds instead of a trip through the main thread; depth first, so the chains a
- * batch starts are finished in it. The caller marks the followers as no longer waiting.
+ * batch starts are finished in it. A ready task whose followers would not all fit is left
+ * for the next batch (only `first`'s may be cut short): the rest of a chain cut at the end
+ * of a batch waited for the main thread to take the batch's results in, milliseconds
+ * while the cores are busy, and that was most of the task lag of the tasks after a root.
+ * The caller marks the followers as no longer waiting.
  */
 export function takeBatch<T extends BatchTask>(
   first: T,
@@ -109,24 +113,26 @@ export function takeBatch<T extends BatchTask>(
   let costMs = firstMs;
   const batch = [first];
   const inBatch = new Set<string>();
-  const follow = (head: T): void => {
-    if (waitersOf === undefined) return; // no task waits on another: nothing reads inBatch
+  /** Follows `head` with its waiting tasks; false if one that could follow did not fit. */
+  const follow = (head: T): boolean => {
+    if (waitersOf === undefined) return true; // no task waits on another: nothing reads inBatch
     inBatch.add(head.assign.id);
     const stack = [head];
-    while (stack.length > 0 && batch.length < config.tasksMax) {
+    while (stack.length > 0) {
       for (const waiter of waitersOf(stack.pop()!.assign.id) ?? []) {
         if (waiter.actor !== undefined || inBatch.has(waiter.assign.id)) continue;
         let made = true;
         for (const id of waiter.missing) if (!inBatch.has(id)) made = false;
         const ms = made ? batchCostMs(waiter.assign, times, config) : undefined;
-        if (ms === undefined || costMs + ms > config.budgetMs) continue;
+        if (ms === undefined) continue; // waits for another input, or runs alone anyway
+        if (costMs + ms > config.budgetMs || batch.length >= config.tasksMax) return false;
         costMs += ms;
         batch.push(waiter);
         inBatch.add(waiter.assign.id);
         stack.push(waiter);
-        if (batch.length >= config.tasksMax) break;
       }
     }
+    return true;
   };
   follow(first);
   const readyMax = Math.min(config.tasksMax, Math.ceil((ready.size + 1) / freeThreads));
@@ -137,10 +143,17 @@ export function takeBatch<T extends BatchTask>(
     const ms = batchCostMs(next.assign, times, config);
     if (ms === undefined || costMs + ms > config.budgetMs) break;
     ready.pop();
+    const [lengthBefore, costBefore] = [batch.length, costMs];
     batch.push(next);
-    readyTaken++;
     costMs += ms;
-    follow(next);
+    if (!follow(next)) {
+      // Its chain would be cut: it goes whole in the next batch.
+      for (const task of batch.splice(lengthBefore)) inBatch.delete(task.assign.id);
+      costMs = costBefore;
+      ready.push(next);
+      break;
+    }
+    readyTaken++;
   }
   return batch;
 }

@@ -131,6 +131,34 @@ t.test('early tasks whose inputs are made in a batch follow them in it (a chain 
   t.same(types(ws.step({ type: 'executed', stimulusId: 's6', id: 'd', runId: 1, outcome: ok, durationMs: 0.1 })), ['reportFinished:d', 'deleteData:x', 'execute:long']);
 });
 
+t.test('a chain that would be cut at the end of a batch goes whole in the next one; only the first task\'s may be cut', async (t) => {
+  const ws = make(1, { budgetMs: 2, tasksMax: 5, pipeline: true });
+  learn(t, ws, 'short', 0.1);
+  const chain = (head: string, length: number): WireAssign[] =>
+    Array.from({ length }, (_, i) => assign(`${head}${i}`, i === 0 ? {} : { here: [`${head}${i - 1}`] }));
+  // a: 3 tasks, b: 3 (does not fit behind a in 5), c: 2; d: 7 (longer than a batch).
+  const tasks = [...chain('a', 3), ...chain('b', 3), ...chain('c', 2)];
+  t.same(
+    types(ws.step({ type: 'assigned', stimulusId: 's1', tasks })),
+    ['executeBatch:a0+a1+a2', 'executeBatch:b0+b1+b2+c0+c1'],
+    'b waits for the next batch rather than leave b2 behind; c fits behind it',
+  );
+  const ws2 = make(1, { budgetMs: 2, tasksMax: 5, pipeline: false });
+  learn(t, ws2, 'short', 0.1);
+  t.same(
+    types(ws2.step({ type: 'assigned', stimulusId: 's1', tasks: chain('d', 7) })),
+    ['executeBatch:d0+d1+d2+d3+d4'],
+    'a chain longer than a batch is cut where the batch is full',
+  );
+  const ws3 = make(1, { budgetMs: 0.35, tasksMax: 64, pipeline: false });
+  learn(t, ws3, 'short', 0.1);
+  t.same(
+    types(ws3.step({ type: 'assigned', stimulusId: 's1', tasks: [...chain('e', 2), ...chain('f', 2)] })),
+    ['executeBatch:e0+e1'],
+    'the time budget cuts as the task limit does: f0+f1 would take 0.4 ms, f waits whole',
+  );
+});
+
 t.test('a follower cancelled in its batch frees nothing twice; a failed head leaves its followers to the scheduler', async (t) => {
   const ws = make(1);
   learn(t, ws, 'short', 0.1);
