@@ -1,14 +1,15 @@
 /**
  * The coordinator process around the pure scheduler: wire messages in -> scheduler
  * events; scheduler commands -> wire messages out, batched per destination and sent
- * once per event-loop turn. It owns the only timer the scheduler needs (wakeAt).
+ * once per event-loop turn. It owns the only timer the scheduler needs (wakeAt). What
+ * concerns clients as such is in client-side.ts, workers as such in worker-side.ts.
  */
 import { randomBytes } from 'node:crypto';
 import { FloeError, assertNever, toErrorInfo } from '../errors.ts';
 import { Scheduler } from '../scheduler/scheduler.ts';
 import type { SchedulerCommand, SchedulerConfig, SchedulerEvent } from '../scheduler/types.ts';
 import { decodeMessage, encodeMessage } from '../transport/codec.ts';
-import { subjects, type WireMessage, type WireClusterStatus, type WireOf } from '../transport/messages.ts';
+import { subjects, type WireMessage, type WireClusterStatus } from '../transport/messages.ts';
 import type { Subscription, Transport, TransportMessage } from '../transport/transport.ts';
 import { ReliableEndpoint } from '../transport/reliable.ts';
 import { oneWayMessage } from '../transport/reliable-message.ts';
@@ -16,9 +17,10 @@ import type { Clock } from '../util/clock.ts';
 import { systemClock } from '../util/clock.ts';
 import type { Logger } from '../util/logger.ts';
 import { Outbox } from './outbox.ts';
-import { clusterStatus, reportEvents, wireAssign, wireKeyUpdate } from './translate.ts';
+import { clusterStatus, wireAssign, wireKeyUpdate } from './translate.ts';
 import { WorkerRegistry } from './worker-registry.ts';
 import { ClientSide } from './client-side.ts';
+import { WorkerSide } from './worker-side.ts';
 import { Liveness } from './liveness.ts';
 import { silentLogger } from '../util/logger.ts';
 import { TurnBatcher } from '../util/turn-batcher.ts';
@@ -62,6 +64,7 @@ export class Coordinator {
   private readonly workers = new WorkerRegistry();
   private readonly addressOf = (workerId: string): string => this.workers.address(workerId);
   private readonly clients: ClientSide;
+  private readonly workerSide: WorkerSide;
   private readonly liveness: Liveness;
   private readonly outbox: Outbox;
   /** Task progress for clients that asked for it (submit with `progress`). */
@@ -112,6 +115,19 @@ export class Coordinator {
       handle: (...events) => this.handle(...events),
       nextStimulus: (kind) => this.nextStimulus(kind),
     });
+    this.workerSide = new WorkerSide({
+      scheduler: this.scheduler,
+      workers: this.workers,
+      outbox: this.outbox,
+      progress: this.progress,
+      metrics: this.metrics,
+      log: this.log,
+      workerSubject: (workerId) => this.subjects.worker(workerId),
+      relayed: (replyTo, submit) => this.onMessage(this.relayedRequest(replyTo, submit), 'submit'),
+      forgetLater: (subject) => this.forgetLater(subject),
+      handle: (...events) => this.handle(...events),
+      nextStimulus: (kind) => this.nextStimulus(kind),
+    });
     this.liveness = new Liveness({
       clock: this.clock,
       log: this.log,
@@ -119,7 +135,7 @@ export class Coordinator {
       clients: this.clients.registry,
       heartbeatTimeoutMs: options.heartbeatTimeoutMs,
       clientTimeoutMs: options.clientTimeoutMs,
-      workersLost: (lost, nowMs) => this.workersLost(lost, nowMs),
+      workersLost: (lost, nowMs) => this.workerSide.lost(lost, nowMs),
       clientDropped: (clientId, nowMs) => this.clients.drop(clientId, nowMs),
     });
   }
@@ -132,49 +148,6 @@ export class Coordinator {
       this.transport.subscribe(this.subjects.status, (m) => this.onMessage(m)),
     );
     this.liveness.start();
-  }
-
-  /** Workers silent past the heartbeat timeout (see liveness.ts). */
-  private workersLost(lost: { workerId: string; epoch: number }[], nowMs: number): void {
-    const stimulusId = this.nextStimulus('heartbeat-timeout');
-    for (const { workerId, epoch } of lost) {
-      this.workers.remove(workerId);
-      // If it is alive after all (a partition that healed), it must start over; nothing
-      // sent to it before counts any more.
-      this.askToRegister(workerId, epoch);
-    }
-    this.handle(...lost.map(({ workerId }): SchedulerEvent => ({ type: 'workerLost', stimulusId, nowMs, workerId })));
-  }
-
-  /**
-   * Tells incarnation `epoch` of a worker to start over and register again; its link is
-   * dropped once that is sent. Several such requests to one incarnation (stale messages
-   * bring one each) make it start over once: it ignores the ones to an earlier incarnation.
-   */
-  private askToRegister(workerId: string, epoch: number): void {
-    const batch = this.outbox.worker(workerId);
-    batch.reregister = true;
-    batch.epoch = epoch;
-    this.forgetLater(this.subjects.worker(workerId));
-  }
-
-  /**
-   * A worker asks to leave. With other workers to take over, the scheduler moves its
-   * work and results away and then says `retired`. The last worker cannot hand anything
-   * over: it simply leaves (what only it held is recomputed if it is needed later).
-   */
-  private retiring(workerId: string, stimulusId: string, nowMs: number): SchedulerEvent[] {
-    const others = this.scheduler.workerInfo().some((w) => w.id !== workerId && !w.retiring);
-    if (others) return [{ type: 'workerRetiring', stimulusId, nowMs, workerId }];
-    this.retired(workerId);
-    return [{ type: 'workerLost', stimulusId, nowMs, workerId }];
-  }
-
-  /** Tells a worker it may leave, and forgets it. */
-  private retired(workerId: string): void {
-    this.outbox.worker(workerId).retired = true;
-    this.workers.remove(workerId);
-    this.forgetLater(this.subjects.worker(workerId));
   }
 
   /** Drops a departed peer's link once this turn's messages to it went out (see flush). */
@@ -258,7 +231,7 @@ export class Coordinator {
         this.clients.onBatch(wire, nowMs);
         return;
       case 'workerEvents':
-        this.onWorkerEvents(wire, nowMs);
+        this.workerSide.onEvents(wire, nowMs);
         return;
       case 'statusRequest':
         if (msg.expectsReply) msg.respond(encodeMessage({ type: 'clusterStatus', ...this.status() }));
@@ -270,55 +243,6 @@ export class Coordinator {
       case 'error':
         throw new FloeError('MALFORMED_MESSAGE', `coordinator does not accept ${wire.type} messages on ${msg.subject}`);
     }
-  }
-
-  private onWorkerEvents(wire: WireOf<'workerEvents'>, nowMs: number): void {
-    // Clients' submissions the worker passed on come first, whatever its incarnation: they
-    // are the clients', and the scheduler must know a task before it hears of its run.
-    for (const { replyTo, submit } of wire.relayed) this.onMessage(this.relayedRequest(replyTo, submit), 'submit');
-    const stimulusId = this.nextStimulus('worker');
-    const { workerId } = wire;
-    const events: SchedulerEvent[] = [];
-    const { epoch } = wire;
-    if (wire.register !== undefined) {
-      const { threads, resources, address, name } = wire.register;
-      if (this.workers.get(workerId) !== undefined) {
-        // A worker registers only with a clean slate (start, or a reset after a
-        // reregister), once per incarnation: whatever the scheduler thought it ran or held
-        // is gone. Its epoch may be lower than the one recorded (a new process given the
-        // same id starts at 1 again): it is the one registered from now on.
-        this.log.info({ workerId, epoch }, 'worker registered again: its earlier runs and results are gone');
-        events.push({ type: 'workerLost', stimulusId, nowMs, workerId });
-      }
-      this.outbox.workerRegistered(workerId, this.subjects.worker(workerId));
-      this.workers.join(workerId, epoch, name, address, nowMs);
-      events.push({ type: 'workerJoined', stimulusId, nowMs, workerId, threads, resources, address });
-    } else {
-      const seen = this.workers.seen(workerId, epoch, nowMs, wire.metrics);
-      // Stale: sent before the worker started over; what it says is about runs and
-      // results the scheduler has already written off.
-      if (seen === 'stale') return;
-      if (seen === 'unknown') {
-        // Declared lost, or this coordinator is new: its reports are stale too.
-        if (wire.goodbye) return;
-        this.log.info({ workerId, epoch }, 'message from an unregistered worker: asking it to register again');
-        this.askToRegister(workerId, epoch);
-        return;
-      }
-    }
-    for (const ev of reportEvents(wire, stimulusId, nowMs)) events.push(ev); // a report may be huge: no spread
-    this.metrics.finished(wire.finished.length, wire.failed.length);
-    if (this.progress.active) {
-      for (const f of wire.finished) this.progress.report(f.id, 'done');
-      for (const f of wire.failed) this.progress.report(f.id, 'failed');
-    }
-    if (wire.retiring) events.push(...this.retiring(workerId, stimulusId, nowMs));
-    if (wire.goodbye) {
-      events.push({ type: 'workerLost', stimulusId, nowMs, workerId });
-      this.workers.remove(workerId);
-      this.forgetLater(this.subjects.worker(workerId));
-    }
-    if (events.length > 0) this.handle(...events);
   }
 
   /** A submission passed on in a worker's report, as the request it answers the client from. */
@@ -375,7 +299,7 @@ export class Coordinator {
         return;
       case 'retired':
         this.log.info({ workerId: command.workerId }, 'worker retired: its results live elsewhere');
-        this.retired(command.workerId);
+        this.workerSide.retired(command.workerId);
         return;
       default:
         assertNever(command, 'scheduler command');
