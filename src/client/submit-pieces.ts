@@ -21,10 +21,34 @@ export function nextPieceTasks(size: number): number {
   return Math.min(2 * size, PIECE_TASKS_MAX);
 }
 
+/** Tasks by which a piece may end early at most, as a share of its size (see pieceEnd). */
+const FLOW_CUT_BACK_SHARE = 4;
+
+/**
+ * Where a piece of at most `size` of the tasks starting at `start` ends: where the task after
+ * it has no inputs, if one of the last quarter of its places is such a task, else where its
+ * size ends. A task without inputs starts a flow of the submission (a chain's or a tree's
+ * root, or an independent task), so a piece rarely ends inside a chain or a tree: the tasks
+ * of one cut in two waited for the next piece after their inputs had run (at the piece ends
+ * of the task-lag shapes, they were the only tasks after a root to start milliseconds
+ * late). A piece ending where the submission ends is never shortened.
+ */
+export function pieceEnd(length: number, start: number, size: number, hasInputs: (index: number) => boolean): number {
+  const end = start + size;
+  if (end >= length) return length;
+  const stop = Math.max(start + 1, end - Math.floor(size / FLOW_CUT_BACK_SHARE));
+  for (let i = end; i >= stop; i--) if (!hasInputs(i)) return i;
+  return end;
+}
+
 /** Growing pieces for streaming, in order (PieceStream cuts any that is over the payload limit). */
 export function streamPieces(tasks: TaskSpec[]): TaskSpec[][] {
   const pieces: TaskSpec[][] = [];
-  for (let i = 0, size = FIRST_PIECE_TASKS; i < tasks.length; i += size, size = nextPieceTasks(size)) pieces.push(tasks.slice(i, i + size));
+  for (let i = 0, size = FIRST_PIECE_TASKS; i < tasks.length; size = nextPieceTasks(size)) {
+    const end = pieceEnd(tasks.length, i, size, (k) => tasks[k]!.deps.length > 0);
+    pieces.push(tasks.slice(i, end));
+    i = end;
+  }
   return pieces;
 }
 

@@ -13,7 +13,7 @@ import type { Transport } from '../transport/transport.ts';
 import type { MissingResult, WireOf } from '../transport/messages.ts';
 import type { KeyState } from './future.ts';
 import { resolveKnown, resolveLater, resolveNow, type QueuedSpec } from './submit-spec.ts';
-import { STREAM_TASKS_MIN } from './submit-pieces.ts';
+import { pieceEnd, STREAM_TASKS_MIN } from './submit-pieces.ts';
 import { PieceStream, type StreamIo } from './piece-stream.ts';
 import type { DirectRoute, DirectTarget } from './direct.ts';
 import type { CoordinatorIncarnation } from './incarnation.ts';
@@ -89,10 +89,11 @@ export class Submitter {
    * loop of submit calls does not give the flush a turn until it ends, and the cluster
    * would sit idle meanwhile (a 100k-task loop takes a few hundred milliseconds). Once
    * STREAM_TASKS_MIN tasks are queued, they open a stream whose pieces (64, 128, 256 ...
-   * tasks, as streamPieces cuts them) go as soon as each is full; the flush sends the rest
-   * and closes the stream. So the requests are the ones the flush alone would have sent,
-   * except when the submission ends exactly where a piece ends: that piece went before its
-   * end was known, wanting all its keys, and the extra wants are released after.
+   * tasks, as streamPieces cuts them, ending where a flow starts: pieceEnd) go as soon as
+   * each is full and the task after it is known; the flush sends the rest and closes the
+   * stream. So the requests are the ones the flush alone would have sent. (A piece sent
+   * before the submission's end was known wants all its keys; the extra wants are
+   * released after.)
    * Only the plain case goes early: no earlier submission still in flight, every task's
    * inputs sent before it, export names already known, tracing off. Anything else leaves
    * the queue to the flush.
@@ -105,7 +106,10 @@ export class Submitter {
     const open = (this.open ??= { stream: new PieceStream(this.streamIo()), tasks: [] });
     let taken = 0;
     while (this.batch.length - taken >= open.stream.nextSize) {
-      const piece = this.batch.slice(taken, taken + open.stream.nextSize);
+      // Where a piece ends depends on the task after it (pieceEnd): it waits for that one.
+      if (this.batch.length - taken === open.stream.nextSize) break;
+      const end = pieceEnd(this.batch.length, taken, open.stream.nextSize, (k) => this.batch[k]!.spec.deps.length > 0);
+      const piece = this.batch.slice(taken, end);
       if (!this.markSendable(piece) || !open.stream.sendNow(piece.map((task) => task.spec as TaskSpec))) {
         for (const task of piece) task.state.submitted = false;
         this.earlyOff = true;

@@ -104,7 +104,9 @@ t.test('a 1,000-task submission goes out in growing pieces, in order, without wa
   const sent = spied.sent;
   const tails = submitChains(client, 100, 10);
   t.same(await client.gather(tails), expected(100, 10));
-  t.same(sent.map((s) => s.tasks.length), [64, 128, 256, 512, 40], 'pieces double in size');
+  // 64, 128, 256, 512 and the rest, each ended where a chain starts (pieceEnd).
+  t.same(sent.map((s) => s.tasks.length), [60, 120, 250, 510, 60], 'pieces double in size, ending where a chain starts');
+  t.ok(sent.every((s) => s.tasks.length % 10 === 0), 'no chain cut in two');
   const order = sent.flatMap((s) => s.tasks);
   t.equal(new Set(order).size, 1000, 'every task sent once');
   t.ok(spied.held, 'every piece left before the first was answered');
@@ -128,21 +130,22 @@ t.test('a piece whose first attempt failed is sent again after the others, in or
   const { sent } = spy(client, {
     fail: (n, attempt) => (n === 1 && attempt === 0 ? new FloeError('REQUEST_TIMEOUT', 'lost on the way (test)', { retryable: false }) : undefined),
   });
-  t.same(await client.gather(submitChains(client, 100, 10)), expected(100, 10));
-  // Pieces 2 and 3 need its tasks (a chain spans each border), so the scheduler rejected
-  // them: they go again too, in order, after it. Piece 4 starts a chain: it was taken.
-  t.same(sent.map((s) => s.tasks.length), [64, 128, 256, 512, 40, 128, 256, 512]);
+  // Chains of 100: pieces 64, 128, 208 (ending where chain 4 starts), 500, 100.
+  t.same(await client.gather(submitChains(client, 10, 100)), expected(10, 100));
+  // Piece 2 needs its tasks (chain 1 spans the border), so the scheduler rejected it: it
+  // goes again too, in order, after it. Piece 3 starts a chain: it was taken.
+  t.same(sent.map((s) => s.tasks.length), [64, 128, 208, 500, 100, 128, 208]);
 });
 
 t.test('a piece that keeps failing fails the submission and releases the pieces the scheduler took', async (t) => {
   const client = await localClient(t, { threads: 2 });
   const { scheduler } = clusterOf(client).coordinator;
   spy(client, { fail: (n) => (n === 2 ? new FloeError('REQUEST_TIMEOUT', 'coordinator unreachable (test)', { retryable: false }) : undefined) });
-  const tails = submitChains(client, 100, 10);
+  const tails = submitChains(client, 10, 100);
   const errors = await Promise.all(tails.map((f) => rejection(f.result())));
   t.ok(errors.every((e) => e.code === 'REQUEST_TIMEOUT' && /unreachable/.test(e.message)), 'every future fails with the cause');
-  // Pieces 0 and 1 were accepted (3 and 4 need tasks of piece 2: the scheduler rejected
-  // them); what was taken is let go.
+  // Pieces 0, 1, 3 and 4 were accepted (piece 3 starts a chain: it needs nothing of piece
+  // 2); what was taken is let go.
   await until('the scheduler forgets every task', () => scheduler.size === 0);
   t.equal(scheduler.size, 0);
 });

@@ -19,7 +19,8 @@ t.test('the pieces of a big submission go out while it is being made, each once 
     enqueue(h, key, i === 0 ? [] : [all[i - 1]!]); // a chain: each task needs the one before
     if (i === 254) t.same(sizes(h), [], 'nothing goes before the submission is big enough to stream');
     if (i === 255) t.same(sizes(h), [64, 128], 'at 256 tasks: the first two pieces; the next one (256) is not full yet');
-    if (i === 447) t.same(sizes(h), [64, 128, 256], 'the third piece as soon as it is full');
+    if (i === 447) t.same(sizes(h), [64, 128], 'the third piece is full, but where it ends depends on the task after it (pieceEnd)');
+    if (i === 448) t.same(sizes(h), [64, 128, 256], 'the third piece once the task after it is known');
     if (i === 958) t.same(sizes(h), [64, 128, 256], 'the fourth piece (512) one task short');
   }
   t.same(sizes(h), [64, 128, 256, 512], 'the loop ends with the fourth piece sent');
@@ -50,13 +51,25 @@ t.test('sent early or not, the requests are the same', async (t) => {
   }
 });
 
-t.test('a submission that ends where a piece ends: that piece went early, wanting all its keys; the extra wants are released', async (t) => {
+t.test('pieces sent early want all their keys, the extra wants released after; a piece ending where the submission ends waits for the flush', async (t) => {
   const h = harness(true);
   for (const [i, key] of keys(448).entries()) enqueue(h, key, [], i % 2 === 0);
   await h.submitter.drain();
   t.same(sizes(h), [64, 128, 256]);
-  for (const r of h.requests) t.same(r.wants, r.tasks.map((s) => s.key), 'every piece wants all its keys');
-  t.same(h.released, [keys(448).filter((k) => Number(k.slice(2)) % 2 === 1)], 'the unwanted keys are released after');
+  const wanted = (k: string): boolean => Number(k.slice(2)) % 2 === 0;
+  for (const r of h.requests.slice(0, 2)) t.same(r.wants, r.tasks.map((s) => s.key), 'a piece sent early wants all its keys');
+  t.same(h.requests[2]!.wants, h.requests[2]!.tasks.map((s) => s.key).filter(wanted), 'the last, sent by the flush, only the wanted ones');
+  t.same(h.released, [keys(192).filter((k) => !wanted(k))], 'the unwanted keys of the early pieces are released after');
+});
+
+t.test('a piece ends where a flow starts, if one starts in its last quarter', async (t) => {
+  const h = harness(true);
+  // Flows of 10 tasks (chains): the pieces end at flow starts (60, 180, 430, 940), not at 64, 192, 436, 948.
+  const all = keys(1000);
+  for (const [i, key] of all.entries()) enqueue(h, key, i % 10 === 0 ? [] : [all[i - 1]!]);
+  await h.submitter.drain();
+  t.same(sizes(h), [60, 120, 250, 510, 60]);
+  for (const r of h.requests) t.equal(r.tasks[0]!.deps.length, 0, `the piece of ${r.tasks.length} starts with a flow`);
 });
 
 t.test('nothing goes early while an earlier submission is unanswered', async (t) => {

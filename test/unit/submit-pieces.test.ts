@@ -1,7 +1,7 @@
 // How the client cuts a submission into requests: growing pieces for streaming, and
 // pieces that fit the transport's payload limit, each actually encoded to check the fit.
 import t from 'tap';
-import { PieceWindow, splitKeys, splitMissing, splitSubmission, streamPieces, STREAM_TASKS_MIN } from '../../src/client/submit-pieces.ts';
+import { PieceWindow, splitKeys, splitMissing, splitSubmission, streamPieces, STREAM_TASKS_MIN, pieceEnd } from '../../src/client/submit-pieces.ts';
 import type { TaskSpec } from '../../src/graph/spec.ts';
 import { encodeMessage } from '../../src/transport/codec.ts';
 import type { MissingResult } from '../../src/transport/messages.ts';
@@ -95,4 +95,17 @@ t.test('the window of unanswered pieces: a piece waits while the others hold too
   replies[1]!.resolve();
   await d;
   t.same(order, ['a piece bigger than the window goes when nothing is unanswered', 'b', 'c', 'd']);
+});
+
+t.test('pieceEnd: a piece ends where a flow starts in its last quarter, never empty, never past the end', async (t) => {
+  const roots = (...starts: number[]) => (i: number): boolean => !starts.includes(i); // hasInputs
+  t.equal(pieceEnd(1000, 0, 64, () => false), 64, 'independent tasks: at its size');
+  t.equal(pieceEnd(1000, 0, 64, roots(0, 60, 70)), 60, 'the last flow start at or before its size');
+  t.equal(pieceEnd(1000, 0, 64, roots(0, 64)), 64, 'a flow starts right after it: at its size');
+  t.equal(pieceEnd(1000, 0, 64, roots(0, 47)), 64, 'a flow start before its last quarter (48..64) does not count');
+  t.equal(pieceEnd(1000, 0, 64, roots(0, 48)), 48);
+  t.equal(pieceEnd(1000, 0, 64, roots(0)), 64, 'one long flow: at its size');
+  t.equal(pieceEnd(100, 60, 64, roots(0, 70)), 100, 'the rest fits: all of it');
+  t.equal(pieceEnd(1000, 10, 8, roots(0, 10, 17)), 17, 'from 10: a flow starts at 17, in the last quarter (16..18)');
+  t.equal(pieceEnd(1000, 10, 1, roots(10)), 11, 'never empty');
 });
