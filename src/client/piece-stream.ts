@@ -20,7 +20,7 @@
  */
 import type { TaskSpec } from '../graph/spec.ts';
 import type { MissingResult } from '../transport/messages.ts';
-import { nextPieceTasks, pieceEnd, PieceWindow, splitKeys, splitMissing, splitSubmission, wantsAreKeysOf, FIRST_PIECE_TASKS } from './submit-pieces.ts';
+import { nextPieceTasks, PieceWindow, splitKeys, splitMissing, splitSubmission, streamPieces, wantsAreKeysOf, FIRST_PIECE_TASKS } from './submit-pieces.ts';
 
 /** What a stream needs of its submitter. */
 export interface StreamIo {
@@ -58,12 +58,8 @@ export class PieceStream {
 
   /** `tasks` cut into the pieces that follow the ones sent (growing, as streamPieces). */
   cut(tasks: TaskSpec[]): TaskSpec[][] {
-    const pieces: TaskSpec[][] = [];
-    for (let i = 0; i < tasks.length; this.nextSize = nextPieceTasks(this.nextSize)) {
-      const end = pieceEnd(tasks.length, i, this.nextSize, (k) => tasks[k]!.deps.length > 0);
-      pieces.push(tasks.slice(i, end));
-      i = end;
-    }
+    const pieces = streamPieces(tasks, this.nextSize);
+    for (let i = 0; i < pieces.length; i++) this.nextSize = nextPieceTasks(this.nextSize);
     return pieces;
   }
 

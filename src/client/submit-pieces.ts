@@ -41,10 +41,13 @@ export function pieceEnd(length: number, start: number, size: number, hasInputs:
   return end;
 }
 
-/** Growing pieces for streaming, in order (PieceStream cuts any that is over the payload limit). */
-export function streamPieces(tasks: TaskSpec[]): TaskSpec[][] {
+/**
+ * Growing pieces for streaming, in order, the first of `firstSize` tasks (PieceStream cuts
+ * any that is over the payload limit).
+ */
+export function streamPieces(tasks: TaskSpec[], firstSize = FIRST_PIECE_TASKS): TaskSpec[][] {
   const pieces: TaskSpec[][] = [];
-  for (let i = 0, size = FIRST_PIECE_TASKS; i < tasks.length; size = nextPieceTasks(size)) {
+  for (let i = 0, size = firstSize; i < tasks.length; size = nextPieceTasks(size)) {
     const end = pieceEnd(tasks.length, i, size, (k) => tasks[k]!.deps.length > 0);
     pieces.push(tasks.slice(i, end));
     i = end;

@@ -12,7 +12,7 @@ import { decodeMessage, encodeMessage } from '../transport/codec.ts';
 import { subjects, type WireMessage, type WireClusterStatus } from '../transport/messages.ts';
 import type { Subscription, Transport, TransportMessage } from '../transport/transport.ts';
 import { ReliableEndpoint } from '../transport/reliable.ts';
-import { oneWayMessage } from '../transport/reliable-message.ts';
+import { oneWayMessage, passedOnRequest } from '../transport/reliable-message.ts';
 import type { Clock } from '../util/clock.ts';
 import { systemClock } from '../util/clock.ts';
 import type { Logger } from '../util/logger.ts';
@@ -123,7 +123,11 @@ export class Coordinator {
       metrics: this.metrics,
       log: this.log,
       workerSubject: (workerId) => this.subjects.worker(workerId),
-      relayed: (replyTo, submit) => this.onMessage(this.relayedRequest(replyTo, submit), 'submit'),
+      // Answered to the client like a request to the submit subject; unanswered, the client asks again.
+      relayed: (replyTo, submit) => {
+        const failed = (err: unknown): void => this.log.warn({ err, replyTo }, 'could not answer a submission passed on by a worker');
+        this.onMessage(passedOnRequest(this.transport, this.subjects.submit, submit, replyTo, failed), 'submit');
+      },
       forgetLater: (subject) => this.forgetLater(subject),
       handle: (...events) => this.handle(...events),
       nextStimulus: (kind) => this.nextStimulus(kind),
@@ -243,18 +247,6 @@ export class Coordinator {
       case 'error':
         throw new FloeError('MALFORMED_MESSAGE', `coordinator does not accept ${wire.type} messages on ${msg.subject}`);
     }
-  }
-
-  /** A submission passed on in a worker's report, as the request it answers the client from. */
-  private relayedRequest(replyTo: string, data: Uint8Array): TransportMessage {
-    const respond = (reply: Uint8Array): void => {
-      try {
-        this.transport.publish(replyTo, reply);
-      } catch (err) {
-        this.log.warn({ err, replyTo }, 'could not answer a submission passed on by a worker'); // the client asks again
-      }
-    };
-    return { subject: this.subjects.submit, data, headers: undefined, expectsReply: true, replyTo, respond };
   }
 
   private dispatch(command: SchedulerCommand): void {

@@ -82,6 +82,8 @@ export interface BatchTask extends HeapItem {
   missing: ReadonlySet<string>;
   /** Actor tasks never go in a batch. */
   actor: string | undefined;
+  /** Set by takeBatch for the tasks it returns: the expected run time, 0 for one not known to be short. */
+  costMs: number;
 }
 
 /**
@@ -109,6 +111,7 @@ export function takeBatch<T extends BatchTask>(
   waitersOf?: (id: string) => Iterable<T> | undefined,
 ): T[] {
   const firstMs = batchCostMs(first.assign, times, config);
+  first.costMs = firstMs ?? 0;
   if (firstMs === undefined) return [first];
   let costMs = firstMs;
   const batch = [first];
@@ -127,6 +130,7 @@ export function takeBatch<T extends BatchTask>(
         if (ms === undefined) continue; // waits for another input, or runs alone anyway
         if (costMs + ms > config.budgetMs || batch.length >= config.tasksMax) return false;
         costMs += ms;
+        waiter.costMs = ms;
         batch.push(waiter);
         inBatch.add(waiter.assign.id);
         stack.push(waiter);
@@ -144,6 +148,7 @@ export function takeBatch<T extends BatchTask>(
     if (ms === undefined || costMs + ms > config.budgetMs) break;
     ready.pop();
     const [lengthBefore, costBefore] = [batch.length, costMs];
+    next.costMs = ms;
     batch.push(next);
     costMs += ms;
     if (!follow(next)) {

@@ -37,6 +37,7 @@ import { FloeError, toErrorInfo } from '../errors.ts';
 import { DIRECT_RUN_IDS_FROM, taskId } from '../graph/task-id.ts';
 import { decodeMessage, encodeMessage } from '../transport/codec.ts';
 import { isLoneTask, type KeyUpdate, type WireAssign, type WireMessage, type WireRelayed } from '../transport/messages.ts';
+import { passedOnRequest } from '../transport/reliable-message.ts';
 import type { Subscription, Transport, TransportMessage } from '../transport/transport.ts';
 import type { DirectEvents, DirectStream, DirectSubmission } from '../dataplane/dataplane.ts';
 import type { Logger } from '../util/logger.ts';
@@ -170,15 +171,8 @@ export class DirectSubmissions {
   /** A submission that came on a stream, as a request its answer goes back to the client from. */
   private streamRequest(submission: DirectSubmission): TransportMessage {
     const { transport, log } = this.options;
-    const replyTo = submission.replyTo;
-    const respond = (data: Uint8Array): void => {
-      try {
-        transport.publish(replyTo, data);
-      } catch (err) {
-        log.warn({ err }, 'could not answer a direct submission'); // its request times out
-      }
-    };
-    return { subject: 'direct stream', data: submission.submit, headers: undefined, expectsReply: true, replyTo, respond };
+    // Unanswered, its request times out.
+    return passedOnRequest(transport, 'direct stream', submission.submit, submission.replyTo, (err) => log.warn({ err }, 'could not answer a direct submission'));
   }
 
   /** The held submissions, for the report about to go out (WorkerEvents.relayed); none are held after. */

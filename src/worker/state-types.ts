@@ -106,7 +106,7 @@ export interface WorkerTask {
   actor: string | undefined;
   /** Holds a slot of its own and is not known to be short: no batch queues behind it. */
   long: boolean;
-  /** While it holds a slot: its expected run time if short (worker/batching.ts), else 0. */
+  /** While it holds a slot: its expected run time if short (set by batching.ts takeBatch), else 0. */
   costMs: number;
 }
 

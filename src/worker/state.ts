@@ -338,8 +338,7 @@ export class WorkerState {
         task.state = 'executing';
         task.slot = true;
         task.lane = lane;
-        task.costMs = batchCostMs(task.assign, this.runTimes, this.batch) ?? 0;
-        this.inFlightMs += task.costMs;
+        this.inFlightMs += task.costMs; // set by takeBatch
       }
       this.executing += 1;
       if (lane === undefined && batchCostMs(first.assign, this.runTimes, this.batch) === undefined) {

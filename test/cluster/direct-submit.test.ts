@@ -9,7 +9,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { decodeMessage } from '../../src/transport/codec.ts';
 import { subjects } from '../../src/transport/messages.ts';
 import { decodeFrame } from '../../src/transport/reliable/frame-codec.ts';
@@ -61,6 +61,16 @@ t.test('direct submission on gRPC streams', async (t) => {
     cluster.workers.find((w) => w.pid === pid)!.kill('SIGKILL');
   };
 
+  /** A gated task submitted directly, once it runs; asserts the worker of the latest result started it. */
+  const startGated = async (t: Test, file: string, tag: number, before: number) => {
+    const open = join(dir, file);
+    const f = client.submit(gated, open, tag);
+    await untilStatus(cluster, 'the gated task runs', (s) => (s.tasks.processing ?? 0) === 1);
+    await spy.flush();
+    t.equal(started, before + 1, 'started by the worker of the latest result');
+    return { open, f };
+  };
+
   let holderPid = 0;
   t.test('sequential lone tasks run on the worker of the latest result, one request to it each', async (t) => {
     const first = await client.submit(whoAmI, 0).result();
@@ -76,11 +86,7 @@ t.test('direct submission on gRPC streams', async (t) => {
 
   t.test('the client\'s connection to the worker drops while a task sent on it runs: its result still comes', async (t) => {
     const before = await requests();
-    const open = join(dir, 'open-drop');
-    const f = client.submit(gated, open, 15);
-    await untilStatus(cluster, 'the gated task runs', (s) => (s.tasks.processing ?? 0) === 1);
-    await spy.flush();
-    t.equal(started, before + 1, 'started by the worker of the latest result');
+    const { open, f } = await startGated(t, 'open-drop', 15, before);
     // Drops the client's channel to that worker (as a connection cut would): the stream
     // breaks under the running task, whose update can no longer come on it.
     const channels = (client as unknown as { conn: { dataPlane: { clients: Map<string, { close(): void }> } } }).conn.dataPlane.clients;
@@ -108,11 +114,7 @@ t.test('direct submission on gRPC streams', async (t) => {
   t.test('a worker killed while it runs a task sent to it directly: the task runs again elsewhere', async (t) => {
     await cluster.addWorker();
     const before = await requests();
-    const open = join(dir, 'open');
-    const f = client.submit(gated, open, 30);
-    await untilStatus(cluster, 'the gated task runs', (s) => (s.tasks.processing ?? 0) === 1);
-    await spy.flush();
-    t.equal(started, before + 1, 'started by the worker of the latest result');
+    const { open, f } = await startGated(t, 'open', 30, before);
     kill(holderPid);
     await untilStatus(cluster, 'the killed worker is declared lost', (s) => s.workers.length === 1);
     await writeFile(open, '');
