@@ -39,7 +39,8 @@ export const PIPELINE_BATCHES_MAX = 8;
  * several: with one, a thread ran 64 no-ops in 0.3 ms and then idled for milliseconds
  * while the main thread, sharing two cores with the other processes, took the results in,
  * and the roots of the task-lag shapes waited behind it. What is queued in the pool can no
- * longer be stolen or overtaken, hence the bound in time.
+ * longer be stolen or overtaken, hence the bound in time; behind a straggler, the pool
+ * gives it back (worker/stragglers.ts).
  */
 export function mayPipeline(executing: number, inFlightMs: number, threads: number, config: BatchConfig): boolean {
   return config.pipeline && executing < PIPELINE_BATCHES_MAX * threads && inFlightMs < 2 * config.budgetMs * threads;

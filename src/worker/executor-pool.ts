@@ -22,9 +22,10 @@ import { packBatch, type PackedBatch } from '../runtime/batch-pack.ts';
 import { ownBytes } from '../serde/bytes.ts';
 import { packageRoot } from '../util/package-root.ts';
 import { errorResponse, notRun, timeoutMessage, validateTimeout } from './executor.ts';
-import type { BatchRun, Executor, RunOptions } from './executor.ts';
+import { RETURNED, type BatchRun, type Executor, type RunOptions } from './executor.ts';
 import { PendingBatch } from './pool-batch.ts';
 import { RunCancel } from './cancel.ts';
+import { StragglerWatch, type Straggler } from './stragglers.ts';
 import { handOver, hasHandoffs, isResponse, madeBy } from '../runtime/handoff.ts';
 
 export interface PoolExecutorOptions {
@@ -101,6 +102,11 @@ export class PoolExecutor implements Executor {
   #contextSeq = 0;
   #batchSeq = 0;
   #closed = false;
+  onStraggling: ((stragglers: readonly BatchRun[]) => void) | undefined;
+  readonly #stragglers = new StragglerWatch(
+    () => this.#batches.values(),
+    (stragglers, stalled) => this.#takeBack(stragglers, stalled),
+  );
 
   constructor(options: PoolExecutorOptions = {}) {
     if (typeof options !== 'object' || options === null) {
@@ -264,6 +270,7 @@ export class PoolExecutor implements Executor {
     );
     this.#batches.set(batchId, batch);
     this.#holdPorts();
+    if (this.onStraggling !== undefined) this.#stragglers.arm();
 
     const controller = new RunCancel();
     let reason: AbortReason | undefined;
@@ -329,9 +336,24 @@ export class PoolExecutor implements Executor {
     );
   }
 
+  /**
+   * Gives the runs of stalled batches that have not started back to the worker, then tells
+   * it of the stragglers. So are the runs a straggling batch finished without posting
+   * their results yet: they run again (a result the thread posts later is dropped, as for
+   * any run settled already), rather than wait for the straggler.
+   */
+  #takeBack(stragglers: Straggler[], stalled: PendingBatch[]): void {
+    const onStraggling = this.onStraggling;
+    if (onStraggling === undefined || this.#closed) return;
+    for (const batch of stalled) for (const i of batch.takeBackWaiting()) batch.settle(i, RETURNED);
+    for (const batch of new Set(stragglers.map((s) => s.batch))) for (const i of batch.finishedUnposted()) batch.settle(i, RETURNED);
+    onStraggling(stragglers.map(({ batch, index }) => batch.runs[index]!));
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#stragglers.stop();
     for (const abort of this.#running) abort('close');
     await this.#pool.destroy();
     for (const endpoint of this.#threadPorts.values()) endpoint.close();

@@ -72,9 +72,27 @@ export interface Executor {
    * a run with a timeout runs alone.
    */
   runBatch(runs: readonly BatchRun[], onResult: (index: number, res: ThreadResponse) => void): void;
+  /**
+   * Set by the worker: called when the pool found runs it made no progress on for a while
+   * (stragglers, worker/stragglers.ts) while runs queued behind them had not started.
+   * Those were taken back first: each went to its batch's `onResult` as RETURNED. Only
+   * the pool executor queues runs, and it looks for stragglers only while this is set.
+   */
+  onStraggling?: ((stragglers: readonly BatchRun[]) => void) | undefined;
   /** Stops the executor; tasks still running resolve as CANCELLED. */
   close(): Promise<void>;
 }
+
+/**
+ * The response of a batch run taken back before it started (see Executor.onStraggling):
+ * it did not run, and goes to the worker again. One object, told apart by identity.
+ */
+export const RETURNED: ThreadResponse = Object.freeze({
+  type: 'error',
+  error: Object.freeze({ code: 'CANCELLED', message: 'taken back from the pool before it started', retryable: true, stack: '', taskKey: '', originalName: 'FloeError' }),
+  startedAtMs: 0,
+  durationMs: 0,
+});
 
 /** An error response for a failure outside the task's own code. */
 export function errorResponse(

@@ -69,13 +69,15 @@ export interface WorkerCounters {
   failed: number;
   fetched: number;
   fetchedBytes: number;
+  /** Runs taken back from the pool unstarted, queued behind a straggler (worker/stragglers.ts). */
+  returned: number;
 }
 
 export const DEFAULT_INLINE_BYTES_MAX = 64 * 1024;
 
 export class WorkerNode {
   readonly workerId: string;
-  readonly counters: WorkerCounters = { executed: 0, failed: 0, fetched: 0, fetchedBytes: 0 };
+  readonly counters: WorkerCounters = { executed: 0, failed: 0, fetched: 0, fetchedBytes: 0, returned: 0 };
   readonly store: ObjectStore;
   private state: WorkerState;
   private heartbeatTimer: NodeJS.Timeout | undefined;

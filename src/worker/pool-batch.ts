@@ -19,6 +19,8 @@ export class PendingBatch {
   /** Each run's response once settled (later runs of the batch may take its result). */
   readonly #responses: (ThreadResponse | undefined)[];
   #open: number;
+  /** `progress()` at the straggler watch's last look (worker/stragglers.ts); -1 before it. */
+  seenProgress = -1;
 
   constructor(
     readonly runs: readonly BatchRun[],
@@ -63,6 +65,65 @@ export class PendingBatch {
   skip(index: number): boolean {
     const was = Atomics.compareExchange(this.cells, index, BATCH_WAITING, BATCH_SKIPPED);
     return was !== BATCH_STARTED;
+  }
+
+  /**
+   * Takes back every run the thread has not started (it will skip them) and returns their
+   * indexes. From the last run to the first: the thread starts them in order, so what is
+   * taken back is always a tail of the runs still waiting, and no run that is left to the
+   * thread waits for a result a run taken back was to hand over (ThreadDep.from).
+   */
+  takeBackWaiting(): number[] {
+    const out: number[] = [];
+    for (let i = this.runs.length - 1; i >= 0; i--) {
+      if (this.#responses[i] !== undefined) continue;
+      if (Atomics.compareExchange(this.cells, i, BATCH_WAITING, BATCH_SKIPPED) !== BATCH_WAITING) break;
+      out.push(i);
+    }
+    return out.reverse();
+  }
+
+  /**
+   * Runs the thread finished whose results it has not posted yet (it posts them together,
+   * and a straggler after them holds them up), except those a run it started takes as an
+   * input, however indirectly (ThreadDep.from): that run has them already.
+   */
+  finishedUnposted(): number[] {
+    const needed = new Set<number>();
+    const out: number[] = [];
+    for (let i = this.runs.length - 1; i >= 0; i--) {
+      if (this.#responses[i] !== undefined) continue;
+      const cell = Atomics.load(this.cells, i);
+      if (cell === BATCH_STARTED || needed.has(i)) {
+        for (const dep of this.runs[i]!.req.deps) if (dep.from !== undefined && dep.from >= 0) needed.add(dep.from);
+      } else if (cell === BATCH_DONE) {
+        out.push(i);
+      }
+    }
+    return out.reverse();
+  }
+
+  /**
+   * How far the thread got: the sum of the cells, which every step of a run (WAITING →
+   * STARTED → DONE, or WAITING → SKIPPED) raises. Equal at two looks: nothing moved between.
+   */
+  progress(): number {
+    let sum = 0;
+    for (let i = 0; i < this.cells.length; i++) sum += Atomics.load(this.cells, i);
+    return sum;
+  }
+
+  /** Runs the thread has started and not finished (a straggler, or runs that seceded), not settled here. */
+  startedRuns(): number[] {
+    const out: number[] = [];
+    for (let i = 0; i < this.cells.length; i++) if (this.#responses[i] === undefined && Atomics.load(this.cells, i) === BATCH_STARTED) out.push(i);
+    return out;
+  }
+
+  /** Whether some run still waits for the thread. */
+  hasWaiting(): boolean {
+    for (let i = 0; i < this.cells.length; i++) if (this.#responses[i] === undefined && Atomics.load(this.cells, i) === BATCH_WAITING) return true;
+    return false;
   }
 
   /** The thread finished run `index` (its result may not have reached us yet). */

@@ -18,8 +18,9 @@ import type { ActorHost } from './actor-host.ts';
 import { actorOf } from './actor-queues.ts';
 import { RunCancel } from './cancel.ts';
 import type { ContextServer } from './context-server.ts';
-import type { CancelSignal, Executor, RunOptions } from './executor.ts';
+import { RETURNED, type BatchRun, type CancelSignal, type Executor, type RunOptions } from './executor.ts';
 import type { WorkerEvent } from './state.ts';
+import type { RunRef } from './state-types.ts';
 import type { ObjectStore } from './store.ts';
 import type { WorkerTracing } from './tracing.ts';
 import { keyOf } from '../graph/task-id.ts';
@@ -31,11 +32,11 @@ export interface RunsDeps {
   context: ContextServer;
   tracing: WorkerTracing;
   telemetry: WorkerMetrics;
-  counters: { executed: number };
+  counters: { executed: number; returned: number };
   log: Logger;
   closed(): boolean;
-  /** Feeds a run's outcome to the worker's state machine. */
-  executed(event: Extract<WorkerEvent, { type: 'executed' }>): void;
+  /** Feeds a run's outcome (or runs the pool gave back) to the worker's state machine. */
+  executed(event: Extract<WorkerEvent, { type: 'executed' | 'returned' }>): void;
 }
 
 /**
@@ -79,8 +80,22 @@ export class Runs {
    * newer one: #ended).
    */
   readonly #active = new Map<string, ActiveRun>();
+  /** Runs the pool gave back (RETURNED) since it last told of stragglers (#straggling). */
+  #returned: RunRef[] = [];
+  #stragglingSeq = 0;
 
-  constructor(private readonly deps: RunsDeps) {}
+  constructor(private readonly deps: RunsDeps) {
+    deps.executor.onStraggling = (stragglers) => this.#straggling(stragglers);
+  }
+
+  /** The pool found stragglers, and gave back the runs queued behind them: one event for the state machine. */
+  #straggling(stragglers: readonly BatchRun[]): void {
+    const runs = this.#returned;
+    this.#returned = [];
+    if (this.deps.closed()) return;
+    const late = stragglers.flatMap(({ opts }) => (opts instanceof ActiveRun ? [{ id: opts.assign.id, runId: opts.assign.runId }] : []));
+    this.deps.executed({ type: 'returned', stimulusId: `straggling-${++this.#stragglingSeq}`, stragglers: late, runs });
+  }
 
   /** Cancels a run (its `executed` event never comes). */
   abort(id: string, runId: number): void {
@@ -170,6 +185,14 @@ export class Runs {
    * executor's callback, so it must not throw; whatever fails becomes the run's failure.
    */
   private batchRunDone(run: ActiveRun, prepared: PreparedRun, response: ThreadResponse, stimulusId: string): void {
+    if (response === RETURNED) {
+      // Not run: it goes back to the state machine (#straggling), and runs again from the start.
+      if (prepared.span !== undefined) this.deps.tracing.endRun(prepared.span, response);
+      this.#ended(run);
+      this.deps.counters.returned += 1;
+      this.#returned.push({ id: run.assign.id, runId: run.assign.runId });
+      return;
+    }
     let stored: Promise<void> | undefined;
     try {
       stored = this.finishRun(run, prepared, response, stimulusId);

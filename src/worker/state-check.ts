@@ -45,7 +45,7 @@ export function checkWorkerState(v: WorkerStateView): void {
     assert(executing + lanes.size === v.executing, 'executing count matches');
     // Only runs that rejoined after seceding may take the count above the threads, and
     // short batches queued behind short runs (pipelining, batching.ts mayPipeline).
-    const queued = v.pipeline && v.longSlots === rejoined ? (PIPELINE_BATCHES_MAX - 1) * v.threads : 0;
+    const queued = v.pipeline ? (PIPELINE_BATCHES_MAX - 1) * v.threads : 0;
     assert(v.executing <= v.threads + rejoined + queued, 'never more tasks executing than threads');
     let long = 0;
     for (const task of v.tasks.values()) if (task.long) long++;

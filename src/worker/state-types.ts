@@ -44,7 +44,20 @@ export type WorkerEvent =
       durationMs?: number;
       /** When it started in its thread (epoch ms), reported with a success. */
       startedAtMs?: number;
-    };
+    }
+  /**
+   * The pool made no progress on `stragglers` for a while, and took back the runs queued
+   * behind them that had not started (`runs`: worker/stragglers.ts). Nothing queues behind
+   * a straggler any more; the runs taken back start again here if a thread is free, and
+   * are otherwise given back to the scheduler (reportStolen), which runs them elsewhere.
+   */
+  | { type: 'returned'; stimulusId: string; stragglers: readonly RunRef[]; runs: readonly RunRef[] };
+
+/** One run of a task. */
+export interface RunRef {
+  id: string;
+  runId: number;
+}
 
 export type WorkerCommand =
   | { type: 'storeInline'; stimulusId: string; id: string; bytes: Uint8Array; serializer: SerializerRef }

@@ -8,9 +8,10 @@ import { runReplaces } from '../graph/task-id.ts';
 import type { WireAssign } from '../transport/messages.ts';
 import { Heap } from '../util/heap.ts';
 import { actorOf, enqueueActorTask, leaveActorQueue, startActorTasks, type ActorQueues } from './actor-queues.ts';
-import { batchCostMs, DEFAULT_BATCH, mayPipeline, RunTimes, takeBatch, type BatchConfig } from './batching.ts';
+import { batchCostMs, DEFAULT_BATCH, RunTimes, takeBatch, type BatchConfig } from './batching.ts';
+import { Slots } from './slots.ts';
 import { checkWorkerState } from './state-check.ts';
-import { NO_INPUTS, readyOrder, type WorkerCommand, type WorkerEvent, type WorkerTask } from './state-types.ts';
+import { NO_INPUTS, readyOrder, type RunRef, type WorkerCommand, type WorkerEvent, type WorkerTask } from './state-types.ts';
 
 export type { WorkerCommand, WorkerEvent } from './state-types.ts';
 
@@ -41,12 +42,8 @@ export class WorkerState {
   private readonly replicas = new Set<string>();
   /** Actor tasks not started yet, per actor in call order (worker/actor-queues.ts). */
   private readonly actorQueues: ActorQueues = new Map();
-  /** Executing tasks holding a thread slot. */
-  private executing = 0;
-  /** Slots held by tasks not known to be short (see WorkerTask.long). */
-  private longSlots = 0;
-  /** Expected run time of the short tasks holding slots (WorkerTask.costMs). */
-  private inFlightMs = 0;
+  /** Thread slots held by executing tasks (worker/slots.ts). */
+  private readonly slots: Slots;
   private transfers = 0;
   private seq = 0;
   private paused = false;
@@ -55,10 +52,11 @@ export class WorkerState {
 
   constructor(private readonly config: WorkerStateConfig) {
     this.batch = config.batch ?? DEFAULT_BATCH;
+    this.slots = new Slots(config.threads, this.batch);
   }
 
   get executingCount(): number {
-    return this.executing;
+    return this.slots.executing;
   }
 
   get taskCount(): number {
@@ -78,7 +76,7 @@ export class WorkerState {
    * nothing waits for one, and this worker knows nothing of the task (worker/direct.ts).
    */
   startsAtOnce(id: string): boolean {
-    return !this.paused && this.executing < this.config.threads && this.ready.size === 0 && !this.tasks.has(id) && !this.held.has(id);
+    return !this.paused && this.slots.free && this.ready.size === 0 && !this.tasks.has(id) && !this.held.has(id);
   }
 
   handle(event: WorkerEvent): WorkerCommand[] {
@@ -112,6 +110,9 @@ export class WorkerState {
       case 'paused':
         this.paused = event.paused;
         break;
+      case 'returned':
+        this.onReturned(event.stragglers, event.runs, sid, out);
+        break;
       case 'seceded':
       case 'rejoined':
         this.onSlot(event.id, event.runId, event.type === 'seceded', sid, out);
@@ -142,9 +143,7 @@ export class WorkerState {
       }
       task.missing.add(dep.id);
       if (dep.holders.length === 0) {
-        let waiters = this.awaited.get(dep.id);
-        if (waiters === undefined) this.awaited.set(dep.id, (waiters = new Set()));
-        waiters.add(task);
+        this.awaitHere(task, dep.id);
         continue;
       }
       let fetch = this.fetching.get(dep.id);
@@ -162,7 +161,7 @@ export class WorkerState {
     const task = this.tasks.get(id);
     if (task === undefined || task.assign.runId !== runId) return;
     if (task.state === 'executing') {
-      this.releaseSlot(task);
+      this.slots.release(task);
       out.push({ type: 'abort', stimulusId: sid, id, runId });
     } else if (task.state === 'ready' && task.actor === undefined) {
       this.ready.remove(task);
@@ -174,17 +173,47 @@ export class WorkerState {
     const task = this.tasks.get(id);
     if (task === undefined || task.assign.runId !== runId || task.state !== 'executing' || task.actor !== undefined) return;
     if (task.slot !== seceded) return; // no change
-    if (seceded) {
-      this.releaseSlot(task);
-    } else {
-      // Back on a slot of its own, even if it started in a batch.
-      task.slot = true;
-      task.rejoined = true;
-      task.long = true;
-      this.longSlots += 1;
-      this.executing += 1;
-    }
+    // Back on a slot of its own, even if it started in a batch.
+    if (seceded) this.slots.release(task);
+    else this.slots.rejoin(task);
     out.push({ type: 'reportSlot', stimulusId: sid, id, runId, seceded });
+  }
+
+  /**
+   * The pool gave back runs queued behind stragglers: nothing queues behind those any more,
+   * and the runs given back start again here if a thread is free; the others go back to the
+   * scheduler, which may run them elsewhere (the scheduler asked for them before, if at all,
+   * while they were queued in the pool, and was refused). A run given back that takes an
+   * input its batch was to hand over waits for it again here.
+   */
+  private onReturned(stragglers: readonly RunRef[], runs: readonly RunRef[], sid: string, out: WorkerCommand[]): void {
+    for (const ref of stragglers) {
+      const task = this.current(ref);
+      if (task?.state === 'executing') this.slots.markLong(task);
+    }
+    const back: WorkerTask[] = [];
+    for (const ref of runs) {
+      const task = this.current(ref);
+      if (task?.state !== 'executing' || !task.slot) continue;
+      this.slots.release(task);
+      back.push(task);
+      for (const dep of task.assign.deps) if (!this.held.has(dep.id)) this.awaitHere(task, dep.id);
+      if (task.missing.size === 0) this.makeReady(task);
+      else task.state = 'fetching';
+    }
+    this.pump(sid, out);
+    for (const task of back) {
+      if (task.state !== 'ready' || this.tasks.get(task.assign.id) !== task) continue;
+      this.ready.remove(task);
+      this.forget(task, sid, out);
+      out.push({ type: 'reportStolen', stimulusId: sid, id: task.assign.id, runId: task.assign.runId });
+    }
+  }
+
+  /** The task of this run, if it is the current one here. */
+  private current(ref: RunRef): WorkerTask | undefined {
+    const task = this.tasks.get(ref.id);
+    return task?.assign.runId === ref.runId ? task : undefined;
   }
 
   /** Gives a run back unless it started: the scheduler then runs it elsewhere. */
@@ -245,7 +274,7 @@ export class WorkerState {
   private onExecuted(event: Extract<WorkerEvent, { type: 'executed' }>, out: WorkerCommand[]): void {
     const task = this.tasks.get(event.id);
     if (task === undefined || task.assign.runId !== event.runId || task.state !== 'executing') return;
-    this.releaseSlot(task);
+    this.slots.release(task);
     if (event.durationMs !== undefined) this.runTimes.observe(task.assign.spec.name, event.durationMs);
     const sid = event.stimulusId;
     if (event.outcome.ok) {
@@ -262,22 +291,6 @@ export class WorkerState {
       out.push({ type: 'reportFailed', stimulusId: sid, id: event.id, runId: event.runId, error: event.outcome.error });
     }
     this.forget(task, sid, out);
-  }
-
-  /** The task stops counting against the threads (its batch's slot frees with its last task). */
-  private releaseSlot(task: WorkerTask): void {
-    if (!task.slot) return;
-    task.slot = false;
-    this.inFlightMs -= task.costMs;
-    task.costMs = 0;
-    if (task.long) {
-      task.long = false;
-      this.longSlots -= 1;
-    }
-    const lane = task.lane;
-    task.lane = undefined;
-    if (lane === undefined || --lane.active === 0) this.executing -= 1;
-    if (this.executing === 0) this.inFlightMs = 0; // no rounding left over when idle
   }
 
   /** Drops a task and lets go of the inputs it was holding on to. */
@@ -326,40 +339,32 @@ export class WorkerState {
       this.transfers += 1;
       out.push({ type: 'fetch', stimulusId: sid, id, addresses: fetch.addresses });
     }
-    while (this.ready.size > 0 && this.hasRoom()) {
+    while (this.ready.size > 0 && this.slots.hasRoom(this.nextShort)) {
       const first = this.ready.pop();
       assert(first !== undefined, 'ready queue not empty');
       const waitersOf = this.awaited.size > 0 ? (id: string): Set<WorkerTask> | undefined => this.awaited.get(id) : undefined;
-      const freeThreads = Math.max(1, this.config.threads - this.executing);
-      const batch = takeBatch(first, this.ready, this.runTimes, this.batch, freeThreads, waitersOf);
+      const batch = takeBatch(first, this.ready, this.runTimes, this.batch, this.slots.freeThreads, waitersOf);
+      if (batch.length === 1 && !this.slots.free) {
+        // A run alone does not queue in the pool: the pool could not take it back (worker/stragglers.ts).
+        this.ready.push(first);
+        break;
+      }
       if (waitersOf !== undefined) for (const task of batch) if (task.missing.size > 0) this.follows(task);
-      const lane = batch.length > 1 ? { active: batch.length } : undefined;
-      for (const task of batch) {
-        task.state = 'executing';
-        task.slot = true;
-        task.lane = lane;
-        this.inFlightMs += task.costMs; // set by takeBatch
-      }
-      this.executing += 1;
-      if (lane === undefined && batchCostMs(first.assign, this.runTimes, this.batch) === undefined) {
-        first.long = true;
-        this.longSlots += 1;
-      }
-      if (lane === undefined) out.push({ type: 'execute', stimulusId: sid, assign: first.assign });
+      this.slots.take(batch);
+      if (batch.length === 1) out.push({ type: 'execute', stimulusId: sid, assign: first.assign });
       else out.push({ type: 'executeBatch', stimulusId: sid, assigns: batch.map((t) => t.assign) });
     }
   }
 
-  /**
-   * Whether another run may start: a thread is free, or (pipelining, batching.ts
-   * mayPipeline) every busy thread runs short tasks and the next ready task is short too,
-   * so it queues behind them in the pool.
-   */
-  private hasRoom(): boolean {
-    const { threads } = this.config;
-    if (this.executing < threads) return true;
-    if (this.longSlots > 0 || !mayPipeline(this.executing, this.inFlightMs, threads, this.batch)) return false;
-    return batchCostMs(this.ready.peek()!.assign, this.runTimes, this.batch) !== undefined;
+  /** Whether the next ready task is short (it may queue behind short runs in the pool). */
+  private readonly nextShort = (): boolean => batchCostMs(this.ready.peek()!.assign, this.runTimes, this.batch) !== undefined;
+
+  /** The task waits for input `id`, being made here (WorkerState.awaited). */
+  private awaitHere(task: WorkerTask, id: string): void {
+    task.missing.add(id);
+    let waiters = this.awaited.get(id);
+    if (waiters === undefined) this.awaited.set(id, (waiters = new Set()));
+    waiters.add(task);
   }
 
   /** An early task follows the runs making its inputs in their batch: it stops waiting for them here. */
@@ -382,8 +387,8 @@ export class WorkerState {
       readySize: this.ready.size,
       replicas: this.replicas,
       actorQueues: this.actorQueues,
-      executing: this.executing,
-      longSlots: this.longSlots,
+      executing: this.slots.executing,
+      longSlots: this.slots.longSlots,
       transfers: this.transfers,
       paused: this.paused,
       threads: this.config.threads,

@@ -6,7 +6,7 @@ import type { ContextReply, ContextRequest } from '../../src/runtime/context-pro
 import type { ThreadResponse } from '../../src/runtime/protocol.ts';
 import { FutureRef, encodeArgs, getSerializer, serializeResult } from '../../src/serde/index.ts';
 import { PoolExecutor } from '../../src/worker/executor-pool.ts';
-import { InlineExecutor, batchResponses, type BatchRun, type Executor } from '../../src/worker/executor.ts';
+import { InlineExecutor, RETURNED, batchResponses, type BatchRun, type Executor } from '../../src/worker/executor.ts';
 import { MSGPACK, threadRequest } from '../helpers/thread-request.ts';
 
 const msgpack = getSerializer('msgpack')!;
@@ -210,4 +210,31 @@ void t.test('batch results come once each, never during runBatch, and a result m
   t.equal(value(got[2]!), 30);
   t.equal(code(got[3]!), 'CANCELLED', 'cancelled from inside the callback');
   t.equal(calls.indexOf(3) < calls.indexOf(2), true, 'the cancel answered run 3 before the slow run finished');
+});
+
+void t.test('pool: the runs queued behind a straggler come back unstarted, and the worker is told which run straggles', async (t) => {
+  const ex = new PoolExecutor({ threads: 1 });
+  t.teardown(() => ex.close());
+  // The task module loaded first: a run waiting for it would be started (and straggle) too.
+  await Promise.all(batchResponses(ex, [run('inc', [0]), run('inc', [0])]));
+  const straggling = new Promise<readonly BatchRun[]>((resolve) => (ex.onStraggling = resolve));
+  const channel = `floe-test-${process.pid}-${Date.now()}`;
+  const bc = new BroadcastChannel(channel);
+  t.teardown(() => bc.close());
+  const started = new Promise((resolve) => (bc.onmessage = resolve));
+  const ac = new AbortController();
+  const spinner = run('announceThenSpin', [channel], { signal: ac.signal });
+  const first = batchResponses(ex, [run('inc', [1]), spinner, run('inc', [2])]);
+  await started;
+  const second = batchResponses(ex, [run('inc', [3]), run('inc', [4])]); // queued on the same thread
+  const stragglers = await straggling;
+  t.equal(stragglers.length, 1);
+  t.equal(stragglers[0], spinner, 'the run its thread is stuck on');
+  const taken = await Promise.all([first[2]!, ...second]);
+  t.ok(taken.every((res) => res === RETURNED), 'the runs behind it: RETURNED, not run');
+  t.equal(await first[0]!, RETURNED, 'the run before it ran, but the thread holds its result: it comes back too, to run again');
+  ac.abort();
+  t.equal(code(await first[1]!), 'CANCELLED');
+  const [again] = await Promise.all(batchResponses(ex, [run('inc', [5]), run('inc', [6])]));
+  t.equal(value(again!), 6, 'the pool goes on with a fresh thread');
 });

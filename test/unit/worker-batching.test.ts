@@ -207,3 +207,48 @@ t.test('pipelining: at most PIPELINE_BATCHES_MAX batches per thread, however sho
     t.equal(ws.executingCount, PIPELINE_BATCHES_MAX * threads, 'a batch done: the next one takes its place');
   }
 });
+
+t.test('pipelining: nothing queues behind a run alone, however short (the pool shows no progress of one)', async (t) => {
+  const ws = make(1, { budgetMs: 2, tasksMax: 2, pipeline: true });
+  learn(t, ws, 'short', 0.001);
+  t.same(types(ws.step({ type: 'assigned', stimulusId: 's1', tasks: [assign('a')] })), ['execute:a']);
+  t.same(types(ws.step({ type: 'assigned', stimulusId: 's2', tasks: [assign('b'), assign('c')] })), [], 'b and c wait here, where they can still be stolen');
+  t.same(types(ws.step({ type: 'executed', stimulusId: 's3', id: 'a', runId: 1, outcome: ok, durationMs: 0.001 })), ['reportFinished:a', 'executeBatch:b+c']);
+});
+
+t.test('stragglers: the runs the pool gave back start again where a thread is free, the rest go back to the scheduler, and nothing queues behind a straggler', async (t) => {
+  const ws = make(2, { budgetMs: 2, tasksMax: 2, pipeline: true });
+  for (let i = 0; i < 2; i++) learn(t, ws, 'short', 0.5);
+  const ids = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'];
+  t.same(
+    types(ws.step({ type: 'assigned', stimulusId: 's1', tasks: ids.map((id) => assign(id)) })),
+    ['executeBatch:a+b', 'executeBatch:c+d', 'executeBatch:e+f', 'executeBatch:g+h'],
+  );
+  const done = (id: string): string[] => types(ws.step({ type: 'executed', stimulusId: `x-${id}`, id, runId: 1, outcome: ok, durationMs: 0.5 }));
+  // a straggles on its thread, with b and g+h behind it; the other thread ran c+d and e+f.
+  for (const id of ['c', 'd', 'e', 'f']) t.same(done(id), [`reportFinished:${id}`]);
+  const back = (ids: string[]): WorkerCommand[] => ws.step({ type: 'returned', stimulusId: 'r1', stragglers: [{ id: 'a', runId: 1 }], runs: ids.map((id) => ({ id, runId: 1 })) });
+  t.same(types(back(['b', 'g', 'h'])), ['executeBatch:b+g', 'reportStolen:h'], 'a thread is free for one batch of them; h goes back to the scheduler');
+  t.equal(ws.executingCount, 2, 'a, and b+g');
+  t.equal(ws.taskCount, 3);
+  t.same(types(ws.step({ type: 'assigned', stimulusId: 's2', tasks: [assign('i'), assign('j')] })), [], 'nothing queues behind a straggler');
+  t.same(done('b'), ['reportFinished:b']);
+  t.same(done('g'), ['reportFinished:g', 'executeBatch:i+j'], 'a thread is free again');
+  t.same(done('a'), ['reportFinished:a']);
+  t.same(done('i'), ['reportFinished:i']);
+  t.same(done('j'), ['reportFinished:j']);
+  t.equal(ws.executingCount, 0);
+  t.same(types(ws.step({ type: 'assigned', stimulusId: 's3', tasks: ['k', 'l', 'm', 'n'].map((id) => assign(id)) })), ['executeBatch:k+l', 'executeBatch:m+n'], 'batches queue again once the straggler is done');
+});
+
+t.test('stragglers: with no thread free, every run given back goes back to the scheduler; one waiting for an input its batch was to hand over waits for it here', async (t) => {
+  const ws = make(1, { budgetMs: 2, tasksMax: 3, pipeline: true });
+  learn(t, ws, 'short', 0.5);
+  const tasks = [assign('x0'), assign('x1', { here: ['x0'] }), assign('y'), assign('z')];
+  t.same(types(ws.step({ type: 'assigned', stimulusId: 's1', tasks })), ['executeBatch:x0+x1+y'], 'z would go alone: it does not queue in the pool');
+  const returned = ws.step({ type: 'returned', stimulusId: 'r1', stragglers: [{ id: 'x0', runId: 1 }], runs: ['x1', 'y'].map((id) => ({ id, runId: 1 })) });
+  t.same(types(returned), ['reportStolen:y'], 'x1 waits for x0 again, y goes back');
+  // The straggler's run time makes its name long for now: x1 and z run alone.
+  t.same(types(ws.step({ type: 'executed', stimulusId: 'x', id: 'x0', runId: 1, outcome: ok, durationMs: 50 })), ['reportFinished:x0', 'execute:x1']);
+  t.same(types(ws.step({ type: 'executed', stimulusId: 'x', id: 'x1', runId: 1, outcome: ok, durationMs: 0.5 })), ['reportFinished:x1', 'execute:z']);
+});

@@ -1,0 +1,73 @@
+/**
+ * Finds pool threads stuck on a straggler while runs queue behind it (after Dask, whose
+ * workers keep unstarted tasks out of the thread pool so that work stealing can still
+ * move them).
+ *
+ * The worker queues short tasks in the pool, in batches, behind the ones its threads run
+ * (worker/batching.ts mayPipeline). A task of a name learned as short that runs long now
+ * holds up every run queued behind it on its thread, and those can no longer be stolen.
+ * So while batches are pending, the pool executor looks at them every STRAGGLER_TICK_MS:
+ * a batch that made no progress since the last look (PendingBatch.progress) and has a run
+ * started is straggling; one that made none and still has runs waiting is stalled. When
+ * both are found, the runs of the stalled batches that have not started are taken back
+ * and given to the worker again (executor.ts RETURNED), with the stragglers, so that its
+ * state machine runs them elsewhere and queues nothing more behind the stragglers.
+ *
+ * A run is thus found straggling after one to two ticks; runs it held up wait at most that
+ * long. A run that seceded (waits on its subtasks, beside its batch) is reported too,
+ * once its batch is done; the worker ignores it, as it holds no slot.
+ */
+import type { PendingBatch } from './pool-batch.ts';
+
+/** How often pending batches are looked at. */
+export const STRAGGLER_TICK_MS = 100;
+
+/** A run found straggling: its batch and index. */
+export interface Straggler {
+  batch: PendingBatch;
+  index: number;
+}
+
+export class StragglerWatch {
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly pending: () => Iterable<PendingBatch>,
+    /** Called when stragglers and stalled batches are found at one look. */
+    private readonly onStuck: (stragglers: Straggler[], stalled: PendingBatch[]) => void,
+    private readonly tickMs = STRAGGLER_TICK_MS,
+  ) {}
+
+  /** A batch is pending: looks at the batches every tick while any is. */
+  arm(): void {
+    if (this.#timer !== undefined) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      if (this.look()) this.arm();
+    }, this.tickMs);
+    this.#timer.unref();
+  }
+
+  stop(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  /** One look at the pending batches (the timer's; tests call it directly); whether any is pending. */
+  look(): boolean {
+    const stragglers: Straggler[] = [];
+    const stalled: PendingBatch[] = [];
+    let any = false;
+    for (const batch of this.pending()) {
+      any = true;
+      const progress = batch.progress();
+      const moved = progress !== batch.seenProgress;
+      batch.seenProgress = progress;
+      if (moved) continue;
+      for (const index of batch.startedRuns()) stragglers.push({ batch, index });
+      if (batch.hasWaiting()) stalled.push(batch);
+    }
+    if (stragglers.length > 0 && stalled.length > 0) this.onStuck(stragglers, stalled);
+    return any;
+  }
+}
