@@ -17,6 +17,7 @@
  * assigned early, worker/batching.ts takeBatch): it gets a copy of that result's bytes
  * here, without a trip through the worker's main thread.
  */
+import { threadId } from 'node:worker_threads';
 import { ownBytes } from '../serde/bytes.ts';
 import { handOver, hasHandoffs, isResponse, type Made } from './handoff.ts';
 import { BATCH_DONE, BATCH_STARTED, BATCH_WAITING } from './protocol.ts';
@@ -152,6 +153,7 @@ export async function runBatch(
     if (handoffs.any) handoffs.keep(index, res);
     outbox.add(index, res);
   };
+  Atomics.store(batch.cells, batch.reqs.length, threadId);
   for (let i = 0; i < batch.reqs.length; i++) {
     // A request the worker cancelled before it started is skipped (it answered it itself).
     if (Atomics.compareExchange(batch.cells, i, BATCH_WAITING, BATCH_STARTED) !== BATCH_WAITING) continue;

@@ -26,6 +26,7 @@ import { RETURNED, type BatchRun, type Executor, type RunOptions } from './execu
 import { PendingBatch } from './pool-batch.ts';
 import { RunCancel } from './cancel.ts';
 import { StragglerWatch, type Straggler } from './stragglers.ts';
+import { PoolBalancer } from './pool-balancer.ts';
 import { handOver, hasHandoffs, isResponse, madeBy } from '../runtime/handoff.ts';
 
 export interface PoolExecutorOptions {
@@ -62,30 +63,6 @@ function threadLost(req: ThreadRequest, startedAtMs: number, e: unknown): Thread
   return errorResponse('WORKER_LOST', `pool thread running task "${req.taskKey}" died: ${e instanceof Error ? e.message : String(e)}`, req, startedAtMs, e);
 }
 
-type Balancer = NonNullable<ConstructorParameters<typeof Piscina>[0]>['loadBalancer'];
-
-/**
- * Piscina's default balancer gives a thread running an abortable task (ours all are: they
- * can be cancelled) nothing else. Tasks waiting on subtasks must share their thread, so
- * this one counts such a thread as holding one task and picks the least busy thread. The
- * worker's state machine keeps the number of tasks actually running to `threads`.
- */
-function leastBusy(tasksPerThreadMax: number): Balancer {
-  return (_task, workers) => {
-    let best: (typeof workers)[number] | null = null;
-    let bestUsage = tasksPerThreadMax;
-    for (const w of workers) {
-      const usage = w.isRunningAbortableTask ? 1 : w.currentUsage;
-      if (usage < bestUsage) {
-        best = w;
-        bestUsage = usage;
-        if (usage === 0) break;
-      }
-    }
-    return best;
-  };
-}
-
 export class PoolExecutor implements Executor {
   readonly threads: number;
   readonly #pool: Piscina<ThreadRequest | PackedBatch, ThreadResponse | null>;
@@ -103,9 +80,10 @@ export class PoolExecutor implements Executor {
   #batchSeq = 0;
   #closed = false;
   onStraggling: ((stragglers: readonly BatchRun[]) => void) | undefined;
+  readonly #balancer: PoolBalancer;
   readonly #stragglers = new StragglerWatch(
     () => this.#batches.values(),
-    (stragglers, stalled) => this.#takeBack(stragglers, stalled),
+    (stragglers, stalled) => this.#straggling(stragglers, stalled),
   );
 
   constructor(options: PoolExecutorOptions = {}) {
@@ -128,12 +106,13 @@ export class PoolExecutor implements Executor {
       throw new FloeError('INVALID_OPTION', 'options.tasksPerThreadMax must be a positive integer');
     }
     this.threads = threads;
+    this.#balancer = new PoolBalancer(tasksPerThreadMax);
     this.#pool = new Piscina<ThreadRequest | PackedBatch, ThreadResponse | null>({
       filename,
       minThreads: threads,
       maxThreads: threads,
       concurrentTasksPerWorker: tasksPerThreadMax,
-      loadBalancer: leastBusy(tasksPerThreadMax),
+      loadBalancer: this.#balancer.balance,
       execArgv: [],
       idleTimeout: Number.POSITIVE_INFINITY,
       workerData: { threadSetup: options.threadSetup ?? '' },
@@ -262,6 +241,7 @@ export class PoolExecutor implements Executor {
         const onCancel = cancels[i];
         if (onCancel !== undefined) runs[i]!.opts.signal!.removeEventListener('abort', onCancel);
         if (!batch.done) return;
+        this.#balancer.batchDone(batch);
         this.#batches.delete(batchId);
         this.#holdPorts();
       },
@@ -337,17 +317,28 @@ export class PoolExecutor implements Executor {
   }
 
   /**
-   * Gives the runs of stalled batches that have not started back to the worker, then tells
-   * it of the stragglers. So are the runs a straggling batch finished without posting
-   * their results yet: they run again (a result the thread posts later is dropped, as for
-   * any run settled already), rather than wait for the straggler.
+   * The stragglers' threads get no more batches while others can take them; the runs of
+   * stalled batches that have not started go back to the worker, and so do the runs a
+   * straggling batch finished without posting their results yet: they run again (a result
+   * the thread posts later is dropped, as for any run settled already), rather than wait
+   * for the straggler. Then the worker is told, unless nothing changed since the last look.
    */
-  #takeBack(stragglers: Straggler[], stalled: PendingBatch[]): void {
+  #straggling(stragglers: Straggler[], stalled: PendingBatch[]): void {
     const onStraggling = this.onStraggling;
     if (onStraggling === undefined || this.#closed) return;
-    for (const batch of stalled) for (const i of batch.takeBackWaiting()) batch.settle(i, RETURNED);
-    for (const batch of new Set(stragglers.map((s) => s.batch))) for (const i of batch.finishedUnposted()) batch.settle(i, RETURNED);
-    onStraggling(stragglers.map(({ batch, index }) => batch.runs[index]!));
+    let news = false;
+    for (const batch of new Set(stragglers.map((s) => s.batch))) {
+      if (this.#balancer.stuck(batch)) news = true;
+      const unposted = batch.finishedUnposted();
+      for (const i of unposted) batch.settle(i, RETURNED);
+      news ||= unposted.length > 0;
+    }
+    for (const batch of stalled) {
+      const waiting = batch.takeBackWaiting();
+      for (const i of waiting) batch.settle(i, RETURNED);
+      news ||= waiting.length > 0;
+    }
+    if (news) onStraggling(stragglers.map(({ batch, index }) => batch.runs[index]!));
   }
 
   async close(): Promise<void> {

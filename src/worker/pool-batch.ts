@@ -31,9 +31,15 @@ export class PendingBatch {
     /** Context ref of run 0; run i's is contextBase + i (when it has a context). */
     readonly contextBase: number,
   ) {
-    this.cells = new Int32Array(new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT * runs.length));
+    // One cell per run, and the one the thread writes its threadId into (ThreadBatch.cells).
+    this.cells = new Int32Array(new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT * (runs.length + 1)));
     this.#responses = new Array<ThreadResponse | undefined>(runs.length).fill(undefined);
     this.#open = runs.length;
+  }
+
+  /** The threadId of the pool thread that took the batch up; 0 before it has. */
+  get threadId(): number {
+    return Atomics.load(this.cells, this.runs.length);
   }
 
   get done(): boolean {
@@ -109,20 +115,20 @@ export class PendingBatch {
    */
   progress(): number {
     let sum = 0;
-    for (let i = 0; i < this.cells.length; i++) sum += Atomics.load(this.cells, i);
+    for (let i = 0; i < this.runs.length; i++) sum += Atomics.load(this.cells, i);
     return sum;
   }
 
   /** Runs the thread has started and not finished (a straggler, or runs that seceded), not settled here. */
   startedRuns(): number[] {
     const out: number[] = [];
-    for (let i = 0; i < this.cells.length; i++) if (this.#responses[i] === undefined && Atomics.load(this.cells, i) === BATCH_STARTED) out.push(i);
+    for (let i = 0; i < this.runs.length; i++) if (this.#responses[i] === undefined && Atomics.load(this.cells, i) === BATCH_STARTED) out.push(i);
     return out;
   }
 
   /** Whether some run still waits for the thread. */
   hasWaiting(): boolean {
-    for (let i = 0; i < this.cells.length; i++) if (this.#responses[i] === undefined && Atomics.load(this.cells, i) === BATCH_WAITING) return true;
+    for (let i = 0; i < this.runs.length; i++) if (this.#responses[i] === undefined && Atomics.load(this.cells, i) === BATCH_WAITING) return true;
     return false;
   }
 

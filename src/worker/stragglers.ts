@@ -8,10 +8,12 @@
  * holds up every run queued behind it on its thread, and those can no longer be stolen.
  * So while batches are pending, the pool executor looks at them every STRAGGLER_TICK_MS:
  * a batch that made no progress since the last look (PendingBatch.progress) and has a run
- * started is straggling; one that made none and still has runs waiting is stalled. When
- * both are found, the runs of the stalled batches that have not started are taken back
- * and given to the worker again (executor.ts RETURNED), with the stragglers, so that its
- * state machine runs them elsewhere and queues nothing more behind the stragglers.
+ * started is straggling; one that made none and still has runs waiting is stalled. The
+ * threads of straggling batches get no more batches while others can take them
+ * (pool-balancer.ts); the runs of stalled batches that have not started, and those the
+ * straggling batches finished without posting their results, are taken back and given to
+ * the worker again (executor.ts RETURNED), with the stragglers, so that its state machine
+ * runs them elsewhere and queues nothing more behind the stragglers.
  *
  * A run is thus found straggling after one to two ticks; runs it held up wait at most that
  * long. A run that seceded (waits on its subtasks, beside its batch) is reported too,
@@ -33,8 +35,8 @@ export class StragglerWatch {
 
   constructor(
     private readonly pending: () => Iterable<PendingBatch>,
-    /** Called when stragglers and stalled batches are found at one look. */
-    private readonly onStuck: (stragglers: Straggler[], stalled: PendingBatch[]) => void,
+    /** Called when a look finds stragglers, with the batches stalled at that look (maybe none). */
+    private readonly onStraggling: (stragglers: Straggler[], stalled: PendingBatch[]) => void,
     private readonly tickMs = STRAGGLER_TICK_MS,
   ) {}
 
@@ -67,7 +69,7 @@ export class StragglerWatch {
       for (const index of batch.startedRuns()) stragglers.push({ batch, index });
       if (batch.hasWaiting()) stalled.push(batch);
     }
-    if (stragglers.length > 0 && stalled.length > 0) this.onStuck(stragglers, stalled);
+    if (stragglers.length > 0) this.onStraggling(stragglers, stalled);
     return any;
   }
 }

@@ -238,3 +238,35 @@ void t.test('pool: the runs queued behind a straggler come back unstarted, and t
   const [again] = await Promise.all(batchResponses(ex, [run('inc', [5]), run('inc', [6])]));
   t.equal(value(again!), 6, 'the pool goes on with a fresh thread');
 });
+
+void t.test('pool: a thread stuck on a straggler gets no more batches while another thread can take them', async (t) => {
+  const ex = new PoolExecutor({ threads: 2 });
+  t.teardown(() => ex.close());
+  // Both threads up, with the task module loaded: two batches at once go to two threads.
+  let ids: unknown[] = [];
+  while (new Set(ids).size < 2) {
+    const both = [batchResponses(ex, [run('slow', [20]), run('threadId')]), batchResponses(ex, [run('slow', [20]), run('threadId')])];
+    ids = await Promise.all(both.map(async (b) => value((await Promise.all(b))[1]!)));
+  }
+  const straggling = new Promise<readonly BatchRun[]>((resolve) => (ex.onStraggling = resolve));
+  const channel = `floe-test-${process.pid}-${Date.now()}`;
+  const bc = new BroadcastChannel(channel);
+  t.teardown(() => bc.close());
+  const started = new Promise((resolve) => (bc.onmessage = resolve));
+  const ac = new AbortController();
+  // Both threads idle: the first one takes this (and every tie after it, but for the fix).
+  const stuck = batchResponses(ex, [run('inc', [1]), run('announceThenSpin', [channel], { signal: ac.signal }), run('inc', [2])]);
+  await started;
+  // The other thread runs a long batch that moves on all the time (so it is not straggling).
+  const other = batchResponses(ex, [run('threadId'), ...Array.from({ length: 500 }, () => run('slow', [10]))]);
+  const otherThread = value(await other[0]!);
+  await straggling;
+  t.equal(await stuck[2]!, RETURNED, 'the run behind the straggler came back');
+  for (let i = 0; i < 3; i++) {
+    // Each thread holds one dispatch: a tie, which went to the first thread before.
+    const [id] = await Promise.all(batchResponses(ex, [run('threadId'), run('inc', [i])]));
+    t.equal(value(id!), otherThread, `batch ${i} went to the thread that is not stuck`);
+  }
+  ac.abort();
+  t.equal(code(await stuck[1]!), 'CANCELLED');
+});

@@ -22,7 +22,7 @@ function watch(batches: PendingBatch[]): { watch: StragglerWatch; stuck: { strag
   return { watch: new StragglerWatch(() => batches, (stragglers, stalled) => stuck.push({ stragglers, stalled })), stuck };
 }
 
-t.test('a batch stuck on a started run, with runs waiting: found at the second look without progress', async (t) => {
+t.test('a batch stuck on a started run, with runs waiting: found at the second look without progress, with the batches stalled', async (t) => {
   const a = batch([D, S, W, W]);
   const b = batch([W, W]);
   const { watch: w, stuck } = watch([a, b]);
@@ -42,7 +42,7 @@ t.test('a batch stuck on a started run, with runs waiting: found at the second l
   t.same(stuck[0]!.stalled, [a, b], 'every batch that did not move and has runs waiting');
 });
 
-t.test('nothing is stuck while every batch moves, or when nothing waits behind a started run', async (t) => {
+t.test('nothing is stalled while every batch moves; a run started in a batch that does not move straggles all the same', async (t) => {
   const seceded = batch([D, S, D, D]); // a run that waits on subtasks while its batch went on
   const moving = batch([S, W]);
   const { watch: w, stuck } = watch([seceded, moving]);
@@ -50,10 +50,15 @@ t.test('nothing is stuck while every batch moves, or when nothing waits behind a
   Atomics.store(moving.cells, 0, D);
   Atomics.store(moving.cells, 1, S);
   w.look();
-  t.same(stuck, [], 'the one run started in a batch that does not move has nothing waiting behind it');
+  t.same(
+    stuck.map((s) => [s.stragglers.map((x) => [x.batch === seceded, x.index]), s.stalled.length]),
+    [[[[true, 1]], 0]],
+    'its thread is reported (the pool sends it nothing more while another thread is free), but nothing waits behind it',
+  );
   Atomics.store(moving.cells, 1, D);
   w.look();
-  t.same(stuck, []);
+  t.equal(stuck.length, 2, 'at every look');
+  t.same(stuck[1]!.stalled, []);
   const empty = watch([]);
   t.equal(empty.watch.look(), false, 'no batch pending: the timer stops');
 });
@@ -62,11 +67,11 @@ t.test('taking back: a tail of the runs still waiting, from the last one, never 
   const settled: ThreadResponse[] = [];
   const a = batch([D, S, W, W], settled);
   t.same(a.takeBackWaiting(), [2, 3]);
-  t.same([...a.cells], [D, S, BATCH_SKIPPED, BATCH_SKIPPED], 'the thread will skip them');
+  t.same([...a.cells].slice(0, 4), [D, S, BATCH_SKIPPED, BATCH_SKIPPED], 'the thread will skip them');
   const b = batch([W, W, W], settled);
   b.settle(2, RETURNED); // settled here already (a cancel, say): left alone
   t.same(b.takeBackWaiting(), [0, 1]);
-  t.same([...b.cells], [BATCH_SKIPPED, BATCH_SKIPPED, W]);
+  t.same([...b.cells].slice(0, 3), [BATCH_SKIPPED, BATCH_SKIPPED, W]);
   t.equal(a.progress(), D + S + 2 * BATCH_SKIPPED, 'progress is the sum of the cells');
 });
 
