@@ -173,9 +173,8 @@ export class WorkerState {
     const task = this.tasks.get(id);
     if (task === undefined || task.assign.runId !== runId || task.state !== 'executing' || task.actor !== undefined) return;
     if (task.slot !== seceded) return; // no change
-    // Back on a slot of its own, even if it started in a batch.
     if (seceded) this.slots.release(task);
-    else this.slots.rejoin(task);
+    else this.slots.rejoin(task); // back on a slot of its own, even if it started in a batch
     out.push({ type: 'reportSlot', stimulusId: sid, id, runId, seceded });
   }
 

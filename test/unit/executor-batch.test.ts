@@ -1,6 +1,6 @@
 // Task batches on the pool (PoolExecutor.runBatch, runtime/run-batch.ts): several tasks in
 // one dispatch, each with its own result, error, timing, cancel and context.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import type { ContextPort } from '../../src/runtime/mux-port.ts';
 import type { ContextReply, ContextRequest } from '../../src/runtime/context-protocol.ts';
 import type { ThreadResponse } from '../../src/runtime/protocol.ts';
@@ -212,18 +212,26 @@ void t.test('batch results come once each, never during runBatch, and a result m
   t.equal(calls.indexOf(3) < calls.indexOf(2), true, 'the cancel answered run 3 before the slow run finished');
 });
 
-void t.test('pool: the runs queued behind a straggler come back unstarted, and the worker is told which run straggles', async (t) => {
-  const ex = new PoolExecutor({ threads: 1 });
-  t.teardown(() => ex.close());
-  // The task module loaded first: a run waiting for it would be started (and straggle) too.
-  await Promise.all(batchResponses(ex, [run('inc', [0]), run('inc', [0])]));
+/**
+ * A run that spins in its thread until cancelled (`ac`), saying when it started; and the
+ * pool's first report of stragglers.
+ */
+function straggler(t: Test, ex: PoolExecutor): { straggling: Promise<readonly BatchRun[]>; spinner: BatchRun; started: Promise<unknown>; ac: AbortController } {
   const straggling = new Promise<readonly BatchRun[]>((resolve) => (ex.onStraggling = resolve));
   const channel = `floe-test-${process.pid}-${Date.now()}`;
   const bc = new BroadcastChannel(channel);
   t.teardown(() => bc.close());
   const started = new Promise((resolve) => (bc.onmessage = resolve));
   const ac = new AbortController();
-  const spinner = run('announceThenSpin', [channel], { signal: ac.signal });
+  return { straggling, spinner: run('announceThenSpin', [channel], { signal: ac.signal }), started, ac };
+}
+
+void t.test('pool: the runs queued behind a straggler come back unstarted, and the worker is told which run straggles', async (t) => {
+  const ex = new PoolExecutor({ threads: 1 });
+  t.teardown(() => ex.close());
+  // The task module loaded first: a run waiting for it would be started (and straggle) too.
+  await Promise.all(batchResponses(ex, [run('inc', [0]), run('inc', [0])]));
+  const { straggling, spinner, started, ac } = straggler(t, ex);
   const first = batchResponses(ex, [run('inc', [1]), spinner, run('inc', [2])]);
   await started;
   const second = batchResponses(ex, [run('inc', [3]), run('inc', [4])]); // queued on the same thread
@@ -248,20 +256,15 @@ void t.test('pool: a thread stuck on a straggler gets no more batches while anot
     const both = [batchResponses(ex, [run('slow', [20]), run('threadId')]), batchResponses(ex, [run('slow', [20]), run('threadId')])];
     ids = await Promise.all(both.map(async (b) => value((await Promise.all(b))[1]!)));
   }
-  const straggling = new Promise<readonly BatchRun[]>((resolve) => (ex.onStraggling = resolve));
-  const channel = `floe-test-${process.pid}-${Date.now()}`;
-  const bc = new BroadcastChannel(channel);
-  t.teardown(() => bc.close());
-  const started = new Promise((resolve) => (bc.onmessage = resolve));
-  const ac = new AbortController();
+  const { straggling, spinner, started, ac } = straggler(t, ex);
   // Both threads idle: the first one takes this (and every tie after it, but for the fix).
-  const stuck = batchResponses(ex, [run('inc', [1]), run('announceThenSpin', [channel], { signal: ac.signal }), run('inc', [2])]);
+  const stuck = batchResponses(ex, [run('inc', [1]), spinner, run('inc', [2])]);
   await started;
+  await straggling;
+  t.equal(await stuck[2]!, RETURNED, 'the run behind the straggler came back');
   // The other thread runs a long batch that moves on all the time (so it is not straggling).
   const other = batchResponses(ex, [run('threadId'), ...Array.from({ length: 500 }, () => run('slow', [10]))]);
   const otherThread = value(await other[0]!);
-  await straggling;
-  t.equal(await stuck[2]!, RETURNED, 'the run behind the straggler came back');
   for (let i = 0; i < 3; i++) {
     // Each thread holds one dispatch: a tie, which went to the first thread before.
     const [id] = await Promise.all(batchResponses(ex, [run('threadId'), run('inc', [i])]));
