@@ -44,7 +44,8 @@ export function checkWorkerState(v: WorkerStateView): void {
     for (const [lane, n] of lanes) assert(lane.active === n && n > 0, 'a batch counts the tasks holding its slot');
     assert(executing + lanes.size === v.executing, 'executing count matches');
     // Only runs that rejoined after seceding may take the count above the threads, and
-    // short batches queued behind short runs (pipelining, batching.ts mayPipeline).
+    // short batches queued behind short runs (pipelining, batching.ts mayPipeline; a run
+    // found straggling after batches queued behind it may hold one of them).
     const queued = v.pipeline ? (PIPELINE_BATCHES_MAX - 1) * v.threads : 0;
     assert(v.executing <= v.threads + rejoined + queued, 'never more tasks executing than threads');
     let long = 0;

@@ -117,7 +117,10 @@ export interface WorkerTask {
   rejoined: boolean;
   /** Actor tasks: the actor's id (its creation task's id); they queue per actor, not for threads. */
   actor: string | undefined;
-  /** Holds a slot of its own and is not known to be short: no batch queues behind it. */
+  /**
+   * No batch may queue behind it in the pool (worker/slots.ts): it runs alone (a task not
+   * known to be short, or any run alone), rejoined after seceding, or straggles.
+   */
   long: boolean;
   /** While it holds a slot: its expected run time if short (set by batching.ts takeBatch), else 0. */
   costMs: number;
