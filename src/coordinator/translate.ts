@@ -18,6 +18,8 @@ export function reportEvents(wire: WireOf<'workerEvents'>, stimulusId: string, n
   for (const f of wire.failed) {
     events.push({ type: 'taskFailed', stimulusId, nowMs, workerId, id: f.id, runId: f.runId, error: f.error });
   }
+  // Before the runs it gave back are placed again: not on a worker whose threads all straggle.
+  for (const r of wire.straggling) events.push({ type: 'taskStraggling', stimulusId, nowMs, workerId, id: r.id, runId: r.runId });
   for (const r of wire.stolen) events.push({ type: 'stealGranted', stimulusId, nowMs, workerId, id: r.id, runId: r.runId });
   for (const r of wire.stealRefused) events.push({ type: 'stealRefused', stimulusId, nowMs, workerId, id: r.id, runId: r.runId });
   for (const m of wire.missing) {

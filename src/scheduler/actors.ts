@@ -168,6 +168,7 @@ export function taskSeceded(core: SchedulerCore, ev: RunEvent): void {
   const w = ts.processingOn!;
   ts.unslotted = true;
   w.unslotted++;
+  w.straggling.delete(ts.runId); // waiting on its subtasks, it holds no thread
   core.freed.add(w);
 }
 

@@ -143,6 +143,7 @@ export class SchedulerCore {
       endEarly(this, ts, w);
     } else {
       w.processing.delete(ts.runId);
+      if (w.straggling.size > 0) w.straggling.delete(ts.runId);
       if (ts.unslotted) {
         ts.unslotted = false;
         w.unslotted--;

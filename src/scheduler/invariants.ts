@@ -114,6 +114,7 @@ function checkWorkers(core: SchedulerCore): void {
       if (ts.unslotted) unslotted++;
     }
     assert(unslotted === w.unslotted, `${w.id}: unslotted ${w.unslotted}, expected ${unslotted}`);
+    for (const runId of w.straggling) assert(w.processing.get(runId)?.unslotted === false, `${w.id}: straggling run ${runId} not processing with a slot`);
     const early = earlyOn.get(w) ?? 0;
     assert(early === w.early && early <= core.config.earlyPerWorker, `${w.id}: early ${w.early}, expected ${early}`);
     allEarly += early;

@@ -35,7 +35,7 @@ import { taskFailed, taskFinished, tick } from './lifecycle.ts';
 import { placeReady } from './placement.ts';
 import { cancelKeys } from './release.ts';
 import { progressRetirement, replicated, workerRetiring } from './retire.ts';
-import { balance, stealGranted, stealRefused } from './stealing.ts';
+import { balance, stealGranted, stealRefused, taskStraggling } from './stealing.ts';
 import type { TaskState } from './state.ts';
 import { clientDisconnected, graphSubmitted, keysReleased } from './submit.ts';
 import { DEFAULT_SCHEDULER_CONFIG } from './types.ts';
@@ -137,6 +137,8 @@ export class Scheduler {
         return taskSeceded(core, ev);
       case 'taskRejoined':
         return taskRejoined(core, ev);
+      case 'taskStraggling':
+        return taskStraggling(core, ev);
       case 'tick':
         return tick(core);
       default:

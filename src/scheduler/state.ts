@@ -131,6 +131,8 @@ export interface WorkerState {
   heldBytes: number;
   /** Tasks processing here with a steal pending. */
   stealsOut: number;
+  /** Runs here that its pool found straggling (by runId), until they end (stealing.ts taskStraggling). */
+  readonly straggling: Set<number>;
   /** Steals pending on other workers on behalf of this one. */
   stealsIn: number;
   /** Gets no new work; its work and results are moved elsewhere, then it is retired. */
@@ -259,6 +261,7 @@ export function createWorker(
     heldBytes: 0,
     stealsOut: 0,
     stealsIn: 0,
+    straggling: new Set(),
     retiring: false,
     copies: new Map(),
     freedMark: 0,
@@ -288,11 +291,16 @@ export function runCount(worker: WorkerState): number {
   return worker.processing.size + worker.early;
 }
 
-/** Whether a worker can take this task right now (retiring workers take nothing). */
+/** Whether a worker can take this task right now (retiring workers take nothing, nor those whose every thread straggles). */
 export function fits(worker: WorkerState, ts: TaskState): boolean {
   return (
-    slotted(worker) < worker.capacity && !worker.retiring && (ts.rare === undefined || hasResources(worker, ts))
+    slotted(worker) < worker.capacity && !worker.retiring && !stuck(worker) && (ts.rare === undefined || hasResources(worker, ts))
   );
+}
+
+/** Every thread of the worker is held by a straggler (stealing.ts taskStraggling). */
+export function stuck(worker: WorkerState): boolean {
+  return worker.straggling.size >= worker.threads;
 }
 
 /**
@@ -303,7 +311,7 @@ export function fits(worker: WorkerState, ts: TaskState): boolean {
  */
 export function wantsMore(worker: WorkerState): boolean {
   const batch = Math.max(1, Math.ceil((worker.capacity - worker.threads) / 2));
-  return !worker.retiring && worker.capacity - slotted(worker) >= batch;
+  return !worker.retiring && !stuck(worker) && worker.capacity - slotted(worker) >= batch;
 }
 
 /** Queue order: higher priority first, then earlier creation. Negative: a goes first. */

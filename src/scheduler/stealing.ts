@@ -18,7 +18,7 @@
 import type { SchedulerCore } from './core.ts';
 import { currentRun } from './lifecycle.ts';
 import { assign, makeReady } from './placement.ts';
-import { compareTasks, fits, hasResources, rareOf, slotted } from './state.ts';
+import { compareTasks, fits, hasResources, rareOf, slotted, stuck } from './state.ts';
 import type { TaskState, WorkerState } from './state.ts';
 import type { SchedulerEvent } from './types.ts';
 
@@ -136,4 +136,21 @@ export function stealRefused(core: SchedulerCore, ev: StealAnswer): void {
   if (ts === undefined || !ts.stealPending) return;
   rareOf(ts).refusedRunId = ts.runId;
   core.clearSteal(ts, ts.processingOn!);
+}
+
+/**
+ * A worker's pool found this run straggling: it holds its thread far longer than its kind
+ * usually does, and the worker took back what had queued behind it. Once every thread of
+ * the worker is held so, the worker gets no new tasks (state.ts fits) and is asked for the
+ * runs it has not started, to run them elsewhere, as a retiring worker is (steal without a
+ * thief; a run it already started refuses). It takes tasks again once a straggler ends
+ * (core.ts endRun).
+ */
+export function taskStraggling(core: SchedulerCore, ev: Extract<SchedulerEvent, { type: 'taskStraggling' }>): void {
+  const ts = currentRun(core, ev.id, ev.runId, ev.workerId);
+  if (ts === undefined || ts.early || ts.unslotted) return;
+  const w = ts.processingOn!;
+  w.straggling.add(ts.runId);
+  if (!stuck(w) || w.retiring) return;
+  for (const other of w.processing.values()) if (!w.straggling.has(other.runId) && stealable(other)) requestSteal(core, other, undefined);
 }

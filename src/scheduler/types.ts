@@ -127,6 +127,12 @@ export type SchedulerEvent =
   | (EventBase & { type: 'taskSeceded'; workerId: string; id: string; runId: number })
   /** The run stopped waiting on subtasks and counts against its worker's threads again. */
   | (EventBase & { type: 'taskRejoined'; workerId: string; id: string; runId: number })
+  /**
+   * The run holds its pool thread far longer than its kind usually does (worker/stragglers.ts):
+   * while every thread of its worker is held so, the worker gets no new tasks and gives back
+   * those it has not started (stealing.ts taskStraggling).
+   */
+  | (EventBase & { type: 'taskStraggling'; workerId: string; id: string; runId: number })
   | (EventBase & { type: 'tick' });
 
 /** Where an input of an assigned task can be found. */

@@ -126,6 +126,7 @@ function workerEventsFromProto(b: Obj): WireMessage {
     stolen: runRefs(b.stolen),
     seceded: runRefs(b.seceded),
     rejoined: runRefs(b.rejoined),
+    straggling: runRefs(b.straggling),
     stealRefused: runRefs(b.stealRefused),
     replicated: b.replicated as string[],
     retiring: b.retiring === true,

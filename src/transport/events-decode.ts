@@ -31,6 +31,7 @@ export function decodeWorkerEventsBody(r: ProtoReader): Events {
   const missing: Events['missing'] = [];
   const seceded: WireRunRef[] = [];
   const rejoined: WireRunRef[] = [];
+  const straggling: WireRunRef[] = [];
   let epoch = 0;
   const relayed: WireRelayed[] = [];
   while (r.pos < r.end) {
@@ -52,12 +53,13 @@ export function decodeWorkerEventsBody(r: ProtoReader): Events {
       case 114: rejoined.push(readRunRef(r)); break;
       case 120: epoch = r.uint32(); break;
       case 130: relayed.push(readRelayed(r)); break;
+      case 138: straggling.push(readRunRef(r)); break;
       default: r.unknown(tag, 16);
     }
   }
   return {
     type: 'workerEvents', workerId: nonEmpty(workerId, 'workerEvents.workerId'), register, finished, failed, heartbeat, goodbye,
-    stolen, seceded, rejoined, stealRefused, replicated, retiring, metrics, missing, epoch, relayed,
+    stolen, seceded, rejoined, straggling, stealRefused, replicated, retiring, metrics, missing, epoch, relayed,
   };
 }
 

@@ -214,6 +214,8 @@ export type WireMessage =
       /** Runs waiting on subtasks (their thread slot is free) and runs done waiting. */
       seceded: WireRunRef[];
       rejoined: WireRunRef[];
+      /** Runs the worker's pool found straggling (worker/stragglers.ts). */
+      straggling: WireRunRef[];
       /** The sender's incarnation: 1 at start, one more each time it starts over. */
       epoch: number;
       /** Submissions passed on, handled before everything else in the message (worker/direct.ts). */
@@ -293,6 +295,7 @@ export function workerEvents(
     missing: [],
     seceded: [],
     rejoined: [],
+    straggling: [],
     relayed: [],
     ...fields,
   };

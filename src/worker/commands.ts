@@ -86,6 +86,9 @@ export class WorkerCommands {
       case 'reportStealRefused':
         reports.add('stealRefused', { id: command.id, runId: command.runId });
         return;
+      case 'reportStraggling':
+        reports.add('straggling', { id: command.id, runId: command.runId });
+        return;
       case 'reportReplicated':
         reports.add('replicated', command.id);
         return;

@@ -29,10 +29,11 @@ export interface Outgoing {
   missing: { id: string; runId: number; depId: string }[];
   seceded: WireRunRef[];
   rejoined: WireRunRef[];
+  straggling: WireRunRef[];
 }
 
 function emptyOutgoing(): Outgoing {
-  return { finished: [], failed: [], stolen: [], stealRefused: [], replicated: [], missing: [], seceded: [], rejoined: [] };
+  return { finished: [], failed: [], stolen: [], stealRefused: [], replicated: [], missing: [], seceded: [], rejoined: [], straggling: [] };
 }
 
 export interface ReportsOptions {

@@ -89,6 +89,8 @@ export type WorkerCommand =
   | { type: 'reportStolen'; stimulusId: string; id: string; runId: number }
   /** Steal refused: the run is executing, done or unknown here (event stealRefused). */
   | { type: 'reportStealRefused'; stimulusId: string; id: string; runId: number }
+  /** The pool found the run straggling (event `returned`; scheduler event taskStraggling). */
+  | { type: 'reportStraggling'; stimulusId: string; id: string; runId: number }
   /** An input could not be fetched from any holder: the run is dropped, the scheduler decides. */
   | { type: 'reportInputMissing'; stimulusId: string; id: string; runId: number; depId: string; error: ErrorInfo }
   /** The run's slot is free (scheduler event taskSeceded) or taken again (taskRejoined). */

@@ -179,8 +179,8 @@ export class WorkerState {
   }
 
   /**
-   * The pool gave back runs queued behind stragglers: nothing queues behind those any more,
-   * and the runs given back start again here if a thread is free; the others go back to the
+   * The pool gave back runs queued behind stragglers: nothing queues behind those any more
+   * (and the scheduler hears of them), and the runs given back start again here if a thread is free; the others go back to the
    * scheduler, which may run them elsewhere (the scheduler asked for them before, if at all,
    * while they were queued in the pool, and was refused). A run given back that takes an
    * input its batch was to hand over waits for it again here.
@@ -188,7 +188,7 @@ export class WorkerState {
   private onReturned(stragglers: readonly RunRef[], runs: readonly RunRef[], sid: string, out: WorkerCommand[]): void {
     for (const ref of stragglers) {
       const task = this.current(ref);
-      if (task?.state === 'executing') this.slots.markLong(task);
+      if (task?.state === 'executing' && this.slots.markLong(task)) out.push({ type: 'reportStraggling', stimulusId: sid, ...ref });
     }
     const back: WorkerTask[] = [];
     for (const ref of runs) {

@@ -59,6 +59,7 @@ const samples: WireMessage[] = [
     missing: [{ id: 'c1/k10', runId: 3, depId: 'c1/k11' }],
     seceded: [{ id: 'c1/k12', runId: 4 }],
     rejoined: [{ id: 'c1/k13', runId: 5 }],
+    straggling: [{ id: 'c1/k14', runId: 6 }],
     epoch: 4,
     relayed: [{ replyTo: '_INBOX.a.1', submit: new Uint8Array([1, 2, 3]) }],
   },

@@ -168,7 +168,7 @@ export class Gen {
         executed: this.uint64(), fetched: this.uint64(), fetchedBytes: this.uint64(),
       } : undefined,
       missing: this.list(2, () => ({ id: this.id('c1/m'), runId: this.uint64(), depId: this.id('c1/d') })),
-      seceded: runs(), rejoined: runs(), epoch: this.uint32(),
+      seceded: runs(), rejoined: runs(), straggling: runs(), epoch: this.uint32(),
       relayed: this.list(2, () => ({ replyTo: this.id('_INBOX.'), submit: this.bytes() })),
     };
   }

@@ -69,12 +69,12 @@ const cases: Array<[string, WireMessage]> = [
     heartbeat: true, goodbye: true, stolen: [{ id: 'c1/k7', runId: 1 }], stealRefused: [{ id: 'c1/k8', runId: 2 ** 50 }], replicated: ['c1/k9', long],
     retiring: true,
     metrics: { executing: 1, tasks: 2, held: 3, heldBytes: 2 ** 41, rssBytes: 5 * 2 ** 30, executed: 6, fetched: 7, fetchedBytes: 2 ** 52 },
-    missing: [{ id: 'c1/k10', runId: 3, depId: 'c1/k11' }], seceded: [{ id: 'c1/k12', runId: 4 }], rejoined: [{ id: 'c1/k13', runId: 5 }], epoch: 4,
+    missing: [{ id: 'c1/k10', runId: 3, depId: 'c1/k11' }], seceded: [{ id: 'c1/k12', runId: 4 }], rejoined: [{ id: 'c1/k13', runId: 5 }], straggling: [{ id: 'c1/k14', runId: 6 }], epoch: 4,
     relayed: [{ replyTo: '_INBOX.x.1', submit: new Uint8Array([10, 2, 8, 1]) }, { replyTo: long, submit: new Uint8Array(0) }],
   }],
   ['workerEvents: a heartbeat', {
     type: 'workerEvents', workerId: 'w1', register: { threads: 0, resources: {}, address: '', name: '' }, finished: [], failed: [], heartbeat: true,
-    goodbye: false, stolen: [], stealRefused: [], replicated: [], retiring: false, metrics: undefined, missing: [], seceded: [], rejoined: [], epoch: 1, relayed: [],
+    goodbye: false, stolen: [], stealRefused: [], replicated: [], retiring: false, metrics: undefined, missing: [], seceded: [], rejoined: [], straggling: [], epoch: 1, relayed: [],
   }],
   ['clientUpdates: every field', {
     type: 'clientUpdates',

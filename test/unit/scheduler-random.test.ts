@@ -2,7 +2,7 @@
  * Randomized simulation of the scheduler with a seeded PRNG: random DAGs, workers,
  * interleavings of completions, failures, retries, cancellations, releases, worker loss
  * and joins, work stealing (victims grant only runs that have not started) and graceful
- * retirement with replication (copies may fail), seceded and rejoined runs, actors (creations
+ * retirement with replication (copies may fail), seceded, rejoined and straggling runs, actors (creations
  * with restarts, calls from any client, handles lent to tasks, calls and other actors). Invariants are checked after every
  * event. Reproduce a seed with
  * FLOE_SEED=<n> npx tap test/unit/scheduler-random.test.ts (FLOE_SEEDS=<count> runs more seeds)
@@ -362,7 +362,9 @@ class Sim {
     const run = this.pickStartable();
     if (run === undefined) return;
     this.started.add(`${run.id}#${run.runId}`);
-    const type = this.rand() < 0.6 ? 'taskSeceded' : 'taskRejoined';
+    const r = this.rand();
+    // A straggler, found by the worker's pool: it was started, and it holds its thread.
+    const type = r < 0.45 ? 'taskSeceded' : r < 0.75 ? 'taskRejoined' : 'taskStraggling';
     this.send({ type, workerId: run.workerId, id: run.id, runId: run.runId });
   }
 

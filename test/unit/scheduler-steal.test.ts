@@ -238,3 +238,24 @@ t.test('inline results need no copy', async (t) => {
   t.same(h.submit([spec('y', ['x'])], ['y']), ['submitReply ok', 'assign w2 c/y']);
   t.match(h.last[1], { deps: [{ id: 'c/x', holders: [], inline: new Uint8Array([1]) }] });
 });
+
+t.test('a worker whose every thread straggles takes nothing new and gives back what it has not started, until a straggler ends', async (t) => {
+  const h = new Harness({ stealing: false });
+  h.join('w1', 2);
+  h.join('w2', 1);
+  h.submit(['a', 'b', 'c', 'd', 'e'].map((k) => spec(k)), ['a', 'b', 'c', 'd', 'e']);
+  t.same(['a', 'b', 'c', 'd'].map((k) => h.runs.get(`c/${k}`)?.workerId), ['w1', 'w1', 'w1', 'w1'], 'saturation 2: w1 takes four');
+  t.same(h.runs.get('c/e')?.workerId, 'w2');
+  const straggle = (id: string): string[] => h.send({ type: 'taskStraggling', workerId: 'w1', id, runId: h.runs.get(id)!.runId });
+  t.same(straggle('c/a'), [], 'one of its two threads: nothing changes');
+  t.same(straggle('c/b'), ['steal w1 c/c', 'steal w1 c/d'], 'both threads: the runs it has not started are asked back');
+  t.same(straggle('c/b'), [], 'told twice: once');
+  t.same(h.answer('stealGranted', 'c/c'), ['assign w2 c/c'], 'it goes where there is room');
+  t.same(h.answer('stealRefused', 'c/d'), [], 'd had started');
+  t.same(h.submit([spec('f')], ['f']), ['submitReply ok'], 'nothing new for w1 (and w2 is full): queued');
+  t.same(h.finish('c/e'), ['notify e memory', 'assign w2 c/f']);
+  t.same(h.submit([spec('g')], ['g']), ['submitReply ok'], 'queued again');
+  t.same(h.finish('c/a'), ['notify a memory', 'assign w1 c/g'], 'a straggler ended: w1 takes tasks again');
+  for (const k of ['b', 'c', 'd', 'f', 'g']) h.finish(`c/${k}`);
+  t.same(['a', 'b', 'c', 'd', 'e', 'f', 'g'].map((k) => h.s.stateOf(`c/${k}`)), Array(7).fill('memory'));
+});

@@ -228,7 +228,8 @@ t.test('stragglers: the runs the pool gave back start again where a thread is fr
   // a straggles on its thread, with b and g+h behind it; the other thread ran c+d and e+f.
   for (const id of ['c', 'd', 'e', 'f']) t.same(done(id), [`reportFinished:${id}`]);
   const back = (ids: string[]): WorkerCommand[] => ws.step({ type: 'returned', stimulusId: 'r1', stragglers: [{ id: 'a', runId: 1 }], runs: ids.map((id) => ({ id, runId: 1 })) });
-  t.same(types(back(['b', 'g', 'h'])), ['executeBatch:b+g', 'reportStolen:h'], 'a thread is free for one batch of them; h goes back to the scheduler');
+  t.same(types(back(['b', 'g', 'h'])), ['reportStraggling:a', 'executeBatch:b+g', 'reportStolen:h'], 'the scheduler hears of a; a thread is free for one batch of the runs; h goes back to the scheduler');
+  t.same(types(back([])), [], 'told again of a: nothing new');
   t.equal(ws.executingCount, 2, 'a, and b+g');
   t.equal(ws.taskCount, 3);
   t.same(types(ws.step({ type: 'assigned', stimulusId: 's2', tasks: [assign('i'), assign('j')] })), [], 'nothing queues behind a straggler');
@@ -247,7 +248,7 @@ t.test('stragglers: with no thread free, every run given back goes back to the s
   const tasks = [assign('x0'), assign('x1', { here: ['x0'] }), assign('y'), assign('z')];
   t.same(types(ws.step({ type: 'assigned', stimulusId: 's1', tasks })), ['executeBatch:x0+x1+y'], 'z would go alone: it does not queue in the pool');
   const returned = ws.step({ type: 'returned', stimulusId: 'r1', stragglers: [{ id: 'x0', runId: 1 }], runs: ['x1', 'y'].map((id) => ({ id, runId: 1 })) });
-  t.same(types(returned), ['reportStolen:y'], 'x1 waits for x0 again, y goes back');
+  t.same(types(returned), ['reportStraggling:x0', 'reportStolen:y'], 'x1 waits for x0 again, y goes back');
   // The straggler's run time makes its name long for now: x1 and z run alone.
   t.same(types(ws.step({ type: 'executed', stimulusId: 'x', id: 'x0', runId: 1, outcome: ok, durationMs: 50 })), ['reportFinished:x0', 'execute:x1']);
   t.same(types(ws.step({ type: 'executed', stimulusId: 'x', id: 'x1', runId: 1, outcome: ok, durationMs: 0.5 })), ['reportFinished:x1', 'execute:z']);
