@@ -76,7 +76,8 @@ export interface ThreadBatch {
    * STARTED before it runs it (and marks it DONE after), the main thread a cancelled one
    * WAITING → SKIPPED, so both agree on whether it ran. A result not posted yet when the
    * thread ends is lost with it; DONE says the run can go again. One more cell after them:
-   * the thread writes its threadId there when it takes the batch up, so that the main thread knows which thread a stuck batch holds (worker/stragglers.ts).
+   * the thread writes its threadId there when it takes the batch up, so that the main
+   * thread knows which thread a stuck batch holds (worker/stragglers.ts).
    */
   cells: Int32Array;
 }

@@ -16,9 +16,9 @@
  * A workerLost during retirement is a normal loss.
  */
 import type { SchedulerCore } from './core.ts';
-import { requestSteal, stealable } from './stealing.ts';
+import { askBack } from './stealing.ts';
 import { isActorCreation } from './actors.ts';
-import { hasResources, runCount } from './state.ts';
+import { runCount } from './state.ts';
 import type { TaskState, WorkerState } from './state.ts';
 import { workerLost } from './workers.ts';
 
@@ -78,11 +78,7 @@ function copyInFlight(core: SchedulerCore, ts: TaskState): boolean {
 
 function drain(core: SchedulerCore, w: WorkerState): void {
   const others = activeWorkers(core);
-  if (others.length > 0) {
-    for (const ts of w.processing.values()) {
-      if (stealable(ts) && others.some((o) => ts.rare === undefined || hasResources(o, ts))) requestSteal(core, ts, undefined);
-    }
-  }
+  askBack(core, w, others);
   let done = runCount(w) === 0;
   // Bytes sent to each recipient during this pass, so copies spread out.
   const planned = new Map<WorkerState, number>();

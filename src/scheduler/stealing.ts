@@ -152,5 +152,18 @@ export function taskStraggling(core: SchedulerCore, ev: Extract<SchedulerEvent, 
   const w = ts.processingOn!;
   w.straggling.add(ts.runId);
   if (!stuck(w) || w.retiring) return;
-  for (const other of w.processing.values()) if (!w.straggling.has(other.runId) && stealable(other)) requestSteal(core, other, undefined);
+  askBack(core, w, core.workerList.filter((o) => o !== w && !o.retiring && !stuck(o)));
+}
+
+/**
+ * Asks `w`, without a thief, for every run it may give back that one of `others` could
+ * run (a retiring worker's runs, or those of a worker whose every thread straggles); not
+ * its stragglers, which are running. The runs granted are placed as usual.
+ */
+export function askBack(core: SchedulerCore, w: WorkerState, others: readonly WorkerState[]): void {
+  if (others.length === 0) return;
+  for (const ts of w.processing.values()) {
+    if (w.straggling.has(ts.runId) || !stealable(ts)) continue;
+    if (others.some((o) => ts.rare === undefined || hasResources(o, ts))) requestSteal(core, ts, undefined);
+  }
 }

@@ -37,7 +37,6 @@ export class StragglerWatch {
     private readonly pending: () => Iterable<PendingBatch>,
     /** Called when a look finds stragglers, with the batches stalled at that look (maybe none). */
     private readonly onStraggling: (stragglers: Straggler[], stalled: PendingBatch[]) => void,
-    private readonly tickMs = STRAGGLER_TICK_MS,
   ) {}
 
   /** A batch is pending: looks at the batches every tick while any is. */
@@ -46,7 +45,7 @@ export class StragglerWatch {
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
       if (this.look()) this.arm();
-    }, this.tickMs);
+    }, STRAGGLER_TICK_MS);
     this.#timer.unref();
   }
 

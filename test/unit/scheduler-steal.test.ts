@@ -259,3 +259,12 @@ t.test('a worker whose every thread straggles takes nothing new and gives back w
   for (const k of ['b', 'c', 'd', 'f', 'g']) h.finish(`c/${k}`);
   t.same(['a', 'b', 'c', 'd', 'e', 'f', 'g'].map((k) => h.s.stateOf(`c/${k}`)), Array(7).fill('memory'));
 });
+
+t.test('a worker whose every thread straggles keeps its runs when no other worker could take them', async (t) => {
+  const h = new Harness({ stealing: false });
+  h.join('w1', 1);
+  h.submit([spec('a'), spec('b')], ['a', 'b']);
+  t.same(h.send({ type: 'taskStraggling', workerId: 'w1', id: 'c/a', runId: h.runs.get('c/a')!.runId }), [], 'nobody to give b to: not asked for');
+  t.same(h.submit([spec('c')], ['c']), ['submitReply ok'], 'nothing new for it: queued');
+  t.same(h.finish('c/a'), ['notify a memory', 'assign w1 c/c']);
+});
