@@ -5,7 +5,7 @@
  */
 import type { SchedulerCore } from './core.ts';
 import { assignDependentsEarly } from './early.ts';
-import { compareTasks, fits, isActorTask, slotted, wantsMore } from './state.ts';
+import { capacityOf, compareTasks, fits, isActorTask, slotted, wantsMore } from './state.ts';
 import type { TaskState, WorkerState } from './state.ts';
 import type { DepLocation } from './types.ts';
 
@@ -123,7 +123,7 @@ function isSorted(list: TaskState[]): boolean {
 /** Gives a worker queued tasks, best first, until it is saturated. */
 export function fillWorker(core: SchedulerCore, w: WorkerState): void {
   if (!wantsMore(w)) return;
-  while (slotted(w) < w.capacity) {
+  while (slotted(w) < capacityOf(w)) {
     const ts = core.queue.bestFor(w);
     if (ts === undefined) return;
     core.queue.remove(ts);

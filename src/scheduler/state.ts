@@ -294,8 +294,21 @@ export function runCount(worker: WorkerState): number {
 /** Whether a worker can take this task right now (retiring workers take nothing, nor those whose every thread straggles). */
 export function fits(worker: WorkerState, ts: TaskState): boolean {
   return (
-    slotted(worker) < worker.capacity && !worker.retiring && !stuck(worker) && (ts.rare === undefined || hasResources(worker, ts))
+    slotted(worker) < capacityOf(worker) && !worker.retiring && !stuck(worker) && (ts.rare === undefined || hasResources(worker, ts))
   );
+}
+
+/**
+ * The tasks a worker may hold now: its capacity, less the share of the threads its
+ * stragglers hold. A straggler keeps its own slot and its thread is fed nothing more, so a
+ * worker with 2 threads, 64 tasks per thread and one straggler holds 65, not 128 (and one
+ * whose every thread straggles, only its stragglers).
+ */
+export function capacityOf(worker: WorkerState): number {
+  const held = Math.min(worker.straggling.size, worker.threads);
+  if (held === 0) return worker.capacity;
+  const perThread = worker.capacity / worker.threads;
+  return Math.ceil(worker.capacity - held * Math.max(0, perThread - 1));
 }
 
 /** Every thread of the worker is held by a straggler (stealing.ts taskStraggling). */
@@ -310,8 +323,9 @@ export function stuck(worker: WorkerState): boolean {
  * the base capacity (a slot or two beyond its threads) that is at every free slot.
  */
 export function wantsMore(worker: WorkerState): boolean {
-  const batch = Math.max(1, Math.ceil((worker.capacity - worker.threads) / 2));
-  return !worker.retiring && !stuck(worker) && worker.capacity - slotted(worker) >= batch;
+  const capacity = capacityOf(worker);
+  const batch = Math.max(1, Math.ceil((capacity - worker.threads) / 2));
+  return !worker.retiring && !stuck(worker) && capacity - slotted(worker) >= batch;
 }
 
 /** Queue order: higher priority first, then earlier creation. Negative: a goes first. */

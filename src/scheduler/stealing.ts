@@ -140,7 +140,8 @@ export function stealRefused(core: SchedulerCore, ev: StealAnswer): void {
 
 /**
  * A worker's pool found this run straggling: it holds its thread far longer than its kind
- * usually does, and the worker took back what had queued behind it. Once every thread of
+ * usually does, and the worker took back what had queued behind it. The worker is fed for
+ * its other threads only (state.ts capacityOf). Once every thread of
  * the worker is held so, the worker gets no new tasks (state.ts fits) and is asked for the
  * runs it has not started, to run them elsewhere, as a retiring worker is (steal without a
  * thief; a run it already started refuses). It takes tasks again once a straggler ends

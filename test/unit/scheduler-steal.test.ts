@@ -260,6 +260,19 @@ t.test('a worker whose every thread straggles takes nothing new and gives back w
   t.same(['a', 'b', 'c', 'd', 'e', 'f', 'g'].map((k) => h.s.stateOf(`c/${k}`)), Array(7).fill('memory'));
 });
 
+t.test('a worker with one thread of two straggling is fed for the other thread only, until the straggler ends', async (t) => {
+  const h = new Harness({ stealing: false });
+  h.join('w1', 2);
+  h.submit([spec('a'), spec('b')], ['a', 'b']);
+  t.same(h.send({ type: 'taskStraggling', workerId: 'w1', id: 'c/a', runId: h.runs.get('c/a')!.runId }), []);
+  t.same(h.submit(['c', 'd', 'e'].map((k) => spec(k)), ['c', 'd', 'e']), ['submitReply ok', 'assign w1 c/c'], 'saturation 2 for the free thread, and the straggler its own slot: 3, not 4');
+  t.same(h.finish('c/b'), ['notify b memory', 'assign w1 c/d']);
+  t.same(h.finish('c/a'), ['notify a memory', 'assign w1 c/e'], 'the straggler ended: its thread is fed again');
+  t.same(h.submit([spec('f')], ['f']), ['submitReply ok', 'assign w1 c/f'], 'all 4 slots again');
+  for (const k of ['c', 'd', 'e', 'f']) h.finish(`c/${k}`);
+  t.same(['a', 'b', 'c', 'd', 'e', 'f'].map((k) => h.s.stateOf(`c/${k}`)), Array(6).fill('memory'));
+});
+
 t.test('a worker whose every thread straggles keeps its runs when no other worker could take them', async (t) => {
   const h = new Harness({ stealing: false });
   h.join('w1', 1);
