@@ -139,11 +139,11 @@ export class SchedulerCore {
     const w = ts.processingOn;
     if (w === undefined) return;
     ts.processingOn = undefined;
+    if (w.straggling.size > 0) w.straggling.delete(ts.runId);
     if (ts.early) {
       endEarly(this, ts, w);
     } else {
       w.processing.delete(ts.runId);
-      if (w.straggling.size > 0) w.straggling.delete(ts.runId);
       if (ts.unslotted) {
         ts.unslotted = false;
         w.unslotted--;

@@ -96,10 +96,14 @@ function checkWorkers(core: SchedulerCore): void {
   let retiring = 0;
   const stealsIn = new Map<WorkerState, number>();
   const earlyOn = new Map<WorkerState, number>();
+  const earlyRuns = new Set<number>();
   for (const ts of core.tasks.values()) {
     const thief = ts.rare?.thief;
     if (thief !== undefined) stealsIn.set(thief, (stealsIn.get(thief) ?? 0) + 1);
-    if (ts.early) earlyOn.set(ts.processingOn!, (earlyOn.get(ts.processingOn!) ?? 0) + 1);
+    if (ts.early) {
+      earlyOn.set(ts.processingOn!, (earlyOn.get(ts.processingOn!) ?? 0) + 1);
+      earlyRuns.add(ts.runId);
+    }
   }
   for (let i = 0; i < core.workerList.length; i++) {
     const w = core.workerList[i]!;
@@ -114,7 +118,10 @@ function checkWorkers(core: SchedulerCore): void {
       if (ts.unslotted) unslotted++;
     }
     assert(unslotted === w.unslotted, `${w.id}: unslotted ${w.unslotted}, expected ${unslotted}`);
-    for (const runId of w.straggling) assert(w.processing.get(runId)?.unslotted === false, `${w.id}: straggling run ${runId} not processing with a slot`);
+    for (const runId of w.straggling) {
+      const slot = w.processing.get(runId)?.unslotted === false;
+      assert(slot || earlyRuns.has(runId), `${w.id}: straggling run ${runId} neither processing with a slot nor early`);
+    }
     const early = earlyOn.get(w) ?? 0;
     assert(early === w.early && early <= core.config.earlyPerWorker, `${w.id}: early ${w.early}, expected ${early}`);
     allEarly += early;

@@ -131,7 +131,7 @@ export interface WorkerState {
   heldBytes: number;
   /** Tasks processing here with a steal pending. */
   stealsOut: number;
-  /** Runs here that its pool found straggling (by runId), until they end (stealing.ts taskStraggling). */
+  /** Runs here (early ones too) that its pool found straggling, by runId, until they end (stealing.ts taskStraggling). */
   readonly straggling: Set<number>;
   /** Steals pending on other workers on behalf of this one. */
   stealsIn: number;
@@ -300,9 +300,10 @@ export function fits(worker: WorkerState, ts: TaskState): boolean {
 
 /**
  * The tasks a worker may hold now: its capacity, less the share of the threads its
- * stragglers hold. A straggler keeps its own slot and its thread is fed nothing more, so a
- * worker with 2 threads, 64 tasks per thread and one straggler holds 65, not 128 (and one
- * whose every thread straggles, only its stragglers).
+ * stragglers hold. A straggler keeps its own slot (an early one, its inputs': stealing.ts
+ * taskStraggling) and its thread is fed nothing more, so a worker with 2 threads, 64 tasks
+ * per thread and one straggler holds 65, not 128 (and one whose every thread straggles,
+ * only its stragglers).
  */
 export function capacityOf(worker: WorkerState): number {
   const held = Math.min(worker.straggling.size, worker.threads);

@@ -149,7 +149,10 @@ export function stealRefused(core: SchedulerCore, ev: StealAnswer): void {
  */
 export function taskStraggling(core: SchedulerCore, ev: Extract<SchedulerEvent, { type: 'taskStraggling' }>): void {
   const ts = currentRun(core, ev.id, ev.runId, ev.workerId);
-  if (ts === undefined || ts.early || ts.unslotted) return;
+  // An early run counts: it started in the pool dispatch of its inputs, whose results the
+  // thread holds until it ends, so the scheduler still sees them running (their slot is
+  // the straggler's thread) and this run early. A seceded run holds no thread.
+  if (ts === undefined || (ts.unslotted && !ts.early)) return;
   const w = ts.processingOn!;
   w.straggling.add(ts.runId);
   if (!stuck(w) || w.retiring) return;
@@ -164,7 +167,13 @@ export function taskStraggling(core: SchedulerCore, ev: Extract<SchedulerEvent, 
 export function askBack(core: SchedulerCore, w: WorkerState, others: readonly WorkerState[]): void {
   if (others.length === 0) return;
   for (const ts of w.processing.values()) {
-    if (w.straggling.has(ts.runId) || !stealable(ts)) continue;
+    if (w.straggling.has(ts.runId) || !stealable(ts) || feedsStraggler(ts, w)) continue;
     if (others.some((o) => ts.rare === undefined || hasResources(o, ts))) requestSteal(core, ts, undefined);
   }
+}
+
+/** Whether an early straggler on `w` takes this run's result: then the run is done, its result held in the straggler's thread. */
+function feedsStraggler(ts: TaskState, w: WorkerState): boolean {
+  for (const d of ts.dependents) if (d.early && d.processingOn === w && w.straggling.has(d.runId)) return true;
+  return false;
 }

@@ -273,6 +273,20 @@ t.test('a worker with one thread of two straggling is fed for the other thread o
   t.same(['a', 'b', 'c', 'd', 'e', 'f'].map((k) => h.s.stateOf(`c/${k}`)), Array(6).fill('memory'));
 });
 
+t.test('a straggler in a chain, still early to the scheduler, counts: its worker is fed nothing more until it ends', async (t) => {
+  const h = new Harness({ stealing: false, earlyPerWorker: 8 });
+  h.join('w1');
+  h.join('w2');
+  t.same(h.submit([spec('a'), spec('b', ['a'])], ['a', 'b']), ['submitReply ok', 'assign w1 c/a', 'assign w1 c/b'], 'b goes early, behind a');
+  // b started in a's pool dispatch, which holds a's result until b ends: the scheduler still sees a running, b early.
+  t.same(h.send({ type: 'taskStraggling', workerId: 'w1', id: 'c/b', runId: h.runs.get('c/b')!.runId }), [], 'a is done: not asked back');
+  t.same(h.submit(['c', 'd', 'e'].map((k) => spec(k)), ['c', 'd', 'e']), ['submitReply ok', 'assign w2 c/c', 'assign w2 c/d'], 'w1 is stuck: e waits');
+  t.same(h.finish('c/a'), ['notify a memory'], 'b now holds the slot, still straggling');
+  t.same(h.finish('c/b'), ['notify b memory', 'assign w1 c/e'], 'the straggler ended');
+  for (const k of ['c', 'd', 'e']) h.finish(`c/${k}`);
+  t.same(['a', 'b', 'c', 'd', 'e'].map((k) => h.s.stateOf(`c/${k}`)), Array(5).fill('memory'));
+});
+
 t.test('a worker whose every thread straggles keeps its runs when no other worker could take them', async (t) => {
   const h = new Harness({ stealing: false });
   h.join('w1', 1);
