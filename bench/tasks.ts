@@ -55,3 +55,18 @@ export const consumeBytes = task(import.meta.url, (bytes: Uint8Array, seed: numb
   for (let i = 0; i < bytes.length; i += 4099) if (bytes[i] !== (i * 31 + seed) % 251) bad++;
   return { s, length: bytes.length, bad, pid: process.pid };
 });
+
+/**
+ * Returns `i`; the run with `i === at` first keeps its thread busy `ms` (the straggler
+ * scenario: a task of a kind that is always short, but for once). `_prev` only carries the
+ * dependency of a chain.
+ */
+export const spinAt = task(import.meta.url, (i: number, at: number, ms: number, _prev: number | null) => {
+  if (i === at) {
+    const end = performance.now() + ms;
+    while (performance.now() < end) {
+      // busy
+    }
+  }
+  return i;
+});

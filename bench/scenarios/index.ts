@@ -5,6 +5,7 @@ import { latencyScenario } from './latency.ts';
 import { recoveryScenario } from './recovery.ts';
 import { scaleScenario } from './scale.ts';
 import { schedulerScenario } from './scheduler.ts';
+import { stragglerScenario } from './straggler.ts';
 import { taskLagScenario } from './task-lag.ts';
 import { throughputScenario } from './throughput.ts';
 import { tracingScenario } from './tracing.ts';
@@ -19,6 +20,7 @@ export const SCENARIOS: readonly Scenario[] = [
   actorCallsScenario,
   transferScenario,
   recoveryScenario,
+  stragglerScenario,
   schedulerScenario,
   scaleScenario,
   tracingScenario,
