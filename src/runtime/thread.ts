@@ -50,6 +50,9 @@ export default function runInThread(req: ThreadRequest | PackedBatch): ThreadRes
   return runLoaded(req);
 }
 
+/** The same, under the name the pool gives runs alone (worker/pool-balancer.ts RUN_ALONE), so that its balancer can tell them from batches. */
+export { runInThread as alone };
+
 function runLoaded(req: ThreadRequest | PackedBatch): ThreadResponse | null | Promise<ThreadResponse | null> {
   if (isPackedBatch(req)) {
     return runBatch(unpackBatch(req), (r, hooks) => startTask(r, hooksOf(r, hooks.onSeceded)), (results, transfer) => postToPool(results, transfer));

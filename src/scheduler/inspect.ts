@@ -17,6 +17,8 @@ export interface WorkerInfo {
   resources: Record<string, number>;
   /** Retiring: gets no new work and is being drained (see the workerRetiring event). */
   retiring: boolean;
+  /** Its runs found holding their thread far longer than their kind does (stealing.ts taskStraggling). */
+  straggling: number;
 }
 
 export interface WaitingReason {
@@ -40,6 +42,7 @@ export function workerInfo(core: SchedulerCore): WorkerInfo[] {
     held: w.hasWhat.size,
     resources: { ...w.resources },
     retiring: w.retiring,
+    straggling: w.straggling.size,
   }));
 }
 

@@ -56,7 +56,7 @@ export class WorkerCommands {
         void this.fetch(command.id, command.addresses, command.stimulusId);
         return;
       case 'execute':
-        void runs.execute(command.assign, command.stimulusId);
+        void runs.execute(command.assign, command.stimulusId, command.short);
         return;
       case 'executeBatch':
         void runs.executeBatch(command.assigns, command.stimulusId);

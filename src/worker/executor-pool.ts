@@ -26,7 +26,7 @@ import { RETURNED, type BatchRun, type Executor, type RunOptions } from './execu
 import { PendingBatch } from './pool-batch.ts';
 import { RunCancel } from './cancel.ts';
 import { StragglerWatch, type Straggler } from './stragglers.ts';
-import { PoolBalancer } from './pool-balancer.ts';
+import { PoolBalancer, RUN_ALONE } from './pool-balancer.ts';
 import { handOver, hasHandoffs, isResponse, madeBy } from '../runtime/handoff.ts';
 
 export interface PoolExecutorOptions {
@@ -83,7 +83,7 @@ export class PoolExecutor implements Executor {
   readonly #balancer: PoolBalancer;
   readonly #stragglers = new StragglerWatch(
     () => this.#batches.values(),
-    (stragglers, stalled) => this.#straggling(stragglers, stalled),
+    (stragglers, stalled, lone) => this.#straggling(stragglers, stalled, lone),
   );
 
   constructor(options: PoolExecutorOptions = {}) {
@@ -186,6 +186,8 @@ export class PoolExecutor implements Executor {
     const onCancel = (): void => abort('cancel');
     opts.signal?.addEventListener('abort', onCancel, { once: true });
     this.#running.add(abort);
+    const watched = this.onStraggling !== undefined ? { req, opts } : undefined;
+    if (watched !== undefined) this.#stragglers.watch(watched);
     // Arguments that are a view into a bigger buffer (a batch's request falling back to a
     // run alone, worker/runs.ts) are copied: posted as they are, all of it would be.
     let request = req.args.byteLength === req.args.buffer.byteLength ? req : { ...req, args: ownBytes(req.args) };
@@ -197,7 +199,7 @@ export class PoolExecutor implements Executor {
     }
     try {
       // Never null: that is the answer to a batch.
-      return (await this.#pool.run(request, { signal: controller }))!;
+      return (await this.#pool.run(request, { signal: controller, name: RUN_ALONE }))!;
     } catch (e) {
       switch (reason) {
         case 'timeout':
@@ -212,6 +214,7 @@ export class PoolExecutor implements Executor {
     } finally {
       if (timer !== undefined) clearTimeout(timer);
       if (contextRef !== undefined) this.#contexts.delete(contextRef);
+      if (watched !== undefined) this.#stragglers.unwatch(watched);
       opts.signal?.removeEventListener('abort', onCancel);
       this.#running.delete(abort);
     }
@@ -321,12 +324,14 @@ export class PoolExecutor implements Executor {
    * stalled batches that have not started go back to the worker, and so do the runs a
    * straggling batch finished without posting their results yet: they run again (a result
    * the thread posts later is dropped, as for any run settled already), rather than wait
-   * for the straggler. Then the worker is told, unless nothing changed since the last look.
+   * for the straggler. Then the worker is told, unless nothing changed since the last look
+   * (runs alone are found once, and told of only if of a kind learned short: worker/stragglers.ts).
    */
-  #straggling(stragglers: Straggler[], stalled: PendingBatch[]): void {
+  #straggling(stragglers: Straggler[], stalled: PendingBatch[], alone: BatchRun[]): void {
     const onStraggling = this.onStraggling;
     if (onStraggling === undefined || this.#closed) return;
-    let news = false;
+    const lone = alone.filter((run) => run.opts.short === true);
+    let news = lone.length > 0;
     for (const batch of new Set(stragglers.map((s) => s.batch))) {
       if (this.#balancer.stuck(batch)) news = true;
       const unposted = batch.finishedUnposted();
@@ -338,7 +343,7 @@ export class PoolExecutor implements Executor {
       for (const i of waiting) batch.settle(i, RETURNED);
       news ||= waiting.length > 0;
     }
-    if (news) onStraggling(stragglers.map(({ batch, index }) => batch.runs[index]!));
+    if (news) onStraggling([...stragglers.map(({ batch, index }) => batch.runs[index]!), ...lone]);
   }
 
   async close(): Promise<void> {

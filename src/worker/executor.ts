@@ -37,6 +37,11 @@ export interface RunOptions {
    * run ends (listen for 'close'). Called as a method of the options (it may be one).
    */
   context?: (port: ContextPort) => void;
+  /**
+   * A run of a kind learned short (worker/batching.ts): run alone, a pool tells
+   * `onStraggling` when it runs far longer (worker/stragglers.ts).
+   */
+  short?: boolean;
 }
 
 /** The request with a fresh context channel, when the run asks for one. */

@@ -51,6 +51,8 @@ class ActiveRun extends RunCancel implements RunOptions {
   constructor(
     readonly assign: WireAssign,
     private readonly contexts: ContextServer,
+    /** Of a kind learned short: a pool watches it when it runs alone (RunOptions.short). */
+    readonly short: boolean,
   ) {
     super();
     this.timeoutMs = assign.spec.timeoutMs > 0 ? assign.spec.timeoutMs : undefined;
@@ -117,8 +119,8 @@ export class Runs {
    * starts while the worker goes on with the rest of its turn (passing a direct submission
    * on, say), not after it.
    */
-  async execute(assign: WireAssign, stimulusId: string): Promise<void> {
-    const run = this.startRun(assign);
+  async execute(assign: WireAssign, stimulusId: string, short = false): Promise<void> {
+    const run = this.startRun(assign, short);
     const { spec } = assign;
     // Actor tasks reach their actor in the order they start here (loading inputs is async).
     const turn = isActorSpec(spec) ? this.deps.actors.turn(actorOf(assign)!) : undefined;
@@ -140,7 +142,8 @@ export class Runs {
 
   /** Runs assignments one after another in one pool thread (worker/batching.ts), like execute() each. */
   async executeBatch(assigns: WireAssign[], stimulusId: string): Promise<void> {
-    const runs = assigns.map((a) => this.startRun(a));
+    // Only kinds learned short go in a batch: watched by the pool, should one be left alone.
+    const runs = assigns.map((a) => this.startRun(a, true));
     // Inputs made by an earlier run of the batch are handed over in the thread (ThreadDep.from).
     const made = assigns.some((a) => a.deps.length > 0) ? new Set(assigns.map((a) => a.id)) : undefined;
     // Runs without inputs (short tasks usually) are prepared at once; only loading inputs waits.
@@ -213,8 +216,8 @@ export class Runs {
   }
 
   /** Registers a run so that an `abort` command can cancel it. */
-  private startRun(assign: WireAssign): ActiveRun {
-    const run = new ActiveRun(assign, this.deps.context);
+  private startRun(assign: WireAssign, short: boolean): ActiveRun {
+    const run = new ActiveRun(assign, this.deps.context, short);
     this.#active.set(assign.id, run);
     return run;
   }

@@ -6,9 +6,9 @@
  * A run alone holds a slot; a batch holds one for all its tasks (a Lane) until the last
  * of them lets go. A run that counts as `long` (WorkerTask.long) keeps the pool from
  * queuing anything behind the busy threads: a task not known to be short, a run alone
- * (the pool shows no progress of a run alone, so a straggler among them could not be
- * found), a task that took its slot back after seceding, and a run the pool found
- * straggling (worker/executor-pool.ts).
+ * (the pool shows no progress of a run alone, only how long it has run, so what queued
+ * behind one could not be told from a straggler's hold-up), a task that took its slot
+ * back after seceding, and a run the pool found straggling (worker/executor-pool.ts).
  */
 import { mayPipeline, type BatchConfig } from './batching.ts';
 import type { WorkerTask } from './state-types.ts';

@@ -62,7 +62,8 @@ export interface RunRef {
 export type WorkerCommand =
   | { type: 'storeInline'; stimulusId: string; id: string; bytes: Uint8Array; serializer: SerializerRef }
   | { type: 'fetch'; stimulusId: string; id: string; addresses: string[] }
-  | { type: 'execute'; stimulusId: string; assign: WireAssign }
+  /** `short`: of a kind learned short, so the pool watches it (RunOptions.short). */
+  | { type: 'execute'; stimulusId: string; assign: WireAssign; short?: boolean }
   /** Run these one after another in one thread, in this order (worker/batching.ts). */
   | { type: 'executeBatch'; stimulusId: string; assigns: WireAssign[] }
   | { type: 'abort'; stimulusId: string; id: string; runId: number }
@@ -124,6 +125,8 @@ export interface WorkerTask {
    * known to be short, or any run alone), rejoined after seceding, or straggles.
    */
   long: boolean;
+  /** The pool found it straggling and the scheduler was told (once; again after a secede). */
+  straggling: boolean;
   /** While it holds a slot: its expected run time if short (set by batching.ts takeBatch), else 0. */
   costMs: number;
 }

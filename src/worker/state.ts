@@ -9,6 +9,7 @@ import type { WireAssign } from '../transport/messages.ts';
 import { Heap } from '../util/heap.ts';
 import { actorOf, enqueueActorTask, leaveActorQueue, startActorTasks, type ActorQueues } from './actor-queues.ts';
 import { batchCostMs, DEFAULT_BATCH, RunTimes, takeBatch, type BatchConfig } from './batching.ts';
+import { Fetches } from './fetches.ts';
 import { Slots } from './slots.ts';
 import { checkWorkerState } from './state-check.ts';
 import { NO_INPUTS, readyOrder, type RunRef, type WorkerCommand, type WorkerEvent, type WorkerTask } from './state-types.ts';
@@ -35,16 +36,13 @@ export class WorkerState {
    * it fails the scheduler cancels them.
    */
   private readonly awaited = new Map<string, Set<WorkerTask>>();
-  /** Fetches in flight or waiting for a transfer slot, by input id, with the tasks waiting on each. */
-  private readonly fetching = new Map<string, { addresses: string[]; started: boolean; waiters: Set<WorkerTask> }>();
+  /** Inputs and replicas being fetched, or waiting for a transfer slot (worker/fetches.ts). */
+  private readonly fetches: Fetches;
   private readonly ready = new Heap<WorkerTask>(readyOrder);
-  /** Results being fetched as replicas for the scheduler (answered with reportReplicated). */
-  private readonly replicas = new Set<string>();
   /** Actor tasks not started yet, per actor in call order (worker/actor-queues.ts). */
   private readonly actorQueues: ActorQueues = new Map();
   /** Thread slots held by executing tasks (worker/slots.ts). */
   private readonly slots: Slots;
-  private transfers = 0;
   private seq = 0;
   private paused = false;
   private readonly runTimes = new RunTimes();
@@ -53,6 +51,7 @@ export class WorkerState {
   constructor(private readonly config: WorkerStateConfig) {
     this.batch = config.batch ?? DEFAULT_BATCH;
     this.slots = new Slots(config.threads, this.batch);
+    this.fetches = new Fetches(config.transfersMax);
   }
 
   get executingCount(): number {
@@ -130,7 +129,7 @@ export class WorkerState {
     }
     const actor = actorOf(a);
     const missing = a.deps.length === 0 ? NO_INPUTS : new Set<string>();
-    const task: WorkerTask = { assign: a, state: 'fetching', missing, seq: ++this.seq, heapIndex: -1, slot: false, lane: undefined, rejoined: false, actor, long: false, costMs: 0 };
+    const task: WorkerTask = { assign: a, state: 'fetching', missing, seq: ++this.seq, heapIndex: -1, slot: false, lane: undefined, rejoined: false, actor, long: false, straggling: false, costMs: 0 };
     this.tasks.set(a.id, task);
     if (actor !== undefined) enqueueActorTask(this.actorQueues, actor, task);
     for (const dep of a.deps) {
@@ -146,13 +145,7 @@ export class WorkerState {
         this.awaitHere(task, dep.id);
         continue;
       }
-      let fetch = this.fetching.get(dep.id);
-      if (fetch === undefined) {
-        const addresses = dep.holders.map((h) => h.address).filter((x) => x !== '');
-        fetch = { addresses, started: false, waiters: new Set() };
-        this.fetching.set(dep.id, fetch);
-      }
-      fetch.waiters.add(task);
+      this.fetches.wait(dep.id, dep.holders, task);
     }
     if (task.missing.size === 0) this.makeReady(task);
   }
@@ -173,7 +166,10 @@ export class WorkerState {
     const task = this.tasks.get(id);
     if (task === undefined || task.assign.runId !== runId || task.state !== 'executing' || task.actor !== undefined) return;
     if (task.slot !== seceded) return; // no change
-    if (seceded) this.slots.release(task);
+    if (seceded) {
+      this.slots.release(task);
+      task.straggling = false; // the scheduler forgets it too
+    }
     else this.slots.rejoin(task); // back on a slot of its own, even if it started in a batch
     out.push({ type: 'reportSlot', stimulusId: sid, id, runId, seceded });
   }
@@ -188,7 +184,10 @@ export class WorkerState {
   private onReturned(stragglers: readonly RunRef[], runs: readonly RunRef[], sid: string, out: WorkerCommand[]): void {
     for (const ref of stragglers) {
       const task = this.current(ref);
-      if (task?.state === 'executing' && this.slots.markLong(task)) out.push({ type: 'reportStraggling', stimulusId: sid, ...ref });
+      if (task?.state !== 'executing' || !task.slot || task.straggling) continue;
+      task.straggling = true;
+      this.slots.markLong(task); // a run alone is long already
+      out.push({ type: 'reportStraggling', stimulusId: sid, ...ref });
     }
     const back: WorkerTask[] = [];
     for (const ref of runs) {
@@ -232,19 +231,13 @@ export class WorkerState {
       out.push({ type: 'reportReplicated', stimulusId: sid, id });
       return;
     }
-    this.replicas.add(id);
-    // Shares an input fetch already queued or in flight for the same result.
-    if (!this.fetching.has(id)) {
-      this.fetching.set(id, { addresses: addresses.filter((x) => x !== ''), started: false, waiters: new Set() });
-    }
+    this.fetches.replicate(id, addresses);
   }
 
   private onFetched(id: string, sid: string, out: WorkerCommand[]): void {
-    const fetch = this.fetching.get(id);
+    const fetch = this.fetches.end(id);
     if (fetch === undefined) return;
-    this.fetching.delete(id);
-    this.transfers -= 1;
-    if (this.replicas.delete(id)) {
+    if (fetch.replica) {
       this.held.set(id, true);
       out.push({ type: 'reportReplicated', stimulusId: sid, id });
     } else if (!this.held.has(id)) {
@@ -257,11 +250,9 @@ export class WorkerState {
   }
 
   private onFetchFailed(id: string, error: ErrorInfo, sid: string, out: WorkerCommand[]): void {
-    const fetch = this.fetching.get(id);
+    const fetch = this.fetches.end(id);
     if (fetch === undefined) return;
-    this.fetching.delete(id);
-    this.transfers -= 1;
-    if (this.replicas.delete(id)) out.push({ type: 'replicateFailed', stimulusId: sid, id, error });
+    if (fetch.replica) out.push({ type: 'replicateFailed', stimulusId: sid, id, error });
     for (const task of fetch.waiters) {
       if (!task.missing.has(id) || this.tasks.get(task.assign.id) !== task) continue;
       const { id: taskId, runId } = task.assign;
@@ -297,7 +288,7 @@ export class WorkerState {
     this.tasks.delete(task.assign.id);
     if (task.actor !== undefined) leaveActorQueue(this.actorQueues, task.actor, task);
     for (const dep of task.assign.deps) {
-      this.fetching.get(dep.id)?.waiters.delete(task);
+      this.fetches.unwait(dep.id, task);
       const waiters = this.awaited.get(dep.id);
       if (waiters?.delete(task) === true && waiters.size === 0) this.awaited.delete(dep.id);
       const n = (this.needers.get(dep.id) ?? 0) - 1;
@@ -331,13 +322,7 @@ export class WorkerState {
     // Actor calls run even under memory pressure: their actor exists already.
     if (this.actorQueues.size > 0) startActorTasks(this.actorQueues, sid, out);
     if (this.paused) return; // memory pressure: nothing new comes in or runs
-    for (const [id, fetch] of this.fetching) {
-      if (this.transfers >= this.config.transfersMax) break;
-      if (fetch.started) continue;
-      fetch.started = true;
-      this.transfers += 1;
-      out.push({ type: 'fetch', stimulusId: sid, id, addresses: fetch.addresses });
-    }
+    this.fetches.start(sid, out);
     while (this.ready.size > 0 && this.slots.hasRoom(this.nextShort)) {
       const first = this.ready.pop();
       assert(first !== undefined, 'ready queue not empty');
@@ -350,8 +335,8 @@ export class WorkerState {
       }
       if (waitersOf !== undefined) for (const task of batch) if (task.missing.size > 0) this.follows(task);
       this.slots.take(batch);
-      if (batch.length === 1) out.push({ type: 'execute', stimulusId: sid, assign: first.assign });
-      else out.push({ type: 'executeBatch', stimulusId: sid, assigns: batch.map((t) => t.assign) });
+      if (batch.length > 1) out.push({ type: 'executeBatch', stimulusId: sid, assigns: batch.map((t) => t.assign) });
+      else out.push({ type: 'execute', stimulusId: sid, assign: first.assign, short: batchCostMs(first.assign, this.runTimes, this.batch) !== undefined });
     }
   }
 
@@ -382,13 +367,13 @@ export class WorkerState {
       held: this.held,
       needers: this.needers,
       awaited: this.awaited,
-      fetching: this.fetching,
+      fetching: this.fetches.byId,
       readySize: this.ready.size,
-      replicas: this.replicas,
+      replicas: this.fetches.replicas,
       actorQueues: this.actorQueues,
       executing: this.slots.executing,
       longSlots: this.slots.longSlots,
-      transfers: this.transfers,
+      transfers: this.fetches.transfers,
       paused: this.paused,
       threads: this.config.threads,
       transfersMax: this.config.transfersMax,

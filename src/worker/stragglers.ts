@@ -18,7 +18,15 @@
  * A run is thus found straggling after one to two ticks; runs it held up wait at most that
  * long. A run that seceded (waits on its subtasks, beside its batch) is reported too,
  * once its batch is done; the worker ignores it, as it holds no slot.
+ *
+ * A run alone shows no progress (it has no cells), and nothing should queue behind it, but
+ * it holds its thread all the same, and the pool balancer cannot always keep batches from
+ * queuing behind it (pool-balancer.ts). So runs alone are watched too: one still running at
+ * the second look is found, once, and the batches stalled at that look are taken back. The
+ * worker hears of it as a straggler only if its kind was learned short (RunOptions.short):
+ * a task of a kind not known to be short may well run long.
  */
+import type { BatchRun } from './executor.ts';
 import type { PendingBatch } from './pool-batch.ts';
 
 /** How often pending batches are looked at. */
@@ -32,12 +40,27 @@ export interface Straggler {
 
 export class StragglerWatch {
   #timer: NodeJS.Timeout | undefined;
+  /** Runs alone being watched, with the looks each has run through (reported at the second). */
+  readonly #lone = new Map<BatchRun, number>();
 
   constructor(
     private readonly pending: () => Iterable<PendingBatch>,
-    /** Called when a look finds stragglers, with the batches stalled at that look (maybe none). */
-    private readonly onStraggling: (stragglers: Straggler[], stalled: PendingBatch[]) => void,
+    /**
+     * Called when a look finds stragglers: in batches, with the batches stalled at that look
+     * (maybe none), and runs alone (each once).
+     */
+    private readonly onStraggling: (stragglers: Straggler[], stalled: PendingBatch[], lone: BatchRun[]) => void,
   ) {}
+
+  /** A run alone started: it is looked at until `unwatch`. */
+  watch(run: BatchRun): void {
+    this.#lone.set(run, 0);
+    this.arm();
+  }
+
+  unwatch(run: BatchRun): void {
+    this.#lone.delete(run);
+  }
 
   /** A batch is pending: looks at the batches every tick while any is. */
   arm(): void {
@@ -54,11 +77,16 @@ export class StragglerWatch {
     this.#timer = undefined;
   }
 
-  /** One look at the pending batches (the timer's; tests call it directly); whether any is pending. */
+  /** One look at the pending batches and runs alone (the timer's; tests call it directly); whether any is pending. */
   look(): boolean {
     const stragglers: Straggler[] = [];
     const stalled: PendingBatch[] = [];
-    let any = false;
+    const lone: BatchRun[] = [];
+    let any = this.#lone.size > 0;
+    for (const [run, looks] of this.#lone) {
+      this.#lone.set(run, looks + 1);
+      if (looks + 1 === 2) lone.push(run);
+    }
     for (const batch of this.pending()) {
       any = true;
       const progress = batch.progress();
@@ -68,7 +96,7 @@ export class StragglerWatch {
       for (const index of batch.startedRuns()) stragglers.push({ batch, index });
       if (batch.hasWaiting()) stalled.push(batch);
     }
-    if (stragglers.length > 0) this.onStraggling(stragglers, stalled);
+    if (stragglers.length > 0 || lone.length > 0) this.onStraggling(stragglers, stalled, lone);
     return any;
   }
 }

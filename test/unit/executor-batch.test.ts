@@ -218,7 +218,7 @@ void t.test('batch results come once each, never during runBatch, and a result m
  */
 function straggler(t: Test, ex: PoolExecutor): { straggling: Promise<readonly BatchRun[]>; spinner: BatchRun; started: Promise<unknown>; ac: AbortController } {
   const straggling = new Promise<readonly BatchRun[]>((resolve) => (ex.onStraggling = resolve));
-  const channel = `floe-test-${process.pid}-${Date.now()}`;
+  const channel = `floe-test-${process.pid}-${Date.now()}-${++seq}`;
   const bc = new BroadcastChannel(channel);
   t.teardown(() => bc.close());
   const started = new Promise((resolve) => (bc.onmessage = resolve));
@@ -272,4 +272,42 @@ void t.test('pool: a thread stuck on a straggler gets no more batches while anot
   }
   ac.abort();
   t.equal(code(await stuck[1]!), 'CANCELLED');
+});
+
+void t.test('pool: a run alone of a kind learned short is reported straggling while it runs; one not known to be short is not', async (t) => {
+  const ex = new PoolExecutor({ threads: 2 });
+  t.teardown(() => ex.close());
+  const reports: (readonly BatchRun[])[] = [];
+  const unwatched = straggler(t, ex);
+  const { straggling, spinner, started, ac } = straggler(t, ex); // the one listening
+  const heard = straggling.then((runs) => {
+    reports.push(runs);
+    ex.onStraggling = (more) => reports.push(more);
+  });
+  const long = ex.run(unwatched.spinner.req, unwatched.spinner.opts); // not short: never reported
+  await unwatched.started;
+  const alone = ex.run(spinner.req, { ...spinner.opts, short: true });
+  await started;
+  await heard;
+  t.same(reports.length, 1);
+  t.equal(reports[0]!.length, 1);
+  t.equal(reports[0]![0]!.req, spinner.req, 'the watched run, alone in its thread');
+  ac.abort();
+  unwatched.ac.abort();
+  t.same([code(await alone), code(await long)], ['CANCELLED', 'CANCELLED']);
+  t.equal(reports.length, 1, 'reported once');
+});
+
+void t.test('pool: a batch queued behind a run alone comes back once that run has run two looks, whatever its kind', async (t) => {
+  const ex = new PoolExecutor({ threads: 1 });
+  t.teardown(() => ex.close());
+  await Promise.all(batchResponses(ex, [run('inc', [0]), run('inc', [0])]));
+  const { straggling, spinner, started, ac } = straggler(t, ex);
+  const alone = ex.run(spinner.req, spinner.opts); // not known to be short
+  await started;
+  const behind = batchResponses(ex, [run('inc', [3]), run('inc', [4])]); // the only thread is held
+  t.same(await Promise.all(behind), [RETURNED, RETURNED], 'taken back, to run elsewhere');
+  t.same(await straggling, [], 'no straggler to tell of: a run alone of a kind not known to be short may run long');
+  ac.abort();
+  t.equal(code(await alone), 'CANCELLED');
 });

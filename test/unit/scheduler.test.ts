@@ -44,7 +44,7 @@ t.test('fan-in with saturation: queue drains as slots free up', async (t) => {
     'assign w1 c/r1',
   ]);
   t.equal(h.s.counts.queued, 3);
-  t.same(h.s.workerInfo()[0], { id: 'w1', address: 'addr-w1', threads: 2, capacity: 2, processing: 2, held: 0, resources: {}, retiring: false });
+  t.same(h.s.workerInfo()[0], { id: 'w1', address: 'addr-w1', threads: 2, capacity: 2, processing: 2, held: 0, resources: {}, retiring: false, straggling: 0 });
   t.same(h.finish('c/r0'), ['assign w1 c/r2']);
   t.same(h.finish('c/r1'), ['assign w1 c/r3']);
   t.same(h.finish('c/r2'), ['assign w1 c/r4']);

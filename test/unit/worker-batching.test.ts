@@ -253,3 +253,14 @@ t.test('stragglers: with no thread free, every run given back goes back to the s
   t.same(types(ws.step({ type: 'executed', stimulusId: 'x', id: 'x0', runId: 1, outcome: ok, durationMs: 50 })), ['reportFinished:x0', 'execute:x1']);
   t.same(types(ws.step({ type: 'executed', stimulusId: 'x', id: 'x1', runId: 1, outcome: ok, durationMs: 0.5 })), ['reportFinished:x1', 'execute:z']);
 });
+
+t.test('stragglers: a run alone of a kind learned short is watched by the pool, and the scheduler hears once that it straggles', async (t) => {
+  const ws = make(1, { budgetMs: 2, tasksMax: 2, pipeline: true });
+  learn(t, ws, 'short', 0.5);
+  const out = ws.step({ type: 'assigned', stimulusId: 's1', tasks: [assign('a'), assign('u', { name: 'unknown' })] });
+  t.match(out, [{ type: 'execute', assign: { id: 'a' }, short: true }], 'a runs alone, watched');
+  const straggling = (): string[] => types(ws.step({ type: 'returned', stimulusId: 'r', stragglers: [{ id: 'a', runId: 1 }], runs: [] }));
+  t.same(straggling(), ['reportStraggling:a'], 'long already (alone), but news to the scheduler');
+  t.same(straggling(), [], 'once');
+  t.match(ws.step({ type: 'executed', stimulusId: 'x', id: 'a', runId: 1, outcome: ok, durationMs: 0.5 }), [{ type: 'reportFinished' }, { type: 'execute', assign: { id: 'u' }, short: false }], 'a kind not known to be short is not watched');
+});

@@ -5,6 +5,7 @@ import { BATCH_DONE, BATCH_SKIPPED, BATCH_STARTED, BATCH_WAITING } from '../../s
 import type { ThreadResponse } from '../../src/runtime/protocol.ts';
 import { RETURNED, type BatchRun } from '../../src/worker/executor.ts';
 import { PendingBatch } from '../../src/worker/pool-batch.ts';
+import { PoolBalancer, RUN_ALONE } from '../../src/worker/pool-balancer.ts';
 import { StragglerWatch, type Straggler } from '../../src/worker/stragglers.ts';
 import { threadRequest } from '../helpers/thread-request.ts';
 
@@ -17,9 +18,18 @@ function batch(cells: number[], settled: ThreadResponse[] = []): PendingBatch {
 
 const { WAITING: W, STARTED: S, DONE: D } = { WAITING: BATCH_WAITING, STARTED: BATCH_STARTED, DONE: BATCH_DONE };
 
-function watch(batches: PendingBatch[]): { watch: StragglerWatch; stuck: { stragglers: Straggler[]; stalled: PendingBatch[] }[] } {
-  const stuck: { stragglers: Straggler[]; stalled: PendingBatch[] }[] = [];
-  return { watch: new StragglerWatch(() => batches, (stragglers, stalled) => stuck.push({ stragglers, stalled })), stuck };
+interface Stuck {
+  stragglers: Straggler[];
+  stalled: PendingBatch[];
+  lone?: BatchRun[];
+}
+
+function watch(batches: PendingBatch[]): { watch: StragglerWatch; stuck: Stuck[] } {
+  const stuck: Stuck[] = [];
+  const onStraggling = (stragglers: Straggler[], stalled: PendingBatch[], lone: BatchRun[]): void => {
+    stuck.push(lone.length === 0 ? { stragglers, stalled } : { stragglers, stalled, lone });
+  };
+  return { watch: new StragglerWatch(() => batches, onStraggling), stuck };
 }
 
 t.test('a batch stuck on a started run, with runs waiting: found at the second look without progress, with the batches stalled', async (t) => {
@@ -40,6 +50,23 @@ t.test('a batch stuck on a started run, with runs waiting: found at the second l
     'the run a started and did not finish between the looks',
   );
   t.same(stuck[0]!.stalled, [a, b], 'every batch that did not move and has runs waiting');
+});
+
+t.test('the pool balancer keeps a thread given a run alone out of ties until it is seen idle', async (t) => {
+  const balancer = new PoolBalancer(64);
+  type PiscinaTask = Parameters<PoolBalancer['balance']>[0];
+  type PiscinaWorker = Parameters<PoolBalancer['balance']>[1][number];
+  const thread = (id: number, currentUsage: number): PiscinaWorker => ({ id, currentUsage, isRunningAbortableTask: currentUsage > 0 }) as PiscinaWorker;
+  const task = (name: string): PiscinaTask => ({ taskId: 1, filename: 'thread.js', name, created: 0, isAbortable: true }) as unknown as PiscinaTask;
+  const pick = (name: string, threads: PiscinaWorker[]): number | undefined => balancer.balance(task(name), threads)?.id;
+  t.equal(pick(RUN_ALONE, [thread(1, 1), thread(2, 1)]), 1, 'a tie: the first thread');
+  t.equal(pick('default', [thread(1, 1), thread(2, 1)]), 2, 'a batch does not queue behind the run alone');
+  t.equal(pick(RUN_ALONE, [thread(1, 1), thread(2, 1)]), 2, 'nor does another run alone');
+  t.equal(pick('default', [thread(1, 1), thread(2, 1)]), 1, 'both held: the first one, as before');
+  t.equal(pick('default', [thread(1, 0), thread(2, 1)]), 1, 'an idle thread');
+  t.equal(pick('default', [thread(1, 1), thread(2, 1)]), 1, 'thread 2 still holds its run alone, thread 1 was seen idle');
+  t.equal(pick('default', [thread(1, 1), thread(2, 0)]), 2);
+  t.equal(pick('default', [thread(1, 1), thread(2, 1)]), 1, 'both seen idle since: the first wins a tie again');
 });
 
 t.test('nothing is stalled while every batch moves; a run started in a batch that does not move straggles all the same', async (t) => {
@@ -84,4 +111,37 @@ t.test('runs finished without their results posted come back too, unless a run t
   a.settle(0, RETURNED);
   t.same(a.finishedUnposted(), [], 'settled ones are not counted again');
   t.same(batch([D, D, S]).finishedUnposted(), [0, 1]);
+});
+
+t.test('a run alone still running at the second look comes with the batches stalled then, whatever its kind', async (t) => {
+  const behind = batch([W, W]);
+  const { watch: w, stuck } = watch([behind]);
+  t.teardown(() => w.stop());
+  const long: BatchRun = { req: threadRequest('inc', [1]), opts: {} }; // not known to be short
+  w.watch(long);
+  w.look();
+  w.look();
+  t.equal(stuck.length, 1);
+  t.same(stuck[0]!.stalled, [behind], 'the batch queued behind it');
+  t.ok(stuck[0]!.lone?.[0] === long, 'the run (the executor tells the worker only of a short kind)');
+});
+
+t.test('a run alone is found straggling at the second look while it runs, once; one that ended is not', async (t) => {
+  const { watch: w, stuck } = watch([]);
+  t.teardown(() => w.stop());
+  const slow: BatchRun = { req: threadRequest('inc', [1]), opts: { short: true } };
+  const quick: BatchRun = { req: threadRequest('inc', [2]), opts: { short: true } };
+  w.watch(slow);
+  w.watch(quick);
+  t.equal(w.look(), true, 'runs alone are pending');
+  t.same(stuck, [], 'the first look: they may have just started');
+  w.unwatch(quick);
+  w.look();
+  t.equal(stuck.length, 1);
+  t.same(stuck[0]!.stragglers, []);
+  t.ok(stuck[0]!.lone?.length === 1 && stuck[0]!.lone[0] === slow, 'the run still running at the second look');
+  w.look();
+  t.equal(stuck.length, 1, 'not again');
+  w.unwatch(slow);
+  t.equal(w.look(), false, 'nothing pending: the timer stops');
 });
