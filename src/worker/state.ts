@@ -169,8 +169,9 @@ export class WorkerState {
     if (seceded) {
       this.slots.release(task);
       task.straggling = false; // the scheduler forgets it too
+    } else {
+      this.slots.rejoin(task); // back on a slot of its own, even if it started in a batch
     }
-    else this.slots.rejoin(task); // back on a slot of its own, even if it started in a batch
     out.push({ type: 'reportSlot', stimulusId: sid, id, runId, seceded });
   }
 
