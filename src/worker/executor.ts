@@ -79,9 +79,10 @@ export interface Executor {
   runBatch(runs: readonly BatchRun[], onResult: (index: number, res: ThreadResponse) => void): void;
   /**
    * Set by the worker: called when the pool found runs it made no progress on for a while
-   * (stragglers, worker/stragglers.ts) while runs queued behind them had not started.
-   * Those were taken back first: each went to its batch's `onResult` as RETURNED. Only
-   * the pool executor queues runs, and it looks for stragglers only while this is set.
+   * (stragglers, worker/stragglers.ts: in batches, and runs alone of a kind learned short),
+   * or took back runs queued behind a run that held its thread. Those were taken back
+   * first: each went to its batch's `onResult` as RETURNED. Only the pool executor queues
+   * runs, and it looks for stragglers only while this is set.
    */
   onStraggling?: ((stragglers: readonly BatchRun[]) => void) | undefined;
   /** Stops the executor; tasks still running resolve as CANCELLED. */

@@ -60,12 +60,11 @@ export class Slots {
     if (lane === undefined) this.markLong(batch[0]!);
   }
 
-  /** Nothing queues behind this run any more; false if it holds no slot or was long already. */
-  markLong(task: WorkerTask): boolean {
-    if (!task.slot || task.long) return false;
+  /** Nothing queues behind this run any more (a no-op unless it holds a slot). */
+  markLong(task: WorkerTask): void {
+    if (!task.slot || task.long) return;
     task.long = true;
     this.longSlots += 1;
-    return true;
   }
 
   /** The task stops counting against the threads (its batch's slot frees with its last task). */

@@ -177,10 +177,11 @@ export class WorkerState {
 
   /**
    * The pool gave back runs queued behind stragglers: nothing queues behind those any more
-   * (and the scheduler hears of them), and the runs given back start again here if a thread is free; the others go back to the
-   * scheduler, which may run them elsewhere (the scheduler asked for them before, if at all,
-   * while they were queued in the pool, and was refused). A run given back that takes an
-   * input its batch was to hand over waits for it again here.
+   * (and the scheduler hears of each, once), and the runs given back start again here if a
+   * thread is free; the others go back to the scheduler, which may run them elsewhere (the
+   * scheduler asked for them before, if at all, while they were queued in the pool, and was
+   * refused). A run given back that takes an input its batch was to hand over waits for it
+   * again here.
    */
   private onReturned(stragglers: readonly RunRef[], runs: readonly RunRef[], sid: string, out: WorkerCommand[]): void {
     for (const ref of stragglers) {
