@@ -51,7 +51,14 @@ export function startTask(req: ThreadRequest, hooks: RunHooks = {}): ThreadRespo
   return run(req, def, serializer, hooks, startedAtMs, t0);
 }
 
-/** The first run of a task (or one whose serializers are not known yet): loads what it needs, then runs as any other. */
+/**
+ * The first run of a task in a thread (or one whose serializers are not known yet): loads
+ * what it needs, then runs as any other. Its start and duration are the run's own, from
+ * after the loading: the worker learns a task's typical run time from them (which tasks
+ * may share a batch, worker/batching.ts), as does the scheduler, and a module's import
+ * (often tens of milliseconds, once per thread) kept a task of microseconds from counting
+ * as short for many runs after each thread's first.
+ */
 async function loadThenRun(req: ThreadRequest, hooks: RunHooks, startedAtMs: number, t0: number): Promise<ThreadResponse> {
   let def: TaskDefCore<unknown[], unknown>;
   let serializer: Serializer;
@@ -62,7 +69,8 @@ async function loadThenRun(req: ThreadRequest, hooks: RunHooks, startedAtMs: num
   } catch (e) {
     return failed(req, e, startedAtMs, t0);
   }
-  return run(req, def, serializer, hooks, startedAtMs, t0);
+  const loadedAt = performance.now();
+  return run(req, def, serializer, hooks, TIME_ORIGIN_MS + loadedAt, loadedAt);
 }
 
 /** Decodes the inputs and arguments, calls the task and serializes what it returns (or the promise's value). */

@@ -9,6 +9,7 @@ import { PoolExecutor } from '../../src/worker/executor-pool.ts';
 import { MSGPACK, threadRequest } from '../helpers/thread-request.ts';
 
 const CUSTOM = new URL('../fixtures/custom-serializer.ts', import.meta.url).href;
+const LOAD_STAMP = new URL('../fixtures/load-stamp.ts', import.meta.url).href;
 const msgpack = getSerializer('msgpack')!;
 
 const req = threadRequest;
@@ -49,6 +50,16 @@ for (const [name, make] of executors) {
       t.equal(value(res), 42);
       t.ok(res.startedAtMs > 0 && res.durationMs >= 0, 'timing is reported');
       t.equal(value(await ex.run(req('sum', [[1, 2, 3]]))), 6);
+    });
+
+    void t.test("a task's first run is timed from after its module loaded", async (t) => {
+      // A module of its own per executor, so that this run is the one that imports it.
+      const module = `${LOAD_STAMP}?executor=${name}`;
+      const res = await ex.run(req('loadedAt', [], { module }));
+      const loadedAtMs = value(res) as number;
+      t.ok(res.startedAtMs >= loadedAtMs, `the run started (${res.startedAtMs}) once the module had loaded (${loadedAtMs})`);
+      const again = await ex.run(req('loadedAt', [], { module }));
+      t.equal(value(again), loadedAtMs, 'the module is loaded once');
     });
 
     void t.test('many runs at once: no listener-leak warning', async (t) => {
