@@ -13,8 +13,10 @@
  * (default 2,000, after 2,000 of warm-up); throughput: `reps` runs of 10k no-ops (default
  * 12, after 3); task-lag: `reps` runs of linear-100x10 (default 12, after 15; the shape
  * can follow as a fifth argument); tree-reduce: `reps` sums of 10k numbers by a tree of
- * add tasks, seconds each (default 12, after 3). Prints each side's median, p90 and p99
- * and B / A. throughput also prints each side's CPU per task by process, summed over its
+ * add tasks, seconds each (default 12, after 3). Prints each side's median, p90 and p99,
+ * B / A of the medians, and B / A run by run: the median of the paired ratios with a 95%
+ * interval (stats.ts pairedRatio), which says whether the runs can tell the builds apart
+ * at all. throughput also prints each side's CPU per task by process, summed over its
  * timed runs: its cluster's processes from /proc, and this process's own CPU while that side
  * ran as its client (the two clients share this process, and run one at a time).
  */
@@ -23,7 +25,7 @@ import { pathToFileURL } from 'node:url';
 import type * as LocalClusterModule from '../cluster/local-cluster.ts';
 import type * as IndexModule from '../src/index.ts';
 import { clusterProcesses, cpuSeconds, type BenchProcess } from './cpu.ts';
-import { quantile } from './stats.ts';
+import { pairedRatio, quantile } from './stats.ts';
 import type * as StatsModule from './stats.ts';
 import type * as TaskLagModule from './scenarios/task-lag.ts';
 import type * as TasksModule from './tasks.ts';
@@ -180,3 +182,8 @@ for (const [name, side] of [['A', sides[0]!], ['B', sides[1]!]] as const) {
   console.log(`${name} CPU µs per task: ${rows.join(', ')}; all ${((all * 1e6) / side.tasks).toFixed(1)}`);
 }
 console.log(`B / A median: ${(quantile(sides[1]!.values, 0.5) / quantile(sides[0]!.values, 0.5)).toFixed(3)}`);
+const paired = pairedRatio(sides[0]!.values, sides[1]!.values);
+const verdict = paired.low <= 1 && paired.high >= 1 ? 'cannot tell them apart' : paired.high < 1 ? 'B lower' : 'B higher';
+console.log(
+  `B / A paired: median ${paired.median.toFixed(3)}, 95% interval ${paired.low.toFixed(3)}–${paired.high.toFixed(3)} (${verdict}); B lower in ${paired.bLower} of ${paired.n} pairs`,
+);

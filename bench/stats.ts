@@ -36,6 +36,61 @@ export function summarize(values: readonly number[]): Summary {
   };
 }
 
+/** B against A, run by run: the median of the paired ratios and a confidence interval for it. */
+export interface PairedRatio {
+  /** Median of b[i] / a[i]. */
+  median: number;
+  /** 95% interval of that median, by bootstrap (resampling the pairs). */
+  low: number;
+  high: number;
+  /** Pairs in which b was below a. */
+  bLower: number;
+  n: number;
+}
+
+/**
+ * Compares two builds measured in alternation (bench/side-by-side.ts): run i of each saw
+ * about the same moment of the machine, so each pair's ratio leaves out most of the
+ * machine's drift, which on a shared machine is larger than most changes. The interval is
+ * the 2.5th to 97.5th percentile of the paired ratios' median over `resamples` block
+ * bootstrap resamplings: runs of √n consecutive pairs drawn with replacement, since the
+ * drift makes neighbouring pairs alike and resampling single pairs would make the interval
+ * too narrow. The generator has a fixed seed, so a result can be reproduced. An interval
+ * that holds 1 means the runs cannot tell the builds apart. Pairs beyond the shorter list,
+ * or with a value that is not a positive number, are left out.
+ */
+export function pairedRatio(a: readonly number[], b: readonly number[], resamples = 2000): PairedRatio {
+  const ratios: number[] = [];
+  let bLower = 0;
+  for (let i = 0; i < Math.min(a.length, b.length); i++) {
+    const [x, y] = [a[i]!, b[i]!];
+    if (!(x > 0 && y > 0 && Number.isFinite(x) && Number.isFinite(y))) continue;
+    ratios.push(y / x);
+    if (y < x) bLower++;
+  }
+  const n = ratios.length;
+  if (n === 0) return { median: Number.NaN, low: Number.NaN, high: Number.NaN, bLower: 0, n: 0 };
+  let seed = 0x9e3779b9;
+  // mulberry32: small, fast, and the same sequence everywhere.
+  const random = (): number => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const block = Math.max(1, Math.round(Math.sqrt(n)));
+  const medians: number[] = [];
+  const sample = new Array<number>(n);
+  for (let r = 0; r < resamples; r++) {
+    for (let i = 0; i < n; ) {
+      const from = Math.floor(random() * (n - block + 1));
+      for (let k = 0; k < block && i < n; k++) sample[i++] = ratios[from + k]!;
+    }
+    medians.push(median(sample));
+  }
+  return { median: median(ratios), low: quantile(medians, 0.025), high: quantile(medians, 0.975), bLower, n };
+}
+
 /** One task of a task-lag run: its upstream tasks (indices) and when it ran (epoch ms). */
 export interface TimedTask {
   deps: readonly number[];

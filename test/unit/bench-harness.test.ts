@@ -4,7 +4,7 @@ import t from 'tap';
 import { combine, type ScenarioResult } from '../../bench/harness.ts';
 import { fmt, logX, renderJson, renderSvg, renderTable, verdict, type BenchReport } from '../../bench/render.ts';
 import { flatten } from '../../bench/scenarios/task-lag.ts';
-import { LAG_SHAPES, lagShape, quantile, summarize, taskLag } from '../../bench/stats.ts';
+import { LAG_SHAPES, lagShape, pairedRatio, quantile, summarize, taskLag } from '../../bench/stats.ts';
 
 t.test('quantiles interpolate between ranks; summaries give median and spread', async (t) => {
   t.equal(quantile([3, 1, 2], 0.5), 2);
@@ -12,6 +12,33 @@ t.test('quantiles interpolate between ranks; summaries give median and spread', 
   t.equal(quantile([0, 10], 0.99), 9.9);
   t.ok(Number.isNaN(quantile([], 0.5)));
   t.same(summarize([5, 1, 3]), { median: 3, min: 1, max: 5, p25: 2, p75: 4, n: 3 });
+});
+
+t.test('paired ratios: B against A run by run, with an interval that says when the runs cannot tell them apart', async (t) => {
+  // The machine drifts (A doubles halfway) and B is 10% lower in every pair: the runs
+  // spread over a factor of two, and yet the pairs pin the change down.
+  const a = [10, 11, 10, 12, 10, 20, 22, 20, 21, 20];
+  const b = a.map((x) => x * 0.9);
+  const drifting = pairedRatio(a, b);
+  t.equal(drifting.n, 10);
+  t.equal(drifting.bLower, 10);
+  t.ok(Math.abs(drifting.median - 0.9) < 1e-12, 'the paired median is the change');
+  t.ok(Math.abs(drifting.low - 0.9) < 1e-12 && Math.abs(drifting.high - 0.9) < 1e-12, 'an exact interval when every pair agrees');
+
+  // The same build on both sides: noise either way, the interval holds 1.
+  const noise = [1.1, 0.9, 1.05, 0.95, 1.2, 0.85, 1.0, 1.02, 0.98, 1.1, 0.92, 1.03];
+  const same = pairedRatio(noise.map(() => 1), noise);
+  t.ok(same.low < 1 && same.high > 1, `the interval (${same.low}–${same.high}) holds 1`);
+  t.equal(same.bLower, 5);
+
+  // Reproducible: the same runs give the same interval.
+  t.same(pairedRatio(noise.map(() => 1), noise), same);
+
+  // Pairs beyond the shorter side, and runs that measured nothing, are left out.
+  const partial = pairedRatio([2, 0, 4, 8], [1, 1, Number.NaN]);
+  t.equal(partial.n, 1);
+  t.equal(partial.median, 0.5);
+  t.ok(Number.isNaN(pairedRatio([], []).median));
 });
 
 t.test('task lag: roots from submit, others from the latest upstream end', async (t) => {
