@@ -1,6 +1,7 @@
 // bench/perf-script.ts: `perf script` samples read into per-process CPU profiles.
 import t from 'tap';
 import { kindOf, parsePerfScript } from '../../bench/perf-script.ts';
+import { parseTimehist, timeInWindows } from '../../bench/sched-timehist.ts';
 
 const SCRIPT = [
   '  100/100  7f00c0ffee JS:*settle file:///x/dist/src/worker/pool-batch.js:49:11 (/tmp/perf-100.map)',
@@ -37,4 +38,47 @@ t.test('kinds of code', async (t) => {
   t.equal(kindOf('v8::internal::Sweeper::RawSweep', '/usr/bin/node'), 'gc');
   t.equal(kindOf('v8::internal::compiler::PipelineImpl::OptimizeGraph', '/usr/bin/node'), 'compiler');
   t.equal(kindOf('uv_run', '/usr/bin/node'), 'native');
+});
+
+// bench/sched-timehist.ts: `perf sched timehist` read into run and wait time per process.
+const TIMEHIST = [
+  '           time    cpu  task name                       wait time  sch delay   run time',
+  '                        [tid/pid]                          (msec)     (msec)     (msec)',
+  '--------------- ------  ------------------------------  ---------  ---------  ---------',
+  '     100.010000 [0000]  node[100]                           0.000      1.000      4.000 ',
+  '     100.020000 [0001]  node[101/100]                       2.000      0.500      3.000 ',
+  '     100.030000 [0000]  nats-server[201/200]                0.000      0.200      0.100 ',
+  '     100.040000 [0001]  <idle>                              0.000      0.000      5.000 ',
+  '     100.050000 [0000]  V8 Worker[102/100]                  0.000      2.000      1.000 ',
+  'not a line',
+].join('\n');
+
+t.test('scheduler trace: run and wait per process, main thread apart, clipped to windows', async (t) => {
+  const events = parseTimehist(TIMEHIST);
+  t.same(
+    events.map((e) => [e.tid, e.pid]),
+    [
+      [100, 100],
+      [101, 100],
+      [201, 200],
+      [102, 100],
+    ],
+    'thread and process ids (one id: the main thread); a thread name may have spaces; idle CPUs are left out',
+  );
+  const names = new Map([
+    [100, 'worker 0'],
+    [300, 'client'],
+  ]);
+  // Process 100's main thread waited 100.005-100.006 and ran 100.006-100.010; thread 101 waited
+  // 100.0165-100.017 and ran 100.017-100.020; thread 102 waited 100.047-100.049, ran 100.049-100.050.
+  const all = timeInWindows(events, names, [[100, 101]]);
+  t.same([...all.keys()], ['worker 0', 'client'], 'only the named processes, each even without events');
+  const w = all.get('worker 0')!;
+  t.ok(Math.abs(w.runMs - 8) < 1e-6 && Math.abs(w.waitMs - 3.5) < 1e-6, `all threads: run ${w.runMs}, wait ${w.waitMs}`);
+  t.ok(Math.abs(w.mainRunMs - 4) < 1e-6 && Math.abs(w.mainWaitMs - 1) < 1e-6 && Math.abs(w.mainWaitMaxMs - 1) < 1e-6, 'the main thread alone');
+  t.same(all.get('client'), { runMs: 0, waitMs: 0, mainRunMs: 0, mainWaitMs: 0, mainWaitMaxMs: 0 });
+  // A window from 100.008 to 100.018 takes 2 ms of the main thread's run, and 0.5 ms of
+  // thread 101's wait and 1 ms of its run.
+  const cut = timeInWindows(events, names, [[100.008, 100.018]]).get('worker 0')!;
+  t.ok(Math.abs(cut.runMs - 3) < 1e-6 && Math.abs(cut.waitMs - 0.5) < 1e-6 && cut.mainWaitMs === 0, `clipped: run ${cut.runMs}, wait ${cut.waitMs}`);
 });
