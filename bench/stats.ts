@@ -40,7 +40,7 @@ export function summarize(values: readonly number[]): Summary {
 export interface PairedRatio {
   /** Median of b[i] / a[i]. */
   median: number;
-  /** 95% interval of that median, by bootstrap (resampling the pairs). */
+  /** 95% interval of that median, by a block bootstrap of the pairs (see pairedRatio). */
   low: number;
   high: number;
   /** Pairs in which b was below a. */
