@@ -28,12 +28,12 @@ import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startLocalCluster } from '../cluster/local-cluster.ts';
-import { Client, type Future } from '../src/index.ts';
+import { Client } from '../src/index.ts';
 import { clusterProcesses } from './cpu.ts';
 import { hasPerf, parsePerfScript, PERF_MISSING, SAMPLE_KINDS } from './perf-script.ts';
-import { flatten } from './scenarios/task-lag.ts';
+import { flatten, submitShape } from './scenarios/task-lag.ts';
 import { LAG_SHAPES, lagShape, type LagShape } from './stats.ts';
-import { noop, stamp, type Stamp } from './tasks.ts';
+import { noop } from './tasks.ts';
 import { warmCluster } from './warm-up.ts';
 
 const sequential = process.argv.includes('--sequential');
@@ -74,8 +74,7 @@ try {
     }
     const graph = shape === undefined ? [] : flatten(lagShape(shape, 1));
     while (loading && shape !== undefined) {
-      const futures: Future<Stamp>[] = [];
-      for (const node of graph) futures.push(c.submit(stamp, node.deps.map((d) => futures[d]!)));
+      const futures = submitShape(c, graph);
       await c.gather(futures);
       for (const f of futures) f.release();
       tasks += graph.length;

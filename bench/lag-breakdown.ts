@@ -9,10 +9,9 @@
  *   node --import=tsx bench/lag-breakdown.ts [shape] [reps]   (linear-100x10 | linear-10x100 | tree-100x10; default 5 reps)
  */
 import { startLocalCluster } from '../cluster/local-cluster.ts';
-import { Client, type Future } from '../src/index.ts';
-import { flatten, WARMUP_ROUNDS } from './scenarios/task-lag.ts';
+import { Client } from '../src/index.ts';
+import { flatten, submitShape, timedTasks, WARMUP_ROUNDS } from './scenarios/task-lag.ts';
 import { LAG_SHAPES, lagShape, median, quantile, taskLag, type LagShape } from './stats.ts';
-import { stamp, type Stamp } from './tasks.ts';
 
 const shape = (process.argv[2] ?? 'linear-100x10') as LagShape;
 if (!LAG_SHAPES.includes(shape)) throw new Error(`unknown shape ${shape} (${LAG_SHAPES.join(', ')})`);
@@ -26,14 +25,13 @@ const graph = flatten(lagShape(shape, 1));
 const rows: Record<string, number>[] = [];
 try {
   for (let rep = 0; rep < WARMUP_REPS + reps; rep++) {
-    const futures: Future<Stamp>[] = [];
     const submitMs = now();
-    for (const node of graph) futures.push(client.submit(stamp, node.deps.map((d) => futures[d]!)));
+    const futures = submitShape(client, graph);
     const loopMs = now() - submitMs;
     const stamps = await client.gather(futures);
     for (const f of futures) f.release();
     if (rep < WARMUP_REPS) continue;
-    const tasks = graph.map((node, i) => ({ deps: node.deps, startMs: stamps[i]!.s, endMs: stamps[i]!.e }));
+    const tasks = timedTasks(graph, stamps);
     const lag = taskLag(tasks, submitMs);
     const rootStarts = tasks.filter((t) => t.deps.length === 0).map((t) => t.startMs - submitMs);
     const nonRoot = lag.lagsMs.filter((_, i) => tasks[i]!.deps.length > 0);

@@ -17,13 +17,12 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { startLocalCluster } from '../cluster/local-cluster.ts';
-import { Client, type Future } from '../src/index.ts';
+import { Client } from '../src/index.ts';
 import { clusterProcesses } from './cpu.ts';
 import { hasPerf, PERF_MISSING } from './perf-script.ts';
 import { parseTimehist, timeInWindows } from './sched-timehist.ts';
-import { flatten, WARMUP_ROUNDS } from './scenarios/task-lag.ts';
+import { flatten, submitShape, timedTasks, WARMUP_ROUNDS } from './scenarios/task-lag.ts';
 import { LAG_SHAPES, lagShape, median, taskLag, type LagShape } from './stats.ts';
-import { stamp, type Stamp } from './tasks.ts';
 
 const shape = (process.argv[2] ?? 'linear-100x10') as LagShape;
 if (!LAG_SHAPES.includes(shape)) throw new Error(`unknown shape ${shape} (${LAG_SHAPES.join(', ')})`);
@@ -46,14 +45,13 @@ const client = await Client.connect({ nats: handle.url, cluster: handle.cluster 
 try {
   const graph = flatten(lagShape(shape, 1));
   const round = async (): Promise<{ window: [number, number]; lagS: number }> => {
-    const futures: Future<Stamp>[] = [];
     const start = mono();
     const submitMs = wallNow();
-    for (const node of graph) futures.push(client.submit(stamp, node.deps.map((d) => futures[d]!)));
+    const futures = submitShape(client, graph);
     const stamps = await client.gather(futures);
     const end = mono();
     for (const f of futures) f.release();
-    const lag = taskLag(graph.map((node, i) => ({ deps: node.deps, startMs: stamps[i]!.s, endMs: stamps[i]!.e })), submitMs);
+    const lag = taskLag(timedTasks(graph, stamps), submitMs);
     return { window: [start, end], lagS: lag.totalS };
   };
   for (let i = 0; i < 3 * WARMUP_ROUNDS; i++) await round();

@@ -36,6 +36,18 @@ export function summarize(values: readonly number[]): Summary {
   };
 }
 
+/** mulberry32: a small, fast seeded PRNG; the same seed gives the same sequence everywhere (the tests' random graphs use it too). */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let x = a;
+    x = Math.imul(x ^ (x >>> 15), x | 1);
+    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
+    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
 /** B against A, run by run: the median of the paired ratios and a confidence interval for it. */
 export interface PairedRatio {
   /** Median of b[i] / a[i]. */
@@ -70,14 +82,7 @@ export function pairedRatio(a: readonly number[], b: readonly number[], resample
   }
   const n = ratios.length;
   if (n === 0) return { median: Number.NaN, low: Number.NaN, high: Number.NaN, bLower: 0, n: 0 };
-  let seed = 0x9e3779b9;
-  // mulberry32: small, fast, and the same sequence everywhere.
-  const random = (): number => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const random = mulberry32(0x9e3779b9);
   const block = Math.max(1, Math.round(Math.sqrt(n)));
   const medians: number[] = [];
   const sample = new Array<number>(n);

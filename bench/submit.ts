@@ -9,11 +9,10 @@
  */
 import { PerformanceObserver } from 'node:perf_hooks';
 import { startLocalCluster } from '../cluster/local-cluster.ts';
-import { Client, type Future } from '../src/index.ts';
+import { Client } from '../src/index.ts';
 import type { Transport } from '../src/transport/transport.ts';
-import { flatten } from './scenarios/task-lag.ts';
+import { flatten, submitShape } from './scenarios/task-lag.ts';
 import { lagShape, summarize } from './stats.ts';
-import { stamp, type Stamp } from './tasks.ts';
 
 const reps = Number(process.argv[2] ?? 30);
 const WARMUP_REPS = 8;
@@ -41,8 +40,7 @@ try {
     sentAtMs = undefined;
     const cpu = process.cpuUsage();
     const t0 = performance.now();
-    const futures: Future<Stamp>[] = [];
-    for (const node of graph) futures.push(client.submit(stamp, node.deps.map((d) => futures[d]!)));
+    const futures = submitShape(client, graph);
     const loopMs = performance.now() - t0;
     await client.gather(futures);
     const t1 = performance.now();

@@ -3,7 +3,7 @@
  * Every task returns its start and end stamps; lag = start − latest upstream end
  * (roots: start − submit). See stats.ts for the definition.
  */
-import type { Future } from '../../src/index.ts';
+import type { Client, Future } from '../../src/index.ts';
 import type { Scenario, Sample, MetricSpec } from '../harness.ts';
 import { untilLetGo } from '../let-go.ts';
 import { AIRFLOW_TOTAL_LAG_S, LAG_SHAPES, lagShape, taskLag, type LagShape, type TimedTask } from '../stats.ts';
@@ -43,6 +43,18 @@ export function flatten(flows: number[][][]): Array<{ deps: number[] }> {
   return out;
 }
 
+/** Submits a flattened shape at once, each task a stamp taking its upstream tasks' futures, in a synchronous loop (how every lag measurement submits). */
+export function submitShape(client: Client, graph: ReadonlyArray<{ deps: number[] }>): Future<Stamp>[] {
+  const futures: Future<Stamp>[] = [];
+  for (const node of graph) futures.push(client.submit(stamp, node.deps.map((d) => futures[d]!)));
+  return futures;
+}
+
+/** The shape's tasks with when each ran, from their stamps (in the graph's order), for taskLag. */
+export function timedTasks(graph: ReadonlyArray<{ deps: number[] }>, stamps: readonly Stamp[]): TimedTask[] {
+  return graph.map((node, i) => ({ deps: node.deps, startMs: stamps[i]!.s, endMs: stamps[i]!.e }));
+}
+
 export const taskLagScenario: Scenario<TaskLagRaw> = {
   name: 'task-lag',
   title: 'Task lag, Airflow scheduler benchmark shapes (1,000 tasks each, all submitted at once)',
@@ -73,12 +85,11 @@ export const taskLagScenario: Scenario<TaskLagRaw> = {
     for (let round = 0; round < (ctx.warmup ? WARMUP_ROUNDS : 1); round++) {
       for (const shape of LAG_SHAPES) {
         const graph = flatten(lagShape(shape, 1));
-        const futures: Future<Stamp>[] = [];
         const submitMs = now();
-        for (const node of graph) futures.push(client.submit(stamp, node.deps.map((d) => futures[d]!)));
+        const futures = submitShape(client, graph);
         const stamps = await client.gather(futures);
         for (const f of futures) f.release();
-        raw[shape] = { submitMs, tasks: graph.map((node, i) => ({ deps: node.deps, startMs: stamps[i]!.s, endMs: stamps[i]!.e })) };
+        raw[shape] = { submitMs, tasks: timedTasks(graph, stamps) };
         await untilLetGo(client, 'task-lag');
       }
     }

@@ -1,11 +1,2 @@
-/** mulberry32: a small, fast seeded PRNG; the same seed gives the same sequence everywhere. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The seeded PRNG of the random tests: the bench's (bench/stats.ts), so that both draw the same sequences. */
+export { mulberry32 } from '../../bench/stats.ts';
