@@ -321,6 +321,12 @@ export class Client implements FutureOwner {
     });
   }
 
+  /** @internal */
+  releaseKeyRef(key: string): void {
+    const state = this.keys.get(key);
+    if (state !== undefined) this.releaseRef(state);
+  }
+
   private sendReleases(release: string[]): void {
     if (this.closed || this.dropped || release.length === 0) return;
     this.control.send(release, []);

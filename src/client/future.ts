@@ -5,6 +5,7 @@
  */
 import { FloeError, isFloeError } from '../errors.ts';
 import type { KeyUpdate } from '../transport/messages.ts';
+import { watchFuture, type Hold } from './future-finalizer.ts';
 
 export type FutureStatus = 'pending' | 'finished' | 'error' | 'cancelled';
 
@@ -16,6 +17,8 @@ export interface FutureOwner {
   cancelKeys(keys: string[]): Promise<void>;
   retain(state: KeyState): void;
   releaseRef(state: KeyState): void;
+  /** releaseRef of the key's state, if the client has one: a collected future's (future-finalizer.ts). */
+  releaseKeyRef(key: string): void;
 }
 
 /** Told once a key is done (KeyState.listen), with the index it gave. Must not throw. */
@@ -131,20 +134,6 @@ export class KeyState {
 
 const FUTURE_BRAND = Symbol.for('floe.future');
 
-/** What the finalizer needs of a future; `released` once release() did its work. */
-interface Hold {
-  owner: FutureOwner;
-  state: KeyState;
-  released: boolean;
-}
-
-// No unregister token: registering with one cost several microseconds per future (a
-// weak map of tokens), more than the rest of making it. A released future's hold stays
-// registered and does nothing when collected.
-const finalizer = new FinalizationRegistry<Hold>((hold) => {
-  if (!hold.released) hold.owner.releaseRef(hold.state);
-});
-
 let releasedOf: (future: Future<unknown>) => boolean;
 
 /** Whether release() was called on `future` (gather.ts); not a member, to keep Future's surface as it is. */
@@ -163,6 +152,8 @@ export class Future<T> {
   /** @internal */
   readonly state: KeyState;
   readonly #hold: Hold;
+  /** What the finalizer watches for this future's collection (see future-finalizer.ts). */
+  readonly #token = {};
 
   /** @internal Futures are made by a Client, never directly. */
   constructor(owner: FutureOwner, state: KeyState) {
@@ -170,8 +161,8 @@ export class Future<T> {
     this.state = state;
     this.key = state.key;
     owner.retain(state);
-    this.#hold = { owner, state, released: false };
-    finalizer.register(this, this.#hold);
+    this.#hold = { owner, key: state.key, released: false };
+    watchFuture(this.#token, this.#hold);
   }
 
   /** 'pending' until the task finishes, errs or is cancelled. */

@@ -4,12 +4,18 @@
  */
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { registerWaitingFutures } from '../../src/client/future-finalizer.ts';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
 
-/** Collects garbage until an object dropped now has been finalized (finalizers have run). */
+/**
+ * Collects garbage until an object dropped now has been finalized (finalizers have run).
+ * Futures made so far are registered with their finalizer first, as they would be a moment
+ * later (future-finalizer.ts).
+ */
 export async function collectGarbage(): Promise<void> {
+  registerWaitingFutures();
   let finalized = false;
   const registry = new FinalizationRegistry(() => (finalized = true));
   (() => registry.register({}, 0))();
