@@ -10,14 +10,34 @@ import { joinLine, leftWaiting } from './call-order.ts';
 import { endEarly, takeBack } from './early.ts';
 import { FreedWorkers } from './freed.ts';
 import type { CallLine } from './call-order.ts';
-import { ACTOR_CREATE } from '../graph/spec.ts';
+import { ACTOR_CREATE, type TaskSpec } from '../graph/spec.ts';
 import { addHolder, removeHolder } from './refs.ts';
 import { StoryLog } from './story-log.ts';
 import { TaskQueues } from './task-queue.ts';
-import type { TaskState, WorkerState } from './state.ts';
+import { NO_TASKS, type TaskState, type WorkerState } from './state.ts';
 import { STATE_NAMES, stateIndex } from './types.ts';
 import type { SchedulerCommand, SchedulerConfig, TaskStateName } from './types.ts';
 
+
+/**
+ * The spec of every forgotten record (see dropTask): no task, nothing to keep alive. Not
+ * frozen, as NO_TASKS is not (state.ts): nothing writes to a spec.
+ */
+export const DROPPED_SPEC: TaskSpec = {
+  key: '',
+  name: '',
+  module: '',
+  exportName: '',
+  args: new Uint8Array(0),
+  deps: [],
+  serializer: { id: 'msgpack', module: '' },
+  priority: 0,
+  retries: 0,
+  retryDelayMs: 0,
+  retryBackoff: 1,
+  timeoutMs: 0,
+  resources: {},
+};
 
 export class SchedulerCore {
   readonly tasks = new Map<string, TaskState>();
@@ -122,13 +142,23 @@ export class SchedulerCore {
     this.log.add(ts.seq, 'forgotten', 'released', this.stimulusId, this.nowMs);
   }
 
-  /** Drops a task record for good. Callers have unlinked it already. */
+  /**
+   * Drops a task record for good. Callers have unlinked it already. The record lets go of
+   * its spec (and the message the spec was decoded from) and of its dependents: records
+   * are pretenured (state.ts createTask), and the young generation's collections treat
+   * every pointer from the old generation as live until a full collection finds the
+   * record dead. A forgotten record that kept its spec kept it, and what it references,
+   * through every scavenge in between: in task-lag rounds, the coordinator's scavenges
+   * copied and promoted some 13 MB of such garbage each.
+   */
   dropTask(ts: TaskState): void {
     this.transition(ts, 'forgotten');
     this.log.forgot(ts.seq, ts.id);
     this.stateCounts[stateIndex('forgotten')]!--;
     if (this.actorRestarts.size > 0) this.actorRestarts.delete(ts.id);
     this.tasks.delete(ts.id);
+    ts.spec = DROPPED_SPEC;
+    ts.dependents = NO_TASKS;
   }
 
   /**

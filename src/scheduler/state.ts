@@ -16,7 +16,8 @@ export interface TaskState {
   readonly id: string;
   readonly key: string;
   readonly clientId: string;
-  readonly spec: TaskSpec;
+  /** DROPPED_SPEC once the record is forgotten (core.ts dropTask). */
+  spec: TaskSpec;
   /** Global creation order: submission order, then graph order within a batch. */
   seq: number;
   readonly priority: number;
