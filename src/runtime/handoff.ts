@@ -31,13 +31,16 @@ export function madeBy(res: ThreadResponse | undefined): Made | undefined {
  * (RESULT_UNAVAILABLE) when one was not made: the run that makes it failed, was
  * cancelled, or never made it into the batch (-1). The scheduler, told of that first,
  * has taken this run back already, so the error only closes the run here.
+ * `inPlace`: fills in `req` itself (a pool thread's own copy of its batch, run once)
+ * rather than a copy (a batch the worker may run again).
  */
-export function handOver(req: ThreadRequest, made: (index: number) => Made | undefined): ThreadRequest | ThreadResponse {
+export function handOver(req: ThreadRequest, made: (index: number) => Made | undefined, inPlace = false): ThreadRequest | ThreadResponse {
   if (!hasHandoffs(req)) return req;
-  const deps: ThreadDep[] = [];
-  for (const dep of req.deps) {
+  const deps: ThreadDep[] = inPlace ? req.deps : [];
+  for (let k = 0; k < req.deps.length; k++) {
+    const dep = req.deps[k]!;
     if (dep.from === undefined) {
-      deps.push(dep);
+      deps[k] = dep;
       continue;
     }
     const input = dep.from >= 0 ? made(dep.from) : undefined;
@@ -46,9 +49,9 @@ export function handOver(req: ThreadRequest, made: (index: number) => Made | und
       const error = new FloeError('RESULT_UNAVAILABLE', message, { taskKey: req.taskKey });
       return { type: 'error', error: toErrorInfo(error), startedAtMs: nowMs(), durationMs: 0 };
     }
-    deps.push({ key: dep.key, serializer: input.serializer, bytes: input.bytes });
+    deps[k] = { key: dep.key, serializer: input.serializer, bytes: input.bytes };
   }
-  return { ...req, deps };
+  return inPlace ? req : { ...req, deps };
 }
 
 /** Whether `x` (from handOver) is an error response rather than a request. */

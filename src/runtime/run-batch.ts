@@ -99,44 +99,63 @@ class Outbox {
 
 /**
  * Results of this batch that later requests take as inputs (ThreadDep.from), by index:
- * copies, since the originals are moved to the worker when posted.
+ * copies, since the originals are moved to the worker when posted. Indices are the
+ * batch's positions, so arrays rather than maps: a batch of chains made three maps and
+ * sets per chain, grown entry by entry.
  */
 class Handoffs {
-  readonly #needed = new Set<number>();
-  readonly #made = new Map<number, Made>();
+  /** needed[i]: a later request takes request i's result. */
+  readonly #needed: Uint8Array;
+  readonly #any: boolean;
+  readonly #made: (Made | undefined)[];
   /** Runs that seceded and go on beside the batch: a request needing their result waits. */
-  readonly #later = new Map<number, Promise<unknown>>();
+  #later: (Promise<unknown> | undefined)[] | undefined;
+  readonly #madeAt = (index: number): Made | undefined => this.#made[index];
 
   constructor(reqs: readonly ThreadRequest[]) {
-    for (const req of reqs) for (const dep of req.deps) if (dep.from !== undefined && dep.from >= 0) this.#needed.add(dep.from);
+    this.#needed = new Uint8Array(reqs.length);
+    let any = false;
+    for (const req of reqs) {
+      for (const dep of req.deps) {
+        // A valid index only: the worker sends -1 for an input not in the batch after all.
+        if (dep.from !== undefined && dep.from >= 0 && dep.from < reqs.length) {
+          this.#needed[dep.from] = 1;
+          any = true;
+        }
+      }
+    }
+    this.#any = any;
+    this.#made = any ? new Array<Made | undefined>(reqs.length) : [];
   }
 
   get any(): boolean {
-    return this.#needed.size > 0;
+    return this.#any;
   }
 
   later(index: number, done: Promise<unknown>): void {
-    if (this.#needed.has(index)) this.#later.set(index, done);
+    if (this.#needed[index] === 1) (this.#later ??= [])[index] = done;
   }
 
   keep(index: number, res: ThreadResponse): void {
-    if (res.type === 'ok' && this.#needed.has(index)) this.#made.set(index, { serializer: res.serializer, bytes: res.bytes.slice() });
+    if (res.type === 'ok' && this.#needed[index] === 1) this.#made[index] = { serializer: res.serializer, bytes: res.bytes.slice() };
   }
 
   /**
-   * The request with its batch inputs filled in, or an error response if one was not made;
-   * a promise only when an input is still being made by a run that seceded.
+   * The request with its batch inputs filled in (in place: the thread's own copy of the
+   * batch), or an error response if one was not made; a promise only when an input is
+   * still being made by a run that seceded.
    */
   resolve(req: ThreadRequest): ThreadRequest | ThreadResponse | Promise<ThreadRequest | ThreadResponse> {
-    if (this.#later.size > 0) {
+    const later = this.#later;
+    if (later !== undefined) {
       const waits: Promise<unknown>[] = [];
       for (const dep of req.deps) {
-        const later = dep.from === undefined ? undefined : this.#later.get(dep.from);
-        if (later !== undefined) waits.push(later);
+        const wait = dep.from === undefined || dep.from < 0 ? undefined : later[dep.from];
+        if (wait !== undefined) waits.push(wait);
       }
-      if (waits.length > 0) return Promise.all(waits).then(() => handOver(req, (index) => this.#made.get(index)));
+      if (waits.length > 0) return Promise.all(waits).then(() => handOver(req, this.#madeAt, true));
     }
-    return handOver(req, (index) => this.#made.get(index));
+    return handOver(req, this.#madeAt, true);
   }
 }
 

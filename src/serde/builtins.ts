@@ -49,14 +49,19 @@ export function createPackr(overrides: { structuredClone?: boolean } = {}): Pack
 }
 
 const packr = createPackr();
-/** For results that are not objects: nothing in them can be seen twice, so the per-pack map of structured cloning is not needed (the bytes are the same). */
-const primitivePackr = createPackr({ structuredClone: false });
+/**
+ * For flat results (primitives, and plain objects and arrays of primitives: quickMsgpackable):
+ * nothing in them can be seen twice, so the per-pack map of structured cloning is not
+ * needed (the bytes are the same; test/unit/serde.test.ts checks that they are).
+ */
+const flatPackr = createPackr({ structuredClone: false });
 
 export const msgpackSerializer: Serializer = {
   id: 'msgpack',
   serialize(value) {
+    if (quickMsgpackable(value)) return flatPackr.pack(value);
     checkMsgpackable(value, 'result');
-    return (typeof value === 'object' && value !== null ? packr : primitivePackr).pack(value);
+    return packr.pack(value);
   },
   deserialize(bytes) {
     return packr.unpack(bytes) as unknown;
@@ -149,11 +154,44 @@ function isMsgpackBuiltin(value: object): boolean {
   );
 }
 
+/** Children a plain object or array may have for the quick check (quickMsgpackable). */
+const QUICK_CHILDREN_MAX = 64;
+
+/** A value the walk below takes as it is: neither an object, a function nor a symbol. */
+function isPrimitiveData(v: unknown): boolean {
+  const type = typeof v;
+  return (type !== 'object' || v === null) && type !== 'function' && type !== 'symbol';
+}
+
+/**
+ * The common result, checked without allocating anything: a primitive, or a plain object
+ * or an array of at most QUICK_CHILDREN_MAX primitives. True means the walk below would
+ * find nothing wrong; false only that it must look. (The walk makes a set, a stack and a
+ * path string per value, several hundred bytes for a two-field object, on every result.)
+ */
+function quickMsgpackable(value: unknown): boolean {
+  if (isPrimitiveData(value)) return true;
+  if (typeof value !== 'object' || value === null) return false;
+  let children = 0;
+  if (Array.isArray(value)) {
+    if (value.length > QUICK_CHILDREN_MAX) return false;
+    for (let i = 0; i < value.length; i++) if (!isPrimitiveData(value[i])) return false;
+    return true;
+  }
+  if (!isPlainObject(value)) return false;
+  for (const key in value) {
+    // Own properties only, as Object.keys below; an inherited one sends the value the long way.
+    if (++children > QUICK_CHILDREN_MAX || !Object.hasOwn(value, key) || !isPrimitiveData((value as Record<string, unknown>)[key])) return false;
+  }
+  return true;
+}
+
 /**
  * Bounded, cycle-safe walk that throws on values msgpack would silently corrupt.
  * `root` names the value in messages ('result', 'argument 2').
  */
 export function checkMsgpackable(value: unknown, root: string): void {
+  if (quickMsgpackable(value)) return;
   const seen = new Set<object>();
   const stack: { value: unknown; path: string; depth: number }[] = [{ value, path: root, depth: 0 }];
   let nodes = 0;

@@ -15,7 +15,7 @@ import {
 import type { Serializer } from '../../src/serde/index.ts';
 import type * as CustomSerializerModule from '../fixtures/custom-serializer.ts';
 import { encodeAnyArgs } from '../../src/serde/args.ts';
-import { createPackr, msgpackSerializer } from '../../src/serde/builtins.ts';
+import { checkMsgpackable, createPackr, msgpackSerializer } from '../../src/serde/builtins.ts';
 
 type CustomModule = typeof CustomSerializerModule;
 
@@ -73,6 +73,21 @@ void t.test('msgpack and v8 round-trip rich values', (t) => {
   const cloning = createPackr();
   for (const v of [0, -1, 2 ** 40, 1.5, Number.NaN, 'text', 'ключ', '', true, null, undefined, 2n ** 70n, -3n]) {
     t.same(Buffer.from(msgpackSerializer.serialize(v)), Buffer.from(cloning.pack(v)), `msgpack ${String(v)}`);
+  }
+  // So are flat objects and arrays (of primitives only: nothing in them is seen twice).
+  const flat: unknown[] = [
+    { s: 1.5, e: 2 ** 40 },
+    { a: 'text', b: null, c: undefined, d: true, e: 2n ** 70n, '': 'empty key', 'ключ': 1 },
+    [1, 'a', null, undefined, false, -3n],
+    [],
+    {},
+    Object.assign(Object.create(null) as object, { a: 1 }),
+    [1, , 3], // eslint-disable-line no-sparse-arrays
+  ];
+  for (const v of flat) {
+    const bytes = msgpackSerializer.serialize(v);
+    t.same(Buffer.from(bytes), Buffer.from(cloning.pack(v)), `msgpack ${JSON.stringify(v, (_, x: unknown) => (typeof x === 'bigint' ? String(x) : x))}`);
+    t.same(msgpackSerializer.deserialize(bytes), v, 'and back');
   }
   const cyclic: { self?: unknown } = {};
   cyclic.self = cyclic;
@@ -271,5 +286,31 @@ void t.test('args: the fast path for flat arguments encodes as the general path 
   t.throws(() => encodeArgs([1, [Symbol('s')]], toRef), { code: 'UNSERIALIZABLE_ARGUMENT' });
   const foreign = new Error('foreign future');
   t.throws(() => encodeArgs([1, a], () => { throw foreign; }), foreign, 'errors of toRef pass through as they are');
+  t.end();
+});
+
+void t.test('the msgpack pre-check: small plain values pass without the walk, and what it rejects names its path', (t) => {
+  const fine: unknown[] = [
+    1,
+    'text',
+    null,
+    undefined,
+    1n,
+    { s: 1.5, e: 2.5 },
+    [1, 'a', null, undefined, true, 2n],
+    Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`k${i}`, i])),
+    Array.from({ length: 65 }, (_, i) => i),
+    { nested: { a: [1, 2] } },
+    Object.assign(Object.create(null) as object, { a: 1 }),
+    new Map([['k', 1]]),
+  ];
+  for (const value of fine) t.doesNotThrow(() => checkMsgpackable(value, 'result'), Object.prototype.toString.call(value));
+  const messages: [unknown, RegExp][] = [
+    [{ a: 1, f: () => 1 }, /^result\.f is a function/],
+    [[1, 2, Symbol('s')], /^result\[2\] is a symbol/],
+    [{ a: 1, p: new (class Point {})() }, /^result\.p is an instance of Point/],
+    [Object.fromEntries([...Array.from({ length: 70 }, (_, i) => [`k${i}`, i] as [string, unknown]), ['g', () => 1]]), /^result\.g is a function/],
+  ];
+  for (const [value, message] of messages) t.throws(() => checkMsgpackable(value, 'result'), message);
   t.end();
 });
