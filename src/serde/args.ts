@@ -9,7 +9,7 @@
  */
 import { addExtension } from 'msgpackr';
 import { FloeError, isFloeError } from '../errors.ts';
-import { checkMsgpackable, createPackr, describe, isPlainObject } from './builtins.ts';
+import { checkMsgpackable, createPackr, describe, flatPackr, isPlainObject } from './builtins.ts';
 import { ActorRef, actorIdOf, isActorRef } from './actor-ref.ts';
 
 /** msgpack extension type of FutureRef ('F'); msgpackr's own types do not use it. */
@@ -57,12 +57,8 @@ addExtension({
 });
 
 const packr = createPackr();
-/**
- * For flat arguments (encodeFlatArgs): no structured cloning, whose map of the objects seen
- * is made per pack. Flat arguments hold no object twice (one array passed twice goes the
- * general way), so the bytes are the same (test/unit/serde.test.ts checks that they are).
- */
-const flatPackr = createPackr({ structuredClone: false });
+// Flat arguments (encodeFlatArgs) are packed by builtins.ts's flatPackr: they hold no
+// object twice (one array passed twice goes the general way).
 
 export interface EncodedArgs {
   /**

@@ -50,17 +50,18 @@ export function createPackr(overrides: { structuredClone?: boolean } = {}): Pack
 
 const packr = createPackr();
 /**
- * For flat results (primitives, and plain objects and arrays of primitives: quickMsgpackable):
- * nothing in them can be seen twice, so the per-pack map of structured cloning is not
- * needed (the bytes are the same; test/unit/serde.test.ts checks that they are).
+ * For flat values, which hold no object twice: results that quickMsgpackable passes
+ * (primitives, plain objects and arrays of primitives) and flat arguments (args.ts
+ * encodeFlatArgs). No structured cloning, whose map of the objects seen is made per pack;
+ * the bytes are the same (test/unit/serde.test.ts checks that they are).
  */
-const flatPackr = createPackr({ structuredClone: false });
+export const flatPackr = createPackr({ structuredClone: false });
 
 export const msgpackSerializer: Serializer = {
   id: 'msgpack',
   serialize(value) {
     if (quickMsgpackable(value)) return flatPackr.pack(value);
-    checkMsgpackable(value, 'result');
+    walkMsgpackable(value, 'result');
     return packr.pack(value);
   },
   deserialize(bytes) {
@@ -187,11 +188,15 @@ function quickMsgpackable(value: unknown): boolean {
 }
 
 /**
- * Bounded, cycle-safe walk that throws on values msgpack would silently corrupt.
- * `root` names the value in messages ('result', 'argument 2').
+ * Throws on values msgpack would silently corrupt. `root` names the value in messages
+ * ('result', 'argument 2').
  */
 export function checkMsgpackable(value: unknown, root: string): void {
-  if (quickMsgpackable(value)) return;
+  if (!quickMsgpackable(value)) walkMsgpackable(value, root);
+}
+
+/** The bounded, cycle-safe walk of checkMsgpackable, which names the path of what it rejects. */
+function walkMsgpackable(value: unknown, root: string): void {
   const seen = new Set<object>();
   const stack: { value: unknown; path: string; depth: number }[] = [{ value, path: root, depth: 0 }];
   let nodes = 0;
