@@ -6,16 +6,54 @@
  * Medians over the reps after as many warm-up reps as the task-lag scenario's warm-up runs
  * (WARMUP_ROUNDS rounds of the three shapes).
  *
- *   node --import=tsx bench/lag-breakdown.ts [shape] [reps]   (linear-100x10 | linear-10x100 | tree-100x10; default 5 reps)
+ * With --where the tasks also name their worker (bench/tasks.ts placedStamp), and each
+ * worker's pool thread is followed through the round: runs less than POOL_GAP_MS apart are
+ * one stretch of work; `poolRunMs` is the time a thread spent in stretches and `poolWaitMs`
+ * the time between them, from its first start to its last end (means of the two workers).
+ *
+ *   node --import=tsx bench/lag-breakdown.ts [shape] [reps] [--where]   (linear-100x10 | linear-10x100 | tree-100x10; default 5 reps)
  */
 import { startLocalCluster } from '../cluster/local-cluster.ts';
-import { Client } from '../src/index.ts';
+import { Client, type Future } from '../src/index.ts';
 import { flatten, submitShape, timedTasks, WARMUP_ROUNDS } from './scenarios/task-lag.ts';
 import { LAG_SHAPES, lagShape, median, quantile, taskLag, type LagShape } from './stats.ts';
+import { placedStamp, type PlacedStamp, type Stamp } from './tasks.ts';
 
-const shape = (process.argv[2] ?? 'linear-100x10') as LagShape;
+const where = process.argv.includes('--where');
+const [shapeArg, repsArg] = process.argv.slice(2).filter((a) => a !== '--where');
+const shape = (shapeArg ?? 'linear-100x10') as LagShape;
 if (!LAG_SHAPES.includes(shape)) throw new Error(`unknown shape ${shape} (${LAG_SHAPES.join(', ')})`);
-const reps = Number(process.argv[3] ?? 5);
+const reps = Number(repsArg ?? 5);
+/** Runs of one pool thread less than this apart (ms) are one stretch of work. */
+const POOL_GAP_MS = 0.1;
+
+/** Time in stretches of work and between them, per worker (see --where), averaged over the workers. */
+function poolTimes(stamps: readonly PlacedStamp[]): { poolRunMs: number; poolWaitMs: number } {
+  const byPid = new Map<number, PlacedStamp[]>();
+  for (const st of stamps) byPid.set(st.pid, [...(byPid.get(st.pid) ?? []), st]);
+  let run = 0;
+  let wait = 0;
+  for (const runs of byPid.values()) {
+    runs.sort((a, b) => a.s - b.s);
+    let from = runs[0]!.s;
+    for (let i = 1; i <= runs.length; i++) {
+      const gap = i < runs.length ? runs[i]!.s - runs[i - 1]!.e : Infinity;
+      if (gap < POOL_GAP_MS) continue;
+      run += runs[i - 1]!.e - from;
+      if (i < runs.length) {
+        wait += gap;
+        from = runs[i]!.s;
+      }
+    }
+  }
+  return { poolRunMs: run / byPid.size, poolWaitMs: wait / byPid.size };
+}
+
+function submitPlaced(client: Client, graph: ReadonlyArray<{ deps: number[] }>): Future<PlacedStamp>[] {
+  const futures: Future<PlacedStamp>[] = [];
+  for (const node of graph) futures.push(client.submit(placedStamp, node.deps.map((d) => futures[d]!)));
+  return futures;
+}
 const WARMUP_REPS = 3 * WARMUP_ROUNDS;
 const now = (): number => performance.timeOrigin + performance.now();
 
@@ -26,9 +64,9 @@ const rows: Record<string, number>[] = [];
 try {
   for (let rep = 0; rep < WARMUP_REPS + reps; rep++) {
     const submitMs = now();
-    const futures = submitShape(client, graph);
+    const futures = where ? submitPlaced(client, graph) : submitShape(client, graph);
     const loopMs = now() - submitMs;
-    const stamps = await client.gather(futures);
+    const stamps: Stamp[] = await client.gather(futures);
     for (const f of futures) f.release();
     if (rep < WARMUP_REPS) continue;
     const tasks = timedTasks(graph, stamps);
@@ -46,6 +84,7 @@ try {
       nonRootMedianMs: median(nonRoot),
       nonRootP99Ms: quantile(nonRoot, 0.99),
       wallS: lag.wallS,
+      ...(where ? poolTimes(stamps as PlacedStamp[]) : {}),
     });
   }
 } finally {

@@ -22,6 +22,16 @@ export const stamp = task(import.meta.url, (_upstream: Stamp[]): Stamp => {
   return { s, e: now() };
 });
 
+/** A stamp that also names the worker process it ran in (bench/lag-breakdown.ts --where). */
+export interface PlacedStamp extends Stamp {
+  pid: number;
+}
+
+export const placedStamp = task(import.meta.url, (_upstream: Stamp[]): PlacedStamp => {
+  const s = now();
+  return { s, e: now(), pid: process.pid };
+});
+
 /** The cheapest task there is (throughput, latency). */
 export const noop = task(import.meta.url, (x: number) => x);
 

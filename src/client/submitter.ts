@@ -118,7 +118,12 @@ export class Submitter {
       for (const task of piece) open.tasks.push(task);
       taken += piece.length;
     }
-    if (taken > 0) this.batch = this.batch.slice(taken);
+    if (taken === 0) return;
+    this.batch = this.batch.slice(taken);
+    // On the wire now: nats.js writes publishes when the current task ends, and the caller's
+    // loop is that task, so early pieces reached nobody before it was over. A flush writes
+    // before it returns (it then awaits a PING's answer); a failed one fails no piece.
+    this.options.transport.flush().catch(() => undefined);
   }
 
   /** Marks the tasks submitted if each one's inputs are sent before it and its export name is known; false (some may be marked) if not. */

@@ -23,6 +23,8 @@ export interface SubmitterHarness {
   /** Requests in the order they were made, answered or not. */
   requests: WireOf<'submit'>[];
   released: string[][];
+  /** Each time the submitter flushed the transport: how many requests it had made by then. */
+  flushes: number[];
   /** Answers the oldest unanswered request (an error: it fails). */
   answer(error?: Error): void;
   unanswered(): number;
@@ -32,6 +34,7 @@ export interface SubmitterHarness {
 export function submitterHarness(auto: boolean): SubmitterHarness {
   const requests: WireOf<'submit'>[] = [];
   const released: string[][] = [];
+  const flushes: number[] = [];
   const states = new Map<string, KeyState>();
   const waiting: Array<{ requestId: string; resolve: (m: TransportMessage) => void; reject: (e: Error) => void }> = [];
   const reply = (requestId: string): TransportMessage => ({
@@ -44,6 +47,10 @@ export function submitterHarness(auto: boolean): SubmitterHarness {
       if (auto) return Promise.resolve(reply(msg.requestId));
       return new Promise((resolve, reject) => waiting.push({ requestId: msg.requestId, resolve, reject }));
     },
+    flush: (): Promise<void> => {
+      flushes.push(requests.length);
+      return Promise.resolve();
+    },
     maxPayloadBytes: undefined,
   } as unknown as Transport;
   const submitter = new Submitter({
@@ -55,7 +62,7 @@ export function submitterHarness(auto: boolean): SubmitterHarness {
     wantsProgress: () => false,
   });
   return {
-    submitter, states, requests, released,
+    submitter, states, requests, released, flushes,
     answer(error) {
       const next = waiting.shift()!;
       if (error === undefined) next.resolve(reply(next.requestId));

@@ -19,13 +19,17 @@ t.test('the pieces of a big submission go out while it is being made, each once 
     enqueue(h, key, i === 0 ? [] : [all[i - 1]!]); // a chain: each task needs the one before
     if (i === 254) t.same(sizes(h), [], 'nothing goes before the submission is big enough to stream');
     if (i === 255) t.same(sizes(h), [64, 128], 'at 256 tasks: the first two pieces; the next one (256) is not full yet');
+    if (i === 255) t.same(h.flushes, [2], 'and the transport is flushed after them, while the loop goes on');
     if (i === 447) t.same(sizes(h), [64, 128], 'the third piece is full, but where it ends depends on the task after it (pieceEnd)');
     if (i === 448) t.same(sizes(h), [64, 128, 256], 'the third piece once the task after it is known');
+    if (i === 448) t.same(h.flushes, [2, 3], 'flushed after it');
     if (i === 958) t.same(sizes(h), [64, 128, 256], 'the fourth piece (512) one task short');
   }
   t.same(sizes(h), [64, 128, 256, 512], 'the loop ends with the fourth piece sent');
+  t.same(h.flushes, [2, 3, 4], 'each piece sent during the loop was flushed at once');
   await h.submitter.drain();
   t.same(sizes(h), [64, 128, 256, 512, 40], 'the flush sends the rest as the last piece');
+  t.same(h.flushes, [2, 3, 4], 'the last piece goes when the loop has ended: no flush of its own');
   t.same(h.requests.flatMap((r) => r.tasks.map((s) => s.key)), all, 'every task once, in order');
   for (const r of h.requests) t.same(r.wants, r.tasks.map((s) => s.key), 'every task is wanted');
   t.same(h.released, [], 'nothing to release');
