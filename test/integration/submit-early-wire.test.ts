@@ -39,10 +39,7 @@ t.test('a piece sent early is on the wire before the loop that sent it ends', as
     workerData: { url: server.url, subject: SUBJECT, seen: seen.buffer },
     execArgv: [],
   });
-  t.teardown(async () => {
-    observer.postMessage('close');
-    await once(observer, 'exit');
-  });
+  t.teardown(() => observer.terminate());
   await once(observer, 'message');
 
   const states = new Map<string, KeyState>();
