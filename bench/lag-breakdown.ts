@@ -14,10 +14,10 @@
  *   node --import=tsx bench/lag-breakdown.ts [shape] [reps] [--where]   (linear-100x10 | linear-10x100 | tree-100x10; default 5 reps)
  */
 import { startLocalCluster } from '../cluster/local-cluster.ts';
-import { Client, type Future } from '../src/index.ts';
+import { Client } from '../src/index.ts';
 import { flatten, submitShape, timedTasks, WARMUP_ROUNDS } from './scenarios/task-lag.ts';
 import { LAG_SHAPES, lagShape, median, quantile, taskLag, type LagShape } from './stats.ts';
-import { placedStamp, type PlacedStamp, type Stamp } from './tasks.ts';
+import { placedStamp, stamp, type PlacedStamp } from './tasks.ts';
 
 const where = process.argv.includes('--where');
 const [shapeArg, repsArg] = process.argv.slice(2).filter((a) => a !== '--where');
@@ -30,7 +30,11 @@ const POOL_GAP_MS = 0.1;
 /** Time in stretches of work and between them, per worker (see --where), averaged over the workers. */
 function poolTimes(stamps: readonly PlacedStamp[]): { poolRunMs: number; poolWaitMs: number } {
   const byPid = new Map<number, PlacedStamp[]>();
-  for (const st of stamps) byPid.set(st.pid, [...(byPid.get(st.pid) ?? []), st]);
+  for (const st of stamps) {
+    const runs = byPid.get(st.pid);
+    if (runs === undefined) byPid.set(st.pid, [st]);
+    else runs.push(st);
+  }
   let run = 0;
   let wait = 0;
   for (const runs of byPid.values()) {
@@ -49,11 +53,6 @@ function poolTimes(stamps: readonly PlacedStamp[]): { poolRunMs: number; poolWai
   return { poolRunMs: run / byPid.size, poolWaitMs: wait / byPid.size };
 }
 
-function submitPlaced(client: Client, graph: ReadonlyArray<{ deps: number[] }>): Future<PlacedStamp>[] {
-  const futures: Future<PlacedStamp>[] = [];
-  for (const node of graph) futures.push(client.submit(placedStamp, node.deps.map((d) => futures[d]!)));
-  return futures;
-}
 const WARMUP_REPS = 3 * WARMUP_ROUNDS;
 const now = (): number => performance.timeOrigin + performance.now();
 
@@ -64,9 +63,9 @@ const rows: Record<string, number>[] = [];
 try {
   for (let rep = 0; rep < WARMUP_REPS + reps; rep++) {
     const submitMs = now();
-    const futures = where ? submitPlaced(client, graph) : submitShape(client, graph);
+    const futures = submitShape(client, graph, where ? placedStamp : stamp);
     const loopMs = now() - submitMs;
-    const stamps: Stamp[] = await client.gather(futures);
+    const stamps = await client.gather(futures);
     for (const f of futures) f.release();
     if (rep < WARMUP_REPS) continue;
     const tasks = timedTasks(graph, stamps);

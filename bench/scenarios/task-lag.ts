@@ -3,7 +3,7 @@
  * Every task returns its start and end stamps; lag = start − latest upstream end
  * (roots: start − submit). See stats.ts for the definition.
  */
-import type { Client, Future } from '../../src/index.ts';
+import type { Client, Future, TaskDef } from '../../src/index.ts';
 import type { Scenario, Sample, MetricSpec } from '../harness.ts';
 import { untilLetGo } from '../let-go.ts';
 import { AIRFLOW_TOTAL_LAG_S, LAG_SHAPES, lagShape, taskLag, type LagShape, type TimedTask } from '../stats.ts';
@@ -43,10 +43,13 @@ export function flatten(flows: number[][][]): Array<{ deps: number[] }> {
   return out;
 }
 
-/** Submits a flattened shape at once, each task a stamp taking its upstream tasks' futures, in a synchronous loop (how every lag measurement submits). */
-export function submitShape(client: Client, graph: ReadonlyArray<{ deps: number[] }>): Future<Stamp>[] {
+/**
+ * Submits a flattened shape at once, each task a stamp (or `def`, a stamp with more in it)
+ * taking its upstream tasks' futures, in a synchronous loop (how every lag measurement submits).
+ */
+export function submitShape(client: Client, graph: ReadonlyArray<{ deps: number[] }>, def: TaskDef<[Stamp[]], Stamp> = stamp): Future<Stamp>[] {
   const futures: Future<Stamp>[] = [];
-  for (const node of graph) futures.push(client.submit(stamp, node.deps.map((d) => futures[d]!)));
+  for (const node of graph) futures.push(client.submit(def, node.deps.map((d) => futures[d]!)));
   return futures;
 }
 
