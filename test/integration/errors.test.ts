@@ -10,6 +10,7 @@ import { decodeMessage, encodeMessage } from '../../src/transport/codec.ts';
 import { subjects } from '../../src/transport/messages.ts';
 import { boom, echo, hidden, inc, returnsFunction } from '../fixtures/e2e-tasks.ts';
 import { clusterOf, localClient, rejection, thrown } from '../helpers/e2e.ts';
+import { spec as baseSpec } from '../helpers/spec.ts';
 
 const TASKS = new URL('../fixtures/e2e-tasks.ts', import.meta.url).href;
 const PLAIN = new URL('../fixtures/e2e-plain.ts', import.meta.url).href;
@@ -24,21 +25,7 @@ function addressed(moduleUrl: string, exportName: string): TaskDef<[number], num
 }
 
 function spec(key: string, deps: string[]): TaskSpec {
-  return {
-    key,
-    name: key,
-    module: TASKS,
-    exportName: 'inc',
-    args: encodeArgs([1], () => undefined).bytes,
-    deps,
-    serializer: { id: 'msgpack', module: '' },
-    priority: 0,
-    retries: 0,
-    retryDelayMs: 0,
-    retryBackoff: 1,
-    timeoutMs: 0,
-    resources: {},
-  };
+  return baseSpec(key, deps, { module: TASKS, exportName: 'inc', args: encodeArgs([1], () => undefined).bytes, retryBackoff: 1 });
 }
 
 t.test('errors', async (t) => {
