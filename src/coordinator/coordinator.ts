@@ -27,6 +27,7 @@ import { TurnBatcher } from '../util/turn-batcher.ts';
 import { CoordinatorTracing } from './tracing.ts';
 import { ProgressReporter } from './progress.ts';
 import { CoordinatorMetrics } from '../telemetry/metrics.ts';
+import { ChurnMap } from '../util/churn-map.ts';
 
 export interface CoordinatorOptions {
   transport: Transport;
@@ -60,7 +61,7 @@ export class Coordinator {
   private readonly clock: Clock;
   private readonly log: Logger;
   private readonly subs: Subscription[] = [];
-  private readonly pendingSubmits = new Map<string, TransportMessage>();
+  private readonly pendingSubmits = new ChurnMap<string, TransportMessage>();
   private readonly workers = new WorkerRegistry();
   private readonly addressOf = (workerId: string): string => this.workers.address(workerId);
   private readonly clients: ClientSide;

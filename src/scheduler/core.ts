@@ -17,6 +17,7 @@ import { TaskQueues } from './task-queue.ts';
 import { NO_TASKS, type TaskState, type WorkerState } from './state.ts';
 import { STATE_NAMES, stateIndex } from './types.ts';
 import type { SchedulerCommand, SchedulerConfig, TaskStateName } from './types.ts';
+import { ChurnMap } from '../util/churn-map.ts';
 
 
 /**
@@ -40,7 +41,7 @@ export const DROPPED_SPEC: TaskSpec = {
 };
 
 export class SchedulerCore {
-  readonly tasks = new Map<string, TaskState>();
+  readonly tasks = new ChurnMap<string, TaskState>();
   readonly workers = new Map<string, WorkerState>();
   /** Live workers in join order. */
   workerList: WorkerState[] = [];

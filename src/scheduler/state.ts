@@ -11,6 +11,7 @@ import type { ErrorInfo } from '../errors.ts';
 import { isActorSpec } from '../graph/spec.ts';
 import type { SerializerRef, TaskSpec } from '../graph/spec.ts';
 import type { TaskStateName } from './types.ts';
+import { ChurnMap, ChurnSet } from '../util/churn-map.ts';
 
 export interface TaskState {
   readonly id: string;
@@ -255,16 +256,16 @@ export function createWorker(
     capacity,
     resources,
     address,
-    processing: new Map(),
+    processing: new ChurnMap(),
     unslotted: 0,
     early: 0,
-    hasWhat: new Set(),
+    hasWhat: new ChurnSet(),
     heldBytes: 0,
     stealsOut: 0,
     stealsIn: 0,
-    straggling: new Set(),
+    straggling: new ChurnSet(),
     retiring: false,
-    copies: new Map(),
+    copies: new ChurnMap(),
     freedMark: 0,
   };
 }

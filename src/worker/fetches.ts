@@ -5,6 +5,7 @@
  * were wanted.
  */
 import type { WorkerCommand, WorkerTask } from './state-types.ts';
+import { ChurnMap } from '../util/churn-map.ts';
 
 interface Fetch {
   addresses: string[];
@@ -20,7 +21,7 @@ export interface FetchEnd {
 
 export class Fetches {
   /** Fetches in flight or waiting for a transfer slot, by result id. */
-  readonly byId = new Map<string, Fetch>();
+  readonly byId = new ChurnMap<string, Fetch>();
   /** Results being fetched as replicas for the scheduler (answered with reportReplicated). */
   readonly replicas = new Set<string>();
   /** Fetches in flight. */

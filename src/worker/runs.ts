@@ -24,6 +24,7 @@ import type { RunRef } from './state-types.ts';
 import type { ObjectStore } from './store.ts';
 import type { WorkerTracing } from './tracing.ts';
 import { keyOf } from '../graph/task-id.ts';
+import { ChurnMap } from '../util/churn-map.ts';
 
 export interface RunsDeps {
   executor: Executor;
@@ -81,7 +82,7 @@ export class Runs {
    * an older run still winding down is never looked up again (and must not unregister the
    * newer one: #ended).
    */
-  readonly #active = new Map<string, ActiveRun>();
+  readonly #active = new ChurnMap<string, ActiveRun>();
   /** Runs the pool gave back (RETURNED) since it last told of stragglers (#straggling). */
   #returned: RunRef[] = [];
   #stragglingSeq = 0;

@@ -13,6 +13,7 @@ import { Fetches } from './fetches.ts';
 import { Slots } from './slots.ts';
 import { checkWorkerState } from './state-check.ts';
 import { NO_INPUTS, readyOrder, type RunRef, type WorkerCommand, type WorkerEvent, type WorkerTask } from './state-types.ts';
+import { ChurnMap } from '../util/churn-map.ts';
 
 export type { WorkerCommand, WorkerEvent } from './state-types.ts';
 
@@ -25,17 +26,17 @@ export interface WorkerStateConfig {
 }
 
 export class WorkerState {
-  private readonly tasks = new Map<string, WorkerTask>();
+  private readonly tasks = new ChurnMap<string, WorkerTask>();
   /** Results held here (made or fetched), each with whether it is owned: made (or replicated) here, not released yet. */
-  private readonly held = new Map<string, boolean>();
+  private readonly held = new ChurnMap<string, boolean>();
   /** Input id -> number of local tasks still needing it. */
-  private readonly needers = new Map<string, number>();
+  private readonly needers = new ChurnMap<string, number>();
   /**
    * Inputs being computed here that tasks assigned early wait for (the scheduler sent them
    * with no holders: src/scheduler/early.ts), by input id. They start when it finishes; if
    * it fails the scheduler cancels them.
    */
-  private readonly awaited = new Map<string, Set<WorkerTask>>();
+  private readonly awaited = new ChurnMap<string, Set<WorkerTask>>();
   /** Inputs and replicas being fetched, or waiting for a transfer slot (worker/fetches.ts). */
   private readonly fetches: Fetches;
   private readonly ready = new Heap<WorkerTask>(readyOrder);

@@ -20,6 +20,7 @@ import { FloeError } from '../errors.ts';
 import type { SerializerRef } from '../graph/spec.ts';
 import type { SpillStorage } from './spill.ts';
 import { Spiller, type StoreEntry } from './spilling.ts';
+import { ChurnMap } from '../util/churn-map.ts';
 
 export interface StoredObject {
   serializer: SerializerRef;
@@ -44,7 +45,7 @@ interface Pending {
 }
 
 export class ObjectStore {
-  readonly #entries = new Map<string, StoreEntry>();
+  readonly #entries = new ChurnMap<string, StoreEntry>();
   /**
    * Ids whose bytes are in memory, least recently used first: what to spill first. Kept
    * only when the store can spill (a memory limit): without one it would cost two set

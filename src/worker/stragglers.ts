@@ -28,6 +28,7 @@
  */
 import type { BatchRun } from './executor.ts';
 import type { PendingBatch } from './pool-batch.ts';
+import { ChurnMap } from '../util/churn-map.ts';
 
 /** How often pending batches are looked at. */
 export const STRAGGLER_TICK_MS = 100;
@@ -41,7 +42,7 @@ export interface Straggler {
 export class StragglerWatch {
   #timer: NodeJS.Timeout | undefined;
   /** Runs alone being watched, with the looks each has run through (reported at the second). */
-  readonly #lone = new Map<BatchRun, number>();
+  readonly #lone = new ChurnMap<BatchRun, number>();
 
   constructor(
     private readonly pending: () => Iterable<PendingBatch>,
