@@ -26,6 +26,7 @@ import { CoordinatorIncarnation } from './incarnation.ts';
 import { requestClusterStatus, type ClusterStatus } from './cluster-status.ts';
 import { createActor, type ActorHandle } from './actor.ts';
 import type { ActorClassDef, ActorConstructor } from './actor-def.ts';
+import { ChurnMap } from '../util/churn-map.ts';
 
 export interface ClientConnection {
   transport: Transport;
@@ -53,7 +54,7 @@ function droppedError(): FloeError {
 
 export class Client implements FutureOwner {
   readonly clientId = `c${randomUUID().slice(0, 8)}`;
-  private readonly keys = new Map<string, KeyState>();
+  private readonly keys = new ChurnMap<string, KeyState>();
   private readonly submitter: Submitter;
   /** Turns task calls and maps into queued tasks (client/submission-builder.ts). */
   private readonly builder: SubmissionBuilder;
@@ -224,7 +225,7 @@ export class Client implements FutureOwner {
     await this.control.close();
     this.direct.close();
     const closedError = new FloeError('CLIENT_CLOSED', 'the client was closed');
-    for (const state of this.keys.values()) state.fail(closedError, 'cancelled');
+    for (const state of [...this.keys.values()]) state.fail(closedError, 'cancelled');
     await this.conn.onClose?.();
   }
 
@@ -262,7 +263,7 @@ export class Client implements FutureOwner {
     this.dropped = true;
     this.control.leave();
     const error = droppedError();
-    for (const state of this.keys.values()) state.fail(error);
+    for (const state of [...this.keys.values()]) state.fail(error);
   }
 
   private onUpdates(updates: KeyUpdate[]): void {

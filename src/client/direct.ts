@@ -28,6 +28,7 @@ import { decodeMessage } from '../transport/codec.ts';
 import { isLoneTask, type WireOf } from '../transport/messages.ts';
 import type { RequestOptions } from '../transport/transport.ts';
 import type { KeyState } from './future.ts';
+import { ChurnMap } from '../util/churn-map.ts';
 
 export interface DirectTargetOptions {
   enabled: boolean;
@@ -71,7 +72,7 @@ export class DirectTarget {
   private workerId: string | undefined;
   private address = '';
   private readonly links = new Map<string, Link>();
-  private readonly pending = new Map<KeyState, Pending>();
+  private readonly pending = new ChurnMap<KeyState, Pending>();
   /** Addresses of workers that take no direct streams (older ones): lone tasks go to their subject. */
   private readonly noStreams = new Set<string>();
 
@@ -170,7 +171,7 @@ export class DirectTarget {
     link.broken = true;
     for (const [address, l] of this.links) if (l === link) this.links.delete(address);
     const error = new Error('the direct stream to the worker broke');
-    for (const [state, p] of this.pending) {
+    for (const [state, p] of [...this.pending]) {
       if (p.link !== link) continue;
       if (!p.answered) {
         p.fail(error); // its request goes to the coordinator; answered() asks again

@@ -14,6 +14,7 @@
 import { createInbox, type Msg, type MsgHdrs, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { FloeError } from '../../errors.ts';
 import type { RequestOptions } from '../transport.ts';
+import { ChurnMap } from '../../util/churn-map.ts';
 
 interface Pending {
   subject: string;
@@ -30,7 +31,7 @@ export class NatsRequests {
   private readonly prefix = `${createInbox()}.`;
   private sub: Subscription | undefined;
   private seq = 0;
-  private readonly pending = new Map<string, Pending>();
+  private readonly pending = new ChurnMap<string, Pending>();
   /** Settles once the server has the inbox subscription (confirmInbox). */
   private inboxReady: Promise<void> | undefined;
   private inboxConfirmed = false;
