@@ -12,22 +12,28 @@
  * promoted. In a worker in task-lag rounds, 20–24 MB survived each scavenge this way (44%
  * of what was allocated since the one before, `--trace-gc-nvp`), and each took 25–70 ms.
  *
- * A ChurnMap (ChurnSet) starts a new collection of its own when it becomes empty, and
- * copies itself into a new one once it has had more deletions than twice what it holds
- * (and at least RENEW_AFTER_MIN): the new one's tables are not linked from the old ones,
- * so what it holds from then on can die young. What the old one held stays until a full
- * collection, as before. Copying costs at most one insertion per two deletions.
+ * A ChurnMap (ChurnSet) starts a new collection of its own when it becomes empty (after
+ * RENEW_EMPTY_MIN deletions at least), and copies itself into a new one once it has had
+ * more deletions than twice what it holds (and RENEW_AFTER_MIN at least). The new one's
+ * tables are not linked from the old ones, so what it holds from then on can die young;
+ * what the old one held stays until a full collection, as before. Copying costs at most
+ * one insertion per two deletions. Which collections are worth it: the worker's and the
+ * scheduler's per-task state, the client's keys; and a batch's Piscina callbacks reach the
+ * batch only through a link emptied when it is done (worker/executor-pool.ts), Piscina
+ * keeping its tasks in a Map of its own.
  *
  * An iteration that is under way when the collection starts anew goes on over the old
  * one: do not delete entries not visited yet from inside a loop over the collection.
  */
 
+/** Deletions before an emptied collection starts anew: one that empties with every task (a lone round trip's) would make a new one each time. */
+const RENEW_EMPTY_MIN = 64;
 /** Deletions before a collection that is not empty is copied (small ones are not worth it). */
 const RENEW_AFTER_MIN = 1024;
 
 /** Whether a collection now holding `size` entries, after `deletes` deletions since it started anew, starts anew. */
 function renews(size: number, deletes: number): boolean {
-  return size === 0 || (deletes >= RENEW_AFTER_MIN && deletes > 2 * size);
+  return size === 0 ? deletes >= RENEW_EMPTY_MIN : deletes >= RENEW_AFTER_MIN && deletes > 2 * size;
 }
 
 export class ChurnMap<K, V> implements Map<K, V> {
@@ -58,7 +64,7 @@ export class ChurnMap<K, V> implements Map<K, V> {
   delete(key: K): boolean {
     if (!this.#map.delete(key)) return false;
     if (renews(this.#map.size, ++this.#deletes)) {
-      this.#map = new Map(this.#map);
+      this.#map = this.#map.size === 0 ? new Map<K, V>() : new Map(this.#map);
       this.#deletes = 0;
     }
     return true;
@@ -118,7 +124,7 @@ export class ChurnSet<T> implements Set<T> {
   delete(value: T): boolean {
     if (!this.#set.delete(value)) return false;
     if (renews(this.#set.size, ++this.#deletes)) {
-      this.#set = new Set(this.#set);
+      this.#set = this.#set.size === 0 ? new Set<T>() : new Set(this.#set);
       this.#deletes = 0;
     }
     return true;
