@@ -41,6 +41,12 @@ export interface LocalClusterOptions {
   /** Where children's stderr goes: 'inherit' (default) or 'ignore'. */
   stderr?: 'inherit' | 'ignore';
   /**
+   * The coordinator's and workers' stdout: 'ignore' (default), or 'pipe' to read it from
+   * their ChildProcess (V8's tracing flags write there: bench/gc-survival.ts). A pipe must
+   * be read, or a child blocks once it is full.
+   */
+  stdout?: 'ignore' | 'pipe';
+  /**
    * Node and V8 flags for the coordinator and the workers, after floe's own (node-flags.ts,
    * which leaves out a young-generation size given here), e.g. ['--perf-basic-prof'] for
    * `perf` to name JavaScript frames (bench/cpu-profile.ts).
@@ -111,7 +117,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     const nodeFlags = options.nodeFlags ?? [];
     const child = spawn(process.execPath, [...clusterNodeFlags(role, nodeFlags, ''), ...nodeFlags, cliPath(), role, ...args, ...common], {
       // stdin: a pipe the child watches, so it never outlives this process (see common.ts).
-      stdio: ['pipe', 'ignore', options.stderr ?? 'inherit'],
+      stdio: ['pipe', options.stdout ?? 'ignore', options.stderr ?? 'inherit'],
       env: role === 'worker' ? workerEnv : env,
     });
     children.push(child);
