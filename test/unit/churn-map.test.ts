@@ -129,3 +129,62 @@ t.test('what a ChurnMap or ChurnSet held dies young once deleted', async (t) => 
     'ChurnSet',
   );
 });
+
+t.test('a ChurnMap and a ChurnSet hold what a Map and a Set would, in the same order, through many renewals', (t) => {
+  // A small seeded generator (mulberry32): the same operations on every run.
+  let seed = 0x5eed;
+  const random = (): number => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let x = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
+    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
+  };
+  // Counts the Maps a ChurnMap makes: copies (of a Map holding entries) and fresh starts.
+  const RealMap = globalThis.Map;
+  const made = { copies: 0, fresh: 0 };
+  let counting = false;
+  globalThis.Map = class CountedMap<K, V> extends RealMap<K, V> {
+    constructor(entries?: Iterable<readonly [K, V]> | null) {
+      super(entries);
+      if (!counting) return;
+      if (entries instanceof RealMap && entries.size > 0) made.copies++;
+      else made.fresh++;
+    }
+  };
+  t.teardown(() => {
+    globalThis.Map = RealMap;
+  });
+  const m = new ChurnMap<number, number>();
+  const mRef = new RealMap<number, number>();
+  const s = new ChurnSet<number>();
+  const sRef = new Set<number>();
+  let mismatches = 0;
+  // 100 keys, in phases of 5,000 operations that add with chance 1/2 (about 50 held, copies
+  // after enough deletions), 1/10 and 1/50 (a few held, often none: fresh starts).
+  const addChance = [0.5, 0.1, 0.02];
+  for (let i = 0; i < 60_000; i++) {
+    counting = true;
+    const key = Math.floor(random() * 100);
+    if (random() < addChance[Math.floor(i / 5000) % 3]!) {
+      m.set(key, i);
+      mRef.set(key, i);
+      s.add(key);
+      sRef.add(key);
+    } else {
+      if (m.delete(key) !== mRef.delete(key)) mismatches++;
+      if (s.delete(key) !== sRef.delete(key)) mismatches++;
+    }
+    if (m.get(key) !== mRef.get(key) || s.has(key) !== sRef.has(key)) mismatches++;
+    counting = false;
+    if (i % 2000 === 1999) {
+      t.same([...m], [...mRef], `map at ${i + 1}`);
+      t.same([...s], [...sRef], `set at ${i + 1}`);
+    }
+  }
+  globalThis.Map = RealMap;
+  t.equal(mismatches, 0, 'every delete, get and has answered alike');
+  t.equal(m.size, mRef.size);
+  t.ok(made.copies >= 2, `the map was copied (${made.copies} times)`);
+  t.ok(made.fresh >= 3, `and started afresh when empty (${made.fresh} times)`);
+  t.end();
+});
