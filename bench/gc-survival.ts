@@ -20,6 +20,7 @@ import { GCProfiler } from 'node:v8';
 import { startLocalCluster } from '../cluster/local-cluster.ts';
 import { Client, type Future } from '../src/index.ts';
 import { addTraceLine, emptyGcSums, type GcSums } from './gc-trace.ts';
+import { pad } from './render.ts';
 import { flatten, submitShape } from './scenarios/task-lag.ts';
 import { LAG_SHAPES, lagShape, type LagShape } from './stats.ts';
 import { noop } from './tasks.ts';
@@ -123,5 +124,4 @@ for (const { name, sums } of traced) {
   isolates.forEach(([, s], i) => row(name, i === 0 ? 'main' : `other ${i}`, s));
 }
 row('client', 'main', clientSums(report));
-const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-for (const r of [header, ...rows]) console.log(r.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  '));
+for (const line of pad([header, ...rows])) console.log(line);

@@ -42,7 +42,8 @@ export function verdict(m: MetricResult): string {
   return ok ? 'met' : 'MISSED';
 }
 
-function pad(rows: string[][]): string[] {
+/** Rows of cells in aligned columns: the first padded on the right, the others on the left. */
+export function pad(rows: string[][]): string[] {
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
   return rows.map((r) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ').trimEnd());
 }

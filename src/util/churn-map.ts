@@ -18,9 +18,8 @@
  * least). The new one's tables are not linked from the old ones, so what it holds from
  * then on can die young; what the old one held stays until a full collection, as before.
  * Copying costs at most one insertion per RENEW_FACTOR deletions. Where it is used: the
- * worker's and the scheduler's per-task state, the client's keys. A batch's Piscina
- * callbacks reach the batch only through a link emptied when it is done
- * (worker/executor-pool.ts): Piscina keeps its tasks in a Map of its own.
+ * worker's and the scheduler's per-task state, the client's keys, and the worker pool's
+ * aborts of running batches (each a closure that reaches its whole batch).
  *
  * An iteration that is under way when the collection starts anew goes on over the old
  * one: do not delete entries not visited yet from inside a loop over the collection.
@@ -41,63 +40,81 @@ function renews(size: number, deletes: number): boolean {
   return size === 0 ? deletes >= RENEW_EMPTY_MIN : deletes >= RENEW_AFTER_MIN && deletes > RENEW_FACTOR * size;
 }
 
-export class ChurnMap<K, V> implements Map<K, V> {
-  #map: Map<K, V>;
+/** What ChurnMap and ChurnSet share: the collection now, and when to start a new one. */
+abstract class Churning<C extends Map<unknown, unknown> | Set<unknown>> {
+  protected current: C;
   #deletes = 0;
 
-  constructor(entries?: Iterable<readonly [K, V]>) {
-    this.#map = new Map(entries);
+  constructor(current: C) {
+    this.current = current;
   }
 
+  /** A new collection: empty, or a copy of `from`. */
+  protected abstract renewed(from: C | undefined): C;
+
   get size(): number {
-    return this.#map.size;
+    return this.current.size;
+  }
+
+  clear(): void {
+    this.current = this.renewed(undefined);
+    this.#deletes = 0;
+  }
+
+  /** After each deletion: starts anew when it is time (renews). */
+  protected deleted(): void {
+    if (!renews(this.current.size, ++this.#deletes)) return;
+    this.current = this.renewed(this.current.size === 0 ? undefined : this.current);
+    this.#deletes = 0;
+  }
+}
+
+export class ChurnMap<K, V> extends Churning<Map<K, V>> implements Map<K, V> {
+  constructor(entries?: Iterable<readonly [K, V]>) {
+    super(new Map(entries));
+  }
+
+  protected renewed(from: Map<K, V> | undefined): Map<K, V> {
+    return new Map(from);
   }
 
   get(key: K): V | undefined {
-    return this.#map.get(key);
+    return this.current.get(key);
   }
 
   has(key: K): boolean {
-    return this.#map.has(key);
+    return this.current.has(key);
   }
 
   set(key: K, value: V): this {
-    this.#map.set(key, value);
+    this.current.set(key, value);
     return this;
   }
 
   delete(key: K): boolean {
-    if (!this.#map.delete(key)) return false;
-    if (renews(this.#map.size, ++this.#deletes)) {
-      this.#map = this.#map.size === 0 ? new Map<K, V>() : new Map(this.#map);
-      this.#deletes = 0;
-    }
+    if (!this.current.delete(key)) return false;
+    this.deleted();
     return true;
   }
 
-  clear(): void {
-    this.#map = new Map();
-    this.#deletes = 0;
-  }
-
   forEach(fn: (value: V, key: K, map: Map<K, V>) => void, thisArg?: unknown): void {
-    for (const [key, value] of this.#map) fn.call(thisArg, value, key, this);
+    for (const [key, value] of this.current) fn.call(thisArg, value, key, this);
   }
 
   keys(): MapIterator<K> {
-    return this.#map.keys();
+    return this.current.keys();
   }
 
   values(): MapIterator<V> {
-    return this.#map.values();
+    return this.current.values();
   }
 
   entries(): MapIterator<[K, V]> {
-    return this.#map.entries();
+    return this.current.entries();
   }
 
   [Symbol.iterator](): MapIterator<[K, V]> {
-    return this.#map[Symbol.iterator]();
+    return this.current[Symbol.iterator]();
   }
 
   get [Symbol.toStringTag](): string {
@@ -105,59 +122,48 @@ export class ChurnMap<K, V> implements Map<K, V> {
   }
 }
 
-export class ChurnSet<T> implements Set<T> {
-  #set: Set<T>;
-  #deletes = 0;
-
+export class ChurnSet<T> extends Churning<Set<T>> implements Set<T> {
   constructor(values?: Iterable<T>) {
-    this.#set = new Set(values);
+    super(new Set(values));
   }
 
-  get size(): number {
-    return this.#set.size;
+  protected renewed(from: Set<T> | undefined): Set<T> {
+    return new Set(from);
   }
 
   has(value: T): boolean {
-    return this.#set.has(value);
+    return this.current.has(value);
   }
 
   add(value: T): this {
-    this.#set.add(value);
+    this.current.add(value);
     return this;
   }
 
   delete(value: T): boolean {
-    if (!this.#set.delete(value)) return false;
-    if (renews(this.#set.size, ++this.#deletes)) {
-      this.#set = this.#set.size === 0 ? new Set<T>() : new Set(this.#set);
-      this.#deletes = 0;
-    }
+    if (!this.current.delete(value)) return false;
+    this.deleted();
     return true;
   }
 
-  clear(): void {
-    this.#set = new Set();
-    this.#deletes = 0;
-  }
-
   forEach(fn: (value: T, value2: T, set: Set<T>) => void, thisArg?: unknown): void {
-    for (const value of this.#set) fn.call(thisArg, value, value, this);
+    for (const value of this.current) fn.call(thisArg, value, value, this);
   }
 
   keys(): SetIterator<T> {
-    return this.#set.keys();
+    return this.current.keys();
   }
 
   values(): SetIterator<T> {
-    return this.#set.values();
+    return this.current.values();
   }
 
   entries(): SetIterator<[T, T]> {
-    return this.#set.entries();
+    return this.current.entries();
   }
 
   [Symbol.iterator](): SetIterator<T> {
-    return this.#set[Symbol.iterator]();
+    return this.current[Symbol.iterator]();
   }
 
   get [Symbol.toStringTag](): string {

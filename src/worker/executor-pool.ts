@@ -55,16 +55,6 @@ export function threadEntryPath(): string {
 
 type AbortReason = 'timeout' | 'cancel' | 'close';
 
-/** What a batch's dispatch to the pool shares with it (see #dispatch). */
-interface BatchLink {
-  /** The batch while it is not done. */
-  batch: PendingBatch | undefined;
-  /** Why its thread was stopped, if it was. */
-  reason: AbortReason | undefined;
-  /** Stops its thread (set once it is dispatched). */
-  abort: ((why: AbortReason) => void) | undefined;
-}
-
 /**
  * The thread died under the task (process.exit() in a thread, out of memory, a native
  * crash, or a sibling in its batch was cancelled while it ran): like a lost worker,
@@ -77,7 +67,11 @@ function threadLost(req: ThreadRequest, startedAtMs: number, e: unknown): Thread
 export class PoolExecutor implements Executor {
   readonly threads: number;
   readonly #pool: Piscina<ThreadRequest | PackedBatch, ThreadResponse | null>;
-  /** Aborts every running task on close(), so their run() calls resolve. */
+  /**
+   * Aborts every running task on close(), so their run() calls resolve. A ChurnSet: a
+   * batch's abort shares runBatch's closure context, which holds the whole batch, and a Set's
+   * old tables kept every batch alive through scavenges (util/churn-map.ts).
+   */
   readonly #running = new ChurnSet<(why: AbortReason) => void>();
   /** Options (with their context callback) of runs alone, by ThreadRequest.contextRef (a batch run's are found through its batch: #contextOf). */
   readonly #contexts = new ChurnMap<number, RunOptions>();
@@ -249,14 +243,12 @@ export class PoolExecutor implements Executor {
     this.#contextSeq += runs.length;
     const contextRefs = runs.map((r, i) => (r.opts.context === undefined ? undefined : contextBase + i));
     const cancels: ((() => void) | undefined)[] = new Array<(() => void) | undefined>(runs.length);
-    const link: BatchLink = { batch: undefined, reason: undefined, abort: undefined };
     const batch = new PendingBatch(
       runs,
       (i) => {
         const onCancel = cancels[i];
         if (onCancel !== undefined) runs[i]!.opts.signal!.removeEventListener('abort', onCancel);
         if (!batch.done) return;
-        link.batch = undefined;
         this.#balancer.batchDone(batch);
         this.#batches.delete(batchId);
         this.#holdPorts();
@@ -268,7 +260,12 @@ export class PoolExecutor implements Executor {
     this.#holdPorts();
     if (this.onStraggling !== undefined) this.#stragglers.arm();
 
-    link.batch = batch;
+    const controller = new RunCancel();
+    let reason: AbortReason | undefined;
+    const abort = (why: AbortReason): void => {
+      reason ??= why;
+      controller.abort();
+    };
     for (let i = 0; i < runs.length; i++) {
       const { req, opts: { signal } } = runs[i]!;
       if (signal === undefined) continue;
@@ -283,35 +280,19 @@ export class PoolExecutor implements Executor {
         const skipped = batch.skip(i);
         batch.settle(i, errorResponse('CANCELLED', `task "${req.taskKey}" was cancelled`, req, startedAtMs));
         // Running: stop its thread, as for a task alone; what had not started runs again.
-        if (!skipped) link.abort?.('cancel');
+        if (!skipped) abort('cancel');
       };
       signal.addEventListener('abort', onCancel, { once: true });
       cancels[i] = onCancel;
     }
-    const { packed, transfer } = packBatch(batchId, runs.map((r) => r.req), batch.cells, contextRefs);
-    this.#dispatch(packed, transfer, link, startedAtMs);
-  }
-
-  /**
-   * Posts a packed batch to the pool. Made apart from runBatch so that what Piscina keeps
-   * (its task's callbacks) reaches the batch only through `link`, emptied once the batch
-   * is done: Piscina holds its tasks in a Map, and a Map keeps what it once held alive
-   * through scavenges (util/churn-map.ts).
-   */
-  #dispatch(packed: PackedBatch, transfer: ArrayBuffer, link: BatchLink, startedAtMs: number): void {
-    const controller = new RunCancel();
-    const abort = (why: AbortReason): void => {
-      link.reason ??= why;
-      controller.abort();
-    };
-    link.abort = abort;
     this.#running.add(abort);
+    const { packed, transfer } = packBatch(batchId, runs.map((r) => r.req), batch.cells, contextRefs);
     this.#pool.run(packed, { signal: controller, transferList: [transfer] }).then(
       // Every result was posted on the thread's port before this answer; they settle the runs.
       () => this.#running.delete(abort),
       (e: unknown) => {
         this.#running.delete(abort);
-        if (link.batch !== undefined) this.#batchEnded(link.batch, link.reason, startedAtMs, e);
+        this.#batchEnded(batch, reason, startedAtMs, e);
       },
     );
   }

@@ -7,6 +7,7 @@ import t from 'tap';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { ChurnMap, ChurnSet } from '../../src/util/churn-map.ts';
+import { mulberry32 } from '../helpers/rng.ts';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as (options?: { type: 'minor' | 'major' }) => void;
@@ -131,14 +132,7 @@ t.test('what a ChurnMap or ChurnSet held dies young once deleted', async (t) => 
 });
 
 t.test('a ChurnMap and a ChurnSet hold what a Map and a Set would, in the same order, through many renewals', (t) => {
-  // A small seeded generator (mulberry32): the same operations on every run.
-  let seed = 0x5eed;
-  const random = (): number => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let x = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
+  const random = mulberry32(0x5eed);
   // Counts the Maps a ChurnMap makes: copies (of a Map holding entries) and fresh starts.
   const RealMap = globalThis.Map;
   const made = { copies: 0, fresh: 0 };
