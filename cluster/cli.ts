@@ -6,6 +6,8 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_WORKER_HEARTBEAT_INTERVAL_MS } from '../src/worker/heartbeat.ts';
 import { exitWithParent, LOG_LEVELS } from './common.ts';
+import { clusterNodeFlags } from './node-flags.ts';
+import { relaunch, watchRelauncher } from './relaunch.ts';
 // Each command's module is loaded when it runs: a worker does not load the bench harness
 // (and through it the OpenTelemetry SDK), nor a coordinator the client.
 import type { benchCommand } from './commands/bench.ts';
@@ -177,6 +179,16 @@ program
     process.exitCode = await benchCommand(names, opts);
   });
 
-const stopWatchingParent = exitWithParent();
-await program.parseAsync(process.argv);
-stopWatchingParent();
+// Commands whose process runs a client: started again with the client's V8 flags unless
+// they are given (relaunch.ts, node-flags.ts).
+const CLIENT_COMMANDS = new Set(['run', 'bench']);
+const command = process.argv[2];
+const clientFlags = command !== undefined && CLIENT_COMMANDS.has(command) ? clusterNodeFlags('client') : [];
+if (clientFlags.length > 0) {
+  process.exitCode = await relaunch(clientFlags);
+} else {
+  watchRelauncher();
+  const stopWatchingParent = exitWithParent();
+  await program.parseAsync(process.argv);
+  stopWatchingParent();
+}

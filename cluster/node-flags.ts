@@ -1,6 +1,7 @@
 /**
- * V8 flags for the cluster processes floe starts itself: the coordinator and workers of
- * `floe local` and of test and bench clusters, and the worker a nanny runs.
+ * V8 flags for the processes floe starts itself: the coordinator and workers of `floe
+ * local` and of test and bench clusters, the worker a nanny runs, and the client of `floe
+ * run` and `floe bench`.
  *
  * `--max-semi-space-size` (MiB): the young generation. Every task leaves short-lived
  * objects in each process on its path (decoded messages, scheduler commands, encoder
@@ -21,19 +22,31 @@
  * space in resident memory while busy. Workers do not get it: the flag holds for every
  * isolate in the process, so each of a worker's pool threads would hold that much too.
  *
+ * The client, `floe run` and `floe bench` (cluster/relaunch.ts): a client keeps every
+ * future, key state and result of a submission alive until it is gathered and released, so
+ * its scavenges keep much of what they see. Running a client on V8's default, the bench
+ * client used 11.6–13.7 µs of CPU per task in linear-100x10 rounds on a local cluster; with
+ * 64 MiB, 6.6–9.1 (`/proc` per thread, six runs alternated). In the embedded mode, where
+ * the client's process is the whole cluster, `floe bench task-lag throughput --mode
+ * embedded` went from 1.12 / 0.17 / 1.29 s of total lag and 60.6k / 49.3k no-op tasks/s to
+ * 0.67 / 0.08 / 0.72 s and 74.4k / 58.9k. Only the maximum, as for workers: the embedded
+ * mode has pool threads.
+ *
  * A size already given (either flag, in the process's own flags or in NODE_OPTIONS) means
  * none is added, so an operator can tune or undo both. Processes started by hand (`floe
- * coordinator`) take them from NODE_OPTIONS.
+ * coordinator`) take them from NODE_OPTIONS, and so do programs that make their own
+ * clients (README: "A client's young generation").
  */
 
 export const YOUNG_GENERATION_MIB = 64;
 
-export type ClusterRole = 'coordinator' | 'worker';
+/** `client`: a process that runs a client (and in the embedded mode, the whole cluster). */
+export type ClusterRole = 'coordinator' | 'worker' | 'client';
 
 const MAX_FLAG = '--max-semi-space-size';
 const MIN_FLAG = '--min-semi-space-size';
 
-/** The flags to add to a cluster process's node command line (none when either size is set already). */
+/** The flags to add to the node command line of a process floe starts (none when either size is set already). */
 export function clusterNodeFlags(
   role: ClusterRole,
   execArgv: readonly string[] = process.execArgv,

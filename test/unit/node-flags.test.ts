@@ -19,3 +19,9 @@ t.test('the coordinator holds its young generation at full size; workers do not 
   t.same(clusterNodeFlags('coordinator', [], '--max-semi-space-size=32'), [], 'a maximum given: no minimum added either');
   t.notOk(clusterNodeFlags('worker', [], '').includes(min));
 });
+
+t.test('a client (floe run, floe bench) gets the maximum only: the embedded mode has pool threads', async (t) => {
+  t.same(clusterNodeFlags('client', [], ''), [max]);
+  t.same(clusterNodeFlags('client', [], '--max-semi-space-size=16'), [], 'given in NODE_OPTIONS');
+  t.same(clusterNodeFlags('client', ['--min-semi-space-size=4'], ''), [], 'a minimum given');
+});

@@ -1,0 +1,25 @@
+// `floe run` runs its client (and in the embedded mode, the whole cluster) with the client's
+// young generation (cluster/node-flags.ts), by starting itself again (cluster/relaunch.ts).
+import t from 'tap';
+import { YOUNG_GENERATION_MIB } from '../../cluster/node-flags.ts';
+import { floe, node, cliPath } from '../helpers/cli.ts';
+
+const flag = `--max-semi-space-size=${YOUNG_GENERATION_MIB}`;
+
+t.test('floe run adds the young generation to its process', async (t) => {
+  const out = await floe('run', 'test/fixtures/flags-flow.ts', '--json', '--threads', '1', '--no-progress');
+  t.equal(out.code, 0, out.stderr);
+  t.same(JSON.parse(out.stdout), [flag]);
+});
+
+t.test('a size given by the caller is kept, and nothing is added', async (t) => {
+  const out = await node('--max-semi-space-size=8', cliPath, 'run', 'test/fixtures/flags-flow.ts', '--json', '--threads', '1', '--no-progress');
+  t.equal(out.code, 0, out.stderr);
+  t.same(JSON.parse(out.stdout), ['--max-semi-space-size=8']);
+});
+
+t.test('the exit code of the command run again is floe\'s', async (t) => {
+  const out = await floe('run', 'test/fixtures/no-such-flow.ts', '--no-progress');
+  t.equal(out.code, 2);
+  t.match(out.stderr, /cannot load test\/fixtures\/no-such-flow\.ts/);
+});
