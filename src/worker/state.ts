@@ -303,9 +303,15 @@ export class WorkerState {
 
   /** The scheduler no longer counts on this result: no longer owned, deleted unless a task here needs it. */
   private onReleased(id: string, sid: string, out: WorkerCommand[]): void {
+    // What collect does, with one lookup of the id among the results held instead of four:
+    // a big release deletes tens of thousands of results here at once.
     if (!this.held.has(id)) return;
-    this.held.set(id, false);
-    this.collect(id, sid, out);
+    if (this.needers.size > 0 && this.needers.has(id)) {
+      this.held.set(id, false);
+      return;
+    }
+    this.held.delete(id);
+    out.push({ type: 'deleteData', stimulusId: sid, id });
   }
 
   /** Deletes a result nobody here needs and the scheduler does not count on (held, not owned). */

@@ -161,7 +161,7 @@ export class ObjectStore {
 
   /** Removes an object (and its spilled file); returns whether it was there. */
   delete(id: string): boolean {
-    const wasPending = this.#pending.delete(id);
+    const wasPending = this.#pending.size > 0 && this.#pending.delete(id);
     const entry = this.#entries.get(id);
     if (entry === undefined) return wasPending;
     this.#entries.delete(id);

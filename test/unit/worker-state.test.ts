@@ -206,3 +206,19 @@ t.test('a finished run is reported with whether its assignment asked to tell the
   t.match(ws.step({ type: 'executed', stimulusId: 's2', id: 'c/a', runId: 1, outcome: ok }), [{ type: 'reportFinished', id: 'c/a', tellClient: true }]);
   t.match(ws.step({ type: 'executed', stimulusId: 's3', id: 'c/b', runId: 1, outcome: ok }), [{ type: 'reportFinished', id: 'c/b', tellClient: false }]);
 });
+
+t.test('a result released while a task here still needs it is deleted once that task is done', async (t) => {
+  const ws = make(1);
+  const ok = { ok: true as const, nbytes: 1, serializer };
+  t.same(types(ws.step({ type: 'assigned', stimulusId: 's1', tasks: [assign('a')] })), ['execute:a']);
+  t.same(types(ws.step({ type: 'executed', stimulusId: 's2', id: 'a', runId: 1, outcome: ok })), ['reportFinished:a']);
+  t.same(types(ws.step({ type: 'assigned', stimulusId: 's3', tasks: [assign('x')] })), ['execute:x']);
+  // b needs a (held here) but waits for the thread x holds.
+  t.same(types(ws.step({ type: 'assigned', stimulusId: 's4', tasks: [assign('b', { deps: [{ id: 'a', here: true }] })] })), []);
+  t.same(types(ws.step({ type: 'released', stimulusId: 's5', ids: ['a', 'unknown'] })), [], 'kept for b; an id not held is ignored');
+  t.equal(ws.heldCount, 1);
+  t.same(types(ws.step({ type: 'executed', stimulusId: 's6', id: 'x', runId: 1, outcome: ok })), ['reportFinished:x', 'execute:b']);
+  t.same(types(ws.step({ type: 'executed', stimulusId: 's7', id: 'b', runId: 1, outcome: ok })).sort(), ['deleteData:a', 'reportFinished:b']);
+  t.same(types(ws.step({ type: 'released', stimulusId: 's8', ids: ['a', 'b', 'x'] })), ['deleteData:b', 'deleteData:x'], 'a is gone already');
+  t.equal(ws.heldCount, 0);
+});
