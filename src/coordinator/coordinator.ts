@@ -163,7 +163,7 @@ export class Coordinator {
 
   /** A snapshot for `floe status`. */
   status(): WireClusterStatus {
-    return clusterStatus(this.scheduler, this.workers, this.clients.registry.size);
+    return clusterStatus(this.scheduler, this.workers, this.clients.registry.size, this.clock.now());
   }
 
   async close(): Promise<void> {

@@ -76,7 +76,7 @@ export function wireKeyUpdate(command: Extract<SchedulerCommand, { type: 'notify
 }
 
 /** A snapshot for `floe status`. */
-export function clusterStatus(scheduler: Scheduler, registry: WorkerRegistry, clients: number): WireClusterStatus {
+export function clusterStatus(scheduler: Scheduler, registry: WorkerRegistry, clients: number, nowMs: number): WireClusterStatus {
   const workers = scheduler.workerInfo().map((w) => {
     const record = registry.get(w.id);
     return {
@@ -88,6 +88,7 @@ export function clusterStatus(scheduler: Scheduler, registry: WorkerRegistry, cl
       held: w.held,
       resources: w.resources,
       metrics: record?.metrics,
+      metricsAgeMs: record?.metrics === undefined ? 0 : Math.max(0, Math.round(nowMs - record.metricsAtMs)),
       retiring: false,
       epoch: record?.epoch ?? 0,
     };

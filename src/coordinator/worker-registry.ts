@@ -14,13 +14,15 @@ export interface WorkerRecord {
   epoch: number;
   lastSeenMs: number;
   metrics: WireMetrics | undefined;
+  /** When `metrics` came (the coordinator's clock). */
+  metricsAtMs: number;
 }
 
 export class WorkerRegistry {
   private readonly workers = new Map<string, WorkerRecord>();
 
   join(id: string, epoch: number, name: string, address: string, nowMs: number): void {
-    this.workers.set(id, { id, name, address, epoch, lastSeenMs: nowMs, metrics: undefined });
+    this.workers.set(id, { id, name, address, epoch, lastSeenMs: nowMs, metrics: undefined, metricsAtMs: nowMs });
   }
 
   /**
@@ -33,7 +35,10 @@ export class WorkerRegistry {
     if (record === undefined || epoch > record.epoch) return 'unknown';
     if (epoch < record.epoch) return 'stale';
     record.lastSeenMs = nowMs;
-    if (metrics !== undefined) record.metrics = metrics;
+    if (metrics !== undefined) {
+      record.metrics = metrics;
+      record.metricsAtMs = nowMs;
+    }
     return 'current';
   }
 

@@ -155,6 +155,7 @@ function clusterStatusFromProto(b: Obj): WireMessage {
       held: num(w.held),
       resources: resourcesFromProto(w.resources),
       metrics: metricsFromProto(w.metrics),
+      metricsAgeMs: num(w.metricsAgeMs),
       retiring: w.retiring === true,
       epoch: num(w.epoch),
     })),

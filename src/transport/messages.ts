@@ -112,6 +112,8 @@ export interface WireWorkerStatus {
   held: number;
   resources: Record<string, number>;
   metrics: WireMetrics | undefined;
+  /** How long ago (ms) the coordinator got `metrics`, with the worker's last heartbeat; 0 without metrics. */
+  metricsAgeMs: number;
   retiring: boolean;
   /** Its incarnation: 1 + the times it started over. */
   epoch: number;

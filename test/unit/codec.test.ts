@@ -66,7 +66,7 @@ const samples: WireMessage[] = [
   { type: 'statusRequest' },
   {
     type: 'clusterStatus',
-    workers: [{ id: 'w1', name: 'one', address: 'a:1', threads: 2, processing: 1, held: 4, resources: { gpu: 1 }, metrics: undefined, retiring: false, epoch: 3 }],
+    workers: [{ id: 'w1', name: 'one', address: 'a:1', threads: 2, processing: 1, held: 4, resources: { gpu: 1 }, metrics: undefined, metricsAgeMs: 1250, retiring: false, epoch: 3 }],
     tasks: { memory: 3, queued: 1 },
     waiting: [{ id: 'c1/k', reason: 'needs gpu=1; no worker has it' }],
     clients: 2,

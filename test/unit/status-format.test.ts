@@ -10,10 +10,10 @@ t.test('a status as floe status prints it', async (t) => {
     waiting: [{ id: 'c1/k', reason: 'needs gpu=1; no worker has it' }],
     workers: [
       {
-        id: 'w-1', name: 'worker-0', address: 'a:1', threads: 2, processing: 1, held: 3, resources: { gpu: 1 }, retiring: false, epoch: 3,
+        id: 'w-1', name: 'worker-0', address: 'a:1', threads: 2, processing: 1, held: 3, resources: { gpu: 1 }, retiring: false, epoch: 3, metricsAgeMs: 250,
         metrics: { executing: 1, tasks: 4, held: 3, heldBytes: 2_500_000, rssBytes: 120_000_000, executed: 9, fetched: 1, fetchedBytes: 10 },
       },
-      { id: 'w-2', name: 'w-2', address: 'b:2', threads: 1, processing: 0, held: 0, resources: {}, retiring: false, epoch: 1, metrics: undefined },
+      { id: 'w-2', name: 'w-2', address: 'b:2', threads: 1, processing: 0, held: 0, resources: {}, retiring: false, epoch: 1, metrics: undefined, metricsAgeMs: 0 },
     ],
   });
   const lines = text.split('\n');
