@@ -52,7 +52,7 @@ export function formatStatus(status: WireClusterStatus): string {
   const tasks = Object.entries(status.tasks).filter(([, n]) => n > 0);
   lines.push(`tasks: ${tasks.length === 0 ? 'none' : tasks.map(([s, n]) => `${s}=${n}`).join('  ')}`);
   lines.push('');
-  lines.push(['worker', 'threads', 'running', 'in flight', 'keys held', 'held MB', 'rss MB', 'started over', 'resources'].join('\t'));
+  lines.push(['worker', 'threads', 'running', 'in flight', 'keys held', 'held MB', 'rss MB', 'heartbeat', 'started over', 'resources'].join('\t'));
   for (const w of status.workers) {
     const m = w.metrics;
     const resources = Object.entries(w.resources).map(([k, v]) => `${k}=${v}`).join(',') || '-';
@@ -65,6 +65,8 @@ export function formatStatus(status: WireClusterStatus): string {
         w.held,
         m ? (m.heldBytes / 1e6).toFixed(1) : '-',
         m ? (m.rssBytes / 1e6).toFixed(0) : '-',
+        // How long ago the numbers of `running`, `held MB` and `rss MB` came.
+        m ? `${(w.metricsAgeMs / 1000).toFixed(1)} s ago` : '-',
         // Times the coordinator had it start over (declared lost, then back): 1 less than its incarnation.
         Math.max(0, w.epoch - 1),
         resources,

@@ -303,8 +303,9 @@ export class WorkerState {
 
   /** The scheduler no longer counts on this result: no longer owned, deleted unless a task here needs it. */
   private onReleased(id: string, sid: string, out: WorkerCommand[]): void {
-    // What collect does, with one lookup of the id among the results held instead of four:
-    // a big release deletes tens of thousands of results here at once.
+    // What collect does, with two lookups of the id among the results held instead of four
+    // (and none among the needed ones while none is): a big release deletes tens of
+    // thousands of results here at once.
     if (!this.held.has(id)) return;
     if (this.needers.size > 0 && this.needers.has(id)) {
       this.held.set(id, false);

@@ -19,8 +19,8 @@ t.test('a status as floe status prints it', async (t) => {
   const lines = text.split('\n');
   t.equal(lines[0], 'clients: 2   workers: 2');
   t.equal(lines[1], 'tasks: memory=3  processing=1', 'states with no task left out');
-  t.same(lines[3]!.split('\t'), ['worker', 'threads', 'running', 'in flight', 'keys held', 'held MB', 'rss MB', 'started over', 'resources']);
-  t.same(lines[4]!.split('\t'), ['worker-0 (w-1)', '2', '1', '1', '3', '2.5', '120', '2', 'gpu=1']);
-  t.same(lines[5]!.split('\t'), ['w-2', '1', '-', '0', '0', '-', '-', '0', '-']);
+  t.same(lines[3]!.split('\t'), ['worker', 'threads', 'running', 'in flight', 'keys held', 'held MB', 'rss MB', 'heartbeat', 'started over', 'resources']);
+  t.same(lines[4]!.split('\t'), ['worker-0 (w-1)', '2', '1', '1', '3', '2.5', '120', '0.3 s ago', '2', 'gpu=1']);
+  t.same(lines[5]!.split('\t'), ['w-2', '1', '-', '0', '0', '-', '-', '-', '0', '-']);
   t.equal(lines.at(-1), '  c1/k: needs gpu=1; no worker has it');
 });
