@@ -48,12 +48,18 @@ def log(msg):
 
 
 def until_let_go(client, scenario):
-    """Waits until the scheduler holds no task of the run just released, so that the next
-    run is timed on its own tasks only (as the floe side does: bench/let-go.ts)."""
+    """Waits until the scheduler holds no task of the run just released, then until no
+    worker holds a result of it (a worker frees its results once the scheduler's message
+    reaches it), so that the next run is timed on its own tasks only (as the floe side
+    does: bench/let-go.ts)."""
     deadline = time.monotonic() + 60
     while client.run_on_scheduler(lambda dask_scheduler: len(dask_scheduler.tasks)) > 0:
         if time.monotonic() > deadline:
             raise RuntimeError(f"{scenario}: the scheduler still holds tasks a minute after their release")
+    while any(n > 0 for n in client.run(lambda dask_worker: len(dask_worker.data)).values()):
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{scenario}: the workers still hold results a minute after their release")
+        time.sleep(0.02)  # asking in a tight loop would load the workers it waits on
 
 
 def task_lag(client, params, warmup):

@@ -3,7 +3,7 @@
  * that the next run is timed on its own tasks only, not also on the cluster letting go of
  * the previous run's tasks and results (the client sends releases in batches, and the
  * coordinator and workers then drop records and results). bench/dask_bench.py waits the
- * same way on the Dask side (until_let_go), on its scheduler's view.
+ * same way on the Dask side (until_let_go): for its scheduler, then for its workers' data.
  *
  * First the coordinator's view: no task and no result left. The coordinator has then told
  * the workers, and each deletes its results once the message reaches it, after the
