@@ -29,13 +29,16 @@ export function relaunch(flags: readonly string[]): Promise<number> {
     child.kill(signal);
   };
   for (const signal of PASSED_ON) process.on(signal, passOn);
+  const stopPassingOn = (): void => {
+    for (const signal of PASSED_ON) process.off(signal, passOn);
+  };
   return new Promise((resolve, reject) => {
     child.once('error', (error) => {
-      for (const signal of PASSED_ON) process.off(signal, passOn);
+      stopPassingOn();
       reject(error);
     });
     child.once('exit', (code, signal) => {
-      for (const signal of PASSED_ON) process.off(signal, passOn);
+      stopPassingOn();
       if (signal === null) {
         resolve(code ?? 1);
         return;
@@ -47,7 +50,11 @@ export function relaunch(flags: readonly string[]): Promise<number> {
   });
 }
 
-/** In a relaunched child: stops as on SIGTERM once the parent is gone. A no-op in other processes. */
+/**
+ * In a relaunched child: stops as on SIGTERM once the parent is gone. A no-op in other
+ * processes. Not common.ts's exitWithParent, which watches a stdin pipe from the parent:
+ * the child keeps the command's own stdin (a flow may read it).
+ */
 export function watchRelauncher(): void {
   const parent = Number(process.env[PARENT_ENV]);
   // Not passed on to the processes this one starts (they have a parent of their own).

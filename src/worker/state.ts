@@ -303,21 +303,25 @@ export class WorkerState {
 
   /** The scheduler no longer counts on this result: no longer owned, deleted unless a task here needs it. */
   private onReleased(id: string, sid: string, out: WorkerCommand[]): void {
-    // What collect does, with two lookups of the id among the results held instead of four
-    // (and none among the needed ones while none is): a big release deletes tens of
-    // thousands of results here at once.
+    // collect's rule, with two lookups among the results held instead of four: a big
+    // release deletes tens of thousands of results here at once.
     if (!this.held.has(id)) return;
-    if (this.needers.size > 0 && this.needers.has(id)) {
-      this.held.set(id, false);
-      return;
-    }
-    this.held.delete(id);
-    out.push({ type: 'deleteData', stimulusId: sid, id });
+    if (this.isNeeded(id)) this.held.set(id, false);
+    else this.drop(id, sid, out);
   }
 
   /** Deletes a result nobody here needs and the scheduler does not count on (held, not owned). */
   private collect(id: string, sid: string, out: WorkerCommand[]): void {
-    if (this.held.get(id) !== false || this.needers.has(id)) return;
+    if (this.held.get(id) !== false || this.isNeeded(id)) return;
+    this.drop(id, sid, out);
+  }
+
+  /** Whether a task here still needs the result (no lookup while none needs any). */
+  private isNeeded(id: string): boolean {
+    return this.needers.size > 0 && this.needers.has(id);
+  }
+
+  private drop(id: string, sid: string, out: WorkerCommand[]): void {
     this.held.delete(id);
     out.push({ type: 'deleteData', stimulusId: sid, id });
   }
