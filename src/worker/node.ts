@@ -26,6 +26,7 @@ import { Reports } from './reports.ts';
 import { ClientLinks } from './client-links.ts';
 import { WorkerState, type WorkerEvent } from './state.ts';
 import { WorkerCommands } from './commands.ts';
+import { controlEvents } from './control-events.ts';
 import { WorkerTracing } from './tracing.ts';
 import { Runs } from './runs.ts';
 import { DirectSubmissions } from './direct.ts';
@@ -347,18 +348,8 @@ export class WorkerNode {
       // which may be in this very batch.
       this.log.info({ workerId: this.workerId, epoch: this.epochNow, asked: wire.epoch }, 'ignored a request to start over: already done');
     }
-    const stimulusId = this.nextStimulus();
-    for (const c of wire.cancel) this.handle({ type: 'cancelled', stimulusId, id: c.id, runId: c.runId });
-    if (wire.assign.length > 0) {
-      for (const a of wire.assign) this.tracing.assigned(a, (id) => this.store.has(id));
-      this.handle({ type: 'assigned', stimulusId, tasks: wire.assign });
-    }
-    if (wire.release.length > 0) this.handle({ type: 'released', stimulusId, ids: wire.release });
-    for (const s of wire.steal) this.handle({ type: 'steal', stimulusId, id: s.id, runId: s.runId });
-    for (const r of wire.replicate) {
-      const addresses = r.holders.map((h) => h.address).filter((a) => a !== '');
-      this.handle({ type: 'replicate', stimulusId, id: r.id, addresses, serializer: r.serializer });
-    }
+    for (const a of wire.assign) this.tracing.assigned(a, (id) => this.store.has(id));
+    for (const event of controlEvents(wire, this.nextStimulus())) this.handle(event);
     for (const clientId of wire.clientsGone) {
       this.reports.dropClient(clientId);
       this.clientLinks.left(clientId);

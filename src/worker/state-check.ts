@@ -12,8 +12,10 @@ export interface WorkerStateView {
   held: ReadonlyMap<string, boolean>;
   needers: ReadonlyMap<string, number>;
   awaited: ReadonlyMap<string, ReadonlySet<WorkerTask>>;
-  fetching: ReadonlyMap<string, { started: boolean }>;
+  fetching: ReadonlyMap<string, { started: boolean; waiters: ReadonlySet<WorkerTask> }>;
   readySize: number;
+  /** Whether the task is in the ready queue. */
+  inReady(task: WorkerTask): boolean;
   replicas: ReadonlySet<string>;
   actorQueues: ReadonlyMap<string, readonly WorkerTask[]>;
   executing: number;
@@ -28,6 +30,7 @@ export interface WorkerStateView {
 export function checkWorkerState(v: WorkerStateView): void {
     let executing = 0;
     let rejoined = 0;
+    let readyTasks = 0;
     const lanes = new Map<Lane, number>();
     for (const task of v.tasks.values()) {
       if (task.state === 'executing' && task.slot && task.lane === undefined) executing += 1;
@@ -38,9 +41,20 @@ export function checkWorkerState(v: WorkerStateView): void {
       const queued = task.actor !== undefined && v.actorQueues.get(task.actor)?.includes(task) === true;
       assert(queued === (task.actor !== undefined && task.state !== 'executing'), `${task.assign.id}: actor queue membership`);
       if (task.state !== 'fetching') assert(task.missing.size === 0, `${task.assign.id} ready with missing inputs`);
+      // Nothing waits for what will never come: a ready task (not an actor's) is queued,
+      // and each input a fetching task misses is being fetched for it or made here.
+      const waitsInQueue = task.state === 'ready' && task.actor === undefined;
+      assert(v.inReady(task) === waitsInQueue, `${task.assign.id}: ${task.state}, ${waitsInQueue ? 'not ' : ''}in the ready queue`);
+      if (waitsInQueue) readyTasks += 1;
+      if (task.state === 'fetching') assert(task.missing.size > 0, `${task.assign.id} fetching with nothing missing`);
+      for (const id of task.missing) {
+        const coming = v.fetching.get(id)?.waiters.has(task) === true || v.awaited.get(id)?.has(task) === true;
+        assert(coming, `${task.assign.id} misses ${id}, which is neither fetched for it nor made here`);
+      }
       for (const dep of task.assign.deps) assert(v.needers.has(dep.id), `${dep.id} needed but not counted`);
     }
     assert(NO_INPUTS.size === 0, 'the shared empty set of missing inputs is empty');
+    assert(readyTasks === v.readySize, `ready queue holds ${v.readySize}, expected ${readyTasks}`);
     for (const [lane, n] of lanes) assert(lane.active === n && n > 0, 'a batch counts the tasks holding its slot');
     assert(executing + lanes.size === v.executing, 'executing count matches');
     // Only runs that rejoined after seceding may take the count above the threads, and

@@ -383,6 +383,7 @@ export class WorkerState {
       awaited: this.awaited,
       fetching: this.fetches.byId,
       readySize: this.ready.size,
+      inReady: (task) => this.ready.has(task),
       replicas: this.fetches.replicas,
       actorQueues: this.actorQueues,
       executing: this.slots.executing,
