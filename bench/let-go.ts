@@ -12,7 +12,11 @@
  * view: a heartbeat from each that came after the coordinator was idle (WorkerStatus
  * metricsAgeMs), showing nothing held, running or assigned. That waits up to a heartbeat
  * interval (1 s by default); past WORKERS_WAIT_MS it says which workers it did not see let
- * go, and goes on (once in the lab, a run waited a minute on one, not seen again since).
+ * go, and goes on. (Twice in lab runs a worker never let go; the second time its
+ * heartbeats showed one task assigned, nothing running or held, for good. That is what an
+ * early run the scheduler took back in the turn it sent it left on its worker until
+ * 2026-12-06: the worker handled the cancel before the assignment, both being in one
+ * message; see src/worker/control-events.ts.)
  *
  * Measured on the throughput scenario: a 10k run that began while the cluster still let go
  * of the previous rep's 100k gave medians of 25.2k and 25.5k tasks/s in two runs of `floe

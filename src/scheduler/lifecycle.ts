@@ -140,7 +140,8 @@ export function taskFinished(core: SchedulerCore, ev: EventOf<'taskFinished'>): 
  * A result the scheduler no longer waits for: released or cancelled after the run ended
  * but before its report came (the worker had nothing left to cancel), or from a run
  * replaced since. The worker keeps a finished result until told, so it is told to drop
- * it, unless the scheduler counts on that copy or runs the task there again.
+ * it, unless the scheduler counts on that copy or runs the task there again (then the
+ * worker drops the copy itself when the new run is assigned: worker/state.ts onAssign).
  */
 function dropStaleResult(core: SchedulerCore, ev: EventOf<'taskFinished'>): void {
   const w = core.workers.get(ev.workerId);

@@ -128,6 +128,9 @@ export class WorkerState {
       if (!runReplaces(a.runId, existing.assign.runId)) return; // duplicate delivery
       this.onCancel(a.id, existing.assign.runId, sid, out);
     }
+    // The scheduler assigns a task only while it counts on no copy of its result here: one
+    // an earlier run left (its report came late and was dropped) goes as if released.
+    this.onReleased(a.id, sid, out);
     const actor = actorOf(a);
     const missing = a.deps.length === 0 ? NO_INPUTS : new Set<string>();
     const task: WorkerTask = { assign: a, state: 'fetching', missing, seq: ++this.seq, heapIndex: -1, slot: false, lane: undefined, rejoined: false, actor, long: false, straggling: false, costMs: 0 };
@@ -303,8 +306,7 @@ export class WorkerState {
 
   /** The scheduler no longer counts on this result: no longer owned, deleted unless a task here needs it. */
   private onReleased(id: string, sid: string, out: WorkerCommand[]): void {
-    // collect's rule, with two lookups among the results held instead of four: a big
-    // release deletes tens of thousands of results here at once.
+    // collect's rule in two lookups, not four: a big release deletes many results at once.
     if (!this.held.has(id)) return;
     if (this.isNeeded(id)) this.held.set(id, false);
     else this.drop(id, sid, out);

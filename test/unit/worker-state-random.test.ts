@@ -2,18 +2,21 @@
  * Randomized simulation of the worker's state machine with a seeded PRNG. Around it, a
  * scheduler, a thread pool and the data plane behave as the real ones may:
  * - the scheduler assigns tasks whose inputs are inline, held elsewhere, held here, or
- *   being made here (early assignment), assigns again after a run left, delivers the same
- *   assignment twice, steals runs (never early ones), cancels runs, releases results, and
+ *   being made here (early assignment), assigns again after a run left (an assignment may
+ *   be handled twice in a row), steals runs (never early ones), cancels runs, releases results, and
  *   takes early runs back when an input they wait for leaves without a result (what
- *   scheduler/early.ts does), its messages in order;
- * - the pool runs batches, a run at a time each, finishes runs with a success or a
- *   failure, never reports an aborted run, and finds stragglers, giving back the runs
- *   queued behind them and runs of batches that have not started;
+ *   scheduler/early.ts does), asks for copies of results held elsewhere, its commands
+ *   reaching the worker in order, a turn's worth at a time grouped by kind, as the
+ *   coordinator sends them;
+ * - the pool runs batches, finishes runs with a success or a failure, never reports an
+ *   aborted run, and finds stragglers, giving back the runs queued behind them and runs of
+ *   batches that have not started; a running task may secede and rejoin;
  * - fetches succeed or fail; memory pressure pauses and resumes the worker.
  * The state machine's invariants are checked after every event (WorkerState.validate,
  * which includes that a ready task is queued and that every missing input is coming).
  * At the end everything is let finish: every run the scheduler counts on here must then
- * have been reported, and the worker must hold no task.
+ * have been reported, the worker must hold no task, and exactly the results the scheduler
+ * counts on here.
  * Reproduce a seed with FLOE_SEED=<n> npx tap test/unit/worker-state-random.test.ts
  * (FLOE_SEEDS=<count> runs more seeds; FLOE_TRACE=1 prints every event and command).
  */
@@ -39,7 +42,7 @@ interface RunRef {
 }
 
 /** A scheduler command on its way to this worker. */
-type Command = { assign: WireAssign } | { cancel: RunRef } | { release: string[] } | { steal: RunRef };
+type Command = { assign: WireAssign } | { cancel: RunRef } | { release: string[] } | { steal: RunRef } | { replicate: string };
 
 /** What the simulated scheduler counts on this worker for. */
 interface SchedRun {
@@ -81,6 +84,11 @@ class Sim {
   /** Inputs the worker asked to fetch, not answered yet. */
   readonly fetches = new Set<string>();
   paused = false;
+  /** Replicas asked for and not answered yet; those released meanwhile. */
+  readonly replicating = new Set<string>();
+  readonly dropOnArrival = new Set<string>();
+  /** Runs waiting on their subtasks ("id#runId"). */
+  readonly seceded = new Set<string>();
   readonly seen = new Set<string>();
 
   constructor(readonly seed: number) {
@@ -132,12 +140,25 @@ class Sim {
         if (this.fetches.has(c.id)) this.fail(`${c.id} fetched twice at once`);
         this.fetches.add(c.id);
         break;
+      case 'reportReplicated':
+        this.replicating.delete(c.id);
+        // Released while the copy travelled: the copy is dropped too (retire.ts replicated).
+        if (this.dropOnArrival.delete(c.id)) this.inbox.push({ release: [c.id] });
+        else this.made.add(c.id);
+        break;
+      case 'replicateFailed':
+        this.replicating.delete(c.id);
+        this.dropOnArrival.delete(c.id);
+        break;
       case 'reportFinished':
         if (this.current(c.id, c.runId)) {
           this.runs.delete(c.id);
           this.made.add(c.id);
           // Its early dependents' input is there: they are ordinary runs from now on.
           for (const run of this.runs.values()) run.early.delete(c.id);
+        } else if (!this.runs.has(c.id) && !this.made.has(c.id)) {
+          // A result the scheduler no longer waits for is dropped (lifecycle.ts dropStaleResult).
+          this.inbox.push({ release: [c.id] });
         }
         break;
       case 'reportFailed':
@@ -254,10 +275,21 @@ class Sim {
         this.inbox.push({ cancel: { id, runId: this.runs.get(id)!.runId } });
         this.leave(id);
       }
-    } else if (r < 0.97) {
+    } else if (r < 0.95) {
       const ids = [...this.made].filter(() => this.rand() < 0.5);
       for (const id of ids) this.made.delete(id);
+      for (const id of this.replicating) if (this.rand() < 0.5) this.dropOnArrival.add(id);
       if (ids.length > 0) this.inbox.push({ release: ids });
+    } else if (r < 0.97) {
+      // A copy of a result held elsewhere (a retiring worker is being drained), unless this
+      // worker holds or is getting one (the scheduler picks a worker without a copy).
+      const id = `r${this.int(6)}`;
+      if (!this.made.has(id) && !this.replicating.has(id)) {
+        this.replicating.add(id);
+        this.inbox.push({ replicate: id });
+      }
+    } else if (r < 0.985) {
+      this.secede();
     } else {
       this.paused = !this.paused;
       this.deliver({ type: 'paused', stimulusId: `p${this.step}`, paused: this.paused });
@@ -272,7 +304,8 @@ class Sim {
       if ('assign' in c) batch.assign.push(c.assign);
       else if ('cancel' in c) batch.cancel.push(c.cancel);
       else if ('release' in c) batch.release.push(...c.release);
-      else batch.steal.push(c.steal);
+      else if ('steal' in c) batch.steal.push(c.steal);
+      else batch.replicate.push({ id: c.replicate, holders: [ELSEWHERE], nbytes: 1, serializer });
     }
     for (const event of controlEvents(batch, `m${this.step}`)) {
       this.deliver(event);
@@ -305,6 +338,16 @@ class Sim {
       durationMs: DURATION_MS[name],
     });
     return true;
+  }
+
+  /** A running run waits on subtasks (its slot is free meanwhile), or is done waiting. */
+  secede(): void {
+    const batch = this.pick(this.pool.filter((b) => b.started > 0));
+    if (batch === undefined) return;
+    const run = batch.runs[batch.started - 1]!;
+    const key = `${run.id}#${run.runId}`;
+    const seceded = this.seceded.delete(key) ? false : (this.seceded.add(key), true);
+    this.deliver({ type: seceded ? 'seceded' : 'rejoined', stimulusId: `w${this.step}`, id: run.id, runId: run.runId });
   }
 
   /** The pool finds a started run straggling and gives back runs that have not started. */
@@ -359,6 +402,11 @@ class Sim {
       const left = [...this.runs].map(([id, run]) => `${id} (run ${run.runId}, ${this.ws['tasks'].get(id)?.state ?? 'unknown here'})`);
       this.fail(`with nothing left to happen, the scheduler still counts on ${left.join(', ')}`);
     }
+    const held = new Set(this.ws['held'].keys());
+    const lost = [...this.made].filter((id) => !held.has(id));
+    if (lost.length > 0) this.fail(`results the scheduler counts on here are gone: ${lost.join(', ')}`);
+    const leaked = [...held].filter((id) => !this.made.has(id));
+    if (leaked.length > 0) this.fail(`results nobody counts on are kept: ${leaked.join(', ')}`);
     if (this.ws.taskCount !== 0) {
       const held = [...this.ws['tasks'].values()].map((task) => `${task.assign.id} (run ${task.assign.runId}, ${task.state}, missing ${[...task.missing].join(' ') || 'nothing'})`);
       this.fail(`with nothing left to happen, the worker still holds ${held.join(', ')}`);
@@ -390,10 +438,11 @@ t.test('the worker state machine under random schedules', async (t) => {
   // The simulation reaches every path it is meant to exercise.
   for (const what of [
     'event:assigned', 'event:cancelled', 'event:released', 'event:fetched', 'event:fetchFailed', 'event:steal',
-    'event:executed', 'event:returned', 'event:paused',
+    'event:executed', 'event:returned', 'event:paused', 'event:replicate', 'event:seceded', 'event:rejoined',
     'command:execute', 'command:executeBatch', 'command:abort', 'command:fetch', 'command:storeInline',
     'command:reportFinished', 'command:reportFailed', 'command:reportStolen', 'command:reportStealRefused',
-    'command:reportStraggling', 'command:reportInputMissing', 'command:deleteData',
+    'command:reportStraggling', 'command:reportInputMissing', 'command:deleteData', 'command:reportSlot',
+    'command:reportReplicated', 'command:replicateFailed',
   ]) {
     t.ok(seen.has(what), `${what} happens`);
   }

@@ -222,3 +222,35 @@ t.test('a result released while a task here still needs it is deleted once that 
   t.same(types(ws.step({ type: 'released', stimulusId: 's8', ids: ['a', 'b', 'x'] })), ['deleteData:b', 'deleteData:x'], 'a is gone already');
   t.equal(ws.heldCount, 0);
 });
+
+t.test('a result an earlier run left is dropped when the task is assigned here again (the scheduler dropped its late report)', async (t) => {
+  const ws = make(1);
+  const ok = { ok: true as const, nbytes: 1, serializer };
+  ws.step({ type: 'assigned', stimulusId: 's1', tasks: [assign('x', { runId: 1 })] });
+  // Cancelled while it finished: the report of run 1 crosses the cancel, which finds nothing.
+  t.same(types(ws.step({ type: 'executed', stimulusId: 's2', id: 'x', runId: 1, outcome: ok })), ['reportFinished:x']);
+  t.same(types(ws.step({ type: 'cancelled', stimulusId: 's3', id: 'x', runId: 1 })), []);
+  t.equal(ws.heldCount, 1);
+  // The scheduler runs x here again: it counts on no copy of x here, so run 1's goes.
+  t.same(types(ws.step({ type: 'assigned', stimulusId: 's4', tasks: [assign('x', { runId: 2 })] })), ['deleteData:x', 'execute:x']);
+  t.equal(ws.heldCount, 0);
+  // Run 2 is cancelled too: nothing of x is left behind.
+  t.same(types(ws.step({ type: 'cancelled', stimulusId: 's5', id: 'x', runId: 2 })), ['abort:x']);
+  t.equal(ws.heldCount, 0);
+  t.equal(ws.taskCount, 0);
+});
+
+t.test('a copy an earlier run left that a task here still needs is kept for it, no longer owned', async (t) => {
+  const ws = make(1);
+  const ok = { ok: true as const, nbytes: 1, serializer };
+  ws.step({ type: 'assigned', stimulusId: 's1', tasks: [assign('x', { runId: 1 })] });
+  ws.step({ type: 'executed', stimulusId: 's2', id: 'x', runId: 1, outcome: ok });
+  // y takes x, held here; then x is assigned here again (its result lost elsewhere, say).
+  ws.step({ type: 'assigned', stimulusId: 's3', tasks: [assign('y', { deps: [{ id: 'x', holder: 'inproc://w1' }] }), assign('x', { runId: 2 })] });
+  t.equal(ws.heldCount, 1, 'kept for y');
+  // y done: the copy is deleted; x's run 2 makes the result the scheduler counts on.
+  const done = ws.step({ type: 'executed', stimulusId: 's4', id: 'y', runId: 1, outcome: ok });
+  t.same(types(done), ['reportFinished:y', 'deleteData:x', 'execute:x']);
+  t.same(types(ws.step({ type: 'executed', stimulusId: 's5', id: 'x', runId: 2, outcome: ok })), ['reportFinished:x']);
+  t.equal(ws.heldCount, 2, 'x (run 2) and y');
+});
