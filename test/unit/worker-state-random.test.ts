@@ -3,7 +3,8 @@
  * scheduler, a thread pool and the data plane behave as the real ones may:
  * - the scheduler assigns tasks whose inputs are inline, held elsewhere, held here, or
  *   being made here (early assignment), assigns again after a run left (an assignment may
- *   be handled twice in a row), steals runs (never early ones), cancels runs, releases results, and
+ *   be handled twice in a row), assigns actor calls, steals runs (never early ones nor
+ *   actor calls), cancels runs, releases results, and
  *   takes early runs back when an input they wait for leaves without a result (what
  *   scheduler/early.ts does), asks for copies of results held elsewhere, its commands
  *   reaching the worker in order, a turn's worth at a time grouped by kind, as the
@@ -11,6 +12,8 @@
  * - the pool runs batches, finishes runs with a success or a failure, never reports an
  *   aborted run, and finds stragglers, giving back the runs queued behind them and runs of
  *   batches that have not started; a running task may secede and rejoin;
+ * - clients send lone tasks straight to the worker, whose runs the scheduler adopts or
+ *   cancels;
  * - fetches succeed or fail; memory pressure pauses and resumes the worker.
  * The state machine's invariants are checked after every event (WorkerState.validate,
  * which includes that a ready task is queued and that every missing input is coming).
@@ -24,6 +27,8 @@ import t from 'tap';
 import { WorkerState, type WorkerCommand, type WorkerEvent } from '../../src/worker/state.ts';
 import { controlEvents } from '../../src/worker/control-events.ts';
 import { emptyWorkerBatch, type WireAssign } from '../../src/transport/messages.ts';
+import { ACTOR_MODULE, isActorSpec } from '../../src/graph/spec.ts';
+import { DIRECT_RUN_IDS_FROM } from '../../src/graph/task-id.ts';
 import type { TaskSpec } from '../../src/graph/spec.ts';
 import { mulberry32 } from '../helpers/rng.ts';
 import { FloeError, toErrorInfo } from '../../src/errors.ts';
@@ -49,12 +54,16 @@ interface SchedRun {
   runId: number;
   /** Inputs it waits for that are being made here (it was assigned early). */
   early: Set<string>;
+  /** An actor's call: never stolen, never assigned early (scheduler/stealing.ts, early.ts). */
+  actor: boolean;
 }
 
 /** A pool dispatch: its runs go one after another; `started` of them have begun. */
 interface PoolBatch {
   runs: RunRef[];
   started: number;
+  /** An actor's call, run by the worker's actor host: the pool never gives it back. */
+  actor: boolean;
 }
 
 const trace = process.env.FLOE_TRACE === undefined ? (): void => undefined : (line: string): void => console.error(line);
@@ -78,6 +87,8 @@ class Sim {
   readonly made = new Set<string>();
   /** Task ids that left this worker without a result: assigned again later. */
   readonly gone: string[] = [];
+  /** The actor of each task that is an actor's call (decided when the task is first made). */
+  readonly actors = new Map<string, string>();
   /** The scheduler's commands on their way, in the order it issued them. */
   readonly inbox: Command[] = [];
   readonly pool: PoolBatch[] = [];
@@ -128,10 +139,11 @@ class Sim {
     this.seen.add(`command:${c.type}`);
     switch (c.type) {
       case 'execute':
-        this.pool.push({ runs: [{ id: c.assign.id, runId: c.assign.runId }], started: 0 });
+        if (isActorSpec(c.assign.spec)) this.seen.add('an actor call runs');
+        this.pool.push({ runs: [{ id: c.assign.id, runId: c.assign.runId }], started: 0, actor: isActorSpec(c.assign.spec) });
         break;
       case 'executeBatch':
-        this.pool.push({ runs: c.assigns.map((a) => ({ id: a.id, runId: a.runId })), started: 0 });
+        this.pool.push({ runs: c.assigns.map((a) => ({ id: a.id, runId: a.runId })), started: 0, actor: false });
         break;
       case 'abort':
         this.dropFromPool((r) => r.id === c.id && r.runId === c.runId);
@@ -210,17 +222,26 @@ class Sim {
     for (let i = this.pool.length - 1; i >= 0; i--) if (this.pool[i]!.runs.length === 0) this.pool.splice(i, 1);
   }
 
-  spec(key: string): TaskSpec {
+  spec(key: string, actor: string | undefined): TaskSpec {
     const name = this.rand() < 0.8 ? 'short' : 'long';
     return {
-      key, name, module: 'file:///m.ts', exportName: 'f', args: new Uint8Array(), deps: [], serializer,
+      key, name, module: actor === undefined ? 'file:///m.ts' : ACTOR_MODULE, exportName: 'f', args: new Uint8Array(), deps: [], serializer,
       priority: this.int(3), retries: 0, retryDelayMs: 0, retryBackoff: 2, timeoutMs: 0, resources: {},
+      ...(actor === undefined ? {} : { actor }),
     };
   }
 
   /** A new assignment (or a task that left, again), with inputs of every kind. */
   assign(): WireAssign {
-    const id = this.rand() < 0.2 && this.gone.length > 0 ? this.gone.splice(this.int(this.gone.length), 1)[0]! : `t${++this.taskSeq}`;
+    const again = this.rand() < 0.2 && this.gone.length > 0;
+    const id = again ? this.gone.splice(this.int(this.gone.length), 1)[0]! : `t${++this.taskSeq}`;
+    if (!again && this.rand() < 0.15) this.actors.set(id, `a${this.int(2)}`);
+    return this.assignAgain(id);
+  }
+
+  /** An assignment of task `id` under a new run id. */
+  assignAgain(id: string): WireAssign {
+    const actor = this.actors.get(id);
     const runId = ++this.runSeq;
     const deps: WireAssign['deps'] = [];
     const early = new Set<string>();
@@ -237,7 +258,7 @@ class Sim {
         if (held !== undefined) dep = { id: held, holders: [HERE], nbytes: 1, serializer, inline: undefined };
       } else {
         // Early: an input being made here, by a run the scheduler counts on.
-        const producer = this.pick([...this.runs.keys()].filter((p) => p !== id));
+        const producer = actor === undefined ? this.pick([...this.runs.keys()].filter((p) => p !== id)) : undefined;
         if (producer !== undefined) {
           dep = { id: producer, holders: [], nbytes: 1, serializer, inline: undefined };
           early.add(producer);
@@ -245,8 +266,8 @@ class Sim {
       }
       if (dep !== undefined && !deps.some((d) => d.id === dep.id)) deps.push(dep);
     }
-    this.runs.set(id, { runId, early });
-    return { id, runId, attempt: 1, order: this.runSeq, spec: this.spec(id), deps };
+    this.runs.set(id, { runId, early, actor: actor !== undefined });
+    return { id, runId, attempt: 1, order: this.runSeq, spec: this.spec(id, actor), deps };
   }
 
   /** One random thing happens. */
@@ -267,7 +288,7 @@ class Sim {
       this.answerFetch();
     } else if (r < 0.9) {
       // Steal a run that is not early (the scheduler never steals those).
-      const id = this.pick([...this.runs].filter(([, run]) => run.early.size === 0).map(([id]) => id));
+      const id = this.pick([...this.runs].filter(([, run]) => run.early.size === 0 && !run.actor).map(([id]) => id));
       if (id !== undefined) this.inbox.push({ steal: { id, runId: this.runs.get(id)!.runId } });
     } else if (r < 0.93) {
       const id = this.pick([...this.runs.keys()]);
@@ -288,8 +309,10 @@ class Sim {
         this.replicating.add(id);
         this.inbox.push({ replicate: id });
       }
-    } else if (r < 0.985) {
+    } else if (r < 0.98) {
       this.secede();
+    } else if (r < 0.99) {
+      this.direct();
     } else {
       this.paused = !this.paused;
       this.deliver({ type: 'paused', stimulusId: `p${this.step}`, paused: this.paused });
@@ -340,6 +363,27 @@ class Sim {
     return true;
   }
 
+  /**
+   * A client sends a lone task straight here (worker/direct.ts): it starts at once under a
+   * run id of the worker's own if a thread is free. The scheduler hears of it before any
+   * report of the run, and adopts the run, or cancels it and runs the task its usual way,
+   * maybe here (submit.ts adoptDirectRun).
+   */
+  direct(): void {
+    const id = `d${++this.taskSeq}`;
+    if (!this.ws.startsAtOnce(id) || this.paused) return;
+    const runId = DIRECT_RUN_IDS_FROM + this.taskSeq;
+    this.seen.add('a direct run starts');
+    this.deliver({ type: 'assigned', stimulusId: `d${this.step}`, tasks: [{ id, runId, attempt: 1, spec: this.spec(id, undefined), deps: [] }] });
+    if (this.rand() < 0.7) {
+      this.runs.set(id, { runId, early: new Set(), actor: false });
+      return;
+    }
+    this.inbox.push({ cancel: { id, runId } });
+    if (this.rand() < 0.5) this.gone.push(id);
+    else this.inbox.push({ assign: this.assignAgain(id) });
+  }
+
   /** A running run waits on subtasks (its slot is free meanwhile), or is done waiting. */
   secede(): void {
     const batch = this.pick(this.pool.filter((b) => b.started > 0));
@@ -352,12 +396,12 @@ class Sim {
 
   /** The pool finds a started run straggling and gives back runs that have not started. */
   poolReturns(): void {
-    const straggling = this.pick(this.pool.filter((b) => b.started > 0));
+    const straggling = this.pick(this.pool.filter((b) => b.started > 0 && !b.actor));
     if (straggling === undefined) return;
     const straggler = straggling.runs[straggling.started - 1]!;
     const back: RunRef[] = straggling.runs.splice(straggling.started);
     for (const batch of this.pool) {
-      if (batch === straggling || batch.started > 0 || this.rand() < 0.5) continue;
+      if (batch === straggling || batch.started > 0 || batch.actor || this.rand() < 0.5) continue;
       back.push(...batch.runs.splice(0));
     }
     this.prunePool();
@@ -443,6 +487,7 @@ t.test('the worker state machine under random schedules', async (t) => {
     'command:reportFinished', 'command:reportFailed', 'command:reportStolen', 'command:reportStealRefused',
     'command:reportStraggling', 'command:reportInputMissing', 'command:deleteData', 'command:reportSlot',
     'command:reportReplicated', 'command:replicateFailed',
+    'an actor call runs', 'a direct run starts',
   ]) {
     t.ok(seen.has(what), `${what} happens`);
   }
