@@ -11,7 +11,7 @@ import { actorOf, enqueueActorTask, leaveActorQueue, startActorTasks, type Actor
 import { batchCostMs, DEFAULT_BATCH, RunTimes, takeBatch, type BatchConfig } from './batching.ts';
 import { Fetches } from './fetches.ts';
 import { Slots } from './slots.ts';
-import { checkWorkerState } from './state-check.ts';
+import { checkWorkerState, type WorkerStateView } from './state-check.ts';
 import { NO_INPUTS, readyOrder, type RunRef, type WorkerCommand, type WorkerEvent, type WorkerTask } from './state-types.ts';
 import { ChurnMap } from '../util/churn-map.ts';
 
@@ -31,11 +31,7 @@ export class WorkerState {
   private readonly held = new ChurnMap<string, boolean>();
   /** Input id -> number of local tasks still needing it. */
   private readonly needers = new ChurnMap<string, number>();
-  /**
-   * Inputs being computed here that tasks assigned early wait for (the scheduler sent them
-   * with no holders: src/scheduler/early.ts), by input id. They start when it finishes; if
-   * it fails the scheduler cancels them.
-   */
+  /** Inputs being made here that early tasks wait for (sent with no holders: scheduler/early.ts); if one fails, the scheduler cancels them. */
   private readonly awaited = new ChurnMap<string, Set<WorkerTask>>();
   /** Inputs and replicas being fetched, or waiting for a transfer slot (worker/fetches.ts). */
   private readonly fetches: Fetches;
@@ -128,8 +124,7 @@ export class WorkerState {
       if (!runReplaces(a.runId, existing.assign.runId)) return; // duplicate delivery
       this.onCancel(a.id, existing.assign.runId, sid, out);
     }
-    // The scheduler assigns a task only while it counts on no copy of its result here: one
-    // an earlier run left (its report came late and was dropped) goes as if released.
+    // Assigned here, so the scheduler counts on no copy here: one an earlier run left (its late report dropped) goes as if released.
     this.onReleased(a.id, sid, out);
     const actor = actorOf(a);
     const missing = a.deps.length === 0 ? NO_INPUTS : new Set<string>();
@@ -378,7 +373,12 @@ export class WorkerState {
 
   /** Invariants, checked by tests after every step. */
   validate(): void {
-    checkWorkerState({
+    checkWorkerState(this.view());
+  }
+
+  /** The state as its invariants see it (state-check.ts); tests look at it too. */
+  view(): WorkerStateView {
+    return {
       tasks: this.tasks,
       held: this.held,
       needers: this.needers,
@@ -395,6 +395,6 @@ export class WorkerState {
       threads: this.config.threads,
       transfersMax: this.config.transfersMax,
       pipeline: this.batch.pipeline,
-    });
+    };
   }
 }

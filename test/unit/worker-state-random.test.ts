@@ -350,7 +350,7 @@ class Sim {
     const run = batch.runs.splice(batch.started - 1, 1)[0]!;
     batch.started--;
     this.prunePool();
-    const name = this.ws['tasks'].get(run.id)?.assign.spec.name ?? 'short';
+    const name = this.ws.view().tasks.get(run.id)?.assign.spec.name ?? 'short';
     const ok = this.rand() < 0.9;
     this.deliver({
       type: 'executed',
@@ -427,7 +427,6 @@ class Sim {
       if (this.deliverScheduler()) continue;
       const batch = this.pool[0];
       if (batch !== undefined) {
-        if (batch.started === 0) batch.started = 1;
         const run = batch.runs.shift()!;
         batch.started = 0;
         this.prunePool();
@@ -443,17 +442,17 @@ class Sim {
       break;
     }
     if (this.runs.size > 0) {
-      const left = [...this.runs].map(([id, run]) => `${id} (run ${run.runId}, ${this.ws['tasks'].get(id)?.state ?? 'unknown here'})`);
+      const left = [...this.runs].map(([id, run]) => `${id} (run ${run.runId}, ${this.ws.view().tasks.get(id)?.state ?? 'unknown here'})`);
       this.fail(`with nothing left to happen, the scheduler still counts on ${left.join(', ')}`);
     }
-    const held = new Set(this.ws['held'].keys());
-    const lost = [...this.made].filter((id) => !held.has(id));
-    if (lost.length > 0) this.fail(`results the scheduler counts on here are gone: ${lost.join(', ')}`);
-    const leaked = [...held].filter((id) => !this.made.has(id));
+    const { held, tasks } = this.ws.view();
+    const gone = [...this.made].filter((id) => !held.has(id));
+    if (gone.length > 0) this.fail(`results the scheduler counts on here are gone: ${gone.join(', ')}`);
+    const leaked = [...held.keys()].filter((id) => !this.made.has(id));
     if (leaked.length > 0) this.fail(`results nobody counts on are kept: ${leaked.join(', ')}`);
-    if (this.ws.taskCount !== 0) {
-      const held = [...this.ws['tasks'].values()].map((task) => `${task.assign.id} (run ${task.assign.runId}, ${task.state}, missing ${[...task.missing].join(' ') || 'nothing'})`);
-      this.fail(`with nothing left to happen, the worker still holds ${held.join(', ')}`);
+    if (tasks.size > 0) {
+      const left = [...tasks.values()].map((task) => `${task.assign.id} (run ${task.assign.runId}, ${task.state}, missing ${[...task.missing].join(' ') || 'nothing'})`);
+      this.fail(`with nothing left to happen, the worker still holds ${left.join(', ')}`);
     }
   }
 }
