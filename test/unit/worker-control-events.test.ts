@@ -5,6 +5,7 @@ import t from 'tap';
 import { WorkerState, type WorkerCommand } from '../../src/worker/state.ts';
 import { controlEvents } from '../../src/worker/control-events.ts';
 import { emptyWorkerBatch, type WireAssign, type WireOf } from '../../src/transport/messages.ts';
+import { spec } from '../helpers/spec.ts';
 
 const serializer = { id: 'msgpack', module: '' };
 
@@ -13,10 +14,7 @@ function assign(id: string, runId: number, hereDeps: string[] = []): WireAssign 
     id,
     runId,
     attempt: 1,
-    spec: {
-      key: id, name: 'f', module: 'file:///m.ts', exportName: 'f', args: new Uint8Array(), deps: [], serializer,
-      priority: 0, retries: 0, retryDelayMs: 0, retryBackoff: 2, timeoutMs: 0, resources: {},
-    },
+    spec: spec(id),
     // No holders: being made on this worker (early assignment).
     deps: hereDeps.map((dep) => ({ id: dep, holders: [], nbytes: 1, serializer, inline: undefined })),
   };

@@ -30,6 +30,7 @@ import { emptyWorkerBatch, type WireAssign } from '../../src/transport/messages.
 import { ACTOR_MODULE, isActorSpec } from '../../src/graph/spec.ts';
 import { DIRECT_RUN_IDS_FROM } from '../../src/graph/task-id.ts';
 import type { TaskSpec } from '../../src/graph/spec.ts';
+import { spec } from '../helpers/spec.ts';
 import { mulberry32 } from '../helpers/rng.ts';
 import { FloeError, toErrorInfo } from '../../src/errors.ts';
 
@@ -224,11 +225,7 @@ class Sim {
 
   spec(key: string, actor: string | undefined): TaskSpec {
     const name = this.rand() < 0.8 ? 'short' : 'long';
-    return {
-      key, name, module: actor === undefined ? 'file:///m.ts' : ACTOR_MODULE, exportName: 'f', args: new Uint8Array(), deps: [], serializer,
-      priority: this.int(3), retries: 0, retryDelayMs: 0, retryBackoff: 2, timeoutMs: 0, resources: {},
-      ...(actor === undefined ? {} : { actor }),
-    };
+    return spec(key, [], { name, priority: this.int(3), ...(actor === undefined ? {} : { module: ACTOR_MODULE, actor }) });
   }
 
   /** A new assignment (or a task that left, again), with inputs of every kind. */
@@ -371,7 +368,7 @@ class Sim {
    */
   direct(): void {
     const id = `d${++this.taskSeq}`;
-    if (!this.ws.startsAtOnce(id) || this.paused) return;
+    if (!this.ws.startsAtOnce(id)) return; // also false while paused
     const runId = DIRECT_RUN_IDS_FROM + this.taskSeq;
     this.seen.add('a direct run starts');
     this.deliver({ type: 'assigned', stimulusId: `d${this.step}`, tasks: [{ id, runId, attempt: 1, spec: this.spec(id, undefined), deps: [] }] });
