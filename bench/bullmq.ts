@@ -20,7 +20,7 @@ import type { PeerOutput, PeerRequest } from './harness.ts';
 import { findRedisServer, REDIS_INSTALL_HINT, redisVersion, startRedisServer } from './redis-server.ts';
 import { flatten, type ShapeRun } from './scenarios/task-lag.ts';
 import type { ThroughputRaw } from './scenarios/throughput.ts';
-import type { LatencyRaw } from './scenarios/latency.ts';
+import { warmingUp, type LatencyRaw } from './scenarios/latency.ts';
 import type { LagShape, TimedTask } from './stats.ts';
 
 export const BULLMQ_INSTALL_HINT = 'bullmq not installed (npm install bullmq ioredis)';
@@ -157,7 +157,9 @@ async function throughput(ctx: Ctx, params: Record<string, unknown>, warmup: boo
 async function latency(ctx: Ctx, params: Record<string, unknown>, warmup: boolean): Promise<LatencyRaw> {
   const roundTripsMs: number[] = [];
   const n = warmup ? ((params['warmupCount'] as number | undefined) ?? 50) : (params['count'] as number);
-  for (let i = 0; i < n; i++) {
+  const maxMs = warmup ? ((params['warmupMaxMs'] as number | undefined) ?? Infinity) : Infinity;
+  const startedMs = performance.now();
+  for (let i = 0; warmingUp(i, startedMs, n, maxMs); i++) {
     const done = ctx.completions.expect(1);
     const t0 = performance.now();
     await ctx.queue.add('noop', { kind: 'noop', i } satisfies BullmqJobData);

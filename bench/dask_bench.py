@@ -106,8 +106,13 @@ def throughput(client, params, warmup):
 
 def latency(client, params, warmup):
     n = params.get("warmupCount", 50) if warmup else params["count"]
+    # The warm-up ends after n round trips or warmupMaxMs, whichever comes first (scenarios/latency.ts).
+    max_s = params.get("warmupMaxMs", float("inf")) / 1000.0 if warmup else float("inf")
+    started = time.perf_counter()
     out = []
     for i in range(n):
+        if time.perf_counter() - started >= max_s:
+            break
         t0 = time.perf_counter()
         v = client.submit(noop, i, pure=False).result()
         out.append((time.perf_counter() - t0) * 1000.0)

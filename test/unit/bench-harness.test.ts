@@ -3,6 +3,7 @@
 import t from 'tap';
 import { combine, type ScenarioResult } from '../../bench/harness.ts';
 import { fmt, logX, renderJson, renderSvg, renderTable, verdict, type BenchReport } from '../../bench/render.ts';
+import { LATENCY_WARMUP_COUNT, LATENCY_WARMUP_MAX_MS, warmingUp } from '../../bench/scenarios/latency.ts';
 import { flatten } from '../../bench/scenarios/task-lag.ts';
 import { LAG_SHAPES, lagShape, pairedRatio, quantile, summarize, taskLag } from '../../bench/stats.ts';
 
@@ -12,6 +13,16 @@ t.test('quantiles interpolate between ranks; summaries give median and spread', 
   t.equal(quantile([0, 10], 0.99), 9.9);
   t.ok(Number.isNaN(quantile([], 0.5)));
   t.same(summarize([5, 1, 3]), { median: 3, min: 1, max: 5, p25: 2, p75: 4, n: 3 });
+});
+
+t.test('the latency warm-up ends after its round trips or its time, whichever comes first', async (t) => {
+  const now = performance.now();
+  t.ok(warmingUp(0, now), 'goes on at the start');
+  t.ok(warmingUp(LATENCY_WARMUP_COUNT - 1, now), 'goes on one round trip short of the count');
+  t.notOk(warmingUp(LATENCY_WARMUP_COUNT, now), 'ends at the count');
+  t.notOk(warmingUp(10, now - LATENCY_WARMUP_MAX_MS - 1), 'ends when the time is up, whatever the count');
+  t.ok(warmingUp(49, now, 50, Infinity), 'a count given by the caller, without a limit in time');
+  t.notOk(warmingUp(50, now, 50, Infinity));
 });
 
 t.test('paired ratios: B against A run by run, with an interval that says when the runs cannot tell them apart', async (t) => {
