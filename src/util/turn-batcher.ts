@@ -4,15 +4,17 @@
  */
 export class TurnBatcher {
   private queued = false;
+  /** Made once: a closure made per request was compiled again and again (see worker/batching.ts Making). */
+  private readonly run = (): void => {
+    this.queued = false;
+    this.flush();
+  };
 
   constructor(private readonly flush: () => void) {}
 
   request(): void {
     if (this.queued) return;
     this.queued = true;
-    queueMicrotask(() => {
-      this.queued = false;
-      this.flush();
-    });
+    queueMicrotask(this.run);
   }
 }

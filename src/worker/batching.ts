@@ -87,21 +87,31 @@ export interface BatchTask extends HeapItem {
   costMs: number;
 }
 
+/** A batch task's assignment: a function of the module, not a closure made per batch (see Making). */
+export function assignOf(task: BatchTask): WireAssign {
+  return task.assign;
+}
+
+/** The tasks waiting for result `id` to be made here (assigned early), by id. */
+export interface Waiters<T> {
+  get(id: string): Iterable<T> | undefined;
+}
+
 /**
  * `first` and the ready tasks that may run after it in the same thread, taken off `ready`:
  * while they are short and fit the batch's time budget, and no more than an even share
  * of the ready tasks among the free threads (so a batch does not leave a thread idle).
  *
- * With `waitersOf` (the tasks waiting for result `id` to be made here: assigned early),
- * each task is followed at once by the waiting tasks whose inputs are all made in the
- * batch (transitively: a chain follows its head), under the same limits. The thread
- * hands results straight on (runtime/run-batch.ts), so a chain's hand-off costs
- * microseconds instead of a trip through the main thread; depth first, so the chains a
- * batch starts are finished in it. A ready task whose followers would not all fit is left
- * for the next batch (only `first`'s may be cut short): the rest of a chain cut at the end
- * of a batch waited for the main thread to take the batch's results in, milliseconds
- * while the cores are busy, and that was most of the task lag of the tasks after a root.
- * The caller marks the followers as no longer waiting.
+ * With `waiting` (the tasks waiting for a result to be made here: assigned early), each
+ * task is followed at once by the waiting tasks whose inputs are all made in the batch
+ * (transitively: a chain follows its head), under the same limits. The thread hands
+ * results straight on (runtime/run-batch.ts), so a chain's hand-off costs microseconds
+ * instead of a trip through the main thread; depth first, so the chains a batch starts are
+ * finished in it. A ready task whose followers would not all fit is left for the next
+ * batch (only `first`'s may be cut short): the rest of a chain cut at the end of a batch
+ * waited for the main thread to take the batch's results in, milliseconds while the cores
+ * are busy, and that was most of the task lag of the tasks after a root. The caller marks
+ * the followers as no longer waiting.
  */
 export function takeBatch<T extends BatchTask>(
   first: T,
@@ -109,57 +119,75 @@ export function takeBatch<T extends BatchTask>(
   times: RunTimes,
   config: BatchConfig,
   freeThreads: number,
-  waitersOf?: (id: string) => Iterable<T> | undefined,
+  waiting?: Waiters<T>,
 ): T[] {
   const firstMs = batchCostMs(first.assign, times, config);
   first.costMs = firstMs ?? 0;
   if (firstMs === undefined) return [first];
-  let costMs = firstMs;
-  const batch = [first];
-  const inBatch = new Set<string>();
-  /** Follows `head` with its waiting tasks; false if one that could follow did not fit. */
-  const follow = (head: T): boolean => {
-    if (waitersOf === undefined) return true; // no task waits on another: nothing reads inBatch
-    inBatch.add(head.assign.id);
-    const stack = [head];
-    while (stack.length > 0) {
-      for (const waiter of waitersOf(stack.pop()!.assign.id) ?? []) {
-        if (waiter.actor !== undefined || inBatch.has(waiter.assign.id)) continue;
-        let made = true;
-        for (const id of waiter.missing) if (!inBatch.has(id)) made = false;
-        const ms = made ? batchCostMs(waiter.assign, times, config) : undefined;
-        if (ms === undefined) continue; // waits for another input, or runs alone anyway
-        if (costMs + ms > config.budgetMs || batch.length >= config.tasksMax) return false;
-        costMs += ms;
-        waiter.costMs = ms;
-        batch.push(waiter);
-        inBatch.add(waiter.assign.id);
-        stack.push(waiter);
-      }
-    }
-    return true;
-  };
-  follow(first);
+  const making: Making<T> = { batch: [first], inBatch: new Set<string>(), costMs: firstMs, waiting, times, config };
+  const { batch } = making;
+  follow(making, first);
   const readyMax = Math.min(config.tasksMax, Math.ceil((ready.size + 1) / freeThreads));
   let readyTaken = 1;
   while (batch.length < config.tasksMax && readyTaken < readyMax) {
     const next = ready.peek();
     if (next === undefined) break;
     const ms = batchCostMs(next.assign, times, config);
-    if (ms === undefined || costMs + ms > config.budgetMs) break;
+    if (ms === undefined || making.costMs + ms > config.budgetMs) break;
     ready.pop();
-    const [lengthBefore, costBefore] = [batch.length, costMs];
+    const [lengthBefore, costBefore] = [batch.length, making.costMs];
     next.costMs = ms;
     batch.push(next);
-    costMs += ms;
-    if (!follow(next)) {
+    making.costMs += ms;
+    if (!follow(making, next)) {
       // Its chain would be cut: it goes whole in the next batch.
-      for (const task of batch.splice(lengthBefore)) inBatch.delete(task.assign.id);
-      costMs = costBefore;
+      for (const task of batch.splice(lengthBefore)) making.inBatch.delete(task.assign.id);
+      making.costMs = costBefore;
       ready.push(next);
       break;
     }
     readyTaken++;
   }
   return batch;
+}
+
+/**
+ * A batch being made. The helpers take it as an argument rather than closing over it: a
+ * closure made per batch is a new function each time, and V8 compiled `follow` again and
+ * again, 9 ms each on a background thread, every few rounds of the task-lag shapes. With
+ * module functions, the optimizations finished in rounds 5 to 20 of those shapes fell from
+ * 70 to 34, all processes together (`--trace-opt`); the lag itself changed less than the
+ * machine's noise.
+ */
+interface Making<T extends BatchTask> {
+  readonly batch: T[];
+  readonly inBatch: Set<string>;
+  costMs: number;
+  readonly waiting: Waiters<T> | undefined;
+  readonly times: RunTimes;
+  readonly config: BatchConfig;
+}
+
+/** Follows `head` with its waiting tasks (takeBatch); false if one that could follow did not fit. */
+function follow<T extends BatchTask>(making: Making<T>, head: T): boolean {
+  const { batch, inBatch, waiting, times, config } = making;
+  if (waiting === undefined) return true; // no task waits on another: nothing reads inBatch
+  inBatch.add(head.assign.id);
+  const stack = [head];
+  while (stack.length > 0) {
+    for (const waiter of waiting.get(stack.pop()!.assign.id) ?? []) {
+      if (waiter.actor !== undefined || inBatch.has(waiter.assign.id)) continue;
+      let made = true;
+      for (const id of waiter.missing) if (!inBatch.has(id)) made = false;
+      const ms = made ? batchCostMs(waiter.assign, times, config) : undefined;
+      if (ms === undefined) continue; // waits for another input, or runs alone anyway
+      if (making.costMs + ms > config.budgetMs || batch.length >= config.tasksMax) return false;
+      making.costMs += ms;
+      waiter.costMs = ms;
+      batch.push(waiter);
+      inBatch.add(waiter.assign.id);
+      stack.push(waiter);
+    }
+  }
+  return true;
 }

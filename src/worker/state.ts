@@ -8,7 +8,7 @@ import { runReplaces } from '../graph/task-id.ts';
 import type { WireAssign } from '../transport/messages.ts';
 import { Heap } from '../util/heap.ts';
 import { actorOf, enqueueActorTask, leaveActorQueue, startActorTasks, type ActorQueues } from './actor-queues.ts';
-import { batchCostMs, DEFAULT_BATCH, RunTimes, takeBatch, type BatchConfig } from './batching.ts';
+import { assignOf, batchCostMs, DEFAULT_BATCH, RunTimes, takeBatch, type BatchConfig } from './batching.ts';
 import { Fetches } from './fetches.ts';
 import { Slots } from './slots.ts';
 import { checkWorkerState, type WorkerStateView } from './state-check.ts';
@@ -337,16 +337,16 @@ export class WorkerState {
     while (this.ready.size > 0 && this.slots.hasRoom(this.nextShort)) {
       const first = this.ready.pop();
       assert(first !== undefined, 'ready queue not empty');
-      const waitersOf = this.awaited.size > 0 ? (id: string): Set<WorkerTask> | undefined => this.awaited.get(id) : undefined;
-      const batch = takeBatch(first, this.ready, this.runTimes, this.batch, this.slots.freeThreads, waitersOf);
+      const waiting = this.awaited.size > 0 ? this.awaited : undefined;
+      const batch = takeBatch(first, this.ready, this.runTimes, this.batch, this.slots.freeThreads, waiting);
       if (batch.length === 1 && !this.slots.free) {
         // A run alone does not queue in the pool: the pool could not take it back (worker/stragglers.ts).
         this.ready.push(first);
         break;
       }
-      if (waitersOf !== undefined) for (const task of batch) if (task.missing.size > 0) this.follows(task);
+      if (waiting !== undefined) for (const task of batch) if (task.missing.size > 0) this.follows(task);
       this.slots.take(batch);
-      if (batch.length > 1) out.push({ type: 'executeBatch', stimulusId: sid, assigns: batch.map((t) => t.assign) });
+      if (batch.length > 1) out.push({ type: 'executeBatch', stimulusId: sid, assigns: batch.map(assignOf) });
       else out.push({ type: 'execute', stimulusId: sid, assign: first.assign, short: batchCostMs(first.assign, this.runTimes, this.batch) !== undefined });
     }
   }
