@@ -11,15 +11,12 @@
  * Linux only; needs perf (`apt-get install -y linux-perf`) and root (it traces every CPU).
  * Rounds run after as many warm-up rounds as bench/lag-breakdown.ts runs.
  */
-import { execFileSync, spawn } from 'node:child_process';
-import { rm } from 'node:fs/promises';
-import { availableParallelism, tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
+import { availableParallelism } from 'node:os';
 import { startLocalCluster } from '../cluster/local-cluster.ts';
 import { Client } from '../src/index.ts';
 import { clusterProcesses } from './cpu.ts';
 import { hasPerf, PERF_MISSING } from './perf-script.ts';
+import { monoSeconds, recordSched } from './perf-sched.ts';
 import { parseTimehist, timeInWindows } from './sched-timehist.ts';
 import { flatten, submitShape, timedTasks, WARMUP_ROUNDS } from './scenarios/task-lag.ts';
 import { LAG_SHAPES, lagShape, median, taskLag, type LagShape } from './stats.ts';
@@ -27,47 +24,35 @@ import { LAG_SHAPES, lagShape, median, taskLag, type LagShape } from './stats.ts
 const shape = (process.argv[2] ?? 'linear-100x10') as LagShape;
 if (!LAG_SHAPES.includes(shape)) throw new Error(`unknown shape ${shape} (${LAG_SHAPES.join(', ')})`);
 const rounds = Number(process.argv[3] ?? 10);
-/** perf has no word for "recording now"; it is given this long to start before the rounds. */
-const PERF_START_MS = 500;
-
 if (!hasPerf()) {
   console.error(`sched-wait: ${PERF_MISSING}`);
   process.exit(2);
 }
 
-/** Seconds on CLOCK_MONOTONIC, the clock `perf record -k mono` stamps its events with. */
-const mono = (): number => Number(process.hrtime.bigint()) / 1e9;
 const wallNow = (): number => performance.timeOrigin + performance.now();
 
 const handle = await startLocalCluster({ workers: 2, threads: 1, stderr: 'ignore' });
-const data = join(tmpdir(), `floe-sched-wait-${process.pid}.data`);
 const client = await Client.connect({ nats: handle.url, cluster: handle.cluster });
 try {
   const graph = flatten(lagShape(shape, 1));
   const round = async (): Promise<{ window: [number, number]; lagS: number }> => {
-    const start = mono();
+    const start = monoSeconds();
     const submitMs = wallNow();
     const futures = submitShape(client, graph);
     const stamps = await client.gather(futures);
-    const end = mono();
+    const end = monoSeconds();
     for (const f of futures) f.release();
     const lag = taskLag(timedTasks(graph, stamps), submitMs);
     return { window: [start, end], lagS: lag.totalS };
   };
   for (let i = 0; i < 3 * WARMUP_ROUNDS; i++) await round();
 
-  const perf = spawn('perf', ['sched', 'record', '-k', 'mono', '-o', data], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let perfErr = '';
-  perf.stderr.on('data', (chunk: Buffer) => (perfErr += chunk.toString()));
-  // Stopped by SIGINT, perf writes its data and exits 0, or of the signal.
-  const exited = new Promise<boolean>((resolve) => perf.on('exit', (code, signal) => resolve(code === 0 || signal === 'SIGINT')));
-  await delay(PERF_START_MS);
-  const done: Array<{ window: [number, number]; lagS: number }> = [];
-  for (let i = 0; i < rounds; i++) done.push(await round());
-  perf.kill('SIGINT');
-  if (!(await exited)) throw new Error(`perf sched record failed: ${perfErr.trim()}`);
+  const { result: done, timehist: text } = await recordSched(async () => {
+    const out: Array<{ window: [number, number]; lagS: number }> = [];
+    for (let i = 0; i < rounds; i++) out.push(await round());
+    return out;
+  });
 
-  const text = execFileSync('perf', ['sched', 'timehist', '-i', data], { maxBuffer: 1 << 30, stdio: ['ignore', 'pipe', 'ignore'] }).toString();
   const names = new Map(clusterProcesses(handle).map((p) => [p.pid, p.name]));
   const times = timeInWindows(parseTimehist(text), names, done.map((r) => r.window));
   const n = done.length;
@@ -88,5 +73,4 @@ try {
 } finally {
   await client.close();
   await handle.stop();
-  await rm(data, { force: true });
 }

@@ -1,7 +1,7 @@
 // bench/perf-script.ts: `perf script` samples read into per-process CPU profiles.
 import t from 'tap';
 import { kindOf, parsePerfScript } from '../../bench/perf-script.ts';
-import { parseTimehist, timeInWindows } from '../../bench/sched-timehist.ts';
+import { parseTimehist, timeInWindows, windowView } from '../../bench/sched-timehist.ts';
 
 const SCRIPT = [
   '  100/100  7f00c0ffee JS:*settle file:///x/dist/src/worker/pool-batch.js:49:11 (/tmp/perf-100.map)',
@@ -56,6 +56,11 @@ const TIMEHIST = [
 t.test('scheduler trace: run and wait per process, main thread apart, clipped to windows', async (t) => {
   const events = parseTimehist(TIMEHIST);
   t.same(
+    events.map((e) => e.cpu),
+    [0, 1, 0, 0],
+    'the CPU each ran on',
+  );
+  t.same(
     events.map((e) => [e.tid, e.pid]),
     [
       [100, 100],
@@ -81,4 +86,27 @@ t.test('scheduler trace: run and wait per process, main thread apart, clipped to
   // thread 101's wait and 1 ms of its run.
   const cut = timeInWindows(events, names, [[100.008, 100.018]]).get('worker 0')!;
   t.ok(Math.abs(cut.runMs - 3) < 1e-6 && Math.abs(cut.waitMs - 0.5) < 1e-6 && cut.mainWaitMs === 0, `clipped: run ${cut.runMs}, wait ${cut.waitMs}`);
+});
+
+t.test('scheduler trace: what ran on each CPU during a window, and who waited for one', async (t) => {
+  const names = new Map([[100, 'worker 0']]);
+  const near = (runs: Array<{ who: string; ms: number }> | undefined, expected: Array<[string, number]>): boolean =>
+    runs !== undefined && runs.length === expected.length && runs.every((r, i) => r.who === expected[i]![0] && Math.abs(r.ms - expected[i]![1]) < 1e-6);
+  // Window 100.005-100.018: on cpu 0 the main thread ran 100.006-100.010 after waiting 1 ms;
+  // on cpu 1 thread 101 ran 100.017-100.018 of its 100.017-100.020 after waiting 0.5 ms.
+  const view = windowView(parseTimehist(TIMEHIST), names, [100.005, 100.018], 2);
+  t.ok(near(view.cpus.get(0), [['idle', 1], ['worker 0', 4], ['idle', 8]]), `cpu 0: ${JSON.stringify(view.cpus.get(0))}`);
+  t.ok(near(view.cpus.get(1), [['idle', 12], ['worker 0 thread 101', 1]]), `cpu 1, another thread by its id: ${JSON.stringify(view.cpus.get(1))}`);
+  t.same(view.waits.map((w) => w.who), ['worker 0', 'worker 0 thread 101'], 'the longest wait first');
+  t.ok(Math.abs(view.waits[0]!.ms - 1) < 1e-6 && Math.abs(view.waits[1]!.ms - 0.5) < 1e-6);
+
+  // nats-server is not named: it runs as "other", and its wait is not listed.
+  const later = windowView(parseTimehist(TIMEHIST), names, [100.02, 100.05], 2);
+  t.ok(near(later.cpus.get(0), [['idle', 9.9], ['other', 0.1], ['idle', 19], ['worker 0 thread 102', 1]]), `cpu 0: ${JSON.stringify(later.cpus.get(0))}`);
+  t.ok(near(later.cpus.get(1), [['idle', 30]]), 'a run that ends where the window starts is not in it');
+  t.ok(near(later.waits, [['worker 0 thread 102', 2]]), `only named processes wait in the list: ${JSON.stringify(later.waits)}`);
+
+  const twice = parseTimehist(['  100.002000 [0000]  node[100]  0.000  0.000  1.000', '  100.003000 [0000]  node[100]  0.000  0.000  1.000'].join('\n'));
+  t.ok(near(windowView(twice, names, [100.001, 100.003], 1).cpus.get(0), [['worker 0', 2]]), 'two runs of one thread one after another: one entry');
+  t.ok(near(windowView(twice, names, [100.1, 100.2], 2).cpus.get(1), [['idle', 100]]), 'a CPU with nothing in the window is idle');
 });
