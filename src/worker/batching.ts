@@ -135,7 +135,8 @@ export function takeBatch<T extends BatchTask>(
     const ms = batchCostMs(next.assign, times, config);
     if (ms === undefined || making.costMs + ms > config.budgetMs) break;
     ready.pop();
-    const [lengthBefore, costBefore] = [batch.length, making.costMs];
+    const lengthBefore = batch.length;
+    const costBefore = making.costMs;
     next.costMs = ms;
     batch.push(next);
     making.costMs += ms;
