@@ -230,7 +230,11 @@ export async function runBullmq(
     const connection = { host: '127.0.0.1', port: redis.port, maxRetriesPerRequest: null };
     // Completed jobs are removed, as floe's scenarios release their futures: Redis stays small.
     const queue = new Queue(QUEUE, { connection, streams: { events: { maxLen: EVENTS_MAX_LEN } }, defaultJobOptions: { removeOnComplete: true } });
-    const events = new QueueEvents(QUEUE, { connection });
+    // From the stream's start ('0-0'), not its end ('$', BullMQ's default): QueueEvents starts
+    // reading after waitUntilReady, and completions written before its first read were never
+    // seen (1 run in 15-20 of test/cluster/bullmq.test.ts hung in the warm-up, waiting for
+    // them). This redis-server is new, so the stream holds only this run's events.
+    const events = new QueueEvents(QUEUE, { connection, lastEventId: '0-0' });
     const flows = new FlowProducer({ connection });
     stops.push(() => queue.close(), () => events.close(), () => flows.close());
     await Promise.all([queue.waitUntilReady(), events.waitUntilReady(), flows.waitUntilReady()]);
