@@ -80,6 +80,8 @@ export class WorkerNode {
   readonly workerId: string;
   readonly counters: WorkerCounters = { executed: 0, failed: 0, fetched: 0, fetchedBytes: 0, returned: 0 };
   readonly store: ObjectStore;
+  /** Whether a result is held here (for tracing): made once, not per assignment (see worker/batching.ts Making). */
+  private readonly isHeld = (id: string): boolean => this.store.has(id);
   private state: WorkerState;
   private heartbeatTimer: NodeJS.Timeout | undefined;
   /** The coordinator is reached through a reliable link (NATS alone may drop messages). */
@@ -348,7 +350,7 @@ export class WorkerNode {
       // which may be in this very batch.
       this.log.info({ workerId: this.workerId, epoch: this.epochNow, asked: wire.epoch }, 'ignored a request to start over: already done');
     }
-    for (const a of wire.assign) this.tracing.assigned(a, (id) => this.store.has(id));
+    for (const a of wire.assign) this.tracing.assigned(a, this.isHeld);
     for (const event of controlEvents(wire, this.nextStimulus())) this.handle(event);
     for (const clientId of wire.clientsGone) {
       this.reports.dropClient(clientId);
@@ -365,7 +367,7 @@ export class WorkerNode {
   private tryStartDirect(assign: WireAssign): boolean {
     if (this.closed || this.retired || this.onRetired !== undefined) return false;
     if (!this.state.startsAtOnce(assign.id) || this.store.has(assign.id)) return false;
-    this.tracing.assigned(assign, (id) => this.store.has(id));
+    this.tracing.assigned(assign, this.isHeld);
     this.handle({ type: 'assigned', stimulusId: this.nextStimulus(), tasks: [assign] });
     return true;
   }
