@@ -36,6 +36,23 @@
  * none is added, so an operator can tune or undo both. Processes started by hand (`floe
  * coordinator`) take them from NODE_OPTIONS, and so do programs that make their own
  * clients (README: "A client's young generation").
+ *
+ * `--single-threaded-gc`, workers only: each isolate (the main thread and each pool
+ * thread) collects its own garbage on its own thread, instead of handing marking,
+ * sweeping and scavenging to V8's helper threads (four per process). A worker's cores
+ * belong to its pool threads, and the helpers compete with them for those cores. Moving a
+ * result between workers allocates about three times its size in buffers on the receiving
+ * side (the HTTP/2 reads, grpc-js's message copies, the result itself) and once more on the
+ * sending side, and V8 answers each 64 MiB of new buffers with a full mark of the heap:
+ * five per 100 MiB on the receiver. On 2 cores the helpers' share of that marking took as
+ * much CPU as the receiver's main thread (`perf` over the transfer windows: 60 ms of
+ * helper-thread GC per 100 MiB moved). In two alternated pairs of `floe bench transfer
+ * throughput`, floe moved 809 and 850 MB/s worker to worker with the flag against 687 and
+ * 605 without (raw TCP 960-1,080 in all four), and throughput stayed within its noise
+ * (155k / 107k no-op tasks/s at 10k, 104k / 91k at 100k, against 125k / 99k and 95k /
+ * 92k); two pairs of `floe bench task-lag latency` showed no difference either way.
+ * Given on the command line (`--single-threaded-gc`, its `--no-` form, or
+ * `--single-threaded`), the operator's choice stands.
  */
 
 export const YOUNG_GENERATION_MIB = 64;
@@ -45,17 +62,24 @@ export type ClusterRole = 'coordinator' | 'worker' | 'client';
 
 const MAX_FLAG = '--max-semi-space-size';
 const MIN_FLAG = '--min-semi-space-size';
+const GC_FLAG = '--single-threaded-gc';
+/** Flags by which an operator has chosen how V8 threads its garbage collection. */
+const GC_THREAD_FLAGS = [GC_FLAG, '--no-single-threaded-gc', '--nosingle-threaded-gc', '--single-threaded', '--no-single-threaded'];
 
-/** The flags to add to the node command line of a process floe starts (none when either size is set already). */
+/** The flags to add to the node command line of a process floe starts (each left out when the operator set it already). */
 export function clusterNodeFlags(
   role: ClusterRole,
   execArgv: readonly string[] = process.execArgv,
   nodeOptions = process.env.NODE_OPTIONS ?? '',
 ): string[] {
-  const given = [...execArgv, ...nodeOptions.split(/\s+/)];
+  // V8 reads `_` and `-` in flag names alike.
+  const given = [...execArgv, ...nodeOptions.split(/\s+/)].map((arg) => arg.replace(/_/g, '-'));
   const isGiven = (flag: string): boolean => given.some((arg) => arg === flag || arg.startsWith(`${flag}=`));
-  if (isGiven(MAX_FLAG) || isGiven(MIN_FLAG)) return [];
-  const flags = [`${MAX_FLAG}=${YOUNG_GENERATION_MIB}`];
-  if (role === 'coordinator') flags.push(`${MIN_FLAG}=${YOUNG_GENERATION_MIB}`);
+  const flags: string[] = [];
+  if (!isGiven(MAX_FLAG) && !isGiven(MIN_FLAG)) {
+    flags.push(`${MAX_FLAG}=${YOUNG_GENERATION_MIB}`);
+    if (role === 'coordinator') flags.push(`${MIN_FLAG}=${YOUNG_GENERATION_MIB}`);
+  }
+  if (role === 'worker' && !GC_THREAD_FLAGS.some(isGiven)) flags.push(GC_FLAG);
   return flags;
 }
