@@ -1,12 +1,20 @@
 /**
  * Pieces of the transfer benchmark shared by the harness scenario and the standalone
- * data-plane script (bench/transfer.ts): a child process that serves one object over raw
- * TCP or over the gRPC data plane, and a raw TCP fetch into one preallocated buffer (the
- * same one copy the data plane makes).
+ * data-plane script (bench/transfer.ts): a copy of one object between two child processes
+ * (bench/transfer-child), over raw TCP or over the gRPC data plane, and a raw TCP fetch into
+ * one preallocated buffer (the same one copy the data plane makes).
+ *
+ * Both ends are fresh processes, never the bench process, whose heap holds whatever the
+ * scenarios before left in it. The gRPC ends run with the V8 flags floe gives its workers
+ * (cluster/node-flags.ts), so that the data plane alone is measured as floe runs it; the
+ * raw TCP ends with node's defaults, under which a raw TCP copy was the faster one
+ * (1,138-1,231 MB/s, against 794-1,083 with `--single-threaded-gc`, alternated): the
+ * baseline floe is held to is the higher one.
  */
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { connect } from 'node:net';
+import { clusterNodeFlags } from '../cluster/node-flags.ts';
 import { startSibling } from './child.ts';
 
 /** Deterministic payload: every 4096th byte set, the rest zero (cheap to make). */
@@ -23,10 +31,34 @@ export interface ServeOptions {
   grpcOptions?: Record<string, number | string>;
 }
 
+/** What bench/transfer-child is asked: to serve, or with `from` to fetch from that address. */
+export interface TransferChildOptions extends ServeOptions {
+  from?: string;
+  /** Fetches after the warm-up one (default 1). */
+  fetches?: number;
+}
+
+/** Node flags of either end: a floe worker's for the gRPC data plane, none for raw TCP. */
+function endFlags(mode: ServeOptions['mode']): string[] {
+  return mode === 'grpc' ? clusterNodeFlags('worker', [], '') : [];
+}
+
 /** Starts bench/transfer-child, which prints its address and serves until stdin closes. */
 export async function startServer(options: ServeOptions): Promise<{ child: ChildProcess; address: string; stop(): Promise<void> }> {
-  const { child, line, stop } = await startSibling('transfer-child', options);
+  const { child, line, stop } = await startSibling('transfer-child', options, endFlags(options.mode));
   return { child, address: line, stop };
+}
+
+/** Copies the object `fetches` times (after one warm-up copy) from a serving child to a fetching one; MB/s of each copy. */
+export async function childToChild(options: ServeOptions & { fetches: number }): Promise<number[]> {
+  const server = await startServer(options);
+  try {
+    const fetcher = await startSibling('transfer-child', { ...options, from: server.address }, endFlags(options.mode));
+    await fetcher.stop();
+    return JSON.parse(fetcher.line) as number[];
+  } finally {
+    await server.stop();
+  }
 }
 
 /** Reads everything the TCP server sends into one buffer; returns the byte count. */

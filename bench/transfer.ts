@@ -1,6 +1,7 @@
 /**
  * Data-plane transfer micro-benchmark: gRPC Fetch between two processes vs a raw TCP copy,
- * without the scheduler. The harness runs the same comparison end to end (`floe bench transfer`).
+ * without the scheduler, both ends child processes (transfer-io.ts childToChild). The
+ * harness runs the same comparison end to end (`floe bench transfer`).
  *
  *   node --import=tsx bench/transfer.ts [--mb 100] [--n 3] [--chunk-bytes 1048576]
  *                                       [--grpc-options '{"grpc-node.flow_control_window":65535}']
@@ -8,9 +9,8 @@
  * Prints MB/s for both (best and median) and the ratio of medians.
  */
 import { parseArgs } from 'node:util';
-import { GrpcDataPlane } from '../src/dataplane/grpc.ts';
 import { summarize } from './stats.ts';
-import { rate, startServer, tcpFetch } from './transfer-io.ts';
+import { childToChild } from './transfer-io.ts';
 
 const { values } = parseArgs({
   options: {
@@ -25,21 +25,8 @@ const runs = Number(values.n);
 const chunkBytes = Number(values['chunk-bytes']);
 const grpcOptions = JSON.parse(values['grpc-options']) as Record<string, number | string>;
 
-async function measure(fetchOnce: () => Promise<number>): Promise<number[]> {
-  const rates: number[] = [];
-  for (let i = 0; i < runs; i += 1) rates.push(await rate(sizeBytes, fetchOnce));
-  return rates;
-}
-
-const tcp = await startServer({ mode: 'tcp', sizeBytes });
-const tcpRates = await measure(() => tcpFetch(tcp.address, sizeBytes)).finally(() => tcp.stop());
-
-const grpc = await startServer({ mode: 'grpc', sizeBytes, chunkBytes, grpcOptions });
-const dp = new GrpcDataPlane({ chunkBytes, grpcOptions });
-const grpcRates = await measure(async () => (await dp.fetch(grpc.address, 'x')).bytes.byteLength).finally(async () => {
-  await dp.close();
-  await grpc.stop();
-});
+const tcpRates = await childToChild({ mode: 'tcp', sizeBytes, fetches: runs });
+const grpcRates = await childToChild({ mode: 'grpc', sizeBytes, chunkBytes, grpcOptions, fetches: runs });
 
 const t = summarize(tcpRates);
 const g = summarize(grpcRates);

@@ -7,10 +7,9 @@
  * floe path: makeBytes runs on A and finishes; then t0, the consumer is submitted, and its
  * start stamp on B (after its input arrived) ends the measurement: scheduling + fetch + decode.
  */
-import { GrpcDataPlane } from '../../src/dataplane/grpc.ts';
 import type { Scenario } from '../harness.ts';
 import { consumeBytes, makeBytes } from '../tasks.ts';
-import { rate, startServer, tcpFetch } from '../transfer-io.ts';
+import { childToChild } from '../transfer-io.ts';
 
 export interface TransferRaw {
   mb: number;
@@ -42,23 +41,8 @@ export const transferScenario: Scenario<TransferRaw> = {
     const sizeBytes = mb * 2 ** 20;
     const raw: TransferRaw = { mb, floeMBps: [], grpcMBps: [], tcpMBps: [] };
 
-    const tcp = await startServer({ mode: 'tcp', sizeBytes });
-    try {
-      await tcpFetch(tcp.address, sizeBytes); // warm-up
-      for (let i = 0; i < PER_REP; i++) raw.tcpMBps.push(await rate(sizeBytes, () => tcpFetch(tcp.address, sizeBytes)));
-    } finally {
-      await tcp.stop();
-    }
-
-    const grpc = await startServer({ mode: 'grpc', sizeBytes });
-    const dp = new GrpcDataPlane({});
-    try {
-      await dp.fetch(grpc.address, 'x'); // warm-up
-      for (let i = 0; i < PER_REP; i++) raw.grpcMBps.push(await rate(sizeBytes, async () => (await dp.fetch(grpc.address, 'x')).bytes.byteLength));
-    } finally {
-      await dp.close();
-      await grpc.stop();
-    }
+    raw.tcpMBps.push(...(await childToChild({ mode: 'tcp', sizeBytes, fetches: PER_REP })));
+    raw.grpcMBps.push(...(await childToChild({ mode: 'grpc', sizeBytes, fetches: PER_REP })));
 
     const cluster = await ctx.startCluster({ workerArgs: (i) => ['--resources', i === 0 ? 'src=1' : 'dst=1'] });
     try {
