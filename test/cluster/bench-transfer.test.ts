@@ -3,17 +3,12 @@
 // floe worker's V8 flags; everything started is gone when the copy returns.
 import { execFileSync } from 'node:child_process';
 import t from 'tap';
+import { children } from '../helpers/children.ts';
 import { clusterNodeFlags } from '../../cluster/node-flags.ts';
 import { startSibling } from '../../bench/child.ts';
 import { childToChild, startServer } from '../../bench/transfer-io.ts';
 
 const SIZE = 2 * 2 ** 20;
-
-/** Command lines of this process's running children (an exited one not reaped yet is not running). */
-function children(): string[] {
-  const out = execFileSync('ps', ['-o', 'args=', '--ppid', String(process.pid)], { encoding: 'utf8' });
-  return out.split('\n').filter((line) => line.trim() !== '' && !line.startsWith('ps ') && !line.endsWith('<defunct>'));
-}
 
 for (const mode of ['tcp', 'grpc'] as const) {
   t.test(`${mode}: as many timed copies as asked, each a rate, nothing left running`, async (t) => {

@@ -1,15 +1,9 @@
 // The latency scenario's NATS floor: a request answered by another process, through a
 // nats-server of its own; everything it starts is gone when it returns.
-import { execFileSync } from 'node:child_process';
 import t from 'tap';
+import { children } from '../helpers/children.ts';
 import { natsRoundTrips } from '../../bench/nats-floor.ts';
 import { latencyScenario } from '../../bench/scenarios/latency.ts';
-
-/** Command lines of this process's running children (an exited one not reaped yet is not running). */
-function children(): string[] {
-  const out = execFileSync('ps', ['-o', 'args=', '--ppid', String(process.pid)], { encoding: 'utf8' });
-  return out.split('\n').filter((line) => line.trim() !== '' && !line.startsWith('ps ') && !line.endsWith('<defunct>'));
-}
 
 t.test('NATS request/reply round trips: as many as asked, each timed, nothing left running', async (t) => {
   const before = children();
