@@ -31,6 +31,7 @@ import type { DataPlane, DirectEvents, DirectStream, DirectSubmission, FetchOpti
 import { DIRECT_METHOD, DIRECT_SUBMIT_BYTES_MAX, directHandler, openDirectCall } from './grpc-direct.ts';
 import { fetchHandler, TRACEPARENT_KEY } from './grpc-server.ts';
 import { activeTraceparent } from '../telemetry/trace.ts';
+import { copyIntoShared } from './shared-copy.ts';
 import {
   DATA_PLANE_SERVICE,
   FETCH_PATH,
@@ -210,6 +211,7 @@ export class GrpcDataPlane implements DataPlane {
       let out: Uint8Array | undefined;
       let serializer: SerializerRef | undefined;
       let received = 0;
+      const shared = options.sharedMemory === true;
       let settled = false;
       const settle = (error: FloeError | undefined): void => {
         if (settled) return;
@@ -244,14 +246,15 @@ export class GrpcDataPlane implements DataPlane {
             return;
           }
           // One allocation of the announced size; every chunk is copied into it once.
-          out = new Uint8Array(options.sharedMemory === true ? new SharedArrayBuffer(total) : new ArrayBuffer(total));
+          out = new Uint8Array(shared ? new SharedArrayBuffer(total) : new ArrayBuffer(total));
           serializer = { id: chunk.serializer.id, module: chunk.serializer.module };
         }
         if (received + chunk.data.byteLength > out.byteLength) {
           settle(new FloeError('MALFORMED_MESSAGE', `${id} from ${address} is longer than its ${out.byteLength} bytes`));
           return;
         }
-        out.set(chunk.data, received);
+        if (shared) copyIntoShared(out, chunk.data, received);
+        else out.set(chunk.data, received);
         received += chunk.data.byteLength;
       });
       call.on('error', (error: ServiceError) => {
