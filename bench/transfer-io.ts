@@ -51,9 +51,11 @@ export async function startServer(options: ServeOptions): Promise<{ child: Child
 
 /** Copies the object `fetches` times (after one warm-up copy) from a serving child to a fetching one; MB/s of each copy. */
 export async function childToChild(options: ServeOptions & { fetches: number }): Promise<number[]> {
-  const server = await startServer(options);
+  const { fetches, ...serve } = options;
+  const server = await startServer(serve);
   try {
-    const fetcher = await startSibling('transfer-child', { ...options, from: server.address }, endFlags(options.mode));
+    const asked: TransferChildOptions = { ...serve, from: server.address, fetches };
+    const fetcher = await startSibling('transfer-child', asked, endFlags(options.mode));
     await fetcher.stop();
     return JSON.parse(fetcher.line) as number[];
   } finally {

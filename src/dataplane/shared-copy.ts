@@ -15,13 +15,16 @@
 
 const WORD = 8;
 
+/** Below this many bytes a chunk is copied straight across: the detour would cost more than it saves. */
+const DETOUR_BYTES_MIN = 64;
+
 /** Grows to the largest chunk copied through it; reused (copies are synchronous). */
 let scratch = new Uint8Array(0);
 
 /** `out.set(data, at)` for a shared `out`, with the source first brought to the destination's alignment when they differ. */
 export function copyIntoShared(out: Uint8Array, data: Uint8Array, at: number): void {
   const shift = (out.byteOffset + at) % WORD;
-  if (data.byteOffset % WORD === shift || data.byteLength < WORD * WORD) {
+  if (data.byteOffset % WORD === shift || data.byteLength < DETOUR_BYTES_MIN) {
     out.set(data, at);
     return;
   }
