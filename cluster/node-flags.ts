@@ -53,6 +53,30 @@
  * 92k); two pairs of `floe bench task-lag latency` showed no difference either way.
  * Given on the command line (`--single-threaded-gc`, its `--no-` form, or
  * `--single-threaded`), the operator's choice stands.
+ *
+ * `--no-memory-reducer`, every process floe starts: V8's memory reducer, once a process has
+ * gone quiet after a major collection (8 s on, and the bench's pauses between rounds were
+ * quiet enough), runs up to three collections in a row that shrink the heap, and these do
+ * not keep alive the hidden classes (maps) that no live object has at that moment.
+ * Optimized code refers to the maps it was made for only weakly, so such a collection, made
+ * while no message was being handled, threw away the optimized code of nearly everything a
+ * process runs per message (the protobuf readers, the run bookkeeping, nats.js' parser,
+ * Piscina's hand-over): 55-60 functions at once (`--trace-deopt`: "marking dependent code
+ * ... reason: weak objects", each time just before a "Mark-Compact (reduce)" of
+ * `--trace-gc`). The next rounds ran slower code and compiled it again on V8's helper
+ * threads beside the work: in two lab runs of 22 rounds of each task-lag shape, both workers
+ * lost their code that way at round 20-21, one then spent 42-64 ms of CPU compiling in each
+ * of the next four rounds (0-3 ms in most rounds before), and those rounds had 1.3-1.8 s of
+ * total lag against 0.5-0.9 in the rounds before. With the reducer off, 30 rounds of each
+ * shape had no such collection and no mass deoptimization in any process; three alternated
+ * pairs of `floe bench task-lag` gave 0.49 / 0.61 / 0.59 s (linear-100x10) and 0.47 / 0.65
+ * / 0.59 (tree-100x10) with the flag against 0.69 / 0.60 / 0.58 and 0.72 / 0.54 / 0.53
+ * without, the slowest repetitions 0.61-0.83 s against 0.61-1.07. What it costs: a quiet
+ * process keeps the heap it grew to until its next collection; 40 s after a 300,000-task
+ * run, the coordinator and workers held 609 / 300 / 236 MB of memory without the reducer
+ * and 619 / 230 / 242 MB with it (it had given nothing back by then either).
+ * Given on the command line (`--memory-reducer` or its `--no-` form), the operator's choice
+ * stands.
  */
 
 export const YOUNG_GENERATION_MIB = 64;
@@ -65,6 +89,9 @@ const MIN_FLAG = '--min-semi-space-size';
 const GC_FLAG = '--single-threaded-gc';
 /** Flags by which an operator has chosen how V8 threads its garbage collection. */
 const GC_THREAD_FLAGS = [GC_FLAG, '--no-single-threaded-gc', '--nosingle-threaded-gc', '--single-threaded', '--no-single-threaded'];
+const REDUCER_FLAG = '--no-memory-reducer';
+/** Flags by which an operator has chosen whether V8's memory reducer runs. */
+const REDUCER_FLAGS = [REDUCER_FLAG, '--nomemory-reducer', '--memory-reducer'];
 
 /** The flags to add to the node command line of a process floe starts (each left out when the operator set it already). */
 export function clusterNodeFlags(
@@ -81,5 +108,6 @@ export function clusterNodeFlags(
     if (role === 'coordinator') flags.push(`${MIN_FLAG}=${YOUNG_GENERATION_MIB}`);
   }
   if (role === 'worker' && !GC_THREAD_FLAGS.some(isGiven)) flags.push(GC_FLAG);
+  if (!REDUCER_FLAGS.some(isGiven)) flags.push(REDUCER_FLAG);
   return flags;
 }

@@ -1,21 +1,29 @@
 // `floe run` runs its client (and in the embedded mode, the whole cluster) with the client's
-// young generation (cluster/node-flags.ts), by starting itself again (cluster/relaunch.ts).
+// young generation and without V8's memory reducer (cluster/node-flags.ts), by starting
+// itself again (cluster/relaunch.ts).
 import t from 'tap';
 import { YOUNG_GENERATION_MIB } from '../../cluster/node-flags.ts';
 import { floe, node, cliPath } from '../helpers/cli.ts';
 
 const flag = `--max-semi-space-size=${YOUNG_GENERATION_MIB}`;
+const noReducer = '--no-memory-reducer';
 
-t.test('floe run adds the young generation to its process', async (t) => {
+t.test('floe run adds the young generation and turns the memory reducer off in its process', async (t) => {
   const out = await floe('run', 'test/fixtures/flags-flow.ts', '--json', '--threads', '1', '--no-progress');
   t.equal(out.code, 0, out.stderr);
-  t.same(JSON.parse(out.stdout), [flag]);
+  t.same(JSON.parse(out.stdout), [flag, noReducer]);
 });
 
-t.test('a size given by the caller is kept, and nothing is added', async (t) => {
+t.test('a size given by the caller is kept, and no other size is added', async (t) => {
   const out = await node('--max-semi-space-size=8', cliPath, 'run', 'test/fixtures/flags-flow.ts', '--json', '--threads', '1', '--no-progress');
   t.equal(out.code, 0, out.stderr);
-  t.same(JSON.parse(out.stdout), ['--max-semi-space-size=8']);
+  t.same(JSON.parse(out.stdout), [noReducer, '--max-semi-space-size=8']);
+});
+
+t.test('flags given for both are kept, and nothing is added', async (t) => {
+  const out = await node('--max-semi-space-size=8', '--memory-reducer', cliPath, 'run', 'test/fixtures/flags-flow.ts', '--json', '--threads', '1', '--no-progress');
+  t.equal(out.code, 0, out.stderr);
+  t.same(JSON.parse(out.stdout), ['--max-semi-space-size=8', '--memory-reducer']);
 });
 
 t.test('the exit code of the command run again is floe\'s', async (t) => {
