@@ -76,7 +76,8 @@
  * run, the coordinator and workers held 609 / 300 / 236 MB of memory without the reducer
  * and 619 / 230 / 242 MB with it (it had given nothing back by then either).
  * Given on the command line (`--memory-reducer` or its `--no-` form), the operator's choice
- * stands.
+ * stands. Node does not take this flag in NODE_OPTIONS: a process started by hand (`floe
+ * coordinator`) needs it on node's own command line.
  */
 
 export const YOUNG_GENERATION_MIB = 64;
@@ -87,11 +88,17 @@ export type ClusterRole = 'coordinator' | 'worker' | 'client';
 const MAX_FLAG = '--max-semi-space-size';
 const MIN_FLAG = '--min-semi-space-size';
 const GC_FLAG = '--single-threaded-gc';
-/** Flags by which an operator has chosen how V8 threads its garbage collection. */
-const GC_THREAD_FLAGS = [GC_FLAG, '--no-single-threaded-gc', '--nosingle-threaded-gc', '--single-threaded', '--no-single-threaded'];
 const REDUCER_FLAG = '--no-memory-reducer';
+
+/** A V8 boolean flag as an operator may give it: on, or off (V8 reads `--no-x` and `--nox` alike). */
+function eitherWay(name: string): string[] {
+  return [`--${name}`, `--no-${name}`, `--no${name}`];
+}
+
+/** Flags by which an operator has chosen how V8 threads its garbage collection. */
+const GC_THREAD_FLAGS = [...eitherWay('single-threaded-gc'), ...eitherWay('single-threaded')];
 /** Flags by which an operator has chosen whether V8's memory reducer runs. */
-const REDUCER_FLAGS = [REDUCER_FLAG, '--nomemory-reducer', '--memory-reducer'];
+const REDUCER_FLAGS = eitherWay('memory-reducer');
 
 /** The flags to add to the node command line of a process floe starts (each left out when the operator set it already). */
 export function clusterNodeFlags(
