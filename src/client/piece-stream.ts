@@ -20,6 +20,7 @@
  */
 import type { TaskSpec } from '../graph/spec.ts';
 import type { MissingResult } from '../transport/messages.ts';
+import { mapPacked } from '../util/packed.ts';
 import { nextPieceTasks, PieceWindow, splitKeys, splitMissing, splitSubmission, streamPieces, wantsAreKeysOf, FIRST_PIECE_TASKS } from './submit-pieces.ts';
 
 /** What a stream needs of its submitter. */
@@ -119,7 +120,7 @@ export class PieceStream {
    */
   private sendPiece(tasks: TaskSpec[], final: ReadonlySet<string> | typeof ALL_WANTED | undefined): void {
     this.pieces.push(tasks);
-    const keys = final === undefined || final === ALL_WANTED ? tasks.map((spec) => spec.key) : tasks.filter((spec) => final.has(spec.key)).map((spec) => spec.key);
+    const keys = mapPacked(final === undefined || final === ALL_WANTED ? tasks : tasks.filter((spec) => final.has(spec.key)), keyOf);
     const payload = this.io.encode(tasks, keys, []);
     const max = this.io.maxBytes;
     if (max !== undefined && payload.byteLength > max && tasks.length > 1) {
@@ -144,6 +145,10 @@ export class PieceStream {
     this.attempts.push(attempt);
     this.window.sent(attempt, tasks);
   }
+}
+
+function keyOf(spec: TaskSpec): string {
+  return spec.key;
 }
 
 /** The last piece of a submission in which every task is wanted. */

@@ -18,6 +18,7 @@ import { PieceStream, type StreamIo } from './piece-stream.ts';
 import type { DirectRoute, DirectTarget } from './direct.ts';
 import type { CoordinatorIncarnation } from './incarnation.ts';
 import { requestWithRetry } from './submit-request.ts';
+import { mapPacked } from '../util/packed.ts';
 import { Wants } from './wants.ts';
 import { ATTR, SpanKind, recordFailure, startSpan, traceparentOf, tracingEnabled, type Span } from '../telemetry/trace.ts';
 
@@ -110,7 +111,7 @@ export class Submitter {
       if (this.batch.length - taken === open.stream.nextSize) break;
       const end = pieceEnd(this.batch.length, taken, open.stream.nextSize, (k) => this.batch[k]!.spec.deps.length > 0);
       const piece = this.batch.slice(taken, end);
-      if (!this.markSendable(piece) || !open.stream.sendNow(piece.map((task) => task.spec as TaskSpec))) {
+      if (!this.markSendable(piece) || !open.stream.sendNow(mapPacked(piece, specOf))) {
         for (const task of piece) task.state.submitted = false;
         this.earlyOff = true;
         break;
@@ -387,6 +388,11 @@ export class Submitter {
       direct?.answered(accepted);
     }
   }
+}
+
+/** A queued task's spec, resolved (see markSendable). */
+function specOf(task: QueuedTask): TaskSpec {
+  return task.spec as TaskSpec;
 }
 
 function failAll(tasks: QueuedTask[], error: unknown): void {
