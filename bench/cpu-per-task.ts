@@ -5,6 +5,8 @@
  *
  *   node --import=tsx bench/cpu-per-task.ts [tasks] [reps]     (default 10000 tasks, 5 reps)
  */
+// First: runs this tool again with the bench client's V8 flags (see as-client.ts).
+import './as-client.ts';
 import { startLocalCluster } from '../cluster/local-cluster.ts';
 import { Client } from '../src/index.ts';
 import { clusterProcesses, CpuMeter } from './cpu.ts';

@@ -23,6 +23,8 @@
  * (the cluster's processes get it anyway, PERF_FLAGS); without the other two flags, it also
  * writes a V8 log per isolate into the working directory.
  */
+// First: runs this tool again with the bench client's V8 flags (see as-client.ts).
+import './as-client.ts';
 import { execFileSync, spawn } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

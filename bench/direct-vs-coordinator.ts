@@ -8,6 +8,8 @@
  *
  * (default 4,000 and 2,000). Prints each client's median, p90 and p99, and their ratio.
  */
+// First: runs this tool again with the bench client's V8 flags (see as-client.ts).
+import './as-client.ts';
 import { startLocalCluster } from '../cluster/local-cluster.ts';
 import { Client } from '../src/index.ts';
 import { quantile } from './stats.ts';

@@ -15,6 +15,8 @@
  *   node dist/bench/gc-survival.js [shape | noop] [rounds] [warm-up seconds]
  *   (linear-100x10 | linear-10x100 | tree-100x10 | noop; default linear-100x10, 200 rounds, 15 s)
  */
+// First: runs this tool again with the bench client's V8 flags (see as-client.ts).
+import './as-client.ts';
 import { createInterface } from 'node:readline';
 import { GCProfiler } from 'node:v8';
 import { startLocalCluster } from '../cluster/local-cluster.ts';

@@ -13,6 +13,8 @@
  *
  *   node --import=tsx bench/lag-breakdown.ts [shape] [reps] [--where]   (linear-100x10 | linear-10x100 | tree-100x10; default 5 reps)
  */
+// First: runs this tool again with the bench client's V8 flags (see as-client.ts).
+import './as-client.ts';
 import { startLocalCluster } from '../cluster/local-cluster.ts';
 import { Client } from '../src/index.ts';
 import { flatten, submitShape, timedTasks, WARMUP_ROUNDS } from './scenarios/task-lag.ts';

@@ -14,6 +14,8 @@
  *
  * Linux only; needs perf (`apt-get install -y linux-perf`) and root (it traces every CPU).
  */
+// First: runs this tool again with the bench client's V8 flags (see as-client.ts).
+import './as-client.ts';
 import { availableParallelism } from 'node:os';
 import { startLocalCluster } from '../cluster/local-cluster.ts';
 import { Client } from '../src/index.ts';

@@ -18,6 +18,8 @@
  * `node dist/bench/round-trip-profile.js [round trips] [warm-up seconds] [--via-coordinator]`
  * (default 2000, 10).
  */
+// First: runs this tool again with the bench client's V8 flags (see as-client.ts).
+import './as-client.ts';
 import { execFileSync, spawn } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

@@ -11,6 +11,8 @@
  * Linux only; needs perf (`apt-get install -y linux-perf`) and root (it traces every CPU).
  * Rounds run after as many warm-up rounds as bench/lag-breakdown.ts runs.
  */
+// First: runs this tool again with the bench client's V8 flags (see as-client.ts).
+import './as-client.ts';
 import { availableParallelism } from 'node:os';
 import { startLocalCluster } from '../cluster/local-cluster.ts';
 import { Client } from '../src/index.ts';
