@@ -9,6 +9,7 @@ import type { TaskOptions } from '../graph/options.ts';
 import { normalizeOptions, type NormalizedTaskOptions } from '../graph/validate-options.ts';
 import type { TaskDefCore } from './task-def.ts';
 import { knownExportName, resolveExportName } from './exports.ts';
+import { mapPacked } from '../util/packed.ts';
 
 /** A queued task's spec; `exportName` is resolved at flush time when not known yet. */
 export type QueuedSpec = Omit<TaskSpec, 'exportName'> & { exportName: string | undefined };
@@ -123,4 +124,13 @@ function nameSpec(spec: QueuedSpec, exportName: string): void {
   spec.exportName = exportName;
   // Unnamed tasks (arrow functions passed to task()) are named after their export.
   if (spec.name === '') spec.name = exportName;
+}
+
+/** The specs of tasks whose export names are filled in (resolveNow), as one packed array (util/packed.ts). */
+export function resolvedSpecs(tasks: readonly Resolvable[]): TaskSpec[] {
+  return mapPacked(tasks, resolvedSpec);
+}
+
+function resolvedSpec(task: Resolvable): TaskSpec {
+  return task.spec as TaskSpec;
 }

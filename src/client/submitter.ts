@@ -12,13 +12,12 @@ import { encodeMessage, decodeMessage } from '../transport/codec.ts';
 import type { Transport } from '../transport/transport.ts';
 import type { MissingResult, WireOf } from '../transport/messages.ts';
 import type { KeyState } from './future.ts';
-import { resolveKnown, resolveLater, resolveNow, type QueuedSpec } from './submit-spec.ts';
+import { resolveKnown, resolveLater, resolveNow, resolvedSpecs, type QueuedSpec } from './submit-spec.ts';
 import { pieceEnd, STREAM_TASKS_MIN } from './submit-pieces.ts';
 import { PieceStream, type StreamIo } from './piece-stream.ts';
 import type { DirectRoute, DirectTarget } from './direct.ts';
 import type { CoordinatorIncarnation } from './incarnation.ts';
 import { requestWithRetry } from './submit-request.ts';
-import { mapPacked } from '../util/packed.ts';
 import { Wants } from './wants.ts';
 import { ATTR, SpanKind, recordFailure, startSpan, traceparentOf, tracingEnabled, type Span } from '../telemetry/trace.ts';
 
@@ -111,7 +110,7 @@ export class Submitter {
       if (this.batch.length - taken === open.stream.nextSize) break;
       const end = pieceEnd(this.batch.length, taken, open.stream.nextSize, (k) => this.batch[k]!.spec.deps.length > 0);
       const piece = this.batch.slice(taken, end);
-      if (!this.markSendable(piece) || !open.stream.sendNow(mapPacked(piece, specOf))) {
+      if (!this.markSendable(piece) || !open.stream.sendNow(resolvedSpecs(piece))) {
         for (const task of piece) task.state.submitted = false;
         this.earlyOff = true;
         break;
@@ -388,11 +387,6 @@ export class Submitter {
       direct?.answered(accepted);
     }
   }
-}
-
-/** A queued task's spec, resolved (see markSendable). */
-function specOf(task: QueuedTask): TaskSpec {
-  return task.spec as TaskSpec;
 }
 
 function failAll(tasks: QueuedTask[], error: unknown): void {
