@@ -18,7 +18,7 @@ import './as-client.ts';
 import { startLocalCluster } from '../cluster/local-cluster.ts';
 import { Client } from '../src/index.ts';
 import { flatten, submitShape, timedTasks, WARMUP_ROUNDS } from './scenarios/task-lag.ts';
-import { LAG_SHAPES, lagShape, median, quantile, taskLag, type LagShape } from './stats.ts';
+import { LAG_SHAPES, lagShape, median, quantile, rootStartsMs, taskLag, type LagShape } from './stats.ts';
 import { placedStamp, stamp, type PlacedStamp } from './tasks.ts';
 
 const where = process.argv.includes('--where');
@@ -72,7 +72,7 @@ try {
     if (rep < WARMUP_REPS) continue;
     const tasks = timedTasks(graph, stamps);
     const lag = taskLag(tasks, submitMs);
-    const rootStarts = tasks.filter((t) => t.deps.length === 0).map((t) => t.startMs - submitMs);
+    const rootStarts = rootStartsMs(tasks, submitMs);
     const nonRoot = lag.lagsMs.filter((_, i) => tasks[i]!.deps.length > 0);
     const rootS = rootStarts.reduce((a, b) => a + Math.max(0, b), 0) / 1000;
     rows.push({

@@ -26,7 +26,7 @@ import { hasPerf, PERF_MISSING } from './perf-script.ts';
 import { monoSeconds, recordSched } from './perf-sched.ts';
 import { parseTimehist, timeInWindows } from './sched-timehist.ts';
 import { flatten, submitShape, timedTasks, WARMUP_ROUNDS } from './scenarios/task-lag.ts';
-import { LAG_SHAPES, lagShape, median, taskLag, type LagShape } from './stats.ts';
+import { LAG_SHAPES, lagShape, median, rootStartsMs, taskLag, type LagShape } from './stats.ts';
 
 const toLastRoot = process.argv.includes('--to-last-root');
 const [shapeArg, roundsArg] = process.argv.slice(2).filter((a) => a !== '--to-last-root');
@@ -54,9 +54,8 @@ try {
     const tasks = timedTasks(graph, stamps);
     const lag = taskLag(tasks, submitMs);
     if (!toLastRoot) return { window: [start, end], lagS: lag.totalS };
-    let lastRootMs = submitMs;
-    for (const t of tasks) if (t.deps.length === 0 && t.startMs > lastRootMs) lastRootMs = t.startMs;
-    return { window: [start, start + (lastRootMs - submitMs) / 1000], lagS: lag.totalS };
+    const lastRootMs = Math.max(0, ...rootStartsMs(tasks, submitMs));
+    return { window: [start, start + lastRootMs / 1000], lagS: lag.totalS };
   };
   for (let i = 0; i < 3 * WARMUP_ROUNDS; i++) await round();
 

@@ -141,6 +141,13 @@ export function taskLag(tasks: readonly TimedTask[], submitMs: number): LagResul
   };
 }
 
+/** When each root task (one without upstream tasks) started, in ms after the submit time, in task order. */
+export function rootStartsMs(tasks: readonly TimedTask[], submitMs: number): number[] {
+  const out: number[] = [];
+  for (const t of tasks) if (t.deps.length === 0) out.push(t.startMs - submitMs);
+  return out;
+}
+
 /** The three graph shapes of the Airflow 2.0 scheduler benchmark, as dependency lists. */
 export type LagShape = 'linear-100x10' | 'linear-10x100' | 'tree-100x10';
 

@@ -120,7 +120,7 @@ export class PieceStream {
    */
   private sendPiece(tasks: TaskSpec[], final: ReadonlySet<string> | typeof ALL_WANTED | undefined): void {
     this.pieces.push(tasks);
-    const keys = mapPacked(final === undefined || final === ALL_WANTED ? tasks : tasks.filter((spec) => final.has(spec.key)), keyOf);
+    const keys = mapPacked(final === undefined || final === ALL_WANTED ? tasks : tasks.filter((spec) => final.has(spec.key)), specKey);
     const payload = this.io.encode(tasks, keys, []);
     const max = this.io.maxBytes;
     if (max !== undefined && payload.byteLength > max && tasks.length > 1) {
@@ -147,7 +147,7 @@ export class PieceStream {
   }
 }
 
-function keyOf(spec: TaskSpec): string {
+function specKey(spec: TaskSpec): string {
   return spec.key;
 }
 

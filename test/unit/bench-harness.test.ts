@@ -5,7 +5,7 @@ import { combine, type ScenarioResult } from '../../bench/harness.ts';
 import { fmt, logX, renderJson, renderSvg, renderTable, verdict, type BenchReport } from '../../bench/render.ts';
 import { LATENCY_WARMUP_COUNT, LATENCY_WARMUP_MAX_MS, warmingUp } from '../../bench/scenarios/latency.ts';
 import { flatten } from '../../bench/scenarios/task-lag.ts';
-import { LAG_SHAPES, lagShape, pairedRatio, quantile, summarize, taskLag } from '../../bench/stats.ts';
+import { LAG_SHAPES, lagShape, pairedRatio, quantile, rootStartsMs, summarize, taskLag } from '../../bench/stats.ts';
 
 t.test('quantiles interpolate between ranks; summaries give median and spread', async (t) => {
   t.equal(quantile([3, 1, 2], 0.5), 2);
@@ -67,6 +67,16 @@ t.test('task lag: roots from submit, others from the latest upstream end', async
   // Clock jitter between processes never yields a negative lag.
   t.same(taskLag([{ deps: [], startMs: 99.9, endMs: 100 }], 100).lagsMs, [0]);
   t.throws(() => taskLag([{ deps: [3], startMs: 1, endMs: 2 }], 0), /upstream 3/);
+});
+
+t.test('root starts: the tasks without upstream tasks, after the submit time, in task order', async (t) => {
+  const tasks = [
+    { deps: [], startMs: 101, endMs: 102 },
+    { deps: [0], startMs: 105, endMs: 106 },
+    { deps: [], startMs: 104, endMs: 110 },
+  ];
+  t.same(rootStartsMs(tasks, 100), [1, 4]);
+  t.same(rootStartsMs([{ deps: [0], startMs: 1, endMs: 2 }], 0), [], 'no roots');
 });
 
 t.test('the Airflow shapes have 1,000 tasks each; trees fan out from the root', async (t) => {
