@@ -15,7 +15,8 @@ import { loadModule } from './load-module.ts';
 import { MuxEndpoint } from './mux-port.ts';
 import { nowMs } from './protocol.ts';
 import type { ThreadRequest, ThreadResponse } from './protocol.ts';
-import { callInContext, findSerializer, followRef, loadDeps } from './run-task.ts';
+import { callInContext, findSerializer, followRef, inputBytes, loadDeps } from './run-task.ts';
+import { letGoSoon } from '../util/collect.ts';
 
 let instance: Record<string, unknown> | undefined;
 
@@ -69,5 +70,6 @@ parentPort?.on('message', (msg: ActorThreadRequest) => {
   void handle(msg).then((response) => {
     const reply: ActorThreadReply = { callId: msg.callId, response };
     parentPort!.postMessage(reply, response.type === 'ok' ? [response.bytes.buffer as ArrayBuffer] : []);
+    letGoSoon(inputBytes(msg.req));
   });
 });

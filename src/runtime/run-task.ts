@@ -281,3 +281,9 @@ export function followRef(ref: FutureRef, deps: ReadonlyMap<string, unknown>, ta
   return value;
 }
 
+/** A run's input bytes as its thread received them: its arguments and every input it was given (util/collect.ts). */
+export function inputBytes(req: ThreadRequest): number {
+  let n = req.args.byteLength;
+  for (const dep of req.deps) n += dep.bytes.byteLength;
+  return n;
+}

@@ -5,10 +5,11 @@
  */
 import { Piscina, workerData } from 'piscina';
 import { ownBytes } from '../serde/bytes.ts';
+import { letGoNow } from '../util/collect.ts';
 import { isPackedBatch, unpackBatch, type PackedBatch } from './batch-pack.ts';
 import type { ThreadRequest, ThreadResponse } from './protocol.ts';
 import { runBatch } from './run-batch.ts';
-import { startTask, type RunHooks } from './run-task.ts';
+import { inputBytes, startTask, type RunHooks } from './run-task.ts';
 import { loadModule } from './load-module.ts';
 import { openPoolContext, postToPool } from './pool-port.ts';
 
@@ -55,10 +56,19 @@ export { runInThread as alone };
 
 function runLoaded(req: ThreadRequest | PackedBatch): ThreadResponse | null | Promise<ThreadResponse | null> {
   if (isPackedBatch(req)) {
-    return runBatch(unpackBatch(req), (r, hooks) => startTask(r, hooksOf(r, hooks.onSeceded)), (results, transfer) => postToPool(results, transfer));
+    const done = runBatch(unpackBatch(req), (r, hooks) => startTask(r, hooksOf(r, hooks.onSeceded)), (results, transfer) => postToPool(results, transfer));
+    const bytes = req.bytes.byteLength;
+    return done instanceof Promise ? done.then((end) => afterInputs(bytes, end)) : afterInputs(bytes, done);
   }
+  const bytes = inputBytes(req);
   const res = startTask(req, hooksOf(req));
-  return res instanceof Promise ? res.then(answer) : answer(res);
+  return res instanceof Promise ? res.then((r) => afterInputs(bytes, answer(r))) : afterInputs(bytes, answer(res));
+}
+
+/** `answer`, once the thread has let go of the inputs of what ran (util/collect.ts). */
+function afterInputs<T>(bytes: number, answer: T): T {
+  letGoNow(bytes);
+  return answer;
 }
 
 /** A run's response as posted: its result bytes own their buffer, transferred when large. */

@@ -21,6 +21,7 @@ import type { SerializerRef } from '../graph/spec.ts';
 import type { SpillStorage } from './spill.ts';
 import { Spiller, type StoreEntry } from './spilling.ts';
 import { ChurnMap } from '../util/churn-map.ts';
+import { letGoSoon } from '../util/collect.ts';
 
 export interface StoredObject {
   serializer: SerializerRef;
@@ -166,6 +167,7 @@ export class ObjectStore {
     if (entry === undefined) return wasPending;
     this.#entries.delete(id);
     if (entry.bytes !== undefined) {
+      letGoOf(entry.bytes);
       this.#lru?.delete(id);
       this.#bytes -= entry.nbytes;
       this.#changed();
@@ -308,6 +310,7 @@ export class ObjectStore {
   }
 
   #dropFromMemory(entry: StoreEntry): void {
+    if (entry.bytes !== undefined) letGoOf(entry.bytes);
     entry.bytes = undefined;
     this.#lru?.delete(entry.id);
     this.#bytes -= entry.nbytes;
@@ -355,4 +358,9 @@ export class ObjectStore {
       this.#onChange?.();
     });
   }
+}
+
+/** Shared memory (an input received for the pool threads) is freed only after a collection, which V8 does not see coming (util/collect.ts). */
+function letGoOf(bytes: Uint8Array): void {
+  if (bytes.buffer instanceof SharedArrayBuffer) letGoSoon(bytes.byteLength);
 }

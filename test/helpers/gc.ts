@@ -2,12 +2,8 @@
  * The garbage collector for tests of finalizers (futures that let go of their keys when
  * nothing references them): exposed at run time, without a node flag on the test command.
  */
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { registerWaitingFutures } from '../../src/client/future-finalizer.ts';
-
-setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as () => void;
+import { collectNow } from '../../src/util/collect.ts';
 
 /**
  * Collects garbage until an object dropped now has been finalized (finalizers have run).
@@ -20,7 +16,7 @@ export async function collectGarbage(): Promise<void> {
   const registry = new FinalizationRegistry(() => (finalized = true));
   (() => registry.register({}, 0))();
   for (let i = 0; i < 100 && !finalized; i++) {
-    gc();
+    collectNow();
     await new Promise<void>((resolve) => setImmediate(resolve));
   }
   if (!finalized) throw new Error('the garbage collector did not finalize a dropped object');

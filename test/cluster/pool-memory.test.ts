@@ -1,0 +1,41 @@
+// A worker whose tasks take big inputs does not keep them once the tasks are done: the
+// pool thread that ran them lets go of its handles to the inputs' memory, although it
+// allocates almost nothing of its own and would otherwise not collect for a long time.
+import { readFileSync } from 'node:fs';
+import t from 'tap';
+import { clusterClient, localCluster } from '../helpers/cluster.ts';
+import { makeBytes, verifyBytes } from '../fixtures/cluster-tasks.ts';
+
+const MiB = 2 ** 20;
+const SIZE = 32 * MiB;
+const MOVES = 16;
+
+/** Resident memory of a process, from Linux's /proc. */
+function rssBytes(pid: number): number {
+  const line = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  if (line === null) throw new Error(`no VmRSS for process ${pid}`);
+  return Number(line[1]) * 1024;
+}
+
+t.test('moving big results to a worker again and again does not grow its memory by what it received', async (t) => {
+  const cluster = await localCluster(t, {
+    workers: 2,
+    threads: 1,
+    workerArgs: (i) => ['--resources', i === 0 ? 'src=1' : 'dst=1'],
+  });
+  const client = await clusterClient(t, cluster);
+  const receiver = cluster.workers[1]!.pid!;
+  const rss: number[] = [];
+  for (let i = 0; i < MOVES; i++) {
+    const made = client.submitWithOptions(makeBytes, { resources: { src: 1 } }, SIZE, i);
+    const used = client.submitWithOptions(verifyBytes, { resources: { dst: 1 } }, made, i);
+    const r = await used.result();
+    t.same({ length: r.length, bad: r.bad, pid: r.pid }, { length: SIZE, bad: 0, pid: receiver }, `move ${i}: all bytes right, on the receiver`);
+    made.release();
+    used.release();
+    rss.push(rssBytes(receiver));
+  }
+  const growth = rss[MOVES - 1]! - rss[0]!;
+  // Kept, the inputs would add SIZE per move (15 × 32 MiB here); a few in flight are allowed.
+  t.ok(growth < 4 * SIZE, `the receiver grew ${(growth / MiB).toFixed(0)} MiB over ${MOVES - 1} moves of ${SIZE / MiB} MiB (RSS MiB: ${rss.map((b) => (b / MiB).toFixed(0)).join(' ')})`);
+});
