@@ -16,7 +16,7 @@ import { MuxEndpoint } from './mux-port.ts';
 import { nowMs } from './protocol.ts';
 import type { ThreadRequest, ThreadResponse } from './protocol.ts';
 import { callInContext, findSerializer, followRef, inputBytes, loadDeps } from './run-task.ts';
-import { letGoSoon } from '../util/collect.ts';
+import { letGoNow } from '../util/collect.ts';
 
 let instance: Record<string, unknown> | undefined;
 
@@ -66,10 +66,19 @@ async function handle(msg: ActorThreadRequest): Promise<ThreadResponse> {
   }
 }
 
+/**
+ * Input bytes of the calls finished since the last message: let go of (util/collect.ts)
+ * when the next one comes. A collection just after a call (on the next turn) often found
+ * its input still referenced, and the thread grew by one input per call.
+ */
+let finishedInputBytes = 0;
+
 parentPort?.on('message', (msg: ActorThreadRequest) => {
+  letGoNow(finishedInputBytes);
+  finishedInputBytes = 0;
   void handle(msg).then((response) => {
     const reply: ActorThreadReply = { callId: msg.callId, response };
     parentPort!.postMessage(reply, response.type === 'ok' ? [response.bytes.buffer as ArrayBuffer] : []);
-    letGoSoon(inputBytes(msg.req));
+    finishedInputBytes += inputBytes(msg.req);
   });
 });

@@ -65,7 +65,13 @@ function runLoaded(req: ThreadRequest | PackedBatch): ThreadResponse | null | Pr
   return res instanceof Promise ? res.then((r) => afterInputs(bytes, answer(r))) : afterInputs(bytes, answer(res));
 }
 
-/** `answer`, once the thread has let go of the inputs of what ran (util/collect.ts). */
+/**
+ * `answer`, once the thread has let go of the inputs of what ran (util/collect.ts). The
+ * collection, when due, comes before the answer: the thread blocks between runs, and at
+ * the start of the next run it would hold that run up instead, which may be a task that
+ * has nothing to do with big inputs. It frees the inputs of the runs before this one; this
+ * run's are still referenced here and go with the next collection.
+ */
 function afterInputs<T>(bytes: number, answer: T): T {
   letGoNow(bytes);
   return answer;

@@ -19,9 +19,12 @@
  * instead of 800-1,000; with it the receiver stayed at 260 MB and every move ran at
  * 790-1,010 MB/s. Each collection took 10-20 ms of wall time, against the 100 ms the bytes
  * took to arrive: about 5 ms of collecting and the rest freeing the 100 MiB (8 ms), which
- * the last thread to let go of them pays in any case. A pool thread's comes before it
- * answers, as it has nowhere else to go; a minor collection there would skip the 5 ms but
- * not free an input whose handle the task's own allocations moved to the old generation.
+ * the last thread to let go of them pays in any case. A pool thread collects when a run
+ * ends, before it answers (runtime/thread.ts); an actor thread when its next call comes
+ * (runtime/actor-thread.ts: a collection on the turn after a call often still found the
+ * call's input referenced, and the thread grew by an input per call). Either keeps at most
+ * the inputs of its last runs. A minor collection would skip the 5 ms but not free an
+ * input whose handle the task's own allocations moved to the old generation.
  */
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -36,7 +39,9 @@ let scheduled = false;
 /**
  * A full collection, by V8's collector as `--expose-gc` gives it. The flag is on only
  * while a fresh context takes the function, so no task's globals change (a process
- * started with the flag already has it).
+ * started with the flag already has it). A runtime that will not give it (V8's flags
+ * frozen, code generation from strings disallowed) collects nothing here: memory is then
+ * freed when V8 collects on its own, as before, and no task fails for it.
  */
 export function collectNow(): void {
   collector()();
@@ -46,14 +51,22 @@ function collector(): () => void {
   if (collect !== undefined) return collect;
   const exposed = (globalThis as { gc?: unknown }).gc;
   if (typeof exposed === 'function') return (collect = exposed as () => void);
-  setFlagsFromString('--expose-gc');
+  collect = noCollector;
   try {
-    collect = runInNewContext('gc') as () => void;
-  } finally {
-    setFlagsFromString('--no-expose-gc');
+    setFlagsFromString('--expose-gc');
+    try {
+      const gc: unknown = runInNewContext('gc');
+      if (typeof gc === 'function') collect = gc as () => void;
+    } finally {
+      setFlagsFromString('--no-expose-gc');
+    }
+  } catch {
+    // noCollector stands
   }
   return collect;
 }
+
+function noCollector(): void {}
 
 function due(bytes: number): boolean {
   letGoBytes += bytes;
@@ -64,7 +77,8 @@ function due(bytes: number): boolean {
 
 /**
  * Counts `bytes` let go of and collects at once when they add up. For a pool thread,
- * which blocks between tasks and would run nothing scheduled for later.
+ * which blocks between tasks and would run nothing scheduled for later, and an actor
+ * thread, which does it when its next call comes.
  */
 export function letGoNow(bytes: number): void {
   if (due(bytes)) collectNow();

@@ -4,6 +4,7 @@ import { PerformanceObserver, constants, performance } from 'node:perf_hooks';
 import { runInNewContext } from 'node:vm';
 import t from 'tap';
 import { COLLECT_AFTER_BYTES, letGoNow, letGoSoon } from '../../src/util/collect.ts';
+import type * as Collect from '../../src/util/collect.ts';
 
 /** Start times of the full collections seen so far (PerformanceObserver reports them after the fact). */
 const majorStarts: number[] = [];
@@ -48,4 +49,19 @@ t.test('tasks do not get a gc global from it', async (t) => {
   await turn();
   t.equal(runInNewContext('typeof gc'), 'undefined', 'a fresh context has no gc');
   t.equal(typeof (globalThis as { gc?: unknown }).gc, 'undefined', 'nor does this one');
+});
+
+t.test('a runtime that will not give the collector: letting go never throws, and the flag is set back', async (t) => {
+  const flags: string[] = [];
+  const mocked = await t.mockImport<typeof Collect>('../../src/util/collect.ts', {
+    'node:v8': { setFlagsFromString: (flag: string) => void flags.push(flag) },
+    'node:vm': {
+      runInNewContext: () => {
+        throw new EvalError('Code generation from strings disallowed for this context');
+      },
+    },
+  });
+  t.doesNotThrow(() => mocked.letGoNow(mocked.COLLECT_AFTER_BYTES), 'letGoNow');
+  t.doesNotThrow(() => mocked.collectNow(), 'collectNow, again');
+  t.same(flags, ['--expose-gc', '--no-expose-gc'], 'asked once, the flag set back');
 });
