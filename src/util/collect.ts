@@ -21,8 +21,8 @@
  * took to arrive: about 5 ms of collecting and the rest freeing the 100 MiB (8 ms), which
  * the last thread to let go of them pays in any case. A pool thread collects when a run
  * ends, before it answers (runtime/thread.ts); an actor thread when its next call comes
- * (runtime/actor-thread.ts: a collection on the turn after a call often still found the
- * call's input referenced, and the thread grew by an input per call). Either keeps at most
+ * (runtime/actor-thread.ts: collecting on the turn after a call, or at once after its
+ * reply, the thread went on growing by an input per call in some runs). Either keeps at most
  * the inputs of its last runs. A minor collection would skip the 5 ms but not free an
  * input whose handle the task's own allocations moved to the old generation.
  */

@@ -2,9 +2,9 @@
 // done: the thread that ran them and the worker's main thread let go of their handles to
 // the inputs' memory, although they allocate little of their own and would otherwise not
 // collect for a long time (src/util/collect.ts).
-import { readFileSync } from 'node:fs';
 import t, { type Test } from 'tap';
 import { clusterClient, localCluster } from '../helpers/cluster.ts';
+import { procStatusBytes } from '../../bench/scenarios/scale.ts';
 import type { Client } from '../../src/index.ts';
 import { DstChecker, makeBytes, verifyBytes } from '../fixtures/cluster-tasks.ts';
 
@@ -14,9 +14,9 @@ const MOVES = 16;
 
 /** Resident memory of a process, from Linux's /proc. */
 function rssBytes(pid: number): number {
-  const line = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  if (line === null) throw new Error(`no VmRSS for process ${pid}`);
-  return Number(line[1]) * 1024;
+  const bytes = procStatusBytes(pid, 'VmRSS');
+  if (Number.isNaN(bytes)) throw new Error(`no VmRSS for process ${pid}`);
+  return bytes;
 }
 
 async function startPair(t: Test): Promise<{ client: Client; receiver: number }> {
