@@ -5,6 +5,7 @@
  */
 import type { Client, Future, TaskDef } from '../../src/index.ts';
 import type { Scenario, Sample, MetricSpec } from '../harness.ts';
+import { lagFloor } from '../lag-floor.ts';
 import { untilLetGo } from '../let-go.ts';
 import { AIRFLOW_TOTAL_LAG_S, LAG_SHAPES, lagShape, taskLag, type LagShape, type TimedTask } from '../stats.ts';
 import { stamp, type Stamp } from '../tasks.ts';
@@ -15,7 +16,8 @@ export interface ShapeRun {
   tasks: TimedTask[];
 }
 
-export type TaskLagRaw = Record<LagShape, ShapeRun>;
+/** floe's rounds per shape; in local mode, also the lag floor's total lag per shape (bench/lag-floor.ts). */
+export type TaskLagRaw = Record<LagShape, ShapeRun> & { floorTotalS?: Partial<Record<LagShape, number>> };
 
 /**
  * The warm-up runs every shape at full size this many times (on floe, Dask and BullMQ
@@ -27,6 +29,13 @@ export type TaskLagRaw = Record<LagShape, ShapeRun>;
  * of a cluster that has been running.
  */
 export const WARMUP_ROUNDS = 5;
+
+/**
+ * Warm-up rounds of every shape on the lag floor before its measured round (its processes
+ * are fresh in every repetition; their first rounds run several times slower, as a fresh
+ * cluster's do).
+ */
+export const FLOOR_WARMUP_ROUNDS = 20;
 
 /** BullMQ 6.7's total lag on the two chain shapes, measured on a 2-core machine (flows of nested jobs). */
 const BULLMQ_TOTAL_LAG_S: Partial<Record<LagShape, number>> = { 'linear-100x10': 38.9, 'linear-10x100': 5.1 };
@@ -63,7 +72,9 @@ export const taskLagScenario: Scenario<TaskLagRaw> = {
   title: 'Task lag, Airflow scheduler benchmark shapes (1,000 tasks each, all submitted at once)',
   warmup: true,
   reps: (quick) => (quick ? 2 : 5),
-  note: () => `100×10 linear, 10×100 linear, 100 binary trees of 10; full size in --quick too; warm-up: ${WARMUP_ROUNDS} full-size rounds; each run once the cluster has let go of the one before`,
+  note: () =>
+    `100×10 linear, 10×100 linear, 100 binary trees of 10; full size in --quick too; warm-up: ${WARMUP_ROUNDS} full-size rounds; each run once the cluster has let go of the one before; ` +
+    `floor: the same rounds through the same processes and hops with no engine (bench/lag-floor.ts), local mode`,
   dask: true,
   params: () => ({ shapes: Object.fromEntries(LAG_SHAPES.map((s) => [s, lagShape(s)])), warmupRounds: WARMUP_ROUNDS }),
   metrics: () => LAG_SHAPES.flatMap((shape): MetricSpec[] => {
@@ -80,6 +91,7 @@ export const taskLagScenario: Scenario<TaskLagRaw> = {
       { key: `${shape} median lag`, unit: 'ms', better: 'lower' },
       { key: `${shape} p99 lag`, unit: 'ms', better: 'lower' },
       { key: `${shape} wall`, unit: 's', better: 'lower' },
+      { key: `${shape} floor total lag`, unit: 's', better: 'lower', reference: 'nats-server, a hub and 2 nodes × 1 pool thread passing the tasks, no engine' },
     ];
   }),
   async run(ctx) {
@@ -96,6 +108,7 @@ export const taskLagScenario: Scenario<TaskLagRaw> = {
         await untilLetGo(client, 'task-lag');
       }
     }
+    if (!ctx.warmup && ctx.mode === 'local') raw.floorTotalS = await lagFloor(LAG_SHAPES, FLOOR_WARMUP_ROUNDS);
     return raw;
   },
   measure(raw): Sample {
@@ -109,6 +122,8 @@ export const taskLagScenario: Scenario<TaskLagRaw> = {
       sample.values[`${shape} p99 lag`] = lag.p99Ms;
       sample.values[`${shape} wall`] = lag.wallS;
       sample.series![shape] = lag.lagsMs;
+      const floor = raw.floorTotalS?.[shape];
+      if (floor !== undefined) sample.values[`${shape} floor total lag`] = floor;
     }
     return sample;
   },

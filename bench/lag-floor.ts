@@ -1,0 +1,162 @@
+/**
+ * The floor under task lag on this machine: the task-lag shapes through floe's topology
+ * with none of floe in it. This process (the client) sends a shape's tasks as pairs of
+ * indices (the task, its input) in the pieces floe's client cuts (client/submit-pieces.ts),
+ * through a nats-server of its own, to a hub process that deals whole flows to two node
+ * processes in turn; a node runs what it is dealt on a one-thread Piscina pool in chunks of
+ * up to the worker's batch size (DEFAULT_BATCH.tasksMax), each task unpacking its input and
+ * packing a stamp with msgpackr as floe's stamp task does, and publishes each chunk's
+ * results to the client. No scheduler, no task state, no completion reports, no futures:
+ * what the processes, the messages and the pool cost on this machine, at this hour. The
+ * task-lag scenario measures it beside floe in local mode, as the transfer scenario copies
+ * over raw TCP beside floe's transfer.
+ */
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { Packr } from 'msgpackr';
+import { clusterNodeFlags } from '../cluster/node-flags.ts';
+import { startNatsServer } from '../cluster/nats-server.ts';
+import { FIRST_PIECE_TASKS, nextPieceTasks, pieceEnd } from '../src/client/submit-pieces.ts';
+import { startSibling, type SiblingChild } from './child.ts';
+import { lagShape, taskLag, type LagShape, type TimedTask } from './stats.ts';
+
+/** Subjects of the floor's own nats-server. */
+export const FLOOR_SUBJECTS = { hub: 'floor.hub', node: (i: number): string => `floor.node.${i}`, client: 'floor.client' };
+/** Node processes, as floe's local cluster has workers. */
+export const FLOOR_NODES = 2;
+/** A task as the floor sends it: its index in the shape, and its input's (NO_INPUT for a root). */
+export type FloorTask = [index: number, input: number];
+export const NO_INPUT = -1;
+/** A piece, from the client to the hub and from the hub to a node: its round, and its tasks in submission order. */
+export interface FloorPiece {
+  round: number;
+  tasks: FloorTask[];
+}
+/** What a node's pool thread runs: tasks in order, with the results they take from outside the chunk. */
+export interface FloorChunk {
+  tasks: FloorTask[];
+  inputs: Array<[index: number, bytes: Uint8Array]>;
+}
+
+/** A piece's tasks cut where flows start (its first part may be the rest of a flow cut between pieces). */
+export function floorFlows(tasks: readonly FloorTask[]): FloorTask[][] {
+  const flows: FloorTask[][] = [];
+  for (const task of tasks) {
+    if (task[1] === NO_INPUT || flows.length === 0) flows.push([task]);
+    else flows.at(-1)!.push(task);
+  }
+  return flows;
+}
+
+/** The packer of every floor message and result (plain values only, as floe's flat results). */
+export const floorPackr = new Packr({ structuredClone: false });
+const now = (): number => performance.timeOrigin + performance.now();
+/** A round whose results are not all back by then failed (a node died, a message was lost). */
+const ROUND_TIMEOUT_MS = 30_000;
+
+/** A shape's tasks in submission order (flow after flow), and its tasks for taskLag. Each has one input at most. */
+function floorTasks(shape: LagShape): { tasks: FloorTask[]; timed: TimedTask[] } {
+  const tasks: FloorTask[] = [];
+  const timed: TimedTask[] = [];
+  for (const flow of lagShape(shape)) {
+    const base = tasks.length;
+    for (const deps of flow) {
+      if (deps.length > 1) throw new Error(`lag floor: ${shape} has a task with ${deps.length} inputs; the floor passes one at most`);
+      tasks.push([tasks.length, deps.length === 0 ? NO_INPUT : base + deps[0]!]);
+      timed.push({ deps: deps.map((d) => base + d), startMs: 0, endMs: 0 });
+    }
+  }
+  return { tasks, timed };
+}
+
+/** The floor's processes: a nats-server, the hub and the nodes, and this process's connection. */
+class Floor {
+  private waiting: { left: number; done: () => void } | undefined;
+  private timed: TimedTask[] = [];
+  private rounds = 0;
+
+  private constructor(
+    private readonly stopServer: () => Promise<void>,
+    private readonly children: SiblingChild[],
+    private readonly nc: NatsConnection,
+  ) {
+    nc.subscribe(FLOOR_SUBJECTS.client, { callback: (_error, msg) => this.onResults(msg.data) });
+  }
+
+  static async start(): Promise<Floor> {
+    const server = await startNatsServer();
+    const children: SiblingChild[] = [];
+    try {
+      children.push(await startSibling('lag-floor-hub', { url: server.url }, clusterNodeFlags('coordinator', [], '')));
+      for (let i = 0; i < FLOOR_NODES; i++) children.push(await startSibling('lag-floor-node', { url: server.url, index: i }, clusterNodeFlags('worker', [], '')));
+      const nc = await connect({ servers: server.url });
+      await nc.flush();
+      return new Floor(() => server.stop(), children, nc);
+    } catch (error) {
+      await Promise.all(children.map((c) => c.stop()));
+      await server.stop();
+      throw error;
+    }
+  }
+
+  /** Total task lag (s) of one round of `shape`, submitted at once. */
+  async round(shape: LagShape): Promise<number> {
+    const { tasks, timed } = floorTasks(shape);
+    this.timed = timed;
+    let timer: NodeJS.Timeout | undefined;
+    const done = new Promise<void>((resolve, reject) => {
+      this.waiting = { left: tasks.length, done: resolve };
+      timer = setTimeout(() => reject(new Error(`lag floor: ${this.waiting!.left} of ${tasks.length} ${shape} results not back after ${ROUND_TIMEOUT_MS} ms`)), ROUND_TIMEOUT_MS);
+    });
+    const round = this.rounds++;
+    const submitMs = now();
+    for (let from = 0, size = FIRST_PIECE_TASKS; from < tasks.length; size = nextPieceTasks(size)) {
+      const end = pieceEnd(tasks.length, from, size, (k) => tasks[k]![1] !== NO_INPUT);
+      this.nc.publish(FLOOR_SUBJECTS.hub, floorPackr.pack({ round, tasks: tasks.slice(from, end) } satisfies FloorPiece));
+      // As floe's client: each piece goes out while the rest is cut.
+      void this.nc.flush().catch(() => undefined);
+      from = end;
+    }
+    try {
+      await done;
+    } finally {
+      clearTimeout(timer);
+    }
+    return taskLag(timed, submitMs).totalS;
+  }
+
+  private onResults(data: Uint8Array): void {
+    const out = floorPackr.unpack(data) as unknown[];
+    for (let i = 0; i < out.length; i += 2) {
+      const stamp = floorPackr.unpack(out[i + 1] as Uint8Array) as { s: number; e: number };
+      const task = this.timed[out[i] as number]!;
+      task.startMs = stamp.s;
+      task.endMs = stamp.e;
+    }
+    const waiting = this.waiting!;
+    waiting.left -= out.length / 2;
+    if (waiting.left === 0) waiting.done();
+  }
+
+  async stop(): Promise<void> {
+    await this.nc.close();
+    await Promise.all(this.children.map((c) => c.stop()));
+    await this.stopServer();
+  }
+}
+
+/**
+ * Total task lag (s) of one round of each shape on the floor, after `warmupRounds` rounds
+ * of every shape (fresh processes run several times slower until V8 has compiled their
+ * paths, as floe's cluster does). Everything it starts is stopped before it returns.
+ */
+export async function lagFloor(shapes: readonly LagShape[], warmupRounds: number): Promise<Partial<Record<LagShape, number>>> {
+  const floor = await Floor.start();
+  try {
+    for (let i = 0; i < warmupRounds; i++) for (const shape of shapes) await floor.round(shape);
+    const out: Partial<Record<LagShape, number>> = {};
+    for (const shape of shapes) out[shape] = await floor.round(shape);
+    return out;
+  } finally {
+    await floor.stop();
+  }
+}
