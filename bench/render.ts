@@ -101,8 +101,12 @@ export function logX(v: number, lo: number, hi: number, x0: number, x1: number):
 /**
  * The task-lag chart: per shape, the per-task lag distribution (box p25–p75, median, whiskers
  * min–p99, log ms) for floe, Dask and BullMQ (chains only); beside it, total lag (log s) with
- * Airflow's published totals marked. Hand-built SVG, no dependency.
+ * Airflow's published totals marked, and the floor under floe's when it was measured (local
+ * mode, bench/lag-floor.ts). Hand-built SVG, no dependency.
  */
+/** The lag floor's mark on the total-lag axis. */
+const FLOOR_COLOR = '#7f7f7f';
+
 export function renderSvg(report: BenchReport): string {
   const lag = report.scenarios.find((s) => s.name === 'task-lag');
   const systems: Array<{ name: string; color: string; series?: Record<string, number[]>; total?: (k: string) => number | undefined }> = [
@@ -160,6 +164,12 @@ export function renderSvg(report: BenchReport): string {
       el.push(`<line x1="${x.toFixed(1)}" y1="${y0 + 6}" x2="${x.toFixed(1)}" y2="${y0 + rowH - 6}" stroke="#d62728" stroke-dasharray="4 3"/>`);
       text(x - 14, y0 + 6, `Airflow ${label}`, 'font-size="9" fill="#d62728"');
     }
+    const floor = lag?.metrics.find((m) => m.key === `${shape} floor total lag`)?.floe.median;
+    if (floor !== undefined && Number.isFinite(floor)) {
+      const x = logX(floor, tLo, tHi, tx0, tx1);
+      el.push(`<line x1="${x.toFixed(1)}" y1="${y0 + 10}" x2="${x.toFixed(1)}" y2="${y0 + rowH - 6}" stroke="${FLOOR_COLOR}" stroke-width="2"/>`);
+      text(x - 10, y0 + 6, `floor ${fmt(floor)} s`, `font-size="9" fill="${FLOOR_COLOR}"`);
+    }
   });
   const legendW = 120;
   systems.forEach((sys, j) => {
@@ -169,6 +179,9 @@ export function renderSvg(report: BenchReport): string {
   const airflowX = dx0 + systems.length * legendW;
   el.push(`<line x1="${airflowX}" y1="${H - 16}" x2="${airflowX + 24}" y2="${H - 16}" stroke="#d62728" stroke-dasharray="4 3"/>`);
   text(airflowX + 30, H - 12, "Airflow's published total lag");
+  const floorX = airflowX + 210;
+  el.push(`<line x1="${floorX}" y1="${H - 22}" x2="${floorX}" y2="${H - 10}" stroke="${FLOOR_COLOR}" stroke-width="2"/>`);
+  text(floorX + 6, H - 12, 'floor: no engine (local mode)');
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
     `<rect width="${W}" height="${H}" fill="white"/>`,

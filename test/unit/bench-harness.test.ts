@@ -162,3 +162,13 @@ t.test('SVG: well-formed, one box per system and shape, Airflow marked', async (
   t.equal(logX(10, 1, 100, 0, 200), 100);
   t.equal(logX(1e9, 1, 100, 0, 200), 200, 'clamped');
 });
+
+t.test('SVG: the lag floor marked on the shapes it was measured for, and nowhere without one', async (t) => {
+  const withFloor = report();
+  withFloor.scenarios[0]!.metrics.push(...combine([{ key: 'linear-100x10 floor total lag', unit: 's', better: 'lower' }], [{ values: { 'linear-100x10 floor total lag': 0.11 } }]));
+  const svg = renderSvg(withFloor);
+  t.equal((svg.match(/>floor [\d.]+ s</g) ?? []).length, 1, 'the one shape with a floor');
+  t.match(svg, />floor 0\.11 s</);
+  t.notMatch(renderSvg(report()), />floor [\d.]+ s</, 'no floor measured (embedded mode): no mark');
+  t.notMatch(svg, /NaN/);
+});
