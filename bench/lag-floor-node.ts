@@ -14,8 +14,17 @@ import { DEFAULT_BATCH } from '../src/worker/batching.ts';
 import { floorFlows, FLOOR_SUBJECTS, floorPackr, NO_INPUT, type FloorChunk, type FloorPiece, type FloorTask } from './lag-floor.ts';
 
 const { url, index } = JSON.parse(process.argv[2] ?? '{}') as { url: string; index: number };
-// The compiled thread code, with no flags of this process (see src/worker/executor-pool.ts).
-const pool = new Piscina<FloorChunk, unknown[]>({ filename: join(packageRoot(), 'dist', 'bench', 'lag-floor-pool.js'), execArgv: [], minThreads: 1, maxThreads: 1 });
+// As floe's pool (src/worker/executor-pool.ts): the compiled thread code, with no flags of
+// this process, and chunks posted to the thread as they come (up to 64 at once), which also
+// keeps them in order (with Piscina's default of one at a time, queued runs started out of
+// order).
+const pool = new Piscina<FloorChunk, unknown[]>({
+  filename: join(packageRoot(), 'dist', 'bench', 'lag-floor-pool.js'),
+  execArgv: [],
+  minThreads: 1,
+  maxThreads: 1,
+  concurrentTasksPerWorker: 64,
+});
 const nc = await connect({ servers: url });
 
 /** This round's results, for the rest of flows cut between pieces; and who waits for one. */
