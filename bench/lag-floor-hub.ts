@@ -5,7 +5,7 @@
  *   node bench/lag-floor-hub.js '{"url":"nats://127.0.0.1:4222"}'
  */
 import { connect } from '@nats-io/transport-node';
-import { floorFlows, FLOOR_NODES, FLOOR_SUBJECTS, floorPackr, NO_INPUT, type FloorPiece, type FloorTask } from './lag-floor.ts';
+import { floorFlows, FLOOR_NODES, FLOOR_SUBJECTS, floorPackr, NO_INPUT, type FloorPiece, type FloorTask } from './lag-floor-wire.ts';
 
 const { url } = JSON.parse(process.argv[2] ?? '{}') as { url: string };
 const nc = await connect({ servers: url });

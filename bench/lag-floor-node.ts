@@ -11,7 +11,7 @@ import { connect } from '@nats-io/transport-node';
 import { Piscina } from 'piscina';
 import { packageRoot } from '../src/util/package-root.ts';
 import { DEFAULT_BATCH } from '../src/worker/batching.ts';
-import { floorFlows, FLOOR_SUBJECTS, floorPackr, NO_INPUT, type FloorChunk, type FloorPiece, type FloorTask } from './lag-floor.ts';
+import { floorFlows, FLOOR_SUBJECTS, floorPackr, NO_INPUT, type FloorChunk, type FloorPiece, type FloorTask } from './lag-floor-wire.ts';
 
 const { url, index } = JSON.parse(process.argv[2] ?? '{}') as { url: string; index: number };
 // As floe's pool (src/worker/executor-pool.ts): the compiled thread code, with no flags of

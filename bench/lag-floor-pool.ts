@@ -5,7 +5,7 @@
  * with it (`inputs`). Loaded compiled (dist/bench/lag-floor-pool.js), as floe's pool
  * threads load dist/src/runtime/thread.js.
  */
-import { floorPackr, NO_INPUT, type FloorChunk } from './lag-floor.ts';
+import { floorPackr, NO_INPUT, type FloorChunk } from './lag-floor-wire.ts';
 
 const now = (): number => performance.timeOrigin + performance.now();
 

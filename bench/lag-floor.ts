@@ -4,7 +4,8 @@
  * indices (the task, its input) in the pieces floe's client cuts (client/submit-pieces.ts),
  * through a nats-server of its own, to a hub process that deals whole flows to two node
  * processes in turn; a node runs what it is dealt on a one-thread Piscina pool in chunks of
- * up to the worker's batch size (DEFAULT_BATCH.tasksMax), each task unpacking its input and
+ * up to the worker's batch size (DEFAULT_BATCH.tasksMax), posted to the thread as they come
+ * as floe's workers pipeline their batches, each task unpacking its input and
  * packing a stamp with msgpackr as floe's stamp task does, and publishes each chunk's
  * results to the client. No scheduler, no task state, no completion reports, no futures:
  * what the processes, the messages and the pool cost on this machine, at this hour. The
@@ -12,60 +13,25 @@
  * over raw TCP beside floe's transfer.
  */
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { Packr } from 'msgpackr';
 import { clusterNodeFlags } from '../cluster/node-flags.ts';
 import { startNatsServer } from '../cluster/nats-server.ts';
 import { FIRST_PIECE_TASKS, nextPieceTasks, pieceEnd } from '../src/client/submit-pieces.ts';
 import { startSibling, type SiblingChild } from './child.ts';
-import { lagShape, taskLag, type LagShape, type TimedTask } from './stats.ts';
+import { FLOOR_NODES, FLOOR_SUBJECTS, floorPackr, NO_INPUT, type FloorPiece, type FloorTask } from './lag-floor-wire.ts';
+import { flatten, lagShape, taskLag, type LagShape, type TimedTask } from './stats.ts';
 
-/** Subjects of the floor's own nats-server. */
-export const FLOOR_SUBJECTS = { hub: 'floor.hub', node: (i: number): string => `floor.node.${i}`, client: 'floor.client' };
-/** Node processes, as floe's local cluster has workers. */
-export const FLOOR_NODES = 2;
-/** A task as the floor sends it: its index in the shape, and its input's (NO_INPUT for a root). */
-export type FloorTask = [index: number, input: number];
-export const NO_INPUT = -1;
-/** A piece, from the client to the hub and from the hub to a node: its round, and its tasks in submission order. */
-export interface FloorPiece {
-  round: number;
-  tasks: FloorTask[];
-}
-/** What a node's pool thread runs: tasks in order, with the results they take from outside the chunk. */
-export interface FloorChunk {
-  tasks: FloorTask[];
-  inputs: Array<[index: number, bytes: Uint8Array]>;
-}
-
-/** A piece's tasks cut where flows start (its first part may be the rest of a flow cut between pieces). */
-export function floorFlows(tasks: readonly FloorTask[]): FloorTask[][] {
-  const flows: FloorTask[][] = [];
-  for (const task of tasks) {
-    if (task[1] === NO_INPUT || flows.length === 0) flows.push([task]);
-    else flows.at(-1)!.push(task);
-  }
-  return flows;
-}
-
-/** The packer of every floor message and result (plain values only, as floe's flat results). */
-export const floorPackr = new Packr({ structuredClone: false });
 const now = (): number => performance.timeOrigin + performance.now();
 /** A round whose results are not all back by then failed (a node died, a message was lost). */
 const ROUND_TIMEOUT_MS = 30_000;
 
 /** A shape's tasks in submission order (flow after flow), and its tasks for taskLag. Each has one input at most. */
 function floorTasks(shape: LagShape): { tasks: FloorTask[]; timed: TimedTask[] } {
-  const tasks: FloorTask[] = [];
-  const timed: TimedTask[] = [];
-  for (const flow of lagShape(shape)) {
-    const base = tasks.length;
-    for (const deps of flow) {
-      if (deps.length > 1) throw new Error(`lag floor: ${shape} has a task with ${deps.length} inputs; the floor passes one at most`);
-      tasks.push([tasks.length, deps.length === 0 ? NO_INPUT : base + deps[0]!]);
-      timed.push({ deps: deps.map((d) => base + d), startMs: 0, endMs: 0 });
-    }
-  }
-  return { tasks, timed };
+  const graph = flatten(lagShape(shape));
+  const tasks = graph.map(({ deps }, index): FloorTask => {
+    if (deps.length > 1) throw new Error(`lag floor: ${shape} has a task with ${deps.length} inputs; the floor passes one at most`);
+    return [index, deps[0] ?? NO_INPUT];
+  });
+  return { tasks, timed: graph.map(({ deps }) => ({ deps, startMs: 0, endMs: 0 })) };
 }
 
 /** The floor's processes: a nats-server, the hub and the nodes, and this process's connection. */

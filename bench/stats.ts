@@ -141,6 +141,16 @@ export function taskLag(tasks: readonly TimedTask[], submitMs: number): LagResul
   };
 }
 
+/** Flattens a shape's flows into one task list with global indices. */
+export function flatten(flows: number[][][]): Array<{ deps: number[] }> {
+  const out: Array<{ deps: number[] }> = [];
+  for (const flow of flows) {
+    const base = out.length;
+    for (const deps of flow) out.push({ deps: deps.map((d) => base + d) });
+  }
+  return out;
+}
+
 /** When each root task (one without upstream tasks) started, in ms after the submit time, in task order. */
 export function rootStartsMs(tasks: readonly TimedTask[], submitMs: number): number[] {
   const out: number[] = [];

@@ -7,7 +7,7 @@ import type { Client, Future, TaskDef } from '../../src/index.ts';
 import type { Scenario, Sample, MetricSpec } from '../harness.ts';
 import { lagFloor } from '../lag-floor.ts';
 import { untilLetGo } from '../let-go.ts';
-import { AIRFLOW_TOTAL_LAG_S, LAG_SHAPES, lagShape, taskLag, type LagShape, type TimedTask } from '../stats.ts';
+import { AIRFLOW_TOTAL_LAG_S, flatten, LAG_SHAPES, lagShape, taskLag, type LagShape, type TimedTask } from '../stats.ts';
 import { stamp, type Stamp } from '../tasks.ts';
 
 export interface ShapeRun {
@@ -42,15 +42,9 @@ const BULLMQ_TOTAL_LAG_S: Partial<Record<LagShape, number>> = { 'linear-100x10':
 
 const now = (): number => performance.timeOrigin + performance.now();
 
-/** Flattens a shape's flows into one task list with global indices. */
-export function flatten(flows: number[][][]): Array<{ deps: number[] }> {
-  const out: Array<{ deps: number[] }> = [];
-  for (const flow of flows) {
-    const base = out.length;
-    for (const deps of flow) out.push({ deps: deps.map((d) => base + d) });
-  }
-  return out;
-}
+// flatten lives in stats.ts (the lag floor uses it without this scenario's client); kept
+// here too for the tools and older builds (side-by-side.ts) that import it from this module.
+export { flatten };
 
 /**
  * Submits a flattened shape at once, each task a stamp (or `def`, a stamp with more in it)

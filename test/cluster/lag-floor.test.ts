@@ -2,7 +2,8 @@
 // pool thread each, and no engine; everything it starts is gone when it returns.
 import t from 'tap';
 import { children } from '../helpers/children.ts';
-import { floorFlows, lagFloor, NO_INPUT } from '../../bench/lag-floor.ts';
+import { lagFloor } from '../../bench/lag-floor.ts';
+import { floorFlows, NO_INPUT } from '../../bench/lag-floor-wire.ts';
 import { taskLagScenario, type TaskLagRaw } from '../../bench/scenarios/task-lag.ts';
 
 t.test('a round of each shape asked for comes back whole, with its total lag; nothing is left running', async (t) => {
