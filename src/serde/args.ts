@@ -233,23 +233,49 @@ export function decodeArgs(
     throw new FloeError('DESERIALIZE_FAILED', `task arguments must decode to an array, got ${describe(decoded)}`);
   }
   // Refs were only placed in arrays and plain objects, so only those are walked. The
-  // decoded tree is fresh, so it is patched in place.
-  const seen = new Set<object>();
+  // decoded tree is fresh, so it is patched in place. Each container once: a shared one
+  // (structured cloning) patched twice would walk into the results patched in.
+  const seen = new SeenContainers();
+  const patchValue = (container: unknown[] | Record<string, unknown>, k: string | number): void => {
+    const v = (container as Record<string | number, unknown>)[k];
+    if (typeof v !== 'object' || v === null) return;
+    if (isFutureRef(v)) (container as Record<string | number, unknown>)[k] = resolve(v);
+    else if (isActorRef(v)) (container as Record<string | number, unknown>)[k] = resolveActor(v);
+    else if ((Array.isArray(v) || isPlainObject(v)) && seen.add(v)) patch(v as unknown[] | Record<string, unknown>);
+  };
   const patch = (container: unknown[] | Record<string, unknown>): void => {
-    if (seen.has(container)) return;
-    seen.add(container);
-    const keys: (string | number)[] = Array.isArray(container) ? container.map((_, i) => i) : Object.keys(container);
-    for (const k of keys) {
-      const v = (container as Record<string | number, unknown>)[k];
-      if (isFutureRef(v)) (container as Record<string | number, unknown>)[k] = resolve(v);
-      else if (isActorRef(v)) (container as Record<string | number, unknown>)[k] = resolveActor(v);
-      else if (typeof v === 'object' && v !== null && (Array.isArray(v) || isPlainObject(v))) {
-        patch(v as unknown[] | Record<string, unknown>);
-      }
+    if (Array.isArray(container)) {
+      for (let i = 0; i < container.length; i++) patchValue(container, i);
+    } else {
+      for (const k of Object.keys(container)) patchValue(container, k);
     }
   };
+  seen.add(decoded);
   patch(decoded);
   return decoded;
+}
+
+/** Containers seen while patching refs: a short list (most arguments hold a few), a Set past SEEN_LIST_MAX. */
+const SEEN_LIST_MAX = 8;
+
+class SeenContainers {
+  #list: object[] = [];
+  #set: Set<object> | undefined;
+
+  /** Adds `container`; false if it was seen before. */
+  add(container: object): boolean {
+    const set = this.#set;
+    if (set !== undefined) {
+      if (set.has(container)) return false;
+      set.add(container);
+      return true;
+    }
+    const list = this.#list;
+    if (list.includes(container)) return false;
+    list.push(container);
+    if (list.length > SEEN_LIST_MAX) this.#set = new Set(list);
+    return true;
+  }
 }
 
 function unserializableArgument(position: number, e: unknown): FloeError {

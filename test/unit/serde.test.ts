@@ -230,6 +230,19 @@ void t.test('args: cycles, no args, rich values', (t) => {
   t.ok(decoded[1] instanceof Date);
   t.equal(decoded[2], 3n);
   t.same(decodeArgs(encodeArgs([], () => undefined).bytes, () => undefined), []);
+  // A container held twice is patched once (before and after the seen list becomes a set):
+  // its ref resolves once, and the result patched in is not walked for refs.
+  for (const count of [1, 20]) {
+    const shared = Array.from({ length: count }, () => [new FutureRef('r')]);
+    const calls: string[] = [];
+    const twice = decodeArgs(encodeArgs([shared, shared], () => undefined).bytes, (ref) => {
+      calls.push(ref.key);
+      return [new FutureRef('inside-a-result')];
+    }) as [unknown[][], unknown[][]];
+    t.equal(calls.length, count, `${count} shared container(s): each ref resolved once`);
+    t.equal(twice[0], twice[1], 'still one container');
+    t.ok(isFutureRef((twice[0][0]![0] as unknown[])[0]), 'a ref inside a result is left as it is');
+  }
   t.end();
 });
 
