@@ -45,6 +45,8 @@ const DEP_SERIALIZER_MODULE = 2;
 const DEP_FROM = 3;
 const DEP_BYTES_END = 4;
 const DEP_FIELDS = 5;
+/** A slot per string field of a request and of an input (packBatch's cache of the last string). */
+const FIELD_SLOTS = REQ_FIELDS + DEP_FIELDS;
 
 export function isPackedBatch(msg: unknown): msg is PackedBatch {
   return typeof msg === 'object' && msg !== null && (msg as Partial<PackedBatch>).strings !== undefined;
@@ -63,13 +65,20 @@ export function packBatch(
 ): { packed: PackedBatch; transfer: ArrayBuffer } {
   const strings: string[] = [];
   const index = new Map<string, number>();
-  const at = (s: string): number => {
+  // The last string of each field and its index: the requests of a batch mostly share their
+  // name, module, export and serializers, so most fields are found without hashing.
+  const lastString: (string | undefined)[] = new Array<string | undefined>(FIELD_SLOTS).fill(undefined);
+  const lastIndex = new Array<number>(FIELD_SLOTS).fill(0);
+  const at = (slot: number, s: string): number => {
+    if (lastString[slot] === s) return lastIndex[slot]!;
     let i = index.get(s);
     if (i === undefined) {
       i = strings.length;
       strings.push(s);
       index.set(s, i);
     }
+    lastString[slot] = s;
+    lastIndex[slot] = i;
     return i;
   };
   let depCount = 0;
@@ -91,13 +100,13 @@ export function packBatch(
     const req = requests[i]!;
     // A task's key is its own: not looked up (and hashed) to share it.
     reqs[r + REQ_TASK_KEY] = strings.push(req.taskKey) - 1;
-    reqs[r + REQ_NAME] = at(req.name);
-    reqs[r + REQ_MODULE] = at(req.module);
-    reqs[r + REQ_EXPORT] = at(req.exportName);
-    reqs[r + REQ_SERIALIZER_ID] = at(req.serializer.id);
-    reqs[r + REQ_SERIALIZER_MODULE] = at(req.serializer.module);
+    reqs[r + REQ_NAME] = at(REQ_NAME, req.name);
+    reqs[r + REQ_MODULE] = at(REQ_MODULE, req.module);
+    reqs[r + REQ_EXPORT] = at(REQ_EXPORT, req.exportName);
+    reqs[r + REQ_SERIALIZER_ID] = at(REQ_SERIALIZER_ID, req.serializer.id);
+    reqs[r + REQ_SERIALIZER_MODULE] = at(REQ_SERIALIZER_MODULE, req.serializer.module);
     reqs[r + REQ_ATTEMPT] = req.attempt;
-    reqs[r + REQ_TRACE_PARENT] = req.traceParent === undefined ? -1 : at(req.traceParent);
+    reqs[r + REQ_TRACE_PARENT] = req.traceParent === undefined ? -1 : at(REQ_TRACE_PARENT, req.traceParent);
     reqs[r + REQ_CONTEXT_REF] = contextRefs[i] ?? req.contextRef ?? -1;
     bytes.set(req.args, b);
     b += req.args.byteLength;
@@ -105,9 +114,9 @@ export function packBatch(
     reqs[r + REQ_DEPS] = req.deps.length;
     r += REQ_FIELDS;
     for (const dep of req.deps) {
-      deps[d + DEP_KEY] = at(dep.key);
-      deps[d + DEP_SERIALIZER_ID] = at(dep.serializer.id);
-      deps[d + DEP_SERIALIZER_MODULE] = at(dep.serializer.module);
+      deps[d + DEP_KEY] = at(REQ_FIELDS + DEP_KEY, dep.key);
+      deps[d + DEP_SERIALIZER_ID] = at(REQ_FIELDS + DEP_SERIALIZER_ID, dep.serializer.id);
+      deps[d + DEP_SERIALIZER_MODULE] = at(REQ_FIELDS + DEP_SERIALIZER_MODULE, dep.serializer.module);
       deps[d + DEP_FROM] = dep.from ?? Number.NaN;
       bytes.set(dep.bytes, b);
       b += dep.bytes.byteLength;
