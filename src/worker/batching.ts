@@ -11,6 +11,7 @@
  * a name seen for the first time runs alone. Tasks with a timeout always run alone (their
  * timeout stops their thread).
  */
+import type { SetView } from '../util/small-set.ts';
 import type { WireAssign } from '../transport/messages.ts';
 import type { Heap, HeapItem } from '../util/heap.ts';
 
@@ -80,7 +81,7 @@ export function batchCostMs(a: WireAssign, times: RunTimes, config: BatchConfig)
 export interface BatchTask extends HeapItem {
   assign: WireAssign;
   /** Inputs not here yet. */
-  missing: ReadonlySet<string>;
+  missing: SetView<string>;
   /** Actor tasks never go in a batch. */
   actor: string | undefined;
   /** Set by takeBatch for the tasks it returns: the expected run time, 0 for one not known to be short. */

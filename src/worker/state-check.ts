@@ -5,13 +5,14 @@
 import { assert } from '../errors.ts';
 import { PIPELINE_BATCHES_MAX } from './batching.ts';
 import { NO_INPUTS, type Lane, type WorkerTask } from './state-types.ts';
+import type { SetView } from '../util/small-set.ts';
 
 export interface WorkerStateView {
   tasks: ReadonlyMap<string, WorkerTask>;
   /** Results held here, each with whether it is owned. */
   held: ReadonlyMap<string, boolean>;
   needers: ReadonlyMap<string, number>;
-  awaited: ReadonlyMap<string, ReadonlySet<WorkerTask>>;
+  awaited: ReadonlyMap<string, SetView<WorkerTask>>;
   fetching: ReadonlyMap<string, { started: boolean; waiters: ReadonlySet<WorkerTask> }>;
   readySize: number;
   /** Whether the task is in the ready queue. */

@@ -5,6 +5,7 @@
 import type { ErrorInfo } from '../errors.ts';
 import type { SerializerRef } from '../graph/spec.ts';
 import type { WireAssign } from '../transport/messages.ts';
+import { SmallSet } from '../util/small-set.ts';
 
 export type WorkerEvent =
   | { type: 'assigned'; stimulusId: string; tasks: WireAssign[] }
@@ -109,7 +110,7 @@ export interface WorkerTask {
   assign: WireAssign;
   state: 'fetching' | 'ready' | 'executing';
   /** Inputs not here yet; NO_INPUTS (shared, always empty) for a task that takes none. */
-  missing: Set<string>;
+  missing: SmallSet<string>;
   seq: number;
   heapIndex: number;
   /** Executing and counted against the threads (not seceded, not an actor task). */
@@ -136,7 +137,7 @@ export interface WorkerTask {
  * a set each cost an allocation per task. Nothing ever adds to it (only a task's inputs
  * are added, and it has none); the state check asserts it stays empty.
  */
-export const NO_INPUTS = new Set<string>();
+export const NO_INPUTS = new SmallSet<string>();
 
 /** A batch of tasks sharing one thread slot (worker/batching.ts). */
 export interface Lane {

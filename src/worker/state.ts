@@ -14,6 +14,7 @@ import { Slots } from './slots.ts';
 import { checkWorkerState, type WorkerStateView } from './state-check.ts';
 import { NO_INPUTS, readyOrder, type RunRef, type WorkerCommand, type WorkerEvent, type WorkerTask } from './state-types.ts';
 import { ChurnMap } from '../util/churn-map.ts';
+import { SmallSet } from '../util/small-set.ts';
 
 export type { WorkerCommand, WorkerEvent } from './state-types.ts';
 
@@ -32,7 +33,7 @@ export class WorkerState {
   /** Input id -> number of local tasks still needing it. */
   private readonly needers = new ChurnMap<string, number>();
   /** Inputs being made here that early tasks wait for (sent with no holders: scheduler/early.ts); if one fails, the scheduler cancels them. */
-  private readonly awaited = new ChurnMap<string, Set<WorkerTask>>();
+  private readonly awaited = new ChurnMap<string, SmallSet<WorkerTask>>();
   /** Inputs and replicas being fetched, or waiting for a transfer slot (worker/fetches.ts). */
   private readonly fetches: Fetches;
   private readonly ready = new Heap<WorkerTask>(readyOrder);
@@ -127,7 +128,7 @@ export class WorkerState {
     // Assigned here, so the scheduler counts on no copy here: one an earlier run left (its late report dropped) goes as if released.
     this.onReleased(a.id, sid, out);
     const actor = actorOf(a);
-    const missing = a.deps.length === 0 ? NO_INPUTS : new Set<string>();
+    const missing = a.deps.length === 0 ? NO_INPUTS : new SmallSet<string>();
     const task: WorkerTask = { assign: a, state: 'fetching', missing, seq: ++this.seq, heapIndex: -1, slot: false, lane: undefined, rejoined: false, actor, long: false, straggling: false, costMs: 0 };
     this.tasks.set(a.id, task);
     if (actor !== undefined) enqueueActorTask(this.actorQueues, actor, task);
@@ -358,7 +359,7 @@ export class WorkerState {
   private awaitHere(task: WorkerTask, id: string): void {
     task.missing.add(id);
     let waiters = this.awaited.get(id);
-    if (waiters === undefined) this.awaited.set(id, (waiters = new Set()));
+    if (waiters === undefined) this.awaited.set(id, (waiters = new SmallSet()));
     waiters.add(task);
   }
 
