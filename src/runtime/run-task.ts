@@ -10,6 +10,7 @@ import { BUILTIN_MODULE } from '../graph/spec.ts';
 import type { SerializerRef } from '../graph/spec.ts';
 import { decodeArgs } from '../serde/args.ts';
 import type { FutureRef } from '../serde/args.ts';
+import type { ActorRef } from '../serde/actor-ref.ts';
 import { deserializeValue, getSerializer, resolveSerializer, serializeResult } from '../serde/registry.ts';
 import type { Serializer } from '../serde/types.ts';
 import { BUILTIN_TASKS } from './builtin-tasks.ts';
@@ -84,7 +85,7 @@ function run(
 ): ThreadResponse | Promise<ThreadResponse> {
   try {
     const deps = decodeDeps(req.deps);
-    const args = decodeArgs(req.args, (ref) => followRef(ref, deps, req.taskKey), (ref) => threadActorHandle(ref.actorId));
+    const args = decodeArgs(req.args, (ref) => followRef(ref, deps, req.taskKey), actorHandleOf);
     const result = callNow(req, () => (req.traceParent === undefined ? def.fn(...args) : callTraced(req.traceParent, () => def.fn(...args))), hooks);
     if (!isThenable(result)) return succeeded(req, result, serializer, startedAtMs, t0);
     return Promise.resolve(result).then(
@@ -98,10 +99,14 @@ function run(
 
 function succeeded(req: ThreadRequest, result: unknown, serializer: Serializer, startedAtMs: number, t0: number): ThreadResponse {
   try {
-    const t1 = performance.now();
+    // The time spent serializing is only for the run's span (worker/tracing.ts): the clock
+    // is read for it only when the run is traced.
+    const t1 = req.traceParent === undefined ? undefined : performance.now();
     const bytes = serializeResult(result, serializer, req.taskKey);
     const t2 = performance.now();
-    return { type: 'ok', bytes, serializer: req.serializer, startedAtMs, durationMs: t2 - t0, serializeMs: t2 - t1 };
+    const response: Extract<ThreadResponse, { type: 'ok' }> = { type: 'ok', bytes, serializer: req.serializer, startedAtMs, durationMs: t2 - t0 };
+    if (t1 !== undefined) response.serializeMs = t2 - t1;
+    return response;
   } catch (e) {
     return failed(req, e, startedAtMs, t0);
   }
@@ -204,12 +209,40 @@ function depSerializersKnown(deps: readonly ThreadDep[]): boolean {
   return true;
 }
 
+/** An actor handle in a run's arguments, as the run gets it: one function for every run, not a closure each. */
+function actorHandleOf(ref: ActorRef): unknown {
+  return threadActorHandle(ref.actorId);
+}
+
+/** A run's input values by key, as its refs are followed (a Map, or OneInput). */
+export type InputValues = Pick<ReadonlyMap<string, unknown>, 'has' | 'get'>;
+
 /** The inputs of every run that takes none: one empty map, not one per task. */
-const NO_DEP_VALUES: ReadonlyMap<string, unknown> = new Map();
+const NO_DEP_VALUES: InputValues = new Map();
+
+/** The input of a run that takes one (a chain's task): no Map of its own. */
+class OneInput implements InputValues {
+  constructor(
+    private readonly key: string,
+    private readonly value: unknown,
+  ) {}
+
+  has(key: string): boolean {
+    return key === this.key;
+  }
+
+  get(key: string): unknown {
+    return key === this.key ? this.value : undefined;
+  }
+}
 
 /** loadDeps when every serializer is known (depSerializersKnown). */
-function decodeDeps(deps: readonly ThreadDep[]): ReadonlyMap<string, unknown> {
+function decodeDeps(deps: readonly ThreadDep[]): InputValues {
   if (deps.length === 0) return NO_DEP_VALUES;
+  if (deps.length === 1) {
+    const dep = deps[0]!;
+    return new OneInput(dep.key, deserializeValue(dep.bytes, knownSerializer(dep.serializer.id)!, dep.key));
+  }
   const values = new Map<string, unknown>();
   for (const dep of deps) values.set(dep.key, deserializeValue(dep.bytes, knownSerializer(dep.serializer.id)!, dep.key));
   return values;
@@ -262,7 +295,7 @@ export async function loadDeps(deps: readonly ThreadDep[]): Promise<Map<string, 
   return values;
 }
 
-export function followRef(ref: FutureRef, deps: ReadonlyMap<string, unknown>, taskKey: string): unknown {
+export function followRef(ref: FutureRef, deps: InputValues, taskKey: string): unknown {
   if (!deps.has(ref.key)) {
     throw new FloeError('INTERNAL', `task "${taskKey}" refers to "${ref.key}", which was not sent with it`);
   }

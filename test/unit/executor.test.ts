@@ -52,6 +52,24 @@ for (const [name, make] of executors) {
       t.equal(value(await ex.run(req('sum', [[1, 2, 3]]))), 6);
     });
 
+    void t.test('one input, refs to it and to parts of it; a ref to an input not sent is an INTERNAL error', async (t) => {
+      const one = serializeResult({ list: [7, 8] }, msgpack, 'one');
+      const { bytes } = encodeArgs([new FutureRef('one', ['list', 0]), new FutureRef('one', ['list', 1])], () => undefined);
+      t.equal(value(await ex.run(req('add', [], { args: bytes, deps: [{ key: 'one', serializer: MSGPACK, bytes: one }] }))), 15);
+      const other = encodeArgs([new FutureRef('two'), 1], () => undefined).bytes;
+      const missing = await ex.run(req('add', [], { args: other, deps: [{ key: 'one', serializer: MSGPACK, bytes: one }] }));
+      t.equal(code(missing), 'INTERNAL');
+    });
+
+    void t.test('the time spent serializing is measured for traced runs only (their serialize span)', async (t) => {
+      const untraced = await ex.run(req('sum', [[1, 2]]));
+      t.equal(value(untraced), 3);
+      t.notOk('serializeMs' in untraced, 'untraced: no serializeMs');
+      const traced = await ex.run(req('sum', [[1, 2]], { traceParent: '00-0123456789abcdef0123456789abcdef-0123456789abcdef-01' }));
+      t.equal(value(traced), 3);
+      t.ok(traced.type === 'ok' && typeof traced.serializeMs === 'number' && traced.serializeMs >= 0, 'traced: serializeMs set');
+    });
+
     void t.test("a task's first run is timed from after its module loaded", async (t) => {
       // A module of its own per executor, so that this run is the one that imports it.
       const module = `${LOAD_STAMP}?executor=${name}`;
