@@ -11,6 +11,7 @@ import { addExtension } from 'msgpackr';
 import { FloeError, isFloeError } from '../errors.ts';
 import { checkMsgpackable, createPackr, describe, flatPackr, isPlainObject } from './builtins.ts';
 import { ActorRef, actorIdOf, isActorRef } from './actor-ref.ts';
+import { SmallSet } from '../util/small-set.ts';
 
 /** msgpack extension type of FutureRef ('F'); msgpackr's own types do not use it. */
 export const FUTURE_REF_EXT_TYPE = 0x46;
@@ -235,13 +236,16 @@ export function decodeArgs(
   // Refs were only placed in arrays and plain objects, so only those are walked. The
   // decoded tree is fresh, so it is patched in place. Each container once: a shared one
   // (structured cloning) patched twice would walk into the results patched in.
-  const seen = new SeenContainers();
+  const seen = new SmallSet<object>();
   const patchValue = (container: unknown[] | Record<string, unknown>, k: string | number): void => {
     const v = (container as Record<string | number, unknown>)[k];
     if (typeof v !== 'object' || v === null) return;
     if (isFutureRef(v)) (container as Record<string | number, unknown>)[k] = resolve(v);
     else if (isActorRef(v)) (container as Record<string | number, unknown>)[k] = resolveActor(v);
-    else if ((Array.isArray(v) || isPlainObject(v)) && seen.add(v)) patch(v as unknown[] | Record<string, unknown>);
+    else if ((Array.isArray(v) || isPlainObject(v)) && !seen.has(v)) {
+      seen.add(v);
+      patch(v as unknown[] | Record<string, unknown>);
+    }
   };
   const patch = (container: unknown[] | Record<string, unknown>): void => {
     if (Array.isArray(container)) {
@@ -253,29 +257,6 @@ export function decodeArgs(
   seen.add(decoded);
   patch(decoded);
   return decoded;
-}
-
-/** Containers seen while patching refs: a short list (most arguments hold a few), a Set past SEEN_LIST_MAX. */
-const SEEN_LIST_MAX = 8;
-
-class SeenContainers {
-  #list: object[] = [];
-  #set: Set<object> | undefined;
-
-  /** Adds `container`; false if it was seen before. */
-  add(container: object): boolean {
-    const set = this.#set;
-    if (set !== undefined) {
-      if (set.has(container)) return false;
-      set.add(container);
-      return true;
-    }
-    const list = this.#list;
-    if (list.includes(container)) return false;
-    list.push(container);
-    if (list.length > SEEN_LIST_MAX) this.#set = new Set(list);
-    return true;
-  }
 }
 
 function unserializableArgument(position: number, e: unknown): FloeError {

@@ -7,8 +7,12 @@
  * comparison, and moves them into a Set when it grows past that, so a task with thousands
  * of inputs is not searched linearly.
  *
- * Members are compared with === (the worker keeps ids and task records in them).
- * Iterating while deleting is not supported (the worker's state machine never does).
+ * Members are compared with === (the worker keeps ids and task records in them) and
+ * iterated in the order they were added, as in a Set; deleting from a SmallSet while
+ * iterating over it is not supported (the worker's state machine never does).
+ *
+ * Task arguments use it too, for the containers seen while refs are patched in
+ * (serde/args.ts decodeArgs).
  */
 const LIST_MAX = 8;
 
@@ -42,12 +46,10 @@ export class SmallSet<T> implements Iterable<T> {
 
   delete(value: T): boolean {
     if (this.#set !== undefined) return this.#set.delete(value);
-    const list = this.#list;
-    const i = list.indexOf(value);
+    const i = this.#list.indexOf(value);
     if (i < 0) return false;
-    // Order is not kept: the last member takes the deleted one's place.
-    const last = list.pop()!;
-    if (i < list.length) list[i] = last;
+    // The others keep their order, as in a Set (a batch takes a result's waiters in it).
+    this.#list.splice(i, 1);
     return true;
   }
 
