@@ -13,7 +13,10 @@
  * its scheduler taking them in, the assignments translated and encoded per worker; a
  * worker decoding its batches, its state machine taking them in, the pool batches built
  * and packed; and a pool thread's run of the packed batches (a worker thread of this
- * process running floe's thread entry).
+ * process running floe's thread entry). Not in it, though on the way: NATS and its
+ * clients, the coordinator's outbox and reliable links, and the worker's run records and
+ * pool executor (worker/runs.ts, worker/executor-pool.ts: per-run cancel signals and the
+ * batch's bookkeeping), whose requests are built here as runs.ts builds them.
  *
  *   node dist/bench/stage-costs.js [shape] [rounds]   (default linear-100x10, 300 rounds after 100)
  *
