@@ -114,7 +114,10 @@ export function packBatch(
     reqs[r + REQ_DEPS] = req.deps.length;
     r += REQ_FIELDS;
     for (const dep of req.deps) {
-      deps[d + DEP_KEY] = at(REQ_FIELDS + DEP_KEY, dep.key);
+      // An input made earlier in the batch (a chain's) has that request's key: its string is sent once.
+      const from = dep.from;
+      const maker = from !== undefined && from >= 0 && from < i ? requests[from] : undefined;
+      deps[d + DEP_KEY] = maker !== undefined && maker.taskKey === dep.key ? reqs[from! * REQ_FIELDS + REQ_TASK_KEY]! : at(REQ_FIELDS + DEP_KEY, dep.key);
       deps[d + DEP_SERIALIZER_ID] = at(REQ_FIELDS + DEP_SERIALIZER_ID, dep.serializer.id);
       deps[d + DEP_SERIALIZER_MODULE] = at(REQ_FIELDS + DEP_SERIALIZER_MODULE, dep.serializer.module);
       deps[d + DEP_FROM] = dep.from ?? Number.NaN;

@@ -41,6 +41,7 @@ void t.test('unpacking gives back the requests: strings, numbers, optional field
   const { packed, transfer } = packBatch(5, reqs, cells);
   t.equal(transfer, packed.bytes.buffer, 'the bytes move with the message');
   t.equal(packed.strings.filter((s) => s === 'file:///srv/tasks/tasks.js').length, 1, 'a repeated string is sent once');
+  t.equal(packed.strings.filter((s) => s === 'a').length, 1, "an input made earlier in the batch is sent as its maker's key");
   const out = unpackBatch(packed);
   t.equal(out.batchId, 5);
   t.equal(out.cells, cells);
