@@ -62,10 +62,26 @@ export class StringSlot {
   constructor(readonly made: (s: string) => string = (s) => s) {}
 }
 
+/** Where a string read from a message lies in it, and the string (ProtoReader.stringMarked). */
+export class MarkedString {
+  start = 0;
+  end = 0;
+  value = '';
+}
+
 /** A cursor over one message's bytes; `end` is the end of the (sub-)message being read. */
 export class ProtoReader {
   /** Messages around the one being read (the envelope is 0), as protobufjs counts them for its nesting limit. */
   depth = 0;
+  /**
+   * The key of the spec read last and of the one being read (spec-read.ts), and the same
+   * for an assignment's id (worker-decode.ts): a chain's task names the task before it as
+   * its input, and readers take that name as the same string (stringAsMarked).
+   */
+  lastKey = new MarkedString();
+  thisKey = new MarkedString();
+  lastId = new MarkedString();
+  thisId = new MarkedString();
 
   constructor(
     readonly buf: Buffer,
@@ -147,6 +163,34 @@ export class ProtoReader {
   string(): string {
     const start = this.start();
     return start === this.pos ? '' : (this.buf as unknown as Utf8Slicing).utf8Slice(start, this.pos);
+  }
+
+  /** A string, with where it lies in the message kept in `mark` (for stringAsMarked). */
+  stringMarked(mark: MarkedString): string {
+    const start = this.start();
+    const value = start === this.pos ? '' : (this.buf as unknown as Utf8Slicing).utf8Slice(start, this.pos);
+    mark.start = start;
+    mark.end = this.pos;
+    mark.value = value;
+    return value;
+  }
+
+  /**
+   * A string that is often one read before from this message (`mark`): when its bytes are
+   * the same, the same string, not decoded again. A map that has it as a key then finds it
+   * without hashing it again or comparing it character by character.
+   */
+  stringAsMarked(mark: MarkedString): string {
+    const start = this.start();
+    const { buf, pos } = this;
+    const len = pos - start;
+    if (len > 0 && len === mark.end - mark.start) {
+      const at = mark.start;
+      let i = 0;
+      while (i < len && buf[start + i] === buf[at + i]) i++;
+      if (i === len) return mark.value;
+    }
+    return len === 0 ? '' : (buf as unknown as Utf8Slicing).utf8Slice(start, pos);
   }
 
   /**

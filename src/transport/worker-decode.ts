@@ -59,7 +59,7 @@ function readAssign(r: ProtoReader): WireAssign {
   while (r.pos < r.end) {
     const tag = r.uint32();
     switch (tag) {
-      case 10: id = r.string(); break;
+      case 10: id = r.stringMarked(r.thisId); break;
       case 16: runId = r.uint64(); break;
       case 24: attempt = r.uint32(); break;
       // A second spec replaces the first (protobufjs does not merge them): checked once read.
@@ -72,6 +72,10 @@ function readAssign(r: ProtoReader): WireAssign {
     }
   }
   r.leave(outer);
+  // This assignment's id is the last one for the next one's inputs.
+  const last = r.lastId;
+  r.lastId = r.thisId;
+  r.thisId = last;
   if (spec === undefined) throw malformed('assign without spec');
   const field = missingSpecField(spec);
   if (field !== '') throw missing(`assign.spec.${field}`);
@@ -98,7 +102,7 @@ function readLocation(r: ProtoReader, what: 'dep' | 'replicate'): WireDepLocatio
   while (r.pos < r.end) {
     const tag = r.uint32();
     switch (tag) {
-      case 10: id = r.string(); break;
+      case 10: id = r.stringAsMarked(r.lastId); break;
       case 18: holders.push(readHolder(r)); break;
       case 24: nbytes = r.uint64(); break;
       case 34: serializer = readSerializer(r); break;

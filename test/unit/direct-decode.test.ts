@@ -39,6 +39,16 @@ const cases: Array<[string, WireMessage]> = [
     type: 'submit', clientId: 'c1', requestId: '9', wants: ['stamp-1999'],
     tasks: Array.from({ length: 2000 }, (_, i) => ({ ...spec, key: `stamp-${i}`, deps: i === 0 ? [] : [`stamp-${i - 1}`] })),
   }],
+  // A chain's input is the task before it: the readers take it as the string they read
+  // there when the bytes are the same (proto-read.ts stringAsMarked); near misses read anew.
+  ['workerBatch: a chain, and inputs that nearly name the assignment before', (() => {
+    const dep = (id: string): WireOf<'workerBatch'>['assign'][number]['deps'][number] => ({ id, holders: [], nbytes: 0, serializer: { id: 'msgpack', module: '' }, inline: undefined });
+    const named = [['k-10', []], ['k-11', ['k-10']], ['k-12', ['k-19']], ['k-13', ['k-1']], ['k-14', ['k-12', 'k-13']], ['ключ-1', ['k-14']], ['ключ-2', ['ключ-1', '']]] as const;
+    return {
+      type: 'workerBatch' as const, cancel: [], release: [], steal: [], replicate: [], retired: false, reregister: false, clientsGone: [], epoch: 1,
+      assign: named.map(([key, deps]) => ({ id: `c1/${key}`, runId: 1, attempt: 0, spec: { ...spec, key, deps: [...deps] }, deps: deps.map((d) => dep(`c1/${d}`)) })),
+    };
+  })()],
   ['workerBatch: empty', { type: 'workerBatch', assign: [], cancel: [], release: [], steal: [], replicate: [], retired: false, reregister: false, clientsGone: [], epoch: 0 }],
   ['workerBatch: every field, numbers past 2^32', {
     type: 'workerBatch',
