@@ -9,6 +9,7 @@ import type { WireAssign } from '../transport/messages.ts';
 import { Heap } from '../util/heap.ts';
 import { actorOf, enqueueActorTask, leaveActorQueue, startActorTasks, type ActorQueues } from './actor-queues.ts';
 import { assignOf, batchCostMs, DEFAULT_BATCH, RunTimes, takeBatch, type BatchConfig } from './batching.ts';
+import { Awaited } from './awaited.ts';
 import { Fetches } from './fetches.ts';
 import { Slots } from './slots.ts';
 import { checkWorkerState, type WorkerStateView } from './state-check.ts';
@@ -32,8 +33,8 @@ export class WorkerState {
   private readonly held = new ChurnMap<string, boolean>();
   /** Input id -> number of local tasks still needing it. */
   private readonly needers = new ChurnMap<string, number>();
-  /** Inputs being made here that early tasks wait for (sent with no holders: scheduler/early.ts); if one fails, the scheduler cancels them. */
-  private readonly awaited = new ChurnMap<string, SmallSet<WorkerTask>>();
+  /** Inputs being made here that early tasks wait for (worker/awaited.ts). */
+  private readonly awaited = new Awaited();
   /** Inputs and replicas being fetched, or waiting for a transfer slot (worker/fetches.ts). */
   private readonly fetches: Fetches;
   private readonly ready = new Heap<WorkerTask>(readyOrder);
@@ -142,7 +143,7 @@ export class WorkerState {
       }
       task.missing.add(dep.id);
       if (dep.holders.length === 0) {
-        this.awaitHere(task, dep.id);
+        this.awaited.wait(task, dep.id);
         continue;
       }
       this.fetches.wait(dep.id, dep.holders, task);
@@ -197,7 +198,7 @@ export class WorkerState {
       if (task?.state !== 'executing' || !task.slot) continue;
       this.slots.release(task);
       back.push(task);
-      for (const dep of task.assign.deps) if (!this.held.has(dep.id)) this.awaitHere(task, dep.id);
+      for (const dep of task.assign.deps) if (!this.held.has(dep.id)) this.awaited.wait(task, dep.id);
       if (task.missing.size === 0) this.makeReady(task);
       else task.state = 'fetching';
     }
@@ -271,9 +272,8 @@ export class WorkerState {
     const sid = event.stimulusId;
     if (event.outcome.ok) {
       this.held.set(event.id, true);
-      const waiters = this.awaited.get(event.id);
+      const waiters = this.awaited.made(event.id);
       if (waiters !== undefined) {
-        this.awaited.delete(event.id);
         for (const w of waiters) if (w.missing.delete(event.id) && w.missing.size === 0 && w.state === 'fetching') this.makeReady(w);
       }
       const { id, runId, durationMs = 0, startedAtMs = 0, outcome: { nbytes, serializer, bytes } } = event;
@@ -291,8 +291,7 @@ export class WorkerState {
     if (task.actor !== undefined) leaveActorQueue(this.actorQueues, task.actor, task);
     for (const dep of task.assign.deps) {
       this.fetches.unwait(dep.id, task);
-      const waiters = this.awaited.get(dep.id);
-      if (waiters?.delete(task) === true && waiters.size === 0) this.awaited.delete(dep.id);
+      this.awaited.unwait(dep.id, task);
       const n = (this.needers.get(dep.id) ?? 0) - 1;
       if (n > 0) this.needers.set(dep.id, n);
       else this.needers.delete(dep.id);
@@ -338,14 +337,14 @@ export class WorkerState {
     while (this.ready.size > 0 && this.slots.hasRoom(this.nextShort)) {
       const first = this.ready.pop();
       assert(first !== undefined, 'ready queue not empty');
-      const waiting = this.awaited.size > 0 ? this.awaited : undefined;
+      const waiting = this.awaited.size > 0 ? this.awaited.byId : undefined;
       const batch = takeBatch(first, this.ready, this.runTimes, this.batch, this.slots.freeThreads, waiting);
       if (batch.length === 1 && !this.slots.free) {
         // A run alone does not queue in the pool: the pool could not take it back (worker/stragglers.ts).
         this.ready.push(first);
         break;
       }
-      if (waiting !== undefined) for (const task of batch) if (task.missing.size > 0) this.follows(task);
+      if (waiting !== undefined) for (const task of batch) if (task.missing.size > 0) this.awaited.follows(task);
       this.slots.take(batch);
       if (batch.length > 1) out.push({ type: 'executeBatch', stimulusId: sid, assigns: batch.map(assignOf) });
       else out.push({ type: 'execute', stimulusId: sid, assign: first.assign, short: batchCostMs(first.assign, this.runTimes, this.batch) !== undefined });
@@ -354,23 +353,6 @@ export class WorkerState {
 
   /** Whether the next ready task is short (it may queue behind short runs in the pool). */
   private readonly nextShort = (): boolean => batchCostMs(this.ready.peek()!.assign, this.runTimes, this.batch) !== undefined;
-
-  /** The task waits for input `id`, being made here (WorkerState.awaited). */
-  private awaitHere(task: WorkerTask, id: string): void {
-    task.missing.add(id);
-    let waiters = this.awaited.get(id);
-    if (waiters === undefined) this.awaited.set(id, (waiters = new SmallSet()));
-    waiters.add(task);
-  }
-
-  /** An early task follows the runs making its inputs in their batch: it stops waiting for them here. */
-  private follows(task: WorkerTask): void {
-    for (const id of task.missing) {
-      const waiters = this.awaited.get(id);
-      if (waiters?.delete(task) === true && waiters.size === 0) this.awaited.delete(id);
-    }
-    task.missing.clear();
-  }
 
   /** Invariants, checked by tests after every step. */
   validate(): void {
@@ -383,7 +365,7 @@ export class WorkerState {
       tasks: this.tasks,
       held: this.held,
       needers: this.needers,
-      awaited: this.awaited,
+      awaited: this.awaited.byId,
       fetching: this.fetches.byId,
       readySize: this.ready.size,
       inReady: (task) => this.ready.has(task),
