@@ -22,6 +22,8 @@ nc.subscribe(FLOOR_SUBJECTS.hub, {
     dealt.forEach((mine, i) => mine.length > 0 && nc.publish(FLOOR_SUBJECTS.node(i), floorPackr.pack({ round, tasks: mine } satisfies FloorPiece)));
   },
 });
+// As floe's coordinator answers the status requests of the bench's let-go (lag-floor.ts settle).
+nc.subscribe(FLOOR_SUBJECTS.ping, { callback: (_error, msg) => void msg.respond() });
 await nc.flush();
 process.stdin.on('close', () => void nc.close().then(() => process.exit(0))).resume();
 process.stdout.write('ready\n');

@@ -5,8 +5,8 @@
  */
 import { Packr } from 'msgpackr';
 
-/** Subjects of the floor's own nats-server. */
-export const FLOOR_SUBJECTS = { hub: 'floor.hub', node: (i: number): string => `floor.node.${i}`, client: 'floor.client' };
+/** Subjects of the floor's own nats-server; the hub answers requests on `ping` (lag-floor.ts settles a round with one). */
+export const FLOOR_SUBJECTS = { hub: 'floor.hub', node: (i: number): string => `floor.node.${i}`, client: 'floor.client', ping: 'floor.ping' };
 /** Node processes, as floe's local cluster has workers. */
 export const FLOOR_NODES = 2;
 /** A task as the floor sends it: its index in the shape, and its input's (NO_INPUT for a root). */

@@ -23,6 +23,18 @@ import { flatten, lagShape, taskLag, type LagShape, type TimedTask } from './sta
 const now = (): number => performance.timeOrigin + performance.now();
 /** A round whose results are not all back by then failed (a node died, a message was lost). */
 const ROUND_TIMEOUT_MS = 30_000;
+/**
+ * Idle time before each measured round, then a request answered by the hub: how floe's
+ * measured rounds start, after the let-go (bench/let-go.ts) has left the cluster idle but
+ * for status requests every 20 ms, the last one answered just before the submit call.
+ * Rounds back to back start on CPUs still awake; after an idle pause they may not, and on a
+ * virtual machine an idle CPU can take milliseconds to come back (`bench/cpu-wake.ts`). On
+ * 2026-12-06, linear-100x10 on the floor (medians of 7 reps, two alternated pairs): back to
+ * back 0.156 and 0.138 s, so started 0.186 and 0.153; after a pause of 300 ms with no
+ * request, 0.24 against 0.14.
+ */
+const SETTLE_IDLE_MS = 100;
+const PING_TIMEOUT_MS = 10_000;
 
 /** A shape's tasks in submission order (flow after flow), and its tasks for taskLag. Each has one input at most. */
 function floorTasks(shape: LagShape): { tasks: FloorTask[]; timed: TimedTask[] } {
@@ -64,9 +76,13 @@ class Floor {
     }
   }
 
-  /** Total task lag (s) of one round of `shape`, submitted at once. */
-  async round(shape: LagShape): Promise<number> {
+  /** Total task lag (s) of one round of `shape`, submitted at once; `settled`: after an idle pause and a ping, as floe's measured rounds start. */
+  async round(shape: LagShape, settled = false): Promise<number> {
     const { tasks, timed } = floorTasks(shape);
+    if (settled) {
+      await new Promise((resolve) => setTimeout(resolve, SETTLE_IDLE_MS));
+      await this.nc.request(FLOOR_SUBJECTS.ping, undefined, { timeout: PING_TIMEOUT_MS });
+    }
     this.timed = timed;
     let timer: NodeJS.Timeout | undefined;
     const done = new Promise<void>((resolve, reject) => {
@@ -113,14 +129,16 @@ class Floor {
 /**
  * Total task lag (s) of one round of each shape on the floor, after `warmupRounds` rounds
  * of every shape (fresh processes run several times slower until V8 has compiled their
- * paths, as floe's cluster does). Everything it starts is stopped before it returns.
+ * paths, as floe's cluster does); each measured round starts after an idle pause and a
+ * ping, as floe's do after the let-go (SETTLE_IDLE_MS). Everything it starts is stopped
+ * before it returns.
  */
 export async function lagFloor(shapes: readonly LagShape[], warmupRounds: number): Promise<Partial<Record<LagShape, number>>> {
   const floor = await Floor.start();
   try {
     for (let i = 0; i < warmupRounds; i++) for (const shape of shapes) await floor.round(shape);
     const out: Partial<Record<LagShape, number>> = {};
-    for (const shape of shapes) out[shape] = await floor.round(shape);
+    for (const shape of shapes) out[shape] = await floor.round(shape, true);
     return out;
   } finally {
     await floor.stop();
