@@ -30,7 +30,7 @@ const ROUND_TIMEOUT_MS = 30_000;
  * Rounds back to back start on CPUs still awake; after an idle pause they may not, and on a
  * virtual machine an idle CPU can take milliseconds to come back (`bench/cpu-wake.ts`). On
  * 2026-12-06, linear-100x10 on the floor (medians of 7 reps, two alternated pairs): back to
- * back 0.156 and 0.138 s, so started 0.186 and 0.153; after a pause of 300 ms with no
+ * back 0.156 and 0.138 s, started so 0.186 and 0.153; after a pause of 300 ms with no
  * request, 0.24 against 0.14.
  */
 const SETTLE_IDLE_MS = 100;
