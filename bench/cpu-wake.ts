@@ -25,6 +25,7 @@ import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { availableParallelism } from 'node:os';
+import { createInterface } from 'node:readline';
 import { startSibling } from './child.ts';
 import { quantile } from './stats.ts';
 
@@ -48,38 +49,7 @@ function pin(pid: number, cpus: string): void {
 
 function busyFor(ms: number): void {
   const end = process.hrtime.bigint() + BigInt(Math.round(ms * 1e6));
-  let spins = 0;
-  while (process.hrtime.bigint() < end) spins += 1;
-  if (spins < 0) throw new Error('unreachable');
-}
-
-/** The wakee's answers, one monotonic time (ns) per byte written to it, in order. */
-class Answers {
-  private buffered = '';
-  private readonly lines: bigint[] = [];
-  private waiting: ((at: bigint) => void) | undefined;
-
-  constructor(socket: Socket) {
-    socket.setEncoding('utf8');
-    socket.on('data', (text: string) => {
-      this.buffered += text;
-      let nl: number;
-      while ((nl = this.buffered.indexOf('\n')) >= 0) {
-        const at = BigInt(this.buffered.slice(0, nl));
-        this.buffered = this.buffered.slice(nl + 1);
-        const waiting = this.waiting;
-        this.waiting = undefined;
-        if (waiting === undefined) this.lines.push(at);
-        else waiting(at);
-      }
-    });
-  }
-
-  next(): Promise<bigint> {
-    const at = this.lines.shift();
-    if (at !== undefined) return Promise.resolve(at);
-    return new Promise((resolve) => (this.waiting = resolve));
-  }
+  while (process.hrtime.bigint() < end);
 }
 
 const server = createServer();
@@ -90,7 +60,13 @@ const child = await startSibling('cpu-wake-child', { port: (server.address() as 
 try {
   const [socket] = await accepted;
   socket.setNoDelay(true);
-  const answers = new Answers(socket);
+  // The wakee's answers, one monotonic time (ns) per byte written to it, in order.
+  const answers = createInterface({ input: socket })[Symbol.asyncIterator]();
+  const answer = async (): Promise<bigint> => {
+    const next = await answers.next();
+    if (next.done === true) throw new Error('cpu-wake: the wakee closed its socket');
+    return BigInt(next.value);
+  };
   const wakeePid = child.child.pid!;
   pin(process.pid, '0');
   console.log(`wake time of a process reading a loopback socket, by how long the CPU it last ran on was idle (${wakes} wakes per case; the waker busy for ${SPIN_MS} ms after its write)`);
@@ -104,14 +80,14 @@ try {
       for (let i = 0; i < wakes; i++) {
         pin(wakeePid, cpu);
         socket.write('w');
-        await answers.next(); // it ran there
+        await answer(); // it ran there
         pin(wakeePid, '0-1');
         if (gapMs < SLEEP_FROM_MS) busyFor(gapMs);
         else await new Promise((resolve) => setTimeout(resolve, gapMs));
         const sent = process.hrtime.bigint();
         socket.write('x');
         busyFor(SPIN_MS);
-        us.push(Number((await answers.next()) - sent) / 1000);
+        us.push(Number((await answer()) - sent) / 1000);
       }
       const late = us.filter((u) => u > 1000).length / us.length;
       const cells = [0.25, 0.5, 0.75].map((q) => quantile(us, q).toFixed(0).padStart(8));
