@@ -69,19 +69,39 @@ export class MarkedString {
   value = '';
 }
 
+/**
+ * The name of the item being read and of the one read before it in the same message (a
+ * spec's key, an assignment's id): a chain's task names the task before it as its input,
+ * and readers take that name as the same string (ProtoReader.stringAsMarked).
+ */
+export class MarkedPair {
+  /** The item read before this one. */
+  previous = new MarkedString();
+  /** The item being read. */
+  current = new MarkedString();
+
+  /** The item is read: it becomes the previous one for the next. */
+  next(): void {
+    const previous = this.previous;
+    this.previous = this.current;
+    this.current = previous;
+  }
+}
+
+/** Whether `len` bytes of `a` from `aStart` are those of `b` from `bStart`. */
+function sameBytes(a: Uint8Array, aStart: number, b: Uint8Array, bStart: number, len: number): boolean {
+  let i = 0;
+  while (i < len && a[aStart + i] === b[bStart + i]) i++;
+  return i === len;
+}
+
 /** A cursor over one message's bytes; `end` is the end of the (sub-)message being read. */
 export class ProtoReader {
   /** Messages around the one being read (the envelope is 0), as protobufjs counts them for its nesting limit. */
   depth = 0;
-  /**
-   * The key of the spec read last and of the one being read (spec-read.ts), and the same
-   * for an assignment's id (worker-decode.ts): a chain's task names the task before it as
-   * its input, and readers take that name as the same string (stringAsMarked).
-   */
-  lastKey = new MarkedString();
-  thisKey = new MarkedString();
-  lastId = new MarkedString();
-  thisId = new MarkedString();
+  /** Specs' keys (spec-read.ts) and assignments' ids (worker-decode.ts), this one's and the one before. */
+  readonly keys = new MarkedPair();
+  readonly ids = new MarkedPair();
 
   constructor(
     readonly buf: Buffer,
@@ -184,12 +204,7 @@ export class ProtoReader {
     const start = this.start();
     const { buf, pos } = this;
     const len = pos - start;
-    if (len > 0 && len === mark.end - mark.start) {
-      const at = mark.start;
-      let i = 0;
-      while (i < len && buf[start + i] === buf[at + i]) i++;
-      if (i === len) return mark.value;
-    }
+    if (len > 0 && len === mark.end - mark.start && sameBytes(buf, start, buf, mark.start, len)) return mark.value;
     return len === 0 ? '' : (buf as unknown as Utf8Slicing).utf8Slice(start, pos);
   }
 
@@ -204,11 +219,7 @@ export class ProtoReader {
     const len = pos - start;
     if (len === 0) return '';
     const last = slot.bytes;
-    if (len === slot.length) {
-      let i = 0;
-      while (i < len && buf[start + i] === last[i]) i++;
-      if (i === len) return slot.value;
-    }
+    if (len === slot.length && sameBytes(buf, start, last, 0, len)) return slot.value;
     const value = slot.made((buf as unknown as Utf8Slicing).utf8Slice(start, pos));
     if (len <= last.length) {
       for (let i = 0; i < len; i++) last[i] = buf[start + i]!;

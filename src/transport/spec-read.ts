@@ -49,12 +49,12 @@ export function readSpec(r: ProtoReader, message?: Uint8Array): TaskSpec {
   while (r.pos < r.end) {
     const tag = r.uint32();
     switch (tag) {
-      case 10: key = r.stringMarked(r.thisKey); break;
+      case 10: key = r.stringMarked(r.keys.current); break;
       case 18: name = r.repeated(NAME); break;
       case 26: module = r.repeated(MODULE); break;
       case 34: exportName = r.repeated(EXPORT_NAME); break;
       case 42: args = r.bytes(); break;
-      case 50: deps.push(r.stringAsMarked(r.lastKey)); break;
+      case 50: deps.push(r.stringAsMarked(r.keys.previous)); break;
       case 58: serializer = readSerializer(r); break;
       case 65: priority = r.double(); break;
       case 72: retries = r.uint32(); break;
@@ -71,10 +71,7 @@ export function readSpec(r: ProtoReader, message?: Uint8Array): TaskSpec {
   }
   const end = r.end;
   r.leave(outer);
-  // This spec's key is the last one for the next spec's inputs.
-  const last = r.lastKey;
-  r.lastKey = r.thisKey;
-  r.thisKey = last;
+  r.keys.next(); // this spec's key is the one before for the next spec's inputs
   const decoded = new DecodedSpec(
     key, name, module, exportName, args, deps, serializer ?? serializerRef('', ''),
     priority, retries, retryDelayMs, retryBackoff, timeoutMs, resources ?? NO_RESOURCES,

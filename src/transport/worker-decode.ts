@@ -59,7 +59,7 @@ function readAssign(r: ProtoReader): WireAssign {
   while (r.pos < r.end) {
     const tag = r.uint32();
     switch (tag) {
-      case 10: id = r.stringMarked(r.thisId); break;
+      case 10: id = r.stringMarked(r.ids.current); break;
       case 16: runId = r.uint64(); break;
       case 24: attempt = r.uint32(); break;
       // A second spec replaces the first (protobufjs does not merge them): checked once read.
@@ -72,10 +72,7 @@ function readAssign(r: ProtoReader): WireAssign {
     }
   }
   r.leave(outer);
-  // This assignment's id is the last one for the next one's inputs.
-  const last = r.lastId;
-  r.lastId = r.thisId;
-  r.thisId = last;
+  r.ids.next(); // this assignment's id is the one before for the next one's inputs
   if (spec === undefined) throw malformed('assign without spec');
   const field = missingSpecField(spec);
   if (field !== '') throw missing(`assign.spec.${field}`);
@@ -102,7 +99,7 @@ function readLocation(r: ProtoReader, what: 'dep' | 'replicate'): WireDepLocatio
   while (r.pos < r.end) {
     const tag = r.uint32();
     switch (tag) {
-      case 10: id = r.stringAsMarked(r.lastId); break;
+      case 10: id = r.stringAsMarked(r.ids.previous); break;
       case 18: holders.push(readHolder(r)); break;
       case 24: nbytes = r.uint64(); break;
       case 34: serializer = readSerializer(r); break;
