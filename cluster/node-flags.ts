@@ -78,6 +78,13 @@
  * Given on the command line (`--memory-reducer` or its `--no-` form), the operator's choice
  * stands. Node does not take this flag in NODE_OPTIONS: a process started by hand (`floe
  * coordinator`) needs it on node's own command line.
+ *
+ * `--expose-gc`, every process floe starts: lets the process collect its young generation
+ * when its I/O goes quiet (util/idle-gc.ts), so that the next burst does not stop for a
+ * scavenge of itself. It also gives every script in the process, tasks included, a global
+ * `gc` function. Given on the command line or in NODE_OPTIONS (`--expose-gc` or its `--no-`
+ * form), the operator's choice stands; without the flag a process simply makes no idle
+ * collections.
  */
 
 export const YOUNG_GENERATION_MIB = 64;
@@ -89,6 +96,7 @@ const MAX_FLAG = '--max-semi-space-size';
 const MIN_FLAG = '--min-semi-space-size';
 const GC_FLAG = '--single-threaded-gc';
 const REDUCER_FLAG = '--no-memory-reducer';
+const EXPOSE_GC_FLAG = '--expose-gc';
 
 /** A V8 boolean flag as an operator may give it: on, or off (V8 reads `--no-x` and `--nox` alike). */
 function eitherWay(name: string): string[] {
@@ -99,6 +107,8 @@ function eitherWay(name: string): string[] {
 const GC_THREAD_FLAGS = [...eitherWay('single-threaded-gc'), ...eitherWay('single-threaded')];
 /** Flags by which an operator has chosen whether V8's memory reducer runs. */
 const REDUCER_FLAGS = eitherWay('memory-reducer');
+/** Flags by which an operator has chosen whether code may call V8's collector. */
+const EXPOSE_GC_FLAGS = eitherWay('expose-gc');
 
 /** The flags to add to the node command line of a process floe starts (each left out when the operator set it already). */
 export function clusterNodeFlags(
@@ -116,5 +126,6 @@ export function clusterNodeFlags(
   }
   if (role === 'worker' && !GC_THREAD_FLAGS.some(isGiven)) flags.push(GC_FLAG);
   if (!REDUCER_FLAGS.some(isGiven)) flags.push(REDUCER_FLAG);
+  if (!EXPOSE_GC_FLAGS.some(isGiven)) flags.push(EXPOSE_GC_FLAG);
   return flags;
 }

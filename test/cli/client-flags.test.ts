@@ -7,23 +7,24 @@ import { floe, node, cliPath } from '../helpers/cli.ts';
 
 const flag = `--max-semi-space-size=${YOUNG_GENERATION_MIB}`;
 const noReducer = '--no-memory-reducer';
+const exposeGc = '--expose-gc';
 
-t.test('floe run adds the young generation and turns the memory reducer off in its process', async (t) => {
+t.test('floe run adds the young generation, turns the memory reducer off and exposes the collector in its process', async (t) => {
   const out = await floe('run', 'test/fixtures/flags-flow.ts', '--json', '--threads', '1', '--no-progress');
   t.equal(out.code, 0, out.stderr);
-  t.same(JSON.parse(out.stdout), [flag, noReducer]);
+  t.same(JSON.parse(out.stdout), [flag, noReducer, exposeGc]);
 });
 
 t.test('a size given by the caller is kept, and no other size is added', async (t) => {
   const out = await node('--max-semi-space-size=8', cliPath, 'run', 'test/fixtures/flags-flow.ts', '--json', '--threads', '1', '--no-progress');
   t.equal(out.code, 0, out.stderr);
-  t.same(JSON.parse(out.stdout), [noReducer, '--max-semi-space-size=8']);
+  t.same(JSON.parse(out.stdout), [noReducer, exposeGc, '--max-semi-space-size=8']);
 });
 
-t.test('flags given for both are kept, and nothing is added', async (t) => {
-  const out = await node('--max-semi-space-size=8', '--memory-reducer', cliPath, 'run', 'test/fixtures/flags-flow.ts', '--json', '--threads', '1', '--no-progress');
+t.test('flags given for all are kept, and nothing is added', async (t) => {
+  const out = await node('--max-semi-space-size=8', '--memory-reducer', '--no-expose-gc', cliPath, 'run', 'test/fixtures/flags-flow.ts', '--json', '--threads', '1', '--no-progress');
   t.equal(out.code, 0, out.stderr);
-  t.same(JSON.parse(out.stdout), ['--max-semi-space-size=8', '--memory-reducer']);
+  t.same(JSON.parse(out.stdout), ['--max-semi-space-size=8', '--memory-reducer', '--no-expose-gc']);
 });
 
 t.test('the exit code of the command run again is floe\'s', async (t) => {

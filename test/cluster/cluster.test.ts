@@ -40,6 +40,7 @@ t.test('a cluster of two workers', async (t) => {
       t.equal(held, pid === cluster.coordinator.pid, `process ${pid}: young generation held at full size only in the coordinator`);
       t.equal(argv.includes('--single-threaded-gc'), pid !== cluster.coordinator.pid, `process ${pid}: garbage collected on its own threads only in workers`);
       t.ok(argv.includes('--no-memory-reducer'), `process ${pid}: no memory reducer`);
+      t.ok(argv.includes('--expose-gc'), `process ${pid}: collects its young generation when idle`);
       t.ok(argv.indexOf('--no-deprecation') > 0 && argv.indexOf('--no-deprecation') < argv.indexOf(cliPath()), `process ${pid}: the flags asked for (nodeFlags), before the script`);
     }
   });

@@ -30,6 +30,7 @@ import {
   type Subscription as NatsSubscription,
 } from '@nats-io/transport-node';
 import { FloeError, isFloeError } from '../../errors.ts';
+import { idleGc } from '../../util/idle-gc.ts';
 import type { Logger } from '../../util/logger.ts';
 import type { Headers, RequestOptions, Subscription, Transport, TransportMessage } from '../transport.ts';
 import { encodedHeaderBytes, fromNatsHeaders, toNatsHeaders } from './headers.ts';
@@ -93,6 +94,7 @@ export class NatsTransport implements Transport {
 
   publish(subject: string, data: Uint8Array, headers?: Headers): void {
     this.checkOpen();
+    idleGc.touch();
     this.checkSize(subject, data, headers);
     const natsHeaders = this.convertHeaders(headers);
     this.guard(subject, () => {
@@ -102,6 +104,7 @@ export class NatsTransport implements Transport {
 
   relay(subject: string, data: Uint8Array, request: TransportMessage): void {
     this.checkOpen();
+    idleGc.touch();
     this.checkSize(subject, data, undefined);
     const reply = request.replyTo;
     this.guard(subject, () => {
@@ -135,6 +138,7 @@ export class NatsTransport implements Transport {
 
   async request(subject: string, data: Uint8Array, options: RequestOptions): Promise<TransportMessage> {
     this.checkOpen();
+    idleGc.touch();
     const { timeoutMs } = options;
     if (!Number.isFinite(timeoutMs) || timeoutMs < 1) {
       throw new FloeError('INVALID_ARGUMENT', `request timeoutMs must be a number >= 1, got ${String(timeoutMs)}`);
@@ -188,6 +192,7 @@ export class NatsTransport implements Transport {
   }
 
   private dispatch(subject: string, msg: Msg, handler: (msg: TransportMessage) => void): void {
+    idleGc.touch();
     try {
       handler(this.message(msg));
     } catch (error) {
