@@ -13,6 +13,9 @@
  * So a process's I/O calls {@link IdleGc.touch}. Once no I/O came for IDLE_MS, and the
  * young generation is at least a quarter full, a minor collection runs (it needs
  * `--expose-gc`, which floe gives the processes it starts; without it nothing happens).
+ * util/collect.ts takes V8's collector even without the flag, since the memory it frees
+ * would otherwise pile up; an idle collection only moves a pause, so a program that makes
+ * its own client opts in with the flag.
  * While busy, the check costs one timer per IDLE_MS; an idle process has no timer at all.
  * Over 4 runs of 50 linear-100x10 rounds on a local cluster (alternated, the coordinator's,
  * workers' and client's main isolates traced), 7 and 5 rounds had such a scavenge without
