@@ -6,9 +6,10 @@
  * burst that is the burst itself (a submission's tasks, futures, decoded messages), and
  * with floe's young generation of 64 MiB (cluster/node-flags.ts) one such scavenge stopped
  * a local cluster's coordinator for 4-9 ms, a worker's main thread for 5-12 ms and the
- * bench client for 6-11 ms (`--trace-gc`, linear-100x10 rounds): every task still queued
- * behind it waited that long. Between bursts almost nothing young is alive, and the same
- * collection takes a fraction of a millisecond.
+ * bench client for 4-11 ms (linear-100x10 rounds; `--trace-gc`, and the client's GC
+ * performance entries): every task still queued behind it waited that long. Between bursts
+ * less is alive, and nothing waits: the same collections took 2.3-5 ms in the coordinator
+ * and 1.4-3.4 ms in a worker when made idle.
  *
  * So a process's I/O calls {@link IdleGc.touch}. Once no I/O came for IDLE_MS, and the
  * young generation is at least a quarter full, a minor collection runs (it needs
