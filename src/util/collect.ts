@@ -47,10 +47,19 @@ export function collectNow(): void {
   collector()();
 }
 
+/** V8's collector as `--expose-gc` gives it: a full collection without options, a minor one with `{ type: 'minor' }`. */
+export type ExposedGc = (options?: { type: 'minor' | 'major'; execution: 'sync' | 'async' }) => void;
+
+/** V8's collector, when the process was started with `--expose-gc` (util/idle-gc.ts needs that; collectNow does not). */
+export function exposedGc(): ExposedGc | undefined {
+  const gc: unknown = (globalThis as { gc?: unknown }).gc;
+  return typeof gc === 'function' ? (gc as ExposedGc) : undefined;
+}
+
 function collector(): () => void {
   if (collect !== undefined) return collect;
-  const exposed = (globalThis as { gc?: unknown }).gc;
-  if (typeof exposed === 'function') return (collect = exposed as () => void);
+  const exposed = exposedGc();
+  if (exposed !== undefined) return (collect = exposed);
   collect = noCollector;
   try {
     setFlagsFromString('--expose-gc');

@@ -24,19 +24,15 @@
  * the pool's hand-over and would run no timer, and their scavenges took 0.6-3 ms.
  */
 import { getHeapSpaceStatistics } from 'node:v8';
+import { exposedGc } from './collect.ts';
 
 /** How long without I/O counts as idle. */
 export const IDLE_MS = 10;
 /** The share of the young generation that must be in use for an idle collection. */
 const USED_SHARE_MIN = 0.25;
 
+/** A collector asked for one kind of collection (V8's exposed one is such). */
 type Gc = (options: { type: 'minor' | 'major'; execution: 'sync' | 'async' }) => void;
-
-/** V8's collector, when the process runs with --expose-gc. */
-export function exposedGc(): Gc | undefined {
-  const gc: unknown = (globalThis as { gc?: unknown }).gc;
-  return typeof gc === 'function' ? (gc as Gc) : undefined;
-}
 
 /** Whether the young generation is full enough to be worth collecting now. */
 export function youngGenerationFull(usedShareMin = USED_SHARE_MIN): boolean {
