@@ -47,8 +47,14 @@ export function collectNow(): void {
   collector()();
 }
 
+/** What V8's exposed collector may be asked for: the kind of collection, and whether the call waits for it. */
+export interface GcOptions {
+  type: 'minor' | 'major';
+  execution: 'sync' | 'async';
+}
+
 /** V8's collector as `--expose-gc` gives it: a full collection without options, a minor one with `{ type: 'minor' }`. */
-export type ExposedGc = (options?: { type: 'minor' | 'major'; execution: 'sync' | 'async' }) => void;
+export type ExposedGc = (options?: GcOptions) => void;
 
 /** V8's collector, when the process was started with `--expose-gc` (util/idle-gc.ts needs that; collectNow does not). */
 export function exposedGc(): ExposedGc | undefined {

@@ -24,7 +24,7 @@
  * the pool's hand-over and would run no timer, and their scavenges took 0.6-3 ms.
  */
 import { getHeapSpaceStatistics } from 'node:v8';
-import { exposedGc } from './collect.ts';
+import { exposedGc, type GcOptions } from './collect.ts';
 
 /** How long without I/O counts as idle. */
 export const IDLE_MS = 10;
@@ -32,7 +32,7 @@ export const IDLE_MS = 10;
 const USED_SHARE_MIN = 0.25;
 
 /** A collector asked for one kind of collection (V8's exposed one is such). */
-type Gc = (options: { type: 'minor' | 'major'; execution: 'sync' | 'async' }) => void;
+type Gc = (options: GcOptions) => void;
 
 /** Whether the young generation is full enough to be worth collecting now. */
 export function youngGenerationFull(usedShareMin = USED_SHARE_MIN): boolean {
