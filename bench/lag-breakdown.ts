@@ -18,7 +18,7 @@ import './as-client.ts';
 import { startLocalCluster } from '../cluster/local-cluster.ts';
 import { Client } from '../src/index.ts';
 import { flatten, submitShape, timedTasks, WARMUP_ROUNDS } from './scenarios/task-lag.ts';
-import { LAG_SHAPES, lagShape, median, quantile, rootStartsMs, taskLag, type LagShape } from './stats.ts';
+import { LAG_SHAPES, lagShape, median, quantile, rootStartsMs, stretchesByPid, taskLag, type LagShape } from './stats.ts';
 import { placedStamp, stamp, type PlacedStamp } from './tasks.ts';
 
 const where = process.argv.includes('--where');
@@ -31,26 +31,14 @@ const POOL_GAP_MS = 0.1;
 
 /** Time in stretches of work and between them, per worker (see --where), averaged over the workers. */
 function poolTimes(stamps: readonly PlacedStamp[]): { poolRunMs: number; poolWaitMs: number } {
-  const byPid = new Map<number, PlacedStamp[]>();
-  for (const st of stamps) {
-    const runs = byPid.get(st.pid);
-    if (runs === undefined) byPid.set(st.pid, [st]);
-    else runs.push(st);
-  }
+  const byPid = stretchesByPid(stamps, POOL_GAP_MS);
   let run = 0;
   let wait = 0;
-  for (const runs of byPid.values()) {
-    runs.sort((a, b) => a.s - b.s);
-    let from = runs[0]!.s;
-    for (let i = 1; i <= runs.length; i++) {
-      const gap = i < runs.length ? runs[i]!.s - runs[i - 1]!.e : Infinity;
-      if (gap < POOL_GAP_MS) continue;
-      run += runs[i - 1]!.e - from;
-      if (i < runs.length) {
-        wait += gap;
-        from = runs[i]!.s;
-      }
-    }
+  for (const own of byPid.values()) {
+    own.forEach((st, i) => {
+      run += st.endMs - st.startMs;
+      if (i > 0) wait += st.startMs - own[i - 1]!.endMs;
+    });
   }
   return { poolRunMs: run / byPid.size, poolWaitMs: wait / byPid.size };
 }

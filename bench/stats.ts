@@ -151,6 +151,52 @@ export function flatten(flows: number[][][]): Array<{ deps: number[] }> {
   return out;
 }
 
+/** Runs of one thread close enough together to be one stretch of work (see stretches). */
+export interface Stretch {
+  startMs: number;
+  endMs: number;
+  /** The runs in it. */
+  runs: number;
+  /** The lowest and highest task index among them. */
+  first: number;
+  last: number;
+}
+
+/**
+ * One thread's runs (task index, start and end ms, in any order) as stretches of work: runs
+ * that start less than `gapMs` after the one before ended belong to the same stretch. What
+ * lies between two stretches is time the thread waited for work.
+ */
+export function stretches(runs: ReadonlyArray<{ index: number; startMs: number; endMs: number }>, gapMs: number): Stretch[] {
+  const sorted = [...runs].sort((a, b) => a.startMs - b.startMs);
+  const out: Stretch[] = [];
+  let cur: Stretch | undefined;
+  for (const r of sorted) {
+    if (cur !== undefined && r.startMs - cur.endMs < gapMs) {
+      cur.endMs = Math.max(cur.endMs, r.endMs);
+      cur.runs += 1;
+      cur.first = Math.min(cur.first, r.index);
+      cur.last = Math.max(cur.last, r.index);
+      continue;
+    }
+    cur = { startMs: r.startMs, endMs: r.endMs, runs: 1, first: r.index, last: r.index };
+    out.push(cur);
+  }
+  return out;
+}
+
+/** Each process's stretches of work (see stretches), from stamps that name the process their task ran in (in task order). */
+export function stretchesByPid(stamps: ReadonlyArray<{ s: number; e: number; pid: number }>, gapMs: number): Map<number, Stretch[]> {
+  const runs = new Map<number, Array<{ index: number; startMs: number; endMs: number }>>();
+  stamps.forEach((st, index) => {
+    const own = runs.get(st.pid);
+    const run = { index, startMs: st.s, endMs: st.e };
+    if (own === undefined) runs.set(st.pid, [run]);
+    else own.push(run);
+  });
+  return new Map([...runs].map(([pid, own]) => [pid, stretches(own, gapMs)]));
+}
+
 /** When each root task (one without upstream tasks) started, in ms after the submit time, in task order. */
 export function rootStartsMs(tasks: readonly TimedTask[], submitMs: number): number[] {
   const out: number[] = [];

@@ -5,7 +5,7 @@ import { combine, type ScenarioResult } from '../../bench/harness.ts';
 import { fmt, logX, renderJson, renderSvg, renderTable, verdict, type BenchReport } from '../../bench/render.ts';
 import { LATENCY_WARMUP_COUNT, LATENCY_WARMUP_MAX_MS, warmingUp } from '../../bench/scenarios/latency.ts';
 import { flatten } from '../../bench/scenarios/task-lag.ts';
-import { LAG_SHAPES, lagShape, pairedRatio, quantile, rootStartsMs, summarize, taskLag } from '../../bench/stats.ts';
+import { LAG_SHAPES, lagShape, pairedRatio, quantile, rootStartsMs, stretches, stretchesByPid, summarize, taskLag } from '../../bench/stats.ts';
 
 t.test('quantiles interpolate between ranks; summaries give median and spread', async (t) => {
   t.equal(quantile([3, 1, 2], 0.5), 2);
@@ -77,6 +77,25 @@ t.test('root starts: the tasks without upstream tasks, after the submit time, in
   ];
   t.same(rootStartsMs(tasks, 100), [1, 4]);
   t.same(rootStartsMs([{ deps: [0], startMs: 1, endMs: 2 }], 0), [], 'no roots');
+});
+
+t.test("a thread's runs group into stretches of work, split where it waited at least the gap", async (t) => {
+  const runs = [
+    { index: 7, startMs: 10.3, endMs: 10.4 },
+    { index: 2, startMs: 10, endMs: 10.1 },
+    { index: 5, startMs: 10.15, endMs: 10.25 },
+    { index: 9, startMs: 12, endMs: 12.5 },
+  ];
+  t.same(stretches(runs, 0.1), [
+    { startMs: 10, endMs: 10.4, runs: 3, first: 2, last: 7 },
+    { startMs: 12, endMs: 12.5, runs: 1, first: 9, last: 9 },
+  ], 'sorted by start; runs 0.05 ms apart are one stretch, 1.5 ms apart are not');
+  t.equal(stretches(runs, 0.04).length, 4, 'a smaller gap splits them all');
+  t.same(stretches([], 0.1), [], 'no runs, no stretches');
+  const byPid = stretchesByPid([{ s: 1, e: 2, pid: 8 }, { s: 1, e: 3, pid: 9 }, { s: 2.01, e: 4, pid: 8 }], 0.1);
+  t.same([...byPid.keys()], [8, 9]);
+  t.same(byPid.get(8), [{ startMs: 1, endMs: 4, runs: 2, first: 0, last: 2 }], 'task indices are the stamps\' positions');
+  t.same(byPid.get(9), [{ startMs: 1, endMs: 3, runs: 1, first: 1, last: 1 }]);
 });
 
 t.test('the Airflow shapes have 1,000 tasks each; trees fan out from the root', async (t) => {

@@ -1,0 +1,130 @@
+/**
+ * What happens when in a few task-lag rounds on a local cluster (nats-server, coordinator, 2
+ * workers × 1 thread), after the same warm-up as the task-lag scenario's and each round
+ * started as the bench starts its rounds (once the cluster has let go of the one before,
+ * bench/let-go.ts): per round, the submit loop, each request the client sent the
+ * coordinator (its size, when it went and when it was answered, in ms after the submit
+ * call), and each worker's pool thread as stretches of work (runs less than STRETCH_GAP_MS
+ * apart, with the task indices in them). Then the medians over the rounds shown.
+ *
+ * lag-breakdown.ts says how much of the lag is roots' and when the first and last root
+ * started; this says why they started then: which piece of the submission a stretch ran,
+ * how long the coordinator took to answer each piece, and how long each pool thread waited
+ * between stretches. On 2026-12-07 (2-core VM, linear-100x10, total lag 1.3–2.3 s) the five
+ * requests of a round had all gone by 3–12 ms, the first was answered after 7–14 ms, and
+ * each worker ran the pieces' tasks in stretches of 0.2–1 ms with waits of 3–8 ms between
+ * them: the pools ran about a tenth of the round.
+ *
+ *   node dist/bench/lag-timeline.js [shape] [rounds]   (default linear-100x10, 3 rounds)
+ */
+// First: runs this tool again with the bench client's V8 flags (see as-client.ts).
+import './as-client.ts';
+import { startLocalCluster } from '../cluster/local-cluster.ts';
+import { Client } from '../src/index.ts';
+import { GrpcDataPlane } from '../src/dataplane/grpc.ts';
+import { connectNats } from '../src/transport/nats/nats-transport.ts';
+import { subjects } from '../src/transport/messages.ts';
+import type { RequestOptions, Transport, TransportMessage } from '../src/transport/transport.ts';
+import { untilLetGo } from './let-go.ts';
+import { flatten, submitShape, timedTasks, WARMUP_ROUNDS } from './scenarios/task-lag.ts';
+import { LAG_SHAPES, lagShape, median, rootStartsMs, stretchesByPid, taskLag, type LagShape, type Stretch } from './stats.ts';
+import { placedStamp, type PlacedStamp } from './tasks.ts';
+
+const [shapeArg, roundsArg] = process.argv.slice(2);
+const shape = (shapeArg ?? 'linear-100x10') as LagShape;
+if (!LAG_SHAPES.includes(shape)) throw new Error(`unknown shape ${shape} (${LAG_SHAPES.join(', ')})`);
+const rounds = Number(roundsArg ?? 3);
+/** Runs of one pool thread less than this apart (ms) are one stretch of work. */
+const STRETCH_GAP_MS = 0.05;
+const WARMUP_REPS = 3 * WARMUP_ROUNDS;
+const now = (): number => performance.timeOrigin + performance.now();
+
+/** A request the client sent, with when (epoch ms) it went and was answered (NaN until then, or if it failed). */
+interface SentRequest {
+  bytes: number;
+  sentMs: number;
+  answeredMs: number;
+}
+
+/** The client's transport, noting the requests it sends to one subject (the coordinator's submit subject). */
+function noting(transport: Transport, subject: string, sent: SentRequest[]): Transport {
+  return {
+    publish: (s, data, headers) => transport.publish(s, data, headers),
+    relay: (s, data, request) => transport.relay(s, data, request),
+    subscribe: (s, handler) => transport.subscribe(s, handler),
+    request: (s: string, data: Uint8Array, options: RequestOptions): Promise<TransportMessage> => {
+      const reply = transport.request(s, data, options);
+      if (s !== subject) return reply;
+      const req: SentRequest = { bytes: data.byteLength, sentMs: now(), answeredMs: NaN };
+      sent.push(req);
+      reply.then(() => (req.answeredMs = now())).catch(() => undefined);
+      return reply;
+    },
+    flush: () => transport.flush(),
+    close: () => transport.close(),
+    maxPayloadBytes: transport.maxPayloadBytes,
+    onReconnect: (listener) => transport.onReconnect?.(listener),
+  };
+}
+
+const ms = (x: number): string => x.toFixed(1);
+const stretchText = (st: Stretch, at: number): string => `${ms(st.startMs - at)}–${ms(st.endMs - at)} #${st.first}–${st.last} (${st.runs})`;
+
+const handle = await startLocalCluster({ workers: 2, threads: 1, stderr: 'ignore' });
+const sent: SentRequest[] = [];
+const transport = await connectNats({ name: 'floe-lag-timeline', servers: handle.url });
+const dataPlane = new GrpcDataPlane({});
+const client = new Client({
+  transport: noting(transport, subjects(handle.cluster).submit, sent),
+  dataPlane,
+  cluster: handle.cluster,
+  onClose: async () => {
+    await dataPlane.close();
+    await transport.close();
+  },
+});
+const graph = flatten(lagShape(shape, 1));
+const summary: Record<string, number[]> = { totalS: [], loopMs: [], firstAnsweredMs: [], lastSentMs: [], firstRootMs: [], lastRootMs: [], poolRunMs: [], poolWaitMs: [] };
+try {
+  for (let rep = 0; rep < WARMUP_REPS + rounds; rep++) {
+    await untilLetGo(client, 'lag-timeline');
+    sent.length = 0;
+    const submitMs = now();
+    const futures = submitShape(client, graph, placedStamp);
+    const loopMs = now() - submitMs;
+    const stamps = (await client.gather(futures)) as PlacedStamp[];
+    for (const f of futures) f.release();
+    if (rep < WARMUP_REPS) continue;
+    const tasks = timedTasks(graph, stamps);
+    const roots = rootStartsMs(tasks, submitMs);
+    const totalS = taskLag(tasks, submitMs).totalS;
+    console.log(`round ${rep - WARMUP_REPS + 1}: total lag ${totalS.toFixed(3)} s, submit loop ${ms(loopMs)} ms`);
+    console.log(`  requests (kB sent → answered): ${sent.map((r) => `${(r.bytes / 1000).toFixed(1)} ${ms(r.sentMs - submitMs)} → ${ms(r.answeredMs - submitMs)}`).join(', ')}`);
+    let run = 0;
+    let wait = 0;
+    const byPid = stretchesByPid(stamps, STRETCH_GAP_MS);
+    for (const [pid, own] of byPid) {
+      console.log(`  pool of pid ${pid}: ${own.map((st) => stretchText(st, submitMs)).join(', ')}`);
+      own.forEach((st, i) => {
+        run += st.endMs - st.startMs;
+        if (i > 0) wait += st.startMs - own[i - 1]!.endMs;
+      });
+    }
+    const row = {
+      totalS,
+      loopMs,
+      firstAnsweredMs: Math.min(...sent.map((r) => r.answeredMs)) - submitMs,
+      lastSentMs: Math.max(...sent.map((r) => r.sentMs)) - submitMs,
+      firstRootMs: Math.min(...roots),
+      lastRootMs: Math.max(...roots),
+      poolRunMs: run / byPid.size,
+      poolWaitMs: wait / byPid.size,
+    };
+    for (const [key, value] of Object.entries(row)) summary[key]!.push(value);
+  }
+} finally {
+  await client.close();
+  await handle.stop();
+}
+console.log(`${shape}: medians of the ${rounds} rounds above (after ${WARMUP_REPS} warm-up); pool times are per worker`);
+for (const [key, values] of Object.entries(summary)) console.log(`  ${key.padEnd(16)} ${median(values).toFixed(3)}`);
