@@ -10,10 +10,11 @@
  * lag-breakdown.ts says how much of the lag is roots' and when the first and last root
  * started; this says why they started then: which piece of the submission a stretch ran,
  * how long the coordinator took to answer each piece, and how long each pool thread waited
- * between stretches. On 2026-12-07 (2-core VM, linear-100x10, total lag 1.3–2.3 s) the five
- * requests of a round had all gone by 3–12 ms, the first was answered after 7–14 ms, and
- * each worker ran the pieces' tasks in stretches of 0.2–1 ms with waits of 3–8 ms between
- * them: the pools ran about a tenth of the round.
+ * between stretches. On 2026-12-07 (2-core VM, linear-100x10, total lag 1.6–2.9 s in eight
+ * rounds) the five requests of a round had all gone 3–9 ms after the submit call, the first
+ * was answered after 4–16 ms, and each worker ran the pieces' tasks in stretches of 0.2–1 ms
+ * with waits of 3–10 ms between them: its pool thread ran for about a seventh of the time
+ * from its first task to its last.
  *
  *   node dist/bench/lag-timeline.js [shape] [rounds]   (default linear-100x10, 3 rounds)
  */
