@@ -18,7 +18,7 @@ import './as-client.ts';
 import { startLocalCluster } from '../cluster/local-cluster.ts';
 import { Client } from '../src/index.ts';
 import { flatten, submitShape, timedTasks, WARMUP_ROUNDS } from './scenarios/task-lag.ts';
-import { LAG_SHAPES, lagShape, median, quantile, rootStartsMs, stretchesByPid, taskLag, type LagShape } from './stats.ts';
+import { LAG_SHAPES, lagShape, median, quantile, rootStartsMs, stretchesByPid, stretchTimes, taskLag, type LagShape } from './stats.ts';
 import { placedStamp, stamp, type PlacedStamp } from './tasks.ts';
 
 const where = process.argv.includes('--where');
@@ -31,16 +31,8 @@ const POOL_GAP_MS = 0.1;
 
 /** Time in stretches of work and between them, per worker (see --where), averaged over the workers. */
 function poolTimes(stamps: readonly PlacedStamp[]): { poolRunMs: number; poolWaitMs: number } {
-  const byPid = stretchesByPid(stamps, POOL_GAP_MS);
-  let run = 0;
-  let wait = 0;
-  for (const own of byPid.values()) {
-    own.forEach((st, i) => {
-      run += st.endMs - st.startMs;
-      if (i > 0) wait += st.startMs - own[i - 1]!.endMs;
-    });
-  }
-  return { poolRunMs: run / byPid.size, poolWaitMs: wait / byPid.size };
+  const { runMs, waitMs } = stretchTimes(stretchesByPid(stamps, POOL_GAP_MS));
+  return { poolRunMs: runMs, poolWaitMs: waitMs };
 }
 
 const WARMUP_REPS = 3 * WARMUP_ROUNDS;

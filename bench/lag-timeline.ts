@@ -3,18 +3,19 @@
  * workers × 1 thread), after the same warm-up as the task-lag scenario's and each round
  * started as the bench starts its rounds (once the cluster has let go of the one before,
  * bench/let-go.ts): per round, the submit loop, each request the client sent the
- * coordinator (its size, when it went and when it was answered, in ms after the submit
- * call), and each worker's pool thread as stretches of work (runs less than STRETCH_GAP_MS
- * apart, with the task indices in them). Then the medians over the rounds shown.
+ * coordinator (its size, when it went and when its answer reached the client, in ms after
+ * the submit call; the client reads nothing while its submit loop runs, so no answer is
+ * seen before the loop ends), and each worker's pool thread as stretches of work (runs less
+ * than STRETCH_GAP_MS apart, with the task indices in them). Then the medians over the
+ * rounds shown.
  *
  * lag-breakdown.ts says how much of the lag is roots' and when the first and last root
  * started; this says why they started then: which piece of the submission a stretch ran,
- * how long the coordinator took to answer each piece, and how long each pool thread waited
- * between stretches. On 2026-12-07 (2-core VM, linear-100x10, total lag 1.6–2.9 s in eight
- * rounds) the five requests of a round had all gone 3–9 ms after the submit call, the first
- * was answered after 4–16 ms, and each worker ran the pieces' tasks in stretches of 0.2–1 ms
- * with waits of 3–10 ms between them: its pool thread ran for about a seventh of the time
- * from its first task to its last.
+ * and how long each pool thread waited between stretches. On 2026-12-07 (2-core VM,
+ * linear-100x10, total lag 1.6–2.9 s in eight rounds) the five requests of a round had all
+ * gone 3–9 ms after the submit call, the first answer reached the client after 4–16 ms, and
+ * each worker ran the pieces' tasks in stretches of 0.2–1 ms with waits of 3–10 ms between
+ * them: its pool thread ran for about a seventh of the time from its first task to its last.
  *
  *   node dist/bench/lag-timeline.js [shape] [rounds]   (default linear-100x10, 3 rounds)
  */
@@ -28,7 +29,7 @@ import { subjects } from '../src/transport/messages.ts';
 import type { RequestOptions, Transport, TransportMessage } from '../src/transport/transport.ts';
 import { untilLetGo } from './let-go.ts';
 import { flatten, submitShape, timedTasks, WARMUP_ROUNDS } from './scenarios/task-lag.ts';
-import { LAG_SHAPES, lagShape, median, rootStartsMs, stretchesByPid, taskLag, type LagShape, type Stretch } from './stats.ts';
+import { LAG_SHAPES, lagShape, median, rootStartsMs, stretchesByPid, stretchTimes, taskLag, type LagShape, type Stretch } from './stats.ts';
 import { placedStamp, type PlacedStamp } from './tasks.ts';
 
 const [shapeArg, roundsArg] = process.argv.slice(2);
@@ -101,16 +102,9 @@ try {
     const totalS = taskLag(tasks, submitMs).totalS;
     console.log(`round ${rep - WARMUP_REPS + 1}: total lag ${totalS.toFixed(3)} s, submit loop ${ms(loopMs)} ms`);
     console.log(`  requests (kB sent → answered): ${sent.map((r) => `${(r.bytes / 1000).toFixed(1)} ${ms(r.sentMs - submitMs)} → ${ms(r.answeredMs - submitMs)}`).join(', ')}`);
-    let run = 0;
-    let wait = 0;
     const byPid = stretchesByPid(stamps, STRETCH_GAP_MS);
-    for (const [pid, own] of byPid) {
-      console.log(`  pool of pid ${pid}: ${own.map((st) => stretchText(st, submitMs)).join(', ')}`);
-      own.forEach((st, i) => {
-        run += st.endMs - st.startMs;
-        if (i > 0) wait += st.startMs - own[i - 1]!.endMs;
-      });
-    }
+    for (const [pid, own] of byPid) console.log(`  pool of pid ${pid}: ${own.map((st) => stretchText(st, submitMs)).join(', ')}`);
+    const pool = stretchTimes(byPid);
     const row = {
       totalS,
       loopMs,
@@ -118,8 +112,8 @@ try {
       lastSentMs: Math.max(...sent.map((r) => r.sentMs)) - submitMs,
       firstRootMs: Math.min(...roots),
       lastRootMs: Math.max(...roots),
-      poolRunMs: run / byPid.size,
-      poolWaitMs: wait / byPid.size,
+      poolRunMs: pool.runMs,
+      poolWaitMs: pool.waitMs,
     };
     for (const [key, value] of Object.entries(row)) summary[key]!.push(value);
   }

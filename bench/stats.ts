@@ -197,6 +197,19 @@ export function stretchesByPid(stamps: ReadonlyArray<{ s: number; e: number; pid
   return new Map([...runs].map(([pid, own]) => [pid, stretches(own, gapMs)]));
 }
 
+/** Time in stretches of work and between them (ms), per process, averaged over the processes. */
+export function stretchTimes(byPid: ReadonlyMap<number, readonly Stretch[]>): { runMs: number; waitMs: number } {
+  let run = 0;
+  let wait = 0;
+  for (const own of byPid.values()) {
+    own.forEach((st, i) => {
+      run += st.endMs - st.startMs;
+      if (i > 0) wait += st.startMs - own[i - 1]!.endMs;
+    });
+  }
+  return { runMs: run / byPid.size, waitMs: wait / byPid.size };
+}
+
 /** When each root task (one without upstream tasks) started, in ms after the submit time, in task order. */
 export function rootStartsMs(tasks: readonly TimedTask[], submitMs: number): number[] {
   const out: number[] = [];

@@ -5,7 +5,7 @@ import { combine, type ScenarioResult } from '../../bench/harness.ts';
 import { fmt, logX, renderJson, renderSvg, renderTable, verdict, type BenchReport } from '../../bench/render.ts';
 import { LATENCY_WARMUP_COUNT, LATENCY_WARMUP_MAX_MS, warmingUp } from '../../bench/scenarios/latency.ts';
 import { flatten } from '../../bench/scenarios/task-lag.ts';
-import { LAG_SHAPES, lagShape, pairedRatio, quantile, rootStartsMs, stretches, stretchesByPid, summarize, taskLag } from '../../bench/stats.ts';
+import { LAG_SHAPES, lagShape, pairedRatio, quantile, rootStartsMs, stretches, stretchesByPid, stretchTimes, summarize, taskLag } from '../../bench/stats.ts';
 
 t.test('quantiles interpolate between ranks; summaries give median and spread', async (t) => {
   t.equal(quantile([3, 1, 2], 0.5), 2);
@@ -96,6 +96,10 @@ t.test("a thread's runs group into stretches of work, split where it waited at l
   t.same([...byPid.keys()], [8, 9]);
   t.same(byPid.get(8), [{ startMs: 1, endMs: 4, runs: 2, first: 0, last: 2 }], 'task indices are the stamps\' positions');
   t.same(byPid.get(9), [{ startMs: 1, endMs: 3, runs: 1, first: 1, last: 1 }]);
+  t.same(stretchTimes(byPid), { runMs: 2.5, waitMs: 0 }, 'per process, averaged: (3 + 2) / 2 in stretches, none between');
+  const twoStretches = new Map([[1, stretches(runs, 0.1)]]);
+  t.same(stretchTimes(twoStretches).waitMs, 12 - 10.4, 'the time between two stretches');
+  t.ok(Math.abs(stretchTimes(twoStretches).runMs - 0.9) < 1e-9, 'and the time in them: 0.4 + 0.5');
 });
 
 t.test('the Airflow shapes have 1,000 tasks each; trees fan out from the root', async (t) => {
