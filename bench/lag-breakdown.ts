@@ -17,14 +17,13 @@
 import './as-client.ts';
 import { startLocalCluster } from '../cluster/local-cluster.ts';
 import { Client } from '../src/index.ts';
-import { flatten, submitShape, timedTasks, WARMUP_ROUNDS } from './scenarios/task-lag.ts';
-import { LAG_SHAPES, lagShape, median, quantile, rootStartsMs, stretchesByPid, stretchTimes, taskLag, type LagShape } from './stats.ts';
+import { flatten, submitShape, timedTasks, WARMUP_SHAPE_ROUNDS } from './scenarios/task-lag.ts';
+import { lagShape, lagShapeArg, median, quantile, rootStartsMs, stretchesByPid, stretchTimes, taskLag } from './stats.ts';
 import { placedStamp, stamp, type PlacedStamp } from './tasks.ts';
 
 const where = process.argv.includes('--where');
 const [shapeArg, repsArg] = process.argv.slice(2).filter((a) => a !== '--where');
-const shape = (shapeArg ?? 'linear-100x10') as LagShape;
-if (!LAG_SHAPES.includes(shape)) throw new Error(`unknown shape ${shape} (${LAG_SHAPES.join(', ')})`);
+const shape = lagShapeArg(shapeArg);
 const reps = Number(repsArg ?? 5);
 /** Runs of one pool thread less than this apart (ms) are one stretch of work. */
 const POOL_GAP_MS = 0.1;
@@ -35,7 +34,6 @@ function poolTimes(stamps: readonly PlacedStamp[]): { poolRunMs: number; poolWai
   return { poolRunMs: runMs, poolWaitMs: waitMs };
 }
 
-const WARMUP_REPS = 3 * WARMUP_ROUNDS;
 const now = (): number => performance.timeOrigin + performance.now();
 
 const handle = await startLocalCluster({ workers: 2, threads: 1, stderr: 'ignore' });
@@ -43,13 +41,13 @@ const client = await Client.connect({ nats: handle.url, cluster: handle.cluster 
 const graph = flatten(lagShape(shape, 1));
 const rows: Record<string, number>[] = [];
 try {
-  for (let rep = 0; rep < WARMUP_REPS + reps; rep++) {
+  for (let rep = 0; rep < WARMUP_SHAPE_ROUNDS + reps; rep++) {
     const submitMs = now();
     const futures = submitShape(client, graph, where ? placedStamp : stamp);
     const loopMs = now() - submitMs;
     const stamps = await client.gather(futures);
     for (const f of futures) f.release();
-    if (rep < WARMUP_REPS) continue;
+    if (rep < WARMUP_SHAPE_ROUNDS) continue;
     const tasks = timedTasks(graph, stamps);
     const lag = taskLag(tasks, submitMs);
     const rootStarts = rootStartsMs(tasks, submitMs);
@@ -72,5 +70,5 @@ try {
   await client.close();
   await handle.stop();
 }
-console.log(`${shape}: medians of ${reps} reps after ${WARMUP_REPS} warm-up`);
+console.log(`${shape}: medians of ${reps} reps after ${WARMUP_SHAPE_ROUNDS} warm-up`);
 for (const key of Object.keys(rows[0] ?? {})) console.log(`  ${key.padEnd(16)} ${median(rows.map((r) => r[key]!)).toFixed(3)}`);

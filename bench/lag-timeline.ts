@@ -22,73 +22,31 @@
 // First: runs this tool again with the bench client's V8 flags (see as-client.ts).
 import './as-client.ts';
 import { startLocalCluster } from '../cluster/local-cluster.ts';
-import { Client } from '../src/index.ts';
-import { GrpcDataPlane } from '../src/dataplane/grpc.ts';
-import { connectNats } from '../src/transport/nats/nats-transport.ts';
+import { connectClient } from '../src/client/connect.ts';
 import { subjects } from '../src/transport/messages.ts';
-import type { RequestOptions, Transport, TransportMessage } from '../src/transport/transport.ts';
 import { untilLetGo } from './let-go.ts';
-import { flatten, submitShape, timedTasks, WARMUP_ROUNDS } from './scenarios/task-lag.ts';
-import { LAG_SHAPES, lagShape, median, rootStartsMs, stretchesByPid, stretchTimes, taskLag, type LagShape, type Stretch } from './stats.ts';
+import { notingTransport, type SentRequest } from './noting-transport.ts';
+import { flatten, submitShape, timedTasks, WARMUP_SHAPE_ROUNDS } from './scenarios/task-lag.ts';
+import { lagShape, lagShapeArg, median, rootStartsMs, stretchesByPid, stretchTimes, taskLag, type Stretch } from './stats.ts';
 import { placedStamp, type PlacedStamp } from './tasks.ts';
 
 const [shapeArg, roundsArg] = process.argv.slice(2);
-const shape = (shapeArg ?? 'linear-100x10') as LagShape;
-if (!LAG_SHAPES.includes(shape)) throw new Error(`unknown shape ${shape} (${LAG_SHAPES.join(', ')})`);
+const shape = lagShapeArg(shapeArg);
 const rounds = Number(roundsArg ?? 3);
 /** Runs of one pool thread less than this apart (ms) are one stretch of work. */
 const STRETCH_GAP_MS = 0.05;
-const WARMUP_REPS = 3 * WARMUP_ROUNDS;
 const now = (): number => performance.timeOrigin + performance.now();
-
-/** A request the client sent, with when (epoch ms) it went and was answered (NaN until then, or if it failed). */
-interface SentRequest {
-  bytes: number;
-  sentMs: number;
-  answeredMs: number;
-}
-
-/** The client's transport, noting the requests it sends to one subject (the coordinator's submit subject). */
-function noting(transport: Transport, subject: string, sent: SentRequest[]): Transport {
-  return {
-    publish: (s, data, headers) => transport.publish(s, data, headers),
-    relay: (s, data, request) => transport.relay(s, data, request),
-    subscribe: (s, handler) => transport.subscribe(s, handler),
-    request: (s: string, data: Uint8Array, options: RequestOptions): Promise<TransportMessage> => {
-      const reply = transport.request(s, data, options);
-      if (s !== subject) return reply;
-      const req: SentRequest = { bytes: data.byteLength, sentMs: now(), answeredMs: NaN };
-      sent.push(req);
-      reply.then(() => (req.answeredMs = now())).catch(() => undefined);
-      return reply;
-    },
-    flush: () => transport.flush(),
-    close: () => transport.close(),
-    maxPayloadBytes: transport.maxPayloadBytes,
-    onReconnect: (listener) => transport.onReconnect?.(listener),
-  };
-}
 
 const ms = (x: number): string => x.toFixed(1);
 const stretchText = (st: Stretch, at: number): string => `${ms(st.startMs - at)}–${ms(st.endMs - at)} #${st.first}–${st.last} (${st.runs})`;
 
 const handle = await startLocalCluster({ workers: 2, threads: 1, stderr: 'ignore' });
 const sent: SentRequest[] = [];
-const transport = await connectNats({ name: 'floe-lag-timeline', servers: handle.url });
-const dataPlane = new GrpcDataPlane({});
-const client = new Client({
-  transport: noting(transport, subjects(handle.cluster).submit, sent),
-  dataPlane,
-  cluster: handle.cluster,
-  onClose: async () => {
-    await dataPlane.close();
-    await transport.close();
-  },
-});
+const client = await connectClient({ nats: handle.url, cluster: handle.cluster }, (transport) => notingTransport(transport, subjects(handle.cluster).submit, sent));
 const graph = flatten(lagShape(shape, 1));
 const summary: Record<string, number[]> = { totalS: [], loopMs: [], firstAnsweredMs: [], lastSentMs: [], firstRootMs: [], lastRootMs: [], poolRunMs: [], poolWaitMs: [] };
 try {
-  for (let rep = 0; rep < WARMUP_REPS + rounds; rep++) {
+  for (let rep = 0; rep < WARMUP_SHAPE_ROUNDS + rounds; rep++) {
     await untilLetGo(client, 'lag-timeline');
     sent.length = 0;
     const submitMs = now();
@@ -96,11 +54,11 @@ try {
     const loopMs = now() - submitMs;
     const stamps = (await client.gather(futures)) as PlacedStamp[];
     for (const f of futures) f.release();
-    if (rep < WARMUP_REPS) continue;
+    if (rep < WARMUP_SHAPE_ROUNDS) continue;
     const tasks = timedTasks(graph, stamps);
     const roots = rootStartsMs(tasks, submitMs);
     const totalS = taskLag(tasks, submitMs).totalS;
-    console.log(`round ${rep - WARMUP_REPS + 1}: total lag ${totalS.toFixed(3)} s, submit loop ${ms(loopMs)} ms`);
+    console.log(`round ${rep - WARMUP_SHAPE_ROUNDS + 1}: total lag ${totalS.toFixed(3)} s, submit loop ${ms(loopMs)} ms`);
     console.log(`  requests (kB sent → answered): ${sent.map((r) => `${(r.bytes / 1000).toFixed(1)} ${ms(r.sentMs - submitMs)} → ${ms(r.answeredMs - submitMs)}`).join(', ')}`);
     const byPid = stretchesByPid(stamps, STRETCH_GAP_MS);
     for (const [pid, own] of byPid) console.log(`  pool of pid ${pid}: ${own.map((st) => stretchText(st, submitMs)).join(', ')}`);
@@ -121,5 +79,5 @@ try {
   await client.close();
   await handle.stop();
 }
-console.log(`${shape}: medians of the ${rounds} rounds above (after ${WARMUP_REPS} warm-up); pool times are per worker`);
+console.log(`${shape}: medians of the ${rounds} rounds above (after ${WARMUP_SHAPE_ROUNDS} warm-up); pool times are per worker`);
 for (const [key, values] of Object.entries(summary)) console.log(`  ${key.padEnd(16)} ${median(values).toFixed(3)}`);

@@ -25,13 +25,12 @@ import { clusterProcesses } from './cpu.ts';
 import { hasPerf, PERF_MISSING } from './perf-script.ts';
 import { monoSeconds, recordSched } from './perf-sched.ts';
 import { parseTimehist, timeInWindows } from './sched-timehist.ts';
-import { flatten, submitShape, timedTasks, WARMUP_ROUNDS } from './scenarios/task-lag.ts';
-import { LAG_SHAPES, lagShape, median, rootStartsMs, taskLag, type LagShape } from './stats.ts';
+import { flatten, submitShape, timedTasks, WARMUP_SHAPE_ROUNDS } from './scenarios/task-lag.ts';
+import { lagShape, lagShapeArg, median, rootStartsMs, taskLag } from './stats.ts';
 
 const toLastRoot = process.argv.includes('--to-last-root');
 const [shapeArg, roundsArg] = process.argv.slice(2).filter((a) => a !== '--to-last-root');
-const shape = (shapeArg ?? 'linear-100x10') as LagShape;
-if (!LAG_SHAPES.includes(shape)) throw new Error(`unknown shape ${shape} (${LAG_SHAPES.join(', ')})`);
+const shape = lagShapeArg(shapeArg);
 const rounds = Number(roundsArg ?? 10);
 if (!hasPerf()) {
   console.error(`sched-wait: ${PERF_MISSING}`);
@@ -57,7 +56,7 @@ try {
     const lastRootMs = Math.max(0, ...rootStartsMs(tasks, submitMs));
     return { window: [start, start + lastRootMs / 1000], lagS: lag.totalS };
   };
-  for (let i = 0; i < 3 * WARMUP_ROUNDS; i++) await round();
+  for (let i = 0; i < WARMUP_SHAPE_ROUNDS; i++) await round();
 
   const { result: done, timehist: text } = await recordSched(async () => {
     const out: Array<{ window: [number, number]; lagS: number }> = [];
@@ -69,7 +68,7 @@ try {
   const times = timeInWindows(parseTimehist(text), names, done.map((r) => r.window));
   const n = done.length;
   const wallMs = done.reduce((s, r) => s + (r.window[1] - r.window[0]) * 1000, 0) / n;
-  console.log(`${shape}: ${n} rounds after ${3 * WARMUP_ROUNDS} warm-up; per round: ${toLastRoot ? "submit to the last root's start" : "wall"} ${wallMs.toFixed(1)} ms, total lag median ${median(done.map((r) => r.lagS)).toFixed(3)} s`);
+  console.log(`${shape}: ${n} rounds after ${WARMUP_SHAPE_ROUNDS} warm-up; per round: ${toLastRoot ? "submit to the last root's start" : "wall"} ${wallMs.toFixed(1)} ms, total lag median ${median(done.map((r) => r.lagS)).toFixed(3)} s`);
   console.log(`ms per round, submit to ${toLastRoot ? "the last root's start" : 'the last result'}: CPU time (all threads, main thread) and time ready but waiting for a CPU (all threads, main thread, the main thread's longest wait)`);
   console.log(`${'process'.padEnd(12)} ${'run'.padStart(7)} ${'main'.padStart(7)} ${'wait'.padStart(7)} ${'main'.padStart(7)} ${'longest'.padStart(8)}`);
   let run = 0;

@@ -42,7 +42,7 @@ import { decodeMessage, encodeMessage } from '../src/transport/codec.ts';
 import type { WireAssign } from '../src/transport/messages.ts';
 import { WorkerState, type WorkerCommand } from '../src/worker/state.ts';
 import { flatten, submitShape } from './scenarios/task-lag.ts';
-import { LAG_SHAPES, lagShape, type LagShape } from './stats.ts';
+import { lagShape, lagShapeArg } from './stats.ts';
 import { stamp } from './tasks.ts';
 
 const CLIENT = 'c0';
@@ -169,8 +169,7 @@ function coordinatorAndWorkers(graph: ReadonlyArray<{ deps: number[] }>, round: 
 }
 
 async function main(): Promise<void> {
-  const shape = (process.argv[2] ?? 'linear-100x10') as LagShape;
-  if (!LAG_SHAPES.includes(shape)) throw new Error(`unknown shape ${shape} (${LAG_SHAPES.join(', ')})`);
+  const shape = lagShapeArg(process.argv[2]);
   const rounds = Number(process.argv[3] ?? 300);
   const warmup = Math.max(20, Math.floor(rounds / 3));
   const graph = flatten(lagShape(shape, 1));

@@ -241,6 +241,13 @@ export function lagShape(shape: LagShape, scale = 1): number[][][] {
   }
 }
 
+/** A task-lag shape named on a tool's command line (`fallback` when none is), or an error naming the shapes. */
+export function lagShapeArg(arg: string | undefined, fallback: LagShape = 'linear-100x10'): LagShape {
+  const shape = (arg ?? fallback) as LagShape;
+  if (!LAG_SHAPES.includes(shape)) throw new Error(`unknown shape ${shape} (${LAG_SHAPES.join(', ')})`);
+  return shape;
+}
+
 /** Airflow's published total task lag per shape, in seconds (Airflow 2.0 scheduler benchmark). */
 export const AIRFLOW_TOTAL_LAG_S: Record<LagShape, { v1_10_10: number; v2_0_beta: number }> = {
   'linear-100x10': { v1_10_10: 200, v2_0_beta: 11.6 },

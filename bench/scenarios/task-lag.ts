@@ -29,6 +29,8 @@ export type TaskLagRaw = Record<LagShape, ShapeRun> & { floorTotalS?: Partial<Re
  * of a cluster that has been running.
  */
 export const WARMUP_ROUNDS = 5;
+/** The same warm-up counted in rounds of one shape, as the tools that run one shape warm up (lag-breakdown, lag-timeline, sched-wait). */
+export const WARMUP_SHAPE_ROUNDS = WARMUP_ROUNDS * LAG_SHAPES.length;
 
 /**
  * Warm-up rounds of every shape on the lag floor before its measured round (its processes

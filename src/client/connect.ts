@@ -6,6 +6,7 @@ import { GrpcDataPlane } from '../dataplane/grpc.ts';
 import { FloeError } from '../errors.ts';
 import { connectNats, type NatsOptions } from '../transport/nats/nats-transport.ts';
 import type { Logger } from '../util/logger.ts';
+import type { Transport } from '../transport/transport.ts';
 import { Client } from './client.ts';
 import { checkDirectSubmit } from './direct.ts';
 import { heartbeatInterval } from './coordinator-link.ts';
@@ -34,7 +35,11 @@ export interface ConnectOptions {
 
 export const DEFAULT_CLUSTER = 'default';
 
-export async function connectClient(options: ConnectOptions): Promise<Client> {
+/**
+ * `wrap` (internal: bench/lag-timeline.ts) gives the client its transport through a wrapper,
+ * to watch what it sends; the connection itself is closed with the client as usual.
+ */
+export async function connectClient(options: ConnectOptions, wrap: (transport: Transport) => Transport = (t) => t): Promise<Client> {
   if (typeof options !== 'object' || options === null) {
     throw new FloeError('INVALID_OPTION', 'Client.connect(options): options must be an object');
   }
@@ -49,7 +54,7 @@ export async function connectClient(options: ConnectOptions): Promise<Client> {
   const transport = await connectNats({ name: 'floe-client', ...natsOptions, ...(options.logger ? { logger: options.logger } : {}) });
   const dataPlane = new GrpcDataPlane(options.logger ? { logger: options.logger } : {});
   return new Client({
-    transport,
+    transport: wrap(transport),
     dataPlane,
     cluster,
     ...(options.submitTimeoutMs !== undefined ? { submitTimeoutMs: options.submitTimeoutMs } : {}),

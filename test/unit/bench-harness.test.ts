@@ -5,7 +5,7 @@ import { combine, type ScenarioResult } from '../../bench/harness.ts';
 import { fmt, logX, renderJson, renderSvg, renderTable, verdict, type BenchReport } from '../../bench/render.ts';
 import { LATENCY_WARMUP_COUNT, LATENCY_WARMUP_MAX_MS, warmingUp } from '../../bench/scenarios/latency.ts';
 import { flatten } from '../../bench/scenarios/task-lag.ts';
-import { LAG_SHAPES, lagShape, pairedRatio, quantile, rootStartsMs, stretches, stretchesByPid, stretchTimes, summarize, taskLag } from '../../bench/stats.ts';
+import { LAG_SHAPES, lagShape, lagShapeArg, pairedRatio, quantile, rootStartsMs, stretches, stretchesByPid, stretchTimes, summarize, taskLag } from '../../bench/stats.ts';
 
 t.test('quantiles interpolate between ranks; summaries give median and spread', async (t) => {
   t.equal(quantile([3, 1, 2], 0.5), 2);
@@ -110,6 +110,9 @@ t.test('the Airflow shapes have 1,000 tasks each; trees fan out from the root', 
   t.same(chains[100], { deps: [] }, 'a new chain starts with a root');
   t.same(chains[101], { deps: [100] }, 'indices are global after flattening');
   t.equal(lagShape('linear-100x10', 0.1).length, 10, 'scaled down (tests run small shapes)');
+  t.equal(lagShapeArg(undefined), 'linear-100x10', 'a tool without a shape argument runs the first shape');
+  t.equal(lagShapeArg('tree-100x10'), 'tree-100x10');
+  t.throws(() => lagShapeArg('tree-10'), /unknown shape tree-10 \(linear-100x10, linear-10x100, tree-100x10\)/, 'an unknown one names the shapes there are');
 });
 
 function report(): BenchReport {
