@@ -4,8 +4,8 @@
  * task-lag shape cut into the pieces the client sends. The total task lag of the shapes
  * with 100 roots waits for this way: a busy loop of 1 µs per task added at one of its steps
  * added 0.04–0.07 s of total lag to linear-100x10 on 2 cores, where the same loop on the way
- * back (completion reports, the client's results) added next to nothing (README: "Which of
- * that CPU the lag waits for"). The lag itself swings by a third with the machine; these
+ * back (completion reports, the client's results) added next to nothing (bench/FINDINGS.md:
+ * "Which of that CPU the lag waits for"). The lag itself swings by a third with the machine; these
  * figures move when the work does, so they say which step a change made cheaper.
  *
  * Steps: the client's submit loop (an embedded client: submit calls, arguments and pieces
