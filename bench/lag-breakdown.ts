@@ -20,6 +20,7 @@ import { Client } from '../src/index.ts';
 import { flatten, submitShape, timedTasks, WARMUP_SHAPE_ROUNDS } from './scenarios/task-lag.ts';
 import { lagShape, lagShapeArg, median, quantile, rootStartsMs, stretchesByPid, stretchTimes, taskLag } from './stats.ts';
 import { placedStamp, stamp, type PlacedStamp } from './tasks.ts';
+import { systemClock } from '../src/util/clock.ts';
 
 const where = process.argv.includes('--where');
 const [shapeArg, repsArg] = process.argv.slice(2).filter((a) => a !== '--where');
@@ -34,17 +35,15 @@ function poolTimes(stamps: readonly PlacedStamp[]): { poolRunMs: number; poolWai
   return { poolRunMs: runMs, poolWaitMs: waitMs };
 }
 
-const now = (): number => performance.timeOrigin + performance.now();
-
 const handle = await startLocalCluster({ workers: 2, threads: 1, stderr: 'ignore' });
 const client = await Client.connect({ nats: handle.url, cluster: handle.cluster });
 const graph = flatten(lagShape(shape, 1));
 const rows: Record<string, number>[] = [];
 try {
   for (let rep = 0; rep < WARMUP_SHAPE_ROUNDS + reps; rep++) {
-    const submitMs = now();
+    const submitMs = systemClock.now();
     const futures = submitShape(client, graph, where ? placedStamp : stamp);
-    const loopMs = now() - submitMs;
+    const loopMs = systemClock.now() - submitMs;
     const stamps = await client.gather(futures);
     for (const f of futures) f.release();
     if (rep < WARMUP_SHAPE_ROUNDS) continue;

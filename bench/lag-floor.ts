@@ -19,8 +19,8 @@ import { FIRST_PIECE_TASKS, nextPieceTasks, pieceEnd } from '../src/client/submi
 import { startSibling, type SiblingChild } from './child.ts';
 import { FLOOR_NODES, FLOOR_SUBJECTS, floorPackr, NO_INPUT, type FloorPiece, type FloorTask } from './lag-floor-wire.ts';
 import { flatten, lagShape, taskLag, type LagShape, type TimedTask } from './stats.ts';
+import { systemClock } from '../src/util/clock.ts';
 
-const now = (): number => performance.timeOrigin + performance.now();
 /** A round whose results are not all back by then failed (a node died, a message was lost). */
 const ROUND_TIMEOUT_MS = 30_000;
 /**
@@ -90,7 +90,7 @@ class Floor {
       timer = setTimeout(() => reject(new Error(`lag floor: ${this.waiting!.left} of ${tasks.length} ${shape} results not back after ${ROUND_TIMEOUT_MS} ms`)), ROUND_TIMEOUT_MS);
     });
     const round = this.rounds++;
-    const submitMs = now();
+    const submitMs = systemClock.now();
     for (let from = 0, size = FIRST_PIECE_TASKS; from < tasks.length; size = nextPieceTasks(size)) {
       const end = pieceEnd(tasks.length, from, size, (k) => tasks[k]![1] !== NO_INPUT);
       this.nc.publish(FLOOR_SUBJECTS.hub, floorPackr.pack({ round, tasks: tasks.slice(from, end) } satisfies FloorPiece));

@@ -29,13 +29,13 @@ import { notingTransport, type SentRequest } from './noting-transport.ts';
 import { flatten, submitShape, timedTasks, WARMUP_SHAPE_ROUNDS } from './scenarios/task-lag.ts';
 import { lagShape, lagShapeArg, median, rootStartsMs, stretchesByPid, stretchTimes, taskLag, type Stretch } from './stats.ts';
 import { placedStamp, type PlacedStamp } from './tasks.ts';
+import { systemClock } from '../src/util/clock.ts';
 
 const [shapeArg, roundsArg] = process.argv.slice(2);
 const shape = lagShapeArg(shapeArg);
 const rounds = Number(roundsArg ?? 3);
 /** Runs of one pool thread less than this apart (ms) are one stretch of work. */
 const STRETCH_GAP_MS = 0.05;
-const now = (): number => performance.timeOrigin + performance.now();
 
 const ms = (x: number): string => x.toFixed(1);
 const stretchText = (st: Stretch, at: number): string => `${ms(st.startMs - at)}–${ms(st.endMs - at)} #${st.first}–${st.last} (${st.runs})`;
@@ -49,9 +49,9 @@ try {
   for (let rep = 0; rep < WARMUP_SHAPE_ROUNDS + rounds; rep++) {
     await untilLetGo(client, 'lag-timeline');
     sent.length = 0;
-    const submitMs = now();
+    const submitMs = systemClock.now();
     const futures = submitShape(client, graph, placedStamp);
-    const loopMs = now() - submitMs;
+    const loopMs = systemClock.now() - submitMs;
     const stamps = (await client.gather(futures)) as PlacedStamp[];
     for (const f of futures) f.release();
     if (rep < WARMUP_SHAPE_ROUNDS) continue;

@@ -4,6 +4,7 @@
  * coordinator's submit subject). Everything else passes straight through.
  */
 import type { RequestOptions, Transport, TransportMessage } from '../src/transport/transport.ts';
+import { systemClock } from '../src/util/clock.ts';
 
 /** A request sent, with when (epoch ms) it went and its answer came (NaN until then, or if it failed). */
 export interface SentRequest {
@@ -11,8 +12,6 @@ export interface SentRequest {
   sentMs: number;
   answeredMs: number;
 }
-
-const now = (): number => performance.timeOrigin + performance.now();
 
 /** `transport`, noting in `sent` each request to `subject`. */
 export function notingTransport(transport: Transport, subject: string, sent: SentRequest[]): Transport {
@@ -22,10 +21,10 @@ export function notingTransport(transport: Transport, subject: string, sent: Sen
     subscribe: (s, handler) => transport.subscribe(s, handler),
     request: (s: string, data: Uint8Array, options: RequestOptions): Promise<TransportMessage> => {
       if (s !== subject) return transport.request(s, data, options);
-      const req: SentRequest = { bytes: data.byteLength, sentMs: now(), answeredMs: NaN };
+      const req: SentRequest = { bytes: data.byteLength, sentMs: systemClock.now(), answeredMs: NaN };
       sent.push(req);
       const reply = transport.request(s, data, options);
-      reply.then(() => (req.answeredMs = now())).catch(() => undefined);
+      reply.then(() => (req.answeredMs = systemClock.now())).catch(() => undefined);
       return reply;
     },
     flush: () => transport.flush(),

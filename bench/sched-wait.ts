@@ -27,6 +27,7 @@ import { monoSeconds, recordSched } from './perf-sched.ts';
 import { parseTimehist, timeInWindows } from './sched-timehist.ts';
 import { flatten, submitShape, timedTasks, WARMUP_SHAPE_ROUNDS } from './scenarios/task-lag.ts';
 import { lagShape, lagShapeArg, median, rootStartsMs, taskLag } from './stats.ts';
+import { systemClock } from '../src/util/clock.ts';
 
 const toLastRoot = process.argv.includes('--to-last-root');
 const [shapeArg, roundsArg] = process.argv.slice(2).filter((a) => a !== '--to-last-root');
@@ -37,15 +38,13 @@ if (!hasPerf()) {
   process.exit(2);
 }
 
-const wallNow = (): number => performance.timeOrigin + performance.now();
-
 const handle = await startLocalCluster({ workers: 2, threads: 1, stderr: 'ignore' });
 const client = await Client.connect({ nats: handle.url, cluster: handle.cluster });
 try {
   const graph = flatten(lagShape(shape, 1));
   const round = async (): Promise<{ window: [number, number]; lagS: number }> => {
     const start = monoSeconds();
-    const submitMs = wallNow();
+    const submitMs = systemClock.now();
     const futures = submitShape(client, graph);
     const stamps = await client.gather(futures);
     const end = monoSeconds();

@@ -9,6 +9,7 @@ import { lagFloor } from '../lag-floor.ts';
 import { untilLetGo } from '../let-go.ts';
 import { AIRFLOW_TOTAL_LAG_S, flatten, LAG_SHAPES, lagShape, taskLag, type LagShape, type TimedTask } from '../stats.ts';
 import { stamp, type Stamp } from '../tasks.ts';
+import { systemClock } from '../../src/util/clock.ts';
 
 export interface ShapeRun {
   submitMs: number;
@@ -41,8 +42,6 @@ export const FLOOR_WARMUP_ROUNDS = 20;
 
 /** BullMQ 6.7's total lag on the two chain shapes, measured on a 2-core machine (flows of nested jobs). */
 const BULLMQ_TOTAL_LAG_S: Partial<Record<LagShape, number>> = { 'linear-100x10': 38.9, 'linear-10x100': 5.1 };
-
-const now = (): number => performance.timeOrigin + performance.now();
 
 // flatten lives in stats.ts (the lag floor uses it without this scenario's client); kept
 // here too for the tools and older builds (side-by-side.ts) that import it from this module.
@@ -96,7 +95,7 @@ export const taskLagScenario: Scenario<TaskLagRaw> = {
     for (let round = 0; round < (ctx.warmup ? WARMUP_ROUNDS : 1); round++) {
       for (const shape of LAG_SHAPES) {
         const graph = flatten(lagShape(shape, 1));
-        const submitMs = now();
+        const submitMs = systemClock.now();
         const futures = submitShape(client, graph);
         const stamps = await client.gather(futures);
         for (const f of futures) f.release();

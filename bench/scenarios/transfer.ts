@@ -10,6 +10,7 @@
 import type { Scenario } from '../harness.ts';
 import { consumeBytes, makeBytes } from '../tasks.ts';
 import { childToChild } from '../transfer-io.ts';
+import { systemClock } from '../../src/util/clock.ts';
 
 export interface TransferRaw {
   mb: number;
@@ -20,7 +21,6 @@ export interface TransferRaw {
 
 const size = (quick: boolean): number => (quick ? 20 : 100);
 const PER_REP = 2;
-const now = (): number => performance.timeOrigin + performance.now();
 
 export const transferScenario: Scenario<TransferRaw> = {
   name: 'transfer',
@@ -50,7 +50,7 @@ export const transferScenario: Scenario<TransferRaw> = {
       for (let i = 0; i <= PER_REP; i++) {
         const made = client.submitWithOptions(makeBytes, { resources: { src: 1 } }, sizeBytes, i);
         await made.wait();
-        const t0 = now();
+        const t0 = systemClock.now();
         const used = client.submitWithOptions(consumeBytes, { resources: { dst: 1 } }, made, i);
         const r = await used.result();
         made.release();
