@@ -36,13 +36,7 @@ export async function benchCommand(names: string[], opts: BenchCommandOptions): 
   }
   // Output files are checked before anything runs: a run takes minutes, and its results
   // must not be lost to a path that cannot be written at the end.
-  for (const [flag, path] of [['--json', opts.json], ['--svg', opts.svg]] as const) {
-    const problem = path === undefined ? undefined : await outputProblem(path);
-    if (problem !== undefined) {
-      console.error(`floe bench: cannot write ${flag} ${path}: ${problem}`);
-      return 2;
-    }
-  }
+  if (!(await outputsWritable(opts))) return 2;
   const chosen = names.length === 0 ? SCENARIOS : SCENARIOS.filter((s) => names.includes(s.name));
   const quick = opts.quick === true;
   const log = (m: string): void => void process.stderr.write(`[bench] ${m}\n`);
@@ -93,29 +87,9 @@ export async function benchCommand(names: string[], opts: BenchCommandOptions): 
       results.push(result);
     }
     await env.stopAll();
-    if (opts.vsDask === true) {
-      const version = daskVersion();
-      const daskScenarios = chosen.filter((s) => s.dask);
-      if (version === undefined) {
-        report.dask = { ran: false, note: DASK_INSTALL_HINT };
-        log(DASK_INSTALL_HINT);
-      } else if (daskScenarios.length > 0) {
-        log(`Dask ${version}: ${daskScenarios.map((s) => s.name).join(', ')}`);
-        let out: DaskOutput | undefined;
-        try {
-          out = await runDask(peerRequest(daskScenarios, quick, warmupSeconds), trackChild);
-          report.dask = { ran: true, version: out.version };
-        } catch (error) {
-          report.dask = { ran: false, version, note: `Dask run failed: ${(error as Error).message}` };
-        }
-        if (out !== undefined) addPeerOutput('dask', results, daskScenarios, quick, out);
-      }
-    } else if (daskVersion() === undefined) {
-      report.dask = { ran: false, note: `not run; ${DASK_INSTALL_HINT}` };
-    } else {
-      report.dask = { ran: false, note: 'installed but not run (add --vs-dask)' };
-    }
-    report.bullmq = opts.vsBullmq === true ? await compareBullmq(chosen, results, quick, warmupSeconds, trackChild, log) : { ran: false, note: bullmqNotRun() };
+    const peers: PeerRun = { chosen, results, quick, warmupSeconds, trackChild, log };
+    report.dask = opts.vsDask === true ? await compareDask(peers) : { ran: false, note: daskNotRun() };
+    report.bullmq = opts.vsBullmq === true ? await compareBullmq(peers) : { ran: false, note: bullmqNotRun() };
     report.scenarios = results;
   } finally {
     await env.stopAll();
@@ -125,16 +99,7 @@ export async function benchCommand(names: string[], opts: BenchCommandOptions): 
 
   if (interrupted) return 130; // the signal handler exits once everything is stopped
   console.log(renderTable(report));
-  let written = true;
-  for (const [flag, path, render] of [['--json', opts.json, renderJson], ['--svg', opts.svg, renderSvg]] as const) {
-    if (path === undefined) continue;
-    try {
-      await writeFile(path, render(report));
-    } catch (error) {
-      console.error(`floe bench: cannot write ${flag} ${path}: ${(error as Error).message} (the table above has the results)`);
-      written = false;
-    }
-  }
+  const written = await writeOutputs(report, opts);
   return !written || report.scenarios.some((s) => s.error !== undefined) ? 1 : 0;
 }
 
@@ -147,15 +112,43 @@ function peerRequest(scenarios: readonly Scenario[], quick: boolean, warmupSecon
   };
 }
 
+/** What a peer's run (Dask, BullMQ) needs of floe's: the scenarios, floe's results it adds to, and how it runs. */
+interface PeerRun {
+  chosen: readonly Scenario[];
+  results: ScenarioResult[];
+  quick: boolean;
+  warmupSeconds: number;
+  /** Registers a kill function of a peer's child process; returns its unregistration. */
+  trackChild: (kill: () => void) => () => void;
+  log: (m: string) => void;
+}
+
+/** --vs-dask: the chosen scenarios Dask has, on a LocalCluster of 2 processes × 1 thread (bench/dask_bench.py). */
+async function compareDask({ chosen, results, quick, warmupSeconds, trackChild, log }: PeerRun): Promise<BenchReport['dask']> {
+  const version = daskVersion();
+  if (version === undefined) {
+    log(DASK_INSTALL_HINT);
+    return { ran: false, note: DASK_INSTALL_HINT };
+  }
+  const scenarios = chosen.filter((s) => s.dask);
+  if (scenarios.length === 0) return { ran: false };
+  log(`Dask ${version}: ${scenarios.map((s) => s.name).join(', ')}`);
+  let out: DaskOutput;
+  try {
+    out = await runDask(peerRequest(scenarios, quick, warmupSeconds), trackChild);
+  } catch (error) {
+    return { ran: false, version, note: `Dask run failed: ${(error as Error).message}` };
+  }
+  addPeerOutput('dask', results, scenarios, quick, out);
+  return { ran: true, version: out.version };
+}
+
+function daskNotRun(): string {
+  return daskVersion() === undefined ? `not run; ${DASK_INSTALL_HINT}` : 'installed but not run (add --vs-dask)';
+}
+
 /** --vs-bullmq: the chosen scenarios BullMQ has, on its own redis-server and 2 worker processes. */
-async function compareBullmq(
-  chosen: readonly Scenario[],
-  results: ScenarioResult[],
-  quick: boolean,
-  warmupSeconds: number,
-  trackChild: (kill: () => void) => () => void,
-  log: (m: string) => void,
-): Promise<BenchReport['bullmq']> {
+async function compareBullmq({ chosen, results, quick, warmupSeconds, trackChild, log }: PeerRun): Promise<BenchReport['bullmq']> {
   const found = await findBullmq();
   if ('missing' in found) {
     log(found.missing);
@@ -178,6 +171,33 @@ function bullmqNotRun(): string {
 }
 
 /** Why `path` cannot be written (its folder is made if missing), or undefined when it can. */
+/** Whether --json and --svg can be written; says why not on stderr. */
+async function outputsWritable(opts: BenchCommandOptions): Promise<boolean> {
+  for (const [flag, path] of [['--json', opts.json], ['--svg', opts.svg]] as const) {
+    const problem = path === undefined ? undefined : await outputProblem(path);
+    if (problem !== undefined) {
+      console.error(`floe bench: cannot write ${flag} ${path}: ${problem}`);
+      return false;
+    }
+  }
+  return true;
+}
+
+/** Writes --json and --svg; false if one could not be written (said on stderr). */
+async function writeOutputs(report: BenchReport, opts: BenchCommandOptions): Promise<boolean> {
+  let written = true;
+  for (const [flag, path, render] of [['--json', opts.json, renderJson], ['--svg', opts.svg, renderSvg]] as const) {
+    if (path === undefined) continue;
+    try {
+      await writeFile(path, render(report));
+    } catch (error) {
+      console.error(`floe bench: cannot write ${flag} ${path}: ${(error as Error).message} (the table above has the results)`);
+      written = false;
+    }
+  }
+  return written;
+}
+
 async function outputProblem(path: string): Promise<string | undefined> {
   try {
     await mkdir(dirname(path), { recursive: true });
