@@ -170,7 +170,6 @@ function bullmqNotRun(): string {
   return findRedisServer() === undefined ? `not run; ${REDIS_INSTALL_HINT}` : 'not run (add --vs-bullmq)';
 }
 
-/** Why `path` cannot be written (its folder is made if missing), or undefined when it can. */
 /** Whether --json and --svg can be written; says why not on stderr. */
 async function outputsWritable(opts: BenchCommandOptions): Promise<boolean> {
   for (const [flag, path] of [['--json', opts.json], ['--svg', opts.svg]] as const) {
@@ -198,6 +197,7 @@ async function writeOutputs(report: BenchReport, opts: BenchCommandOptions): Pro
   return written;
 }
 
+/** Why `path` cannot be written (its folder is made if missing), or undefined when it can. */
 async function outputProblem(path: string): Promise<string | undefined> {
   try {
     await mkdir(dirname(path), { recursive: true });
