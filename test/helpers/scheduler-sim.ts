@@ -15,7 +15,6 @@ import { countCommand, observeCommand } from './scheduler-sim-checks.ts';
 export type Ev = SchedulerEvent extends infer E ? (E extends SchedulerEvent ? Omit<E, 'stimulusId' | 'nowMs'> : never) : never;
 export type Notify = Extract<SchedulerCommand, { type: 'notifyClient' }>;
 
-
 export interface Run {
   workerId: string;
   id: string;
