@@ -147,14 +147,16 @@ def transfer(client, params, warmup):
     size = mb * 2 ** 20
     workers = sorted(client.scheduler_info()["workers"])
     rates = []
-    for i in range(params["per_rep"] + 1):
+    # As many untimed moves first as floe's side makes (TRANSFER_WARMUP_COPIES in bench/transfer-io.ts).
+    warmups = params.get("warmup_moves", 1)
+    for i in range(warmups + params["per_rep"]):
         made = client.submit(make_bytes, size, i, workers=[workers[0]], pure=False)
         wait(made)
         t0 = now_ms()
         used = client.submit(consume_bytes, made, i, workers=[workers[1]], allow_other_workers=False, pure=False)
         r = used.result()
         assert r["length"] >= size
-        if i > 0:
+        if i >= warmups:
             rates.append(mb / ((r["s"] - t0) / 1000.0))
         del made, used
     return {"mb": mb, "floeMBps": rates, "grpcMBps": [], "tcpMBps": []}

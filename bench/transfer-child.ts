@@ -2,15 +2,16 @@
  * Child process of the transfer benchmark, one of the two ends of a copy:
  * - serving (no `from`): serves one object over raw TCP or the gRPC data plane, prints its
  *   address on stdout, and exits when its stdin closes;
- * - fetching (`from`, the server's address): fetches the object once to warm up, then
- *   `fetches` times, prints the rates (MB/s) as a JSON array, and exits when its stdin closes.
+ * - fetching (`from`, the server's address): fetches the object `warmups` times to warm up
+ *   (default TRANSFER_WARMUP_COPIES), then `fetches` times, prints the rates (MB/s) of those
+ *   as a JSON array, and exits when its stdin closes.
  *   node bench/transfer-child.js '{"mode":"tcp","sizeBytes":104857600}'
  *   node bench/transfer-child.js '{"mode":"tcp","sizeBytes":104857600,"from":"127.0.0.1:4000","fetches":2}'
  */
 import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { GrpcDataPlane, type GrpcDataPlaneOptions } from '../src/dataplane/grpc.ts';
-import { payload, rate, tcpFetch, type TransferChildOptions } from './transfer-io.ts';
+import { payload, rate, tcpFetch, TRANSFER_WARMUP_COPIES, type TransferChildOptions } from './transfer-io.ts';
 
 const options = JSON.parse(process.argv[2] ?? '{}') as TransferChildOptions;
 const dpOptions: GrpcDataPlaneOptions = {
@@ -25,7 +26,7 @@ if (options.from !== undefined) {
   const fetchOnce = dp === undefined
     ? (): Promise<number> => tcpFetch(from, sizeBytes)
     : async (): Promise<number> => (await dp.fetch(from, 'x')).bytes.byteLength;
-  await rate(sizeBytes, fetchOnce); // warm-up
+  for (let i = 0; i < (options.warmups ?? TRANSFER_WARMUP_COPIES); i++) await rate(sizeBytes, fetchOnce);
   const rates: number[] = [];
   for (let i = 0; i < (options.fetches ?? 1); i++) rates.push(await rate(sizeBytes, fetchOnce));
   await dp?.close();

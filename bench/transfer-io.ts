@@ -31,10 +31,23 @@ export interface ServeOptions {
   grpcOptions?: Record<string, number | string>;
 }
 
+/**
+ * Copies of the object made before the timed ones, on every path the transfer scenario
+ * measures (raw TCP, the gRPC data plane alone, and floe worker to worker). A gRPC end runs
+ * a great deal of JavaScript per copy (grpc-js, HTTP/2 streams) that V8 has not compiled
+ * yet after one copy: on a fresh cluster (2 cores, 2026-12-07, 100 MiB, lab timestamps
+ * around each worker's fetch) the second and third moves ran at about 350-410 MB/s and the
+ * fourth to tenth at 410-540. Every path gets the same number, so that each is timed in its
+ * steady state.
+ */
+export const TRANSFER_WARMUP_COPIES = 3;
+
 /** What bench/transfer-child is asked: to serve, or with `from` to fetch from that address. */
 export interface TransferChildOptions extends ServeOptions {
   from?: string;
-  /** Fetches after the warm-up one (default 1). */
+  /** Untimed copies before the timed ones (default TRANSFER_WARMUP_COPIES). */
+  warmups?: number;
+  /** Timed copies after the warm-up (default 1). */
   fetches?: number;
 }
 
@@ -49,12 +62,12 @@ export async function startServer(options: ServeOptions): Promise<{ child: Child
   return { child, address: line, stop };
 }
 
-/** Copies the object `fetches` times (after one warm-up copy) from a serving child to a fetching one; MB/s of each copy. */
-export async function childToChild(options: ServeOptions & { fetches: number }): Promise<number[]> {
-  const { fetches, ...serve } = options;
+/** Copies the object `fetches` times (after `warmups` untimed copies) from a serving child to a fetching one; MB/s of each timed copy. */
+export async function childToChild(options: ServeOptions & { fetches: number; warmups?: number }): Promise<number[]> {
+  const { fetches, warmups = TRANSFER_WARMUP_COPIES, ...serve } = options;
   const server = await startServer(serve);
   try {
-    const asked: TransferChildOptions = { ...serve, from: server.address, fetches };
+    const asked: TransferChildOptions = { ...serve, from: server.address, warmups, fetches };
     const fetcher = await startSibling('transfer-child', asked, endFlags(options.mode));
     await fetcher.stop();
     return JSON.parse(fetcher.line) as number[];

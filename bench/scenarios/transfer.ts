@@ -6,10 +6,11 @@
  *
  * floe path: makeBytes runs on A and finishes; then t0, the consumer is submitted, and its
  * start stamp on B (after its input arrived) ends the measurement: scheduling + fetch + decode.
+ * Each path makes TRANSFER_WARMUP_COPIES untimed copies first (transfer-io.ts).
  */
 import type { Scenario } from '../harness.ts';
 import { consumeBytes, makeBytes } from '../tasks.ts';
-import { childToChild } from '../transfer-io.ts';
+import { childToChild, TRANSFER_WARMUP_COPIES } from '../transfer-io.ts';
 import { systemClock } from '../../src/util/clock.ts';
 
 export interface TransferRaw {
@@ -27,9 +28,10 @@ export const transferScenario: Scenario<TransferRaw> = {
   title: 'Transfer: a result moved between two worker processes, vs raw TCP',
   warmup: false,
   reps: (quick) => (quick ? 1 : 3),
-  note: (quick) => `${size(quick)} MiB${quick ? ' (full: 100 MiB)' : ''}, ${PER_REP} moves per run; own local cluster, resources src=1 / dst=1`,
+  note: (quick) =>
+    `${size(quick)} MiB${quick ? ' (full: 100 MiB)' : ''}, ${PER_REP} moves per run after ${TRANSFER_WARMUP_COPIES} untimed ones (each path); own local cluster, resources src=1 / dst=1`,
   dask: true,
-  params: (quick) => ({ mb: size(quick), per_rep: PER_REP }),
+  params: (quick) => ({ mb: size(quick), per_rep: PER_REP, warmup_moves: TRANSFER_WARMUP_COPIES }),
   metrics: () => [
     { key: 'floe worker→worker', unit: 'MB/s', better: 'higher' },
     { key: 'gRPC data plane alone', unit: 'MB/s', better: 'higher' },
@@ -47,7 +49,7 @@ export const transferScenario: Scenario<TransferRaw> = {
     const cluster = await ctx.startCluster({ workerArgs: (i) => ['--resources', i === 0 ? 'src=1' : 'dst=1'] });
     try {
       const { client } = cluster;
-      for (let i = 0; i <= PER_REP; i++) {
+      for (let i = 0; i < TRANSFER_WARMUP_COPIES + PER_REP; i++) {
         const made = client.submitWithOptions(makeBytes, { resources: { src: 1 } }, sizeBytes, i);
         await made.wait();
         const t0 = systemClock.now();
@@ -56,7 +58,7 @@ export const transferScenario: Scenario<TransferRaw> = {
         made.release();
         used.release();
         if (r.length !== sizeBytes || r.bad !== 0) throw new Error(`transfer: consumer saw ${r.length} bytes, ${r.bad} wrong`);
-        if (i > 0) raw.floeMBps.push(mb / ((r.s - t0) / 1000)); // the first move warms up
+        if (i >= TRANSFER_WARMUP_COPIES) raw.floeMBps.push(mb / ((r.s - t0) / 1000));
       }
     } finally {
       await cluster.stop();

@@ -2,11 +2,13 @@
 // ends fresh processes) over raw TCP and over the gRPC data plane; the gRPC ends run with a
 // floe worker's V8 flags; everything started is gone when the copy returns.
 import { execFileSync } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer, type AddressInfo } from 'node:net';
 import t from 'tap';
 import { children } from '../helpers/children.ts';
 import { clusterNodeFlags } from '../../cluster/node-flags.ts';
 import { startSibling } from '../../bench/child.ts';
-import { childToChild, startServer } from '../../bench/transfer-io.ts';
+import { childToChild, payload, startServer } from '../../bench/transfer-io.ts';
 
 const SIZE = 2 * 2 ** 20;
 
@@ -19,6 +21,30 @@ for (const mode of ['tcp', 'grpc'] as const) {
     t.same(children(), before, 'both ends are stopped');
   });
 }
+
+t.test('the fetching end makes its warm-up copies before the timed ones, and times only these', async (t) => {
+  // A server of the test's own counts the copies asked of it.
+  const bytes = payload(SIZE);
+  let copies = 0;
+  const server = createServer((socket) => {
+    copies += 1;
+    socket.end(bytes);
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const from = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+  try {
+    for (const [warmups, fetches] of [[2, 3], [0, 1]] as const) {
+      copies = 0;
+      const fetcher = await startSibling('transfer-child', { mode: 'tcp', sizeBytes: SIZE, from, warmups, fetches });
+      await fetcher.stop();
+      t.equal((JSON.parse(fetcher.line) as number[]).length, fetches, `${fetches} rates`);
+      t.equal(copies, warmups + fetches, `${warmups} warm-up copies and ${fetches} timed ones served`);
+    }
+  } finally {
+    server.close();
+  }
+});
 
 t.test('the gRPC ends run with a worker\'s V8 flags, the raw TCP ends with none', async (t) => {
   const grpc = await startServer({ mode: 'grpc', sizeBytes: 1024 });
