@@ -104,17 +104,9 @@ export function runNanny(options: NannyOptions): Promise<number> {
     };
 
     const start = (): void => {
-      const [bin, ...args] = options.command;
-      const c = spawn(bin ?? process.execPath, args, {
-        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-        detached: true,
-        // Its lifeline is the IPC channel, not stdin (which is ignored here).
-        // The child is the worker: see malloc-env.ts.
-        env: withWorkerMallocEnv({ ...process.env, [NANNY_ENV]: String(process.pid), [EXIT_WITH_PARENT_ENV]: '' }),
-      });
+      const c = spawnWorker(options.command, log);
       child = c;
       log.info({ pid: c.pid, restarts: restarts.length }, 'nanny started the worker process');
-      c.on('error', (err) => log.error({ err }, 'nanny could not start the worker process'));
       c.once('exit', (code, signal) => {
         // Leaving the IPC channel open would keep this process alive.
         if (c.connected) c.disconnect();
@@ -156,6 +148,19 @@ export function runNanny(options: NannyOptions): Promise<number> {
     process.on('SIGTERM', onSignal);
     start();
   });
+}
+
+/** Starts the worker child: its lifeline to this nanny is the IPC channel, not stdin (which is ignored). */
+function spawnWorker(command: string[], log: Logger): ChildProcess {
+  const [bin, ...args] = command;
+  const c = spawn(bin ?? process.execPath, args, {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    detached: true,
+    // The child is the worker: see malloc-env.ts.
+    env: withWorkerMallocEnv({ ...process.env, [NANNY_ENV]: String(process.pid), [EXIT_WITH_PARENT_ENV]: '' }),
+  });
+  c.on('error', (err) => log.error({ err }, 'nanny could not start the worker process'));
+  return c;
 }
 
 /**
