@@ -208,10 +208,7 @@ export class GrpcDataPlane implements DataPlane {
         traceMetadata(),
         {},
       );
-      let out: Uint8Array | undefined;
-      let serializer: SerializerRef | undefined;
-      let received = 0;
-      const shared = options.sharedMemory === true;
+      const received = new Received(id, address, options.sharedMemory === true);
       let settled = false;
       const settle = (error: FloeError | undefined): void => {
         if (settled) return;
@@ -221,13 +218,11 @@ export class GrpcDataPlane implements DataPlane {
         if (error !== undefined) {
           call.cancel();
           reject(error);
-        } else if (out === undefined || serializer === undefined) {
-          reject(new FloeError('RESULT_UNAVAILABLE', `fetch of ${id} from ${address} ended without data (truncated)`));
-        } else if (received !== out.byteLength) {
-          reject(new FloeError('RESULT_UNAVAILABLE', `fetch of ${id} from ${address} truncated: ${received} of ${out.byteLength} bytes`));
-        } else {
-          resolve({ serializer, bytes: out });
+          return;
         }
+        const result = received.result();
+        if (result instanceof FloeError) reject(result);
+        else resolve(result);
       };
       const onAbort = (): void => settle(cancelled(id, address));
       signal?.addEventListener('abort', onAbort, { once: true });
@@ -239,23 +234,8 @@ export class GrpcDataPlane implements DataPlane {
         if (settled) return;
         clearTimeout(stall);
         stall = setTimeout(stalled, this.stallTimeoutMs);
-        if (out === undefined) {
-          const total = chunkTotalBytes(chunk);
-          if (!Number.isSafeInteger(total) || total < 0 || !chunk.serializer) {
-            settle(new FloeError('MALFORMED_MESSAGE', `first chunk of ${id} from ${address} has no valid header`));
-            return;
-          }
-          // One allocation of the announced size; every chunk is copied into it once.
-          out = new Uint8Array(shared ? new SharedArrayBuffer(total) : new ArrayBuffer(total));
-          serializer = { id: chunk.serializer.id, module: chunk.serializer.module };
-        }
-        if (received + chunk.data.byteLength > out.byteLength) {
-          settle(new FloeError('MALFORMED_MESSAGE', `${id} from ${address} is longer than its ${out.byteLength} bytes`));
-          return;
-        }
-        if (shared) copyIntoShared(out, chunk.data, received);
-        else out.set(chunk.data, received);
-        received += chunk.data.byteLength;
+        const error = received.add(chunk);
+        if (error !== undefined) settle(error);
       });
       call.on('error', (error: ServiceError) => {
         if (this.closed) settle(new FloeError('CLIENT_CLOSED', `data plane closed while fetching ${id}`, { cause: error }));
@@ -304,6 +284,54 @@ export class GrpcDataPlane implements DataPlane {
       this.clients.set(address, client);
     }
     return client;
+  }
+}
+
+/** The chunks of one fetched object, copied into one buffer of the size its first chunk announces. */
+class Received {
+  private out: Uint8Array | undefined;
+  private serializer: SerializerRef | undefined;
+  private bytes = 0;
+
+  constructor(
+    private readonly id: string,
+    private readonly address: string,
+    /** Into a SharedArrayBuffer (see FetchOptions.sharedMemory). */
+    private readonly shared: boolean,
+  ) {}
+
+  /** Takes one chunk; an error if the stream is inconsistent (it is then to be cut). */
+  add(chunk: FetchChunkIn): FloeError | undefined {
+    const { id, address } = this;
+    if (this.out === undefined) {
+      const total = chunkTotalBytes(chunk);
+      if (!Number.isSafeInteger(total) || total < 0 || !chunk.serializer) {
+        return new FloeError('MALFORMED_MESSAGE', `first chunk of ${id} from ${address} has no valid header`);
+      }
+      // One allocation of the announced size; every chunk is copied into it once.
+      this.out = new Uint8Array(this.shared ? new SharedArrayBuffer(total) : new ArrayBuffer(total));
+      this.serializer = { id: chunk.serializer.id, module: chunk.serializer.module };
+    }
+    const out = this.out;
+    if (this.bytes + chunk.data.byteLength > out.byteLength) {
+      return new FloeError('MALFORMED_MESSAGE', `${id} from ${address} is longer than its ${out.byteLength} bytes`);
+    }
+    if (this.shared) copyIntoShared(out, chunk.data, this.bytes);
+    else out.set(chunk.data, this.bytes);
+    this.bytes += chunk.data.byteLength;
+    return undefined;
+  }
+
+  /** The object once the stream has ended, or why it is not whole. */
+  result(): FetchedObject | FloeError {
+    const { id, address, out, serializer } = this;
+    if (out === undefined || serializer === undefined) {
+      return new FloeError('RESULT_UNAVAILABLE', `fetch of ${id} from ${address} ended without data (truncated)`);
+    }
+    if (this.bytes !== out.byteLength) {
+      return new FloeError('RESULT_UNAVAILABLE', `fetch of ${id} from ${address} truncated: ${this.bytes} of ${out.byteLength} bytes`);
+    }
+    return { serializer, bytes: out };
   }
 }
 
