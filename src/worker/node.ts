@@ -152,13 +152,7 @@ export class WorkerNode {
       ...(options.memoryTargetFraction === undefined ? {} : { targetFraction: options.memoryTargetFraction }),
       ...(options.memoryPauseFraction === undefined ? {} : { pauseFraction: options.memoryPauseFraction }),
     });
-    this.store = new ObjectStore(this.memory === undefined ? {} : {
-      bytesMax: this.memory.limitBytes,
-      targetBytes: this.memory.targetBytes,
-      spill: new SpillDirectory({ prefix: this.workerId, ...(options.spillDir === undefined ? {} : { parentDir: options.spillDir }) }),
-      onChange: () => this.onMemoryChanged(),
-      onSpillError: (err, id) => this.log.error({ id, err }, 'could not spill a result to disk; it stays in memory'),
-    });
+    this.store = this.newStore(this.memory);
     this.state = this.newState();
     this.telemetry = new WorkerMetrics(this.workerId, {
       queueLength: () => this.state.taskCount - this.state.executingCount,
@@ -186,7 +180,11 @@ export class WorkerNode {
     });
     const direct = { transport: this.transport, submitSubject: this.subjects.submit, workerId: this.workerId, log: this.log };
     this.direct = new DirectSubmissions({ ...direct, epoch: () => this.epochNow, tryStart: (assign) => this.tryStartDirect(assign), report: () => this.sendEvents({}) });
-    this.commands = new WorkerCommands({
+    this.commands = this.newCommands();
+  }
+
+  private newCommands(): WorkerCommands {
+    return new WorkerCommands({
       store: this.store,
       runs: this.runs,
       reports: this.reports,
@@ -201,6 +199,20 @@ export class WorkerNode {
       address: () => this.address,
       handle: (event) => this.handle(event),
       tellDirect: (clientId, update) => this.direct.tell(clientId, update),
+    });
+  }
+
+  /** The results held here: without a memory limit, all in memory; with one, spilling to disk past its target. */
+  private newStore(memory: MemoryPolicy | undefined): ObjectStore {
+    if (memory === undefined) return new ObjectStore({});
+    const { spillDir } = this.options;
+    const spill = new SpillDirectory({ prefix: this.workerId, ...(spillDir === undefined ? {} : { parentDir: spillDir }) });
+    return new ObjectStore({
+      bytesMax: memory.limitBytes,
+      targetBytes: memory.targetBytes,
+      spill,
+      onChange: () => this.onMemoryChanged(),
+      onSpillError: (err, id) => this.log.error({ id, err }, 'could not spill a result to disk; it stays in memory'),
     });
   }
 
