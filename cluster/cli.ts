@@ -163,7 +163,7 @@ program
 
 program
   .command('bench')
-  .description('run the benchmark harness: task lag, throughput, latency, tree-reduce, transfer, recovery, scheduler, scale')
+  .description('run the benchmark harness: task-lag, throughput, latency, tree-reduce, actor-calls, transfer, recovery, straggler, scheduler, scale, tracing')
   .argument('[scenario...]', 'scenarios to run (default: all)')
   .addOption(new Option('--mode <mode>', 'embedded (in this process) or local (nats-server + coordinator + 2 workers × 1 thread)').choices(['embedded', 'local']).default('local'))
   .option('--vs-dask', 'run the same shapes on a Dask LocalCluster (needs python3-distributed)')

@@ -4,6 +4,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
+import { SCENARIO_NAMES } from '../../bench/scenarios/index.ts';
 import { floe } from '../helpers/cli.ts';
 
 t.test('--json and --svg into folders that do not exist yet', async (t) => {
@@ -34,4 +35,11 @@ t.test('--warm-up takes whole seconds, 0 or more', async (t) => {
   t.not(out.code, 0);
   t.match(out.stderr, /--warm-up must be a non-negative integer/);
   t.notMatch(out.stderr, /\[bench\] scheduler/, 'no scenario ran');
+});
+
+t.test('floe bench --help names every scenario the harness has', async (t) => {
+  const out = await floe('bench', '--help');
+  t.equal(out.code, 0, out.stderr);
+  const help = out.stdout.replace(/\s+/g, ' ');
+  for (const name of SCENARIO_NAMES) t.match(help, new RegExp(`[ :,]${name}[,\\s]`), name);
 });
