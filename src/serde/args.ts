@@ -136,72 +136,18 @@ function flatValue(value: unknown, toRef: (value: unknown) => FutureRef | undefi
 
 /** @internal The general path (exported for tests that compare it with the fast one). */
 export function encodeAnyArgs(args: unknown[], toRef: (value: unknown) => FutureRef | undefined): EncodedArgs {
-  const deps: string[] = [];
-  const seenDeps = new Set<string>();
-  const actors: string[] = [];
-  const lend = (ref: ActorRef): ActorRef => {
-    if (!actors.includes(ref.actorId)) actors.push(ref.actorId);
-    return ref;
-  };
-  const copies = new Map<object, unknown>();
-  let refError: { error: unknown } | undefined;
-  const refOf = (value: unknown): FutureRef | undefined => {
-    try {
-      return toRef(value);
-    } catch (error) {
-      refError = { error };
-      throw error;
-    }
-  };
-
-  const visit = (value: unknown, path: string, depth: number): unknown => {
-    const ref = isFutureRef(value) ? value : refOf(value);
-    if (ref !== undefined) {
-      if (!seenDeps.has(ref.key)) {
-        seenDeps.add(ref.key);
-        deps.push(ref.key);
-      }
-      return ref;
-    }
-    if (isActorRef(value)) return lend(value);
-    const actorId = actorIdOf(value);
-    if (actorId !== undefined) return lend(new ActorRef(actorId));
-    if (typeof value === 'function' || typeof value === 'symbol') {
-      throw new TypeError(`${path} is a ${typeof value}, which cannot be sent to a task`);
-    }
-    if (typeof value !== 'object' || value === null) return value;
-    const done = copies.get(value);
-    if (done !== undefined) return done; // cycle or shared subtree: keep the same shape
-    if (depth >= ARGS_DEPTH_MAX) throw new TypeError(`${path} is nested more than ${ARGS_DEPTH_MAX} levels deep`);
-    if (Array.isArray(value)) {
-      const copy: unknown[] = new Array<unknown>(value.length);
-      copies.set(value, copy);
-      for (let i = 0; i < value.length; i++) copy[i] = visit(value[i], `${path}[${i}]`, depth + 1);
-      return copy;
-    }
-    if (isPlainObject(value)) {
-      const copy: Record<string, unknown> = {};
-      copies.set(value, copy);
-      for (const k of Object.keys(value)) copy[k] = visit((value as Record<string, unknown>)[k], `${path}.${k}`, depth + 1);
-      return copy;
-    }
-    // Map, Set, Date, typed arrays...: encoded as they are; class instances are rejected.
-    checkMsgpackable(value, path);
-    copies.set(value, value);
-    return value;
-  };
-
+  const walk = new ArgsWalk(toRef);
   const walked: unknown[] = [];
   for (let i = 0; i < args.length; i++) {
     try {
-      walked.push(visit(args[i], `argument ${i}`, 0));
+      walked.push(walk.argument(i, args[i]));
     } catch (e) {
-      if (refError !== undefined) throw refError.error;
+      if (walk.refError !== undefined) throw walk.refError.error;
       throw unserializableArgument(i, e);
     }
   }
   try {
-    return { bytes: packr.pack(walked), deps, actors };
+    return { bytes: packr.pack(walked), deps: walk.deps, actors: walk.actors };
   } catch (e) {
     // Error path only: find the culprit argument by encoding them one by one.
     for (let i = 0; i < walked.length; i++) {
@@ -212,6 +158,113 @@ export function encodeAnyArgs(args: unknown[], toRef: (value: unknown) => Future
       }
     }
     throw new FloeError('UNSERIALIZABLE_ARGUMENT', `task arguments cannot be serialized: ${message(e)}`, { cause: e });
+  }
+}
+
+/**
+ * One walk of the arguments for encodeAnyArgs: each future becomes its ref (its key a dep),
+ * each actor handle an ActorRef (its id lent), arrays and plain objects are copied with
+ * those in them, and anything else msgpack takes is kept as it is. Where the walk is goes
+ * on a stack of segments, made into text ("argument 0.rows[3]") only for an error: a big
+ * array or a list of records is walked without a string per element.
+ */
+class ArgsWalk {
+  readonly deps: string[] = [];
+  readonly actors: string[] = [];
+  /** An error thrown by `toRef` itself: it passes through as it is. */
+  refError: { error: unknown } | undefined;
+  private readonly seenDeps = new Set<string>();
+  /** Containers already copied: a cycle or a shared subtree keeps its shape. */
+  private readonly copies = new Map<object, unknown>();
+  /** The argument's index, then the array indices and object keys down to the value being visited. */
+  private readonly path: (string | number)[] = [];
+
+  constructor(private readonly toRef: (value: unknown) => FutureRef | undefined) {}
+
+  argument(index: number, value: unknown): unknown {
+    this.path.length = 0;
+    this.path.push(index);
+    return this.visit(value, 0);
+  }
+
+  private visit(value: unknown, depth: number): unknown {
+    const type = typeof value;
+    // Primitives as they are (no future or actor handle is one).
+    if (type !== 'object' && type !== 'function') {
+      if (type === 'symbol') throw new TypeError(`${this.where()} is a symbol, which cannot be sent to a task`);
+      return value;
+    }
+    if (value === null) return value;
+    const ref = isFutureRef(value) ? value : this.refOf(value);
+    if (ref !== undefined) {
+      if (!this.seenDeps.has(ref.key)) {
+        this.seenDeps.add(ref.key);
+        this.deps.push(ref.key);
+      }
+      return ref;
+    }
+    if (isActorRef(value)) return this.lend(value);
+    const actorId = actorIdOf(value);
+    if (actorId !== undefined) return this.lend(new ActorRef(actorId));
+    if (type === 'function') throw new TypeError(`${this.where()} is a function, which cannot be sent to a task`);
+    const container = value as object;
+    const done = this.copies.get(container);
+    if (done !== undefined) return done; // cycle or shared subtree: keep the same shape
+    if (depth >= ARGS_DEPTH_MAX) throw new TypeError(`${this.where()} is nested more than ${ARGS_DEPTH_MAX} levels deep`);
+    if (Array.isArray(container)) return this.copyArray(container, depth);
+    if (isPlainObject(container)) return this.copyObject(container as Record<string, unknown>, depth);
+    // Map, Set, Date, typed arrays...: encoded as they are; class instances are rejected.
+    checkMsgpackable(container, this.where());
+    this.copies.set(container, container);
+    return container;
+  }
+
+  private copyArray(value: unknown[], depth: number): unknown[] {
+    const copy = new Array<unknown>(value.length);
+    this.copies.set(value, copy);
+    const at = this.path.push(0) - 1;
+    for (let i = 0; i < value.length; i++) {
+      this.path[at] = i;
+      copy[i] = this.visit(value[i], depth + 1);
+    }
+    this.path.pop();
+    return copy;
+  }
+
+  private copyObject(value: Record<string, unknown>, depth: number): Record<string, unknown> {
+    const copy: Record<string, unknown> = {};
+    this.copies.set(value, copy);
+    const at = this.path.push('') - 1;
+    for (const k of Object.keys(value)) {
+      this.path[at] = k;
+      copy[k] = this.visit(value[k], depth + 1);
+    }
+    this.path.pop();
+    return copy;
+  }
+
+  private refOf(value: unknown): FutureRef | undefined {
+    try {
+      return this.toRef(value);
+    } catch (error) {
+      this.refError = { error };
+      throw error;
+    }
+  }
+
+  private lend(ref: ActorRef): ActorRef {
+    if (!this.actors.includes(ref.actorId)) this.actors.push(ref.actorId);
+    return ref;
+  }
+
+  /** The path to the value being visited, as an error names it: "argument 0.rows[3]". */
+  private where(): string {
+    let text = `argument ${this.path[0]}`;
+    for (let i = 1; i < this.path.length; i++) {
+      const segment = this.path[i]!;
+      text += typeof segment === 'number' ? `[${segment}]` : `.${segment}`;
+    }
+    return text;
   }
 }
 

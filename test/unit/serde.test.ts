@@ -263,6 +263,20 @@ void t.test('args: unserializable arguments name their position', (t) => {
     t.ok(isFloeError(err) && err.code === 'UNSERIALIZABLE_ARGUMENT');
     t.match(isFloeError(err) ? err.message : '', `argument ${pos}`);
   }
+  // The general walk names where in an argument the culprit sits.
+  for (const [args, path] of [
+    [[{ rows: [1, 2, { f: () => 1 }] }], 'argument 0.rows[2].f is a function'],
+    [[0, [[Symbol('s')]]], 'argument 1[0][0] is a symbol'],
+    [[{ ok: Array.from({ length: 100 }, (_, i) => i), 'x y': new (class Foo {})() }], 'argument 0.x y is an instance of Foo'],
+  ] as const) {
+    let err: unknown;
+    try {
+      encodeArgs([...args], none);
+    } catch (e) {
+      err = e;
+    }
+    t.match(isFloeError(err) ? err.message : '', path, path);
+  }
   t.equal(codeOf(() => decodeArgs(new Uint8Array([0xc1]), () => 1)), 'DESERIALIZE_FAILED');
   t.end();
 });
