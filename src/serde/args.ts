@@ -286,30 +286,54 @@ export function decodeArgs(
   if (!Array.isArray(decoded)) {
     throw new FloeError('DESERIALIZE_FAILED', `task arguments must decode to an array, got ${describe(decoded)}`);
   }
-  // Refs were only placed in arrays and plain objects, so only those are walked. The
-  // decoded tree is fresh, so it is patched in place. Each container once: a shared one
-  // (structured cloning) patched twice would walk into the results patched in.
-  const seen = new SmallSet<object>();
-  const patchValue = (container: unknown[] | Record<string, unknown>, k: string | number): void => {
-    const v = (container as Record<string | number, unknown>)[k];
-    if (typeof v !== 'object' || v === null) return;
-    if (isFutureRef(v)) (container as Record<string | number, unknown>)[k] = resolve(v);
-    else if (isActorRef(v)) (container as Record<string | number, unknown>)[k] = resolveActor(v);
-    else if ((Array.isArray(v) || isPlainObject(v)) && !seen.has(v)) {
-      seen.add(v);
-      patch(v as unknown[] | Record<string, unknown>);
-    }
-  };
-  const patch = (container: unknown[] | Record<string, unknown>): void => {
-    if (Array.isArray(container)) {
-      for (let i = 0; i < container.length; i++) patchValue(container, i);
-    } else {
-      for (const k of Object.keys(container)) patchValue(container, k);
-    }
-  };
-  seen.add(decoded);
-  patch(decoded);
+  new ArgsPatch(resolve, resolveActor).array(decoded);
   return decoded;
+}
+
+/**
+ * Puts the inputs into decoded arguments, in place (the decoded tree is fresh): each ref
+ * becomes `resolve(ref)`, each actor handle `resolveActor(ref)`. Refs were only placed in
+ * arrays and plain objects, so only those are walked, and each once: a shared one
+ * (structured cloning) patched twice would walk into the results patched in. Arrays and
+ * objects have loops of their own, so that a long array of numbers is one quick pass.
+ */
+class ArgsPatch {
+  private readonly seen = new SmallSet<object>();
+
+  constructor(
+    private readonly resolve: (ref: FutureRef) => unknown,
+    private readonly resolveActor: (ref: ActorRef) => unknown,
+  ) {}
+
+  array(a: unknown[]): void {
+    this.seen.add(a);
+    for (let i = 0; i < a.length; i++) {
+      const v = a[i];
+      if (typeof v !== 'object' || v === null) continue;
+      const patched = this.value(v);
+      if (patched !== v) a[i] = patched;
+    }
+  }
+
+  private object(o: Record<string, unknown>): void {
+    this.seen.add(o);
+    for (const k of Object.keys(o)) {
+      const v = o[k];
+      if (typeof v !== 'object' || v === null) continue;
+      const patched = this.value(v);
+      if (patched !== v) o[k] = patched;
+    }
+  }
+
+  /** A ref or an actor handle resolved; an array or a plain object patched (once); anything else as it is. */
+  private value(v: object): unknown {
+    if (isFutureRef(v)) return this.resolve(v);
+    if (isActorRef(v)) return this.resolveActor(v);
+    if (this.seen.has(v)) return v;
+    if (Array.isArray(v)) this.array(v);
+    else if (isPlainObject(v)) this.object(v as Record<string, unknown>);
+    return v;
+  }
 }
 
 function unserializableArgument(position: number, e: unknown): FloeError {
