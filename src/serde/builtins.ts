@@ -197,38 +197,86 @@ export function checkMsgpackable(value: unknown, root: string): void {
 
 /** The bounded, cycle-safe walk of checkMsgpackable, which names the path of what it rejects. */
 function walkMsgpackable(value: unknown, root: string): void {
-  const seen = new Set<object>();
-  const stack: { value: unknown; path: string; depth: number }[] = [{ value, path: root, depth: 0 }];
-  let nodes = 0;
-  while (stack.length > 0 && nodes < MSGPACK_CHECK_NODES_MAX) {
-    const item = stack.pop()!;
-    nodes++;
-    const v = item.value;
-    if (typeof v === 'function') throw new TypeError(`${item.path} is a function, which cannot be serialized`);
-    if (typeof v === 'symbol') throw new TypeError(`${item.path} is a symbol, which cannot be serialized`);
-    if (typeof v !== 'object' || v === null || seen.has(v)) continue;
-    seen.add(v);
+  new MsgpackCheck(root).visit(value, 0);
+}
+
+// Kinds of step from a container to a child, for the path an error names.
+const STEP_INDEX = 0;
+const STEP_KEY = 1;
+const STEP_MAP_KEY = 2;
+const STEP_MAP_VALUE = 3;
+const STEP_SET_ITEM = 4;
+
+/**
+ * One pre-check walk: the first MSGPACK_CHECK_NODES_MAX values in depth-first order (an
+ * array's items first to last; a plain object's keys, a Map's entries and a Set's items
+ * last to first, each Map entry's value before its key), MSGPACK_CHECK_DEPTH_MAX levels
+ * down. Where it is goes on a stack of steps, made into text ("result.rows[3]") only for an
+ * error, and the walk stops at its budget: a result of 100,000 numbers is 10,000 quick
+ * checks, not 100,000 path strings.
+ */
+class MsgpackCheck {
+  private readonly seen = new Set<object>();
+  private nodes = 0;
+  private readonly kinds: number[] = [];
+  private readonly steps: unknown[] = [];
+
+  constructor(private readonly root: string) {}
+
+  visit(v: unknown, depth: number): void {
+    if (this.nodes >= MSGPACK_CHECK_NODES_MAX) return;
+    this.nodes++;
+    if (typeof v === 'function') throw new TypeError(`${this.path()} is a function, which cannot be serialized`);
+    if (typeof v === 'symbol') throw new TypeError(`${this.path()} is a symbol, which cannot be serialized`);
+    if (typeof v !== 'object' || v === null || this.seen.has(v)) return;
+    this.seen.add(v);
     const plain = isPlainObject(v);
     if (!plain && !isMsgpackBuiltin(v)) {
-      if (typeof (v as { toJSON?: unknown }).toJSON === 'function') continue;
-      throw new TypeError(
-        `${item.path} is ${describe(v)}, which would lose its class; return plain data or use a custom serializer`,
-      );
+      if (typeof (v as { toJSON?: unknown }).toJSON === 'function') return;
+      throw new TypeError(`${this.path()} is ${describe(v)}, which would lose its class; return plain data or use a custom serializer`);
     }
-    if (item.depth >= MSGPACK_CHECK_DEPTH_MAX) continue;
-    const depth = item.depth + 1;
+    if (depth >= MSGPACK_CHECK_DEPTH_MAX) return;
+    const below = depth + 1;
     if (Array.isArray(v)) {
-      for (let i = v.length - 1; i >= 0; i--) stack.push({ value: v[i], path: `${item.path}[${i}]`, depth });
+      for (let i = 0; i < v.length && this.nodes < MSGPACK_CHECK_NODES_MAX; i++) this.child(STEP_INDEX, i, v[i], below);
     } else if (v instanceof Map) {
-      for (const [k, e] of v) {
-        stack.push({ value: k, path: `${item.path} (map key)`, depth });
-        stack.push({ value: e, path: `${item.path}.get(${describeKey(k)})`, depth });
+      const entries = [...(v as Map<unknown, unknown>)];
+      for (let i = entries.length - 1; i >= 0; i--) {
+        const [k, e] = entries[i]!;
+        this.child(STEP_MAP_VALUE, k, e, below);
+        this.child(STEP_MAP_KEY, k, k, below);
       }
     } else if (v instanceof Set) {
-      for (const e of v) stack.push({ value: e, path: `${item.path} (set item)`, depth });
+      const items = [...(v as Set<unknown>)];
+      for (let i = items.length - 1; i >= 0; i--) this.child(STEP_SET_ITEM, undefined, items[i], below);
     } else if (plain) {
-      for (const k of Object.keys(v)) stack.push({ value: (v as Record<string, unknown>)[k], path: `${item.path}.${k}`, depth });
+      const keys = Object.keys(v);
+      for (let i = keys.length - 1; i >= 0; i--) this.child(STEP_KEY, keys[i], (v as Record<string, unknown>)[keys[i]!], below);
     }
+  }
+
+  private child(kind: number, step: unknown, value: unknown, depth: number): void {
+    this.kinds.push(kind);
+    this.steps.push(step);
+    this.visit(value, depth);
+    this.kinds.pop();
+    this.steps.pop();
+  }
+
+  /** The path to the value being checked, as an error names it: "result.rows[3]". */
+  private path(): string {
+    let text = this.root;
+    for (let i = 0; i < this.kinds.length; i++) {
+      const step = this.steps[i];
+      switch (this.kinds[i]) {
+        case STEP_INDEX: text += `[${step as number}]`; break;
+        case STEP_KEY: text += `.${step as string}`; break;
+        case STEP_MAP_KEY: text += ' (map key)'; break;
+        case STEP_MAP_VALUE: text += `.get(${describeKey(step)})`; break;
+        default: text += ' (set item)';
+      }
+    }
+    return text;
   }
 }
 

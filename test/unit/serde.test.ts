@@ -15,7 +15,7 @@ import {
 import type { Serializer } from '../../src/serde/index.ts';
 import type * as CustomSerializerModule from '../fixtures/custom-serializer.ts';
 import { encodeAnyArgs } from '../../src/serde/args.ts';
-import { checkMsgpackable, createPackr, msgpackSerializer } from '../../src/serde/builtins.ts';
+import { checkMsgpackable, createPackr, MSGPACK_CHECK_DEPTH_MAX, MSGPACK_CHECK_NODES_MAX, msgpackSerializer } from '../../src/serde/builtins.ts';
 
 type CustomModule = typeof CustomSerializerModule;
 
@@ -339,5 +339,27 @@ void t.test('the msgpack pre-check: small plain values pass without the walk, an
     [Object.fromEntries([...Array.from({ length: 70 }, (_, i) => [`k${i}`, i] as [string, unknown]), ['g', () => 1]]), /^result\.g is a function/],
   ];
   for (const [value, message] of messages) t.throws(() => checkMsgpackable(value, 'result'), message);
+  t.end();
+});
+
+void t.test('the msgpack pre-check walks its budget of values and levels, and names Map and Set places', (t) => {
+  class Point {}
+  const numbers = (n: number): unknown[] => Array.from({ length: n }, (_, i) => i);
+  const early = numbers(100);
+  early[5] = new Point();
+  t.throws(() => checkMsgpackable([...numbers(70), early], 'result'), /^result\[70\]\[5\] is an instance of Point/, 'within the budget: found, with its path');
+  const late = numbers(MSGPACK_CHECK_NODES_MAX + 10);
+  late[MSGPACK_CHECK_NODES_MAX + 5] = new Point();
+  t.doesNotThrow(() => checkMsgpackable(late, 'result'), 'past the budget of values: not looked at');
+  let deep: unknown = new Point();
+  for (let i = 0; i < MSGPACK_CHECK_DEPTH_MAX + 1; i++) deep = [deep];
+  t.doesNotThrow(() => checkMsgpackable(deep, 'result'), 'past the budget of levels: not looked at');
+  t.throws(() => checkMsgpackable([[new Point()]], 'result'), /^result\[0\]\[0\] is an instance of Point/);
+  t.throws(() => checkMsgpackable(new Map([['k', new Point()]]), 'result'), /^result\.get\("k"\) is an instance of Point/);
+  t.throws(() => checkMsgpackable(new Map([[new Point(), 1]]), 'result'), /^result \(map key\) is an instance of Point/);
+  t.throws(() => checkMsgpackable({ s: new Set([1, new Point()]) }, 'result'), /^result\.s \(set item\) is an instance of Point/);
+  const cycle: Record<string, unknown> = { a: 1 };
+  cycle['self'] = cycle;
+  t.doesNotThrow(() => checkMsgpackable(cycle, 'result'), 'a cycle is walked once');
   t.end();
 });
