@@ -107,27 +107,31 @@ export const rawSerializer: Serializer = {
 
 export const BUILTIN_SERIALIZERS: readonly Serializer[] = [msgpackSerializer, jsonSerializer, v8Serializer, rawSerializer];
 
+/** What a JSON replacer's error names: made only for an error, as the replacer runs for every value. */
+function jsonWhere(isTop: boolean, key: string): string {
+  return isTop ? 'the value' : `key "${key}"`;
+}
+
 /** A fresh replacer per call: its first invocation is for the top-level value. */
 function jsonReplacer(): (this: unknown, key: string, value: unknown) => unknown {
   let top = true;
   return function (this: unknown, key: string, value: unknown): unknown {
-    const where = top ? 'the value' : `key "${key}"`;
     const isTop = top;
     top = false;
     switch (typeof value) {
       case 'function':
       case 'symbol':
       case 'bigint':
-        throw new TypeError(`${where} is a ${typeof value}, which JSON cannot represent`);
+        throw new TypeError(`${jsonWhere(isTop, key)} is a ${typeof value}, which JSON cannot represent`);
       case 'undefined':
-        if (isTop || Array.isArray(this)) throw new TypeError(`${where} is undefined, which JSON cannot represent`);
+        if (isTop || Array.isArray(this)) throw new TypeError(`${jsonWhere(isTop, key)} is undefined, which JSON cannot represent`);
         return value;
       case 'number':
-        if (!Number.isFinite(value)) throw new TypeError(`${where} is ${String(value)}, which JSON turns into null`);
+        if (!Number.isFinite(value)) throw new TypeError(`${jsonWhere(isTop, key)} is ${String(value)}, which JSON turns into null`);
         return value;
       case 'object':
         if (value !== null && !Array.isArray(value) && !isPlainObject(value)) {
-          throw new TypeError(`${where} is ${describe(value)}, which JSON would not round-trip`);
+          throw new TypeError(`${jsonWhere(isTop, key)} is ${describe(value)}, which JSON would not round-trip`);
         }
         return value;
       default:

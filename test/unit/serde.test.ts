@@ -151,6 +151,18 @@ void t.test('values a serializer would drop or corrupt are UNSERIALIZABLE_RESULT
     t.ok(isFloeError(err) && err.code === 'UNSERIALIZABLE_RESULT', `${id}: ${String(typeof value === 'symbol' ? 'symbol' : Object.prototype.toString.call(value))}`);
     t.ok(isFloeError(err) && err.taskKey === 'the-key', 'error carries the task key');
   }
+  // The json serializer names the key of what it refuses, or the value itself at the top.
+  const jsonMessage = (value: unknown): string => {
+    try {
+      serializeResult(value, getSerializer('json')!, 'k');
+    } catch (e) {
+      return isFloeError(e) ? e.message : '';
+    }
+    return '';
+  };
+  t.match(jsonMessage({ a: 1, f: () => 1 }), /key "f" is a function/);
+  t.match(jsonMessage({ n: [1, Number.NaN] }), /key "1" is NaN/);
+  t.match(jsonMessage(undefined), /the value is undefined/);
   // A function beyond the class-check budget is still caught by msgpackr's writeFunction hook.
   const big = Array.from({ length: 20_000 }, (_, i) => i);
   (big as unknown[]).push(() => 1);
