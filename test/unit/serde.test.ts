@@ -28,6 +28,16 @@ function codeOf(fn: () => unknown): string | undefined {
   return undefined;
 }
 
+/** The message of the FloeError `fn` throws ('' if it throws none, or something else). */
+function messageOf(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (e) {
+    return isFloeError(e) ? e.message : '';
+  }
+  return '';
+}
+
 async function asyncCodeOf(fn: () => Promise<unknown>): Promise<string | undefined> {
   try {
     await fn();
@@ -152,14 +162,7 @@ void t.test('values a serializer would drop or corrupt are UNSERIALIZABLE_RESULT
     t.ok(isFloeError(err) && err.taskKey === 'the-key', 'error carries the task key');
   }
   // The json serializer names the key of what it refuses, or the value itself at the top.
-  const jsonMessage = (value: unknown): string => {
-    try {
-      serializeResult(value, getSerializer('json')!, 'k');
-    } catch (e) {
-      return isFloeError(e) ? e.message : '';
-    }
-    return '';
-  };
+  const jsonMessage = (value: unknown): string => messageOf(() => serializeResult(value, getSerializer('json')!, 'k'));
   t.match(jsonMessage({ a: 1, f: () => 1 }), /key "f" is a function/);
   t.match(jsonMessage({ n: [1, Number.NaN] }), /key "1" is NaN/);
   t.match(jsonMessage(undefined), /the value is undefined/);
@@ -281,13 +284,7 @@ void t.test('args: unserializable arguments name their position', (t) => {
     [[0, [[Symbol('s')]]], 'argument 1[0][0] is a symbol'],
     [[{ ok: Array.from({ length: 100 }, (_, i) => i), 'x y': new (class Foo {})() }], 'argument 0.x y is an instance of Foo'],
   ] as const) {
-    let err: unknown;
-    try {
-      encodeArgs([...args], none);
-    } catch (e) {
-      err = e;
-    }
-    t.match(isFloeError(err) ? err.message : '', path, path);
+    t.match(messageOf(() => encodeArgs([...args], none)), path, path);
   }
   t.equal(codeOf(() => decodeArgs(new Uint8Array([0xc1]), () => 1)), 'DESERIALIZE_FAILED');
   t.end();
