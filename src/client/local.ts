@@ -14,7 +14,7 @@ import type { Logger } from '../util/logger.ts';
 import { InlineExecutor } from '../worker/executor.ts';
 import type { Executor } from '../worker/executor.ts';
 import { PoolExecutor } from '../worker/executor-pool.ts';
-import { memoryPolicy } from '../worker/memory.ts';
+import { memoryPolicyOf } from '../worker/memory.ts';
 import { WorkerNode } from '../worker/node.ts';
 import { Client } from './client.ts';
 import { checkDirectSubmit } from './direct.ts';
@@ -74,11 +74,9 @@ export async function startLocal(options: LocalOptions = {}): Promise<Client> {
   if (memoryLimitBytes !== undefined && (!Number.isSafeInteger(memoryLimitBytes) || memoryLimitBytes < 1)) {
     throw new FloeError('INVALID_OPTION', `options.memoryLimit must be at least 1 byte (got ${String(options.memoryLimit)})`);
   }
-  const memory = memoryLimitBytes === undefined ? undefined : memoryPolicy({
-    limitBytes: memoryLimitBytes,
-    ...(options.memoryTargetFraction === undefined ? {} : { targetFraction: options.memoryTargetFraction }),
-    ...(options.memoryPauseFraction === undefined ? {} : { pauseFraction: options.memoryPauseFraction }),
-  }); // validated here, before anything starts
+  // The workers' memory options, validated here, before anything starts.
+  const memory = { memoryLimitBytes, memoryTargetFraction: options.memoryTargetFraction, memoryPauseFraction: options.memoryPauseFraction };
+  memoryPolicyOf(memory);
   const cluster = 'local';
   const bus = new InprocBus();
   const dataPlane = new InprocDataPlane();
@@ -104,11 +102,7 @@ export async function startLocal(options: LocalOptions = {}): Promise<Client> {
         workerId: `local-${i}`,
         resources: options.resources ?? {},
         ...(options.logger ? { logger: options.logger } : {}),
-        ...(memory === undefined ? {} : {
-          memoryLimitBytes: memory.limitBytes,
-          ...(options.memoryTargetFraction === undefined ? {} : { memoryTargetFraction: options.memoryTargetFraction }),
-          ...(options.memoryPauseFraction === undefined ? {} : { memoryPauseFraction: options.memoryPauseFraction }),
-        }),
+        ...memory,
       }),
     );
   }

@@ -56,6 +56,24 @@ export function memoryPolicy(options: MemoryPolicyOptions): MemoryPolicy {
   };
 }
 
+/** The memory fields of a worker's options (WorkerNodeOptions, Client.local's once the limit is in bytes). */
+export interface MemoryLimitOptions {
+  memoryLimitBytes?: number | undefined;
+  memoryTargetFraction?: number | undefined;
+  memoryPauseFraction?: number | undefined;
+}
+
+/** The policy the options ask for (validated, see memoryPolicy), or undefined without a limit. */
+export function memoryPolicyOf(options: MemoryLimitOptions): MemoryPolicy | undefined {
+  const { memoryLimitBytes, memoryTargetFraction, memoryPauseFraction } = options;
+  if (memoryLimitBytes === undefined) return undefined;
+  return memoryPolicy({
+    limitBytes: memoryLimitBytes,
+    ...(memoryTargetFraction === undefined ? {} : { targetFraction: memoryTargetFraction }),
+    ...(memoryPauseFraction === undefined ? {} : { pauseFraction: memoryPauseFraction }),
+  });
+}
+
 /** Whether a worker holding `bytes` in memory should hold back new work. */
 export function shouldPause(policy: MemoryPolicy, bytes: number): boolean {
   return bytes > policy.pauseBytes;

@@ -19,7 +19,7 @@ import { silentLogger, type Logger } from '../util/logger.ts';
 import type { Executor } from './executor.ts';
 import { ActorHost } from './actor-host.ts';
 import { ContextServer } from './context-server.ts';
-import { memoryPolicy, shouldPause, type MemoryPolicy } from './memory.ts';
+import { memoryPolicyOf, shouldPause, type MemoryPolicy } from './memory.ts';
 import { SpillDirectory } from './spill.ts';
 import { ObjectStore } from './store.ts';
 import { Reports } from './reports.ts';
@@ -147,11 +147,7 @@ export class WorkerNode {
       log: this.log,
     });
     // Memory limit and spilling (worker/memory.ts, store.ts, spilling.ts).
-    this.memory = options.memoryLimitBytes === undefined ? undefined : memoryPolicy({
-      limitBytes: options.memoryLimitBytes,
-      ...(options.memoryTargetFraction === undefined ? {} : { targetFraction: options.memoryTargetFraction }),
-      ...(options.memoryPauseFraction === undefined ? {} : { pauseFraction: options.memoryPauseFraction }),
-    });
+    this.memory = memoryPolicyOf(options);
     this.store = this.newStore(this.memory);
     this.state = this.newState();
     this.telemetry = new WorkerMetrics(this.workerId, {
