@@ -9,7 +9,7 @@
  */
 import { addExtension } from 'msgpackr';
 import { FloeError, isFloeError } from '../errors.ts';
-import { checkMsgpackable, createPackr, describe, flatPackr, isPlainObject } from './builtins.ts';
+import { checkMsgpackable, createPackr, describe, flatPackr, isPlainObject, PathSteps, STEP } from './builtins.ts';
 import { ActorRef, actorIdOf, isActorRef } from './actor-ref.ts';
 import { SmallSet } from '../util/small-set.ts';
 
@@ -165,8 +165,7 @@ export function encodeAnyArgs(args: unknown[], toRef: (value: unknown) => Future
  * One walk of the arguments for encodeAnyArgs: each future becomes its ref (its key a dep),
  * each actor handle an ActorRef (its id lent), arrays and plain objects are copied with
  * those in them, and anything else msgpack takes is kept as it is. Where the walk is goes
- * on a stack of segments, made into text ("argument 0.rows[3]") only for an error: a big
- * array or a list of records is walked without a string per element.
+ * on PathSteps (builtins.ts), made into text only for an error.
  */
 class ArgsWalk {
   readonly deps: string[] = [];
@@ -176,14 +175,15 @@ class ArgsWalk {
   private readonly seenDeps = new Set<string>();
   /** Containers already copied: a cycle or a shared subtree keeps its shape. */
   private readonly copies = new Map<object, unknown>();
-  /** The argument's index, then the array indices and object keys down to the value being visited. */
-  private readonly path: (string | number)[] = [];
+  /** The argument being walked, and the array indices and object keys down to the value being visited. */
+  private index = 0;
+  private readonly steps = new PathSteps();
 
   constructor(private readonly toRef: (value: unknown) => FutureRef | undefined) {}
 
   argument(index: number, value: unknown): unknown {
-    this.path.length = 0;
-    this.path.push(index);
+    this.index = index;
+    this.steps.clear();
     return this.visit(value, 0);
   }
 
@@ -222,24 +222,24 @@ class ArgsWalk {
   private copyArray(value: unknown[], depth: number): unknown[] {
     const copy = new Array<unknown>(value.length);
     this.copies.set(value, copy);
-    const at = this.path.push(0) - 1;
+    const at = this.steps.down(STEP.index, 0);
     for (let i = 0; i < value.length; i++) {
-      this.path[at] = i;
+      this.steps.move(at, i);
       copy[i] = this.visit(value[i], depth + 1);
     }
-    this.path.pop();
+    this.steps.up();
     return copy;
   }
 
   private copyObject(value: Record<string, unknown>, depth: number): Record<string, unknown> {
     const copy: Record<string, unknown> = {};
     this.copies.set(value, copy);
-    const at = this.path.push('') - 1;
+    const at = this.steps.down(STEP.key, '');
     for (const k of Object.keys(value)) {
-      this.path[at] = k;
+      this.steps.move(at, k);
       copy[k] = this.visit(value[k], depth + 1);
     }
-    this.path.pop();
+    this.steps.up();
     return copy;
   }
 
@@ -259,12 +259,7 @@ class ArgsWalk {
 
   /** The path to the value being visited, as an error names it: "argument 0.rows[3]". */
   private where(): string {
-    let text = `argument ${this.path[0]}`;
-    for (let i = 1; i < this.path.length; i++) {
-      const segment = this.path[i]!;
-      text += typeof segment === 'number' ? `[${segment}]` : `.${segment}`;
-    }
-    return text;
+    return this.steps.text(`argument ${this.index}`);
   }
 }
 

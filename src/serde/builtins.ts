@@ -204,26 +204,70 @@ function walkMsgpackable(value: unknown, root: string): void {
   new MsgpackCheck(root).visit(value, 0);
 }
 
-// Kinds of step from a container to a child, for the path an error names.
-const STEP_INDEX = 0;
-const STEP_KEY = 1;
-const STEP_MAP_KEY = 2;
-const STEP_MAP_VALUE = 3;
-const STEP_SET_ITEM = 4;
+/** Kinds of step from a container to a child, for the place an error names. */
+export const STEP = { index: 0, key: 1, mapKey: 2, mapValue: 3, setItem: 4 } as const;
+type StepKind = (typeof STEP)[keyof typeof STEP];
+
+/**
+ * Where a walk over a value is: the steps down from its root, made into text
+ * ("result.rows[3]", "argument 0.m.get(\"k\")") only when an error names the place, so that
+ * walking a big array or a list of records makes no string per value (MsgpackCheck here,
+ * ArgsWalk in args.ts).
+ */
+export class PathSteps {
+  private readonly kinds: StepKind[] = [];
+  private readonly steps: unknown[] = [];
+
+  /** One step down (an array index, an object key, a Map key or value, a Set item); returns its place, for `move`. */
+  down(kind: StepKind, step: unknown): number {
+    this.kinds.push(kind);
+    this.steps.push(step);
+    return this.kinds.length - 1;
+  }
+
+  /** The step at `at` goes to another child of the same container (an array's next index). */
+  move(at: number, step: unknown): void {
+    this.steps[at] = step;
+  }
+
+  up(): void {
+    this.kinds.pop();
+    this.steps.pop();
+  }
+
+  clear(): void {
+    this.kinds.length = 0;
+    this.steps.length = 0;
+  }
+
+  text(root: string): string {
+    let text = root;
+    for (let i = 0; i < this.kinds.length; i++) {
+      const step = this.steps[i];
+      switch (this.kinds[i]) {
+        case STEP.index: text += `[${step as number}]`; break;
+        case STEP.key: text += `.${step as string}`; break;
+        case STEP.mapKey: text += ' (map key)'; break;
+        case STEP.mapValue: text += `.get(${describeKey(step)})`; break;
+        default: text += ' (set item)';
+      }
+    }
+    return text;
+  }
+}
 
 /**
  * One pre-check walk: the first MSGPACK_CHECK_NODES_MAX values in depth-first order (an
  * array's items first to last; a plain object's keys, a Map's entries and a Set's items
  * last to first, each Map entry's value before its key), MSGPACK_CHECK_DEPTH_MAX levels
- * down. Where it is goes on a stack of steps, made into text ("result.rows[3]") only for an
- * error, and the walk stops at its budget: a result of 100,000 numbers is 10,000 quick
+ * down. Where it is goes on PathSteps, made into text only for an error, and the walk stops
+ * at its budget: a result of 100,000 numbers is 10,000 quick
  * checks, not 100,000 path strings.
  */
 class MsgpackCheck {
   private readonly seen = new Set<object>();
   private nodes = 0;
-  private readonly kinds: number[] = [];
-  private readonly steps: unknown[] = [];
+  private readonly steps = new PathSteps();
 
   constructor(private readonly root: string) {}
 
@@ -242,45 +286,32 @@ class MsgpackCheck {
     if (depth >= MSGPACK_CHECK_DEPTH_MAX) return;
     const below = depth + 1;
     if (Array.isArray(v)) {
-      for (let i = 0; i < v.length && this.nodes < MSGPACK_CHECK_NODES_MAX; i++) this.child(STEP_INDEX, i, v[i], below);
+      for (let i = 0; i < v.length && this.nodes < MSGPACK_CHECK_NODES_MAX; i++) this.child(STEP.index, i, v[i], below);
     } else if (v instanceof Map) {
       const entries = [...(v as Map<unknown, unknown>)];
       for (let i = entries.length - 1; i >= 0; i--) {
         const [k, e] = entries[i]!;
-        this.child(STEP_MAP_VALUE, k, e, below);
-        this.child(STEP_MAP_KEY, k, k, below);
+        this.child(STEP.mapValue, k, e, below);
+        this.child(STEP.mapKey, k, k, below);
       }
     } else if (v instanceof Set) {
       const items = [...(v as Set<unknown>)];
-      for (let i = items.length - 1; i >= 0; i--) this.child(STEP_SET_ITEM, undefined, items[i], below);
+      for (let i = items.length - 1; i >= 0; i--) this.child(STEP.setItem, undefined, items[i], below);
     } else if (plain) {
       const keys = Object.keys(v);
-      for (let i = keys.length - 1; i >= 0; i--) this.child(STEP_KEY, keys[i], (v as Record<string, unknown>)[keys[i]!], below);
+      for (let i = keys.length - 1; i >= 0; i--) this.child(STEP.key, keys[i], (v as Record<string, unknown>)[keys[i]!], below);
     }
   }
 
-  private child(kind: number, step: unknown, value: unknown, depth: number): void {
-    this.kinds.push(kind);
-    this.steps.push(step);
+  private child(kind: StepKind, step: unknown, value: unknown, depth: number): void {
+    this.steps.down(kind, step);
     this.visit(value, depth);
-    this.kinds.pop();
-    this.steps.pop();
+    this.steps.up();
   }
 
   /** The path to the value being checked, as an error names it: "result.rows[3]". */
   private path(): string {
-    let text = this.root;
-    for (let i = 0; i < this.kinds.length; i++) {
-      const step = this.steps[i];
-      switch (this.kinds[i]) {
-        case STEP_INDEX: text += `[${step as number}]`; break;
-        case STEP_KEY: text += `.${step as string}`; break;
-        case STEP_MAP_KEY: text += ' (map key)'; break;
-        case STEP_MAP_VALUE: text += `.get(${describeKey(step)})`; break;
-        default: text += ' (set item)';
-      }
-    }
-    return text;
+    return this.steps.text(this.root);
   }
 }
 
