@@ -21,7 +21,7 @@
 import type { TaskSpec } from '../graph/spec.ts';
 import type { MissingResult } from '../transport/messages.ts';
 import { mapPacked } from '../util/packed.ts';
-import { nextPieceTasks, PieceWindow, splitKeys, splitMissing, splitSubmission, streamPieces, wantsAreKeysOf, FIRST_PIECE_TASKS } from './submit-pieces.ts';
+import { argsOver, nextPieceTasks, PieceWindow, splitKeys, splitMissing, splitSubmission, streamPieces, wantsAreKeysOf, FIRST_PIECE_TASKS } from './submit-pieces.ts';
 
 /** What a stream needs of its submitter. */
 export interface StreamIo {
@@ -119,18 +119,20 @@ export class PieceStream {
    * whose keys are all wanted until the end.
    */
   private sendPiece(tasks: TaskSpec[], final: ReadonlySet<string> | typeof ALL_WANTED | undefined): void {
-    this.pieces.push(tasks);
+    const max = this.io.maxBytes;
+    // Arguments alone too big: cut at once rather than copy them into a message first.
+    if (max !== undefined && tasks.length > 1 && argsOver(tasks, max)) return this.sendParts(tasks, max, final);
     const keys = mapPacked(final === undefined || final === ALL_WANTED ? tasks : tasks.filter((spec) => final.has(spec.key)), specKey);
     const payload = this.io.encode(tasks, keys, []);
-    const max = this.io.maxBytes;
-    if (max !== undefined && payload.byteLength > max && tasks.length > 1) {
-      // Cut by size: each part wants its own share of the keys.
-      this.pieces.pop();
-      for (const part of splitSubmission(tasks, max)) this.sendPiece(part, final);
-      return;
-    }
+    if (max !== undefined && payload.byteLength > max && tasks.length > 1) return this.sendParts(tasks, max, final);
+    this.pieces.push(tasks);
     if (final === undefined) for (const key of keys) this.kept.push(key);
     this.send(payload, tasks.length);
+  }
+
+  /** Sends a piece that does not fit as parts cut by size; each part wants its own share of the keys. */
+  private sendParts(tasks: TaskSpec[], max: number, final: ReadonlySet<string> | typeof ALL_WANTED | undefined): void {
+    for (const part of splitSubmission(tasks, max)) this.sendPiece(part, final);
   }
 
   private async issue(payload: Uint8Array, tasks: number): Promise<void> {

@@ -130,6 +130,20 @@ export function splitSubmission(tasks: TaskSpec[], maxBytes: number): TaskSpec[]
   return pieces;
 }
 
+/**
+ * Whether the tasks' arguments alone are more than `maxBytes`: then their submission
+ * cannot fit in one request, and encoding it whole before cutting it would only copy the
+ * arguments once more (a few big arguments make a message of tens of MiB).
+ */
+export function argsOver(tasks: readonly TaskSpec[], maxBytes: number): boolean {
+  let bytes = 0;
+  for (let i = 0; i < tasks.length; i++) {
+    bytes += tasks[i]!.args.byteLength;
+    if (bytes > maxBytes) return true;
+  }
+  return false;
+}
+
 /** Keys in requests that fit (one request when there is no limit). */
 export function splitKeys(keys: string[], maxBytes: number | undefined): string[][] {
   if (keys.length === 0) return [];

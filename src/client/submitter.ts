@@ -13,7 +13,7 @@ import type { Transport } from '../transport/transport.ts';
 import type { MissingResult, WireOf } from '../transport/messages.ts';
 import type { KeyState } from './future.ts';
 import { resolveKnown, resolveLater, resolveNow, resolvedSpecs, type QueuedSpec } from './submit-spec.ts';
-import { pieceEnd, STREAM_TASKS_MIN } from './submit-pieces.ts';
+import { argsOver, pieceEnd, STREAM_TASKS_MIN } from './submit-pieces.ts';
 import { PieceStream, type StreamIo } from './piece-stream.ts';
 import type { DirectRoute, DirectTarget } from './direct.ts';
 import type { CoordinatorIncarnation } from './incarnation.ts';
@@ -327,11 +327,11 @@ export class Submitter {
       if (stream !== undefined) {
         await stream.finish(stream.cut(tasks), wants, missing);
       } else {
-        const msg = this.submitMessage(tasks, wants, missing);
-        const whole = encodeMessage(msg);
+        const msg = max !== undefined && tasks.length > 1 && argsOver(tasks, max) ? undefined : this.submitMessage(tasks, wants, missing);
+        const whole = msg === undefined ? undefined : encodeMessage(msg);
         // Traced submissions go the coordinator's way: its spans are the trace's middle.
-        const direct = span === undefined && sent.length === 1 ? this.options.direct?.routeFor(msg, sent[0]!.state) : undefined;
-        if (max === undefined || whole.byteLength <= max) await this.request(whole, timeoutMs, direct);
+        const direct = span === undefined && sent.length === 1 && msg !== undefined ? this.options.direct?.routeFor(msg, sent[0]!.state) : undefined;
+        if (whole !== undefined && (max === undefined || whole.byteLength <= max)) await this.request(whole, timeoutMs, direct);
         else await new PieceStream(this.streamIo()).finish([tasks], wants, missing); // cut there by size
       }
     } catch (error) {

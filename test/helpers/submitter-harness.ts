@@ -30,8 +30,11 @@ export interface SubmitterHarness {
   unanswered(): number;
 }
 
-/** A submitter whose requests wait until the test answers them (or, `auto`, are answered at once). */
-export function submitterHarness(auto: boolean): SubmitterHarness {
+/**
+ * A submitter whose requests wait until the test answers them (or, `auto`, are answered at
+ * once), over a transport with the payload limit `maxPayloadBytes` (default: none).
+ */
+export function submitterHarness(auto: boolean, maxPayloadBytes?: number): SubmitterHarness {
   const requests: WireOf<'submit'>[] = [];
   const released: string[][] = [];
   const flushes: number[] = [];
@@ -51,7 +54,7 @@ export function submitterHarness(auto: boolean): SubmitterHarness {
       flushes.push(requests.length);
       return Promise.resolve();
     },
-    maxPayloadBytes: undefined,
+    maxPayloadBytes,
   } as unknown as Transport;
   const submitter = new Submitter({
     transport, subject: 'submit', clientId: 'c1', timeoutMs: 1000,
@@ -72,10 +75,13 @@ export function submitterHarness(auto: boolean): SubmitterHarness {
   };
 }
 
-export function enqueue(h: SubmitterHarness, key: string, deps: string[] = [], wanted = true): KeyState {
+/** Queues a no-op task (with `args` for its encoded arguments, if given). */
+export function enqueue(h: SubmitterHarness, key: string, deps: string[] = [], wanted = true, args?: Uint8Array): KeyState {
   const state = new KeyState(key);
   h.states.set(key, state);
-  const task: QueuedTask = { state, spec: noopSpec(key, deps), def: undefined, moduleUrl: 'file:///tasks.js' };
+  const spec = noopSpec(key, deps);
+  if (args !== undefined) spec.args = args;
+  const task: QueuedTask = { state, spec, def: undefined, moduleUrl: 'file:///tasks.js' };
   h.submitter.enqueue(task, wanted);
   return state;
 }

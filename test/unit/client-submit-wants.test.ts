@@ -6,6 +6,7 @@
  */
 import t from 'tap';
 import { wantsAreKeysOf } from '../../src/client/submit-pieces.ts';
+import { encodeMessage } from '../../src/transport/codec.ts';
 import { enqueue, noopSpec, submitterHarness as harness } from '../helpers/submitter-harness.ts';
 
 const keys = (n: number, from = 0): string[] => Array.from({ length: n }, (_, i) => `k-${from + i}`);
@@ -33,6 +34,24 @@ t.test('some tasks wanted, and a key sent before: pieces want all their keys, th
   t.same(h.requests[2]!.wants, ['early']);
   t.same(h.requests[3]!.wants, keys(108, 192).filter((k) => Number(k.slice(2)) % 3 === 0));
   t.same(h.released, [keys(192).filter((k) => Number(k.slice(2)) % 3 !== 0)]);
+});
+
+t.test('big arguments over the payload limit: each request fits and is the only message encoded for its tasks', async (t) => {
+  const limit = 64 * 1024;
+  for (const count of [3, 300]) {
+    const h = harness(true, limit);
+    const argsOf = (i: number): Uint8Array => new Uint8Array(40 * 1024).fill(i % 251);
+    for (const [i, key] of keys(count).entries()) enqueue(h, key, [], true, argsOf(i));
+    await h.submitter.drain();
+    t.equal(h.requests.length, count, `${count} tasks: one request each (two of 40 KiB do not fit in 64)`);
+    t.same(h.requests.flatMap((r) => r.tasks.map((s) => s.key)), keys(count), 'every task once, in order');
+    t.ok(h.requests.every((r, i) => r.tasks[0]!.args.every((b) => b === i % 251)), 'each with its own arguments');
+    for (const r of h.requests) t.same(r.wants, r.tasks.map((s) => s.key));
+    t.same(h.requests.map((r) => encodeMessage(r).byteLength).filter((bytes) => bytes > limit), [], 'none over the limit');
+    // Every encoded submission takes the next request id: ids without gaps mean no
+    // submission was encoded whole (tens of MiB with real arguments) and then cut.
+    t.same(h.requests.map((r) => Number(r.requestId)), h.requests.map((_, i) => i + 1), 'request ids without gaps');
+  }
 });
 
 t.test('wantsAreKeysOf: the keys of the pieces, all of them and in order', async (t) => {
