@@ -104,6 +104,7 @@ export class Client implements FutureOwner {
       keys: this.keys,
       submitter: this.submitter,
       checkOpen: () => this.checkOpen(),
+      maxMessageBytes: () => conn.transport.maxPayloadBytes,
     });
     this.results = new Results({
       submitter: this.submitter,

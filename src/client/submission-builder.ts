@@ -28,6 +28,8 @@ export interface SubmissionHost {
   readonly submitter: Pick<Submitter, 'enqueue' | 'release' | 'dropHeldDependingOn'>;
   /** Throws CLIENT_CLOSED or CLIENT_DROPPED when the client takes no more work. */
   checkOpen(): void;
+  /** The largest message the transport takes (NATS max_payload); undefined: no limit (embedded). */
+  maxMessageBytes(): number | undefined;
 }
 
 /** What the tasks of one call (a submit, or a map over a list) share. */
@@ -95,6 +97,8 @@ export class SubmissionBuilder {
     specExtra: Pick<TaskSpec, 'actor' | 'restartsMax'> | undefined,
   ): Future<unknown> {
     const { bytes, deps, actors } = encodeArgs(args, this.toRef);
+    const max = this.host.maxMessageBytes();
+    if (max !== undefined && bytes.byteLength > max) throw argumentsTooBig(name, bytes.byteLength, max);
     const state = new KeyState(key);
     this.host.keys.set(key, state);
     const future = new Future(this.host.owner, state);
@@ -184,4 +188,17 @@ export class SubmissionBuilder {
     this.keySeq += 1;
     return `${keyPrefix(name)}-${this.keySeq}`;
   }
+}
+
+/**
+ * A task whose arguments alone are bigger than a message may be: its submission could
+ * never be sent. Said at the submit call, as an argument that cannot be serialized is.
+ */
+function argumentsTooBig(name: string, bytes: number, max: number): FloeError {
+  return new FloeError(
+    'LIMIT_EXCEEDED',
+    `task '${name}': its arguments are ${bytes} bytes once serialized, more than the ${max} bytes a message may carry to this cluster ` +
+      `(the NATS server's max_payload). Arguments travel in the submission, through the coordinator. Make or load big data in a task ` +
+      `and pass its future instead: results move between workers directly, whatever their size. Or raise max_payload on the NATS server.`,
+  );
 }

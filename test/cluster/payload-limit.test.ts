@@ -2,6 +2,7 @@
 // key updates, and a worker's reports all go out in pieces that fit, and nothing is lost.
 import t from 'tap';
 import { add, makeBytes, verifyBytes } from '../fixtures/cluster-tasks.ts';
+import { isFloeError } from '../../src/index.ts';
 import { clusterClient, localCluster } from '../helpers/cluster.ts';
 import { natsServer } from '../helpers/nats.ts';
 
@@ -30,4 +31,24 @@ t.test('a cluster on a nats-server with a 32 KiB max_payload', async (t) => {
     const bytes = await client.gather(made);
     t.ok(bytes.every((b) => b.byteLength === size), 'the client got every result');
   });
+
+  t.test('an argument bigger than a message is refused at the submit call, naming the task; the client goes on', async (t) => {
+    const pattern = (n: number): Uint8Array => Uint8Array.from({ length: n }, (_, i) => (i * 31 + 5) % 251);
+    const fits = pattern(MAX_PAYLOAD - 2048);
+    const checked = await client.submit(verifyBytes, fits, 5).result();
+    t.same([checked.length, checked.bad], [fits.length, 0], 'an argument just under the limit arrives intact');
+    let thrown: unknown;
+    try {
+      client.submit(verifyBytes, pattern(MAX_PAYLOAD + 1), 5);
+    } catch (error) {
+      thrown = error;
+    }
+    t.ok(isFloeError(thrown) && thrown.code === 'LIMIT_EXCEEDED', 'LIMIT_EXCEEDED');
+    const message = String((thrown as Error | undefined)?.message);
+    t.match(message, /task 'verifyBytes'/, 'names the task');
+    t.match(message, new RegExp(`more than the ${MAX_PAYLOAD} bytes`), 'names the limit');
+    t.match(message, /pass its future instead/, 'says what to do');
+    t.equal(await client.submit(add, 2, 3).result(), 5, 'the client goes on');
+  });
 });
+
