@@ -6,7 +6,8 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_WORKER_HEARTBEAT_INTERVAL_MS } from '../src/worker/heartbeat.ts';
 import { exitWithParent, LOG_LEVELS } from './common.ts';
-import { clusterNodeFlags } from './node-flags.ts';
+import { withWorkerMallocEnv } from './malloc-env.ts';
+import { clusterNodeFlags, type ClusterRole } from './node-flags.ts';
 import { relaunch, watchRelauncher } from './relaunch.ts';
 // Each command's module is loaded when it runs: a worker does not load the bench harness
 // (and through it the OpenTelemetry SDK), nor a coordinator the client.
@@ -179,13 +180,25 @@ program
     process.exitCode = await benchCommand(names, opts);
   });
 
-// Commands whose process runs a client: started again with the client's V8 flags unless
-// they are given (relaunch.ts, node-flags.ts).
-const CLIENT_COMMANDS = new Set(['run', 'bench']);
-const command = process.argv[2];
-const clientFlags = command !== undefined && CLIENT_COMMANDS.has(command) ? clusterNodeFlags('client') : [];
-if (clientFlags.length > 0) {
-  process.exitCode = await relaunch(clientFlags);
+/**
+ * The role whose V8 flags (node-flags.ts) a command's process must start with, by starting
+ * itself again with them (relaunch.ts) unless they are given: `run` and `bench` run a
+ * client, `coordinator` the coordinator, and `worker --no-nanny` a worker node (a nanny's
+ * child is started with them). So a cluster started by hand, in a container or on many
+ * hosts runs as `floe local` and the bench do.
+ */
+function roleOf(argv: readonly string[]): ClusterRole | undefined {
+  const command = argv[2];
+  if (command === 'run' || command === 'bench') return 'client';
+  if (command === 'coordinator') return 'coordinator';
+  if (command === 'worker' && argv.includes('--no-nanny')) return 'worker';
+  return undefined;
+}
+
+const role = roleOf(process.argv);
+const roleFlags = role === undefined ? [] : clusterNodeFlags(role);
+if (roleFlags.length > 0) {
+  process.exitCode = await relaunch(roleFlags, role === 'worker' ? withWorkerMallocEnv(process.env) : process.env);
 } else {
   watchRelauncher();
   const stopWatchingParent = exitWithParent();

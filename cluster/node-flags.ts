@@ -1,7 +1,8 @@
 /**
  * V8 flags for the processes floe starts itself: the coordinator and workers of `floe
  * local` and of test and bench clusters, the worker a nanny runs, and the client of `floe
- * run` and `floe bench`.
+ * run` and `floe bench`; and for a coordinator or worker node started by hand (`floe
+ * coordinator`, `floe worker --no-nanny`), which starts itself again with them (cli.ts).
  *
  * `--max-semi-space-size` (MiB): the young generation. Every task leaves short-lived
  * objects in each process on its path (decoded messages, scheduler commands, encoder
@@ -33,9 +34,8 @@
  * mode has pool threads.
  *
  * A size already given (either flag, in the process's own flags or in NODE_OPTIONS) means
- * none is added, so an operator can tune or undo both. Processes started by hand (`floe
- * coordinator`) take them from NODE_OPTIONS, and so do programs that make their own
- * clients (README: "A client's young generation").
+ * none is added, so an operator can tune or undo both. Programs that make their own
+ * clients take them from NODE_OPTIONS or their command line (README: "A client's young generation").
  *
  * `--single-threaded-gc`, workers only: each isolate (the main thread and each pool
  * thread) collects its own garbage on its own thread, instead of handing marking,
@@ -76,8 +76,8 @@
  * run, the coordinator and workers held 609 / 300 / 236 MB of memory without the reducer
  * and 619 / 230 / 242 MB with it (it had given nothing back by then either).
  * Given on the command line (`--memory-reducer` or its `--no-` form), the operator's choice
- * stands. Node does not take this flag in NODE_OPTIONS: a process started by hand (`floe
- * coordinator`) needs it on node's own command line.
+ * stands. Node does not take this flag in NODE_OPTIONS: a program with its own client needs
+ * it on node's own command line.
  *
  * `--expose-gc`, every process floe starts: lets the process collect its young generation
  * when its I/O goes quiet (util/idle-gc.ts), so that the next burst does not stop for a

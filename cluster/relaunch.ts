@@ -1,8 +1,10 @@
 /**
  * Runs this same `floe` command again, in a child process, with V8 flags that only count
  * when given at a process's start: the young generation of `floe run` and `floe bench`,
- * whose processes run a client (and in the embedded mode, the whole cluster; see
- * node-flags.ts). V8 reads the size once, when its heap is set up.
+ * whose processes run a client (and in the embedded mode, the whole cluster), and the
+ * coordinator's and a worker node's flags when started by hand (see node-flags.ts and
+ * cli.ts). V8 reads the size once, when its heap is set up; glibc its malloc settings
+ * (malloc-env.ts) once, when the process starts.
  *
  * The child is the command in all but its flags: the same arguments, environment, stdin,
  * stdout and stderr. The signals this process is sent are passed on, and it ends as the
@@ -18,11 +20,11 @@ const PASSED_ON = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 /** How often the child looks whether its parent is still there. */
 const PARENT_CHECK_MS = 500;
 
-/** Runs the command again with `flags`; resolves with the exit code to end with. */
-export function relaunch(flags: readonly string[]): Promise<number> {
+/** Runs the command again with `flags` (and `env`); resolves with the exit code to end with. */
+export function relaunch(flags: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const child = spawn(process.execPath, [...flags, ...process.execArgv, ...process.argv.slice(1)], {
     stdio: 'inherit',
-    env: { ...process.env, [PARENT_ENV]: String(process.pid) },
+    env: { ...env, [PARENT_ENV]: String(process.pid) },
   });
   // A terminal's Ctrl-C reaches both processes; the child gets it twice, which floe's commands allow.
   const passOn = (signal: NodeJS.Signals): void => {
