@@ -29,6 +29,7 @@ import { pairedRatio, quantile } from './stats.ts';
 import type * as StatsModule from './stats.ts';
 import type * as TaskLagModule from './scenarios/task-lag.ts';
 import type * as TasksModule from './tasks.ts';
+import type * as TreeReduceModule from './scenarios/tree-reduce.ts';
 
 type Measure = 'latency' | 'throughput' | 'task-lag' | 'tree-reduce';
 const MEASURES: Measure[] = ['latency', 'throughput', 'task-lag', 'tree-reduce'];
@@ -88,9 +89,10 @@ async function load<T>(dir: string, path: string): Promise<T> {
 async function startSide(dir: string): Promise<Side> {
   const { startLocalCluster } = await load<typeof LocalClusterModule>(dir, 'cluster/local-cluster.js');
   const { Client } = await load<typeof IndexModule>(dir, 'src/index.js');
-  const { add, noop, stamp } = await load<typeof TasksModule>(dir, 'bench/tasks.js');
+  const { noop, stamp } = await load<typeof TasksModule>(dir, 'bench/tasks.js');
   const { lagShape, taskLag } = await load<typeof StatsModule>(dir, 'bench/stats.js');
   const { flatten } = await load<typeof TaskLagModule>(dir, 'bench/scenarios/task-lag.js');
+  const { sumTree } = await load<typeof TreeReduceModule>(dir, 'bench/scenarios/tree-reduce.js');
   const handle = await startLocalCluster({ workers: 2, threads: 1, stderr: 'ignore' });
   const client = await Client.connect({ nats: handle.url, cluster: handle.cluster }).catch(async (error: unknown) => {
     await handle.stop();
@@ -125,22 +127,8 @@ async function startSide(dir: string): Promise<Side> {
       return taskLag(graph.map((node, i) => ({ deps: node.deps, startMs: stamps[i]!.s, endMs: stamps[i]!.e })), submitMs).totalS;
     },
     'tree-reduce': async () => {
-      // As the tree-reduce scenario: pairwise adds, each level released once the next is submitted.
-      const t0 = performance.now();
-      let level: IndexModule.Future<number>[] = [];
-      for (let i = 0; i + 1 < TREE_NUMBERS; i += 2) level.push(client.submit(add, i, i + 1));
-      while (level.length > 1) {
-        const next: IndexModule.Future<number>[] = [];
-        for (let i = 0; i + 1 < level.length; i += 2) next.push(client.submit(add, level[i]!, level[i + 1]!));
-        const carried = level.length % 2 === 1 ? level[level.length - 1]! : undefined;
-        for (const f of level) if (f !== carried) f.release();
-        if (carried !== undefined) next.push(carried);
-        level = next;
-      }
-      const sum = await level[0]!.result();
-      const seconds = (performance.now() - t0) / 1000;
-      level[0]!.release();
-      if (sum !== (TREE_NUMBERS * (TREE_NUMBERS - 1)) / 2) throw new Error(`tree-reduce: wrong sum ${sum}`);
+      const { seconds, ok } = await sumTree(client, TREE_NUMBERS);
+      if (!ok) throw new Error('tree-reduce: wrong sum');
       return seconds;
     },
   };

@@ -94,6 +94,38 @@ function add(costs: Costs, step: string, us: number, tasks: number): void {
 }
 
 /** The coordinator's and a worker's steps for one round; returns the packed batches for the pool thread. */
+/**
+ * Not measured: the runs finish on the worker state machines (which start the rest of
+ * their chains, into `dispatched` through `take`), and are released.
+ */
+function finishOnWorkers(states: WorkerState[], assigned: WireAssign[][], dispatched: WireAssign[][], take: (out: WorkerCommand[]) => void): void {
+  for (let i = 0; i < dispatched.length; i++) {
+    for (const a of dispatched[i]!) {
+      const state = states.find((s) => s.view().tasks.has(a.id))!;
+      take(state.handle({ type: 'executed', stimulusId: 'e', id: a.id, runId: a.runId, outcome: { ok: true, nbytes: 8, serializer }, durationMs: 0.002 }));
+    }
+  }
+  for (const [w, tasks] of assigned.entries()) states[w]!.handle({ type: 'released', stimulusId: 'r', ids: tasks.map((a) => a.id) });
+  if (states.some((s) => s.taskCount > 0 || s.heldCount > 0)) throw new Error('a worker state machine still holds tasks after a round');
+}
+
+/**
+ * Not measured: the scheduler hears the runs finish, and sends what it held back (the rest
+ * of a flow cut between pieces; and, until it has seen runs finish, more than
+ * saturationWindowMs of work); then the client releases the round.
+ */
+function finishOnScheduler(scheduler: Scheduler, commands: SchedulerCommand[], specs: TaskSpec[]): void {
+  let wave = commands;
+  while (wave.length > 0) {
+    const finished = wave.flatMap((c) =>
+      c.type === 'assign' ? [{ type: 'taskFinished' as const, stimulusId: 'f', nowMs: 0, workerId: c.workerId, id: c.id, runId: c.runId, nbytes: 8, serializer, inline: undefined, durationMs: 0.002 }] : [],
+    );
+    wave = finished.length === 0 ? [] : scheduler.handle(...finished);
+  }
+  scheduler.handle({ type: 'keysReleased', stimulusId: 'r', nowMs: 0, clientId: CLIENT, keys: specs.map((s) => s.key) });
+  if (scheduler.size !== 0) throw new Error(`the scheduler still holds ${scheduler.size} tasks after a round`);
+}
+
 function coordinatorAndWorkers(graph: ReadonlyArray<{ deps: number[] }>, round: number, scheduler: Scheduler, states: WorkerState[], costs: Costs): { packed: PackedBatch[]; sent: number } {
   const specs = specsOf(graph, round);
   const n = specs.length;
@@ -141,41 +173,17 @@ function coordinatorAndWorkers(graph: ReadonlyArray<{ deps: number[] }>, round: 
     }
   };
   add(costs, 'worker: state machine takes them in', cpuUs(() => assigned.forEach((tasks, w) => take(states[w]!.handle({ type: 'assigned', stimulusId: 'a', tasks })))), sent);
-  // Not measured: the runs finish (so the state machines start the rest), and are released.
-  for (let i = 0; i < dispatched.length; i++) {
-    for (const a of dispatched[i]!) {
-      const state = states.find((s) => s.view().tasks.has(a.id))!;
-      take(state.handle({ type: 'executed', stimulusId: 'e', id: a.id, runId: a.runId, outcome: { ok: true, nbytes: 8, serializer }, durationMs: 0.002 }));
-    }
-  }
-  for (const [w, tasks] of assigned.entries()) states[w]!.handle({ type: 'released', stimulusId: 'r', ids: tasks.map((a) => a.id) });
-  if (states.some((s) => s.taskCount > 0 || s.heldCount > 0)) throw new Error('a worker state machine still holds tasks after a round');
+  finishOnWorkers(states, assigned, dispatched, take);
   const packed: PackedBatch[] = [];
   add(costs, 'worker: pool batches built and packed', cpuUs(() => {
     dispatched.forEach((assigns, b) => packed.push(packBatch(b, requestsOf(assigns), new Int32Array(new SharedArrayBuffer(4 * (assigns.length + 1)))).packed));
   }), sent);
-  // The scheduler hears the runs finish, and sends what it held back (the rest of a flow cut
-  // between pieces; and, until it has seen runs finish, more than saturationWindowMs of work).
-  let wave = commands;
-  while (wave.length > 0) {
-    const finished = wave.flatMap((c) =>
-      c.type === 'assign' ? [{ type: 'taskFinished' as const, stimulusId: 'f', nowMs: 0, workerId: c.workerId, id: c.id, runId: c.runId, nbytes: 8, serializer, inline: undefined, durationMs: 0.002 }] : [],
-    );
-    wave = finished.length === 0 ? [] : scheduler.handle(...finished);
-  }
-  scheduler.handle({ type: 'keysReleased', stimulusId: 'r', nowMs: 0, clientId: CLIENT, keys: specs.map((s) => s.key) });
-  if (scheduler.size !== 0) throw new Error(`the scheduler still holds ${scheduler.size} tasks after a round`);
+  finishOnScheduler(scheduler, commands, specs);
   return { packed, sent };
 }
 
-async function main(): Promise<void> {
-  const shape = lagShapeArg(process.argv[2]);
-  const rounds = Number(process.argv[3] ?? 300);
-  const warmup = Math.max(20, Math.floor(rounds / 3));
-  const graph = flatten(lagShape(shape, 1));
-  const costs: Costs = {};
-
-  // The client's submit loop, on an embedded cluster (its bus delivers in a later microtask).
+/** The client's submit loop, on an embedded cluster (its bus delivers in a later microtask). */
+async function measureSubmitLoop(graph: ReadonlyArray<{ deps: number[] }>, warmup: number, rounds: number, costs: Costs): Promise<void> {
   const client = await Client.local({ workers: 2, threads: 1 });
   try {
     for (let r = 0; r < warmup + rounds; r++) {
@@ -188,6 +196,28 @@ async function main(): Promise<void> {
   } finally {
     await client.close();
   }
+}
+
+function printCosts(title: string, costs: Costs): void {
+  console.log(title);
+  let total = 0;
+  for (const [step, c] of Object.entries(costs)) {
+    const us = c.us / c.tasks;
+    total += us;
+    console.log(`  ${step.padEnd(42)} ${us.toFixed(3)}`);
+  }
+  if (!('pool thread: runs' in costs)) console.log('  (the pool thread\'s CPU needs Linux: /proc/thread-self/schedstat)');
+  console.log(`  ${'all steps'.padEnd(42)} ${total.toFixed(3)}`);
+}
+
+async function main(): Promise<void> {
+  const shape = lagShapeArg(process.argv[2]);
+  const rounds = Number(process.argv[3] ?? 300);
+  const warmup = Math.max(20, Math.floor(rounds / 3));
+  const graph = flatten(lagShape(shape, 1));
+  const costs: Costs = {};
+
+  await measureSubmitLoop(graph, warmup, rounds, costs);
 
   const scheduler = new Scheduler();
   for (const workerId of WORKERS) scheduler.handle({ type: 'workerJoined', stimulusId: `j-${workerId}`, nowMs: 0, workerId, threads: 1, resources: {}, address: workerId });
@@ -229,15 +259,7 @@ async function main(): Promise<void> {
     await pool.terminate();
   }
 
-  console.log(`${shape}: CPU µs per task of each step on the way to the pool thread, over ${rounds} rounds after ${warmup}`);
-  let total = 0;
-  for (const [step, c] of Object.entries(costs)) {
-    const us = c.us / c.tasks;
-    total += us;
-    console.log(`  ${step.padEnd(42)} ${us.toFixed(3)}`);
-  }
-  if (!('pool thread: runs' in costs)) console.log('  (the pool thread\'s CPU needs Linux: /proc/thread-self/schedstat)');
-  console.log(`  ${'all steps'.padEnd(42)} ${total.toFixed(3)}`);
+  printCosts(`${shape}: CPU µs per task of each step on the way to the pool thread, over ${rounds} rounds after ${warmup}`, costs);
 }
 
 await main();

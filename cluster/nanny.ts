@@ -75,16 +75,21 @@ export function decideOnExit(
   return { type: 'restart', delayMs, reason: `worker crashed (${how})` };
 }
 
-/** Runs and supervises the worker child until asked to stop or out of restarts; resolves with the exit code. */
-export function runNanny(options: NannyOptions): Promise<number> {
-  const log = options.logger;
-  const now = options.now ?? Date.now;
-  const policy = {
+/** When to restart, from the options (the delays defaulted). */
+function restartPolicyOf(options: NannyOptions): Parameters<typeof decideOnExit>[3] {
+  return {
     restartsMax: options.restartsMax,
     restartsWindowMs: options.restartsWindowMs,
     restartDelayMs: options.restartDelayMs ?? DEFAULT_RESTART_DELAY_MS,
     restartDelayMaxMs: options.restartDelayMaxMs ?? DEFAULT_RESTART_DELAY_MAX_MS,
   };
+}
+
+/** Runs and supervises the worker child until asked to stop or out of restarts; resolves with the exit code. */
+export function runNanny(options: NannyOptions): Promise<number> {
+  const log = options.logger;
+  const now = options.now ?? Date.now;
+  const policy = restartPolicyOf(options);
   const restarts: number[] = [];
   let child: ChildProcess | undefined;
   let stopping = false;

@@ -41,15 +41,7 @@ export async function benchCommand(names: string[], opts: BenchCommandOptions): 
   const quick = opts.quick === true;
   const log = (m: string): void => void process.stderr.write(`[bench] ${m}\n`);
   const warmupSeconds = opts.warmUp ?? DEFAULT_WARMUP_SECONDS[quick ? 'quick' : 'full'];
-  const env = new BenchEnv(
-    opts.mode,
-    log,
-    {
-      ...(opts.otlp !== undefined ? { otlp: opts.otlp } : {}),
-      ...(opts.logLevel !== undefined ? { logLevel: opts.logLevel } : {}),
-    },
-    warmupSeconds,
-  );
+  const env = new BenchEnv(opts.mode, log, { ...(opts.otlp !== undefined ? { otlp: opts.otlp } : {}), ...(opts.logLevel !== undefined ? { logLevel: opts.logLevel } : {}) }, warmupSeconds);
   // Kill functions (by PID) of the peers' processes still running: Dask's script, redis-server, BullMQ workers.
   const peerChildren = new Set<() => void>();
   const trackChild = (kill: () => void): (() => void) => {
@@ -69,16 +61,7 @@ export async function benchCommand(names: string[], opts: BenchCommandOptions): 
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
-  const report: BenchReport = {
-    machine: machine(),
-    command: `floe bench ${process.argv.slice(3).join(' ')}`.trim(),
-    mode: opts.mode,
-    quick,
-    warmupSeconds,
-    dask: { ran: false },
-    bullmq: { ran: false },
-    scenarios: [],
-  };
+  const report = emptyReport(opts.mode, quick, warmupSeconds);
   try {
     const results: ScenarioResult[] = [];
     for (const scenario of chosen) {
@@ -101,6 +84,20 @@ export async function benchCommand(names: string[], opts: BenchCommandOptions): 
   console.log(renderTable(report));
   const written = await writeOutputs(report, opts);
   return !written || report.scenarios.some((s) => s.error !== undefined) ? 1 : 0;
+}
+
+/** The report of this run before anything has run: the machine, the command and its settings. */
+function emptyReport(mode: BenchReport['mode'], quick: boolean, warmupSeconds: number): BenchReport {
+  return {
+    machine: machine(),
+    command: `floe bench ${process.argv.slice(3).join(' ')}`.trim(),
+    mode,
+    quick,
+    warmupSeconds,
+    dask: { ran: false },
+    bullmq: { ran: false },
+    scenarios: [],
+  };
 }
 
 function peerRequest(scenarios: readonly Scenario[], quick: boolean, warmupSeconds: number): PeerRequest {

@@ -77,6 +77,45 @@ async function body(req: IncomingMessage): Promise<Buffer> {
   return req.headers['content-encoding'] === 'gzip' ? gunzipSync(raw) : raw;
 }
 
+/** The spans of an OTLP/HTTP traces request. */
+function spansOf(bytes: Uint8Array): ReceivedSpan[] {
+  const out: ReceivedSpan[] = [];
+  const msg = TraceRequest.toObject(TraceRequest.decode(bytes), { longs: String, defaults: true });
+  for (const rs of msg.resourceSpans as Obj[]) {
+    const resource = attributesOf((rs.resource as Obj | undefined)?.attributes);
+    for (const ss of rs.scopeSpans as Obj[]) {
+      for (const s of ss.spans as Obj[]) {
+        out.push({
+          service: String(resource['service.name']),
+          instance: String(resource['service.instance.id']),
+          name: s.name as string,
+          traceId: hex(s.traceId),
+          spanId: hex(s.spanId),
+          parentSpanId: hex(s.parentSpanId),
+          attributes: attributesOf(s.attributes),
+          statusCode: ((s.status as Obj | undefined)?.code as number | undefined) ?? 0,
+        });
+      }
+    }
+  }
+  return out;
+}
+
+/** Adds the metric names of an OTLP/HTTP metrics request, each with the services that sent it. */
+function addMetrics(metrics: Map<string, Set<string>>, bytes: Uint8Array): void {
+  const msg = MetricsRequest.toObject(MetricsRequest.decode(bytes), { defaults: true });
+  for (const rm of msg.resourceMetrics as Obj[]) {
+    const service = String(attributesOf((rm.resource as Obj | undefined)?.attributes)['service.name']);
+    for (const sm of rm.scopeMetrics as Obj[]) {
+      for (const m of sm.metrics as Obj[]) {
+        const set = metrics.get(m.name as string) ?? new Set<string>();
+        set.add(service);
+        metrics.set(m.name as string, set);
+      }
+    }
+  }
+}
+
 export async function startOtlpReceiver(): Promise<OtlpReceiver> {
   const spans: ReceivedSpan[] = [];
   const metrics = new Map<string, Set<string>>();
@@ -85,36 +124,9 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
     body(req)
       .then((bytes) => {
         if (req.url === '/v1/traces') {
-          const msg = TraceRequest.toObject(TraceRequest.decode(bytes), { longs: String, defaults: true });
-          for (const rs of msg.resourceSpans as Obj[]) {
-            const resource = attributesOf((rs.resource as Obj | undefined)?.attributes);
-            for (const ss of rs.scopeSpans as Obj[]) {
-              for (const s of ss.spans as Obj[]) {
-                spans.push({
-                  service: String(resource['service.name']),
-                  instance: String(resource['service.instance.id']),
-                  name: s.name as string,
-                  traceId: hex(s.traceId),
-                  spanId: hex(s.spanId),
-                  parentSpanId: hex(s.parentSpanId),
-                  attributes: attributesOf(s.attributes),
-                  statusCode: ((s.status as Obj | undefined)?.code as number | undefined) ?? 0,
-                });
-              }
-            }
-          }
+          spans.push(...spansOf(bytes));
         } else if (req.url === '/v1/metrics') {
-          const msg = MetricsRequest.toObject(MetricsRequest.decode(bytes), { defaults: true });
-          for (const rm of msg.resourceMetrics as Obj[]) {
-            const service = String(attributesOf((rm.resource as Obj | undefined)?.attributes)['service.name']);
-            for (const sm of rm.scopeMetrics as Obj[]) {
-              for (const m of sm.metrics as Obj[]) {
-                const set = metrics.get(m.name as string) ?? new Set<string>();
-                set.add(service);
-                metrics.set(m.name as string, set);
-              }
-            }
-          }
+          addMetrics(metrics, bytes);
         } else {
           res.writeHead(404).end();
           return;
