@@ -41,7 +41,8 @@ export async function benchCommand(names: string[], opts: BenchCommandOptions): 
   const quick = opts.quick === true;
   const log = (m: string): void => void process.stderr.write(`[bench] ${m}\n`);
   const warmupSeconds = opts.warmUp ?? DEFAULT_WARMUP_SECONDS[quick ? 'quick' : 'full'];
-  const env = new BenchEnv(opts.mode, log, { ...(opts.otlp !== undefined ? { otlp: opts.otlp } : {}), ...(opts.logLevel !== undefined ? { logLevel: opts.logLevel } : {}) }, warmupSeconds);
+  const clusterOptions = { ...(opts.otlp !== undefined ? { otlp: opts.otlp } : {}), ...(opts.logLevel !== undefined ? { logLevel: opts.logLevel } : {}) };
+  const env = new BenchEnv(opts.mode, log, clusterOptions, warmupSeconds);
   // Kill functions (by PID) of the peers' processes still running: Dask's script, redis-server, BullMQ workers.
   const peerChildren = new Set<() => void>();
   const trackChild = (kill: () => void): (() => void) => {
