@@ -64,6 +64,11 @@ export const ERROR_CODES = {
   UNSUPPORTED_VERSION: false,
   /** A request got no answer in time. */
   REQUEST_TIMEOUT: true,
+  /**
+   * A wait for results (`result`, `wait`, `gather` with `timeoutMs`) ran out of time. The
+   * tasks go on, and their futures can be waited on again.
+   */
+  WAIT_TIMEOUT: true,
   /** A configured limit was exceeded. */
   LIMIT_EXCEEDED: false,
   /** The result is not available (released, or never computed). */

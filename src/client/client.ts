@@ -21,6 +21,7 @@ import { ProgressHub, type ProgressListener } from './progress.ts';
 import { DirectTarget } from './direct.ts';
 import { Results } from './results.ts';
 import { Gathering } from './gather.ts';
+import { withTimeout, type WaitOptions } from './wait-timeout.ts';
 import { CoordinatorLink, heartbeatInterval } from './coordinator-link.ts';
 import { CoordinatorIncarnation } from './incarnation.ts';
 import { requestClusterStatus, type ClusterStatus } from './cluster-status.ts';
@@ -209,9 +210,14 @@ export class Client implements FutureOwner {
     return requestClusterStatus(this.conn.transport, this.subjects.status, timeoutMs);
   }
 
-  /** Results of many futures, in order; rejects with the first error. */
-  async gather<T extends readonly Future<unknown>[]>(futures: T): Promise<Resolved<T>> {
-    return (await new Gathering(this.results, futures, this).promise) as Resolved<T>;
+  /**
+   * Results of many futures, in order; rejects with the first error, or with WAIT_TIMEOUT
+   * once `timeoutMs` have passed before all are in (the tasks go on).
+   */
+  async gather<T extends readonly Future<unknown>[]>(futures: T, options?: WaitOptions): Promise<Resolved<T>> {
+    const gathering = new Gathering(this.results, futures, this).promise;
+    const notIn = (): string => `${futures.filter((f) => f.status === 'pending').length} of ${futures.length} results did not come`;
+    return (await (options === undefined ? gathering : withTimeout(gathering, options, notIn))) as Resolved<T>;
   }
 
   /** Cancels futures and everything depending on them. */

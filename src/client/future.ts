@@ -3,6 +3,7 @@
  * a worker; `result()` fetches and deserializes it. Several Future objects may share
  * one key; the key is released when the last of them is released or collected.
  */
+import { withTimeout, type WaitOptions } from './wait-timeout.ts';
 import { FloeError, isFloeError } from '../errors.ts';
 import type { KeyUpdate } from '../transport/messages.ts';
 import { watchFuture, type Hold } from './future-finalizer.ts';
@@ -170,18 +171,25 @@ export class Future<T> {
     return this.state.status;
   }
 
-  /** The task's result; rejects with the task's FloeError (code, remote stack). */
-  result(): Promise<T> {
+  /**
+   * The task's result; rejects with the task's FloeError (code, remote stack), or with
+   * WAIT_TIMEOUT once `timeoutMs` have passed without it (the task goes on).
+   */
+  result(options?: WaitOptions): Promise<T> {
     if (this.#hold.released) return Promise.reject(new FloeError('RESULT_UNAVAILABLE', `future ${this.key} was released`));
     // This future is held until the result is in (`keep`): one dropped right after
     // result() (`await client.submit(t).result()`) must not be collected meanwhile, or its
     // finalizer would release the key and the result would never come.
-    return this.owner.resultOf(this.state, true, this) as Promise<T>;
+    const result = this.owner.resultOf(this.state, true, this) as Promise<T>;
+    return options === undefined ? result : withTimeout(result, options, () => `the result of ${this.key} did not come`);
   }
 
-  /** Settles when the task is done, whatever the outcome, without fetching the result. */
-  async wait(): Promise<this> {
-    await this.state.settled;
+  /**
+   * Settles when the task is done, whatever the outcome, without fetching the result;
+   * rejects with WAIT_TIMEOUT once `timeoutMs` have passed first (the task goes on).
+   */
+  async wait(options?: WaitOptions): Promise<this> {
+    await withTimeout(this.state.settled, options, () => `${this.key} was not done`);
     return this;
   }
 

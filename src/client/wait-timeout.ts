@@ -1,0 +1,34 @@
+/**
+ * Waiting with a time limit, as Dask's `future.result(timeout=...)` and Ray's
+ * `ray.get(..., timeout=...)`: the wait gives up with WAIT_TIMEOUT, while the tasks go on
+ * and their futures stay as they were (they can be waited on again).
+ */
+import { FloeError } from '../errors.ts';
+
+/** How long a wait for results (future.result, future.wait, client.gather) may take. */
+export interface WaitOptions {
+  /** Give up waiting after this many milliseconds (the tasks go on). Default: wait until done. */
+  timeoutMs?: number;
+}
+
+/** `promise`, or WAIT_TIMEOUT naming `what` once `options.timeoutMs` have passed first. */
+export function withTimeout<T>(promise: Promise<T>, options: WaitOptions | undefined, what: () => string): Promise<T> {
+  const timeoutMs = options?.timeoutMs;
+  if (timeoutMs === undefined) return promise;
+  if (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs < 0) {
+    return Promise.reject(new FloeError('INVALID_OPTION', `timeoutMs must be a finite number of milliseconds, 0 or more (got ${String(timeoutMs)})`));
+  }
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new FloeError('WAIT_TIMEOUT', `${what()} within ${timeoutMs} ms; the tasks go on`)), timeoutMs);
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
+  });
+}
