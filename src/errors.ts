@@ -65,7 +65,7 @@ export const ERROR_CODES = {
   /** A request got no answer in time. */
   REQUEST_TIMEOUT: true,
   /**
-   * A wait for results (`result`, `wait`, `gather` with `timeoutMs`) ran out of time. The
+   * A wait for results (`result`, `wait`, `gather`, `asCompleted` with `timeoutMs`) ran out of time. The
    * tasks go on, and their futures can be waited on again.
    */
   WAIT_TIMEOUT: true,

@@ -4,10 +4,16 @@
  *
  * Futures that settle together (one message from the scheduler may settle many) come out
  * in the order they settled, not in the order they were passed.
+ *
+ * With `timeoutMs`, the iteration throws WAIT_TIMEOUT if it has not yielded every future
+ * by then (as Dask's as_completed(timeout=)); the tasks go on.
  */
 import type { Future } from './future.ts';
+import { racing, timeoutOf, type WaitOptions } from './wait-timeout.ts';
 
-export async function* asCompleted<T>(futures: Iterable<Future<T>>): AsyncGenerator<Future<T>, void, undefined> {
+export async function* asCompleted<T>(futures: Iterable<Future<T>>, options?: WaitOptions): AsyncGenerator<Future<T>, void, undefined> {
+  const timeoutMs = timeoutOf(options);
+  const deadline = timeoutMs === undefined ? undefined : performance.now() + timeoutMs;
   const done: Future<T>[] = [];
   let wake: (() => void) | undefined;
   let total = 0;
@@ -20,7 +26,11 @@ export async function* asCompleted<T>(futures: Iterable<Future<T>>): AsyncGenera
   }
   for (let next = 0; next < total; next++) {
     while (done.length <= next) {
-      await new Promise<void>((resolve) => (wake = resolve));
+      const settled = new Promise<void>((resolve) => (wake = resolve));
+      const left = total - next;
+      await (deadline === undefined
+        ? settled
+        : racing(settled, Math.max(0, deadline - performance.now()), () => `${left} of ${total} futures were not done within ${timeoutMs} ms; the tasks go on`));
       wake = undefined;
     }
     yield done[next]!;

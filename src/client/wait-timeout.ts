@@ -5,21 +5,37 @@
  */
 import { FloeError } from '../errors.ts';
 
-/** How long a wait for results (future.result, future.wait, client.gather) may take. */
+/** How long a wait for results (future.result, future.wait, client.gather, asCompleted) may take. */
 export interface WaitOptions {
   /** Give up waiting after this many milliseconds (the tasks go on). Default: wait until done. */
   timeoutMs?: number;
 }
 
+/** `options.timeoutMs`, checked: undefined (no limit) or a finite number, 0 or more; else INVALID_OPTION. */
+export function timeoutOf(options: WaitOptions | undefined): number | undefined {
+  const timeoutMs = options?.timeoutMs;
+  if (timeoutMs === undefined) return undefined;
+  if (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs < 0) {
+    throw new FloeError('INVALID_OPTION', `timeoutMs must be a finite number of milliseconds, 0 or more (got ${String(timeoutMs)})`);
+  }
+  return timeoutMs;
+}
+
 /** `promise`, or WAIT_TIMEOUT naming `what` once `options.timeoutMs` have passed first. */
 export function withTimeout<T>(promise: Promise<T>, options: WaitOptions | undefined, what: () => string): Promise<T> {
-  const timeoutMs = options?.timeoutMs;
-  if (timeoutMs === undefined) return promise;
-  if (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs < 0) {
-    return Promise.reject(new FloeError('INVALID_OPTION', `timeoutMs must be a finite number of milliseconds, 0 or more (got ${String(timeoutMs)})`));
+  let timeoutMs: number | undefined;
+  try {
+    timeoutMs = timeoutOf(options);
+  } catch (error) {
+    return Promise.reject(error);
   }
+  return timeoutMs === undefined ? promise : racing(promise, timeoutMs, () => `${what()} within ${timeoutMs} ms; the tasks go on`);
+}
+
+/** `promise`, or WAIT_TIMEOUT with `message` once `waitMs` have passed first. */
+export function racing<T>(promise: Promise<T>, waitMs: number, message: () => string): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new FloeError('WAIT_TIMEOUT', `${what()} within ${timeoutMs} ms; the tasks go on`)), timeoutMs);
+    const timer = setTimeout(() => reject(new FloeError('WAIT_TIMEOUT', message())), waitMs);
     promise.then(
       (value) => {
         clearTimeout(timer);
