@@ -58,7 +58,7 @@ export function formatStatus(status: WireClusterStatus): string {
     const resources = Object.entries(w.resources).map(([k, v]) => `${k}=${v}`).join(',') || '-';
     lines.push(
       [
-        w.name === w.id ? w.id : `${w.name} (${w.id})`,
+        `${w.name === w.id ? w.id : `${w.name} (${w.id})`}${w.retiring ? ', retiring' : ''}`,
         w.threads,
         m?.executing ?? '-',
         w.processing,

@@ -89,7 +89,7 @@ export function clusterStatus(scheduler: Scheduler, registry: WorkerRegistry, cl
       resources: w.resources,
       metrics: record?.metrics,
       metricsAgeMs: record?.metrics === undefined ? 0 : Math.max(0, Math.round(nowMs - record.metricsAtMs)),
-      retiring: false,
+      retiring: w.retiring,
       epoch: record?.epoch ?? 0,
     };
   });
