@@ -11,7 +11,7 @@ import type { TaskOptions } from '../graph/options.ts';
 import { subjects, type KeyUpdate } from '../transport/messages.ts';
 import type { Transport } from '../transport/transport.ts';
 import type { Args, TaskDef } from './task.ts';
-import type { Future, KeyState, FutureOwner, Resolved } from './future.ts';
+import { isFuture, type Future, type KeyState, type FutureOwner, type Resolved } from './future.ts';
 import { Submitter, type QueuedTask } from './submitter.ts';
 import { SubmissionBuilder } from './submission-builder.ts';
 import { runFlow, type FlowDef } from './flow.ts';
@@ -215,14 +215,20 @@ export class Client implements FutureOwner {
    * once `timeoutMs` have passed before all are in (the tasks go on).
    */
   async gather<T extends readonly Future<unknown>[]>(futures: T, options?: WaitOptions): Promise<Resolved<T>> {
+    checkFutures('gather(futures)', futures);
     const gathering = new Gathering(this.results, futures, this).promise;
     const notIn = (): string => `${futures.filter((f) => f.status === 'pending').length} of ${futures.length} results did not come`;
     return (await (options === undefined ? gathering : withTimeout(gathering, options, notIn))) as Resolved<T>;
   }
 
-  /** Cancels futures and everything depending on them. */
-  async cancel(futures: Future<unknown>[]): Promise<void> {
-    await this.cancelKeys(futures.map((f) => f.key));
+  /** Cancels futures (a list, or one) of this client and everything depending on them. */
+  async cancel(futures: readonly Future<unknown>[] | Future<unknown>): Promise<void> {
+    const list = isFuture(futures) ? [futures] : futures;
+    checkFutures('cancel(futures)', list);
+    // Keys are this client's own names: another client's future would name a task of this one.
+    const foreign = list.find((f) => f.owner !== this);
+    if (foreign !== undefined) throw new FloeError('FOREIGN_FUTURE', `cancel: future ${foreign.key} belongs to client ${foreign.owner.clientId}, not ${this.clientId}`);
+    await this.cancelKeys(list.map((f) => f.key));
   }
 
   async close(): Promise<void> {
@@ -338,5 +344,17 @@ export class Client implements FutureOwner {
   private sendReleases(release: string[]): void {
     if (this.closed || this.dropped || release.length === 0) return;
     this.control.send(release, []);
+  }
+}
+
+/** Throws INVALID_ARGUMENT unless `futures` is an array of futures, naming the call and what it got. */
+function checkFutures(call: string, futures: unknown): asserts futures is readonly Future<unknown>[] {
+  if (!Array.isArray(futures)) {
+    const got = isFuture(futures) ? 'one future (use future.result(), or pass [future])' : futures === null ? 'null' : typeof futures;
+    throw new FloeError('INVALID_ARGUMENT', `${call}: futures must be an array of futures (got ${got})`);
+  }
+  for (let i = 0; i < futures.length; i++) {
+    const f: unknown = futures[i];
+    if (!isFuture(f)) throw new FloeError('INVALID_ARGUMENT', `${call}: element ${i} is not a future (got ${f === null ? 'null' : typeof f})`);
   }
 }

@@ -11,9 +11,18 @@ export interface WaitOptions {
   timeoutMs?: number;
 }
 
-/** `options.timeoutMs`, checked: undefined (no limit) or a finite number, 0 or more; else INVALID_OPTION. */
+/**
+ * `options.timeoutMs`, checked: options an object with no other key, the limit undefined
+ * (none) or a finite number, 0 or more; else INVALID_OPTION.
+ */
 export function timeoutOf(options: WaitOptions | undefined): number | undefined {
-  const timeoutMs = options?.timeoutMs;
+  if (options === undefined) return undefined;
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new FloeError('INVALID_OPTION', `wait options must be an object such as { timeoutMs: 5000 } (got ${String(options)})`);
+  }
+  const unknown = Object.keys(options).filter((key) => key !== 'timeoutMs');
+  if (unknown.length > 0) throw new FloeError('INVALID_OPTION', `unknown wait option ${unknown.join(', ')} (the one there is: timeoutMs)`);
+  const timeoutMs = options.timeoutMs;
   if (timeoutMs === undefined) return undefined;
   if (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs < 0) {
     throw new FloeError('INVALID_OPTION', `timeoutMs must be a finite number of milliseconds, 0 or more (got ${String(timeoutMs)})`);
