@@ -48,3 +48,18 @@ t.test('wait options are an object with timeoutMs, nothing else', async (t) => {
   t.match(misspelt.message, /unknown wait option timeout \(the one there is: timeoutMs\)/);
   t.equal(await f.result({}), 3);
 });
+
+t.test('submitWithOptions takes an object of options, not the first argument', async (t) => {
+  const client = await localClient(t, { threads: 1 });
+  for (const options of [1, null, 'x', [1]]) {
+    let thrown: unknown;
+    try {
+      client.submitWithOptions(add, options as unknown as object, 2, 3);
+    } catch (error) {
+      thrown = error;
+    }
+    t.equal((thrown as { code?: string } | undefined)?.code, 'INVALID_OPTION', `options ${JSON.stringify(options)}`);
+    t.match(String((thrown as Error | undefined)?.message), /task options must be an object such as \{ priority: 1 \}/);
+  }
+  t.equal(await client.submitWithOptions(add, {}, 2, 3).result(), 5);
+});
