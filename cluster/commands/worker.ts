@@ -9,6 +9,7 @@ import { GrpcDataPlane } from '../../src/dataplane/grpc.ts';
 import { parseSize } from '../../src/graph/validate-options.ts';
 import { connectNats } from '../../src/transport/nats/nats-transport.ts';
 import { PoolExecutor } from '../../src/worker/executor-pool.ts';
+import { memoryPolicyOf } from '../../src/worker/memory.ts';
 import { WorkerNode } from '../../src/worker/node.ts';
 import { makeLogger, parseResources, shutdownSignal } from '../common.ts';
 import { runNanny, watchNanny } from '../nanny.ts';
@@ -43,7 +44,7 @@ export async function workerCommand(opts: WorkerCommandOptions): Promise<number>
   const telemetry = await startTelemetry('floe-worker', opts.otlp);
   const logger = makeLogger('floe-worker', opts.logLevel);
   const resources = parseResources(opts.resources ?? '', parseSize);
-  const memoryLimitBytes = opts.memoryLimit === undefined ? undefined : parseSize(opts.memoryLimit, '--memory-limit');
+  const memoryLimitBytes = checkMemoryOptions(opts);
   if (memoryLimitBytes !== undefined) resources.memory ??= memoryLimitBytes;
   const threads = opts.threads ?? availableParallelism();
   const transport = await connectNats({ servers: opts.nats.split(','), name: `floe-worker-${opts.name ?? ''}`, logger });
@@ -88,7 +89,7 @@ export async function workerCommand(opts: WorkerCommandOptions): Promise<number>
 async function nannyCommand(opts: WorkerCommandOptions): Promise<number> {
   const logger = makeLogger('floe-nanny', opts.logLevel);
   parseResources(opts.resources ?? '', parseSize);
-  if (opts.memoryLimit !== undefined) parseSize(opts.memoryLimit, '--memory-limit');
+  checkMemoryOptions(opts);
   const script = process.argv[1];
   if (script === undefined) throw new Error('floe worker: cannot tell which script to run the worker with');
   return runNanny({
@@ -97,4 +98,14 @@ async function nannyCommand(opts: WorkerCommandOptions): Promise<number> {
     restartsMax: opts.restartsMax,
     restartsWindowMs: opts.restartsWindow,
   });
+}
+
+/** The memory flags, checked together as the worker node will take them (named as flags); the limit in bytes. */
+function checkMemoryOptions(opts: WorkerCommandOptions): number | undefined {
+  const memoryLimitBytes = opts.memoryLimit === undefined ? undefined : parseSize(opts.memoryLimit, '--memory-limit');
+  memoryPolicyOf(
+    { memoryLimitBytes, memoryTargetFraction: opts.memoryTarget, memoryPauseFraction: opts.memoryPause },
+    { limit: '--memory-limit', target: '--memory-target', pause: '--memory-pause' },
+  );
+  return memoryLimitBytes;
 }

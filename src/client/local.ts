@@ -76,7 +76,7 @@ export async function startLocal(options: LocalOptions = {}): Promise<Client> {
   }
   // The workers' memory options, validated here, before anything starts.
   const memory = { memoryLimitBytes, memoryTargetFraction: options.memoryTargetFraction, memoryPauseFraction: options.memoryPauseFraction };
-  memoryPolicyOf(memory);
+  memoryPolicyOf(memory, { limit: 'options.memoryLimit', target: 'options.memoryTargetFraction', pause: 'options.memoryPauseFraction' });
   const cluster = 'local';
   const bus = new InprocBus();
   const dataPlane = new InprocDataPlane();

@@ -35,19 +35,30 @@ export interface MemoryPolicy {
   readonly pauseBytes: number;
 }
 
+/** What the memory options are called where they were given, for errors. */
+export interface MemoryOptionNames {
+  limit: string;
+  target: string;
+  pause: string;
+}
+
+/** The names of the options objects (WorkerNodeOptions; Client.local's, once its limit is in bytes). */
+export const MEMORY_OPTION_NAMES: MemoryOptionNames = {
+  limit: 'options.memoryLimitBytes',
+  target: 'options.memoryTargetFraction',
+  pause: 'options.memoryPauseFraction',
+};
+
 /** Validates the options (naming the one that is wrong) and computes the thresholds. */
-export function memoryPolicy(options: MemoryPolicyOptions): MemoryPolicy {
+export function memoryPolicy(options: MemoryPolicyOptions, names: MemoryOptionNames = MEMORY_OPTION_NAMES): MemoryPolicy {
   const { limitBytes } = options;
   if (!Number.isSafeInteger(limitBytes) || limitBytes < 1) {
-    throw new FloeError('INVALID_OPTION', `options.memoryLimitBytes must be a positive integer (got ${String(limitBytes)})`);
+    throw new FloeError('INVALID_OPTION', `${names.limit} must be a positive integer (got ${String(limitBytes)})`);
   }
-  const target = fraction('memoryTargetFraction', options.targetFraction ?? DEFAULT_MEMORY_TARGET_FRACTION);
-  const pause = fraction('memoryPauseFraction', options.pauseFraction ?? DEFAULT_MEMORY_PAUSE_FRACTION);
+  const target = fraction(names.target, options.targetFraction ?? DEFAULT_MEMORY_TARGET_FRACTION);
+  const pause = fraction(names.pause, options.pauseFraction ?? DEFAULT_MEMORY_PAUSE_FRACTION);
   if (pause < target) {
-    throw new FloeError(
-      'INVALID_OPTION',
-      `options.memoryPauseFraction (${pause}) must not be below options.memoryTargetFraction (${target})`,
-    );
+    throw new FloeError('INVALID_OPTION', `${names.pause} (${pause}) must not be below ${names.target} (${target})`);
   }
   return {
     limitBytes,
@@ -64,14 +75,22 @@ export interface MemoryLimitOptions {
 }
 
 /** The policy the options ask for (validated, see memoryPolicy), or undefined without a limit. */
-export function memoryPolicyOf(options: MemoryLimitOptions): MemoryPolicy | undefined {
+export function memoryPolicyOf(options: MemoryLimitOptions, names: MemoryOptionNames = MEMORY_OPTION_NAMES): MemoryPolicy | undefined {
   const { memoryLimitBytes, memoryTargetFraction, memoryPauseFraction } = options;
-  if (memoryLimitBytes === undefined) return undefined;
-  return memoryPolicy({
-    limitBytes: memoryLimitBytes,
-    ...(memoryTargetFraction === undefined ? {} : { targetFraction: memoryTargetFraction }),
-    ...(memoryPauseFraction === undefined ? {} : { pauseFraction: memoryPauseFraction }),
-  });
+  if (memoryLimitBytes === undefined) {
+    // A fraction of no limit would be dropped without a word.
+    const given = memoryTargetFraction !== undefined ? names.target : memoryPauseFraction !== undefined ? names.pause : undefined;
+    if (given !== undefined) throw new FloeError('INVALID_OPTION', `${given} is a fraction of the memory limit, and no ${names.limit} is given`);
+    return undefined;
+  }
+  return memoryPolicy(
+    {
+      limitBytes: memoryLimitBytes,
+      ...(memoryTargetFraction === undefined ? {} : { targetFraction: memoryTargetFraction }),
+      ...(memoryPauseFraction === undefined ? {} : { pauseFraction: memoryPauseFraction }),
+    },
+    names,
+  );
 }
 
 /** Whether a worker holding `bytes` in memory should hold back new work. */
@@ -81,7 +100,7 @@ export function shouldPause(policy: MemoryPolicy, bytes: number): boolean {
 
 function fraction(name: string, value: number): number {
   if (typeof value !== 'number' || !(value > 0 && value <= 1)) {
-    throw new FloeError('INVALID_OPTION', `options.${name} must be a number in (0, 1] (got ${String(value)})`);
+    throw new FloeError('INVALID_OPTION', `${name} must be a number in (0, 1] (got ${String(value)})`);
   }
   return value;
 }

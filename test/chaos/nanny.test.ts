@@ -76,14 +76,23 @@ t.test('a worker that keeps crashing: the nanny gives up after --restarts-max', 
 });
 
 t.test('a bad option fails in the nanny, before any worker starts', async (t) => {
-  const nanny = spawn(process.execPath, [cliPath(), 'worker', '--nats', 'nats://127.0.0.1:1', '--resources', 'gpu', '--log-level', 'silent'], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-    env: { ...process.env, NODE_OPTIONS: '' },
-  });
-  t.teardown(() => terminate(nanny));
-  let stderr = '';
-  nanny.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const [code] = await once(nanny, 'exit');
-  t.not(code, 0);
-  t.match(stderr, /--resources/);
+  const cases: Array<{ args: string[]; says: RegExp }> = [
+    { args: ['--resources', 'gpu'], says: /--resources/ },
+    // The memory flags as the worker node would take them: a fraction with no limit, and
+    // fractions that do not go together (each would have crash-looped in the worker).
+    { args: ['--memory-target', '0.9'], says: /--memory-target is a fraction of the memory limit, and no --memory-limit is given/ },
+    { args: ['--memory-limit', '1GiB', '--memory-target', '0.9', '--memory-pause', '0.5'], says: /--memory-pause \(0.5\) must not be below --memory-target \(0.9\)/ },
+  ];
+  for (const { args, says } of cases) {
+    const nanny = spawn(process.execPath, [cliPath(), 'worker', '--nats', 'nats://127.0.0.1:1', ...args, '--log-level', 'silent'], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, NODE_OPTIONS: '' },
+    });
+    t.teardown(() => terminate(nanny));
+    let stderr = '';
+    nanny.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const [code] = await once(nanny, 'exit');
+    t.not(code, 0, args.join(' '));
+    t.match(stderr, says);
+  }
 });

@@ -110,5 +110,13 @@ t.test('memory options are validated', async (t) => {
   await t.rejects(Client.local({ memoryLimit: MiB, memoryPauseFraction: 1.5 }), { code: 'INVALID_OPTION' });
   await t.rejects(Client.local({ memoryLimit: MiB, memoryTargetFraction: 0.9, memoryPauseFraction: 0.8 }), {
     code: 'INVALID_OPTION',
+    message: 'options.memoryPauseFraction (0.8) must not be below options.memoryTargetFraction (0.9)',
   });
+  // A fraction of no limit is not dropped without a word (in range or not).
+  for (const options of [{ memoryTargetFraction: 0.5 }, { memoryPauseFraction: 5 }]) {
+    await t.rejects(Client.local(options), {
+      code: 'INVALID_OPTION',
+      message: new RegExp(`options.${Object.keys(options)[0]} is a fraction of the memory limit, and no options.memoryLimit is given`),
+    });
+  }
 });
