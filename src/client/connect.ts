@@ -35,6 +35,8 @@ export interface ConnectOptions {
 
 export const DEFAULT_CLUSTER = 'default';
 
+const CONNECT_OPTIONS = new Set(['nats', 'cluster', 'submitTimeoutMs', 'directSubmit', 'heartbeatIntervalMs', 'logger']);
+
 /**
  * `wrap` (internal: bench/lag-timeline.ts) gives the client its transport through a wrapper,
  * to watch what it sends; the connection itself is closed with the client as usual.
@@ -42,6 +44,15 @@ export const DEFAULT_CLUSTER = 'default';
 export async function connectClient(options: ConnectOptions, wrap: (transport: Transport) => Transport = (t) => t): Promise<Client> {
   if (typeof options !== 'object' || options === null) {
     throw new FloeError('INVALID_OPTION', 'Client.connect(options): options must be an object');
+  }
+  for (const key of Object.keys(options)) {
+    if (!CONNECT_OPTIONS.has(key)) {
+      throw new FloeError('INVALID_OPTION', `options.${key} is not a Client.connect option (they are: ${[...CONNECT_OPTIONS].join(', ')}; NATS settings go in options.nats)`);
+    }
+  }
+  const timeoutMs = options.submitTimeoutMs;
+  if (timeoutMs !== undefined && (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs < 1)) {
+    throw new FloeError('INVALID_OPTION', `options.submitTimeoutMs must be a number of milliseconds, 1 or more (got ${String(timeoutMs)})`);
   }
   const cluster = options.cluster ?? DEFAULT_CLUSTER;
   if (!/^[\w-]+$/.test(cluster)) {

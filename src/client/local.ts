@@ -7,7 +7,8 @@ import { availableParallelism } from 'node:os';
 import { Coordinator } from '../coordinator/coordinator.ts';
 import { InprocDataPlane } from '../dataplane/inproc.ts';
 import { FloeError } from '../errors.ts';
-import { parseSize } from '../graph/validate-options.ts';
+import { checkResources, parseSize } from '../graph/validate-options.ts';
+import { checkSchedulerConfig } from '../scheduler/config.ts';
 import type { SchedulerConfig } from '../scheduler/types.ts';
 import { InprocBus } from '../transport/inproc/bus.ts';
 import type { Logger } from '../util/logger.ts';
@@ -28,8 +29,8 @@ export interface LocalOptions {
   executor?: 'pool' | 'inline';
   /** Module URL each pool thread imports first, e.g. to register an OpenTelemetry SDK there (see PoolExecutorOptions). */
   threadSetup?: string;
-  /** Resources each worker declares, e.g. { gpu: 1 }. */
-  resources?: Record<string, number>;
+  /** Resources each worker declares, e.g. { gpu: 1, memory: '8GiB' } (amounts, or sizes as task resources take them). */
+  resources?: Record<string, number | string>;
   scheduler?: Partial<SchedulerConfig>;
   logger?: Logger;
   /**
@@ -77,6 +78,7 @@ export async function startLocal(options: LocalOptions = {}): Promise<Client> {
   // The workers' memory options, validated here, before anything starts.
   const memory = { memoryLimitBytes, memoryTargetFraction: options.memoryTargetFraction, memoryPauseFraction: options.memoryPauseFraction };
   memoryPolicyOf(memory, { limit: 'options.memoryLimit', target: 'options.memoryTargetFraction', pause: 'options.memoryPauseFraction' });
+  const resources = options.resources === undefined ? {} : checkResources(options.resources, 'options.resources');
   const cluster = 'local';
   const bus = new InprocBus();
   const dataPlane = new InprocDataPlane();
@@ -100,7 +102,7 @@ export async function startLocal(options: LocalOptions = {}): Promise<Client> {
         executor,
         dataPlane: dataPlane.peer(),
         workerId: `local-${i}`,
-        resources: options.resources ?? {},
+        resources,
         ...(options.logger ? { logger: options.logger } : {}),
         ...memory,
       }),
@@ -141,4 +143,5 @@ function validateLocalOptions(options: LocalOptions): void {
     throw new FloeError('INVALID_OPTION', `options.executor must be 'pool' or 'inline' (got ${String(options.executor)})`);
   }
   checkDirectSubmit(options.directSubmit);
+  if (options.scheduler !== undefined) checkSchedulerConfig(options.scheduler, 'options.scheduler');
 }

@@ -119,7 +119,8 @@ function checkSerializer(value: unknown, what: string): SerializerRef {
   throw invalid(what, 'a serializer id or a serializer definition', value);
 }
 
-function checkResources(value: unknown, what: string): Record<string, number> {
+/** Resource amounts (numbers of at least 0, or sizes such as '8GiB'), naming the one that is wrong. */
+export function checkResources(value: unknown, what: string): Record<string, number> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw invalid(what, 'an object of resource amounts', value);
   }

@@ -3,7 +3,7 @@
  * FOREIGN_FUTURE) instead of hanging, ignoring it, or acting on something else.
  */
 import t from 'tap';
-import type { Future } from '../../src/index.ts';
+import { Client, type ConnectOptions, type Future, type LocalOptions } from '../../src/index.ts';
 import { add, gate } from '../fixtures/e2e-tasks.ts';
 import { localClient, openGate, rejection, tempDir } from '../helpers/e2e.ts';
 
@@ -62,4 +62,37 @@ t.test('submitWithOptions takes an object of options, not the first argument', a
     t.match(String((thrown as Error | undefined)?.message), /task options must be an object such as \{ priority: 1 \}/);
   }
   t.equal(await client.submitWithOptions(add, {}, 2, 3).result(), 5);
+});
+
+t.test('Client.local checks its scheduler settings and resources; sizes are taken as tasks take them', async (t) => {
+  const bad: Array<[unknown, RegExp]> = [
+    [{ scheduler: { workerSaturation: 0 } }, /options\.scheduler\.workerSaturation must be a number above 0 \(got 0\)/],
+    [{ scheduler: { workerSaturaton: 2 } }, /options\.scheduler\.workerSaturaton is not a scheduler setting \(they are: workerSaturation, /],
+    [{ scheduler: { stealing: 'no' } }, /options\.scheduler\.stealing must be true or false/],
+    [{ scheduler: { maxTasksPerThread: 1.5 } }, /options\.scheduler\.maxTasksPerThread must be an integer of at least 1/],
+    [{ scheduler: 2 }, /options\.scheduler must be an object of scheduler settings/],
+    [{ resources: { gpu: -1 } }, /options\.resources\.gpu/],
+    [{ resources: { memory: 'lots' } }, /options\.resources\.memory/],
+  ];
+  for (const [options, says] of bad) {
+    const error = await rejection(Client.local(options as LocalOptions));
+    t.equal(error.code, 'INVALID_OPTION', JSON.stringify(options));
+    t.match(error.message, says);
+  }
+  const client = await localClient(t, { threads: 1, resources: { memory: '8GiB', gpu: 1 }, scheduler: { workerSaturation: 1.5, earlyPerWorker: 0 } });
+  t.same((await client.status()).workers[0]!.resources, { memory: 8 * 1024 ** 3, gpu: 1 }, 'a size is its bytes');
+  t.equal(await client.submitWithOptions(add, { resources: { memory: '4GiB' } }, 1, 2).result(), 3, 'a task needing 4 GiB runs there');
+});
+
+t.test('Client.connect names an option it does not know, and a bad submit timeout, before connecting', async (t) => {
+  const bad: Array<[unknown, RegExp]> = [
+    [{ nats: 'nats://127.0.0.1:1', servers: 'nats://127.0.0.1:1' }, /options\.servers is not a Client\.connect option .*NATS settings go in options\.nats/],
+    [{ nats: 'nats://127.0.0.1:1', submitTimeoutMs: 0 }, /options\.submitTimeoutMs must be a number of milliseconds, 1 or more \(got 0\)/],
+    [{ nats: 'nats://127.0.0.1:1', submitTimeoutMs: '30000' }, /options\.submitTimeoutMs must be/],
+  ];
+  for (const [options, says] of bad) {
+    const error = await rejection(Client.connect(options as ConnectOptions));
+    t.equal(error.code, 'INVALID_OPTION', JSON.stringify(options));
+    t.match(error.message, says);
+  }
 });
