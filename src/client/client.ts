@@ -10,7 +10,7 @@ import type { DataPlane, FetchedObject } from '../dataplane/dataplane.ts';
 import type { TaskOptions } from '../graph/options.ts';
 import { subjects, type KeyUpdate } from '../transport/messages.ts';
 import type { Transport } from '../transport/transport.ts';
-import type { Args, TaskDef } from './task.ts';
+import type { Args, TaskDef, Tail } from './task.ts';
 import { isFuture, type Future, type KeyState, type FutureOwner, type Resolved } from './future.ts';
 import { Submitter, type QueuedTask } from './submitter.ts';
 import { SubmissionBuilder } from './submission-builder.ts';
@@ -187,11 +187,15 @@ export class Client implements FutureOwner {
     return this.builder.submit(def, options, args, true) as Future<Awaited<R>>;
   }
 
-  /** One task per item; with a future of a list, the fan-out happens once the list exists. */
-  map<A extends unknown[], R>(def: TaskDef<A, R>, items: Future<readonly A[0][]>): Future<Awaited<R>[]>;
-  map<A extends unknown[], R>(def: TaskDef<A, R>, items: readonly unknown[]): Future<Awaited<R>>[];
-  map(def: TaskDef<unknown[], unknown>, items: unknown): unknown {
-    return this.builder.map(def, items, [], true);
+  /**
+   * One task per item (its first argument; `rest`, if any, are its other arguments, the
+   * same for every item, as `task.map` takes them in a flow); with a future of a list, the
+   * fan-out happens once the list exists.
+   */
+  map<A extends unknown[], R>(def: TaskDef<A, R>, items: Future<readonly A[0][]>, ...rest: Args<Tail<A>>): Future<Awaited<R>[]>;
+  map<A extends unknown[], R>(def: TaskDef<A, R>, items: readonly unknown[], ...rest: Args<Tail<A>>): Future<Awaited<R>>[];
+  map(def: TaskDef<unknown[], unknown>, items: unknown, ...rest: unknown[]): unknown {
+    return this.builder.map(def, items, rest, true);
   }
 
   /**

@@ -4,7 +4,7 @@
  */
 import t from 'tap';
 import { Client, type ConnectOptions, type Future, type LocalOptions } from '../../src/index.ts';
-import { add, gate } from '../fixtures/e2e-tasks.ts';
+import { add, concat, echo, gate, range } from '../fixtures/e2e-tasks.ts';
 import { localClient, openGate, rejection, tempDir } from '../helpers/e2e.ts';
 
 t.test('gather and cancel take arrays of futures', async (t) => {
@@ -95,4 +95,13 @@ t.test('Client.connect names an option it does not know, and a bad submit timeou
     t.equal(error.code, 'INVALID_OPTION', JSON.stringify(options));
     t.match(error.message, says);
   }
+});
+
+t.test('client.map passes the other arguments to every item, as task.map does in a flow', async (t) => {
+  const client = await localClient(t, { threads: 1 });
+  t.same(await client.gather(client.map(add, [1, 2, 3], 10)), [11, 12, 13], 'over a list');
+  const ten = client.submit(add, 4, 6);
+  t.same(await client.gather(client.map(concat, ['a', 'b'], 'z')), ['az', 'bz']);
+  t.same(await client.map(add, client.submit(range, 3), ten).result(), [10, 11, 12], 'over a future of a list, with a future among them');
+  t.same(await client.gather(client.map(echo, [1, 2])), [[1], [2]], 'none: the item alone');
 });
