@@ -4,6 +4,7 @@
  * and their futures stay as they were (they can be waited on again).
  */
 import { FloeError } from '../errors.ts';
+import { TIMER_MAX_MS } from '../util/clock.ts';
 
 /** How long a wait for results (future.result, future.wait, client.gather, asCompleted) may take. */
 export interface WaitOptions {
@@ -24,8 +25,8 @@ export function timeoutOf(options: WaitOptions | undefined): number | undefined 
   if (unknown.length > 0) throw new FloeError('INVALID_OPTION', `unknown wait option ${unknown.join(', ')} (the one there is: timeoutMs)`);
   const timeoutMs = options.timeoutMs;
   if (timeoutMs === undefined) return undefined;
-  if (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs < 0) {
-    throw new FloeError('INVALID_OPTION', `timeoutMs must be a finite number of milliseconds, 0 or more (got ${String(timeoutMs)})`);
+  if (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs < 0 || timeoutMs > TIMER_MAX_MS) {
+    throw new FloeError('INVALID_OPTION', `timeoutMs must be a number of milliseconds from 0 to ${TIMER_MAX_MS} (got ${String(timeoutMs)})`);
   }
   return timeoutMs;
 }

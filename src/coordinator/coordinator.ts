@@ -14,7 +14,7 @@ import type { Subscription, Transport, TransportMessage } from '../transport/tra
 import { ReliableEndpoint } from '../transport/reliable.ts';
 import { oneWayMessage, passedOnRequest } from '../transport/reliable-message.ts';
 import type { Clock } from '../util/clock.ts';
-import { systemClock } from '../util/clock.ts';
+import { systemClock, TIMER_MAX_MS } from '../util/clock.ts';
 import type { Logger } from '../util/logger.ts';
 import { Outbox } from './outbox.ts';
 import { clusterStatus, wireAssign, wireKeyUpdate } from './translate.ts';
@@ -306,7 +306,8 @@ export class Coordinator {
     this.wakeTimer = setTimeout(() => {
       this.wakeAtMs = Infinity;
       this.handle({ type: 'tick', stimulusId: this.nextStimulus('tick'), nowMs: this.clock.now() });
-    }, Math.max(0, Math.ceil(atMs - this.clock.now())));
+      // Past TIMER_MAX_MS it fires early: the scheduler, with nothing due, asks again.
+    }, Math.min(TIMER_MAX_MS, Math.max(0, Math.ceil(atMs - this.clock.now()))));
   }
 
   /** Batching: everything decided during this turn goes out in one message per peer. */

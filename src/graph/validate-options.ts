@@ -4,6 +4,7 @@
  * e.g. `options.retries must be a non-negative integer (got -1)`.
  */
 import { FloeError } from '../errors.ts';
+import { TIMER_MAX_MS } from '../util/clock.ts';
 import type { TaskOptions } from './options.ts';
 import type { SerializerRef } from './spec.ts';
 
@@ -105,6 +106,12 @@ function checkNumber(value: unknown, what: string, min: number, minInclusive: bo
   return value;
 }
 
+/** `ms`, if a timer can wait that long (TIMER_MAX_MS: a longer timer would fire at once). */
+function checkTimer(ms: number, what: string): number {
+  if (ms > TIMER_MAX_MS) throw invalid(what, `at most ${TIMER_MAX_MS} ms (about 24.8 days)`, ms);
+  return ms;
+}
+
 function checkSerializer(value: unknown, what: string): SerializerRef {
   if (typeof value === 'string') {
     if (value === '') throw invalid(what, 'a non-empty serializer id', value);
@@ -179,13 +186,13 @@ function applyOption(out: NormalizedTaskOptions, name: keyof TaskOptions, value:
       out.retries = checkInteger(value, what, RETRIES_MAX);
       return;
     case 'retryDelayMs':
-      out.retryDelayMs = checkNumber(value, what, 0, true);
+      out.retryDelayMs = checkTimer(checkNumber(value, what, 0, true), what);
       return;
     case 'retryBackoff':
       out.retryBackoff = checkNumber(value, what, 1, true);
       return;
     case 'timeoutMs':
-      out.timeoutMs = checkNumber(value, what, 0, false);
+      out.timeoutMs = checkTimer(checkNumber(value, what, 0, false), what);
       return;
     case 'serializer':
       out.serializer = checkSerializer(value, what);

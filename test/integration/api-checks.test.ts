@@ -44,6 +44,8 @@ t.test('wait options are an object with timeoutMs, nothing else', async (t) => {
     t.equal(error.code, 'INVALID_OPTION', `options ${JSON.stringify(options)}`);
     t.match(error.message, /wait options must be an object such as \{ timeoutMs: 5000 \}/);
   }
+  const tooLong = await rejection(f.result({ timeoutMs: 2 ** 31 }));
+  t.match(tooLong.message, /timeoutMs must be a number of milliseconds from 0 to 2147483647/, 'longer than a timer can wait');
   const misspelt = await rejection(client.gather([f], { timeout: 10 } as unknown as { timeoutMs: number }));
   t.match(misspelt.message, /unknown wait option timeout \(the one there is: timeoutMs\)/);
   t.equal(await f.result({}), 3);

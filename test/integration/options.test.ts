@@ -108,6 +108,9 @@ t.test('keys, serializers, resources, option validation', async (t) => {
       ['retryDelayMs', { retryDelayMs: -5 }],
       ['retryBackoff', { retryBackoff: 0 }],
       ['timeoutMs', { timeoutMs: Number.NaN }],
+      // Longer than a timer can wait: it would fire after 1 ms and stop the task at once.
+      ['timeoutMs', { timeoutMs: 2 ** 31 }],
+      ['retryDelayMs', { retryDelayMs: 3e9 }],
       ['priority', { priority: 'high' }],
       ['resources', { resources: { gpu: -1 } }],
       ['serializer', { serializer: 42 }],
