@@ -50,6 +50,14 @@ function nonNegativeInt(what: string) {
   };
 }
 
+function portNumber(what: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isSafeInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError(`${what} must be a port number from 0 to 65535`);
+    return n;
+  };
+}
+
 const natsOption = (required: boolean): Option =>
   new Option('--nats <url>', `NATS server URL(s), comma-separated${required ? '' : ' (default: the embedded mode)'}`).env('FLOE_NATS');
 const clusterOption = (): Option =>
@@ -115,7 +123,7 @@ program
   .option('--name <name>', 'display name')
   .option('--resources <list>', 'resources this worker offers, e.g. gpu=1,ssd=1')
   .option('--host <host>', 'address the data plane (gRPC) listens on', '127.0.0.1')
-  .option('--port <port>', 'data plane port (0: any free port)', nonNegativeInt('--port'), 0)
+  .option('--port <port>', 'data plane port (0: any free port)', portNumber('--port'), 0)
   .option('--advertise-host <host>', 'host other workers use to reach this one (default: --host)')
   .option('--heartbeat-interval <ms>', 'how often to tell the coordinator this worker is alive', positiveInt('--heartbeat-interval'), DEFAULT_WORKER_HEARTBEAT_INTERVAL_MS)
   .option(

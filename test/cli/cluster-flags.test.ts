@@ -11,7 +11,7 @@ import { fetchStatus } from '../../cluster/commands/status.ts';
 import { WORKER_MALLOC_ENV } from '../../cluster/malloc-env.ts';
 import { YOUNG_GENERATION_MIB } from '../../cluster/node-flags.ts';
 import { alive, childPids, until } from '../chaos/helpers.ts';
-import { cliPath } from '../helpers/cli.ts';
+import { cliPath, floe } from '../helpers/cli.ts';
 import { natsServer } from '../helpers/nats.ts';
 
 const CLUSTER = 'by-hand';
@@ -86,4 +86,12 @@ t.test('a coordinator and a worker node started by hand run with the flags floe 
   }
   t.notOk(alive(coordinatorPid), 'the coordinator process it ran is gone');
   t.notOk(alive(workerPid), 'the worker node it ran is gone');
+});
+
+t.test('a data plane port out of range is refused before anything starts', async (t) => {
+  for (const port of ['70000', '-1', '8.5']) {
+    const out = await floe('worker', '--no-nanny', '--nats', 'nats://127.0.0.1:1', '--port', port);
+    t.equal(out.code, 1, `--port ${port}`);
+    t.match(out.stderr, /--port must be a port number from 0 to 65535/);
+  }
 });
