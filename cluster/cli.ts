@@ -82,7 +82,7 @@ program
   .addOption(natsOption(false))
   .addOption(clusterOption())
   .option('--threads <n>', 'embedded mode: pool threads per worker (default: available cores)', positiveInt('--threads'))
-  .option('--workers <n>', 'embedded mode: worker nodes', positiveInt('--workers'), 1)
+  .option('--workers <n>', 'embedded mode: worker nodes (default: 1)', positiveInt('--workers'))
   .option('--json', 'print the result as JSON')
   .option('--progress-interval <ms>', 'without a terminal: print a progress line this often', positiveInt('--progress-interval'), 1000)
   .option('--no-progress', 'do not show progress')

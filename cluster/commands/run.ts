@@ -12,8 +12,10 @@ import { barDisplay, lineDisplay, type ProgressDisplay } from '../progress-displ
 import { startTelemetry, type Telemetry } from '../telemetry.ts';
 
 export interface RunOptions {
+  /** Embedded mode only. */
   threads?: number;
-  workers: number;
+  /** Embedded mode only; default 1. */
+  workers?: number;
   json?: boolean;
   /** Run on this cluster instead of the embedded default. */
   nats?: string;
@@ -26,6 +28,11 @@ export interface RunOptions {
 }
 
 export async function runCommand(file: string, params: string[], opts: RunOptions): Promise<number> {
+  if (opts.nats !== undefined && (opts.threads !== undefined || opts.workers !== undefined)) {
+    // On a cluster its own workers run the flow: these would be dropped without a word.
+    console.error(`floe run: ${opts.threads !== undefined ? '--threads' : '--workers'} is for the embedded mode; with --nats (or FLOE_NATS) the cluster's workers run the flow`);
+    return 2;
+  }
   const telemetry = await startTelemetry('floe-client', opts.otlp);
   try {
     return await runFlowFile(file, params, opts, telemetry);
@@ -53,7 +60,7 @@ async function runFlowFile(file: string, params: string[], opts: RunOptions, tel
     client =
       opts.nats === undefined
         ? await Client.local({
-            workers: opts.workers,
+            workers: opts.workers ?? 1,
             logger: makeLogger('floe-run', opts.logLevel),
             ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
             ...(telemetry !== undefined ? { threadSetup: telemetry.threadSetup } : {}),

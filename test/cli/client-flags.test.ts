@@ -32,3 +32,11 @@ t.test('the exit code of the command run again is floe\'s', async (t) => {
   t.equal(out.code, 2);
   t.match(out.stderr, /cannot load test\/fixtures\/no-such-flow\.ts/);
 });
+
+t.test('floe run on a cluster refuses the embedded mode\'s --threads and --workers, which it would drop', async (t) => {
+  for (const flag of ['--threads', '--workers']) {
+    const out = await floe('run', 'test/fixtures/flags-flow.ts', '--nats', 'nats://127.0.0.1:1', flag, '2', '--no-progress');
+    t.equal(out.code, 2, flag);
+    t.match(out.stderr, new RegExp(`${flag} is for the embedded mode; with --nats \\(or FLOE_NATS\\) the cluster's workers run the flow`));
+  }
+});
