@@ -4,6 +4,7 @@
  * environment (FLOE_NATS, FLOE_CLUSTER, FLOE_LOG_LEVEL).
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { TIMER_MAX_MS } from '../src/util/clock.ts';
 import { DEFAULT_WORKER_HEARTBEAT_INTERVAL_MS } from '../src/worker/heartbeat.ts';
 import { exitWithParent, LOG_LEVELS } from './common.ts';
 import { withWorkerMallocEnv } from './malloc-env.ts';
@@ -50,6 +51,15 @@ function nonNegativeInt(what: string) {
   };
 }
 
+/** A duration in ms for a timer: an integer from `min` to TIMER_MAX_MS (a longer timer would fire at once). */
+function milliseconds(what: string, min: 0 | 1) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isSafeInteger(n) || n < min || n > TIMER_MAX_MS) throw new InvalidArgumentError(`${what} must be a whole number of milliseconds from ${min} to ${TIMER_MAX_MS}`);
+    return n;
+  };
+}
+
 function portNumber(what: string) {
   return (value: string): number => {
     const n = Number(value);
@@ -84,7 +94,7 @@ program
   .option('--threads <n>', 'embedded mode: pool threads per worker (default: available cores)', positiveInt('--threads'))
   .option('--workers <n>', 'embedded mode: worker nodes (default: 1)', positiveInt('--workers'))
   .option('--json', 'print the result as JSON')
-  .option('--progress-interval <ms>', 'without a terminal: print a progress line this often', positiveInt('--progress-interval'), 1000)
+  .option('--progress-interval <ms>', 'without a terminal: print a progress line this often', milliseconds('--progress-interval', 1), 1000)
   .option('--no-progress', 'do not show progress')
   .addOption(otlpOption())
   .addOption(logLevelOption().default('warn'))
@@ -98,8 +108,8 @@ program
   .description('run the coordinator (scheduler) of a cluster')
   .addOption(natsOption(true).makeOptionMandatory())
   .addOption(clusterOption())
-  .option('--heartbeat-timeout <ms>', 'declare a worker lost after this much silence (0: never)', nonNegativeInt('--heartbeat-timeout'), 15_000)
-  .option('--client-timeout <ms>', "drop a client after this much silence and release its results (0: never)", nonNegativeInt('--client-timeout'), 60_000)
+  .option('--heartbeat-timeout <ms>', 'declare a worker lost after this much silence (0: never)', milliseconds('--heartbeat-timeout', 0), 15_000)
+  .option('--client-timeout <ms>', "drop a client after this much silence and release its results (0: never)", milliseconds('--client-timeout', 0), 60_000)
   .option('--worker-saturation <x>', 'tasks sent to a worker at once, per thread (more hides latency, less balances better)', positiveNumber('--worker-saturation'), 2)
   .option('--no-stealing', 'do not let idle workers take queued tasks from busy ones')
   .option('--early-per-worker <n>', 'tasks sent ahead, per worker, to the worker computing all their missing inputs (0: off)', nonNegativeInt('--early-per-worker'), 1024)
@@ -125,16 +135,16 @@ program
   .option('--host <host>', 'address the data plane (gRPC) listens on', '127.0.0.1')
   .option('--port <port>', 'data plane port (0: any free port)', portNumber('--port'), 0)
   .option('--advertise-host <host>', 'host other workers use to reach this one (default: --host)')
-  .option('--heartbeat-interval <ms>', 'how often to tell the coordinator this worker is alive', positiveInt('--heartbeat-interval'), DEFAULT_WORKER_HEARTBEAT_INTERVAL_MS)
+  .option('--heartbeat-interval <ms>', 'how often to tell the coordinator this worker is alive', milliseconds('--heartbeat-interval', 1), DEFAULT_WORKER_HEARTBEAT_INTERVAL_MS)
   .option(
     '--retire-timeout <ms>',
     'on SIGINT/SIGTERM, wait this long for the cluster to take over this worker\'s tasks and results (0: leave at once)',
-    nonNegativeInt('--retire-timeout'),
+    milliseconds('--retire-timeout', 0),
     30_000,
   )
   .option('--no-nanny', 'run the worker in this process instead of a supervised child process that is restarted when it crashes')
   .option('--restarts-max <n>', 'nanny: crash restarts allowed within --restarts-window before giving up', nonNegativeInt('--restarts-max'), 10)
-  .option('--restarts-window <ms>', 'nanny: the window --restarts-max counts in', positiveInt('--restarts-window'), 60_000)
+  .option('--restarts-window <ms>', 'nanny: the window --restarts-max counts in', milliseconds('--restarts-window', 1), 60_000)
   .addOption(otlpOption())
   .addOption(logLevelOption())
   .action(async (opts: Parameters<typeof workerCommand>[0]) => {
@@ -162,7 +172,7 @@ program
   .addOption(natsOption(true).makeOptionMandatory())
   .addOption(clusterOption())
   .option('--json', 'print JSON')
-  .option('--timeout <ms>', 'how long to wait for the coordinator', positiveInt('--timeout'), 5000)
+  .option('--timeout <ms>', 'how long to wait for the coordinator', milliseconds('--timeout', 1), 5000)
   .addOption(otlpOption())
   .addOption(logLevelOption().default('warn'))
   .action(async (opts: Parameters<typeof statusCommand>[0]) => {

@@ -95,3 +95,12 @@ t.test('a data plane port out of range is refused before anything starts', async
     t.match(out.stderr, /--port must be a port number from 0 to 65535/);
   }
 });
+
+t.test('a duration longer than a timer can wait is refused (it would fire at once)', async (t) => {
+  for (const args of [['coordinator', '--heartbeat-timeout', '3000000000'], ['worker', '--no-nanny', '--heartbeat-interval', '2147483648']]) {
+    const out = await floe(...args, '--nats', 'nats://127.0.0.1:1');
+    t.equal(out.code, 1, args.join(' '));
+    t.match(out.stderr, new RegExp(`${args.at(-2)!} must be a whole number of milliseconds from [01] to 2147483647`));
+  }
+});
+
