@@ -70,8 +70,7 @@ export class SubmissionBuilder {
   private mapList(def: unknown, items: readonly unknown[], rest: unknown[], wanted: boolean, deferTo?: QueuedTask[]): Future<unknown>[] {
     if (items.length === 0) return [];
     const call = this.callOf(def, {});
-    // A definition with a key of its own names one key for every item: the general way.
-    if (call.opts.key !== undefined) return items.map((item) => this.submit(def, {}, [item, ...rest], wanted, deferTo));
+    checkUnkeyed(call, items.length);
     const name = call.name || 'task';
     // items.map, as before: holes of a sparse list stay holes.
     return items.map((item) => this.add(call, this.nextKey(name), rest.length === 0 ? [item] : [item, ...rest], wanted, deferTo, undefined));
@@ -116,6 +115,7 @@ export class SubmissionBuilder {
     }
     this.checkOwn(items);
     if (!isTaskDef(def)) throw new FloeError('INVALID_ARGUMENT', 'map(task, items): task must be made with task()');
+    checkUnkeyed(this.callOf(def, {}), 'all');
     const name = `${def.fn.name || 'map'}-all`;
     const key = this.nextKey(name);
     const state = new KeyState(key);
@@ -188,6 +188,18 @@ export class SubmissionBuilder {
     this.keySeq += 1;
     return `${keyPrefix(name)}-${this.keySeq}`;
   }
+}
+
+/**
+ * A key names one task: mapped, a definition with a key of its own would give every item
+ * the first item's task (and result).
+ */
+function checkUnkeyed(call: Call, items: number | 'all'): void {
+  if (call.opts.key === undefined) return;
+  throw new FloeError(
+    'INVALID_OPTION',
+    `map(task, items): the task has a key of its own ('${call.opts.key}'), which names one task, not one for each of ${items === 'all' ? 'the' : items} items; map the task without a key`,
+  );
 }
 
 /**

@@ -56,7 +56,7 @@ t.test('basics', async (t) => {
     t.same(typed, [2, { n: 2, label: 'n=2' }]);
   });
 
-  t.test('map over a list: an empty one checks nothing, holes stay holes, a keyed task is one key', async (t) => {
+  t.test('map over a list: an empty one checks nothing, holes stay holes, a keyed task is refused', async (t) => {
     t.same(client.map(5 as never, []), [], 'an empty list with no task: no tasks, no error');
     t.equal(thrown(() => client.map(5 as never, [1])).code, 'INVALID_ARGUMENT', 'a list with no task');
     // eslint-disable-next-line no-sparse-arrays
@@ -64,10 +64,13 @@ t.test('basics', async (t) => {
     t.equal(sparse.length, 3);
     t.notOk(1 in sparse, 'a hole in the list is a hole in the futures');
     t.same(await client.gather([sparse[0]!, sparse[2]!]), [2, 4]);
-    const keyed = client.map(inc.with({ key: 'map-one-key' }), [1, 2]);
-    t.equal(keyed[0]!.key, 'map-one-key');
-    t.equal(keyed[1]!.key, 'map-one-key', 'every item names the same key: the first task is the one');
-    t.same(await client.gather(keyed), [2, 2]);
+    // A key names one task: mapped, every item would get the first item's result ([2, 2] for [1, 2]).
+    const keyed = thrown(() => client.map(inc.with({ key: 'map-one-key' }), [1, 2]));
+    t.equal(keyed.code, 'INVALID_OPTION', 'a keyed task over a list');
+    t.match(keyed.message, /the task has a key of its own \('map-one-key'\), which names one task, not one for each of 2 items/);
+    const overFuture = thrown(() => client.map(inc.with({ key: 'map-one-key' }), client.submit(range, 2)));
+    t.equal(overFuture.code, 'INVALID_OPTION', 'and over a future of a list');
+    t.same(await client.gather(client.map(inc, [1, 2])), [2, 3], 'without the key, one task per item');
   });
 
   t.test('map over a future of a list', async (t) => {
