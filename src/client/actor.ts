@@ -9,6 +9,7 @@
  * into tasks and other actors work there (calls go through the task's context), and the
  * scheduler counts them as holds (scheduler/actor-holds.ts).
  */
+import { listenerThrew } from './listener-error.ts';
 import { FloeError } from '../errors.ts';
 import { ACTOR_CREATE, ACTOR_MODULE } from '../graph/spec.ts';
 import type { TaskOptions } from '../graph/options.ts';
@@ -170,7 +171,7 @@ function watchRestarts(ref: WeakRef<HandleState>, creation: Future<unknown>): vo
         const state = ref.deref();
         if (state === undefined || state.released || keyState.relocateError !== undefined) return;
         state.restarts += 1;
-        for (const listener of state.listeners) listener(state.restarts);
+        for (const listener of state.listeners) tellRestart(listener, state);
       }
     } finally {
       // No more restarts to tell of (the creation failed, the actor is lost for good, the
@@ -184,6 +185,15 @@ function watchRestarts(ref: WeakRef<HandleState>, creation: Future<unknown>): vo
   })();
 }
 
+/** Calls a restart listener; one that throws becomes a warning (listener-error.ts), and the others are still told. */
+function tellRestart(listener: (restarts: number) => void, state: HandleState): void {
+  try {
+    listener(state.restarts);
+  } catch (error) {
+    listenerThrew(`a $onRestart listener of actor ${state.actorId}`, error);
+  }
+}
+
 function makeHandle(state: HandleState): object {
   const controls: Record<string, unknown> = {
     $ready: async () => {
@@ -193,6 +203,9 @@ function makeHandle(state: HandleState): object {
       if (lost !== undefined) throw lost;
     },
     $onRestart: (listener: (restarts: number) => void) => {
+      if (typeof listener !== 'function') {
+        throw new FloeError('INVALID_ARGUMENT', `$onRestart(listener): listener must be a function (got ${listener === null ? 'null' : typeof listener})`);
+      }
       state.listeners.push(listener);
       if (state.watching && !state.released) LISTENED.add(state);
     },
@@ -208,7 +221,9 @@ function makeHandle(state: HandleState): object {
       if (prop === ACTOR_HANDLE_ID || prop === '$id') return state.actorId;
       if (prop === '$restarts') return state.restarts;
       if (typeof prop !== 'string' || prop === 'then') return undefined;
-      if (prop in controls) return controls[prop];
+      // Own keys only: `in` would also find Object.prototype's (toString, valueOf, ...), and
+      // an actor's method of that name would never be called.
+      if (Object.hasOwn(controls, prop)) return controls[prop];
       return (...args: unknown[]) => {
         if (state.released) throw new FloeError('ACTOR_LOST', `actor ${state.actorId} was released by this handle`);
         const future = submitActorCall(state.owner, state.actorId, prop, args);

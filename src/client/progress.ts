@@ -4,6 +4,7 @@
  * when the flow ends. The coordinator reports task progress only to clients with a
  * listener (the `progress` flag on their submissions), so it costs nothing otherwise.
  */
+import { listenerThrew } from './listener-error.ts';
 import type { TaskProgress } from '../transport/messages.ts';
 
 export interface FlowProgress {
@@ -119,8 +120,9 @@ export class ProgressHub {
     for (const listener of this.listeners) {
       try {
         listener(progress);
-      } catch {
-        // A listener's bug must not break the client's message handling.
+      } catch (error) {
+        // A listener's bug must not break the client's message handling, nor go unseen.
+        listenerThrew(`a progress listener (flow ${progress.flow})`, error);
       }
     }
   }

@@ -1,7 +1,7 @@
 /** Actors, embedded: call order, concurrent callers, concurrency, errors, handles in tasks and actors, release, loss and restart. */
 import t from 'tap';
 import type { ActorHandle } from '../../src/index.ts';
-import { Broken, Counter, Meeting, Phoenix, Relay, bump, later } from '../fixtures/actor-tasks.ts';
+import { Broken, Counter, Meeting, Named, Phoenix, Relay, bump, later } from '../fixtures/actor-tasks.ts';
 import { clusterOf, localClient, rejection, thrown, until } from '../helpers/e2e.ts';
 
 type CounterHandle = ActorHandle<InstanceType<typeof Counter.cls>>;
@@ -76,6 +76,18 @@ t.test('actors, embedded', async (t) => {
 
   t.test('bad definitions are clear errors', async (t) => {
     t.equal(thrown(() => client.actor({} as never)).code, 'INVALID_ARGUMENT');
+    const c = client.actor(Counter, 0);
+    const notListener = thrown(() => c.$onRestart(5 as never));
+    t.equal(notListener.code, 'INVALID_ARGUMENT', '$onRestart of something not a function');
+    t.match(notListener.message, /\$onRestart\(listener\): listener must be a function \(got number\)/);
+    c.$release();
+  });
+
+  t.test('methods named like Object.prototype\'s reach the actor', async (t) => {
+    const named = client.actor(Named);
+    t.equal(await named.toString().result(), 'named');
+    t.equal(await named.valueOf().result(), 7);
+    named.$release();
   });
 
   t.test('a handle passed to another actor works there', async (t) => {
@@ -108,6 +120,11 @@ t.test('losing the actor worker, embedded: ACTOR_LOST, or a restart with fresh s
   t.equal(await p.inc().result(), 2);
   // Creations hold no thread slot, so both went to the first worker.
   t.ok(actorsOn(client, 0).has(c.$id) && actorsOn(client, 0).has(p.$id), 'both actors live on worker 0');
+  // A listener that throws is a warning; the ones after it are still told.
+  const warned = new Promise<Error>((resolve) => process.once('warning', resolve));
+  p.$onRestart(() => {
+    throw new Error('listener bug');
+  });
   const restarted = new Promise<number>((resolve) => p.$onRestart(resolve));
   const hanging = p.hang();
   await until('the hanging call runs', () => actorsOn(client, 0).running(p.$id) === 1);
@@ -117,6 +134,9 @@ t.test('losing the actor worker, embedded: ACTOR_LOST, or a restart with fresh s
   t.equal((await rejection(c.inc().result())).code, 'ACTOR_LOST', 'no restarts: later calls fail');
   t.equal((await rejection(c.$ready())).code, 'ACTOR_LOST', 'and so does $ready');
   t.equal(await restarted, 1, 'the owner is told of the restart');
+  const warning = await warned;
+  t.equal((warning as Error & { code?: string }).code, 'FLOE_LISTENER_ERROR');
+  t.match(warning.message, new RegExp(`a \\$onRestart listener of actor ${p.$id} threw: listener bug`));
   t.equal(p.$restarts, 1);
   t.equal(await p.inc().result(), 1, 'fresh state on the other worker');
   t.ok(actorsOn(client, 1).has(p.$id));
