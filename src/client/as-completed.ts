@@ -19,10 +19,12 @@ export async function* asCompleted<T>(futures: Iterable<Future<T>>, options?: Wa
   let total = 0;
   for (const future of futures) {
     total++;
-    void future.wait().then((f) => {
-      done.push(f);
+    // A future that cannot be waited on (released) comes out at once: its result() says why.
+    const arrive = (): void => {
+      done.push(future);
       wake?.();
-    });
+    };
+    future.wait().then(arrive, arrive);
   }
   for (let next = 0; next < total; next++) {
     while (done.length <= next) {

@@ -189,6 +189,8 @@ export class Future<T> {
    * rejects with WAIT_TIMEOUT once `timeoutMs` have passed first (the task goes on).
    */
   async wait(options?: WaitOptions): Promise<this> {
+    // Released, its task may be forgotten and never settle here: said at once, as result() does.
+    if (this.#hold.released) throw new FloeError('RESULT_UNAVAILABLE', `future ${this.key} was released`);
     await withTimeout(this.state.settled, options, () => `${this.key} was not done`);
     return this;
   }

@@ -13,7 +13,7 @@ import { encodeArgs, FutureRef } from '../serde/args.ts';
 import { buildSpec, callOptions, keyPrefix } from './submit-spec.ts';
 import { isTaskDef, type TaskDefCore } from './task-def.ts';
 import { knownExportName } from './exports.ts';
-import { Future, KeyState, isFuture, type FutureOwner } from './future.ts';
+import { Future, KeyState, isFuture, isReleased, type FutureOwner } from './future.ts';
 import type { QueuedTask, Submitter } from './submitter.ts';
 
 /** What building submissions needs from the client. */
@@ -171,6 +171,8 @@ export class SubmissionBuilder {
     if (value instanceof FutureRef) return value;
     if (!isFuture(value)) return undefined;
     this.checkOwn(value);
+    // Its key may be forgotten already: the task would wait for it forever.
+    if (isReleased(value)) throw new FloeError('RESULT_UNAVAILABLE', `future ${value.key} was released: it cannot be an input of a task`);
     return new FutureRef(value.key);
   }
 

@@ -3,7 +3,7 @@
  * FOREIGN_FUTURE) instead of hanging, ignoring it, or acting on something else.
  */
 import t from 'tap';
-import { Client, type ConnectOptions, type Future, type LocalOptions } from '../../src/index.ts';
+import { asCompleted, Client, type ConnectOptions, type Future, type LocalOptions } from '../../src/index.ts';
 import { add, concat, echo, gate, range } from '../fixtures/e2e-tasks.ts';
 import { localClient, openGate, rejection, tempDir } from '../helpers/e2e.ts';
 
@@ -106,4 +106,26 @@ t.test('client.map passes the other arguments to every item, as task.map does in
   t.same(await client.gather(client.map(concat, ['a', 'b'], 'z')), ['az', 'bz']);
   t.same(await client.map(add, client.submit(range, 3), ten).result(), [10, 11, 12], 'over a future of a list, with a future among them');
   t.same(await client.gather(client.map(echo, [1, 2])), [[1], [2]], 'none: the item alone');
+});
+
+t.test('a released future cannot be an input, nor waited on; asCompleted gives it back at once', async (t) => {
+  const dir = tempDir(t);
+  const client = await localClient(t, { threads: 1 });
+  const pending = client.submit(gate, dir, 'p');
+  pending.release();
+  let thrown: unknown;
+  try {
+    client.submit(add, pending as unknown as Future<number>, 1);
+  } catch (error) {
+    thrown = error;
+  }
+  t.equal((thrown as { code?: string } | undefined)?.code, 'RESULT_UNAVAILABLE', 'as an input');
+  t.match(String((thrown as Error | undefined)?.message), /was released: it cannot be an input of a task/);
+  t.equal((await rejection(pending.wait())).code, 'RESULT_UNAVAILABLE', 'wait() says so instead of waiting forever');
+  const done = client.submit(add, 1, 2);
+  const seen: string[] = [];
+  for await (const f of asCompleted<unknown>([pending, done], { timeoutMs: 60_000 })) seen.push(f.key);
+  t.same(seen.sort(), [done.key, pending.key].sort(), 'asCompleted yields the released one too');
+  t.equal((await rejection(pending.result())).code, 'RESULT_UNAVAILABLE', 'whose result() says why');
+  openGate(dir);
 });
