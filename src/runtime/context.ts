@@ -17,6 +17,7 @@ import { isTaskDef } from '../client/task-def.ts';
 import type { TaskDefCore } from '../client/task-def.ts';
 import { FloeError, fromErrorInfo, type ErrorInfo } from '../errors.ts';
 import type { TaskOptions } from '../graph/options.ts';
+import { normalizeOptions } from '../graph/validate-options.ts';
 import type { Tail } from '../client/task.ts';
 import { ACTOR_HANDLE_ID } from '../serde/actor-ref.ts';
 import { encodeArgs, FutureRef } from '../serde/args.ts';
@@ -118,6 +119,10 @@ export class TaskContext {
   readonly #pending = new Map<number, { resolve: (r: ContextReply) => void }>();
   /** Posts in order: a submission may first need its export name resolved. */
   #outbox: Promise<void> = Promise.resolve();
+  /** Subtasks that could not be sent (their export could not be resolved), with why. */
+  readonly #unsent = new Map<string, FloeError>();
+  /** Subtasks queued whose export is still being resolved (they may end up in #unsent). */
+  #resolving = 0;
 
   /** @internal */
   constructor(
@@ -145,13 +150,28 @@ export class TaskContext {
    */
   submitWithOptions<A extends unknown[], R>(def: TaskDefCore<A, R>, options: TaskOptions, ...args: SubArgs<A>): SubFuture<Awaited<R>> {
     if (!isTaskDef(def)) throw new FloeError('INVALID_ARGUMENT', 'submit(task, ...args): the first argument must be made with task()');
+    if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+      throw new FloeError('INVALID_OPTION', `task options must be an object such as { priority: 1 } (got ${Array.isArray(options) ? 'an array' : String(options)})`);
+    }
     const merged = { ...def.options, ...options };
+    // Checked here, at the call, as the client checks them (the worker checks them again).
+    normalizeOptions(merged, 'task options');
     const name = merged.name ?? def.exportName ?? def.fn.name;
     const key = merged.key ?? this.#nextKey(name || 'task');
     const { bytes } = this.#encode(args);
     const wireOptions = toWireOptions(merged);
+    if (def.exportName === undefined) this.#resolving++;
     this.#enqueue(async () => {
-      const exportName = def.exportName ?? (await resolveExport(def));
+      let exportName = def.exportName;
+      try {
+        exportName ??= await resolveExport(def);
+      } catch (error) {
+        // Not sent: its result() gives this error (the module or export cannot be found).
+        this.#unsent.set(key, error instanceof FloeError ? error : new FloeError('UNKNOWN_EXPORT', String(error)));
+        return undefined;
+      } finally {
+        if (def.exportName === undefined) this.#resolving--;
+      }
       return { type: 'submit', key, module: def.moduleUrl, exportName, options: wireOptions, args: bytes };
     });
     return new SubFuture(key, this);
@@ -159,11 +179,16 @@ export class TaskContext {
 
   /** One subtask per item (a fan-out whose width is known only now); `rest` goes to each. */
   map<A extends unknown[], R>(def: TaskDefCore<A, R>, items: readonly SubArg<A[0]>[], ...rest: SubArgs<Tail<A>>): SubFuture<Awaited<R>>[] {
+    if (!Array.isArray(items)) throw new FloeError('INVALID_ARGUMENT', `map(task, items): items must be an array (got ${items === null ? 'null' : typeof items})`);
     return items.map((item) => this.submit(def, ...([item, ...rest] as unknown as SubArgs<A>)));
   }
 
   /** Results of many futures, in order; rejects with the first error. */
   gather<T>(futures: readonly { result(): Promise<T> }[]): Promise<T[]> {
+    const given: unknown = futures;
+    if (!Array.isArray(given) || !given.every((f: unknown) => isSubFuture(f))) {
+      return Promise.reject(new FloeError('INVALID_ARGUMENT', 'gather(futures): futures must be an array of futures of this task'));
+    }
     return Promise.all(futures.map((f) => f.result()));
   }
 
@@ -182,6 +207,12 @@ export class TaskContext {
 
   /** @internal Fetches a result; the run's slot is free while any fetch is pending. */
   async fetch<T>(key: string): Promise<T> {
+    if (this.#resolving > 0 || this.#unsent.size > 0) {
+      // A submission still on its way may not go out: wait until what was queued before is.
+      await this.#outbox;
+      const unsent = this.#unsent.get(key);
+      if (unsent !== undefined) throw unsent;
+    }
     const requestId = ++this.#requestSeq;
     const replied = new Promise<ContextReply>((resolve) => this.#pending.set(requestId, { resolve }));
     if (this.#waits++ === 0) {
@@ -233,11 +264,13 @@ export class TaskContext {
     return { ...encoded, bytes: ownBytes(encoded.bytes) };
   }
 
-  #enqueue(make: () => Promise<ContextRequest>): void {
+  #enqueue(make: () => Promise<ContextRequest | undefined>): void {
     if (this.#closed) throw new FloeError('INVALID_ARGUMENT', `task "${this.taskKey}" has ended: its context cannot be used any more`);
     const next = this.#outbox.then(make).then(
-      (msg) => this.port.postMessage(msg),
-      () => undefined, // resolveExport failed: the result request reports it
+      (msg) => {
+        if (msg !== undefined) this.port.postMessage(msg);
+      },
+      () => undefined, // the outbox goes on: what comes after must still go out
     );
     this.#outbox = next;
   }

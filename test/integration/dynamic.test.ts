@@ -1,7 +1,7 @@
 /** Tasks that submit tasks, embedded: recursion without deadlock (secede/rejoin), run-time fan-out, errors. */
 import t from 'tap';
 import { getContext } from '../../src/index.ts';
-import { catchSub, chain, fanOut, fib } from '../fixtures/actor-tasks.ts';
+import { catchSub, chain, fanOut, fib, submitBadly } from '../fixtures/actor-tasks.ts';
 import { localClient, thrown } from '../helpers/e2e.ts';
 
 t.test('recursion depth 20 on a 2-thread pool: every waiting level gives its slot back', async (t) => {
@@ -29,6 +29,12 @@ t.test('fan-out whose width is known only at run time; errors of subtasks reach 
   };
   t.same(await client.gather([1, 2, 3, 4].map((s) => client.submit(fanOut, s))), [1, 2, 3, 4].map(expected));
   t.equal(await client.submit(catchSub).result(), 'TASK_ERROR:RangeError');
+  const [unexported, badRetries, notObject, notList, after] = await client.submit(submitBadly).result();
+  t.match(unexported, /^UNKNOWN_EXPORT: a task defined in .* is not exported from it/, 'a subtask that is not exported: its result() says so');
+  t.match(badRetries, /^INVALID_OPTION: task options.retries/, 'bad subtask options: at the call');
+  t.match(notObject, /^INVALID_OPTION: task options must be an object/);
+  t.match(notList, /^INVALID_ARGUMENT: gather\(futures\): futures must be an array/, 'a gather of something not a list');
+  t.equal(after, '9', 'the task goes on submitting');
 });
 
 t.test('getContext outside a task is a clear error', async (t) => {
