@@ -136,19 +136,26 @@ export function serializeResult(value: unknown, serializer: Serializer, taskKey:
     );
   }
   if (!(bytes instanceof Uint8Array)) {
-    throw new FloeError(
-      'UNSERIALIZABLE_RESULT',
-      `result of task "${taskKey}": serializer "${serializer.id}" returned ${typeof bytes}, not a Uint8Array`,
-      { taskKey },
-    );
+    const got = isThenable(bytes) ? 'a Promise (serializers must be synchronous)' : bytes === null ? 'null' : typeof bytes;
+    throw new FloeError('UNSERIALIZABLE_RESULT', `result of task "${taskKey}": serializer "${serializer.id}" returned ${got}, not a Uint8Array`, { taskKey });
   }
   return bytes;
+}
+
+/** Whether `value` is a Promise (or like one); if so, its outcome is ignored from now on (a rejection must not go unhandled). */
+function isThenable(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null || typeof (value as { then?: unknown }).then !== 'function') return false;
+  (value as PromiseLike<unknown>).then(undefined, () => undefined);
+  return true;
 }
 
 /** Deserializes stored bytes; any failure is DESERIALIZE_FAILED naming key and serializer. */
 export function deserializeValue(bytes: Uint8Array, serializer: Serializer, key: string): unknown {
   try {
-    return serializer.deserialize(bytes);
+    const value = serializer.deserialize(bytes);
+    // A task would be given the Promise itself, and a path into it would read undefined.
+    if (isThenable(value)) throw new Error('it returned a Promise (serializers must be synchronous)');
+    return value;
   } catch (e) {
     throw new FloeError(
       'DESERIALIZE_FAILED',

@@ -372,3 +372,16 @@ void t.test('the msgpack pre-check walks its budget of values and levels, and na
   t.doesNotThrow(() => checkMsgpackable(cycle, 'result'), 'a cycle is walked once');
   t.end();
 });
+
+t.test('a serializer that returns a Promise is a clear error both ways (serializers are synchronous)', (t) => {
+  const asyncSerializer = {
+    id: 'async-test',
+    serialize: async (): Promise<Uint8Array> => new Uint8Array(1),
+    deserialize: async (): Promise<unknown> => 1,
+  } as unknown as Serializer;
+  t.equal(codeOf(() => serializeResult(1, asyncSerializer, 'k')), 'UNSERIALIZABLE_RESULT');
+  t.match(messageOf(() => serializeResult(1, asyncSerializer, 'k')), /serializer "async-test" returned a Promise \(serializers must be synchronous\), not a Uint8Array/);
+  t.equal(codeOf(() => deserializeValue(new Uint8Array(1), asyncSerializer, 'k')), 'DESERIALIZE_FAILED');
+  t.match(messageOf(() => deserializeValue(new Uint8Array(1), asyncSerializer, 'k')), /cannot be deserialized with "async-test": it returned a Promise/);
+  t.end();
+});
