@@ -161,7 +161,8 @@ export class Client implements FutureOwner {
   }
 
   off(event: 'progress', listener: ProgressListener): this {
-    if (event === 'progress') this.progress.removeListener(listener);
+    if (event !== 'progress') throw new FloeError('INVALID_ARGUMENT', `client.off: unknown event ${JSON.stringify(event)}`);
+    this.progress.removeListener(listener);
     return this;
   }
 

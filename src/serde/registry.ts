@@ -82,8 +82,9 @@ export function registerSerializer(serializer: Serializer, moduleUrl = ''): void
  * to register it.
  */
 export function defineSerializer(moduleUrl: string, serializer: Serializer): SerializerDefinition {
-  if (typeof moduleUrl !== 'string' || moduleUrl === '') {
-    throw new FloeError('INVALID_ARGUMENT', 'defineSerializer(moduleUrl, ...): moduleUrl must be import.meta.url');
+  // A URL (as task() asks): workers import the module by it to find the serializer.
+  if (typeof moduleUrl !== 'string' || !/^[a-z][a-z0-9+.-]*:/i.test(moduleUrl)) {
+    throw new FloeError('INVALID_ARGUMENT', `defineSerializer(moduleUrl, ...): moduleUrl must be the defining module's import.meta.url (got ${String(moduleUrl)})`);
   }
   registerSerializer(serializer, moduleUrl);
   return Object.freeze({ id: serializer.id, moduleUrl, serializer });

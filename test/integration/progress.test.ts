@@ -42,4 +42,5 @@ t.test('a flow reports its progress', async (t) => {
   });
 
   t.throws(() => client.on('nope' as 'progress', listener), { code: 'INVALID_ARGUMENT' });
+  t.throws(() => client.off('nope' as 'progress', listener), { code: 'INVALID_ARGUMENT' }, 'off too');
 });

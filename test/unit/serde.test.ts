@@ -186,6 +186,7 @@ void t.test('registry: duplicates, resolution, custom modules', async (t) => {
   t.equal(codeOf(() => registerSerializer({ ...s })), 'INVALID_ARGUMENT');
   t.equal(codeOf(() => registerSerializer({ ...s, id: '' })), 'INVALID_ARGUMENT');
   t.equal(codeOf(() => defineSerializer('', { ...s, id: 'test-nomodule' })), 'INVALID_ARGUMENT');
+  t.match(messageOf(() => defineSerializer('./serializer.js', { ...s, id: 'test-relative' })), /moduleUrl must be the defining module's import.meta.url \(got \.\/serializer\.js\)/, 'a path, not a URL');
   t.equal(await resolveSerializer({ id: 'msgpack', module: '' }), getSerializer('msgpack'));
   t.equal(await asyncCodeOf(() => resolveSerializer({ id: 'nope', module: '' })), 'UNKNOWN_SERIALIZER');
   t.equal(
