@@ -355,11 +355,18 @@ export function runWithContext<T>(slot: ContextSlot, fn: () => T): T {
  * @internal A working handle for an actor inside a task: each method call goes through
  * the context of the task running when it is made.
  */
+/** What only the owner's handle has (client/actor.ts). */
+const OWNER_CONTROLS = new Set(['$ready', '$release', '$restarts', '$onRestart']);
+
 export function threadActorHandle(actorId: string): unknown {
   return new Proxy(Object.create(null) as object, {
     get(_target, prop) {
       if (prop === ACTOR_HANDLE_ID || prop === '$id') return actorId;
       if (typeof prop !== 'string' || prop === 'then') return undefined;
+      // The owner's controls: here they would be calls of actor methods of those names.
+      if (OWNER_CONTROLS.has(prop)) {
+        throw new FloeError('INVALID_ARGUMENT', `${prop} is for the client that created actor ${actorId}; a handle inside a task has method calls and $id only`);
+      }
       return (...args: unknown[]) => getContext().callActor(actorId, prop, args);
     },
   });

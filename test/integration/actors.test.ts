@@ -1,7 +1,7 @@
 /** Actors, embedded: call order, concurrent callers, concurrency, errors, handles in tasks and actors, release, loss and restart. */
 import t from 'tap';
 import type { ActorHandle } from '../../src/index.ts';
-import { Broken, Counter, Meeting, Named, Phoenix, Relay, bump, later } from '../fixtures/actor-tasks.ts';
+import { Broken, Counter, Meeting, Named, Phoenix, Relay, bump, later, tryControls } from '../fixtures/actor-tasks.ts';
 import { clusterOf, localClient, rejection, thrown, until } from '../helpers/e2e.ts';
 
 type CounterHandle = ActorHandle<InstanceType<typeof Counter.cls>>;
@@ -80,6 +80,17 @@ t.test('actors, embedded', async (t) => {
     const notListener = thrown(() => c.$onRestart(5 as never));
     t.equal(notListener.code, 'INVALID_ARGUMENT', '$onRestart of something not a function');
     t.match(notListener.message, /\$onRestart\(listener\): listener must be a function \(got number\)/);
+    c.$release();
+  });
+
+  t.test('a handle inside a task refuses the owner\'s controls, and calls methods', async (t) => {
+    const c = client.actor(Counter, 10);
+    const said = await client.submit(tryControls, c).result();
+    t.equal(said.length, 5);
+    for (const [i, control] of ['$ready', '$release', '$restarts', '$onRestart'].entries()) {
+      t.match(said[i], new RegExp(`^INVALID_ARGUMENT: \\${control} is for the client that created actor ${c.$id}`), control);
+    }
+    t.equal(said[4], '11', 'a method call still works');
     c.$release();
   });
 
