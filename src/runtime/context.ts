@@ -13,6 +13,7 @@
  * a TypeScript task module), and both copies must see the same context.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { createHash } from 'node:crypto';
 import { isTaskDef } from '../client/task-def.ts';
 import type { TaskDefCore } from '../client/task-def.ts';
 import { FloeError, fromErrorInfo, type ErrorInfo } from '../errors.ts';
@@ -249,7 +250,10 @@ export class TaskContext {
       throw new FloeError('LIMIT_EXCEEDED', `task "${this.taskKey}" submitted more than ${SUBMISSIONS_PER_RUN_MAX} subtasks`);
     }
     // Unique per run of this task; a retry makes the same keys (and finds what is left).
-    return `${this.taskKey}>${name.replace(/[^\w.-]/g, '_')}-${this.#submitted}`;
+    // Each level of nesting adds to the key: past KEY_PARENT_MAX the parent's key goes in as
+    // its digest, so that deep recursion stays under the keys' length limit.
+    const parent = this.taskKey.length <= KEY_PARENT_MAX ? this.taskKey : `#${createHash('sha256').update(this.taskKey).digest('base64url').slice(0, 22)}`;
+    return `${parent}>${name.replace(/[^\w.-]/g, '_').slice(0, KEY_NAME_MAX)}-${this.#submitted}`;
   }
 
   /** The arguments' bytes own their buffer: they are posted to the worker's main thread. */
@@ -355,6 +359,10 @@ export function runWithContext<T>(slot: ContextSlot, fn: () => T): T {
  * @internal A working handle for an actor inside a task: each method call goes through
  * the context of the task running when it is made.
  */
+/** Longest parent key a subtask's key starts with as it is (see #nextKey); with the name's share and the count it stays under KEY_LENGTH_MAX. */
+const KEY_PARENT_MAX = 160;
+const KEY_NAME_MAX = 64;
+
 /** What only the owner's handle has (client/actor.ts). */
 const OWNER_CONTROLS = new Set(['$ready', '$release', '$restarts', '$onRestart']);
 

@@ -7,6 +7,9 @@ import { localClient, thrown } from '../helpers/e2e.ts';
 t.test('recursion depth 20 on a 2-thread pool: every waiting level gives its slot back', async (t) => {
   const client = await localClient(t, { threads: 2 });
   t.equal(await client.submit(chain, 20).result(), 20, 'a chain of 20 nested waits');
+  // Each level's key starts with its parent's: past a length, with its digest, so that 60
+  // levels stay under the 256 characters a key may have (about 32 went before).
+  t.equal(await client.submit(chain, 60).result(), 60, 'a chain of 60 nested waits');
   t.equal(await client.submit(fib, 20).result(), 6765, 'recursive fib(20) with memoised keys');
 });
 
