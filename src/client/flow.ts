@@ -103,10 +103,13 @@ async function runFlowUntraced<P extends unknown[], R>(client: Client, def: Flow
   }
 }
 
-/** Replaces every future in arrays and plain objects by its result. */
+/** Replaces every future in arrays, plain objects, Maps (their values) and Sets by its result. */
 async function resolveDeep(value: unknown): Promise<unknown> {
   if (isFuture(value)) return value.result();
   if (Array.isArray(value)) return Promise.all(value.map(resolveDeep));
+  // Left as they are, their futures would be released with the flow's, unresolved.
+  if (value instanceof Map) return new Map(await Promise.all([...value].map(async ([k, v]) => [k, await resolveDeep(v)] as const)));
+  if (value instanceof Set) return new Set(await Promise.all([...value].map(resolveDeep)));
   if (value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
     const entries = await Promise.all(Object.entries(value).map(async ([k, v]) => [k, await resolveDeep(v)] as const));
     return Object.fromEntries(entries);

@@ -230,9 +230,13 @@ export type Resolved<T> =
     ? U
     : T extends readonly unknown[]
       ? { -readonly [K in keyof T]: Resolved<T[K]> }
-      : T extends Record<string, unknown>
-        ? { [K in keyof T]: Resolved<T[K]> }
-        : T;
+      : T extends ReadonlyMap<infer K, infer V>
+        ? Map<K, Resolved<V>>
+        : T extends ReadonlySet<infer V>
+          ? Set<Resolved<V>>
+          : T extends Record<string, unknown>
+            ? { [K in keyof T]: Resolved<T[K]> }
+            : T;
 
 export function asFloeError(error: unknown): FloeError {
   return isFloeError(error) ? error : new FloeError('INTERNAL', String(error), { cause: error });

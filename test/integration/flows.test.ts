@@ -23,6 +23,8 @@ export const diamond = flow('diamond', (x: number) => {
   return { a, b, sum: add(b, c), list: [a, 'literal', [c]], n: 5 };
 });
 
+export const collections = flow('collections', (x: number) => new Map([['inc', new Set([inc(x), double(x)])], ['double', new Set([double(x)])]]));
+
 export const fanOut = flow('fan-out', (n: number) => {
   const xs = range(n);
   const ys = inc.map(xs);
@@ -53,6 +55,17 @@ t.test('flows on one worker', async (t) => {
     // The flow released its futures: the scheduler forgets every task of it.
     await until('flow tasks forgotten', () => scheduler.size === 0);
     t.equal(scheduler.size, 0);
+  });
+
+  t.test('futures in a returned Map or Set are resolved too', async (t) => {
+    const out = await client.run(collections, 3);
+    t.ok(out instanceof Map);
+    t.same([...out.keys()], ['inc', 'double']);
+    t.same([...out.get('inc')!].sort(), [4, 6]);
+    t.same([...out.get('double')!], [6]);
+    const typed: Map<string, Set<number>> = out;
+    t.ok(typed);
+    await until('flow tasks forgotten', () => scheduler.size === 0);
   });
 
   t.test('fan-out over a future list, including an empty one', async (t) => {
