@@ -106,6 +106,11 @@ export class Client implements FutureOwner {
       submitter: this.submitter,
       checkOpen: () => this.checkOpen(),
       maxMessageBytes: () => conn.transport.maxPayloadBytes,
+      // A task outside a flow that takes a future of the flow being built: that flow's graph goes out now.
+      flushFlows: (keys) => {
+        if (this.flowFlushers.size === 0) return;
+        for (const flush of this.flowFlushers) for (const key of keys) flush(key);
+      },
     });
     this.results = new Results({
       submitter: this.submitter,
@@ -344,6 +349,11 @@ export class Client implements FutureOwner {
   releaseKeyRef(key: string): void {
     const state = this.keys.get(key);
     if (state !== undefined) this.releaseRef(state);
+  }
+
+  /** @internal */
+  prepareWait(state: KeyState): void {
+    this.results.prepareWait(state, true);
   }
 
   private sendReleases(release: string[]): void {

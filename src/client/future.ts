@@ -20,6 +20,8 @@ export interface FutureOwner {
   releaseRef(state: KeyState): void;
   /** releaseRef of the key's state, if the client has one: a collected future's (future-finalizer.ts). */
   releaseKeyRef(key: string): void;
+  /** Before waiting for a key without its result: its flow's graph goes out, and the scheduler keeps it (Results.prepareWait). */
+  prepareWait(state: KeyState): void;
 }
 
 /** Told once a key is done (KeyState.listen), with the index it gave. Must not throw. */
@@ -191,6 +193,8 @@ export class Future<T> {
   async wait(options?: WaitOptions): Promise<this> {
     // Released, its task may be forgotten and never settle here: said at once, as result() does.
     if (this.#hold.released) throw new FloeError('RESULT_UNAVAILABLE', `future ${this.key} was released`);
+    // A future of a flow whose body is still running (awaiting this) would never settle.
+    if (!this.state.done) this.owner.prepareWait(this.state);
     await withTimeout(this.state.settled, options, () => `${this.key} was not done`);
     return this;
   }

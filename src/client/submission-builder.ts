@@ -30,6 +30,8 @@ export interface SubmissionHost {
   checkOpen(): void;
   /** The largest message the transport takes (NATS max_payload); undefined: no limit (embedded). */
   maxMessageBytes(): number | undefined;
+  /** Sends now the graph of any flow still being built that holds one of these keys (flow.ts flushEarly). */
+  flushFlows(keys: readonly string[]): void;
 }
 
 /** What the tasks of one call (a submit, or a map over a list) share. */
@@ -103,6 +105,8 @@ export class SubmissionBuilder {
     const future = new Future(this.host.owner, state);
     const spec = buildSpec(key, name, def, opts, bytes, deps, actors, specExtra);
     const pinned = this.pin(deps);
+    // Not part of a flow's graph: an input from a flow still being built would never come.
+    if (deferTo === undefined && deps.length > 0) this.host.flushFlows(deps);
     this.host.submitter.enqueue({ state, spec, def, moduleUrl: def.moduleUrl, pinned }, wanted, deferTo);
     return future;
   }

@@ -163,3 +163,19 @@ t.test('an async flow body may await its own futures and keep building', async (
   const scheduler = clusterOf(client).coordinator.scheduler;
   t.equal(scheduler.size, 0, 'everything the flow kept is released at the end');
 });
+
+t.test('a flow body that waits on its futures, or gives them to tasks outside the flow, goes on', async (t) => {
+  const client = await localClient(t, { threads: 2 });
+  // Before, both waited for the flow's graph, which goes out when the body returns: a hang.
+  const outside = flow('outside', async (x: number) => {
+    const a = inc(x);
+    const waited = (await a.wait()) === a;
+    const b = await client.submit(double, a).result();
+    const deeper = inc(x + 10);
+    const c = await client.submit(add, client.submit(double, deeper), 1).result();
+    return { a, waited, b, c };
+  });
+  t.same(await client.run(outside, 1), { a: 2, waited: true, b: 4, c: 25 });
+  await client.close();
+  t.equal(clusterOf(client).coordinator.scheduler.size, 0, 'nothing is left');
+});

@@ -18,6 +18,7 @@ function owner(): FutureOwner & { states: Map<string, KeyState>; letGo: string[]
     letGo,
     resultOf: () => Promise.resolve(undefined),
     cancelKeys: () => Promise.resolve(),
+    prepareWait: () => undefined,
     retain: (state: KeyState) => void (state.refs += 1),
     releaseRef: (state: KeyState) => {
       state.refs -= 1;
