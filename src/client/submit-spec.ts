@@ -4,10 +4,9 @@
  * task's spec is built as one object of a fixed shape (no spreads); when a batch is sent,
  * its specs get their export names (resolveKnown, resolveLater), waiting only for modules not loaded yet.
  */
-import { FloeError } from '../errors.ts';
 import type { TaskSpec } from '../graph/spec.ts';
 import type { TaskOptions } from '../graph/options.ts';
-import { normalizeOptions, type NormalizedTaskOptions } from '../graph/validate-options.ts';
+import { checkOptionsObject, normalizeOptions, type NormalizedTaskOptions } from '../graph/validate-options.ts';
 import type { TaskDefCore } from './task-def.ts';
 import { knownExportName, resolveExportName } from './exports.ts';
 import { mapPacked } from '../util/packed.ts';
@@ -21,10 +20,7 @@ const normalized = new WeakMap<object, NormalizedTaskOptions>();
 
 /** The normalized options of one call: the definition's, overridden by `extra`. */
 export function callOptions(def: TaskDefCore<unknown[], unknown>, extra: TaskOptions): NormalizedTaskOptions {
-  if (typeof extra !== 'object' || extra === null || Array.isArray(extra)) {
-    // submitWithOptions(task, 1, 2): the arguments would shift by one without a word.
-    throw new FloeError('INVALID_OPTION', `task options must be an object such as { priority: 1 } (got ${Array.isArray(extra) ? 'an array' : String(extra)})`);
-  }
+  checkOptionsObject(extra);
   if (hasOwnKeys(extra)) return normalizeOptions({ ...def.options, ...extra }, 'task options');
   let opts = normalized.get(def);
   if (opts === undefined) {

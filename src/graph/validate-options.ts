@@ -106,6 +106,13 @@ function checkNumber(value: unknown, what: string, min: number, minInclusive: bo
   return value;
 }
 
+/** Throws INVALID_OPTION unless per-call task options are an object (a forgotten options argument would shift the task's arguments). */
+export function checkOptionsObject(options: unknown): void {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new FloeError('INVALID_OPTION', `task options must be an object such as { priority: 1 } (got ${Array.isArray(options) ? 'an array' : String(options)})`);
+  }
+}
+
 /** `ms`, if a timer can wait that long (TIMER_MAX_MS: a longer timer would fire at once). */
 function checkTimer(ms: number, what: string): number {
   if (ms > TIMER_MAX_MS) throw invalid(what, `at most ${TIMER_MAX_MS} ms (about 24.8 days)`, ms);

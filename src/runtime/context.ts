@@ -18,7 +18,7 @@ import { isTaskDef } from '../client/task-def.ts';
 import type { TaskDefCore } from '../client/task-def.ts';
 import { FloeError, fromErrorInfo, type ErrorInfo } from '../errors.ts';
 import type { TaskOptions } from '../graph/options.ts';
-import { normalizeOptions } from '../graph/validate-options.ts';
+import { checkOptionsObject, normalizeOptions } from '../graph/validate-options.ts';
 import type { Tail } from '../client/task.ts';
 import { ACTOR_HANDLE_ID } from '../serde/actor-ref.ts';
 import { encodeArgs, FutureRef } from '../serde/args.ts';
@@ -151,9 +151,7 @@ export class TaskContext {
    */
   submitWithOptions<A extends unknown[], R>(def: TaskDefCore<A, R>, options: TaskOptions, ...args: SubArgs<A>): SubFuture<Awaited<R>> {
     if (!isTaskDef(def)) throw new FloeError('INVALID_ARGUMENT', 'submit(task, ...args): the first argument must be made with task()');
-    if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-      throw new FloeError('INVALID_OPTION', `task options must be an object such as { priority: 1 } (got ${Array.isArray(options) ? 'an array' : String(options)})`);
-    }
+    checkOptionsObject(options);
     const merged = { ...def.options, ...options };
     // Checked here, at the call, as the client checks them (the worker checks them again).
     normalizeOptions(merged, 'task options');
