@@ -55,6 +55,8 @@ export async function runFlow<P extends unknown[], R>(client: Client, def: FlowD
 async function runFlowUntraced<P extends unknown[], R>(client: Client, def: FlowDef<P, R>, params: P): Promise<Resolved<Awaited<R>>> {
   const nodes: Future<unknown>[] = [];
   const tracker = client.progress.trackFlow(def.name);
+  /** Set when the flow's last progress event is out: a fan-out expanding later is not counted. */
+  let ended = false;
   const track = (f: Future<unknown>): void => {
     nodes.push(f);
     if (tracker !== undefined) client.progress.trackKey(tracker, f.key);
@@ -70,7 +72,10 @@ async function runFlowUntraced<P extends unknown[], R>(client: Client, def: Flow
       return f as Future<never>;
     },
     map: (task, items, rest) => {
-      const out = client.mapWith(task, items, rest, false, graph);
+      // A map over a future adds its tasks once the list exists: the flow's total grows.
+      const out = client.mapWith(task, items, rest, false, graph, (keys) => {
+        if (tracker !== undefined && !ended) for (const key of keys) client.progress.trackKey(tracker, key);
+      });
       for (const f of Array.isArray(out) ? out : [out]) track(f as Future<unknown>);
       return out;
     },
@@ -89,6 +94,7 @@ async function runFlowUntraced<P extends unknown[], R>(client: Client, def: Flow
   } catch (error) {
     client.submitDeferred(graph); // nothing wants them: the scheduler drops them
     for (const node of nodes) node.release();
+    ended = true;
     if (tracker !== undefined) client.progress.untrackFlow(tracker);
     throw error;
   } finally {
@@ -99,6 +105,7 @@ async function runFlowUntraced<P extends unknown[], R>(client: Client, def: Flow
     return (await resolveDeep(output)) as Resolved<Awaited<R>>;
   } finally {
     for (const node of nodes) node.release();
+    ended = true;
     if (tracker !== undefined) client.progress.untrackFlow(tracker);
   }
 }

@@ -111,8 +111,12 @@ export class SubmissionBuilder {
     return future;
   }
 
-  /** A map (Client.mapWith): a future per item of a list, or one future of the list for a future's items. */
-  map(def: unknown, items: unknown, rest: unknown[], wanted: boolean, deferTo?: QueuedTask[]): unknown {
+  /**
+   * A map (Client.mapWith): a future per item of a list, or one future of the list for a
+   * future's items; `onExpanded` is told the keys of the tasks such a map adds once the list
+   * exists (a flow counts them in its progress).
+   */
+  map(def: unknown, items: unknown, rest: unknown[], wanted: boolean, deferTo?: QueuedTask[], onExpanded?: (keys: string[]) => void): unknown {
     if (Array.isArray(items)) return this.mapList(def, items, rest, wanted, deferTo);
     if (!isFuture(items)) {
       throw new FloeError('INVALID_ARGUMENT', 'map(task, items): items must be an array or a future of an array');
@@ -125,12 +129,12 @@ export class SubmissionBuilder {
     const state = new KeyState(key);
     this.host.keys.set(key, state);
     const future = new Future(this.host.owner, state);
-    void this.expandLater(def, items, rest, state, wanted);
+    void this.expandLater(def, items, rest, state, wanted, onExpanded);
     return future;
   }
 
   /** Fan-out over a future's value: submit one task per item plus a collect task. */
-  private async expandLater(def: unknown, upstream: Future<unknown>, rest: unknown[], state: KeyState, wanted: boolean): Promise<void> {
+  private async expandLater(def: unknown, upstream: Future<unknown>, rest: unknown[], state: KeyState, wanted: boolean, onExpanded?: (keys: string[]) => void): Promise<void> {
     const hold = new Future(this.host.owner, upstream.state);
     try {
       // Not hold.result(): waiting here must not force a flow's graph out early.
@@ -139,6 +143,7 @@ export class SubmissionBuilder {
         throw new FloeError('INVALID_ARGUMENT', `map over ${upstream.key}: its result is not an array`);
       }
       const items = value.map((_, i) => this.submit(def, {}, [new FutureRef(upstream.key, [i]), ...rest], false));
+      onExpanded?.(items.map((f) => f.key));
       const collect = { key: state.key, name: 'collect', module: BUILTIN_MODULE, exportName: 'collect' };
       const { bytes, deps } = encodeArgs(items, this.toRef);
       const opts = normalizeOptions(isTaskDef(def) ? def.options : {}, 'task options');

@@ -4,7 +4,7 @@
  */
 import t from 'tap';
 import { flow, type FlowProgress } from '../../src/index.ts';
-import { boom, sum, userSpan } from '../fixtures/traced-tasks.ts';
+import { boom, range, sum, userSpan } from '../fixtures/traced-tasks.ts';
 import { localClient } from '../helpers/e2e.ts';
 
 t.test('a flow reports its progress', async (t) => {
@@ -24,6 +24,15 @@ t.test('a flow reports its progress', async (t) => {
   t.ok(events.some((e) => !e.ended && e.running > 0), 'some event shows running tasks');
   for (let i = 1; i < events.length; i++) t.ok(events[i]!.done >= events[i - 1]!.done, 'done never goes back');
   t.ok(events.every((e) => e.done + e.failed + e.running <= e.total), 'counts add up to at most the total');
+
+  await t.test('a fan-out over a future adds its tasks to the total as it expands', async (t) => {
+    events.length = 0;
+    t.equal(await client.run(flow('expand', () => sum(userSpan.map(range(4))))), 12);
+    // Before the list exists: the list, the map and the sum; once it does, the 4 items too.
+    t.ok(events.every((e) => e.total === 3 || e.total === 7), `totals 3, then 7 (${events.map((e) => e.total).join(' ')})`);
+    for (let i = 1; i < events.length; i++) t.ok(events[i]!.total >= events[i - 1]!.total, 'the total never goes back');
+    t.match(events.at(-1), { flow: 'expand', total: 7, done: 7, failed: 0, running: 0, ended: true }, 'the last event counts the 4 items, all done');
+  });
 
   await t.test('failures are counted, and dependents of a failure too', async (t) => {
     events.length = 0;
