@@ -51,22 +51,18 @@ function nonNegativeInt(what: string) {
   };
 }
 
-/** A duration in ms for a timer: an integer from `min` to TIMER_MAX_MS (a longer timer would fire at once). */
-function milliseconds(what: string, min: 0 | 1) {
+/** An integer from `min` to `max`, said to be `what` (`noun`) when it is not. */
+function integerIn(what: string, noun: string, min: number, max: number) {
   return (value: string): number => {
     const n = Number(value);
-    if (!Number.isSafeInteger(n) || n < min || n > TIMER_MAX_MS) throw new InvalidArgumentError(`${what} must be a whole number of milliseconds from ${min} to ${TIMER_MAX_MS}`);
+    if (!Number.isSafeInteger(n) || n < min || n > max) throw new InvalidArgumentError(`${what} must be ${noun} from ${min} to ${max}`);
     return n;
   };
 }
 
-function portNumber(what: string) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isSafeInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError(`${what} must be a port number from 0 to 65535`);
-    return n;
-  };
-}
+/** A duration in ms for a timer: from `min` to TIMER_MAX_MS (a longer timer would fire at once). */
+const milliseconds = (what: string, min: 0 | 1) => integerIn(what, 'a whole number of milliseconds', min, TIMER_MAX_MS);
+const portNumber = (what: string) => integerIn(what, 'a port number', 0, 65535);
 
 const natsOption = (required: boolean): Option =>
   new Option('--nats <url>', `NATS server URL(s), comma-separated${required ? '' : ' (default: the embedded mode)'}`).env('FLOE_NATS');

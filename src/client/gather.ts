@@ -6,7 +6,7 @@
  * for the garbage collector. Here each pending key calls back the one Gathering
  * (KeyState.listen), which deserializes its result into place.
  */
-import { isFuture, isReleased, type Future, type FutureOwner, type KeyState, type SettleListener } from './future.ts';
+import { isReleased, type Future, type FutureOwner, type KeyState, type SettleListener } from './future.ts';
 import type { Results } from './results.ts';
 
 export class Gathering implements SettleListener {
@@ -18,8 +18,8 @@ export class Gathering implements SettleListener {
   private over = false;
 
   /**
-   * Starts gathering `futures`; futures of another client, released futures and anything
-   * else go through their own result(). The futures are held (by the keys' listeners and
+   * Starts gathering `futures` (futures only: Client.gather checks them first); futures of
+   * another client and released futures go through their own result(). The futures are held (by the keys' listeners and
    * reactions, which hold this) until their results are in, as result() holds its future.
    */
   constructor(
@@ -35,8 +35,8 @@ export class Gathering implements SettleListener {
     this.values = new Array<unknown>(futures.length);
     this.left = futures.length;
     for (let i = 0; i < futures.length; i++) {
-      const future = futures[i];
-      if (!isFuture(future) || future.owner !== owner || isReleased(future)) this.settleWith(i, (future as Future<unknown>).result());
+      const future = futures[i]!;
+      if (future.owner !== owner || isReleased(future)) this.settleWith(i, future.result());
       else this.add(i, future.state);
     }
     if (futures.length === 0) this.finish();

@@ -122,8 +122,6 @@ export class TaskContext {
   #outbox: Promise<void> = Promise.resolve();
   /** Subtasks that could not be sent (their export could not be resolved), with why. */
   readonly #unsent = new Map<string, FloeError>();
-  /** Subtasks queued whose export is still being resolved (they may end up in #unsent). */
-  #resolving = 0;
 
   /** @internal */
   constructor(
@@ -159,7 +157,6 @@ export class TaskContext {
     const key = merged.key ?? this.#nextKey(name || 'task');
     const { bytes } = this.#encode(args);
     const wireOptions = toWireOptions(merged);
-    if (def.exportName === undefined) this.#resolving++;
     this.#enqueue(async () => {
       let exportName = def.exportName;
       try {
@@ -168,8 +165,6 @@ export class TaskContext {
         // Not sent: its result() gives this error (the module or export cannot be found).
         this.#unsent.set(key, error instanceof FloeError ? error : new FloeError('UNKNOWN_EXPORT', String(error)));
         return undefined;
-      } finally {
-        if (def.exportName === undefined) this.#resolving--;
       }
       return { type: 'submit', key, module: def.moduleUrl, exportName, options: wireOptions, args: bytes };
     });
@@ -206,12 +201,11 @@ export class TaskContext {
 
   /** @internal Fetches a result; the run's slot is free while any fetch is pending. */
   async fetch<T>(key: string): Promise<T> {
-    if (this.#resolving > 0 || this.#unsent.size > 0) {
-      // A submission still on its way may not go out: wait until what was queued before is.
-      await this.#outbox;
-      const unsent = this.#unsent.get(key);
-      if (unsent !== undefined) throw unsent;
-    }
+    // A submission queued before may not go out (its export cannot be resolved): once the
+    // outbox has got past it, this says why instead of asking the worker for a key it lacks.
+    await this.#outbox;
+    const unsent = this.#unsent.get(key);
+    if (unsent !== undefined) throw unsent;
     const requestId = ++this.#requestSeq;
     const replied = new Promise<ContextReply>((resolve) => this.#pending.set(requestId, { resolve }));
     if (this.#waits++ === 0) {
