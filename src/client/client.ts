@@ -26,6 +26,7 @@ import { CoordinatorLink, heartbeatInterval } from './coordinator-link.ts';
 import { CoordinatorIncarnation } from './incarnation.ts';
 import { requestClusterStatus, type ClusterStatus } from './cluster-status.ts';
 import { createActor, type ActorHandle } from './actor.ts';
+import { Putter, type PutOptions } from './put.ts';
 import type { ActorClassDef, ActorConstructor } from './actor-def.ts';
 import { ChurnMap } from '../util/churn-map.ts';
 
@@ -73,6 +74,8 @@ export class Client implements FutureOwner {
   private readonly direct: DirectTarget;
   /** The coordinator incarnation this client works with: another one means it was dropped (client/incarnation.ts). */
   private readonly incarnation = new CoordinatorIncarnation(() => this.onDropped());
+  /** Puts values on workers (client/put.ts). */
+  private readonly putter: Putter;
 
   constructor(private readonly conn: ClientConnection) {
     const heartbeatIntervalMs = heartbeatInterval(conn.heartbeatIntervalMs);
@@ -111,6 +114,16 @@ export class Client implements FutureOwner {
         if (this.flowFlushers.size === 0) return;
         for (const flush of this.flowFlushers) for (const key of keys) flush(key);
       },
+    });
+    this.putter = new Putter({
+      transport: conn.transport,
+      dataPlane,
+      submitter: this.submitter,
+      incarnation: this.incarnation,
+      submitTimeoutMs: conn.submitTimeoutMs ?? 30_000,
+      directSubject: (workerId) => this.subjects.direct(workerId),
+      status: () => this.status(),
+      register: (name) => this.builder.register(name),
     });
     this.results = new Results({
       submitter: this.submitter,
@@ -212,6 +225,17 @@ export class Client implements FutureOwner {
   actor<C extends ActorConstructor>(def: ActorClassDef<C>, ...args: ConstructorParameters<C>): ActorHandle<InstanceType<C>> {
     this.checkOpen();
     return createActor(this, def, args);
+  }
+
+  /**
+   * Puts a value of this client's on a worker and resolves to its future (Dask's `scatter`,
+   * Ray's `put`): pass it to tasks instead of the value, and its bytes go from this client
+   * to one worker, and from there to the workers that need it, never through the
+   * coordinator. One value, one future (a list is one value). See client/put.ts.
+   */
+  async put<T>(value: T, options?: PutOptions): Promise<Future<T>> {
+    this.checkOpen();
+    return (await this.putter.put(value, options)) as Future<T>;
   }
 
   /** The coordinator's snapshot of the cluster: workers, tasks by state, clients (what `floe status` prints). */

@@ -24,7 +24,7 @@ export interface SubmissionHost {
    * The client's keys: a caller's own key is looked up (a known one is reused), the keys
    * of inputs are pinned, and each new key is added. The client removes them (on release).
    */
-  readonly keys: Pick<Map<string, KeyState>, 'get' | 'set'>;
+  readonly keys: Pick<Map<string, KeyState>, 'get' | 'set' | 'has'>;
   readonly submitter: Pick<Submitter, 'enqueue' | 'release' | 'dropHeldDependingOn'>;
   /** Throws CLIENT_CLOSED or CLIENT_DROPPED when the client takes no more work. */
   checkOpen(): void;
@@ -43,6 +43,8 @@ interface Call {
 
 export class SubmissionBuilder {
   private keySeq = 0;
+  /** Whether a task was given a key of its own: a generated key may then be taken already. */
+  private ownKeys = false;
 
   constructor(private readonly host: SubmissionHost) {}
 
@@ -60,6 +62,7 @@ export class SubmissionBuilder {
     if (key !== undefined) {
       const existing = this.host.keys.get(key);
       if (existing !== undefined) return new Future(this.host.owner, existing);
+      this.ownKeys = true;
     }
     return this.add(call, key ?? this.nextKey(call.name || 'task'), args, wanted, deferTo, specExtra);
   }
@@ -195,9 +198,27 @@ export class SubmissionBuilder {
     }
   }
 
+  /**
+   * A new key (`name`-N), submitted and wanted by other means than a queued task (a put:
+   * client/put.ts): its state and a future of it.
+   */
+  register(name: string): { state: KeyState; future: Future<unknown> } {
+    this.host.checkOpen();
+    const state = new KeyState(this.nextKey(name));
+    state.submitted = true;
+    state.wanted = true;
+    this.host.keys.set(state.key, state);
+    return { state, future: new Future(this.host.owner, state) };
+  }
+
+  /** A generated key (name-N) this client has no task of yet. */
   private nextKey(name: string): string {
-    this.keySeq += 1;
-    return `${keyPrefix(name)}-${this.keySeq}`;
+    let key: string;
+    do {
+      this.keySeq += 1;
+      key = `${keyPrefix(name)}-${this.keySeq}`;
+    } while (this.ownKeys && this.host.keys.has(key));
+    return key;
   }
 }
 

@@ -2,9 +2,11 @@
  * A submission's request to the coordinator (or first to a worker: client/direct.ts),
  * retried while it times out, up to the client's submit timeout.
  */
-import { isFloeError } from '../errors.ts';
+import { FloeError, fromErrorInfo, isFloeError } from '../errors.ts';
+import { decodeMessage } from '../transport/codec.ts';
 import type { Transport, TransportMessage } from '../transport/transport.ts';
 import type { DirectRoute } from './direct.ts';
+import type { CoordinatorIncarnation } from './incarnation.ts';
 
 /** Per-attempt limit; the whole submission may take up to the client's submit timeout. */
 const ATTEMPT_TIMEOUT_MS = 5_000;
@@ -47,4 +49,13 @@ export async function requestWithRetry(
       backoffMs = Math.min(backoffMs * 2, 1_000);
     }
   }
+}
+
+/** Reads the coordinator's answer to a submission: throws the error it says, if any. */
+export function checkSubmitAnswer(reply: TransportMessage, incarnation: CoordinatorIncarnation | undefined): void {
+  const msg = decodeMessage(reply.data);
+  if (msg.type === 'error') throw fromErrorInfo(msg.error);
+  if (msg.type !== 'submitReply') throw new FloeError('MALFORMED_MESSAGE', `unexpected ${msg.type} reply to submit`);
+  incarnation?.heard(msg.incarnation);
+  if (msg.error !== undefined) throw fromErrorInfo(msg.error);
 }

@@ -6,9 +6,9 @@
  * (the fan-out of a future's value, expanded once it exists) wait here until their inputs
  * have been sent.
  */
-import { FloeError, fromErrorInfo, isFloeError, toErrorInfo } from '../errors.ts';
+import { FloeError, isFloeError, toErrorInfo } from '../errors.ts';
 import type { TaskSpec } from '../graph/spec.ts';
-import { encodeMessage, decodeMessage } from '../transport/codec.ts';
+import { encodeMessage } from '../transport/codec.ts';
 import type { Transport } from '../transport/transport.ts';
 import type { MissingResult, WireOf } from '../transport/messages.ts';
 import type { KeyState } from './future.ts';
@@ -17,7 +17,7 @@ import { argsOver, pieceEnd, STREAM_TASKS_MIN } from './submit-pieces.ts';
 import { PieceStream, type StreamIo } from './piece-stream.ts';
 import type { DirectRoute, DirectTarget } from './direct.ts';
 import type { CoordinatorIncarnation } from './incarnation.ts';
-import { requestWithRetry } from './submit-request.ts';
+import { checkSubmitAnswer, requestWithRetry } from './submit-request.ts';
 import { Wants } from './wants.ts';
 import { ATTR, SpanKind, recordFailure, startSpan, traceparentOf, tracingEnabled, type Span } from '../telemetry/trace.ts';
 
@@ -359,7 +359,8 @@ export class Submitter {
     return encodeMessage(this.submitMessage(tasks, wants, missing));
   }
 
-  private submitMessage(tasks: TaskSpec[], wants: string[], missing: MissingResult[]): WireOf<'submit'> {
+  /** A submission of this client (with the next request id); Client.put sends one of its own. */
+  submitMessage(tasks: TaskSpec[], wants: string[], missing: MissingResult[]): WireOf<'submit'> {
     this.requestSeq += 1;
     const requestId = String(this.requestSeq);
     const progress = this.options.wantsProgress();
@@ -376,12 +377,7 @@ export class Submitter {
     const { transport, subject } = this.options;
     let accepted = false;
     try {
-      const reply = await requestWithRetry(transport, subject, payload, timeoutMs, direct);
-      const msg = decodeMessage(reply.data);
-      if (msg.type === 'error') throw fromErrorInfo(msg.error);
-      if (msg.type !== 'submitReply') throw new FloeError('MALFORMED_MESSAGE', `unexpected ${msg.type} reply to submit`);
-      this.options.incarnation?.heard(msg.incarnation);
-      if (msg.error !== undefined) throw fromErrorInfo(msg.error);
+      checkSubmitAnswer(await requestWithRetry(transport, subject, payload, timeoutMs, direct), this.options.incarnation);
       accepted = true;
     } finally {
       direct?.answered(accepted);

@@ -50,6 +50,19 @@ export interface DirectSubmission {
   submit: Uint8Array;
 }
 
+/**
+ * A value a client puts on a worker (Client.put: client/put.ts, worker/puts.ts): its bytes,
+ * and the submission that makes it a task of the client, with where its answer goes.
+ */
+export interface PutRequest {
+  /** The subject of the client's request the coordinator answers (Transport.request's reply). */
+  replyTo: string;
+  /** The submit message, encoded: one task, of the builtin `put`. */
+  submit: Uint8Array;
+  /** The value, serialized as the task's spec says. */
+  bytes: Uint8Array;
+}
+
 /** Receives what the other side of a direct stream sends. */
 export interface DirectEvents<In> {
   message(message: In): void;
@@ -71,6 +84,13 @@ export interface DataPlane {
   acceptDirect?(accept: (stream: DirectStream<Uint8Array>) => DirectEvents<DirectSubmission>): void;
   /** Opens a direct stream to the worker serving at `address`. */
   openDirect?(address: string, events: DirectEvents<Uint8Array>): DirectStream<DirectSubmission>;
+  /**
+   * Takes clients' puts (call before `serve`): `accept` stores one and resolves, or rejects
+   * with a FloeError saying why not, which the putting client gets.
+   */
+  acceptPuts?(accept: (put: PutRequest) => Promise<void>): void;
+  /** Puts a value on the worker serving at `address`; resolves once it took it. */
+  put?(address: string, put: PutRequest): Promise<void>;
   /** Fetches one result; rejects with RESULT_UNAVAILABLE when the holder does not have it. */
   fetch(address: string, id: string, options?: FetchOptions): Promise<FetchedObject>;
   /** Stops serving `address` (if this instance served it) and closes client connections. */

@@ -27,9 +27,10 @@ import {
 import { FloeError } from '../errors.ts';
 import type { SerializerRef } from '../graph/spec.ts';
 import { silentLogger, type Logger } from '../util/logger.ts';
-import type { DataPlane, DirectEvents, DirectStream, DirectSubmission, FetchOptions, FetchedObject, ObjectSource } from './dataplane.ts';
+import type { DataPlane, DirectEvents, DirectStream, DirectSubmission, FetchOptions, FetchedObject, ObjectSource, PutRequest } from './dataplane.ts';
 import { DIRECT_METHOD, DIRECT_SUBMIT_BYTES_MAX, directHandler, openDirectCall } from './grpc-direct.ts';
 import { fetchHandler, TRACEPARENT_KEY } from './grpc-server.ts';
+import { PUT_MESSAGE_BYTES_MAX, PUT_METHOD, putHandler, sendPut } from './grpc-put.ts';
 import { activeTraceparent } from '../telemetry/trace.ts';
 import { copyIntoShared } from './shared-copy.ts';
 import {
@@ -91,8 +92,8 @@ const FLOW_CONTROL_WINDOW_BYTES = 64 * 1024 * 1024;
 function channelOptions(chunkBytes: number): ChannelOptions {
   return {
     'grpc.max_receive_message_length': chunkBytes + CHUNK_OVERHEAD_BYTES,
-    // Fetch requests are a version and an id; direct submissions are bounded.
-    'grpc.max_send_message_length': DIRECT_SUBMIT_BYTES_MAX,
+    // Fetch requests are a version and an id; direct submissions and put chunks are bounded.
+    'grpc.max_send_message_length': Math.max(DIRECT_SUBMIT_BYTES_MAX, PUT_MESSAGE_BYTES_MAX),
     'grpc-node.flow_control_window': FLOW_CONTROL_WINDOW_BYTES,
     // A restarted worker on the same address becomes reachable again quickly.
     'grpc.initial_reconnect_backoff_ms': 100,
@@ -109,8 +110,8 @@ function channelOptions(chunkBytes: number): ChannelOptions {
 function serverOptions(chunkBytes: number): ChannelOptions {
   return {
     'grpc.max_send_message_length': chunkBytes + CHUNK_OVERHEAD_BYTES,
-    // Fetch requests are a version and an id; direct submissions are bounded.
-    'grpc.max_receive_message_length': DIRECT_SUBMIT_BYTES_MAX,
+    // Fetch requests are a version and an id; direct submissions and put chunks are bounded.
+    'grpc.max_receive_message_length': Math.max(DIRECT_SUBMIT_BYTES_MAX, PUT_MESSAGE_BYTES_MAX),
     // Accept the clients' keepalive pings (see channelOptions).
     'grpc.http2.min_ping_interval_without_data_ms': 4000,
   };
@@ -128,6 +129,7 @@ export class GrpcDataPlane implements DataPlane {
   private readonly log: Logger;
   private server: Server | undefined;
   private accept: ((stream: DirectStream<Uint8Array>) => DirectEvents<DirectSubmission>) | undefined;
+  private acceptPut: ((put: PutRequest) => Promise<void>) | undefined;
   private readonly clients = new Map<string, Client>();
   private closed = false;
   private closing: Promise<void> | undefined;
@@ -158,8 +160,12 @@ export class GrpcDataPlane implements DataPlane {
     }
     const server = new Server({ ...serverOptions(this.chunkBytes), ...this.grpcOptions });
     const fetch = fetchHandler({ source, chunkBytes: this.chunkBytes, streamsMax: this.streamsMax, logger: this.log });
-    if (this.accept === undefined) server.addService(DATA_PLANE_SERVICE, { Fetch: fetch });
-    else server.addService({ ...DATA_PLANE_SERVICE, Direct: DIRECT_METHOD }, { Fetch: fetch, Direct: directHandler(this.accept, this.log) });
+    const accept = this.accept;
+    const acceptPut = this.acceptPut;
+    server.addService(
+      { ...DATA_PLANE_SERVICE, ...(accept === undefined ? {} : { Direct: DIRECT_METHOD }), ...(acceptPut === undefined ? {} : { Put: PUT_METHOD }) },
+      { Fetch: fetch, ...(accept === undefined ? {} : { Direct: directHandler(accept, this.log) }), ...(acceptPut === undefined ? {} : { Put: putHandler(acceptPut, this.log) }) },
+    );
     this.server = server;
     const bind = `${bracket(this.host)}:${this.port}`;
     const port = await new Promise<number>((resolve, reject) => {
@@ -180,6 +186,21 @@ export class GrpcDataPlane implements DataPlane {
   /** Takes clients' direct streams (grpc-direct.ts); call before `serve`. */
   acceptDirect(accept: (stream: DirectStream<Uint8Array>) => DirectEvents<DirectSubmission>): void {
     this.accept = accept;
+  }
+
+  /** Takes clients' puts (grpc-put.ts); call before `serve`. */
+  acceptPuts(accept: (put: PutRequest) => Promise<void>): void {
+    this.acceptPut = accept;
+  }
+
+  /** Puts a value on the worker at `address` (grpc-put.ts), on the channel fetches use. */
+  put(address: string, put: PutRequest): Promise<void> {
+    if (this.closed) return Promise.reject(new FloeError('CLIENT_CLOSED', 'data plane is closed'));
+    try {
+      return sendPut(this.clientFor(address), address, put);
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   /** Opens a direct stream to the worker at `address`, on the channel fetches use. */

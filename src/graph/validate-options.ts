@@ -119,7 +119,8 @@ function checkTimer(ms: number, what: string): number {
   return ms;
 }
 
-function checkSerializer(value: unknown, what: string): SerializerRef {
+/** A serializer option: an id, or a definition (defineSerializer). */
+export function checkSerializer(value: unknown, what: string): SerializerRef {
   if (typeof value === 'string') {
     if (value === '') throw invalid(what, 'a non-empty serializer id', value);
     return { id: value, module: '' };

@@ -3,6 +3,7 @@
  * task()) so that pool threads need no client code.
  */
 import { TASK_BRAND } from '../client/task-def.ts';
+import { FloeError } from '../errors.ts';
 import type { TaskDefCore, TaskFn } from '../client/task-def.ts';
 
 function builtin(name: string, fn: TaskFn<unknown[], unknown>): TaskDefCore<unknown[], unknown> {
@@ -23,7 +24,20 @@ function getItem(container: unknown, key: unknown): unknown {
   return (container as Record<string | number, unknown>)[key as string | number];
 }
 
+/**
+ * The task of a value a client put on a worker (Client.put). The value is stored there as
+ * this task's result, which never runs for it; it runs only when no copy is left (its
+ * worker was lost), and a value put is not recomputed: the task fails saying so.
+ */
+function put(key: unknown): never {
+  throw new FloeError(
+    'RESULT_UNAVAILABLE',
+    `the value put as ${String(key)} was lost with the worker that held it (a put value is not recomputed, as a task's result is): put it again`,
+  );
+}
+
 export const BUILTIN_TASKS: ReadonlyMap<string, TaskDefCore<unknown[], unknown>> = new Map([
   ['collect', builtin('collect', collect)],
   ['getItem', builtin('getItem', getItem)],
+  ['put', builtin('put', put)],
 ]);

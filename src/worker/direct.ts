@@ -36,7 +36,7 @@
 import { FloeError, toErrorInfo } from '../errors.ts';
 import { DIRECT_RUN_IDS_FROM, taskId } from '../graph/task-id.ts';
 import { decodeMessage, encodeMessage } from '../transport/codec.ts';
-import { isLoneTask, type KeyUpdate, type WireAssign, type WireMessage, type WireRelayed } from '../transport/messages.ts';
+import { isLoneTask, type KeyUpdate, type WireAssign, type WireMessage, type WireOf, type WireRelayed } from '../transport/messages.ts';
 import { passedOnRequest } from '../transport/reliable-message.ts';
 import type { Subscription, Transport, TransportMessage } from '../transport/transport.ts';
 import type { DirectEvents, DirectStream, DirectSubmission } from '../dataplane/dataplane.ts';
@@ -131,7 +131,7 @@ export class DirectSubmissions {
 
   /** `stream`: the direct stream it came on, if any. Returns the submitting client's id. */
   onMessage(msg: TransportMessage, stream?: DirectStream<Uint8Array>): string | undefined {
-    const { log, workerId } = this.options;
+    const { log } = this.options;
     let wire: WireMessage;
     try {
       wire = decodeMessage(msg.data);
@@ -154,18 +154,35 @@ export class DirectSubmissions {
     }
     if (runId !== 0) this.counts.started += 1;
     else this.counts.passedOn += 1;
-    // Encoded after the run started: the pool thread works meanwhile.
-    const relayed = encodeMessage({ ...wire, direct: { workerId, epoch: this.options.epoch(), runId } });
     if (runId === 0 || msg.replyTo === undefined) {
-      this.relay(relayed, msg);
+      this.relay(encodeMessage({ ...wire, direct: { workerId: this.options.workerId, epoch: this.options.epoch(), runId } }), msg);
       return wire.clientId;
     }
-    this.held.push({ replyTo: msg.replyTo, submit: relayed });
+    // Encoded after the run started: the pool thread works meanwhile.
+    this.hold(wire, runId, msg.replyTo);
+    return wire.clientId;
+  }
+
+  /**
+   * A run of `wire`'s one task started here by other means (a client's put: worker/puts.ts):
+   * its run id, its submission held to go to the coordinator as a direct run's does.
+   * Call it before the run's outcome is reported, so the report comes after the submission.
+   */
+  startedHere(wire: WireOf<'submit'>, replyTo: string): number {
+    this.runs += 1;
+    const runId = DIRECT_RUN_IDS_FROM + this.runs;
+    this.hold(wire, runId, replyTo);
+    return runId;
+  }
+
+  /** Holds the submission of run `runId` started here, for the worker's next report (or one soon for it). */
+  private hold(wire: WireOf<'submit'>, runId: number, replyTo: string): void {
+    const { workerId } = this.options;
+    this.held.push({ replyTo, submit: encodeMessage({ ...wire, direct: { workerId, epoch: this.options.epoch(), runId } }) });
     this.timer ??= setTimeout(() => {
       this.timer = undefined;
       this.options.report();
     }, RELAY_HOLD_MS);
-    return wire.clientId;
   }
 
   /** A submission that came on a stream, as a request its answer goes back to the client from. */

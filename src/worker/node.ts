@@ -30,6 +30,7 @@ import { controlEvents } from './control-events.ts';
 import { WorkerTracing } from './tracing.ts';
 import { Runs } from './runs.ts';
 import { DirectSubmissions } from './direct.ts';
+import { WorkerPuts } from './puts.ts';
 import { DEFAULT_WORKER_HEARTBEAT_INTERVAL_MS } from './heartbeat.ts';
 import { WorkerMetrics } from '../telemetry/metrics.ts';
 
@@ -95,6 +96,8 @@ export class WorkerNode {
   private sub: Subscription | undefined;
   /** Lone tasks clients send here directly (worker/direct.ts). */
   readonly direct: DirectSubmissions;
+  /** Values clients put here (worker/puts.ts). */
+  readonly puts: WorkerPuts;
   private address = '';
   /** Set while `retire()` waits for the coordinator's go-ahead. */
   private onRetired: (() => void) | undefined;
@@ -176,6 +179,14 @@ export class WorkerNode {
     });
     const direct = { transport: this.transport, submitSubject: this.subjects.submit, workerId: this.workerId, log: this.log };
     this.direct = new DirectSubmissions({ ...direct, epoch: () => this.epochNow, tryStart: (assign) => this.tryStartDirect(assign), report: () => this.sendEvents({}) });
+    this.puts = new WorkerPuts({
+      store: this.store,
+      open: () => !this.closed && !this.retired && this.onRetired === undefined,
+      knows: (id) => this.state.knows(id),
+      startedHere: (wire, replyTo) => this.direct.startedHere(wire, replyTo),
+      stored: (id, runId, serializer, bytes) =>
+        this.handle({ type: 'put', stimulusId: this.nextStimulus(), id, runId, nbytes: bytes.byteLength, serializer, bytes, startedAtMs: Date.now() }),
+    });
     this.commands = this.newCommands();
   }
 
@@ -241,6 +252,7 @@ export class WorkerNode {
   /** Serves the data plane, listens for work and registers with the coordinator. */
   async start(): Promise<void> {
     this.dataPlane.acceptDirect?.((stream) => this.direct.accept(stream));
+    this.dataPlane.acceptPuts?.((put) => this.puts.accept(put));
     this.address = await this.dataPlane.serve(this.workerId, this.store);
     const subject = this.subjects.worker(this.workerId);
     this.sub = this.link.listen(subject, (data) => this.onMessage(oneWayMessage(subject, data)));

@@ -52,7 +52,13 @@ export type WorkerEvent =
    * a straggler any more; the runs taken back start again here if a thread is free, and
    * are otherwise given back to the scheduler (reportStolen), which runs them elsewhere.
    */
-  | { type: 'returned'; stimulusId: string; stragglers: readonly RunRef[]; runs: readonly RunRef[] };
+  | { type: 'returned'; stimulusId: string; stragglers: readonly RunRef[]; runs: readonly RunRef[] }
+  /**
+   * A value a client put here (worker/puts.ts) is in the store: it is the result of run
+   * `runId` of task `id`, made without a thread. Only for an id this worker knows nothing of
+   * (WorkerState.knows).
+   */
+  | { type: 'put'; stimulusId: string; id: string; runId: number; nbytes: number; serializer: SerializerRef; bytes?: Uint8Array; startedAtMs: number };
 
 /** One run of a task. */
 export interface RunRef {

@@ -77,6 +77,11 @@ export class WorkerState {
     return !this.paused && this.slots.free && this.ready.size === 0 && !this.tasks.has(id) && !this.held.has(id);
   }
 
+  /** Whether this worker has a task or a result of this id (a put must be of a new one). */
+  knows(id: string): boolean {
+    return this.tasks.has(id) || this.held.has(id);
+  }
+
   handle(event: WorkerEvent): WorkerCommand[] {
     const out: WorkerCommand[] = [];
     const sid = event.stimulusId;
@@ -110,6 +115,9 @@ export class WorkerState {
         break;
       case 'returned':
         this.onReturned(event.stragglers, event.runs, sid, out);
+        break;
+      case 'put':
+        this.onPut(event, out);
         break;
       case 'seceded':
       case 'rejoined':
@@ -283,6 +291,14 @@ export class WorkerState {
       out.push({ type: 'reportFailed', stimulusId: sid, id: event.id, runId: event.runId, error: event.outcome.error });
     }
     this.forget(task, sid, out);
+  }
+
+  /** A client's value is stored here: owned, as a run's result is, and reported (to the client too). */
+  private onPut(event: Extract<WorkerEvent, { type: 'put' }>, out: WorkerCommand[]): void {
+    assert(!this.knows(event.id), `a put of ${event.id}, which this worker knows already`);
+    this.held.set(event.id, true);
+    const { stimulusId, id, runId, startedAtMs, nbytes, serializer, bytes } = event;
+    out.push({ type: 'reportFinished', stimulusId, id, runId, tellClient: true, durationMs: 0, startedAtMs, nbytes, serializer, bytes });
   }
 
   /** Drops a task and lets go of the inputs it was holding on to. */

@@ -289,8 +289,10 @@ export class Sim {
       }
     } else if (r < 0.98) {
       this.secede();
-    } else if (r < 0.99) {
+    } else if (r < 0.985) {
       this.direct();
+    } else if (r < 0.99) {
+      this.put();
     } else {
       this.paused = !this.paused;
       this.deliver({ type: 'paused', stimulusId: `p${this.step}`, paused: this.paused });
@@ -339,6 +341,15 @@ export class Sim {
       durationMs: DURATION_MS[name],
     });
     return true;
+  }
+
+  /** A client's value put here (worker/puts.ts): the scheduler adopts its run, or drops it as stale (adoptDirectRun). */
+  put(): void {
+    const id = `u${++this.taskSeq}`;
+    const runId = DIRECT_RUN_IDS_FROM + this.taskSeq;
+    this.seen.add('a value is put');
+    if (this.rand() < 0.8) this.runs.set(id, { runId, early: new Set(), actor: false });
+    this.deliver({ type: 'put', stimulusId: `u${this.step}`, id, runId, nbytes: 1, serializer, startedAtMs: 0 });
   }
 
   /**

@@ -1,0 +1,176 @@
+/**
+ * Client.put: a value of the client's own, put on a worker and given back as a future, as
+ * Dask's `scatter` and Ray's `put` do. Tasks take the future as an input like any other, and
+ * the value's bytes go from the client to that worker over the data plane, and from there
+ * to the workers that need it: never through the coordinator or the NATS server, so a value
+ * may be bigger than a message (`max_payload`) and costs the coordinator nothing.
+ *
+ * The client serializes the value (msgpack unless `serializer` says otherwise), picks a
+ * worker (the one named, else the next of the workers not leaving, in turn, as Dask's
+ * scatter deals them), and sends the value with the submission of a task of the builtin
+ * `put` (worker/puts.ts). The coordinator answers that submission, so the put resolves once
+ * it knows the key: tasks submitted after it find the value there. Nothing is recomputed
+ * for a put value: if every copy is lost, its future and the tasks that need it fail with
+ * RESULT_UNAVAILABLE.
+ */
+import { FloeError, isFloeError } from '../errors.ts';
+import type { DataPlane } from '../dataplane/dataplane.ts';
+import { BUILTIN_MODULE, type SerializerRef, type TaskSpec } from '../graph/spec.ts';
+import { checkOptionsObject, checkSerializer } from '../graph/validate-options.ts';
+import { encodeArgs } from '../serde/args.ts';
+import { resolveSerializer } from '../serde/registry.ts';
+import { encodeMessage } from '../transport/codec.ts';
+import type { Transport } from '../transport/transport.ts';
+import { TIMER_MAX_MS } from '../util/clock.ts';
+import type { ClusterStatus } from './cluster-status.ts';
+import type { CoordinatorIncarnation } from './incarnation.ts';
+import { checkSubmitAnswer } from './submit-request.ts';
+import type { Submitter } from './submitter.ts';
+import type { Future, KeyState } from './future.ts';
+import type { SerializerDefinition } from '../serde/types.ts';
+
+export interface PutOptions {
+  /** How the value is serialized, stored and moved (as a task's `serializer` option). Default 'msgpack'. */
+  serializer?: string | SerializerDefinition;
+  /** The worker to put it on, by id or name. Default: the workers take turns. */
+  worker?: string;
+  /** How long the put may take, the value's upload included. Default: the client's submit timeout and 1 s per 10 MiB. */
+  timeoutMs?: number;
+}
+
+const PUT_OPTIONS = new Set(['serializer', 'worker', 'timeoutMs']);
+
+/** Time allowed per byte of the value on top of the submit timeout (1 s per 10 MiB: a slow network's pace). */
+const UPLOAD_MS_PER_BYTE = 1000 / (10 * 1024 * 1024);
+
+export interface PutHost {
+  transport: Transport;
+  dataPlane: DataPlane;
+  submitter: Submitter;
+  incarnation: CoordinatorIncarnation;
+  submitTimeoutMs: number;
+  /** A worker's direct subject (the request's subject; the data plane carries it). */
+  directSubject(workerId: string): string;
+  status(): Promise<ClusterStatus>;
+  /** A new key of this client named `name`-N, its state (submitted, wanted) and a future of it. */
+  register(name: string): { state: KeyState; future: Future<unknown> };
+}
+
+/** What a put checked and made before it is sent. */
+export interface PreparedPut {
+  serializer: SerializerRef;
+  bytes: Uint8Array;
+  worker: string | undefined;
+  timeoutMs: number | undefined;
+}
+
+/** Checks the options and serializes the value. */
+export async function preparePut(value: unknown, options: PutOptions | undefined): Promise<PreparedPut> {
+  if (options !== undefined) checkPutOptions(options);
+  const serializer = options?.serializer === undefined ? { id: 'msgpack', module: '' } : checkSerializer(options.serializer, 'put options.serializer');
+  const impl = await resolveSerializer(serializer);
+  let bytes: unknown;
+  try {
+    bytes = impl.serialize(value);
+  } catch (error) {
+    throw new FloeError('UNSERIALIZABLE_ARGUMENT', `the value to put cannot be serialized with "${impl.id}": ${(error as Error).message ?? String(error)}`, { cause: error });
+  }
+  if (!(bytes instanceof Uint8Array)) {
+    throw new FloeError('UNSERIALIZABLE_ARGUMENT', `the value to put: serializer "${impl.id}" returned ${typeof bytes}, not a Uint8Array (serializers must be synchronous)`);
+  }
+  // Serializers may reuse their buffer for the next value.
+  return { serializer, bytes: bytes.slice(), worker: options?.worker, timeoutMs: options?.timeoutMs };
+}
+
+function checkPutOptions(options: PutOptions): void {
+  checkOptionsObject(options);
+  for (const key of Object.keys(options)) {
+    if (!PUT_OPTIONS.has(key)) throw new FloeError('INVALID_OPTION', `put options: unknown option '${key}' (known: ${[...PUT_OPTIONS].join(', ')})`);
+  }
+  if (options.worker !== undefined && (typeof options.worker !== 'string' || options.worker === '')) {
+    throw new FloeError('INVALID_OPTION', `put options.worker must be a worker's id or name (got ${JSON.stringify(options.worker)})`);
+  }
+  const ms = options.timeoutMs;
+  if (ms !== undefined && (typeof ms !== 'number' || !Number.isInteger(ms) || ms < 1 || ms > TIMER_MAX_MS)) {
+    throw new FloeError('INVALID_OPTION', `put options.timeoutMs must be an integer number of milliseconds in 1..${TIMER_MAX_MS} (got ${String(ms)})`);
+  }
+}
+
+/** The spec of a put's task: the builtin `put`, which runs only if the value is lost (it then fails, naming the key). */
+export function putSpec(key: string, serializer: SerializerRef): TaskSpec {
+  const { bytes } = encodeArgs([key], () => undefined);
+  return {
+    key, name: 'put', module: BUILTIN_MODULE, exportName: 'put', args: bytes, deps: [], serializer,
+    priority: 0, retries: 0, retryDelayMs: 0, retryBackoff: 1, timeoutMs: 0, resources: {},
+  };
+}
+
+/** Puts values on workers for one client (Client.put). */
+export class Putter {
+  /** Puts go to the workers in turn: the last one's place among them. */
+  #turn = -1;
+
+  constructor(private readonly host: PutHost) {}
+
+  async put(value: unknown, options: PutOptions | undefined): Promise<Future<unknown>> {
+    const prepared = await preparePut(value, options);
+    const worker = await this.pickWorker(prepared.worker);
+    const { state, future } = this.host.register('put');
+    try {
+      await this.send(worker, putSpec(state.key, prepared.serializer), prepared);
+    } catch (error) {
+      const floeError = isFloeError(error) ? error : new FloeError('INTERNAL', String(error), { cause: error });
+      state.fail(floeError);
+      future.release(); // the coordinator may have taken it: it lets it go
+      throw floeError;
+    }
+    return future;
+  }
+
+  /** The worker a put goes to: the one named, else the next of those not leaving. */
+  private async pickWorker(named: string | undefined): Promise<{ id: string; address: string }> {
+    const { workers } = await this.host.status();
+    if (named !== undefined) {
+      const worker = workers.find((w) => w.id === named || w.name === named);
+      if (worker === undefined) {
+        throw new FloeError('INVALID_OPTION', `put options.worker: no worker '${named}' in the cluster (it has ${workers.map((w) => w.name || w.id).join(', ') || 'none'})`);
+      }
+      if (worker.retiring) throw new FloeError('INVALID_OPTION', `put options.worker: worker '${named}' is retiring`);
+      return worker;
+    }
+    const open = workers.filter((w) => !w.retiring && w.address !== '').sort((a, b) => (a.id < b.id ? -1 : 1));
+    if (open.length === 0) {
+      throw new FloeError('WORKER_LOST', 'no worker in the cluster takes the value (none has joined, or all are retiring); put it again once one has', { retryable: true });
+    }
+    this.#turn = (this.#turn + 1) % open.length;
+    return open[this.#turn]!;
+  }
+
+  /**
+   * Sends the value and the put's submission to `worker`, and waits for the coordinator's
+   * answer to the submission (which the worker passes on once it holds the value).
+   */
+  private async send(worker: { id: string; address: string }, spec: TaskSpec, prepared: PreparedPut): Promise<void> {
+    const { host } = this;
+    const put = host.dataPlane.put?.bind(host.dataPlane);
+    if (put === undefined) throw new FloeError('INVALID_ARGUMENT', "this client's data plane cannot put values on workers");
+    const payload = encodeMessage(host.submitter.submitMessage([spec], [spec.key], []));
+    const timeoutMs = prepared.timeoutMs ?? Math.min(TIMER_MAX_MS, Math.ceil(host.submitTimeoutMs + prepared.bytes.byteLength * UPLOAD_MS_PER_BYTE));
+    let putError: unknown;
+    try {
+      const reply = await host.transport.request(host.directSubject(worker.id), payload, {
+        timeoutMs,
+        sendVia: (replyTo, submit, fail) => {
+          put(worker.address, { replyTo, submit, bytes: prepared.bytes }).catch((error: unknown) => {
+            putError = error;
+            fail(error instanceof Error ? error : new Error(String(error)));
+          });
+        },
+      });
+      checkSubmitAnswer(reply, host.incarnation);
+    } catch (error) {
+      // The worker's own reason, rather than the request's failure that carried it.
+      throw putError ?? error;
+    }
+  }
+}

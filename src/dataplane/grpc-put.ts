@@ -1,0 +1,211 @@
+/**
+ * Puts over the gRPC data plane (`floe.v1.DataPlane/Put`, client streaming): a client
+ * sends a worker a value it serialized (Client.put, client/put.ts), with the submission
+ * that makes it a task of that client; the worker stores it and passes the submission on
+ * (worker/puts.ts). The value's bytes go from the client to the worker and nowhere else.
+ *
+ * The first PutChunk carries the header (the reply subject, the submission and the value's
+ * size), every chunk carries data. The server copies the chunks into one SharedArrayBuffer
+ * of the announced size (pool threads read it without a copy, as they read fetched inputs),
+ * and answers once the worker took the value: an empty PutReply, or a status whose details
+ * say why not. A stream whose chunks disagree with its header is answered INVALID_ARGUMENT.
+ */
+import { status as Status, type Client, type ServerReadableStream, type ServiceError, type sendUnaryData } from '@grpc/grpc-js';
+import { FloeError, isFloeError } from '../errors.ts';
+import { Out, messageField, stringField, uint64Size } from '../transport/proto-write.ts';
+import { ProtoReader } from '../transport/proto-read.ts';
+import type { Logger } from '../util/logger.ts';
+import type { PutRequest } from './dataplane.ts';
+import { copyIntoShared } from './shared-copy.ts';
+
+export const PUT_PATH = '/floe.v1.DataPlane/Put';
+
+/** Data bytes per PutChunk. */
+export const PUT_CHUNK_BYTES = 1024 * 1024;
+/** Largest reply subject and submission a put's header carries. */
+export const PUT_HEADER_BYTES_MAX = 64 * 1024;
+/** Largest PutChunk (both sides' gRPC message limit for puts). */
+export const PUT_MESSAGE_BYTES_MAX = PUT_CHUNK_BYTES + PUT_HEADER_BYTES_MAX;
+
+/** PutChunk.reply_to (1), .submit (2), .total_bytes (3), .data (4). */
+const REPLY_TO_TAG = (1 << 3) | 2;
+const SUBMIT_TAG = (2 << 3) | 2;
+const TOTAL_BYTES_TAG = 3 << 3;
+const DATA_TAG = (4 << 3) | 2;
+
+export interface PutChunk {
+  /** The header, on the first chunk only. */
+  header?: { replyTo: string; submit: Uint8Array; totalBytes: number };
+  data: Uint8Array;
+}
+
+export function serializePutChunk(chunk: PutChunk): Buffer {
+  const { header, data } = chunk;
+  let size = messageField(data.byteLength);
+  if (header !== undefined) size += stringField(header.replyTo) + messageField(header.submit.byteLength) + 1 + uint64Size(header.totalBytes);
+  const w = new Out(Buffer.allocUnsafe(size));
+  if (header !== undefined) w.varint(REPLY_TO_TAG).string(header.replyTo).varint(SUBMIT_TAG).bytes(header.submit).varint(TOTAL_BYTES_TAG).uint64(header.totalBytes);
+  return w.varint(DATA_TAG).bytes(data).finish('PutChunk');
+}
+
+/** A PutChunk the server could not read. */
+export interface BadPutChunk {
+  bad: string;
+}
+
+export function deserializePutChunk(bytes: Buffer): PutChunk | BadPutChunk {
+  const r = new ProtoReader(bytes, 0, bytes.byteLength);
+  let replyTo: string | undefined;
+  let submit: Uint8Array | undefined;
+  let totalBytes: number | undefined;
+  let data: Uint8Array = new Uint8Array(0);
+  try {
+    while (r.pos < r.end) {
+      const tag = r.uint32();
+      if (tag === REPLY_TO_TAG) replyTo = r.string();
+      else if (tag === SUBMIT_TAG) submit = r.bytes();
+      else if (tag === TOTAL_BYTES_TAG) totalBytes = r.uint64();
+      else if (tag === DATA_TAG) data = r.bytes();
+      else r.unknown(tag, 4);
+    }
+  } catch (error) {
+    return { bad: `malformed PutChunk: ${(error as Error).message}` };
+  }
+  if (replyTo === undefined && submit === undefined && totalBytes === undefined) return { data };
+  if (replyTo === undefined || replyTo === '') return { bad: 'PutChunk.reply_to is missing' };
+  if (submit === undefined || submit.byteLength === 0) return { bad: 'PutChunk.submit is missing' };
+  if (totalBytes === undefined || !Number.isSafeInteger(totalBytes)) return { bad: 'PutChunk.total_bytes is missing' };
+  return { header: { replyTo, submit, totalBytes }, data };
+}
+
+function serializeEmpty(): Buffer {
+  return Buffer.alloc(0);
+}
+
+function deserializeEmpty(): Record<string, never> {
+  return {};
+}
+
+export const PUT_METHOD = {
+  path: PUT_PATH,
+  requestStream: true,
+  responseStream: false,
+  requestSerialize: serializePutChunk,
+  requestDeserialize: deserializePutChunk,
+  responseSerialize: serializeEmpty,
+  responseDeserialize: deserializeEmpty,
+  originalName: 'put',
+} as const;
+
+type PutCall = ServerReadableStream<PutChunk | BadPutChunk, Record<string, never>>;
+
+/** gRPC statuses of the FloeError codes a worker refuses a put with; any other is INTERNAL. */
+const STATUS_OF: Readonly<Record<string, Status>> = {
+  INVALID_ARGUMENT: Status.INVALID_ARGUMENT,
+  MALFORMED_MESSAGE: Status.INVALID_ARGUMENT,
+  LIMIT_EXCEEDED: Status.RESOURCE_EXHAUSTED,
+  WORKER_LOST: Status.UNAVAILABLE,
+  KEY_CONFLICT: Status.ALREADY_EXISTS,
+};
+
+/** The server's handler: assembles the value, then hands it to `accept`, whose outcome is the reply. */
+export function putHandler(accept: (put: PutRequest) => Promise<void>, log: Logger): (call: PutCall, reply: sendUnaryData<Record<string, never>>) => void {
+  return (call, reply) => {
+    let header: PutChunk['header'];
+    let out: Uint8Array | undefined;
+    let received = 0;
+    let failed = false;
+    const fail = (code: Status, details: string): void => {
+      if (failed) return;
+      failed = true;
+      log.warn({ peer: call.getPeer(), reason: details }, 'data plane: put refused');
+      reply({ code, details });
+    };
+    call.on('data', (chunk: PutChunk | BadPutChunk) => {
+      if (failed) return;
+      if ('bad' in chunk) return fail(Status.INVALID_ARGUMENT, chunk.bad);
+      if (out === undefined) {
+        if (chunk.header === undefined) return fail(Status.INVALID_ARGUMENT, 'the first PutChunk has no header');
+        header = chunk.header;
+        try {
+          out = new Uint8Array(new SharedArrayBuffer(header.totalBytes));
+        } catch (error) {
+          return fail(Status.RESOURCE_EXHAUSTED, `cannot hold a value of ${header.totalBytes} bytes: ${(error as Error).message}`);
+        }
+      } else if (chunk.header !== undefined) {
+        return fail(Status.INVALID_ARGUMENT, 'a PutChunk after the first has a header');
+      }
+      if (received + chunk.data.byteLength > out.byteLength) return fail(Status.INVALID_ARGUMENT, `the value is longer than the ${out.byteLength} bytes its header says`);
+      copyIntoShared(out, chunk.data, received);
+      received += chunk.data.byteLength;
+    });
+    call.on('end', () => {
+      if (failed) return;
+      if (out === undefined || header === undefined) return fail(Status.INVALID_ARGUMENT, 'the put sent no PutChunk');
+      if (received !== out.byteLength) return fail(Status.INVALID_ARGUMENT, `the value has ${received} of the ${out.byteLength} bytes its header says`);
+      accept({ replyTo: header.replyTo, submit: header.submit, bytes: out }).then(
+        () => reply(null, {}),
+        (error: unknown) => {
+          const code = isFloeError(error) ? (STATUS_OF[error.code] ?? Status.INTERNAL) : Status.INTERNAL;
+          fail(code, error instanceof Error ? error.message : String(error));
+        },
+      );
+    });
+    call.on('error', () => {
+      failed = true; // the client went away: nothing is stored
+    });
+  };
+}
+
+/**
+ * The client's side: streams `put` to the worker `client` connects to, in chunks, waiting
+ * for 'drain' when grpc-js buffers; resolves when the worker took it.
+ */
+export function sendPut(client: Client, address: string, put: PutRequest): Promise<void> {
+  if (put.submit.byteLength + put.replyTo.length * 3 > PUT_HEADER_BYTES_MAX) {
+    return Promise.reject(new FloeError('INTERNAL', `a put's submission of ${put.submit.byteLength} bytes is over the ${PUT_HEADER_BYTES_MAX} a header may carry`));
+  }
+  return new Promise((resolve, reject) => {
+    const call = client.makeClientStreamRequest(PUT_PATH, serializePutChunk, deserializeEmpty, (error: ServiceError | null) => {
+      if (error === null) resolve();
+      else reject(putError(error, address));
+    });
+    const { bytes } = put;
+    let offset = 0;
+    const write = (): void => {
+      do {
+        const end = Math.min(offset + PUT_CHUNK_BYTES, bytes.byteLength);
+        const data = bytes.subarray(offset, end);
+        const chunk: PutChunk = offset === 0 ? { header: { replyTo: put.replyTo, submit: put.submit, totalBytes: bytes.byteLength }, data } : { data };
+        offset = end;
+        if (!call.write(chunk) && offset < bytes.byteLength) {
+          call.once('drain', write);
+          return;
+        }
+      } while (offset < bytes.byteLength);
+      call.end();
+    };
+    write();
+  });
+}
+
+function putError(error: ServiceError, address: string): FloeError {
+  const details = error.details || error.message;
+  const why = `the worker at ${address} did not take the value (${Status[error.code] ?? error.code}: ${details})`;
+  switch (error.code) {
+    case Status.INVALID_ARGUMENT:
+      return new FloeError('INVALID_ARGUMENT', why, { cause: error });
+    case Status.RESOURCE_EXHAUSTED:
+      return new FloeError('LIMIT_EXCEEDED', why, { cause: error });
+    case Status.ALREADY_EXISTS:
+      return new FloeError('KEY_CONFLICT', why, { cause: error });
+    case Status.UNIMPLEMENTED:
+      return new FloeError('INVALID_ARGUMENT', `${why}: it takes no puts (an older worker)`, { cause: error });
+    case Status.UNAVAILABLE:
+    case Status.CANCELLED:
+    case Status.DEADLINE_EXCEEDED:
+      return new FloeError('WORKER_LOST', why, { cause: error, retryable: true });
+    default:
+      return new FloeError('INTERNAL', why, { cause: error });
+  }
+}

@@ -1,0 +1,63 @@
+// Client.put between real processes: the value goes from the client to a worker over gRPC,
+// never through NATS (the server here takes messages of 32 KiB, the values are 1 MiB), is
+// fetched from there by the workers that need it, and a value lost with its worker makes
+// the tasks that need it fail with RESULT_UNAVAILABLE, naming it.
+import t from 'tap';
+import { inspectBytes, verifyBytes } from '../fixtures/cluster-tasks.ts';
+import { isFloeError } from '../../src/index.ts';
+import { clusterClient, localCluster, status, untilStatus } from '../helpers/cluster.ts';
+import { natsServer } from '../helpers/nats.ts';
+import { rejection } from '../helpers/e2e.ts';
+
+const MAX_PAYLOAD = 32 * 1024;
+const pattern = (n: number, seed: number): Uint8Array => Uint8Array.from({ length: n }, (_, i) => (i * 31 + seed) % 251);
+
+t.test('puts on a cluster whose nats-server takes 32 KiB messages', async (t) => {
+  const nats = await natsServer(t, { maxPayloadBytes: MAX_PAYLOAD });
+  const cluster = await localCluster(t, { workers: 2, threads: 1, nats: nats.url, heartbeatTimeoutMs: 1500 });
+  const client = await clusterClient(t, cluster);
+  await untilStatus(cluster, 'two workers', (s) => s.workers.length === 2);
+
+  t.test('a 1 MiB value put on each worker reaches tasks on both, intact and in shared memory', async (t) => {
+    const size = 1024 * 1024;
+    const onFirst = await client.put(pattern(size, 3), { serializer: 'raw', worker: 'worker-0' });
+    const onSecond = await client.put(pattern(size, 4), { serializer: 'raw', worker: 'worker-1' });
+    const inspected = await client.gather([client.submit(inspectBytes, onFirst, 3), client.submit(inspectBytes, onSecond, 4)]);
+    const verified = await client.gather([client.submit(verifyBytes, onFirst, 3), client.submit(verifyBytes, onSecond, 4)]);
+    for (const c of [...inspected, ...verified]) t.same([c.length, c.bad], [size, 0], 'every byte right');
+    t.ok(inspected.every((c) => c.shared), 'a task reads a put value without a copy into its thread');
+    const back = await onFirst.result();
+    t.same([back.byteLength, back[12345]], [size, (12345 * 31 + 3) % 251], 'the client gets the value back');
+    const s = await status(cluster);
+    const held = new Map(s.workers.map((w) => [w.name, w.held]));
+    t.ok((held.get('worker-0') ?? 0) >= 1 && (held.get('worker-1') ?? 0) >= 1, 'each worker holds the value put on it');
+  });
+
+  t.test('puts without a worker named go to the workers in turn', async (t) => {
+    const before = await status(cluster);
+    const futures = await Promise.all([1, 2, 3, 4].map((i) => client.put({ i })));
+    const after = await status(cluster);
+    const gained = after.workers.map((w) => w.held - (before.workers.find((b) => b.id === w.id)?.held ?? 0));
+    t.same(gained, [2, 2], 'two values each');
+    t.same(await client.gather(futures), [{ i: 1 }, { i: 2 }, { i: 3 }, { i: 4 }]);
+  });
+
+  t.test('a worker that is not in the cluster is refused by name', async (t) => {
+    const error = await rejection(client.put(1, { worker: 'worker-9' }));
+    t.equal(error.code, 'INVALID_OPTION');
+    t.match(error.message, /no worker 'worker-9'.*worker-0/);
+  });
+
+  t.test('a value lost with its worker: its tasks fail naming it, and the cluster goes on', async (t) => {
+    const lost = await client.put(pattern(64 * 1024, 9), { serializer: 'raw', worker: 'worker-1' });
+    const kept = await client.put(pattern(64 * 1024, 8), { serializer: 'raw', worker: 'worker-0' });
+    process.kill(cluster.workers[1]!.pid!, 'SIGKILL');
+    const error = await rejection(client.submit(verifyBytes, lost, 9).result());
+    t.equal(error.code, 'RESULT_UNAVAILABLE', 'RESULT_UNAVAILABLE');
+    t.match(error.message, new RegExp(`value put as ${lost.key} was lost`), 'names the value');
+    t.match(error.message, /put it again/, 'says what to do');
+    t.ok(isFloeError(await rejection(lost.result())), 'its own future fails too');
+    const checked = await client.submit(verifyBytes, kept, 8).result();
+    t.same([checked.length, checked.bad], [64 * 1024, 0], 'a value on the other worker is still there');
+  });
+});

@@ -1,0 +1,91 @@
+/**
+ * Client.put, embedded (client/put.ts, worker/puts.ts): a value put on a worker is a future
+ * tasks take as an input; it comes back as it went, in the serializer asked for; workers
+ * take puts in turn, or the one named; a released put is dropped where it is held; and bad
+ * input is refused at the call, naming what is wrong. Between processes, with a value
+ * bigger than a NATS message and one lost with its worker: test/cluster/put.test.ts.
+ */
+import t from 'tap';
+import { add, inc, shout, sum } from '../fixtures/e2e-tasks.ts';
+import { upper } from '../fixtures/custom-serializer.ts';
+import { clusterOf, localClient, rejection, until } from '../helpers/e2e.ts';
+
+t.test('puts, embedded', async (t) => {
+  const client = await localClient(t, { workers: 2, threads: 1 });
+  const workers = clusterOf(client).workers;
+
+  t.test('a value put is a future of that value, and an input of tasks', async (t) => {
+    const xs = await client.put([1, 2, 3]);
+    t.match(xs.key, /^put-\d+$/, 'a put-N key');
+    t.equal(xs.status, 'finished', 'held already when the put resolves');
+    t.same(await xs.result(), [1, 2, 3]);
+    t.equal(await client.submit(sum, xs).result(), 6);
+    const n = await client.put(41);
+    t.same(await client.gather([client.submit(inc, n), client.submit(add, n, n)]), [42, 82], 'one value, several tasks');
+  });
+
+  t.test('the serializer asked for is the one used', async (t) => {
+    const raw = await client.put(new Uint8Array([9, 8, 7]), { serializer: 'raw' });
+    t.same(await raw.result(), new Uint8Array([9, 8, 7]));
+    const json = await client.put({ a: [1, 'b'] }, { serializer: 'json' });
+    t.same(await json.result(), { a: [1, 'b'] });
+    const custom = await client.put('quiet', { serializer: upper });
+    t.equal(await custom.result(), 'QUIET', 'a custom serializer ran on the way in');
+    t.equal(await client.submit(shout, custom).result(), 'QUIET', 'and a task reads it');
+  });
+
+  t.test('puts go to the workers in turn, or to the one named', async (t) => {
+    const before = workers.map((w) => w.puts.counts.taken);
+    await Promise.all([client.put(1), client.put(2), client.put(3), client.put(4)]);
+    t.same(workers.map((w, i) => w.puts.counts.taken - before[i]!), [2, 2], 'two each');
+    const name = (await client.status()).workers.find((w) => w.id === workers[1]!.workerId)!.name;
+    const taken = workers[1]!.puts.counts.taken;
+    await client.put('here', { worker: name });
+    await client.put('here too', { worker: workers[1]!.workerId });
+    t.equal(workers[1]!.puts.counts.taken, taken + 2, 'by name and by id');
+  });
+
+  t.test('a released put is dropped by the worker that holds it', async (t) => {
+    const f = await client.put('short-lived', { worker: workers[0]!.workerId });
+    const id = `${client.clientId}/${f.key}`;
+    t.ok(workers[0]!.store.has(id), 'held');
+    f.release();
+    await until('the value is dropped', () => !workers[0]!.store.has(id));
+    t.pass('dropped');
+    const error = await rejection(Promise.resolve().then(() => client.submit(shout, f).result()));
+    t.equal(error.code, 'RESULT_UNAVAILABLE', 'a released put is no input');
+  });
+
+  t.test('a key of its own does not take a generated key: each task gets its own result', async (t) => {
+    const own = client.submitWithOptions(inc.with({ name: 'bump' }), { key: 'bump-900' }, 10);
+    const generated = Array.from({ length: 3 }, (_, i) => client.submit(inc.with({ name: 'bump' }), i));
+    t.same(await client.gather([own, ...generated]), [11, 1, 2, 3]);
+    t.equal(new Set([own.key, ...generated.map((g) => g.key)]).size, 4, 'four keys');
+  });
+
+  t.test('bad input is refused at the call, naming what is wrong', async (t) => {
+    const cases: [string, Promise<unknown>, string, RegExp][] = [
+      ['an unknown option', client.put(1, { wrokers: 'x' } as never), 'INVALID_OPTION', /unknown option 'wrokers'/],
+      ['options not an object', client.put(1, 5 as never), 'INVALID_OPTION', /must be an object/],
+      ['a worker that is not there', client.put(1, { worker: 'nobody' }), 'INVALID_OPTION', /no worker 'nobody'/],
+      ['a worker that is not a string', client.put(1, { worker: 3 } as never), 'INVALID_OPTION', /worker's id or name/],
+      ['a time limit of 0', client.put(1, { timeoutMs: 0 }), 'INVALID_OPTION', /timeoutMs/],
+      ['a function', client.put(() => 1), 'UNSERIALIZABLE_ARGUMENT', /cannot be serialized with "msgpack"/],
+      ['a class instance', client.put(new (class Point { x = 1 })()), 'UNSERIALIZABLE_ARGUMENT', /Point/],
+      ['an unknown serializer', client.put(1, { serializer: 'nope' }), 'UNKNOWN_SERIALIZER', /"nope"/],
+      ['raw with a string', client.put('text', { serializer: 'raw' }), 'UNSERIALIZABLE_ARGUMENT', /"raw"/],
+    ];
+    for (const [what, put, code, reason] of cases) {
+      const error = await rejection(put);
+      t.equal(error.code, code, `${what}: ${code}`);
+      t.match(error.message, reason, what);
+    }
+    t.equal(await client.submit(inc, await client.put(1)).result(), 2, 'the client goes on');
+  });
+
+  t.test('a closed client puts nothing', async (t) => {
+    const other = await localClient(t, { threads: 1 });
+    await other.close();
+    t.equal((await rejection(other.put(1))).code, 'CLIENT_CLOSED');
+  });
+});
