@@ -40,6 +40,9 @@ export interface PutOptions {
 
 const PUT_OPTIONS = new Set(['serializer', 'worker', 'timeoutMs']);
 
+/** How long the workers the coordinator named are taken as the cluster's, for puts. */
+const WORKERS_FRESH_MS = 1000;
+
 /** Time allowed per byte of the value on top of the submit timeout (1 s per 10 MiB: a slow network's pace). */
 const UPLOAD_MS_PER_BYTE = 1000 / (10 * 1024 * 1024);
 
@@ -109,15 +112,25 @@ export function putSpec(key: string, serializer: SerializerRef): TaskSpec {
 export class Putter {
   /** Puts go to the workers in turn: the last one's place among them. */
   #turn = -1;
+  #workers: { atMs: number; list: Promise<ClusterStatus['workers']> } | undefined;
 
   constructor(private readonly host: PutHost) {}
 
   async put(value: unknown, options: PutOptions | undefined): Promise<Future<unknown>> {
     const prepared = await preparePut(value, options);
-    const worker = await this.pickWorker(prepared.worker);
+    const worker = await this.pickWorker(prepared.worker, false);
     const { state, future } = this.host.register('put');
+    const spec = putSpec(state.key, prepared.serializer);
     try {
-      await this.send(worker, putSpec(state.key, prepared.serializer), prepared);
+      try {
+        await this.send(worker, spec, prepared);
+      } catch (error) {
+        // The worker left (or is leaving) since the workers were last asked for: once more,
+        // on a worker of the cluster as it is now. Under the same key: should the first
+        // worker have taken the value after all, the coordinator keeps that one (the same).
+        if (prepared.worker !== undefined || !isFloeError(error) || error.code !== 'WORKER_LOST') throw error;
+        await this.send(await this.pickWorker(undefined, true), spec, prepared);
+      }
     } catch (error) {
       const floeError = isFloeError(error) ? error : new FloeError('INTERNAL', String(error), { cause: error });
       state.fail(floeError);
@@ -127,9 +140,25 @@ export class Putter {
     return future;
   }
 
+  /**
+   * The workers, as the coordinator said at most WORKERS_FRESH_MS ago unless `fresh`: puts
+   * made together ask once (a round trip per put cost more than a small put).
+   */
+  private workers(fresh: boolean): Promise<ClusterStatus['workers']> {
+    const now = performance.now();
+    const known = this.#workers;
+    if (!fresh && known !== undefined && now - known.atMs < WORKERS_FRESH_MS) return known.list;
+    const list = this.host.status().then((s) => s.workers);
+    this.#workers = { atMs: now, list };
+    list.catch(() => {
+      if (this.#workers?.list === list) this.#workers = undefined;
+    });
+    return list;
+  }
+
   /** The worker a put goes to: the one named, else the next of those not leaving. */
-  private async pickWorker(named: string | undefined): Promise<{ id: string; address: string }> {
-    const { workers } = await this.host.status();
+  private async pickWorker(named: string | undefined, fresh: boolean): Promise<{ id: string; address: string }> {
+    const workers = await this.workers(fresh || named !== undefined);
     if (named !== undefined) {
       const worker = workers.find((w) => w.id === named || w.name === named);
       if (worker === undefined) {

@@ -30,7 +30,7 @@ import { silentLogger, type Logger } from '../util/logger.ts';
 import type { DataPlane, DirectEvents, DirectStream, DirectSubmission, FetchOptions, FetchedObject, ObjectSource, PutRequest } from './dataplane.ts';
 import { DIRECT_METHOD, DIRECT_SUBMIT_BYTES_MAX, directHandler, openDirectCall } from './grpc-direct.ts';
 import { fetchHandler, TRACEPARENT_KEY } from './grpc-server.ts';
-import { PUT_MESSAGE_BYTES_MAX, PUT_METHOD, putHandler, sendPut } from './grpc-put.ts';
+import { PUT_MESSAGE_BYTES_MAX, PUT_METHOD, putHandler, sendPut, widenReceiveWindows } from './grpc-put.ts';
 import { activeTraceparent } from '../telemetry/trace.ts';
 import { copyIntoShared } from './shared-copy.ts';
 import {
@@ -178,6 +178,7 @@ export class GrpcDataPlane implements DataPlane {
       server.forceShutdown();
       throw error;
     });
+    if (acceptPut !== undefined && widenReceiveWindows(server) === 0) this.log.warn({ name }, 'data plane: could not widen the HTTP/2 windows of puts (grpc-js changed?); puts go slower');
     const address = `${bracket(this.advertiseHost)}:${port}`;
     this.log.info({ name, bind: `${bracket(this.host)}:${port}`, address }, 'data plane serving');
     return address;

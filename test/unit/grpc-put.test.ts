@@ -6,11 +6,14 @@
  * reaching the worker.
  */
 import t from 'tap';
-import { Client, credentials, type ServiceError } from '@grpc/grpc-js';
+import { Client, Server, ServerCredentials, credentials, type ServiceError } from '@grpc/grpc-js';
 import { FloeError } from '../../src/errors.ts';
 import { GrpcDataPlane } from '../../src/dataplane/grpc.ts';
 import type { PutRequest } from '../../src/dataplane/dataplane.ts';
-import { PUT_CHUNK_BYTES, PUT_PATH, deserializePutChunk, serializePutChunk, type PutChunk } from '../../src/dataplane/grpc-put.ts';
+import type { EventEmitter } from 'node:events';
+import type { ServerHttp2Session } from 'node:http2';
+import { PUT_CHUNK_BYTES, PUT_PATH, PUT_WINDOW_BYTES, deserializePutChunk, serializePutChunk, widenReceiveWindows, type PutChunk } from '../../src/dataplane/grpc-put.ts';
+import { silentLogger } from '../../src/util/logger.ts';
 import { protoRoot } from '../../src/transport/codec.ts';
 import { rejection, type Teardown } from '../helpers/e2e.ts';
 
@@ -123,4 +126,26 @@ t.test('a stream that disagrees with its header is refused, and the worker never
     t.match(error.details, reason, what);
   }
   t.equal(taken.length, 0, 'nothing reached the worker');
+});
+
+t.test("a server that takes puts opens wide HTTP/2 windows to its clients (grpc-js offers no option for it)", async (t) => {
+  const server = new Server();
+  t.equal(widenReceiveWindows(server), 0, 'nothing to widen before the server is bound');
+  await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, port) => (e ? reject(e) : resolve(port))));
+  t.teardown(() => server.forceShutdown());
+  t.equal(widenReceiveWindows(server), 1, "the bound server's HTTP/2 server is found (a grpc-js without the field would fail here)");
+  const h2 = [...(server as unknown as { http2Servers: Map<EventEmitter, unknown> }).http2Servers.keys()][0]!;
+  const session = new Promise<ServerHttp2Session>((resolve) => h2.once('session', resolve));
+  const port = (server as unknown as { http2Servers: Map<{ address(): { port: number } }, unknown> }).http2Servers.keys().next().value!.address().port;
+  const client = new Client(`127.0.0.1:${port}`, credentials.createInsecure());
+  t.teardown(() => client.close());
+  await new Promise<void>((resolve, reject) => client.waitForReady(Date.now() + 10_000, (e) => (e ? reject(e) : resolve())));
+  const state = (await session).state;
+  t.ok((state.effectiveLocalWindowSize ?? 0) >= PUT_WINDOW_BYTES, `the connection's window is widened (${state.effectiveLocalWindowSize})`);
+  const warnings: unknown[] = [];
+  const plane = new GrpcDataPlane({ logger: { ...silentLogger, warn: (fields: unknown) => warnings.push(fields) } });
+  plane.acceptPuts(() => Promise.resolve());
+  await plane.serve('w9', { get: () => undefined });
+  t.teardown(() => plane.close());
+  t.same(warnings, [], 'the data plane widened its windows without a warning');
 });
