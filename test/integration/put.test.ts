@@ -6,7 +6,8 @@
  * bigger than a NATS message and one lost with its worker: test/cluster/put.test.ts.
  */
 import t from 'tap';
-import { add, inc, shout, sum } from '../fixtures/e2e-tasks.ts';
+import { add, checksum, inc, shout, sum } from '../fixtures/e2e-tasks.ts';
+import type { WorkerNode } from '../../src/worker/node.ts';
 import { upper } from '../fixtures/custom-serializer.ts';
 import { clusterOf, localClient, rejection, until } from '../helpers/e2e.ts';
 
@@ -83,6 +84,23 @@ t.test('puts, embedded', async (t) => {
       t.match(error.message, reason, what);
     }
     t.equal(await client.submit(inc, await client.put(1)).result(), 2, 'the client goes on');
+  });
+
+  t.test('a value on a worker that retires is moved to another; a retired worker takes no puts', async (t) => {
+    const own = await localClient(t, { workers: 2, threads: 1 });
+    const [leaving, staying] = clusterOf(own).workers as [WorkerNode, WorkerNode];
+    // Bigger than a result the coordinator keeps inline (64 KiB): only the worker has it.
+    const bytes = Uint8Array.from({ length: 200_000 }, (_, i) => i % 251);
+    const value = await own.put(bytes, { worker: leaving.workerId, serializer: 'raw' });
+    t.equal(await leaving.retire(10_000), true, 'retired');
+    t.ok(staying.store.has(`${own.clientId}/${value.key}`), 'the other worker holds the value now');
+    await leaving.close();
+    t.same(await own.submit(checksum, value, value).result(), await own.submit(checksum, bytes, bytes).result(), 'tasks still get it, whole');
+    const error = await rejection(own.put(1, { worker: leaving.workerId }));
+    t.equal(error.code, 'INVALID_OPTION', 'named, it is refused');
+    t.match(error.message, /no worker/);
+    await own.put('elsewhere');
+    t.equal(leaving.puts.counts.taken, 1, 'unnamed puts go to the workers not leaving');
   });
 
   t.test('a closed client puts nothing', async (t) => {
