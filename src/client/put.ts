@@ -25,6 +25,7 @@ import { TIMER_MAX_MS } from '../util/clock.ts';
 import type { ClusterStatus } from './cluster-status.ts';
 import type { CoordinatorIncarnation } from './incarnation.ts';
 import { checkSubmitAnswer } from './submit-request.ts';
+import { ATTR, SpanKind, recordFailure, startSpan, traceparentOf, tracingEnabled, withSpan } from '../telemetry/trace.ts';
 import type { Submitter } from './submitter.ts';
 import type { Future, KeyState } from './future.ts';
 import type { SerializerDefinition } from '../serde/types.ts';
@@ -121,21 +122,31 @@ export class Putter {
     const worker = await this.pickWorker(prepared.worker, false);
     const { state, future } = this.host.register('put');
     const spec = putSpec(state.key, prepared.serializer);
+    // The put span is the parent of the worker's and the coordinator's spans for it.
+    const span = tracingEnabled() ? startSpan('put', { [ATTR.taskKey]: state.key, [ATTR.bytes]: prepared.bytes.byteLength }, undefined, { kind: SpanKind.CLIENT }) : undefined;
+    if (span !== undefined) spec.traceParent = traceparentOf(span);
+    const send = (to: { id: string; address: string }): Promise<void> => {
+      span?.setAttribute(ATTR.worker, to.id);
+      return span === undefined ? this.send(to, spec, prepared) : withSpan(span, () => this.send(to, spec, prepared));
+    };
     try {
       try {
-        await this.send(worker, spec, prepared);
+        await send(worker);
       } catch (error) {
         // The worker left (or is leaving) since the workers were last asked for: once more,
         // on a worker of the cluster as it is now. Under the same key: should the first
         // worker have taken the value after all, the coordinator keeps that one (the same).
         if (prepared.worker !== undefined || !isFloeError(error) || error.code !== 'WORKER_LOST') throw error;
-        await this.send(await this.pickWorker(undefined, true), spec, prepared);
+        await send(await this.pickWorker(undefined, true));
       }
     } catch (error) {
       const floeError = isFloeError(error) ? error : new FloeError('INTERNAL', String(error), { cause: error });
+      if (span !== undefined) recordFailure(span, floeError);
       state.fail(floeError);
       future.release(); // the coordinator may have taken it: it lets it go
       throw floeError;
+    } finally {
+      span?.end();
     }
     return future;
   }

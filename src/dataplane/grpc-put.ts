@@ -11,13 +11,15 @@
  * say why not. A stream whose chunks disagree with its header is answered INVALID_ARGUMENT.
  */
 import type { ServerHttp2Session } from 'node:http2';
-import { status as Status, type Client, type Server, type ServerReadableStream, type ServiceError, type sendUnaryData } from '@grpc/grpc-js';
+import { status as Status, type Client, type Metadata, type Server, type ServerReadableStream, type ServiceError, type sendUnaryData } from '@grpc/grpc-js';
+import { ATTR, SpanKind, contextFromTraceparent, recordFailure, startSpan, tracingEnabled, withSpan, type Span } from '../telemetry/trace.ts';
 import { FloeError, isFloeError } from '../errors.ts';
 import { Out, messageField, stringField, uint64Size } from '../transport/proto-write.ts';
 import { ProtoReader } from '../transport/proto-read.ts';
 import type { Logger } from '../util/logger.ts';
 import type { PutRequest } from './dataplane.ts';
 import { copyIntoShared } from './shared-copy.ts';
+import { TRACEPARENT_KEY } from './grpc-server.ts';
 
 export const PUT_PATH = '/floe.v1.DataPlane/Put';
 
@@ -174,11 +176,21 @@ export function putHandler(accept: (put: PutRequest) => Promise<void>, log: Logg
       if (failed) return;
       if (out === undefined || header === undefined) return fail(Status.INVALID_ARGUMENT, 'the put sent no PutChunk');
       if (received !== out.byteLength) return fail(Status.INVALID_ARGUMENT, `the value has ${received} of the ${out.byteLength} bytes its header says`);
-      accept({ replyTo: header.replyTo, submit: header.submit, bytes: out }).then(
-        () => reply(null, {}),
+      const span = storeSpan(call, out.byteLength);
+      const put = { replyTo: header.replyTo, submit: header.submit, bytes: out };
+      (span === undefined ? accept(put) : withSpan(span, () => accept(put))).then(
+        () => {
+          span?.end();
+          reply(null, {});
+        },
         (error: unknown) => {
           const code = isFloeError(error) ? (STATUS_OF[error.code] ?? Status.INTERNAL) : Status.INTERNAL;
-          fail(code, error instanceof Error ? error.message : String(error));
+          const message = error instanceof Error ? error.message : String(error);
+          if (span !== undefined) {
+            recordFailure(span, { code: isFloeError(error) ? error.code : 'INTERNAL', message });
+            span.end();
+          }
+          fail(code, message);
         },
       );
     });
@@ -188,16 +200,24 @@ export function putHandler(accept: (put: PutRequest) => Promise<void>, log: Logg
   };
 }
 
+/** The worker's side of a traced put: a child of the client's put span. */
+function storeSpan(call: PutCall, bytes: number): Span | undefined {
+  if (!tracingEnabled()) return undefined;
+  const traceParent = call.metadata.get(TRACEPARENT_KEY)[0];
+  if (typeof traceParent !== 'string' || traceParent === '') return undefined;
+  return startSpan('put.store', { [ATTR.bytes]: bytes }, contextFromTraceparent(traceParent), { kind: SpanKind.SERVER });
+}
+
 /**
  * The client's side: streams `put` to the worker `client` connects to, in chunks, waiting
  * for 'drain' when grpc-js buffers; resolves when the worker took it.
  */
-export function sendPut(client: Client, address: string, put: PutRequest): Promise<void> {
+export function sendPut(client: Client, address: string, put: PutRequest, metadata: Metadata): Promise<void> {
   if (put.submit.byteLength + put.replyTo.length * 3 > PUT_HEADER_BYTES_MAX) {
     return Promise.reject(new FloeError('INTERNAL', `a put's submission of ${put.submit.byteLength} bytes is over the ${PUT_HEADER_BYTES_MAX} a header may carry`));
   }
   return new Promise((resolve, reject) => {
-    const call = client.makeClientStreamRequest(PUT_PATH, serializePutChunk, deserializeEmpty, (error: ServiceError | null) => {
+    const call = client.makeClientStreamRequest(PUT_PATH, serializePutChunk, deserializeEmpty, metadata, (error: ServiceError | null) => {
       if (error === null) resolve();
       else reject(putError(error, address));
     });

@@ -198,7 +198,7 @@ export class GrpcDataPlane implements DataPlane {
   put(address: string, put: PutRequest): Promise<void> {
     if (this.closed) return Promise.reject(new FloeError('CLIENT_CLOSED', 'data plane is closed'));
     try {
-      return sendPut(this.clientFor(address), address, put);
+      return sendPut(this.clientFor(address), address, put, traceMetadata());
     } catch (error) {
       return Promise.reject(error);
     }

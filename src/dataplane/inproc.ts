@@ -37,7 +37,13 @@ export class InprocDataPlane implements DataPlane {
     if (accept === undefined) throw new FloeError('WORKER_LOST', `no worker takes puts at ${address}`, { retryable: true });
     const bytes = new Uint8Array(new SharedArrayBuffer(put.bytes.byteLength));
     bytes.set(put.bytes);
-    await accept({ replyTo: put.replyTo, submit: put.submit.slice(), bytes });
+    // The worker's side of a traced put, as the gRPC server records it.
+    const span = activeTraceparent() === '' ? undefined : startSpan('put.store', { [ATTR.bytes]: bytes.byteLength }, undefined, { kind: SpanKind.SERVER });
+    try {
+      await accept({ replyTo: put.replyTo, submit: put.submit.slice(), bytes });
+    } finally {
+      span?.end();
+    }
   }
 
   serve(name: string, source: ObjectSource): Promise<string> {

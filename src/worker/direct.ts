@@ -70,8 +70,8 @@ export class DirectSubmissions {
   /** Direct runs started here so far: their run ids count from DIRECT_RUN_IDS_FROM. */
   private runs = 0;
   /**
-   * Submissions of runs started here, not passed on yet (at most one per thread: a run
-   * starts only on a free one, and RELAY_HOLD_MS is short).
+   * Submissions of runs started here, not passed on yet (a few: a run starts only on a free
+   * thread, or is a put's, and RELAY_HOLD_MS is short).
    */
   private held: WireRelayed[] = [];
   private timer: NodeJS.Timeout | undefined;
@@ -155,7 +155,7 @@ export class DirectSubmissions {
     if (runId !== 0) this.counts.started += 1;
     else this.counts.passedOn += 1;
     if (runId === 0 || msg.replyTo === undefined) {
-      this.relay(encodeMessage({ ...wire, direct: { workerId: this.options.workerId, epoch: this.options.epoch(), runId } }), msg);
+      this.relay(this.passedOn(wire, runId), msg);
       return wire.clientId;
     }
     // Encoded after the run started: the pool thread works meanwhile.
@@ -177,12 +177,16 @@ export class DirectSubmissions {
 
   /** Holds the submission of run `runId` started here, for the worker's next report (or one soon for it). */
   private hold(wire: WireOf<'submit'>, runId: number, replyTo: string): void {
-    const { workerId } = this.options;
-    this.held.push({ replyTo, submit: encodeMessage({ ...wire, direct: { workerId, epoch: this.options.epoch(), runId } }) });
+    this.held.push({ replyTo, submit: this.passedOn(wire, runId) });
     this.timer ??= setTimeout(() => {
       this.timer = undefined;
       this.options.report();
     }, RELAY_HOLD_MS);
+  }
+
+  /** The submission as passed on to the coordinator: saying it came here, and which run started here (0: none). */
+  private passedOn(wire: WireOf<'submit'>, runId: number): Uint8Array {
+    return encodeMessage({ ...wire, direct: { workerId: this.options.workerId, epoch: this.options.epoch(), runId } });
   }
 
   /** A submission that came on a stream, as a request its answer goes back to the client from. */

@@ -39,7 +39,7 @@ export interface PutsOptions {
 }
 
 export class WorkerPuts {
-  /** Puts taken and refused here (tests and `floe status` read them). */
+  /** Puts taken and refused here (tests read them). */
   readonly counts = { taken: 0, refused: 0 };
 
   constructor(private readonly options: PutsOptions) {}

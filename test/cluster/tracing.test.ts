@@ -35,6 +35,10 @@ t.test('one flow is one trace across client, coordinator, two workers and a tran
   const [checked, doubled] = await client.run(traced);
   t.match(checked, { length: 200_000, bad: 0 });
   t.equal(doubled, 42);
+  // A put (its own trace): the client's put span, the worker's store span under it, and the
+  // coordinator's schedule span of the put's task under it too.
+  const put = await client.put(new Uint8Array(1000), { serializer: 'raw' });
+  t.equal((await put.result()).byteLength, 1000);
   await sdk.shutdown(); // sends the client's spans
 
   const named = (name: string): ReceivedSpan[] => receiver.spans.filter((s) => s.name === name);
@@ -52,6 +56,8 @@ t.test('one flow is one trace across client, coordinator, two workers and a tran
       named('transfer.serve').length >= 1 &&
       named('transfer.fetch').length >= 1 &&
       named('user-work').length >= 1 &&
+      named('put').length === 1 &&
+      named('put.store').length === 1 &&
       receiver.spans.every((s) => s.parentSpanId === '' || ids.has(s.parentSpanId))
     );
   };
@@ -96,6 +102,14 @@ t.test('one flow is one trace across client, coordinator, two workers and a tran
 
   const user = trace.find((s) => s.name === 'user-work');
   t.equal(parent(user), runOf('userSpan'), "the user's span nests under floe's run span");
+
+  const [putSpan] = named('put');
+  t.equal(putSpan?.service, 'floe-client');
+  t.match(putSpan?.attributes, { 'floe.task.key': put.key, 'floe.bytes': '1000', 'floe.worker': String });
+  const store = named('put.store')[0];
+  t.equal(store?.service, 'floe-worker');
+  t.equal(store?.parentSpanId, putSpan?.spanId, "the worker's store span under the client's put (gRPC metadata)");
+  t.ok(receiver.spans.some((s) => s.name === 'schedule' && s.parentSpanId === putSpan?.spanId), "the coordinator's schedule span of the put under it");
 
   await receiver.waitFor('metrics from the coordinator and the workers', () =>
     receiver.metrics.get(METRIC.workersConnected)?.has('floe-coordinator') === true &&
