@@ -7,6 +7,10 @@
  * floe path: makeBytes runs on A and finishes; then t0, the consumer is submitted, and its
  * start stamp on B (after its input arrived) ends the measurement: scheduling + fetch + decode.
  * Each path makes TRANSFER_WARMUP_COPIES untimed copies first (transfer-io.ts).
+ *
+ * Beside it, `client.put` of as many bytes from this process to worker B: from the call to
+ * the put resolving (serialized, uploaded over gRPC, stored, and its key known to the
+ * coordinator).
  */
 import type { Scenario } from '../harness.ts';
 import { consumeBytes, makeBytes } from '../tasks.ts';
@@ -16,6 +20,8 @@ import { systemClock } from '../../src/util/clock.ts';
 export interface TransferRaw {
   mb: number;
   floeMBps: number[];
+  /** client.put of the same bytes from this process to worker B (optional: older results have none). */
+  putMBps?: number[];
   grpcMBps: number[];
   tcpMBps: number[];
 }
@@ -34,6 +40,7 @@ export const transferScenario: Scenario<TransferRaw> = {
   params: (quick) => ({ mb: size(quick), per_rep: PER_REP, warmup_moves: TRANSFER_WARMUP_COPIES }),
   metrics: () => [
     { key: 'floe worker→worker', unit: 'MB/s', better: 'higher' },
+    { key: 'floe client→worker (put)', unit: 'MB/s', better: 'higher' },
     { key: 'gRPC data plane alone', unit: 'MB/s', better: 'higher' },
     { key: 'raw TCP', unit: 'MB/s', better: 'higher' },
     { key: 'floe / raw TCP', unit: '%', better: 'higher', target: { value: 70, text: '≥ 70%' } },
@@ -41,7 +48,7 @@ export const transferScenario: Scenario<TransferRaw> = {
   async run(ctx) {
     const mb = size(ctx.quick);
     const sizeBytes = mb * 2 ** 20;
-    const raw: TransferRaw = { mb, floeMBps: [], grpcMBps: [], tcpMBps: [] };
+    const raw: TransferRaw = { mb, floeMBps: [], putMBps: [], grpcMBps: [], tcpMBps: [] };
 
     raw.tcpMBps.push(...(await childToChild({ mode: 'tcp', sizeBytes, fetches: PER_REP })));
     raw.grpcMBps.push(...(await childToChild({ mode: 'grpc', sizeBytes, fetches: PER_REP })));
@@ -60,6 +67,14 @@ export const transferScenario: Scenario<TransferRaw> = {
         if (r.length !== sizeBytes || r.bad !== 0) throw new Error(`transfer: consumer saw ${r.length} bytes, ${r.bad} wrong`);
         if (i >= TRANSFER_WARMUP_COPIES) raw.floeMBps.push(mb / ((r.s - t0) / 1000));
       }
+      const bytes = new Uint8Array(sizeBytes).fill(7);
+      for (let i = 0; i < TRANSFER_WARMUP_COPIES + PER_REP; i++) {
+        const t0 = systemClock.now();
+        const put = await client.put(bytes, { serializer: 'raw', worker: 'worker-1' });
+        const ms = systemClock.now() - t0;
+        put.release();
+        if (i >= TRANSFER_WARMUP_COPIES) raw.putMBps!.push(mb / (ms / 1000));
+      }
     } finally {
       await cluster.stop();
     }
@@ -73,6 +88,7 @@ export const transferScenario: Scenario<TransferRaw> = {
       'floe / raw TCP': (100 * med(raw.floeMBps)) / med(raw.tcpMBps),
     };
     if (raw.grpcMBps.length > 0) values['gRPC data plane alone'] = med(raw.grpcMBps);
+    if (raw.putMBps !== undefined && raw.putMBps.length > 0) values['floe client→worker (put)'] = med(raw.putMBps);
     return { values };
   },
 };
