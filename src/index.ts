@@ -15,6 +15,7 @@ export type { FlowDef } from './client/flow.ts';
 export { Future, isFuture } from './client/future.ts';
 export type { FutureStatus, Resolved } from './client/future.ts';
 export type { WaitOptions } from './client/wait-timeout.ts';
+export type { PutOptions } from './client/put.ts';
 export { asCompleted } from './client/as-completed.ts';
 export type { TaskOptions } from './graph/options.ts';
 export { FloeError, isFloeError, ERROR_CODES } from './errors.ts';
