@@ -159,7 +159,17 @@ def transfer(client, params, warmup):
         if i >= warmups:
             rates.append(mb / ((r["s"] - t0) / 1000.0))
         del made, used
-    return {"mb": mb, "floeMBps": rates, "grpcMBps": [], "tcpMBps": []}
+    # Beside it, what floe's put row measures: the client's own bytes onto worker B (scatter).
+    data = b"\x07" * size
+    put_rates = []
+    for i in range(warmups + params["per_rep"]):
+        t0 = time.perf_counter()
+        put = client.scatter(data, workers=[workers[1]], direct=True, hash=False)
+        seconds = time.perf_counter() - t0
+        if i >= warmups:
+            put_rates.append(mb / seconds)
+        del put
+    return {"mb": mb, "floeMBps": rates, "putMBps": put_rates, "grpcMBps": [], "tcpMBps": []}
 
 
 SCENARIOS = {
