@@ -1,0 +1,113 @@
+/**
+ * The client's side of a put (client/put.ts, Putter) with the cluster faked: which worker a
+ * put goes to, how often the coordinator is asked for the workers, a put refused by a
+ * worker that left tried once more on a fresh list, and a failed put failing its key and
+ * letting go of it. End to end: test/integration/put.test.ts, test/cluster/put.test.ts.
+ */
+import t from 'tap';
+import { FloeError } from '../../src/errors.ts';
+import type { PutRequest } from '../../src/dataplane/dataplane.ts';
+import { Putter, type PutHost } from '../../src/client/put.ts';
+import { KeyState, type Future } from '../../src/client/future.ts';
+import { CoordinatorIncarnation } from '../../src/client/incarnation.ts';
+import type { ClusterStatus, WorkerStatus } from '../../src/client/cluster-status.ts';
+import { encodeMessage } from '../../src/transport/codec.ts';
+import type { Submitter } from '../../src/client/submitter.ts';
+import type { Transport } from '../../src/transport/transport.ts';
+import { rejection } from '../helpers/e2e.ts';
+
+function worker(id: string, extra: Partial<WorkerStatus> = {}): WorkerStatus {
+  return { id, name: `name-${id}`, address: `addr-${id}`, threads: 1, processing: 0, held: 0, resources: {}, metrics: undefined, metricsAgeMs: 0, retiring: false, epoch: 1, ...extra };
+}
+
+interface Fake {
+  putter: Putter;
+  /** Addresses the puts went to, in order. */
+  sentTo: string[];
+  statusCalls: number;
+  released: number;
+  states: KeyState[];
+  workers: WorkerStatus[];
+  /** What the data plane does with a put to an address (resolve by default). */
+  refuse: Map<string, FloeError>;
+}
+
+function fake(workers: WorkerStatus[]): Fake {
+  const f: Fake = { putter: undefined as unknown as Putter, sentTo: [], statusCalls: 0, released: 0, states: [], workers, refuse: new Map() };
+  const transport = {
+    request: (_subject: string, _data: Uint8Array, options: { sendVia?: (replyTo: string, data: Uint8Array, fail: (e: Error) => void) => void }) =>
+      new Promise((resolve, reject) => {
+        options.sendVia!('_INBOX.1', new Uint8Array([1]), reject);
+        // The coordinator's answer follows the worker taking the value (a microtask later here).
+        setImmediate(() => resolve({ data: encodeMessage({ type: 'submitReply', requestId: '1', error: undefined }) }));
+      }),
+  } as unknown as Transport;
+  const host: PutHost = {
+    transport,
+    dataPlane: {
+      put: (address: string, _put: PutRequest) => {
+        f.sentTo.push(address);
+        const error = f.refuse.get(address);
+        return error === undefined ? Promise.resolve() : Promise.reject(error);
+      },
+    } as unknown as PutHost['dataPlane'],
+    submitter: { submitMessage: () => ({ type: 'submit', clientId: 'c1', requestId: '1', tasks: [], wants: [], missing: [] }) } as unknown as Submitter,
+    incarnation: new CoordinatorIncarnation(() => undefined),
+    submitTimeoutMs: 1000,
+    directSubject: (id) => `direct.${id}`,
+    status: () => {
+      f.statusCalls += 1;
+      return Promise.resolve({ workers: f.workers.map((w) => ({ ...w })), tasks: {}, waiting: [], clients: 1 } as unknown as ClusterStatus);
+    },
+    register: (name) => {
+      const state = new KeyState(`${name}-${f.states.length + 1}`);
+      f.states.push(state);
+      return { state, future: { release: () => void (f.released += 1) } as unknown as Future<unknown> };
+    },
+  };
+  f.putter = new Putter(host);
+  return f;
+}
+
+t.test('puts go to the workers not leaving, in turn, asking for them once for puts made together', async (t) => {
+  const f = fake([worker('b'), worker('a'), worker('c', { retiring: true }), worker('d', { address: '' })]);
+  await Promise.all([1, 2, 3, 4].map((v) => f.putter.put(v, undefined)));
+  t.same(f.sentTo, ['addr-a', 'addr-b', 'addr-a', 'addr-b'], 'a and b in turn (by id), not the retiring one nor one without an address');
+  t.equal(f.statusCalls, 1, 'the workers asked for once');
+  await f.putter.put(5, { worker: 'name-b' });
+  t.equal(f.sentTo.at(-1), 'addr-b', 'by name');
+  t.equal(f.statusCalls, 2, 'a named worker is looked up afresh');
+});
+
+t.test('a put refused by a worker that left goes once more to a worker of a fresh list', async (t) => {
+  const f = fake([worker('a'), worker('b')]);
+  await f.putter.put(0, undefined); // a; the list is kept
+  f.workers = [worker('b')]; // a left
+  f.refuse.set('addr-a', new FloeError('WORKER_LOST', 'unreachable'));
+  await f.putter.put(1, undefined); // b (its turn)
+  await f.putter.put(2, undefined); // a by the kept list: refused, then b on a fresh one
+  t.same(f.sentTo, ['addr-a', 'addr-b', 'addr-a', 'addr-b']);
+  t.equal(f.statusCalls, 2, 'asked again after the refusal');
+  t.equal(f.released, 0, 'nothing released: the put succeeded');
+});
+
+t.test('a put that fails for good fails its key and lets go of it, with the reason', async (t) => {
+  const f = fake([worker('a')]);
+  f.refuse.set('addr-a', new FloeError('KEY_CONFLICT', 'this worker has a task or result c1/put-1 already'));
+  const error = await rejection(f.putter.put(1, undefined));
+  t.equal(error.code, 'KEY_CONFLICT', "the worker's reason, not the request's");
+  t.equal(f.states[0]!.status, 'error', 'its key failed');
+  t.equal(f.released, 1, 'its future let go of (the coordinator may have taken it)');
+  t.same(f.sentTo, ['addr-a'], 'not tried again: only a worker that left is');
+
+  const named = fake([worker('a')]);
+  named.refuse.set('addr-a', new FloeError('WORKER_LOST', 'leaving'));
+  t.equal((await rejection(named.putter.put(1, { worker: 'a' }))).code, 'WORKER_LOST', 'a named worker is not replaced by another');
+  t.same(named.sentTo, ['addr-a']);
+
+  const none = fake([worker('a', { retiring: true })]);
+  const noWorker = await rejection(none.putter.put(1, undefined));
+  t.equal(noWorker.code, 'WORKER_LOST');
+  t.match(noWorker.message, /no worker in the cluster takes the value/);
+  t.equal(none.states.length, 0, 'no key made');
+});
