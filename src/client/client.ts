@@ -122,6 +122,7 @@ export class Client implements FutureOwner {
       incarnation: this.incarnation,
       submitTimeoutMs: conn.submitTimeoutMs ?? 30_000,
       directSubject: (workerId) => this.subjects.direct(workerId),
+      submitSubject: this.subjects.submit,
       status: () => this.status(),
       register: (name) => this.builder.register(name),
     });

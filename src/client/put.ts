@@ -24,7 +24,7 @@ import type { Transport } from '../transport/transport.ts';
 import { TIMER_MAX_MS } from '../util/clock.ts';
 import type { ClusterStatus } from './cluster-status.ts';
 import type { CoordinatorIncarnation } from './incarnation.ts';
-import { checkSubmitAnswer } from './submit-request.ts';
+import { checkSubmitAnswer, requestWithRetry } from './submit-request.ts';
 import { ATTR, SpanKind, recordFailure, startSpan, traceparentOf, tracingEnabled, withSpan } from '../telemetry/trace.ts';
 import type { Submitter } from './submitter.ts';
 import type { Future, KeyState } from './future.ts';
@@ -55,6 +55,8 @@ export interface PutHost {
   submitTimeoutMs: number;
   /** A worker's direct subject (the request's subject; the data plane carries it). */
   directSubject(workerId: string): string;
+  /** The coordinator's submit subject (a put's submission goes there when the worker's way did not answer). */
+  submitSubject: string;
   status(): Promise<ClusterStatus>;
   /** A new key of this client named `name`-N, its state (submitted, wanted) and a future of it. */
   register(name: string): { state: KeyState; future: Future<unknown> };
@@ -196,21 +198,46 @@ export class Putter {
     if (put === undefined) throw new FloeError('INVALID_ARGUMENT', "this client's data plane cannot put values on workers");
     const payload = encodeMessage(host.submitter.submitMessage([spec], [spec.key], []));
     const timeoutMs = prepared.timeoutMs ?? Math.min(TIMER_MAX_MS, Math.ceil(host.submitTimeoutMs + prepared.bytes.byteLength * UPLOAD_MS_PER_BYTE));
+    const upload = new AbortController();
     let putError: unknown;
+    let taken = false;
     try {
       const reply = await host.transport.request(host.directSubject(worker.id), payload, {
         timeoutMs,
         sendVia: (replyTo, submit, fail) => {
-          put(worker.address, { replyTo, submit, bytes: prepared.bytes }).catch((error: unknown) => {
-            putError = error;
-            fail(error instanceof Error ? error : new Error(String(error)));
-          });
+          put(worker.address, { replyTo, submit, bytes: prepared.bytes }, { signal: upload.signal }).then(
+            () => void (taken = true),
+            (error: unknown) => {
+              putError = error;
+              fail(error instanceof Error ? error : new Error(String(error)));
+            },
+          );
         },
       });
       checkSubmitAnswer(reply, host.incarnation);
     } catch (error) {
       // The worker's own reason, rather than the request's failure that carried it.
-      throw putError ?? error;
+      if (putError !== undefined) throw putError;
+      if (!isFloeError(error) || error.code !== 'REQUEST_TIMEOUT') throw error;
+      await this.unanswered(spec, worker, taken, timeoutMs, upload);
+    }
+  }
+
+  /**
+   * No answer in time. The worker may have the value, and its submission may still reach
+   * the coordinator. So the coordinator itself is asked, as for a lone task whose worker did
+   * not answer: a key it has is the same task, and one it has not it makes now. Either way
+   * the key is then answered for, and a submission from the worker coming later finds it
+   * taken: nothing outlives the put's release. If the worker had taken the value, the put
+   * went through, late; if not, the upload is stopped and the put fails.
+   */
+  private async unanswered(spec: TaskSpec, worker: { address: string }, taken: boolean, timeoutMs: number, upload: AbortController): Promise<void> {
+    const { host } = this;
+    if (!taken) upload.abort();
+    const again = encodeMessage(host.submitter.submitMessage([spec], [spec.key], []));
+    checkSubmitAnswer(await requestWithRetry(host.transport, host.submitSubject, again, host.submitTimeoutMs), host.incarnation);
+    if (!taken) {
+      throw new FloeError('REQUEST_TIMEOUT', `the value was not taken by the worker at ${worker.address} within ${timeoutMs} ms (a bigger timeoutMs gives a slow upload longer)`, { retryable: true });
     }
   }
 }

@@ -89,8 +89,11 @@ export interface DataPlane {
    * with a FloeError saying why not, which the putting client gets.
    */
   acceptPuts?(accept: (put: PutRequest) => Promise<void>): void;
-  /** Puts a value on the worker serving at `address`; resolves once it took it. */
-  put?(address: string, put: PutRequest): Promise<void>;
+  /**
+   * Puts a value on the worker serving at `address`; resolves once it took it. `signal`
+   * aborts an upload still going (it rejects with CANCELLED; the worker stores nothing).
+   */
+  put?(address: string, put: PutRequest, options?: { signal?: AbortSignal }): Promise<void>;
   /** Fetches one result; rejects with RESULT_UNAVAILABLE when the holder does not have it. */
   fetch(address: string, id: string, options?: FetchOptions): Promise<FetchedObject>;
   /** Stops serving `address` (if this instance served it) and closes client connections. */

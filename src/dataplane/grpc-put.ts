@@ -212,15 +212,20 @@ function storeSpan(call: PutCall, bytes: number): Span | undefined {
  * The client's side: streams `put` to the worker `client` connects to, in chunks, waiting
  * for 'drain' when grpc-js buffers; resolves when the worker took it.
  */
-export function sendPut(client: Client, address: string, put: PutRequest, metadata: Metadata): Promise<void> {
+export function sendPut(client: Client, address: string, put: PutRequest, metadata: Metadata, signal?: AbortSignal): Promise<void> {
   if (put.submit.byteLength + put.replyTo.length * 3 > PUT_HEADER_BYTES_MAX) {
     return Promise.reject(new FloeError('INTERNAL', `a put's submission of ${put.submit.byteLength} bytes is over the ${PUT_HEADER_BYTES_MAX} a header may carry`));
   }
   return new Promise((resolve, reject) => {
+    const onAbort = (): void => call.cancel();
     const call = client.makeClientStreamRequest(PUT_PATH, serializePutChunk, deserializeEmpty, metadata, (error: ServiceError | null) => {
+      signal?.removeEventListener('abort', onAbort);
       if (error === null) resolve();
+      else if (signal?.aborted === true) reject(new FloeError('CANCELLED', `the put to ${address} was cancelled`, { cause: error }));
       else reject(putError(error, address));
     });
+    if (signal?.aborted === true) call.cancel();
+    else signal?.addEventListener('abort', onAbort, { once: true });
     const { bytes } = put;
     let offset = 0;
     const write = (): void => {

@@ -195,10 +195,10 @@ export class GrpcDataPlane implements DataPlane {
   }
 
   /** Puts a value on the worker at `address` (grpc-put.ts), on the channel fetches use. */
-  put(address: string, put: PutRequest): Promise<void> {
+  put(address: string, put: PutRequest, options: { signal?: AbortSignal } = {}): Promise<void> {
     if (this.closed) return Promise.reject(new FloeError('CLIENT_CLOSED', 'data plane is closed'));
     try {
-      return sendPut(this.clientFor(address), address, put, traceMetadata());
+      return sendPut(this.clientFor(address), address, put, traceMetadata(), options.signal);
     } catch (error) {
       return Promise.reject(error);
     }

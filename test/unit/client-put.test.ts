@@ -22,6 +22,13 @@ function worker(id: string, extra: Partial<WorkerStatus> = {}): WorkerStatus {
 
 interface Fake {
   putter: Putter;
+  /** How the worker's way answers: the coordinator's answer (default), or no answer in time. */
+  direct: 'answer' | 'timeout';
+  /** What the data plane does with the upload: take it (default), or never finish unless aborted. */
+  upload: 'take' | 'hang';
+  aborted: number;
+  /** Subjects of the requests made, in order. */
+  subjects: string[];
   /** Addresses the puts went to, in order. */
   sentTo: string[];
   statusCalls: number;
@@ -33,28 +40,41 @@ interface Fake {
 }
 
 function fake(workers: WorkerStatus[]): Fake {
-  const f: Fake = { putter: undefined as unknown as Putter, sentTo: [], statusCalls: 0, released: 0, states: [], workers, refuse: new Map() };
+  const f: Fake = {
+    putter: undefined as unknown as Putter, direct: 'answer', upload: 'take', aborted: 0, subjects: [], sentTo: [], statusCalls: 0, released: 0, states: [], workers, refuse: new Map(),
+  };
+  const answer = { data: encodeMessage({ type: 'submitReply', requestId: '1', error: undefined }) };
   const transport = {
-    request: (_subject: string, _data: Uint8Array, options: { sendVia?: (replyTo: string, data: Uint8Array, fail: (e: Error) => void) => void }) =>
+    request: (subject: string, _data: Uint8Array, options: { sendVia?: (replyTo: string, data: Uint8Array, fail: (e: Error) => void) => void }) =>
       new Promise((resolve, reject) => {
-        options.sendVia!('_INBOX.1', new Uint8Array([1]), reject);
-        // The coordinator's answer follows the worker taking the value (a microtask later here).
-        setImmediate(() => resolve({ data: encodeMessage({ type: 'submitReply', requestId: '1', error: undefined }) }));
+        f.subjects.push(subject);
+        if (options.sendVia === undefined) return resolve(answer); // the coordinator's own subject
+        options.sendVia('_INBOX.1', new Uint8Array([1]), reject);
+        // The coordinator's answer follows the worker taking the value (a turn later here).
+        setImmediate(() => (f.direct === 'answer' ? resolve(answer) : reject(new FloeError('REQUEST_TIMEOUT', 'no reply', { retryable: true }))));
       }),
   } as unknown as Transport;
   const host: PutHost = {
     transport,
     dataPlane: {
-      put: (address: string, _put: PutRequest) => {
+      put: (address: string, _put: PutRequest, options: { signal?: AbortSignal } = {}) => {
         f.sentTo.push(address);
         const error = f.refuse.get(address);
-        return error === undefined ? Promise.resolve() : Promise.reject(error);
+        if (error !== undefined) return Promise.reject(error);
+        if (f.upload === 'take') return Promise.resolve();
+        return new Promise((_resolve, reject) => {
+          options.signal?.addEventListener('abort', () => {
+            f.aborted += 1;
+            reject(new FloeError('CANCELLED', 'cancelled'));
+          });
+        });
       },
     } as unknown as PutHost['dataPlane'],
     submitter: { submitMessage: () => ({ type: 'submit', clientId: 'c1', requestId: '1', tasks: [], wants: [], missing: [] }) } as unknown as Submitter,
     incarnation: new CoordinatorIncarnation(() => undefined),
     submitTimeoutMs: 1000,
     directSubject: (id) => `direct.${id}`,
+    submitSubject: 'submit',
     status: () => {
       f.statusCalls += 1;
       return Promise.resolve({ workers: f.workers.map((w) => ({ ...w })), tasks: {}, waiting: [], clients: 1 } as unknown as ClusterStatus);
@@ -110,4 +130,26 @@ t.test('a put that fails for good fails its key and lets go of it, with the reas
   t.equal(noWorker.code, 'WORKER_LOST');
   t.match(noWorker.message, /no worker in the cluster takes the value/);
   t.equal(none.states.length, 0, 'no key made');
+});
+
+t.test('no answer in time after the worker took the value: the coordinator is asked, and the put goes through', async (t) => {
+  const f = fake([worker('a')]);
+  f.direct = 'timeout';
+  const future = await f.putter.put(1, undefined);
+  t.ok(future !== undefined, 'resolved');
+  t.same(f.subjects, ['direct.a', 'submit'], "the worker's way, then the coordinator's");
+  t.equal(f.released, 0, 'kept');
+  t.equal(f.aborted, 0, 'nothing to stop');
+});
+
+t.test('no answer in time while the upload goes on: it is stopped, the key answered for, and the put fails and lets go of it', async (t) => {
+  const f = fake([worker('a')]);
+  f.direct = 'timeout';
+  f.upload = 'hang';
+  const error = await rejection(f.putter.put(1, undefined));
+  t.equal(error.code, 'REQUEST_TIMEOUT');
+  t.match(error.message, /not taken by the worker at addr-a/);
+  t.equal(f.aborted, 1, 'the upload stopped');
+  t.same(f.subjects, ['direct.a', 'submit'], 'the coordinator answered for the key before it is let go of');
+  t.equal(f.released, 1, 'let go of');
 });

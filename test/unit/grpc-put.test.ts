@@ -15,7 +15,7 @@ import type { ServerHttp2Session } from 'node:http2';
 import { PUT_CHUNK_BYTES, PUT_PATH, PUT_WINDOW_BYTES, deserializePutChunk, serializePutChunk, widenReceiveWindows, type PutChunk } from '../../src/dataplane/grpc-put.ts';
 import { silentLogger } from '../../src/util/logger.ts';
 import { protoRoot } from '../../src/transport/codec.ts';
-import { rejection, type Teardown } from '../helpers/e2e.ts';
+import { rejection, until, type Teardown } from '../helpers/e2e.ts';
 
 const header = { replyTo: '_INBOX.put.1', submit: new Uint8Array([8, 1, 82, 3, 1, 2, 3]), totalBytes: 5 };
 
@@ -148,4 +148,22 @@ t.test("a server that takes puts opens wide HTTP/2 windows to its clients (grpc-
   await plane.serve('w9', { get: () => undefined });
   t.teardown(() => plane.close());
   t.same(warnings, [], 'the data plane widened its windows without a warning');
+});
+
+t.test('an aborted put rejects with CANCELLED', async (t) => {
+  let taken = 0;
+  const { address, from } = await planes(t, () => {
+    taken += 1;
+    return new Promise<void>(() => undefined); // the worker never answers
+  });
+  const upload = new AbortController();
+  const putting = from.put(address, { replyTo: 'r', submit: header.submit, bytes: new Uint8Array(3 * PUT_CHUNK_BYTES) }, { signal: upload.signal });
+  await until('the worker has the value', () => taken === 1);
+  upload.abort();
+  const error = await rejection(putting);
+  t.equal(error.code, 'CANCELLED');
+  t.match(error.message, /cancelled/);
+  const early = new AbortController();
+  early.abort();
+  t.equal((await rejection(from.put(address, { replyTo: 'r', submit: header.submit, bytes: new Uint8Array(1) }, { signal: early.signal }))).code, 'CANCELLED', 'aborted before it started');
 });
