@@ -8,8 +8,11 @@
 import t from 'tap';
 import { add, checksum, inc, shout, sum } from '../fixtures/e2e-tasks.ts';
 import type { WorkerNode } from '../../src/worker/node.ts';
+import { flow, type Future } from '../../src/index.ts';
 import { upper } from '../fixtures/custom-serializer.ts';
 import { clusterOf, localClient, rejection, until } from '../helpers/e2e.ts';
+
+const sumPlusOne = flow('sum-plus-one', (xs: Future<number[]>) => inc(sum(xs)));
 
 t.test('puts, embedded', async (t) => {
   const client = await localClient(t, { workers: 2, threads: 1 });
@@ -23,6 +26,7 @@ t.test('puts, embedded', async (t) => {
     t.equal(await client.submit(sum, xs).result(), 6);
     const n = await client.put(41);
     t.same(await client.gather([client.submit(inc, n), client.submit(add, n, n)]), [42, 82], 'one value, several tasks');
+    t.equal(await client.run(sumPlusOne, xs), 7, 'and a flow\'s parameter');
   });
 
   t.test('the serializer asked for is the one used', async (t) => {
