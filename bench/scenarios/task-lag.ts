@@ -87,6 +87,7 @@ export const taskLagScenario: Scenario<TaskLagRaw> = {
       { key: `${shape} p99 lag`, unit: 'ms', better: 'lower' },
       { key: `${shape} wall`, unit: 's', better: 'lower' },
       { key: `${shape} floor total lag`, unit: 's', better: 'lower', reference: 'nats-server, a hub and 2 nodes × 1 pool thread passing the tasks, no engine' },
+      { key: `${shape} total lag / floor`, unit: '×', better: 'lower', reference: "floe's total lag over the floor's in the same run: what the engine adds, whatever the machine's speed" },
     ];
   }),
   async run(ctx) {
@@ -118,7 +119,10 @@ export const taskLagScenario: Scenario<TaskLagRaw> = {
       sample.values[`${shape} wall`] = lag.wallS;
       sample.series![shape] = lag.lagsMs;
       const floor = raw.floorTotalS?.[shape];
-      if (floor !== undefined) sample.values[`${shape} floor total lag`] = floor;
+      if (floor !== undefined) {
+        sample.values[`${shape} floor total lag`] = floor;
+        if (floor > 0) sample.values[`${shape} total lag / floor`] = lag.totalS / floor;
+      }
     }
     return sample;
   },

@@ -21,7 +21,7 @@ t.test('a piece is cut into flows where roots start them, its first part possibl
   t.same(floorFlows([]), []);
 });
 
-t.test('the task-lag scenario reports the floor beside the shapes when it measured one', async (t) => {
+t.test('the task-lag scenario reports the floor, and floe over it, beside the shapes when it measured one', async (t) => {
   const run = { submitMs: 0, tasks: [{ deps: [], startMs: 2, endMs: 3 }, { deps: [0], startMs: 4, endMs: 5 }] };
   const raw = { 'linear-100x10': run, 'linear-10x100': run, 'tree-100x10': run } as TaskLagRaw;
   const without = taskLagScenario.measure(raw);
@@ -31,4 +31,6 @@ t.test('the task-lag scenario reports the floor beside the shapes when it measur
   t.equal(withFloor.values['linear-100x10 floor total lag'], 0.2);
   t.equal(withFloor.values['tree-100x10 floor total lag'], 0.25);
   t.notOk('linear-10x100 floor total lag' in withFloor.values, 'only the shapes it measured');
+  t.equal(withFloor.values['linear-100x10 total lag / floor'], 0.003 / 0.2, "floe's total lag over the floor's");
+  t.notOk('linear-10x100 total lag / floor' in withFloor.values || 'linear-100x10 total lag / floor' in without.values, 'only where a floor was measured');
 });
