@@ -37,9 +37,14 @@ export interface PutOptions {
   worker?: string;
   /** How long the put may take, the value's upload included. Default: the client's submit timeout and 1 s per 10 MiB. */
   timeoutMs?: number;
+  /**
+   * A copy on every worker of the cluster (Dask's `scatter(broadcast=True)`): tasks anywhere
+   * read it without a fetch, and it outlives the loss of all but one of them. Default false.
+   */
+  broadcast?: boolean;
 }
 
-const PUT_OPTIONS = new Set(['serializer', 'worker', 'timeoutMs']);
+const PUT_OPTIONS = new Set(['serializer', 'worker', 'timeoutMs', 'broadcast']);
 
 /** How long the workers the coordinator named are taken as the cluster's, for puts. */
 const WORKERS_FRESH_MS = 1000;
@@ -68,6 +73,7 @@ export interface PreparedPut {
   bytes: Uint8Array;
   worker: string | undefined;
   timeoutMs: number | undefined;
+  broadcast: boolean;
 }
 
 /** Checks the options and serializes the value. */
@@ -85,7 +91,7 @@ export async function preparePut(value: unknown, options: PutOptions | undefined
     throw new FloeError('UNSERIALIZABLE_ARGUMENT', `the value to put: serializer "${impl.id}" returned ${typeof bytes}, not a Uint8Array (serializers must be synchronous)`);
   }
   // Serializers may reuse their buffer for the next value.
-  return { serializer, bytes: bytes.slice(), worker: options?.worker, timeoutMs: options?.timeoutMs };
+  return { serializer, bytes: bytes.slice(), worker: options?.worker, timeoutMs: options?.timeoutMs, broadcast: options?.broadcast === true };
 }
 
 function checkPutOptions(options: PutOptions): void {
@@ -95,6 +101,12 @@ function checkPutOptions(options: PutOptions): void {
   }
   if (options.worker !== undefined && (typeof options.worker !== 'string' || options.worker === '')) {
     throw new FloeError('INVALID_OPTION', `put options.worker must be a worker's id or name (got ${JSON.stringify(options.worker)})`);
+  }
+  if (options.broadcast !== undefined && typeof options.broadcast !== 'boolean') {
+    throw new FloeError('INVALID_OPTION', `put options.broadcast must be a boolean (got ${JSON.stringify(options.broadcast)})`);
+  }
+  if (options.broadcast === true && options.worker !== undefined) {
+    throw new FloeError('INVALID_OPTION', 'put options: broadcast puts the value on every worker; it takes no worker');
   }
   const ms = options.timeoutMs;
   if (ms !== undefined && (typeof ms !== 'number' || !Number.isInteger(ms) || ms < 1 || ms > TIMER_MAX_MS)) {
@@ -150,7 +162,21 @@ export class Putter {
     } finally {
       span?.end();
     }
+    if (prepared.broadcast) await this.copyToAll(worker.id, spec, prepared);
     return future;
+  }
+
+  /**
+   * Copies of a value one worker took, to every other worker not leaving, at once. Each
+   * keeps its copy and tells the coordinator, which counts it among the holders. A copy that
+   * fails leaves the value with one copy fewer: the put stands.
+   */
+  private async copyToAll(first: string, spec: TaskSpec, prepared: PreparedPut): Promise<void> {
+    const put = this.host.dataPlane.put?.bind(this.host.dataPlane);
+    if (put === undefined) return;
+    const others = (await this.workers(true)).filter((w) => w.id !== first && !w.retiring && w.address !== '');
+    const submit = encodeMessage(this.host.submitter.submitMessage([spec], [spec.key], []));
+    await Promise.allSettled(others.map((w) => put(w.address, { replyTo: '', submit, bytes: prepared.bytes, copy: true })));
   }
 
   /**

@@ -61,6 +61,12 @@ export interface PutRequest {
   submit: Uint8Array;
   /** The value, serialized as the task's spec says. */
   bytes: Uint8Array;
+  /**
+   * A copy of a value put on another worker already (Client.put's `broadcast`): the worker
+   * keeps it and tells the coordinator it holds a copy; the submission is not passed on, and
+   * `replyTo` is unused.
+   */
+  copy?: boolean;
 }
 
 /** Receives what the other side of a direct stream sends. */

@@ -60,25 +60,33 @@ export function widenReceiveWindows(server: Server, bytes = PUT_WINDOW_BYTES): n
   return found;
 }
 
-/** PutChunk.reply_to (1), .submit (2), .total_bytes (3), .data (4). */
+/** PutChunk.reply_to (1), .submit (2), .total_bytes (3), .data (4), .copy (5). */
 const REPLY_TO_TAG = (1 << 3) | 2;
 const SUBMIT_TAG = (2 << 3) | 2;
 const TOTAL_BYTES_TAG = 3 << 3;
 const DATA_TAG = (4 << 3) | 2;
+const COPY_TAG = 5 << 3;
 
 export interface PutChunk {
   /** The header, on the first chunk only. */
-  header?: { replyTo: string; submit: Uint8Array; totalBytes: number };
+  header?: { replyTo: string; submit: Uint8Array; totalBytes: number; copy?: boolean };
   data: Uint8Array;
 }
 
 export function serializePutChunk(chunk: PutChunk): Buffer {
   const { header, data } = chunk;
   let size = messageField(data.byteLength);
-  if (header !== undefined) size += stringField(header.replyTo) + messageField(header.submit.byteLength) + 1 + uint64Size(header.totalBytes);
+  // Fields in number order, empty ones left out, as protobufjs writes them.
+  const replyTo = header !== undefined && header.replyTo !== '' ? header.replyTo : undefined;
+  const copy = header?.copy === true;
+  if (replyTo !== undefined) size += stringField(replyTo);
+  if (header !== undefined) size += messageField(header.submit.byteLength) + 1 + uint64Size(header.totalBytes) + (copy ? 2 : 0);
   const w = new Out(Buffer.allocUnsafe(size));
-  if (header !== undefined) w.varint(REPLY_TO_TAG).string(header.replyTo).varint(SUBMIT_TAG).bytes(header.submit).varint(TOTAL_BYTES_TAG).uint64(header.totalBytes);
-  return w.varint(DATA_TAG).bytes(data).finish('PutChunk');
+  if (replyTo !== undefined) w.varint(REPLY_TO_TAG).string(replyTo);
+  if (header !== undefined) w.varint(SUBMIT_TAG).bytes(header.submit).varint(TOTAL_BYTES_TAG).uint64(header.totalBytes);
+  w.varint(DATA_TAG).bytes(data);
+  if (copy) w.varint(COPY_TAG).varint(1);
+  return w.finish('PutChunk');
 }
 
 /** A PutChunk the server could not read. */
@@ -91,6 +99,7 @@ export function deserializePutChunk(bytes: Buffer): PutChunk | BadPutChunk {
   let replyTo: string | undefined;
   let submit: Uint8Array | undefined;
   let totalBytes: number | undefined;
+  let copy = false;
   let data: Uint8Array = new Uint8Array(0);
   try {
     while (r.pos < r.end) {
@@ -99,16 +108,18 @@ export function deserializePutChunk(bytes: Buffer): PutChunk | BadPutChunk {
       else if (tag === SUBMIT_TAG) submit = r.bytes();
       else if (tag === TOTAL_BYTES_TAG) totalBytes = r.uint64();
       else if (tag === DATA_TAG) data = r.bytes();
-      else r.unknown(tag, 4);
+      else if (tag === COPY_TAG) copy = r.bool();
+      else r.unknown(tag, 5);
     }
   } catch (error) {
     return { bad: `malformed PutChunk: ${(error as Error).message}` };
   }
-  if (replyTo === undefined && submit === undefined && totalBytes === undefined) return { data };
-  if (replyTo === undefined || replyTo === '') return { bad: 'PutChunk.reply_to is missing' };
+  if (replyTo === undefined && submit === undefined && totalBytes === undefined && !copy) return { data };
+  // A copy's answer goes nowhere: it needs no reply subject.
+  if (!copy && (replyTo === undefined || replyTo === '')) return { bad: 'PutChunk.reply_to is missing' };
   if (submit === undefined || submit.byteLength === 0) return { bad: 'PutChunk.submit is missing' };
   if (totalBytes === undefined || !Number.isSafeInteger(totalBytes)) return { bad: 'PutChunk.total_bytes is missing' };
-  return { header: { replyTo, submit, totalBytes }, data };
+  return { header: copy ? { replyTo: replyTo ?? '', submit, totalBytes, copy } : { replyTo: replyTo!, submit, totalBytes }, data };
 }
 
 function serializeEmpty(): Buffer {
@@ -177,7 +188,7 @@ export function putHandler(accept: (put: PutRequest) => Promise<void>, log: Logg
       if (out === undefined || header === undefined) return fail(Status.INVALID_ARGUMENT, 'the put sent no PutChunk');
       if (received !== out.byteLength) return fail(Status.INVALID_ARGUMENT, `the value has ${received} of the ${out.byteLength} bytes its header says`);
       const span = storeSpan(call, out.byteLength);
-      const put = { replyTo: header.replyTo, submit: header.submit, bytes: out };
+      const put = { replyTo: header.replyTo, submit: header.submit, bytes: out, ...(header.copy === true ? { copy: true } : {}) };
       (span === undefined ? accept(put) : withSpan(span, () => accept(put))).then(
         () => {
           span?.end();
@@ -232,7 +243,8 @@ export function sendPut(client: Client, address: string, put: PutRequest, metada
       do {
         const end = Math.min(offset + PUT_CHUNK_BYTES, bytes.byteLength);
         const data = bytes.subarray(offset, end);
-        const chunk: PutChunk = offset === 0 ? { header: { replyTo: put.replyTo, submit: put.submit, totalBytes: bytes.byteLength }, data } : { data };
+        const header = { replyTo: put.replyTo, submit: put.submit, totalBytes: bytes.byteLength, ...(put.copy === true ? { copy: true } : {}) };
+        const chunk: PutChunk = offset === 0 ? { header, data } : { data };
         offset = end;
         if (!call.write(chunk) && offset < bytes.byteLength) {
           call.once('drain', write);

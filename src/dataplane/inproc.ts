@@ -40,7 +40,7 @@ export class InprocDataPlane implements DataPlane {
     // The worker's side of a traced put, as the gRPC server records it.
     const span = activeTraceparent() === '' ? undefined : startSpan('put.store', { [ATTR.bytes]: bytes.byteLength }, undefined, { kind: SpanKind.SERVER });
     try {
-      await accept({ replyTo: put.replyTo, submit: put.submit.slice(), bytes });
+      await accept({ replyTo: put.replyTo, submit: put.submit.slice(), bytes, ...(put.copy === true ? { copy: true } : {}) });
     } finally {
       span?.end();
     }

@@ -184,8 +184,8 @@ export class WorkerNode {
       open: () => !this.closed && !this.retired && this.onRetired === undefined,
       knows: (id) => this.state.knows(id),
       startedHere: (wire, replyTo) => this.direct.startedHere(wire, replyTo),
-      stored: (id, runId, serializer, bytes) =>
-        this.handle({ type: 'put', stimulusId: this.nextStimulus(), id, runId, nbytes: bytes.byteLength, serializer, bytes, startedAtMs: Date.now() }),
+      stored: (id, runId, serializer, bytes, replica) =>
+        this.handle({ type: 'put', stimulusId: this.nextStimulus(), id, runId, nbytes: bytes.byteLength, serializer, bytes, startedAtMs: Date.now(), replica }),
     });
     this.commands = this.newCommands();
   }

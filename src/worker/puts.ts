@@ -14,6 +14,10 @@
  * If its last copy is lost, the scheduler runs its task, and the builtin fails with
  * RESULT_UNAVAILABLE: nothing could recompute it.
  *
+ * A copy (PutRequest.copy: the client's `broadcast`) of a value another worker took is kept
+ * and reported as a replica, as a copy fetched for a retiring worker is: the scheduler counts
+ * this worker among the value's holders (or, if the key is gone, has the copy dropped).
+ *
  * A put is refused (the client's put rejects with the reason) when its submission is not a
  * put's, when the worker is leaving, or when it has a task or result of that id already.
  */
@@ -34,8 +38,8 @@ export interface PutsOptions {
   knows(id: string): boolean;
   /** Holds the submission for the worker's next report; the run's id (DirectSubmissions.startedHere). */
   startedHere(wire: WireOf<'submit'>, replyTo: string): number;
-  /** The value is stored: feeds the state machine its `put` event. */
-  stored(id: string, runId: number, serializer: SerializerRef, bytes: Uint8Array): void;
+  /** The value is stored: feeds the state machine its `put` event (run 0 and `replica` for a copy). */
+  stored(id: string, runId: number, serializer: SerializerRef, bytes: Uint8Array, replica: boolean): void;
 }
 
 export class WorkerPuts {
@@ -62,6 +66,7 @@ export class WorkerPuts {
     const spec = wire.tasks[0]!;
     const id = taskId(wire.clientId, spec.key);
     if (!open()) throw leaving();
+    if (put.copy === true && store.has(id)) return; // a copy of a value held here already: nothing to do
     if (knows(id) || store.has(id)) throw new FloeError('KEY_CONFLICT', `this worker has a task or result ${id} already`);
     const object = { serializer: spec.serializer, bytes: put.bytes };
     // Under a memory limit this may wait for older results to spill (or reject: no room).
@@ -71,8 +76,12 @@ export class WorkerPuts {
       store.delete(id);
       throw open() ? new FloeError('KEY_CONFLICT', `this worker got a task ${id} while it stored the value`) : leaving();
     }
+    if (put.copy === true) {
+      this.options.stored(id, 0, spec.serializer, put.bytes, true);
+      return;
+    }
     const runId = this.options.startedHere(wire, put.replyTo);
-    this.options.stored(id, runId, spec.serializer, put.bytes);
+    this.options.stored(id, runId, spec.serializer, put.bytes, false);
   }
 }
 

@@ -55,10 +55,11 @@ export type WorkerEvent =
   | { type: 'returned'; stimulusId: string; stragglers: readonly RunRef[]; runs: readonly RunRef[] }
   /**
    * A value a client put here (worker/puts.ts) is in the store: it is the result of run
-   * `runId` of task `id`, made without a thread. Only for an id this worker knows nothing of
-   * (WorkerState.knows).
+   * `runId` of task `id`, made without a thread; or, `replica`, a copy of a value another
+   * worker took (reported as a replica, as a copy fetched for the scheduler is). Only for an
+   * id this worker knows nothing of (WorkerState.knows).
    */
-  | { type: 'put'; stimulusId: string; id: string; runId: number; nbytes: number; serializer: SerializerRef; bytes?: Uint8Array; startedAtMs: number };
+  | { type: 'put'; stimulusId: string; id: string; runId: number; nbytes: number; serializer: SerializerRef; bytes?: Uint8Array; startedAtMs: number; replica?: boolean };
 
 /** One run of a task. */
 export interface RunRef {

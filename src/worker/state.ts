@@ -293,12 +293,13 @@ export class WorkerState {
     this.forget(task, sid, out);
   }
 
-  /** A client's value is stored here: owned, as a run's result is, and reported (to the client too). */
+  /** A client's value is stored here: owned, as a run's result is, and reported (to the client too), or reported as a replica. */
   private onPut(event: Extract<WorkerEvent, { type: 'put' }>, out: WorkerCommand[]): void {
     assert(!this.knows(event.id), `a put of ${event.id}, which this worker knows already`);
     this.held.set(event.id, true);
     const { stimulusId, id, runId, startedAtMs, nbytes, serializer, bytes } = event;
-    out.push({ type: 'reportFinished', stimulusId, id, runId, tellClient: true, durationMs: 0, startedAtMs, nbytes, serializer, bytes });
+    if (event.replica === true) out.push({ type: 'reportReplicated', stimulusId, id });
+    else out.push({ type: 'reportFinished', stimulusId, id, runId, tellClient: true, durationMs: 0, startedAtMs, nbytes, serializer, bytes });
   }
 
   /** Drops a task and lets go of the inputs it was holding on to. */

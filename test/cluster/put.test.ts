@@ -42,6 +42,19 @@ t.test('puts on a cluster whose nats-server takes 32 KiB messages', async (t) =>
     t.same(await client.gather(futures), [{ i: 1 }, { i: 2 }, { i: 3 }, { i: 4 }]);
   });
 
+  t.test('broadcast: both workers hold a copy, over gRPC, and the scheduler counts both', async (t) => {
+    const before = await status(cluster);
+    const value = await client.put(pattern(1024 * 1024, 6), { serializer: 'raw', broadcast: true });
+    await untilStatus(cluster, 'a copy counted on each worker', (s) => s.workers.every((w) => w.held === (before.workers.find((b) => b.id === w.id)?.held ?? 0) + 1));
+    const check = client.submit(verifyBytes, value, 6);
+    const checked = await check.result();
+    t.same([checked.length, checked.bad], [1024 * 1024, 0], 'intact');
+    check.release();
+    value.release();
+    await untilStatus(cluster, 'both copies dropped once released', (s) => s.workers.every((w) => w.held === (before.workers.find((b) => b.id === w.id)?.held ?? 0)));
+    t.pass('released everywhere');
+  });
+
   t.test('a worker that is not in the cluster is refused by name', async (t) => {
     const error = await rejection(client.put(1, { worker: 'worker-9' }));
     t.equal(error.code, 'INVALID_OPTION');

@@ -343,13 +343,14 @@ export class Sim {
     return true;
   }
 
-  /** A client's value put here (worker/puts.ts): the scheduler adopts its run, or drops it as stale (adoptDirectRun). */
+  /** A client's value put here (worker/puts.ts): its run adopted or dropped as stale, or a broadcast copy (a replica). */
   put(): void {
     const id = `u${++this.taskSeq}`;
-    const runId = DIRECT_RUN_IDS_FROM + this.taskSeq;
-    this.seen.add('a value is put');
-    if (this.rand() < 0.8) this.runs.set(id, { runId, early: new Set(), actor: false });
-    this.deliver({ type: 'put', stimulusId: `u${this.step}`, id, runId, nbytes: 1, serializer, startedAtMs: 0 });
+    const replica = this.rand() < 0.3;
+    const runId = replica ? 0 : DIRECT_RUN_IDS_FROM + this.taskSeq;
+    this.seen.add(replica ? 'a copy is put' : 'a value is put');
+    if (!replica && this.rand() < 0.8) this.runs.set(id, { runId, early: new Set(), actor: false });
+    this.deliver({ type: 'put', stimulusId: `u${this.step}`, id, runId, nbytes: 1, serializer, startedAtMs: 0, replica });
   }
 
   /**

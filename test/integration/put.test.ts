@@ -107,6 +107,35 @@ t.test('puts, embedded', async (t) => {
     t.equal(leaving.puts.counts.taken, 1, 'unnamed puts go to the workers not leaving');
   });
 
+  t.test('broadcast: a copy on every worker, counted by the scheduler; the value outlives all workers but one', async (t) => {
+    const own = await localClient(t, { workers: 3, threads: 1 });
+    const nodes = clusterOf(own).workers;
+    const bytes = Uint8Array.from({ length: 200_000 }, (_, i) => (i * 7) % 251); // above the inline limit
+    const value = await own.put(bytes, { serializer: 'raw', broadcast: true });
+    const id = `${own.clientId}/${value.key}`;
+    t.ok(nodes.every((w) => w.store.has(id)), 'every worker holds it');
+    for (let i = 0; ; i++) {
+      const held = (await own.status()).workers.map((w) => w.held);
+      if (held.every((n) => n === 1)) break;
+      if (i === 1000) {
+        t.fail(`the scheduler never counted every copy: ${held.join(', ')}`);
+        break;
+      }
+    }
+    t.pass('the scheduler counts a holder on every worker');
+    // The worker that took the put goes, and another: the third one's copy is what is left.
+    const first = nodes.find((w) => w.workerId === value.state.update?.workerId)!;
+    await first.close();
+    await nodes.find((w) => w !== first)!.close();
+    const expected = await own.submit(checksum, bytes, bytes).result();
+    t.same(await own.submit(checksum, value, value).result(), expected, 'with two workers gone, tasks still get it whole');
+  });
+
+  t.test('broadcast takes no worker, and is a boolean', async (t) => {
+    t.match(await rejection(client.put(1, { broadcast: true, worker: workers[0]!.workerId })), { code: 'INVALID_OPTION', message: /takes no worker/ });
+    t.match(await rejection(client.put(1, { broadcast: 'yes' } as never)), { code: 'INVALID_OPTION', message: /broadcast must be a boolean/ });
+  });
+
   t.test('a closed client puts nothing', async (t) => {
     const other = await localClient(t, { threads: 1 });
     await other.close();

@@ -28,6 +28,9 @@ t.test('PutChunk is written as protobufjs writes floe.v1.PutChunk, and read back
   const read = deserializePutChunk(Buffer.from(type.encode({ ...header, data: first.data }).finish()));
   t.same(read, { header, data: first.data }, 'read back');
   t.same(deserializePutChunk(Buffer.from(type.encode({ data: next.data }).finish())), { data: next.data });
+  const copy: PutChunk = { header: { replyTo: '', submit: header.submit, totalBytes: 5, copy: true }, data: new Uint8Array([1]) };
+  t.same([...serializePutChunk(copy)], [...type.encode({ submit: header.submit, totalBytes: 5, data: copy.data, copy: true }).finish()], 'a copy (no reply subject)');
+  t.same(deserializePutChunk(Buffer.from(type.encode({ submit: header.submit, totalBytes: 5, data: copy.data, copy: true }).finish())), copy, 'a copy read back');
 });
 
 t.test('a PutChunk that cannot be read says why', async (t) => {

@@ -42,8 +42,8 @@ function setup(open = true): {
     open: () => open,
     knows: (id) => state.knows(id),
     startedHere: (wire, replyTo) => direct.startedHere(wire, replyTo),
-    stored: (id, runId, ser, bytes) => {
-      for (const c of state.handle({ type: 'put', stimulusId: 's1', id, runId, nbytes: bytes.byteLength, serializer: ser, bytes, startedAtMs: 5 })) {
+    stored: (id, runId, ser, bytes, replica) => {
+      for (const c of state.handle({ type: 'put', stimulusId: 's1', id, runId, nbytes: bytes.byteLength, serializer: ser, bytes, startedAtMs: 5, replica })) {
         commands.push(c);
         // What a report sent now would carry first: the submission of the put's run.
         heldAtReport.push(direct.takeHeld().length);
@@ -123,4 +123,16 @@ t.test('a worker that is leaving, or knows the id, refuses the put', async (t) =
   const again = await rejection(s.puts.accept({ replyTo: 'r', submit: encodeMessage(putOf('put-1')), bytes: new Uint8Array([8, 9]) }));
   t.equal(again.code, 'KEY_CONFLICT');
   t.same(s.store.peek('c1/put-1')?.bytes, new Uint8Array([7]), 'the value held is kept');
+});
+
+t.test('a copy (broadcast) is kept and reported as a replica; its submission is not passed on', async (t) => {
+  const s = setup();
+  await s.puts.accept({ replyTo: '', submit: encodeMessage(putOf('put-4')), bytes: new Uint8Array([5, 6]), copy: true });
+  t.same(s.store.peek('c1/put-4')?.bytes, new Uint8Array([5, 6]), 'stored');
+  t.equal(s.state.view().held.get('c1/put-4'), true, 'owned');
+  t.same(s.commands, [{ type: 'reportReplicated', stimulusId: 's1', id: 'c1/put-4' }], 'reported as a replica');
+  t.same(s.heldAtReport, [0], 'no submission held');
+  await s.puts.accept({ replyTo: '', submit: encodeMessage(putOf('put-4')), bytes: new Uint8Array([9]), copy: true });
+  t.same([s.commands.length, [...s.store.peek('c1/put-4')!.bytes]], [1, [5, 6]], 'a copy of a value held here already changes nothing');
+  s.state.validate();
 });

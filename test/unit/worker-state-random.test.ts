@@ -100,7 +100,7 @@ t.test('the worker state machine under random schedules', async (t) => {
     'command:reportFinished', 'command:reportFailed', 'command:reportStolen', 'command:reportStealRefused',
     'command:reportStraggling', 'command:reportInputMissing', 'command:deleteData', 'command:reportSlot',
     'command:reportReplicated', 'command:replicateFailed',
-    'an actor call runs', 'a direct run starts', 'a value is put', 'event:put',
+    'an actor call runs', 'a direct run starts', 'a value is put', 'a copy is put', 'event:put',
   ]) {
     t.ok(seen.has(what), `${what} happens`);
   }
