@@ -162,7 +162,12 @@ export class Putter {
     } finally {
       span?.end();
     }
-    if (prepared.broadcast) await this.copyToAll(worker.id, spec, prepared);
+    if (prepared.broadcast) {
+      // Copies are counted as holders only of a value in memory: sent once the worker has
+      // said it is (the coordinator hears so in the same batch).
+      await state.settled;
+      if (state.status === 'finished') await this.copyToAll(state.update?.workerId ?? worker.id, spec, prepared);
+    }
     return future;
   }
 
