@@ -9,7 +9,7 @@
  * worker (the one named, else the next of the workers not leaving, in turn, as Dask's
  * scatter deals them), and sends the value with the submission of a task of the builtin
  * `put` (worker/puts.ts). The coordinator answers that submission, so the put resolves once
- * it knows the key: tasks submitted after it find the value there. Nothing is recomputed
+ * it knows the key: tasks submitted after it can take it. Nothing is recomputed
  * for a put value: if every copy is lost, its future and the tasks that need it fail with
  * RESULT_UNAVAILABLE.
  */

@@ -6,8 +6,8 @@
  * own, and passes the submission on to the coordinator, which adopts the run as it adopts a
  * direct run (worker/direct.ts): the submission goes first in the worker's next report, the
  * run's completion after it. The client's request is answered by the coordinator, so once
- * its put resolves the coordinator knows the key, and tasks that take it as an input wait
- * for nothing.
+ * its put resolves the coordinator knows the key, and tasks that take it as an input can
+ * be submitted (they wait for the run's completion if it comes in a later report).
  *
  * A put value is held like any result: fetched by the workers that need it, spilled under
  * memory pressure, copied off a retiring worker, released when no future or task needs it.
