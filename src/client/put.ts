@@ -18,7 +18,7 @@ import type { DataPlane } from '../dataplane/dataplane.ts';
 import { BUILTIN_MODULE, type SerializerRef, type TaskSpec } from '../graph/spec.ts';
 import { checkOptionsObject, checkSerializer } from '../graph/validate-options.ts';
 import { encodeArgs } from '../serde/args.ts';
-import { resolveSerializer } from '../serde/registry.ts';
+import { resolveSerializer, serializeWith } from '../serde/registry.ts';
 import { encodeMessage } from '../transport/codec.ts';
 import type { Transport } from '../transport/transport.ts';
 import { TIMER_MAX_MS } from '../util/clock.ts';
@@ -80,16 +80,7 @@ export interface PreparedPut {
 export async function preparePut(value: unknown, options: PutOptions | undefined): Promise<PreparedPut> {
   if (options !== undefined) checkPutOptions(options);
   const serializer = options?.serializer === undefined ? { id: 'msgpack', module: '' } : checkSerializer(options.serializer, 'put options.serializer');
-  const impl = await resolveSerializer(serializer);
-  let bytes: unknown;
-  try {
-    bytes = impl.serialize(value);
-  } catch (error) {
-    throw new FloeError('UNSERIALIZABLE_ARGUMENT', `the value to put cannot be serialized with "${impl.id}": ${(error as Error).message ?? String(error)}`, { cause: error });
-  }
-  if (!(bytes instanceof Uint8Array)) {
-    throw new FloeError('UNSERIALIZABLE_ARGUMENT', `the value to put: serializer "${impl.id}" returned ${typeof bytes}, not a Uint8Array (serializers must be synchronous)`);
-  }
+  const bytes = serializeWith(await resolveSerializer(serializer), value, 'the value to put', 'UNSERIALIZABLE_ARGUMENT');
   // Serializers may reuse their buffer for the next value.
   return { serializer, bytes: bytes.slice(), worker: options?.worker, timeoutMs: options?.timeoutMs, broadcast: options?.broadcast === true };
 }

@@ -12,14 +12,14 @@
  */
 import type { ServerHttp2Session } from 'node:http2';
 import { status as Status, type Client, type Metadata, type Server, type ServerReadableStream, type ServiceError, type sendUnaryData } from '@grpc/grpc-js';
-import { ATTR, SpanKind, contextFromTraceparent, recordFailure, startSpan, tracingEnabled, withSpan, type Span } from '../telemetry/trace.ts';
+import { ATTR, recordFailure, withSpan, type Span } from '../telemetry/trace.ts';
 import { FloeError, isFloeError } from '../errors.ts';
 import { Out, messageField, stringField, uint64Size } from '../transport/proto-write.ts';
 import { ProtoReader } from '../transport/proto-read.ts';
 import type { Logger } from '../util/logger.ts';
 import type { PutRequest } from './dataplane.ts';
 import { copyIntoShared } from './shared-copy.ts';
-import { TRACEPARENT_KEY } from './grpc-server.ts';
+import { callSpan } from './grpc-server.ts';
 
 export const PUT_PATH = '/floe.v1.DataPlane/Put';
 
@@ -213,10 +213,7 @@ export function putHandler(accept: (put: PutRequest) => Promise<void>, log: Logg
 
 /** The worker's side of a traced put: a child of the client's put span. */
 function storeSpan(call: PutCall, bytes: number): Span | undefined {
-  if (!tracingEnabled()) return undefined;
-  const traceParent = call.metadata.get(TRACEPARENT_KEY)[0];
-  if (typeof traceParent !== 'string' || traceParent === '') return undefined;
-  return startSpan('put.store', { [ATTR.bytes]: bytes }, contextFromTraceparent(traceParent), { kind: SpanKind.SERVER });
+  return callSpan(call.metadata, 'put.store', { [ATTR.bytes]: bytes });
 }
 
 /**

@@ -8,7 +8,8 @@
  * messages), so one stream holds at most ~17 framed chunks; the whole server at most
  * about streamsMax × 17 × chunkBytes (64 × 17 MiB with defaults) beyond the stored bytes.
  */
-import { status as Status, type ServerWritableStream } from '@grpc/grpc-js';
+import { status as Status, type Metadata, type ServerWritableStream } from '@grpc/grpc-js';
+import type { Attributes } from '@opentelemetry/api';
 import { isFloeError } from '../errors.ts';
 import type { Logger } from '../util/logger.ts';
 import type { ObjectSource } from './dataplane.ts';
@@ -73,10 +74,18 @@ export function fetchHandler(options: FetchHandlerOptions): (call: FetchCall) =>
 
 /** The holder's side of a traced transfer: a child of the fetching worker's transfer span. */
 function serveSpan(call: FetchCall, id: string): Span | undefined {
+  return callSpan(call.metadata, 'transfer.serve', { [ATTR.taskKey]: keyOf(id) });
+}
+
+/**
+ * The server's span of a traced call, `name`: a child of the span whose traceparent the
+ * caller put in the call's metadata; undefined when untraced.
+ */
+export function callSpan(metadata: Metadata, name: string, attributes: Attributes): Span | undefined {
   if (!tracingEnabled()) return undefined;
-  const traceParent = call.metadata.get(TRACEPARENT_KEY)[0];
+  const traceParent = metadata.get(TRACEPARENT_KEY)[0];
   if (typeof traceParent !== 'string' || traceParent === '') return undefined;
-  return startSpan('transfer.serve', { [ATTR.taskKey]: keyOf(id) }, contextFromTraceparent(traceParent), { kind: SpanKind.SERVER });
+  return startSpan(name, attributes, contextFromTraceparent(traceParent), { kind: SpanKind.SERVER });
 }
 
 async function streamChunks(

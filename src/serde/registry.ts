@@ -126,19 +126,23 @@ export async function resolveSerializer(ref: SerializerRef): Promise<Serializer>
 
 /** Serializes a task result; any failure is UNSERIALIZABLE_RESULT naming task and serializer. */
 export function serializeResult(value: unknown, serializer: Serializer, taskKey: string): Uint8Array {
+  return serializeWith(serializer, value, `result of task "${taskKey}"`, 'UNSERIALIZABLE_RESULT', taskKey);
+}
+
+/**
+ * `serializer.serialize(value)`, checked: a throw, or anything but a Uint8Array returned,
+ * is a FloeError with `code` naming `what` (e.g. `result of task "k"`) and the serializer.
+ */
+export function serializeWith(serializer: Serializer, value: unknown, what: string, code: 'UNSERIALIZABLE_RESULT' | 'UNSERIALIZABLE_ARGUMENT', taskKey?: string): Uint8Array {
   let bytes: unknown;
   try {
     bytes = serializer.serialize(value);
   } catch (e) {
-    throw new FloeError(
-      'UNSERIALIZABLE_RESULT',
-      `result of task "${taskKey}" cannot be serialized with "${serializer.id}": ${reason(e)}`,
-      { cause: e, taskKey },
-    );
+    throw new FloeError(code, `${what} cannot be serialized with "${serializer.id}": ${reason(e)}`, { cause: e, ...(taskKey === undefined ? {} : { taskKey }) });
   }
   if (!(bytes instanceof Uint8Array)) {
     const got = isThenable(bytes) ? 'a Promise (serializers must be synchronous)' : bytes === null ? 'null' : typeof bytes;
-    throw new FloeError('UNSERIALIZABLE_RESULT', `result of task "${taskKey}": serializer "${serializer.id}" returned ${got}, not a Uint8Array`, { taskKey });
+    throw new FloeError(code, `${what}: serializer "${serializer.id}" returned ${got}, not a Uint8Array`, taskKey === undefined ? {} : { taskKey });
   }
   return bytes;
 }

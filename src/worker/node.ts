@@ -33,49 +33,9 @@ import { DirectSubmissions } from './direct.ts';
 import { WorkerPuts } from './puts.ts';
 import { DEFAULT_WORKER_HEARTBEAT_INTERVAL_MS } from './heartbeat.ts';
 import { WorkerMetrics } from '../telemetry/metrics.ts';
+import { DEFAULT_INLINE_BYTES_MAX, type WorkerCounters, type WorkerNodeOptions } from './node-options.ts';
 
-export interface WorkerNodeOptions {
-  transport: Transport;
-  cluster: string;
-  executor: Executor;
-  dataPlane: DataPlane;
-  /** Unique id on the cluster. Default: a random one. */
-  workerId?: string;
-  /** Display name. Default: the worker id. */
-  name?: string;
-  resources?: Record<string, number>;
-  /** Results up to this size ride inline on control messages. Default 64 KiB. */
-  inlineBytesMax?: number;
-  /** Concurrent incoming transfers. Default 4. */
-  transfersMax?: number;
-  /**
-   * Bytes of results this worker may hold in memory (see worker/memory.ts). Past the
-   * target fraction results spill to disk, past the pause fraction no new work starts.
-   * Default: no limit, no spilling.
-   */
-  memoryLimitBytes?: number;
-  /** Spill least-recently-used results above this fraction of memoryLimitBytes. Default 0.6. */
-  memoryTargetFraction?: number;
-  /** Start no new executions or fetches above this fraction of memoryLimitBytes. Default 0.8. */
-  memoryPauseFraction?: number;
-  /** Where a private spill directory is made (removed on close). Default: os.tmpdir(). */
-  spillDir?: string;
-  /** How often the worker tells the coordinator it is alive (with its metrics). Default 1000 ms; 0 disables. */
-  heartbeatIntervalMs?: number;
-  logger?: Logger;
-}
-
-/** Counters a test or `floe status` can read. */
-export interface WorkerCounters {
-  executed: number;
-  failed: number;
-  fetched: number;
-  fetchedBytes: number;
-  /** Runs taken back from the pool unstarted, queued behind a straggler (worker/stragglers.ts). */
-  returned: number;
-}
-
-export const DEFAULT_INLINE_BYTES_MAX = 64 * 1024;
+export { DEFAULT_INLINE_BYTES_MAX, type WorkerCounters, type WorkerNodeOptions } from './node-options.ts';
 
 export class WorkerNode {
   readonly workerId: string;
@@ -181,7 +141,7 @@ export class WorkerNode {
     this.direct = new DirectSubmissions({ ...direct, epoch: () => this.epochNow, tryStart: (assign) => this.tryStartDirect(assign), report: () => this.sendEvents({}) });
     this.puts = new WorkerPuts({
       store: this.store,
-      open: () => !this.closed && !this.retired && this.onRetired === undefined,
+      open: () => this.takesWork(),
       knows: (id) => this.state.knows(id),
       startedHere: (wire, replyTo) => this.direct.startedHere(wire, replyTo),
       stored: (id, runId, serializer, bytes, replica) =>
@@ -385,11 +345,16 @@ export class WorkerNode {
    * never while retiring (the coordinator moves work away) or closing.
    */
   private tryStartDirect(assign: WireAssign): boolean {
-    if (this.closed || this.retired || this.onRetired !== undefined) return false;
+    if (!this.takesWork()) return false;
     if (!this.state.startsAtOnce(assign.id) || this.store.has(assign.id)) return false;
     this.tracing.assigned(assign, this.isHeld);
     this.handle({ type: 'assigned', stimulusId: this.nextStimulus(), tasks: [assign] });
     return true;
+  }
+
+  /** Whether work may start here that the coordinator did not assign (direct runs, puts): not while retiring or closing. */
+  private takesWork(): boolean {
+    return !this.closed && !this.retired && this.onRetired === undefined;
   }
 
   private handle(event: WorkerEvent): void {
