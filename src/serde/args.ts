@@ -12,9 +12,10 @@ import { FloeError, isFloeError } from '../errors.ts';
 import { checkMsgpackable, createPackr, describe, flatPackr, isPlainObject, PathSteps, STEP } from './builtins.ts';
 import { ActorRef, actorIdOf, isActorRef } from './actor-ref.ts';
 import { SmallSet } from '../util/small-set.ts';
+import { FUTURE_REF_EXT_TYPE, writeFlat } from './flat-writer.ts';
 
 /** msgpack extension type of FutureRef ('F'); msgpackr's own types do not use it. */
-export const FUTURE_REF_EXT_TYPE = 0x46;
+export { FUTURE_REF_EXT_TYPE };
 /** Nesting limit of arguments: deeper structures are rejected instead of overflowing the stack. */
 export const ARGS_DEPTH_MAX = 1000;
 
@@ -113,13 +114,20 @@ function encodeFlatArgs(args: unknown[], toRef: (value: unknown) => FutureRef | 
     }
     walked[i] = copy;
   }
-  let bytes: Uint8Array;
-  try {
-    bytes = flatPackr.pack(walked);
-  } catch {
-    return undefined; // the general path finds the culprit and names it
+  let bytes = writeFlat(walked, wholeRefKey);
+  if (bytes === undefined) {
+    try {
+      bytes = flatPackr.pack(walked);
+    } catch {
+      return undefined; // the general path finds the culprit and names it
+    }
   }
   return { bytes, deps, actors: [] };
+}
+
+/** The key of a ref to a whole result (flat-writer.ts writes those; refs to a part go to msgpackr). */
+function wholeRefKey(value: object): string | undefined {
+  return value instanceof FutureRef && value.path === WHOLE ? value.key : undefined;
 }
 
 const NOT_FLAT = Symbol('not flat');
