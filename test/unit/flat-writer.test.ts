@@ -72,12 +72,15 @@ void t.test('flat arguments: the same bytes as msgpackr, for every kind of value
     const fast = encodeArgs(args, toRef);
     const general = encodeAnyArgs(args, toRef);
     if (!Buffer.from(fast.bytes).equals(Buffer.from(general.bytes))) {
-      if (mismatches++ < 3) t.fail(`round ${round}: bytes differ for ${JSON.stringify(args, (_, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v))}`);
+      const shown = JSON.stringify(args, (_, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v)).slice(0, 300);
+      if (mismatches++ < 3) t.fail(`round ${round}: bytes differ for ${shown}`);
     }
-    if (!t.same(fast.deps, general.deps, `round ${round}: same deps`)) mismatches++;
+    if (fast.deps.join('\u0000') !== general.deps.join('\u0000')) {
+      if (mismatches++ < 3) t.fail(`round ${round}: deps differ: ${fast.deps.join(', ')} against ${general.deps.join(', ')}`);
+    }
     if (round % 10 === 0) kept.push({ bytes: fast.bytes, copy: Buffer.from(fast.bytes) });
   }
-  t.equal(mismatches, 0, 'no encoding differed');
+  t.equal(mismatches, 0, 'no encoding or deps differed in 3,000 rounds');
   t.ok(
     kept.every((k) => Buffer.from(k.bytes).equals(k.copy)),
     'the bytes of earlier encodings stay as they were while later ones fill and replace the buffer',
