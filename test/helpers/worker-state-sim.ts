@@ -13,49 +13,10 @@ import { DIRECT_RUN_IDS_FROM } from '../../src/graph/task-id.ts';
 import type { TaskSpec } from '../../src/graph/spec.ts';
 import { spec } from './spec.ts';
 import { mulberry32 } from './rng.ts';
-import { FloeError, toErrorInfo } from '../../src/errors.ts';
 
-export const serializer = { id: 'msgpack', module: '' };
-const HERE = { workerId: 'w-here', address: 'inproc://here' };
-const ELSEWHERE = { workerId: 'w-other', address: 'inproc://other' };
-const error = toErrorInfo(new Error('failed'));
-const lost = toErrorInfo(new FloeError('RESULT_UNAVAILABLE', 'no holder has it'));
-/** Task names: `short` ones teach the worker to batch them, `long` ones run alone. */
-const DURATION_MS: Record<string, number> = { short: 0.1, long: 50 };
+import { commandRuns, DURATION_MS, ELSEWHERE, error, HERE, lost, serializer, trace, type Command, type PoolBatch, type RunRef, type SchedRun } from './worker-state-sim-world.ts';
 
-interface RunRef {
-  id: string;
-  runId: number;
-}
-
-/** A scheduler command on its way to this worker. */
-type Command = { assign: WireAssign } | { cancel: RunRef } | { release: string[] } | { steal: RunRef } | { replicate: string };
-
-/** What the simulated scheduler counts on this worker for. */
-interface SchedRun {
-  runId: number;
-  /** Inputs it waits for that are being made here (it was assigned early). */
-  early: Set<string>;
-  /** An actor's call: never stolen, never assigned early (scheduler/stealing.ts, early.ts). */
-  actor: boolean;
-}
-
-/** A pool dispatch: its runs go one after another; `started` of them have begun. */
-interface PoolBatch {
-  runs: RunRef[];
-  started: number;
-  /** An actor's call, run by the worker's actor host: the pool never gives it back. */
-  actor: boolean;
-}
-
-const trace = process.env.FLOE_TRACE === undefined ? (): void => undefined : (line: string): void => console.error(line);
-
-/** The task (and run) a command is about, for the trace. */
-function commandRuns(c: WorkerCommand): string {
-  if (c.type === 'execute') return `${c.assign.id}#${c.assign.runId}`;
-  if (c.type === 'executeBatch') return c.assigns.map((a) => `${a.id}#${a.runId}`).join('+');
-  return 'runId' in c ? `${c.id}#${c.runId}` : c.id;
-}
+export { serializer };
 
 export class Sim {
   readonly ws: WorkerState;
