@@ -247,14 +247,27 @@ export class Putter {
 
   /**
    * No answer in time. The worker may have the value, and its submission may still reach
-   * the coordinator. So the coordinator itself is asked, as for a lone task whose worker did
-   * not answer: a key it has is the same task, and one it has not it makes now. Either way
-   * the key is then answered for, and a submission from the worker coming later finds it
-   * taken: nothing outlives the put's release. If the worker had taken the value, the put
-   * went through, late; if not, the upload is stopped and the put fails.
+   * the coordinator.
+   *
+   * If the worker took the value, it passes the submission on in its next report, and the
+   * coordinator adopts its run. So the coordinator is first asked only whether it knows the
+   * key (a want of it, which it refuses as MISSING_DEPENDENCY until then), again and again
+   * for as long as a submission may take: asked with the put's task instead, it would make
+   * the key itself, the builtin would run and fail, and the worker's submission, coming
+   * later, would find the key taken and drop the value the worker holds.
+   *
+   * Otherwise, or if the coordinator still does not know the key, it is asked with the
+   * put's task, as for a lone task whose worker did not answer: a key it has is the same
+   * task, and one it has not it makes now. Either way the key is then answered for, and a
+   * submission from the worker coming later finds it taken: nothing outlives the put's
+   * release. If the worker had taken the value, the put went through, late (and if the
+   * coordinator never heard of it from the worker, its future fails with
+   * RESULT_UNAVAILABLE, as when the value's worker is lost); if not, the upload is stopped
+   * and the put fails.
    */
   private async unanswered(spec: TaskSpec, worker: { address: string }, taken: boolean, timeoutMs: number, upload: AbortController): Promise<void> {
     const { host } = this;
+    if (taken && (await this.coordinatorKnows(spec.key))) return;
     if (!taken) upload.abort();
     const again = encodeMessage(host.submitter.submitMessage([spec], [spec.key], []));
     checkSubmitAnswer(await requestWithRetry(host.transport, host.submitSubject, again, host.submitTimeoutMs), host.incarnation);
@@ -262,4 +275,25 @@ export class Putter {
       throw new FloeError('REQUEST_TIMEOUT', `the value was not taken by the worker at ${worker.address} within ${timeoutMs} ms (a bigger timeoutMs gives a slow upload longer)`, { retryable: true });
     }
   }
+
+  /** Whether the coordinator comes to know `key` (a want of it accepted) within the client's submit timeout. */
+  private async coordinatorKnows(key: string): Promise<boolean> {
+    const { host } = this;
+    const deadline = performance.now() + host.submitTimeoutMs;
+    for (let backoffMs = ASK_AGAIN_FIRST_MS; ; backoffMs = Math.min(2 * backoffMs, ASK_AGAIN_MAX_MS)) {
+      const ask = encodeMessage(host.submitter.submitMessage([], [key], []));
+      try {
+        checkSubmitAnswer(await requestWithRetry(host.transport, host.submitSubject, ask, Math.max(1, deadline - performance.now())), host.incarnation);
+        return true;
+      } catch (error) {
+        if (!isFloeError(error) || error.code !== 'MISSING_DEPENDENCY') throw error;
+      }
+      if (performance.now() + backoffMs >= deadline) return false;
+      await new Promise((resolve) => setTimeout(resolve, backoffMs));
+    }
+  }
 }
+
+/** How long a put waits before it asks the coordinator again whether it knows the put's key. */
+const ASK_AGAIN_FIRST_MS = 10;
+const ASK_AGAIN_MAX_MS = 500;

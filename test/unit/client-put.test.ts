@@ -11,7 +11,8 @@ import { Putter, type PutHost } from '../../src/client/put.ts';
 import { KeyState, type Future } from '../../src/client/future.ts';
 import { CoordinatorIncarnation } from '../../src/client/incarnation.ts';
 import type { ClusterStatus, WorkerStatus } from '../../src/client/cluster-status.ts';
-import { encodeMessage } from '../../src/transport/codec.ts';
+import { decodeMessage, encodeMessage } from '../../src/transport/codec.ts';
+import { toErrorInfo } from '../../src/errors.ts';
 import type { Submitter } from '../../src/client/submitter.ts';
 import type { Transport } from '../../src/transport/transport.ts';
 import { rejection } from '../helpers/e2e.ts';
@@ -29,6 +30,10 @@ interface Fake {
   aborted: number;
   /** Subjects of the requests made, in order. */
   subjects: string[];
+  /** Tasks in each request to the coordinator's own subject, in order (0: a want only). */
+  coordinatorTasks: number[];
+  /** How many more wants of an unknown key the coordinator refuses (MISSING_DEPENDENCY) before it knows the key. */
+  unknownFor: number;
   /** Addresses the puts went to, in order. */
   sentTo: string[];
   statusCalls: number;
@@ -41,14 +46,25 @@ interface Fake {
 
 function fake(workers: WorkerStatus[]): Fake {
   const f: Fake = {
-    putter: undefined as unknown as Putter, direct: 'answer', upload: 'take', aborted: 0, subjects: [], sentTo: [], statusCalls: 0, released: 0, states: [], workers, refuse: new Map(),
+    putter: undefined as unknown as Putter, direct: 'answer', upload: 'take', aborted: 0, subjects: [], coordinatorTasks: [], unknownFor: 0, sentTo: [], statusCalls: 0, released: 0, states: [], workers, refuse: new Map(),
   };
   const answer = { data: encodeMessage({ type: 'submitReply', requestId: '1', error: undefined }) };
+  const unknown = { data: encodeMessage({ type: 'submitReply', requestId: '1', error: toErrorInfo(new FloeError('MISSING_DEPENDENCY', 'wanted key is not in the graph')) }) };
   const transport = {
-    request: (subject: string, _data: Uint8Array, options: { sendVia?: (replyTo: string, data: Uint8Array, fail: (e: Error) => void) => void }) =>
+    request: (subject: string, data: Uint8Array, options: { sendVia?: (replyTo: string, data: Uint8Array, fail: (e: Error) => void) => void }) =>
       new Promise((resolve, reject) => {
         f.subjects.push(subject);
-        if (options.sendVia === undefined) return resolve(answer); // the coordinator's own subject
+        if (options.sendVia === undefined) {
+          // The coordinator's own subject.
+          const wire = decodeMessage(data);
+          const tasks = wire.type === 'submit' ? wire.tasks.length : -1;
+          f.coordinatorTasks.push(tasks);
+          if (tasks === 0 && f.unknownFor > 0) {
+            f.unknownFor -= 1;
+            return resolve(unknown);
+          }
+          return resolve(answer);
+        }
         options.sendVia('_INBOX.1', new Uint8Array([1]), reject);
         // The coordinator's answer follows the worker taking the value (a turn later here).
         setImmediate(() => (f.direct === 'answer' ? resolve(answer) : reject(new FloeError('REQUEST_TIMEOUT', 'no reply', { retryable: true }))));
@@ -70,7 +86,7 @@ function fake(workers: WorkerStatus[]): Fake {
         });
       },
     } as unknown as PutHost['dataPlane'],
-    submitter: { submitMessage: () => ({ type: 'submit', clientId: 'c1', requestId: '1', tasks: [], wants: [], missing: [] }) } as unknown as Submitter,
+    submitter: { submitMessage: (tasks: unknown[], wants: string[]) => ({ type: 'submit', clientId: 'c1', requestId: '1', tasks, wants, missing: [] }) } as unknown as Submitter,
     incarnation: new CoordinatorIncarnation(() => undefined),
     submitTimeoutMs: 1000,
     directSubject: (id) => `direct.${id}`,
@@ -132,14 +148,37 @@ t.test('a put that fails for good fails its key and lets go of it, with the reas
   t.equal(none.states.length, 0, 'no key made');
 });
 
-t.test('no answer in time after the worker took the value: the coordinator is asked, and the put goes through', async (t) => {
+t.test('no answer in time after the worker took the value: the coordinator is asked whether it knows the key, and the put goes through', async (t) => {
   const f = fake([worker('a')]);
   f.direct = 'timeout';
   const future = await f.putter.put(1, undefined);
   t.ok(future !== undefined, 'resolved');
   t.same(f.subjects, ['direct.a', 'submit'], "the worker's way, then the coordinator's");
+  t.same(f.coordinatorTasks, [0], 'a want of the key only: the worker passed the submission on');
   t.equal(f.released, 0, 'kept');
   t.equal(f.aborted, 0, 'nothing to stop');
+});
+
+t.test("the worker took the value but its submission is late: the coordinator is asked again until it knows the key, never with the put's task", async (t) => {
+  const f = fake([worker('a')]);
+  f.direct = 'timeout';
+  f.unknownFor = 3;
+  const future = await f.putter.put(1, undefined);
+  t.ok(future !== undefined, 'resolved');
+  t.same(f.coordinatorTasks, [0, 0, 0, 0], 'four wants, the last one accepted: the task the coordinator would have run (and failed) is never sent');
+  t.equal(f.states[0]!.status, 'pending', 'its future waits for the value the worker holds');
+  t.equal(f.released, 0, 'kept');
+});
+
+t.test("the coordinator never hears of the worker's value: after the submit timeout the put's task is sent, so the key is answered for", async (t) => {
+  const f = fake([worker('a')]);
+  f.direct = 'timeout';
+  f.unknownFor = Number.POSITIVE_INFINITY;
+  const future = await f.putter.put(1, undefined);
+  t.ok(future !== undefined, 'resolved: the coordinator has the key (its builtin fails, naming it, as for a value whose worker is lost)');
+  t.ok(f.coordinatorTasks.length >= 3, `asked ${f.coordinatorTasks.length} times`);
+  t.same(f.coordinatorTasks.slice(0, -1).filter((n) => n !== 0), [], 'wants only until then');
+  t.equal(f.coordinatorTasks.at(-1), 1, "then the put's task");
 });
 
 t.test('no answer in time while the upload goes on: it is stopped, the key answered for, and the put fails and lets go of it', async (t) => {
