@@ -199,11 +199,7 @@ export class Client implements FutureOwner {
   }
 
   /** Like `submit`, with per-call options (e.g. a key, a priority). */
-  submitWithOptions<A extends unknown[], R>(
-    def: TaskDef<A, R>,
-    options: TaskOptions,
-    ...args: Args<A>
-  ): Future<Awaited<R>> {
+  submitWithOptions<A extends unknown[], R>(def: TaskDef<A, R>, options: TaskOptions, ...args: Args<A>): Future<Awaited<R>> {
     return this.builder.submit(def, options, args, true) as Future<Awaited<R>>;
   }
 
@@ -230,13 +226,17 @@ export class Client implements FutureOwner {
 
   /**
    * Puts a value of this client's on a worker and resolves to its future (Dask's `scatter`,
-   * Ray's `put`): pass it to tasks instead of the value, and its bytes go from this client
-   * to one worker, and from there to the workers that need it, never through the
-   * coordinator. One value, one future (a list is one value). See client/put.ts.
+   * Ray's `put`); its bytes never pass the coordinator. See client/put.ts.
    */
   async put<T>(value: T, options?: PutOptions): Promise<Future<T>> {
     this.checkOpen();
     return (await this.putter.put(value, options)) as Future<T>;
+  }
+
+  /** put() of each value, dealt to the workers in turn (Dask's `scatter` of a list); all or nothing. */
+  async putMany<T>(values: readonly T[], options?: PutOptions): Promise<Future<T>[]> {
+    this.checkOpen();
+    return (await this.putter.putMany(values, options)) as Future<T>[];
   }
 
   /** The coordinator's snapshot of the cluster: workers, tasks by state, clients (what `floe status` prints). */

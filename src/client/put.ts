@@ -49,6 +49,9 @@ const PUT_OPTIONS = new Set(['serializer', 'worker', 'timeoutMs', 'broadcast']);
 /** How long the workers the coordinator named are taken as the cluster's, for puts. */
 const WORKERS_FRESH_MS = 1000;
 
+/** Uploads a putMany has under way at once. */
+const PUT_MANY_AT_ONCE = 4;
+
 /** Time allowed per byte of the value on top of the submit timeout (1 s per 10 MiB: a slow network's pace). */
 const UPLOAD_MS_PER_BYTE = 1000 / (10 * 1024 * 1024);
 
@@ -114,7 +117,7 @@ export function putSpec(key: string, serializer: SerializerRef): TaskSpec {
   };
 }
 
-/** Puts values on workers for one client (Client.put). */
+/** Puts values on workers for one client (Client.put, Client.putMany). */
 export class Putter {
   /** Puts go to the workers in turn: the last one's place among them. */
   #turn = -1;
@@ -160,6 +163,41 @@ export class Putter {
       if (state.status === 'finished') await this.copyToAll(state.update?.workerId ?? worker.id, spec, prepared);
     }
     return future;
+  }
+
+  /**
+   * Puts each of `values` as put() does, with the same options (Dask's `scatter` of a list):
+   * dealt to the workers in turn, PUT_MANY_AT_ONCE uploads at a time. All or nothing: if one
+   * fails, the futures of the others are let go of, and the call fails with that error,
+   * naming the value's place in the list.
+   */
+  async putMany(values: readonly unknown[], options: PutOptions | undefined): Promise<Future<unknown>[]> {
+    if (!Array.isArray(values)) {
+      throw new FloeError('INVALID_ARGUMENT', `putMany(values): values must be an array (got ${values === null ? 'null' : typeof values}); put() takes one value`);
+    }
+    if (options !== undefined) checkPutOptions(options);
+    const futures: Future<unknown>[] = [];
+    // The first value (by place) that failed; no new put starts once one has.
+    const failed: { index: number; error: unknown }[] = [];
+    let next = 0;
+    const lane = async (): Promise<void> => {
+      while (failed.length === 0 && next < values.length) {
+        const index = next++;
+        try {
+          futures[index] = await this.put(values[index], options);
+        } catch (error) {
+          failed.push({ index, error });
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(PUT_MANY_AT_ONCE, values.length) }, lane));
+    if (failed.length === 0) return futures;
+    for (const future of futures) future?.release();
+    const { index, error } = failed.reduce((a, b) => (b.index < a.index ? b : a));
+    const floeError = isFloeError(error) ? error : new FloeError('INTERNAL', String(error), { cause: error });
+    throw new FloeError(floeError.code, `putMany: value ${index} of ${values.length}: ${floeError.message} (the values put were let go of)`, {
+      cause: floeError, retryable: floeError.retryable, taskKey: floeError.taskKey,
+    });
   }
 
   /**

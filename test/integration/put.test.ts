@@ -2,7 +2,7 @@
  * Client.put, embedded (client/put.ts, worker/puts.ts): a value put on a worker is a future
  * tasks take as an input; it comes back as it went, in the serializer asked for; workers
  * take puts in turn, or the one named; a released put is dropped where it is held; and bad
- * input is refused at the call, naming what is wrong. Between processes, with a value
+ * input is refused at the call, naming what is wrong; putMany puts each value of a list. Between processes, with a value
  * bigger than a NATS message and one lost with its worker: test/cluster/put.test.ts.
  */
 import t from 'tap';
@@ -48,6 +48,17 @@ t.test('puts, embedded', async (t) => {
     await client.put('here', { worker: name });
     await client.put('here too', { worker: workers[1]!.workerId });
     t.equal(workers[1]!.puts.counts.taken, taken + 2, 'by name and by id');
+  });
+
+  t.test('putMany: a future per value, dealt to the workers in turn, each an input of tasks', async (t) => {
+    const before = workers.map((w) => w.puts.counts.taken);
+    const parts = await client.putMany([[1, 2], [3], [4, 5, 6], [7]]);
+    t.equal(parts.length, 4);
+    t.same(workers.map((w, i) => w.puts.counts.taken - before[i]!), [2, 2], 'two each');
+    t.same(await client.gather(parts.map((p) => client.submit(sum, p))), [3, 3, 15, 7], 'each future is its own value');
+    const error = await rejection(client.putMany([1, () => 2]));
+    t.equal(error.code, 'UNSERIALIZABLE_ARGUMENT');
+    t.match(error.message, /^putMany: value 1 of 2: /, 'names the value that cannot be put');
   });
 
   t.test('a released put is dropped by the worker that holds it', async (t) => {

@@ -192,3 +192,30 @@ t.test('no answer in time while the upload goes on: it is stopped, the key answe
   t.same(f.subjects, ['direct.a', 'submit'], 'the coordinator answered for the key before it is let go of');
   t.equal(f.released, 1, 'let go of');
 });
+
+t.test('putMany: each value put, dealt to the workers in turn, a few uploads at a time', async (t) => {
+  const f = fake([worker('a'), worker('b')]);
+  const futures = await f.putter.putMany([10, 11, 12, 13, 14, 15], undefined);
+  t.equal(futures.length, 6, 'a future per value');
+  t.equal(new Set(futures).size, 6, 'each its own');
+  t.same(f.sentTo, ['addr-a', 'addr-b', 'addr-a', 'addr-b', 'addr-a', 'addr-b'], 'in turn');
+  t.equal(f.statusCalls, 1, 'the workers asked for once');
+  t.same(await f.putter.putMany([], undefined), [], 'an empty list puts nothing');
+  t.equal(f.sentTo.length, 6);
+});
+
+t.test('putMany: all or nothing, the first failing value named, and bad input refused before anything is sent', async (t) => {
+  const f = fake([worker('a'), worker('b')]);
+  f.refuse.set('addr-b', new FloeError('KEY_CONFLICT', 'this worker has a task or result c1/put-2 already'));
+  const error = await rejection(f.putter.putMany(['v0', 'v1', 'v2', 'v3', 'v4', 'v5', 'v6', 'v7'], undefined));
+  t.equal(error.code, 'KEY_CONFLICT', 'the failed put\'s code');
+  t.match(error.message, /^putMany: value 1 of 8: this worker has a task or result/, 'names the first value that failed');
+  t.equal(f.sentTo.length, 4, 'the four under way went; no put started after the failure');
+  t.equal(f.released, 4, 'every future let go of: the two that failed (each itself) and the two that were put');
+  const notList = await rejection(f.putter.putMany('abc' as unknown as string[], undefined));
+  t.equal(notList.code, 'INVALID_ARGUMENT');
+  t.match(notList.message, /values must be an array \(got string\)/);
+  const badOption = await rejection(f.putter.putMany([1], { wrkr: 'a' } as never));
+  t.equal(badOption.code, 'INVALID_OPTION');
+  t.equal(f.sentTo.length, 4, 'nothing sent for bad input');
+});
