@@ -52,6 +52,10 @@ const WORKERS_FRESH_MS = 1000;
 /** Uploads a putMany has under way at once. */
 const PUT_MANY_AT_ONCE = 4;
 
+/** How long a late put waits before it asks the coordinator again whether it knows the put's key (Putter.unanswered), doubling up to the second. */
+const ASK_AGAIN_FIRST_MS = 10;
+const ASK_AGAIN_MAX_MS = 500;
+
 /** Time allowed per byte of the value on top of the submit timeout (1 s per 10 MiB: a slow network's pace). */
 const UPLOAD_MS_PER_BYTE = 1000 / (10 * 1024 * 1024);
 
@@ -331,7 +335,3 @@ export class Putter {
     }
   }
 }
-
-/** How long a put waits before it asks the coordinator again whether it knows the put's key. */
-const ASK_AGAIN_FIRST_MS = 10;
-const ASK_AGAIN_MAX_MS = 500;
