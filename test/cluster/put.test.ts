@@ -59,6 +59,13 @@ t.test('puts on a cluster whose nats-server takes 32 KiB messages', async (t) =>
     t.same(await client.gather(futures), [{ i: 1 }, { i: 2 }, { i: 3 }, { i: 4 }]);
   });
 
+  t.test('putMany: values bigger than a message, four uploads at once, each intact where tasks read it', async (t) => {
+    const size = 256 * 1024;
+    const parts = await client.putMany([5, 6, 7, 8].map((seed) => pattern(size, seed)), { serializer: 'raw' });
+    const checked = await client.gather(parts.map((part, i) => client.submit(verifyBytes, part, 5 + i)));
+    for (const c of checked) t.same([c.length, c.bad], [size, 0], 'every byte right, in its own future');
+  });
+
   t.test('a worker that is not in the cluster is refused by name', async (t) => {
     const error = await rejection(client.put(1, { worker: 'worker-9' }));
     t.equal(error.code, 'INVALID_OPTION');
