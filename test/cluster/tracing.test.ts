@@ -43,7 +43,12 @@ t.test('one flow is one trace across client, coordinator, two workers and a tran
 
   const named = (name: string): ReceivedSpan[] => receiver.spans.filter((s) => s.name === name);
   // Processes export in batches, each on its own schedule: wait until every kind of span
-  // is in and every parent a span names has arrived.
+  // is in (the put's schedule span too, which the coordinator may export after the flow's)
+  // and every parent a span names has arrived.
+  const putScheduled = (): boolean => {
+    const [putSpan] = named('put');
+    return putSpan !== undefined && receiver.spans.some((s) => s.name === 'schedule' && s.parentSpanId === putSpan.spanId);
+  };
   const complete = (): boolean => {
     const ids = new Set(receiver.spans.map((s) => s.spanId));
     return (
@@ -58,6 +63,7 @@ t.test('one flow is one trace across client, coordinator, two workers and a tran
       named('user-work').length >= 1 &&
       named('put').length === 1 &&
       named('put.store').length === 1 &&
+      putScheduled() &&
       receiver.spans.every((s) => s.parentSpanId === '' || ids.has(s.parentSpanId))
     );
   };
