@@ -16,6 +16,7 @@
  * processes): a chain task's arguments (`[[future]]`) 240–550 ns against 363–746 through
  * msgpackr, a root's (`[[]]`) 110–223 against 171–374; mixed primitives about the same.
  */
+import { stringBytes } from '../util/utf8.ts';
 
 /** The key of a ref to a whole result, or undefined for any other object. */
 export type WholeRefKey = (value: object) => string | undefined;
@@ -151,32 +152,19 @@ function writeNumber(n: number): void {
   }
 }
 
-/** Longest string written here (in UTF-16 units; up to 3 bytes each): longer ones go to msgpackr. */
+/** Longest string written here (in UTF-16 units, up to 3 bytes each, so it fits half a buffer): longer ones go to msgpackr. */
 const STRING_UNITS_MAX = 4096;
 
 function writeString(s: string): boolean {
-  const units = s.length;
-  if (units > STRING_UNITS_MAX || !room(5 + 3 * units)) return false;
-  // The header's size depends on the byte length: ASCII (the common case) is written in
-  // place behind a one-byte header; anything else is written after the widest header the
-  // string may need, and moved back behind the one it does need.
-  let ascii = true;
-  for (let i = 0; i < units; i++) {
-    if (s.charCodeAt(i) >= 0x80) {
-      ascii = false;
-      break;
-    }
+  if (s.length > STRING_UNITS_MAX) return false;
+  const bytes = stringBytes(s);
+  if (!room(3 + bytes)) return false;
+  stringHeader(bytes);
+  if (bytes === s.length) {
+    for (let i = 0; i < bytes; i++) buffer[pos++] = s.charCodeAt(i);
+  } else {
+    pos += encoder.encodeInto(s, buffer.subarray(pos, pos + bytes)).written;
   }
-  if (ascii) {
-    stringHeader(units);
-    for (let i = 0; i < units; i++) buffer[pos++] = s.charCodeAt(i);
-    return true;
-  }
-  const bodyAt = pos + 3;
-  const { written } = encoder.encodeInto(s, buffer.subarray(bodyAt));
-  stringHeader(written);
-  if (pos !== bodyAt) buffer.copyWithin(pos, bodyAt, bodyAt + written);
-  pos += written;
   return true;
 }
 
@@ -197,8 +185,7 @@ function stringHeader(bytes: number): void {
 
 /**
  * A future ref to a whole result: the extension's one-byte tag, then `[key, []]` (what
- * msgpackr writes for an extension with a `write` function). The string's own room check
- * leaves room for the last byte.
+ * msgpackr writes for an extension with a `write` function).
  */
 function writeRef(value: object, refKey: WholeRefKey): boolean {
   const key = refKey(value);
@@ -207,7 +194,7 @@ function writeRef(value: object, refKey: WholeRefKey): boolean {
   buffer[pos++] = FUTURE_REF_EXT_TYPE;
   buffer[pos++] = 0;
   buffer[pos++] = 0x92;
-  if (!writeString(key)) return false;
+  if (!writeString(key) || !room(1)) return false;
   buffer[pos++] = 0x90;
   return true;
 }

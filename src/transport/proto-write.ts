@@ -10,6 +10,7 @@ import protobuf from 'protobufjs';
 import { FloeError } from '../errors.ts';
 import type { SerializerRef, TaskSpec } from '../graph/spec.ts';
 import { PROTOCOL_VERSION } from './messages.ts';
+import { stringBytes } from '../util/utf8.ts';
 
 const utf8 = protobuf.util.utf8;
 
@@ -155,11 +156,6 @@ export function messageField(size: number): number {
   return 1 + varintSize(size) + size;
 }
 
-/** UTF-8 length as protobufjs' BufferWriter counts it (Buffer.byteLength), without the native call for ASCII. */
-export function stringBytes(value: string): number {
-  for (let i = 0; i < value.length; i++) if (value.charCodeAt(i) >= 0x80) return Buffer.byteLength(value);
-  return value.length;
-}
 
 export function varintSize(value: number): number {
   return value < 0x80 ? 1 : value < 0x4000 ? 2 : value < 0x200000 ? 3 : value < 0x10000000 ? 4 : 5;

@@ -101,3 +101,26 @@ void t.test('flat arguments: what the writer leaves to msgpackr, and what decode
   t.same(decoded, [1, 'two', '<a>', ['<b>', -3.5, 'ж😀', null, true], 0x1234, 'x'.repeat(300)], 'decodes with the refs resolved');
   t.end();
 });
+
+void t.test('flat arguments: a ref whose key ends exactly at the end of a buffer', (t) => {
+  const refKey = (v: object): string | undefined => (v instanceof FutureRef && v.path.length === 0 ? v.key : undefined);
+  const key = 'k'.repeat(300);
+  // [ref]: the array's header, the extension's tag (3) and [ (1), the key's header (3) and bytes, ] (1).
+  const size = 1 + 4 + 3 + key.length + 1;
+  let last = writeFlat([], refKey)!;
+  const end = last.buffer.byteLength;
+  // Into a new buffer (a write that does not fit takes what it has along), then to the place
+  // from which the key's last byte is the buffer's last: `[]` writes one byte.
+  const first = last.buffer;
+  while (last.buffer === first) last = writeFlat(['x'.repeat(4000)], refKey)!;
+  const target = end - size + 1;
+  while (last.byteOffset + last.byteLength < target) {
+    const gap = target - (last.byteOffset + last.byteLength);
+    last = (gap > 4100 ? writeFlat(['x'.repeat(4000)], refKey) : writeFlat([], refKey))!;
+  }
+  t.equal(last.byteOffset + last.byteLength, target, 'the next write starts where its key ends at the buffer end');
+  const bytes = writeFlat([new FutureRef(key)], refKey);
+  const general = encodeAnyArgs([new Fut(key)], toRef).bytes;
+  t.ok(bytes !== undefined && Buffer.from(bytes).equals(Buffer.from(general)), "msgpackr's bytes, the closing one included");
+  t.end();
+});
