@@ -27,6 +27,7 @@ import { CoordinatorIncarnation } from './incarnation.ts';
 import { requestClusterStatus, type ClusterStatus } from './cluster-status.ts';
 import { createActor, type ActorHandle } from './actor.ts';
 import { Putter, type PutOptions } from './put.ts';
+import { putMany } from './put-many.ts';
 import type { ActorClassDef, ActorConstructor } from './actor-def.ts';
 import { ChurnMap } from '../util/churn-map.ts';
 
@@ -224,19 +225,16 @@ export class Client implements FutureOwner {
     return createActor(this, def, args);
   }
 
-  /**
-   * Puts a value of this client's on a worker and resolves to its future (Dask's `scatter`,
-   * Ray's `put`); its bytes never pass the coordinator. See client/put.ts.
-   */
+  /** Puts a value on a worker, resolving to its future (Dask's `scatter`, Ray's `put`); its bytes never pass the coordinator. See client/put.ts. */
   async put<T>(value: T, options?: PutOptions): Promise<Future<T>> {
     this.checkOpen();
     return (await this.putter.put(value, options)) as Future<T>;
   }
 
-  /** put() of each value, dealt to the workers in turn (Dask's `scatter` of a list); all or nothing. */
+  /** Each value put, dealt to the workers in turn, a few uploads per worker (Dask's `scatter` of a list); all or nothing. See client/put-many.ts. */
   async putMany<T>(values: readonly T[], options?: PutOptions): Promise<Future<T>[]> {
     this.checkOpen();
-    return (await this.putter.putMany(values, options)) as Future<T>[];
+    return (await putMany(this.putter, values, options)) as Future<T>[];
   }
 
   /** The coordinator's snapshot of the cluster: workers, tasks by state, clients (what `floe status` prints). */

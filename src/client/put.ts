@@ -14,7 +14,7 @@
  * RESULT_UNAVAILABLE.
  */
 import { FloeError, isFloeError } from '../errors.ts';
-import type { DataPlane } from '../dataplane/dataplane.ts';
+import type { DataPlane, PutRequest } from '../dataplane/dataplane.ts';
 import { BUILTIN_MODULE, type SerializerRef, type TaskSpec } from '../graph/spec.ts';
 import { checkOptionsObject, checkSerializer } from '../graph/validate-options.ts';
 import { encodeArgs } from '../serde/args.ts';
@@ -48,9 +48,6 @@ const PUT_OPTIONS = new Set(['serializer', 'worker', 'timeoutMs', 'broadcast']);
 
 /** How long the workers the coordinator named are taken as the cluster's, for puts. */
 const WORKERS_FRESH_MS = 1000;
-
-/** Uploads a putMany has under way at once. */
-const PUT_MANY_AT_ONCE = 4;
 
 /** How long a late put waits before it asks the coordinator again whether it knows the put's key (Putter.unanswered), doubling up to the second. */
 const ASK_AGAIN_FIRST_MS = 10;
@@ -92,7 +89,7 @@ export async function preparePut(value: unknown, options: PutOptions | undefined
   return { serializer, bytes: bytes.slice(), worker: options?.worker, timeoutMs: options?.timeoutMs, broadcast: options?.broadcast === true };
 }
 
-function checkPutOptions(options: PutOptions): void {
+export function checkPutOptions(options: PutOptions): void {
   checkOptionsObject(options);
   for (const key of Object.keys(options)) {
     if (!PUT_OPTIONS.has(key)) throw new FloeError('INVALID_OPTION', `put options: unknown option '${key}' (known: ${[...PUT_OPTIONS].join(', ')})`);
@@ -121,7 +118,13 @@ export function putSpec(key: string, serializer: SerializerRef): TaskSpec {
   };
 }
 
-/** Puts values on workers for one client (Client.put, Client.putMany). */
+/** A worker a put goes to. */
+export interface PutTarget {
+  id: string;
+  address: string;
+}
+
+/** Puts values on workers for one client (Client.put, Client.putMany: client/put-many.ts). */
 export class Putter {
   /** Puts go to the workers in turn: the last one's place among them. */
   #turn = -1;
@@ -131,90 +134,90 @@ export class Putter {
 
   async put(value: unknown, options: PutOptions | undefined): Promise<Future<unknown>> {
     const prepared = await preparePut(value, options);
-    const worker = await this.pickWorker(prepared.worker, false);
-    const { state, future } = this.host.register('put');
-    const spec = putSpec(state.key, prepared.serializer);
+    const [future] = await this.upload(await this.pickWorker(prepared.worker, false), [prepared]);
+    return future!;
+  }
+
+  /**
+   * Puts `values` (prepared with the same options) on `worker` in one upload, with one
+   * submission of as many tasks of the builtin `put`: a future per value, in order. A
+   * worker that left is replaced once (unless it was named). If the upload fails, every
+   * value's key fails and is let go of, and the error is thrown.
+   */
+  async upload(worker: PutTarget, values: readonly PreparedPut[]): Promise<Future<unknown>[]> {
+    const first = values[0]!;
+    const keys = values.map(() => this.host.register('put'));
+    const specs = keys.map(({ state }, i) => putSpec(state.key, values[i]!.serializer));
+    const bytes = values.length === 1 ? first.bytes : concat(values.map((v) => v.bytes));
+    const sizes = values.length === 1 ? undefined : values.map((v) => v.bytes.byteLength);
     // The put span is the parent of the worker's and the coordinator's spans for it.
-    const span = tracingEnabled() ? startSpan('put', { [ATTR.taskKey]: state.key, [ATTR.bytes]: prepared.bytes.byteLength }, undefined, { kind: SpanKind.CLIENT }) : undefined;
-    if (span !== undefined) spec.traceParent = traceparentOf(span);
-    const send = (to: { id: string; address: string }): Promise<void> => {
+    const span = tracingEnabled() ? startSpan('put', putAttributes(specs, bytes), undefined, { kind: SpanKind.CLIENT }) : undefined;
+    if (span !== undefined) for (const spec of specs) spec.traceParent = traceparentOf(span);
+    const upload: Upload = { specs, bytes, sizes, timeoutMs: first.timeoutMs };
+    const send = (to: PutTarget): Promise<void> => {
       span?.setAttribute(ATTR.worker, to.id);
-      return span === undefined ? this.send(to, spec, prepared) : withSpan(span, () => this.send(to, spec, prepared));
+      return span === undefined ? this.send(to, upload) : withSpan(span, () => this.send(to, upload));
     };
     try {
       try {
         await send(worker);
       } catch (error) {
         // The worker left (or is leaving) since the workers were last asked for: once more,
-        // on a worker of the cluster as it is now. Under the same key: should the first
-        // worker have taken the value after all, the coordinator keeps that one (the same).
-        if (prepared.worker !== undefined || !isFloeError(error) || error.code !== 'WORKER_LOST') throw error;
+        // on a worker of the cluster as it is now. Under the same keys: should the first
+        // worker have taken the values after all, the coordinator keeps those (the same).
+        if (first.worker !== undefined || !isFloeError(error) || error.code !== 'WORKER_LOST') throw error;
         await send(await this.pickWorker(undefined, true));
       }
     } catch (error) {
       const floeError = isFloeError(error) ? error : new FloeError('INTERNAL', String(error), { cause: error });
       if (span !== undefined) recordFailure(span, floeError);
-      state.fail(floeError);
-      future.release(); // the coordinator may have taken it: it lets it go
+      for (const { state, future } of keys) {
+        state.fail(floeError);
+        future.release(); // the coordinator may have taken it: it lets it go
+      }
       throw floeError;
     } finally {
       span?.end();
     }
-    if (prepared.broadcast) {
-      // Copies are counted as holders only of a value in memory: sent once the worker has
-      // said it is (the coordinator hears so in the same batch).
-      await state.settled;
-      if (state.status === 'finished') await this.copyToAll(state.update?.workerId ?? worker.id, spec, prepared);
+    if (first.broadcast) {
+      // Copies are counted as holders only of values in memory: sent once the worker has
+      // said they are (the coordinator hears so in the same batch).
+      await Promise.all(keys.map(({ state }) => state.settled));
+      const held = keys[0]!.state;
+      if (keys.every(({ state }) => state.status === 'finished')) await this.copyToAll(held.update?.workerId ?? worker.id, upload);
     }
-    return future;
+    return keys.map(({ future }) => future);
   }
 
   /**
-   * Puts each of `values` as put() does, with the same options (Dask's `scatter` of a list):
-   * dealt to the workers in turn, PUT_MANY_AT_ONCE uploads at a time. All or nothing: if one
-   * fails, the futures of the others are let go of, and the call fails with that error,
-   * naming the value's place in the list.
+   * Bytes of an upload's submission per value of it with `serializer` (a put task's spec
+   * and its want), at most: a key of ten digits, a trace parent if traced.
    */
-  async putMany(values: readonly unknown[], options: PutOptions | undefined): Promise<Future<unknown>[]> {
-    if (!Array.isArray(values)) {
-      throw new FloeError('INVALID_ARGUMENT', `putMany(values): values must be an array (got ${values === null ? 'null' : typeof values}); put() takes one value`);
-    }
-    if (options !== undefined) checkPutOptions(options);
-    const futures: Future<unknown>[] = [];
-    // The first value (by place) that failed; no new put starts once one has.
-    const failed: { index: number; error: unknown }[] = [];
-    let next = 0;
-    const lane = async (): Promise<void> => {
-      while (failed.length === 0 && next < values.length) {
-        const index = next++;
-        try {
-          futures[index] = await this.put(values[index], options);
-        } catch (error) {
-          failed.push({ index, error });
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(PUT_MANY_AT_ONCE, values.length) }, lane));
-    if (failed.length === 0) return futures;
-    for (const future of futures) future?.release();
-    const { index, error } = failed.reduce((a, b) => (b.index < a.index ? b : a));
-    const floeError = isFloeError(error) ? error : new FloeError('INTERNAL', String(error), { cause: error });
-    throw new FloeError(floeError.code, `putMany: value ${index} of ${values.length}: ${floeError.message} (the values put were let go of)`, {
-      cause: floeError, retryable: floeError.retryable, taskKey: floeError.taskKey,
-    });
+  submissionBytesPerValue(serializer: SerializerRef): number {
+    const spec = putSpec('put-9999999999', serializer);
+    if (tracingEnabled()) spec.traceParent = `00-${'0'.repeat(32)}-${'0'.repeat(16)}-01`;
+    const encode = (specs: TaskSpec[]): number => encodeMessage(this.host.submitter.submitMessage(specs, specs.map((t) => t.key), [])).byteLength;
+    return encode([spec]) - encode([]);
+  }
+
+  /** The largest message the client's transport carries (undefined: no limit). */
+  get maxPayloadBytes(): number | undefined {
+    return this.host.transport.maxPayloadBytes;
   }
 
   /**
-   * Copies of a value one worker took, to every other worker not leaving, at once. Each
-   * keeps its copy and tells the coordinator, which counts it among the holders. A copy that
-   * fails leaves the value with one copy fewer: the put stands.
+   * Copies of values one worker took, to every other worker not leaving, at once. Each
+   * keeps its copies and tells the coordinator, which counts it among the holders. A copy
+   * that fails leaves the value with one copy fewer: the put stands.
    */
-  private async copyToAll(first: string, spec: TaskSpec, prepared: PreparedPut): Promise<void> {
+  private async copyToAll(first: string, upload: Upload): Promise<void> {
     const put = this.host.dataPlane.put?.bind(this.host.dataPlane);
     if (put === undefined) return;
     const others = (await this.workers(true)).filter((w) => w.id !== first && !w.retiring && w.address !== '');
-    const submit = encodeMessage(this.host.submitter.submitMessage([spec], [spec.key], []));
-    await Promise.allSettled(others.map((w) => put(w.address, { replyTo: '', submit, bytes: prepared.bytes, copy: true })));
+    const submit = encodeMessage(this.host.submitter.submitMessage(upload.specs, upload.specs.map((s) => s.key), []));
+    const copy: PutRequest = { replyTo: '', submit, bytes: upload.bytes, copy: true };
+    if (upload.sizes !== undefined) copy.sizes = upload.sizes;
+    await Promise.allSettled(others.map((w) => put(w.address, copy)));
   }
 
   /**
@@ -234,7 +237,15 @@ export class Putter {
   }
 
   /** The worker a put goes to: the one named, else the next of those not leaving. */
-  private async pickWorker(named: string | undefined, fresh: boolean): Promise<{ id: string; address: string }> {
+  pickWorker(named: string | undefined, fresh: boolean): Promise<PutTarget> {
+    return this.pickWorkers(named, fresh, 1).then((picked) => picked[0]!);
+  }
+
+  /**
+   * Workers for `count` values, in order: the one named for each, else the workers not
+   * leaving, each value the next one in turn (as Dask's scatter deals a list).
+   */
+  async pickWorkers(named: string | undefined, fresh: boolean, count: number): Promise<PutTarget[]> {
     const workers = await this.workers(fresh || named !== undefined);
     if (named !== undefined) {
       const worker = workers.find((w) => w.id === named || w.name === named);
@@ -242,34 +253,41 @@ export class Putter {
         throw new FloeError('INVALID_OPTION', `put options.worker: no worker '${named}' in the cluster (it has ${workers.map((w) => w.name || w.id).join(', ') || 'none'})`);
       }
       if (worker.retiring) throw new FloeError('INVALID_OPTION', `put options.worker: worker '${named}' is retiring`);
-      return worker;
+      return new Array<PutTarget>(count).fill(worker);
     }
     const open = workers.filter((w) => !w.retiring && w.address !== '').sort((a, b) => (a.id < b.id ? -1 : 1));
     if (open.length === 0) {
       throw new FloeError('WORKER_LOST', 'no worker in the cluster takes the value (none has joined, or all are retiring); put it again once one has', { retryable: true });
     }
-    this.#turn = (this.#turn + 1) % open.length;
-    return open[this.#turn]!;
+    const picked: PutTarget[] = [];
+    for (let i = 0; i < count; i++) {
+      this.#turn = (this.#turn + 1) % open.length;
+      picked.push(open[this.#turn]!);
+    }
+    return picked;
   }
 
   /**
-   * Sends the value and the put's submission to `worker`, and waits for the coordinator's
-   * answer to the submission (which the worker passes on once it holds the value).
+   * Sends the values and their submission to `worker`, and waits for the coordinator's
+   * answer to the submission (which the worker passes on once it holds the values).
    */
-  private async send(worker: { id: string; address: string }, spec: TaskSpec, prepared: PreparedPut): Promise<void> {
+  private async send(worker: PutTarget, upload: Upload): Promise<void> {
     const { host } = this;
     const put = host.dataPlane.put?.bind(host.dataPlane);
     if (put === undefined) throw new FloeError('INVALID_ARGUMENT', "this client's data plane cannot put values on workers");
-    const payload = encodeMessage(host.submitter.submitMessage([spec], [spec.key], []));
-    const timeoutMs = prepared.timeoutMs ?? Math.min(TIMER_MAX_MS, Math.ceil(host.submitTimeoutMs + prepared.bytes.byteLength * UPLOAD_MS_PER_BYTE));
-    const upload = new AbortController();
+    const { specs, bytes, sizes } = upload;
+    const payload = encodeMessage(host.submitter.submitMessage(specs, specs.map((s) => s.key), []));
+    const timeoutMs = upload.timeoutMs ?? Math.min(TIMER_MAX_MS, Math.ceil(host.submitTimeoutMs + bytes.byteLength * UPLOAD_MS_PER_BYTE));
+    const stop = new AbortController();
     let putError: unknown;
     let taken = false;
     try {
       const reply = await host.transport.request(host.directSubject(worker.id), payload, {
         timeoutMs,
         sendVia: (replyTo, submit, fail) => {
-          put(worker.address, { replyTo, submit, bytes: prepared.bytes }, { signal: upload.signal }).then(
+          const request: PutRequest = { replyTo, submit, bytes };
+          if (sizes !== undefined) request.sizes = sizes;
+          put(worker.address, request, { signal: stop.signal }).then(
             () => void (taken = true),
             (error: unknown) => {
               putError = error;
@@ -283,7 +301,7 @@ export class Putter {
       // The worker's own reason, rather than the request's failure that carried it.
       if (putError !== undefined) throw putError;
       if (!isFloeError(error) || error.code !== 'REQUEST_TIMEOUT') throw error;
-      await this.unanswered(spec, worker, taken, timeoutMs, upload);
+      await this.unanswered(specs, worker, taken, timeoutMs, stop);
     }
   }
 
@@ -307,23 +325,24 @@ export class Putter {
    * RESULT_UNAVAILABLE, as when the value's worker is lost); if not, the upload is stopped
    * and the put fails.
    */
-  private async unanswered(spec: TaskSpec, worker: { address: string }, taken: boolean, timeoutMs: number, upload: AbortController): Promise<void> {
+  private async unanswered(specs: TaskSpec[], worker: { address: string }, taken: boolean, timeoutMs: number, upload: AbortController): Promise<void> {
     const { host } = this;
-    if (taken && (await this.coordinatorKnows(spec.key))) return;
+    const keys = specs.map((s) => s.key);
+    if (taken && (await this.coordinatorKnows(keys))) return;
     if (!taken) upload.abort();
-    const again = encodeMessage(host.submitter.submitMessage([spec], [spec.key], []));
+    const again = encodeMessage(host.submitter.submitMessage(specs, keys, []));
     checkSubmitAnswer(await requestWithRetry(host.transport, host.submitSubject, again, host.submitTimeoutMs), host.incarnation);
     if (!taken) {
       throw new FloeError('REQUEST_TIMEOUT', `the value was not taken by the worker at ${worker.address} within ${timeoutMs} ms (a bigger timeoutMs gives a slow upload longer)`, { retryable: true });
     }
   }
 
-  /** Whether the coordinator comes to know `key` (a want of it accepted) within the client's submit timeout. */
-  private async coordinatorKnows(key: string): Promise<boolean> {
+  /** Whether the coordinator comes to know `keys` (a want of them accepted) within the client's submit timeout. */
+  private async coordinatorKnows(keys: string[]): Promise<boolean> {
     const { host } = this;
     const deadline = performance.now() + host.submitTimeoutMs;
     for (let backoffMs = ASK_AGAIN_FIRST_MS; ; backoffMs = Math.min(2 * backoffMs, ASK_AGAIN_MAX_MS)) {
-      const ask = encodeMessage(host.submitter.submitMessage([], [key], []));
+      const ask = encodeMessage(host.submitter.submitMessage([], keys, []));
       try {
         checkSubmitAnswer(await requestWithRetry(host.transport, host.submitSubject, ask, Math.max(1, deadline - performance.now())), host.incarnation);
         return true;
@@ -334,4 +353,30 @@ export class Putter {
       await new Promise((resolve) => setTimeout(resolve, backoffMs));
     }
   }
+}
+
+/** Values going to one worker in one upload: their tasks' specs and bytes (several: one after another, `sizes`). */
+interface Upload {
+  specs: TaskSpec[];
+  bytes: Uint8Array;
+  sizes: number[] | undefined;
+  timeoutMs: number | undefined;
+}
+
+function concat(parts: readonly Uint8Array[]): Uint8Array {
+  let size = 0;
+  for (const part of parts) size += part.byteLength;
+  const out = new Uint8Array(size);
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.byteLength;
+  }
+  return out;
+}
+
+function putAttributes(specs: readonly TaskSpec[], bytes: Uint8Array): Record<string, string | number> {
+  const attributes: Record<string, string | number> = { [ATTR.taskKey]: specs[0]!.key, [ATTR.bytes]: bytes.byteLength };
+  if (specs.length > 1) attributes[ATTR.tasks] = specs.length;
+  return attributes;
 }

@@ -57,10 +57,15 @@ export interface DirectSubmission {
 export interface PutRequest {
   /** The subject of the client's request the coordinator answers (Transport.request's reply). */
   replyTo: string;
-  /** The submit message, encoded: one task, of the builtin `put`. */
+  /** The submit message, encoded: one task of the builtin `put` per value. */
   submit: Uint8Array;
-  /** The value, serialized as the task's spec says. */
+  /** The value, serialized as the task's spec says; several values (`sizes`) one after another. */
   bytes: Uint8Array;
+  /**
+   * Several values (Client.putMany, a batch for one worker): each one's size, in the order
+   * of the submission's tasks. Undefined for one value.
+   */
+  sizes?: readonly number[];
   /**
    * A copy of a value put on another worker already (Client.put's `broadcast`): the worker
    * keeps it and tells the coordinator it holds a copy; the submission is not passed on, and

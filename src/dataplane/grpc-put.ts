@@ -60,32 +60,42 @@ export function widenReceiveWindows(server: Server, bytes = PUT_WINDOW_BYTES): n
   return found;
 }
 
-/** PutChunk.reply_to (1), .submit (2), .total_bytes (3), .data (4), .copy (5). */
+/** PutChunk.reply_to (1), .submit (2), .total_bytes (3), .data (4), .copy (5), .value_bytes (6, packed or not). */
 const REPLY_TO_TAG = (1 << 3) | 2;
 const SUBMIT_TAG = (2 << 3) | 2;
 const TOTAL_BYTES_TAG = 3 << 3;
 const DATA_TAG = (4 << 3) | 2;
 const COPY_TAG = 5 << 3;
+const VALUE_BYTES_TAG = 6 << 3;
+const VALUE_BYTES_PACKED_TAG = (6 << 3) | 2;
 
 export interface PutChunk {
-  /** The header, on the first chunk only. */
-  header?: { replyTo: string; submit: Uint8Array; totalBytes: number; copy?: boolean };
+  /** The header, on the first chunk only. `valueBytes`: several values (PutRequest.sizes). */
+  header?: { replyTo: string; submit: Uint8Array; totalBytes: number; copy?: boolean; valueBytes?: readonly number[] };
   data: Uint8Array;
 }
 
 export function serializePutChunk(chunk: PutChunk): Buffer {
   const { header, data } = chunk;
   let size = messageField(data.byteLength);
-  // Fields in number order, empty ones left out, as protobufjs writes them.
+  // Fields in number order, empty ones left out, as protobufjs writes them (repeated numbers packed).
   const replyTo = header !== undefined && header.replyTo !== '' ? header.replyTo : undefined;
   const copy = header?.copy === true;
+  const sizes = header?.valueBytes !== undefined && header.valueBytes.length > 0 ? header.valueBytes : undefined;
+  let sizesBytes = 0;
+  if (sizes !== undefined) for (const n of sizes) sizesBytes += uint64Size(n);
   if (replyTo !== undefined) size += stringField(replyTo);
   if (header !== undefined) size += messageField(header.submit.byteLength) + 1 + uint64Size(header.totalBytes) + (copy ? 2 : 0);
+  if (sizes !== undefined) size += messageField(sizesBytes);
   const w = new Out(Buffer.allocUnsafe(size));
   if (replyTo !== undefined) w.varint(REPLY_TO_TAG).string(replyTo);
   if (header !== undefined) w.varint(SUBMIT_TAG).bytes(header.submit).varint(TOTAL_BYTES_TAG).uint64(header.totalBytes);
   w.varint(DATA_TAG).bytes(data);
   if (copy) w.varint(COPY_TAG).varint(1);
+  if (sizes !== undefined) {
+    w.varint(VALUE_BYTES_PACKED_TAG).varint(sizesBytes);
+    for (const n of sizes) w.uint64(n);
+  }
   return w.finish('PutChunk');
 }
 
@@ -101,6 +111,7 @@ export function deserializePutChunk(bytes: Buffer): PutChunk | BadPutChunk {
   let totalBytes: number | undefined;
   let copy = false;
   let data: Uint8Array = new Uint8Array(0);
+  const sizes: number[] = [];
   try {
     while (r.pos < r.end) {
       const tag = r.uint32();
@@ -109,17 +120,37 @@ export function deserializePutChunk(bytes: Buffer): PutChunk | BadPutChunk {
       else if (tag === TOTAL_BYTES_TAG) totalBytes = r.uint64();
       else if (tag === DATA_TAG) data = r.bytes();
       else if (tag === COPY_TAG) copy = r.bool();
-      else r.unknown(tag, 5);
+      else if (tag === VALUE_BYTES_TAG) sizes.push(r.uint64());
+      else if (tag === VALUE_BYTES_PACKED_TAG) {
+        const outer = r.enter();
+        while (r.pos < r.end) sizes.push(r.uint64());
+        r.leave(outer);
+      } else r.unknown(tag, 6);
     }
   } catch (error) {
     return { bad: `malformed PutChunk: ${(error as Error).message}` };
   }
-  if (replyTo === undefined && submit === undefined && totalBytes === undefined && !copy) return { data };
+  if (replyTo === undefined && submit === undefined && totalBytes === undefined && !copy && sizes.length === 0) return { data };
   // A copy's answer goes nowhere: it needs no reply subject.
   if (!copy && (replyTo === undefined || replyTo === '')) return { bad: 'PutChunk.reply_to is missing' };
   if (submit === undefined || submit.byteLength === 0) return { bad: 'PutChunk.submit is missing' };
   if (totalBytes === undefined || !Number.isSafeInteger(totalBytes)) return { bad: 'PutChunk.total_bytes is missing' };
-  return { header: copy ? { replyTo: replyTo ?? '', submit, totalBytes, copy } : { replyTo: replyTo!, submit, totalBytes }, data };
+  const bad = badSizes(sizes, totalBytes);
+  if (bad !== undefined) return { bad };
+  const header: NonNullable<PutChunk['header']> = { replyTo: replyTo ?? '', submit, totalBytes };
+  if (copy) header.copy = true;
+  if (sizes.length > 0) header.valueBytes = sizes;
+  return { header, data };
+}
+
+/** Why PutChunk.value_bytes does not describe a data of `totalBytes` (undefined: it does, or is empty). */
+function badSizes(sizes: readonly number[], totalBytes: number): string | undefined {
+  if (sizes.length === 0) return undefined;
+  if (sizes.length === 1) return 'PutChunk.value_bytes has one size: a single value has none';
+  let sum = 0;
+  for (const n of sizes) sum += n;
+  if (sum !== totalBytes) return `PutChunk.value_bytes add up to ${sum} bytes, not the ${totalBytes} of total_bytes`;
+  return undefined;
 }
 
 function serializeEmpty(): Buffer {
@@ -188,7 +219,9 @@ export function putHandler(accept: (put: PutRequest) => Promise<void>, log: Logg
       if (out === undefined || header === undefined) return fail(Status.INVALID_ARGUMENT, 'the put sent no PutChunk');
       if (received !== out.byteLength) return fail(Status.INVALID_ARGUMENT, `the value has ${received} of the ${out.byteLength} bytes its header says`);
       const span = storeSpan(call, out.byteLength);
-      const put = { replyTo: header.replyTo, submit: header.submit, bytes: out, ...(header.copy === true ? { copy: true } : {}) };
+      const put: PutRequest = { replyTo: header.replyTo, submit: header.submit, bytes: out };
+      if (header.copy === true) put.copy = true;
+      if (header.valueBytes !== undefined) put.sizes = header.valueBytes;
       (span === undefined ? accept(put) : withSpan(span, () => accept(put))).then(
         () => {
           span?.end();
@@ -240,7 +273,7 @@ export function sendPut(client: Client, address: string, put: PutRequest, metada
       do {
         const end = Math.min(offset + PUT_CHUNK_BYTES, bytes.byteLength);
         const data = bytes.subarray(offset, end);
-        const header = { replyTo: put.replyTo, submit: put.submit, totalBytes: bytes.byteLength, ...(put.copy === true ? { copy: true } : {}) };
+        const header = { replyTo: put.replyTo, submit: put.submit, totalBytes: bytes.byteLength, copy: put.copy, valueBytes: put.sizes };
         const chunk: PutChunk = offset === 0 ? { header, data } : { data };
         offset = end;
         if (!call.write(chunk) && offset < bytes.byteLength) {

@@ -39,8 +39,11 @@ export class InprocDataPlane implements DataPlane {
     bytes.set(put.bytes);
     // The worker's side of a traced put, as the gRPC server records it.
     const span = activeTraceparent() === '' ? undefined : startSpan('put.store', { [ATTR.bytes]: bytes.byteLength }, undefined, { kind: SpanKind.SERVER });
+    const taken: PutRequest = { replyTo: put.replyTo, submit: put.submit.slice(), bytes };
+    if (put.copy === true) taken.copy = true;
+    if (put.sizes !== undefined) taken.sizes = [...put.sizes];
     try {
-      await accept({ replyTo: put.replyTo, submit: put.submit.slice(), bytes, ...(put.copy === true ? { copy: true } : {}) });
+      await accept(taken);
     } finally {
       span?.end();
     }

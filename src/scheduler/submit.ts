@@ -155,7 +155,7 @@ export function graphSubmitted(core: SchedulerCore, ev: GraphSubmitted): void {
   const error = check(batch, ev);
   core.emit({ type: 'submitReply', stimulusId: core.stimulusId, clientId: ev.clientId, requestId: ev.requestId, error });
   if (error !== undefined) {
-    if (ev.startedOn !== undefined) adoptDirectRun(core, ev, undefined);
+    if (ev.startedOn !== undefined) adoptDirectRuns(core, ev, undefined, 0);
     return;
   }
   const firstNewSeq = core.seq + 1;
@@ -181,7 +181,7 @@ export function graphSubmitted(core: SchedulerCore, ev: GraphSubmitted): void {
     // client may have lost that word with a direct stream (client/direct.ts). Told here too.
     else ts.workerTellsClient = false;
   }
-  if (ev.startedOn !== undefined) adoptDirectRun(core, ev, created.length === 1 ? created[0] : undefined);
+  if (ev.startedOn !== undefined) adoptDirectRuns(core, ev, batch, firstNewSeq);
   // New tasks nothing wanted needs are dropped right away.
   const unneeded: TaskState[] = [];
   for (const ts of created) if (ts.state === 'released') unneeded.push(ts);
@@ -189,27 +189,30 @@ export function graphSubmitted(core: SchedulerCore, ev: GraphSubmitted): void {
 }
 
 /**
- * A direct submission's run (client/direct.ts): the worker started the batch's one task
- * under a run id of its own before the scheduler heard of it. That run is the task's run if the
- * task is new (`created`), wanted, ready (no inputs), not an actor task, and the worker may
- * take it. Otherwise it is cancelled there, and the task goes its usual way: a known task
- * runs or ran elsewhere already; a rejected batch creates nothing.
+ * A direct submission's runs (client/direct.ts): the worker started the batch's task (one,
+ * or for a put of several values, each of them, as runs `runId`, `runId` + 1, ... in order)
+ * under run ids of its own before the scheduler heard of them. Such a run is its task's run
+ * if the task is new (created by this batch: `batch`, seq from `firstNewSeq` on), wanted,
+ * ready (no inputs), not an actor task, and the worker may take it. Otherwise it is
+ * cancelled there, and the task goes its usual way: a known task runs or ran elsewhere
+ * already; a rejected batch (no `batch`) creates nothing.
  */
-function adoptDirectRun(core: SchedulerCore, ev: GraphSubmitted, created: TaskState | undefined): void {
+function adoptDirectRuns(core: SchedulerCore, ev: GraphSubmitted, batch: Batch | undefined, firstNewSeq: number): void {
   const { workerId, runId } = ev.startedOn!;
   const w = core.workers.get(workerId);
   if (w === undefined) return; // lost or never registered: it starts over, its runs go with it
-  const ts = created;
-  if (
-    ts !== undefined && ts.wanted && ts.ready && ts.state === 'waiting' && ts.dependencies.length === 0 &&
-    !isActorTask(ts) && !w.retiring && (ts.rare === undefined || hasResources(w, ts))
-  ) {
-    startRun(core, ts, w, runId);
-    return;
+  for (let i = 0; i < ev.tasks.length; i++) {
+    const ts = batch?.records[i];
+    if (
+      ts !== undefined && ts.seq >= firstNewSeq && ts.wanted && ts.ready && ts.state === 'waiting' && ts.dependencies.length === 0 &&
+      !isActorTask(ts) && !w.retiring && (ts.rare === undefined || hasResources(w, ts))
+    ) {
+      startRun(core, ts, w, runId + i);
+      continue;
+    }
+    const id = taskId(ev.clientId, ev.tasks[i]!.key);
+    core.emit({ type: 'cancelRun', stimulusId: core.stimulusId, workerId: w.id, id, runId: runId + i });
   }
-  if (ev.tasks.length !== 1) return; // a worker starts only a batch of one task
-  const id = taskId(ev.clientId, ev.tasks[0]!.key);
-  core.emit({ type: 'cancelRun', stimulusId: core.stimulusId, workerId: w.id, id, runId });
 }
 
 /** The client dropped its futures for these keys. Unknown keys are ignored. */

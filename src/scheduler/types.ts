@@ -68,9 +68,10 @@ export type SchedulerEvent =
       missing?: { key: string; workerId: string }[];
       /**
        * A direct submission (client/direct.ts): this worker started the batch's one task
-       * already, as run `runId` (a direct run: graph/task-id.ts). Adopted as the task's run
+       * already, as run `runId` (a direct run: graph/task-id.ts); for a put of several
+       * values, each task, as runs `runId` + its place in `tasks`. Adopted as the task's run
        * if the task is new and the worker may take it; otherwise cancelled there (see
-       * submit.ts adoptDirectRun).
+       * submit.ts adoptDirectRuns).
        */
       startedOn?: { workerId: string; runId: number };
     })

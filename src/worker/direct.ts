@@ -164,13 +164,15 @@ export class DirectSubmissions {
   }
 
   /**
-   * A run of `wire`'s one task started here by other means (a client's put: worker/puts.ts):
-   * its run id, its submission held to go to the coordinator as a direct run's does.
+   * Runs of `wire`'s `count` tasks started here by other means (a client's put of one value
+   * or several: worker/puts.ts): the first one's run id (task i's is that plus i), their
+   * submission held to go to the coordinator as a direct run's does.
    * Call it before the run's outcome is reported, so the report comes after the submission.
    */
-  startedHere(wire: WireOf<'submit'>, replyTo: string): number {
-    this.runs += 1;
-    const runId = DIRECT_RUN_IDS_FROM + this.runs;
+  startedHere(wire: WireOf<'submit'>, replyTo: string, count = 1): number {
+    // A submission's tasks (several only for a put of several values) get run ids in a row.
+    const runId = DIRECT_RUN_IDS_FROM + this.runs + 1;
+    this.runs += count;
     this.hold(wire, runId, replyTo);
     return runId;
   }

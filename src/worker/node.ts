@@ -143,7 +143,7 @@ export class WorkerNode {
       store: this.store,
       open: () => this.takesWork(),
       knows: (id) => this.state.knows(id),
-      startedHere: (wire, replyTo) => this.direct.startedHere(wire, replyTo),
+      startedHere: (wire, replyTo, count) => this.direct.startedHere(wire, replyTo, count),
       stored: (id, runId, serializer, bytes, replica) =>
         this.handle({ type: 'put', stimulusId: this.nextStimulus(), id, runId, nbytes: bytes.byteLength, serializer, bytes, startedAtMs: Date.now(), replica }),
     });

@@ -36,8 +36,8 @@ export interface PutsOptions {
   open(): boolean;
   /** Whether the worker's state machine has a task or result of this id. */
   knows(id: string): boolean;
-  /** Holds the submission for the worker's next report; the run's id (DirectSubmissions.startedHere). */
-  startedHere(wire: WireOf<'submit'>, replyTo: string): number;
+  /** Holds the submission for the worker's next report; the first of its `count` tasks' run ids (DirectSubmissions.startedHere). */
+  startedHere(wire: WireOf<'submit'>, replyTo: string, count: number): number;
   /** The value is stored: feeds the state machine its `put` event (run 0 and `replica` for a copy). */
   stored(id: string, runId: number, serializer: SerializerRef, bytes: Uint8Array, replica: boolean): void;
 }
@@ -61,27 +61,41 @@ export class WorkerPuts {
   private async take(put: PutRequest): Promise<void> {
     const { store } = this.options;
     const open = (): boolean => this.options.open();
-    const knows = (id: string): boolean => this.options.knows(id);
-    const wire = putSubmission(put.submit);
-    const spec = wire.tasks[0]!;
-    const id = taskId(wire.clientId, spec.key);
+    const wire = putSubmission(put.submit, put.sizes?.length ?? 1);
+    const values = splitValues(put);
+    const ids = wire.tasks.map((spec) => taskId(wire.clientId, spec.key));
     if (!open()) throw leaving();
-    if (put.copy === true && store.has(id)) return; // a copy of a value held here already: nothing to do
-    if (knows(id) || store.has(id)) throw new FloeError('KEY_CONFLICT', `this worker has a task or result ${id} already`);
-    const object = { serializer: spec.serializer, bytes: put.bytes };
-    // Under a memory limit this may wait for older results to spill (or reject: no room).
-    if (!(await store.put(id, object))) throw new FloeError('KEY_CONFLICT', `the value of ${id} was replaced or deleted while it waited for room`);
+    // A copy of a value held here already: nothing to do for it.
+    const wanted = put.copy === true ? ids.map((id) => !store.has(id)) : ids.map(() => true);
+    const clash = ids.find((id, i) => wanted[i] && (this.options.knows(id) || store.has(id)));
+    if (clash !== undefined) throw new FloeError('KEY_CONFLICT', `this worker has a task or result ${clash} already`);
+    const stored: string[] = [];
+    const undo = (): void => {
+      for (const id of stored) store.delete(id);
+    };
+    for (let i = 0; i < ids.length; i++) {
+      if (!wanted[i]) continue;
+      // Under a memory limit this may wait for older results to spill (or reject: no room).
+      const took = await store.put(ids[i]!, { serializer: wire.tasks[i]!.serializer, bytes: values[i]! }).catch((error: unknown) => {
+        undo();
+        throw error;
+      });
+      if (!took) {
+        undo();
+        throw new FloeError('KEY_CONFLICT', `the value of ${ids[i]!} was replaced or deleted while it waited for room`);
+      }
+      stored.push(ids[i]!);
+    }
     // The state machine is told only now: meanwhile the worker may have started leaving.
-    if (!open() || knows(id)) {
-      store.delete(id);
-      throw open() ? new FloeError('KEY_CONFLICT', `this worker got a task ${id} while it stored the value`) : leaving();
+    const taken = ids.find((id, i) => wanted[i] && this.options.knows(id));
+    if (!open() || taken !== undefined) {
+      undo();
+      throw open() ? new FloeError('KEY_CONFLICT', `this worker got a task ${taken!} while it stored the value`) : leaving();
     }
-    if (put.copy === true) {
-      this.options.stored(id, 0, spec.serializer, put.bytes, true);
-      return;
+    const runId = put.copy === true ? 0 : this.options.startedHere(wire, put.replyTo, ids.length);
+    for (let i = 0; i < ids.length; i++) {
+      if (wanted[i]) this.options.stored(ids[i]!, runId === 0 ? 0 : runId + i, wire.tasks[i]!.serializer, values[i]!, put.copy === true);
     }
-    const runId = this.options.startedHere(wire, put.replyTo);
-    this.options.stored(id, runId, spec.serializer, put.bytes, false);
   }
 }
 
@@ -89,16 +103,47 @@ function leaving(): FloeError {
   return new FloeError('WORKER_LOST', 'this worker is leaving the cluster and takes no puts; put the value on another worker', { retryable: true });
 }
 
-/** The submission of a put, checked: one task of the builtin `put`, wanted, with no inputs. */
-function putSubmission(data: Uint8Array): WireOf<'submit'> {
+/**
+ * The submission of a put of `count` values, checked: as many tasks of the builtin `put`,
+ * each wanted (the wants listing the keys in the tasks' order), with no inputs.
+ */
+function putSubmission(data: Uint8Array, count: number): WireOf<'submit'> {
   const wire = decodeMessage(data);
   if (wire.type !== 'submit') throw new FloeError('MALFORMED_MESSAGE', `a put carries a submission, not ${wire.type}`);
-  const spec = wire.tasks.length === 1 ? wire.tasks[0]! : undefined;
-  if (spec === undefined || spec.module !== BUILTIN_MODULE || spec.exportName !== 'put') {
-    throw new FloeError('MALFORMED_MESSAGE', "a put's submission must be of one task of the builtin put");
+  if (wire.tasks.length !== count) {
+    throw new FloeError('MALFORMED_MESSAGE', `a put of ${count} value(s) must carry a submission of as many tasks of the builtin put (it has ${wire.tasks.length})`);
   }
-  if (wire.direct !== undefined || spec.deps.length > 0 || wire.wants.length !== 1 || wire.wants[0] !== spec.key) {
-    throw new FloeError('MALFORMED_MESSAGE', "a put's task must be wanted, have no inputs and not be passed on already");
+  if (wire.direct !== undefined || wire.wants.length !== count) {
+    throw new FloeError('MALFORMED_MESSAGE', "a put's tasks must be wanted, have no inputs and not be passed on already");
   }
+  const keys = new Set<string>();
+  wire.tasks.forEach((spec, i) => {
+    if (spec.module !== BUILTIN_MODULE || spec.exportName !== 'put') {
+      throw new FloeError('MALFORMED_MESSAGE', `a put's submission must be of tasks of the builtin put (task ${i} is ${spec.exportName} of ${spec.module})`);
+    }
+    if (spec.deps.length > 0 || wire.wants[i] !== spec.key || keys.has(spec.key)) {
+      throw new FloeError('MALFORMED_MESSAGE', "a put's tasks must be wanted, have no inputs and not be passed on already");
+    }
+    keys.add(spec.key);
+  });
   return wire;
+}
+
+/**
+ * The values of a put: its bytes, or for several (`sizes`), each copied into shared memory
+ * of its own, so that one value kept does not keep the others' bytes alive.
+ */
+function splitValues(put: PutRequest): Uint8Array[] {
+  if (put.sizes === undefined) return [put.bytes];
+  const values: Uint8Array[] = [];
+  let offset = 0;
+  for (const size of put.sizes) {
+    if (offset + size > put.bytes.byteLength) throw new FloeError('INVALID_ARGUMENT', `a put's value sizes add up to more than its ${put.bytes.byteLength} bytes`);
+    const value = new Uint8Array(new SharedArrayBuffer(size));
+    value.set(put.bytes.subarray(offset, offset + size));
+    values.push(value);
+    offset += size;
+  }
+  if (offset !== put.bytes.byteLength) throw new FloeError('INVALID_ARGUMENT', `a put's value sizes add up to ${offset} bytes, not its ${put.bytes.byteLength}`);
+  return values;
 }

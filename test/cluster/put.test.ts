@@ -1,9 +1,10 @@
 // Client.put between real processes: the value goes from the client to a worker over gRPC,
 // never through NATS (the server here takes messages of 32 KiB, the values are 1 MiB), is
 // fetched from there by the workers that need it, and a value lost with its worker makes
-// the tasks that need it fail with RESULT_UNAVAILABLE, naming it.
+// the tasks that need it fail with RESULT_UNAVAILABLE, naming it. putMany sends each
+// worker its share of a list in a few uploads.
 import t from 'tap';
-import { inspectBytes, verifyBytes } from '../fixtures/cluster-tasks.ts';
+import { add, inspectBytes, verifyBytes } from '../fixtures/cluster-tasks.ts';
 import { isFloeError } from '../../src/index.ts';
 import { clusterClient, localCluster, status, untilStatus } from '../helpers/cluster.ts';
 import { natsServer } from '../helpers/nats.ts';
@@ -59,11 +60,22 @@ t.test('puts on a cluster whose nats-server takes 32 KiB messages', async (t) =>
     t.same(await client.gather(futures), [{ i: 1 }, { i: 2 }, { i: 3 }, { i: 4 }]);
   });
 
-  t.test('putMany: values bigger than a message, four uploads at once, each intact where tasks read it', async (t) => {
+  t.test('putMany: values bigger than a message, two to an upload, each intact where tasks read it', async (t) => {
     const size = 256 * 1024;
     const parts = await client.putMany([5, 6, 7, 8].map((seed) => pattern(size, seed)), { serializer: 'raw' });
     const checked = await client.gather(parts.map((part, i) => client.submit(verifyBytes, part, 5 + i)));
     for (const c of checked) t.same([c.length, c.bad], [size, 0], 'every byte right, in its own future');
+  });
+
+  t.test('putMany: 600 small values in a few uploads, each an input of tasks on either worker', async (t) => {
+    const before = await status(cluster);
+    const parts = await client.putMany(Array.from({ length: 600 }, (_, i) => i));
+    const gained = (s: Awaited<ReturnType<typeof status>>): number[] => s.workers.map((w) => w.held - (before.workers.find((b) => b.id === w.id)?.held ?? 0));
+    const after = await untilStatus(cluster, 'six hundred values held', (s) => gained(s).reduce((a, b) => a + b, 0) >= 600);
+    t.same(gained(after), [300, 300], 'dealt in turn: three hundred each');
+    const sums = await client.gather(parts.map((p, i) => client.submit(add, p, parts[(i + 1) % 600]!)));
+    t.ok(sums.every((v, i) => v === i + ((i + 1) % 600)), 'every task read its two values right, one of them from the other worker');
+    for (const p of parts) p.release();
   });
 
   t.test('a worker that is not in the cluster is refused by name', async (t) => {

@@ -54,8 +54,15 @@ t.test('puts, embedded', async (t) => {
     const before = workers.map((w) => w.puts.counts.taken);
     const parts = await client.putMany([[1, 2], [3], [4, 5, 6], [7]]);
     t.equal(parts.length, 4);
-    t.same(workers.map((w, i) => w.puts.counts.taken - before[i]!), [2, 2], 'two each');
+    t.same(workers.map((w, i) => w.puts.counts.taken - before[i]!), [1, 1], 'one upload each');
+    const holders = parts.map((p) => workers.findIndex((w) => w.store.has(`${client.clientId}/${p.key}`)));
+    t.ok(holders[0] !== holders[1] && holders[0] === holders[2] && holders[1] === holders[3], `values dealt in turn (held by workers ${holders.join(', ')})`);
     t.same(await client.gather(parts.map((p) => client.submit(sum, p))), [3, 3, 15, 7], 'each future is its own value');
+    const many = await client.putMany(Array.from({ length: 600 }, (_, i) => [i]));
+    t.same(workers.map((w, i) => w.puts.counts.taken - before[i]!), [3, 3], 'six hundred values in two uploads per worker (256 values at most in one)');
+    const sums = await client.gather(many.map((p) => client.submit(sum, p)));
+    t.ok(sums.every((v, i) => v === i), 'each of them read back as it was put');
+    for (const p of many) p.release();
     const error = await rejection(client.putMany([1, () => 2]));
     t.equal(error.code, 'UNSERIALIZABLE_ARGUMENT');
     t.match(error.message, /^putMany: value 1 of 2: /, 'names the value that cannot be put');

@@ -1,13 +1,14 @@
 /**
  * The client's side of a put (client/put.ts, Putter) with the cluster faked: which worker a
  * put goes to, how often the coordinator is asked for the workers, a put refused by a
- * worker that left tried once more on a fresh list, and a failed put failing its key and
- * letting go of it. End to end: test/integration/put.test.ts, test/cluster/put.test.ts.
+ * worker that left tried once more on a fresh list, a failed put failing its key and
+ * letting go of it, and putMany's uploads (client/put-many.ts). End to end: test/integration/put.test.ts, test/cluster/put.test.ts.
  */
 import t from 'tap';
 import { FloeError } from '../../src/errors.ts';
 import type { PutRequest } from '../../src/dataplane/dataplane.ts';
 import { Putter, type PutHost } from '../../src/client/put.ts';
+import { putMany, UPLOAD_BYTES_MAX, UPLOAD_VALUES_MAX } from '../../src/client/put-many.ts';
 import { KeyState, type Future } from '../../src/client/future.ts';
 import { CoordinatorIncarnation } from '../../src/client/incarnation.ts';
 import type { ClusterStatus, WorkerStatus } from '../../src/client/cluster-status.ts';
@@ -34,8 +35,9 @@ interface Fake {
   coordinatorTasks: number[];
   /** How many more wants of an unknown key the coordinator refuses (MISSING_DEPENDENCY) before it knows the key. */
   unknownFor: number;
-  /** Addresses the puts went to, in order. */
+  /** Addresses the puts went to, in order, and what each carried. */
   sentTo: string[];
+  requests: PutRequest[];
   statusCalls: number;
   released: number;
   states: KeyState[];
@@ -46,7 +48,7 @@ interface Fake {
 
 function fake(workers: WorkerStatus[]): Fake {
   const f: Fake = {
-    putter: undefined as unknown as Putter, direct: 'answer', upload: 'take', aborted: 0, subjects: [], coordinatorTasks: [], unknownFor: 0, sentTo: [], statusCalls: 0, released: 0, states: [], workers, refuse: new Map(),
+    putter: undefined as unknown as Putter, direct: 'answer', upload: 'take', aborted: 0, subjects: [], coordinatorTasks: [], unknownFor: 0, sentTo: [], requests: [], statusCalls: 0, released: 0, states: [], workers, refuse: new Map(),
   };
   const answer = { data: encodeMessage({ type: 'submitReply', requestId: '1', error: undefined }) };
   const unknown = { data: encodeMessage({ type: 'submitReply', requestId: '1', error: toErrorInfo(new FloeError('MISSING_DEPENDENCY', 'wanted key is not in the graph')) }) };
@@ -65,7 +67,7 @@ function fake(workers: WorkerStatus[]): Fake {
           }
           return resolve(answer);
         }
-        options.sendVia('_INBOX.1', new Uint8Array([1]), reject);
+        options.sendVia('_INBOX.1', data, reject);
         // The coordinator's answer follows the worker taking the value (a turn later here).
         setImmediate(() => (f.direct === 'answer' ? resolve(answer) : reject(new FloeError('REQUEST_TIMEOUT', 'no reply', { retryable: true }))));
       }),
@@ -73,8 +75,9 @@ function fake(workers: WorkerStatus[]): Fake {
   const host: PutHost = {
     transport,
     dataPlane: {
-      put: (address: string, _put: PutRequest, options: { signal?: AbortSignal } = {}) => {
+      put: (address: string, put: PutRequest, options: { signal?: AbortSignal } = {}) => {
         f.sentTo.push(address);
+        f.requests.push(put);
         const error = f.refuse.get(address);
         if (error !== undefined) return Promise.reject(error);
         if (f.upload === 'take') return Promise.resolve();
@@ -193,29 +196,76 @@ t.test('no answer in time while the upload goes on: it is stopped, the key answe
   t.equal(f.released, 1, 'let go of');
 });
 
-t.test('putMany: each value put, dealt to the workers in turn, a few uploads at a time', async (t) => {
+/** The keys of the put tasks a request's submission carries. */
+function keysOf(put: PutRequest): string[] {
+  const wire = decodeMessage(put.submit);
+  return wire.type === 'submit' ? wire.tasks.map((task) => task.key) : [];
+}
+
+t.test("putMany: values dealt to the workers in turn, each worker's share in one upload, a future per value", async (t) => {
   const f = fake([worker('a'), worker('b')]);
-  const futures = await f.putter.putMany([10, 11, 12, 13, 14, 15], undefined);
+  const futures = await putMany(f.putter, [10, 11, 12, 13, 14, 15], undefined);
   t.equal(futures.length, 6, 'a future per value');
   t.equal(new Set(futures).size, 6, 'each its own');
-  t.same(f.sentTo, ['addr-a', 'addr-b', 'addr-a', 'addr-b', 'addr-a', 'addr-b'], 'in turn');
+  t.same(f.sentTo, ['addr-a', 'addr-b'], 'one upload per worker');
+  t.same(f.requests.map(keysOf), [['put-1', 'put-2', 'put-3'], ['put-4', 'put-5', 'put-6']], 'a task per value');
+  t.same(f.requests.map((r) => [...r.bytes]), [[10, 12, 14], [11, 13, 15]], 'values 0, 2, 4 to a and 1, 3, 5 to b, one after another');
+  t.same(f.requests.map((r) => r.sizes), [[1, 1, 1], [1, 1, 1]], 'their sizes (msgpack: a byte each)');
   t.equal(f.statusCalls, 1, 'the workers asked for once');
-  t.same(await f.putter.putMany([], undefined), [], 'an empty list puts nothing');
-  t.equal(f.sentTo.length, 6);
+  t.same(await putMany(f.putter, [], undefined), [], 'an empty list puts nothing');
+  t.equal(f.sentTo.length, 2);
+  await putMany(f.putter, [16], { worker: 'name-b' });
+  t.same([f.sentTo.at(-1), f.requests.at(-1)!.sizes], ['addr-b', undefined], 'one value: a plain put, to the worker named');
 });
 
-t.test('putMany: all or nothing, the first failing value named, and bad input refused before anything is sent', async (t) => {
+t.test('putMany: a worker\'s share is cut into uploads of at most UPLOAD_VALUES_MAX values and UPLOAD_BYTES_MAX bytes; a bigger value goes alone', async (t) => {
+  const f = fake([worker('a')]);
+  const n = UPLOAD_VALUES_MAX + 10;
+  await putMany(f.putter, Array.from({ length: n }, (_, i) => i % 100), undefined);
+  t.same(f.requests.map((r) => r.sizes?.length ?? 1), [UPLOAD_VALUES_MAX, 10], 'by count');
+  const big = new Uint8Array(UPLOAD_BYTES_MAX / 2 + 1);
+  const g = fake([worker('a')]);
+  const small = new Uint8Array(1);
+  await putMany(g.putter, [big, small, big, big, small], { serializer: 'raw' });
+  t.same(g.requests.map((r) => r.sizes ?? [r.bytes.byteLength]), [[big.byteLength, 1], [big.byteLength], [big.byteLength, 1]], 'by bytes');
+});
+
+t.test("putMany: an upload carries no more values than its submission, passed on in a worker's report, fits in a message", async (t) => {
+  const f = fake([worker('a')]);
+  (f.putter as unknown as { host: { transport: { maxPayloadBytes?: number } } }).host.transport.maxPayloadBytes = 6 * 1024;
+  await putMany(f.putter, Array.from({ length: 200 }, (_, i) => i), undefined);
+  t.ok(f.requests.length > 2, `in ${f.requests.length} uploads`);
+  t.same(f.requests.flatMap(keysOf).length, 200, 'every value');
+  t.ok(f.requests.every((r) => r.submit.byteLength <= 6 * 1024 - 1024 - 512), `submissions of ${f.requests.map((r) => r.submit.byteLength).join(', ')} bytes`);
+  t.ok(f.requests.slice(0, -1).every((r) => r.submit.byteLength > 3.5 * 1024), 'not cut much smaller than needed');
+});
+
+t.test('putMany: all or nothing, the first failing upload named by its first value, and bad input refused before anything is sent', async (t) => {
   const f = fake([worker('a'), worker('b')]);
   f.refuse.set('addr-b', new FloeError('KEY_CONFLICT', 'this worker has a task or result c1/put-2 already'));
-  const error = await rejection(f.putter.putMany(['v0', 'v1', 'v2', 'v3', 'v4', 'v5', 'v6', 'v7'], undefined));
-  t.equal(error.code, 'KEY_CONFLICT', 'the failed put\'s code');
-  t.match(error.message, /^putMany: value 1 of 8: this worker has a task or result/, 'names the first value that failed');
-  t.equal(f.sentTo.length, 4, 'the four under way went; no put started after the failure');
-  t.equal(f.released, 4, 'every future let go of: the two that failed (each itself) and the two that were put');
-  const notList = await rejection(f.putter.putMany('abc' as unknown as string[], undefined));
+  const error = await rejection(putMany(f.putter, ['v0', 'v1', 'v2', 'v3', 'v4', 'v5', 'v6', 'v7'], undefined));
+  t.equal(error.code, 'KEY_CONFLICT', 'the failed upload\'s code');
+  t.match(error.message, /^putMany: value 1 of 8 \(and the 3 other values put with it\): this worker has a task or result .*\(the values put were let go of\)$/, 'names the first value of the upload that failed');
+  t.equal(f.sentTo.length, 2);
+  t.equal(f.released, 8, 'every future let go of: the four that failed and the four that were put');
+  t.same(f.states.map((s) => s.status === 'error'), [false, false, false, false, true, true, true, true], "the failed upload's keys (registered after a's) failed, the others not");
+
+  const many = fake([worker('a'), worker('b')]);
+  many.refuse.set('addr-b', new FloeError('WORKER_LOST', 'unreachable', { retryable: true }));
+  many.workers = [worker('a'), worker('b')];
+  const lost = await rejection(putMany(many.putter, Array.from({ length: 6 * UPLOAD_VALUES_MAX }, (_, i) => i % 100), { worker: 'name-b' }));
+  t.equal(lost.code, 'WORKER_LOST');
+  t.ok(lost.retryable, 'as retryable as the upload\'s error');
+  t.equal(many.sentTo.length, 4, 'the four uploads under way went; none started after the failure');
+
+  const g = fake([worker('a')]);
+  const unserializable = await rejection(putMany(g.putter, [1, () => 2], undefined));
+  t.equal(unserializable.code, 'UNSERIALIZABLE_ARGUMENT');
+  t.match(unserializable.message, /^putMany: value 1 of 2: .*\(nothing was put\)$/);
+  const notList = await rejection(putMany(g.putter, 'abc' as unknown as string[], undefined));
   t.equal(notList.code, 'INVALID_ARGUMENT');
   t.match(notList.message, /values must be an array \(got string\)/);
-  const badOption = await rejection(f.putter.putMany([1], { wrkr: 'a' } as never));
+  const badOption = await rejection(putMany(g.putter, [1], { wrkr: 'a' } as never));
   t.equal(badOption.code, 'INVALID_OPTION');
-  t.equal(f.sentTo.length, 4, 'nothing sent for bad input');
+  t.same([g.sentTo.length, g.statusCalls], [0, 0], 'nothing sent for bad input, nothing asked');
 });

@@ -31,6 +31,15 @@ t.test('PutChunk is written as protobufjs writes floe.v1.PutChunk, and read back
   const copy: PutChunk = { header: { replyTo: '', submit: header.submit, totalBytes: 5, copy: true }, data: new Uint8Array([1]) };
   t.same([...serializePutChunk(copy)], [...type.encode({ submit: header.submit, totalBytes: 5, data: copy.data, copy: true }).finish()], 'a copy (no reply subject)');
   t.same(deserializePutChunk(Buffer.from(type.encode({ submit: header.submit, totalBytes: 5, data: copy.data, copy: true }).finish())), copy, 'a copy read back');
+  // Several values (Client.putMany): their sizes, packed as protobufjs packs repeated numbers.
+  const sizes = [2, 0, 3, 2 ** 33 - 5];
+  const many: PutChunk = { header: { ...header, totalBytes: 2 ** 33, valueBytes: sizes }, data: new Uint8Array([1]) };
+  const encoded = type.encode({ ...header, totalBytes: 2 ** 33, data: many.data, valueBytes: sizes }).finish();
+  t.same([...serializePutChunk(many)], [...encoded], 'several values');
+  t.same(deserializePutChunk(Buffer.from(encoded)), many, 'several values read back');
+  // Not packed (as another writer may send them): the same.
+  const unpacked = Buffer.concat([Buffer.from(type.encode({ ...header, totalBytes: 5, data: many.data }).finish()), Buffer.from([6 << 3, 2, 6 << 3, 3])]);
+  t.same(deserializePutChunk(unpacked), { header: { ...header, totalBytes: 5, valueBytes: [2, 3] }, data: many.data }, 'sizes not packed read back');
 });
 
 t.test('a PutChunk that cannot be read says why', async (t) => {
@@ -41,6 +50,9 @@ t.test('a PutChunk that cannot be read says why', async (t) => {
     ['no reply subject', type.encode({ submit: header.submit, totalBytes: 5 }).finish(), /reply_to is missing/],
     ['no submission', type.encode({ replyTo: 'r', totalBytes: 5 }).finish(), /submit is missing/],
     ['no size', type.encode({ replyTo: 'r', submit: header.submit }).finish(), /total_bytes is missing/],
+    ['sizes that do not add up', type.encode({ ...header, totalBytes: 5, valueBytes: [2, 2] }).finish(), /value_bytes add up to 4 bytes, not the 5 of total_bytes/],
+    ['one size', type.encode({ ...header, totalBytes: 5, valueBytes: [5] }).finish(), /value_bytes has one size/],
+    ['a size as bytes of the wrong length', Buffer.concat([Buffer.from(type.encode({ ...header }).finish()), Buffer.from([(6 << 3) | 2, 3, 1])]), /malformed PutChunk/],
   ];
   for (const [what, bytes, reason] of cases) {
     const read = deserializePutChunk(Buffer.from(bytes));
@@ -78,6 +90,14 @@ t.test('a value of several chunks arrives whole, in shared memory, with its head
   t.equal(Buffer.compare(Buffer.from(got.bytes), Buffer.from(bytes)), 0, 'every byte');
   await from.put(address, { replyTo: 'r2', submit: header.submit, bytes: new Uint8Array(0) });
   t.equal(taken[1]?.bytes.byteLength, 0, 'an empty value too');
+});
+
+t.test('several values arrive in one stream with their sizes', async (t) => {
+  const { address, from, taken } = await planes(t, () => Promise.resolve());
+  const bytes = Uint8Array.from({ length: PUT_CHUNK_BYTES + 10 }, (_, i) => i % 251);
+  await from.put(address, { replyTo: 'r', submit: header.submit, bytes, sizes: [10, PUT_CHUNK_BYTES - 5, 5] });
+  t.same(taken[0]?.sizes, [10, PUT_CHUNK_BYTES - 5, 5], 'the sizes');
+  t.equal(Buffer.compare(Buffer.from(taken[0]!.bytes), Buffer.from(bytes)), 0, 'every byte');
 });
 
 t.test("the worker's refusal reaches the client with its code and reason", async (t) => {

@@ -1,5 +1,5 @@
 /**
- * Direct submissions in the scheduler (scheduler/submit.ts adoptDirectRun): a run a worker
+ * Direct submissions in the scheduler (scheduler/submit.ts adoptDirectRuns): a run a worker
  * started on its own, under a run id of its own, before the scheduler heard of the task. It is
  * adopted when the task is new and the worker may take it, and cancelled otherwise. The
  * worker's side: test/unit/worker-direct.test.ts; end to end: test/integration/direct-submit.test.ts.
@@ -140,4 +140,28 @@ t.test('asked for again while the run that was to tell the client runs (a direct
   t.same(h.submit([spec('b')], ['b']), ['submitReply ok', 'assign w1 c/b']);
   t.same(h.finish('c/b'), ['notify c b memory']);
   t.equal(notifications(h)[0]!.byWorker, true);
+});
+
+t.test('a put of several values: each new task is adopted as the worker\'s run, their run ids in a row; a key the scheduler had is cancelled by its own', async (t) => {
+  const h = new Harness();
+  h.join('w1');
+  h.join('w2');
+  t.same(h.submit([spec('p2')], ['p2']), ['submitReply ok', 'assign w1 c/p2']);
+  const out = h.send({ type: 'graphSubmitted', clientId: 'c', requestId: 'r', tasks: [spec('p1'), spec('p2'), spec('p3')], wants: ['p1', 'p2', 'p3'], startedOn: { workerId: 'w2', runId: RUN } });
+  t.same(out, ['submitReply ok', 'cancelRun w2 c/p2'], 'the new ones adopted; the known one cancelled');
+  t.match(h.last.find((c) => c.type === 'cancelRun'), { runId: RUN + 1 }, 'by the run id of its place');
+  t.same(processing(h), { w1: 1, w2: 2 });
+  t.same(h.finish('c/p3', 10, { runId: RUN + 1, workerId: 'w2', attempt: 1 }), [], 'a report under another place\'s run id is stale');
+  t.same(h.finish('c/p1', 10, { runId: RUN, workerId: 'w2', attempt: 1 }), ['notify c p1 memory']);
+  t.same(h.finish('c/p3', 10, { runId: RUN + 2, workerId: 'w2', attempt: 1 }), ['notify c p3 memory']);
+  t.same(processing(h), { w1: 1, w2: 0 });
+});
+
+t.test('a rejected batch of several started runs: each is cancelled by its run id', async (t) => {
+  const h = new Harness();
+  h.join('w1');
+  const out = h.send({ type: 'graphSubmitted', clientId: 'c', requestId: 'r', tasks: [spec('a'), spec('b', ['nope'])], wants: ['a', 'b'], startedOn: { workerId: 'w1', runId: RUN } });
+  t.same(out, ['submitReply MISSING_DEPENDENCY', 'cancelRun w1 c/a', 'cancelRun w1 c/b']);
+  t.same(h.last.filter((c) => c.type === 'cancelRun').map((c) => (c as { runId: number }).runId), [RUN, RUN + 1]);
+  t.equal(h.s.size, 0);
 });
