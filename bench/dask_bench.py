@@ -169,7 +169,18 @@ def transfer(client, params, warmup):
         if i >= warmups:
             put_rates.append(mb / seconds)
         del put
-    return {"mb": mb, "floeMBps": rates, "putMBps": put_rates, "grpcMBps": [], "tcpMBps": []}
+    # And what floe's putMany row measures: a list of small values scattered over both workers.
+    n, value_bytes = params.get("put_many_values", 1000), params.get("put_many_value_bytes", 100)
+    values = ["x" * (value_bytes - 8) + str(i).zfill(8) for i in range(n)]
+    put_many_ms = []
+    for i in range(warmups + params["per_rep"]):
+        t0 = time.perf_counter()
+        futures = client.scatter(values, hash=False)
+        seconds = time.perf_counter() - t0
+        if i >= warmups:
+            put_many_ms.append(seconds * 1000.0)
+        del futures
+    return {"mb": mb, "floeMBps": rates, "putMBps": put_rates, "grpcMBps": [], "tcpMBps": [], "putManyMs": put_many_ms}
 
 
 SCENARIOS = {

@@ -10,7 +10,8 @@
  *
  * Beside it, `client.put` of as many bytes from this process to worker B: from the call to
  * the put resolving (serialized, uploaded over gRPC, stored, and its key known to the
- * coordinator).
+ * coordinator); and `client.putMany` of PUT_MANY_VALUES small values (dealt to both
+ * workers, a few uploads each): from the call to its futures, in ms.
  */
 import type { Scenario } from '../harness.ts';
 import { consumeBytes, makeBytes } from '../tasks.ts';
@@ -24,7 +25,14 @@ export interface TransferRaw {
   putMBps?: number[];
   grpcMBps: number[];
   tcpMBps: number[];
+  /** client.putMany of PUT_MANY_VALUES values of PUT_MANY_VALUE_BYTES, ms (optional, as putMBps). */
+  putManyMs?: number[];
 }
+
+const PUT_MANY_VALUES = 1000;
+const PUT_MANY_VALUE_BYTES = 100;
+/** The values putMany puts (and Dask scatters): strings of PUT_MANY_VALUE_BYTES ASCII characters. */
+const putManyValues = (): string[] => Array.from({ length: PUT_MANY_VALUES }, (_, i) => 'x'.repeat(PUT_MANY_VALUE_BYTES - 8) + String(i).padStart(8, '0'));
 
 const size = (quick: boolean): number => (quick ? 20 : 100);
 const PER_REP = 2;
@@ -37,10 +45,11 @@ export const transferScenario: Scenario<TransferRaw> = {
   note: (quick) =>
     `${size(quick)} MiB${quick ? ' (full: 100 MiB)' : ''}, ${PER_REP} moves per run after ${TRANSFER_WARMUP_COPIES} untimed ones (each path); own local cluster, resources src=1 / dst=1`,
   dask: true,
-  params: (quick) => ({ mb: size(quick), per_rep: PER_REP, warmup_moves: TRANSFER_WARMUP_COPIES }),
+  params: (quick) => ({ mb: size(quick), per_rep: PER_REP, warmup_moves: TRANSFER_WARMUP_COPIES, put_many_values: PUT_MANY_VALUES, put_many_value_bytes: PUT_MANY_VALUE_BYTES }),
   metrics: () => [
     { key: 'floe worker→worker', unit: 'MB/s', better: 'higher' },
     { key: 'floe client→worker (put)', unit: 'MB/s', better: 'higher' },
+    { key: 'floe putMany 1,000 × 100 B', unit: 'ms', better: 'lower' },
     { key: 'gRPC data plane alone', unit: 'MB/s', better: 'higher' },
     { key: 'raw TCP', unit: 'MB/s', better: 'higher' },
     { key: 'floe / raw TCP', unit: '%', better: 'higher', target: { value: 70, text: '≥ 70%' } },
@@ -48,7 +57,7 @@ export const transferScenario: Scenario<TransferRaw> = {
   async run(ctx) {
     const mb = size(ctx.quick);
     const sizeBytes = mb * 2 ** 20;
-    const raw: TransferRaw = { mb, floeMBps: [], putMBps: [], grpcMBps: [], tcpMBps: [] };
+    const raw: TransferRaw = { mb, floeMBps: [], putMBps: [], grpcMBps: [], tcpMBps: [], putManyMs: [] };
 
     raw.tcpMBps.push(...(await childToChild({ mode: 'tcp', sizeBytes, fetches: PER_REP })));
     raw.grpcMBps.push(...(await childToChild({ mode: 'grpc', sizeBytes, fetches: PER_REP })));
@@ -75,6 +84,14 @@ export const transferScenario: Scenario<TransferRaw> = {
         put.release();
         if (i >= TRANSFER_WARMUP_COPIES) raw.putMBps!.push(mb / (ms / 1000));
       }
+      const values = putManyValues();
+      for (let i = 0; i < TRANSFER_WARMUP_COPIES + PER_REP; i++) {
+        const t0 = systemClock.now();
+        const futures = await client.putMany(values);
+        const ms = systemClock.now() - t0;
+        for (const f of futures) f.release();
+        if (i >= TRANSFER_WARMUP_COPIES) raw.putManyMs!.push(ms);
+      }
     } finally {
       await cluster.stop();
     }
@@ -89,6 +106,7 @@ export const transferScenario: Scenario<TransferRaw> = {
     };
     if (raw.grpcMBps.length > 0) values['gRPC data plane alone'] = med(raw.grpcMBps);
     if (raw.putMBps !== undefined && raw.putMBps.length > 0) values['floe client→worker (put)'] = med(raw.putMBps);
+    if (raw.putManyMs !== undefined && raw.putManyMs.length > 0) values['floe putMany 1,000 × 100 B'] = med(raw.putManyMs);
     return { values };
   },
 };

@@ -196,8 +196,12 @@ export class Putter {
   submissionBytesPerValue(serializer: SerializerRef): number {
     const spec = putSpec('put-9999999999', serializer);
     if (tracingEnabled()) spec.traceParent = `00-${'0'.repeat(32)}-${'0'.repeat(16)}-01`;
-    const encode = (specs: TaskSpec[]): number => encodeMessage(this.host.submitter.submitMessage(specs, specs.map((t) => t.key), [])).byteLength;
-    return encode([spec]) - encode([]);
+    return this.submission([spec]).byteLength - this.submission([]).byteLength;
+  }
+
+  /** The submission of `specs`, wanting `wants` (their keys unless said). */
+  private submission(specs: TaskSpec[], wants = specs.map((s) => s.key)): Uint8Array {
+    return encodeMessage(this.host.submitter.submitMessage(specs, wants, []));
   }
 
   /** The largest message the client's transport carries (undefined: no limit). */
@@ -214,8 +218,7 @@ export class Putter {
     const put = this.host.dataPlane.put?.bind(this.host.dataPlane);
     if (put === undefined) return;
     const others = (await this.workers(true)).filter((w) => w.id !== first && !w.retiring && w.address !== '');
-    const submit = encodeMessage(this.host.submitter.submitMessage(upload.specs, upload.specs.map((s) => s.key), []));
-    const copy: PutRequest = { replyTo: '', submit, bytes: upload.bytes, copy: true };
+    const copy: PutRequest = { replyTo: '', submit: this.submission(upload.specs), bytes: upload.bytes, copy: true };
     if (upload.sizes !== undefined) copy.sizes = upload.sizes;
     await Promise.allSettled(others.map((w) => put(w.address, copy)));
   }
@@ -276,7 +279,7 @@ export class Putter {
     const put = host.dataPlane.put?.bind(host.dataPlane);
     if (put === undefined) throw new FloeError('INVALID_ARGUMENT', "this client's data plane cannot put values on workers");
     const { specs, bytes, sizes } = upload;
-    const payload = encodeMessage(host.submitter.submitMessage(specs, specs.map((s) => s.key), []));
+    const payload = this.submission(specs);
     const timeoutMs = upload.timeoutMs ?? Math.min(TIMER_MAX_MS, Math.ceil(host.submitTimeoutMs + bytes.byteLength * UPLOAD_MS_PER_BYTE));
     const stop = new AbortController();
     let putError: unknown;
@@ -327,10 +330,9 @@ export class Putter {
    */
   private async unanswered(specs: TaskSpec[], worker: { address: string }, taken: boolean, timeoutMs: number, upload: AbortController): Promise<void> {
     const { host } = this;
-    const keys = specs.map((s) => s.key);
-    if (taken && (await this.coordinatorKnows(keys))) return;
+    if (taken && (await this.coordinatorKnows(specs.map((s) => s.key)))) return;
     if (!taken) upload.abort();
-    const again = encodeMessage(host.submitter.submitMessage(specs, keys, []));
+    const again = this.submission(specs);
     checkSubmitAnswer(await requestWithRetry(host.transport, host.submitSubject, again, host.submitTimeoutMs), host.incarnation);
     if (!taken) {
       throw new FloeError('REQUEST_TIMEOUT', `the value was not taken by the worker at ${worker.address} within ${timeoutMs} ms (a bigger timeoutMs gives a slow upload longer)`, { retryable: true });
@@ -342,7 +344,7 @@ export class Putter {
     const { host } = this;
     const deadline = performance.now() + host.submitTimeoutMs;
     for (let backoffMs = ASK_AGAIN_FIRST_MS; ; backoffMs = Math.min(2 * backoffMs, ASK_AGAIN_MAX_MS)) {
-      const ask = encodeMessage(host.submitter.submitMessage([], keys, []));
+      const ask = this.submission([], keys);
       try {
         checkSubmitAnswer(await requestWithRetry(host.transport, host.submitSubject, ask, Math.max(1, deadline - performance.now())), host.incarnation);
         return true;

@@ -149,6 +149,23 @@ t.test('puts, embedded', async (t) => {
     t.same(await own.submit(checksum, value, value).result(), expected, 'with two workers gone, tasks still get it whole');
   });
 
+  t.test('putMany with broadcast: every worker holds a copy of every value, each counted by the scheduler', async (t) => {
+    const own = await localClient(t, { workers: 3, threads: 1 });
+    const nodes = clusterOf(own).workers;
+    const values = [0, 1, 2, 3, 4].map((seed) => Uint8Array.from({ length: 70_000 }, (_, i) => (i * 7 + seed) % 251)); // above the inline limit
+    const futures = await own.putMany(values, { serializer: 'raw', broadcast: true });
+    const ids = futures.map((f) => `${own.clientId}/${f.key}`);
+    t.ok(nodes.every((w) => ids.every((id) => w.store.has(id))), 'every worker holds every value');
+    t.same(nodes.map((w) => w.puts.counts.taken), [3, 3, 3], "three uploads each: its share of the values, and a copy of each other worker's share");
+    let held: number[] = [];
+    for (let i = 0; i < 1000; i++) {
+      held = (await own.status()).workers.map((w) => w.held);
+      if (held.every((n) => n === 5)) break;
+    }
+    t.same(held, [5, 5, 5], 'the scheduler counts a holder of each on every worker');
+    for (const [i, f] of futures.entries()) t.same(await own.submit(checksum, f, f).result(), await own.submit(checksum, values[i]!, values[i]!).result(), `value ${i} whole`);
+  });
+
   t.test('broadcast takes no worker, and is a boolean', async (t) => {
     t.match(await rejection(client.put(1, { broadcast: true, worker: workers[0]!.workerId })), { code: 'INVALID_OPTION', message: /takes no worker/ });
     t.match(await rejection(client.put(1, { broadcast: 'yes' } as never)), { code: 'INVALID_OPTION', message: /broadcast must be a boolean/ });
