@@ -133,23 +133,31 @@ export class Sim {
 
   /**
    * A lone task a live worker started from a direct submission (client/direct.ts), before
-   * the scheduler heard of it: its run is the worker's, until the scheduler cancels it.
+   * the scheduler heard of it: its run is the worker's, until the scheduler cancels it. Now
+   * and then several, as a client's put of several values (client/put-many.ts) starts them,
+   * under run ids in a row.
    */
   submitDirect(clientId: string): void {
     const live = [...this.workers];
     if (live.length === 0) return;
     this.submits++;
     const workerId = live[this.int(live.length)]!;
-    const key = `k${++this.keySeq}`;
-    const id = taskId(clientId, key);
-    const runId = DIRECT_RUN_IDS_FROM + ++this.directRuns;
-    this.deps.set(id, []);
-    this.wanted.add(id);
-    this.current.set(id, runId);
-    this.pending.push({ workerId, id, runId, awaits: [] });
-    this.send({ type: 'graphSubmitted', clientId, requestId: `r${this.n}`, tasks: [spec(key, [], this.rand)], wants: [key], startedOn: { workerId, runId } });
-    const kind = this.current.get(id) === runId ? 'direct:adopted' : 'direct:cancelled';
-    countCommand(kind);
+    const count = this.rand() < 0.3 ? 2 + this.int(4) : 1;
+    const runId = DIRECT_RUN_IDS_FROM + this.directRuns + 1;
+    this.directRuns += count;
+    const tasks: TaskSpec[] = [];
+    for (let i = 0; i < count; i++) {
+      const key = `k${++this.keySeq}`;
+      const id = taskId(clientId, key);
+      tasks.push(spec(key, [], this.rand));
+      this.deps.set(id, []);
+      this.wanted.add(id);
+      this.current.set(id, runId + i);
+      this.pending.push({ workerId, id, runId: runId + i, awaits: [] });
+    }
+    this.send({ type: 'graphSubmitted', clientId, requestId: `r${this.n}`, tasks, wants: tasks.map((t) => t.key), startedOn: { workerId, runId } });
+    tasks.forEach((t, i) => countCommand(this.current.get(taskId(clientId, t.key)) === runId + i ? 'direct:adopted' : 'direct:cancelled'));
+    if (count > 1) countCommand('direct:several');
   }
 
   /**

@@ -80,6 +80,7 @@ t.test('random simulations keep every invariant', async (t) => {
     }
   }
   t.equal(failures, 0, 'all seeds pass');
+  if (seeds.length >= 100) t.ok((totals.get('direct:several') ?? 0) > 0 && (totals.get('direct:cancelled') ?? 0) > 0, 'direct runs of several tasks (puts of several values) were simulated, and some cancelled');
   t.comment(`${seeds.length} seeds in ${Math.round(performance.now() - started)} ms`);
   t.comment(`commands: ${[...totals].map(([k, v]) => `${k}=${v}`).join(' ')}`);
 });
