@@ -1,5 +1,5 @@
 // Chaos with put values: `kill -9` a worker while tasks read values the client put on each
-// of three supervised workers, and blocks made by tasks. Nothing may come out wrong: a block
+// of three supervised workers (one by one, and with putMany), and blocks made by tasks. Nothing may come out wrong: a block
 // lost with the worker is recomputed from lineage; a put value cannot be, so a task that
 // needs one whose every copy went with the worker fails with RESULT_UNAVAILABLE naming it,
 // and every other task gives its right result. The seed picks the reads, when and whom.
@@ -22,14 +22,21 @@ t.test('kill -9 a worker holding put values mid-flow: every result right, or RES
   const { cluster, client } = await chaosCluster(t, { workers: 3, threads: 1, heartbeatTimeoutMs: HEARTBEAT_TIMEOUT_MS, workerArgs: () => WORKER_HEARTBEAT_ARGS });
   await workerIdsByName(cluster, WORKER_NAMES);
 
-  // Inputs 0..23 are put (8 on each worker, by name; their bytes made by tasks, fetched here);
-  // 24..47 are blocks made by tasks.
+  // Inputs 0..23 are put (their bytes made by tasks, fetched here): 0..11 one by one, 4 on
+  // each worker by name; 12..23 with one putMany, dealt to the workers in turn and sent
+  // in one upload per worker. 24..47 are blocks made by tasks.
   const made = await client.gather(Array.from({ length: 3 * PUTS_PER_WORKER }, (_, i) => client.submit(block, BYTES, i + 1, 0)));
-  const puts = await Promise.all(made.map((bytes, i) => client.put(bytes, { serializer: 'raw', worker: WORKER_NAMES[i % 3]! })));
+  const half = made.length / 2;
+  const one = await Promise.all(made.slice(0, half).map((bytes, i) => client.put(bytes, { serializer: 'raw', worker: WORKER_NAMES[i % 3]! })));
+  const puts = [...one, ...(await client.putMany(made.slice(half), { serializer: 'raw' }))];
+  await Promise.all(puts.map((f) => f.wait())); // each held where its worker says (the word may follow the put)
+  const holders = puts.map((f) => f.state.update?.workerId);
+  t.ok(holders.every((id) => id !== undefined), 'every put value has its worker');
   const blocks = Array.from({ length: BLOCKS }, (_, i) => client.submit(block, BYTES, puts.length + i + 1, TASK_MS));
   const inputs: Future<Uint8Array>[] = [...puts, ...blocks];
   const victim = Math.floor(random() * 3);
   const killAt = 20 + Math.floor(random() * 60);
+  const victimId = (await workerIdsByName(cluster, WORKER_NAMES)).get(WORKER_NAMES[victim]!)!;
   t.comment(`kill -9 ${WORKER_NAMES[victim]} after ${killAt} of ${PAIRS} pair results`);
 
   const reads = Array.from({ length: PAIRS }, () => [Math.floor(random() * inputs.length), Math.floor(random() * inputs.length)] as const);
@@ -47,7 +54,8 @@ t.test('kill -9 a worker holding put values mid-flow: every result right, or RES
     });
   }
 
-  const lostKeys = new Set(puts.filter((_, i) => i % 3 === victim).map((f) => f.key));
+  const lostKeys = new Set(puts.filter((_, i) => holders[i] === victimId).map((f) => f.key));
+  t.equal(lostKeys.size, PUTS_PER_WORKER, `${PUTS_PER_WORKER} put values on the killed worker (4 by name, 4 dealt by putMany)`);
   const expected = ([a, b]: readonly [number, number]): number => (a + 1) * 1_000_003 + blockSum(BYTES, a + 1) + blockSum(BYTES, b + 1);
   const wrong: string[] = [];
   let right = 0;
