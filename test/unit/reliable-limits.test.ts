@@ -120,6 +120,50 @@ t.test('acks are batched: one per (listened subject, sender session) per ack int
   for (const e of [rx, ...senders]) e.close();
 });
 
+t.test('while frames keep coming, acks go at most once per ack interval; after a quiet interval, ackDelayMs after the next frame', async (t) => {
+  const bus = new InprocBus();
+  const timers = new ManualTimers();
+  const rx = endpoint(bus.connect(), timers, 'coord', { ackDelayMs: 5, ackIntervalMs: 40 });
+  collector(rx);
+  const tx = endpoint(bus.connect(), timers, 'w', { retransmitMs: 1000 });
+  const acks = (): number => rx.stats().acksSent;
+  tx.send(SUBJECT, u32(0));
+  await timers.advance(5);
+  t.equal(acks(), 1, 'a frame after a quiet spell: acked after ackDelayMs');
+  // A frame every 10 ms for 100 ms: acked at the end of each interval, not 5 ms after each.
+  for (let i = 1; i <= 10; i++) {
+    tx.send(SUBJECT, u32(i));
+    await timers.advance(10);
+  }
+  t.equal(acks(), 3, 'two more acks in 100 ms of frames (at 45 and 85 ms), against ten at most once per 5 ms');
+  t.equal(tx.pending(), 2, 'the two frames after the last ack (at 85 and 95 ms) wait for the next one');
+  await timers.advance(20);
+  t.same([acks(), tx.pending()], [4, 0], 'at the end of the interval');
+  await timers.advance(100);
+  t.equal(acks(), 4, 'nothing due: no ack, and the endpoint is idle again');
+  tx.send(SUBJECT, u32(11));
+  await timers.advance(5);
+  t.same([acks(), tx.pending()], [5, 0], 'acked ackDelayMs after the next frame');
+  for (const e of [rx, tx]) e.close();
+});
+
+t.test('the ack interval is at least ackDelayMs, and by default a quarter of retransmitMs when that is below 40 ms', async (t) => {
+  const bus = new InprocBus();
+  const refused = t.throws(() => new ReliableEndpoint({ transport: bus.connect(), ackSubject: 'a', ackDelayMs: 10, ackIntervalMs: 5 }));
+  t.match(refused, { code: 'INVALID_OPTION', message: /ackIntervalMs must be an integer >= 10/ });
+  const timers = new ManualTimers();
+  const rx = endpoint(bus.connect(), timers, 'coord', { ackDelayMs: 1, retransmitMs: 20 });
+  collector(rx);
+  const tx = endpoint(bus.connect(), timers, 'w', { retransmitMs: 20 });
+  for (let i = 0; i < 4; i++) {
+    tx.send(SUBJECT, u32(i));
+    await timers.advance(5);
+  }
+  t.equal(rx.stats().acksSent, 4, 'with retransmitMs 20, acks every 5 ms: each frame acked');
+  t.equal(tx.stats().retransmitted, 0, 'nothing resent');
+  for (const e of [rx, tx]) e.close();
+});
+
 t.test('a listener that throws still gets each payload once; later ones keep coming', async (t) => {
   const bus = new InprocBus();
   const timers = new ManualTimers();

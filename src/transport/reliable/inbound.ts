@@ -1,7 +1,8 @@
 /**
  * Receiver half of the reliable link: per listened subject, the last delivered seq of
  * each sender session and a bounded buffer of frames that overtook a missing one;
- * in-order, exactly-once delivery; acks batched per ack interval.
+ * in-order, exactly-once delivery; acks batched (ackDelayMs after a quiet spell, then at
+ * most once per ackIntervalMs while frames keep coming).
  */
 import { FloeError } from '../../errors.ts';
 import { decodeFrame, encodeAck } from './frame-codec.ts';
@@ -46,6 +47,11 @@ const MALFORMED_LOGS_MAX = 20;
 export class Inbound {
   private readonly listeners = new Map<string, Listener>();
   private dirty: Stream[] = [];
+  /**
+   * The ack timer. Idle (none): the next frame's ack goes ackDelayMs after it. After acks
+   * go out it runs for ackIntervalMs, and acks that fall due meanwhile wait for its end;
+   * if none did, the endpoint is idle again.
+   */
   private timer: unknown = undefined;
   /** Payload bytes held in all `ahead` buffers. */
   private aheadBytes = 0;
@@ -192,12 +198,16 @@ export class Inbound {
     // Recency for eviction, refreshed once per ack interval rather than per frame.
     listener.streams.delete(s.session);
     listener.streams.set(s.session, s);
-    if (this.timer === undefined) {
-      this.timer = this.opts.timers.setTimeout(() => {
-        this.timer = undefined;
-        this.flushAcks();
-      }, this.opts.ackDelayMs, false);
-    }
+    if (this.timer === undefined) this.ackAfter(this.opts.ackDelayMs);
+  }
+
+  private ackAfter(ms: number): void {
+    this.timer = this.opts.timers.setTimeout(() => {
+      this.timer = undefined;
+      if (this.dirty.length === 0) return; // quiet for a whole interval: idle again
+      this.flushAcks();
+      this.ackAfter(this.opts.ackIntervalMs);
+    }, ms, false);
   }
 
   private flushAcks(): void {

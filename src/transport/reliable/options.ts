@@ -24,12 +24,26 @@ export const systemTimers: ReliableTimers = {
   },
 };
 
+/**
+ * Default ack interval. Each ack is a message and wakes its sender's process: with acks at
+ * most every 5 ms, a local cluster running rounds of 10,000 no-op tasks spent 43–55 µs of
+ * CPU per task in all its processes, and with 40 ms 39–49 (2 cores, bench/side-by-side.ts
+ * throughput, three alternated runs; 9–16% more tasks per second).
+ */
+const ACK_INTERVAL_MS = 40;
+
 export interface ReliableOptions {
   transport: Transport;
   /** Subject this endpoint receives Acks on; unique per endpoint, e.g. `floe.C.ack.<id>`. */
   ackSubject: string;
-  /** Acks are batched: at most one per (listened subject, sender session) per this delay. Default 5. */
+  /** Acks are batched: a frame that comes after a quiet spell is acked this long after it. Default 5. */
   ackDelayMs?: number;
+  /**
+   * While frames keep coming, acks go out at most once per this interval (each ack costs a
+   * message, and waking its sender). Default 40, or a quarter of retransmitMs if less
+   * (acks must come well within it), and never less than ackDelayMs.
+   */
+  ackIntervalMs?: number;
   /** A destination whose oldest frame stays unacked this long gets its unacked frames resent. Default 500. */
   retransmitMs?: number;
   /** Retransmission to a destination that stays silent backs off, doubling up to this. Default 4 × retransmitMs. */
@@ -59,6 +73,7 @@ export interface ResolvedOptions {
   transport: Transport;
   ackSubject: string;
   ackDelayMs: number;
+  ackIntervalMs: number;
   retransmitMs: number;
   retransmitMaxRounds: number;
   retransmitBatchMax: number;
@@ -79,11 +94,13 @@ export function resolveOptions(options: ReliableOptions): ResolvedOptions {
   if (typeof ackSubject !== 'string' || ackSubject === '') invalid('options.ackSubject must be a non-empty string');
   const ackDelayMs = integer(options.ackDelayMs, 'ackDelayMs', 5, 0);
   const retransmitMs = integer(options.retransmitMs, 'retransmitMs', 500, 1);
+  const ackIntervalMs = integer(options.ackIntervalMs, 'ackIntervalMs', Math.max(ackDelayMs, Math.min(ACK_INTERVAL_MS, Math.floor(retransmitMs / 4))), ackDelayMs);
   const retransmitMaxMs = integer(options.retransmitMaxMs, 'retransmitMaxMs', 4 * retransmitMs, retransmitMs);
   return {
     transport,
     ackSubject,
     ackDelayMs,
+    ackIntervalMs,
     retransmitMs,
     retransmitMaxRounds: Math.max(1, Math.floor(retransmitMaxMs / retransmitMs)),
     retransmitBatchMax: integer(options.retransmitBatchMax, 'retransmitBatchMax', 1024, 1),
