@@ -121,7 +121,8 @@ function putSubmission(data: Uint8Array, count: number): WireOf<'submit'> {
     if (spec.module !== BUILTIN_MODULE || spec.exportName !== 'put') {
       throw new FloeError('MALFORMED_MESSAGE', `a put's submission must be of tasks of the builtin put (task ${i} is ${spec.exportName} of ${spec.module})`);
     }
-    if (spec.deps.length > 0 || wire.wants[i] !== spec.key || keys.has(spec.key)) {
+    if (keys.has(spec.key)) throw new FloeError('MALFORMED_MESSAGE', `a put's submission has the key ${spec.key} twice`);
+    if (spec.deps.length > 0 || wire.wants[i] !== spec.key) {
       throw new FloeError('MALFORMED_MESSAGE', "a put's tasks must be wanted, have no inputs and not be passed on already");
     }
     keys.add(spec.key);

@@ -188,7 +188,7 @@ t.test('a put of several values that is wrong anywhere is refused whole, naming 
     ['fewer sizes than tasks', { ...several(['a', 'b', 'c'], [[1], [2], [3]]), sizes: [1, 2] }, 'MALFORMED_MESSAGE', /a put of 2 value\(s\) .*\(it has 3\)/],
     ['sizes past the bytes', { ...several(['a', 'b'], [[1], [2]]), sizes: [1, 5] }, 'INVALID_ARGUMENT', /add up to more than its 2 bytes/],
     ['sizes short of the bytes', { ...several(['a', 'b'], [[1, 2], [3]]), sizes: [1, 1] }, 'INVALID_ARGUMENT', /add up to 2 bytes, not its 3/],
-    ['a key twice', several(['a', 'a'], [[1], [2]]), 'MALFORMED_MESSAGE', /wanted/],
+    ['a key twice', several(['a', 'a'], [[1], [2]]), 'MALFORMED_MESSAGE', /has the key a twice/],
     ['one task of another kind', several(['a', 'b'], [[1], [2]], { tasks: [putSpec('a', serializer), spec('b')] }), 'MALFORMED_MESSAGE', /task 1 is/],
   ];
   for (const [what, args, code, reason] of cases) {
