@@ -24,7 +24,7 @@ import { Gathering } from './gather.ts';
 import { withTimeout, type WaitOptions } from './wait-timeout.ts';
 import { CoordinatorLink, heartbeatInterval } from './coordinator-link.ts';
 import { CoordinatorIncarnation } from './incarnation.ts';
-import { requestClusterStatus, type ClusterStatus } from './cluster-status.ts';
+import { requestClusterStatus, requestWhoHas, type ClusterStatus } from './cluster-status.ts';
 import { createActor, type ActorHandle } from './actor.ts';
 import { Putter, type PutOptions } from './put.ts';
 import { putMany } from './put-many.ts';
@@ -149,29 +149,22 @@ export class Client implements FutureOwner {
     });
   }
 
-  /**
-   * An embedded cluster in this process (coordinator, worker, Piscina pool) and a
-   * client connected to it. The default way to run floe: nothing to install.
-   */
+  /** An embedded cluster in this process (coordinator, worker, Piscina pool) and a client of it: the default, nothing to install. */
   static async local(options: LocalOptions = {}): Promise<Client> {
     const { startLocal } = await import('./local.ts');
     return startLocal(options);
   }
 
-  /**
-   * A client of a running cluster (`floe local`, or `floe coordinator` + `floe worker`s):
-   * `await Client.connect({ nats: 'nats://127.0.0.1:4222' })`.
-   */
+  /** A client of a running cluster (`floe local`, or `floe coordinator` + `floe worker`s): `Client.connect({ nats: URL })`. */
   static async connect(options: ConnectOptions): Promise<Client> {
     const { connectClient } = await import('./connect.ts');
     return connectClient(options);
   }
 
   /**
-   * Listens to the progress of flows run on this client (`client.run`): the listener gets
-   * a FlowProgress (done / total, failed, running) as tasks start, finish or fail,
-   * and a last one with `ended: true`. Only flows started while a listener is attached
-   * are tracked.
+   * Listens to the progress of flows run on this client (`client.run`): a FlowProgress (done /
+   * total, failed, running) as tasks start, finish or fail, and a last one with `ended: true`.
+   * Only flows started while a listener is attached are tracked.
    */
   on(event: 'progress', listener: ProgressListener): this {
     if (event !== 'progress') throw new FloeError('INVALID_ARGUMENT', `client.on: unknown event ${JSON.stringify(event)}`);
@@ -191,10 +184,7 @@ export class Client implements FutureOwner {
     return runFlow(this, def, ...params);
   }
 
-  /**
-   * Submits one task. Arguments may be values or futures (also inside arrays); the
-   * result is a typed future. Options are validated now and thrown as INVALID_OPTION.
-   */
+  /** Submits one task; arguments are values or futures (also inside arrays). Options are checked now (INVALID_OPTION). */
   submit<A extends unknown[], R>(def: TaskDef<A, R>, ...args: Args<A>): Future<Awaited<R>> {
     return this.builder.submit(def, {}, args, true) as Future<Awaited<R>>;
   }
@@ -257,11 +247,21 @@ export class Client implements FutureOwner {
   /** Cancels futures (a list, or one) of this client and everything depending on them. */
   async cancel(futures: readonly Future<unknown>[] | Future<unknown>): Promise<void> {
     const list = isFuture(futures) ? [futures] : futures;
-    checkFutures('cancel(futures)', list);
-    // Keys are this client's own names: another client's future would name a task of this one.
-    const foreign = list.find((f) => f.owner !== this);
-    if (foreign !== undefined) throw new FloeError('FOREIGN_FUTURE', `cancel: future ${foreign.key} belongs to client ${foreign.owner.clientId}, not ${this.clientId}`);
-    await this.cancelKeys(list.map((f) => f.key));
+    await this.cancelKeys(this.ownKeys('cancel', list));
+  }
+
+  /** Which workers hold each future's result, by worker id (Dask's `who_has`); none for one not made yet, released or lost. */
+  async whoHas(futures: readonly Future<unknown>[], timeoutMs = 5000): Promise<Map<string, string[]>> {
+    this.checkOpen();
+    return requestWhoHas(this.conn.transport, this.subjects.status, this.clientId, this.ownKeys('whoHas', futures), timeoutMs);
+  }
+
+  /** The keys of futures of this client: another client's future would name a task of this one by its key. */
+  private ownKeys(call: string, futures: readonly Future<unknown>[]): string[] {
+    checkFutures(`${call}(futures)`, futures);
+    const foreign = futures.find((f) => f.owner !== this);
+    if (foreign !== undefined) throw new FloeError('FOREIGN_FUTURE', `${call}: future ${foreign.key} belongs to client ${foreign.owner.clientId}, not ${this.clientId}`);
+    return futures.map((f) => f.key);
   }
 
   async close(): Promise<void> {

@@ -22,6 +22,18 @@ export async function requestClusterStatus(transport: Transport, subject: string
   return status;
 }
 
+/**
+ * Which workers hold each of `keys`' results (Client.whoHas, Dask's `who_has`), as the
+ * coordinator listening on `subject` knows it: worker ids, none for a key no worker holds.
+ */
+export async function requestWhoHas(transport: Transport, subject: string, clientId: string, keys: string[], timeoutMs: number): Promise<Map<string, string[]>> {
+  const reply = await transport.request(subject, encodeMessage({ type: 'whoHasRequest', clientId, keys }), { timeoutMs });
+  const msg = decodeMessage(reply.data);
+  if (msg.type === 'error') throw fromErrorInfo(msg.error);
+  if (msg.type !== 'whoHasReply') throw new FloeError('MALFORMED_MESSAGE', `unexpected ${msg.type} reply to a whoHas request`);
+  return new Map(msg.keys.map((k) => [k.key, k.workers]));
+}
+
 /** Whether the cluster has no task and no result left: nothing submitted is still held anywhere. */
 export function isIdle(status: ClusterStatus): boolean {
   for (const n of Object.values(status.tasks)) if (n > 0) return false;

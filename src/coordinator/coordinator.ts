@@ -17,7 +17,7 @@ import type { Clock } from '../util/clock.ts';
 import { systemClock, TIMER_MAX_MS } from '../util/clock.ts';
 import type { Logger } from '../util/logger.ts';
 import { Outbox } from './outbox.ts';
-import { clusterStatus, wireAssign, wireKeyUpdate } from './translate.ts';
+import { clusterStatus, whoHasReply, wireAssign, wireKeyUpdate } from './translate.ts';
 import { WorkerRegistry } from './worker-registry.ts';
 import { ClientSide } from './client-side.ts';
 import { WorkerSide } from './worker-side.ts';
@@ -241,7 +241,11 @@ export class Coordinator {
       case 'statusRequest':
         if (msg.expectsReply) msg.respond(encodeMessage({ type: 'clusterStatus', ...this.status() }));
         return;
+      case 'whoHasRequest':
+        if (msg.expectsReply) msg.respond(encodeMessage(whoHasReply(this.scheduler, wire)));
+        return;
       case 'clusterStatus':
+      case 'whoHasReply':
       case 'submitReply':
       case 'clientUpdates':
       case 'workerBatch':

@@ -3,6 +3,7 @@
  * wire assignments, the state -> a status snapshot. Pure; the coordinator adds what needs
  * its own bookkeeping (registration, retirement, goodbye; trace context).
  */
+import { taskId } from '../graph/task-id.ts';
 import type { Scheduler } from '../scheduler/scheduler.ts';
 import type { SchedulerCommand, SchedulerEvent } from '../scheduler/types.ts';
 import type { KeyUpdate, WireAssign, WireClusterStatus, WireDepLocation, WireOf } from '../transport/messages.ts';
@@ -73,6 +74,12 @@ export function wireKeyUpdate(command: Extract<SchedulerCommand, { type: 'notify
     inline: command.inline,
     error: command.error,
   };
+}
+
+/** Which workers hold the results of the keys a client asked about (Client.whoHas). */
+export function whoHasReply(scheduler: Scheduler, request: WireOf<'whoHasRequest'>): WireOf<'whoHasReply'> {
+  const prefix = taskId(request.clientId, '');
+  return { type: 'whoHasReply', keys: request.keys.map((key) => ({ key, workers: scheduler.holdersOf(prefix + key) })) };
 }
 
 /** A snapshot for `floe status`. */

@@ -161,6 +161,11 @@ export class Scheduler {
     return this.#core.tasks.get(id)?.state ?? 'forgotten';
   }
 
+  /** The workers holding a task's result, by id (none when it has no result in memory or no record). */
+  holdersOf(id: string): string[] {
+    return this.#core.tasks.get(id)?.whoHas.map((w) => w.id) ?? [];
+  }
+
   /** Number of task records per state ('forgotten' is always 0). */
   get counts(): Readonly<Record<TaskStateName, number>> {
     return this.#core.counts; // a new object each time

@@ -85,6 +85,10 @@ export function fromProtoBody(which: WireMessage['type'], b: Obj): WireMessage {
       return workerEventsFromProto(b);
     case 'statusRequest':
       return { type: 'statusRequest' };
+    case 'whoHasRequest':
+      return { type: 'whoHasRequest', clientId: nonEmpty(b.clientId, 'whoHasRequest.clientId'), keys: b.keys as string[] };
+    case 'whoHasReply':
+      return { type: 'whoHasReply', keys: (b.keys as Obj[]).map((k) => ({ key: str(k.key), workers: k.workers as string[] })) };
     case 'clusterStatus':
       return clusterStatusFromProto(b);
     case 'error':

@@ -36,6 +36,10 @@ export function toProtoBody(msg: WireMessage): object {
       };
     case 'statusRequest':
       return {};
+    case 'whoHasRequest':
+      return { clientId: msg.clientId, keys: msg.keys };
+    case 'whoHasReply':
+      return { keys: msg.keys };
     case 'clusterStatus':
       return {
         ...msg,

@@ -54,6 +54,8 @@ const BODY_FIELD = {
   error: 'error',
   statusRequest: 'statusRequest',
   clusterStatus: 'clusterStatus',
+  whoHasRequest: 'whoHasRequest',
+  whoHasReply: 'whoHasReply',
 } as const satisfies Record<WireMessage['type'], string>;
 
 export function encodeMessage(msg: WireMessage): Uint8Array {

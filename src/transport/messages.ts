@@ -225,6 +225,10 @@ export type WireMessage =
     }
   | { type: 'statusRequest' }
   | ({ type: 'clusterStatus' } & WireClusterStatus)
+  /** Which workers hold the results of some of a client's keys (Client.whoHas). */
+  | { type: 'whoHasRequest'; clientId: string; keys: string[] }
+  /** One entry per key asked for, in order: the ids of the workers holding its result (none: no worker does). */
+  | { type: 'whoHasReply'; keys: { key: string; workers: string[] }[] }
   | { type: 'error'; error: ErrorInfo };
 
 /**

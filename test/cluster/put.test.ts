@@ -73,6 +73,11 @@ t.test('puts on a cluster whose nats-server takes 32 KiB messages', async (t) =>
     const gained = (s: Awaited<ReturnType<typeof status>>): number[] => s.workers.map((w) => w.held - (before.workers.find((b) => b.id === w.id)?.held ?? 0));
     const after = await untilStatus(cluster, 'six hundred values held', (s) => gained(s).reduce((a, b) => a + b, 0) >= 600);
     t.same(gained(after), [300, 300], 'dealt in turn: three hundred each');
+    const held = await client.whoHas(parts);
+    const holders = parts.map((p) => held.get(p.key) ?? []);
+    t.ok(holders.every((h) => h.length === 1), 'whoHas: each value on one worker');
+    t.same([...new Set(holders.map((h) => h[0]))].sort(), after.workers.map((w) => w.id).sort(), 'whoHas: on both workers, in turn');
+    t.ok(holders.every((h, i) => h[0] !== holders[(i + 1) % 600]![0]), 'whoHas: neighbours in the list on different workers');
     const sums = await client.gather(parts.map((p, i) => client.submit(add, p, parts[(i + 1) % 600]!)));
     t.ok(sums.every((v, i) => v === i + ((i + 1) % 600)), 'every task read its two values right, one of them from the other worker');
     for (const p of parts) p.release();

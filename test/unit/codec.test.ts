@@ -71,6 +71,8 @@ const samples: WireMessage[] = [
     waiting: [{ id: 'c1/k', reason: 'needs gpu=1; no worker has it' }],
     clients: 2,
   },
+  { type: 'whoHasRequest', clientId: 'c1', keys: ['k1', 'put-2'] },
+  { type: 'whoHasReply', keys: [{ key: 'k1', workers: ['w1', 'w2'] }, { key: 'put-2', workers: [] }] },
   { type: 'error', error },
 ];
 
