@@ -7,6 +7,8 @@
 import t from 'tap';
 import { inc } from '../fixtures/e2e-tasks.ts';
 import { clusterOf, localClient, rejection } from '../helpers/e2e.ts';
+import { decodeMessage, encodeMessage } from '../../src/transport/codec.ts';
+import { subjects } from '../../src/transport/messages.ts';
 
 t.test('whoHas, embedded', async (t) => {
   const client = await localClient(t, { workers: 2, threads: 1 });
@@ -44,5 +46,12 @@ t.test('whoHas, embedded', async (t) => {
     t.same(await client.whoHas([]), new Map(), 'no futures, no entries');
     await other.close();
     t.equal((await rejection(other.whoHas([theirs]))).code, 'CLIENT_CLOSED');
+  });
+
+  t.test('a raw request without a client is answered with an error naming what is missing', async (t) => {
+    const { bus, cluster } = clusterOf(client);
+    const raw = encodeMessage({ type: 'whoHasRequest', clientId: '', keys: ['k'] });
+    const reply = decodeMessage((await bus.connect().request(subjects(cluster).status, raw, { timeoutMs: 5000 })).data);
+    t.match(reply, { type: 'error', error: { code: 'MALFORMED_MESSAGE', message: /whoHasRequest.clientId/ } });
   });
 });
