@@ -28,6 +28,7 @@ import { requestClusterStatus, requestWhoHas, type ClusterStatus } from './clust
 import { createActor, type ActorHandle } from './actor.ts';
 import { Putter, type PutOptions } from './put.ts';
 import { putMany } from './put-many.ts';
+import { replicate, type ReplicateOptions } from './replicate.ts';
 import type { ActorClassDef, ActorConstructor } from './actor-def.ts';
 import { ChurnMap } from '../util/churn-map.ts';
 
@@ -39,10 +40,7 @@ export interface ClientConnection {
   submitTimeoutMs?: number;
   /** Lone tasks straight to a worker (ConnectOptions.directSubmit, client/direct.ts). Default true. */
   directSubmit?: boolean;
-  /**
-   * How often an idle client tells the coordinator it is alive (the coordinator drops a
-   * client silent past its client timeout, 60 s by default). 0: never. Default 2 s.
-   */
+  /** How often an idle client says it is alive (the coordinator drops one silent past its client timeout, 60 s by default). 0: never. Default 2 s. */
   heartbeatIntervalMs?: number;
   /** Called on close (e.g. to stop an embedded cluster). */
   onClose?: () => Promise<void>;
@@ -233,10 +231,7 @@ export class Client implements FutureOwner {
     return requestClusterStatus(this.conn.transport, this.subjects.status, timeoutMs);
   }
 
-  /**
-   * Results of many futures, in order; rejects with the first error, or with WAIT_TIMEOUT
-   * once `timeoutMs` have passed before all are in (the tasks go on).
-   */
+  /** Results of many futures, in order; rejects with the first error, or WAIT_TIMEOUT after `timeoutMs` (the tasks go on). */
   async gather<T extends readonly Future<unknown>[]>(futures: T, options?: WaitOptions): Promise<Resolved<T>> {
     checkFutures('gather(futures)', futures);
     const gathering = new Gathering(this.results, futures, this).promise;
@@ -248,6 +243,13 @@ export class Client implements FutureOwner {
   async cancel(futures: readonly Future<unknown>[] | Future<unknown>): Promise<void> {
     const list = isFuture(futures) ? [futures] : futures;
     await this.cancelKeys(this.ownKeys('cancel', list));
+  }
+
+  /** Copies of the futures' results on `n` workers each (default: all), as Dask's `replicate`; resolves once they are there. */
+  async replicate(futures: readonly Future<unknown>[], options?: ReplicateOptions): Promise<void> {
+    this.checkOpen();
+    this.ownKeys('replicate', futures);
+    await replicate({ transport: this.conn.transport, statusSubject: this.subjects.status, clientId: this.clientId }, futures, options);
   }
 
   /** Which workers hold each future's result, by worker id (Dask's `who_has`); none for one not made yet, released or lost. */
@@ -292,10 +294,7 @@ export class Client implements FutureOwner {
     this.submitter.enqueueAll(tasks, wantAll);
   }
 
-  /**
-   * @internal Flows being built. When a flow body awaits the result of one of its own
-   * tasks, the graph collected so far must go out first (see flow.ts).
-   */
+  /** @internal Flows being built: when a flow body awaits one of its own tasks, its graph so far goes out first (flow.ts). */
   readonly flowFlushers = new Set<(key: string) => void>();
 
   private checkOpen(): void {

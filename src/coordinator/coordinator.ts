@@ -244,8 +244,15 @@ export class Coordinator {
       case 'whoHasRequest':
         if (msg.expectsReply) msg.respond(encodeMessage(whoHasReply(this.scheduler, wire)));
         return;
+      case 'replicateRequest': {
+        const { clientId, keys, n } = wire;
+        this.handle({ type: 'replicateRequested', stimulusId: this.nextStimulus('replicate'), nowMs, clientId, keys, n });
+        if (msg.expectsReply) msg.respond(encodeMessage({ type: 'replicateReply', keys: this.scheduler.replicaTargets(clientId, keys, n) }));
+        return;
+      }
       case 'clusterStatus':
       case 'whoHasReply':
+      case 'replicateReply':
       case 'submitReply':
       case 'clientUpdates':
       case 'workerBatch':

@@ -35,6 +35,7 @@ import { taskFailed, taskFinished, tick } from './lifecycle.ts';
 import { placeReady } from './placement.ts';
 import { cancelKeys } from './release.ts';
 import { progressRetirement, replicated, workerRetiring } from './retire.ts';
+import { replicaTargets, replicateRequested } from './replicas.ts';
 import { balance, stealGranted, stealRefused, taskStraggling } from './stealing.ts';
 import type { TaskState } from './state.ts';
 import { clientDisconnected, graphSubmitted, keysReleased } from './submit.ts';
@@ -133,6 +134,8 @@ export class Scheduler {
         return workerRetiring(core, ev.workerId);
       case 'replicated':
         return replicated(core, ev.workerId, ev.ids);
+      case 'replicateRequested':
+        return replicateRequested(core, ev.clientId, ev.keys, ev.n);
       case 'taskSeceded':
         return taskSeceded(core, ev);
       case 'taskRejoined':
@@ -159,6 +162,11 @@ export class Scheduler {
   /** Current state of a task by id; 'forgotten' when the scheduler has no record. */
   stateOf(id: string): TaskStateName {
     return this.#core.tasks.get(id)?.state ?? 'forgotten';
+  }
+
+  /** How many workers are to hold each of a client's `keys` after a replicateRequested of `n` (0: every worker): replicas.ts. */
+  replicaTargets(clientId: string, keys: readonly string[], n: number): { key: string; holders: number }[] {
+    return replicaTargets(this.#core, clientId, keys, n);
   }
 
   /** The workers holding a task's result, by id (none when it has no result in memory or no record). */

@@ -121,6 +121,8 @@ export type SchedulerEvent =
   | (EventBase & { type: 'workerRetiring'; workerId: string })
   /** The worker now holds copies of these results (answer to `replicate`). */
   | (EventBase & { type: 'replicated'; workerId: string; ids: string[] })
+  /** A client wants its results of `keys` held by `n` workers each (0: every worker): replicas.ts. */
+  | (EventBase & { type: 'replicateRequested'; clientId: string; keys: string[]; n: number })
   /**
    * The run waits on subtasks it submitted (Dask's secede): it keeps running but no longer
    * counts against its worker's threads, so its subtasks (or others) can use the slot.

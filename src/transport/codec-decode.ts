@@ -89,6 +89,10 @@ export function fromProtoBody(which: WireMessage['type'], b: Obj): WireMessage {
       return { type: 'whoHasRequest', clientId: nonEmpty(b.clientId, 'whoHasRequest.clientId'), keys: b.keys as string[] };
     case 'whoHasReply':
       return { type: 'whoHasReply', keys: (b.keys as Obj[]).map((k) => ({ key: str(k.key), workers: k.workers as string[] })) };
+    case 'replicateRequest':
+      return { type: 'replicateRequest', clientId: nonEmpty(b.clientId, 'replicateRequest.clientId'), keys: b.keys as string[], n: num(b.n) };
+    case 'replicateReply':
+      return { type: 'replicateReply', keys: (b.keys as Obj[]).map((k) => ({ key: str(k.key), holders: num(k.holders) })) };
     case 'clusterStatus':
       return clusterStatusFromProto(b);
     case 'error':

@@ -39,7 +39,10 @@ export function toProtoBody(msg: WireMessage): object {
     case 'whoHasRequest':
       return { clientId: msg.clientId, keys: msg.keys };
     case 'whoHasReply':
+    case 'replicateReply':
       return { keys: msg.keys };
+    case 'replicateRequest':
+      return { clientId: msg.clientId, keys: msg.keys, n: msg.n };
     case 'clusterStatus':
       return {
         ...msg,

@@ -56,6 +56,8 @@ const BODY_FIELD = {
   clusterStatus: 'clusterStatus',
   whoHasRequest: 'whoHasRequest',
   whoHasReply: 'whoHasReply',
+  replicateRequest: 'replicateRequest',
+  replicateReply: 'replicateReply',
 } as const satisfies Record<WireMessage['type'], string>;
 
 export function encodeMessage(msg: WireMessage): Uint8Array {

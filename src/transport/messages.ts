@@ -229,6 +229,10 @@ export type WireMessage =
   | { type: 'whoHasRequest'; clientId: string; keys: string[] }
   /** One entry per key asked for, in order: the ids of the workers holding its result (none: no worker does). */
   | { type: 'whoHasReply'; keys: { key: string; workers: string[] }[] }
+  /** Copies of some of a client's results, `n` workers holding each (0: every worker): Client.replicate. */
+  | { type: 'replicateRequest'; clientId: string; keys: string[]; n: number }
+  /** One entry per key asked for, in order: how many workers are to hold it (0: none can). */
+  | { type: 'replicateReply'; keys: { key: string; holders: number }[] }
   | { type: 'error'; error: ErrorInfo };
 
 /**

@@ -305,7 +305,7 @@ export class ProtoReader {
 /** Envelope fields: the version, and the first and last of the body's (the oneof). */
 const ENVELOPE_VERSION = 1;
 const BODY_FIRST = 10;
-const BODY_LAST = 20;
+const BODY_LAST = 22;
 
 /**
  * The envelope's body field number, with a reader over the body, when the envelope is

@@ -2,7 +2,8 @@
 // never through NATS (the server here takes messages of 32 KiB, the values are 1 MiB), is
 // fetched from there by the workers that need it, and a value lost with its worker makes
 // the tasks that need it fail with RESULT_UNAVAILABLE, naming it. putMany sends each
-// worker its share of a list in a few uploads.
+// worker its share of a list in a few uploads; whoHas says where each value is; replicate
+// copies one to the other worker.
 import t from 'tap';
 import { add, inspectBytes, verifyBytes } from '../fixtures/cluster-tasks.ts';
 import { isFloeError } from '../../src/index.ts';
@@ -81,6 +82,16 @@ t.test('puts on a cluster whose nats-server takes 32 KiB messages', async (t) =>
     const sums = await client.gather(parts.map((p, i) => client.submit(add, p, parts[(i + 1) % 600]!)));
     t.ok(sums.every((v, i) => v === i + ((i + 1) % 600)), 'every task read its two values right, one of them from the other worker');
     for (const p of parts) p.release();
+  });
+
+  t.test('replicate: a value put on one worker copied to the other over gRPC', async (t) => {
+    const value = await client.put(pattern(512 * 1024, 11), { serializer: 'raw', worker: 'worker-0' });
+    t.equal((await client.whoHas([value])).get(value.key)?.length, 1, 'on one worker');
+    await client.replicate([value]);
+    t.equal((await client.whoHas([value])).get(value.key)?.length, 2, 'on both once replicate resolves');
+    const checked = await client.submit(verifyBytes, value, 11).result();
+    t.same([checked.length, checked.bad], [512 * 1024, 0], 'intact');
+    value.release();
   });
 
   t.test('a worker that is not in the cluster is refused by name', async (t) => {

@@ -73,6 +73,8 @@ const samples: WireMessage[] = [
   },
   { type: 'whoHasRequest', clientId: 'c1', keys: ['k1', 'put-2'] },
   { type: 'whoHasReply', keys: [{ key: 'k1', workers: ['w1', 'w2'] }, { key: 'put-2', workers: [] }] },
+  { type: 'replicateRequest', clientId: 'c1', keys: ['k1'], n: 2 },
+  { type: 'replicateReply', keys: [{ key: 'k1', holders: 2 }, { key: 'gone', holders: 0 }] },
   { type: 'error', error },
 ];
 

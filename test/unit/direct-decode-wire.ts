@@ -153,6 +153,6 @@ function splitValue(raw: Buffer): bigint {
 export function envelope(g: Gen, field: number, body: Uint8Array): Buffer {
   const parts = [Buffer.from([8, 1]), lenField(field, body, g.chance(0.1) ? 3 : 1)];
   if (g.chance(0.3)) parts.reverse();
-  if (g.chance(0.3)) parts.splice(g.int(parts.length + 1), 0, unknownField(g, 20));
+  if (g.chance(0.3)) parts.splice(g.int(parts.length + 1), 0, unknownField(g, 22));
   return Buffer.concat(parts);
 }
