@@ -260,6 +260,15 @@ export class Sim {
     this.send({ type: 'replicated', workerId: copy.workerId, ids: [copy.id] });
   }
 
+  /** A client asks for copies of some of its keys (Client.replicate): n workers each, or all (0). */
+  askReplicas(clientId: string): void {
+    const mine = [...this.deps.keys()].filter((id) => id.startsWith(`${clientId}/`)).map((id) => id.slice(clientId.length + 1));
+    if (mine.length === 0) return;
+    const keys = Array.from({ length: 1 + this.int(4) }, () => mine[this.int(mine.length)]!);
+    const cmds = this.send({ type: 'replicateRequested', clientId, keys, n: this.int(4) });
+    if (cmds.some((c) => c.type === 'replicate')) countCommand('replicate:asked');
+  }
+
   retire(): void {
     const list = [...this.workers];
     const id = list[this.int(list.length)]!;
@@ -339,6 +348,7 @@ export class Sim {
     else if (r < 0.17 && this.steals.length > 0) this.answerSteal();
     else if (r < 0.2 && this.copies.length > 0) this.deliverCopy();
     else if (r < 0.21 && this.workers.size > 0) this.retire();
+    else if (r < 0.215) this.askReplicas(client);
     else if (r < 0.25 && this.pending.length > 0) this.startOne();
     else if (r < 0.28 && this.pending.length > 0) this.slot();
     else if (this.pending.length > 0) this.deliver();
