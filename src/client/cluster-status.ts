@@ -6,19 +6,26 @@
  */
 import { FloeError, fromErrorInfo } from '../errors.ts';
 import { decodeMessage, encodeMessage } from '../transport/codec.ts';
-import type { WireClusterStatus, WireWorkerStatus } from '../transport/messages.ts';
+import type { WireClusterStatus, WireMessage, WireOf, WireWorkerStatus } from '../transport/messages.ts';
 import type { Transport } from '../transport/transport.ts';
 
 export type ClusterStatus = WireClusterStatus;
 export type WorkerStatus = WireWorkerStatus;
 
+/**
+ * Sends `request` to the coordinator listening on `subject` (subjects(cluster).status, which
+ * it answers directly) and gives its answer of type `answer`; an error answer is thrown.
+ */
+export async function askCoordinator<K extends WireMessage['type']>(transport: Transport, subject: string, request: WireMessage, answer: K, timeoutMs: number): Promise<WireOf<K>> {
+  const reply = decodeMessage((await transport.request(subject, encodeMessage(request), { timeoutMs })).data);
+  if (reply.type === 'error') throw fromErrorInfo(reply.error);
+  if (reply.type !== answer) throw new FloeError('MALFORMED_MESSAGE', `unexpected ${reply.type} reply to a ${request.type}`);
+  return reply as WireOf<K>;
+}
+
 /** Asks the coordinator listening on `subject` (subjects(cluster).status) for its snapshot. */
 export async function requestClusterStatus(transport: Transport, subject: string, timeoutMs: number): Promise<ClusterStatus> {
-  const reply = await transport.request(subject, encodeMessage({ type: 'statusRequest' }), { timeoutMs });
-  const msg = decodeMessage(reply.data);
-  if (msg.type === 'error') throw fromErrorInfo(msg.error);
-  if (msg.type !== 'clusterStatus') throw new FloeError('MALFORMED_MESSAGE', `unexpected ${msg.type} reply to a status request`);
-  const { type: _type, ...status } = msg;
+  const { type: _type, ...status } = await askCoordinator(transport, subject, { type: 'statusRequest' }, 'clusterStatus', timeoutMs);
   return status;
 }
 
@@ -27,11 +34,8 @@ export async function requestClusterStatus(transport: Transport, subject: string
  * coordinator listening on `subject` knows it: worker ids, none for a key no worker holds.
  */
 export async function requestWhoHas(transport: Transport, subject: string, clientId: string, keys: string[], timeoutMs: number): Promise<Map<string, string[]>> {
-  const reply = await transport.request(subject, encodeMessage({ type: 'whoHasRequest', clientId, keys }), { timeoutMs });
-  const msg = decodeMessage(reply.data);
-  if (msg.type === 'error') throw fromErrorInfo(msg.error);
-  if (msg.type !== 'whoHasReply') throw new FloeError('MALFORMED_MESSAGE', `unexpected ${msg.type} reply to a whoHas request`);
-  return new Map(msg.keys.map((k) => [k.key, k.workers]));
+  const reply = await askCoordinator(transport, subject, { type: 'whoHasRequest', clientId, keys }, 'whoHasReply', timeoutMs);
+  return new Map(reply.keys.map((k) => [k.key, k.workers]));
 }
 
 /** Whether the cluster has no task and no result left: nothing submitted is still held anywhere. */

@@ -12,8 +12,8 @@
  * fails, no new one starts, the futures of the values put are let go of, and the call
  * fails with the upload's error, naming the first of its values by its place in the list.
  */
-import { FloeError, isFloeError } from '../errors.ts';
-import type { Future } from './future.ts';
+import { FloeError } from '../errors.ts';
+import { asFloeError, type Future } from './future.ts';
 import { FRAME_OVERHEAD_BYTES } from '../transport/split.ts';
 import { checkPutOptions, preparePut, type PreparedPut, type PutOptions, type Putter, type PutTarget } from './put.ts';
 
@@ -113,7 +113,7 @@ function valuesPerUpload(putter: Putter, value: PreparedPut): number {
 
 /** The error of the value at `index` of `n` (and of `others` put with it), naming its place. */
 function failedAt(error: unknown, index: number, n: number, others: number, after: string): FloeError {
-  const floeError = isFloeError(error) ? error : new FloeError('INTERNAL', String(error), { cause: error });
+  const floeError = asFloeError(error);
   const withIt = others === 0 ? '' : ` (and the ${others} other value${others === 1 ? '' : 's'} put with it)`;
   return new FloeError(floeError.code, `putMany: value ${index} of ${n}${withIt}: ${floeError.message} (${after})`, {
     cause: floeError, retryable: floeError.retryable, taskKey: floeError.taskKey,

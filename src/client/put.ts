@@ -16,7 +16,7 @@
 import { FloeError, isFloeError } from '../errors.ts';
 import type { DataPlane, PutRequest } from '../dataplane/dataplane.ts';
 import { BUILTIN_MODULE, type SerializerRef, type TaskSpec } from '../graph/spec.ts';
-import { checkOptionsObject, checkSerializer } from '../graph/validate-options.ts';
+import { checkOptionKeys, checkOptionsObject, checkSerializer, checkTimeoutOption } from '../graph/validate-options.ts';
 import { encodeArgs } from '../serde/args.ts';
 import { resolveSerializer, serializeWith } from '../serde/registry.ts';
 import { encodeMessage } from '../transport/codec.ts';
@@ -27,7 +27,7 @@ import type { CoordinatorIncarnation } from './incarnation.ts';
 import { checkSubmitAnswer, requestWithRetry } from './submit-request.ts';
 import { ATTR, SpanKind, recordFailure, startSpan, traceparentOf, tracingEnabled, withSpan } from '../telemetry/trace.ts';
 import type { Submitter } from './submitter.ts';
-import type { Future, KeyState } from './future.ts';
+import { asFloeError, type Future, type KeyState } from './future.ts';
 import type { SerializerDefinition } from '../serde/types.ts';
 
 export interface PutOptions {
@@ -91,9 +91,7 @@ export async function preparePut(value: unknown, options: PutOptions | undefined
 
 export function checkPutOptions(options: PutOptions): void {
   checkOptionsObject(options);
-  for (const key of Object.keys(options)) {
-    if (!PUT_OPTIONS.has(key)) throw new FloeError('INVALID_OPTION', `put options: unknown option '${key}' (known: ${[...PUT_OPTIONS].join(', ')})`);
-  }
+  checkOptionKeys(options, PUT_OPTIONS, 'put options');
   if (options.worker !== undefined && (typeof options.worker !== 'string' || options.worker === '')) {
     throw new FloeError('INVALID_OPTION', `put options.worker must be a worker's id or name (got ${JSON.stringify(options.worker)})`);
   }
@@ -103,10 +101,7 @@ export function checkPutOptions(options: PutOptions): void {
   if (options.broadcast === true && options.worker !== undefined) {
     throw new FloeError('INVALID_OPTION', 'put options: broadcast puts the value on every worker; it takes no worker');
   }
-  const ms = options.timeoutMs;
-  if (ms !== undefined && (typeof ms !== 'number' || !Number.isInteger(ms) || ms < 1 || ms > TIMER_MAX_MS)) {
-    throw new FloeError('INVALID_OPTION', `put options.timeoutMs must be an integer number of milliseconds in 1..${TIMER_MAX_MS} (got ${String(ms)})`);
-  }
+  checkTimeoutOption(options.timeoutMs, 'put options.timeoutMs');
 }
 
 /** The spec of a put's task: the builtin `put`, which runs only if the value is lost (it then fails, naming the key). */
@@ -169,7 +164,7 @@ export class Putter {
         await send(await this.pickWorker(undefined, true));
       }
     } catch (error) {
-      const floeError = isFloeError(error) ? error : new FloeError('INTERNAL', String(error), { cause: error });
+      const floeError = asFloeError(error);
       if (span !== undefined) recordFailure(span, floeError);
       for (const { state, future } of keys) {
         state.fail(floeError);

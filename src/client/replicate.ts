@@ -8,12 +8,10 @@
  * what is still short is asked for again every REQUEST_AGAIN_MS; the copies there or
  * under way are not made twice.
  */
-import { FloeError, fromErrorInfo } from '../errors.ts';
-import { checkOptionsObject } from '../graph/validate-options.ts';
-import { decodeMessage, encodeMessage } from '../transport/codec.ts';
+import { FloeError } from '../errors.ts';
+import { checkOptionKeys, checkOptionsObject, checkTimeoutOption } from '../graph/validate-options.ts';
 import type { Transport } from '../transport/transport.ts';
-import { TIMER_MAX_MS } from '../util/clock.ts';
-import { requestWhoHas } from './cluster-status.ts';
+import { askCoordinator, requestWhoHas } from './cluster-status.ts';
 import type { Future } from './future.ts';
 
 export interface ReplicateOptions {
@@ -67,10 +65,8 @@ export async function replicate(host: ReplicateHost, futures: readonly Future<un
 
 /** Asks the coordinator for the copies: how many workers are to hold each key. A key none can hold fails the call. */
 async function ask(host: ReplicateHost, keys: string[], n: number, timeoutMs: number): Promise<{ key: string; holders: number }[]> {
-  const request = encodeMessage({ type: 'replicateRequest', clientId: host.clientId, keys, n });
-  const reply = decodeMessage((await host.transport.request(host.statusSubject, request, { timeoutMs: Math.max(1, timeoutMs) })).data);
-  if (reply.type === 'error') throw fromErrorInfo(reply.error);
-  if (reply.type !== 'replicateReply') throw new FloeError('MALFORMED_MESSAGE', `unexpected ${reply.type} reply to a replicate request`);
+  const request = { type: 'replicateRequest', clientId: host.clientId, keys, n } as const;
+  const reply = await askCoordinator(host.transport, host.statusSubject, request, 'replicateReply', Math.max(1, timeoutMs));
   const gone = reply.keys.find((t) => t.holders === 0);
   if (gone !== undefined) {
     throw new FloeError('RESULT_UNAVAILABLE', `replicate: no worker holds the result of ${gone.key} any more (it was released or lost)`, { taskKey: gone.key });
@@ -81,15 +77,11 @@ async function ask(host: ReplicateHost, keys: string[], n: number, timeoutMs: nu
 function checkReplicateOptions(options: ReplicateOptions | undefined): { n: number; timeoutMs: number } {
   if (options === undefined) return { n: 0, timeoutMs: TIMEOUT_MS };
   checkOptionsObject(options);
-  for (const key of Object.keys(options)) {
-    if (!KNOWN.has(key)) throw new FloeError('INVALID_OPTION', `replicate options: unknown option '${key}' (known: n, timeoutMs)`);
-  }
+  checkOptionKeys(options, KNOWN, 'replicate options');
   const { n, timeoutMs } = options;
   if (n !== undefined && (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > 65_535)) {
     throw new FloeError('INVALID_OPTION', `replicate options.n must be an integer from 1 to 65535 (got ${String(n)})`);
   }
-  if (timeoutMs !== undefined && (typeof timeoutMs !== 'number' || !Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > TIMER_MAX_MS)) {
-    throw new FloeError('INVALID_OPTION', `replicate options.timeoutMs must be an integer number of milliseconds in 1..${TIMER_MAX_MS} (got ${String(timeoutMs)})`);
-  }
+  checkTimeoutOption(timeoutMs, 'replicate options.timeoutMs');
   return { n: n ?? 0, timeoutMs: timeoutMs ?? TIMEOUT_MS };
 }

@@ -11,7 +11,7 @@ import type { TaskSpec } from '../graph/spec.ts';
 import { encodeMessage } from '../transport/codec.ts';
 import type { Transport } from '../transport/transport.ts';
 import type { MissingResult, WireOf } from '../transport/messages.ts';
-import type { KeyState } from './future.ts';
+import { asFloeError, type KeyState } from './future.ts';
 import { resolveKnown, resolveLater, resolveNow, resolvedSpecs, type QueuedSpec } from './submit-spec.ts';
 import { argsOver, pieceEnd, STREAM_TASKS_MIN } from './submit-pieces.ts';
 import { PieceStream, type StreamIo } from './piece-stream.ts';
@@ -386,6 +386,6 @@ export class Submitter {
 }
 
 function failAll(tasks: QueuedTask[], error: unknown): void {
-  const floeError = isFloeError(error) ? error : new FloeError('INTERNAL', String(error), { cause: error });
+  const floeError = asFloeError(error);
   for (const task of tasks) task.state.fail(floeError);
 }

@@ -113,6 +113,20 @@ export function checkOptionsObject(options: unknown): void {
   }
 }
 
+/** Throws INVALID_OPTION for an option of `options` not in `known`, naming the known ones (`what`: e.g. 'put options'). */
+export function checkOptionKeys(options: object, known: ReadonlySet<string>, what: string): void {
+  for (const key of Object.keys(options)) {
+    if (!known.has(key)) throw new FloeError('INVALID_OPTION', `${what}: unknown option '${key}' (known: ${[...known].join(', ')})`);
+  }
+}
+
+/** Throws INVALID_OPTION unless `ms` is undefined or a whole number of milliseconds a timer can wait (`what`: the option's name). */
+export function checkTimeoutOption(ms: number | undefined, what: string): void {
+  if (ms !== undefined && (typeof ms !== 'number' || !Number.isInteger(ms) || ms < 1 || ms > TIMER_MAX_MS)) {
+    throw new FloeError('INVALID_OPTION', `${what} must be an integer number of milliseconds in 1..${TIMER_MAX_MS} (got ${String(ms)})`);
+  }
+}
+
 /** `ms`, if a timer can wait that long (TIMER_MAX_MS: a longer timer would fire at once). */
 function checkTimer(ms: number, what: string): number {
   if (ms > TIMER_MAX_MS) throw invalid(what, `at most ${TIMER_MAX_MS} ms (about 24.8 days)`, ms);
