@@ -13,6 +13,8 @@ export interface CoordinatorCommandOptions {
   clientTimeout: number;
   workerSaturation: number;
   stealing: boolean;
+  /** False with --no-probes. */
+  probes: boolean;
   earlyPerWorker: number;
   logLevel: string;
   otlp?: string;
@@ -29,6 +31,7 @@ export async function coordinatorCommand(opts: CoordinatorCommandOptions): Promi
     logger,
     heartbeatTimeoutMs: opts.heartbeatTimeout,
     clientTimeoutMs: opts.clientTimeout,
+    probeWorkers: opts.probes,
     scheduler: { workerSaturation: opts.workerSaturation, stealing: opts.stealing, earlyPerWorker: opts.earlyPerWorker },
   });
   coordinator.start();

@@ -21,6 +21,7 @@ import { clusterStatus, whoHasReply, wireAssign, wireKeyUpdate } from './transla
 import { WorkerRegistry } from './worker-registry.ts';
 import { ClientSide } from './client-side.ts';
 import { WorkerSide } from './worker-side.ts';
+import { Probes } from './probes.ts';
 import { Liveness } from './liveness.ts';
 import { silentLogger } from '../util/logger.ts';
 import { TurnBatcher } from '../util/turn-batcher.ts';
@@ -46,6 +47,12 @@ export interface CoordinatorOptions {
    * Clients send a heartbeat every 2 s by default. 0 disables the check. Default 60 s.
    */
   clientTimeoutMs?: number;
+  /**
+   * Probe workers silent for one and a half heartbeat intervals, so that one whose process
+   * is gone is lost within a second or two, not after the heartbeat timeout (probes.ts).
+   * Off with a heartbeat timeout of 0. Default true.
+   */
+  probeWorkers?: boolean;
   /** This coordinator's incarnation (see client-registry.ts); random by default (tests set it). */
   incarnation?: string;
 }
@@ -140,12 +147,25 @@ export class Coordinator {
       clients: this.clients.registry,
       heartbeatTimeoutMs: options.heartbeatTimeoutMs,
       clientTimeoutMs: options.clientTimeoutMs,
+      ...(options.probeWorkers === false ? {} : { probes: this.probes() }),
       workersLost: (lost, nowMs) => this.workerSide.lost(lost, nowMs),
       clientDropped: (clientId, nowMs) => this.clients.drop(clientId, nowMs),
     });
   }
 
+  private probes(): Probes {
+    return new Probes({
+      transport: this.transport,
+      clock: this.clock,
+      log: this.log,
+      workers: this.workers,
+      directSubject: (workerId) => this.subjects.direct(workerId),
+      workersLost: (lost, nowMs) => this.workerSide.lost(lost, nowMs),
+    });
+  }
+
   start(): void {
+    this.transport.onReconnect?.(() => this.liveness.reconnected());
     this.subs.push(
       this.transport.subscribe(this.subjects.submit, (m) => this.onMessage(m)),
       this.link.listen(this.subjects.client, (data) => this.onMessage(oneWayMessage(this.subjects.client, data))),

@@ -1,8 +1,11 @@
 /**
  * The coordinator's liveness check: workers silent past the heartbeat timeout are lost,
- * clients silent past the client timeout are dropped. One timer checks both, four times
- * per the shorter timeout. What losing or dropping means is the coordinator's business;
- * this module only decides who.
+ * clients silent past the client timeout are dropped, and workers silent for a little
+ * while are probed (probes.ts), which finds one whose process is gone within a second or
+ * two. One timer checks all three, four times per the shorter timeout and at least every
+ * PROBE_CHECK_MS while workers are probed (a check later than a quarter of the shorter
+ * timeout still means the coordinator stood still). What losing or dropping means is the
+ * coordinator's business; this module only decides who.
  *
  * When a check comes late, the coordinator itself stood still (a long GC pause, a starved
  * or stopped process) and heard nobody meanwhile, through no fault of theirs: that time
@@ -15,17 +18,22 @@ import type { Clock } from '../util/clock.ts';
 import type { Logger } from '../util/logger.ts';
 import type { ClientRegistry } from './client-registry.ts';
 import type { WorkerRegistry } from './worker-registry.ts';
+import type { Probes } from './probes.ts';
 
 export const DEFAULT_HEARTBEAT_TIMEOUT_MS = 15_000;
 export const DEFAULT_CLIENT_TIMEOUT_MS = 60_000;
+/** The longest time between checks while workers are probed. */
+const PROBE_CHECK_MS = 250;
 
 export interface LivenessOptions {
   clock: Clock;
   log: Logger;
   workers: WorkerRegistry;
   clients: ClientRegistry;
-  /** 0: workers are never declared lost for silence. */
+  /** 0: workers are never declared lost for silence (nor probed). */
   heartbeatTimeoutMs: number | undefined;
+  /** Probes workers silent for a little while; none: no probes. */
+  probes?: Probes;
   /** 0: clients are never dropped for silence. */
   clientTimeoutMs: number | undefined;
   /** Workers silent too long, with the incarnation each was registered as. */
@@ -47,22 +55,26 @@ export class Liveness {
   start(): void {
     const timeouts = [this.heartbeatTimeoutMs, this.clientTimeoutMs].filter((ms) => ms > 0);
     if (timeouts.length === 0) return;
-    const every = Math.max(10, Math.floor(Math.min(...timeouts) / 4));
+    // A check this late means the coordinator stood still (a quarter of the shorter timeout,
+    // whether or not workers are probed more often than that).
+    const stillMs = Math.max(10, Math.floor(Math.min(...timeouts) / 4));
+    const every = this.probing() ? Math.min(PROBE_CHECK_MS, stillMs) : stillMs;
     this.checkedMs = this.options.clock.now();
-    this.timer = setInterval(() => this.check(every), every);
+    this.timer = setInterval(() => this.check(every, stillMs), every);
     this.timer.unref();
   }
 
   stop(): void {
     clearInterval(this.timer);
+    this.options.probes?.close();
   }
 
-  private check(everyMs: number): void {
+  private check(everyMs: number, stillMs: number): void {
     const { workers, clients, log } = this.options;
     const nowMs = this.options.clock.now();
     const late = nowMs - this.checkedMs - everyMs;
     this.checkedMs = nowMs;
-    if (late > everyMs) {
+    if (late > stillMs) {
       log.warn({ stoodStillMs: Math.round(late) }, 'the coordinator stood still: that time does not count against workers and clients');
       workers.credit(late);
       clients.credit(late);
@@ -79,6 +91,19 @@ export class Liveness {
       return { workerId, epoch: workers.get(workerId)?.epoch ?? 0 };
     });
     if (lost.length > 0) this.options.workersLost(lost, nowMs);
+    if (this.probing()) this.options.probes!.check(nowMs);
+  }
+
+  /**
+   * The coordinator's connection came back: workers reconnect too, and until they have,
+   * nobody listens on their subjects. Probes decide nothing for a heartbeat timeout.
+   */
+  reconnected(): void {
+    if (this.probing()) this.options.probes!.quietFor(this.heartbeatTimeoutMs);
+  }
+
+  private probing(): boolean {
+    return this.options.probes !== undefined && this.heartbeatTimeoutMs > 0;
   }
 }
 

@@ -13,6 +13,8 @@ export interface WorkerRecord {
   /** The registered incarnation (WorkerEvents.epoch). */
   epoch: number;
   lastSeenMs: number;
+  /** How often it sends a heartbeat when otherwise silent (WorkerRegister; 0: never, or not said). */
+  heartbeatIntervalMs: number;
   metrics: WireMetrics | undefined;
   /** When `metrics` came (the coordinator's clock). */
   metricsAtMs: number;
@@ -21,8 +23,9 @@ export interface WorkerRecord {
 export class WorkerRegistry {
   private readonly workers = new Map<string, WorkerRecord>();
 
-  join(id: string, epoch: number, name: string, address: string, nowMs: number): void {
-    this.workers.set(id, { id, name, address, epoch, lastSeenMs: nowMs, metrics: undefined, metricsAtMs: nowMs });
+  join(id: string, epoch: number, register: Pick<WorkerRecord, 'name' | 'address' | 'heartbeatIntervalMs'>, nowMs: number): void {
+    const { name, address, heartbeatIntervalMs } = register;
+    this.workers.set(id, { id, name, address, epoch, lastSeenMs: nowMs, heartbeatIntervalMs, metrics: undefined, metricsAtMs: nowMs });
   }
 
   /**
@@ -57,6 +60,10 @@ export class WorkerRegistry {
   /** Ids of the registered workers. */
   ids(): IterableIterator<string> {
     return this.workers.keys();
+  }
+
+  records(): IterableIterator<WorkerRecord> {
+    return this.workers.values();
   }
 
   /** The coordinator itself stood still for `ms` (see liveness.ts): nobody's silence counts for it. */

@@ -44,7 +44,7 @@ export class WorkerSide {
     const { workerId, epoch } = wire;
     const events: SchedulerEvent[] = [];
     if (wire.register !== undefined) {
-      const { threads, resources, address, name } = wire.register;
+      const { threads, resources, address } = wire.register;
       if (host.workers.get(workerId) !== undefined) {
         // A worker registers only with a clean slate (start, or a reset after a
         // reregister), once per incarnation: whatever the scheduler thought it ran or held
@@ -54,7 +54,7 @@ export class WorkerSide {
         events.push({ type: 'workerLost', stimulusId, nowMs, workerId });
       }
       host.outbox.workerRegistered(workerId, host.workerSubject(workerId));
-      host.workers.join(workerId, epoch, name, address, nowMs);
+      host.workers.join(workerId, epoch, wire.register, nowMs);
       events.push({ type: 'workerJoined', stimulusId, nowMs, workerId, threads, resources, address });
     } else {
       const seen = host.workers.seen(workerId, epoch, nowMs, wire.metrics);

@@ -113,6 +113,7 @@ function workerEventsFromProto(b: Obj): WireMessage {
             resources: resourcesFromProto(reg.resources),
             address: str(reg.address),
             name: str(reg.name),
+            heartbeatIntervalMs: num(reg.heartbeatIntervalMs),
           },
     finished: (b.finished as Obj[]).map((f) => ({
       id: nonEmpty(f.id, 'finished.id'),

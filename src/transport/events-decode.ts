@@ -126,6 +126,7 @@ function readRegister(r: ProtoReader): WireRegister {
   const resources: Record<string, number> = {};
   let address = '';
   let name = '';
+  let heartbeatIntervalMs = 0;
   while (r.pos < r.end) {
     const tag = r.uint32();
     switch (tag) {
@@ -133,11 +134,12 @@ function readRegister(r: ProtoReader): WireRegister {
       case 18: readResource(r, resources); break;
       case 26: address = r.string(); break;
       case 34: name = r.string(); break;
-      default: r.unknown(tag, 4);
+      case 40: heartbeatIntervalMs = r.uint32(); break;
+      default: r.unknown(tag, 5);
     }
   }
   r.leave(outer);
-  return { threads, resources, address, name };
+  return { threads, resources, address, name, heartbeatIntervalMs };
 }
 
 function readMetrics(r: ProtoReader): WireMetrics {

@@ -61,6 +61,8 @@ export interface WireRegister {
   resources: Record<string, number>;
   address: string;
   name: string;
+  /** How often the worker sends a heartbeat when otherwise silent (0: never; an older worker says nothing, also 0). */
+  heartbeatIntervalMs: number;
 }
 
 export interface WireFinished {
@@ -252,11 +254,17 @@ export function isLoneTask(msg: WireOf<'submit'>): boolean {
 export type WireType = WireMessage['type'];
 export type WireOf<T extends WireType> = Extract<WireMessage, { type: T }>;
 
+/**
+ * The header that makes a request on a worker's direct subject a probe of the coordinator's
+ * (coordinator/probes.ts), which the worker answers at once with an empty message.
+ */
+export const PROBE_HEADER = 'floe-probe';
+
 /** NATS-style subjects of one cluster. */
 export function subjects(cluster: string): {
   submit: string;
   status: string;
-  /** Where a client sends a lone task straight to a worker (client/direct.ts). */
+  /** Where a client sends a lone task straight to a worker (client/direct.ts), and the coordinator its probes. */
   direct(workerId: string): string;
   /** Ack subject of one party's reliable endpoint (see transport/reliable.ts). */
   ack(party: string): string;

@@ -5,7 +5,28 @@
  * and clients never know which one they run on.
  */
 
+import { FloeError } from '../errors.ts';
+
 export type Headers = Record<string, string>;
+
+const NO_RESPONDERS = Symbol.for('floe.noResponders');
+
+/**
+ * The failure of a request to a subject nobody listens on (NATS answers such a request at
+ * once, with its no-responders status): REQUEST_TIMEOUT, as any unanswered request, but
+ * told apart by isNoResponders. The coordinator's probes rely on it (coordinator/probes.ts):
+ * a worker whose subscription is gone has lost its connection.
+ */
+export function noRespondersError(subject: string): FloeError {
+  const error = new FloeError('REQUEST_TIMEOUT', `no responders on ${subject}`);
+  Object.defineProperty(error, NO_RESPONDERS, { value: true });
+  return error;
+}
+
+/** Whether a request failed because nobody listened on its subject (noRespondersError). */
+export function isNoResponders(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as Record<symbol, unknown>)[NO_RESPONDERS] === true;
+}
 
 export interface TransportMessage {
   readonly subject: string;
@@ -46,7 +67,7 @@ export interface Transport {
   relay(subject: string, data: Uint8Array, request: TransportMessage): void;
   /** Exact subject match. The handler must not throw; errors are its own to report. */
   subscribe(subject: string, handler: (msg: TransportMessage) => void): Subscription;
-  /** Rejects with REQUEST_TIMEOUT when nobody answers in time or nobody listens. */
+  /** Rejects with REQUEST_TIMEOUT when nobody answers in time or nobody listens (then a noRespondersError). */
   request(subject: string, data: Uint8Array, options: RequestOptions): Promise<TransportMessage>;
   /** Resolves when everything published so far has been handed to the server/bus. */
   flush(): Promise<void>;

@@ -216,14 +216,19 @@ export class WorkerNode {
     this.address = await this.dataPlane.serve(this.workerId, this.store);
     const subject = this.subjects.worker(this.workerId);
     this.sub = this.link.listen(subject, (data) => this.onMessage(oneWayMessage(subject, data)));
-    this.register();
+    // Listening there before registering: the coordinator probes a registered worker there (coordinator/probes.ts).
     this.direct.listen(this.subjects.direct(this.workerId));
-    const every = this.options.heartbeatIntervalMs ?? DEFAULT_WORKER_HEARTBEAT_INTERVAL_MS;
+    this.register();
+    const every = this.heartbeatIntervalMs();
     if (every > 0) {
       this.heartbeatTimer = setInterval(() => this.sendEvents({ heartbeat: true, metrics: this.metrics() }), every);
       this.heartbeatTimer.unref();
     }
     await this.transport.flush();
+  }
+
+  private heartbeatIntervalMs(): number {
+    return this.options.heartbeatIntervalMs ?? DEFAULT_WORKER_HEARTBEAT_INTERVAL_MS;
   }
 
   private register(): void {
@@ -233,6 +238,7 @@ export class WorkerNode {
         resources: this.options.resources ?? {},
         address: this.address,
         name: this.options.name ?? this.workerId,
+        heartbeatIntervalMs: this.heartbeatIntervalMs(),
       },
     });
   }

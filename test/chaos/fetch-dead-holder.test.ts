@@ -1,5 +1,6 @@
 // A task whose input lives on a worker that died, but that the coordinator has not yet
-// declared lost (its heartbeat timeout is still running), is sent to another worker. The
+// declared lost (its heartbeat timeout is still running, and no probe finds dead workers
+// sooner: --no-probes), is sent to another worker. The
 // fetch fails at once; the worker reports the input missing (not a task failure), the
 // scheduler drops the dead holder, recomputes the input from lineage and runs the task
 // again, as Dask does with missing data. With the default `retries: 0` it must succeed.
@@ -13,6 +14,7 @@ t.test('a task whose input holder just died waits for the input to be recomputed
     threads: 1,
     // Long, so that the dependent is sure to try the dead holder before the loss is known.
     heartbeatTimeoutMs: 5000,
+    coordinatorArgs: ['--no-probes'],
     workerArgs: (i) => [...WORKER_HEARTBEAT_ARGS, '--resources', i === 0 ? 'left=1' : 'right=1'],
   });
   await pollStatus(cluster, 'two workers', (s) => s.workers.length === 2);

@@ -3,7 +3,7 @@
 import t from 'tap';
 import { asCompleted } from '../../src/index.ts';
 import { add, busyDouble } from '../fixtures/cluster-tasks.ts';
-import { clusterClient, localCluster } from '../helpers/cluster.ts';
+import { clusterClient, localCluster, status } from '../helpers/cluster.ts';
 
 t.test('a nats-server restart mid-flow loses nothing', async (t) => {
   const cluster = await localCluster(t, { workers: 2, threads: 1 });
@@ -33,4 +33,7 @@ t.test('a nats-server restart mid-flow loses nothing', async (t) => {
   const values = await client.gather(futures);
   t.same(values, Array.from({ length: n }, (_, i) => i * 2));
   t.equal(await total.result(), n * (n - 1));
+  // While everyone reconnected, nobody listened on the workers' subjects for a moment: the
+  // coordinator's probes (coordinator/probes.ts) must not have taken that for dead workers.
+  t.same((await status(cluster)).workers.map((w) => w.epoch), [1, 1], 'no worker was lost and had to start over');
 });

@@ -37,7 +37,7 @@ t.test('time the coordinator stood still is no one\'s silence', async (t) => {
     client.close();
     await coordinator.close();
   });
-  worker.send(s.events, encodeMessage(workerEvents('w-1', 1, { register: { threads: 1, resources: {}, address: 'inproc://w-1', name: 'w-1' } })));
+  worker.send(s.events, encodeMessage(workerEvents('w-1', 1, { register: { threads: 1, resources: {}, address: 'inproc://w-1', name: 'w-1', heartbeatIntervalMs: 0 } })));
   client.send(s.client, encodeMessage({ type: 'clientBatch', clientId: 'c-1', release: [], cancel: [], hello: true, bye: false }));
   await until('both known', () => coordinator.status().workers.length === 1 && coordinator.status().clients === 1);
 

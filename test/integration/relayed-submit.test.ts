@@ -54,7 +54,7 @@ const submission = (key: string, workerId: string, extra: Partial<WireOf<'submit
 t.test('a submission and its run\'s report in one message: the task is known first, the run adopted and finished', async (t) => {
   const id = 'w-relaying';
   const { coordinator, batches, replies, report } = await setup(t, id);
-  report(1, { register: { threads: 1, resources: { fake: 1 }, address: `inproc://${id}`, name: 'fake' } });
+  report(1, { register: { threads: 1, resources: { fake: 1 }, address: `inproc://${id}`, name: 'fake', heartbeatIntervalMs: 0 } });
   await until('the fake worker registered', () => coordinator.scheduler.workerInfo().some((w) => w.id === id));
   report(1, {
     relayed: [{ replyTo: '_INBOX.relayed.1', submit: submission('k', id) }],

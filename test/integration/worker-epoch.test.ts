@@ -79,7 +79,7 @@ t.test('the coordinator follows the registered incarnation and drops stale messa
   const send = (epoch: number, fields: Parameters<typeof workerEvents>[2]): void => {
     fake.send(s.events, encodeMessage(workerEvents(id, epoch, fields)));
   };
-  const register = { threads: 1, resources: { fake: 1 }, address: `inproc://${id}`, name: 'fake' };
+  const register = { threads: 1, resources: { fake: 1 }, address: `inproc://${id}`, name: 'fake', heartbeatIntervalMs: 0 };
   const assigned = (): number[] => got.flatMap((b) => b.assign.map((a) => a.runId));
   const asks = (): number[] => got.filter((b) => b.reregister).map((b) => b.epoch);
 

@@ -46,7 +46,7 @@ const samples: WireMessage[] = [
   {
     type: 'workerEvents',
     workerId: 'w1',
-    register: { threads: 4, resources: { gpu: 2 }, address: 'inproc://w1', name: 'one' },
+    register: { threads: 4, resources: { gpu: 2 }, address: 'inproc://w1', name: 'one', heartbeatIntervalMs: 1000 },
     finished: [{ id: 'c1/k1', runId: 2, nbytes: 0, serializer, inline: new Uint8Array(), durationMs: 1.5, startedAtMs: 1e12 }],
     failed: [{ id: 'c1/k2', runId: 3, error, durationMs: 2 }],
     heartbeat: true,

@@ -155,7 +155,7 @@ export class Gen {
     const runs = (): WireRunRef[] => this.list(2, () => this.runRef());
     return {
       type: 'workerEvents', workerId: this.id('w'),
-      register: this.chance(0.3) ? { threads: this.uint32(), resources: this.resources(), address: this.str(), name: this.str() } : undefined,
+      register: this.chance(0.3) ? { threads: this.uint32(), resources: this.resources(), address: this.str(), name: this.str(), heartbeatIntervalMs: this.uint32() } : undefined,
       finished: this.list(finishedMax, () => ({
         id: this.id('c1/k'), runId: this.uint64(), nbytes: this.uint64(), serializer: this.serializer(), inline: this.inline(),
         durationMs: this.double(), startedAtMs: this.double(),

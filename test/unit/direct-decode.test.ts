@@ -69,7 +69,7 @@ const cases: Array<[string, WireMessage]> = [
   }],
   ['workerEvents: every field', {
     type: 'workerEvents', workerId: 'w-🎉',
-    register: { threads: 4, resources: { gpu: 2, memory: 2 ** 34 }, address: 'inproc://w1', name: long },
+    register: { threads: 4, resources: { gpu: 2, memory: 2 ** 34 }, address: 'inproc://w1', name: long, heartbeatIntervalMs: 2 ** 32 - 1 },
     finished: [
       { id: 'c1/k1', runId: 2 ** 45, nbytes: 2 ** 33, serializer: { id: 'json', module: 'file:///s.js' }, inline: new Uint8Array([9, 8]), durationMs: 1.5, startedAtMs: 1.7e12 },
       { id: 'c1/k2', runId: 2, nbytes: 0, serializer: { id: 'msgpack', module: '' }, inline: new Uint8Array(0), durationMs: 0, startedAtMs: 0 },
@@ -83,7 +83,7 @@ const cases: Array<[string, WireMessage]> = [
     relayed: [{ replyTo: '_INBOX.x.1', submit: new Uint8Array([10, 2, 8, 1]) }, { replyTo: long, submit: new Uint8Array(0) }],
   }],
   ['workerEvents: a heartbeat', {
-    type: 'workerEvents', workerId: 'w1', register: { threads: 0, resources: {}, address: '', name: '' }, finished: [], failed: [], heartbeat: true,
+    type: 'workerEvents', workerId: 'w1', register: { threads: 0, resources: {}, address: '', name: '', heartbeatIntervalMs: 0 }, finished: [], failed: [], heartbeat: true,
     goodbye: false, stolen: [], stealRefused: [], replicated: [], retiring: false, metrics: undefined, missing: [], seceded: [], rejoined: [], straggling: [], epoch: 1, relayed: [],
   }],
   ['clientUpdates: every field', {

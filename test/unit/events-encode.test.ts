@@ -32,7 +32,7 @@ const cases: Array<[string, Events]> = [
     finished: [finished({ inline: undefined, nbytes: 5 * 2 ** 32 + 1, runId: 2 ** 40 + 5, startedAtMs: undefined as unknown as number, serializer: { id: 'json', module: 'file:///s.js' } })],
   })],
   ['every field', workerEvents('worker-ключ', 2 ** 32 - 1, {
-    register: { threads: 4, resources: { gpu: 2, mem: 0.5 }, address: '127.0.0.1:4000', name: 'worker-0' },
+    register: { threads: 4, resources: { gpu: 2, mem: 0.5 }, address: '127.0.0.1:4000', name: 'worker-0', heartbeatIntervalMs: 500 },
     finished: [finished(), finished({ id: 'c1/stamp-2', runId: 2, inline: new Uint8Array(300).fill(7), nbytes: 300 })],
     failed: [{ id: 'c1/x', runId: 3, error, durationMs: 1.5 }],
     heartbeat: true,

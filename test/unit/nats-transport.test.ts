@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { createUser } from '@nats-io/nkeys';
 import { isFloeError, type ErrorCode } from '../../src/errors.ts';
 import { connectNats, type NatsOptions } from '../../src/transport/nats/nats-transport.ts';
-import type { TransportMessage } from '../../src/transport/transport.ts';
+import { isNoResponders, type TransportMessage } from '../../src/transport/transport.ts';
 import type { Logger } from '../../src/util/logger.ts';
 import { natsServer, natsTransport } from '../helpers/nats.ts';
 
@@ -78,12 +78,14 @@ t.test('request timeout and no responders are REQUEST_TIMEOUT', async (t) => {
   const noResponders = await a.request('floe.test.nobody', enc('x'), { timeoutMs: 5_000 }).catch((e: unknown) => e);
   t.equal(codeOf(noResponders), 'REQUEST_TIMEOUT');
   t.match((noResponders as Error).message, /no responders on floe\.test\.nobody/);
+  t.equal(isNoResponders(noResponders), true, 'told apart from a timeout (the coordinator\'s probes rely on it)');
 
   b.subscribe('floe.test.silent', () => undefined); // listens, never answers
   await b.flush();
   const timedOut = await a.request('floe.test.silent', enc('x'), { timeoutMs: 50 }).catch((e: unknown) => e);
   t.equal(codeOf(timedOut), 'REQUEST_TIMEOUT');
   t.match((timedOut as Error).message, /no reply on floe\.test\.silent within 50 ms/);
+  t.equal(isNoResponders(timedOut), false);
   t.equal((timedOut as { retryable: boolean }).retryable, true);
 
   const bad = await a.request('floe.test.silent', enc('x'), { timeoutMs: 0 }).catch((e: unknown) => e);

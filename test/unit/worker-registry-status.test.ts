@@ -14,7 +14,7 @@ t.test('the age of a worker\'s metrics is counted from the heartbeat that brough
   const scheduler = new Scheduler();
   scheduler.handle({ type: 'workerJoined', stimulusId: 's1', nowMs: 0, workerId: 'w1', threads: 1, resources: {}, address: 'a:1' });
   const registry = new WorkerRegistry();
-  registry.join('w1', 1, 'one', 'a:1', 1000);
+  registry.join('w1', 1, { name: 'one', address: 'a:1', heartbeatIntervalMs: 1000 }, 1000);
   let [w] = clusterStatus(scheduler, registry, 0, 1500).workers;
   t.equal(w!.metrics, undefined);
   t.equal(w!.metricsAgeMs, 0, 'no metrics yet');
@@ -38,7 +38,7 @@ t.test('a retiring worker is said to be retiring', async (t) => {
   const registry = new WorkerRegistry();
   for (const id of ['w1', 'w2']) {
     scheduler.handle({ type: 'workerJoined', stimulusId: `j-${id}`, nowMs: 0, workerId: id, threads: 1, resources: {}, address: `${id}:1` });
-    registry.join(id, 1, id, `${id}:1`, 0);
+    registry.join(id, 1, { name: id, address: `${id}:1`, heartbeatIntervalMs: 1000 }, 0);
   }
   const retiringOf = (): Record<string, boolean> => Object.fromEntries(clusterStatus(scheduler, registry, 0, 0).workers.map((w) => [w.id, w.retiring]));
   // Each worker runs a task, so that the one retiring has something to hand over and stays.

@@ -4,7 +4,7 @@
  * later microtask so handlers never re-enter the publisher, as with a real network.
  */
 import { FloeError } from '../../errors.ts';
-import type { Headers, RequestOptions, Subscription, Transport, TransportMessage } from '../transport.ts';
+import { noRespondersError, type Headers, type RequestOptions, type Subscription, type Transport, type TransportMessage } from '../transport.ts';
 
 type Handler = (msg: TransportMessage) => void;
 
@@ -121,7 +121,7 @@ class InprocTransport implements Transport {
       }
       if (!this.bus.deliver(subject, data, options.headers, inbox)) {
         done();
-        reject(new FloeError('REQUEST_TIMEOUT', `no responders on ${subject}`));
+        reject(noRespondersError(subject));
       }
     });
   }

@@ -13,7 +13,7 @@
  */
 import { createInbox, type Msg, type MsgHdrs, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { FloeError } from '../../errors.ts';
-import type { RequestOptions } from '../transport.ts';
+import { noRespondersError, type RequestOptions } from '../transport.ts';
 import { ChurnMap } from '../../util/churn-map.ts';
 
 interface Pending {
@@ -125,7 +125,7 @@ export class NatsRequests {
     if (p === undefined) return;
     this.pending.delete(token);
     clearTimeout(p.timer);
-    if (msg.data.length === 0 && msg.headers?.code === NO_RESPONDERS) p.reject(new FloeError('REQUEST_TIMEOUT', `no responders on ${p.subject}`));
+    if (msg.data.length === 0 && msg.headers?.code === NO_RESPONDERS) p.reject(noRespondersError(p.subject));
     else p.resolve(msg);
   }
 }

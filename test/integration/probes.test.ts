@@ -1,0 +1,130 @@
+/**
+ * The coordinator's probes (coordinator/probes.ts), with workers played by the test on the
+ * in-process bus and a heartbeat timeout of ten minutes, so that only a probe can lose a
+ * worker. A silent worker is probed on its direct subject; it is lost only when nobody
+ * listens there twice in a row, not when it answers, not when it does not answer (a slow
+ * worker), not when its subscription comes back in between (a reconnect), and not while
+ * the coordinator's own connection has just come back.
+ */
+import t, { type Test } from 'tap';
+import { Coordinator } from '../../src/coordinator/coordinator.ts';
+import { encodeMessage } from '../../src/transport/codec.ts';
+import { InprocBus } from '../../src/transport/inproc/bus.ts';
+import { PROBE_HEADER, subjects, workerEvents } from '../../src/transport/messages.ts';
+import { ReliableEndpoint } from '../../src/transport/reliable.ts';
+import { isNoResponders, type Transport, type TransportMessage } from '../../src/transport/transport.ts';
+import type { Logger } from '../../src/util/logger.ts';
+import { inc } from '../fixtures/e2e-tasks.ts';
+import { clusterOf, localClient, until } from '../helpers/e2e.ts';
+
+const CLUSTER = 'probes';
+const s = subjects(CLUSTER);
+/** A worker heartbeat interval of 100 ms: probed after 150 ms of silence. */
+const HEARTBEAT_MS = 100;
+
+interface Setup {
+  bus: InprocBus;
+  coordinator: Coordinator;
+  warnings: string[];
+  /** Probes that found nobody listening, by worker id. */
+  nobody: Map<string, number>;
+  /** Calls the coordinator's reconnect listeners, as its transport does when its connection comes back. */
+  reconnect(): void;
+}
+
+function setup(t: Test): Setup {
+  const bus = new InprocBus();
+  const warnings: string[] = [];
+  const logger: Logger = { debug: () => undefined, info: () => undefined, warn: (_: object, msg: string) => void warnings.push(msg), error: () => undefined };
+  const nobody = new Map<string, number>();
+  const reconnects: (() => void)[] = [];
+  const inner = bus.connect();
+  // The coordinator's transport, watched: which probes met nobody, and its reconnect listeners.
+  const transport: Transport = Object.assign(Object.create(inner) as Transport, {
+    request: async (subject: string, data: Uint8Array, options: Parameters<Transport['request']>[2]): Promise<TransportMessage> => {
+      try {
+        return await inner.request(subject, data, options);
+      } catch (error) {
+        const id = subject.split('.')[3]!;
+        if (isNoResponders(error)) nobody.set(id, (nobody.get(id) ?? 0) + 1);
+        throw error;
+      }
+    },
+    onReconnect: (listener: () => void) => void reconnects.push(listener),
+  });
+  const coordinator = new Coordinator({ transport, cluster: CLUSTER, logger, heartbeatTimeoutMs: 600_000, clientTimeoutMs: 0 });
+  coordinator.start();
+  t.teardown(() => coordinator.close());
+  return { bus, coordinator, warnings, nobody, reconnect: () => reconnects.forEach((l) => l()) };
+}
+
+/** Registers worker `id` (then silent), and returns its probes' count; `answer`: how it takes a probe on its direct subject, if it listens. */
+function fakeWorker(t: Test, { bus }: Setup, id: string, answer?: (msg: TransportMessage) => void): { probes: () => number; listen(): void } {
+  const link = new ReliableEndpoint({ transport: bus.connect(), ackSubject: s.ack(`worker.${id}`) });
+  const direct = bus.connect();
+  let probes = 0;
+  let sub: { unsubscribe(): void } | undefined;
+  const listen = (): void => {
+    sub ??= direct.subscribe(s.direct(id), (msg) => {
+      if (msg.headers?.[PROBE_HEADER] === undefined) return;
+      probes++;
+      answer?.(msg);
+    });
+  };
+  if (answer !== undefined) listen();
+  t.teardown(() => {
+    sub?.unsubscribe();
+    link.close();
+  });
+  link.send(s.events, encodeMessage(workerEvents(id, 1, { register: { threads: 1, resources: {}, address: `inproc://${id}`, name: id, heartbeatIntervalMs: HEARTBEAT_MS } })));
+  return { probes: () => probes, listen };
+}
+
+const registered = (c: Coordinator): string[] => c.status().workers.map((w) => w.id).sort();
+
+t.test('a worker nobody listens for is lost; one that answers, or is too slow to, is not', async (t) => {
+  const set = setup(t);
+  const answering = fakeWorker(t, set, 'w-answers', (msg) => msg.respond(new Uint8Array(0)));
+  const slow = fakeWorker(t, set, 'w-slow', () => undefined);
+  fakeWorker(t, set, 'w-gone');
+  await until('three workers registered', () => registered(set.coordinator).length === 3);
+  await until('the gone worker lost', () => !registered(set.coordinator).includes('w-gone'), 5_000_000);
+  t.equal(set.nobody.get('w-gone'), 2, 'nobody listened twice before it was lost');
+  t.match(set.warnings, [/^worker gone: nobody listens on its subject/]);
+  // A probe starts only after the one before ended: a second one to the slow worker means the first timed out.
+  await until('the slow worker probed twice', () => slow.probes() >= 2, 5_000_000);
+  await until('the answering worker probed three times', () => answering.probes() >= 3, 5_000_000);
+  t.same(registered(set.coordinator), ['w-answers', 'w-slow'], 'both still registered');
+  t.equal(set.warnings.length, 1, 'one worker lost, no other warning');
+});
+
+t.test('a worker listening again before the second probe (its reconnect) is not lost', async (t) => {
+  const set = setup(t);
+  const away = fakeWorker(t, set, 'w-away');
+  await until('registered', () => registered(set.coordinator).length === 1);
+  await until('a probe met nobody', () => (set.nobody.get('w-away') ?? 0) >= 1, 5_000_000);
+  away.listen();
+  await until('the second probe answered', () => away.probes() >= 1, 5_000_000);
+  t.equal(set.nobody.get('w-away'), 1, 'nobody there once, then it was');
+  t.same(registered(set.coordinator), ['w-away'], 'still registered');
+});
+
+t.test('after the coordinator\'s own reconnect, probes decide nothing for a heartbeat timeout', async (t) => {
+  const set = setup(t);
+  fakeWorker(t, set, 'w-not-back-yet');
+  await until('registered', () => registered(set.coordinator).length === 1);
+  set.reconnect();
+  await until('probes met nobody four times', () => (set.nobody.get('w-not-back-yet') ?? 0) >= 4, 5_000_000);
+  t.same(registered(set.coordinator), ['w-not-back-yet'], 'not lost for it');
+  t.same(set.warnings, []);
+});
+
+t.test('a worker answers a probe on its direct subject at once, with nothing', async (t) => {
+  const client = await localClient(t, { threads: 1, workers: 1 });
+  const { bus, cluster, workers } = clusterOf(client);
+  const raw = bus.connect();
+  t.teardown(() => raw.close());
+  const answer = await raw.request(subjects(cluster).direct(workers[0]!.workerId), new Uint8Array(0), { timeoutMs: 5_000, headers: { [PROBE_HEADER]: '1' } });
+  t.equal(answer.data.byteLength, 0);
+  t.equal(await client.submit(inc, 1).result(), 2, 'and takes work as before');
+});
