@@ -74,6 +74,8 @@ export class Coordinator {
   private readonly clients: ClientSide;
   private readonly workerSide: WorkerSide;
   private readonly liveness: Liveness;
+  /** Workers silent for a little while, or that a peer could not reach, are probed (none: probes off). */
+  private readonly probes: Probes | undefined;
   private readonly outbox: Outbox;
   /** Task progress for clients that asked for it (submit with `progress`). */
   private readonly progress = new ProgressReporter();
@@ -137,9 +139,11 @@ export class Coordinator {
         this.onMessage(passedOnRequest(this.transport, this.subjects.submit, submit, replyTo, failed), 'submit');
       },
       forgetLater: (subject) => this.forgetLater(subject),
+      suspect: (workerId) => this.probes?.suspect(workerId),
       handle: (...events) => this.handle(...events),
       nextStimulus: (kind) => this.nextStimulus(kind),
     });
+    this.probes = options.probeWorkers === false || options.heartbeatTimeoutMs === 0 ? undefined : this.newProbes();
     this.liveness = new Liveness({
       clock: this.clock,
       log: this.log,
@@ -147,13 +151,13 @@ export class Coordinator {
       clients: this.clients.registry,
       heartbeatTimeoutMs: options.heartbeatTimeoutMs,
       clientTimeoutMs: options.clientTimeoutMs,
-      ...(options.probeWorkers === false ? {} : { probes: this.probes() }),
+      ...(this.probes === undefined ? {} : { probes: this.probes }),
       workersLost: (lost, nowMs) => this.workerSide.lost(lost, nowMs),
       clientDropped: (clientId, nowMs) => this.clients.drop(clientId, nowMs),
     });
   }
 
-  private probes(): Probes {
+  private newProbes(): Probes {
     return new Probes({
       transport: this.transport,
       clock: this.clock,
@@ -240,6 +244,8 @@ export class Coordinator {
         this.pendingSubmits.set(requestId, msg);
         if (wire.progress === true) this.progress.listen(wire.clientId);
         const { clientId, tasks, wants, missing, direct } = wire;
+        // The client could not fetch these from their holders: one may be gone.
+        for (const m of missing ?? []) this.probes?.suspect(m.workerId);
         const span = this.tracing.submitted(clientId, tasks, nowMs);
         // Passed on by a worker that may have started the task already (client/direct.ts):
         // only its registered incarnation's run counts.

@@ -10,7 +10,9 @@
  * collection, a busy event loop, a slow network) still has its subscription, and a probe
  * sent to it waits, unanswered or answered late, which decides nothing.
  *
- * So a worker silent for one and a half of its heartbeat intervals is probed: a request on
+ * So a worker silent for one and a half of its heartbeat intervals is probed, and so is one
+ * another party could not fetch a result from (a missing-data report: `suspect`), at once:
+ * a request on
  * its direct subject, which a live worker answers at once (worker/direct.ts). If nobody
  * listens, it is probed once more after PROBE_CONFIRM_MS, which outlasts a reconnect of
  * its own (its connection dropped, say by the server as a slow consumer, and came back:
@@ -68,6 +70,12 @@ export class Probes {
     for (const record of this.options.workers.records()) {
       if (nowMs - record.lastSeenMs > probeAfterMs(record) && !this.probing.has(record.id)) void this.probe(record);
     }
+  }
+
+  /** Probes worker `workerId` now, silent or not: a peer could not reach it (a missing-data report). */
+  suspect(workerId: string): void {
+    const record = this.options.workers.get(workerId);
+    if (record !== undefined && !this.probing.has(workerId)) void this.probe(record);
   }
 
   /** Probes lose nobody for `ms` from now (the coordinator's connection came back). */

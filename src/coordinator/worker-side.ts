@@ -28,6 +28,8 @@ export interface WorkerSideHost {
   relayed(replyTo: string, submit: Uint8Array): void;
   /** Drops a link once this turn's messages went out. */
   forgetLater(subject: string): void;
+  /** A worker could not fetch a result from this one, which may be gone (probes.ts). */
+  suspect(workerId: string): void;
   handle(...events: SchedulerEvent[]): void;
   nextStimulus(kind: string): string;
 }
@@ -69,6 +71,8 @@ export class WorkerSide {
         return;
       }
     }
+    // Before the scheduler takes the holders of a missing input off its books.
+    for (const m of wire.missing) for (const holder of host.scheduler.holdersOf(m.depId)) if (holder !== workerId) host.suspect(holder);
     for (const ev of reportEvents(wire, stimulusId, nowMs)) events.push(ev); // a report may be huge: no spread
     host.metrics.finished(wire.finished.length, wire.failed.length);
     if (host.progress.active) {

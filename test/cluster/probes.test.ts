@@ -1,9 +1,11 @@
 // A worker process killed with kill -9 is found gone by the coordinator's probes
 // (coordinator/probes.ts) within seconds, long before its heartbeat timeout, which is
 // ten minutes here: only a probe can explain that the cluster goes on without it. Its
-// running task runs again on the other worker; a worker merely stopped (SIGSTOP) for
-// longer than the probes take is not lost for it.
+// running task runs again on the other worker. A holder a worker could not fetch an input
+// from is probed at once. A worker merely stopped (SIGSTOP) for longer than the probes
+// take is not lost for it.
 import t from 'tap';
+import { makeBytes, verifyBytes } from '../fixtures/cluster-tasks.ts';
 import { gate } from '../fixtures/e2e-tasks.ts';
 import { openGate, tempDir } from '../helpers/e2e.ts';
 import { clusterClient, localCluster, status, untilStatus } from '../helpers/cluster.ts';
@@ -24,6 +26,30 @@ t.test('kill -9 of a worker with a task running: lost at once, its task runs aga
   t.not(after.workers[0]!.id, victimId, 'the killed worker is the one gone');
   openGate(dir);
   t.same(await client.gather(tasks), ['a', 'b'], 'both results, the killed worker\'s task run again');
+});
+
+t.test('a worker that cannot fetch an input from a dead holder gets the holder probed at once', async (t) => {
+  // Heartbeats every ten minutes: no probe for silence (15 min) nor heartbeat timeout (10 min)
+  // comes during this test; only the reader's missing-input report can explain the loss.
+  const cluster = await localCluster(t, {
+    workers: 2,
+    threads: 1,
+    heartbeatTimeoutMs: TEN_MINUTES_MS,
+    workerArgs: (i) => ['--heartbeat-interval', '600000', '--resources', `r${i}=1`],
+  });
+  const client = await clusterClient(t, cluster);
+  // Big enough to be fetched from its holder, not sent inline with the assignment.
+  const input = client.submit(makeBytes, 256 * 1024, 7);
+  await input.wait();
+  const holder = (await client.whoHas([input])).get(input.key)![0]!;
+  const names = new Map((await status(cluster)).workers.map((w) => [w.id, w.name]));
+  const dead = names.get(holder) === 'worker-0' ? 0 : 1;
+  cluster.workers[dead]!.kill('SIGKILL');
+  // The reader can run only on the other worker, which fetches its input from the dead one.
+  const reader = client.submitWithOptions(verifyBytes, { resources: { [`r${1 - dead}`]: 1 } }, input, 7);
+  t.match(await reader.result(), { length: 256 * 1024, bad: 0 }, 'the input recomputed on the live worker');
+  const after = await untilStatus(cluster, 'the dead holder lost', (s) => s.workers.length === 1);
+  t.not(after.workers[0]!.id, holder);
 });
 
 t.test('a stopped worker keeps its subscriptions: probes wait for it, it is not lost', async (t) => {

@@ -58,8 +58,11 @@ function setup(t: Test): Setup {
   return { bus, coordinator, warnings, nobody, reconnect: () => reconnects.forEach((l) => l()) };
 }
 
-/** Registers worker `id` (then silent), and returns its probes' count; `answer`: how it takes a probe on its direct subject, if it listens. */
-function fakeWorker(t: Test, { bus }: Setup, id: string, answer?: (msg: TransportMessage) => void): { probes: () => number; listen(): void } {
+/**
+ * Registers worker `id` (then silent), and returns its probes' count; `answer`: how it takes
+ * a probe on its direct subject, if it listens; `heartbeatMs`: the interval it says it has.
+ */
+function fakeWorker(t: Test, { bus }: Setup, id: string, answer?: (msg: TransportMessage) => void, heartbeatMs = HEARTBEAT_MS): { probes: () => number; listen(): void } {
   const link = new ReliableEndpoint({ transport: bus.connect(), ackSubject: s.ack(`worker.${id}`) });
   const direct = bus.connect();
   let probes = 0;
@@ -76,7 +79,7 @@ function fakeWorker(t: Test, { bus }: Setup, id: string, answer?: (msg: Transpor
     sub?.unsubscribe();
     link.close();
   });
-  link.send(s.events, encodeMessage(workerEvents(id, 1, { register: { threads: 1, resources: {}, address: `inproc://${id}`, name: id, heartbeatIntervalMs: HEARTBEAT_MS } })));
+  link.send(s.events, encodeMessage(workerEvents(id, 1, { register: { threads: 1, resources: {}, address: `inproc://${id}`, name: id, heartbeatIntervalMs: heartbeatMs } })));
   return { probes: () => probes, listen };
 }
 
@@ -117,6 +120,22 @@ t.test('after the coordinator\'s own reconnect, probes decide nothing for a hear
   await until('probes met nobody four times', () => (set.nobody.get('w-not-back-yet') ?? 0) >= 4, 5_000_000);
   t.same(registered(set.coordinator), ['w-not-back-yet'], 'not lost for it');
   t.same(set.warnings, []);
+});
+
+t.test('a worker a client could not fetch from is probed at once, silent or not', async (t) => {
+  const set = setup(t);
+  // A heartbeat a minute: no probe for its silence during this test.
+  fakeWorker(t, set, 'w-holder', undefined, 60_000);
+  const kept = fakeWorker(t, set, 'w-kept', (msg) => msg.respond(new Uint8Array(0)), 60_000);
+  await until('registered', () => registered(set.coordinator).length === 2);
+  const raw = set.bus.connect();
+  t.teardown(() => raw.close());
+  const missing = [{ key: 'k1', workerId: 'w-holder' }, { key: 'k2', workerId: 'w-kept' }];
+  await raw.request(s.submit, encodeMessage({ type: 'submit', clientId: 'c-1', requestId: '1', tasks: [], wants: [], missing }), { timeoutMs: 5_000 });
+  await until('the holder nobody listens for lost', () => !registered(set.coordinator).includes('w-holder'), 5_000_000);
+  t.equal(set.nobody.get('w-holder'), 2);
+  t.equal(kept.probes(), 1, 'the other one named was probed, answered, and kept');
+  t.same(registered(set.coordinator), ['w-kept']);
 });
 
 t.test('a worker answers a probe on its direct subject at once, with nothing', async (t) => {
