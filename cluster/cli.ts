@@ -108,7 +108,7 @@ program
   .option('--client-timeout <ms>', "drop a client after this much silence and release its results (0: never)", milliseconds('--client-timeout', 0), 60_000)
   .option('--worker-saturation <x>', 'tasks sent to a worker at once, per thread (more hides latency, less balances better)', positiveNumber('--worker-saturation'), 2)
   .option('--no-stealing', 'do not let idle workers take queued tasks from busy ones')
-  .option('--no-probes', 'find dead workers only by the heartbeat timeout, not by probing workers silent for 1.5 heartbeats')
+  .option('--no-probes', 'find dead workers and clients only by their timeouts, not by probing those silent for 1.5 heartbeats')
   .option('--early-per-worker <n>', 'tasks sent ahead, per worker, to the worker computing all their missing inputs (0: off)', nonNegativeInt('--early-per-worker'), 1024)
   .addOption(otlpOption())
   .addOption(logLevelOption())

@@ -31,7 +31,7 @@ export async function coordinatorCommand(opts: CoordinatorCommandOptions): Promi
     logger,
     heartbeatTimeoutMs: opts.heartbeatTimeout,
     clientTimeoutMs: opts.clientTimeout,
-    probeWorkers: opts.probes,
+    probes: opts.probes,
     scheduler: { workerSaturation: opts.workerSaturation, stealing: opts.stealing, earlyPerWorker: opts.earlyPerWorker },
   });
   coordinator.start();

@@ -11,12 +11,11 @@ import { ReliableEndpoint } from '../transport/reliable.ts';
 import { encodeWithin } from '../transport/split.ts';
 import type { Subscription, Transport } from '../transport/transport.ts';
 import type { CoordinatorIncarnation } from './incarnation.ts';
-
-const DEFAULT_HEARTBEAT_INTERVAL_MS = 2000;
+import { DEFAULT_CLIENT_HEARTBEAT_INTERVAL_MS } from './heartbeat.ts';
 
 /** The client heartbeat interval asked for, checked (connect.ts checks it before connecting). */
 export function heartbeatInterval(ms: number | undefined): number {
-  const every = ms ?? DEFAULT_HEARTBEAT_INTERVAL_MS;
+  const every = ms ?? DEFAULT_CLIENT_HEARTBEAT_INTERVAL_MS;
   if (!Number.isFinite(every) || every < 0) {
     throw new FloeError('INVALID_OPTION', `options.heartbeatIntervalMs must be a non-negative number (got ${every})`);
   }

@@ -72,6 +72,11 @@ export class ClientRegistry {
     return this.lastSeen.size;
   }
 
+  /** When the client was last heard from; undefined when it is not known (or gone). */
+  lastSeenMs(id: string): number | undefined {
+    return this.lastSeen.get(id);
+  }
+
   /** Clients not heard from for longer than `timeoutMs`. */
   expired(nowMs: number, timeoutMs: number): string[] {
     const out: string[] = [];

@@ -21,7 +21,7 @@ import { clusterStatus, whoHasReply, wireAssign, wireKeyUpdate } from './transla
 import { WorkerRegistry } from './worker-registry.ts';
 import { ClientSide } from './client-side.ts';
 import { WorkerSide } from './worker-side.ts';
-import { Probes } from './probes.ts';
+import { Probes, probedClients, probedWorkers } from './probes.ts';
 import { Liveness } from './liveness.ts';
 import { silentLogger } from '../util/logger.ts';
 import { TurnBatcher } from '../util/turn-batcher.ts';
@@ -48,11 +48,12 @@ export interface CoordinatorOptions {
    */
   clientTimeoutMs?: number;
   /**
-   * Probe workers silent for one and a half heartbeat intervals, so that one whose process
-   * is gone is lost within a second or two, not after the heartbeat timeout (probes.ts).
-   * Off with a heartbeat timeout of 0. Default true.
+   * Probe workers and clients silent for one and a half heartbeat intervals, so that one
+   * whose process is gone is lost or dropped within seconds, not after its timeout
+   * (probes.ts). Workers are not probed with a heartbeat timeout of 0, clients not with a
+   * client timeout of 0. Default true.
    */
-  probeWorkers?: boolean;
+  probes?: boolean;
   /** This coordinator's incarnation (see client-registry.ts); random by default (tests set it). */
   incarnation?: string;
 }
@@ -75,7 +76,7 @@ export class Coordinator {
   private readonly workerSide: WorkerSide;
   private readonly liveness: Liveness;
   /** Workers silent for a little while, or that a peer could not reach, are probed (none: probes off). */
-  private readonly probes: Probes | undefined;
+  private readonly workerProbes: Probes | undefined;
   private readonly outbox: Outbox;
   /** Task progress for clients that asked for it (submit with `progress`). */
   private readonly progress = new ProgressReporter();
@@ -139,11 +140,14 @@ export class Coordinator {
         this.onMessage(passedOnRequest(this.transport, this.subjects.submit, submit, replyTo, failed), 'submit');
       },
       forgetLater: (subject) => this.forgetLater(subject),
-      suspect: (workerId) => this.probes?.suspect(workerId),
+      suspect: (workerId) => this.workerProbes?.suspect(workerId),
       handle: (...events) => this.handle(...events),
       nextStimulus: (kind) => this.nextStimulus(kind),
     });
-    this.probes = options.probeWorkers === false || options.heartbeatTimeoutMs === 0 ? undefined : this.newProbes();
+    const probing = options.probes !== false;
+    const probes = { transport: this.transport, clock: this.clock, log: this.log };
+    this.workerProbes = probing ? new Probes(probes, probedWorkers(this.workers, (id) => this.subjects.worker(id), (id, epoch, nowMs) => this.workerSide.lost([{ workerId: id, epoch }], nowMs))) : undefined;
+    const clientProbes = probing ? new Probes(probes, probedClients(this.clients.registry, (id) => this.subjects.clientInbox(id), (id, nowMs) => this.clients.drop(id, nowMs, 'client-gone'))) : undefined;
     this.liveness = new Liveness({
       clock: this.clock,
       log: this.log,
@@ -151,20 +155,10 @@ export class Coordinator {
       clients: this.clients.registry,
       heartbeatTimeoutMs: options.heartbeatTimeoutMs,
       clientTimeoutMs: options.clientTimeoutMs,
-      ...(this.probes === undefined ? {} : { probes: this.probes }),
+      ...(this.workerProbes === undefined ? {} : { workerProbes: this.workerProbes }),
+      ...(clientProbes === undefined ? {} : { clientProbes }),
       workersLost: (lost, nowMs) => this.workerSide.lost(lost, nowMs),
       clientDropped: (clientId, nowMs) => this.clients.drop(clientId, nowMs),
-    });
-  }
-
-  private newProbes(): Probes {
-    return new Probes({
-      transport: this.transport,
-      clock: this.clock,
-      log: this.log,
-      workers: this.workers,
-      directSubject: (workerId) => this.subjects.direct(workerId),
-      workersLost: (lost, nowMs) => this.workerSide.lost(lost, nowMs),
     });
   }
 
@@ -245,7 +239,7 @@ export class Coordinator {
         if (wire.progress === true) this.progress.listen(wire.clientId);
         const { clientId, tasks, wants, missing, direct } = wire;
         // The client could not fetch these from their holders: one may be gone.
-        for (const m of missing ?? []) this.probes?.suspect(m.workerId);
+        for (const m of missing ?? []) this.workerProbes?.suspect(m.workerId);
         const span = this.tracing.submitted(clientId, tasks, nowMs);
         // Passed on by a worker that may have started the task already (client/direct.ts):
         // only its registered incarnation's run counts.

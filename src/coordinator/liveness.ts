@@ -1,10 +1,10 @@
 /**
  * The coordinator's liveness check: workers silent past the heartbeat timeout are lost,
- * clients silent past the client timeout are dropped, and workers silent for a little
- * while are probed (probes.ts), which finds one whose process is gone within a second or
- * two. One timer checks all three, four times per the shorter timeout and at least every
- * PROBE_CHECK_MS while workers are probed (a check later than a quarter of the shorter
- * timeout still means the coordinator stood still). What losing or dropping means is the
+ * clients silent past the client timeout are dropped, and both are probed when silent for a
+ * little while (probes.ts), which finds one whose process is gone within seconds. One timer
+ * checks them all, four times per the shorter timeout and at least every PROBE_CHECK_MS
+ * while probing (a check later than a quarter of the shorter timeout still means the
+ * coordinator stood still). What losing or dropping means is the
  * coordinator's business; this module only decides who.
  *
  * When a check comes late, the coordinator itself stood still (a long GC pause, a starved
@@ -33,8 +33,10 @@ export interface LivenessOptions {
   /** 0: workers are never declared lost for silence (nor probed). */
   heartbeatTimeoutMs: number | undefined;
   /** Probes workers silent for a little while; none: no probes. */
-  probes?: Probes;
-  /** 0: clients are never dropped for silence. */
+  workerProbes?: Probes;
+  /** Probes clients silent for a little while; none: no probes. */
+  clientProbes?: Probes;
+  /** 0: clients are never dropped for silence (nor probed). */
   clientTimeoutMs: number | undefined;
   /** Workers silent too long, with the incarnation each was registered as. */
   workersLost(lost: { workerId: string; epoch: number }[], nowMs: number): void;
@@ -58,7 +60,7 @@ export class Liveness {
     // A check this late means the coordinator stood still (a quarter of the shorter timeout,
     // whether or not workers are probed more often than that).
     const stillMs = Math.max(10, Math.floor(Math.min(...timeouts) / 4));
-    const every = this.probing() ? Math.min(PROBE_CHECK_MS, stillMs) : stillMs;
+    const every = this.probes().length > 0 ? Math.min(PROBE_CHECK_MS, stillMs) : stillMs;
     this.checkedMs = this.options.clock.now();
     this.timer = setInterval(() => this.check(every, stillMs), every);
     this.timer.unref();
@@ -66,7 +68,7 @@ export class Liveness {
 
   stop(): void {
     clearInterval(this.timer);
-    this.options.probes?.close();
+    for (const probes of this.probes()) probes.close();
   }
 
   private check(everyMs: number, stillMs: number): void {
@@ -85,25 +87,31 @@ export class Liveness {
         this.options.clientDropped(clientId, nowMs);
       }
     }
+    for (const probes of this.probes()) probes.check(nowMs);
     if (this.heartbeatTimeoutMs === 0) return;
     const lost = workers.expired(nowMs, this.heartbeatTimeoutMs).map((workerId) => {
       log.warn({ workerId, timeoutMs: this.heartbeatTimeoutMs }, 'worker missed its heartbeats: lost');
       return { workerId, epoch: workers.get(workerId)?.epoch ?? 0 };
     });
     if (lost.length > 0) this.options.workersLost(lost, nowMs);
-    if (this.probing()) this.options.probes!.check(nowMs);
   }
 
   /**
-   * The coordinator's connection came back: workers reconnect too, and until they have,
-   * nobody listens on their subjects. Probes decide nothing for a heartbeat timeout.
+   * The coordinator's connection came back: the others reconnect too, and until they have,
+   * nobody listens on their subjects. Probes take nobody for gone for the timeout of each.
    */
   reconnected(): void {
-    if (this.probing()) this.options.probes!.quietFor(this.heartbeatTimeoutMs);
+    if (this.heartbeatTimeoutMs > 0) this.options.workerProbes?.quietFor(this.heartbeatTimeoutMs);
+    if (this.clientTimeoutMs > 0) this.options.clientProbes?.quietFor(this.clientTimeoutMs);
   }
 
-  private probing(): boolean {
-    return this.options.probes !== undefined && this.heartbeatTimeoutMs > 0;
+  /** The probes in use: of workers while they can be lost for silence, of clients while they can be dropped for it. */
+  private probes(): Probes[] {
+    const { workerProbes, clientProbes } = this.options;
+    const out: Probes[] = [];
+    if (workerProbes !== undefined && this.heartbeatTimeoutMs > 0) out.push(workerProbes);
+    if (clientProbes !== undefined && this.clientTimeoutMs > 0) out.push(clientProbes);
+    return out;
   }
 }
 

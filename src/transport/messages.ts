@@ -255,8 +255,9 @@ export type WireType = WireMessage['type'];
 export type WireOf<T extends WireType> = Extract<WireMessage, { type: T }>;
 
 /**
- * The header that makes a request on a worker's direct subject a probe of the coordinator's
- * (coordinator/probes.ts), which the worker answers at once with an empty message.
+ * The header that makes a request on a reliable link's subject a probe of the coordinator's
+ * (coordinator/probes.ts), which the listening end answers at once with an empty message
+ * (transport/reliable/inbound.ts).
  */
 export const PROBE_HEADER = 'floe-probe';
 
@@ -264,7 +265,7 @@ export const PROBE_HEADER = 'floe-probe';
 export function subjects(cluster: string): {
   submit: string;
   status: string;
-  /** Where a client sends a lone task straight to a worker (client/direct.ts), and the coordinator its probes. */
+  /** Where a client sends a lone task straight to a worker (client/direct.ts). */
   direct(workerId: string): string;
   /** Ack subject of one party's reliable endpoint (see transport/reliable.ts). */
   ack(party: string): string;

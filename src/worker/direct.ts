@@ -36,7 +36,7 @@
 import { FloeError, toErrorInfo } from '../errors.ts';
 import { DIRECT_RUN_IDS_FROM, taskId } from '../graph/task-id.ts';
 import { decodeMessage, encodeMessage } from '../transport/codec.ts';
-import { isLoneTask, PROBE_HEADER, type KeyUpdate, type WireAssign, type WireMessage, type WireOf, type WireRelayed } from '../transport/messages.ts';
+import { isLoneTask, type KeyUpdate, type WireAssign, type WireMessage, type WireOf, type WireRelayed } from '../transport/messages.ts';
 import { passedOnRequest } from '../transport/reliable-message.ts';
 import type { Subscription, Transport, TransportMessage } from '../transport/transport.ts';
 import type { DirectEvents, DirectStream, DirectSubmission } from '../dataplane/dataplane.ts';
@@ -64,8 +64,6 @@ export interface DirectCounts {
 
 /** Longest a started run's submission waits for the worker's next report to go in. */
 const RELAY_HOLD_MS = 1;
-/** The answer to a probe: that the worker is there says it all. */
-const NOTHING = new Uint8Array(0);
 
 export class DirectSubmissions {
   readonly counts: DirectCounts = { started: 0, passedOn: 0 };
@@ -83,12 +81,9 @@ export class DirectSubmissions {
 
   constructor(private readonly options: DirectSubmissionsOptions) {}
 
-  /** Takes the submissions sent to `subject` (the worker's direct subject) from now on, and answers the coordinator's probes there. */
+  /** Takes the submissions sent to `subject` (the worker's direct subject) from now on. */
   listen(subject: string): void {
-    this.sub = this.options.transport.subscribe(subject, (msg) => {
-      if (msg.headers?.[PROBE_HEADER] !== undefined) msg.respond(NOTHING);
-      else this.onMessage(msg);
-    });
+    this.sub = this.options.transport.subscribe(subject, (msg) => this.onMessage(msg));
   }
 
   /** Takes no more; what is held still goes to the coordinator (a report now). */

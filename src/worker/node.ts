@@ -216,9 +216,8 @@ export class WorkerNode {
     this.address = await this.dataPlane.serve(this.workerId, this.store);
     const subject = this.subjects.worker(this.workerId);
     this.sub = this.link.listen(subject, (data) => this.onMessage(oneWayMessage(subject, data)));
-    // Listening there before registering: the coordinator probes a registered worker there (coordinator/probes.ts).
-    this.direct.listen(this.subjects.direct(this.workerId));
     this.register();
+    this.direct.listen(this.subjects.direct(this.workerId));
     const every = this.heartbeatIntervalMs();
     if (every > 0) {
       this.heartbeatTimer = setInterval(() => this.sendEvents({ heartbeat: true, metrics: this.metrics() }), every);

@@ -2,8 +2,13 @@
 // (coordinator/probes.ts) within seconds, long before its heartbeat timeout, which is
 // ten minutes here: only a probe can explain that the cluster goes on without it. Its
 // running task runs again on the other worker. A holder a worker could not fetch an input
-// from is probed at once. A worker merely stopped (SIGSTOP) for longer than the probes
-// take is not lost for it.
+// from is probed at once. A client process killed is dropped (its client timeout ten
+// minutes too). A worker merely stopped (SIGSTOP) for longer than the probes take is not
+// lost for it.
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { makeBytes, verifyBytes } from '../fixtures/cluster-tasks.ts';
 import { gate } from '../fixtures/e2e-tasks.ts';
@@ -50,6 +55,17 @@ t.test('a worker that cannot fetch an input from a dead holder gets the holder p
   t.match(await reader.result(), { length: 256 * 1024, bad: 0 }, 'the input recomputed on the live worker');
   const after = await untilStatus(cluster, 'the dead holder lost', (s) => s.workers.length === 1);
   t.not(after.workers[0]!.id, holder);
+});
+
+t.test('a client process killed is dropped within seconds, and the worker lets go of its result', async (t) => {
+  const cluster = await localCluster(t, { workers: 1, threads: 1, heartbeatTimeoutMs: TEN_MINUTES_MS, clientTimeoutMs: TEN_MINUTES_MS });
+  const child = spawn(process.execPath, ['--import=tsx', fileURLToPath(new URL('../fixtures/held-client.ts', import.meta.url)), cluster.url, cluster.cluster], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.teardown(() => child.kill('SIGKILL'));
+  const [line] = (await once(createInterface({ input: child.stdout }), 'line')) as [string];
+  t.match(JSON.parse(line), { clientId: String }, 'the client made its result');
+  await untilStatus(cluster, 'the result held for it', (s) => s.clients === 1 && s.workers[0]!.held === 1);
+  child.kill('SIGKILL');
+  await untilStatus(cluster, 'the client dropped and its result let go', (s) => s.clients === 0 && s.workers[0]!.held === 0);
 });
 
 t.test('a stopped worker keeps its subscriptions: probes wait for it, it is not lost', async (t) => {

@@ -1,10 +1,11 @@
 /**
- * The coordinator's probes (coordinator/probes.ts), with workers played by the test on the
- * in-process bus and a heartbeat timeout of ten minutes, so that only a probe can lose a
- * worker. A silent worker is probed on its direct subject; it is lost only when nobody
- * listens there twice in a row, not when it answers, not when it does not answer (a slow
- * worker), not when its subscription comes back in between (a reconnect), and not while
- * the coordinator's own connection has just come back.
+ * The coordinator's probes (coordinator/probes.ts), with workers and clients played by the
+ * test on the in-process bus and timeouts of ten minutes, so that only a probe can lose a
+ * worker or drop a client. A silent worker is probed on its subject; it is lost only when
+ * nobody listens there twice in a row, not when it answers, not when it does not answer (a
+ * slow worker), not when its subscription comes back in between (a reconnect), and not
+ * while the coordinator's own connection has just come back. A silent client is probed on
+ * its inbox, and dropped only when nobody listens there.
  */
 import t, { type Test } from 'tap';
 import { Coordinator } from '../../src/coordinator/coordinator.ts';
@@ -26,41 +27,47 @@ interface Setup {
   bus: InprocBus;
   coordinator: Coordinator;
   warnings: string[];
-  /** Probes that found nobody listening, by worker id. */
+  /** Probes that found nobody listening, by the id of whom they probed. */
   nobody: Map<string, number>;
+  /** Probes answered, likewise. */
+  answered: Map<string, number>;
   /** Calls the coordinator's reconnect listeners, as its transport does when its connection comes back. */
   reconnect(): void;
 }
 
-function setup(t: Test): Setup {
+function setup(t: Test, clientTimeoutMs = 0): Setup {
   const bus = new InprocBus();
   const warnings: string[] = [];
   const logger: Logger = { debug: () => undefined, info: () => undefined, warn: (_: object, msg: string) => void warnings.push(msg), error: () => undefined };
   const nobody = new Map<string, number>();
+  const answered = new Map<string, number>();
+  const count = (map: Map<string, number>, id: string): void => void map.set(id, (map.get(id) ?? 0) + 1);
   const reconnects: (() => void)[] = [];
   const inner = bus.connect();
   // The coordinator's transport, watched: which probes met nobody, and its reconnect listeners.
   const transport: Transport = Object.assign(Object.create(inner) as Transport, {
     request: async (subject: string, data: Uint8Array, options: Parameters<Transport['request']>[2]): Promise<TransportMessage> => {
+      const id = subject.split('.')[3]!; // floe.probes.worker.ID, floe.probes.client.ID
       try {
-        return await inner.request(subject, data, options);
+        const answer = await inner.request(subject, data, options);
+        count(answered, id);
+        return answer;
       } catch (error) {
-        const id = subject.split('.')[3]!;
-        if (isNoResponders(error)) nobody.set(id, (nobody.get(id) ?? 0) + 1);
+        if (isNoResponders(error)) count(nobody, id);
         throw error;
       }
     },
     onReconnect: (listener: () => void) => void reconnects.push(listener),
   });
-  const coordinator = new Coordinator({ transport, cluster: CLUSTER, logger, heartbeatTimeoutMs: 600_000, clientTimeoutMs: 0 });
+  const coordinator = new Coordinator({ transport, cluster: CLUSTER, logger, heartbeatTimeoutMs: 600_000, clientTimeoutMs });
   coordinator.start();
   t.teardown(() => coordinator.close());
-  return { bus, coordinator, warnings, nobody, reconnect: () => reconnects.forEach((l) => l()) };
+  return { bus, coordinator, warnings, nobody, answered, reconnect: () => reconnects.forEach((l) => l()) };
 }
 
 /**
  * Registers worker `id` (then silent), and returns its probes' count; `answer`: how it takes
- * a probe on its direct subject, if it listens; `heartbeatMs`: the interval it says it has.
+ * a probe on its subject, if it listens; `heartbeatMs`: the interval it says it has.
  */
 function fakeWorker(t: Test, { bus }: Setup, id: string, answer?: (msg: TransportMessage) => void, heartbeatMs = HEARTBEAT_MS): { probes: () => number; listen(): void } {
   const link = new ReliableEndpoint({ transport: bus.connect(), ackSubject: s.ack(`worker.${id}`) });
@@ -68,7 +75,7 @@ function fakeWorker(t: Test, { bus }: Setup, id: string, answer?: (msg: Transpor
   let probes = 0;
   let sub: { unsubscribe(): void } | undefined;
   const listen = (): void => {
-    sub ??= direct.subscribe(s.direct(id), (msg) => {
+    sub ??= direct.subscribe(s.worker(id), (msg) => {
       if (msg.headers?.[PROBE_HEADER] === undefined) return;
       probes++;
       answer?.(msg);
@@ -138,12 +145,33 @@ t.test('a worker a client could not fetch from is probed at once, silent or not'
   t.same(registered(set.coordinator), ['w-kept']);
 });
 
-t.test('a worker answers a probe on its direct subject at once, with nothing', async (t) => {
+t.test('a silent client nobody listens for is dropped; one whose inbox answers is kept', async (t) => {
+  const set = setup(t, 600_000);
+  const hello = (id: string): ReliableEndpoint => {
+    const link = new ReliableEndpoint({ transport: set.bus.connect(), ackSubject: s.ack(`client.${id}`) });
+    t.teardown(() => link.close());
+    link.send(s.client, encodeMessage({ type: 'clientBatch', clientId: id, release: [], cancel: [], hello: true, bye: false }));
+    return link;
+  };
+  hello('c-gone');
+  // Listening on its inbox, as a client does: its end of the link answers the probes.
+  hello('c-here').listen(s.clientInbox('c-here'), () => undefined);
+  await until('both clients known', () => set.coordinator.status().clients === 2);
+  await until('the gone client dropped', () => set.coordinator.status().clients === 1, 5_000_000);
+  t.equal(set.nobody.get('c-gone'), 2, 'nobody listened twice');
+  t.match(set.warnings, [/^client gone: nobody listens on its subject/]);
+  await until('the other one probed and answered', () => (set.answered.get('c-here') ?? 0) >= 1, 5_000_000);
+  t.equal(set.coordinator.status().clients, 1, 'kept');
+  t.equal(set.nobody.get('c-here'), undefined);
+});
+
+t.test('a worker and a client answer a probe on their subjects at once, with nothing', async (t) => {
   const client = await localClient(t, { threads: 1, workers: 1 });
   const { bus, cluster, workers } = clusterOf(client);
   const raw = bus.connect();
   t.teardown(() => raw.close());
-  const answer = await raw.request(subjects(cluster).direct(workers[0]!.workerId), new Uint8Array(0), { timeoutMs: 5_000, headers: { [PROBE_HEADER]: '1' } });
-  t.equal(answer.data.byteLength, 0);
-  t.equal(await client.submit(inc, 1).result(), 2, 'and takes work as before');
+  const probe = { timeoutMs: 5_000, headers: { [PROBE_HEADER]: '1' } };
+  t.equal((await raw.request(subjects(cluster).worker(workers[0]!.workerId), new Uint8Array(0), probe)).data.byteLength, 0, 'the worker');
+  t.equal((await raw.request(subjects(cluster).clientInbox(client.clientId), new Uint8Array(0), probe)).data.byteLength, 0, 'the client');
+  t.equal(await client.submit(inc, 1).result(), 2, 'and both work as before');
 });

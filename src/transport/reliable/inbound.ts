@@ -6,6 +6,7 @@
  */
 import { FloeError } from '../../errors.ts';
 import { decodeFrame, encodeAck } from './frame-codec.ts';
+import { PROBE_HEADER } from '../messages.ts';
 import type { Subscription, TransportMessage } from '../transport.ts';
 import type { WireFrame } from './frames.ts';
 import type { ResolvedOptions } from './options.ts';
@@ -43,6 +44,8 @@ interface Listener {
 
 /** Malformed input is logged this many times, then only counted. */
 const MALFORMED_LOGS_MAX = 20;
+/** The answer to a probe. */
+const NOTHING = new Uint8Array(0);
 
 export class Inbound {
   private readonly listeners = new Map<string, Listener>();
@@ -94,6 +97,11 @@ export class Inbound {
 
   private onMessage(listener: Listener, msg: TransportMessage): void {
     if (listener.sub === undefined) return; // unsubscribed while a delivery was queued
+    // The coordinator's probe (coordinator/probes.ts): that this endpoint listens says it all.
+    if (msg.expectsReply && msg.headers?.[PROBE_HEADER] !== undefined) {
+      msg.respond(NOTHING);
+      return;
+    }
     let frame: WireFrame;
     try {
       frame = decodeFrame(msg.data);
