@@ -4,9 +4,10 @@
  * The client waits for the futures, asks the coordinator for the copies (its scheduler
  * sends them to the workers that lack them, least loaded first: scheduler/replicas.ts),
  * then watches where the results are (whoHas) until each is held by as many workers as it
- * asked, or there are not that many. A copy that fails is only logged by its worker, so
- * what is still short is asked for again every REQUEST_AGAIN_MS; the copies there or
- * under way are not made twice.
+ * asked, or there are not that many. The scheduler does not track the copies it sends for
+ * a client (a failed one is only reported, for a retiring worker's results), so what is
+ * still short is asked for again every REQUEST_AGAIN_MS; the copies there or under way are
+ * not made twice.
  */
 import { FloeError } from '../errors.ts';
 import { checkOptionKeys, checkOptionsObject, checkTimeoutOption } from '../graph/validate-options.ts';

@@ -29,6 +29,7 @@ export function reportEvents(wire: WireOf<'workerEvents'>, stimulusId: string, n
   for (const r of wire.seceded) events.push({ type: 'taskSeceded', stimulusId, nowMs, workerId, id: r.id, runId: r.runId });
   for (const r of wire.rejoined) events.push({ type: 'taskRejoined', stimulusId, nowMs, workerId, id: r.id, runId: r.runId });
   if (wire.replicated.length > 0) events.push({ type: 'replicated', stimulusId, nowMs, workerId, ids: wire.replicated });
+  if (wire.replicateFailed.length > 0) events.push({ type: 'replicateFailed', stimulusId, nowMs, workerId, ids: wire.replicateFailed });
   return events;
 }
 

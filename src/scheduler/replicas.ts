@@ -3,9 +3,10 @@
  * held by as many workers as asked (all of them by default), the copies made by the
  * workers that lack it, fetching it from its holders (the `replicate` command, as for a
  * retiring worker's results: retire.ts), chosen by the fewest bytes held. A copy that
- * fails is only logged by its worker: the client, which watches the holders (whoHas),
- * asks again for what is still short, and copies already there or under way are not
- * made twice (the worker shares a fetch in flight and reports a copy it holds again).
+ * fails is not tracked here (its worker reports it, which retire.ts uses): the client,
+ * which watches the holders (whoHas), asks again for what is still short, and copies
+ * already there or under way are not made twice (the worker shares a fetch in flight and
+ * reports a copy it holds again).
  */
 import { taskId } from '../graph/task-id.ts';
 import { isActorCreation } from './actors.ts';

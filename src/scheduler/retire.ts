@@ -11,8 +11,9 @@
  *   `retired` and removed as if lost, with nothing lost or recomputed.
  * With no other (non-retiring) worker nothing can move: its tasks keep running there
  * and it stays retiring until it holds nothing needed (or another worker joins).
- * A failed copy is not reported to the scheduler (the worker logs replicateFailed): the
- * worker stays retiring; sending workerRetiring again re-issues the pending copies.
+ * A copy that fails is reported by its recipient (replicateFailed): the next pass sends it
+ * to another worker, never again to one that failed it; with no other left, the worker
+ * stays retiring (sending workerRetiring again forgets the failures and re-issues).
  * A workerLost during retirement is a normal loss.
  */
 import type { SchedulerCore } from './core.ts';
@@ -26,7 +27,9 @@ export function workerRetiring(core: SchedulerCore, workerId: string): void {
   const w = core.workers.get(workerId);
   if (w === undefined) return;
   if (w.retiring) {
-    w.copies.clear(); // asked again: re-issue copies that may have failed
+    // Asked again: re-issue copies that may have failed, to any worker.
+    w.copies.clear();
+    w.copiesFailed = undefined;
   } else {
     w.retiring = true;
     core.retiringCount++;
@@ -46,6 +49,29 @@ export function replicated(core: SchedulerCore, workerId: string, ids: readonly 
     }
     core.addHeld(w, ts);
     for (const holder of ts.whoHas) if (holder.copies.get(ts) === w) holder.copies.delete(ts);
+  }
+  core.retireDirty = true;
+}
+
+/**
+ * Worker `workerId` could not make the copies of `ids` it was sent (its fetch or its store
+ * failed). A retiring holder's copy to it is no longer under way, and will not go to it
+ * again. Copies a client asked for (replicas.ts) are not tracked: the client asks again.
+ */
+export function replicateFailed(core: SchedulerCore, workerId: string, ids: readonly string[]): void {
+  const to = core.workers.get(workerId);
+  if (to === undefined) return;
+  for (const id of ids) {
+    const ts = core.tasks.get(id);
+    if (ts === undefined) continue;
+    for (const holder of ts.whoHas) {
+      if (holder.copies.get(ts) !== to) continue;
+      holder.copies.delete(ts);
+      const byResult = (holder.copiesFailed ??= new Map<TaskState, WorkerState[]>());
+      const failed = byResult.get(ts);
+      if (failed === undefined) byResult.set(ts, [to]);
+      else failed.push(to);
+    }
   }
   core.retireDirty = true;
 }
@@ -86,6 +112,7 @@ function drain(core: SchedulerCore, w: WorkerState): void {
     // An actor cannot be copied: when its worker has left it is re-created or lost (actors.ts).
     if (safeElsewhere(ts) || ts.inline !== undefined || isActorCreation(ts)) {
       w.copies.delete(ts);
+      w.copiesFailed?.delete(ts);
       continue;
     }
     done = false;
@@ -93,14 +120,16 @@ function drain(core: SchedulerCore, w: WorkerState): void {
     w.copies.delete(ts);
     let to: WorkerState | undefined;
     let toBytes = 0;
+    const failed = w.copiesFailed?.get(ts);
     for (const o of others) {
+      if (failed?.includes(o) === true) continue;
       const bytes = o.heldBytes + (planned.get(o) ?? 0);
       if (to === undefined || bytes < toBytes || (bytes === toBytes && runCount(o) < runCount(to))) {
         to = o;
         toBytes = bytes;
       }
     }
-    if (to === undefined) continue; // nobody to copy to: stays retiring
+    if (to === undefined) continue; // nobody (else) to copy to: stays retiring
     planned.set(to, (planned.get(to) ?? 0) + ts.nbytes);
     w.copies.set(ts, to);
     const holders: string[] = [];

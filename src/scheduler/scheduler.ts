@@ -34,7 +34,7 @@ import { checkInvariants } from './invariants.ts';
 import { taskFailed, taskFinished, tick } from './lifecycle.ts';
 import { placeReady } from './placement.ts';
 import { cancelKeys } from './release.ts';
-import { progressRetirement, replicated, workerRetiring } from './retire.ts';
+import { progressRetirement, replicateFailed, replicated, workerRetiring } from './retire.ts';
 import { replicaTargets, replicateRequested } from './replicas.ts';
 import { balance, stealGranted, stealRefused, taskStraggling } from './stealing.ts';
 import type { TaskState } from './state.ts';
@@ -134,6 +134,8 @@ export class Scheduler {
         return workerRetiring(core, ev.workerId);
       case 'replicated':
         return replicated(core, ev.workerId, ev.ids);
+      case 'replicateFailed':
+        return replicateFailed(core, ev.workerId, ev.ids);
       case 'replicateRequested':
         return replicateRequested(core, ev.clientId, ev.keys, ev.n);
       case 'taskSeceded':

@@ -141,6 +141,8 @@ export interface WorkerState {
   retiring: boolean;
   /** Retiring: results being copied away, with the recipient of each copy. */
   readonly copies: Map<TaskState, WorkerState>;
+  /** Retiring: the workers that failed to make a copy of a result (replicateFailed), not asked again; made on the first. */
+  copiesFailed: Map<TaskState, WorkerState[]> | undefined;
   /** Membership mark of `core.freed` (freed.ts); 0 when never added. */
   freedMark: number;
 }
@@ -266,6 +268,7 @@ export function createWorker(
     straggling: new ChurnSet(),
     retiring: false,
     copies: new ChurnMap(),
+    copiesFailed: undefined,
     freedMark: 0,
   };
 }

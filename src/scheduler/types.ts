@@ -121,6 +121,7 @@ export type SchedulerEvent =
   | (EventBase & { type: 'workerRetiring'; workerId: string })
   /** The worker now holds copies of these results (answer to `replicate`). */
   | (EventBase & { type: 'replicated'; workerId: string; ids: string[] })
+  | (EventBase & { type: 'replicateFailed'; workerId: string; ids: string[] })
   /** A client wants its results of `keys` held by `n` workers each (0: every worker): replicas.ts. */
   | (EventBase & { type: 'replicateRequested'; clientId: string; keys: string[]; n: number })
   /**

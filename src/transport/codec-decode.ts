@@ -138,6 +138,7 @@ function workerEventsFromProto(b: Obj): WireMessage {
     straggling: runRefs(b.straggling),
     stealRefused: runRefs(b.stealRefused),
     replicated: b.replicated as string[],
+    replicateFailed: b.replicateFailed as string[],
     retiring: b.retiring === true,
     metrics: metricsFromProto(b.metrics),
     missing: (b.missing as Obj[]).map((m) => ({

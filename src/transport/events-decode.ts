@@ -26,6 +26,7 @@ export function decodeWorkerEventsBody(r: ProtoReader): Events {
   const stolen: WireRunRef[] = [];
   const stealRefused: WireRunRef[] = [];
   const replicated: string[] = [];
+  const replicateFailed: string[] = [];
   let retiring = false;
   let metrics: WireMetrics | undefined;
   const missing: Events['missing'] = [];
@@ -54,12 +55,13 @@ export function decodeWorkerEventsBody(r: ProtoReader): Events {
       case 120: epoch = r.uint32(); break;
       case 130: relayed.push(readRelayed(r)); break;
       case 138: straggling.push(readRunRef(r)); break;
-      default: r.unknown(tag, 16);
+      case 146: replicateFailed.push(r.string()); break;
+      default: r.unknown(tag, 18);
     }
   }
   return {
     type: 'workerEvents', workerId: nonEmpty(workerId, 'workerEvents.workerId'), register, finished, failed, heartbeat, goodbye,
-    stolen, seceded, rejoined, straggling, stealRefused, replicated, retiring, metrics, missing, epoch, relayed,
+    stolen, seceded, rejoined, straggling, stealRefused, replicated, replicateFailed, retiring, metrics, missing, epoch, relayed,
   };
 }
 

@@ -50,7 +50,7 @@ export function encodeWorkerEventsMessage(msg: Events, lookupType: (name: string
 /** Nothing after the completions but heartbeat, goodbye, retiring and the epoch (always written: they are set); no submission passed on. */
 function flagsOnly(msg: Events): boolean {
   return (
-    msg.failed.length === 0 && msg.stolen.length === 0 && msg.stealRefused.length === 0 && msg.replicated.length === 0 &&
+    msg.failed.length === 0 && msg.stolen.length === 0 && msg.stealRefused.length === 0 && msg.replicated.length === 0 && msg.replicateFailed.length === 0 &&
     msg.metrics == null && msg.missing.length === 0 && msg.seceded.length === 0 && msg.rejoined.length === 0 && msg.straggling.length === 0 && msg.relayed.length === 0 &&
     msg.heartbeat != null && msg.goodbye != null && msg.retiring != null && msg.epoch != null
   );

@@ -212,6 +212,8 @@ export type WireMessage =
       stolen: WireRunRef[];
       stealRefused: WireRunRef[];
       replicated: string[];
+      /** Copies it was told to make (Replicate) and could not. */
+      replicateFailed: string[];
       retiring: boolean;
       metrics: WireMetrics | undefined;
       missing: { id: string; runId: number; depId: string }[];
@@ -309,6 +311,7 @@ export function workerEvents(
     stolen: [],
     stealRefused: [],
     replicated: [],
+    replicateFailed: [],
     retiring: false,
     metrics: undefined,
     missing: [],

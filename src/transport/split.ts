@@ -20,7 +20,7 @@ export const FRAME_OVERHEAD_BYTES = 1024;
  */
 export const LIST_ORDER = {
   workerBatch: ['cancel', 'assign', 'release', 'steal', 'replicate', 'clientsGone'],
-  workerEvents: ['relayed', 'finished', 'failed', 'straggling', 'stolen', 'stealRefused', 'missing', 'seceded', 'rejoined', 'replicated'],
+  workerEvents: ['relayed', 'finished', 'failed', 'straggling', 'stolen', 'stealRefused', 'missing', 'seceded', 'rejoined', 'replicated', 'replicateFailed'],
   clientUpdates: ['updates', 'progress'],
   clientBatch: ['cancel', 'release'],
 } as const;

@@ -97,7 +97,8 @@ export class WorkerCommands {
         reports.add('missing', { id: command.id, runId: command.runId, depId: command.depId });
         return;
       case 'replicateFailed':
-        log.warn({ id: command.id, error: command.error }, 'could not copy a result while the cluster drains a worker');
+        log.warn({ id: command.id, error: command.error }, 'could not make a copy of a result the coordinator asked for');
+        reports.add('replicateFailed', command.id);
         return;
       default:
         assertNever(command, 'worker command');

@@ -26,6 +26,7 @@ export interface Outgoing {
   stolen: WireRunRef[];
   stealRefused: WireRunRef[];
   replicated: string[];
+  replicateFailed: string[];
   missing: { id: string; runId: number; depId: string }[];
   seceded: WireRunRef[];
   rejoined: WireRunRef[];
@@ -33,7 +34,7 @@ export interface Outgoing {
 }
 
 function emptyOutgoing(): Outgoing {
-  return { finished: [], failed: [], stolen: [], stealRefused: [], replicated: [], missing: [], seceded: [], rejoined: [], straggling: [] };
+  return { finished: [], failed: [], stolen: [], stealRefused: [], replicated: [], replicateFailed: [], missing: [], seceded: [], rejoined: [], straggling: [] };
 }
 
 export interface ReportsOptions {

@@ -255,7 +255,15 @@ export class Sim {
 
   deliverCopy(): void {
     const copy = this.copies.splice(this.int(this.copies.length), 1)[0]!;
-    if (!this.workers.has(copy.workerId) || this.rand() < 0.15) return; // failed: only logged
+    if (!this.workers.has(copy.workerId)) return;
+    if (this.rand() < 0.15) {
+      // Failed there (its fetch or its store): reported, or lost with a report now and then.
+      if (this.rand() < 0.8) {
+        const cmds = this.send({ type: 'replicateFailed', workerId: copy.workerId, ids: [copy.id] });
+        if (cmds.some((c) => c.type === 'replicate')) countCommand('replicate:again');
+      }
+      return;
+    }
     this.held.get(copy.workerId)!.add(copy.id);
     this.send({ type: 'replicated', workerId: copy.workerId, ids: [copy.id] });
   }

@@ -3,11 +3,16 @@
  * on more workers, as Dask's `replicate` makes them. It resolves once each result is held by
  * as many workers as asked (all by default), as whoHas then says; the copies outlive the
  * workers that made the results. A failed, released or foreign future, or a bad option, is
- * refused, naming why. Between processes: test/cluster/put.test.ts.
+ * refused, naming why. A copy a worker cannot make is reported to the coordinator. Between
+ * processes: test/cluster/put.test.ts.
  */
 import t from 'tap';
 import { boom, bytes, checksum } from '../fixtures/e2e-tasks.ts';
-import { clusterOf, localClient, rejection } from '../helpers/e2e.ts';
+import { clusterOf, localClient, rejection, until } from '../helpers/e2e.ts';
+import { decodeMessage, encodeMessage } from '../../src/transport/codec.ts';
+import { emptyWorkerBatch, subjects } from '../../src/transport/messages.ts';
+import { ReliableEndpoint } from '../../src/transport/reliable.ts';
+import { decodeFrame } from '../../src/transport/reliable/frame-codec.ts';
 
 t.test('replicate, embedded', async (t) => {
   const client = await localClient(t, { workers: 3, threads: 1 });
@@ -46,4 +51,29 @@ t.test('replicate refuses what it cannot copy, naming why', async (t) => {
   t.equal((await rejection(client.replicate([await other.put(1)]))).code, 'FOREIGN_FUTURE');
   await client.replicate([]);
   t.pass('nothing to copy: resolves');
+});
+
+t.test('a copy a worker cannot make is reported to the coordinator', async (t) => {
+  const client = await localClient(t, { threads: 1, workers: 1 });
+  const { bus, cluster, workers } = clusterOf(client);
+  const worker = workers[0]!;
+  const s = subjects(cluster);
+  // The worker's reports, seen beside the coordinator's listener.
+  const failed: string[] = [];
+  const raw = bus.connect();
+  const sub = raw.subscribe(s.events, (msg) => {
+    const wire = decodeMessage(decodeFrame(msg.data).payload);
+    if (wire.type === 'workerEvents') failed.push(...wire.replicateFailed);
+  });
+  // Stands in for the coordinator (the worker takes frames from any sender).
+  const stand = new ReliableEndpoint({ transport: bus.connect(), ackSubject: s.ack('stand-in') });
+  t.teardown(() => {
+    stand.close();
+    sub.unsubscribe();
+    raw.close();
+  });
+  const replicate = { id: 'c/gone', holders: [{ workerId: 'w-gone', address: 'inproc://w-gone' }], nbytes: 10, serializer: { id: 'msgpack', module: '' } };
+  stand.send(s.worker(worker.workerId), encodeMessage({ ...emptyWorkerBatch(), replicate: [replicate] }));
+  await until('the failed copy reported', () => failed.length > 0);
+  t.same(failed, ['c/gone']);
 });

@@ -54,6 +54,7 @@ const samples: WireMessage[] = [
     stolen: [{ id: 'c1/k7', runId: 1 }],
     stealRefused: [{ id: 'c1/k8', runId: 2 }],
     replicated: ['c1/k9'],
+    replicateFailed: ['c1/k10'],
     retiring: true,
     metrics: { executing: 1, tasks: 2, held: 3, heldBytes: 4, rssBytes: 5, executed: 6, fetched: 7, fetchedBytes: 8 },
     missing: [{ id: 'c1/k10', runId: 3, depId: 'c1/k11' }],

@@ -161,7 +161,7 @@ export class Gen {
         durationMs: this.double(), startedAtMs: this.double(),
       })),
       failed: this.list(2, () => ({ id: this.id('c1/f'), runId: this.uint64(), error: this.error(), durationMs: this.double() })),
-      heartbeat: this.chance(0.5), goodbye: this.chance(0.5), stolen: runs(), stealRefused: runs(), replicated: this.list(2, () => this.str()),
+      heartbeat: this.chance(0.5), goodbye: this.chance(0.5), stolen: runs(), stealRefused: runs(), replicated: this.list(2, () => this.str()), replicateFailed: this.list(2, () => this.str()),
       retiring: this.chance(0.5),
       metrics: this.chance(0.3) ? {
         executing: this.uint32(), tasks: this.uint32(), held: this.uint32(), heldBytes: this.uint64(), rssBytes: this.uint64(),

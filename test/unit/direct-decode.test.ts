@@ -76,7 +76,7 @@ const cases: Array<[string, WireMessage]> = [
       { id: long, runId: 3, nbytes: 7, serializer: { id: 'msgpack', module: '' }, inline: undefined, durationMs: -0, startedAtMs: Number.NaN },
     ],
     failed: [{ id: 'c1/k3', runId: 3, error, durationMs: 2 }, { id: 'c1/k4', runId: 4, error: { ...error, code: 'NOPE' as 'INTERNAL' }, durationMs: 0 }],
-    heartbeat: true, goodbye: true, stolen: [{ id: 'c1/k7', runId: 1 }], stealRefused: [{ id: 'c1/k8', runId: 2 ** 50 }], replicated: ['c1/k9', long],
+    heartbeat: true, goodbye: true, stolen: [{ id: 'c1/k7', runId: 1 }], stealRefused: [{ id: 'c1/k8', runId: 2 ** 50 }], replicated: ['c1/k9', long], replicateFailed: ['c1/k10'],
     retiring: true,
     metrics: { executing: 1, tasks: 2, held: 3, heldBytes: 2 ** 41, rssBytes: 5 * 2 ** 30, executed: 6, fetched: 7, fetchedBytes: 2 ** 52 },
     missing: [{ id: 'c1/k10', runId: 3, depId: 'c1/k11' }], seceded: [{ id: 'c1/k12', runId: 4 }], rejoined: [{ id: 'c1/k13', runId: 5 }], straggling: [{ id: 'c1/k14', runId: 6 }], epoch: 4,
@@ -84,7 +84,7 @@ const cases: Array<[string, WireMessage]> = [
   }],
   ['workerEvents: a heartbeat', {
     type: 'workerEvents', workerId: 'w1', register: { threads: 0, resources: {}, address: '', name: '', heartbeatIntervalMs: 0 }, finished: [], failed: [], heartbeat: true,
-    goodbye: false, stolen: [], stealRefused: [], replicated: [], retiring: false, metrics: undefined, missing: [], seceded: [], rejoined: [], straggling: [], epoch: 1, relayed: [],
+    goodbye: false, stolen: [], stealRefused: [], replicated: [], replicateFailed: [], retiring: false, metrics: undefined, missing: [], seceded: [], rejoined: [], straggling: [], epoch: 1, relayed: [],
   }],
   ['clientUpdates: every field', {
     type: 'clientUpdates',

@@ -40,6 +40,7 @@ const cases: Array<[string, Events]> = [
     stolen: [{ id: 'c1/s', runId: 4 }],
     stealRefused: [{ id: 'c1/r', runId: 5 }],
     replicated: ['c1/a', 'c1/b'],
+    replicateFailed: ['c1/f'],
     retiring: true,
     metrics: { executing: 1, tasks: 2, held: 3, heldBytes: 2 ** 33, rssBytes: 123456789, executed: 10, fetched: 1, fetchedBytes: 99 },
     missing: [{ id: 'c1/m', runId: 6, depId: 'c1/d' }],

@@ -82,6 +82,7 @@ t.test('random simulations keep every invariant', async (t) => {
   t.equal(failures, 0, 'all seeds pass');
   if (seeds.length >= 100) t.ok((totals.get('direct:several') ?? 0) > 0 && (totals.get('direct:cancelled') ?? 0) > 0, 'direct runs of several tasks (puts of several values) were simulated, and some cancelled');
   if (seeds.length >= 100) t.ok((totals.get('replicate:asked') ?? 0) > 0, "copies a client asked for were simulated");
+  if (seeds.length >= 100) t.ok((totals.get('replicate:again') ?? 0) > 0, "a retiring worker's failed copies sent again elsewhere were simulated");
   t.comment(`${seeds.length} seeds in ${Math.round(performance.now() - started)} ms`);
   t.comment(`commands: ${[...totals].map(([k, v]) => `${k}=${v}`).join(' ')}`);
 });

@@ -1,8 +1,9 @@
 /**
  * Copies a client asks for (scheduler/replicas.ts, Client.replicate): each result sent to
  * the workers that lack it, least loaded first, until it has its target of holders; the
- * target is capped by the workers not retiring; a result not in memory gets none. End to
- * end: test/integration/replicate.test.ts.
+ * target is capped by the workers not retiring; a result not in memory gets none. A
+ * retiring worker's copy that fails (replicateFailed, scheduler/retire.ts) goes elsewhere.
+ * End to end: test/integration/replicate.test.ts.
  */
 import t from 'tap';
 import { Harness } from '../helpers/scheduler-harness.ts';
@@ -49,4 +50,20 @@ t.test('a result not in memory, unknown, or of another client gets no copy and a
   t.same(ask(h, ['pending', 'nope'], 2), []);
   t.same(h.send({ type: 'replicateRequested', clientId: 'other', keys: ['a'], n: 2 }), [], "another client's key a is not c's");
   t.same(h.s.replicaTargets('c', ['pending', 'nope'], 2), [{ key: 'pending', holders: 0 }, { key: 'nope', holders: 0 }]);
+});
+
+t.test("a retiring worker's copy that fails goes to another worker, never again to the one that failed it", async (t) => {
+  const h = new Harness();
+  h.join('w1');
+  h.join('w2');
+  h.join('w3');
+  t.same(h.submit([spec('a')], ['a']), ['submitReply ok', 'assign w1 c/a']);
+  h.finish('c/a', 100);
+  t.same(h.send({ type: 'replicateFailed', workerId: 'w2', ids: ['c/a'] }), [], 'a failed copy a client asked for: nothing to do (the client asks again)');
+  t.same(h.send({ type: 'workerRetiring', workerId: 'w1' }), ['replicate w2 c/a from w1']);
+  t.same(h.send({ type: 'replicateFailed', workerId: 'w2', ids: ['c/a'] }), ['replicate w3 c/a from w1'], 'sent elsewhere at once');
+  t.same(h.send({ type: 'replicateFailed', workerId: 'w3', ids: ['c/a'] }), [], 'nobody else: w1 stays retiring');
+  t.same(h.send({ type: 'workerRetiring', workerId: 'w1' }), ['replicate w2 c/a from w1'], 'asked again: the failures are forgotten');
+  t.same(h.send({ type: 'replicated', workerId: 'w2', ids: ['c/a'] }), ['retired w1']);
+  t.same(h.s.holdersOf('c/a'), ['w2']);
 });
