@@ -145,9 +145,11 @@ export class Coordinator {
       nextStimulus: (kind) => this.nextStimulus(kind),
     });
     const probing = options.probes !== false;
-    const probes = { transport: this.transport, clock: this.clock, log: this.log };
-    this.workerProbes = probing ? new Probes(probes, probedWorkers(this.workers, (id) => this.subjects.worker(id), (id, epoch, nowMs) => this.workerSide.lost([{ workerId: id, epoch }], nowMs))) : undefined;
-    const clientProbes = probing ? new Probes(probes, probedClients(this.clients.registry, (id) => this.subjects.clientInbox(id), (id, nowMs) => this.clients.drop(id, nowMs, 'client-gone'))) : undefined;
+    const common = { transport: this.transport, clock: this.clock, log: this.log };
+    const lost = (workerId: string, epoch: number, nowMs: number): void => this.workerSide.lost([{ workerId, epoch }], nowMs);
+    const dropped = (clientId: string, nowMs: number): void => this.clients.drop(clientId, nowMs, 'client-gone');
+    this.workerProbes = probing ? new Probes(common, probedWorkers(this.workers, (id) => this.subjects.worker(id), lost)) : undefined;
+    const clientProbes = probing ? new Probes(common, probedClients(this.clients.registry, (id) => this.subjects.clientInbox(id), dropped)) : undefined;
     this.liveness = new Liveness({
       clock: this.clock,
       log: this.log,

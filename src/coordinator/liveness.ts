@@ -4,8 +4,8 @@
  * little while (probes.ts), which finds one whose process is gone within seconds. One timer
  * checks them all, four times per the shorter timeout and at least every PROBE_CHECK_MS
  * while probing (a check later than a quarter of the shorter timeout still means the
- * coordinator stood still). What losing or dropping means is the
- * coordinator's business; this module only decides who.
+ * coordinator stood still). What losing or dropping means is the coordinator's business;
+ * this module only decides who.
  *
  * When a check comes late, the coordinator itself stood still (a long GC pause, a starved
  * or stopped process) and heard nobody meanwhile, through no fault of theirs: that time
@@ -22,7 +22,7 @@ import type { Probes } from './probes.ts';
 
 export const DEFAULT_HEARTBEAT_TIMEOUT_MS = 15_000;
 export const DEFAULT_CLIENT_TIMEOUT_MS = 60_000;
-/** The longest time between checks while workers are probed. */
+/** The longest time between checks while probing. */
 const PROBE_CHECK_MS = 250;
 
 export interface LivenessOptions {
