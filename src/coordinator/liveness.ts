@@ -48,10 +48,15 @@ export class Liveness {
   private readonly clientTimeoutMs: number;
   private timer: NodeJS.Timeout | undefined;
   private checkedMs = 0;
+  /** The probes in use. */
+  private readonly probes: Probes[] = [];
 
   constructor(private readonly options: LivenessOptions) {
     this.heartbeatTimeoutMs = timeoutOption(options.heartbeatTimeoutMs ?? DEFAULT_HEARTBEAT_TIMEOUT_MS, 'heartbeatTimeoutMs');
     this.clientTimeoutMs = timeoutOption(options.clientTimeoutMs ?? DEFAULT_CLIENT_TIMEOUT_MS, 'clientTimeoutMs');
+    // Workers' while they can be lost for silence, clients' while they can be dropped for it.
+    if (options.workerProbes !== undefined && this.heartbeatTimeoutMs > 0) this.probes.push(options.workerProbes);
+    if (options.clientProbes !== undefined && this.clientTimeoutMs > 0) this.probes.push(options.clientProbes);
   }
 
   start(): void {
@@ -60,7 +65,7 @@ export class Liveness {
     // A check this late means the coordinator stood still (a quarter of the shorter timeout,
     // whether or not workers are probed more often than that).
     const stillMs = Math.max(10, Math.floor(Math.min(...timeouts) / 4));
-    const every = this.probes().length > 0 ? Math.min(PROBE_CHECK_MS, stillMs) : stillMs;
+    const every = this.probes.length > 0 ? Math.min(PROBE_CHECK_MS, stillMs) : stillMs;
     this.checkedMs = this.options.clock.now();
     this.timer = setInterval(() => this.check(every, stillMs), every);
     this.timer.unref();
@@ -68,7 +73,7 @@ export class Liveness {
 
   stop(): void {
     clearInterval(this.timer);
-    for (const probes of this.probes()) probes.close();
+    for (const probes of this.probes) probes.close();
   }
 
   private check(everyMs: number, stillMs: number): void {
@@ -87,7 +92,7 @@ export class Liveness {
         this.options.clientDropped(clientId, nowMs);
       }
     }
-    for (const probes of this.probes()) probes.check(nowMs);
+    for (const probes of this.probes) probes.check(nowMs);
     if (this.heartbeatTimeoutMs === 0) return;
     const lost = workers.expired(nowMs, this.heartbeatTimeoutMs).map((workerId) => {
       log.warn({ workerId, timeoutMs: this.heartbeatTimeoutMs }, 'worker missed its heartbeats: lost');
@@ -103,15 +108,6 @@ export class Liveness {
   reconnected(): void {
     if (this.heartbeatTimeoutMs > 0) this.options.workerProbes?.quietFor(this.heartbeatTimeoutMs);
     if (this.clientTimeoutMs > 0) this.options.clientProbes?.quietFor(this.clientTimeoutMs);
-  }
-
-  /** The probes in use: of workers while they can be lost for silence, of clients while they can be dropped for it. */
-  private probes(): Probes[] {
-    const { workerProbes, clientProbes } = this.options;
-    const out: Probes[] = [];
-    if (workerProbes !== undefined && this.heartbeatTimeoutMs > 0) out.push(workerProbes);
-    if (clientProbes !== undefined && this.clientTimeoutMs > 0) out.push(clientProbes);
-    return out;
   }
 }
 

@@ -9,6 +9,10 @@ import { Client, isFloeError } from '../../src/index.ts';
 import type { ErrorCode, FloeError, LocalOptions } from '../../src/index.ts';
 import { localClusterOf } from '../../src/client/local.ts';
 import type { LocalCluster } from '../../src/client/local.ts';
+import { decodeMessage } from '../../src/transport/codec.ts';
+import { subjects, type WireOf } from '../../src/transport/messages.ts';
+import { ReliableEndpoint } from '../../src/transport/reliable.ts';
+import { decodeFrame } from '../../src/transport/reliable/frame-codec.ts';
 
 /** The tap `t` surface the helpers need. */
 export interface Teardown {
@@ -87,3 +91,25 @@ export function thrown(fn: () => unknown): FloeError {
 }
 
 export type { ErrorCode };
+
+/**
+ * Stands in for the coordinator of an embedded cluster: the endpoint returned sends workers
+ * control messages on a reliable link of its own (a worker takes frames from any sender),
+ * and each WorkerEvents the workers send, seen beside the coordinator's listener, is given
+ * to `onEvents`. Both go when the test ends.
+ */
+export function standInCoordinator({ bus, cluster }: LocalCluster, t: Teardown, onEvents: (wire: WireOf<'workerEvents'>) => void): ReliableEndpoint {
+  const s = subjects(cluster);
+  const raw = bus.connect();
+  const sub = raw.subscribe(s.events, (msg) => {
+    const wire = decodeMessage(decodeFrame(msg.data).payload);
+    if (wire.type === 'workerEvents') onEvents(wire);
+  });
+  const stand = new ReliableEndpoint({ transport: bus.connect(), ackSubject: s.ack('stand-in') });
+  t.teardown(() => {
+    stand.close();
+    sub.unsubscribe();
+    raw.close();
+  });
+  return stand;
+}

@@ -8,11 +8,9 @@
  */
 import t from 'tap';
 import { boom, bytes, checksum } from '../fixtures/e2e-tasks.ts';
-import { clusterOf, localClient, rejection, until } from '../helpers/e2e.ts';
-import { decodeMessage, encodeMessage } from '../../src/transport/codec.ts';
+import { clusterOf, localClient, rejection, standInCoordinator, until } from '../helpers/e2e.ts';
+import { encodeMessage } from '../../src/transport/codec.ts';
 import { emptyWorkerBatch, subjects } from '../../src/transport/messages.ts';
-import { ReliableEndpoint } from '../../src/transport/reliable.ts';
-import { decodeFrame } from '../../src/transport/reliable/frame-codec.ts';
 
 t.test('replicate, embedded', async (t) => {
   const client = await localClient(t, { workers: 3, threads: 1 });
@@ -55,23 +53,11 @@ t.test('replicate refuses what it cannot copy, naming why', async (t) => {
 
 t.test('a copy a worker cannot make is reported to the coordinator', async (t) => {
   const client = await localClient(t, { threads: 1, workers: 1 });
-  const { bus, cluster, workers } = clusterOf(client);
-  const worker = workers[0]!;
-  const s = subjects(cluster);
-  // The worker's reports, seen beside the coordinator's listener.
+  const local = clusterOf(client);
+  const worker = local.workers[0]!;
+  const s = subjects(local.cluster);
   const failed: string[] = [];
-  const raw = bus.connect();
-  const sub = raw.subscribe(s.events, (msg) => {
-    const wire = decodeMessage(decodeFrame(msg.data).payload);
-    if (wire.type === 'workerEvents') failed.push(...wire.replicateFailed);
-  });
-  // Stands in for the coordinator (the worker takes frames from any sender).
-  const stand = new ReliableEndpoint({ transport: bus.connect(), ackSubject: s.ack('stand-in') });
-  t.teardown(() => {
-    stand.close();
-    sub.unsubscribe();
-    raw.close();
-  });
+  const stand = standInCoordinator(local, t, (wire) => failed.push(...wire.replicateFailed));
   const replicate = { id: 'c/gone', holders: [{ workerId: 'w-gone', address: 'inproc://w-gone' }], nbytes: 10, serializer: { id: 'msgpack', module: '' } };
   stand.send(s.worker(worker.workerId), encodeMessage({ ...emptyWorkerBatch(), replicate: [replicate] }));
   await until('the failed copy reported', () => failed.length > 0);

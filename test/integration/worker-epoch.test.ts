@@ -11,28 +11,19 @@ import t from 'tap';
 import { ReliableEndpoint } from '../../src/transport/reliable.ts';
 import { decodeMessage, encodeMessage } from '../../src/transport/codec.ts';
 import { emptyWorkerBatch, subjects, workerEvents, type WireOf } from '../../src/transport/messages.ts';
-import { decodeFrame } from '../../src/transport/reliable/frame-codec.ts';
 import { gate, inc } from '../fixtures/e2e-tasks.ts';
-import { clusterOf, localClient, openGate, tempDir, until } from '../helpers/e2e.ts';
+import { clusterOf, localClient, openGate, standInCoordinator, tempDir, until } from '../helpers/e2e.ts';
 
 t.test('a worker asked twice to start over by one incarnation starts over once', async (t) => {
   const client = await localClient(t, { threads: 1, workers: 1 });
-  const { bus, cluster, coordinator, workers } = clusterOf(client);
+  const local = clusterOf(client);
+  const { coordinator, workers } = local;
   const worker = workers[0]!;
-  const s = subjects(cluster);
-  // Registrations the worker sends, seen beside the coordinator's listener.
+  const s = subjects(local.cluster);
+  // Registrations the worker sends, and requests sent to it as the coordinator would.
   const registered: number[] = [];
-  const raw = bus.connect();
-  const sub = raw.subscribe(s.events, (msg) => {
-    const wire = decodeMessage(decodeFrame(msg.data).payload);
-    if (wire.type === 'workerEvents' && wire.workerId === worker.workerId && wire.register !== undefined) registered.push(wire.epoch);
-  });
-  // Stands in for the coordinator's requests (the worker takes frames from any sender).
-  const stand = new ReliableEndpoint({ transport: bus.connect(), ackSubject: s.ack('stand-in') });
-  t.teardown(() => {
-    stand.close();
-    sub.unsubscribe();
-    raw.close();
+  const stand = standInCoordinator(local, t, (wire) => {
+    if (wire.workerId === worker.workerId && wire.register !== undefined) registered.push(wire.epoch);
   });
   const dir = tempDir(t);
   const gated = client.submit(gate, dir, 'a');

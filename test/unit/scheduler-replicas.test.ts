@@ -9,16 +9,22 @@ import t from 'tap';
 import { Harness } from '../helpers/scheduler-harness.ts';
 import { spec } from '../helpers/spec.ts';
 
-/** Three workers, `a` made on w1 (its holder), w2 holding more bytes than w3. */
-function setup(): Harness {
+/** Workers w1, w2 and w3, and `a` (100 bytes) made on w1. */
+function threeWorkers(): Harness {
   const h = new Harness();
   h.join('w1');
   h.join('w2');
   h.join('w3');
-  t.same(h.submit([spec('big')], ['big']), ['submitReply ok', 'assign w1 c/big']);
-  h.finish('c/big', 5000);
   t.same(h.submit([spec('a')], ['a']), ['submitReply ok', 'assign w1 c/a']);
   h.finish('c/a', 100);
+  return h;
+}
+
+/** Three workers, `a` made on w1 (its holder), w2 holding more bytes than w3. */
+function setup(): Harness {
+  const h = threeWorkers();
+  t.same(h.submit([spec('big')], ['big']), ['submitReply ok', 'assign w1 c/big']);
+  h.finish('c/big', 5000);
   h.send({ type: 'replicated', workerId: 'w2', ids: ['c/big'] });
   return h;
 }
@@ -53,12 +59,7 @@ t.test('a result not in memory, unknown, or of another client gets no copy and a
 });
 
 t.test("a retiring worker's copy that fails goes to another worker, never again to the one that failed it", async (t) => {
-  const h = new Harness();
-  h.join('w1');
-  h.join('w2');
-  h.join('w3');
-  t.same(h.submit([spec('a')], ['a']), ['submitReply ok', 'assign w1 c/a']);
-  h.finish('c/a', 100);
+  const h = threeWorkers();
   t.same(h.send({ type: 'replicateFailed', workerId: 'w2', ids: ['c/a'] }), [], 'a failed copy a client asked for: nothing to do (the client asks again)');
   t.same(h.send({ type: 'workerRetiring', workerId: 'w1' }), ['replicate w2 c/a from w1']);
   t.same(h.send({ type: 'replicateFailed', workerId: 'w2', ids: ['c/a'] }), ['replicate w3 c/a from w1'], 'sent elsewhere at once');
