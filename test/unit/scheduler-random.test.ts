@@ -5,7 +5,7 @@
  * retirement with replication (copies may fail), seceded, rejoined and straggling runs, actors (creations
  * with restarts, calls from any client, handles lent to tasks, calls and other actors). Invariants are checked after every
  * event. Reproduce a seed with
- * FLOE_SEED=<n> npx tap test/unit/scheduler-random.test.ts (FLOE_SEEDS=<count> runs more seeds)
+ * FLOE_SEED=<n> npx tap test/unit/scheduler-random.test.ts (FLOE_SEEDS=<count> runs more seeds, from FLOE_SEEDS_FROM, default 1)
  *
  * The simulated cluster is test/helpers/scheduler-sim.ts, and what it checks of each
  * command the scheduler gives it, test/helpers/scheduler-sim-checks.ts.
@@ -65,7 +65,9 @@ function simulate(seed: number, fail: (msg: string) => never): void {
 
 const only = process.env.FLOE_SEED;
 const count = Number(process.env.FLOE_SEEDS ?? 300);
-const seeds = only !== undefined ? [Number(only)] : Array.from({ length: count }, (_, i) => i + 1);
+/** FLOE_SEEDS_FROM: the first seed of the run (a soak past the seeds run before). */
+const from = Number(process.env.FLOE_SEEDS_FROM ?? 1);
+const seeds = only !== undefined ? [Number(only)] : Array.from({ length: count }, (_, i) => i + from);
 
 t.test('random simulations keep every invariant', async (t) => {
   const started = performance.now();

@@ -21,7 +21,7 @@
  * have been reported, the worker must hold no task, and exactly the results the scheduler
  * counts on here.
  * Reproduce a seed with FLOE_SEED=<n> npx tap test/unit/worker-state-random.test.ts
- * (FLOE_SEEDS=<count> runs more seeds; FLOE_TRACE=1 prints every event and command).
+ * (FLOE_SEEDS=<count> runs more seeds, from FLOE_SEEDS_FROM, default 1; FLOE_TRACE=1 prints every event and command).
  * The simulated world is test/helpers/worker-state-sim.ts.
  */
 import t from 'tap';
@@ -73,7 +73,9 @@ function drain(sim: Sim): void {
 
 const only = process.env.FLOE_SEED;
 const count = Number(process.env.FLOE_SEEDS ?? 300);
-const seeds = only !== undefined ? [Number(only)] : Array.from({ length: count }, (_, i) => i + 1);
+/** FLOE_SEEDS_FROM: the first seed of the run (a soak past the seeds run before). */
+const from = Number(process.env.FLOE_SEEDS_FROM ?? 1);
+const seeds = only !== undefined ? [Number(only)] : Array.from({ length: count }, (_, i) => i + from);
 const STEPS = 400;
 
 t.test('the worker state machine under random schedules', async (t) => {
