@@ -5,13 +5,13 @@
  * retirement with replication (copies may fail), seceded, rejoined and straggling runs, actors (creations
  * with restarts, calls from any client, handles lent to tasks, calls and other actors). Invariants are checked after every
  * event. Reproduce a seed with
- * FLOE_SEED=<n> npx tap test/unit/scheduler-random.test.ts (FLOE_SEEDS=<count> runs more seeds, from FLOE_SEEDS_FROM, default 1)
+ * FLOE_SEED=<n> npx tap test/unit/scheduler-random.test.ts (FLOE_SEEDS=<count> runs more seeds, from FLOE_SEEDS_FROM: a number, default 1, or random)
  *
  * The simulated cluster is test/helpers/scheduler-sim.ts, and what it checks of each
  * command the scheduler gives it, test/helpers/scheduler-sim-checks.ts.
  */
 import t from 'tap';
-import { mulberry32 } from '../helpers/rng.ts';
+import { mulberry32, seedsToRun } from '../helpers/rng.ts';
 import { totals } from '../helpers/scheduler-sim-checks.ts';
 import { Sim } from '../helpers/scheduler-sim.ts';
 
@@ -63,11 +63,7 @@ function simulate(seed: number, fail: (msg: string) => never): void {
   for (const [w, ids] of sim.held) if (ids.size > 0) fail(`${w} still holds ${[...ids].join(',')}`);
 }
 
-const only = process.env.FLOE_SEED;
-const count = Number(process.env.FLOE_SEEDS ?? 300);
-/** FLOE_SEEDS_FROM: the first seed of the run (a soak past the seeds run before). */
-const from = Number(process.env.FLOE_SEEDS_FROM ?? 1);
-const seeds = only !== undefined ? [Number(only)] : Array.from({ length: count }, (_, i) => i + from);
+const { seeds, from } = seedsToRun(300);
 
 t.test('random simulations keep every invariant', async (t) => {
   const started = performance.now();
@@ -85,6 +81,6 @@ t.test('random simulations keep every invariant', async (t) => {
   if (seeds.length >= 100) t.ok((totals.get('direct:several') ?? 0) > 0 && (totals.get('direct:cancelled') ?? 0) > 0, 'direct runs of several tasks (puts of several values) were simulated, and some cancelled');
   if (seeds.length >= 100) t.ok((totals.get('replicate:asked') ?? 0) > 0, "copies a client asked for were simulated");
   if (seeds.length >= 100) t.ok((totals.get('replicate:again') ?? 0) > 0, "a retiring worker's failed copies sent again elsewhere were simulated");
-  t.comment(`${seeds.length} seeds in ${Math.round(performance.now() - started)} ms`);
+  t.comment(`${seeds.length} seeds (${from}) in ${Math.round(performance.now() - started)} ms`);
   t.comment(`commands: ${[...totals].map(([k, v]) => `${k}=${v}`).join(' ')}`);
 });

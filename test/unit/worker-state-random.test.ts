@@ -21,11 +21,12 @@
  * have been reported, the worker must hold no task, and exactly the results the scheduler
  * counts on here.
  * Reproduce a seed with FLOE_SEED=<n> npx tap test/unit/worker-state-random.test.ts
- * (FLOE_SEEDS=<count> runs more seeds, from FLOE_SEEDS_FROM, default 1; FLOE_TRACE=1 prints every event and command).
+ * (FLOE_SEEDS=<count> runs more seeds, from FLOE_SEEDS_FROM: a number, default 1, or random; FLOE_TRACE=1 prints every event and command).
  * The simulated world is test/helpers/worker-state-sim.ts.
  */
 import t from 'tap';
 import { serializer, Sim } from '../helpers/worker-state-sim.ts';
+import { seedsToRun } from '../helpers/rng.ts';
 
 /**
  * Lets everything finish: messages, runs (all succeed) and fetches (all succeed). Then the
@@ -71,11 +72,7 @@ function drain(sim: Sim): void {
 }
 
 
-const only = process.env.FLOE_SEED;
-const count = Number(process.env.FLOE_SEEDS ?? 300);
-/** FLOE_SEEDS_FROM: the first seed of the run (a soak past the seeds run before). */
-const from = Number(process.env.FLOE_SEEDS_FROM ?? 1);
-const seeds = only !== undefined ? [Number(only)] : Array.from({ length: count }, (_, i) => i + from);
+const { seeds, from } = seedsToRun(300);
 const STEPS = 400;
 
 t.test('the worker state machine under random schedules', async (t) => {
@@ -106,5 +103,5 @@ t.test('the worker state machine under random schedules', async (t) => {
   ]) {
     t.ok(seen.has(what), `${what} happens`);
   }
-  t.comment(`${seeds.length} seeds in ${Math.round(performance.now() - started)} ms`);
+  t.comment(`${seeds.length} seeds (${from}) in ${Math.round(performance.now() - started)} ms`);
 });
