@@ -8,6 +8,7 @@
  * it a second time; when detection is unsure, the import is tried first and tsx is only
  * registered (then the import retried) on ERR_UNKNOWN_FILE_EXTENSION.
  */
+import { hostname } from 'node:os';
 import { isMainThread } from 'node:worker_threads';
 import { FloeError } from '../errors.ts';
 
@@ -58,17 +59,28 @@ async function importModule(url: string): Promise<ModuleNamespace> {
   }
 }
 
-/** Imports a task module (cached); failures are UNKNOWN_MODULE naming the URL and the cause. */
+/**
+ * What an UNKNOWN_MODULE error says: the URL, the host that tried (a worker's, or the
+ * client's when it looks up an export), the cause, and, when the module (or one it
+ * imports) is not there, where task modules must be: workers import them by the URL the
+ * client gave, so on several hosts each needs the code at the same path.
+ */
+export function unknownModuleMessage(url: string, host: string, cause: unknown): string {
+  const text = `cannot import task module ${url} on host ${host}: ${cause instanceof Error ? cause.message : String(cause)}`;
+  if ((cause as { code?: unknown } | undefined)?.code !== 'ERR_MODULE_NOT_FOUND') return text;
+  return `${text} (workers import task modules by the URL the client gives: on several hosts, each needs the code, and the packages it imports, at the same path, from a shared file system or the same checkout or image)`;
+}
+
+/** Imports a task module (cached); failures are UNKNOWN_MODULE (see unknownModuleMessage). */
 export function loadModule(url: string): Promise<ModuleNamespace> {
   let p = cache.get(url);
   if (p === undefined) {
     p = importModule(url).catch((e: unknown) => {
       cache.delete(url); // a later attempt (e.g. after a deploy) may succeed
-      throw new FloeError(
-        'UNKNOWN_MODULE',
-        `cannot import task module ${url}: ${e instanceof Error ? e.message : String(e)}`,
-        { cause: e, remoteStack: e instanceof Error ? e.stack : undefined },
-      );
+      throw new FloeError('UNKNOWN_MODULE', unknownModuleMessage(url, hostname(), e), {
+        cause: e,
+        remoteStack: e instanceof Error ? e.stack : undefined,
+      });
     });
     cache.set(url, p);
   }

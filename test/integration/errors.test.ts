@@ -62,6 +62,7 @@ t.test('errors', async (t) => {
       const e = await rejection(f.result());
       t.equal(e.code, code, `worker side: ${code}`);
       t.equal(e.taskKey, f.key);
+      if (code === 'UNKNOWN_MODULE') t.match(e.message, /nonexistent\/floe\/tasks\.ts on host .*at the same path/, 'worker side: names the URL and the host, and where modules must be');
     }
     t.equal(await client.submit(inc, 1).result(), 2, 'the cluster still works');
   });

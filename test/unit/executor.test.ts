@@ -1,4 +1,5 @@
 import t from 'tap';
+import { hostname } from 'node:os';
 import { isFloeError } from '../../src/errors.ts';
 import type { SerializerRef } from '../../src/graph/spec.ts';
 import type { ThreadResponse } from '../../src/runtime/protocol.ts';
@@ -116,9 +117,16 @@ for (const [name, make] of executors) {
     void t.test('load errors', async (t) => {
       const missing = await ex.run(req('add', [], { module: new URL('../fixtures/missing.ts', import.meta.url).href }));
       t.equal(code(missing), 'UNKNOWN_MODULE');
+      if (missing.type === 'error') {
+        t.match(missing.error.message, `on host ${hostname()}`, 'the host that tried is named');
+        t.match(missing.error.message, 'at the same path', 'a module not there says where task modules must be');
+      }
       const broken = await ex.run(req('add', [], { module: new URL('../fixtures/broken-module.ts', import.meta.url).href }));
       t.equal(code(broken), 'UNKNOWN_MODULE');
-      if (broken.type === 'error') t.match(broken.error.message, 'fixture module failed to load', 'cause is included');
+      if (broken.type === 'error') {
+        t.match(broken.error.message, 'fixture module failed to load', 'cause is included');
+        t.notMatch(broken.error.message, 'at the same path', 'a module that is there but fails says only why');
+      }
       t.equal(code(await ex.run(req('nothingHere'))), 'UNKNOWN_EXPORT');
       t.equal(code(await ex.run(req('notATask'))), 'NOT_A_TASK');
     });
