@@ -234,7 +234,9 @@ export class Submitter {
     this.batch = [];
     // Keys of this batch's ready tasks, for their dependents in it: a key released since it
     // was queued is no longer among the client's keys (isSubmitted), yet it is being sent.
-    const sending = new Set<string>();
+    // Not kept when no task here has inputs (a map over a list): a set of 100,000 keys was
+    // about 5% of the client's main thread in a throughput run (100k no-ops, CPU profile).
+    const sending = candidates.some((task) => task.spec.deps.length > 0) ? new Set<string>() : undefined;
     const ready: QueuedTask[] = [];
     // Repeat until stable: a task is ready when each dep is submitted or ready in this batch.
     let progress = true;
@@ -243,9 +245,9 @@ export class Submitter {
       progress = false;
       const next: QueuedTask[] = [];
       for (const task of rest) {
-        if (this.depsSent(task.spec.deps, sending)) {
+        if (sending === undefined || this.depsSent(task.spec.deps, sending)) {
           ready.push(task);
-          sending.add(task.state.key);
+          sending?.add(task.state.key);
           task.state.submitted = true;
           progress = true;
         } else {
