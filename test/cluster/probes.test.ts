@@ -54,7 +54,7 @@ t.test('a worker that cannot fetch an input from a dead holder gets the holder p
   const reader = client.submitWithOptions(verifyBytes, { resources: { [`r${1 - dead}`]: 1 } }, input, 7);
   t.match(await reader.result(), { length: 256 * 1024, bad: 0 }, 'the input recomputed on the live worker');
   const after = await untilStatus(cluster, 'the dead holder lost', (s) => s.workers.length === 1);
-  t.not(after.workers[0]!.id, holder);
+  t.not(after.workers[0]!.id, holder, 'the dead holder is the one gone');
 });
 
 t.test('a client process killed is dropped within seconds, and the worker lets go of its result', async (t) => {
@@ -82,7 +82,7 @@ t.test('a stopped worker keeps its subscriptions: probes wait for it, it is not 
   stopped.kill('SIGCONT');
   const now = await status(cluster);
   t.ok(now.workers.some((w) => w.id === id), 'still registered after its silence');
-  t.same(await client.gather([client.submit(gate, tempDirOpen(t), 'c')]), ['c']);
+  t.same(await client.gather([client.submit(gate, tempDirOpen(t), 'c')]), ['c'], 'the cluster runs a task after the worker goes on');
   const later = await untilStatus(cluster, 'the stopped worker heard from again', (s) => (s.workers.find((w) => w.id === id)?.metricsAgeMs ?? Infinity) < 2_000);
   t.equal(later.workers.find((w) => w.id === id)!.epoch, 1, 'the same incarnation: it did not have to start over');
 });
