@@ -90,8 +90,11 @@ export class CoordinatorLink {
 
   private batch(release: string[], cancel: string[], hello: boolean, bye: boolean): WireOf<'clientBatch'> {
     const named = this.options.incarnation.known;
-    const { clientId } = this.options;
-    return { type: 'clientBatch', clientId, release, cancel, hello, bye, ...(named === undefined ? {} : { coordinatorIncarnation: named }) };
+    const { clientId, heartbeatIntervalMs } = this.options;
+    const batch: WireOf<'clientBatch'> = { type: 'clientBatch', clientId, release, cancel, hello, bye, ...(named === undefined ? {} : { coordinatorIncarnation: named }) };
+    // The hello says how often heartbeats come, for the coordinator's probes (coordinator/probes.ts).
+    if (hello && heartbeatIntervalMs > 0) batch.heartbeatIntervalMs = Math.min(Math.ceil(heartbeatIntervalMs), 0xffffffff);
+    return batch;
   }
 
   /** An empty clientBatch: a sign of life (frames still unacknowledged are resent anyway, and say as much). */

@@ -33,6 +33,8 @@ export type ClientSeen = 'known' | 'dropped' | 'unknown' | 'stale';
 
 export class ClientRegistry {
   private readonly lastSeen = new Map<string, number>();
+  /** The heartbeat interval each client said in its hello, when it said one. */
+  private readonly intervals = new Map<string, number>();
   private readonly dropped = new Set<string>();
 
   /** `incarnation`: this coordinator's. */
@@ -52,14 +54,21 @@ export class ClientRegistry {
     return 'known';
   }
 
+  /** A known client said how often it heartbeats when idle. */
+  heartbeats(id: string, intervalMs: number): void {
+    if (this.lastSeen.has(id)) this.intervals.set(id, intervalMs);
+  }
+
   /** The client said bye. */
   remove(id: string): void {
     this.lastSeen.delete(id);
+    this.intervals.delete(id);
   }
 
   /** The client was silent too long: forgotten, and remembered as dropped. */
   drop(id: string): void {
     this.lastSeen.delete(id);
+    this.intervals.delete(id);
     this.dropped.add(id);
     if (this.dropped.size > DROPPED_MAX) this.dropped.delete(this.dropped.values().next().value!);
   }
@@ -81,6 +90,19 @@ export class ClientRegistry {
   expired(nowMs: number, timeoutMs: number): string[] {
     const out: string[] = [];
     for (const [id, seenMs] of this.lastSeen) if (nowMs - seenMs > timeoutMs) out.push(id);
+    return out;
+  }
+
+  /**
+   * Clients not heard from for longer than `heartbeats` of their heartbeat intervals: the
+   * one each said in its hello, else `defaultIntervalMs` (one that said none, or whose
+   * hello has not come yet).
+   */
+  silentFor(nowMs: number, heartbeats: number, defaultIntervalMs: number): string[] {
+    const out: string[] = [];
+    for (const [id, seenMs] of this.lastSeen) {
+      if (nowMs - seenMs > heartbeats * (this.intervals.get(id) ?? defaultIntervalMs)) out.push(id);
+    }
     return out;
   }
 

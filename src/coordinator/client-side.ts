@@ -67,6 +67,7 @@ export class ClientSide {
       }
       return;
     }
+    if (wire.hello && wire.heartbeatIntervalMs !== undefined) this.registry.heartbeats(clientId, wire.heartbeatIntervalMs);
     const stimulusId = host.nextStimulus('client');
     const events: SchedulerEvent[] = [];
     if (wire.cancel.length > 0) events.push({ type: 'keysCancelled', stimulusId, nowMs, clientId, keys: wire.cancel });

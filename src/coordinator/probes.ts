@@ -151,12 +151,12 @@ export function probedWorkers(workers: WorkerRegistry, subject: (workerId: strin
   };
 }
 
-/** Clients, probed on their inboxes after one and a half of the default client heartbeat interval. */
+/** Clients, probed on their inboxes after one and a half of the heartbeat intervals they said in their hellos (or of the default). */
 export function probedClients(clients: ClientRegistry, inbox: (clientId: string) => string, drop: (clientId: string, nowMs: number) => void): Probed {
   return {
     kind: 'client',
     confirmMs: CLIENT_CONFIRM_MS,
-    silent: (nowMs) => clients.expired(nowMs, PROBE_AFTER_HEARTBEATS * DEFAULT_CLIENT_HEARTBEAT_INTERVAL_MS),
+    silent: (nowMs) => clients.silentFor(nowMs, PROBE_AFTER_HEARTBEATS, DEFAULT_CLIENT_HEARTBEAT_INTERVAL_MS),
     subject: inbox,
     state: (id) => clients.lastSeenMs(id)?.toString(),
     gone: drop,

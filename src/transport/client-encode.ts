@@ -77,6 +77,7 @@ export function encodeClientBatchMessage(msg: WireOf<'clientBatch'>): Uint8Array
   if (msg.hello != null) body += 2;
   if (msg.bye != null) body += 2;
   body += stringField(msg.coordinatorIncarnation);
+  if (msg.heartbeatIntervalMs) body += 1 + varintSize(msg.heartbeatIntervalMs);
   const w = startEnvelope(98, body);
   if (msg.clientId != null) w.varint(10).string(msg.clientId);
   for (const key of msg.release) w.varint(18).string(key);
@@ -84,6 +85,7 @@ export function encodeClientBatchMessage(msg: WireOf<'clientBatch'>): Uint8Array
   if (msg.hello != null) w.varint(32).varint(msg.hello ? 1 : 0);
   if (msg.bye != null) w.varint(40).varint(msg.bye ? 1 : 0);
   if (msg.coordinatorIncarnation != null) w.varint(50).string(msg.coordinatorIncarnation);
+  if (msg.heartbeatIntervalMs) w.varint(56).varint(msg.heartbeatIntervalMs);
   return w.finish('clientBatch');
 }
 

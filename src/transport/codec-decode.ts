@@ -54,6 +54,7 @@ export function fromProtoBody(which: WireMessage['type'], b: Obj): WireMessage {
         hello: b.hello === true,
         bye: b.bye === true,
         ...(str(b.coordinatorIncarnation) !== '' ? { coordinatorIncarnation: str(b.coordinatorIncarnation) } : {}),
+        ...(num(b.heartbeatIntervalMs) !== 0 ? { heartbeatIntervalMs: num(b.heartbeatIntervalMs) } : {}),
       };
     case 'clientUpdates':
       return {

@@ -177,6 +177,8 @@ export type WireMessage =
       bye: boolean;
       /** As in submit: the coordinator incarnation the client heard from first. */
       coordinatorIncarnation?: string;
+      /** With hello: the client's heartbeat interval when idle (absent: not said, or none). */
+      heartbeatIntervalMs?: number;
     }
   | {
       type: 'clientUpdates';

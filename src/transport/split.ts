@@ -30,7 +30,7 @@ const FLAGS_OFF = {
   workerBatch: { retired: false, reregister: false },
   workerEvents: { heartbeat: false, goodbye: false, retiring: false, register: undefined, metrics: undefined },
   clientUpdates: { dropped: undefined },
-  clientBatch: { hello: false, bye: false },
+  clientBatch: { hello: false, bye: false, heartbeatIntervalMs: undefined },
 } as const;
 
 type Splittable = WireOf<keyof typeof LIST_ORDER>;

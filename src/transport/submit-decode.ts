@@ -106,6 +106,7 @@ export function decodeClientBatchBody(r: ProtoReader): WireOf<'clientBatch'> {
   let hello = false;
   let bye = false;
   let coordinatorIncarnation = '';
+  let heartbeatIntervalMs = 0;
   while (r.pos < r.end) {
     const tag = r.uint32();
     switch (tag) {
@@ -115,7 +116,8 @@ export function decodeClientBatchBody(r: ProtoReader): WireOf<'clientBatch'> {
       case 32: hello = r.bool(); break;
       case 40: bye = r.bool(); break;
       case 50: coordinatorIncarnation = r.string(); break;
-      default: r.unknown(tag, 6);
+      case 56: heartbeatIntervalMs = r.uint32(); break;
+      default: r.unknown(tag, 7);
     }
   }
   return {
@@ -126,5 +128,6 @@ export function decodeClientBatchBody(r: ProtoReader): WireOf<'clientBatch'> {
     hello,
     bye,
     ...(coordinatorIncarnation !== '' ? { coordinatorIncarnation } : {}),
+    ...(heartbeatIntervalMs !== 0 ? { heartbeatIntervalMs } : {}),
   };
 }

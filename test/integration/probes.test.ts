@@ -9,9 +9,11 @@
  */
 import t, { type Test } from 'tap';
 import { Coordinator } from '../../src/coordinator/coordinator.ts';
-import { encodeMessage } from '../../src/transport/codec.ts';
+import { CoordinatorIncarnation } from '../../src/client/incarnation.ts';
+import { CoordinatorLink } from '../../src/client/coordinator-link.ts';
+import { decodeMessage, encodeMessage } from '../../src/transport/codec.ts';
 import { InprocBus } from '../../src/transport/inproc/bus.ts';
-import { PROBE_HEADER, subjects, workerEvents } from '../../src/transport/messages.ts';
+import { PROBE_HEADER, subjects, workerEvents, type WireOf } from '../../src/transport/messages.ts';
 import { ReliableEndpoint } from '../../src/transport/reliable.ts';
 import { isNoResponders, type Transport, type TransportMessage } from '../../src/transport/transport.ts';
 import type { Logger } from '../../src/util/logger.ts';
@@ -163,6 +165,42 @@ t.test('a silent client nobody listens for is dropped; one whose inbox answers i
   await until('the other one probed and answered', () => (set.answered.get('c-here') ?? 0) >= 1, 5_000_000);
   t.equal(set.coordinator.status().clients, 1, 'kept');
   t.equal(set.nobody.get('c-here'), undefined);
+});
+
+t.test('a client is probed after the heartbeat interval its hello said, not the default', async (t) => {
+  const set = setup(t, 600_000);
+  const link = (id: string): ReliableEndpoint => {
+    const l = new ReliableEndpoint({ transport: set.bus.connect(), ackSubject: s.ack(`client.${id}`) });
+    t.teardown(() => l.close());
+    return l;
+  };
+  // Nobody listens for either: one said it heartbeats every ten minutes, one said nothing.
+  link('c-slow').send(s.client, encodeMessage({ type: 'clientBatch', clientId: 'c-slow', release: [], cancel: [], hello: true, bye: false, heartbeatIntervalMs: 600_000 }));
+  link('c-default').send(s.client, encodeMessage({ type: 'clientBatch', clientId: 'c-default', release: [], cancel: [], hello: true, bye: false }));
+  await until('both clients known', () => set.coordinator.status().clients === 2);
+  await until('the one that said nothing dropped', () => set.coordinator.status().clients === 1, 5_000_000);
+  t.equal(set.nobody.get('c-default'), 2, 'probed after the default interval, nobody there twice');
+  t.equal(set.nobody.get('c-slow'), undefined, 'the one that said ten minutes not probed in its silence meanwhile');
+  t.equal(set.answered.get('c-slow'), undefined);
+});
+
+t.test("a client's hello says its heartbeat interval", async (t) => {
+  const bus = new InprocBus();
+  const hellos: WireOf<'clientBatch'>[] = [];
+  const coordinatorEnd = new ReliableEndpoint({ transport: bus.connect(), ackSubject: s.ack('coordinator') });
+  coordinatorEnd.listen(s.client, (data) => {
+    const wire = decodeMessage(data);
+    if (wire.type === 'clientBatch' && wire.hello) hellos.push(wire);
+  });
+  const links = [1500, 0].map((heartbeatIntervalMs, i) => new CoordinatorLink({
+    transport: bus.connect(), cluster: CLUSTER, clientId: `c${i}`, heartbeatIntervalMs, incarnation: new CoordinatorIncarnation(() => undefined), onUpdates: () => undefined,
+  }));
+  t.teardown(async () => {
+    await Promise.all(links.map((l) => l.close()));
+    coordinatorEnd.close();
+  });
+  await until('both hellos', () => hellos.length === 2);
+  t.same(hellos.map((h) => [h.clientId, h.heartbeatIntervalMs]).sort(), [['c0', 1500], ['c1', undefined]], 'the interval, or nothing when it sends no heartbeats');
 });
 
 t.test('a worker and a client answer a probe on their subjects at once, with nothing', async (t) => {

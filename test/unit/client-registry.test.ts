@@ -60,3 +60,26 @@ t.test('a client that names another incarnation had its work with an earlier coo
   t.equal(clients.seen('gone', 0, true, 'me'), 'dropped', 'this incarnation');
   t.equal(clients.seen('gone', 0, true, 'before'), 'dropped', 'or another');
 });
+
+t.test('silence is measured in the heartbeat interval each client said in its hello, or in the default', async (t) => {
+  const clients = new ClientRegistry('me');
+  clients.seen('quick', 0, true);
+  clients.seen('slow', 0, true);
+  clients.seen('quiet', 0, true);
+  clients.heartbeats('quick', 100);
+  clients.heartbeats('slow', 10_000);
+  clients.heartbeats('stranger', 100);
+  t.same(clients.silentFor(149, 1.5, 1000), [], 'nobody past 1.5 intervals yet');
+  t.same(clients.silentFor(151, 1.5, 1000), ['quick'], 'the one that heartbeats every 100 ms, after 150 ms');
+  t.same(clients.silentFor(1501, 1.5, 1000).sort(), ['quick', 'quiet'], 'one that said none, after 1.5 of the default');
+  t.same(clients.silentFor(15_001, 1.5, 1000).sort(), ['quick', 'quiet', 'slow'], 'the one that said 10 s, after 15 s');
+  t.equal(clients.size, 3, 'an interval from a client not introduced records nothing');
+  clients.seen('quick', 2000, false);
+  t.same(clients.silentFor(2100, 1.5, 1000).sort(), ['quiet'], 'a word resets the silence');
+  clients.drop('quick');
+  clients.seen('quick2', 2000, true);
+  t.same(clients.silentFor(3600, 1.5, 1000).sort(), ['quick2', 'quiet'], 'a dropped client is forgotten with its interval');
+  clients.remove('slow');
+  clients.seen('slow', 3600, true);
+  t.same(clients.silentFor(5200, 1.5, 1000).sort(), ['quick2', 'quiet', 'slow'], 'one that left and came back without saying its interval has the default');
+});

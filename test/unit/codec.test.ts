@@ -22,6 +22,7 @@ const samples: WireMessage[] = [
   { type: 'submit', clientId: 'c1', requestId: '10', tasks: [], wants: ['k1'], missing: [], coordinatorIncarnation: 'kT9_x-3vQ2ab' },
   { type: 'clientBatch', clientId: 'c1', release: ['a'], cancel: ['b'], hello: false, bye: true },
   { type: 'clientBatch', clientId: 'c1', release: [], cancel: [], hello: false, bye: false, coordinatorIncarnation: 'kT9_x-3vQ2ab' },
+  { type: 'clientBatch', clientId: 'c1', release: [], cancel: [], hello: true, bye: false, heartbeatIntervalMs: 2000 },
   { type: 'clientUpdates', updates: [], dropped: true },
   { type: 'clientUpdates', updates: [], dropped: true, incarnation: 'kT9_x-3vQ2ab' },
   {

@@ -194,6 +194,7 @@ export class Gen {
       hello: this.chance(0.5), bye: this.chance(0.5),
     };
     if (this.chance(0.3)) msg.coordinatorIncarnation = this.str();
+    if (this.chance(0.3)) msg.heartbeatIntervalMs = Math.max(1, this.uint32()); // 0 is not sent
     return msg;
   }
 

@@ -99,7 +99,9 @@ const cases: Array<[string, WireMessage]> = [
   ['clientUpdates: empty', { type: 'clientUpdates', updates: [] }],
   ['clientBatch: every field', {
     type: 'clientBatch', clientId: 'c-🎉', release: ['k1', long, 'ключ'], cancel: [long, 'k2'], hello: true, bye: true, coordinatorIncarnation: long,
+    heartbeatIntervalMs: 2 ** 32 - 1,
   }],
+  ['clientBatch: a hello with its heartbeat interval', { type: 'clientBatch', clientId: 'c1', release: [], cancel: [], hello: true, bye: false, heartbeatIntervalMs: 2000 }],
   ['clientBatch: a heartbeat', { type: 'clientBatch', clientId: 'c1', release: [], cancel: [], hello: false, bye: false }],
   ['submitReply: accepted', { type: 'submitReply', requestId: '17', error: undefined, incarnation: 'Xq3-_9aB' }],
   ['submitReply: accepted, by an older coordinator', { type: 'submitReply', requestId: long, error: undefined }],
