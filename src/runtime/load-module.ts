@@ -65,7 +65,7 @@ async function importModule(url: string): Promise<ModuleNamespace> {
  * imports) is not there, where task modules must be: workers import them by the URL the
  * client gave, so on several hosts each needs the code at the same path.
  */
-export function unknownModuleMessage(url: string, host: string, cause: unknown): string {
+function unknownModuleMessage(url: string, host: string, cause: unknown): string {
   const text = `cannot import task module ${url} on host ${host}: ${cause instanceof Error ? cause.message : String(cause)}`;
   if ((cause as { code?: unknown } | undefined)?.code !== 'ERR_MODULE_NOT_FOUND') return text;
   return `${text} (workers import task modules by the URL the client gives: on several hosts, each needs the code, and the packages it imports, at the same path, from a shared file system or the same checkout or image)`;
