@@ -44,6 +44,12 @@ export interface NatsServerOptions {
    * against 3.3-3.4 with 1, and ran 2-17% more tasks per second (two clusters alternating).
    */
   goMaxProcs?: number;
+  /**
+   * A cluster block: the server listens for routes from other servers on `port` (of its
+   * host), under cluster `name`. Without routes it runs alone, but tells its clients it is
+   * in a cluster, as a server of a real one does (tests of what changes then).
+   */
+  cluster?: { name: string; port: number };
 }
 
 export interface NatsServerHandle {
@@ -94,9 +100,12 @@ function validate(options: NatsServerOptions): void {
   if (readyTimeoutMs !== undefined && (!Number.isInteger(readyTimeoutMs) || readyTimeoutMs < 1)) {
     throw invalid(`options.readyTimeoutMs must be a positive integer, got ${String(readyTimeoutMs)}`);
   }
-  const { goMaxProcs } = options;
+  const { goMaxProcs, cluster } = options;
   if (goMaxProcs !== undefined && (!Number.isInteger(goMaxProcs) || goMaxProcs < 1)) {
     throw invalid(`options.goMaxProcs must be a positive integer, got ${String(goMaxProcs)}`);
+  }
+  if (cluster !== undefined && (typeof cluster.name !== 'string' || !/^[\w-]+$/.test(cluster.name) || !Number.isInteger(cluster.port) || cluster.port < 1 || cluster.port > 65535)) {
+    throw invalid('options.cluster must be { name: letters, digits, _ or -; port: an integer in 1..65535 }');
   }
   for (const key of ['storeDir', 'logFile', 'binary'] as const) {
     const value = options[key];
@@ -148,15 +157,17 @@ export function freePort(host = '127.0.0.1'): Promise<number> {
   });
 }
 
-function configText(port: number, host: string, serverName: string, maxPayloadBytes: number, storeDir: string | undefined, logFile: string | undefined): string {
+function configText(port: number, host: string, serverName: string, maxPayloadBytes: number, storeDir: string | undefined, options: NatsServerOptions): string {
   const lines = [
     `server_name: ${JSON.stringify(serverName)}`,
     `host: ${JSON.stringify(host)}`,
     `port: ${port}`,
     `max_payload: ${maxPayloadBytes}`,
   ];
-  if (logFile !== undefined) lines.push(`log_file: ${JSON.stringify(logFile)}`);
+  if (options.logFile !== undefined) lines.push(`log_file: ${JSON.stringify(options.logFile)}`);
   if (storeDir !== undefined) lines.push(`jetstream {`, `  store_dir: ${JSON.stringify(storeDir)}`, `}`);
+  const { cluster } = options;
+  if (cluster !== undefined) lines.push(`cluster {`, `  name: ${JSON.stringify(cluster.name)}`, `  host: ${JSON.stringify(host)}`, `  port: ${cluster.port}`, `}`);
   return `${lines.join('\n')}\n`;
 }
 
@@ -250,7 +261,7 @@ class NatsServer implements NatsServerHandle {
     }
     const file = join(dir, 'nats.conf');
     const maxPayload = this.options.maxPayloadBytes ?? DEFAULT_NATS_MAX_PAYLOAD_BYTES;
-    writeFileSync(file, configText(this.currentPort, this.host, this.serverName, maxPayload, storeDir, this.options.logFile));
+    writeFileSync(file, configText(this.currentPort, this.host, this.serverName, maxPayload, storeDir, this.options));
     return file;
   }
 

@@ -21,7 +21,8 @@
  * reconnect of its own (its connection dropped, say by the server as a slow consumer, and
  * came back: nats.js tries again after 250 ms, see DEFAULT_RECONNECT_TIME_WAIT_MS): half a
  * second for a worker, whose loss costs recomputation; two seconds for a client, whose
- * futures fail if it was dropped and comes back. Nobody there twice, with no word from it
+ * futures fail if it was dropped and comes back; five seconds for either when the
+ * coordinator's server is in a cluster of servers (CLUSTERED_CONFIRM_MS). Nobody there twice, with no word from it
  * meanwhile, and it is gone: a worker is lost, a client dropped, as after their timeouts.
  * A machine that dies without closing its connections (power off, a partition) keeps its
  * subscriptions on the server until the server's own pings time out: for that, the
@@ -46,6 +47,13 @@ const PROBE_AFTER_HEARTBEATS = 1.5;
 const PROBE_TIMEOUT_MS = 2000;
 const WORKER_CONFIRM_MS = 500;
 const CLIENT_CONFIRM_MS = 2000;
+/**
+ * The least confirmation delay when the coordinator's server is in a cluster of servers: a
+ * route between two servers that breaks hides the subscriptions on the other side until it
+ * is back (the heartbeats stop too, and the heartbeat timeout, 15 s by default, still
+ * decides on a longer break).
+ */
+export const CLUSTERED_CONFIRM_MS = 5000;
 
 /** One kind of party the coordinator probes. */
 export interface Probed {
@@ -64,7 +72,7 @@ export interface Probed {
 }
 
 export interface ProbesOptions {
-  transport: Pick<Transport, 'request'>;
+  transport: Pick<Transport, 'request' | 'clustered'>;
   clock: Clock;
   log: Logger;
 }
@@ -107,7 +115,8 @@ export class Probes {
     this.probing.add(id);
     try {
       if (!(await this.nobodyListens(id))) return;
-      await new Promise((resolve) => setTimeout(resolve, probed.confirmMs).unref());
+      const confirmMs = this.options.transport.clustered?.() === true ? Math.max(probed.confirmMs, CLUSTERED_CONFIRM_MS) : probed.confirmMs;
+      await new Promise((resolve) => setTimeout(resolve, confirmMs).unref());
       if (probed.state(id) !== state || !(await this.nobodyListens(id))) return;
       const nowMs = this.options.clock.now();
       // Checked again after the wait: it may have spoken, left or been lost meanwhile.

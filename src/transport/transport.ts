@@ -85,4 +85,11 @@ export interface Transport {
    * state. The in-process bus never reconnects.
    */
   onReconnect?(listener: () => void): void;
+  /**
+   * Whether the server this connection is on is one of a cluster of servers: then the
+   * subscriptions of clients connected elsewhere reach it through routes between servers,
+   * and a route that breaks hides them for a while (coordinator/probes.ts waits longer).
+   * Absent: one server, or the in-process bus.
+   */
+  clustered?(): boolean;
 }

@@ -9,6 +9,7 @@
  */
 import t, { type Test } from 'tap';
 import { Coordinator } from '../../src/coordinator/coordinator.ts';
+import { CLUSTERED_CONFIRM_MS } from '../../src/coordinator/probes.ts';
 import { CoordinatorIncarnation } from '../../src/client/incarnation.ts';
 import { CoordinatorLink } from '../../src/client/coordinator-link.ts';
 import { decodeMessage, encodeMessage } from '../../src/transport/codec.ts';
@@ -29,6 +30,8 @@ interface Setup {
   bus: InprocBus;
   coordinator: Coordinator;
   warnings: string[];
+  /** The fields logged with each warning. */
+  warned: Record<string, unknown>[];
   /** Probes that found nobody listening, by the id of whom they probed. */
   nobody: Map<string, number>;
   /** Probes answered, likewise. */
@@ -37,10 +40,16 @@ interface Setup {
   reconnect(): void;
 }
 
-function setup(t: Test, clientTimeoutMs = 0): Setup {
+/** `clustered`: the coordinator's transport says its server is in a cluster of servers. */
+function setup(t: Test, clientTimeoutMs = 0, clustered = false): Setup {
   const bus = new InprocBus();
   const warnings: string[] = [];
-  const logger: Logger = { debug: () => undefined, info: () => undefined, warn: (_: object, msg: string) => void warnings.push(msg), error: () => undefined };
+  const warned: Record<string, unknown>[] = [];
+  const warn = (fields: object, msg: string): void => {
+    warnings.push(msg);
+    warned.push(fields as Record<string, unknown>);
+  };
+  const logger: Logger = { debug: () => undefined, info: () => undefined, warn, error: () => undefined };
   const nobody = new Map<string, number>();
   const answered = new Map<string, number>();
   const count = (map: Map<string, number>, id: string): void => void map.set(id, (map.get(id) ?? 0) + 1);
@@ -60,11 +69,12 @@ function setup(t: Test, clientTimeoutMs = 0): Setup {
       }
     },
     onReconnect: (listener: () => void) => void reconnects.push(listener),
+    ...(clustered ? { clustered: () => true } : {}),
   });
   const coordinator = new Coordinator({ transport, cluster: CLUSTER, logger, heartbeatTimeoutMs: 600_000, clientTimeoutMs });
   coordinator.start();
   t.teardown(() => coordinator.close());
-  return { bus, coordinator, warnings, nobody, answered, reconnect: () => reconnects.forEach((l) => l()) };
+  return { bus, coordinator, warnings, warned, nobody, answered, reconnect: () => reconnects.forEach((l) => l()) };
 }
 
 /**
@@ -119,6 +129,18 @@ t.test('a worker listening again before the second probe (its reconnect) is not 
   await until('the second probe answered', () => away.probes() >= 1, 5_000_000);
   t.equal(set.nobody.get('w-away'), 1, 'nobody there once, then it was');
   t.same(registered(set.coordinator), ['w-away'], 'still registered');
+});
+
+t.test('when the coordinator\'s server is in a cluster of servers, the second probe waits longer', async (t) => {
+  // A broken route between servers hides the subscriptions on the other side for a while.
+  const set = setup(t, 0, true);
+  fakeWorker(t, set, 'w-gone');
+  await until('registered', () => registered(set.coordinator).length === 1);
+  await until('lost', () => registered(set.coordinator).length === 0, 5_000_000);
+  t.equal(set.nobody.get('w-gone'), 2, 'nobody there twice');
+  const probedForMs = set.warned[0]?.probedForMs as number;
+  // A timer's start is the event loop's cached time, up to a few ms before the clock's reading.
+  t.ok(probedForMs >= CLUSTERED_CONFIRM_MS - 100, `lost ${probedForMs} ms after the first probe, not after half a second as on a lone server`);
 });
 
 t.test('after the coordinator\'s own reconnect, probes decide nothing for a heartbeat timeout', async (t) => {

@@ -76,6 +76,8 @@ t.test('bad options are INVALID_OPTION naming the option', async (t) => {
     ['options.binary', { binary: '/nonexistent/nats-server' }],
     ['options.goMaxProcs', { goMaxProcs: 0 }],
     ['options.goMaxProcs', { goMaxProcs: 1.5 }],
+    ['options.cluster', { cluster: { name: 'a b', port: 6222 } }],
+    ['options.cluster', { cluster: { name: 'c', port: 0 } }],
   ];
   for (const [option, options] of cases) {
     const error = await startNatsServer(options).catch((e: unknown) => e);

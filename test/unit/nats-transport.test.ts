@@ -13,6 +13,7 @@ import { isFloeError, type ErrorCode } from '../../src/errors.ts';
 import { connectNats, type NatsOptions } from '../../src/transport/nats/nats-transport.ts';
 import { isNoResponders, type TransportMessage } from '../../src/transport/transport.ts';
 import type { Logger } from '../../src/util/logger.ts';
+import { freePort } from '../../cluster/nats-server.ts';
 import { natsServer, natsTransport } from '../helpers/nats.ts';
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
@@ -54,6 +55,13 @@ t.test('publish/subscribe between two connections', async (t) => {
   t.equal(msgs[0]!.headers, undefined);
   t.equal(msgs[0]!.subject, 'floe.test.pub');
   msgs[0]!.respond(enc('ignored')); // a no-op for plain publishes
+});
+
+t.test('a connection to a server in a cluster of servers says so; one to a lone server does not', async (t) => {
+  const lone = await natsTransport(t, await natsServer(t));
+  t.equal(lone.clustered(), false, 'a lone server');
+  const member = await natsTransport(t, await natsServer(t, { cluster: { name: 'floe-test', port: await freePort() } }));
+  t.equal(member.clustered(), true, 'a server with a cluster block (its INFO names the cluster)');
 });
 
 t.test('request/reply with headers both ways', async (t) => {

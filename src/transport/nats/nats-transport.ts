@@ -87,6 +87,12 @@ export class NatsTransport implements Transport {
     return this.lastMaxPayloadBytes;
   }
 
+  /** Whether the connected server says it is in a cluster (its INFO names one, or other servers' URLs). */
+  clustered(): boolean {
+    const info = this.nc.info;
+    return info?.cluster !== undefined || (info?.connect_urls?.length ?? 0) > 0;
+  }
+
   /** The server we are connected to (`host:port`), for logs. */
   get server(): string {
     return this.nc.getServer();
