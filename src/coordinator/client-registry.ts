@@ -93,17 +93,14 @@ export class ClientRegistry {
     return out;
   }
 
-  /**
-   * Clients not heard from for longer than `heartbeats` of their heartbeat intervals: the
-   * one each said in its hello, else `defaultIntervalMs` (one that said none, or whose
-   * hello has not come yet).
-   */
-  silentFor(nowMs: number, heartbeats: number, defaultIntervalMs: number): string[] {
-    const out: string[] = [];
-    for (const [id, seenMs] of this.lastSeen) {
-      if (nowMs - seenMs > heartbeats * (this.intervals.get(id) ?? defaultIntervalMs)) out.push(id);
-    }
-    return out;
+  /** Each known client with when it was last heard from. */
+  lastSeenTimes(): IterableIterator<[string, number]> {
+    return this.lastSeen.entries();
+  }
+
+  /** The heartbeat interval the client said in its hello; undefined when it said none (or its hello has not come). */
+  heartbeatIntervalMs(id: string): number | undefined {
+    return this.intervals.get(id);
   }
 
   /** The coordinator itself stood still for `ms` (see liveness.ts): nobody's silence counts for it. */

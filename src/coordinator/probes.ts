@@ -140,16 +140,19 @@ export class Probes {
   }
 }
 
+/** Whether a party last heard from at `lastSeenMs` is due a probe: silent past 1.5 of its heartbeat interval (`defaultMs` when it said none). */
+function probeDue(nowMs: number, lastSeenMs: number, intervalMs: number | undefined, defaultMs: number): boolean {
+  const every = intervalMs !== undefined && intervalMs > 0 ? intervalMs : defaultMs;
+  return nowMs - lastSeenMs > PROBE_AFTER_HEARTBEATS * every;
+}
+
 /** Workers, probed on their subjects after one and a half of the heartbeat intervals they registered with. */
 export function probedWorkers(workers: WorkerRegistry, subject: (workerId: string) => string, lost: (workerId: string, epoch: number, nowMs: number) => void): Probed {
   return {
     kind: 'worker',
     confirmMs: WORKER_CONFIRM_MS,
     *silent(nowMs) {
-      for (const w of workers.records()) {
-        const every = w.heartbeatIntervalMs > 0 ? w.heartbeatIntervalMs : DEFAULT_WORKER_HEARTBEAT_INTERVAL_MS;
-        if (nowMs - w.lastSeenMs > PROBE_AFTER_HEARTBEATS * every) yield w.id;
-      }
+      for (const w of workers.records()) if (probeDue(nowMs, w.lastSeenMs, w.heartbeatIntervalMs, DEFAULT_WORKER_HEARTBEAT_INTERVAL_MS)) yield w.id;
     },
     subject,
     state(id) {
@@ -165,7 +168,9 @@ export function probedClients(clients: ClientRegistry, inbox: (clientId: string)
   return {
     kind: 'client',
     confirmMs: CLIENT_CONFIRM_MS,
-    silent: (nowMs) => clients.silentFor(nowMs, PROBE_AFTER_HEARTBEATS, DEFAULT_CLIENT_HEARTBEAT_INTERVAL_MS),
+    *silent(nowMs) {
+      for (const [id, seenMs] of clients.lastSeenTimes()) if (probeDue(nowMs, seenMs, clients.heartbeatIntervalMs(id), DEFAULT_CLIENT_HEARTBEAT_INTERVAL_MS)) yield id;
+    },
     subject: inbox,
     state: (id) => clients.lastSeenMs(id)?.toString(),
     gone: drop,

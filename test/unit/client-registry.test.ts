@@ -3,6 +3,7 @@
 // clients whose work was with an earlier coordinator (they name another incarnation).
 import t from 'tap';
 import { ClientRegistry } from '../../src/coordinator/client-registry.ts';
+import { probedClients } from '../../src/coordinator/probes.ts';
 
 t.test('introductions, silence, drops and credit', async (t) => {
   const clients = new ClientRegistry('me');
@@ -61,25 +62,26 @@ t.test('a client that names another incarnation had its work with an earlier coo
   t.equal(clients.seen('gone', 0, true, 'before'), 'dropped', 'or another');
 });
 
-t.test('silence is measured in the heartbeat interval each client said in its hello, or in the default', async (t) => {
+t.test('clients are due a probe after 1.5 of the heartbeat interval each said in its hello, or of the default (2 s)', async (t) => {
   const clients = new ClientRegistry('me');
+  const due = (nowMs: number): string[] => [...probedClients(clients, (id) => id, () => undefined).silent(nowMs)].sort();
   clients.seen('quick', 0, true);
   clients.seen('slow', 0, true);
   clients.seen('quiet', 0, true);
   clients.heartbeats('quick', 100);
   clients.heartbeats('slow', 10_000);
   clients.heartbeats('stranger', 100);
-  t.same(clients.silentFor(149, 1.5, 1000), [], 'nobody past 1.5 intervals yet');
-  t.same(clients.silentFor(151, 1.5, 1000), ['quick'], 'the one that heartbeats every 100 ms, after 150 ms');
-  t.same(clients.silentFor(1501, 1.5, 1000).sort(), ['quick', 'quiet'], 'one that said none, after 1.5 of the default');
-  t.same(clients.silentFor(15_001, 1.5, 1000).sort(), ['quick', 'quiet', 'slow'], 'the one that said 10 s, after 15 s');
+  t.same(due(149), [], 'nobody past 1.5 intervals yet');
+  t.same(due(151), ['quick'], 'the one that heartbeats every 100 ms, after 150 ms');
+  t.same(due(3001), ['quick', 'quiet'], 'one that said none, after 1.5 of the default');
+  t.same(due(15_001), ['quick', 'quiet', 'slow'], 'the one that said 10 s, after 15 s');
   t.equal(clients.size, 3, 'an interval from a client not introduced records nothing');
-  clients.seen('quick', 2000, false);
-  t.same(clients.silentFor(2100, 1.5, 1000).sort(), ['quiet'], 'a word resets the silence');
+  clients.seen('quick', 20_000, false);
+  t.same(due(20_100), ['quiet', 'slow'], 'a word resets the silence');
   clients.drop('quick');
-  clients.seen('quick2', 2000, true);
-  t.same(clients.silentFor(3600, 1.5, 1000).sort(), ['quick2', 'quiet'], 'a dropped client is forgotten with its interval');
+  clients.seen('quick2', 20_000, true);
+  t.same(due(23_001), ['quick2', 'quiet', 'slow'], 'a dropped client is forgotten with its interval');
   clients.remove('slow');
-  clients.seen('slow', 3600, true);
-  t.same(clients.silentFor(5200, 1.5, 1000).sort(), ['quick2', 'quiet', 'slow'], 'one that left and came back without saying its interval has the default');
+  clients.seen('slow', 23_001, true);
+  t.same(due(26_002), ['quick2', 'quiet', 'slow'], 'one that left and came back without saying its interval has the default');
 });
